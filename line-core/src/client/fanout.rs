@@ -1,0 +1,245 @@
+//! Fan-out: one set of messages to many users, or one message per user.
+
+use futures::stream::{self, StreamExt};
+
+use super::{Client, Sent};
+use crate::ids::{RequestId, RetryKey, UserId};
+use crate::limits::{MAX_MESSAGES_PER_REQUEST, MAX_MULTICAST_RECIPIENTS};
+use crate::model::{Message, MulticastRequest, PushMessageRequest};
+use crate::Error;
+
+/// Sends to many users within LINE's limits. Made by [`Client::fan_out`].
+///
+/// Requests run concurrently up to [`concurrency`](Self::concurrency); the
+/// client's rate limiter paces them (200 multicast requests/s, 2,000
+/// pushes/s), and each request keeps one retry key across its retries, so a
+/// retried chunk is never delivered twice.
+///
+/// ```no_run
+/// # async fn run(client: line_core::client::Client, users: Vec<line_core::UserId>) -> Result<(), line_core::Error> {
+/// use line_core::model::TextMessage;
+/// let report = client.fan_out().multicast(&[TextMessage::new("Sale starts now").into()], &users).await?;
+/// println!("{} of {} recipients accepted", report.accepted_recipients, report.recipients);
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct FanOut {
+    client: Client,
+    concurrency: usize,
+    retry_keys: Vec<RetryKey>,
+}
+
+/// The result of one multicast chunk.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct ChunkResult {
+    /// Position of the chunk (chunk `i` holds users `500*i ..`).
+    pub index: usize,
+    /// Users in the chunk.
+    pub recipients: usize,
+    /// The retry key the chunk used; pass the keys back through
+    /// [`FanOut::resume_with`] to resume after a crash without duplicates.
+    pub retry_key: RetryKey,
+    /// The request id that LINE accepted, or the error the chunk gave up with.
+    pub outcome: Result<Accepted, Error>,
+}
+
+/// A chunk or push that LINE accepted.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Accepted {
+    /// `x-line-request-id` (or, for a duplicate, `x-line-accepted-request-id`).
+    pub request_id: Option<RequestId>,
+    /// LINE had accepted this retry key before (409): nothing was sent twice.
+    pub duplicate: bool,
+    /// Attempts it took.
+    pub attempts: u32,
+}
+
+/// What a multicast fan-out did.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct FanOutReport {
+    /// Per chunk, in chunk order.
+    pub chunks: Vec<ChunkResult>,
+    /// All recipients.
+    pub recipients: usize,
+    /// Recipients in accepted chunks (duplicates included).
+    pub accepted_recipients: usize,
+    /// Recipients in chunks that failed.
+    pub failed_recipients: usize,
+    /// HTTP attempts made, retries included.
+    pub attempts: u64,
+}
+
+impl FanOutReport {
+    /// The retry keys, one per chunk, for [`FanOut::resume_with`].
+    pub fn retry_keys(&self) -> Vec<RetryKey> {
+        self.chunks.iter().map(|c| c.retry_key).collect()
+    }
+}
+
+/// The result of one personalized push that failed.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct PushResult {
+    /// The user.
+    pub user_id: UserId,
+    /// The retry key of that push.
+    pub retry_key: RetryKey,
+    /// Why it failed.
+    pub error: Error,
+}
+
+/// What a personalized push fan-out did.
+#[derive(Debug, Default)]
+#[non_exhaustive]
+pub struct PushReport {
+    /// Pushes LINE accepted now.
+    pub sent: usize,
+    /// Pushes LINE had already accepted (409 for their retry key).
+    pub duplicates: usize,
+    /// Pushes that failed, with the reason.
+    pub failed: Vec<PushResult>,
+    /// HTTP attempts made, retries included.
+    pub attempts: u64,
+}
+
+impl FanOut {
+    pub(crate) fn new(client: Client) -> Self {
+        Self {
+            client,
+            concurrency: 128,
+            retry_keys: Vec::new(),
+        }
+    }
+
+    /// Requests in flight at once (default 128). The rate limiter, not this
+    /// number, sets the pace; it only needs to cover rate × latency.
+    pub fn concurrency(mut self, n: usize) -> Self {
+        self.concurrency = n.max(1);
+        self
+    }
+
+    /// Reuses the retry keys of an interrupted run (one per chunk, in order),
+    /// so that chunks LINE already accepted answer 409 instead of being
+    /// delivered again. Chunks beyond the given keys get fresh ones.
+    pub fn resume_with(mut self, keys: Vec<RetryKey>) -> Self {
+        self.retry_keys = keys;
+        self
+    }
+
+    /// Sends `messages` to every user in `users`, in multicast calls of at
+    /// most 500 users.
+    pub async fn multicast(&self, messages: &[Message], users: &[UserId]) -> Result<FanOutReport, Error> {
+        check_messages(messages)?;
+        let chunks: Vec<(usize, &[UserId], RetryKey)> = users
+            .chunks(MAX_MULTICAST_RECIPIENTS)
+            .enumerate()
+            .map(|(i, c)| (i, c, self.retry_keys.get(i).copied().unwrap_or_default()))
+            .collect();
+        let client = &self.client;
+        let mut results: Vec<ChunkResult> = stream::iter(chunks)
+            .map(|(index, users, key)| async move {
+                let req = MulticastRequest::new(messages.to_vec(), users.to_vec());
+                let outcome = client.multicast(&req, Some(key)).await.map(|r| Accepted {
+                    duplicate: r.body.is_duplicate(),
+                    request_id: if matches!(r.body, Sent::Duplicate) {
+                        r.accepted_request_id
+                    } else {
+                        r.request_id
+                    },
+                    attempts: r.attempts,
+                });
+                ChunkResult {
+                    index,
+                    recipients: users.len(),
+                    retry_key: key,
+                    outcome,
+                }
+            })
+            .buffer_unordered(self.concurrency)
+            .collect()
+            .await;
+        results.sort_by_key(|c| c.index);
+        let accepted_recipients = results.iter().filter(|c| c.outcome.is_ok()).map(|c| c.recipients).sum();
+        let attempts = results
+            .iter()
+            .map(|c| match &c.outcome {
+                Ok(a) => u64::from(a.attempts),
+                Err(_) => 1,
+            })
+            .sum();
+        Ok(FanOutReport {
+            recipients: users.len(),
+            accepted_recipients,
+            failed_recipients: users.len() - accepted_recipients,
+            attempts,
+            chunks: results,
+        })
+    }
+
+    /// Sends each user their own messages (for example a rendered
+    /// "¥X more to reach the next tier"), one push per user, paced by the
+    /// 2,000/s push limit. Each push has its own retry key.
+    pub async fn push_each<I>(&self, items: I) -> Result<PushReport, Error>
+    where
+        I: IntoIterator<Item = (UserId, Vec<Message>)>,
+    {
+        let items: Vec<(UserId, Vec<Message>)> = items.into_iter().collect();
+        for (i, (_, m)) in items.iter().enumerate() {
+            check_messages(m).map_err(|_| {
+                Error::invalid_input(
+                    format!("items[{i}].messages"),
+                    format!("must hold 1 to {MAX_MESSAGES_PER_REQUEST} messages"),
+                )
+            })?;
+        }
+        let client = &self.client;
+        let outcomes: Vec<_> = stream::iter(items)
+            .map(|(user, messages)| async move {
+                let key = RetryKey::new();
+                let req = PushMessageRequest::new(user.as_str(), messages);
+                let r = client.push_message(&req, Some(key)).await;
+                (user, key, r)
+            })
+            .buffer_unordered(self.concurrency)
+            .collect()
+            .await;
+        let mut report = PushReport::default();
+        for (user_id, retry_key, r) in outcomes {
+            match r {
+                Ok(resp) => {
+                    report.attempts += u64::from(resp.attempts);
+                    if resp.body.is_duplicate() {
+                        report.duplicates += 1;
+                    } else {
+                        report.sent += 1;
+                    }
+                }
+                Err(error) => {
+                    report.attempts += 1;
+                    report.failed.push(PushResult {
+                        user_id,
+                        retry_key,
+                        error,
+                    });
+                }
+            }
+        }
+        Ok(report)
+    }
+}
+
+fn check_messages(messages: &[Message]) -> Result<(), Error> {
+    if messages.is_empty() || messages.len() > MAX_MESSAGES_PER_REQUEST {
+        return Err(Error::invalid_input(
+            "messages",
+            format!(
+                "must hold 1 to {MAX_MESSAGES_PER_REQUEST} messages, got {}",
+                messages.len()
+            ),
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,901 @@
+//! The typed client: one async method per operation of LINE's OpenAPI specs.
+//!
+//! ```no_run
+//! use line_core::client::Client;
+//! use line_core::model::{PushMessageRequest, TextMessage};
+//!
+//! # async fn run() -> Result<(), line_core::Error> {
+//! let client = Client::new("CHANNEL_ACCESS_TOKEN");
+//! let req = PushMessageRequest::new("U4af4980629...", vec![TextMessage::new("Hello").into()]);
+//! let sent = client.push_message(&req, None).await?;
+//! println!("request id {:?}, retry key {:?}", sent.request_id, sent.retry_key);
+//! # Ok(()) }
+//! ```
+//!
+//! Every call goes through the same pipeline: the client-side rate limiter of
+//! the operation's class, the request (with the bearer token of the
+//! [`TokenSource`]), and the retry policy. The four send operations (push,
+//! multicast, narrowcast, broadcast) get an `X-Line-Retry-Key` made once per
+//! call and reused on every retry; a 409 for that key comes back as
+//! [`Sent::Duplicate`] with the accepted request id.
+
+mod dry_run;
+mod fanout;
+mod methods;
+pub mod operations;
+mod token;
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use tracing::Instrument;
+
+pub use dry_run::DryRun;
+pub use fanout::{Accepted, ChunkResult, FanOut, FanOutReport, PushReport, PushResult};
+pub use token::{JwtTokenSource, StatelessTokenSource, TokenSource};
+
+use crate::error::{from_json_slice, ApiError, ApiErrorDetail, Error, ErrorKind, TooManyRequests};
+use crate::ids::{RequestId, RetryKey};
+use crate::model::wire::StrEnum;
+use crate::ratelimit::{RateClass, RateLimiter};
+use crate::retry::{Decision, Outcome, RetryPolicy};
+use crate::secret::{ChannelAccessToken, ChannelSecret};
+
+/// An HTTP method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum HttpMethod {
+    /// GET
+    Get,
+    /// POST
+    Post,
+    /// PUT
+    Put,
+    /// DELETE
+    Delete,
+    /// PATCH
+    Patch,
+}
+
+impl HttpMethod {
+    /// The method as HTTP spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Get => "GET",
+            Self::Post => "POST",
+            Self::Put => "PUT",
+            Self::Delete => "DELETE",
+            Self::Patch => "PATCH",
+        }
+    }
+}
+
+/// Which of LINE's hosts serves an operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Host {
+    /// `https://api.line.me`
+    Api,
+    /// `https://api-data.line.me` (content, images, audience uploads)
+    ApiData,
+    /// `https://manager.line.biz` (module attach)
+    Manager,
+}
+
+impl Host {
+    /// LINE's production URL of this host.
+    pub fn default_url(self) -> &'static str {
+        match self {
+            Self::Api => "https://api.line.me",
+            Self::ApiData => "https://api-data.line.me",
+            Self::Manager => "https://manager.line.biz",
+        }
+    }
+}
+
+/// How an operation authenticates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AuthScheme {
+    /// `Authorization: Bearer {channel access token}`.
+    Bearer,
+    /// HTTP basic authentication with the channel ID and secret.
+    Basic,
+    /// No authentication (the token endpoints take credentials in the body).
+    None,
+}
+
+/// Static facts about one operation of the specs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Operation {
+    /// The spec's operationId.
+    pub id: &'static str,
+    /// HTTP method.
+    pub method: HttpMethod,
+    /// Path template, with `{param}` placeholders.
+    pub path: &'static str,
+    /// The host that serves it.
+    pub host: Host,
+    /// The spec file it comes from.
+    pub spec: &'static str,
+    /// The rate-limit class it counts against.
+    pub rate_class: RateClass,
+    /// Whether it takes an `X-Line-Retry-Key`.
+    pub retry_key: bool,
+    /// How it authenticates.
+    pub auth: AuthScheme,
+}
+
+/// A successful answer: the body plus what LINE said about the request.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Response<T> {
+    /// HTTP status.
+    pub status: u16,
+    /// `x-line-request-id`.
+    pub request_id: Option<RequestId>,
+    /// `x-line-accepted-request-id`: on a 409 for a retry key, the request
+    /// that LINE accepted earlier.
+    pub accepted_request_id: Option<RequestId>,
+    /// The retry key this call used (send operations only). Persist it to
+    /// resume the send after a crash.
+    pub retry_key: Option<RetryKey>,
+    /// How many attempts the call took.
+    pub attempts: u32,
+    /// The body.
+    pub body: T,
+}
+
+impl<T> Response<T> {
+    /// The body.
+    pub fn into_body(self) -> T {
+        self.body
+    }
+
+    /// Replaces the body, keeping the metadata.
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Response<U> {
+        Response {
+            status: self.status,
+            request_id: self.request_id,
+            accepted_request_id: self.accepted_request_id,
+            retry_key: self.retry_key,
+            attempts: self.attempts,
+            body: f(self.body),
+        }
+    }
+}
+
+/// The outcome of a retry-keyed send.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Sent<T> {
+    /// LINE accepted this request now.
+    New(T),
+    /// LINE had already accepted a request with this retry key (it answered
+    /// 409); see [`Response::accepted_request_id`]. Nothing was sent twice.
+    Duplicate,
+}
+
+impl<T> Sent<T> {
+    /// Whether LINE had accepted this retry key before.
+    pub fn is_duplicate(&self) -> bool {
+        matches!(self, Self::Duplicate)
+    }
+
+    /// The body of a fresh acceptance.
+    pub fn into_new(self) -> Option<T> {
+        match self {
+            Self::New(t) => Some(t),
+            Self::Duplicate => None,
+        }
+    }
+}
+
+/// Binary content with its content type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Blob {
+    /// The bytes.
+    pub bytes: Bytes,
+    /// `content-type` of the response.
+    pub content_type: Option<String>,
+}
+
+/// A LINE API client. Cheap to clone (an `Arc` inside).
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    http: reqwest::Client,
+    token: Arc<dyn TokenSource>,
+    api_base: String,
+    data_base: String,
+    manager_base: String,
+    timeout: Duration,
+    retry: RetryPolicy,
+    limiter: RateLimiter,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("token", &self.inner.token)
+            .field("api_base", &self.inner.api_base)
+            .field("data_base", &self.inner.data_base)
+            .field("timeout", &self.inner.timeout)
+            .field("retry", &self.inner.retry)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds a [`Client`].
+#[must_use]
+pub struct ClientBuilder {
+    token: Option<Arc<dyn TokenSource>>,
+    api_base: String,
+    data_base: String,
+    manager_base: String,
+    timeout: Duration,
+    connect_timeout: Duration,
+    retry: RetryPolicy,
+    limiter: RateLimiter,
+    http: Option<reqwest::Client>,
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("token", &self.token)
+            .field("api_base", &self.api_base)
+            .field("data_base", &self.data_base)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for ClientBuilder {
+    fn default() -> Self {
+        Self {
+            token: None,
+            api_base: Host::Api.default_url().to_owned(),
+            data_base: Host::ApiData.default_url().to_owned(),
+            manager_base: Host::Manager.default_url().to_owned(),
+            timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(10),
+            retry: RetryPolicy::default(),
+            limiter: RateLimiter::line_defaults(),
+            http: None,
+        }
+    }
+}
+
+impl ClientBuilder {
+    /// A static channel access token.
+    pub fn token(mut self, token: impl Into<ChannelAccessToken>) -> Self {
+        self.token = Some(Arc::new(token.into()));
+        self
+    }
+
+    /// A token source that can rotate tokens (see [`StatelessTokenSource`],
+    /// [`JwtTokenSource`]).
+    pub fn token_source(mut self, source: Arc<dyn TokenSource>) -> Self {
+        self.token = Some(source);
+        self
+    }
+
+    /// Base URL of the api.line.me operations (default `https://api.line.me`).
+    pub fn api_base(mut self, url: impl Into<String>) -> Self {
+        self.api_base = trim_base(url.into());
+        self
+    }
+
+    /// Base URL of the api-data.line.me operations.
+    pub fn data_base(mut self, url: impl Into<String>) -> Self {
+        self.data_base = trim_base(url.into());
+        self
+    }
+
+    /// Base URL of the manager.line.biz operation (module attach).
+    pub fn manager_base(mut self, url: impl Into<String>) -> Self {
+        self.manager_base = trim_base(url.into());
+        self
+    }
+
+    /// One base URL for every host: for a local emulator or a mock server.
+    pub fn base_url(self, url: impl Into<String>) -> Self {
+        let url = url.into();
+        self.api_base(url.clone()).data_base(url.clone()).manager_base(url)
+    }
+
+    /// Timeout of one attempt (default 30 s).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Connect timeout (default 10 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// The retry policy (default [`RetryPolicy::default`]).
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// The client-side rate limiter (default LINE's table). Clients that
+    /// share a channel should share one limiter.
+    pub fn rate_limiter(mut self, limiter: RateLimiter) -> Self {
+        self.limiter = limiter;
+        self
+    }
+
+    /// Uses this `reqwest` client (for proxies or custom TLS).
+    pub fn http_client(mut self, http: reqwest::Client) -> Self {
+        self.http = Some(http);
+        self
+    }
+
+    /// Builds the client.
+    pub fn build(self) -> Result<Client, Error> {
+        let token = self.token.ok_or_else(|| {
+            Error::new(ErrorKind::Config {
+                field: "token".into(),
+                reason: "no token or token source was set".into(),
+            })
+        })?;
+        for (field, url) in [("api_base", &self.api_base), ("data_base", &self.data_base)] {
+            if url::Url::parse(url).is_err() {
+                return Err(Error::new(ErrorKind::Config {
+                    field: field.into(),
+                    reason: format!("not a URL: {url}"),
+                }));
+            }
+        }
+        let http = match self.http {
+            Some(h) => h,
+            None => reqwest::Client::builder()
+                .connect_timeout(self.connect_timeout)
+                .user_agent(concat!("line-rs/", env!("CARGO_PKG_VERSION")))
+                .build()
+                .map_err(|e| {
+                    Error::with_source(
+                        ErrorKind::Config {
+                            field: "http".into(),
+                            reason: "cannot build the HTTP client".into(),
+                        },
+                        e,
+                    )
+                })?,
+        };
+        Ok(Client {
+            inner: Arc::new(Inner {
+                http,
+                token,
+                api_base: self.api_base,
+                data_base: self.data_base,
+                manager_base: self.manager_base,
+                timeout: self.timeout,
+                retry: self.retry,
+                limiter: self.limiter,
+            }),
+        })
+    }
+}
+
+fn trim_base(mut s: String) -> String {
+    while s.ends_with('/') {
+        s.pop();
+    }
+    s
+}
+
+impl Client {
+    /// A client for LINE's production hosts with a static token and the
+    /// default retry policy and rate limits.
+    pub fn new(token: impl Into<ChannelAccessToken>) -> Self {
+        ClientBuilder::default()
+            .token(token)
+            .build()
+            .expect("the default configuration is valid")
+    }
+
+    /// A builder.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// The rate limiter this client uses.
+    pub fn rate_limiter(&self) -> &RateLimiter {
+        &self.inner.limiter
+    }
+
+    /// Validation instead of sending: each method posts the same messages to
+    /// LINE's `/v2/bot/message/validate/*` endpoints.
+    pub fn dry_run(&self) -> DryRun<'_> {
+        DryRun::new(self)
+    }
+
+    /// The fan-out helper: multicast in chunks of 500, personalized pushes.
+    pub fn fan_out(&self) -> FanOut {
+        FanOut::new(self.clone())
+    }
+
+    fn base(&self, host: Host) -> &str {
+        match host {
+            Host::Api => &self.inner.api_base,
+            Host::ApiData => &self.inner.data_base,
+            Host::Manager => &self.inner.manager_base,
+        }
+    }
+
+    pub(crate) async fn execute(&self, mut call: Call) -> Result<Raw, Error> {
+        let op = call.op;
+        if let Some(e) = call.error.take() {
+            return Err(e);
+        }
+        if op.retry_key && call.retry_key.is_none() {
+            call.retry_key = Some(RetryKey::new());
+        }
+        let mut url = format!("{}{}", self.base(op.host), call.path);
+        if !call.query.is_empty() {
+            url.push('?');
+            url.push_str(&serde_urlencoded::to_string(&call.query).unwrap_or_default());
+        }
+        let mut attempt: u32 = 0;
+        let mut refreshed_token = false;
+        loop {
+            attempt += 1;
+            self.inner.limiter.acquire(op.rate_class, op.id).await;
+            let span = tracing::info_span!(
+                "line.request",
+                operation = op.id,
+                attempt,
+                status = tracing::field::Empty,
+                request_id = tracing::field::Empty,
+            );
+            let result = self.send_once(&call, &url).instrument(span.clone()).await;
+            let outcome = match result {
+                Ok(mut raw) => {
+                    span.record("status", raw.status);
+                    if let Some(id) = &raw.request_id {
+                        span.record("request_id", id.as_str());
+                    }
+                    raw.attempts = attempt;
+                    raw.retry_key = call.retry_key;
+                    if (200..300).contains(&raw.status) || (raw.status == 409 && op.retry_key) {
+                        raw.op = op;
+                        return Ok(raw);
+                    }
+                    if raw.status == 401 && !refreshed_token && op.auth == AuthScheme::Bearer {
+                        refreshed_token = true;
+                        self.inner.token.invalidate();
+                        if self.inner.token.can_refresh() {
+                            continue;
+                        }
+                    }
+                    let err = api_error(op, &raw);
+                    let too_many = err.api().and_then(|a| a.too_many_requests);
+                    let o = Outcome::Status {
+                        status: raw.status,
+                        too_many_requests: too_many,
+                        retry_after: None,
+                    };
+                    (o, err)
+                }
+                Err(err) => {
+                    let o = match err.kind() {
+                        ErrorKind::Timeout { .. } => Outcome::Timeout,
+                        ErrorKind::Connection { .. } => Outcome::Connection,
+                        _ => return Err(err),
+                    };
+                    (o, err)
+                }
+            };
+            let (o, err) = outcome;
+            match self.inner.retry.decide(attempt, &o, rand::random::<f64>()) {
+                Decision::Retry { after } => {
+                    tracing::debug!(operation = op.id, attempt, ?after, "retrying");
+                    tokio::time::sleep(after).await;
+                }
+                _ => return Err(err),
+            }
+        }
+    }
+
+    async fn send_once(&self, call: &Call, url: &str) -> Result<Raw, Error> {
+        let op = call.op;
+        let method = match op.method {
+            HttpMethod::Get => reqwest::Method::GET,
+            HttpMethod::Post => reqwest::Method::POST,
+            HttpMethod::Put => reqwest::Method::PUT,
+            HttpMethod::Delete => reqwest::Method::DELETE,
+            HttpMethod::Patch => reqwest::Method::PATCH,
+        };
+        let mut req = self.inner.http.request(method, url).timeout(self.inner.timeout);
+        match op.auth {
+            AuthScheme::Bearer => {
+                let token = self.inner.token.token().await?;
+                req = req.bearer_auth(token.expose());
+            }
+            AuthScheme::Basic => {
+                if let Some((id, secret)) = &call.basic {
+                    req = req.basic_auth(id, Some(secret.expose()));
+                }
+            }
+            AuthScheme::None => {}
+        }
+        if let Some(key) = call.retry_key {
+            req = req.header("X-Line-Retry-Key", key.to_string());
+        }
+        for (name, value) in &call.headers {
+            req = req.header(*name, value);
+        }
+        match &call.body {
+            Body::None => {}
+            Body::Bytes { bytes, content_type } => {
+                req = req
+                    .header(reqwest::header::CONTENT_TYPE, content_type.as_str())
+                    .body(bytes.clone());
+            }
+        }
+        let resp = req.send().await.map_err(|e| transport_error(op, e))?;
+        let status = resp.status().as_u16();
+        let header = |name: &str| {
+            resp.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let request_id = header("x-line-request-id").map(RequestId::new);
+        let accepted_request_id = header("x-line-accepted-request-id").map(RequestId::new);
+        let content_type = header("content-type");
+        let body = resp.bytes().await.map_err(|e| transport_error(op, e))?;
+        Ok(Raw {
+            op,
+            status,
+            request_id,
+            accepted_request_id,
+            content_type,
+            body,
+            attempts: 1,
+            retry_key: call.retry_key,
+        })
+    }
+}
+
+fn transport_error(op: &'static Operation, e: reqwest::Error) -> Error {
+    // reqwest's error names the URL but never the headers, so no token leaks.
+    if e.is_timeout() {
+        Error::with_source(ErrorKind::Timeout { operation: op.id }, e)
+    } else {
+        Error::with_source(ErrorKind::Connection { operation: op.id }, e)
+    }
+}
+
+#[derive(serde::Deserialize, Default)]
+struct ErrorBody {
+    #[serde(default)]
+    message: Option<String>,
+    #[serde(default)]
+    details: Vec<ApiErrorDetail>,
+}
+
+fn api_error(op: &'static Operation, raw: &Raw) -> Error {
+    let body: ErrorBody = serde_json::from_slice(&raw.body).unwrap_or_default();
+    let message = body
+        .message
+        .unwrap_or_else(|| String::from_utf8_lossy(&raw.body).chars().take(200).collect());
+    let too_many_requests = (raw.status == 429).then(|| TooManyRequests::classify(&message));
+    Error::new(ErrorKind::Api(ApiError {
+        operation: op.id,
+        status: raw.status,
+        message,
+        details: body.details,
+        request_id: raw.request_id.clone(),
+        too_many_requests,
+    }))
+}
+
+/// One request under construction (path, query, headers, body).
+pub(crate) struct Call {
+    op: &'static Operation,
+    path: String,
+    query: Vec<(&'static str, String)>,
+    headers: Vec<(&'static str, String)>,
+    body: Body,
+    retry_key: Option<RetryKey>,
+    basic: Option<(String, ChannelSecret)>,
+    multipart: Option<Multipart>,
+    error: Option<Error>,
+}
+
+enum Body {
+    None,
+    Bytes { bytes: Bytes, content_type: String },
+}
+
+struct Multipart {
+    boundary: String,
+    buf: Vec<u8>,
+}
+
+/// A value that can go into a query string.
+pub(crate) trait QueryValue {
+    fn to_query(&self) -> String;
+}
+
+impl QueryValue for &str {
+    fn to_query(&self) -> String {
+        (*self).to_owned()
+    }
+}
+impl QueryValue for i32 {
+    fn to_query(&self) -> String {
+        self.to_string()
+    }
+}
+impl QueryValue for i64 {
+    fn to_query(&self) -> String {
+        self.to_string()
+    }
+}
+impl QueryValue for bool {
+    fn to_query(&self) -> String {
+        self.to_string()
+    }
+}
+impl<T: StrEnum> QueryValue for &T {
+    fn to_query(&self) -> String {
+        self.as_wire_str().to_owned()
+    }
+}
+impl QueryValue for &&str {
+    fn to_query(&self) -> String {
+        (**self).to_owned()
+    }
+}
+
+impl Call {
+    pub(crate) fn new(op: &'static Operation, path: String) -> Self {
+        Self {
+            op,
+            path,
+            query: Vec::new(),
+            headers: Vec::new(),
+            body: Body::None,
+            retry_key: None,
+            basic: None,
+            multipart: None,
+            error: None,
+        }
+    }
+
+    pub(crate) fn json<T: Serialize + ?Sized>(&mut self, body: &T) -> Result<(), Error> {
+        let bytes = serde_json::to_vec(body).map_err(|e| {
+            Error::with_source(
+                ErrorKind::InvalidInput {
+                    field: "body".into(),
+                    reason: e.to_string(),
+                },
+                e,
+            )
+        })?;
+        self.body = Body::Bytes {
+            bytes: bytes.into(),
+            content_type: "application/json".into(),
+        };
+        Ok(())
+    }
+
+    pub(crate) fn form<T: Serialize + ?Sized>(&mut self, body: &T) -> Result<(), Error> {
+        let s = serde_urlencoded::to_string(body).map_err(|e| {
+            Error::with_source(
+                ErrorKind::InvalidInput {
+                    field: "body".into(),
+                    reason: e.to_string(),
+                },
+                e,
+            )
+        })?;
+        self.body = Body::Bytes {
+            bytes: s.into(),
+            content_type: "application/x-www-form-urlencoded".into(),
+        };
+        Ok(())
+    }
+
+    pub(crate) fn raw(&mut self, bytes: Bytes, content_type: &str) {
+        if content_type.is_empty() {
+            self.error = Some(Error::invalid_input("content_type", "must not be empty"));
+        }
+        self.body = Body::Bytes {
+            bytes,
+            content_type: content_type.to_owned(),
+        };
+    }
+
+    fn multipart(&mut self) -> &mut Multipart {
+        self.multipart.get_or_insert_with(|| Multipart {
+            boundary: format!("line-rs-{}", uuid::Uuid::new_v4().simple()),
+            buf: Vec::new(),
+        })
+    }
+
+    pub(crate) fn multipart_text(&mut self, name: &str, value: impl ToString) {
+        let value = value.to_string();
+        let mp = self.multipart();
+        let head = format!(
+            "--{}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n",
+            mp.boundary
+        );
+        mp.buf.extend_from_slice(head.as_bytes());
+        mp.buf.extend_from_slice(value.as_bytes());
+        mp.buf.extend_from_slice(b"\r\n");
+        self.finish_multipart();
+    }
+
+    pub(crate) fn multipart_file(&mut self, name: &str, content_type: &str, data: Bytes) {
+        let mp = self.multipart();
+        let head = format!(
+            "--{}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{name}.txt\"\r\nContent-Type: {content_type}\r\n\r\n",
+            mp.boundary
+        );
+        mp.buf.extend_from_slice(head.as_bytes());
+        mp.buf.extend_from_slice(&data);
+        mp.buf.extend_from_slice(b"\r\n");
+        self.finish_multipart();
+    }
+
+    fn finish_multipart(&mut self) {
+        if let Some(mp) = &self.multipart {
+            let mut bytes = mp.buf.clone();
+            bytes.extend_from_slice(format!("--{}--\r\n", mp.boundary).as_bytes());
+            self.body = Body::Bytes {
+                bytes: bytes.into(),
+                content_type: format!("multipart/form-data; boundary={}", mp.boundary),
+            };
+        }
+    }
+
+    pub(crate) fn query(&mut self, name: &'static str, value: impl QueryValue) {
+        self.query.push((name, value.to_query()));
+    }
+
+    pub(crate) fn query_all<T>(&mut self, name: &'static str, values: &[T])
+    where
+        for<'a> &'a T: QueryValue,
+    {
+        for v in values {
+            self.query.push((name, v.to_query()));
+        }
+    }
+
+    pub(crate) fn header(&mut self, name: &'static str, value: &str) {
+        self.headers.push((name, value.to_owned()));
+    }
+
+    pub(crate) fn retry_key(&mut self, key: Option<RetryKey>) {
+        self.retry_key = key;
+    }
+
+    pub(crate) fn basic_auth(&mut self, client_id: &str, secret: &ChannelSecret) {
+        self.basic = Some((client_id.to_owned(), secret.clone()));
+    }
+}
+
+/// A raw successful (or 409-duplicate) answer, before its body is typed.
+pub(crate) struct Raw {
+    op: &'static Operation,
+    status: u16,
+    request_id: Option<RequestId>,
+    accepted_request_id: Option<RequestId>,
+    content_type: Option<String>,
+    body: Bytes,
+    attempts: u32,
+    retry_key: Option<RetryKey>,
+}
+
+impl Raw {
+    fn respond<T>(self, body: T) -> Response<T> {
+        Response {
+            status: self.status,
+            request_id: self.request_id,
+            accepted_request_id: self.accepted_request_id,
+            retry_key: self.retry_key,
+            attempts: self.attempts,
+            body,
+        }
+    }
+
+    fn parse<T: DeserializeOwned>(&self) -> Result<T, Error> {
+        let bytes: &[u8] = if self.body.iter().all(u8::is_ascii_whitespace) {
+            b"{}"
+        } else {
+            &self.body
+        };
+        from_json_slice(bytes).map_err(|e| match e.into_parts() {
+            (ErrorKind::Parse { pointer, reason }, _) => Error::new(ErrorKind::Decode {
+                operation: self.op.id,
+                pointer,
+                reason,
+            }),
+            (kind, _) => Error::new(kind),
+        })
+    }
+
+    pub(crate) fn json<T: DeserializeOwned>(self) -> Result<Response<T>, Error> {
+        let body = self.parse()?;
+        Ok(self.respond(body))
+    }
+
+    pub(crate) fn empty(self) -> Result<Response<()>, Error> {
+        Ok(self.respond(()))
+    }
+
+    pub(crate) fn blob(mut self) -> Result<Response<Blob>, Error> {
+        let blob = Blob {
+            bytes: std::mem::take(&mut self.body),
+            content_type: self.content_type.take(),
+        };
+        Ok(self.respond(blob))
+    }
+
+    pub(crate) fn sent<T: DeserializeOwned>(self) -> Result<Response<Sent<T>>, Error> {
+        if self.status == 409 {
+            return Ok(self.respond(Sent::Duplicate));
+        }
+        let body = self.parse()?;
+        Ok(self.respond(Sent::New(body)))
+    }
+}
+
+#[async_trait::async_trait]
+impl crate::webhook::account_link::LinkTokenIssuer for Client {
+    async fn issue_link_token(&self, user_id: &crate::ids::UserId) -> Result<String, Error> {
+        Ok(Client::issue_link_token(self, user_id.as_str()).await?.body.link_token)
+    }
+}
+
+/// Percent-encodes one path segment.
+pub(crate) fn path_segment(s: &str) -> String {
+    const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'_')
+        .remove(b'.')
+        .remove(b'~');
+    percent_encoding::utf8_percent_encode(s, SEGMENT).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn path_segments_are_encoded() {
+        assert_eq!(path_segment("richmenu-abc_1.2~"), "richmenu-abc_1.2~");
+        assert_eq!(path_segment("a/b c"), "a%2Fb%20c");
+    }
+
+    #[test]
+    fn every_operation_is_registered_once() {
+        let mut ids: Vec<_> = operations::ALL.iter().map(|o| o.id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), operations::ALL.len());
+        assert_eq!(ids.len(), 110);
+    }
+
+    #[test]
+    fn client_debug_hides_the_token() {
+        let client = Client::new("tok-SECRET-123");
+        let out = format!("{client:?}");
+        assert!(!out.contains("tok-SECRET-123"), "{out}");
+        assert!(out.contains("redacted"), "{out}");
+    }
+}

@@ -1,0 +1,42 @@
+//! # line-core
+//!
+//! The base of the workspace: the wire model of LINE's APIs, a typed client
+//! for every operation of the official OpenAPI specs, and the webhook layer.
+//!
+//! - [`model`]: every request and response type of the specs (messaging,
+//!   audience, insight, channel access token, LIFF, module, shop), lossless:
+//!   unknown properties, unknown union kinds and unknown enum values survive a
+//!   parse and serialize round trip.
+//! - [`client`] (feature `client`, on by default): one async method per
+//!   operation, with retries ([`retry`]), retry keys, client-side rate limits
+//!   ([`ratelimit`]), token sources, dry runs and fan-out.
+//! - [`webhook`]: signature check, lenient lossless parsing of all event
+//!   types, redelivery dedupe, account link, and (feature `axum`) an extractor.
+//! - [`error`]: one error type with a [`kind()`](Error::kind) to branch on.
+//! - [`clock`], [`ids`], [`secret`], [`limits`]: shared building blocks.
+//! - `testing` (feature `testing`): signing helpers and the conformance suites
+//!   of the host traits.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+#[cfg(feature = "client")]
+pub mod client;
+pub mod clock;
+pub mod error;
+pub mod ids;
+pub mod limits;
+pub mod model;
+pub mod ratelimit;
+pub mod retry;
+pub mod secret;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
+pub mod webhook;
+
+pub use error::{ApiError, ApiErrorDetail, Error, ErrorKind, TooManyRequests};
+pub use ids::{GroupId, RequestId, RetryKey, RichMenuId, RoomId, UserId};
+pub use secret::{ChannelAccessToken, ChannelSecret, SecretString};
+
+/// The README's code blocks, compiled as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;

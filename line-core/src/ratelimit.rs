@@ -1,0 +1,930 @@
+//! Client-side rate limiting with LINE's per-endpoint limits.
+//!
+//! LINE limits each channel per endpoint (see [`RateClass::line_quota`] for the
+//! table) and its responses carry no rate-limit headers, so the only way to
+//! avoid 429s is to pace requests on our side. A [`RateLimiter`] keeps one
+//! [`SlidingWindow`] per endpoint, created on first use with its class's quota.
+//! Use one limiter per channel; clones share the windows.
+//!
+//! A sliding window grants at most `count` requests in *any* span of `per`:
+//! a burst of `count` passes at once, and the next request waits until the
+//! oldest of the last `count` grants is `per` old. A token bucket, which
+//! starts full and refills continuously, can let nearly `2 × count` through
+//! in one window right after a burst, and a server that counts per window
+//! would answer those with 429s; so the limiter uses the window.
+//! [`TokenBucket`] is kept for callers who want smooth refill instead.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// A rate: at most `count` requests per `per`, refilled continuously.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Quota {
+    /// Requests allowed per window; also the largest burst. `0` is taken as `1`.
+    pub count: u32,
+    /// The window. [`Duration::ZERO`] means no limit.
+    pub per: Duration,
+}
+
+impl Quota {
+    /// `count` requests per `per`.
+    pub const fn new(count: u32, per: Duration) -> Self {
+        Self { count, per }
+    }
+
+    /// `count` requests per second.
+    pub const fn per_second(count: u32) -> Self {
+        Self::new(count, Duration::from_secs(1))
+    }
+
+    /// `count` requests per minute.
+    pub const fn per_minute(count: u32) -> Self {
+        Self::new(count, Duration::from_secs(60))
+    }
+
+    /// `count` requests per hour.
+    pub const fn per_hour(count: u32) -> Self {
+        Self::new(count, Duration::from_secs(3_600))
+    }
+
+    /// The same count over a window scaled by `scale` (finite and positive).
+    fn scaled(self, scale: f64) -> Self {
+        if scale == 1.0 {
+            return self;
+        }
+        // `as` saturates, so a huge scale gives the longest window instead of panicking.
+        let nanos = (self.per.as_nanos() as f64 * scale).round() as u128;
+        Self::new(self.count, duration_from_nanos(nanos))
+    }
+}
+
+/// A `Duration` of `nanos` nanoseconds, saturating at [`Duration::MAX`].
+fn duration_from_nanos(nanos: u128) -> Duration {
+    const NANOS_PER_SEC: u128 = 1_000_000_000;
+    match u64::try_from(nanos / NANOS_PER_SEC) {
+        Ok(secs) => Duration::new(secs, (nanos % NANOS_PER_SEC) as u32),
+        Err(_) => Duration::MAX,
+    }
+}
+
+/// Which of LINE's rate limits an endpoint falls under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RateClass {
+    /// 2,000/s: push, reply, profile, account link and most other endpoints.
+    Default,
+    /// 200/s: multicast.
+    Multicast,
+    /// 200/s: coupon endpoints.
+    Coupon,
+    /// 60/hour: narrowcast.
+    Narrowcast,
+    /// 60/hour: broadcast.
+    Broadcast,
+    /// 60/hour: insight endpoints.
+    Insight,
+    /// 60/minute: audience endpoints.
+    Audience,
+    /// 100/hour: creating and deleting a rich menu.
+    RichMenuCreateDelete,
+    /// 3/hour: the rich-menu batch operation.
+    RichMenuBatch,
+    /// 10/s: listing rich menus.
+    RichMenuList,
+    /// 100/s: the loading animation.
+    LoadingAnimation,
+    /// Not limited on our side.
+    Unlimited,
+}
+
+impl RateClass {
+    /// Every class, in declaration order.
+    pub const ALL: &'static [RateClass] = &[
+        Self::Default,
+        Self::Multicast,
+        Self::Coupon,
+        Self::Narrowcast,
+        Self::Broadcast,
+        Self::Insight,
+        Self::Audience,
+        Self::RichMenuCreateDelete,
+        Self::RichMenuBatch,
+        Self::RichMenuList,
+        Self::LoadingAnimation,
+        Self::Unlimited,
+    ];
+
+    /// LINE's documented limit for one endpoint of this class, per channel;
+    /// `None` for [`RateClass::Unlimited`].
+    pub const fn line_quota(self) -> Option<Quota> {
+        Some(match self {
+            Self::Default => Quota::per_second(2_000),
+            Self::Multicast | Self::Coupon => Quota::per_second(200),
+            Self::Narrowcast | Self::Broadcast | Self::Insight => Quota::per_hour(60),
+            Self::Audience => Quota::per_minute(60),
+            Self::RichMenuCreateDelete => Quota::per_hour(100),
+            Self::RichMenuBatch => Quota::per_hour(3),
+            Self::RichMenuList => Quota::per_second(10),
+            Self::LoadingAnimation => Quota::per_second(100),
+            Self::Unlimited => return None,
+        })
+    }
+}
+
+/// A token bucket driven by explicit instants: no clock, no locking, no randomness.
+///
+/// It holds `count` tokens when full and gains `count` tokens per `per`,
+/// continuously. Internally one token is `per` (in nanoseconds) units and one
+/// nanosecond adds `count` units, so refills are exact integers.
+///
+/// ```
+/// use std::time::{Duration, Instant};
+/// use line_core::ratelimit::{Quota, TokenBucket};
+///
+/// let t0 = Instant::now();
+/// let mut bucket = TokenBucket::new(Quota::per_second(2), t0);
+/// assert_eq!(bucket.try_take(t0), Ok(()));
+/// assert_eq!(bucket.try_take(t0), Ok(()));
+/// assert_eq!(bucket.try_take(t0), Err(Duration::from_millis(500)));
+/// assert_eq!(bucket.try_take(t0 + Duration::from_millis(500)), Ok(()));
+/// ```
+#[derive(Debug, Clone)]
+pub struct TokenBucket {
+    quota: Quota,
+    /// `count`, at least 1.
+    count: u128,
+    /// Units per token: the window in nanoseconds. `0` means unlimited.
+    per_nanos: u128,
+    /// Units when full: `count * per_nanos`.
+    capacity: i128,
+    /// Units held at `last`; negative when reservations are queued.
+    level: i128,
+    /// The latest instant the level was brought up to date.
+    last: Instant,
+}
+
+impl TokenBucket {
+    /// A full bucket for `quota`, as of `now`.
+    pub fn new(quota: Quota, now: Instant) -> Self {
+        let count = u128::from(quota.count.max(1));
+        let per_nanos = quota.per.as_nanos();
+        // count < 2^32 and per_nanos < 2^94, so the product fits an i128.
+        let capacity = i128::try_from(count * per_nanos).unwrap_or(i128::MAX);
+        Self {
+            quota,
+            count,
+            per_nanos,
+            capacity,
+            level: capacity,
+            last: now,
+        }
+    }
+
+    /// The quota this bucket enforces.
+    pub fn quota(&self) -> Quota {
+        self.quota
+    }
+
+    /// Takes a token if one is available at `now`; otherwise takes nothing and
+    /// returns how long from `now` until one will be.
+    pub fn try_take(&mut self, now: Instant) -> Result<(), Duration> {
+        if self.per_nanos == 0 {
+            return Ok(());
+        }
+        self.refill(now);
+        let token = self.token_units();
+        if self.level >= token {
+            self.level -= token;
+            Ok(())
+        } else {
+            Err(self.wait_for(token - self.level, now))
+        }
+    }
+
+    /// Takes a token whether or not one is available, and returns how long from
+    /// `now` the caller must wait before using it (zero if it was available).
+    ///
+    /// Reservations queue: each one that finds the bucket empty is due `per / count`
+    /// after the one before, so the rate of use never exceeds the quota.
+    pub fn reserve(&mut self, now: Instant) -> Duration {
+        if self.per_nanos == 0 {
+            return Duration::ZERO;
+        }
+        self.refill(now);
+        self.level = self.level.saturating_sub(self.token_units());
+        if self.level >= 0 {
+            Duration::ZERO
+        } else {
+            self.wait_for(self.level.unsigned_abs() as i128, now)
+        }
+    }
+
+    /// Whole tokens available at `now` (0 while reservations are queued), without taking any.
+    pub fn available(&self, now: Instant) -> u32 {
+        if self.per_nanos == 0 {
+            return u32::MAX;
+        }
+        let level = self.level_at(now);
+        if level <= 0 {
+            0
+        } else {
+            u32::try_from(level as u128 / self.per_nanos).unwrap_or(u32::MAX)
+        }
+    }
+
+    fn token_units(&self) -> i128 {
+        // per_nanos < 2^94.
+        self.per_nanos as i128
+    }
+
+    fn level_at(&self, now: Instant) -> i128 {
+        let elapsed = now.saturating_duration_since(self.last).as_nanos();
+        // elapsed < 2^94 and count < 2^32: the product fits an i128.
+        let gained = i128::try_from(elapsed * self.count).unwrap_or(i128::MAX);
+        self.level.saturating_add(gained).min(self.capacity)
+    }
+
+    fn refill(&mut self, now: Instant) {
+        // An instant before `last` (a caller that read the clock before another
+        // one took the lock) gains nothing and does not move time backwards.
+        if now > self.last {
+            self.level = self.level_at(now);
+            self.last = now;
+        }
+    }
+
+    /// How long from `now` until `missing` (> 0) more units have accrued.
+    fn wait_for(&self, missing: i128, now: Instant) -> Duration {
+        let missing = missing as u128;
+        let nanos = missing.div_ceil(self.count);
+        self.last
+            .saturating_duration_since(now)
+            .saturating_add(duration_from_nanos(nanos))
+    }
+}
+
+/// One sliding window per endpoint, shared by every clone.
+///
+/// Keyed by the endpoint's [`RateClass`] and its operationId, because LINE counts
+/// each endpoint separately. Cheap to clone (an `Arc` inside), `Send` and `Sync`.
+/// The lock is held only to update one bucket (a hash lookup and a few integer
+/// operations), never across a sleep.
+///
+/// ```
+/// use std::time::{Duration, Instant};
+/// use line_core::ratelimit::{RateClass, RateLimiter};
+///
+/// let limiter = RateLimiter::line_defaults();
+/// let now = Instant::now();
+/// // Rich-menu list: 10/s. Ten pass at once; the next ten wait for the window.
+/// for _ in 0..10 {
+///     assert_eq!(limiter.reserve(RateClass::RichMenuList, "getRichMenuList", now), Duration::ZERO);
+/// }
+/// assert_eq!(limiter.reserve(RateClass::RichMenuList, "getRichMenuList", now), Duration::from_secs(1));
+/// ```
+#[derive(Clone)]
+pub struct RateLimiter {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug, Clone)]
+struct Config {
+    enabled: bool,
+    time_scale: f64,
+    overrides: HashMap<RateClass, Quota>,
+}
+
+struct Inner {
+    config: Config,
+    buckets: Mutex<HashMap<(RateClass, &'static str), SlidingWindow>>,
+}
+
+/// At most `count` grants in any span of `per`.
+///
+/// Keeps the instants of the last `count` grants; a new grant is due when the
+/// oldest of them is `per` old (and never before the latest grant). So any
+/// `count + 1` consecutive grants span at least `per`.
+///
+/// ```
+/// use std::time::{Duration, Instant};
+/// use line_core::ratelimit::{Quota, SlidingWindow};
+///
+/// let t0 = Instant::now();
+/// let mut w = SlidingWindow::new(Quota::per_second(2));
+/// assert_eq!(w.reserve(t0), Duration::ZERO);
+/// assert_eq!(w.reserve(t0), Duration::ZERO);
+/// assert_eq!(w.reserve(t0), Duration::from_secs(1));
+/// assert_eq!(w.reserve(t0 + Duration::from_millis(400)), Duration::from_millis(600));
+/// ```
+#[derive(Debug, Clone)]
+pub struct SlidingWindow {
+    quota: Quota,
+    grants: std::collections::VecDeque<Instant>,
+}
+
+impl SlidingWindow {
+    /// An empty window for `quota`.
+    pub fn new(quota: Quota) -> Self {
+        let cap = quota.count.max(1) as usize;
+        Self {
+            quota,
+            grants: std::collections::VecDeque::with_capacity(cap.min(4096)),
+        }
+    }
+
+    /// The quota this window enforces.
+    pub fn quota(&self) -> Quota {
+        self.quota
+    }
+
+    /// Grants one request and returns how long from `now` the caller must wait
+    /// before sending it (zero if it may go at once). Grants queue in order.
+    pub fn reserve(&mut self, now: Instant) -> Duration {
+        if self.quota.per.is_zero() {
+            return Duration::ZERO;
+        }
+        let count = self.quota.count.max(1) as usize;
+        let mut at = now;
+        if let Some(&last) = self.grants.back() {
+            at = at.max(last);
+        }
+        if self.grants.len() >= count {
+            let oldest = self.grants[self.grants.len() - count];
+            at = at.max(oldest + self.quota.per);
+        }
+        while self.grants.len() >= count {
+            self.grants.pop_front();
+        }
+        self.grants.push_back(at);
+        at.saturating_duration_since(now)
+    }
+}
+
+impl Default for RateLimiter {
+    /// The same as [`RateLimiter::line_defaults`].
+    fn default() -> Self {
+        Self::line_defaults()
+    }
+}
+
+impl RateLimiter {
+    fn from_config(config: Config) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                config,
+                buckets: Mutex::new(HashMap::new()),
+            }),
+        }
+    }
+
+    fn reconfigure(self, change: impl FnOnce(&mut Config)) -> Self {
+        let mut config = self.inner.config.clone();
+        change(&mut config);
+        Self::from_config(config)
+    }
+
+    /// A limiter with LINE's table ([`RateClass::line_quota`]).
+    pub fn line_defaults() -> Self {
+        Self::from_config(Config {
+            enabled: true,
+            time_scale: 1.0,
+            overrides: HashMap::new(),
+        })
+    }
+
+    /// A limiter that never waits.
+    pub fn disabled() -> Self {
+        Self::from_config(Config {
+            enabled: false,
+            time_scale: 1.0,
+            overrides: HashMap::new(),
+        })
+    }
+
+    /// Uses `quota` for every endpoint of `class` instead of LINE's value
+    /// (for example a stricter limit shared with other processes, or a limit for
+    /// [`RateClass::Unlimited`]).
+    ///
+    /// Like every `with_` method this returns a new limiter with empty buckets;
+    /// configure it before cloning it or sharing it.
+    pub fn with_quota(self, class: RateClass, quota: Quota) -> Self {
+        self.reconfigure(|c| {
+            c.overrides.insert(class, quota);
+        })
+    }
+
+    /// Multiplies every window by `scale`: `0.001` makes an hour pass in 3.6 s,
+    /// for tests, emulators and demos. Applies to overrides too.
+    ///
+    /// # Panics
+    ///
+    /// If `scale` is not finite and positive.
+    pub fn with_time_scale(self, scale: f64) -> Self {
+        assert!(
+            scale.is_finite() && scale > 0.0,
+            "rate limiter time scale must be finite and positive, got {scale}"
+        );
+        self.reconfigure(|c| c.time_scale = scale)
+    }
+
+    /// Whether this limiter ever waits.
+    pub fn is_enabled(&self) -> bool {
+        self.inner.config.enabled
+    }
+
+    /// The quota an endpoint of `class` gets, with overrides and time scale
+    /// applied; `None` if it is not limited.
+    pub fn quota(&self, class: RateClass) -> Option<Quota> {
+        let config = &self.inner.config;
+        if !config.enabled {
+            return None;
+        }
+        config
+            .overrides
+            .get(&class)
+            .copied()
+            .or(class.line_quota())
+            .map(|q| q.scaled(config.time_scale))
+    }
+
+    /// Takes a token for endpoint `key` (its operationId) of `class` as of `now`,
+    /// and returns how long from `now` the caller must wait before sending.
+    ///
+    /// The token is consumed even when the wait is positive, so concurrent callers
+    /// queue in the order they reserved and the sustained rate never exceeds the
+    /// quota. A caller that gives up after reserving has still used its slot.
+    pub fn reserve(&self, class: RateClass, key: &'static str, now: Instant) -> Duration {
+        if !self.inner.config.enabled {
+            return Duration::ZERO;
+        }
+        let mut buckets = self.inner.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(bucket) = buckets.get_mut(&(class, key)) {
+            return bucket.reserve(now);
+        }
+        let Some(quota) = self.quota(class) else {
+            return Duration::ZERO;
+        };
+        let mut bucket = SlidingWindow::new(quota);
+        let wait = bucket.reserve(now);
+        buckets.insert((class, key), bucket);
+        wait
+    }
+
+    /// Reserves a token (see [`reserve`](Self::reserve)) and sleeps until it may be
+    /// used. Returns how long it slept.
+    ///
+    /// Reads the time from `tokio::time::Instant`, so a paused tokio clock also
+    /// drives the limiter.
+    #[cfg(feature = "client")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "client")))]
+    pub async fn acquire(&self, class: RateClass, key: &'static str) -> Duration {
+        let wait = self.reserve(class, key, tokio::time::Instant::now().into_std());
+        if !wait.is_zero() {
+            tokio::time::sleep(wait).await;
+        }
+        wait
+    }
+}
+
+impl fmt::Debug for RateLimiter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let config = &self.inner.config;
+        let buckets = self
+            .inner
+            .buckets
+            .lock()
+            .map(|b| b.len())
+            .unwrap_or_else(|e| e.into_inner().len());
+        f.debug_struct("RateLimiter")
+            .field("enabled", &config.enabled)
+            .field("time_scale", &config.time_scale)
+            .field("overrides", &config.overrides)
+            .field("buckets", &buckets)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    fn ns(n: u64) -> Duration {
+        Duration::from_nanos(n)
+    }
+
+    #[test]
+    fn quota_constructors() {
+        assert_eq!(
+            Quota::per_second(5),
+            Quota {
+                count: 5,
+                per: ms(1_000)
+            }
+        );
+        assert_eq!(Quota::per_minute(5).per, Duration::from_secs(60));
+        assert_eq!(Quota::per_hour(5).per, Duration::from_secs(3_600));
+        assert_eq!(Quota::new(7, ms(3)), Quota { count: 7, per: ms(3) });
+    }
+
+    #[test]
+    fn lines_table() {
+        use RateClass::*;
+        let expected = [
+            (Default, Some(Quota::per_second(2_000))),
+            (Multicast, Some(Quota::per_second(200))),
+            (Coupon, Some(Quota::per_second(200))),
+            (Narrowcast, Some(Quota::per_hour(60))),
+            (Broadcast, Some(Quota::per_hour(60))),
+            (Insight, Some(Quota::per_hour(60))),
+            (Audience, Some(Quota::per_minute(60))),
+            (RichMenuCreateDelete, Some(Quota::per_hour(100))),
+            (RichMenuBatch, Some(Quota::per_hour(3))),
+            (RichMenuList, Some(Quota::per_second(10))),
+            (LoadingAnimation, Some(Quota::per_second(100))),
+            (Unlimited, None),
+        ];
+        assert_eq!(RateClass::ALL.len(), expected.len());
+        for (class, quota) in expected {
+            assert_eq!(class.line_quota(), quota, "{class:?}");
+            assert!(RateClass::ALL.contains(&class));
+        }
+    }
+
+    #[test]
+    fn bucket_starts_full_then_refills_at_the_rate() {
+        let t0 = Instant::now();
+        let mut b = TokenBucket::new(Quota::per_second(10), t0);
+        assert_eq!(b.available(t0), 10);
+        for _ in 0..10 {
+            assert_eq!(b.try_take(t0), Ok(()));
+        }
+        assert_eq!(b.available(t0), 0);
+        assert_eq!(b.try_take(t0), Err(ms(100)));
+        // A failed take consumes nothing.
+        assert_eq!(b.try_take(t0 + ms(40)), Err(ms(60)));
+        assert_eq!(b.try_take(t0 + ms(100) - ns(1)), Err(ns(1)));
+        assert_eq!(b.try_take(t0 + ms(100)), Ok(()));
+        assert_eq!(b.try_take(t0 + ms(100)), Err(ms(100)));
+        // 350 ms later: 3.5 tokens, so 3 whole ones.
+        assert_eq!(b.available(t0 + ms(450)), 3);
+        // Refill stops at the capacity.
+        assert_eq!(b.available(t0 + Duration::from_secs(3_600)), 10);
+        assert_eq!(b.quota(), Quota::per_second(10));
+    }
+
+    #[test]
+    fn bucket_rounds_waits_up_to_the_nanosecond() {
+        // 3 per second: one token every 333_333_333.3 ns.
+        let t0 = Instant::now();
+        let mut b = TokenBucket::new(Quota::per_second(3), t0);
+        for _ in 0..3 {
+            b.try_take(t0).unwrap();
+        }
+        assert_eq!(b.try_take(t0), Err(ns(333_333_334)));
+        assert_eq!(b.try_take(t0 + ns(333_333_333)), Err(ns(1)));
+        assert_eq!(b.try_take(t0 + ns(333_333_334)), Ok(()));
+        // The 0.7 ns surplus is kept: the next token is due at exactly 2/3 s.
+        assert_eq!(b.try_take(t0 + ns(333_333_334)), Err(ns(333_333_333)));
+        assert_eq!(b.try_take(t0 + ns(666_666_667)), Ok(()));
+    }
+
+    #[test]
+    fn hourly_bucket() {
+        let t0 = Instant::now();
+        let mut b = TokenBucket::new(Quota::per_hour(3), t0);
+        for _ in 0..3 {
+            assert_eq!(b.try_take(t0), Ok(()));
+        }
+        assert_eq!(b.try_take(t0), Err(Duration::from_secs(1_200)));
+        assert_eq!(b.try_take(t0 + Duration::from_secs(1_199)), Err(Duration::from_secs(1)));
+        assert_eq!(b.try_take(t0 + Duration::from_secs(1_200)), Ok(()));
+    }
+
+    #[test]
+    fn no_drift_over_a_million_takes() {
+        // 2,000/s: one token every 500 µs. Take the burst, then a million tokens
+        // exactly on schedule; every one must succeed and the bucket ends empty.
+        let t0 = Instant::now();
+        let mut b = TokenBucket::new(Quota::per_second(2_000), t0);
+        for _ in 0..2_000 {
+            b.try_take(t0).unwrap();
+        }
+        for i in 1..=1_000_000u32 {
+            let t = t0 + Duration::from_micros(500) * i;
+            assert_eq!(b.try_take(t), Ok(()), "take {i}");
+        }
+        let end = t0 + Duration::from_micros(500) * 1_000_000;
+        assert_eq!(b.try_take(end), Err(Duration::from_micros(500)));
+    }
+
+    #[test]
+    fn no_drift_with_a_rate_that_does_not_divide_a_second() {
+        // 7/s reserved a million times at once: the last one is due exactly
+        // (1e6 - 7) / 7 seconds later, rounded up to the nanosecond.
+        let t0 = Instant::now();
+        let mut b = TokenBucket::new(Quota::per_second(7), t0);
+        let mut last = Duration::ZERO;
+        for _ in 0..1_000_000 {
+            last = b.reserve(t0);
+        }
+        let units: u128 = (1_000_000 - 7) * 1_000_000_000;
+        assert_eq!(last.as_nanos(), units.div_ceil(7));
+    }
+
+    #[test]
+    fn fractional_refills_are_not_lost() {
+        // 7/s, empty, polled every 1,001 ns for one second: each poll adds 7/1e9 *
+        // 1001 of a token, far below one. Exactly 7 tokens must appear.
+        let t0 = Instant::now();
+        let mut b = TokenBucket::new(Quota::per_second(7), t0);
+        for _ in 0..7 {
+            b.try_take(t0).unwrap();
+        }
+        let mut taken = 0;
+        let mut t = t0;
+        while t < t0 + Duration::from_secs(1) {
+            t += ns(1_001);
+            if t > t0 + Duration::from_secs(1) {
+                t = t0 + Duration::from_secs(1);
+            }
+            if b.try_take(t).is_ok() {
+                taken += 1;
+            }
+        }
+        assert_eq!(taken, 7);
+    }
+
+    #[test]
+    fn earlier_instants_do_not_refill_or_rewind() {
+        let t0 = Instant::now();
+        let t1 = t0 + ms(50);
+        let mut b = TokenBucket::new(Quota::per_second(10), t0);
+        for _ in 0..10 {
+            b.try_take(t1).unwrap();
+        }
+        // Seen from t0 (before the bucket's last update) the token is 50 ms further away.
+        assert_eq!(b.try_take(t0), Err(ms(150)));
+        assert_eq!(b.try_take(t1), Err(ms(100)));
+        assert_eq!(b.reserve(t0), ms(150));
+        assert_eq!(b.reserve(t1), ms(200));
+    }
+
+    #[test]
+    fn zero_count_and_zero_window() {
+        let t0 = Instant::now();
+        let mut one = TokenBucket::new(Quota::new(0, Duration::from_secs(1)), t0);
+        assert_eq!(one.try_take(t0), Ok(()));
+        assert_eq!(one.try_take(t0), Err(Duration::from_secs(1)));
+        let mut free = TokenBucket::new(Quota::new(5, Duration::ZERO), t0);
+        for _ in 0..10_000 {
+            assert_eq!(free.try_take(t0), Ok(()));
+            assert_eq!(free.reserve(t0), Duration::ZERO);
+        }
+        assert_eq!(free.available(t0), u32::MAX);
+    }
+
+    #[test]
+    fn extreme_quotas_do_not_overflow() {
+        let t0 = Instant::now();
+        let mut b = TokenBucket::new(Quota::new(u32::MAX, Duration::MAX), t0);
+        assert_eq!(b.try_take(t0), Ok(()));
+        assert_eq!(b.available(t0), u32::MAX - 1);
+        let mut b = TokenBucket::new(Quota::new(1, Duration::MAX), t0);
+        assert_eq!(b.reserve(t0), Duration::ZERO);
+        assert!(b.reserve(t0) > Duration::from_secs(u64::MAX / 2));
+        assert_eq!(b.try_take(t0 + Duration::from_secs(1)).map_err(|_| ()), Err(()));
+    }
+
+    #[test]
+    fn reservations_queue_one_interval_apart() {
+        let t0 = Instant::now();
+        let mut b = TokenBucket::new(Quota::per_second(4), t0);
+        let waits: Vec<Duration> = (0..8).map(|_| b.reserve(t0)).collect();
+        assert_eq!(
+            waits,
+            [0, 0, 0, 0, 250, 500, 750, 1_000].map(ms),
+            "a burst of 4, then one every 250 ms"
+        );
+        assert_eq!(b.available(t0 + Duration::from_secs(10)), 4);
+        // While reservations are queued nothing is available, and try_take
+        // waits behind the queue.
+        assert_eq!(b.available(t0 + ms(500)), 0);
+        assert_eq!(b.try_take(t0 + ms(500)), Err(ms(750)));
+    }
+
+    #[test]
+    fn burst_then_steady_rate() {
+        // 10/s: ten at once, then each further ten a full window later, so no
+        // span of one second ever holds more than ten grants.
+        let limiter = RateLimiter::line_defaults();
+        let t0 = Instant::now();
+        let sends: Vec<Duration> = (0..30)
+            .map(|_| limiter.reserve(RateClass::RichMenuList, "getRichMenuList", t0))
+            .collect();
+        for (i, send) in sends.iter().enumerate() {
+            assert_eq!(*send, Duration::from_secs(i as u64 / 10), "send {i}");
+        }
+        for i in 10..sends.len() {
+            assert!(
+                sends[i] - sends[i - 10] >= Duration::from_secs(1),
+                "grants {} and {i} closer than the window",
+                i - 10
+            );
+        }
+    }
+
+    #[test]
+    fn sliding_window_never_exceeds_the_quota_in_any_span() {
+        // Arrivals at irregular instants; every 5 consecutive grants must span >= 100 ms.
+        let mut w = SlidingWindow::new(Quota::new(4, ms(100)));
+        let t0 = Instant::now();
+        let mut grants = Vec::new();
+        for i in 0..200u64 {
+            let now = t0 + ms((i * 37) % 11 + i * 7);
+            grants.push(now + w.reserve(now));
+        }
+        for i in 4..grants.len() {
+            assert!(grants[i] >= grants[i - 1], "grants are in order");
+            assert!(grants[i] - grants[i - 4] >= ms(100), "5 grants within 100 ms at {i}");
+        }
+    }
+
+    #[test]
+    fn each_endpoint_has_its_own_bucket() {
+        let limiter = RateLimiter::line_defaults();
+        let t0 = Instant::now();
+        for _ in 0..3 {
+            assert_eq!(
+                limiter.reserve(RateClass::RichMenuBatch, "richMenuBatch", t0),
+                Duration::ZERO
+            );
+        }
+        assert_eq!(
+            limiter.reserve(RateClass::RichMenuBatch, "richMenuBatch", t0),
+            Duration::from_secs(3_600)
+        );
+        // Another endpoint of the same class is not affected.
+        assert_eq!(
+            limiter.reserve(RateClass::RichMenuBatch, "otherBatch", t0),
+            Duration::ZERO
+        );
+        // Nor the same key under another class.
+        assert_eq!(
+            limiter.reserve(RateClass::Narrowcast, "richMenuBatch", t0),
+            Duration::ZERO
+        );
+    }
+
+    #[test]
+    fn clones_share_buckets() {
+        let a = RateLimiter::line_defaults();
+        let b = a.clone();
+        let t0 = Instant::now();
+        for _ in 0..3 {
+            a.reserve(RateClass::RichMenuBatch, "richMenuBatch", t0);
+        }
+        assert_eq!(
+            b.reserve(RateClass::RichMenuBatch, "richMenuBatch", t0),
+            Duration::from_secs(3_600)
+        );
+    }
+
+    #[test]
+    fn concurrent_reservations_queue_by_window() {
+        // 100/s: 8 threads reserve 50 each at the same instant; the 400 waits
+        // must be exactly 100 zeros, 100 of 1 s, 100 of 2 s and 100 of 3 s.
+        let limiter = RateLimiter::line_defaults();
+        let t0 = Instant::now();
+        let mut waits: Vec<Duration> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..8)
+                .map(|_| {
+                    let limiter = limiter.clone();
+                    s.spawn(move || {
+                        (0..50)
+                            .map(|_| limiter.reserve(RateClass::LoadingAnimation, "showLoadingAnimation", t0))
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            handles.into_iter().flat_map(|h| h.join().unwrap()).collect()
+        });
+        waits.sort();
+        let expected: Vec<Duration> = (0..400u64).map(|i| Duration::from_secs(i / 100)).collect();
+        assert_eq!(waits, expected);
+    }
+
+    #[test]
+    fn time_scale_shrinks_windows() {
+        // 60/hour at 0.001: 60 per 3.6 s.
+        let limiter = RateLimiter::line_defaults().with_time_scale(0.001);
+        assert_eq!(limiter.quota(RateClass::Broadcast), Some(Quota::new(60, ms(3_600))));
+        let t0 = Instant::now();
+        for _ in 0..60 {
+            assert_eq!(limiter.reserve(RateClass::Broadcast, "broadcast", t0), Duration::ZERO);
+        }
+        assert_eq!(limiter.reserve(RateClass::Broadcast, "broadcast", t0), ms(3_600));
+        assert_eq!(limiter.reserve(RateClass::Broadcast, "broadcast", t0), ms(3_600));
+        // 3/hour batch: 3 per 3.6 s.
+        assert_eq!(limiter.quota(RateClass::RichMenuBatch), Some(Quota::new(3, ms(3_600))));
+        // A slower clock works too.
+        let slow = RateLimiter::line_defaults().with_time_scale(2.0);
+        assert_eq!(slow.quota(RateClass::RichMenuList), Some(Quota::new(10, ms(2_000))));
+    }
+
+    #[test]
+    #[should_panic(expected = "finite and positive")]
+    fn time_scale_must_be_positive() {
+        let _ = RateLimiter::line_defaults().with_time_scale(0.0);
+    }
+
+    #[test]
+    fn disabled_never_waits() {
+        let limiter = RateLimiter::disabled();
+        assert!(!limiter.is_enabled());
+        let t0 = Instant::now();
+        for class in RateClass::ALL {
+            assert_eq!(limiter.quota(*class), None);
+            for _ in 0..1_000 {
+                assert_eq!(limiter.reserve(*class, "op", t0), Duration::ZERO);
+            }
+        }
+        // Overrides do not turn it on.
+        let limiter = limiter.with_quota(RateClass::Default, Quota::per_hour(1));
+        assert_eq!(limiter.reserve(RateClass::Default, "op", t0), Duration::ZERO);
+        assert_eq!(limiter.reserve(RateClass::Default, "op", t0), Duration::ZERO);
+        assert!(format!("{limiter:?}").contains("buckets: 0"), "{limiter:?}");
+    }
+
+    #[test]
+    fn unlimited_class_never_waits_and_keeps_no_bucket() {
+        let limiter = RateLimiter::line_defaults();
+        let t0 = Instant::now();
+        for _ in 0..10_000 {
+            assert_eq!(limiter.reserve(RateClass::Unlimited, "op", t0), Duration::ZERO);
+        }
+        assert!(format!("{limiter:?}").contains("buckets: 0"), "{limiter:?}");
+        limiter.reserve(RateClass::Default, "pushMessage", t0);
+        assert!(format!("{limiter:?}").contains("buckets: 1"), "{limiter:?}");
+    }
+
+    #[test]
+    fn overrides_replace_lines_value() {
+        let limiter = RateLimiter::line_defaults()
+            .with_quota(RateClass::Default, Quota::per_second(2))
+            .with_quota(RateClass::Unlimited, Quota::per_minute(1))
+            .with_time_scale(0.5);
+        assert_eq!(limiter.quota(RateClass::Default), Some(Quota::new(2, ms(500))));
+        assert_eq!(limiter.quota(RateClass::Multicast), Some(Quota::new(200, ms(500))));
+        let t0 = Instant::now();
+        assert_eq!(limiter.reserve(RateClass::Default, "pushMessage", t0), Duration::ZERO);
+        assert_eq!(limiter.reserve(RateClass::Default, "pushMessage", t0), Duration::ZERO);
+        assert_eq!(limiter.reserve(RateClass::Default, "pushMessage", t0), ms(500));
+        assert_eq!(limiter.reserve(RateClass::Unlimited, "x", t0), Duration::ZERO);
+        assert_eq!(limiter.reserve(RateClass::Unlimited, "x", t0), Duration::from_secs(30));
+    }
+
+    #[test]
+    fn limiter_is_send_sync_and_debug() {
+        fn assert_send_sync<T: Send + Sync + Clone + fmt::Debug>() {}
+        assert_send_sync::<RateLimiter>();
+        let text = format!("{:?}", RateLimiter::default().with_time_scale(0.25));
+        assert!(text.starts_with("RateLimiter {"), "{text}");
+        assert!(
+            text.contains("enabled: true") && text.contains("time_scale: 0.25"),
+            "{text}"
+        );
+        assert!(RateLimiter::default().is_enabled());
+    }
+
+    #[cfg(feature = "client")]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn acquire_sleeps_in_real_time() {
+        // One token per millisecond and no burst beyond one: 21 acquisitions
+        // spread over 20 tasks cannot all finish in less than 20 ms.
+        let limiter = RateLimiter::line_defaults().with_quota(RateClass::Default, Quota::new(1, ms(1)));
+        let start = Instant::now();
+        assert_eq!(limiter.acquire(RateClass::Default, "pushMessage").await, Duration::ZERO);
+        let tasks: Vec<_> = (0..20)
+            .map(|_| {
+                let limiter = limiter.clone();
+                tokio::spawn(async move { limiter.acquire(RateClass::Default, "pushMessage").await })
+            })
+            .collect();
+        for task in tasks {
+            task.await.unwrap();
+        }
+        // The 21st token exists 20 ms after the first was taken, however the
+        // tasks were scheduled, and no sleep ends before its token exists.
+        let elapsed = start.elapsed();
+        assert!(elapsed >= ms(20), "took only {elapsed:?}");
+        // A loose upper bound: catches a unit mistake (seconds for milliseconds),
+        // not scheduler jitter.
+        assert!(elapsed < Duration::from_secs(5), "took {elapsed:?}");
+    }
+}

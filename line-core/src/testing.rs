@@ -1,0 +1,264 @@
+//! Helpers for tests: webhook signing, and the conformance suites of the host
+//! traits (feature `testing`).
+//!
+//! A store implementation proves itself by running the suite on itself:
+//!
+//! ```
+//! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+//! use line_core::clock::ManualClock;
+//! use line_core::testing::dedupe_store_conformance;
+//! use line_core::webhook::dedupe::InMemoryDedupeStore;
+//!
+//! let clock = ManualClock::new("2026-05-01T00:00:00Z".parse().unwrap());
+//! let store = InMemoryDedupeStore::with_clock(clock.clone());
+//! dedupe_store_conformance(&store, &clock).await;
+//! # });
+//! ```
+
+use std::future::Future;
+use std::time::Duration;
+
+use jiff::SignedDuration;
+
+use crate::clock::ManualClock;
+use crate::secret::ChannelSecret;
+use crate::webhook::account_link::NonceStore;
+use crate::webhook::dedupe::DedupeStore;
+use crate::webhook::WebhookVerifier;
+
+/// Something that holds a channel secret: [`ChannelSecret`], `str` or `String`.
+pub trait SigningSecret {
+    /// The secret's bytes (the HMAC key).
+    fn secret_bytes(&self) -> &[u8];
+}
+
+impl SigningSecret for ChannelSecret {
+    fn secret_bytes(&self) -> &[u8] {
+        self.expose().as_bytes()
+    }
+}
+
+impl SigningSecret for str {
+    fn secret_bytes(&self) -> &[u8] {
+        self.as_bytes()
+    }
+}
+
+impl SigningSecret for String {
+    fn secret_bytes(&self) -> &[u8] {
+        self.as_bytes()
+    }
+}
+
+/// The `x-line-signature` value LINE would send with `body` for a channel with this secret.
+///
+/// ```
+/// use line_core::testing::sign;
+///
+/// assert_eq!(sign("test_secret", br#"{"hello":"world"}"#), "t7Hn4ZDHqs6e+wdvI5TyQIvzie0DmMUmuXEBqyyE/tM=");
+/// ```
+pub fn sign<S: SigningSecret + ?Sized>(secret: &S, body: &[u8]) -> String {
+    WebhookVerifier::from_key(secret.secret_bytes()).sign(body)
+}
+
+/// A `POST` of `body` to `uri` with a valid `x-line-signature`, ready for
+/// `tower::ServiceExt::oneshot` on an axum router (feature `axum`).
+#[cfg(feature = "axum")]
+pub fn signed_request<S: SigningSecret + ?Sized>(
+    secret: &S,
+    uri: &str,
+    body: impl Into<bytes::Bytes>,
+) -> http::Request<axum::body::Body> {
+    let body = body.into();
+    let signature = sign(secret, &body);
+    let mut req = http::Request::new(axum::body::Body::from(body));
+    *req.method_mut() = http::Method::POST;
+    if let Ok(uri) = uri.parse() {
+        *req.uri_mut() = uri;
+    }
+    req.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    if let Ok(v) = http::HeaderValue::from_str(&signature) {
+        req.headers_mut().insert(crate::webhook::SIGNATURE_HEADER, v);
+    }
+    req
+}
+
+/// A prefix that keeps the keys of one suite run apart from other data in a shared store.
+fn run_prefix() -> String {
+    format!("conformance-{:016x}", rand::random::<u64>())
+}
+
+/// The conformance suite of [`DedupeStore`], for a store whose expiry follows `clock`.
+///
+/// Panics, naming the broken rule, when the store does not behave.
+pub async fn dedupe_store_conformance(store: &dyn DedupeStore, clock: &ManualClock) {
+    dedupe_store_conformance_with(store, |by| {
+        clock.advance(SignedDuration::try_from(by).unwrap_or(SignedDuration::MAX));
+        std::future::ready(())
+    })
+    .await
+}
+
+/// The conformance suite of [`DedupeStore`], moving time with `advance`.
+///
+/// For a store with its own notion of time (Redis, SQL `now()`), `advance` can
+/// simply sleep: the suite uses TTLs of a few whole seconds and advances at most
+/// about 15 seconds in all.
+pub async fn dedupe_store_conformance_with<A, F>(store: &dyn DedupeStore, mut advance: A)
+where
+    A: FnMut(Duration) -> F,
+    F: Future<Output = ()>,
+{
+    let p = run_prefix();
+    let ttl = Duration::from_secs(4);
+    let first = |id: String| async move {
+        store
+            .first_seen(&id, ttl)
+            .await
+            .unwrap_or_else(|e| panic!("first_seen({id:?}) failed: {e}"))
+    };
+
+    let a = format!("{p}-A");
+    assert!(first(a.clone()).await, "a new id must be reported as new");
+    for _ in 0..3 {
+        assert!(!first(a.clone()).await, "a seen id must be reported as seen");
+    }
+    assert!(first(format!("{p}-B")).await, "a different id must be new");
+    assert!(
+        first(format!("{p}-a")).await,
+        "ids differing only in case are different ids"
+    );
+    let long = format!("{p}-{}", "x".repeat(255));
+    assert!(first(long.clone()).await, "a long id must be new");
+    assert!(!first(long).await, "a long id must be remembered");
+    let unicode = format!("{p}-イベント-🎉");
+    assert!(first(unicode.clone()).await, "a non-ASCII id must be new");
+    assert!(!first(unicode).await, "a non-ASCII id must be remembered");
+
+    // Different TTLs per id.
+    let short = format!("{p}-short");
+    let long_lived = format!("{p}-long");
+    assert!(store
+        .first_seen(&short, Duration::from_secs(2))
+        .await
+        .expect("first_seen failed"));
+    assert!(store
+        .first_seen(&long_lived, Duration::from_secs(10))
+        .await
+        .expect("first_seen failed"));
+
+    advance(Duration::from_secs(1)).await;
+    assert!(
+        !first(a.clone()).await,
+        "an id must be remembered before its ttl passes"
+    );
+
+    advance(Duration::from_secs(4)).await; // 5 s in: A (4 s) and short (2 s) expired
+    assert!(first(a.clone()).await, "an id must be new again once its ttl passed");
+    assert!(!first(a.clone()).await, "a re-recorded id must be remembered again");
+    assert!(
+        store
+            .first_seen(&short, Duration::from_secs(2))
+            .await
+            .expect("first_seen failed"),
+        "an id with a short ttl must expire on its own schedule"
+    );
+    assert!(
+        !store
+            .first_seen(&long_lived, Duration::from_secs(10))
+            .await
+            .expect("first_seen failed"),
+        "an id with a long ttl must outlive shorter ones"
+    );
+    advance(Duration::from_secs(6)).await; // 11 s in
+    assert!(
+        store
+            .first_seen(&long_lived, Duration::from_secs(10))
+            .await
+            .expect("first_seen failed"),
+        "an id must expire ttl after it was first recorded, not after it was last seen"
+    );
+
+    // Many distinct ids: each is new exactly once.
+    let mut new = 0;
+    for round in 0..2 {
+        for i in 0..50 {
+            if first(format!("{p}-many-{i}")).await {
+                new += 1;
+            }
+        }
+        assert_eq!(new, 50, "round {round}: each id must be new exactly once");
+    }
+}
+
+/// The conformance suite of [`NonceStore`], for a store whose expiry follows `clock`.
+///
+/// Panics, naming the broken rule, when the store does not behave.
+pub async fn nonce_store_conformance(store: &dyn NonceStore, clock: &ManualClock) {
+    nonce_store_conformance_with(store, |by| {
+        clock.advance(SignedDuration::try_from(by).unwrap_or(SignedDuration::MAX));
+        std::future::ready(())
+    })
+    .await
+}
+
+/// The conformance suite of [`NonceStore`], moving time with `advance` (which
+/// may sleep for a store with its own clock; the suite advances about 5 seconds).
+pub async fn nonce_store_conformance_with<A, F>(store: &dyn NonceStore, mut advance: A)
+where
+    A: FnMut(Duration) -> F,
+    F: Future<Output = ()>,
+{
+    let p = run_prefix();
+    let ttl = Duration::from_secs(3);
+    let put = |nonce: String, member: &'static str, ttl: Duration| async move {
+        store
+            .put(&nonce, member, ttl)
+            .await
+            .unwrap_or_else(|e| panic!("put({nonce:?}) failed: {e}"))
+    };
+    let take = |nonce: String| async move {
+        store
+            .take(&nonce)
+            .await
+            .unwrap_or_else(|e| panic!("take({nonce:?}) failed: {e}"))
+    };
+
+    assert_eq!(take(format!("{p}-never")).await, None, "an unknown nonce gives nothing");
+
+    put(format!("{p}-n1"), "member-1", ttl).await;
+    put(format!("{p}-n2"), "member-2", ttl).await;
+    put(format!("{p}-n3"), "member-1", Duration::from_secs(60)).await;
+    assert_eq!(take(format!("{p}-N1")).await, None, "nonces are case-sensitive");
+    assert_eq!(
+        take(format!("{p}-n1")).await.as_deref(),
+        Some("member-1"),
+        "take gives the member the nonce was put for"
+    );
+    assert_eq!(take(format!("{p}-n1")).await, None, "a nonce can be taken once only");
+    assert_eq!(
+        take(format!("{p}-n3")).await.as_deref(),
+        Some("member-1"),
+        "two nonces for one member are independent"
+    );
+
+    put(format!("{p}-n4"), "member-4", ttl).await;
+    advance(Duration::from_secs(1)).await;
+    assert_eq!(
+        take(format!("{p}-n4")).await.as_deref(),
+        Some("member-4"),
+        "a nonce is kept until its ttl passes"
+    );
+    advance(Duration::from_secs(4)).await;
+    assert_eq!(take(format!("{p}-n2")).await, None, "an expired nonce gives nothing");
+
+    put(format!("{p}-n5"), "member-5", ttl).await;
+    assert_eq!(
+        take(format!("{p}-n5")).await.as_deref(),
+        Some("member-5"),
+        "a nonce put after others expired works"
+    );
+}

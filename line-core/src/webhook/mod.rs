@@ -1,0 +1,91 @@
+//! Webhooks: check the signature, parse the events, drop redeliveries, link accounts.
+//!
+//! A request is handled in this order:
+//! 1. [`WebhookVerifier::verify`] checks `x-line-signature` against the raw body
+//!    (HMAC-SHA256 with the channel secret, compared in constant time);
+//! 2. [`parse`] turns the body into a typed [`CallbackRequest`], keeping unknown
+//!    event types and unknown properties so nothing is lost;
+//! 3. optionally, a [`dedupe::Deduper`] drops events already handled, keyed on
+//!    `webhookEventId`.
+//!
+//! [`WebhookVerifier::verify_and_parse`] does steps 1 and 2. With the `axum`
+//! feature, the extractors of the `axum` module (`VerifiedEvents`,
+//! `VerifiedBody`) do them for a handler.
+//!
+//! ```
+//! use line_core::webhook::{Event, WebhookVerifier};
+//! use line_core::ChannelSecret;
+//!
+//! let verifier = WebhookVerifier::new(&ChannelSecret::new("my-channel-secret"));
+//! let body = br#"{"destination":"U0123","events":[{"type":"unfollow","timestamp":1,"mode":"active"}]}"#;
+//! let signature = verifier.sign(body); // LINE sends this in `x-line-signature`
+//!
+//! let request = verifier.verify_and_parse(body, Some(&signature))?;
+//! assert!(matches!(request.events[0], Event::Unfollow(_)));
+//! # Ok::<(), line_core::Error>(())
+//! ```
+
+mod expiring;
+mod verify;
+
+pub mod account_link;
+#[cfg(feature = "axum")]
+pub mod axum;
+pub mod dedupe;
+pub mod event;
+
+pub use event::{CallbackRequest, Event};
+pub use verify::{verify, WebhookVerifier, SIGNATURE_HEADER};
+
+use crate::error::{strip_position, Error};
+use crate::secret::ChannelSecret;
+
+/// Parses a webhook request body (no signature check).
+///
+/// Lenient where LINE's real payloads are: `webhookEventId`, `deliveryContext`,
+/// `source` and `mode` may be missing, and `events` may be empty. An unknown
+/// event type becomes [`Event::Unknown`] with its JSON kept; unknown properties
+/// are kept in each struct's `extra`, so serializing the result gives back the
+/// same JSON value.
+///
+/// A body that is not a webhook request gives a
+/// [`Parse`](crate::ErrorKind::Parse) error naming the JSON pointer of the
+/// offending value.
+pub fn parse(body: &[u8]) -> Result<CallbackRequest, Error> {
+    // The fast path does no path bookkeeping; only a failure pays for a second
+    // pass that finds the pointer.
+    // Validating UTF-8 once over the whole body is cheaper than serde_json
+    // validating each string it borrows from a byte slice.
+    let fast = match std::str::from_utf8(body) {
+        Ok(text) => serde_json::from_str(text),
+        Err(_) => serde_json::from_slice(body),
+    };
+    match fast {
+        Ok(request) => Ok(request),
+        Err(fast) => match crate::error::from_json_slice::<CallbackRequest>(body) {
+            Err(e) => Err(e),
+            // The second pass does not look past the value: trailing bytes fail
+            // only the first one.
+            Ok(_) => Err(Error::parse("", strip_position(&fast))),
+        },
+    }
+}
+
+/// Checks the signature with a one-off verifier, then parses the body.
+///
+/// Prefer [`WebhookVerifier::verify_and_parse`] on a long-lived verifier.
+pub fn verify_and_parse(
+    secret: &ChannelSecret,
+    body: &[u8],
+    signature: Option<&str>,
+) -> Result<CallbackRequest, Error> {
+    WebhookVerifier::new(secret).verify_and_parse(body, signature)
+}
+
+impl WebhookVerifier {
+    /// Checks the signature (see [`verify`](Self::verify)), then [`parse`]s the body.
+    pub fn verify_and_parse(&self, body: &[u8], signature: Option<&str>) -> Result<CallbackRequest, Error> {
+        self.verify(body, signature)?;
+        parse(body)
+    }
+}

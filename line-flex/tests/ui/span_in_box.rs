@@ -1,0 +1,5 @@
+use line_flex::{FlexBox, Span};
+
+fn main() {
+    let _ = FlexBox::horizontal([Span::new("hi").into()]);
+}

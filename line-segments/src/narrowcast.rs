@@ -1,0 +1,593 @@
+//! Compilation to a LINE send plan: narrowcast where LINE can target the segment, multicast otherwise.
+//!
+//! A segment is split at its top-level `all`:
+//!
+//! - conjuncts made only of LINE demographics become the narrowcast `filter`;
+//! - conjuncts made only of LINE audiences and redeliveries become the `recipient`;
+//! - conjuncts made only of first-party data and LINE facts are evaluated locally, and the matching
+//!   users are uploaded as a new audience that joins the recipient with `and`.
+//!
+//! The split is sound only when every conjunct falls in one class. A conjunct that mixes them (for
+//! example `demo.gender("female") or vip`, an `or` across LINE demographics and first-party data)
+//! cannot be expressed, because LINE always intersects the filter with the recipient. Then the plan
+//! falls back to a multicast of the users for whom the whole segment is `true` locally, treating
+//! LINE-only predicates as unknown (Kleene logic makes that a sound under-approximation: nobody
+//! outside the segment is sent to). The fallback is also used when a LINE limit would be broken:
+//! more than [`MAX_NARROWCAST_RECIPIENT_OBJECTS`] audience and redelivery objects, more than
+//! [`MAX_NARROWCAST_DEMOGRAPHIC_OBJECTS`] demographic objects, or an uploaded audience smaller than
+//! [`MIN_AUDIENCE_SIZE_FOR_NARROWCAST`] users. Operator objects always carry exactly one of `and`,
+//! `or` and `not`.
+//!
+//! Note that LINE evaluates demographics with its own two-valued rules (a `not` over a demographic
+//! includes users whose demographic LINE does not know).
+
+use jiff::Timestamp;
+use line_core::ids::UserId;
+use line_core::limits::{
+    MAX_MESSAGES_PER_REQUEST, MAX_MULTICAST_RECIPIENTS, MAX_NARROWCAST_DEMOGRAPHIC_OBJECTS,
+    MAX_NARROWCAST_RECIPIENT_OBJECTS, MIN_AUDIENCE_SIZE_FOR_NARROWCAST,
+};
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use crate::ast::{Predicate, Segment};
+use crate::error::{Error, ErrorKind, Place, Result};
+use crate::eval::{CompileOptions, CompiledSegment, LineOnly};
+use crate::json::demographic_to_json;
+use crate::profile::Profile;
+use crate::source::{evaluate_source, ProfileSource};
+
+/// Options of a plan.
+#[derive(Debug, Clone)]
+pub struct PlanOptions {
+    /// Messages per send (1 to 5), to estimate the message count.
+    pub messages_per_send: usize,
+    /// Description of an uploaded audience.
+    pub audience_description: String,
+    /// Page size used when reading the profile source.
+    pub page_size: usize,
+}
+
+impl Default for PlanOptions {
+    fn default() -> Self {
+        Self {
+            messages_per_send: 1,
+            audience_description: "line-segments upload".into(),
+            page_size: 1_000,
+        }
+    }
+}
+
+/// The plan: how to send to a segment.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Plan {
+    /// Send one narrowcast.
+    Narrowcast(NarrowcastPlan),
+    /// Send multicasts to locally evaluated users.
+    Multicast(MulticastPlan),
+}
+
+impl Plan {
+    /// The estimated number of messages sent, when it can be known in advance.
+    pub fn estimated_messages(&self) -> Option<usize> {
+        match self {
+            Plan::Narrowcast(n) => n.estimated_messages,
+            Plan::Multicast(m) => Some(m.estimated_messages),
+        }
+    }
+
+    /// The plan as JSON (what `linectl segment compile --target narrowcast` prints).
+    pub fn to_json(&self) -> Value {
+        match self {
+            Plan::Narrowcast(n) => {
+                let mut v = json!({
+                    "type": "narrowcast",
+                    "estimated_messages": n.estimated_messages,
+                    "notes": n.notes,
+                });
+                if let Some(r) = n.recipient_json(None) {
+                    v["recipient"] = r;
+                }
+                if let Some(f) = &n.filter {
+                    v["filter"] = f.clone();
+                }
+                if let Some(u) = &n.upload {
+                    v["upload"] = json!({
+                        "description": u.description,
+                        "userIds": u.user_ids,
+                    });
+                }
+                v
+            }
+            Plan::Multicast(m) => json!({
+                "type": "multicast",
+                "reason": m.reason,
+                "estimated_messages": m.estimated_messages,
+                "batches": m.batches().map(|b| b.to_vec()).collect::<Vec<_>>(),
+            }),
+        }
+    }
+}
+
+/// A user list to upload as a new audience before the narrowcast.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AudienceUpload {
+    /// The audience description.
+    pub description: String,
+    /// The users (at least [`MIN_AUDIENCE_SIZE_FOR_NARROWCAST`]).
+    pub user_ids: Vec<UserId>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+enum RecipientNode {
+    Leaf(Value),
+    Upload,
+    And(Vec<RecipientNode>),
+    Or(Vec<RecipientNode>),
+    Not(Box<RecipientNode>),
+}
+
+impl RecipientNode {
+    fn to_json(&self, upload_id: Option<i64>) -> Value {
+        match self {
+            RecipientNode::Leaf(v) => v.clone(),
+            RecipientNode::Upload => match upload_id {
+                Some(id) => json!({"type": "audience", "audienceGroupId": id}),
+                None => json!({"type": "audience", "audienceGroupId": "<uploaded audience>"}),
+            },
+            RecipientNode::And(c) => {
+                json!({"type": "operator", "and": c.iter().map(|x| x.to_json(upload_id)).collect::<Vec<_>>()})
+            }
+            RecipientNode::Or(c) => {
+                json!({"type": "operator", "or": c.iter().map(|x| x.to_json(upload_id)).collect::<Vec<_>>()})
+            }
+            RecipientNode::Not(x) => json!({"type": "operator", "not": x.to_json(upload_id)}),
+        }
+    }
+}
+
+/// A narrowcast: recipient, filter and maybe an audience to upload first.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NarrowcastPlan {
+    #[serde(skip)]
+    recipient: Option<RecipientNode>,
+    /// The `filter` object (`{"demographic": …}`), if any.
+    pub filter: Option<Value>,
+    /// Users to upload as an audience, referenced by the recipient.
+    pub upload: Option<AudienceUpload>,
+    /// Estimated messages: an upper bound when an audience is uploaded; `None` when only LINE knows.
+    pub estimated_messages: Option<usize>,
+    /// What the estimate and the plan rest on.
+    pub notes: Vec<String>,
+}
+
+impl NarrowcastPlan {
+    /// The `recipient` object in LINE's JSON. `uploaded_audience_group_id` is the id LINE gave the
+    /// uploaded audience (a placeholder string is used when `None`).
+    pub fn recipient_json(&self, uploaded_audience_group_id: Option<i64>) -> Option<Value> {
+        self.recipient.as_ref().map(|r| r.to_json(uploaded_audience_group_id))
+    }
+
+    /// The recipient as the typed wire model of `line-core`.
+    pub fn recipient(&self, uploaded_audience_group_id: Option<i64>) -> Result<Option<line_core::model::Recipient>> {
+        if self.upload.is_some() && uploaded_audience_group_id.is_none() {
+            return Err(Error::new(ErrorKind::Limit {
+                message: "the plan uploads an audience: pass its audienceGroupId to build the recipient".into(),
+            }));
+        }
+        self.recipient_json(uploaded_audience_group_id)
+            .map(|v| {
+                serde_json::from_value(v).map_err(|e| {
+                    Error::new(ErrorKind::Json {
+                        place: Place::Field("recipient".into()),
+                        message: e.to_string(),
+                    })
+                })
+            })
+            .transpose()
+    }
+
+    /// The filter as the typed wire model of `line-core`.
+    pub fn filter_model(&self) -> Result<Option<line_core::model::Filter>> {
+        self.filter
+            .clone()
+            .map(|v| {
+                serde_json::from_value(v).map_err(|e| {
+                    Error::new(ErrorKind::Json {
+                        place: Place::Field("filter".into()),
+                        message: e.to_string(),
+                    })
+                })
+            })
+            .transpose()
+    }
+
+    /// The narrowcast request body for these messages (LINE's JSON).
+    pub fn request_body(&self, messages: Vec<Value>, uploaded_audience_group_id: Option<i64>) -> Value {
+        let mut body = json!({ "messages": messages });
+        if let Some(r) = self.recipient_json(uploaded_audience_group_id) {
+            body["recipient"] = r;
+        }
+        if let Some(f) = &self.filter {
+            body["filter"] = f.clone();
+        }
+        body
+    }
+}
+
+/// Multicasts to locally evaluated users.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MulticastPlan {
+    /// Why the segment could not be sent as a narrowcast.
+    pub reason: String,
+    /// The users, in source order.
+    pub user_ids: Vec<UserId>,
+    /// Users times messages per send.
+    pub estimated_messages: usize,
+}
+
+impl MulticastPlan {
+    /// The users in multicast-sized batches (at most [`MAX_MULTICAST_RECIPIENTS`]).
+    pub fn batches(&self) -> impl Iterator<Item = &[UserId]> {
+        self.user_ids.chunks(MAX_MULTICAST_RECIPIENTS)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Class {
+    Demo,
+    Recipient,
+    Local,
+    Mixed,
+    Constant,
+}
+
+fn classify(s: &Segment) -> Class {
+    let (mut demo, mut recip, mut local) = (false, false, false);
+    s.visit_predicates(&mut |_, p| match p {
+        Predicate::Demographic(_) => demo = true,
+        Predicate::Audience(_) | Predicate::Redelivery(_) => recip = true,
+        _ => local = true,
+    });
+    match (demo, recip, local) {
+        (false, false, false) => Class::Constant,
+        (true, false, false) => Class::Demo,
+        (false, true, false) => Class::Recipient,
+        (false, false, true) => Class::Local,
+        _ => Class::Mixed,
+    }
+}
+
+/// Folds constants (`all()` is true, `any()` is false) out of a tree.
+fn fold(s: &Segment) -> Segment {
+    match s {
+        Segment::All(c) => {
+            let mut out = Vec::new();
+            for x in c.iter().map(fold) {
+                match x {
+                    Segment::All(ref inner) if inner.is_empty() => {}
+                    Segment::Any(ref inner) if inner.is_empty() => return Segment::never(),
+                    Segment::All(inner) => out.extend(inner),
+                    other => out.push(other),
+                }
+            }
+            if out.len() == 1 {
+                out.pop().unwrap_or_else(Segment::always)
+            } else {
+                Segment::All(out)
+            }
+        }
+        Segment::Any(c) => {
+            let mut out = Vec::new();
+            for x in c.iter().map(fold) {
+                match x {
+                    Segment::Any(ref inner) if inner.is_empty() => {}
+                    Segment::All(ref inner) if inner.is_empty() => return Segment::always(),
+                    Segment::Any(inner) => out.extend(inner),
+                    other => out.push(other),
+                }
+            }
+            if out.len() == 1 {
+                out.pop().unwrap_or_else(Segment::never)
+            } else {
+                Segment::Any(out)
+            }
+        }
+        Segment::Not(x) => match fold(x) {
+            Segment::All(c) if c.is_empty() => Segment::never(),
+            Segment::Any(c) if c.is_empty() => Segment::always(),
+            other => Segment::Not(Box::new(other)),
+        },
+        other => other.clone(),
+    }
+}
+
+fn recipient_tree(s: &Segment) -> RecipientNode {
+    match s {
+        Segment::All(c) => RecipientNode::And(c.iter().map(recipient_tree).collect()),
+        Segment::Any(c) => RecipientNode::Or(c.iter().map(recipient_tree).collect()),
+        Segment::Not(x) => RecipientNode::Not(Box::new(recipient_tree(x))),
+        Segment::Pred(Predicate::Audience(id)) => {
+            RecipientNode::Leaf(json!({"type": "audience", "audienceGroupId": id}))
+        }
+        Segment::Pred(Predicate::Redelivery(id)) => RecipientNode::Leaf(json!({"type": "redelivery", "requestId": id})),
+        // classify() guarantees nothing else is here.
+        _ => RecipientNode::And(Vec::new()),
+    }
+}
+
+fn demo_tree(s: &Segment) -> Value {
+    match s {
+        Segment::All(c) => json!({"type": "operator", "and": c.iter().map(demo_tree).collect::<Vec<_>>()}),
+        Segment::Any(c) => json!({"type": "operator", "or": c.iter().map(demo_tree).collect::<Vec<_>>()}),
+        Segment::Not(x) => json!({"type": "operator", "not": demo_tree(x)}),
+        Segment::Pred(Predicate::Demographic(d)) => demographic_to_json(d),
+        _ => json!({}),
+    }
+}
+
+fn count_leaves(s: &Segment) -> usize {
+    let mut n = 0;
+    s.visit_predicates(&mut |_, _| n += 1);
+    n
+}
+
+/// The result of splitting a segment, before any profile is read.
+#[derive(Debug, Clone)]
+enum Split {
+    /// Nobody can match (the segment folds to `false`).
+    Empty,
+    /// Entirely local: multicast.
+    Local(Segment, String),
+    /// Not expressible: multicast of the Kleene under-approximation.
+    Fallback(String),
+    /// A narrowcast, with a local part to upload when present.
+    Narrowcast {
+        filter: Option<Value>,
+        recipient: Option<RecipientNode>,
+        local: Option<Segment>,
+        demo_objects: usize,
+    },
+}
+
+fn split(segment: &Segment) -> Result<Split> {
+    if let Some((ptr, name)) = segment.references().into_iter().next() {
+        return Err(Error::new(ErrorKind::UnknownSegment {
+            place: Place::Pointer(format!("{ptr}/ref")),
+            name,
+        }));
+    }
+    let folded = fold(segment);
+    let conjuncts = match folded {
+        Segment::Any(ref c) if c.is_empty() => return Ok(Split::Empty),
+        Segment::All(c) => c,
+        other => vec![other],
+    };
+    let (mut demo, mut recip, mut local) = (Vec::new(), Vec::new(), Vec::new());
+    for c in conjuncts {
+        match classify(&c) {
+            Class::Demo => demo.push(c),
+            Class::Recipient => recip.push(c),
+            Class::Local | Class::Constant => local.push(c),
+            Class::Mixed => {
+                return Ok(Split::Fallback(format!(
+                    "`{}` mixes what LINE targets (demographics, audiences, redeliveries) with first-party data or with each other, which one narrowcast cannot express",
+                    crate::text::print(&c)
+                )))
+            }
+        }
+    }
+    if demo.is_empty() && recip.is_empty() {
+        let seg = if local.len() == 1 {
+            local.remove(0)
+        } else {
+            Segment::All(local)
+        };
+        return Ok(Split::Local(
+            seg,
+            "the segment uses no LINE-side targeting; it is evaluated locally".into(),
+        ));
+    }
+    let demo_objects: usize = demo.iter().map(count_leaves).sum();
+    if demo_objects > MAX_NARROWCAST_DEMOGRAPHIC_OBJECTS {
+        return Ok(Split::Fallback(format!(
+            "the filter would hold {demo_objects} demographic objects; LINE allows {MAX_NARROWCAST_DEMOGRAPHIC_OBJECTS}"
+        )));
+    }
+    let recipient_objects: usize = recip.iter().map(count_leaves).sum::<usize>() + usize::from(!local.is_empty());
+    if recipient_objects > MAX_NARROWCAST_RECIPIENT_OBJECTS {
+        return Ok(Split::Fallback(format!(
+            "the recipient would hold {recipient_objects} audience and redelivery objects; LINE allows {MAX_NARROWCAST_RECIPIENT_OBJECTS}"
+        )));
+    }
+    let filter = match demo.len() {
+        0 => None,
+        1 => Some(json!({ "demographic": demo_tree(&demo[0]) })),
+        _ => Some(json!({ "demographic": demo_tree(&Segment::All(demo)) })),
+    };
+    let mut parts: Vec<RecipientNode> = recip.iter().map(recipient_tree).collect();
+    let local = if local.is_empty() {
+        None
+    } else {
+        parts.push(RecipientNode::Upload);
+        Some(if local.len() == 1 {
+            local.remove(0)
+        } else {
+            Segment::All(local)
+        })
+    };
+    let recipient = match parts.len() {
+        0 => None,
+        1 => parts.pop(),
+        _ => Some(RecipientNode::And(parts)),
+    };
+    Ok(Split::Narrowcast {
+        filter,
+        recipient,
+        local,
+        demo_objects,
+    })
+}
+
+/// What local evaluation the plan needs, and how to finish it.
+enum Step {
+    Done(Plan),
+    /// Evaluate this compiled segment over the profiles, then call `finish`.
+    Evaluate(Box<CompiledSegment>, Pending),
+}
+
+enum Pending {
+    Multicast(String),
+    Upload {
+        filter: Option<Value>,
+        recipient: Option<RecipientNode>,
+        fallback: Box<CompiledSegment>,
+        demo_objects: usize,
+    },
+}
+
+fn start(segment: &Segment, options: &PlanOptions) -> Result<Step> {
+    if !(1..=MAX_MESSAGES_PER_REQUEST).contains(&options.messages_per_send) {
+        return Err(Error::new(ErrorKind::Limit {
+            message: format!(
+                "{} messages per send; LINE allows 1 to {MAX_MESSAGES_PER_REQUEST}",
+                options.messages_per_send
+            ),
+        }));
+    }
+    let unknown = CompileOptions {
+        line_only: LineOnly::Unknown,
+    };
+    Ok(match split(segment)? {
+        Split::Empty => Step::Done(Plan::Multicast(MulticastPlan {
+            reason: "the segment is always false".into(),
+            user_ids: Vec::new(),
+            estimated_messages: 0,
+        })),
+        Split::Local(seg, reason) => Step::Evaluate(Box::new(CompiledSegment::compile(&seg)?), Pending::Multicast(reason)),
+        Split::Fallback(reason) => Step::Evaluate(
+            Box::new(CompiledSegment::compile_with(segment, unknown)?),
+            Pending::Multicast(format!(
+                "{reason}; sending a multicast to the users for whom the segment is true locally (LINE-only predicates count as unknown)"
+            )),
+        ),
+        Split::Narrowcast {
+            filter,
+            recipient,
+            local: None,
+            demo_objects,
+        } => Step::Done(Plan::Narrowcast(NarrowcastPlan {
+            recipient,
+            filter,
+            upload: None,
+            estimated_messages: None,
+            notes: vec![format!(
+                "LINE selects the recipients ({demo_objects} demographic objects); the message count is known only after sending"
+            )],
+        })),
+        Split::Narrowcast {
+            filter,
+            recipient,
+            local: Some(local),
+            demo_objects,
+        } => Step::Evaluate(
+            Box::new(CompiledSegment::compile(&local)?),
+            Pending::Upload {
+                filter,
+                recipient,
+                fallback: Box::new(CompiledSegment::compile_with(segment, unknown)?),
+                demo_objects,
+            },
+        ),
+    })
+}
+
+fn finish_multicast(reason: String, ids: Vec<UserId>, options: &PlanOptions) -> Plan {
+    Plan::Multicast(MulticastPlan {
+        reason,
+        estimated_messages: ids.len() * options.messages_per_send,
+        user_ids: ids,
+    })
+}
+
+enum After {
+    Done(Plan),
+    Fallback(Box<CompiledSegment>, String),
+}
+
+fn after_eval(pending: Pending, ids: Vec<UserId>, options: &PlanOptions) -> After {
+    match pending {
+        Pending::Multicast(reason) => After::Done(finish_multicast(reason, ids, options)),
+        Pending::Upload {
+            filter,
+            recipient,
+            fallback,
+            demo_objects,
+        } => {
+            if ids.len() < MIN_AUDIENCE_SIZE_FOR_NARROWCAST {
+                return After::Fallback(
+                    fallback,
+                    format!(
+                        "only {} users match the locally evaluated part, below LINE's minimum audience of {MIN_AUDIENCE_SIZE_FOR_NARROWCAST}; sending a multicast to the users for whom the segment is true locally (LINE-only predicates count as unknown)",
+                        ids.len()
+                    ),
+                );
+            }
+            let n = ids.len();
+            After::Done(Plan::Narrowcast(NarrowcastPlan {
+                recipient,
+                filter,
+                upload: Some(AudienceUpload {
+                    description: options.audience_description.clone(),
+                    user_ids: ids,
+                }),
+                estimated_messages: Some(n * options.messages_per_send),
+                notes: vec![format!(
+                    "at most {n} recipients: the uploaded audience, narrowed by LINE ({demo_objects} demographic objects)"
+                )],
+            }))
+        }
+    }
+}
+
+/// Plans a send over a host profile source. The segment must be resolved (no references).
+pub async fn plan(
+    segment: &Segment,
+    source: &dyn ProfileSource,
+    now: Timestamp,
+    options: &PlanOptions,
+) -> Result<Plan> {
+    match start(segment, options)? {
+        Step::Done(p) => Ok(p),
+        Step::Evaluate(compiled, pending) => {
+            let ids = evaluate_source(&compiled, source, now, options.page_size).await?;
+            match after_eval(pending, ids, options) {
+                After::Done(p) => Ok(p),
+                After::Fallback(compiled, reason) => {
+                    let ids = evaluate_source(&compiled, source, now, options.page_size).await?;
+                    Ok(finish_multicast(reason, ids, options))
+                }
+            }
+        }
+    }
+}
+
+/// Plans a send over profiles in memory (no async runtime needed).
+pub fn plan_profiles(segment: &Segment, profiles: &[Profile], now: Timestamp, options: &PlanOptions) -> Result<Plan> {
+    let run = |c: &CompiledSegment| -> Vec<UserId> {
+        let e = c.at(now);
+        profiles
+            .iter()
+            .filter(|p| e.matches(*p))
+            .map(|p| p.id.clone())
+            .collect()
+    };
+    match start(segment, options)? {
+        Step::Done(p) => Ok(p),
+        Step::Evaluate(compiled, pending) => match after_eval(pending, run(&compiled), options) {
+            After::Done(p) => Ok(p),
+            After::Fallback(compiled, reason) => Ok(finish_multicast(reason, run(&compiled), options)),
+        },
+    }
+}

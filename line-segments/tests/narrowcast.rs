@@ -1,0 +1,269 @@
+//! Narrowcast plans against hand-written LINE JSON, including the multicast fallbacks.
+#![cfg(feature = "narrowcast")]
+
+use jiff::Timestamp;
+use line_segments::narrowcast::{plan, plan_profiles, Plan, PlanOptions};
+use line_segments::profile::{Profile, Value};
+use line_segments::source::InMemorySource;
+use line_segments::text;
+use serde_json::json;
+
+fn now() -> Timestamp {
+    "2026-05-15T03:00:00Z".parse().unwrap()
+}
+
+/// `n` profiles; the first `vip` of them are VIPs, the first `cosmetics` like cosmetics.
+fn people(n: usize, vip: usize, cosmetics: usize) -> Vec<Profile> {
+    (0..n)
+        .map(|i| {
+            Profile::new(format!("U{i:04}"))
+                .with_attr("vip", Value::Bool(i < vip))
+                .with_attr(
+                    "interests",
+                    Value::Set(if i < cosmetics {
+                        vec!["cosmetics".into()]
+                    } else {
+                        vec![]
+                    }),
+                )
+        })
+        .collect()
+}
+
+fn plan_of(src: &str, profiles: &[Profile]) -> Plan {
+    let seg = text::parse(src).unwrap();
+    plan_profiles(&seg, profiles, now(), &PlanOptions::default()).unwrap()
+}
+
+fn narrowcast(p: Plan) -> line_segments::narrowcast::NarrowcastPlan {
+    match p {
+        Plan::Narrowcast(n) => n,
+        other => panic!("expected a narrowcast, got {other:?}"),
+    }
+}
+
+fn multicast(p: Plan) -> line_segments::narrowcast::MulticastPlan {
+    match p {
+        Plan::Multicast(m) => m,
+        other => panic!("expected a multicast, got {other:?}"),
+    }
+}
+
+#[test]
+fn demographics_become_the_filter() {
+    let n = narrowcast(plan_of(r#"demo.gender("female") and demo.age(20..40)"#, &[]));
+    assert_eq!(
+        n.filter,
+        Some(json!({"demographic": {"type": "operator", "and": [
+            {"type": "gender", "oneOf": ["female"]},
+            {"type": "age", "gte": "age_20", "lt": "age_40"}
+        ]}}))
+    );
+    assert_eq!(n.recipient_json(None), None);
+    assert_eq!(n.upload, None);
+    assert_eq!(n.estimated_messages, None);
+}
+
+#[test]
+fn demographic_or_and_not_stay_inside_the_filter() {
+    let n = narrowcast(plan_of(
+        r#"(demo.area("jp_13", "jp_14") or demo.app_type("ios")) and not demo.subscription(..30)"#,
+        &[],
+    ));
+    assert_eq!(
+        n.filter,
+        Some(json!({"demographic": {"type": "operator", "and": [
+            {"type": "operator", "or": [
+                {"type": "area", "oneOf": ["jp_13", "jp_14"]},
+                {"type": "appType", "oneOf": ["ios"]}
+            ]},
+            {"type": "operator", "not": {"type": "subscriptionPeriod", "lt": "day_30"}}
+        ]}}))
+    );
+}
+
+#[test]
+fn audiences_and_redeliveries_become_the_recipient() {
+    let n = narrowcast(plan_of(
+        r#"audience(111) and not redelivery("req-1") and demo.gender("male")"#,
+        &[],
+    ));
+    assert_eq!(
+        n.recipient_json(None),
+        Some(json!({"type": "operator", "and": [
+            {"type": "audience", "audienceGroupId": 111},
+            {"type": "operator", "not": {"type": "redelivery", "requestId": "req-1"}}
+        ]}))
+    );
+    assert_eq!(
+        n.filter,
+        Some(json!({"demographic": {"type": "gender", "oneOf": ["male"]}}))
+    );
+    let n = narrowcast(plan_of("audience(1) or audience(2)", &[]));
+    assert_eq!(
+        n.recipient_json(None),
+        Some(json!({"type": "operator", "or": [
+            {"type": "audience", "audienceGroupId": 1},
+            {"type": "audience", "audienceGroupId": 2}
+        ]}))
+    );
+}
+
+#[test]
+fn first_party_part_is_uploaded_as_an_audience() {
+    let people = people(100, 0, 60);
+    let n = narrowcast(plan_of(
+        r#"demo.gender("female") and "cosmetics" in interests"#,
+        &people,
+    ));
+    let upload = n.upload.as_ref().unwrap();
+    assert_eq!(upload.user_ids.len(), 60);
+    assert_eq!(upload.user_ids[0].as_str(), "U0000");
+    assert_eq!(n.estimated_messages, Some(60));
+    assert_eq!(
+        n.request_body(vec![json!({"type": "text", "text": "hi"})], Some(9001)),
+        json!({
+            "messages": [{"type": "text", "text": "hi"}],
+            "recipient": {"type": "audience", "audienceGroupId": 9001},
+            "filter": {"demographic": {"type": "gender", "oneOf": ["female"]}}
+        })
+    );
+    // With an existing audience too, the upload joins it with `and`.
+    let n = narrowcast(plan_of(r#"audience(5) and "cosmetics" in interests"#, &people));
+    assert_eq!(
+        n.recipient_json(Some(9001)),
+        Some(json!({"type": "operator", "and": [
+            {"type": "audience", "audienceGroupId": 5},
+            {"type": "audience", "audienceGroupId": 9001}
+        ]}))
+    );
+}
+
+#[test]
+fn small_upload_falls_back_to_multicast() {
+    let people = people(100, 0, 10);
+    let m = multicast(plan_of(
+        r#"demo.gender("female") and "cosmetics" in interests"#,
+        &people,
+    ));
+    assert!(m.reason.contains("below LINE's minimum audience of 50"), "{}", m.reason);
+    // The demographic is unknown locally, so nobody is definitely in the segment.
+    assert!(m.user_ids.is_empty());
+    assert_eq!(m.estimated_messages, 0);
+}
+
+#[test]
+fn or_across_demographics_and_first_party_falls_back_to_multicast() {
+    let people = people(10, 3, 0);
+    let p = plan_of(r#"demo.gender("female") or vip"#, &people);
+    assert_eq!(
+        p.to_json(),
+        json!({
+            "type": "multicast",
+            "reason": "`demo.gender(\"female\") or vip = true` mixes what LINE targets (demographics, audiences, redeliveries) with first-party data or with each other, which one narrowcast cannot express; sending a multicast to the users for whom the segment is true locally (LINE-only predicates count as unknown)",
+            "estimated_messages": 3,
+            "batches": [["U0000", "U0001", "U0002"]]
+        })
+    );
+    // An `or` of a demographic and an audience cannot be expressed either.
+    let m = multicast(plan_of(r#"demo.gender("female") or audience(1)"#, &people));
+    assert!(m.user_ids.is_empty());
+}
+
+#[test]
+fn first_party_only_is_a_multicast_in_batches_of_500() {
+    let people = people(1_200, 1_100, 0);
+    let options = PlanOptions {
+        messages_per_send: 2,
+        ..PlanOptions::default()
+    };
+    let seg = text::parse("vip").unwrap();
+    let m = multicast(plan_profiles(&seg, &people, now(), &options).unwrap());
+    assert_eq!(m.user_ids.len(), 1_100);
+    assert_eq!(m.batches().map(|b| b.len()).collect::<Vec<_>>(), vec![500, 500, 100]);
+    assert_eq!(m.estimated_messages, 2_200);
+}
+
+#[test]
+fn line_limits_force_the_fallback() {
+    let audiences: Vec<String> = (1..=11).map(|i| format!("audience({i})")).collect();
+    let m = multicast(plan_of(&audiences.join(" and "), &[]));
+    assert!(
+        m.reason.contains("11 audience and redelivery objects; LINE allows 10"),
+        "{}",
+        m.reason
+    );
+    // Ten audiences plus an upload is eleven objects too.
+    let m = multicast(plan_of(
+        &format!("{} and vip", audiences[..10].join(" and ")),
+        &people(60, 60, 0),
+    ));
+    assert!(m.reason.contains("11 audience and redelivery objects"), "{}", m.reason);
+    let demos: Vec<&str> = vec![r#"demo.area("jp_01")"#; 11];
+    let m = multicast(plan_of(&demos.join(" or "), &[]));
+    assert!(
+        m.reason.contains("11 demographic objects; LINE allows 10"),
+        "{}",
+        m.reason
+    );
+    // Ten is fine.
+    narrowcast(plan_of(&demos[..10].join(" or "), &[]));
+    let seg = text::parse("vip").unwrap();
+    let bad = PlanOptions {
+        messages_per_send: 6,
+        ..PlanOptions::default()
+    };
+    assert!(plan_profiles(&seg, &[], now(), &bad).is_err());
+}
+
+#[test]
+fn always_false_sends_nothing_and_references_must_be_resolved() {
+    let m = multicast(plan_of(r#"false and demo.gender("male")"#, &people(5, 5, 5)));
+    assert!(m.user_ids.is_empty());
+    let seg = text::parse(r#"segment("vip")"#).unwrap();
+    assert!(plan_profiles(&seg, &[], now(), &PlanOptions::default()).is_err());
+}
+
+#[test]
+fn typed_conversion_into_line_core_model() {
+    let people = people(100, 0, 80);
+    let n = narrowcast(plan_of(
+        r#"audience(7) and not redelivery("r-9") and demo.age(20..) and demo.gender("female") and "cosmetics" in interests"#,
+        &people,
+    ));
+    let recipient = n.recipient(Some(42)).unwrap().unwrap();
+    assert!(matches!(recipient, line_core::model::Recipient::Operator(_)));
+    assert_eq!(
+        serde_json::to_value(&recipient).unwrap(),
+        n.recipient_json(Some(42)).unwrap()
+    );
+    let filter = n.filter_model().unwrap().unwrap();
+    let back = serde_json::to_value(&filter).unwrap();
+    assert_eq!(back, n.filter.clone().unwrap());
+    assert!(matches!(
+        filter.demographic,
+        Some(line_core::model::DemographicFilter::Operator(_))
+    ));
+    // Without the uploaded audience's id there is no typed recipient.
+    assert!(n.recipient(None).is_err());
+}
+
+#[tokio::test]
+async fn async_plan_over_a_source_matches_the_in_memory_plan() {
+    let people = people(300, 120, 70);
+    let source = InMemorySource::new(people.clone());
+    for src in [
+        r#"demo.gender("female") and "cosmetics" in interests"#,
+        r#"demo.gender("female") or vip"#,
+        "vip and not \"cosmetics\" in interests",
+    ] {
+        let seg = text::parse(src).unwrap();
+        let options = PlanOptions {
+            page_size: 7,
+            ..PlanOptions::default()
+        };
+        let a = plan(&seg, &source, now(), &options).await.unwrap();
+        let b = plan_profiles(&seg, &people, now(), &options).unwrap();
+        assert_eq!(a, b, "{src}");
+    }
+}
