@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod flex;
 mod webhook;
 
 /// Declares the top-level subcommands. Each entry names a module's clap
@@ -33,6 +34,8 @@ macro_rules! commands {
 commands! {
     /// Verify and inspect webhook requests.
     Webhook(webhook::WebhookCmd),
+    /// Validate and format Flex Message JSON.
+    Flex(flex::FlexCmd),
 }
 
 /// The command line for the LINE SDK crates.

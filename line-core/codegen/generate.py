@@ -593,8 +593,8 @@ def emit_struct(name, t):
     out.append("#[derive(Default)]\n")
     out.append(f"pub(crate) struct {bname} {{\n")
     for f in fields:
-        out.append(f"    {f['ident']}: Option<{f['ty']}>,\n")
-    out.append("    extra: serde_json::Map<String, serde_json::Value>,\n}\n\n")
+        out.append(f"    pub(crate) {f['ident']}: Option<{f['ty']}>,\n")
+    out.append("    pub(crate) extra: serde_json::Map<String, serde_json::Value>,\n}\n\n")
     out.append(f"impl wire::Fields for {bname} {{\n    type Output = {name};\n")
     out.append(
         "    fn field<'de, D: serde::Deserializer<'de>>(&mut self, key: &str, d: D) -> Result<(), D::Error> {\n"
@@ -689,6 +689,32 @@ def emit_union(g, name, t):
         out.append(f"            Self::Unknown {{ raw, .. }} => wire::from_raw(raw, {rust_str(pname)}),\n")
         out.append("        }\n    }\n")
     out.append("}\n\n")
+    # Pending: properties read before the tag. Keys that have one type in
+    # every variant that has them are parsed straight into typed slots; the
+    # rest are buffered and replayed once the tag is known.
+    types_by_key = {}
+    for tag, v, target in vnames:
+        for f in g.types[target]["fields"]:
+            types_by_key.setdefault(f["json"], set()).add((f["ty"], f["ident"]))
+    common = sorted(k for k, tys in types_by_key.items() if len({ty for ty, _ in tys}) == 1 and k != t["tag"])
+    slot = {k: next(iter(types_by_key[k])) for k in common}  # json -> (ty, ident)
+    pname = f"{name}Pending"
+    out.append(f"#[derive(Default)]\nstruct {pname}<'de> {{\n")
+    for k in common:
+        ty, ident = slot[k]
+        out.append(f"    {ident}: Option<{ty}>,\n")
+    out.append("    extra: serde_json::Map<String, serde_json::Value>,\n    other: wire::Pending<'de>,\n}\n\n")
+    out.append(f"impl<'de> wire::PendingFields<'de> for {pname}<'de> {{\n")
+    out.append("    fn field<D: serde::Deserializer<'de>>(&mut self, key: std::borrow::Cow<'de, str>, d: D) -> Result<(), D::Error> {\n")
+    if common:
+        out.append("        match &*key {\n")
+        for k in common:
+            ty, ident = slot[k]
+            out.append(f"            {rust_str(k)} => wire::opt(&mut self.{ident}, &mut self.extra, &key, d),\n")
+        out.append("            _ => wire::buffer(&mut self.other, key, d),\n        }\n")
+    else:
+        out.append("        wire::buffer(&mut self.other, key, d)\n")
+    out.append("    }\n}\n\n")
     # Deserialize
     out.append(f"impl<'de> serde::Deserialize<'de> for {name} {{\n")
     out.append("    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {\n")
@@ -696,13 +722,31 @@ def emit_union(g, name, t):
     out.append(f"            type Value = {name};\n")
     out.append("            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {\n")
     out.append(f"                f.write_str({rust_str('a ' + name + ' object')})\n            }}\n")
-    out.append(f"            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<{name}, A::Error> {{\n")
-    out.append(f"                let (tag, pending, map) = wire::find_tag(map, {rust_str(t['tag'])})?;\n")
+    out.append(f"            #[allow(unused_mut)]\n            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<{name}, A::Error> {{\n")
+    out.append(f"                let mut p = {pname}::default();\n")
+    out.append(f"                let tag = wire::find_tag_into(&mut map, {rust_str(t['tag'])}, &mut p)?;\n")
     out.append("                Ok(match &*tag {\n")
     for tag, v, target in vnames:
-        out.append(f"                    {rust_str(tag)} => {name}::{v}(wire::finish_variant::<A, {target}Fields>(pending, map)?),\n")
+        have = {f["json"]: f for f in g.types[target]["fields"]}
+        out.append(f"                    {rust_str(tag)} => {{\n")
+        inits = [f"{have[k]['ident']}: p.{slot[k][1]}" for k in common if k in have]
+        if inits:
+            out.append(f"                        let mut f = {target}Fields {{ {', '.join(inits)}, ..Default::default() }};\n")
+        else:
+            out.append(f"                        let mut f = {target}Fields::default();\n")
+        for k in common:
+            ty, ident = slot[k]
+            if k not in have:
+                out.append(f"                        wire::keep(&mut f.extra, {rust_str(k)}, p.{ident});\n")
+        out.append("                        f.extra.append(&mut p.extra);\n")
+        out.append(f"                        {name}::{v}(wire::finish_variant_with(f, p.other, map)?)\n")
+        out.append("                    }\n")
     out.append("                    _ => {\n")
-    out.append(f"                        let raw = wire::finish_unknown(map, {rust_str(t['tag'])}, &tag, pending)?;\n")
+    out.append("                        let mut raw = p.extra;\n")
+    for k in common:
+        ty, ident = slot[k]
+        out.append(f"                        wire::keep(&mut raw, {rust_str(k)}, p.{ident});\n")
+    out.append(f"                        let raw = wire::finish_unknown(map, {rust_str(t['tag'])}, &tag, p.other, raw)?;\n")
     out.append(f"                        {name}::Unknown {{ kind: tag.into_owned(), raw }}\n")
     out.append("                    }\n                })\n            }\n        }\n        d.deserialize_map(V)\n    }\n}\n\n")
     # Serialize

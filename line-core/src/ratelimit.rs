@@ -278,11 +278,12 @@ impl TokenBucket {
 ///
 /// let limiter = RateLimiter::line_defaults();
 /// let now = Instant::now();
-/// // Rich-menu list: 10/s. Ten pass at once; the next ten wait for the window.
+/// // Rich-menu list: 10/s. Ten pass at once; the next ten wait for the
+/// // window, plus 1% slack.
 /// for _ in 0..10 {
 ///     assert_eq!(limiter.reserve(RateClass::RichMenuList, "getRichMenuList", now), Duration::ZERO);
 /// }
-/// assert_eq!(limiter.reserve(RateClass::RichMenuList, "getRichMenuList", now), Duration::from_secs(1));
+/// assert_eq!(limiter.reserve(RateClass::RichMenuList, "getRichMenuList", now), Duration::from_millis(1_010));
 /// ```
 #[derive(Clone)]
 pub struct RateLimiter {
@@ -298,7 +299,7 @@ struct Config {
 
 struct Inner {
     config: Config,
-    buckets: Mutex<HashMap<(RateClass, &'static str), SlidingWindow>>,
+    buckets: Mutex<HashMap<(RateClass, &'static str), Paced>>,
 }
 
 /// At most `count` grants in any span of `per`.
@@ -321,15 +322,25 @@ struct Inner {
 #[derive(Debug, Clone)]
 pub struct SlidingWindow {
     quota: Quota,
+    /// Added to the window: requests that left on time can still arrive at
+    /// the server unevenly, so the limiter keeps a little slack.
+    margin: Duration,
     grants: std::collections::VecDeque<Instant>,
 }
 
 impl SlidingWindow {
     /// An empty window for `quota`.
     pub fn new(quota: Quota) -> Self {
+        Self::with_margin(quota, Duration::ZERO)
+    }
+
+    /// An empty window for `quota` that waits `margin` longer than the
+    /// window before reusing a slot.
+    pub fn with_margin(quota: Quota, margin: Duration) -> Self {
         let cap = quota.count.max(1) as usize;
         Self {
             quota,
+            margin,
             grants: std::collections::VecDeque::with_capacity(cap.min(4096)),
         }
     }
@@ -342,8 +353,15 @@ impl SlidingWindow {
     /// Grants one request and returns how long from `now` the caller must wait
     /// before sending it (zero if it may go at once). Grants queue in order.
     pub fn reserve(&mut self, now: Instant) -> Duration {
+        let at = self.next_due(now);
+        self.record(at);
+        at.saturating_duration_since(now)
+    }
+
+    /// When the next grant is due, without taking it.
+    fn next_due(&self, now: Instant) -> Instant {
         if self.quota.per.is_zero() {
-            return Duration::ZERO;
+            return now;
         }
         let count = self.quota.count.max(1) as usize;
         let mut at = now;
@@ -352,12 +370,59 @@ impl SlidingWindow {
         }
         if self.grants.len() >= count {
             let oldest = self.grants[self.grants.len() - count];
-            at = at.max(oldest + self.quota.per);
+            at = at.max(oldest + self.quota.per + self.margin);
         }
+        at
+    }
+
+    fn record(&mut self, at: Instant) {
+        if self.quota.per.is_zero() {
+            return;
+        }
+        let count = self.quota.count.max(1) as usize;
         while self.grants.len() >= count {
             self.grants.pop_front();
         }
         self.grants.push_back(at);
+    }
+}
+
+/// The limiter's per-endpoint state: LINE's window, and for large quotas a
+/// tenth of it.
+///
+/// A burst of a large quota (200 or 2,000 requests) at once is allowed by the
+/// window alone, but it takes time to transmit, so it reaches the server
+/// spread out and overlaps the next window's burst there; LINE would answer
+/// the overlap with 429s. For quotas over 100 a finer window (a tenth of the
+/// quota per tenth of the window) keeps bursts short, so what the server sees
+/// stays within the quota. Small quotas (hourly classes, rich-menu list) keep
+/// their whole burst.
+#[derive(Debug, Clone)]
+struct Paced {
+    window: SlidingWindow,
+    fine: Option<SlidingWindow>,
+}
+
+impl Paced {
+    fn new(quota: Quota) -> Self {
+        // 1% slack on each window absorbs uneven network delays between the
+        // client's send times and the server's arrival times.
+        let fine = (quota.count > 100).then(|| {
+            let fine = Quota::new(quota.count / 10, quota.per / 10);
+            SlidingWindow::with_margin(fine, fine.per / 100)
+        });
+        Self { window: SlidingWindow::with_margin(quota, quota.per / 100), fine }
+    }
+
+    fn reserve(&mut self, now: Instant) -> Duration {
+        let mut at = self.window.next_due(now);
+        if let Some(fine) = &self.fine {
+            at = at.max(fine.next_due(now));
+        }
+        self.window.record(at);
+        if let Some(fine) = &mut self.fine {
+            fine.record(at);
+        }
         at.saturating_duration_since(now)
     }
 }
@@ -466,7 +531,7 @@ impl RateLimiter {
         let Some(quota) = self.quota(class) else {
             return Duration::ZERO;
         };
-        let mut bucket = SlidingWindow::new(quota);
+        let mut bucket = Paced::new(quota);
         let wait = bucket.reserve(now);
         buckets.insert((class, key), bucket);
         wait
@@ -728,7 +793,7 @@ mod tests {
             .map(|_| limiter.reserve(RateClass::RichMenuList, "getRichMenuList", t0))
             .collect();
         for (i, send) in sends.iter().enumerate() {
-            assert_eq!(*send, Duration::from_secs(i as u64 / 10), "send {i}");
+            assert_eq!(*send, ms(1_010) * (i as u32 / 10), "send {i}");
         }
         for i in 10..sends.len() {
             assert!(
@@ -736,6 +801,20 @@ mod tests {
                 "grants {} and {i} closer than the window",
                 i - 10
             );
+        }
+    }
+
+    #[test]
+    fn large_quotas_are_paced_in_tenths() {
+        // Multicast, 200/s: 20 at once, then 20 per 101 ms; never more than 200 in any 1.01 s.
+        let limiter = RateLimiter::line_defaults();
+        let t0 = Instant::now();
+        let waits: Vec<Duration> = (0..400).map(|_| limiter.reserve(RateClass::Multicast, "multicast", t0)).collect();
+        for (i, w) in waits.iter().enumerate() {
+            assert_eq!(*w, ms(101) * (i as u32 / 20), "grant {i}");
+        }
+        for i in 200..waits.len() {
+            assert!(waits[i] - waits[i - 200] >= ms(1_010), "201 grants within the window at {i}");
         }
     }
 
@@ -767,7 +846,7 @@ mod tests {
         }
         assert_eq!(
             limiter.reserve(RateClass::RichMenuBatch, "richMenuBatch", t0),
-            Duration::from_secs(3_600)
+            Duration::from_secs(3_636)
         );
         // Another endpoint of the same class is not affected.
         assert_eq!(
@@ -791,14 +870,14 @@ mod tests {
         }
         assert_eq!(
             b.reserve(RateClass::RichMenuBatch, "richMenuBatch", t0),
-            Duration::from_secs(3_600)
+            Duration::from_secs(3_636)
         );
     }
 
     #[test]
     fn concurrent_reservations_queue_by_window() {
         // 100/s: 8 threads reserve 50 each at the same instant; the 400 waits
-        // must be exactly 100 zeros, 100 of 1 s, 100 of 2 s and 100 of 3 s.
+        // must be exactly 100 zeros, then 100 each one window (plus 1% slack) later.
         let limiter = RateLimiter::line_defaults();
         let t0 = Instant::now();
         let mut waits: Vec<Duration> = std::thread::scope(|s| {
@@ -815,7 +894,7 @@ mod tests {
             handles.into_iter().flat_map(|h| h.join().unwrap()).collect()
         });
         waits.sort();
-        let expected: Vec<Duration> = (0..400u64).map(|i| Duration::from_secs(i / 100)).collect();
+        let expected: Vec<Duration> = (0..400u32).map(|i| ms(1_010) * (i / 100)).collect();
         assert_eq!(waits, expected);
     }
 
@@ -828,8 +907,8 @@ mod tests {
         for _ in 0..60 {
             assert_eq!(limiter.reserve(RateClass::Broadcast, "broadcast", t0), Duration::ZERO);
         }
-        assert_eq!(limiter.reserve(RateClass::Broadcast, "broadcast", t0), ms(3_600));
-        assert_eq!(limiter.reserve(RateClass::Broadcast, "broadcast", t0), ms(3_600));
+        assert_eq!(limiter.reserve(RateClass::Broadcast, "broadcast", t0), ms(3_636));
+        assert_eq!(limiter.reserve(RateClass::Broadcast, "broadcast", t0), ms(3_636));
         // 3/hour batch: 3 per 3.6 s.
         assert_eq!(limiter.quota(RateClass::RichMenuBatch), Some(Quota::new(3, ms(3_600))));
         // A slower clock works too.
@@ -884,9 +963,9 @@ mod tests {
         let t0 = Instant::now();
         assert_eq!(limiter.reserve(RateClass::Default, "pushMessage", t0), Duration::ZERO);
         assert_eq!(limiter.reserve(RateClass::Default, "pushMessage", t0), Duration::ZERO);
-        assert_eq!(limiter.reserve(RateClass::Default, "pushMessage", t0), ms(500));
+        assert_eq!(limiter.reserve(RateClass::Default, "pushMessage", t0), ms(505));
         assert_eq!(limiter.reserve(RateClass::Unlimited, "x", t0), Duration::ZERO);
-        assert_eq!(limiter.reserve(RateClass::Unlimited, "x", t0), Duration::from_secs(30));
+        assert_eq!(limiter.reserve(RateClass::Unlimited, "x", t0), ms(30_300));
     }
 
     #[test]

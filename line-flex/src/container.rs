@@ -488,6 +488,18 @@ impl Serialize for Document {
     }
 }
 
+impl<T: Into<Container>> From<T> for Document {
+    fn from(c: T) -> Self {
+        Self::Container(c.into())
+    }
+}
+
+impl From<FlexMessage> for Document {
+    fn from(m: FlexMessage) -> Self {
+        Self::Message(m)
+    }
+}
+
 impl<'de> serde::Deserialize<'de> for Document {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let v = Value::deserialize(d)?;

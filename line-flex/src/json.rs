@@ -49,7 +49,10 @@ impl Path {
         if self.0.len() > crate::limits::MAX_NESTING_DEPTH {
             Err(Error::structure(
                 self.pointer(),
-                format!("the document is nested more than {} levels deep", crate::limits::MAX_NESTING_DEPTH),
+                format!(
+                    "the document is nested more than {} levels deep",
+                    crate::limits::MAX_NESTING_DEPTH
+                ),
             ))
         } else {
             Ok(())

@@ -34,6 +34,7 @@ pub const DATETIMEPICKER_MIN_DATE: &str = "1900-01-01";
 pub const DATETIMEPICKER_MAX_DATE: &str = "2100-12-31";
 /// Bubbles a carousel needs at least.
 pub const MIN_FLEX_CAROUSEL_BUBBLES: usize = 1;
-/// Deepest JSON pointer (in steps) the parser accepts, so that hostile input
-/// cannot exhaust the stack. LINE's own templates stay under 20.
-pub const MAX_NESTING_DEPTH: usize = 64;
+/// Deepest JSON pointer (in steps) at which the parser accepts a component, so
+/// that hostile input cannot exhaust the stack (about 23 nested boxes; LINE's
+/// own templates stay under 20 steps). Not a LINE limit.
+pub const MAX_NESTING_DEPTH: usize = 48;

@@ -2,8 +2,8 @@
 
 use line_flex::action::{Camera, Clipboard, DatetimeMode, DatetimePicker, Location, Message, Postback, Uri};
 use line_flex::value::{
-    pct, px, Angle, AspectRatio, BorderKeyword, BorderWidth, Color, FontSize, ImageSizeKeyword, Length, Offset, Padding,
-    SizeKeyword, Space, Spacing,
+    pct, px, Angle, AspectRatio, BorderKeyword, BorderWidth, Color, FontSize, ImageSizeKeyword, Length, Offset,
+    Padding, SizeKeyword, Space, Spacing,
 };
 use line_flex::{
     parse_document, BaselineComponent, Bubble, BubbleSize, Button, Carousel, Component, Container, Document, Filler,
@@ -11,6 +11,7 @@ use line_flex::{
     VideoBubble, VideoBubbleSize,
 };
 use proptest::prelude::*;
+use proptest::test_runner::{TestCaseError, TestRunner};
 
 fn text_content() -> impl Strategy<Value = String> {
     // Letters, digits, punctuation that JSON escapes, and non-ASCII text.
@@ -187,15 +188,18 @@ fn flex_box() -> impl Strategy<Value = FlexBox> {
                 })
             })
     });
-    (proptest::collection::vec(component, 0..4), proptest::option::of(color()), box_style()).prop_map(
-        |(children, bg, style)| {
+    (
+        proptest::collection::vec(component, 0..4),
+        proptest::option::of(color()),
+        box_style(),
+    )
+        .prop_map(|(children, bg, style)| {
             let b = style.apply(FlexBox::vertical(children));
             match bg {
                 Some(c) => b.background_color(c),
                 None => b,
             }
-        },
-    )
+        })
 }
 
 /// Optional box styling: padding, border, width, a gradient and corners.
@@ -244,7 +248,13 @@ fn box_style() -> impl Strategy<Value = BoxStyle> {
         proptest::option::of((0..360u32, color(), color())),
         proptest::option::of(spacing()),
     )
-        .prop_map(|(padding, border, width, gradient, radius)| BoxStyle { padding, border, width, gradient, radius })
+        .prop_map(|(padding, border, width, gradient, radius)| BoxStyle {
+            padding,
+            border,
+            width,
+            gradient,
+            radius,
+        })
 }
 
 fn video_bubble() -> impl Strategy<Value = VideoBubble> {
@@ -334,11 +344,62 @@ fn carousel() -> impl Strategy<Value = Carousel> {
         .prop_map(Carousel::new)
 }
 
-proptest! {
-    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+/// Runs a property on a thread with a large stack: the nested strategies of
+/// big component values need more than the 2 MiB of a test thread when the
+/// tests are built without optimizations.
+fn check<S, F>(cases: u32, strategy: fn() -> S, property: F)
+where
+    S: Strategy + 'static,
+    S::Value: Clone + std::fmt::Debug,
+    F: Fn(S::Value) -> Result<(), TestCaseError> + Send + 'static,
+{
+    std::thread::Builder::new()
+        .stack_size(64 * 1024 * 1024)
+        .spawn(move || {
+            let mut runner = TestRunner::new(ProptestConfig {
+                cases,
+                ..ProptestConfig::default()
+            });
+            if let Err(e) = runner.run(&strategy(), property) {
+                panic!("{e}");
+            }
+        })
+        .unwrap()
+        .join()
+        .unwrap();
+}
 
-    #[test]
-    fn flex_messages_round_trip_validate_clean_and_convert(m in flex_message()) {
+#[test]
+fn bubbles_round_trip_and_validate_clean() {
+    check(
+        128,
+        || bubble(None),
+        |b| {
+            let json = serde_json::to_vec(&b).unwrap();
+            let parsed = parse_document(&json).unwrap();
+            prop_assert_eq!(&parsed, &Document::Container(Container::Bubble(b.clone())));
+            let findings = b.validate();
+            prop_assert!(findings.is_empty(), "{:?}", findings);
+            Ok(())
+        },
+    );
+}
+
+#[test]
+fn carousels_round_trip_and_validate_clean() {
+    check(128, carousel, |c| {
+        let json = serde_json::to_vec(&c).unwrap();
+        let parsed = parse_document(&json).unwrap();
+        prop_assert_eq!(&parsed, &Document::Container(Container::Carousel(c.clone())));
+        let findings = c.validate();
+        prop_assert!(findings.is_empty(), "{:?}", findings);
+        Ok(())
+    });
+}
+
+#[test]
+fn flex_messages_round_trip_validate_clean_and_convert() {
+    check(64, flex_message, |m| {
         let json = serde_json::to_vec(&m).unwrap();
         let parsed = parse_document(&json).unwrap();
         prop_assert_eq!(&parsed, &Document::Message(m.clone()));
@@ -347,27 +408,6 @@ proptest! {
         let value = m.to_json().unwrap();
         let message = m.into_message().unwrap();
         prop_assert_eq!(serde_json::to_value(&message).unwrap(), value);
-    }
-}
-
-proptest! {
-    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
-
-    #[test]
-    fn bubbles_round_trip_and_validate_clean(b in bubble(None)) {
-        let json = serde_json::to_vec(&b).unwrap();
-        let parsed = parse_document(&json).unwrap();
-        prop_assert_eq!(&parsed, &Document::Container(Container::Bubble(b.clone())));
-        let findings = b.validate();
-        prop_assert!(findings.is_empty(), "{:?}", findings);
-    }
-
-    #[test]
-    fn carousels_round_trip_and_validate_clean(c in carousel()) {
-        let json = serde_json::to_vec(&c).unwrap();
-        let parsed = parse_document(&json).unwrap();
-        prop_assert_eq!(&parsed, &Document::Container(Container::Carousel(c.clone())));
-        let findings = c.validate();
-        prop_assert!(findings.is_empty(), "{:?}", findings);
-    }
+        Ok(())
+    });
 }

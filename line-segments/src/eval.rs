@@ -12,6 +12,7 @@
 
 use std::cmp::Ordering;
 use std::fmt;
+use std::sync::Arc;
 
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
@@ -21,7 +22,7 @@ use serde::Serialize;
 
 use crate::ast::*;
 use crate::error::{Error, ErrorKind, Place, Result};
-use crate::profile::{Event, ProfileView, ValueRef};
+use crate::profile::{str_eq, Event, ProfileView, ValueRef};
 
 /// A three-valued (Kleene) truth value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -143,9 +144,10 @@ pub(crate) fn partial_count(op: CmpOp, seen: i64, v: i64) -> Truth {
     }
 }
 
-#[derive(Debug, Clone, Copy)]
+/// Where an attribute comes from. A custom slot keeps its name, so reading it needs no lookup.
+#[derive(Debug, Clone)]
 enum Slot {
-    Custom(u32),
+    Custom(u32, Arc<str>),
     Line(LineFact),
 }
 
@@ -158,7 +160,7 @@ struct EvMatch {
 impl EvMatch {
     #[inline]
     fn matches(&self, e: &Event) -> bool {
-        *e.name == *self.name && self.filter_matches(e)
+        str_eq(&e.name, &self.name) && self.filter_matches(e)
     }
 
     #[inline(always)]
@@ -172,10 +174,20 @@ fn cost(n: &Node) -> u32 {
     match n {
         Node::All(c) | Node::Any(c) => c.iter().map(cost).sum::<u32>().max(1),
         Node::Not(x) => cost(x),
-        Node::EqStr { .. } | Node::CmpNum { .. } | Node::EqBool { .. } | Node::Exists(_) | Node::Missing(_) => 1,
-        Node::Cmp { .. } | Node::Between { .. } | Node::StartsWith { .. } | Node::TimeCmp { .. } => 2,
-        Node::In { lits, .. } => 1 + lits.len() as u32,
-        Node::Contains { .. } | Node::WithinLast { .. } | Node::DaysSince { .. } => 3,
+        // Attribute tests cost about the same: the author's order is kept among them.
+        Node::EqStr { .. }
+        | Node::CmpNum { .. }
+        | Node::EqBool { .. }
+        | Node::Exists(_)
+        | Node::Missing(_)
+        | Node::Cmp { .. }
+        | Node::Between { .. }
+        | Node::StartsWith { .. }
+        | Node::TimeCmp { .. }
+        | Node::In { .. }
+        | Node::Contains { .. }
+        | Node::WithinLast { .. }
+        | Node::DaysSince { .. } => 1,
         Node::Calendar { .. } => 20,
         Node::Count { .. } | Node::Agg { .. } | Node::Occ { .. } => 100,
         Node::Seq { .. } => 400,
@@ -223,7 +235,10 @@ fn fuse(children: Vec<Node>, all: bool) -> Vec<Node> {
                 continue;
             }
         };
-        match groups.iter_mut().find(|(e, parts)| *e == ev && parts.len() < MAX_SCAN_PARTS) {
+        match groups
+            .iter_mut()
+            .find(|(e, parts)| *e == ev && parts.len() < MAX_SCAN_PARTS)
+        {
             Some((_, parts)) => parts.push(part),
             None => groups.push((ev, vec![part])),
         }
@@ -449,7 +464,7 @@ enum OccTest {
     DaysSince(CmpOp, i64),
 }
 
-/// What a compiled segment reads, so that a [`crate::source::ProfileSource`] can fetch only that.
+/// What a compiled segment reads, so that a `ProfileSource` (feature `source`) can fetch only that.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Needs {
     /// First-party attributes, in slot order.
@@ -516,7 +531,7 @@ impl Compiler {
                         self.needs.attributes.len() - 1
                     }
                 };
-                Slot::Custom(i as u32)
+                Slot::Custom(i as u32, Arc::from(n.as_str()))
             }
             Attr::Line(f) => {
                 if !self.needs.line_facts.contains(f) {
@@ -911,24 +926,24 @@ impl Evaluator<'_> {
     #[inline(always)]
     fn cheap<P: ProfileView + ?Sized>(&self, n: &Node, p: &P) -> Truth {
         match n {
-            Node::EqStr { slot, s, eq } => match self.get(p, *slot) {
-                Some(ValueRef::Str(v)) => Truth::from_bool((v == &**s) == *eq),
+            Node::EqStr { slot, s, eq } => match self.get(p, slot) {
+                Some(ValueRef::Str(v)) => Truth::from_bool(str_eq(v, s) == *eq),
                 _ => Truth::Unknown,
             },
-            Node::CmpNum { slot, op, n } => match self.get(p, *slot) {
+            Node::CmpNum { slot, op, n } => match self.get(p, slot) {
                 Some(ValueRef::Num(v)) => cmp_truth(v.partial_cmp(n), *op),
                 _ => Truth::Unknown,
             },
-            Node::EqBool { slot, b } => match self.get(p, *slot) {
+            Node::EqBool { slot, b } => match self.get(p, slot) {
                 Some(ValueRef::Bool(v)) => Truth::from_bool(v == *b),
                 _ => Truth::Unknown,
             },
-            Node::Contains { slot, value } => match self.get(p, *slot) {
-                Some(ValueRef::Set(s)) => Truth::from_bool(s.iter().any(|x| **x == **value)),
+            Node::Contains { slot, value } => match self.get(p, slot) {
+                Some(ValueRef::Set(s)) => Truth::from_bool(s.iter().any(|x| str_eq(x, value))),
                 _ => Truth::Unknown,
             },
-            Node::Exists(slot) => Truth::from_bool(self.get(p, *slot).is_some()),
-            Node::Missing(slot) => Truth::from_bool(self.get(p, *slot).is_none()),
+            Node::Exists(slot) => Truth::from_bool(self.get(p, slot).is_some()),
+            Node::Missing(slot) => Truth::from_bool(self.get(p, slot).is_none()),
             Node::All(_) | Node::Any(_) | Node::Not(_) => self.nested(n, p),
             _ => self.heavy(n, p),
         }
@@ -970,17 +985,26 @@ impl Evaluator<'_> {
     /// Several counts and aggregates of the same event, computed in one pass over the events.
     fn scan<P: ProfileView + ?Sized>(&self, ev: &EvMatch, parts: &[ScanPart], all: bool, p: &P) -> Truth {
         let mut acc = [Acc::EMPTY; MAX_SCAN_PARTS];
+        let mut starts = [self.now; MAX_SCAN_PARTS];
+        for (slot, part) in starts.iter_mut().zip(parts.iter()) {
+            *slot = self.starts[part.win];
+        }
         let now = self.now;
         let name = &*ev.name;
         for e in p.events() {
-            if *e.name == *name && e.at <= now && ev.filter_matches(e) {
-                for (part, a) in parts.iter().zip(acc.iter_mut()) {
-                    if e.at > self.starts[part.win] {
+            if str_eq(&e.name, name) && e.at <= now && ev.filter_matches(e) {
+                for ((part, a), start) in parts.iter().zip(acc.iter_mut()).zip(starts.iter()) {
+                    if e.at > *start {
                         match &part.prop {
                             None => a.n += 1,
                             Some(prop) => {
                                 if let Some(crate::profile::Value::Num(x)) = e.prop(prop) {
-                                    a.add(*x);
+                                    if part.func == AggFunc::Sum {
+                                        a.n += 1;
+                                        a.sum += *x;
+                                    } else {
+                                        a.add(*x);
+                                    }
                                 }
                             }
                         }
@@ -1027,7 +1051,7 @@ impl Evaluator<'_> {
         let name = &*ev.name;
         let mut c: i64 = 0;
         for e in events {
-            if *e.name == *name && e.at > start && e.at <= now && ev.filter_matches(e) {
+            if str_eq(&e.name, name) && e.at > start && e.at <= now && ev.filter_matches(e) {
                 c += 1;
                 if !full && c >= decided {
                     break;
@@ -1053,7 +1077,7 @@ impl Evaluator<'_> {
         let name = &*ev.name;
         let (mut n, mut sum, mut min, mut max) = (0u64, 0.0f64, f64::INFINITY, f64::NEG_INFINITY);
         for e in events {
-            if *e.name == *name && e.at > start && e.at <= now && ev.filter_matches(e) {
+            if str_eq(&e.name, name) && e.at > start && e.at <= now && ev.filter_matches(e) {
                 if let Some(crate::profile::Value::Num(x)) = e.prop(prop) {
                     n += 1;
                     sum += *x;
@@ -1077,10 +1101,10 @@ impl Evaluator<'_> {
     }
 
     #[inline(always)]
-    fn get<'p, P: ProfileView + ?Sized>(&self, p: &'p P, slot: Slot) -> Option<ValueRef<'p>> {
+    fn get<'p, P: ProfileView + ?Sized>(&self, p: &'p P, slot: &Slot) -> Option<ValueRef<'p>> {
         match slot {
-            Slot::Custom(i) => p.attr(i as usize, &self.seg.needs.attributes[i as usize]),
-            Slot::Line(f) => p.line_fact(f),
+            Slot::Custom(i, name) => p.attr(*i as usize, name),
+            Slot::Line(f) => p.line_fact(*f),
         }
     }
 
@@ -1103,39 +1127,39 @@ impl Evaluator<'_> {
     }
 
     fn leaf<P: ProfileView + ?Sized, S: Sink>(&self, n: &Node, p: &P, sink: &mut S) -> Truth {
-        let name = |slot: Slot| match slot {
-            Slot::Custom(i) => self.seg.needs.attributes[i as usize].clone(),
+        let name = |slot: &Slot| match slot {
+            Slot::Custom(_, name) => name.to_string(),
             Slot::Line(f) => format!("line.{}", f.name()),
         };
-        let show = |slot: Slot, v: Option<ValueRef<'_>>| match v {
+        let show = |slot: &Slot, v: Option<ValueRef<'_>>| match v {
             Some(v) => format!("{} = {v}", name(slot)),
             None => format!("{} is missing", name(slot)),
         };
         match n {
             Node::EqStr { slot, .. } | Node::CmpNum { slot, .. } | Node::EqBool { slot, .. } => {
-                let v = self.get(p, *slot);
-                sink.note(|| show(*slot, v));
+                let v = self.get(p, slot);
+                sink.note(|| show(slot, v));
                 self.node(n, p)
             }
             Node::Cmp { slot, op, lit } => {
-                let v = self.get(p, *slot);
-                sink.note(|| show(*slot, v));
+                let v = self.get(p, slot);
+                sink.note(|| show(slot, v));
                 match v {
                     Some(v) => cmp_truth(value_cmp(v, lit), *op),
                     None => Truth::Unknown,
                 }
             }
             Node::Between { slot, lo, hi } => {
-                let v = self.get(p, *slot);
-                sink.note(|| show(*slot, v));
+                let v = self.get(p, slot);
+                sink.note(|| show(slot, v));
                 match v {
                     Some(v) => cmp_truth(value_cmp(v, lo), CmpOp::Ge).and(cmp_truth(value_cmp(v, hi), CmpOp::Le)),
                     None => Truth::Unknown,
                 }
             }
             Node::In { slot, lits } => {
-                let v = self.get(p, *slot);
-                sink.note(|| show(*slot, v));
+                let v = self.get(p, slot);
+                sink.note(|| show(slot, v));
                 let mut acc = Truth::False;
                 for l in lits.iter() {
                     let t = match v {
@@ -1150,65 +1174,65 @@ impl Evaluator<'_> {
                 acc
             }
             Node::Contains { slot, value } => {
-                let v = self.get(p, *slot);
-                sink.note(|| show(*slot, v));
+                let v = self.get(p, slot);
+                sink.note(|| show(slot, v));
                 match v {
-                    Some(ValueRef::Set(s)) => Truth::from_bool(s.iter().any(|x| **x == **value)),
+                    Some(ValueRef::Set(s)) => Truth::from_bool(s.iter().any(|x| str_eq(x, value))),
                     _ => Truth::Unknown,
                 }
             }
             Node::StartsWith { slot, prefix } => {
-                let v = self.get(p, *slot);
-                sink.note(|| show(*slot, v));
+                let v = self.get(p, slot);
+                sink.note(|| show(slot, v));
                 match v {
                     Some(ValueRef::Str(s)) => Truth::from_bool(s.starts_with(&**prefix)),
                     _ => Truth::Unknown,
                 }
             }
             Node::Exists(slot) | Node::Missing(slot) => {
-                let v = self.get(p, *slot);
-                sink.note(|| show(*slot, v));
+                let v = self.get(p, slot);
+                sink.note(|| show(slot, v));
                 Truth::from_bool(v.is_some() == matches!(n, Node::Exists(_)))
             }
             Node::TimeCmp { slot, want, at } => {
-                let v = self.get(p, *slot);
-                sink.note(|| show(*slot, v));
+                let v = self.get(p, slot);
+                sink.note(|| show(slot, v));
                 match v.and_then(|v| value_cmp(v, at)) {
                     Some(o) => Truth::from_bool(o == *want),
                     None => Truth::Unknown,
                 }
             }
             Node::WithinLast { slot, win } => {
-                let v = self.get(p, *slot);
-                sink.note(|| show(*slot, v));
+                let v = self.get(p, slot);
+                sink.note(|| show(slot, v));
                 match v {
                     Some(ValueRef::Time(t)) => Truth::from_bool(t > self.starts[*win] && t <= self.now),
                     _ => Truth::Unknown,
                 }
             }
             Node::DaysSince { slot, op, days } => {
-                let v = self.get(p, *slot);
+                let v = self.get(p, slot);
                 match v {
                     Some(ValueRef::Time(t)) => {
                         let d = self.days_since(t);
-                        sink.note(|| format!("{}, {d} days ago", show(*slot, v)));
+                        sink.note(|| format!("{}, {d} days ago", show(slot, v)));
                         Truth::from_bool(op.holds(d.cmp(days)))
                     }
                     _ => {
-                        sink.note(|| show(*slot, v));
+                        sink.note(|| show(slot, v));
                         Truth::Unknown
                     }
                 }
             }
             Node::Calendar { slot, unit, zone, test } => {
-                let v = self.get(p, *slot);
+                let v = self.get(p, slot);
                 let date = match v {
                     Some(ValueRef::Date(d)) => Some(d),
                     Some(ValueRef::Time(t)) => Some(t.to_zoned(self.seg.zones[*zone].clone()).date()),
                     _ => None,
                 };
                 let Some(date) = date else {
-                    sink.note(|| show(*slot, v));
+                    sink.note(|| show(slot, v));
                     return Truth::Unknown;
                 };
                 let field = cal_field(*unit, date);
@@ -1216,7 +1240,7 @@ impl Evaluator<'_> {
                 sink.note(|| {
                     format!(
                         "{}; {} = {field}, current {} = {current}",
-                        show(*slot, v),
+                        show(slot, v),
                         unit.name(),
                         unit.name()
                     )
@@ -1234,7 +1258,11 @@ impl Evaluator<'_> {
                         "{c} matching `{}` events since {}{}",
                         ev.name,
                         self.starts[*win],
-                        if partial { " (history incomplete: a lower bound)" } else { "" }
+                        if partial {
+                            " (history incomplete: a lower bound)"
+                        } else {
+                            ""
+                        }
                     )
                 });
                 self.count_truth(c, *win, *op, *value, p)

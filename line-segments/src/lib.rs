@@ -5,9 +5,9 @@
 //!
 //! - **written** as text ([`text`]) or JSON ([`json`], the interchange format between services),
 //! - **checked** against the host's schema ([`schema`]),
-//! - **evaluated** in process, per profile or in batches ([`eval`], [`source`]), with an
+//! - **evaluated** in process, per profile or in batches ([`eval`], `source`), with an
 //!   **explanation** of each decision ([`eval::Evaluator::explain`]),
-//! - **compiled** to a LINE narrowcast plan ([`narrowcast`]) or to portable SQL ([`sql`]).
+//! - **compiled** to a LINE narrowcast plan (`narrowcast`) or to portable SQL ([`sql`]).
 //!
 //! ```
 //! use line_segments::{eval::CompiledSegment, profile::{Profile, Value, Event}, text};
@@ -65,10 +65,10 @@
 //!
 //! # Features
 //!
-//! - `source` (default): the async [`source::ProfileSource`] host trait, an in-memory source and
+//! - `source` (default): the async `source::ProfileSource` host trait, an in-memory source and
 //!   batch evaluation.
 //! - `narrowcast` (default): compilation to a LINE narrowcast or multicast plan.
-//! - `testing`: [`source::testing`], the conformance suite for `ProfileSource` implementations.
+//! - `testing`: `source::testing`, the conformance suite for `ProfileSource` implementations.
 //!
 //! Without default features, the crate (AST, parsers, checker, evaluator, SQL compiler) does no I/O
 //! and pulls in no async runtime or HTTP client (`check-no-io-deps.sh` verifies this).

@@ -142,9 +142,43 @@ impl Event {
     }
 
     /// Looks a property up.
-    #[inline]
+    #[inline(always)]
     pub fn prop(&self, name: &str) -> Option<&Value> {
-        self.props.iter().find(|(k, _)| **k == *name).map(|(_, v)| v)
+        for (k, v) in &self.props {
+            if str_eq(k, name) {
+                return Some(v);
+            }
+        }
+        None
+    }
+}
+
+/// String equality tuned for the short names and values segments compare (event names, property
+/// names, tags): short strings are compared as machine words, without a call to `memcmp`.
+#[inline(always)]
+pub fn str_eq(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    let word = |s: &[u8], at: usize| -> u64 {
+        s.get(at..at + 8)
+            .and_then(|w| <[u8; 8]>::try_from(w).ok())
+            .map(u64::from_le_bytes)
+            .unwrap_or(0)
+    };
+    let half = |s: &[u8], at: usize| -> u32 {
+        s.get(at..at + 4)
+            .and_then(|w| <[u8; 4]>::try_from(w).ok())
+            .map(u32::from_le_bytes)
+            .unwrap_or(0)
+    };
+    match n {
+        0..=3 => a.iter().zip(b).all(|(x, y)| x == y),
+        4..=7 => half(a, 0) == half(b, 0) && half(a, n - 4) == half(b, n - 4),
+        8..=16 => word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8),
+        _ => a == b,
     }
 }
 
@@ -173,7 +207,7 @@ impl Attributes {
     /// Looks an attribute up.
     #[inline]
     pub fn get(&self, name: &str) -> Option<&Value> {
-        self.entries.iter().find(|(k, _)| **k == *name).map(|(_, v)| v)
+        self.entries.iter().find(|(k, _)| str_eq(k, name)).map(|(_, v)| v)
     }
 
     /// Whether the attribute is set.

@@ -38,7 +38,7 @@ pub struct ProfilePage {
 ///
 /// Implementations must return every profile exactly once over a full scan (starting with cursor
 /// `None` and following `next`), never more than `page_size` per page, and with at least the
-/// attributes and events in the request. [`testing::conformance`] checks this.
+/// attributes and events in the request. `testing::conformance` (feature `testing`) checks this.
 #[async_trait]
 pub trait ProfileSource: Send + Sync {
     /// Fetches the page after `cursor` (the first page when `None`).
@@ -112,12 +112,12 @@ pub async fn evaluate_source(
     let mut cursor = None;
     loop {
         let page = source.page(&request, cursor).await?;
-        out.extend(
-            page.profiles
-                .iter()
-                .filter(|p| eval.matches(&***p))
-                .map(|p| p.id.clone()),
-        );
+        let profiles = &page.profiles;
+        for p in profiles.iter() {
+            if eval.matches(&**p) {
+                out.push(p.id.clone());
+            }
+        }
         match page.next {
             Some(next) => cursor = Some(next),
             None => return Ok(out),

@@ -338,3 +338,45 @@ fn needs_list_attributes_and_windows() {
     assert_eq!(n.events[0].window, Some(line_segments::Window::days(365)));
     assert_eq!(n.events[1].window, None);
 }
+
+#[test]
+fn fused_event_scans_agree_with_separate_evaluation() {
+    // Several aggregates of one event are fused into one pass for `eval`; `explain` evaluates them
+    // one by one. Both must agree, with full and partial histories, under `all` and `any`.
+    let mut partial = shopper();
+    partial.history_start = Some(ts("2026-05-01T00:00:00Z"));
+    for src in [
+        "count(purchase, 90d) >= 2 and sum(purchase.amount, 365d) >= 10000",
+        "count(purchase, 90d) >= 2 and sum(purchase.amount, 365d) >= 13000",
+        "count(purchase, 7d) = 1 or max(purchase.amount, 365d) > 5000 or avg(purchase.amount, 30d) = 3000",
+        "count(purchase, 30d) < 1 and min(purchase.amount, 365d) >= 3000",
+        "not (count(purchase, 30d) >= 1 or sum(purchase.amount, 30d) > 0)",
+    ] {
+        let seg = text::parse(src).unwrap();
+        let c = CompiledSegment::compile(&seg).unwrap();
+        let e = c.at(now());
+        for p in [shopper(), partial.clone(), empty()] {
+            assert_eq!(e.eval(&p), e.explain(&p).value, "{src}");
+        }
+    }
+    check(
+        "count(purchase, 90d) >= 2 and sum(purchase.amount, 365d) >= 12000",
+        &shopper(),
+        T,
+    );
+    check(
+        "count(purchase, 90d) >= 2 and sum(purchase.amount, 365d) >= 12001",
+        &shopper(),
+        F,
+    );
+    check(
+        "count(purchase, 30d) >= 1 and sum(purchase.amount, 30d) >= 1",
+        &partial,
+        U,
+    );
+    check(
+        "count(purchase, 30d) >= 1 or sum(purchase.amount, 30d) >= 1",
+        &partial,
+        T,
+    );
+}

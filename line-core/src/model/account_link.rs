@@ -29,8 +29,8 @@ impl IssueLinkTokenResponse {
 
 #[derive(Default)]
 pub(crate) struct IssueLinkTokenResponseFields {
-    link_token: Option<String>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) link_token: Option<String>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for IssueLinkTokenResponseFields {

@@ -132,6 +132,48 @@ impl Action {
     }
 }
 
+#[derive(Default)]
+struct ActionPending<'de> {
+    alt_uri: Option<AltUri>,
+    clipboard_text: Option<String>,
+    data: Option<String>,
+    display_text: Option<String>,
+    fill_in_text: Option<String>,
+    initial: Option<String>,
+    input_option: Option<PostbackActionInputOption>,
+    label: Option<String>,
+    max: Option<String>,
+    min: Option<String>,
+    mode: Option<DatetimePickerActionMode>,
+    rich_menu_alias_id: Option<String>,
+    text: Option<String>,
+    uri: Option<String>,
+    extra: serde_json::Map<String, serde_json::Value>,
+    other: wire::Pending<'de>,
+}
+
+impl<'de> wire::PendingFields<'de> for ActionPending<'de> {
+    fn field<D: serde::Deserializer<'de>>(&mut self, key: std::borrow::Cow<'de, str>, d: D) -> Result<(), D::Error> {
+        match &*key {
+            "altUri" => wire::opt(&mut self.alt_uri, &mut self.extra, &key, d),
+            "clipboardText" => wire::opt(&mut self.clipboard_text, &mut self.extra, &key, d),
+            "data" => wire::opt(&mut self.data, &mut self.extra, &key, d),
+            "displayText" => wire::opt(&mut self.display_text, &mut self.extra, &key, d),
+            "fillInText" => wire::opt(&mut self.fill_in_text, &mut self.extra, &key, d),
+            "initial" => wire::opt(&mut self.initial, &mut self.extra, &key, d),
+            "inputOption" => wire::opt(&mut self.input_option, &mut self.extra, &key, d),
+            "label" => wire::opt(&mut self.label, &mut self.extra, &key, d),
+            "max" => wire::opt(&mut self.max, &mut self.extra, &key, d),
+            "min" => wire::opt(&mut self.min, &mut self.extra, &key, d),
+            "mode" => wire::opt(&mut self.mode, &mut self.extra, &key, d),
+            "richMenuAliasId" => wire::opt(&mut self.rich_menu_alias_id, &mut self.extra, &key, d),
+            "text" => wire::opt(&mut self.text, &mut self.extra, &key, d),
+            "uri" => wire::opt(&mut self.uri, &mut self.extra, &key, d),
+            _ => wire::buffer(&mut self.other, key, d),
+        }
+    }
+}
+
 impl<'de> serde::Deserialize<'de> for Action {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -140,26 +182,217 @@ impl<'de> serde::Deserialize<'de> for Action {
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("a Action object")
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Action, A::Error> {
-                let (tag, pending, map) = wire::find_tag(map, "type")?;
+            #[allow(unused_mut)]
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Action, A::Error> {
+                let mut p = ActionPending::default();
+                let tag = wire::find_tag_into(&mut map, "type", &mut p)?;
                 Ok(match &*tag {
-                    "camera" => Action::Camera(wire::finish_variant::<A, CameraActionFields>(pending, map)?),
+                    "camera" => {
+                        let mut f = CameraActionFields {
+                            label: p.label,
+                            ..Default::default()
+                        };
+                        wire::keep(&mut f.extra, "altUri", p.alt_uri);
+                        wire::keep(&mut f.extra, "clipboardText", p.clipboard_text);
+                        wire::keep(&mut f.extra, "data", p.data);
+                        wire::keep(&mut f.extra, "displayText", p.display_text);
+                        wire::keep(&mut f.extra, "fillInText", p.fill_in_text);
+                        wire::keep(&mut f.extra, "initial", p.initial);
+                        wire::keep(&mut f.extra, "inputOption", p.input_option);
+                        wire::keep(&mut f.extra, "max", p.max);
+                        wire::keep(&mut f.extra, "min", p.min);
+                        wire::keep(&mut f.extra, "mode", p.mode);
+                        wire::keep(&mut f.extra, "richMenuAliasId", p.rich_menu_alias_id);
+                        wire::keep(&mut f.extra, "text", p.text);
+                        wire::keep(&mut f.extra, "uri", p.uri);
+                        f.extra.append(&mut p.extra);
+                        Action::Camera(wire::finish_variant_with(f, p.other, map)?)
+                    }
                     "cameraRoll" => {
-                        Action::CameraRoll(wire::finish_variant::<A, CameraRollActionFields>(pending, map)?)
+                        let mut f = CameraRollActionFields {
+                            label: p.label,
+                            ..Default::default()
+                        };
+                        wire::keep(&mut f.extra, "altUri", p.alt_uri);
+                        wire::keep(&mut f.extra, "clipboardText", p.clipboard_text);
+                        wire::keep(&mut f.extra, "data", p.data);
+                        wire::keep(&mut f.extra, "displayText", p.display_text);
+                        wire::keep(&mut f.extra, "fillInText", p.fill_in_text);
+                        wire::keep(&mut f.extra, "initial", p.initial);
+                        wire::keep(&mut f.extra, "inputOption", p.input_option);
+                        wire::keep(&mut f.extra, "max", p.max);
+                        wire::keep(&mut f.extra, "min", p.min);
+                        wire::keep(&mut f.extra, "mode", p.mode);
+                        wire::keep(&mut f.extra, "richMenuAliasId", p.rich_menu_alias_id);
+                        wire::keep(&mut f.extra, "text", p.text);
+                        wire::keep(&mut f.extra, "uri", p.uri);
+                        f.extra.append(&mut p.extra);
+                        Action::CameraRoll(wire::finish_variant_with(f, p.other, map)?)
                     }
-                    "clipboard" => Action::Clipboard(wire::finish_variant::<A, ClipboardActionFields>(pending, map)?),
+                    "clipboard" => {
+                        let mut f = ClipboardActionFields {
+                            clipboard_text: p.clipboard_text,
+                            label: p.label,
+                            ..Default::default()
+                        };
+                        wire::keep(&mut f.extra, "altUri", p.alt_uri);
+                        wire::keep(&mut f.extra, "data", p.data);
+                        wire::keep(&mut f.extra, "displayText", p.display_text);
+                        wire::keep(&mut f.extra, "fillInText", p.fill_in_text);
+                        wire::keep(&mut f.extra, "initial", p.initial);
+                        wire::keep(&mut f.extra, "inputOption", p.input_option);
+                        wire::keep(&mut f.extra, "max", p.max);
+                        wire::keep(&mut f.extra, "min", p.min);
+                        wire::keep(&mut f.extra, "mode", p.mode);
+                        wire::keep(&mut f.extra, "richMenuAliasId", p.rich_menu_alias_id);
+                        wire::keep(&mut f.extra, "text", p.text);
+                        wire::keep(&mut f.extra, "uri", p.uri);
+                        f.extra.append(&mut p.extra);
+                        Action::Clipboard(wire::finish_variant_with(f, p.other, map)?)
+                    }
                     "datetimepicker" => {
-                        Action::Datetimepicker(wire::finish_variant::<A, DatetimePickerActionFields>(pending, map)?)
+                        let mut f = DatetimePickerActionFields {
+                            data: p.data,
+                            initial: p.initial,
+                            label: p.label,
+                            max: p.max,
+                            min: p.min,
+                            mode: p.mode,
+                            ..Default::default()
+                        };
+                        wire::keep(&mut f.extra, "altUri", p.alt_uri);
+                        wire::keep(&mut f.extra, "clipboardText", p.clipboard_text);
+                        wire::keep(&mut f.extra, "displayText", p.display_text);
+                        wire::keep(&mut f.extra, "fillInText", p.fill_in_text);
+                        wire::keep(&mut f.extra, "inputOption", p.input_option);
+                        wire::keep(&mut f.extra, "richMenuAliasId", p.rich_menu_alias_id);
+                        wire::keep(&mut f.extra, "text", p.text);
+                        wire::keep(&mut f.extra, "uri", p.uri);
+                        f.extra.append(&mut p.extra);
+                        Action::Datetimepicker(wire::finish_variant_with(f, p.other, map)?)
                     }
-                    "location" => Action::Location(wire::finish_variant::<A, LocationActionFields>(pending, map)?),
-                    "message" => Action::Message(wire::finish_variant::<A, MessageActionFields>(pending, map)?),
-                    "postback" => Action::Postback(wire::finish_variant::<A, PostbackActionFields>(pending, map)?),
+                    "location" => {
+                        let mut f = LocationActionFields {
+                            label: p.label,
+                            ..Default::default()
+                        };
+                        wire::keep(&mut f.extra, "altUri", p.alt_uri);
+                        wire::keep(&mut f.extra, "clipboardText", p.clipboard_text);
+                        wire::keep(&mut f.extra, "data", p.data);
+                        wire::keep(&mut f.extra, "displayText", p.display_text);
+                        wire::keep(&mut f.extra, "fillInText", p.fill_in_text);
+                        wire::keep(&mut f.extra, "initial", p.initial);
+                        wire::keep(&mut f.extra, "inputOption", p.input_option);
+                        wire::keep(&mut f.extra, "max", p.max);
+                        wire::keep(&mut f.extra, "min", p.min);
+                        wire::keep(&mut f.extra, "mode", p.mode);
+                        wire::keep(&mut f.extra, "richMenuAliasId", p.rich_menu_alias_id);
+                        wire::keep(&mut f.extra, "text", p.text);
+                        wire::keep(&mut f.extra, "uri", p.uri);
+                        f.extra.append(&mut p.extra);
+                        Action::Location(wire::finish_variant_with(f, p.other, map)?)
+                    }
+                    "message" => {
+                        let mut f = MessageActionFields {
+                            label: p.label,
+                            text: p.text,
+                            ..Default::default()
+                        };
+                        wire::keep(&mut f.extra, "altUri", p.alt_uri);
+                        wire::keep(&mut f.extra, "clipboardText", p.clipboard_text);
+                        wire::keep(&mut f.extra, "data", p.data);
+                        wire::keep(&mut f.extra, "displayText", p.display_text);
+                        wire::keep(&mut f.extra, "fillInText", p.fill_in_text);
+                        wire::keep(&mut f.extra, "initial", p.initial);
+                        wire::keep(&mut f.extra, "inputOption", p.input_option);
+                        wire::keep(&mut f.extra, "max", p.max);
+                        wire::keep(&mut f.extra, "min", p.min);
+                        wire::keep(&mut f.extra, "mode", p.mode);
+                        wire::keep(&mut f.extra, "richMenuAliasId", p.rich_menu_alias_id);
+                        wire::keep(&mut f.extra, "uri", p.uri);
+                        f.extra.append(&mut p.extra);
+                        Action::Message(wire::finish_variant_with(f, p.other, map)?)
+                    }
+                    "postback" => {
+                        let mut f = PostbackActionFields {
+                            data: p.data,
+                            display_text: p.display_text,
+                            fill_in_text: p.fill_in_text,
+                            input_option: p.input_option,
+                            label: p.label,
+                            text: p.text,
+                            ..Default::default()
+                        };
+                        wire::keep(&mut f.extra, "altUri", p.alt_uri);
+                        wire::keep(&mut f.extra, "clipboardText", p.clipboard_text);
+                        wire::keep(&mut f.extra, "initial", p.initial);
+                        wire::keep(&mut f.extra, "max", p.max);
+                        wire::keep(&mut f.extra, "min", p.min);
+                        wire::keep(&mut f.extra, "mode", p.mode);
+                        wire::keep(&mut f.extra, "richMenuAliasId", p.rich_menu_alias_id);
+                        wire::keep(&mut f.extra, "uri", p.uri);
+                        f.extra.append(&mut p.extra);
+                        Action::Postback(wire::finish_variant_with(f, p.other, map)?)
+                    }
                     "richmenuswitch" => {
-                        Action::Richmenuswitch(wire::finish_variant::<A, RichMenuSwitchActionFields>(pending, map)?)
+                        let mut f = RichMenuSwitchActionFields {
+                            data: p.data,
+                            label: p.label,
+                            rich_menu_alias_id: p.rich_menu_alias_id,
+                            ..Default::default()
+                        };
+                        wire::keep(&mut f.extra, "altUri", p.alt_uri);
+                        wire::keep(&mut f.extra, "clipboardText", p.clipboard_text);
+                        wire::keep(&mut f.extra, "displayText", p.display_text);
+                        wire::keep(&mut f.extra, "fillInText", p.fill_in_text);
+                        wire::keep(&mut f.extra, "initial", p.initial);
+                        wire::keep(&mut f.extra, "inputOption", p.input_option);
+                        wire::keep(&mut f.extra, "max", p.max);
+                        wire::keep(&mut f.extra, "min", p.min);
+                        wire::keep(&mut f.extra, "mode", p.mode);
+                        wire::keep(&mut f.extra, "text", p.text);
+                        wire::keep(&mut f.extra, "uri", p.uri);
+                        f.extra.append(&mut p.extra);
+                        Action::Richmenuswitch(wire::finish_variant_with(f, p.other, map)?)
                     }
-                    "uri" => Action::Uri(wire::finish_variant::<A, URIActionFields>(pending, map)?),
+                    "uri" => {
+                        let mut f = URIActionFields {
+                            alt_uri: p.alt_uri,
+                            label: p.label,
+                            uri: p.uri,
+                            ..Default::default()
+                        };
+                        wire::keep(&mut f.extra, "clipboardText", p.clipboard_text);
+                        wire::keep(&mut f.extra, "data", p.data);
+                        wire::keep(&mut f.extra, "displayText", p.display_text);
+                        wire::keep(&mut f.extra, "fillInText", p.fill_in_text);
+                        wire::keep(&mut f.extra, "initial", p.initial);
+                        wire::keep(&mut f.extra, "inputOption", p.input_option);
+                        wire::keep(&mut f.extra, "max", p.max);
+                        wire::keep(&mut f.extra, "min", p.min);
+                        wire::keep(&mut f.extra, "mode", p.mode);
+                        wire::keep(&mut f.extra, "richMenuAliasId", p.rich_menu_alias_id);
+                        wire::keep(&mut f.extra, "text", p.text);
+                        f.extra.append(&mut p.extra);
+                        Action::Uri(wire::finish_variant_with(f, p.other, map)?)
+                    }
                     _ => {
-                        let raw = wire::finish_unknown(map, "type", &tag, pending)?;
+                        let mut raw = p.extra;
+                        wire::keep(&mut raw, "altUri", p.alt_uri);
+                        wire::keep(&mut raw, "clipboardText", p.clipboard_text);
+                        wire::keep(&mut raw, "data", p.data);
+                        wire::keep(&mut raw, "displayText", p.display_text);
+                        wire::keep(&mut raw, "fillInText", p.fill_in_text);
+                        wire::keep(&mut raw, "initial", p.initial);
+                        wire::keep(&mut raw, "inputOption", p.input_option);
+                        wire::keep(&mut raw, "label", p.label);
+                        wire::keep(&mut raw, "max", p.max);
+                        wire::keep(&mut raw, "min", p.min);
+                        wire::keep(&mut raw, "mode", p.mode);
+                        wire::keep(&mut raw, "richMenuAliasId", p.rich_menu_alias_id);
+                        wire::keep(&mut raw, "text", p.text);
+                        wire::keep(&mut raw, "uri", p.uri);
+                        let raw = wire::finish_unknown(map, "type", &tag, p.other, raw)?;
                         Action::Unknown {
                             kind: tag.into_owned(),
                             raw,
@@ -219,8 +452,8 @@ impl Default for CameraAction {
 
 #[derive(Default)]
 pub(crate) struct CameraActionFields {
-    label: Option<String>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) label: Option<String>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for CameraActionFields {
@@ -289,8 +522,8 @@ impl Default for CameraRollAction {
 
 #[derive(Default)]
 pub(crate) struct CameraRollActionFields {
-    label: Option<String>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) label: Option<String>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for CameraRollActionFields {
@@ -357,9 +590,9 @@ impl ClipboardAction {
 
 #[derive(Default)]
 pub(crate) struct ClipboardActionFields {
-    label: Option<String>,
-    clipboard_text: Option<String>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) label: Option<String>,
+    pub(crate) clipboard_text: Option<String>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for ClipboardActionFields {
@@ -446,13 +679,13 @@ impl Default for DatetimePickerAction {
 
 #[derive(Default)]
 pub(crate) struct DatetimePickerActionFields {
-    label: Option<String>,
-    data: Option<String>,
-    mode: Option<DatetimePickerActionMode>,
-    initial: Option<String>,
-    max: Option<String>,
-    min: Option<String>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) label: Option<String>,
+    pub(crate) data: Option<String>,
+    pub(crate) mode: Option<DatetimePickerActionMode>,
+    pub(crate) initial: Option<String>,
+    pub(crate) max: Option<String>,
+    pub(crate) min: Option<String>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for DatetimePickerActionFields {
@@ -558,8 +791,8 @@ impl Default for LocationAction {
 
 #[derive(Default)]
 pub(crate) struct LocationActionFields {
-    label: Option<String>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) label: Option<String>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for LocationActionFields {
@@ -631,9 +864,9 @@ impl Default for MessageAction {
 
 #[derive(Default)]
 pub(crate) struct MessageActionFields {
-    label: Option<String>,
-    text: Option<String>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) label: Option<String>,
+    pub(crate) text: Option<String>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for MessageActionFields {
@@ -722,13 +955,13 @@ impl Default for PostbackAction {
 
 #[derive(Default)]
 pub(crate) struct PostbackActionFields {
-    label: Option<String>,
-    data: Option<String>,
-    display_text: Option<String>,
-    text: Option<String>,
-    input_option: Option<PostbackActionInputOption>,
-    fill_in_text: Option<String>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) label: Option<String>,
+    pub(crate) data: Option<String>,
+    pub(crate) display_text: Option<String>,
+    pub(crate) text: Option<String>,
+    pub(crate) input_option: Option<PostbackActionInputOption>,
+    pub(crate) fill_in_text: Option<String>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for PostbackActionFields {
@@ -842,10 +1075,10 @@ impl Default for URIAction {
 
 #[derive(Default)]
 pub(crate) struct URIActionFields {
-    label: Option<String>,
-    uri: Option<String>,
-    alt_uri: Option<AltUri>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) label: Option<String>,
+    pub(crate) uri: Option<String>,
+    pub(crate) alt_uri: Option<AltUri>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for URIActionFields {
@@ -922,8 +1155,8 @@ impl Default for AltUri {
 
 #[derive(Default)]
 pub(crate) struct AltUriFields {
-    desktop: Option<String>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) desktop: Option<String>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for AltUriFields {

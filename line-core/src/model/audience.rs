@@ -46,11 +46,11 @@ impl Default for CreateAudienceGroupRequest {
 
 #[derive(Default)]
 pub(crate) struct CreateAudienceGroupRequestFields {
-    description: Option<String>,
-    is_ifa_audience: Option<bool>,
-    upload_description: Option<String>,
-    audiences: Option<Vec<Audience>>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) description: Option<String>,
+    pub(crate) is_ifa_audience: Option<bool>,
+    pub(crate) upload_description: Option<String>,
+    pub(crate) audiences: Option<Vec<Audience>>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for CreateAudienceGroupRequestFields {
@@ -130,8 +130,8 @@ impl Default for Audience {
 
 #[derive(Default)]
 pub(crate) struct AudienceFields {
-    id: Option<String>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) id: Option<String>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for AudienceFields {
@@ -225,15 +225,15 @@ impl Default for CreateAudienceGroupResponse {
 
 #[derive(Default)]
 pub(crate) struct CreateAudienceGroupResponseFields {
-    audience_group_id: Option<i64>,
-    create_route: Option<CreateAudienceGroupResponseCreateRoute>,
-    kind: Option<AudienceGroupType>,
-    description: Option<String>,
-    created: Option<i64>,
-    permission: Option<CreateAudienceGroupResponsePermission>,
-    expire_timestamp: Option<i64>,
-    is_ifa_audience: Option<bool>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) audience_group_id: Option<i64>,
+    pub(crate) create_route: Option<CreateAudienceGroupResponseCreateRoute>,
+    pub(crate) kind: Option<AudienceGroupType>,
+    pub(crate) description: Option<String>,
+    pub(crate) created: Option<i64>,
+    pub(crate) permission: Option<CreateAudienceGroupResponsePermission>,
+    pub(crate) expire_timestamp: Option<i64>,
+    pub(crate) is_ifa_audience: Option<bool>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for CreateAudienceGroupResponseFields {
@@ -396,10 +396,10 @@ impl Default for AddAudienceToAudienceGroupRequest {
 
 #[derive(Default)]
 pub(crate) struct AddAudienceToAudienceGroupRequestFields {
-    audience_group_id: Option<i64>,
-    upload_description: Option<String>,
-    audiences: Option<Vec<Audience>>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) audience_group_id: Option<i64>,
+    pub(crate) upload_description: Option<String>,
+    pub(crate) audiences: Option<Vec<Audience>>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for AddAudienceToAudienceGroupRequestFields {
@@ -483,10 +483,10 @@ impl Default for CreateClickBasedAudienceGroupRequest {
 
 #[derive(Default)]
 pub(crate) struct CreateClickBasedAudienceGroupRequestFields {
-    description: Option<String>,
-    request_id: Option<String>,
-    click_url: Option<String>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) description: Option<String>,
+    pub(crate) request_id: Option<String>,
+    pub(crate) click_url: Option<String>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for CreateClickBasedAudienceGroupRequestFields {
@@ -598,17 +598,17 @@ impl Default for CreateClickBasedAudienceGroupResponse {
 
 #[derive(Default)]
 pub(crate) struct CreateClickBasedAudienceGroupResponseFields {
-    audience_group_id: Option<i64>,
-    kind: Option<AudienceGroupType>,
-    description: Option<String>,
-    created: Option<i64>,
-    request_id: Option<String>,
-    click_url: Option<String>,
-    create_route: Option<CreateClickBasedAudienceGroupResponseCreateRoute>,
-    permission: Option<CreateClickBasedAudienceGroupResponsePermission>,
-    expire_timestamp: Option<i64>,
-    is_ifa_audience: Option<bool>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) audience_group_id: Option<i64>,
+    pub(crate) kind: Option<AudienceGroupType>,
+    pub(crate) description: Option<String>,
+    pub(crate) created: Option<i64>,
+    pub(crate) request_id: Option<String>,
+    pub(crate) click_url: Option<String>,
+    pub(crate) create_route: Option<CreateClickBasedAudienceGroupResponseCreateRoute>,
+    pub(crate) permission: Option<CreateClickBasedAudienceGroupResponsePermission>,
+    pub(crate) expire_timestamp: Option<i64>,
+    pub(crate) is_ifa_audience: Option<bool>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for CreateClickBasedAudienceGroupResponseFields {
@@ -749,9 +749,9 @@ impl Default for CreateImpBasedAudienceGroupRequest {
 
 #[derive(Default)]
 pub(crate) struct CreateImpBasedAudienceGroupRequestFields {
-    description: Option<String>,
-    request_id: Option<String>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) description: Option<String>,
+    pub(crate) request_id: Option<String>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for CreateImpBasedAudienceGroupRequestFields {
@@ -833,12 +833,12 @@ impl Default for CreateImpBasedAudienceGroupResponse {
 
 #[derive(Default)]
 pub(crate) struct CreateImpBasedAudienceGroupResponseFields {
-    audience_group_id: Option<i64>,
-    kind: Option<AudienceGroupType>,
-    description: Option<String>,
-    created: Option<i64>,
-    request_id: Option<String>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) audience_group_id: Option<i64>,
+    pub(crate) kind: Option<AudienceGroupType>,
+    pub(crate) description: Option<String>,
+    pub(crate) created: Option<i64>,
+    pub(crate) request_id: Option<String>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for CreateImpBasedAudienceGroupResponseFields {
@@ -927,8 +927,8 @@ impl Default for UpdateAudienceGroupDescriptionRequest {
 
 #[derive(Default)]
 pub(crate) struct UpdateAudienceGroupDescriptionRequestFields {
-    description: Option<String>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) description: Option<String>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for UpdateAudienceGroupDescriptionRequestFields {
@@ -1005,10 +1005,10 @@ impl Default for GetAudienceDataResponse {
 
 #[derive(Default)]
 pub(crate) struct GetAudienceDataResponseFields {
-    audience_group: Option<AudienceGroup>,
-    jobs: Option<Vec<AudienceGroupJob>>,
-    adaccount: Option<Adaccount>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) audience_group: Option<AudienceGroup>,
+    pub(crate) jobs: Option<Vec<AudienceGroupJob>>,
+    pub(crate) adaccount: Option<Adaccount>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for GetAudienceDataResponseFields {
@@ -1092,10 +1092,10 @@ impl Default for GetSharedAudienceDataResponse {
 
 #[derive(Default)]
 pub(crate) struct GetSharedAudienceDataResponseFields {
-    audience_group: Option<AudienceGroup>,
-    jobs: Option<Vec<AudienceGroupJob>>,
-    owner: Option<DetailedOwner>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) audience_group: Option<AudienceGroup>,
+    pub(crate) jobs: Option<Vec<AudienceGroupJob>>,
+    pub(crate) owner: Option<DetailedOwner>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for GetSharedAudienceDataResponseFields {
@@ -1205,19 +1205,19 @@ impl Default for AudienceGroup {
 
 #[derive(Default)]
 pub(crate) struct AudienceGroupFields {
-    audience_group_id: Option<i64>,
-    kind: Option<AudienceGroupType>,
-    description: Option<String>,
-    status: Option<AudienceGroupStatus>,
-    failed_type: Option<AudienceGroupFailedType>,
-    audience_count: Option<i64>,
-    created: Option<i64>,
-    request_id: Option<String>,
-    click_url: Option<String>,
-    is_ifa_audience: Option<bool>,
-    permission: Option<AudienceGroupPermission>,
-    create_route: Option<AudienceGroupCreateRoute>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) audience_group_id: Option<i64>,
+    pub(crate) kind: Option<AudienceGroupType>,
+    pub(crate) description: Option<String>,
+    pub(crate) status: Option<AudienceGroupStatus>,
+    pub(crate) failed_type: Option<AudienceGroupFailedType>,
+    pub(crate) audience_count: Option<i64>,
+    pub(crate) created: Option<i64>,
+    pub(crate) request_id: Option<String>,
+    pub(crate) click_url: Option<String>,
+    pub(crate) is_ifa_audience: Option<bool>,
+    pub(crate) permission: Option<AudienceGroupPermission>,
+    pub(crate) create_route: Option<AudienceGroupCreateRoute>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for AudienceGroupFields {
@@ -1358,15 +1358,15 @@ impl Default for AudienceGroupJob {
 
 #[derive(Default)]
 pub(crate) struct AudienceGroupJobFields {
-    audience_group_job_id: Option<i64>,
-    audience_group_id: Option<i64>,
-    description: Option<String>,
-    kind: Option<AudienceGroupJobType>,
-    job_status: Option<AudienceGroupJobStatus>,
-    failed_type: Option<AudienceGroupJobFailedType>,
-    audience_count: Option<i64>,
-    created: Option<i64>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) audience_group_job_id: Option<i64>,
+    pub(crate) audience_group_id: Option<i64>,
+    pub(crate) description: Option<String>,
+    pub(crate) kind: Option<AudienceGroupJobType>,
+    pub(crate) job_status: Option<AudienceGroupJobStatus>,
+    pub(crate) failed_type: Option<AudienceGroupJobFailedType>,
+    pub(crate) audience_count: Option<i64>,
+    pub(crate) created: Option<i64>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for AudienceGroupJobFields {
@@ -1466,8 +1466,8 @@ impl Default for Adaccount {
 
 #[derive(Default)]
 pub(crate) struct AdaccountFields {
-    name: Option<String>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) name: Option<String>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for AdaccountFields {
@@ -1538,10 +1538,10 @@ impl Default for DetailedOwner {
 
 #[derive(Default)]
 pub(crate) struct DetailedOwnerFields {
-    service_type: Option<String>,
-    id: Option<String>,
-    name: Option<String>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) service_type: Option<String>,
+    pub(crate) id: Option<String>,
+    pub(crate) name: Option<String>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for DetailedOwnerFields {
@@ -1720,13 +1720,13 @@ impl Default for GetAudienceGroupsResponse {
 
 #[derive(Default)]
 pub(crate) struct GetAudienceGroupsResponseFields {
-    audience_groups: Option<Vec<AudienceGroup>>,
-    has_next_page: Option<bool>,
-    total_count: Option<i64>,
-    read_write_audience_group_total_count: Option<i64>,
-    page: Option<i64>,
-    size: Option<i64>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) audience_groups: Option<Vec<AudienceGroup>>,
+    pub(crate) has_next_page: Option<bool>,
+    pub(crate) total_count: Option<i64>,
+    pub(crate) read_write_audience_group_total_count: Option<i64>,
+    pub(crate) page: Option<i64>,
+    pub(crate) size: Option<i64>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for GetAudienceGroupsResponseFields {
@@ -1833,13 +1833,13 @@ impl Default for GetSharedAudienceGroupsResponse {
 
 #[derive(Default)]
 pub(crate) struct GetSharedAudienceGroupsResponseFields {
-    audience_groups: Option<Vec<AudienceGroup>>,
-    has_next_page: Option<bool>,
-    total_count: Option<i64>,
-    read_write_audience_group_total_count: Option<i64>,
-    page: Option<i64>,
-    size: Option<i64>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) audience_groups: Option<Vec<AudienceGroup>>,
+    pub(crate) has_next_page: Option<bool>,
+    pub(crate) total_count: Option<i64>,
+    pub(crate) read_write_audience_group_total_count: Option<i64>,
+    pub(crate) page: Option<i64>,
+    pub(crate) size: Option<i64>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for GetSharedAudienceGroupsResponseFields {

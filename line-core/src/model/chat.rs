@@ -28,8 +28,8 @@ impl MarkMessagesAsReadRequest {
 
 #[derive(Default)]
 pub(crate) struct MarkMessagesAsReadRequestFields {
-    chat: Option<ChatReference>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) chat: Option<ChatReference>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for MarkMessagesAsReadRequestFields {
@@ -86,8 +86,8 @@ impl ChatReference {
 
 #[derive(Default)]
 pub(crate) struct ChatReferenceFields {
-    user_id: Option<crate::ids::UserId>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) user_id: Option<crate::ids::UserId>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for ChatReferenceFields {
@@ -148,9 +148,9 @@ impl ShowLoadingAnimationRequest {
 
 #[derive(Default)]
 pub(crate) struct ShowLoadingAnimationRequestFields {
-    chat_id: Option<String>,
-    loading_seconds: Option<i32>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) chat_id: Option<String>,
+    pub(crate) loading_seconds: Option<i32>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for ShowLoadingAnimationRequestFields {
@@ -215,7 +215,7 @@ impl Default for ShowLoadingAnimationResponse {
 
 #[derive(Default)]
 pub(crate) struct ShowLoadingAnimationResponseFields {
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for ShowLoadingAnimationResponseFields {
@@ -265,8 +265,8 @@ impl MarkMessagesAsReadByTokenRequest {
 
 #[derive(Default)]
 pub(crate) struct MarkMessagesAsReadByTokenRequestFields {
-    mark_as_read_token: Option<String>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) mark_as_read_token: Option<String>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for MarkMessagesAsReadByTokenRequestFields {

@@ -32,8 +32,8 @@ impl GetMessageContentTranscodingResponse {
 
 #[derive(Default)]
 pub(crate) struct GetMessageContentTranscodingResponseFields {
-    status: Option<GetMessageContentTranscodingResponseStatus>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) status: Option<GetMessageContentTranscodingResponseStatus>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for GetMessageContentTranscodingResponseFields {

@@ -39,11 +39,11 @@ impl CouponMessage {
 
 #[derive(Default)]
 pub(crate) struct CouponMessageFields {
-    quick_reply: Option<QuickReply>,
-    sender: Option<Sender>,
-    coupon_id: Option<String>,
-    delivery_tag: Option<String>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) quick_reply: Option<QuickReply>,
+    pub(crate) sender: Option<Sender>,
+    pub(crate) coupon_id: Option<String>,
+    pub(crate) delivery_tag: Option<String>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for CouponMessageFields {
@@ -161,20 +161,20 @@ impl CouponCreateRequest {
 
 #[derive(Default)]
 pub(crate) struct CouponCreateRequestFields {
-    acquisition_condition: Option<AcquisitionConditionRequest>,
-    barcode_image_url: Option<String>,
-    coupon_code: Option<String>,
-    description: Option<String>,
-    end_timestamp: Option<i64>,
-    image_url: Option<String>,
-    max_use_count_per_ticket: Option<i32>,
-    start_timestamp: Option<i64>,
-    title: Option<String>,
-    usage_condition: Option<String>,
-    reward: Option<CouponRewardRequest>,
-    visibility: Option<CouponCreateRequestVisibility>,
-    timezone: Option<CouponCreateRequestTimezone>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) acquisition_condition: Option<AcquisitionConditionRequest>,
+    pub(crate) barcode_image_url: Option<String>,
+    pub(crate) coupon_code: Option<String>,
+    pub(crate) description: Option<String>,
+    pub(crate) end_timestamp: Option<i64>,
+    pub(crate) image_url: Option<String>,
+    pub(crate) max_use_count_per_ticket: Option<i32>,
+    pub(crate) start_timestamp: Option<i64>,
+    pub(crate) title: Option<String>,
+    pub(crate) usage_condition: Option<String>,
+    pub(crate) reward: Option<CouponRewardRequest>,
+    pub(crate) visibility: Option<CouponCreateRequestVisibility>,
+    pub(crate) timezone: Option<CouponCreateRequestTimezone>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for CouponCreateRequestFields {
@@ -392,6 +392,24 @@ impl AcquisitionConditionRequest {
     }
 }
 
+#[derive(Default)]
+struct AcquisitionConditionRequestPending<'de> {
+    lottery_probability: Option<i32>,
+    max_acquire_count: Option<i32>,
+    extra: serde_json::Map<String, serde_json::Value>,
+    other: wire::Pending<'de>,
+}
+
+impl<'de> wire::PendingFields<'de> for AcquisitionConditionRequestPending<'de> {
+    fn field<D: serde::Deserializer<'de>>(&mut self, key: std::borrow::Cow<'de, str>, d: D) -> Result<(), D::Error> {
+        match &*key {
+            "lotteryProbability" => wire::opt(&mut self.lottery_probability, &mut self.extra, &key, d),
+            "maxAcquireCount" => wire::opt(&mut self.max_acquire_count, &mut self.extra, &key, d),
+            _ => wire::buffer(&mut self.other, key, d),
+        }
+    }
+}
+
 impl<'de> serde::Deserialize<'de> for AcquisitionConditionRequest {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -400,19 +418,35 @@ impl<'de> serde::Deserialize<'de> for AcquisitionConditionRequest {
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("a AcquisitionConditionRequest object")
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<AcquisitionConditionRequest, A::Error> {
-                let (tag, pending, map) = wire::find_tag(map, "type")?;
+            #[allow(unused_mut)]
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AcquisitionConditionRequest, A::Error> {
+                let mut p = AcquisitionConditionRequestPending::default();
+                let tag = wire::find_tag_into(&mut map, "type", &mut p)?;
                 Ok(match &*tag {
-                    "normal" => AcquisitionConditionRequest::Normal(wire::finish_variant::<
-                        A,
-                        NormalAcquisitionConditionRequestFields,
-                    >(pending, map)?),
-                    "lottery" => AcquisitionConditionRequest::Lottery(wire::finish_variant::<
-                        A,
-                        LotteryAcquisitionConditionRequestFields,
-                    >(pending, map)?),
+                    "normal" => {
+                        let mut f = NormalAcquisitionConditionRequestFields::default();
+                        wire::keep(&mut f.extra, "lotteryProbability", p.lottery_probability);
+                        wire::keep(&mut f.extra, "maxAcquireCount", p.max_acquire_count);
+                        f.extra.append(&mut p.extra);
+                        AcquisitionConditionRequest::Normal(wire::finish_variant_with(f, p.other, map)?)
+                    }
+                    "lottery" => {
+                        let mut f = LotteryAcquisitionConditionRequestFields {
+                            lottery_probability: p.lottery_probability,
+                            max_acquire_count: p.max_acquire_count,
+                            ..Default::default()
+                        };
+                        f.extra.append(&mut p.extra);
+                        AcquisitionConditionRequest::Lottery(wire::finish_variant_with(f, p.other, map)?)
+                    }
                     _ => {
-                        let raw = wire::finish_unknown(map, "type", &tag, pending)?;
+                        let mut raw = p.extra;
+                        wire::keep(&mut raw, "lotteryProbability", p.lottery_probability);
+                        wire::keep(&mut raw, "maxAcquireCount", p.max_acquire_count);
+                        let raw = wire::finish_unknown(map, "type", &tag, p.other, raw)?;
                         AcquisitionConditionRequest::Unknown {
                             kind: tag.into_owned(),
                             raw,
@@ -462,7 +496,7 @@ impl Default for NormalAcquisitionConditionRequest {
 
 #[derive(Default)]
 pub(crate) struct NormalAcquisitionConditionRequestFields {
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for NormalAcquisitionConditionRequestFields {
@@ -521,9 +555,9 @@ impl LotteryAcquisitionConditionRequest {
 
 #[derive(Default)]
 pub(crate) struct LotteryAcquisitionConditionRequestFields {
-    lottery_probability: Option<i32>,
-    max_acquire_count: Option<i32>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) lottery_probability: Option<i32>,
+    pub(crate) max_acquire_count: Option<i32>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for LotteryAcquisitionConditionRequestFields {
@@ -641,6 +675,18 @@ impl CouponRewardRequest {
     }
 }
 
+#[derive(Default)]
+struct CouponRewardRequestPending<'de> {
+    extra: serde_json::Map<String, serde_json::Value>,
+    other: wire::Pending<'de>,
+}
+
+impl<'de> wire::PendingFields<'de> for CouponRewardRequestPending<'de> {
+    fn field<D: serde::Deserializer<'de>>(&mut self, key: std::borrow::Cow<'de, str>, d: D) -> Result<(), D::Error> {
+        wire::buffer(&mut self.other, key, d)
+    }
+}
+
 impl<'de> serde::Deserialize<'de> for CouponRewardRequest {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -649,28 +695,39 @@ impl<'de> serde::Deserialize<'de> for CouponRewardRequest {
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("a CouponRewardRequest object")
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<CouponRewardRequest, A::Error> {
-                let (tag, pending, map) = wire::find_tag(map, "type")?;
+            #[allow(unused_mut)]
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<CouponRewardRequest, A::Error> {
+                let mut p = CouponRewardRequestPending::default();
+                let tag = wire::find_tag_into(&mut map, "type", &mut p)?;
                 Ok(match &*tag {
-                    "cashBack" => CouponRewardRequest::CashBack(wire::finish_variant::<
-                        A,
-                        CouponCashBackRewardRequestFields,
-                    >(pending, map)?),
-                    "discount" => CouponRewardRequest::Discount(wire::finish_variant::<
-                        A,
-                        CouponDiscountRewardRequestFields,
-                    >(pending, map)?),
-                    "free" => CouponRewardRequest::Free(wire::finish_variant::<A, CouponFreeRewardRequestFields>(
-                        pending, map,
-                    )?),
-                    "gift" => CouponRewardRequest::Gift(wire::finish_variant::<A, CouponGiftRewardRequestFields>(
-                        pending, map,
-                    )?),
-                    "others" => CouponRewardRequest::Others(
-                        wire::finish_variant::<A, CouponOthersRewardRequestFields>(pending, map)?,
-                    ),
+                    "cashBack" => {
+                        let mut f = CouponCashBackRewardRequestFields::default();
+                        f.extra.append(&mut p.extra);
+                        CouponRewardRequest::CashBack(wire::finish_variant_with(f, p.other, map)?)
+                    }
+                    "discount" => {
+                        let mut f = CouponDiscountRewardRequestFields::default();
+                        f.extra.append(&mut p.extra);
+                        CouponRewardRequest::Discount(wire::finish_variant_with(f, p.other, map)?)
+                    }
+                    "free" => {
+                        let mut f = CouponFreeRewardRequestFields::default();
+                        f.extra.append(&mut p.extra);
+                        CouponRewardRequest::Free(wire::finish_variant_with(f, p.other, map)?)
+                    }
+                    "gift" => {
+                        let mut f = CouponGiftRewardRequestFields::default();
+                        f.extra.append(&mut p.extra);
+                        CouponRewardRequest::Gift(wire::finish_variant_with(f, p.other, map)?)
+                    }
+                    "others" => {
+                        let mut f = CouponOthersRewardRequestFields::default();
+                        f.extra.append(&mut p.extra);
+                        CouponRewardRequest::Others(wire::finish_variant_with(f, p.other, map)?)
+                    }
                     _ => {
-                        let raw = wire::finish_unknown(map, "type", &tag, pending)?;
+                        let mut raw = p.extra;
+                        let raw = wire::finish_unknown(map, "type", &tag, p.other, raw)?;
                         CouponRewardRequest::Unknown {
                             kind: tag.into_owned(),
                             raw,
@@ -726,8 +783,8 @@ impl Default for CouponCashBackRewardRequest {
 
 #[derive(Default)]
 pub(crate) struct CouponCashBackRewardRequestFields {
-    price_info: Option<CashBackPriceInfoRequest>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) price_info: Option<CashBackPriceInfoRequest>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for CouponCashBackRewardRequestFields {
@@ -796,8 +853,8 @@ impl Default for CouponDiscountRewardRequest {
 
 #[derive(Default)]
 pub(crate) struct CouponDiscountRewardRequestFields {
-    price_info: Option<DiscountPriceInfoRequest>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) price_info: Option<DiscountPriceInfoRequest>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for CouponDiscountRewardRequestFields {
@@ -863,7 +920,7 @@ impl Default for CouponFreeRewardRequest {
 
 #[derive(Default)]
 pub(crate) struct CouponFreeRewardRequestFields {
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for CouponFreeRewardRequestFields {
@@ -922,7 +979,7 @@ impl Default for CouponGiftRewardRequest {
 
 #[derive(Default)]
 pub(crate) struct CouponGiftRewardRequestFields {
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for CouponGiftRewardRequestFields {
@@ -981,7 +1038,7 @@ impl Default for CouponOthersRewardRequest {
 
 #[derive(Default)]
 pub(crate) struct CouponOthersRewardRequestFields {
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for CouponOthersRewardRequestFields {
@@ -1060,6 +1117,24 @@ impl CashBackPriceInfoRequest {
     }
 }
 
+#[derive(Default)]
+struct CashBackPriceInfoRequestPending<'de> {
+    fixed_amount: Option<i64>,
+    percentage: Option<i32>,
+    extra: serde_json::Map<String, serde_json::Value>,
+    other: wire::Pending<'de>,
+}
+
+impl<'de> wire::PendingFields<'de> for CashBackPriceInfoRequestPending<'de> {
+    fn field<D: serde::Deserializer<'de>>(&mut self, key: std::borrow::Cow<'de, str>, d: D) -> Result<(), D::Error> {
+        match &*key {
+            "fixedAmount" => wire::opt(&mut self.fixed_amount, &mut self.extra, &key, d),
+            "percentage" => wire::opt(&mut self.percentage, &mut self.extra, &key, d),
+            _ => wire::buffer(&mut self.other, key, d),
+        }
+    }
+}
+
 impl<'de> serde::Deserialize<'de> for CashBackPriceInfoRequest {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -1068,19 +1143,34 @@ impl<'de> serde::Deserialize<'de> for CashBackPriceInfoRequest {
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("a CashBackPriceInfoRequest object")
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<CashBackPriceInfoRequest, A::Error> {
-                let (tag, pending, map) = wire::find_tag(map, "type")?;
+            #[allow(unused_mut)]
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<CashBackPriceInfoRequest, A::Error> {
+                let mut p = CashBackPriceInfoRequestPending::default();
+                let tag = wire::find_tag_into(&mut map, "type", &mut p)?;
                 Ok(match &*tag {
-                    "fixed" => CashBackPriceInfoRequest::Fixed(wire::finish_variant::<
-                        A,
-                        CashBackFixedPriceInfoRequestFields,
-                    >(pending, map)?),
-                    "percentage" => CashBackPriceInfoRequest::Percentage(wire::finish_variant::<
-                        A,
-                        CashBackPercentagePriceInfoRequestFields,
-                    >(pending, map)?),
+                    "fixed" => {
+                        let mut f = CashBackFixedPriceInfoRequestFields {
+                            fixed_amount: p.fixed_amount,
+                            ..Default::default()
+                        };
+                        wire::keep(&mut f.extra, "percentage", p.percentage);
+                        f.extra.append(&mut p.extra);
+                        CashBackPriceInfoRequest::Fixed(wire::finish_variant_with(f, p.other, map)?)
+                    }
+                    "percentage" => {
+                        let mut f = CashBackPercentagePriceInfoRequestFields {
+                            percentage: p.percentage,
+                            ..Default::default()
+                        };
+                        wire::keep(&mut f.extra, "fixedAmount", p.fixed_amount);
+                        f.extra.append(&mut p.extra);
+                        CashBackPriceInfoRequest::Percentage(wire::finish_variant_with(f, p.other, map)?)
+                    }
                     _ => {
-                        let raw = wire::finish_unknown(map, "type", &tag, pending)?;
+                        let mut raw = p.extra;
+                        wire::keep(&mut raw, "fixedAmount", p.fixed_amount);
+                        wire::keep(&mut raw, "percentage", p.percentage);
+                        let raw = wire::finish_unknown(map, "type", &tag, p.other, raw)?;
                         CashBackPriceInfoRequest::Unknown {
                             kind: tag.into_owned(),
                             raw,
@@ -1133,8 +1223,8 @@ impl Default for CashBackFixedPriceInfoRequest {
 
 #[derive(Default)]
 pub(crate) struct CashBackFixedPriceInfoRequestFields {
-    fixed_amount: Option<i64>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) fixed_amount: Option<i64>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for CashBackFixedPriceInfoRequestFields {
@@ -1203,8 +1293,8 @@ impl Default for CashBackPercentagePriceInfoRequest {
 
 #[derive(Default)]
 pub(crate) struct CashBackPercentagePriceInfoRequestFields {
-    percentage: Option<i32>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) percentage: Option<i32>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for CashBackPercentagePriceInfoRequestFields {
@@ -1299,6 +1389,28 @@ impl DiscountPriceInfoRequest {
     }
 }
 
+#[derive(Default)]
+struct DiscountPriceInfoRequestPending<'de> {
+    fixed_amount: Option<i64>,
+    original_price: Option<i64>,
+    percentage: Option<i32>,
+    price_after_discount: Option<i64>,
+    extra: serde_json::Map<String, serde_json::Value>,
+    other: wire::Pending<'de>,
+}
+
+impl<'de> wire::PendingFields<'de> for DiscountPriceInfoRequestPending<'de> {
+    fn field<D: serde::Deserializer<'de>>(&mut self, key: std::borrow::Cow<'de, str>, d: D) -> Result<(), D::Error> {
+        match &*key {
+            "fixedAmount" => wire::opt(&mut self.fixed_amount, &mut self.extra, &key, d),
+            "originalPrice" => wire::opt(&mut self.original_price, &mut self.extra, &key, d),
+            "percentage" => wire::opt(&mut self.percentage, &mut self.extra, &key, d),
+            "priceAfterDiscount" => wire::opt(&mut self.price_after_discount, &mut self.extra, &key, d),
+            _ => wire::buffer(&mut self.other, key, d),
+        }
+    }
+}
+
 impl<'de> serde::Deserialize<'de> for DiscountPriceInfoRequest {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -1307,23 +1419,51 @@ impl<'de> serde::Deserialize<'de> for DiscountPriceInfoRequest {
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("a DiscountPriceInfoRequest object")
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<DiscountPriceInfoRequest, A::Error> {
-                let (tag, pending, map) = wire::find_tag(map, "type")?;
+            #[allow(unused_mut)]
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<DiscountPriceInfoRequest, A::Error> {
+                let mut p = DiscountPriceInfoRequestPending::default();
+                let tag = wire::find_tag_into(&mut map, "type", &mut p)?;
                 Ok(match &*tag {
-                    "fixed" => DiscountPriceInfoRequest::Fixed(wire::finish_variant::<
-                        A,
-                        DiscountFixedPriceInfoRequestFields,
-                    >(pending, map)?),
-                    "percentage" => DiscountPriceInfoRequest::Percentage(wire::finish_variant::<
-                        A,
-                        DiscountPercentagePriceInfoRequestFields,
-                    >(pending, map)?),
-                    "explicit" => DiscountPriceInfoRequest::Explicit(wire::finish_variant::<
-                        A,
-                        DiscountExplicitPriceInfoRequestFields,
-                    >(pending, map)?),
+                    "fixed" => {
+                        let mut f = DiscountFixedPriceInfoRequestFields {
+                            fixed_amount: p.fixed_amount,
+                            ..Default::default()
+                        };
+                        wire::keep(&mut f.extra, "originalPrice", p.original_price);
+                        wire::keep(&mut f.extra, "percentage", p.percentage);
+                        wire::keep(&mut f.extra, "priceAfterDiscount", p.price_after_discount);
+                        f.extra.append(&mut p.extra);
+                        DiscountPriceInfoRequest::Fixed(wire::finish_variant_with(f, p.other, map)?)
+                    }
+                    "percentage" => {
+                        let mut f = DiscountPercentagePriceInfoRequestFields {
+                            percentage: p.percentage,
+                            ..Default::default()
+                        };
+                        wire::keep(&mut f.extra, "fixedAmount", p.fixed_amount);
+                        wire::keep(&mut f.extra, "originalPrice", p.original_price);
+                        wire::keep(&mut f.extra, "priceAfterDiscount", p.price_after_discount);
+                        f.extra.append(&mut p.extra);
+                        DiscountPriceInfoRequest::Percentage(wire::finish_variant_with(f, p.other, map)?)
+                    }
+                    "explicit" => {
+                        let mut f = DiscountExplicitPriceInfoRequestFields {
+                            original_price: p.original_price,
+                            price_after_discount: p.price_after_discount,
+                            ..Default::default()
+                        };
+                        wire::keep(&mut f.extra, "fixedAmount", p.fixed_amount);
+                        wire::keep(&mut f.extra, "percentage", p.percentage);
+                        f.extra.append(&mut p.extra);
+                        DiscountPriceInfoRequest::Explicit(wire::finish_variant_with(f, p.other, map)?)
+                    }
                     _ => {
-                        let raw = wire::finish_unknown(map, "type", &tag, pending)?;
+                        let mut raw = p.extra;
+                        wire::keep(&mut raw, "fixedAmount", p.fixed_amount);
+                        wire::keep(&mut raw, "originalPrice", p.original_price);
+                        wire::keep(&mut raw, "percentage", p.percentage);
+                        wire::keep(&mut raw, "priceAfterDiscount", p.price_after_discount);
+                        let raw = wire::finish_unknown(map, "type", &tag, p.other, raw)?;
                         DiscountPriceInfoRequest::Unknown {
                             kind: tag.into_owned(),
                             raw,
@@ -1377,8 +1517,8 @@ impl Default for DiscountFixedPriceInfoRequest {
 
 #[derive(Default)]
 pub(crate) struct DiscountFixedPriceInfoRequestFields {
-    fixed_amount: Option<i64>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) fixed_amount: Option<i64>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for DiscountFixedPriceInfoRequestFields {
@@ -1447,8 +1587,8 @@ impl Default for DiscountPercentagePriceInfoRequest {
 
 #[derive(Default)]
 pub(crate) struct DiscountPercentagePriceInfoRequestFields {
-    percentage: Option<i32>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) percentage: Option<i32>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for DiscountPercentagePriceInfoRequestFields {
@@ -1520,9 +1660,9 @@ impl Default for DiscountExplicitPriceInfoRequest {
 
 #[derive(Default)]
 pub(crate) struct DiscountExplicitPriceInfoRequestFields {
-    price_after_discount: Option<i64>,
-    original_price: Option<i64>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) price_after_discount: Option<i64>,
+    pub(crate) original_price: Option<i64>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for DiscountExplicitPriceInfoRequestFields {
@@ -1588,8 +1728,8 @@ impl CouponCreateResponse {
 
 #[derive(Default)]
 pub(crate) struct CouponCreateResponseFields {
-    coupon_id: Option<String>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) coupon_id: Option<String>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for CouponCreateResponseFields {
@@ -1703,25 +1843,25 @@ impl Default for CouponResponse {
 
 #[derive(Default)]
 pub(crate) struct CouponResponseFields {
-    acquisition_condition: Option<AcquisitionConditionResponse>,
-    barcode_image_url: Option<String>,
-    coupon_code: Option<String>,
-    description: Option<String>,
-    end_timestamp: Option<i64>,
-    image_url: Option<String>,
-    max_acquire_count: Option<i64>,
-    max_use_count_per_ticket: Option<i32>,
-    max_ticket_per_user: Option<i64>,
-    start_timestamp: Option<i64>,
-    title: Option<String>,
-    usage_condition: Option<String>,
-    reward: Option<CouponRewardResponse>,
-    visibility: Option<CouponResponseVisibility>,
-    timezone: Option<CouponResponseTimezone>,
-    coupon_id: Option<String>,
-    created_timestamp: Option<i64>,
-    status: Option<CouponResponseStatus>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) acquisition_condition: Option<AcquisitionConditionResponse>,
+    pub(crate) barcode_image_url: Option<String>,
+    pub(crate) coupon_code: Option<String>,
+    pub(crate) description: Option<String>,
+    pub(crate) end_timestamp: Option<i64>,
+    pub(crate) image_url: Option<String>,
+    pub(crate) max_acquire_count: Option<i64>,
+    pub(crate) max_use_count_per_ticket: Option<i32>,
+    pub(crate) max_ticket_per_user: Option<i64>,
+    pub(crate) start_timestamp: Option<i64>,
+    pub(crate) title: Option<String>,
+    pub(crate) usage_condition: Option<String>,
+    pub(crate) reward: Option<CouponRewardResponse>,
+    pub(crate) visibility: Option<CouponResponseVisibility>,
+    pub(crate) timezone: Option<CouponResponseTimezone>,
+    pub(crate) coupon_id: Option<String>,
+    pub(crate) created_timestamp: Option<i64>,
+    pub(crate) status: Option<CouponResponseStatus>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for CouponResponseFields {
@@ -1997,6 +2137,24 @@ impl AcquisitionConditionResponse {
     }
 }
 
+#[derive(Default)]
+struct AcquisitionConditionResponsePending<'de> {
+    lottery_probability: Option<i32>,
+    max_acquire_count: Option<i32>,
+    extra: serde_json::Map<String, serde_json::Value>,
+    other: wire::Pending<'de>,
+}
+
+impl<'de> wire::PendingFields<'de> for AcquisitionConditionResponsePending<'de> {
+    fn field<D: serde::Deserializer<'de>>(&mut self, key: std::borrow::Cow<'de, str>, d: D) -> Result<(), D::Error> {
+        match &*key {
+            "lotteryProbability" => wire::opt(&mut self.lottery_probability, &mut self.extra, &key, d),
+            "maxAcquireCount" => wire::opt(&mut self.max_acquire_count, &mut self.extra, &key, d),
+            _ => wire::buffer(&mut self.other, key, d),
+        }
+    }
+}
+
 impl<'de> serde::Deserialize<'de> for AcquisitionConditionResponse {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -2005,23 +2163,42 @@ impl<'de> serde::Deserialize<'de> for AcquisitionConditionResponse {
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("a AcquisitionConditionResponse object")
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<AcquisitionConditionResponse, A::Error> {
-                let (tag, pending, map) = wire::find_tag(map, "type")?;
+            #[allow(unused_mut)]
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AcquisitionConditionResponse, A::Error> {
+                let mut p = AcquisitionConditionResponsePending::default();
+                let tag = wire::find_tag_into(&mut map, "type", &mut p)?;
                 Ok(match &*tag {
-                    "normal" => AcquisitionConditionResponse::Normal(wire::finish_variant::<
-                        A,
-                        NormalAcquisitionConditionResponseFields,
-                    >(pending, map)?),
-                    "lottery" => AcquisitionConditionResponse::Lottery(wire::finish_variant::<
-                        A,
-                        LotteryAcquisitionConditionResponseFields,
-                    >(pending, map)?),
-                    "referral" => AcquisitionConditionResponse::Referral(wire::finish_variant::<
-                        A,
-                        ReferralAcquisitionConditionResponseFields,
-                    >(pending, map)?),
+                    "normal" => {
+                        let mut f = NormalAcquisitionConditionResponseFields::default();
+                        wire::keep(&mut f.extra, "lotteryProbability", p.lottery_probability);
+                        wire::keep(&mut f.extra, "maxAcquireCount", p.max_acquire_count);
+                        f.extra.append(&mut p.extra);
+                        AcquisitionConditionResponse::Normal(wire::finish_variant_with(f, p.other, map)?)
+                    }
+                    "lottery" => {
+                        let mut f = LotteryAcquisitionConditionResponseFields {
+                            lottery_probability: p.lottery_probability,
+                            max_acquire_count: p.max_acquire_count,
+                            ..Default::default()
+                        };
+                        f.extra.append(&mut p.extra);
+                        AcquisitionConditionResponse::Lottery(wire::finish_variant_with(f, p.other, map)?)
+                    }
+                    "referral" => {
+                        let mut f = ReferralAcquisitionConditionResponseFields::default();
+                        wire::keep(&mut f.extra, "lotteryProbability", p.lottery_probability);
+                        wire::keep(&mut f.extra, "maxAcquireCount", p.max_acquire_count);
+                        f.extra.append(&mut p.extra);
+                        AcquisitionConditionResponse::Referral(wire::finish_variant_with(f, p.other, map)?)
+                    }
                     _ => {
-                        let raw = wire::finish_unknown(map, "type", &tag, pending)?;
+                        let mut raw = p.extra;
+                        wire::keep(&mut raw, "lotteryProbability", p.lottery_probability);
+                        wire::keep(&mut raw, "maxAcquireCount", p.max_acquire_count);
+                        let raw = wire::finish_unknown(map, "type", &tag, p.other, raw)?;
                         AcquisitionConditionResponse::Unknown {
                             kind: tag.into_owned(),
                             raw,
@@ -2072,7 +2249,7 @@ impl Default for NormalAcquisitionConditionResponse {
 
 #[derive(Default)]
 pub(crate) struct NormalAcquisitionConditionResponseFields {
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for NormalAcquisitionConditionResponseFields {
@@ -2137,9 +2314,9 @@ impl Default for LotteryAcquisitionConditionResponse {
 
 #[derive(Default)]
 pub(crate) struct LotteryAcquisitionConditionResponseFields {
-    lottery_probability: Option<i32>,
-    max_acquire_count: Option<i32>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) lottery_probability: Option<i32>,
+    pub(crate) max_acquire_count: Option<i32>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for LotteryAcquisitionConditionResponseFields {
@@ -2213,7 +2390,7 @@ impl Default for ReferralAcquisitionConditionResponse {
 
 #[derive(Default)]
 pub(crate) struct ReferralAcquisitionConditionResponseFields {
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for ReferralAcquisitionConditionResponseFields {
@@ -2322,6 +2499,18 @@ impl CouponRewardResponse {
     }
 }
 
+#[derive(Default)]
+struct CouponRewardResponsePending<'de> {
+    extra: serde_json::Map<String, serde_json::Value>,
+    other: wire::Pending<'de>,
+}
+
+impl<'de> wire::PendingFields<'de> for CouponRewardResponsePending<'de> {
+    fn field<D: serde::Deserializer<'de>>(&mut self, key: std::borrow::Cow<'de, str>, d: D) -> Result<(), D::Error> {
+        wire::buffer(&mut self.other, key, d)
+    }
+}
+
 impl<'de> serde::Deserialize<'de> for CouponRewardResponse {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -2330,29 +2519,39 @@ impl<'de> serde::Deserialize<'de> for CouponRewardResponse {
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("a CouponRewardResponse object")
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<CouponRewardResponse, A::Error> {
-                let (tag, pending, map) = wire::find_tag(map, "type")?;
+            #[allow(unused_mut)]
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<CouponRewardResponse, A::Error> {
+                let mut p = CouponRewardResponsePending::default();
+                let tag = wire::find_tag_into(&mut map, "type", &mut p)?;
                 Ok(match &*tag {
-                    "cashBack" => CouponRewardResponse::CashBack(wire::finish_variant::<
-                        A,
-                        CouponCashBackRewardResponseFields,
-                    >(pending, map)?),
-                    "discount" => CouponRewardResponse::Discount(wire::finish_variant::<
-                        A,
-                        CouponDiscountRewardResponseFields,
-                    >(pending, map)?),
-                    "free" => CouponRewardResponse::Free(wire::finish_variant::<A, CouponFreeRewardResponseFields>(
-                        pending, map,
-                    )?),
-                    "gift" => CouponRewardResponse::Gift(wire::finish_variant::<A, CouponGiftRewardResponseFields>(
-                        pending, map,
-                    )?),
-                    "others" => CouponRewardResponse::Others(wire::finish_variant::<
-                        A,
-                        CouponOthersRewardResponseFields,
-                    >(pending, map)?),
+                    "cashBack" => {
+                        let mut f = CouponCashBackRewardResponseFields::default();
+                        f.extra.append(&mut p.extra);
+                        CouponRewardResponse::CashBack(wire::finish_variant_with(f, p.other, map)?)
+                    }
+                    "discount" => {
+                        let mut f = CouponDiscountRewardResponseFields::default();
+                        f.extra.append(&mut p.extra);
+                        CouponRewardResponse::Discount(wire::finish_variant_with(f, p.other, map)?)
+                    }
+                    "free" => {
+                        let mut f = CouponFreeRewardResponseFields::default();
+                        f.extra.append(&mut p.extra);
+                        CouponRewardResponse::Free(wire::finish_variant_with(f, p.other, map)?)
+                    }
+                    "gift" => {
+                        let mut f = CouponGiftRewardResponseFields::default();
+                        f.extra.append(&mut p.extra);
+                        CouponRewardResponse::Gift(wire::finish_variant_with(f, p.other, map)?)
+                    }
+                    "others" => {
+                        let mut f = CouponOthersRewardResponseFields::default();
+                        f.extra.append(&mut p.extra);
+                        CouponRewardResponse::Others(wire::finish_variant_with(f, p.other, map)?)
+                    }
                     _ => {
-                        let raw = wire::finish_unknown(map, "type", &tag, pending)?;
+                        let mut raw = p.extra;
+                        let raw = wire::finish_unknown(map, "type", &tag, p.other, raw)?;
                         CouponRewardResponse::Unknown {
                             kind: tag.into_owned(),
                             raw,
@@ -2408,8 +2607,8 @@ impl Default for CouponCashBackRewardResponse {
 
 #[derive(Default)]
 pub(crate) struct CouponCashBackRewardResponseFields {
-    price_info: Option<CashBackPriceInfoResponse>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) price_info: Option<CashBackPriceInfoResponse>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for CouponCashBackRewardResponseFields {
@@ -2478,8 +2677,8 @@ impl Default for CouponDiscountRewardResponse {
 
 #[derive(Default)]
 pub(crate) struct CouponDiscountRewardResponseFields {
-    price_info: Option<DiscountPriceInfoResponse>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) price_info: Option<DiscountPriceInfoResponse>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for CouponDiscountRewardResponseFields {
@@ -2545,7 +2744,7 @@ impl Default for CouponFreeRewardResponse {
 
 #[derive(Default)]
 pub(crate) struct CouponFreeRewardResponseFields {
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for CouponFreeRewardResponseFields {
@@ -2604,7 +2803,7 @@ impl Default for CouponGiftRewardResponse {
 
 #[derive(Default)]
 pub(crate) struct CouponGiftRewardResponseFields {
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for CouponGiftRewardResponseFields {
@@ -2663,7 +2862,7 @@ impl Default for CouponOthersRewardResponse {
 
 #[derive(Default)]
 pub(crate) struct CouponOthersRewardResponseFields {
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for CouponOthersRewardResponseFields {
@@ -2742,6 +2941,26 @@ impl CashBackPriceInfoResponse {
     }
 }
 
+#[derive(Default)]
+struct CashBackPriceInfoResponsePending<'de> {
+    currency: Option<CashBackFixedPriceInfoResponseCurrency>,
+    fixed_amount: Option<i64>,
+    percentage: Option<i32>,
+    extra: serde_json::Map<String, serde_json::Value>,
+    other: wire::Pending<'de>,
+}
+
+impl<'de> wire::PendingFields<'de> for CashBackPriceInfoResponsePending<'de> {
+    fn field<D: serde::Deserializer<'de>>(&mut self, key: std::borrow::Cow<'de, str>, d: D) -> Result<(), D::Error> {
+        match &*key {
+            "currency" => wire::opt(&mut self.currency, &mut self.extra, &key, d),
+            "fixedAmount" => wire::opt(&mut self.fixed_amount, &mut self.extra, &key, d),
+            "percentage" => wire::opt(&mut self.percentage, &mut self.extra, &key, d),
+            _ => wire::buffer(&mut self.other, key, d),
+        }
+    }
+}
+
 impl<'de> serde::Deserialize<'de> for CashBackPriceInfoResponse {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -2750,19 +2969,40 @@ impl<'de> serde::Deserialize<'de> for CashBackPriceInfoResponse {
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("a CashBackPriceInfoResponse object")
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<CashBackPriceInfoResponse, A::Error> {
-                let (tag, pending, map) = wire::find_tag(map, "type")?;
+            #[allow(unused_mut)]
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CashBackPriceInfoResponse, A::Error> {
+                let mut p = CashBackPriceInfoResponsePending::default();
+                let tag = wire::find_tag_into(&mut map, "type", &mut p)?;
                 Ok(match &*tag {
-                    "fixed" => CashBackPriceInfoResponse::Fixed(wire::finish_variant::<
-                        A,
-                        CashBackFixedPriceInfoResponseFields,
-                    >(pending, map)?),
-                    "percentage" => CashBackPriceInfoResponse::Percentage(wire::finish_variant::<
-                        A,
-                        CashBackPercentagePriceInfoResponseFields,
-                    >(pending, map)?),
+                    "fixed" => {
+                        let mut f = CashBackFixedPriceInfoResponseFields {
+                            currency: p.currency,
+                            fixed_amount: p.fixed_amount,
+                            ..Default::default()
+                        };
+                        wire::keep(&mut f.extra, "percentage", p.percentage);
+                        f.extra.append(&mut p.extra);
+                        CashBackPriceInfoResponse::Fixed(wire::finish_variant_with(f, p.other, map)?)
+                    }
+                    "percentage" => {
+                        let mut f = CashBackPercentagePriceInfoResponseFields {
+                            percentage: p.percentage,
+                            ..Default::default()
+                        };
+                        wire::keep(&mut f.extra, "currency", p.currency);
+                        wire::keep(&mut f.extra, "fixedAmount", p.fixed_amount);
+                        f.extra.append(&mut p.extra);
+                        CashBackPriceInfoResponse::Percentage(wire::finish_variant_with(f, p.other, map)?)
+                    }
                     _ => {
-                        let raw = wire::finish_unknown(map, "type", &tag, pending)?;
+                        let mut raw = p.extra;
+                        wire::keep(&mut raw, "currency", p.currency);
+                        wire::keep(&mut raw, "fixedAmount", p.fixed_amount);
+                        wire::keep(&mut raw, "percentage", p.percentage);
+                        let raw = wire::finish_unknown(map, "type", &tag, p.other, raw)?;
                         CashBackPriceInfoResponse::Unknown {
                             kind: tag.into_owned(),
                             raw,
@@ -2818,9 +3058,9 @@ impl Default for CashBackFixedPriceInfoResponse {
 
 #[derive(Default)]
 pub(crate) struct CashBackFixedPriceInfoResponseFields {
-    currency: Option<CashBackFixedPriceInfoResponseCurrency>,
-    fixed_amount: Option<i64>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) currency: Option<CashBackFixedPriceInfoResponseCurrency>,
+    pub(crate) fixed_amount: Option<i64>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for CashBackFixedPriceInfoResponseFields {
@@ -2906,8 +3146,8 @@ impl Default for CashBackPercentagePriceInfoResponse {
 
 #[derive(Default)]
 pub(crate) struct CashBackPercentagePriceInfoResponseFields {
-    percentage: Option<i32>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) percentage: Option<i32>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for CashBackPercentagePriceInfoResponseFields {
@@ -3005,6 +3245,28 @@ impl DiscountPriceInfoResponse {
     }
 }
 
+#[derive(Default)]
+struct DiscountPriceInfoResponsePending<'de> {
+    fixed_amount: Option<i64>,
+    original_price: Option<i64>,
+    percentage: Option<i32>,
+    price_after_discount: Option<i64>,
+    extra: serde_json::Map<String, serde_json::Value>,
+    other: wire::Pending<'de>,
+}
+
+impl<'de> wire::PendingFields<'de> for DiscountPriceInfoResponsePending<'de> {
+    fn field<D: serde::Deserializer<'de>>(&mut self, key: std::borrow::Cow<'de, str>, d: D) -> Result<(), D::Error> {
+        match &*key {
+            "fixedAmount" => wire::opt(&mut self.fixed_amount, &mut self.extra, &key, d),
+            "originalPrice" => wire::opt(&mut self.original_price, &mut self.extra, &key, d),
+            "percentage" => wire::opt(&mut self.percentage, &mut self.extra, &key, d),
+            "priceAfterDiscount" => wire::opt(&mut self.price_after_discount, &mut self.extra, &key, d),
+            _ => wire::buffer(&mut self.other, key, d),
+        }
+    }
+}
+
 impl<'de> serde::Deserialize<'de> for DiscountPriceInfoResponse {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -3013,23 +3275,54 @@ impl<'de> serde::Deserialize<'de> for DiscountPriceInfoResponse {
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("a DiscountPriceInfoResponse object")
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<DiscountPriceInfoResponse, A::Error> {
-                let (tag, pending, map) = wire::find_tag(map, "type")?;
+            #[allow(unused_mut)]
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<DiscountPriceInfoResponse, A::Error> {
+                let mut p = DiscountPriceInfoResponsePending::default();
+                let tag = wire::find_tag_into(&mut map, "type", &mut p)?;
                 Ok(match &*tag {
-                    "fixed" => DiscountPriceInfoResponse::Fixed(wire::finish_variant::<
-                        A,
-                        DiscountFixedPriceInfoResponseFields,
-                    >(pending, map)?),
-                    "percentage" => DiscountPriceInfoResponse::Percentage(wire::finish_variant::<
-                        A,
-                        DiscountPercentagePriceInfoResponseFields,
-                    >(pending, map)?),
-                    "explicit" => DiscountPriceInfoResponse::Explicit(wire::finish_variant::<
-                        A,
-                        DiscountExplicitPriceInfoResponseFields,
-                    >(pending, map)?),
+                    "fixed" => {
+                        let mut f = DiscountFixedPriceInfoResponseFields {
+                            fixed_amount: p.fixed_amount,
+                            ..Default::default()
+                        };
+                        wire::keep(&mut f.extra, "originalPrice", p.original_price);
+                        wire::keep(&mut f.extra, "percentage", p.percentage);
+                        wire::keep(&mut f.extra, "priceAfterDiscount", p.price_after_discount);
+                        f.extra.append(&mut p.extra);
+                        DiscountPriceInfoResponse::Fixed(wire::finish_variant_with(f, p.other, map)?)
+                    }
+                    "percentage" => {
+                        let mut f = DiscountPercentagePriceInfoResponseFields {
+                            percentage: p.percentage,
+                            ..Default::default()
+                        };
+                        wire::keep(&mut f.extra, "fixedAmount", p.fixed_amount);
+                        wire::keep(&mut f.extra, "originalPrice", p.original_price);
+                        wire::keep(&mut f.extra, "priceAfterDiscount", p.price_after_discount);
+                        f.extra.append(&mut p.extra);
+                        DiscountPriceInfoResponse::Percentage(wire::finish_variant_with(f, p.other, map)?)
+                    }
+                    "explicit" => {
+                        let mut f = DiscountExplicitPriceInfoResponseFields {
+                            original_price: p.original_price,
+                            price_after_discount: p.price_after_discount,
+                            ..Default::default()
+                        };
+                        wire::keep(&mut f.extra, "fixedAmount", p.fixed_amount);
+                        wire::keep(&mut f.extra, "percentage", p.percentage);
+                        f.extra.append(&mut p.extra);
+                        DiscountPriceInfoResponse::Explicit(wire::finish_variant_with(f, p.other, map)?)
+                    }
                     _ => {
-                        let raw = wire::finish_unknown(map, "type", &tag, pending)?;
+                        let mut raw = p.extra;
+                        wire::keep(&mut raw, "fixedAmount", p.fixed_amount);
+                        wire::keep(&mut raw, "originalPrice", p.original_price);
+                        wire::keep(&mut raw, "percentage", p.percentage);
+                        wire::keep(&mut raw, "priceAfterDiscount", p.price_after_discount);
+                        let raw = wire::finish_unknown(map, "type", &tag, p.other, raw)?;
                         DiscountPriceInfoResponse::Unknown {
                             kind: tag.into_owned(),
                             raw,
@@ -3086,9 +3379,9 @@ impl Default for DiscountFixedPriceInfoResponse {
 
 #[derive(Default)]
 pub(crate) struct DiscountFixedPriceInfoResponseFields {
-    currency: Option<DiscountFixedPriceInfoResponseCurrency>,
-    fixed_amount: Option<i64>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) currency: Option<DiscountFixedPriceInfoResponseCurrency>,
+    pub(crate) fixed_amount: Option<i64>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for DiscountFixedPriceInfoResponseFields {
@@ -3174,8 +3467,8 @@ impl Default for DiscountPercentagePriceInfoResponse {
 
 #[derive(Default)]
 pub(crate) struct DiscountPercentagePriceInfoResponseFields {
-    percentage: Option<i32>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) percentage: Option<i32>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for DiscountPercentagePriceInfoResponseFields {
@@ -3253,10 +3546,10 @@ impl Default for DiscountExplicitPriceInfoResponse {
 
 #[derive(Default)]
 pub(crate) struct DiscountExplicitPriceInfoResponseFields {
-    currency: Option<DiscountExplicitPriceInfoResponseCurrency>,
-    price_after_discount: Option<i64>,
-    original_price: Option<i64>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) currency: Option<DiscountExplicitPriceInfoResponseCurrency>,
+    pub(crate) price_after_discount: Option<i64>,
+    pub(crate) original_price: Option<i64>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for DiscountExplicitPriceInfoResponseFields {
@@ -3342,9 +3635,9 @@ impl MessagingApiPagerCouponListResponse {
 
 #[derive(Default)]
 pub(crate) struct MessagingApiPagerCouponListResponseFields {
-    items: Option<Vec<CouponListResponse>>,
-    next: Option<String>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) items: Option<Vec<CouponListResponse>>,
+    pub(crate) next: Option<String>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for MessagingApiPagerCouponListResponseFields {
@@ -3412,9 +3705,9 @@ impl CouponListResponse {
 
 #[derive(Default)]
 pub(crate) struct CouponListResponseFields {
-    coupon_id: Option<String>,
-    title: Option<String>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) coupon_id: Option<String>,
+    pub(crate) title: Option<String>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for CouponListResponseFields {

@@ -34,10 +34,10 @@ impl ErrorResponse {
 
 #[derive(Default)]
 pub(crate) struct ErrorResponseFields {
-    message: Option<String>,
-    details: Option<Vec<ErrorDetail>>,
-    sent_messages: Option<Vec<SentMessage>>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) message: Option<String>,
+    pub(crate) details: Option<Vec<ErrorDetail>>,
+    pub(crate) sent_messages: Option<Vec<SentMessage>>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for ErrorResponseFields {
@@ -113,9 +113,9 @@ impl Default for ErrorDetail {
 
 #[derive(Default)]
 pub(crate) struct ErrorDetailFields {
-    message: Option<String>,
-    property: Option<String>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) message: Option<String>,
+    pub(crate) property: Option<String>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for ErrorDetailFields {

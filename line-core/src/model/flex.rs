@@ -39,11 +39,11 @@ impl FlexMessage {
 
 #[derive(Default)]
 pub(crate) struct FlexMessageFields {
-    quick_reply: Option<QuickReply>,
-    sender: Option<Sender>,
-    alt_text: Option<String>,
-    contents: Option<FlexContainer>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) quick_reply: Option<QuickReply>,
+    pub(crate) sender: Option<Sender>,
+    pub(crate) alt_text: Option<String>,
+    pub(crate) contents: Option<FlexContainer>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for FlexMessageFields {
@@ -140,6 +140,38 @@ impl FlexContainer {
     }
 }
 
+#[derive(Default)]
+struct FlexContainerPending<'de> {
+    action: Option<Action>,
+    body: Option<FlexBox>,
+    contents: Option<Vec<FlexBubble>>,
+    direction: Option<FlexBubbleDirection>,
+    footer: Option<FlexBox>,
+    header: Option<FlexBox>,
+    hero: Option<FlexComponent>,
+    size: Option<FlexBubbleSize>,
+    styles: Option<FlexBubbleStyles>,
+    extra: serde_json::Map<String, serde_json::Value>,
+    other: wire::Pending<'de>,
+}
+
+impl<'de> wire::PendingFields<'de> for FlexContainerPending<'de> {
+    fn field<D: serde::Deserializer<'de>>(&mut self, key: std::borrow::Cow<'de, str>, d: D) -> Result<(), D::Error> {
+        match &*key {
+            "action" => wire::opt(&mut self.action, &mut self.extra, &key, d),
+            "body" => wire::opt(&mut self.body, &mut self.extra, &key, d),
+            "contents" => wire::opt(&mut self.contents, &mut self.extra, &key, d),
+            "direction" => wire::opt(&mut self.direction, &mut self.extra, &key, d),
+            "footer" => wire::opt(&mut self.footer, &mut self.extra, &key, d),
+            "header" => wire::opt(&mut self.header, &mut self.extra, &key, d),
+            "hero" => wire::opt(&mut self.hero, &mut self.extra, &key, d),
+            "size" => wire::opt(&mut self.size, &mut self.extra, &key, d),
+            "styles" => wire::opt(&mut self.styles, &mut self.extra, &key, d),
+            _ => wire::buffer(&mut self.other, key, d),
+        }
+    }
+}
+
 impl<'de> serde::Deserialize<'de> for FlexContainer {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -148,13 +180,55 @@ impl<'de> serde::Deserialize<'de> for FlexContainer {
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("a FlexContainer object")
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<FlexContainer, A::Error> {
-                let (tag, pending, map) = wire::find_tag(map, "type")?;
+            #[allow(unused_mut)]
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<FlexContainer, A::Error> {
+                let mut p = FlexContainerPending::default();
+                let tag = wire::find_tag_into(&mut map, "type", &mut p)?;
                 Ok(match &*tag {
-                    "bubble" => FlexContainer::Bubble(wire::finish_variant::<A, FlexBubbleFields>(pending, map)?),
-                    "carousel" => FlexContainer::Carousel(wire::finish_variant::<A, FlexCarouselFields>(pending, map)?),
+                    "bubble" => {
+                        let mut f = FlexBubbleFields {
+                            action: p.action,
+                            body: p.body,
+                            direction: p.direction,
+                            footer: p.footer,
+                            header: p.header,
+                            hero: p.hero,
+                            size: p.size,
+                            styles: p.styles,
+                            ..Default::default()
+                        };
+                        wire::keep(&mut f.extra, "contents", p.contents);
+                        f.extra.append(&mut p.extra);
+                        FlexContainer::Bubble(wire::finish_variant_with(f, p.other, map)?)
+                    }
+                    "carousel" => {
+                        let mut f = FlexCarouselFields {
+                            contents: p.contents,
+                            ..Default::default()
+                        };
+                        wire::keep(&mut f.extra, "action", p.action);
+                        wire::keep(&mut f.extra, "body", p.body);
+                        wire::keep(&mut f.extra, "direction", p.direction);
+                        wire::keep(&mut f.extra, "footer", p.footer);
+                        wire::keep(&mut f.extra, "header", p.header);
+                        wire::keep(&mut f.extra, "hero", p.hero);
+                        wire::keep(&mut f.extra, "size", p.size);
+                        wire::keep(&mut f.extra, "styles", p.styles);
+                        f.extra.append(&mut p.extra);
+                        FlexContainer::Carousel(wire::finish_variant_with(f, p.other, map)?)
+                    }
                     _ => {
-                        let raw = wire::finish_unknown(map, "type", &tag, pending)?;
+                        let mut raw = p.extra;
+                        wire::keep(&mut raw, "action", p.action);
+                        wire::keep(&mut raw, "body", p.body);
+                        wire::keep(&mut raw, "contents", p.contents);
+                        wire::keep(&mut raw, "direction", p.direction);
+                        wire::keep(&mut raw, "footer", p.footer);
+                        wire::keep(&mut raw, "header", p.header);
+                        wire::keep(&mut raw, "hero", p.hero);
+                        wire::keep(&mut raw, "size", p.size);
+                        wire::keep(&mut raw, "styles", p.styles);
+                        let raw = wire::finish_unknown(map, "type", &tag, p.other, raw)?;
                         FlexContainer::Unknown {
                             kind: tag.into_owned(),
                             raw,
@@ -228,15 +302,15 @@ impl Default for FlexBubble {
 
 #[derive(Default)]
 pub(crate) struct FlexBubbleFields {
-    direction: Option<FlexBubbleDirection>,
-    styles: Option<FlexBubbleStyles>,
-    header: Option<FlexBox>,
-    hero: Option<FlexComponent>,
-    body: Option<FlexBox>,
-    footer: Option<FlexBox>,
-    size: Option<FlexBubbleSize>,
-    action: Option<Action>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) direction: Option<FlexBubbleDirection>,
+    pub(crate) styles: Option<FlexBubbleStyles>,
+    pub(crate) header: Option<FlexBox>,
+    pub(crate) hero: Option<FlexComponent>,
+    pub(crate) body: Option<FlexBox>,
+    pub(crate) footer: Option<FlexBox>,
+    pub(crate) size: Option<FlexBubbleSize>,
+    pub(crate) action: Option<Action>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for FlexBubbleFields {
@@ -364,8 +438,8 @@ impl FlexCarousel {
 
 #[derive(Default)]
 pub(crate) struct FlexCarouselFields {
-    contents: Option<Vec<FlexBubble>>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) contents: Option<Vec<FlexBubble>>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for FlexCarouselFields {
@@ -439,11 +513,11 @@ impl Default for FlexBubbleStyles {
 
 #[derive(Default)]
 pub(crate) struct FlexBubbleStylesFields {
-    header: Option<FlexBlockStyle>,
-    hero: Option<FlexBlockStyle>,
-    body: Option<FlexBlockStyle>,
-    footer: Option<FlexBlockStyle>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) header: Option<FlexBlockStyle>,
+    pub(crate) hero: Option<FlexBlockStyle>,
+    pub(crate) body: Option<FlexBlockStyle>,
+    pub(crate) footer: Option<FlexBlockStyle>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for FlexBubbleStylesFields {
@@ -529,10 +603,10 @@ impl Default for FlexBlockStyle {
 
 #[derive(Default)]
 pub(crate) struct FlexBlockStyleFields {
-    background_color: Option<String>,
-    separator: Option<bool>,
-    separator_color: Option<String>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) background_color: Option<String>,
+    pub(crate) separator: Option<bool>,
+    pub(crate) separator_color: Option<String>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for FlexBlockStyleFields {
@@ -689,6 +763,94 @@ impl FlexComponent {
     }
 }
 
+#[derive(Default)]
+struct FlexComponentPending<'de> {
+    action: Option<Action>,
+    align_items: Option<FlexBoxAlignItems>,
+    alt_content: Option<Box<FlexComponent>>,
+    animated: Option<bool>,
+    aspect_mode: Option<FlexImageAspectMode>,
+    aspect_ratio: Option<String>,
+    background: Option<FlexBoxBackground>,
+    background_color: Option<String>,
+    border_color: Option<String>,
+    border_width: Option<String>,
+    color: Option<String>,
+    corner_radius: Option<String>,
+    flex: Option<i32>,
+    justify_content: Option<FlexBoxJustifyContent>,
+    layout: Option<FlexBoxLayout>,
+    line_spacing: Option<String>,
+    margin: Option<String>,
+    max_height: Option<String>,
+    max_lines: Option<i32>,
+    max_width: Option<String>,
+    offset_bottom: Option<String>,
+    offset_end: Option<String>,
+    offset_start: Option<String>,
+    offset_top: Option<String>,
+    padding_all: Option<String>,
+    padding_bottom: Option<String>,
+    padding_end: Option<String>,
+    padding_start: Option<String>,
+    padding_top: Option<String>,
+    preview_url: Option<String>,
+    scaling: Option<bool>,
+    size: Option<String>,
+    spacing: Option<String>,
+    text: Option<String>,
+    url: Option<String>,
+    width: Option<String>,
+    wrap: Option<bool>,
+    extra: serde_json::Map<String, serde_json::Value>,
+    other: wire::Pending<'de>,
+}
+
+impl<'de> wire::PendingFields<'de> for FlexComponentPending<'de> {
+    fn field<D: serde::Deserializer<'de>>(&mut self, key: std::borrow::Cow<'de, str>, d: D) -> Result<(), D::Error> {
+        match &*key {
+            "action" => wire::opt(&mut self.action, &mut self.extra, &key, d),
+            "alignItems" => wire::opt(&mut self.align_items, &mut self.extra, &key, d),
+            "altContent" => wire::opt(&mut self.alt_content, &mut self.extra, &key, d),
+            "animated" => wire::opt(&mut self.animated, &mut self.extra, &key, d),
+            "aspectMode" => wire::opt(&mut self.aspect_mode, &mut self.extra, &key, d),
+            "aspectRatio" => wire::opt(&mut self.aspect_ratio, &mut self.extra, &key, d),
+            "background" => wire::opt(&mut self.background, &mut self.extra, &key, d),
+            "backgroundColor" => wire::opt(&mut self.background_color, &mut self.extra, &key, d),
+            "borderColor" => wire::opt(&mut self.border_color, &mut self.extra, &key, d),
+            "borderWidth" => wire::opt(&mut self.border_width, &mut self.extra, &key, d),
+            "color" => wire::opt(&mut self.color, &mut self.extra, &key, d),
+            "cornerRadius" => wire::opt(&mut self.corner_radius, &mut self.extra, &key, d),
+            "flex" => wire::opt(&mut self.flex, &mut self.extra, &key, d),
+            "justifyContent" => wire::opt(&mut self.justify_content, &mut self.extra, &key, d),
+            "layout" => wire::opt(&mut self.layout, &mut self.extra, &key, d),
+            "lineSpacing" => wire::opt(&mut self.line_spacing, &mut self.extra, &key, d),
+            "margin" => wire::opt(&mut self.margin, &mut self.extra, &key, d),
+            "maxHeight" => wire::opt(&mut self.max_height, &mut self.extra, &key, d),
+            "maxLines" => wire::opt(&mut self.max_lines, &mut self.extra, &key, d),
+            "maxWidth" => wire::opt(&mut self.max_width, &mut self.extra, &key, d),
+            "offsetBottom" => wire::opt(&mut self.offset_bottom, &mut self.extra, &key, d),
+            "offsetEnd" => wire::opt(&mut self.offset_end, &mut self.extra, &key, d),
+            "offsetStart" => wire::opt(&mut self.offset_start, &mut self.extra, &key, d),
+            "offsetTop" => wire::opt(&mut self.offset_top, &mut self.extra, &key, d),
+            "paddingAll" => wire::opt(&mut self.padding_all, &mut self.extra, &key, d),
+            "paddingBottom" => wire::opt(&mut self.padding_bottom, &mut self.extra, &key, d),
+            "paddingEnd" => wire::opt(&mut self.padding_end, &mut self.extra, &key, d),
+            "paddingStart" => wire::opt(&mut self.padding_start, &mut self.extra, &key, d),
+            "paddingTop" => wire::opt(&mut self.padding_top, &mut self.extra, &key, d),
+            "previewUrl" => wire::opt(&mut self.preview_url, &mut self.extra, &key, d),
+            "scaling" => wire::opt(&mut self.scaling, &mut self.extra, &key, d),
+            "size" => wire::opt(&mut self.size, &mut self.extra, &key, d),
+            "spacing" => wire::opt(&mut self.spacing, &mut self.extra, &key, d),
+            "text" => wire::opt(&mut self.text, &mut self.extra, &key, d),
+            "url" => wire::opt(&mut self.url, &mut self.extra, &key, d),
+            "width" => wire::opt(&mut self.width, &mut self.extra, &key, d),
+            "wrap" => wire::opt(&mut self.wrap, &mut self.extra, &key, d),
+            _ => wire::buffer(&mut self.other, key, d),
+        }
+    }
+}
+
 impl<'de> serde::Deserialize<'de> for FlexComponent {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -697,22 +859,447 @@ impl<'de> serde::Deserialize<'de> for FlexComponent {
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("a FlexComponent object")
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<FlexComponent, A::Error> {
-                let (tag, pending, map) = wire::find_tag(map, "type")?;
+            #[allow(unused_mut)]
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<FlexComponent, A::Error> {
+                let mut p = FlexComponentPending::default();
+                let tag = wire::find_tag_into(&mut map, "type", &mut p)?;
                 Ok(match &*tag {
-                    "box" => FlexComponent::Box(wire::finish_variant::<A, FlexBoxFields>(pending, map)?),
-                    "button" => FlexComponent::Button(wire::finish_variant::<A, FlexButtonFields>(pending, map)?),
-                    "image" => FlexComponent::Image(wire::finish_variant::<A, FlexImageFields>(pending, map)?),
-                    "video" => FlexComponent::Video(wire::finish_variant::<A, FlexVideoFields>(pending, map)?),
-                    "icon" => FlexComponent::Icon(wire::finish_variant::<A, FlexIconFields>(pending, map)?),
-                    "text" => FlexComponent::Text(wire::finish_variant::<A, FlexTextFields>(pending, map)?),
-                    "span" => FlexComponent::Span(wire::finish_variant::<A, FlexSpanFields>(pending, map)?),
-                    "separator" => {
-                        FlexComponent::Separator(wire::finish_variant::<A, FlexSeparatorFields>(pending, map)?)
+                    "box" => {
+                        let mut f = FlexBoxFields {
+                            action: p.action,
+                            align_items: p.align_items,
+                            background: p.background,
+                            background_color: p.background_color,
+                            border_color: p.border_color,
+                            border_width: p.border_width,
+                            corner_radius: p.corner_radius,
+                            flex: p.flex,
+                            justify_content: p.justify_content,
+                            layout: p.layout,
+                            margin: p.margin,
+                            max_height: p.max_height,
+                            max_width: p.max_width,
+                            offset_bottom: p.offset_bottom,
+                            offset_end: p.offset_end,
+                            offset_start: p.offset_start,
+                            offset_top: p.offset_top,
+                            padding_all: p.padding_all,
+                            padding_bottom: p.padding_bottom,
+                            padding_end: p.padding_end,
+                            padding_start: p.padding_start,
+                            padding_top: p.padding_top,
+                            spacing: p.spacing,
+                            width: p.width,
+                            ..Default::default()
+                        };
+                        wire::keep(&mut f.extra, "altContent", p.alt_content);
+                        wire::keep(&mut f.extra, "animated", p.animated);
+                        wire::keep(&mut f.extra, "aspectMode", p.aspect_mode);
+                        wire::keep(&mut f.extra, "aspectRatio", p.aspect_ratio);
+                        wire::keep(&mut f.extra, "color", p.color);
+                        wire::keep(&mut f.extra, "lineSpacing", p.line_spacing);
+                        wire::keep(&mut f.extra, "maxLines", p.max_lines);
+                        wire::keep(&mut f.extra, "previewUrl", p.preview_url);
+                        wire::keep(&mut f.extra, "scaling", p.scaling);
+                        wire::keep(&mut f.extra, "size", p.size);
+                        wire::keep(&mut f.extra, "text", p.text);
+                        wire::keep(&mut f.extra, "url", p.url);
+                        wire::keep(&mut f.extra, "wrap", p.wrap);
+                        f.extra.append(&mut p.extra);
+                        FlexComponent::Box(wire::finish_variant_with(f, p.other, map)?)
                     }
-                    "filler" => FlexComponent::Filler(wire::finish_variant::<A, FlexFillerFields>(pending, map)?),
+                    "button" => {
+                        let mut f = FlexButtonFields {
+                            action: p.action,
+                            color: p.color,
+                            flex: p.flex,
+                            margin: p.margin,
+                            offset_bottom: p.offset_bottom,
+                            offset_end: p.offset_end,
+                            offset_start: p.offset_start,
+                            offset_top: p.offset_top,
+                            scaling: p.scaling,
+                            ..Default::default()
+                        };
+                        wire::keep(&mut f.extra, "alignItems", p.align_items);
+                        wire::keep(&mut f.extra, "altContent", p.alt_content);
+                        wire::keep(&mut f.extra, "animated", p.animated);
+                        wire::keep(&mut f.extra, "aspectMode", p.aspect_mode);
+                        wire::keep(&mut f.extra, "aspectRatio", p.aspect_ratio);
+                        wire::keep(&mut f.extra, "background", p.background);
+                        wire::keep(&mut f.extra, "backgroundColor", p.background_color);
+                        wire::keep(&mut f.extra, "borderColor", p.border_color);
+                        wire::keep(&mut f.extra, "borderWidth", p.border_width);
+                        wire::keep(&mut f.extra, "cornerRadius", p.corner_radius);
+                        wire::keep(&mut f.extra, "justifyContent", p.justify_content);
+                        wire::keep(&mut f.extra, "layout", p.layout);
+                        wire::keep(&mut f.extra, "lineSpacing", p.line_spacing);
+                        wire::keep(&mut f.extra, "maxHeight", p.max_height);
+                        wire::keep(&mut f.extra, "maxLines", p.max_lines);
+                        wire::keep(&mut f.extra, "maxWidth", p.max_width);
+                        wire::keep(&mut f.extra, "paddingAll", p.padding_all);
+                        wire::keep(&mut f.extra, "paddingBottom", p.padding_bottom);
+                        wire::keep(&mut f.extra, "paddingEnd", p.padding_end);
+                        wire::keep(&mut f.extra, "paddingStart", p.padding_start);
+                        wire::keep(&mut f.extra, "paddingTop", p.padding_top);
+                        wire::keep(&mut f.extra, "previewUrl", p.preview_url);
+                        wire::keep(&mut f.extra, "size", p.size);
+                        wire::keep(&mut f.extra, "spacing", p.spacing);
+                        wire::keep(&mut f.extra, "text", p.text);
+                        wire::keep(&mut f.extra, "url", p.url);
+                        wire::keep(&mut f.extra, "width", p.width);
+                        wire::keep(&mut f.extra, "wrap", p.wrap);
+                        f.extra.append(&mut p.extra);
+                        FlexComponent::Button(wire::finish_variant_with(f, p.other, map)?)
+                    }
+                    "image" => {
+                        let mut f = FlexImageFields {
+                            action: p.action,
+                            animated: p.animated,
+                            aspect_mode: p.aspect_mode,
+                            aspect_ratio: p.aspect_ratio,
+                            background_color: p.background_color,
+                            flex: p.flex,
+                            margin: p.margin,
+                            offset_bottom: p.offset_bottom,
+                            offset_end: p.offset_end,
+                            offset_start: p.offset_start,
+                            offset_top: p.offset_top,
+                            size: p.size,
+                            url: p.url,
+                            ..Default::default()
+                        };
+                        wire::keep(&mut f.extra, "alignItems", p.align_items);
+                        wire::keep(&mut f.extra, "altContent", p.alt_content);
+                        wire::keep(&mut f.extra, "background", p.background);
+                        wire::keep(&mut f.extra, "borderColor", p.border_color);
+                        wire::keep(&mut f.extra, "borderWidth", p.border_width);
+                        wire::keep(&mut f.extra, "color", p.color);
+                        wire::keep(&mut f.extra, "cornerRadius", p.corner_radius);
+                        wire::keep(&mut f.extra, "justifyContent", p.justify_content);
+                        wire::keep(&mut f.extra, "layout", p.layout);
+                        wire::keep(&mut f.extra, "lineSpacing", p.line_spacing);
+                        wire::keep(&mut f.extra, "maxHeight", p.max_height);
+                        wire::keep(&mut f.extra, "maxLines", p.max_lines);
+                        wire::keep(&mut f.extra, "maxWidth", p.max_width);
+                        wire::keep(&mut f.extra, "paddingAll", p.padding_all);
+                        wire::keep(&mut f.extra, "paddingBottom", p.padding_bottom);
+                        wire::keep(&mut f.extra, "paddingEnd", p.padding_end);
+                        wire::keep(&mut f.extra, "paddingStart", p.padding_start);
+                        wire::keep(&mut f.extra, "paddingTop", p.padding_top);
+                        wire::keep(&mut f.extra, "previewUrl", p.preview_url);
+                        wire::keep(&mut f.extra, "scaling", p.scaling);
+                        wire::keep(&mut f.extra, "spacing", p.spacing);
+                        wire::keep(&mut f.extra, "text", p.text);
+                        wire::keep(&mut f.extra, "width", p.width);
+                        wire::keep(&mut f.extra, "wrap", p.wrap);
+                        f.extra.append(&mut p.extra);
+                        FlexComponent::Image(wire::finish_variant_with(f, p.other, map)?)
+                    }
+                    "video" => {
+                        let mut f = FlexVideoFields {
+                            action: p.action,
+                            alt_content: p.alt_content,
+                            aspect_ratio: p.aspect_ratio,
+                            preview_url: p.preview_url,
+                            url: p.url,
+                            ..Default::default()
+                        };
+                        wire::keep(&mut f.extra, "alignItems", p.align_items);
+                        wire::keep(&mut f.extra, "animated", p.animated);
+                        wire::keep(&mut f.extra, "aspectMode", p.aspect_mode);
+                        wire::keep(&mut f.extra, "background", p.background);
+                        wire::keep(&mut f.extra, "backgroundColor", p.background_color);
+                        wire::keep(&mut f.extra, "borderColor", p.border_color);
+                        wire::keep(&mut f.extra, "borderWidth", p.border_width);
+                        wire::keep(&mut f.extra, "color", p.color);
+                        wire::keep(&mut f.extra, "cornerRadius", p.corner_radius);
+                        wire::keep(&mut f.extra, "flex", p.flex);
+                        wire::keep(&mut f.extra, "justifyContent", p.justify_content);
+                        wire::keep(&mut f.extra, "layout", p.layout);
+                        wire::keep(&mut f.extra, "lineSpacing", p.line_spacing);
+                        wire::keep(&mut f.extra, "margin", p.margin);
+                        wire::keep(&mut f.extra, "maxHeight", p.max_height);
+                        wire::keep(&mut f.extra, "maxLines", p.max_lines);
+                        wire::keep(&mut f.extra, "maxWidth", p.max_width);
+                        wire::keep(&mut f.extra, "offsetBottom", p.offset_bottom);
+                        wire::keep(&mut f.extra, "offsetEnd", p.offset_end);
+                        wire::keep(&mut f.extra, "offsetStart", p.offset_start);
+                        wire::keep(&mut f.extra, "offsetTop", p.offset_top);
+                        wire::keep(&mut f.extra, "paddingAll", p.padding_all);
+                        wire::keep(&mut f.extra, "paddingBottom", p.padding_bottom);
+                        wire::keep(&mut f.extra, "paddingEnd", p.padding_end);
+                        wire::keep(&mut f.extra, "paddingStart", p.padding_start);
+                        wire::keep(&mut f.extra, "paddingTop", p.padding_top);
+                        wire::keep(&mut f.extra, "scaling", p.scaling);
+                        wire::keep(&mut f.extra, "size", p.size);
+                        wire::keep(&mut f.extra, "spacing", p.spacing);
+                        wire::keep(&mut f.extra, "text", p.text);
+                        wire::keep(&mut f.extra, "width", p.width);
+                        wire::keep(&mut f.extra, "wrap", p.wrap);
+                        f.extra.append(&mut p.extra);
+                        FlexComponent::Video(wire::finish_variant_with(f, p.other, map)?)
+                    }
+                    "icon" => {
+                        let mut f = FlexIconFields {
+                            aspect_ratio: p.aspect_ratio,
+                            margin: p.margin,
+                            offset_bottom: p.offset_bottom,
+                            offset_end: p.offset_end,
+                            offset_start: p.offset_start,
+                            offset_top: p.offset_top,
+                            scaling: p.scaling,
+                            size: p.size,
+                            url: p.url,
+                            ..Default::default()
+                        };
+                        wire::keep(&mut f.extra, "action", p.action);
+                        wire::keep(&mut f.extra, "alignItems", p.align_items);
+                        wire::keep(&mut f.extra, "altContent", p.alt_content);
+                        wire::keep(&mut f.extra, "animated", p.animated);
+                        wire::keep(&mut f.extra, "aspectMode", p.aspect_mode);
+                        wire::keep(&mut f.extra, "background", p.background);
+                        wire::keep(&mut f.extra, "backgroundColor", p.background_color);
+                        wire::keep(&mut f.extra, "borderColor", p.border_color);
+                        wire::keep(&mut f.extra, "borderWidth", p.border_width);
+                        wire::keep(&mut f.extra, "color", p.color);
+                        wire::keep(&mut f.extra, "cornerRadius", p.corner_radius);
+                        wire::keep(&mut f.extra, "flex", p.flex);
+                        wire::keep(&mut f.extra, "justifyContent", p.justify_content);
+                        wire::keep(&mut f.extra, "layout", p.layout);
+                        wire::keep(&mut f.extra, "lineSpacing", p.line_spacing);
+                        wire::keep(&mut f.extra, "maxHeight", p.max_height);
+                        wire::keep(&mut f.extra, "maxLines", p.max_lines);
+                        wire::keep(&mut f.extra, "maxWidth", p.max_width);
+                        wire::keep(&mut f.extra, "paddingAll", p.padding_all);
+                        wire::keep(&mut f.extra, "paddingBottom", p.padding_bottom);
+                        wire::keep(&mut f.extra, "paddingEnd", p.padding_end);
+                        wire::keep(&mut f.extra, "paddingStart", p.padding_start);
+                        wire::keep(&mut f.extra, "paddingTop", p.padding_top);
+                        wire::keep(&mut f.extra, "previewUrl", p.preview_url);
+                        wire::keep(&mut f.extra, "spacing", p.spacing);
+                        wire::keep(&mut f.extra, "text", p.text);
+                        wire::keep(&mut f.extra, "width", p.width);
+                        wire::keep(&mut f.extra, "wrap", p.wrap);
+                        f.extra.append(&mut p.extra);
+                        FlexComponent::Icon(wire::finish_variant_with(f, p.other, map)?)
+                    }
+                    "text" => {
+                        let mut f = FlexTextFields {
+                            action: p.action,
+                            color: p.color,
+                            flex: p.flex,
+                            line_spacing: p.line_spacing,
+                            margin: p.margin,
+                            max_lines: p.max_lines,
+                            offset_bottom: p.offset_bottom,
+                            offset_end: p.offset_end,
+                            offset_start: p.offset_start,
+                            offset_top: p.offset_top,
+                            scaling: p.scaling,
+                            size: p.size,
+                            text: p.text,
+                            wrap: p.wrap,
+                            ..Default::default()
+                        };
+                        wire::keep(&mut f.extra, "alignItems", p.align_items);
+                        wire::keep(&mut f.extra, "altContent", p.alt_content);
+                        wire::keep(&mut f.extra, "animated", p.animated);
+                        wire::keep(&mut f.extra, "aspectMode", p.aspect_mode);
+                        wire::keep(&mut f.extra, "aspectRatio", p.aspect_ratio);
+                        wire::keep(&mut f.extra, "background", p.background);
+                        wire::keep(&mut f.extra, "backgroundColor", p.background_color);
+                        wire::keep(&mut f.extra, "borderColor", p.border_color);
+                        wire::keep(&mut f.extra, "borderWidth", p.border_width);
+                        wire::keep(&mut f.extra, "cornerRadius", p.corner_radius);
+                        wire::keep(&mut f.extra, "justifyContent", p.justify_content);
+                        wire::keep(&mut f.extra, "layout", p.layout);
+                        wire::keep(&mut f.extra, "maxHeight", p.max_height);
+                        wire::keep(&mut f.extra, "maxWidth", p.max_width);
+                        wire::keep(&mut f.extra, "paddingAll", p.padding_all);
+                        wire::keep(&mut f.extra, "paddingBottom", p.padding_bottom);
+                        wire::keep(&mut f.extra, "paddingEnd", p.padding_end);
+                        wire::keep(&mut f.extra, "paddingStart", p.padding_start);
+                        wire::keep(&mut f.extra, "paddingTop", p.padding_top);
+                        wire::keep(&mut f.extra, "previewUrl", p.preview_url);
+                        wire::keep(&mut f.extra, "spacing", p.spacing);
+                        wire::keep(&mut f.extra, "url", p.url);
+                        wire::keep(&mut f.extra, "width", p.width);
+                        f.extra.append(&mut p.extra);
+                        FlexComponent::Text(wire::finish_variant_with(f, p.other, map)?)
+                    }
+                    "span" => {
+                        let mut f = FlexSpanFields {
+                            color: p.color,
+                            size: p.size,
+                            text: p.text,
+                            ..Default::default()
+                        };
+                        wire::keep(&mut f.extra, "action", p.action);
+                        wire::keep(&mut f.extra, "alignItems", p.align_items);
+                        wire::keep(&mut f.extra, "altContent", p.alt_content);
+                        wire::keep(&mut f.extra, "animated", p.animated);
+                        wire::keep(&mut f.extra, "aspectMode", p.aspect_mode);
+                        wire::keep(&mut f.extra, "aspectRatio", p.aspect_ratio);
+                        wire::keep(&mut f.extra, "background", p.background);
+                        wire::keep(&mut f.extra, "backgroundColor", p.background_color);
+                        wire::keep(&mut f.extra, "borderColor", p.border_color);
+                        wire::keep(&mut f.extra, "borderWidth", p.border_width);
+                        wire::keep(&mut f.extra, "cornerRadius", p.corner_radius);
+                        wire::keep(&mut f.extra, "flex", p.flex);
+                        wire::keep(&mut f.extra, "justifyContent", p.justify_content);
+                        wire::keep(&mut f.extra, "layout", p.layout);
+                        wire::keep(&mut f.extra, "lineSpacing", p.line_spacing);
+                        wire::keep(&mut f.extra, "margin", p.margin);
+                        wire::keep(&mut f.extra, "maxHeight", p.max_height);
+                        wire::keep(&mut f.extra, "maxLines", p.max_lines);
+                        wire::keep(&mut f.extra, "maxWidth", p.max_width);
+                        wire::keep(&mut f.extra, "offsetBottom", p.offset_bottom);
+                        wire::keep(&mut f.extra, "offsetEnd", p.offset_end);
+                        wire::keep(&mut f.extra, "offsetStart", p.offset_start);
+                        wire::keep(&mut f.extra, "offsetTop", p.offset_top);
+                        wire::keep(&mut f.extra, "paddingAll", p.padding_all);
+                        wire::keep(&mut f.extra, "paddingBottom", p.padding_bottom);
+                        wire::keep(&mut f.extra, "paddingEnd", p.padding_end);
+                        wire::keep(&mut f.extra, "paddingStart", p.padding_start);
+                        wire::keep(&mut f.extra, "paddingTop", p.padding_top);
+                        wire::keep(&mut f.extra, "previewUrl", p.preview_url);
+                        wire::keep(&mut f.extra, "scaling", p.scaling);
+                        wire::keep(&mut f.extra, "spacing", p.spacing);
+                        wire::keep(&mut f.extra, "url", p.url);
+                        wire::keep(&mut f.extra, "width", p.width);
+                        wire::keep(&mut f.extra, "wrap", p.wrap);
+                        f.extra.append(&mut p.extra);
+                        FlexComponent::Span(wire::finish_variant_with(f, p.other, map)?)
+                    }
+                    "separator" => {
+                        let mut f = FlexSeparatorFields {
+                            color: p.color,
+                            margin: p.margin,
+                            ..Default::default()
+                        };
+                        wire::keep(&mut f.extra, "action", p.action);
+                        wire::keep(&mut f.extra, "alignItems", p.align_items);
+                        wire::keep(&mut f.extra, "altContent", p.alt_content);
+                        wire::keep(&mut f.extra, "animated", p.animated);
+                        wire::keep(&mut f.extra, "aspectMode", p.aspect_mode);
+                        wire::keep(&mut f.extra, "aspectRatio", p.aspect_ratio);
+                        wire::keep(&mut f.extra, "background", p.background);
+                        wire::keep(&mut f.extra, "backgroundColor", p.background_color);
+                        wire::keep(&mut f.extra, "borderColor", p.border_color);
+                        wire::keep(&mut f.extra, "borderWidth", p.border_width);
+                        wire::keep(&mut f.extra, "cornerRadius", p.corner_radius);
+                        wire::keep(&mut f.extra, "flex", p.flex);
+                        wire::keep(&mut f.extra, "justifyContent", p.justify_content);
+                        wire::keep(&mut f.extra, "layout", p.layout);
+                        wire::keep(&mut f.extra, "lineSpacing", p.line_spacing);
+                        wire::keep(&mut f.extra, "maxHeight", p.max_height);
+                        wire::keep(&mut f.extra, "maxLines", p.max_lines);
+                        wire::keep(&mut f.extra, "maxWidth", p.max_width);
+                        wire::keep(&mut f.extra, "offsetBottom", p.offset_bottom);
+                        wire::keep(&mut f.extra, "offsetEnd", p.offset_end);
+                        wire::keep(&mut f.extra, "offsetStart", p.offset_start);
+                        wire::keep(&mut f.extra, "offsetTop", p.offset_top);
+                        wire::keep(&mut f.extra, "paddingAll", p.padding_all);
+                        wire::keep(&mut f.extra, "paddingBottom", p.padding_bottom);
+                        wire::keep(&mut f.extra, "paddingEnd", p.padding_end);
+                        wire::keep(&mut f.extra, "paddingStart", p.padding_start);
+                        wire::keep(&mut f.extra, "paddingTop", p.padding_top);
+                        wire::keep(&mut f.extra, "previewUrl", p.preview_url);
+                        wire::keep(&mut f.extra, "scaling", p.scaling);
+                        wire::keep(&mut f.extra, "size", p.size);
+                        wire::keep(&mut f.extra, "spacing", p.spacing);
+                        wire::keep(&mut f.extra, "text", p.text);
+                        wire::keep(&mut f.extra, "url", p.url);
+                        wire::keep(&mut f.extra, "width", p.width);
+                        wire::keep(&mut f.extra, "wrap", p.wrap);
+                        f.extra.append(&mut p.extra);
+                        FlexComponent::Separator(wire::finish_variant_with(f, p.other, map)?)
+                    }
+                    "filler" => {
+                        let mut f = FlexFillerFields {
+                            flex: p.flex,
+                            ..Default::default()
+                        };
+                        wire::keep(&mut f.extra, "action", p.action);
+                        wire::keep(&mut f.extra, "alignItems", p.align_items);
+                        wire::keep(&mut f.extra, "altContent", p.alt_content);
+                        wire::keep(&mut f.extra, "animated", p.animated);
+                        wire::keep(&mut f.extra, "aspectMode", p.aspect_mode);
+                        wire::keep(&mut f.extra, "aspectRatio", p.aspect_ratio);
+                        wire::keep(&mut f.extra, "background", p.background);
+                        wire::keep(&mut f.extra, "backgroundColor", p.background_color);
+                        wire::keep(&mut f.extra, "borderColor", p.border_color);
+                        wire::keep(&mut f.extra, "borderWidth", p.border_width);
+                        wire::keep(&mut f.extra, "color", p.color);
+                        wire::keep(&mut f.extra, "cornerRadius", p.corner_radius);
+                        wire::keep(&mut f.extra, "justifyContent", p.justify_content);
+                        wire::keep(&mut f.extra, "layout", p.layout);
+                        wire::keep(&mut f.extra, "lineSpacing", p.line_spacing);
+                        wire::keep(&mut f.extra, "margin", p.margin);
+                        wire::keep(&mut f.extra, "maxHeight", p.max_height);
+                        wire::keep(&mut f.extra, "maxLines", p.max_lines);
+                        wire::keep(&mut f.extra, "maxWidth", p.max_width);
+                        wire::keep(&mut f.extra, "offsetBottom", p.offset_bottom);
+                        wire::keep(&mut f.extra, "offsetEnd", p.offset_end);
+                        wire::keep(&mut f.extra, "offsetStart", p.offset_start);
+                        wire::keep(&mut f.extra, "offsetTop", p.offset_top);
+                        wire::keep(&mut f.extra, "paddingAll", p.padding_all);
+                        wire::keep(&mut f.extra, "paddingBottom", p.padding_bottom);
+                        wire::keep(&mut f.extra, "paddingEnd", p.padding_end);
+                        wire::keep(&mut f.extra, "paddingStart", p.padding_start);
+                        wire::keep(&mut f.extra, "paddingTop", p.padding_top);
+                        wire::keep(&mut f.extra, "previewUrl", p.preview_url);
+                        wire::keep(&mut f.extra, "scaling", p.scaling);
+                        wire::keep(&mut f.extra, "size", p.size);
+                        wire::keep(&mut f.extra, "spacing", p.spacing);
+                        wire::keep(&mut f.extra, "text", p.text);
+                        wire::keep(&mut f.extra, "url", p.url);
+                        wire::keep(&mut f.extra, "width", p.width);
+                        wire::keep(&mut f.extra, "wrap", p.wrap);
+                        f.extra.append(&mut p.extra);
+                        FlexComponent::Filler(wire::finish_variant_with(f, p.other, map)?)
+                    }
                     _ => {
-                        let raw = wire::finish_unknown(map, "type", &tag, pending)?;
+                        let mut raw = p.extra;
+                        wire::keep(&mut raw, "action", p.action);
+                        wire::keep(&mut raw, "alignItems", p.align_items);
+                        wire::keep(&mut raw, "altContent", p.alt_content);
+                        wire::keep(&mut raw, "animated", p.animated);
+                        wire::keep(&mut raw, "aspectMode", p.aspect_mode);
+                        wire::keep(&mut raw, "aspectRatio", p.aspect_ratio);
+                        wire::keep(&mut raw, "background", p.background);
+                        wire::keep(&mut raw, "backgroundColor", p.background_color);
+                        wire::keep(&mut raw, "borderColor", p.border_color);
+                        wire::keep(&mut raw, "borderWidth", p.border_width);
+                        wire::keep(&mut raw, "color", p.color);
+                        wire::keep(&mut raw, "cornerRadius", p.corner_radius);
+                        wire::keep(&mut raw, "flex", p.flex);
+                        wire::keep(&mut raw, "justifyContent", p.justify_content);
+                        wire::keep(&mut raw, "layout", p.layout);
+                        wire::keep(&mut raw, "lineSpacing", p.line_spacing);
+                        wire::keep(&mut raw, "margin", p.margin);
+                        wire::keep(&mut raw, "maxHeight", p.max_height);
+                        wire::keep(&mut raw, "maxLines", p.max_lines);
+                        wire::keep(&mut raw, "maxWidth", p.max_width);
+                        wire::keep(&mut raw, "offsetBottom", p.offset_bottom);
+                        wire::keep(&mut raw, "offsetEnd", p.offset_end);
+                        wire::keep(&mut raw, "offsetStart", p.offset_start);
+                        wire::keep(&mut raw, "offsetTop", p.offset_top);
+                        wire::keep(&mut raw, "paddingAll", p.padding_all);
+                        wire::keep(&mut raw, "paddingBottom", p.padding_bottom);
+                        wire::keep(&mut raw, "paddingEnd", p.padding_end);
+                        wire::keep(&mut raw, "paddingStart", p.padding_start);
+                        wire::keep(&mut raw, "paddingTop", p.padding_top);
+                        wire::keep(&mut raw, "previewUrl", p.preview_url);
+                        wire::keep(&mut raw, "scaling", p.scaling);
+                        wire::keep(&mut raw, "size", p.size);
+                        wire::keep(&mut raw, "spacing", p.spacing);
+                        wire::keep(&mut raw, "text", p.text);
+                        wire::keep(&mut raw, "url", p.url);
+                        wire::keep(&mut raw, "width", p.width);
+                        wire::keep(&mut raw, "wrap", p.wrap);
+                        let raw = wire::finish_unknown(map, "type", &tag, p.other, raw)?;
                         FlexComponent::Unknown {
                             kind: tag.into_owned(),
                             raw,
@@ -844,34 +1431,34 @@ impl FlexBox {
 
 #[derive(Default)]
 pub(crate) struct FlexBoxFields {
-    layout: Option<FlexBoxLayout>,
-    flex: Option<i32>,
-    contents: Option<Vec<FlexComponent>>,
-    spacing: Option<String>,
-    margin: Option<String>,
-    position: Option<FlexBoxPosition>,
-    offset_top: Option<String>,
-    offset_bottom: Option<String>,
-    offset_start: Option<String>,
-    offset_end: Option<String>,
-    background_color: Option<String>,
-    border_color: Option<String>,
-    border_width: Option<String>,
-    corner_radius: Option<String>,
-    width: Option<String>,
-    max_width: Option<String>,
-    height: Option<String>,
-    max_height: Option<String>,
-    padding_all: Option<String>,
-    padding_top: Option<String>,
-    padding_bottom: Option<String>,
-    padding_start: Option<String>,
-    padding_end: Option<String>,
-    action: Option<Action>,
-    justify_content: Option<FlexBoxJustifyContent>,
-    align_items: Option<FlexBoxAlignItems>,
-    background: Option<FlexBoxBackground>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) layout: Option<FlexBoxLayout>,
+    pub(crate) flex: Option<i32>,
+    pub(crate) contents: Option<Vec<FlexComponent>>,
+    pub(crate) spacing: Option<String>,
+    pub(crate) margin: Option<String>,
+    pub(crate) position: Option<FlexBoxPosition>,
+    pub(crate) offset_top: Option<String>,
+    pub(crate) offset_bottom: Option<String>,
+    pub(crate) offset_start: Option<String>,
+    pub(crate) offset_end: Option<String>,
+    pub(crate) background_color: Option<String>,
+    pub(crate) border_color: Option<String>,
+    pub(crate) border_width: Option<String>,
+    pub(crate) corner_radius: Option<String>,
+    pub(crate) width: Option<String>,
+    pub(crate) max_width: Option<String>,
+    pub(crate) height: Option<String>,
+    pub(crate) max_height: Option<String>,
+    pub(crate) padding_all: Option<String>,
+    pub(crate) padding_top: Option<String>,
+    pub(crate) padding_bottom: Option<String>,
+    pub(crate) padding_start: Option<String>,
+    pub(crate) padding_end: Option<String>,
+    pub(crate) action: Option<Action>,
+    pub(crate) justify_content: Option<FlexBoxJustifyContent>,
+    pub(crate) align_items: Option<FlexBoxAlignItems>,
+    pub(crate) background: Option<FlexBoxBackground>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for FlexBoxFields {
@@ -1388,21 +1975,21 @@ impl FlexButton {
 
 #[derive(Default)]
 pub(crate) struct FlexButtonFields {
-    flex: Option<i32>,
-    color: Option<String>,
-    style: Option<FlexButtonStyle>,
-    action: Option<Action>,
-    gravity: Option<FlexButtonGravity>,
-    margin: Option<String>,
-    position: Option<FlexButtonPosition>,
-    offset_top: Option<String>,
-    offset_bottom: Option<String>,
-    offset_start: Option<String>,
-    offset_end: Option<String>,
-    height: Option<FlexButtonHeight>,
-    adjust_mode: Option<FlexButtonAdjustMode>,
-    scaling: Option<bool>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) flex: Option<i32>,
+    pub(crate) color: Option<String>,
+    pub(crate) style: Option<FlexButtonStyle>,
+    pub(crate) action: Option<Action>,
+    pub(crate) gravity: Option<FlexButtonGravity>,
+    pub(crate) margin: Option<String>,
+    pub(crate) position: Option<FlexButtonPosition>,
+    pub(crate) offset_top: Option<String>,
+    pub(crate) offset_bottom: Option<String>,
+    pub(crate) offset_start: Option<String>,
+    pub(crate) offset_end: Option<String>,
+    pub(crate) height: Option<FlexButtonHeight>,
+    pub(crate) adjust_mode: Option<FlexButtonAdjustMode>,
+    pub(crate) scaling: Option<bool>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for FlexButtonFields {
@@ -1640,23 +2227,23 @@ impl FlexImage {
 
 #[derive(Default)]
 pub(crate) struct FlexImageFields {
-    url: Option<String>,
-    flex: Option<i32>,
-    margin: Option<String>,
-    position: Option<FlexImagePosition>,
-    offset_top: Option<String>,
-    offset_bottom: Option<String>,
-    offset_start: Option<String>,
-    offset_end: Option<String>,
-    align: Option<FlexImageAlign>,
-    gravity: Option<FlexImageGravity>,
-    size: Option<String>,
-    aspect_ratio: Option<String>,
-    aspect_mode: Option<FlexImageAspectMode>,
-    background_color: Option<String>,
-    action: Option<Action>,
-    animated: Option<bool>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) url: Option<String>,
+    pub(crate) flex: Option<i32>,
+    pub(crate) margin: Option<String>,
+    pub(crate) position: Option<FlexImagePosition>,
+    pub(crate) offset_top: Option<String>,
+    pub(crate) offset_bottom: Option<String>,
+    pub(crate) offset_start: Option<String>,
+    pub(crate) offset_end: Option<String>,
+    pub(crate) align: Option<FlexImageAlign>,
+    pub(crate) gravity: Option<FlexImageGravity>,
+    pub(crate) size: Option<String>,
+    pub(crate) aspect_ratio: Option<String>,
+    pub(crate) aspect_mode: Option<FlexImageAspectMode>,
+    pub(crate) background_color: Option<String>,
+    pub(crate) action: Option<Action>,
+    pub(crate) animated: Option<bool>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for FlexImageFields {
@@ -1855,12 +2442,12 @@ impl FlexVideo {
 
 #[derive(Default)]
 pub(crate) struct FlexVideoFields {
-    url: Option<String>,
-    preview_url: Option<String>,
-    alt_content: Option<Box<FlexComponent>>,
-    aspect_ratio: Option<String>,
-    action: Option<Action>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) url: Option<String>,
+    pub(crate) preview_url: Option<String>,
+    pub(crate) alt_content: Option<Box<FlexComponent>>,
+    pub(crate) aspect_ratio: Option<String>,
+    pub(crate) action: Option<Action>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for FlexVideoFields {
@@ -1964,17 +2551,17 @@ impl FlexIcon {
 
 #[derive(Default)]
 pub(crate) struct FlexIconFields {
-    url: Option<String>,
-    size: Option<String>,
-    aspect_ratio: Option<String>,
-    margin: Option<String>,
-    position: Option<FlexIconPosition>,
-    offset_top: Option<String>,
-    offset_bottom: Option<String>,
-    offset_start: Option<String>,
-    offset_end: Option<String>,
-    scaling: Option<bool>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) url: Option<String>,
+    pub(crate) size: Option<String>,
+    pub(crate) aspect_ratio: Option<String>,
+    pub(crate) margin: Option<String>,
+    pub(crate) position: Option<FlexIconPosition>,
+    pub(crate) offset_top: Option<String>,
+    pub(crate) offset_bottom: Option<String>,
+    pub(crate) offset_start: Option<String>,
+    pub(crate) offset_end: Option<String>,
+    pub(crate) scaling: Option<bool>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for FlexIconFields {
@@ -2159,29 +2746,29 @@ impl Default for FlexText {
 
 #[derive(Default)]
 pub(crate) struct FlexTextFields {
-    flex: Option<i32>,
-    text: Option<String>,
-    size: Option<String>,
-    align: Option<FlexTextAlign>,
-    gravity: Option<FlexTextGravity>,
-    color: Option<String>,
-    weight: Option<FlexTextWeight>,
-    style: Option<FlexTextStyle>,
-    decoration: Option<FlexTextDecoration>,
-    wrap: Option<bool>,
-    line_spacing: Option<String>,
-    margin: Option<String>,
-    position: Option<FlexTextPosition>,
-    offset_top: Option<String>,
-    offset_bottom: Option<String>,
-    offset_start: Option<String>,
-    offset_end: Option<String>,
-    action: Option<Action>,
-    max_lines: Option<i32>,
-    contents: Option<Vec<FlexSpan>>,
-    adjust_mode: Option<FlexTextAdjustMode>,
-    scaling: Option<bool>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) flex: Option<i32>,
+    pub(crate) text: Option<String>,
+    pub(crate) size: Option<String>,
+    pub(crate) align: Option<FlexTextAlign>,
+    pub(crate) gravity: Option<FlexTextGravity>,
+    pub(crate) color: Option<String>,
+    pub(crate) weight: Option<FlexTextWeight>,
+    pub(crate) style: Option<FlexTextStyle>,
+    pub(crate) decoration: Option<FlexTextDecoration>,
+    pub(crate) wrap: Option<bool>,
+    pub(crate) line_spacing: Option<String>,
+    pub(crate) margin: Option<String>,
+    pub(crate) position: Option<FlexTextPosition>,
+    pub(crate) offset_top: Option<String>,
+    pub(crate) offset_bottom: Option<String>,
+    pub(crate) offset_start: Option<String>,
+    pub(crate) offset_end: Option<String>,
+    pub(crate) action: Option<Action>,
+    pub(crate) max_lines: Option<i32>,
+    pub(crate) contents: Option<Vec<FlexSpan>>,
+    pub(crate) adjust_mode: Option<FlexTextAdjustMode>,
+    pub(crate) scaling: Option<bool>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for FlexTextFields {
@@ -2444,13 +3031,13 @@ impl Default for FlexSpan {
 
 #[derive(Default)]
 pub(crate) struct FlexSpanFields {
-    text: Option<String>,
-    size: Option<String>,
-    color: Option<String>,
-    weight: Option<FlexSpanWeight>,
-    style: Option<FlexSpanStyle>,
-    decoration: Option<FlexSpanDecoration>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) text: Option<String>,
+    pub(crate) size: Option<String>,
+    pub(crate) color: Option<String>,
+    pub(crate) weight: Option<FlexSpanWeight>,
+    pub(crate) style: Option<FlexSpanStyle>,
+    pub(crate) decoration: Option<FlexSpanDecoration>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for FlexSpanFields {
@@ -2579,9 +3166,9 @@ impl Default for FlexSeparator {
 
 #[derive(Default)]
 pub(crate) struct FlexSeparatorFields {
-    margin: Option<String>,
-    color: Option<String>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) margin: Option<String>,
+    pub(crate) color: Option<String>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for FlexSeparatorFields {
@@ -2655,8 +3242,8 @@ impl Default for FlexFiller {
 
 #[derive(Default)]
 pub(crate) struct FlexFillerFields {
-    flex: Option<i32>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) flex: Option<i32>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for FlexFillerFields {
@@ -2733,6 +3320,30 @@ impl FlexBoxBackground {
     }
 }
 
+#[derive(Default)]
+struct FlexBoxBackgroundPending<'de> {
+    angle: Option<String>,
+    center_color: Option<String>,
+    center_position: Option<String>,
+    end_color: Option<String>,
+    start_color: Option<String>,
+    extra: serde_json::Map<String, serde_json::Value>,
+    other: wire::Pending<'de>,
+}
+
+impl<'de> wire::PendingFields<'de> for FlexBoxBackgroundPending<'de> {
+    fn field<D: serde::Deserializer<'de>>(&mut self, key: std::borrow::Cow<'de, str>, d: D) -> Result<(), D::Error> {
+        match &*key {
+            "angle" => wire::opt(&mut self.angle, &mut self.extra, &key, d),
+            "centerColor" => wire::opt(&mut self.center_color, &mut self.extra, &key, d),
+            "centerPosition" => wire::opt(&mut self.center_position, &mut self.extra, &key, d),
+            "endColor" => wire::opt(&mut self.end_color, &mut self.extra, &key, d),
+            "startColor" => wire::opt(&mut self.start_color, &mut self.extra, &key, d),
+            _ => wire::buffer(&mut self.other, key, d),
+        }
+    }
+}
+
 impl<'de> serde::Deserialize<'de> for FlexBoxBackground {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -2741,15 +3352,31 @@ impl<'de> serde::Deserialize<'de> for FlexBoxBackground {
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("a FlexBoxBackground object")
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<FlexBoxBackground, A::Error> {
-                let (tag, pending, map) = wire::find_tag(map, "type")?;
+            #[allow(unused_mut)]
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<FlexBoxBackground, A::Error> {
+                let mut p = FlexBoxBackgroundPending::default();
+                let tag = wire::find_tag_into(&mut map, "type", &mut p)?;
                 Ok(match &*tag {
-                    "linearGradient" => FlexBoxBackground::LinearGradient(wire::finish_variant::<
-                        A,
-                        FlexBoxLinearGradientFields,
-                    >(pending, map)?),
+                    "linearGradient" => {
+                        let mut f = FlexBoxLinearGradientFields {
+                            angle: p.angle,
+                            center_color: p.center_color,
+                            center_position: p.center_position,
+                            end_color: p.end_color,
+                            start_color: p.start_color,
+                            ..Default::default()
+                        };
+                        f.extra.append(&mut p.extra);
+                        FlexBoxBackground::LinearGradient(wire::finish_variant_with(f, p.other, map)?)
+                    }
                     _ => {
-                        let raw = wire::finish_unknown(map, "type", &tag, pending)?;
+                        let mut raw = p.extra;
+                        wire::keep(&mut raw, "angle", p.angle);
+                        wire::keep(&mut raw, "centerColor", p.center_color);
+                        wire::keep(&mut raw, "centerPosition", p.center_position);
+                        wire::keep(&mut raw, "endColor", p.end_color);
+                        wire::keep(&mut raw, "startColor", p.start_color);
+                        let raw = wire::finish_unknown(map, "type", &tag, p.other, raw)?;
                         FlexBoxBackground::Unknown {
                             kind: tag.into_owned(),
                             raw,
@@ -2813,12 +3440,12 @@ impl Default for FlexBoxLinearGradient {
 
 #[derive(Default)]
 pub(crate) struct FlexBoxLinearGradientFields {
-    angle: Option<String>,
-    start_color: Option<String>,
-    end_color: Option<String>,
-    center_color: Option<String>,
-    center_position: Option<String>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) angle: Option<String>,
+    pub(crate) start_color: Option<String>,
+    pub(crate) end_color: Option<String>,
+    pub(crate) center_color: Option<String>,
+    pub(crate) center_position: Option<String>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for FlexBoxLinearGradientFields {

@@ -34,10 +34,10 @@ impl GroupUserProfileResponse {
 
 #[derive(Default)]
 pub(crate) struct GroupUserProfileResponseFields {
-    display_name: Option<String>,
-    user_id: Option<crate::ids::UserId>,
-    picture_url: Option<String>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) display_name: Option<String>,
+    pub(crate) user_id: Option<crate::ids::UserId>,
+    pub(crate) picture_url: Option<String>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for GroupUserProfileResponseFields {
@@ -108,10 +108,10 @@ impl RoomUserProfileResponse {
 
 #[derive(Default)]
 pub(crate) struct RoomUserProfileResponseFields {
-    display_name: Option<String>,
-    user_id: Option<crate::ids::UserId>,
-    picture_url: Option<String>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) display_name: Option<String>,
+    pub(crate) user_id: Option<crate::ids::UserId>,
+    pub(crate) picture_url: Option<String>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for RoomUserProfileResponseFields {
@@ -180,9 +180,9 @@ impl MembersIdsResponse {
 
 #[derive(Default)]
 pub(crate) struct MembersIdsResponseFields {
-    member_ids: Option<Vec<String>>,
-    next: Option<String>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) member_ids: Option<Vec<String>>,
+    pub(crate) next: Option<String>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for MembersIdsResponseFields {
@@ -250,10 +250,10 @@ impl GroupSummaryResponse {
 
 #[derive(Default)]
 pub(crate) struct GroupSummaryResponseFields {
-    group_id: Option<crate::ids::GroupId>,
-    group_name: Option<String>,
-    picture_url: Option<String>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) group_id: Option<crate::ids::GroupId>,
+    pub(crate) group_name: Option<String>,
+    pub(crate) picture_url: Option<String>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for GroupSummaryResponseFields {
@@ -318,8 +318,8 @@ impl GroupMemberCountResponse {
 
 #[derive(Default)]
 pub(crate) struct GroupMemberCountResponseFields {
-    count: Option<i32>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) count: Option<i32>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for GroupMemberCountResponseFields {
@@ -376,8 +376,8 @@ impl RoomMemberCountResponse {
 
 #[derive(Default)]
 pub(crate) struct RoomMemberCountResponseFields {
-    count: Option<i32>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) count: Option<i32>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for RoomMemberCountResponseFields {

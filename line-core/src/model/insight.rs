@@ -49,13 +49,13 @@ impl Default for GetFriendsDemographicsResponse {
 
 #[derive(Default)]
 pub(crate) struct GetFriendsDemographicsResponseFields {
-    available: Option<bool>,
-    genders: Option<Vec<GenderTile>>,
-    ages: Option<Vec<AgeTile>>,
-    areas: Option<Vec<AreaTile>>,
-    app_types: Option<Vec<AppTypeTile>>,
-    subscription_periods: Option<Vec<SubscriptionPeriodTile>>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) available: Option<bool>,
+    pub(crate) genders: Option<Vec<GenderTile>>,
+    pub(crate) ages: Option<Vec<AgeTile>>,
+    pub(crate) areas: Option<Vec<AreaTile>>,
+    pub(crate) app_types: Option<Vec<AppTypeTile>>,
+    pub(crate) subscription_periods: Option<Vec<SubscriptionPeriodTile>>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for GetFriendsDemographicsResponseFields {
@@ -148,9 +148,9 @@ impl Default for GenderTile {
 
 #[derive(Default)]
 pub(crate) struct GenderTileFields {
-    gender: Option<GenderTileGender>,
-    percentage: Option<f64>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) gender: Option<GenderTileGender>,
+    pub(crate) percentage: Option<f64>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for GenderTileFields {
@@ -235,9 +235,9 @@ impl Default for AgeTile {
 
 #[derive(Default)]
 pub(crate) struct AgeTileFields {
-    age: Option<AgeTileAge>,
-    percentage: Option<f64>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) age: Option<AgeTileAge>,
+    pub(crate) percentage: Option<f64>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for AgeTileFields {
@@ -346,9 +346,9 @@ impl Default for AreaTile {
 
 #[derive(Default)]
 pub(crate) struct AreaTileFields {
-    area: Option<String>,
-    percentage: Option<f64>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) area: Option<String>,
+    pub(crate) percentage: Option<f64>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for AreaTileFields {
@@ -421,9 +421,9 @@ impl Default for AppTypeTile {
 
 #[derive(Default)]
 pub(crate) struct AppTypeTileFields {
-    app_type: Option<AppTypeTileAppType>,
-    percentage: Option<f64>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) app_type: Option<AppTypeTileAppType>,
+    pub(crate) percentage: Option<f64>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for AppTypeTileFields {
@@ -508,9 +508,9 @@ impl Default for SubscriptionPeriodTile {
 
 #[derive(Default)]
 pub(crate) struct SubscriptionPeriodTileFields {
-    subscription_period: Option<SubscriptionPeriodTileSubscriptionPeriod>,
-    percentage: Option<f64>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) subscription_period: Option<SubscriptionPeriodTileSubscriptionPeriod>,
+    pub(crate) percentage: Option<f64>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for SubscriptionPeriodTileFields {
@@ -630,18 +630,18 @@ impl Default for GetNumberOfMessageDeliveriesResponse {
 
 #[derive(Default)]
 pub(crate) struct GetNumberOfMessageDeliveriesResponseFields {
-    status: Option<GetNumberOfMessageDeliveriesResponseStatus>,
-    broadcast: Option<i64>,
-    targeting: Option<i64>,
-    auto_response: Option<i64>,
-    welcome_response: Option<i64>,
-    chat: Option<i64>,
-    api_broadcast: Option<i64>,
-    api_push: Option<i64>,
-    api_multicast: Option<i64>,
-    api_narrowcast: Option<i64>,
-    api_reply: Option<i64>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) status: Option<GetNumberOfMessageDeliveriesResponseStatus>,
+    pub(crate) broadcast: Option<i64>,
+    pub(crate) targeting: Option<i64>,
+    pub(crate) auto_response: Option<i64>,
+    pub(crate) welcome_response: Option<i64>,
+    pub(crate) chat: Option<i64>,
+    pub(crate) api_broadcast: Option<i64>,
+    pub(crate) api_push: Option<i64>,
+    pub(crate) api_multicast: Option<i64>,
+    pub(crate) api_narrowcast: Option<i64>,
+    pub(crate) api_reply: Option<i64>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for GetNumberOfMessageDeliveriesResponseFields {
@@ -783,11 +783,11 @@ impl Default for GetNumberOfFollowersResponse {
 
 #[derive(Default)]
 pub(crate) struct GetNumberOfFollowersResponseFields {
-    status: Option<GetNumberOfFollowersResponseStatus>,
-    followers: Option<i64>,
-    targeted_reaches: Option<i64>,
-    blocks: Option<i64>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) status: Option<GetNumberOfFollowersResponseStatus>,
+    pub(crate) followers: Option<i64>,
+    pub(crate) targeted_reaches: Option<i64>,
+    pub(crate) blocks: Option<i64>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for GetNumberOfFollowersResponseFields {
@@ -885,10 +885,10 @@ impl Default for GetMessageEventResponse {
 
 #[derive(Default)]
 pub(crate) struct GetMessageEventResponseFields {
-    overview: Option<GetMessageEventResponseOverview>,
-    messages: Option<Vec<GetMessageEventResponseMessage>>,
-    clicks: Option<Vec<GetMessageEventResponseClick>>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) overview: Option<GetMessageEventResponseOverview>,
+    pub(crate) messages: Option<Vec<GetMessageEventResponseMessage>>,
+    pub(crate) clicks: Option<Vec<GetMessageEventResponseClick>>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for GetMessageEventResponseFields {
@@ -983,14 +983,14 @@ impl Default for GetMessageEventResponseOverview {
 
 #[derive(Default)]
 pub(crate) struct GetMessageEventResponseOverviewFields {
-    request_id: Option<String>,
-    timestamp: Option<i64>,
-    delivered: Option<i64>,
-    unique_impression: Option<i64>,
-    unique_click: Option<i64>,
-    unique_media_played: Option<i64>,
-    unique_media_played100_percent: Option<i64>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) request_id: Option<String>,
+    pub(crate) timestamp: Option<i64>,
+    pub(crate) delivered: Option<i64>,
+    pub(crate) unique_impression: Option<i64>,
+    pub(crate) unique_click: Option<i64>,
+    pub(crate) unique_media_played: Option<i64>,
+    pub(crate) unique_media_played100_percent: Option<i64>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for GetMessageEventResponseOverviewFields {
@@ -1120,19 +1120,19 @@ impl Default for GetMessageEventResponseMessage {
 
 #[derive(Default)]
 pub(crate) struct GetMessageEventResponseMessageFields {
-    seq: Option<i32>,
-    impression: Option<i64>,
-    media_played: Option<i64>,
-    media_played25_percent: Option<i64>,
-    media_played50_percent: Option<i64>,
-    media_played75_percent: Option<i64>,
-    media_played100_percent: Option<i64>,
-    unique_media_played: Option<i64>,
-    unique_media_played25_percent: Option<i64>,
-    unique_media_played50_percent: Option<i64>,
-    unique_media_played75_percent: Option<i64>,
-    unique_media_played100_percent: Option<i64>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) seq: Option<i32>,
+    pub(crate) impression: Option<i64>,
+    pub(crate) media_played: Option<i64>,
+    pub(crate) media_played25_percent: Option<i64>,
+    pub(crate) media_played50_percent: Option<i64>,
+    pub(crate) media_played75_percent: Option<i64>,
+    pub(crate) media_played100_percent: Option<i64>,
+    pub(crate) unique_media_played: Option<i64>,
+    pub(crate) unique_media_played25_percent: Option<i64>,
+    pub(crate) unique_media_played50_percent: Option<i64>,
+    pub(crate) unique_media_played75_percent: Option<i64>,
+    pub(crate) unique_media_played100_percent: Option<i64>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for GetMessageEventResponseMessageFields {
@@ -1266,12 +1266,12 @@ impl Default for GetMessageEventResponseClick {
 
 #[derive(Default)]
 pub(crate) struct GetMessageEventResponseClickFields {
-    seq: Option<i32>,
-    url: Option<String>,
-    click: Option<i64>,
-    unique_click: Option<i64>,
-    unique_click_of_request: Option<i64>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) seq: Option<i32>,
+    pub(crate) url: Option<String>,
+    pub(crate) click: Option<i64>,
+    pub(crate) unique_click: Option<i64>,
+    pub(crate) unique_click_of_request: Option<i64>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for GetMessageEventResponseClickFields {
@@ -1360,10 +1360,10 @@ impl GetStatisticsPerUnitResponse {
 
 #[derive(Default)]
 pub(crate) struct GetStatisticsPerUnitResponseFields {
-    overview: Option<GetStatisticsPerUnitResponseOverview>,
-    messages: Option<Vec<GetStatisticsPerUnitResponseMessage>>,
-    clicks: Option<Vec<GetStatisticsPerUnitResponseClick>>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) overview: Option<GetStatisticsPerUnitResponseOverview>,
+    pub(crate) messages: Option<Vec<GetStatisticsPerUnitResponseMessage>>,
+    pub(crate) clicks: Option<Vec<GetStatisticsPerUnitResponseClick>>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for GetStatisticsPerUnitResponseFields {
@@ -1441,11 +1441,11 @@ impl Default for GetStatisticsPerUnitResponseOverview {
 
 #[derive(Default)]
 pub(crate) struct GetStatisticsPerUnitResponseOverviewFields {
-    unique_impression: Option<i64>,
-    unique_click: Option<i64>,
-    unique_media_played: Option<i64>,
-    unique_media_played100_percent: Option<i64>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) unique_impression: Option<i64>,
+    pub(crate) unique_click: Option<i64>,
+    pub(crate) unique_media_played: Option<i64>,
+    pub(crate) unique_media_played100_percent: Option<i64>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for GetStatisticsPerUnitResponseOverviewFields {
@@ -1560,20 +1560,20 @@ impl GetStatisticsPerUnitResponseMessage {
 
 #[derive(Default)]
 pub(crate) struct GetStatisticsPerUnitResponseMessageFields {
-    seq: Option<i32>,
-    impression: Option<i64>,
-    media_played: Option<i64>,
-    media_played25_percent: Option<i64>,
-    media_played50_percent: Option<i64>,
-    media_played75_percent: Option<i64>,
-    media_played100_percent: Option<i64>,
-    unique_impression: Option<i64>,
-    unique_media_played: Option<i64>,
-    unique_media_played25_percent: Option<i64>,
-    unique_media_played50_percent: Option<i64>,
-    unique_media_played75_percent: Option<i64>,
-    unique_media_played100_percent: Option<i64>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) seq: Option<i32>,
+    pub(crate) impression: Option<i64>,
+    pub(crate) media_played: Option<i64>,
+    pub(crate) media_played25_percent: Option<i64>,
+    pub(crate) media_played50_percent: Option<i64>,
+    pub(crate) media_played75_percent: Option<i64>,
+    pub(crate) media_played100_percent: Option<i64>,
+    pub(crate) unique_impression: Option<i64>,
+    pub(crate) unique_media_played: Option<i64>,
+    pub(crate) unique_media_played25_percent: Option<i64>,
+    pub(crate) unique_media_played50_percent: Option<i64>,
+    pub(crate) unique_media_played75_percent: Option<i64>,
+    pub(crate) unique_media_played100_percent: Option<i64>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for GetStatisticsPerUnitResponseMessageFields {
@@ -1708,12 +1708,12 @@ impl GetStatisticsPerUnitResponseClick {
 
 #[derive(Default)]
 pub(crate) struct GetStatisticsPerUnitResponseClickFields {
-    seq: Option<i64>,
-    url: Option<String>,
-    click: Option<i64>,
-    unique_click: Option<i64>,
-    unique_click_of_request: Option<i64>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) seq: Option<i64>,
+    pub(crate) url: Option<String>,
+    pub(crate) click: Option<i64>,
+    pub(crate) unique_click: Option<i64>,
+    pub(crate) unique_click_of_request: Option<i64>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for GetStatisticsPerUnitResponseClickFields {
@@ -1800,12 +1800,12 @@ impl GetRichMenuInsightSummaryResponse {
 
 #[derive(Default)]
 pub(crate) struct GetRichMenuInsightSummaryResponseFields {
-    rich_menu_id: Option<String>,
-    metrics_from: Option<String>,
-    metrics_to: Option<String>,
-    impression: Option<GetRichMenuInsightSummaryResponseImpression>,
-    clicks: Option<Vec<GetRichMenuInsightSummaryResponseClick>>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) rich_menu_id: Option<String>,
+    pub(crate) metrics_from: Option<String>,
+    pub(crate) metrics_to: Option<String>,
+    pub(crate) impression: Option<GetRichMenuInsightSummaryResponseImpression>,
+    pub(crate) clicks: Option<Vec<GetRichMenuInsightSummaryResponseClick>>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for GetRichMenuInsightSummaryResponseFields {
@@ -1882,8 +1882,8 @@ impl GetRichMenuInsightSummaryResponseImpression {
 
 #[derive(Default)]
 pub(crate) struct GetRichMenuInsightSummaryResponseImpressionFields {
-    metrics: Option<GetRichMenuInsightSummaryResponseMetrics>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) metrics: Option<GetRichMenuInsightSummaryResponseMetrics>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for GetRichMenuInsightSummaryResponseImpressionFields {
@@ -1949,9 +1949,9 @@ impl GetRichMenuInsightSummaryResponseClick {
 
 #[derive(Default)]
 pub(crate) struct GetRichMenuInsightSummaryResponseClickFields {
-    bounds: Option<GetRichMenuInsightSummaryResponseBounds>,
-    metrics: Option<GetRichMenuInsightSummaryResponseMetrics>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) bounds: Option<GetRichMenuInsightSummaryResponseBounds>,
+    pub(crate) metrics: Option<GetRichMenuInsightSummaryResponseMetrics>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for GetRichMenuInsightSummaryResponseClickFields {
@@ -2023,11 +2023,11 @@ impl GetRichMenuInsightSummaryResponseBounds {
 
 #[derive(Default)]
 pub(crate) struct GetRichMenuInsightSummaryResponseBoundsFields {
-    x: Option<i32>,
-    y: Option<i32>,
-    width: Option<i32>,
-    height: Option<i32>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) x: Option<i32>,
+    pub(crate) y: Option<i32>,
+    pub(crate) width: Option<i32>,
+    pub(crate) height: Option<i32>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for GetRichMenuInsightSummaryResponseBoundsFields {
@@ -2099,9 +2099,9 @@ impl GetRichMenuInsightSummaryResponseMetrics {
 
 #[derive(Default)]
 pub(crate) struct GetRichMenuInsightSummaryResponseMetricsFields {
-    count: Option<i64>,
-    unique_users: Option<i64>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) count: Option<i64>,
+    pub(crate) unique_users: Option<i64>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for GetRichMenuInsightSummaryResponseMetricsFields {
@@ -2176,12 +2176,12 @@ impl GetRichMenuInsightDailyResponse {
 
 #[derive(Default)]
 pub(crate) struct GetRichMenuInsightDailyResponseFields {
-    rich_menu_id: Option<String>,
-    metrics_from: Option<String>,
-    metrics_to: Option<String>,
-    impression: Option<GetRichMenuInsightDailyResponseImpression>,
-    clicks: Option<Vec<GetRichMenuInsightDailyResponseClick>>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) rich_menu_id: Option<String>,
+    pub(crate) metrics_from: Option<String>,
+    pub(crate) metrics_to: Option<String>,
+    pub(crate) impression: Option<GetRichMenuInsightDailyResponseImpression>,
+    pub(crate) clicks: Option<Vec<GetRichMenuInsightDailyResponseClick>>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for GetRichMenuInsightDailyResponseFields {
@@ -2258,8 +2258,8 @@ impl GetRichMenuInsightDailyResponseImpression {
 
 #[derive(Default)]
 pub(crate) struct GetRichMenuInsightDailyResponseImpressionFields {
-    metrics: Option<Vec<GetRichMenuInsightDailyResponseDailyMetrics>>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) metrics: Option<Vec<GetRichMenuInsightDailyResponseDailyMetrics>>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for GetRichMenuInsightDailyResponseImpressionFields {
@@ -2325,9 +2325,9 @@ impl GetRichMenuInsightDailyResponseClick {
 
 #[derive(Default)]
 pub(crate) struct GetRichMenuInsightDailyResponseClickFields {
-    bounds: Option<GetRichMenuInsightDailyResponseBounds>,
-    metrics: Option<Vec<GetRichMenuInsightDailyResponseDailyMetrics>>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) bounds: Option<GetRichMenuInsightDailyResponseBounds>,
+    pub(crate) metrics: Option<Vec<GetRichMenuInsightDailyResponseDailyMetrics>>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for GetRichMenuInsightDailyResponseClickFields {
@@ -2399,11 +2399,11 @@ impl GetRichMenuInsightDailyResponseBounds {
 
 #[derive(Default)]
 pub(crate) struct GetRichMenuInsightDailyResponseBoundsFields {
-    x: Option<i32>,
-    y: Option<i32>,
-    width: Option<i32>,
-    height: Option<i32>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) x: Option<i32>,
+    pub(crate) y: Option<i32>,
+    pub(crate) width: Option<i32>,
+    pub(crate) height: Option<i32>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for GetRichMenuInsightDailyResponseBoundsFields {
@@ -2478,10 +2478,10 @@ impl GetRichMenuInsightDailyResponseDailyMetrics {
 
 #[derive(Default)]
 pub(crate) struct GetRichMenuInsightDailyResponseDailyMetricsFields {
-    date: Option<String>,
-    count: Option<i64>,
-    unique_users: Option<i64>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) date: Option<String>,
+    pub(crate) count: Option<i64>,
+    pub(crate) unique_users: Option<i64>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for GetRichMenuInsightDailyResponseDailyMetricsFields {

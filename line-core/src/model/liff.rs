@@ -45,13 +45,13 @@ impl AddLiffAppRequest {
 
 #[derive(Default)]
 pub(crate) struct AddLiffAppRequestFields {
-    view: Option<LiffView>,
-    description: Option<String>,
-    features: Option<LiffFeatures>,
-    permanent_link_pattern: Option<String>,
-    scope: Option<Vec<LiffScope>>,
-    bot_prompt: Option<LiffBotPrompt>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) view: Option<LiffView>,
+    pub(crate) description: Option<String>,
+    pub(crate) features: Option<LiffFeatures>,
+    pub(crate) permanent_link_pattern: Option<String>,
+    pub(crate) scope: Option<Vec<LiffScope>>,
+    pub(crate) bot_prompt: Option<LiffBotPrompt>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for AddLiffAppRequestFields {
@@ -163,10 +163,10 @@ impl LiffView {
 
 #[derive(Default)]
 pub(crate) struct LiffViewFields {
-    kind: Option<LiffViewType>,
-    url: Option<String>,
-    module_mode: Option<bool>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) kind: Option<LiffViewType>,
+    pub(crate) url: Option<String>,
+    pub(crate) module_mode: Option<bool>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for LiffViewFields {
@@ -265,10 +265,10 @@ impl Default for UpdateLiffView {
 
 #[derive(Default)]
 pub(crate) struct UpdateLiffViewFields {
-    kind: Option<UpdateLiffViewType>,
-    url: Option<String>,
-    module_mode: Option<bool>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) kind: Option<UpdateLiffViewType>,
+    pub(crate) url: Option<String>,
+    pub(crate) module_mode: Option<bool>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for UpdateLiffViewFields {
@@ -361,9 +361,9 @@ impl Default for LiffFeatures {
 
 #[derive(Default)]
 pub(crate) struct LiffFeaturesFields {
-    ble: Option<bool>,
-    qr_code: Option<bool>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) ble: Option<bool>,
+    pub(crate) qr_code: Option<bool>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for LiffFeaturesFields {
@@ -427,8 +427,8 @@ impl AddLiffAppResponse {
 
 #[derive(Default)]
 pub(crate) struct AddLiffAppResponseFields {
-    liff_id: Option<String>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) liff_id: Option<String>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for AddLiffAppResponseFields {
@@ -508,13 +508,13 @@ impl Default for UpdateLiffAppRequest {
 
 #[derive(Default)]
 pub(crate) struct UpdateLiffAppRequestFields {
-    view: Option<UpdateLiffView>,
-    description: Option<String>,
-    features: Option<LiffFeatures>,
-    permanent_link_pattern: Option<String>,
-    scope: Option<Vec<LiffScope>>,
-    bot_prompt: Option<LiffBotPrompt>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) view: Option<UpdateLiffView>,
+    pub(crate) description: Option<String>,
+    pub(crate) features: Option<LiffFeatures>,
+    pub(crate) permanent_link_pattern: Option<String>,
+    pub(crate) scope: Option<Vec<LiffScope>>,
+    pub(crate) bot_prompt: Option<LiffBotPrompt>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for UpdateLiffAppRequestFields {
@@ -619,8 +619,8 @@ impl Default for GetAllLiffAppsResponse {
 
 #[derive(Default)]
 pub(crate) struct GetAllLiffAppsResponseFields {
-    apps: Option<Vec<LiffApp>>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) apps: Option<Vec<LiffApp>>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for GetAllLiffAppsResponseFields {
@@ -703,14 +703,14 @@ impl Default for LiffApp {
 
 #[derive(Default)]
 pub(crate) struct LiffAppFields {
-    liff_id: Option<String>,
-    view: Option<LiffView>,
-    description: Option<String>,
-    features: Option<LiffFeatures>,
-    permanent_link_pattern: Option<String>,
-    scope: Option<Vec<LiffScope>>,
-    bot_prompt: Option<LiffBotPrompt>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) liff_id: Option<String>,
+    pub(crate) view: Option<LiffView>,
+    pub(crate) description: Option<String>,
+    pub(crate) features: Option<LiffFeatures>,
+    pub(crate) permanent_link_pattern: Option<String>,
+    pub(crate) scope: Option<Vec<LiffScope>>,
+    pub(crate) bot_prompt: Option<LiffBotPrompt>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for LiffAppFields {

@@ -28,8 +28,8 @@ impl GetMembershipSubscriptionResponse {
 
 #[derive(Default)]
 pub(crate) struct GetMembershipSubscriptionResponseFields {
-    subscriptions: Option<Vec<Subscription>>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) subscriptions: Option<Vec<Subscription>>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for GetMembershipSubscriptionResponseFields {
@@ -86,8 +86,8 @@ impl MembershipListResponse {
 
 #[derive(Default)]
 pub(crate) struct MembershipListResponseFields {
-    memberships: Option<Vec<Membership>>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) memberships: Option<Vec<Membership>>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for MembershipListResponseFields {
@@ -151,9 +151,9 @@ impl GetJoinedMembershipUsersResponse {
 
 #[derive(Default)]
 pub(crate) struct GetJoinedMembershipUsersResponseFields {
-    user_ids: Option<Vec<crate::ids::UserId>>,
-    next: Option<String>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) user_ids: Option<Vec<crate::ids::UserId>>,
+    pub(crate) next: Option<String>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for GetJoinedMembershipUsersResponseFields {
@@ -218,9 +218,9 @@ impl Subscription {
 
 #[derive(Default)]
 pub(crate) struct SubscriptionFields {
-    membership: Option<SubscribedMembershipPlan>,
-    user: Option<SubscribedMembershipUser>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) membership: Option<SubscribedMembershipPlan>,
+    pub(crate) user: Option<SubscribedMembershipUser>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for SubscriptionFields {
@@ -302,13 +302,13 @@ impl SubscribedMembershipPlan {
 
 #[derive(Default)]
 pub(crate) struct SubscribedMembershipPlanFields {
-    membership_id: Option<i64>,
-    title: Option<String>,
-    description: Option<String>,
-    benefits: Option<Vec<String>>,
-    price: Option<f64>,
-    currency: Option<SubscribedMembershipPlanCurrency>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) membership_id: Option<i64>,
+    pub(crate) title: Option<String>,
+    pub(crate) description: Option<String>,
+    pub(crate) benefits: Option<Vec<String>>,
+    pub(crate) price: Option<f64>,
+    pub(crate) currency: Option<SubscribedMembershipPlanCurrency>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for SubscribedMembershipPlanFields {
@@ -408,11 +408,11 @@ impl SubscribedMembershipUser {
 
 #[derive(Default)]
 pub(crate) struct SubscribedMembershipUserFields {
-    membership_no: Option<i64>,
-    joined_time: Option<i64>,
-    next_billing_date: Option<String>,
-    total_subscription_months: Option<i64>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) membership_no: Option<i64>,
+    pub(crate) joined_time: Option<i64>,
+    pub(crate) next_billing_date: Option<String>,
+    pub(crate) total_subscription_months: Option<i64>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for SubscribedMembershipUserFields {
@@ -521,17 +521,17 @@ impl Membership {
 
 #[derive(Default)]
 pub(crate) struct MembershipFields {
-    membership_id: Option<i64>,
-    title: Option<String>,
-    description: Option<String>,
-    benefits: Option<Vec<String>>,
-    price: Option<f64>,
-    currency: Option<MembershipCurrency>,
-    member_count: Option<i64>,
-    member_limit: Option<i64>,
-    is_in_app_purchase: Option<bool>,
-    is_published: Option<bool>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) membership_id: Option<i64>,
+    pub(crate) title: Option<String>,
+    pub(crate) description: Option<String>,
+    pub(crate) benefits: Option<Vec<String>>,
+    pub(crate) price: Option<f64>,
+    pub(crate) currency: Option<MembershipCurrency>,
+    pub(crate) member_count: Option<i64>,
+    pub(crate) member_limit: Option<i64>,
+    pub(crate) is_in_app_purchase: Option<bool>,
+    pub(crate) is_published: Option<bool>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for MembershipFields {

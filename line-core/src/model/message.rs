@@ -34,10 +34,10 @@ impl ReplyMessageRequest {
 
 #[derive(Default)]
 pub(crate) struct ReplyMessageRequestFields {
-    reply_token: Option<String>,
-    messages: Option<Vec<Message>>,
-    notification_disabled: Option<NotificationDisabled>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) reply_token: Option<String>,
+    pub(crate) messages: Option<Vec<Message>>,
+    pub(crate) notification_disabled: Option<NotificationDisabled>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for ReplyMessageRequestFields {
@@ -102,8 +102,8 @@ impl ReplyMessageResponse {
 
 #[derive(Default)]
 pub(crate) struct ReplyMessageResponseFields {
-    sent_messages: Option<Vec<SentMessage>>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) sent_messages: Option<Vec<SentMessage>>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for ReplyMessageResponseFields {
@@ -163,9 +163,9 @@ impl SentMessage {
 
 #[derive(Default)]
 pub(crate) struct SentMessageFields {
-    id: Option<String>,
-    quote_token: Option<String>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) id: Option<String>,
+    pub(crate) quote_token: Option<String>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for SentMessageFields {
@@ -237,11 +237,11 @@ impl PushMessageRequest {
 
 #[derive(Default)]
 pub(crate) struct PushMessageRequestFields {
-    to: Option<String>,
-    messages: Option<Vec<Message>>,
-    notification_disabled: Option<NotificationDisabled>,
-    custom_aggregation_units: Option<Vec<String>>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) to: Option<String>,
+    pub(crate) messages: Option<Vec<Message>>,
+    pub(crate) notification_disabled: Option<NotificationDisabled>,
+    pub(crate) custom_aggregation_units: Option<Vec<String>>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for PushMessageRequestFields {
@@ -316,8 +316,8 @@ impl PushMessageResponse {
 
 #[derive(Default)]
 pub(crate) struct PushMessageResponseFields {
-    sent_messages: Option<Vec<SentMessage>>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) sent_messages: Option<Vec<SentMessage>>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for PushMessageResponseFields {
@@ -383,11 +383,11 @@ impl MulticastRequest {
 
 #[derive(Default)]
 pub(crate) struct MulticastRequestFields {
-    messages: Option<Vec<Message>>,
-    to: Option<Vec<crate::ids::UserId>>,
-    notification_disabled: Option<NotificationDisabled>,
-    custom_aggregation_units: Option<Vec<String>>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) messages: Option<Vec<Message>>,
+    pub(crate) to: Option<Vec<crate::ids::UserId>>,
+    pub(crate) notification_disabled: Option<NotificationDisabled>,
+    pub(crate) custom_aggregation_units: Option<Vec<String>>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for MulticastRequestFields {
@@ -460,7 +460,7 @@ impl Default for MulticastResponse {
 
 #[derive(Default)]
 pub(crate) struct MulticastResponseFields {
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for MulticastResponseFields {
@@ -513,9 +513,9 @@ impl BroadcastRequest {
 
 #[derive(Default)]
 pub(crate) struct BroadcastRequestFields {
-    messages: Option<Vec<Message>>,
-    notification_disabled: Option<NotificationDisabled>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) messages: Option<Vec<Message>>,
+    pub(crate) notification_disabled: Option<NotificationDisabled>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for BroadcastRequestFields {
@@ -580,7 +580,7 @@ impl Default for BroadcastResponse {
 
 #[derive(Default)]
 pub(crate) struct BroadcastResponseFields {
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for BroadcastResponseFields {
@@ -630,8 +630,8 @@ impl ValidateMessageRequest {
 
 #[derive(Default)]
 pub(crate) struct ValidateMessageRequestFields {
-    messages: Option<Vec<Message>>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) messages: Option<Vec<Message>>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for ValidateMessageRequestFields {
@@ -691,9 +691,9 @@ impl CreateRichMenuAliasRequest {
 
 #[derive(Default)]
 pub(crate) struct CreateRichMenuAliasRequestFields {
-    rich_menu_alias_id: Option<String>,
-    rich_menu_id: Option<String>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) rich_menu_alias_id: Option<String>,
+    pub(crate) rich_menu_id: Option<String>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for CreateRichMenuAliasRequestFields {
@@ -755,8 +755,8 @@ impl UpdateRichMenuAliasRequest {
 
 #[derive(Default)]
 pub(crate) struct UpdateRichMenuAliasRequestFields {
-    rich_menu_id: Option<String>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) rich_menu_id: Option<String>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for UpdateRichMenuAliasRequestFields {
@@ -955,6 +955,70 @@ impl Message {
     }
 }
 
+#[derive(Default)]
+struct MessagePending<'de> {
+    actions: Option<Vec<ImagemapAction>>,
+    address: Option<String>,
+    alt_text: Option<String>,
+    base_size: Option<ImagemapBaseSize>,
+    base_url: Option<String>,
+    contents: Option<FlexContainer>,
+    coupon_id: Option<String>,
+    delivery_tag: Option<String>,
+    duration: Option<i64>,
+    emojis: Option<Vec<Emoji>>,
+    latitude: Option<f64>,
+    longitude: Option<f64>,
+    original_content_url: Option<String>,
+    package_id: Option<String>,
+    preview_image_url: Option<String>,
+    quick_reply: Option<QuickReply>,
+    quote_token: Option<String>,
+    sender: Option<Sender>,
+    sticker_id: Option<String>,
+    substitution: Option<std::collections::BTreeMap<String, SubstitutionObject>>,
+    template: Option<Template>,
+    text: Option<String>,
+    title: Option<String>,
+    tracking_id: Option<String>,
+    video: Option<ImagemapVideo>,
+    extra: serde_json::Map<String, serde_json::Value>,
+    other: wire::Pending<'de>,
+}
+
+impl<'de> wire::PendingFields<'de> for MessagePending<'de> {
+    fn field<D: serde::Deserializer<'de>>(&mut self, key: std::borrow::Cow<'de, str>, d: D) -> Result<(), D::Error> {
+        match &*key {
+            "actions" => wire::opt(&mut self.actions, &mut self.extra, &key, d),
+            "address" => wire::opt(&mut self.address, &mut self.extra, &key, d),
+            "altText" => wire::opt(&mut self.alt_text, &mut self.extra, &key, d),
+            "baseSize" => wire::opt(&mut self.base_size, &mut self.extra, &key, d),
+            "baseUrl" => wire::opt(&mut self.base_url, &mut self.extra, &key, d),
+            "contents" => wire::opt(&mut self.contents, &mut self.extra, &key, d),
+            "couponId" => wire::opt(&mut self.coupon_id, &mut self.extra, &key, d),
+            "deliveryTag" => wire::opt(&mut self.delivery_tag, &mut self.extra, &key, d),
+            "duration" => wire::opt(&mut self.duration, &mut self.extra, &key, d),
+            "emojis" => wire::opt(&mut self.emojis, &mut self.extra, &key, d),
+            "latitude" => wire::opt(&mut self.latitude, &mut self.extra, &key, d),
+            "longitude" => wire::opt(&mut self.longitude, &mut self.extra, &key, d),
+            "originalContentUrl" => wire::opt(&mut self.original_content_url, &mut self.extra, &key, d),
+            "packageId" => wire::opt(&mut self.package_id, &mut self.extra, &key, d),
+            "previewImageUrl" => wire::opt(&mut self.preview_image_url, &mut self.extra, &key, d),
+            "quickReply" => wire::opt(&mut self.quick_reply, &mut self.extra, &key, d),
+            "quoteToken" => wire::opt(&mut self.quote_token, &mut self.extra, &key, d),
+            "sender" => wire::opt(&mut self.sender, &mut self.extra, &key, d),
+            "stickerId" => wire::opt(&mut self.sticker_id, &mut self.extra, &key, d),
+            "substitution" => wire::opt(&mut self.substitution, &mut self.extra, &key, d),
+            "template" => wire::opt(&mut self.template, &mut self.extra, &key, d),
+            "text" => wire::opt(&mut self.text, &mut self.extra, &key, d),
+            "title" => wire::opt(&mut self.title, &mut self.extra, &key, d),
+            "trackingId" => wire::opt(&mut self.tracking_id, &mut self.extra, &key, d),
+            "video" => wire::opt(&mut self.video, &mut self.extra, &key, d),
+            _ => wire::buffer(&mut self.other, key, d),
+        }
+    }
+}
+
 impl<'de> serde::Deserialize<'de> for Message {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -963,22 +1027,391 @@ impl<'de> serde::Deserialize<'de> for Message {
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("a Message object")
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Message, A::Error> {
-                let (tag, pending, map) = wire::find_tag(map, "type")?;
+            #[allow(unused_mut)]
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Message, A::Error> {
+                let mut p = MessagePending::default();
+                let tag = wire::find_tag_into(&mut map, "type", &mut p)?;
                 Ok(match &*tag {
-                    "text" => Message::Text(wire::finish_variant::<A, TextMessageFields>(pending, map)?),
-                    "textV2" => Message::TextV2(wire::finish_variant::<A, TextMessageV2Fields>(pending, map)?),
-                    "sticker" => Message::Sticker(wire::finish_variant::<A, StickerMessageFields>(pending, map)?),
-                    "image" => Message::Image(wire::finish_variant::<A, ImageMessageFields>(pending, map)?),
-                    "video" => Message::Video(wire::finish_variant::<A, VideoMessageFields>(pending, map)?),
-                    "audio" => Message::Audio(wire::finish_variant::<A, AudioMessageFields>(pending, map)?),
-                    "location" => Message::Location(wire::finish_variant::<A, LocationMessageFields>(pending, map)?),
-                    "imagemap" => Message::Imagemap(wire::finish_variant::<A, ImagemapMessageFields>(pending, map)?),
-                    "template" => Message::Template(wire::finish_variant::<A, TemplateMessageFields>(pending, map)?),
-                    "flex" => Message::Flex(wire::finish_variant::<A, FlexMessageFields>(pending, map)?),
-                    "coupon" => Message::Coupon(wire::finish_variant::<A, CouponMessageFields>(pending, map)?),
+                    "text" => {
+                        let mut f = TextMessageFields {
+                            emojis: p.emojis,
+                            quick_reply: p.quick_reply,
+                            quote_token: p.quote_token,
+                            sender: p.sender,
+                            text: p.text,
+                            ..Default::default()
+                        };
+                        wire::keep(&mut f.extra, "actions", p.actions);
+                        wire::keep(&mut f.extra, "address", p.address);
+                        wire::keep(&mut f.extra, "altText", p.alt_text);
+                        wire::keep(&mut f.extra, "baseSize", p.base_size);
+                        wire::keep(&mut f.extra, "baseUrl", p.base_url);
+                        wire::keep(&mut f.extra, "contents", p.contents);
+                        wire::keep(&mut f.extra, "couponId", p.coupon_id);
+                        wire::keep(&mut f.extra, "deliveryTag", p.delivery_tag);
+                        wire::keep(&mut f.extra, "duration", p.duration);
+                        wire::keep(&mut f.extra, "latitude", p.latitude);
+                        wire::keep(&mut f.extra, "longitude", p.longitude);
+                        wire::keep(&mut f.extra, "originalContentUrl", p.original_content_url);
+                        wire::keep(&mut f.extra, "packageId", p.package_id);
+                        wire::keep(&mut f.extra, "previewImageUrl", p.preview_image_url);
+                        wire::keep(&mut f.extra, "stickerId", p.sticker_id);
+                        wire::keep(&mut f.extra, "substitution", p.substitution);
+                        wire::keep(&mut f.extra, "template", p.template);
+                        wire::keep(&mut f.extra, "title", p.title);
+                        wire::keep(&mut f.extra, "trackingId", p.tracking_id);
+                        wire::keep(&mut f.extra, "video", p.video);
+                        f.extra.append(&mut p.extra);
+                        Message::Text(wire::finish_variant_with(f, p.other, map)?)
+                    }
+                    "textV2" => {
+                        let mut f = TextMessageV2Fields {
+                            quick_reply: p.quick_reply,
+                            quote_token: p.quote_token,
+                            sender: p.sender,
+                            substitution: p.substitution,
+                            text: p.text,
+                            ..Default::default()
+                        };
+                        wire::keep(&mut f.extra, "actions", p.actions);
+                        wire::keep(&mut f.extra, "address", p.address);
+                        wire::keep(&mut f.extra, "altText", p.alt_text);
+                        wire::keep(&mut f.extra, "baseSize", p.base_size);
+                        wire::keep(&mut f.extra, "baseUrl", p.base_url);
+                        wire::keep(&mut f.extra, "contents", p.contents);
+                        wire::keep(&mut f.extra, "couponId", p.coupon_id);
+                        wire::keep(&mut f.extra, "deliveryTag", p.delivery_tag);
+                        wire::keep(&mut f.extra, "duration", p.duration);
+                        wire::keep(&mut f.extra, "emojis", p.emojis);
+                        wire::keep(&mut f.extra, "latitude", p.latitude);
+                        wire::keep(&mut f.extra, "longitude", p.longitude);
+                        wire::keep(&mut f.extra, "originalContentUrl", p.original_content_url);
+                        wire::keep(&mut f.extra, "packageId", p.package_id);
+                        wire::keep(&mut f.extra, "previewImageUrl", p.preview_image_url);
+                        wire::keep(&mut f.extra, "stickerId", p.sticker_id);
+                        wire::keep(&mut f.extra, "template", p.template);
+                        wire::keep(&mut f.extra, "title", p.title);
+                        wire::keep(&mut f.extra, "trackingId", p.tracking_id);
+                        wire::keep(&mut f.extra, "video", p.video);
+                        f.extra.append(&mut p.extra);
+                        Message::TextV2(wire::finish_variant_with(f, p.other, map)?)
+                    }
+                    "sticker" => {
+                        let mut f = StickerMessageFields {
+                            package_id: p.package_id,
+                            quick_reply: p.quick_reply,
+                            quote_token: p.quote_token,
+                            sender: p.sender,
+                            sticker_id: p.sticker_id,
+                            ..Default::default()
+                        };
+                        wire::keep(&mut f.extra, "actions", p.actions);
+                        wire::keep(&mut f.extra, "address", p.address);
+                        wire::keep(&mut f.extra, "altText", p.alt_text);
+                        wire::keep(&mut f.extra, "baseSize", p.base_size);
+                        wire::keep(&mut f.extra, "baseUrl", p.base_url);
+                        wire::keep(&mut f.extra, "contents", p.contents);
+                        wire::keep(&mut f.extra, "couponId", p.coupon_id);
+                        wire::keep(&mut f.extra, "deliveryTag", p.delivery_tag);
+                        wire::keep(&mut f.extra, "duration", p.duration);
+                        wire::keep(&mut f.extra, "emojis", p.emojis);
+                        wire::keep(&mut f.extra, "latitude", p.latitude);
+                        wire::keep(&mut f.extra, "longitude", p.longitude);
+                        wire::keep(&mut f.extra, "originalContentUrl", p.original_content_url);
+                        wire::keep(&mut f.extra, "previewImageUrl", p.preview_image_url);
+                        wire::keep(&mut f.extra, "substitution", p.substitution);
+                        wire::keep(&mut f.extra, "template", p.template);
+                        wire::keep(&mut f.extra, "text", p.text);
+                        wire::keep(&mut f.extra, "title", p.title);
+                        wire::keep(&mut f.extra, "trackingId", p.tracking_id);
+                        wire::keep(&mut f.extra, "video", p.video);
+                        f.extra.append(&mut p.extra);
+                        Message::Sticker(wire::finish_variant_with(f, p.other, map)?)
+                    }
+                    "image" => {
+                        let mut f = ImageMessageFields {
+                            original_content_url: p.original_content_url,
+                            preview_image_url: p.preview_image_url,
+                            quick_reply: p.quick_reply,
+                            sender: p.sender,
+                            ..Default::default()
+                        };
+                        wire::keep(&mut f.extra, "actions", p.actions);
+                        wire::keep(&mut f.extra, "address", p.address);
+                        wire::keep(&mut f.extra, "altText", p.alt_text);
+                        wire::keep(&mut f.extra, "baseSize", p.base_size);
+                        wire::keep(&mut f.extra, "baseUrl", p.base_url);
+                        wire::keep(&mut f.extra, "contents", p.contents);
+                        wire::keep(&mut f.extra, "couponId", p.coupon_id);
+                        wire::keep(&mut f.extra, "deliveryTag", p.delivery_tag);
+                        wire::keep(&mut f.extra, "duration", p.duration);
+                        wire::keep(&mut f.extra, "emojis", p.emojis);
+                        wire::keep(&mut f.extra, "latitude", p.latitude);
+                        wire::keep(&mut f.extra, "longitude", p.longitude);
+                        wire::keep(&mut f.extra, "packageId", p.package_id);
+                        wire::keep(&mut f.extra, "quoteToken", p.quote_token);
+                        wire::keep(&mut f.extra, "stickerId", p.sticker_id);
+                        wire::keep(&mut f.extra, "substitution", p.substitution);
+                        wire::keep(&mut f.extra, "template", p.template);
+                        wire::keep(&mut f.extra, "text", p.text);
+                        wire::keep(&mut f.extra, "title", p.title);
+                        wire::keep(&mut f.extra, "trackingId", p.tracking_id);
+                        wire::keep(&mut f.extra, "video", p.video);
+                        f.extra.append(&mut p.extra);
+                        Message::Image(wire::finish_variant_with(f, p.other, map)?)
+                    }
+                    "video" => {
+                        let mut f = VideoMessageFields {
+                            original_content_url: p.original_content_url,
+                            preview_image_url: p.preview_image_url,
+                            quick_reply: p.quick_reply,
+                            sender: p.sender,
+                            tracking_id: p.tracking_id,
+                            ..Default::default()
+                        };
+                        wire::keep(&mut f.extra, "actions", p.actions);
+                        wire::keep(&mut f.extra, "address", p.address);
+                        wire::keep(&mut f.extra, "altText", p.alt_text);
+                        wire::keep(&mut f.extra, "baseSize", p.base_size);
+                        wire::keep(&mut f.extra, "baseUrl", p.base_url);
+                        wire::keep(&mut f.extra, "contents", p.contents);
+                        wire::keep(&mut f.extra, "couponId", p.coupon_id);
+                        wire::keep(&mut f.extra, "deliveryTag", p.delivery_tag);
+                        wire::keep(&mut f.extra, "duration", p.duration);
+                        wire::keep(&mut f.extra, "emojis", p.emojis);
+                        wire::keep(&mut f.extra, "latitude", p.latitude);
+                        wire::keep(&mut f.extra, "longitude", p.longitude);
+                        wire::keep(&mut f.extra, "packageId", p.package_id);
+                        wire::keep(&mut f.extra, "quoteToken", p.quote_token);
+                        wire::keep(&mut f.extra, "stickerId", p.sticker_id);
+                        wire::keep(&mut f.extra, "substitution", p.substitution);
+                        wire::keep(&mut f.extra, "template", p.template);
+                        wire::keep(&mut f.extra, "text", p.text);
+                        wire::keep(&mut f.extra, "title", p.title);
+                        wire::keep(&mut f.extra, "video", p.video);
+                        f.extra.append(&mut p.extra);
+                        Message::Video(wire::finish_variant_with(f, p.other, map)?)
+                    }
+                    "audio" => {
+                        let mut f = AudioMessageFields {
+                            duration: p.duration,
+                            original_content_url: p.original_content_url,
+                            quick_reply: p.quick_reply,
+                            sender: p.sender,
+                            ..Default::default()
+                        };
+                        wire::keep(&mut f.extra, "actions", p.actions);
+                        wire::keep(&mut f.extra, "address", p.address);
+                        wire::keep(&mut f.extra, "altText", p.alt_text);
+                        wire::keep(&mut f.extra, "baseSize", p.base_size);
+                        wire::keep(&mut f.extra, "baseUrl", p.base_url);
+                        wire::keep(&mut f.extra, "contents", p.contents);
+                        wire::keep(&mut f.extra, "couponId", p.coupon_id);
+                        wire::keep(&mut f.extra, "deliveryTag", p.delivery_tag);
+                        wire::keep(&mut f.extra, "emojis", p.emojis);
+                        wire::keep(&mut f.extra, "latitude", p.latitude);
+                        wire::keep(&mut f.extra, "longitude", p.longitude);
+                        wire::keep(&mut f.extra, "packageId", p.package_id);
+                        wire::keep(&mut f.extra, "previewImageUrl", p.preview_image_url);
+                        wire::keep(&mut f.extra, "quoteToken", p.quote_token);
+                        wire::keep(&mut f.extra, "stickerId", p.sticker_id);
+                        wire::keep(&mut f.extra, "substitution", p.substitution);
+                        wire::keep(&mut f.extra, "template", p.template);
+                        wire::keep(&mut f.extra, "text", p.text);
+                        wire::keep(&mut f.extra, "title", p.title);
+                        wire::keep(&mut f.extra, "trackingId", p.tracking_id);
+                        wire::keep(&mut f.extra, "video", p.video);
+                        f.extra.append(&mut p.extra);
+                        Message::Audio(wire::finish_variant_with(f, p.other, map)?)
+                    }
+                    "location" => {
+                        let mut f = LocationMessageFields {
+                            address: p.address,
+                            latitude: p.latitude,
+                            longitude: p.longitude,
+                            quick_reply: p.quick_reply,
+                            sender: p.sender,
+                            title: p.title,
+                            ..Default::default()
+                        };
+                        wire::keep(&mut f.extra, "actions", p.actions);
+                        wire::keep(&mut f.extra, "altText", p.alt_text);
+                        wire::keep(&mut f.extra, "baseSize", p.base_size);
+                        wire::keep(&mut f.extra, "baseUrl", p.base_url);
+                        wire::keep(&mut f.extra, "contents", p.contents);
+                        wire::keep(&mut f.extra, "couponId", p.coupon_id);
+                        wire::keep(&mut f.extra, "deliveryTag", p.delivery_tag);
+                        wire::keep(&mut f.extra, "duration", p.duration);
+                        wire::keep(&mut f.extra, "emojis", p.emojis);
+                        wire::keep(&mut f.extra, "originalContentUrl", p.original_content_url);
+                        wire::keep(&mut f.extra, "packageId", p.package_id);
+                        wire::keep(&mut f.extra, "previewImageUrl", p.preview_image_url);
+                        wire::keep(&mut f.extra, "quoteToken", p.quote_token);
+                        wire::keep(&mut f.extra, "stickerId", p.sticker_id);
+                        wire::keep(&mut f.extra, "substitution", p.substitution);
+                        wire::keep(&mut f.extra, "template", p.template);
+                        wire::keep(&mut f.extra, "text", p.text);
+                        wire::keep(&mut f.extra, "trackingId", p.tracking_id);
+                        wire::keep(&mut f.extra, "video", p.video);
+                        f.extra.append(&mut p.extra);
+                        Message::Location(wire::finish_variant_with(f, p.other, map)?)
+                    }
+                    "imagemap" => {
+                        let mut f = ImagemapMessageFields {
+                            actions: p.actions,
+                            alt_text: p.alt_text,
+                            base_size: p.base_size,
+                            base_url: p.base_url,
+                            quick_reply: p.quick_reply,
+                            sender: p.sender,
+                            video: p.video,
+                            ..Default::default()
+                        };
+                        wire::keep(&mut f.extra, "address", p.address);
+                        wire::keep(&mut f.extra, "contents", p.contents);
+                        wire::keep(&mut f.extra, "couponId", p.coupon_id);
+                        wire::keep(&mut f.extra, "deliveryTag", p.delivery_tag);
+                        wire::keep(&mut f.extra, "duration", p.duration);
+                        wire::keep(&mut f.extra, "emojis", p.emojis);
+                        wire::keep(&mut f.extra, "latitude", p.latitude);
+                        wire::keep(&mut f.extra, "longitude", p.longitude);
+                        wire::keep(&mut f.extra, "originalContentUrl", p.original_content_url);
+                        wire::keep(&mut f.extra, "packageId", p.package_id);
+                        wire::keep(&mut f.extra, "previewImageUrl", p.preview_image_url);
+                        wire::keep(&mut f.extra, "quoteToken", p.quote_token);
+                        wire::keep(&mut f.extra, "stickerId", p.sticker_id);
+                        wire::keep(&mut f.extra, "substitution", p.substitution);
+                        wire::keep(&mut f.extra, "template", p.template);
+                        wire::keep(&mut f.extra, "text", p.text);
+                        wire::keep(&mut f.extra, "title", p.title);
+                        wire::keep(&mut f.extra, "trackingId", p.tracking_id);
+                        f.extra.append(&mut p.extra);
+                        Message::Imagemap(wire::finish_variant_with(f, p.other, map)?)
+                    }
+                    "template" => {
+                        let mut f = TemplateMessageFields {
+                            alt_text: p.alt_text,
+                            quick_reply: p.quick_reply,
+                            sender: p.sender,
+                            template: p.template,
+                            ..Default::default()
+                        };
+                        wire::keep(&mut f.extra, "actions", p.actions);
+                        wire::keep(&mut f.extra, "address", p.address);
+                        wire::keep(&mut f.extra, "baseSize", p.base_size);
+                        wire::keep(&mut f.extra, "baseUrl", p.base_url);
+                        wire::keep(&mut f.extra, "contents", p.contents);
+                        wire::keep(&mut f.extra, "couponId", p.coupon_id);
+                        wire::keep(&mut f.extra, "deliveryTag", p.delivery_tag);
+                        wire::keep(&mut f.extra, "duration", p.duration);
+                        wire::keep(&mut f.extra, "emojis", p.emojis);
+                        wire::keep(&mut f.extra, "latitude", p.latitude);
+                        wire::keep(&mut f.extra, "longitude", p.longitude);
+                        wire::keep(&mut f.extra, "originalContentUrl", p.original_content_url);
+                        wire::keep(&mut f.extra, "packageId", p.package_id);
+                        wire::keep(&mut f.extra, "previewImageUrl", p.preview_image_url);
+                        wire::keep(&mut f.extra, "quoteToken", p.quote_token);
+                        wire::keep(&mut f.extra, "stickerId", p.sticker_id);
+                        wire::keep(&mut f.extra, "substitution", p.substitution);
+                        wire::keep(&mut f.extra, "text", p.text);
+                        wire::keep(&mut f.extra, "title", p.title);
+                        wire::keep(&mut f.extra, "trackingId", p.tracking_id);
+                        wire::keep(&mut f.extra, "video", p.video);
+                        f.extra.append(&mut p.extra);
+                        Message::Template(wire::finish_variant_with(f, p.other, map)?)
+                    }
+                    "flex" => {
+                        let mut f = FlexMessageFields {
+                            alt_text: p.alt_text,
+                            contents: p.contents,
+                            quick_reply: p.quick_reply,
+                            sender: p.sender,
+                            ..Default::default()
+                        };
+                        wire::keep(&mut f.extra, "actions", p.actions);
+                        wire::keep(&mut f.extra, "address", p.address);
+                        wire::keep(&mut f.extra, "baseSize", p.base_size);
+                        wire::keep(&mut f.extra, "baseUrl", p.base_url);
+                        wire::keep(&mut f.extra, "couponId", p.coupon_id);
+                        wire::keep(&mut f.extra, "deliveryTag", p.delivery_tag);
+                        wire::keep(&mut f.extra, "duration", p.duration);
+                        wire::keep(&mut f.extra, "emojis", p.emojis);
+                        wire::keep(&mut f.extra, "latitude", p.latitude);
+                        wire::keep(&mut f.extra, "longitude", p.longitude);
+                        wire::keep(&mut f.extra, "originalContentUrl", p.original_content_url);
+                        wire::keep(&mut f.extra, "packageId", p.package_id);
+                        wire::keep(&mut f.extra, "previewImageUrl", p.preview_image_url);
+                        wire::keep(&mut f.extra, "quoteToken", p.quote_token);
+                        wire::keep(&mut f.extra, "stickerId", p.sticker_id);
+                        wire::keep(&mut f.extra, "substitution", p.substitution);
+                        wire::keep(&mut f.extra, "template", p.template);
+                        wire::keep(&mut f.extra, "text", p.text);
+                        wire::keep(&mut f.extra, "title", p.title);
+                        wire::keep(&mut f.extra, "trackingId", p.tracking_id);
+                        wire::keep(&mut f.extra, "video", p.video);
+                        f.extra.append(&mut p.extra);
+                        Message::Flex(wire::finish_variant_with(f, p.other, map)?)
+                    }
+                    "coupon" => {
+                        let mut f = CouponMessageFields {
+                            coupon_id: p.coupon_id,
+                            delivery_tag: p.delivery_tag,
+                            quick_reply: p.quick_reply,
+                            sender: p.sender,
+                            ..Default::default()
+                        };
+                        wire::keep(&mut f.extra, "actions", p.actions);
+                        wire::keep(&mut f.extra, "address", p.address);
+                        wire::keep(&mut f.extra, "altText", p.alt_text);
+                        wire::keep(&mut f.extra, "baseSize", p.base_size);
+                        wire::keep(&mut f.extra, "baseUrl", p.base_url);
+                        wire::keep(&mut f.extra, "contents", p.contents);
+                        wire::keep(&mut f.extra, "duration", p.duration);
+                        wire::keep(&mut f.extra, "emojis", p.emojis);
+                        wire::keep(&mut f.extra, "latitude", p.latitude);
+                        wire::keep(&mut f.extra, "longitude", p.longitude);
+                        wire::keep(&mut f.extra, "originalContentUrl", p.original_content_url);
+                        wire::keep(&mut f.extra, "packageId", p.package_id);
+                        wire::keep(&mut f.extra, "previewImageUrl", p.preview_image_url);
+                        wire::keep(&mut f.extra, "quoteToken", p.quote_token);
+                        wire::keep(&mut f.extra, "stickerId", p.sticker_id);
+                        wire::keep(&mut f.extra, "substitution", p.substitution);
+                        wire::keep(&mut f.extra, "template", p.template);
+                        wire::keep(&mut f.extra, "text", p.text);
+                        wire::keep(&mut f.extra, "title", p.title);
+                        wire::keep(&mut f.extra, "trackingId", p.tracking_id);
+                        wire::keep(&mut f.extra, "video", p.video);
+                        f.extra.append(&mut p.extra);
+                        Message::Coupon(wire::finish_variant_with(f, p.other, map)?)
+                    }
                     _ => {
-                        let raw = wire::finish_unknown(map, "type", &tag, pending)?;
+                        let mut raw = p.extra;
+                        wire::keep(&mut raw, "actions", p.actions);
+                        wire::keep(&mut raw, "address", p.address);
+                        wire::keep(&mut raw, "altText", p.alt_text);
+                        wire::keep(&mut raw, "baseSize", p.base_size);
+                        wire::keep(&mut raw, "baseUrl", p.base_url);
+                        wire::keep(&mut raw, "contents", p.contents);
+                        wire::keep(&mut raw, "couponId", p.coupon_id);
+                        wire::keep(&mut raw, "deliveryTag", p.delivery_tag);
+                        wire::keep(&mut raw, "duration", p.duration);
+                        wire::keep(&mut raw, "emojis", p.emojis);
+                        wire::keep(&mut raw, "latitude", p.latitude);
+                        wire::keep(&mut raw, "longitude", p.longitude);
+                        wire::keep(&mut raw, "originalContentUrl", p.original_content_url);
+                        wire::keep(&mut raw, "packageId", p.package_id);
+                        wire::keep(&mut raw, "previewImageUrl", p.preview_image_url);
+                        wire::keep(&mut raw, "quickReply", p.quick_reply);
+                        wire::keep(&mut raw, "quoteToken", p.quote_token);
+                        wire::keep(&mut raw, "sender", p.sender);
+                        wire::keep(&mut raw, "stickerId", p.sticker_id);
+                        wire::keep(&mut raw, "substitution", p.substitution);
+                        wire::keep(&mut raw, "template", p.template);
+                        wire::keep(&mut raw, "text", p.text);
+                        wire::keep(&mut raw, "title", p.title);
+                        wire::keep(&mut raw, "trackingId", p.tracking_id);
+                        wire::keep(&mut raw, "video", p.video);
+                        let raw = wire::finish_unknown(map, "type", &tag, p.other, raw)?;
                         Message::Unknown {
                             kind: tag.into_owned(),
                             raw,
@@ -1038,8 +1471,8 @@ impl Default for QuickReply {
 
 #[derive(Default)]
 pub(crate) struct QuickReplyFields {
-    items: Option<Vec<QuickReplyItem>>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) items: Option<Vec<QuickReplyItem>>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for QuickReplyFields {
@@ -1110,10 +1543,10 @@ impl Default for QuickReplyItem {
 
 #[derive(Default)]
 pub(crate) struct QuickReplyItemFields {
-    image_url: Option<String>,
-    action: Option<Action>,
-    kind: Option<String>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) image_url: Option<String>,
+    pub(crate) action: Option<Action>,
+    pub(crate) kind: Option<String>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for QuickReplyItemFields {
@@ -1191,9 +1624,9 @@ impl Default for Sender {
 
 #[derive(Default)]
 pub(crate) struct SenderFields {
-    name: Option<String>,
-    icon_url: Option<String>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) name: Option<String>,
+    pub(crate) icon_url: Option<String>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for SenderFields {
@@ -1271,12 +1704,12 @@ impl TextMessage {
 
 #[derive(Default)]
 pub(crate) struct TextMessageFields {
-    quick_reply: Option<QuickReply>,
-    sender: Option<Sender>,
-    text: Option<String>,
-    emojis: Option<Vec<Emoji>>,
-    quote_token: Option<String>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) quick_reply: Option<QuickReply>,
+    pub(crate) sender: Option<Sender>,
+    pub(crate) text: Option<String>,
+    pub(crate) emojis: Option<Vec<Emoji>>,
+    pub(crate) quote_token: Option<String>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for TextMessageFields {
@@ -1367,10 +1800,10 @@ impl Default for Emoji {
 
 #[derive(Default)]
 pub(crate) struct EmojiFields {
-    index: Option<i32>,
-    product_id: Option<String>,
-    emoji_id: Option<String>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) index: Option<i32>,
+    pub(crate) product_id: Option<String>,
+    pub(crate) emoji_id: Option<String>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for EmojiFields {
@@ -1453,12 +1886,12 @@ impl TextMessageV2 {
 
 #[derive(Default)]
 pub(crate) struct TextMessageV2Fields {
-    quick_reply: Option<QuickReply>,
-    sender: Option<Sender>,
-    text: Option<String>,
-    substitution: Option<std::collections::BTreeMap<String, SubstitutionObject>>,
-    quote_token: Option<String>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) quick_reply: Option<QuickReply>,
+    pub(crate) sender: Option<Sender>,
+    pub(crate) text: Option<String>,
+    pub(crate) substitution: Option<std::collections::BTreeMap<String, SubstitutionObject>>,
+    pub(crate) quote_token: Option<String>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for TextMessageV2Fields {
@@ -1562,6 +1995,26 @@ impl SubstitutionObject {
     }
 }
 
+#[derive(Default)]
+struct SubstitutionObjectPending<'de> {
+    emoji_id: Option<String>,
+    mentionee: Option<MentionTarget>,
+    product_id: Option<String>,
+    extra: serde_json::Map<String, serde_json::Value>,
+    other: wire::Pending<'de>,
+}
+
+impl<'de> wire::PendingFields<'de> for SubstitutionObjectPending<'de> {
+    fn field<D: serde::Deserializer<'de>>(&mut self, key: std::borrow::Cow<'de, str>, d: D) -> Result<(), D::Error> {
+        match &*key {
+            "emojiId" => wire::opt(&mut self.emoji_id, &mut self.extra, &key, d),
+            "mentionee" => wire::opt(&mut self.mentionee, &mut self.extra, &key, d),
+            "productId" => wire::opt(&mut self.product_id, &mut self.extra, &key, d),
+            _ => wire::buffer(&mut self.other, key, d),
+        }
+    }
+}
+
 impl<'de> serde::Deserialize<'de> for SubstitutionObject {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -1570,17 +2023,37 @@ impl<'de> serde::Deserialize<'de> for SubstitutionObject {
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("a SubstitutionObject object")
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<SubstitutionObject, A::Error> {
-                let (tag, pending, map) = wire::find_tag(map, "type")?;
+            #[allow(unused_mut)]
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<SubstitutionObject, A::Error> {
+                let mut p = SubstitutionObjectPending::default();
+                let tag = wire::find_tag_into(&mut map, "type", &mut p)?;
                 Ok(match &*tag {
-                    "mention" => SubstitutionObject::Mention(
-                        wire::finish_variant::<A, MentionSubstitutionObjectFields>(pending, map)?,
-                    ),
-                    "emoji" => SubstitutionObject::Emoji(wire::finish_variant::<A, EmojiSubstitutionObjectFields>(
-                        pending, map,
-                    )?),
+                    "mention" => {
+                        let mut f = MentionSubstitutionObjectFields {
+                            mentionee: p.mentionee,
+                            ..Default::default()
+                        };
+                        wire::keep(&mut f.extra, "emojiId", p.emoji_id);
+                        wire::keep(&mut f.extra, "productId", p.product_id);
+                        f.extra.append(&mut p.extra);
+                        SubstitutionObject::Mention(wire::finish_variant_with(f, p.other, map)?)
+                    }
+                    "emoji" => {
+                        let mut f = EmojiSubstitutionObjectFields {
+                            emoji_id: p.emoji_id,
+                            product_id: p.product_id,
+                            ..Default::default()
+                        };
+                        wire::keep(&mut f.extra, "mentionee", p.mentionee);
+                        f.extra.append(&mut p.extra);
+                        SubstitutionObject::Emoji(wire::finish_variant_with(f, p.other, map)?)
+                    }
                     _ => {
-                        let raw = wire::finish_unknown(map, "type", &tag, pending)?;
+                        let mut raw = p.extra;
+                        wire::keep(&mut raw, "emojiId", p.emoji_id);
+                        wire::keep(&mut raw, "mentionee", p.mentionee);
+                        wire::keep(&mut raw, "productId", p.product_id);
+                        let raw = wire::finish_unknown(map, "type", &tag, p.other, raw)?;
                         SubstitutionObject::Unknown {
                             kind: tag.into_owned(),
                             raw,
@@ -1627,8 +2100,8 @@ impl MentionSubstitutionObject {
 
 #[derive(Default)]
 pub(crate) struct MentionSubstitutionObjectFields {
-    mentionee: Option<MentionTarget>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) mentionee: Option<MentionTarget>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for MentionSubstitutionObjectFields {
@@ -1712,6 +2185,22 @@ impl MentionTarget {
     }
 }
 
+#[derive(Default)]
+struct MentionTargetPending<'de> {
+    user_id: Option<crate::ids::UserId>,
+    extra: serde_json::Map<String, serde_json::Value>,
+    other: wire::Pending<'de>,
+}
+
+impl<'de> wire::PendingFields<'de> for MentionTargetPending<'de> {
+    fn field<D: serde::Deserializer<'de>>(&mut self, key: std::borrow::Cow<'de, str>, d: D) -> Result<(), D::Error> {
+        match &*key {
+            "userId" => wire::opt(&mut self.user_id, &mut self.extra, &key, d),
+            _ => wire::buffer(&mut self.other, key, d),
+        }
+    }
+}
+
 impl<'de> serde::Deserialize<'de> for MentionTarget {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -1720,13 +2209,29 @@ impl<'de> serde::Deserialize<'de> for MentionTarget {
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("a MentionTarget object")
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<MentionTarget, A::Error> {
-                let (tag, pending, map) = wire::find_tag(map, "type")?;
+            #[allow(unused_mut)]
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<MentionTarget, A::Error> {
+                let mut p = MentionTargetPending::default();
+                let tag = wire::find_tag_into(&mut map, "type", &mut p)?;
                 Ok(match &*tag {
-                    "user" => MentionTarget::User(wire::finish_variant::<A, UserMentionTargetFields>(pending, map)?),
-                    "all" => MentionTarget::All(wire::finish_variant::<A, AllMentionTargetFields>(pending, map)?),
+                    "user" => {
+                        let mut f = UserMentionTargetFields {
+                            user_id: p.user_id,
+                            ..Default::default()
+                        };
+                        f.extra.append(&mut p.extra);
+                        MentionTarget::User(wire::finish_variant_with(f, p.other, map)?)
+                    }
+                    "all" => {
+                        let mut f = AllMentionTargetFields::default();
+                        wire::keep(&mut f.extra, "userId", p.user_id);
+                        f.extra.append(&mut p.extra);
+                        MentionTarget::All(wire::finish_variant_with(f, p.other, map)?)
+                    }
                     _ => {
-                        let raw = wire::finish_unknown(map, "type", &tag, pending)?;
+                        let mut raw = p.extra;
+                        wire::keep(&mut raw, "userId", p.user_id);
+                        let raw = wire::finish_unknown(map, "type", &tag, p.other, raw)?;
                         MentionTarget::Unknown {
                             kind: tag.into_owned(),
                             raw,
@@ -1773,8 +2278,8 @@ impl UserMentionTarget {
 
 #[derive(Default)]
 pub(crate) struct UserMentionTargetFields {
-    user_id: Option<crate::ids::UserId>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) user_id: Option<crate::ids::UserId>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for UserMentionTargetFields {
@@ -1838,7 +2343,7 @@ impl Default for AllMentionTarget {
 
 #[derive(Default)]
 pub(crate) struct AllMentionTargetFields {
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for AllMentionTargetFields {
@@ -1897,9 +2402,9 @@ impl EmojiSubstitutionObject {
 
 #[derive(Default)]
 pub(crate) struct EmojiSubstitutionObjectFields {
-    product_id: Option<String>,
-    emoji_id: Option<String>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) product_id: Option<String>,
+    pub(crate) emoji_id: Option<String>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for EmojiSubstitutionObjectFields {
@@ -1975,12 +2480,12 @@ impl StickerMessage {
 
 #[derive(Default)]
 pub(crate) struct StickerMessageFields {
-    quick_reply: Option<QuickReply>,
-    sender: Option<Sender>,
-    package_id: Option<String>,
-    sticker_id: Option<String>,
-    quote_token: Option<String>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) quick_reply: Option<QuickReply>,
+    pub(crate) sender: Option<Sender>,
+    pub(crate) package_id: Option<String>,
+    pub(crate) sticker_id: Option<String>,
+    pub(crate) quote_token: Option<String>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for StickerMessageFields {
@@ -2068,11 +2573,11 @@ impl ImageMessage {
 
 #[derive(Default)]
 pub(crate) struct ImageMessageFields {
-    quick_reply: Option<QuickReply>,
-    sender: Option<Sender>,
-    original_content_url: Option<String>,
-    preview_image_url: Option<String>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) quick_reply: Option<QuickReply>,
+    pub(crate) sender: Option<Sender>,
+    pub(crate) original_content_url: Option<String>,
+    pub(crate) preview_image_url: Option<String>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for ImageMessageFields {
@@ -2162,12 +2667,12 @@ impl VideoMessage {
 
 #[derive(Default)]
 pub(crate) struct VideoMessageFields {
-    quick_reply: Option<QuickReply>,
-    sender: Option<Sender>,
-    original_content_url: Option<String>,
-    preview_image_url: Option<String>,
-    tracking_id: Option<String>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) quick_reply: Option<QuickReply>,
+    pub(crate) sender: Option<Sender>,
+    pub(crate) original_content_url: Option<String>,
+    pub(crate) preview_image_url: Option<String>,
+    pub(crate) tracking_id: Option<String>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for VideoMessageFields {
@@ -2259,11 +2764,11 @@ impl AudioMessage {
 
 #[derive(Default)]
 pub(crate) struct AudioMessageFields {
-    quick_reply: Option<QuickReply>,
-    sender: Option<Sender>,
-    original_content_url: Option<String>,
-    duration: Option<i64>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) quick_reply: Option<QuickReply>,
+    pub(crate) sender: Option<Sender>,
+    pub(crate) original_content_url: Option<String>,
+    pub(crate) duration: Option<i64>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for AudioMessageFields {
@@ -2359,13 +2864,13 @@ impl LocationMessage {
 
 #[derive(Default)]
 pub(crate) struct LocationMessageFields {
-    quick_reply: Option<QuickReply>,
-    sender: Option<Sender>,
-    title: Option<String>,
-    address: Option<String>,
-    latitude: Option<f64>,
-    longitude: Option<f64>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) quick_reply: Option<QuickReply>,
+    pub(crate) sender: Option<Sender>,
+    pub(crate) title: Option<String>,
+    pub(crate) address: Option<String>,
+    pub(crate) latitude: Option<f64>,
+    pub(crate) longitude: Option<f64>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for LocationMessageFields {
@@ -2468,14 +2973,14 @@ impl ImagemapMessage {
 
 #[derive(Default)]
 pub(crate) struct ImagemapMessageFields {
-    quick_reply: Option<QuickReply>,
-    sender: Option<Sender>,
-    base_url: Option<String>,
-    alt_text: Option<String>,
-    base_size: Option<ImagemapBaseSize>,
-    actions: Option<Vec<ImagemapAction>>,
-    video: Option<ImagemapVideo>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) quick_reply: Option<QuickReply>,
+    pub(crate) sender: Option<Sender>,
+    pub(crate) base_url: Option<String>,
+    pub(crate) alt_text: Option<String>,
+    pub(crate) base_size: Option<ImagemapBaseSize>,
+    pub(crate) actions: Option<Vec<ImagemapAction>>,
+    pub(crate) video: Option<ImagemapVideo>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for ImagemapMessageFields {
@@ -2561,9 +3066,9 @@ impl ImagemapBaseSize {
 
 #[derive(Default)]
 pub(crate) struct ImagemapBaseSizeFields {
-    height: Option<i32>,
-    width: Option<i32>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) height: Option<i32>,
+    pub(crate) width: Option<i32>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for ImagemapBaseSizeFields {
@@ -2667,6 +3172,30 @@ impl ImagemapAction {
     }
 }
 
+#[derive(Default)]
+struct ImagemapActionPending<'de> {
+    area: Option<ImagemapArea>,
+    clipboard_text: Option<String>,
+    label: Option<String>,
+    link_uri: Option<String>,
+    text: Option<String>,
+    extra: serde_json::Map<String, serde_json::Value>,
+    other: wire::Pending<'de>,
+}
+
+impl<'de> wire::PendingFields<'de> for ImagemapActionPending<'de> {
+    fn field<D: serde::Deserializer<'de>>(&mut self, key: std::borrow::Cow<'de, str>, d: D) -> Result<(), D::Error> {
+        match &*key {
+            "area" => wire::opt(&mut self.area, &mut self.extra, &key, d),
+            "clipboardText" => wire::opt(&mut self.clipboard_text, &mut self.extra, &key, d),
+            "label" => wire::opt(&mut self.label, &mut self.extra, &key, d),
+            "linkUri" => wire::opt(&mut self.link_uri, &mut self.extra, &key, d),
+            "text" => wire::opt(&mut self.text, &mut self.extra, &key, d),
+            _ => wire::buffer(&mut self.other, key, d),
+        }
+    }
+}
+
 impl<'de> serde::Deserialize<'de> for ImagemapAction {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -2675,18 +3204,55 @@ impl<'de> serde::Deserialize<'de> for ImagemapAction {
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("a ImagemapAction object")
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<ImagemapAction, A::Error> {
-                let (tag, pending, map) = wire::find_tag(map, "type")?;
+            #[allow(unused_mut)]
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<ImagemapAction, A::Error> {
+                let mut p = ImagemapActionPending::default();
+                let tag = wire::find_tag_into(&mut map, "type", &mut p)?;
                 Ok(match &*tag {
                     "message" => {
-                        ImagemapAction::Message(wire::finish_variant::<A, MessageImagemapActionFields>(pending, map)?)
+                        let mut f = MessageImagemapActionFields {
+                            area: p.area,
+                            label: p.label,
+                            text: p.text,
+                            ..Default::default()
+                        };
+                        wire::keep(&mut f.extra, "clipboardText", p.clipboard_text);
+                        wire::keep(&mut f.extra, "linkUri", p.link_uri);
+                        f.extra.append(&mut p.extra);
+                        ImagemapAction::Message(wire::finish_variant_with(f, p.other, map)?)
                     }
-                    "uri" => ImagemapAction::Uri(wire::finish_variant::<A, URIImagemapActionFields>(pending, map)?),
-                    "clipboard" => ImagemapAction::Clipboard(wire::finish_variant::<A, ClipboardImagemapActionFields>(
-                        pending, map,
-                    )?),
+                    "uri" => {
+                        let mut f = URIImagemapActionFields {
+                            area: p.area,
+                            label: p.label,
+                            link_uri: p.link_uri,
+                            ..Default::default()
+                        };
+                        wire::keep(&mut f.extra, "clipboardText", p.clipboard_text);
+                        wire::keep(&mut f.extra, "text", p.text);
+                        f.extra.append(&mut p.extra);
+                        ImagemapAction::Uri(wire::finish_variant_with(f, p.other, map)?)
+                    }
+                    "clipboard" => {
+                        let mut f = ClipboardImagemapActionFields {
+                            area: p.area,
+                            clipboard_text: p.clipboard_text,
+                            label: p.label,
+                            ..Default::default()
+                        };
+                        wire::keep(&mut f.extra, "linkUri", p.link_uri);
+                        wire::keep(&mut f.extra, "text", p.text);
+                        f.extra.append(&mut p.extra);
+                        ImagemapAction::Clipboard(wire::finish_variant_with(f, p.other, map)?)
+                    }
                     _ => {
-                        let raw = wire::finish_unknown(map, "type", &tag, pending)?;
+                        let mut raw = p.extra;
+                        wire::keep(&mut raw, "area", p.area);
+                        wire::keep(&mut raw, "clipboardText", p.clipboard_text);
+                        wire::keep(&mut raw, "label", p.label);
+                        wire::keep(&mut raw, "linkUri", p.link_uri);
+                        wire::keep(&mut raw, "text", p.text);
+                        let raw = wire::finish_unknown(map, "type", &tag, p.other, raw)?;
                         ImagemapAction::Unknown {
                             kind: tag.into_owned(),
                             raw,
@@ -2740,10 +3306,10 @@ impl MessageImagemapAction {
 
 #[derive(Default)]
 pub(crate) struct MessageImagemapActionFields {
-    area: Option<ImagemapArea>,
-    text: Option<String>,
-    label: Option<String>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) area: Option<ImagemapArea>,
+    pub(crate) text: Option<String>,
+    pub(crate) label: Option<String>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for MessageImagemapActionFields {
@@ -2818,10 +3384,10 @@ impl URIImagemapAction {
 
 #[derive(Default)]
 pub(crate) struct URIImagemapActionFields {
-    area: Option<ImagemapArea>,
-    link_uri: Option<String>,
-    label: Option<String>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) area: Option<ImagemapArea>,
+    pub(crate) link_uri: Option<String>,
+    pub(crate) label: Option<String>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for URIImagemapActionFields {
@@ -2897,10 +3463,10 @@ impl ClipboardImagemapAction {
 
 #[derive(Default)]
 pub(crate) struct ClipboardImagemapActionFields {
-    area: Option<ImagemapArea>,
-    clipboard_text: Option<String>,
-    label: Option<String>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) area: Option<ImagemapArea>,
+    pub(crate) clipboard_text: Option<String>,
+    pub(crate) label: Option<String>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for ClipboardImagemapActionFields {
@@ -2976,11 +3542,11 @@ impl ImagemapArea {
 
 #[derive(Default)]
 pub(crate) struct ImagemapAreaFields {
-    x: Option<i32>,
-    y: Option<i32>,
-    width: Option<i32>,
-    height: Option<i32>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) x: Option<i32>,
+    pub(crate) y: Option<i32>,
+    pub(crate) width: Option<i32>,
+    pub(crate) height: Option<i32>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for ImagemapAreaFields {
@@ -3061,11 +3627,11 @@ impl Default for ImagemapVideo {
 
 #[derive(Default)]
 pub(crate) struct ImagemapVideoFields {
-    original_content_url: Option<String>,
-    preview_image_url: Option<String>,
-    area: Option<ImagemapArea>,
-    external_link: Option<ImagemapExternalLink>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) original_content_url: Option<String>,
+    pub(crate) preview_image_url: Option<String>,
+    pub(crate) area: Option<ImagemapArea>,
+    pub(crate) external_link: Option<ImagemapExternalLink>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for ImagemapVideoFields {
@@ -3148,9 +3714,9 @@ impl Default for ImagemapExternalLink {
 
 #[derive(Default)]
 pub(crate) struct ImagemapExternalLinkFields {
-    link_uri: Option<String>,
-    label: Option<String>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) link_uri: Option<String>,
+    pub(crate) label: Option<String>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for ImagemapExternalLinkFields {
@@ -3225,11 +3791,11 @@ impl TemplateMessage {
 
 #[derive(Default)]
 pub(crate) struct TemplateMessageFields {
-    quick_reply: Option<QuickReply>,
-    sender: Option<Sender>,
-    alt_text: Option<String>,
-    template: Option<Template>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) quick_reply: Option<QuickReply>,
+    pub(crate) sender: Option<Sender>,
+    pub(crate) alt_text: Option<String>,
+    pub(crate) template: Option<Template>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for TemplateMessageFields {
@@ -3344,6 +3910,36 @@ impl Template {
     }
 }
 
+#[derive(Default)]
+struct TemplatePending<'de> {
+    actions: Option<Vec<Action>>,
+    default_action: Option<Action>,
+    image_aspect_ratio: Option<String>,
+    image_background_color: Option<String>,
+    image_size: Option<String>,
+    text: Option<String>,
+    thumbnail_image_url: Option<String>,
+    title: Option<String>,
+    extra: serde_json::Map<String, serde_json::Value>,
+    other: wire::Pending<'de>,
+}
+
+impl<'de> wire::PendingFields<'de> for TemplatePending<'de> {
+    fn field<D: serde::Deserializer<'de>>(&mut self, key: std::borrow::Cow<'de, str>, d: D) -> Result<(), D::Error> {
+        match &*key {
+            "actions" => wire::opt(&mut self.actions, &mut self.extra, &key, d),
+            "defaultAction" => wire::opt(&mut self.default_action, &mut self.extra, &key, d),
+            "imageAspectRatio" => wire::opt(&mut self.image_aspect_ratio, &mut self.extra, &key, d),
+            "imageBackgroundColor" => wire::opt(&mut self.image_background_color, &mut self.extra, &key, d),
+            "imageSize" => wire::opt(&mut self.image_size, &mut self.extra, &key, d),
+            "text" => wire::opt(&mut self.text, &mut self.extra, &key, d),
+            "thumbnailImageUrl" => wire::opt(&mut self.thumbnail_image_url, &mut self.extra, &key, d),
+            "title" => wire::opt(&mut self.title, &mut self.extra, &key, d),
+            _ => wire::buffer(&mut self.other, key, d),
+        }
+    }
+}
+
 impl<'de> serde::Deserialize<'de> for Template {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -3352,17 +3948,80 @@ impl<'de> serde::Deserialize<'de> for Template {
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("a Template object")
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Template, A::Error> {
-                let (tag, pending, map) = wire::find_tag(map, "type")?;
+            #[allow(unused_mut)]
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Template, A::Error> {
+                let mut p = TemplatePending::default();
+                let tag = wire::find_tag_into(&mut map, "type", &mut p)?;
                 Ok(match &*tag {
-                    "buttons" => Template::Buttons(wire::finish_variant::<A, ButtonsTemplateFields>(pending, map)?),
-                    "confirm" => Template::Confirm(wire::finish_variant::<A, ConfirmTemplateFields>(pending, map)?),
-                    "carousel" => Template::Carousel(wire::finish_variant::<A, CarouselTemplateFields>(pending, map)?),
+                    "buttons" => {
+                        let mut f = ButtonsTemplateFields {
+                            actions: p.actions,
+                            default_action: p.default_action,
+                            image_aspect_ratio: p.image_aspect_ratio,
+                            image_background_color: p.image_background_color,
+                            image_size: p.image_size,
+                            text: p.text,
+                            thumbnail_image_url: p.thumbnail_image_url,
+                            title: p.title,
+                            ..Default::default()
+                        };
+                        f.extra.append(&mut p.extra);
+                        Template::Buttons(wire::finish_variant_with(f, p.other, map)?)
+                    }
+                    "confirm" => {
+                        let mut f = ConfirmTemplateFields {
+                            actions: p.actions,
+                            text: p.text,
+                            ..Default::default()
+                        };
+                        wire::keep(&mut f.extra, "defaultAction", p.default_action);
+                        wire::keep(&mut f.extra, "imageAspectRatio", p.image_aspect_ratio);
+                        wire::keep(&mut f.extra, "imageBackgroundColor", p.image_background_color);
+                        wire::keep(&mut f.extra, "imageSize", p.image_size);
+                        wire::keep(&mut f.extra, "thumbnailImageUrl", p.thumbnail_image_url);
+                        wire::keep(&mut f.extra, "title", p.title);
+                        f.extra.append(&mut p.extra);
+                        Template::Confirm(wire::finish_variant_with(f, p.other, map)?)
+                    }
+                    "carousel" => {
+                        let mut f = CarouselTemplateFields {
+                            image_aspect_ratio: p.image_aspect_ratio,
+                            image_size: p.image_size,
+                            ..Default::default()
+                        };
+                        wire::keep(&mut f.extra, "actions", p.actions);
+                        wire::keep(&mut f.extra, "defaultAction", p.default_action);
+                        wire::keep(&mut f.extra, "imageBackgroundColor", p.image_background_color);
+                        wire::keep(&mut f.extra, "text", p.text);
+                        wire::keep(&mut f.extra, "thumbnailImageUrl", p.thumbnail_image_url);
+                        wire::keep(&mut f.extra, "title", p.title);
+                        f.extra.append(&mut p.extra);
+                        Template::Carousel(wire::finish_variant_with(f, p.other, map)?)
+                    }
                     "image_carousel" => {
-                        Template::ImageCarousel(wire::finish_variant::<A, ImageCarouselTemplateFields>(pending, map)?)
+                        let mut f = ImageCarouselTemplateFields::default();
+                        wire::keep(&mut f.extra, "actions", p.actions);
+                        wire::keep(&mut f.extra, "defaultAction", p.default_action);
+                        wire::keep(&mut f.extra, "imageAspectRatio", p.image_aspect_ratio);
+                        wire::keep(&mut f.extra, "imageBackgroundColor", p.image_background_color);
+                        wire::keep(&mut f.extra, "imageSize", p.image_size);
+                        wire::keep(&mut f.extra, "text", p.text);
+                        wire::keep(&mut f.extra, "thumbnailImageUrl", p.thumbnail_image_url);
+                        wire::keep(&mut f.extra, "title", p.title);
+                        f.extra.append(&mut p.extra);
+                        Template::ImageCarousel(wire::finish_variant_with(f, p.other, map)?)
                     }
                     _ => {
-                        let raw = wire::finish_unknown(map, "type", &tag, pending)?;
+                        let mut raw = p.extra;
+                        wire::keep(&mut raw, "actions", p.actions);
+                        wire::keep(&mut raw, "defaultAction", p.default_action);
+                        wire::keep(&mut raw, "imageAspectRatio", p.image_aspect_ratio);
+                        wire::keep(&mut raw, "imageBackgroundColor", p.image_background_color);
+                        wire::keep(&mut raw, "imageSize", p.image_size);
+                        wire::keep(&mut raw, "text", p.text);
+                        wire::keep(&mut raw, "thumbnailImageUrl", p.thumbnail_image_url);
+                        wire::keep(&mut raw, "title", p.title);
+                        let raw = wire::finish_unknown(map, "type", &tag, p.other, raw)?;
                         Template::Unknown {
                             kind: tag.into_owned(),
                             raw,
@@ -3432,15 +4091,15 @@ impl ButtonsTemplate {
 
 #[derive(Default)]
 pub(crate) struct ButtonsTemplateFields {
-    thumbnail_image_url: Option<String>,
-    image_aspect_ratio: Option<String>,
-    image_size: Option<String>,
-    image_background_color: Option<String>,
-    title: Option<String>,
-    text: Option<String>,
-    default_action: Option<Action>,
-    actions: Option<Vec<Action>>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) thumbnail_image_url: Option<String>,
+    pub(crate) image_aspect_ratio: Option<String>,
+    pub(crate) image_size: Option<String>,
+    pub(crate) image_background_color: Option<String>,
+    pub(crate) title: Option<String>,
+    pub(crate) text: Option<String>,
+    pub(crate) default_action: Option<Action>,
+    pub(crate) actions: Option<Vec<Action>>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for ButtonsTemplateFields {
@@ -3565,9 +4224,9 @@ impl ConfirmTemplate {
 
 #[derive(Default)]
 pub(crate) struct ConfirmTemplateFields {
-    text: Option<String>,
-    actions: Option<Vec<Action>>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) text: Option<String>,
+    pub(crate) actions: Option<Vec<Action>>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for ConfirmTemplateFields {
@@ -3637,10 +4296,10 @@ impl CarouselTemplate {
 
 #[derive(Default)]
 pub(crate) struct CarouselTemplateFields {
-    columns: Option<Vec<CarouselColumn>>,
-    image_aspect_ratio: Option<String>,
-    image_size: Option<String>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) columns: Option<Vec<CarouselColumn>>,
+    pub(crate) image_aspect_ratio: Option<String>,
+    pub(crate) image_size: Option<String>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for CarouselTemplateFields {
@@ -3724,13 +4383,13 @@ impl CarouselColumn {
 
 #[derive(Default)]
 pub(crate) struct CarouselColumnFields {
-    thumbnail_image_url: Option<String>,
-    image_background_color: Option<String>,
-    title: Option<String>,
-    text: Option<String>,
-    default_action: Option<Action>,
-    actions: Option<Vec<Action>>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) thumbnail_image_url: Option<String>,
+    pub(crate) image_background_color: Option<String>,
+    pub(crate) title: Option<String>,
+    pub(crate) text: Option<String>,
+    pub(crate) default_action: Option<Action>,
+    pub(crate) actions: Option<Vec<Action>>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for CarouselColumnFields {
@@ -3812,8 +4471,8 @@ impl ImageCarouselTemplate {
 
 #[derive(Default)]
 pub(crate) struct ImageCarouselTemplateFields {
-    columns: Option<Vec<ImageCarouselColumn>>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) columns: Option<Vec<ImageCarouselColumn>>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for ImageCarouselTemplateFields {
@@ -3875,9 +4534,9 @@ impl ImageCarouselColumn {
 
 #[derive(Default)]
 pub(crate) struct ImageCarouselColumnFields {
-    image_url: Option<String>,
-    action: Option<Action>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) image_url: Option<String>,
+    pub(crate) action: Option<Action>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for ImageCarouselColumnFields {

@@ -34,8 +34,8 @@ impl Default for DetachModuleRequest {
 
 #[derive(Default)]
 pub(crate) struct DetachModuleRequestFields {
-    bot_id: Option<String>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) bot_id: Option<String>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for DetachModuleRequestFields {
@@ -108,9 +108,9 @@ impl Default for AcquireChatControlRequest {
 
 #[derive(Default)]
 pub(crate) struct AcquireChatControlRequestFields {
-    expired: Option<bool>,
-    ttl: Option<i32>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) expired: Option<bool>,
+    pub(crate) ttl: Option<i32>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for AcquireChatControlRequestFields {
@@ -179,9 +179,9 @@ impl GetModulesResponse {
 
 #[derive(Default)]
 pub(crate) struct GetModulesResponseFields {
-    bots: Option<Vec<ModuleBot>>,
-    next: Option<String>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) bots: Option<Vec<ModuleBot>>,
+    pub(crate) next: Option<String>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for GetModulesResponseFields {
@@ -259,12 +259,12 @@ impl ModuleBot {
 
 #[derive(Default)]
 pub(crate) struct ModuleBotFields {
-    user_id: Option<crate::ids::UserId>,
-    basic_id: Option<String>,
-    premium_id: Option<String>,
-    display_name: Option<String>,
-    picture_url: Option<String>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) user_id: Option<crate::ids::UserId>,
+    pub(crate) basic_id: Option<String>,
+    pub(crate) premium_id: Option<String>,
+    pub(crate) display_name: Option<String>,
+    pub(crate) picture_url: Option<String>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for ModuleBotFields {
@@ -340,9 +340,9 @@ impl AttachModuleResponse {
 
 #[derive(Default)]
 pub(crate) struct AttachModuleResponseFields {
-    bot_id: Option<String>,
-    scopes: Option<Vec<String>>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) bot_id: Option<String>,
+    pub(crate) scopes: Option<Vec<String>>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for AttachModuleResponseFields {
@@ -431,17 +431,17 @@ impl AttachModuleRequest {
 
 #[derive(Default)]
 pub(crate) struct AttachModuleRequestFields {
-    grant_type: Option<String>,
-    code: Option<String>,
-    redirect_uri: Option<String>,
-    code_verifier: Option<crate::secret::SecretString>,
-    client_id: Option<String>,
-    client_secret: Option<crate::secret::SecretString>,
-    region: Option<String>,
-    basic_search_id: Option<String>,
-    scope: Option<String>,
-    brand_type: Option<String>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) grant_type: Option<String>,
+    pub(crate) code: Option<String>,
+    pub(crate) redirect_uri: Option<String>,
+    pub(crate) code_verifier: Option<crate::secret::SecretString>,
+    pub(crate) client_id: Option<String>,
+    pub(crate) client_secret: Option<crate::secret::SecretString>,
+    pub(crate) region: Option<String>,
+    pub(crate) basic_search_id: Option<String>,
+    pub(crate) scope: Option<String>,
+    pub(crate) brand_type: Option<String>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for AttachModuleRequestFields {

@@ -40,12 +40,12 @@ impl NarrowcastRequest {
 
 #[derive(Default)]
 pub(crate) struct NarrowcastRequestFields {
-    messages: Option<Vec<Message>>,
-    recipient: Option<Recipient>,
-    filter: Option<Filter>,
-    limit: Option<Limit>,
-    notification_disabled: Option<NotificationDisabled>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) messages: Option<Vec<Message>>,
+    pub(crate) recipient: Option<Recipient>,
+    pub(crate) filter: Option<Filter>,
+    pub(crate) limit: Option<Limit>,
+    pub(crate) notification_disabled: Option<NotificationDisabled>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for NarrowcastRequestFields {
@@ -125,7 +125,7 @@ impl Default for NarrowcastResponse {
 
 #[derive(Default)]
 pub(crate) struct NarrowcastResponseFields {
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for NarrowcastResponseFields {
@@ -209,6 +209,30 @@ impl Recipient {
     }
 }
 
+#[derive(Default)]
+struct RecipientPending<'de> {
+    and: Option<Vec<Recipient>>,
+    audience_group_id: Option<i64>,
+    not: Option<Box<Recipient>>,
+    or: Option<Vec<Recipient>>,
+    request_id: Option<String>,
+    extra: serde_json::Map<String, serde_json::Value>,
+    other: wire::Pending<'de>,
+}
+
+impl<'de> wire::PendingFields<'de> for RecipientPending<'de> {
+    fn field<D: serde::Deserializer<'de>>(&mut self, key: std::borrow::Cow<'de, str>, d: D) -> Result<(), D::Error> {
+        match &*key {
+            "and" => wire::opt(&mut self.and, &mut self.extra, &key, d),
+            "audienceGroupId" => wire::opt(&mut self.audience_group_id, &mut self.extra, &key, d),
+            "not" => wire::opt(&mut self.not, &mut self.extra, &key, d),
+            "or" => wire::opt(&mut self.or, &mut self.extra, &key, d),
+            "requestId" => wire::opt(&mut self.request_id, &mut self.extra, &key, d),
+            _ => wire::buffer(&mut self.other, key, d),
+        }
+    }
+}
+
 impl<'de> serde::Deserialize<'de> for Recipient {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -217,20 +241,55 @@ impl<'de> serde::Deserialize<'de> for Recipient {
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("a Recipient object")
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Recipient, A::Error> {
-                let (tag, pending, map) = wire::find_tag(map, "type")?;
+            #[allow(unused_mut)]
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Recipient, A::Error> {
+                let mut p = RecipientPending::default();
+                let tag = wire::find_tag_into(&mut map, "type", &mut p)?;
                 Ok(match &*tag {
                     "operator" => {
-                        Recipient::Operator(wire::finish_variant::<A, OperatorRecipientFields>(pending, map)?)
+                        let mut f = OperatorRecipientFields {
+                            and: p.and,
+                            not: p.not,
+                            or: p.or,
+                            ..Default::default()
+                        };
+                        wire::keep(&mut f.extra, "audienceGroupId", p.audience_group_id);
+                        wire::keep(&mut f.extra, "requestId", p.request_id);
+                        f.extra.append(&mut p.extra);
+                        Recipient::Operator(wire::finish_variant_with(f, p.other, map)?)
                     }
                     "audience" => {
-                        Recipient::Audience(wire::finish_variant::<A, AudienceRecipientFields>(pending, map)?)
+                        let mut f = AudienceRecipientFields {
+                            audience_group_id: p.audience_group_id,
+                            ..Default::default()
+                        };
+                        wire::keep(&mut f.extra, "and", p.and);
+                        wire::keep(&mut f.extra, "not", p.not);
+                        wire::keep(&mut f.extra, "or", p.or);
+                        wire::keep(&mut f.extra, "requestId", p.request_id);
+                        f.extra.append(&mut p.extra);
+                        Recipient::Audience(wire::finish_variant_with(f, p.other, map)?)
                     }
                     "redelivery" => {
-                        Recipient::Redelivery(wire::finish_variant::<A, RedeliveryRecipientFields>(pending, map)?)
+                        let mut f = RedeliveryRecipientFields {
+                            request_id: p.request_id,
+                            ..Default::default()
+                        };
+                        wire::keep(&mut f.extra, "and", p.and);
+                        wire::keep(&mut f.extra, "audienceGroupId", p.audience_group_id);
+                        wire::keep(&mut f.extra, "not", p.not);
+                        wire::keep(&mut f.extra, "or", p.or);
+                        f.extra.append(&mut p.extra);
+                        Recipient::Redelivery(wire::finish_variant_with(f, p.other, map)?)
                     }
                     _ => {
-                        let raw = wire::finish_unknown(map, "type", &tag, pending)?;
+                        let mut raw = p.extra;
+                        wire::keep(&mut raw, "and", p.and);
+                        wire::keep(&mut raw, "audienceGroupId", p.audience_group_id);
+                        wire::keep(&mut raw, "not", p.not);
+                        wire::keep(&mut raw, "or", p.or);
+                        wire::keep(&mut raw, "requestId", p.request_id);
+                        let raw = wire::finish_unknown(map, "type", &tag, p.other, raw)?;
                         Recipient::Unknown {
                             kind: tag.into_owned(),
                             raw,
@@ -290,10 +349,10 @@ impl Default for OperatorRecipient {
 
 #[derive(Default)]
 pub(crate) struct OperatorRecipientFields {
-    and: Option<Vec<Recipient>>,
-    or: Option<Vec<Recipient>>,
-    not: Option<Box<Recipient>>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) and: Option<Vec<Recipient>>,
+    pub(crate) or: Option<Vec<Recipient>>,
+    pub(crate) not: Option<Box<Recipient>>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for OperatorRecipientFields {
@@ -372,8 +431,8 @@ impl Default for AudienceRecipient {
 
 #[derive(Default)]
 pub(crate) struct AudienceRecipientFields {
-    audience_group_id: Option<i64>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) audience_group_id: Option<i64>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for AudienceRecipientFields {
@@ -442,8 +501,8 @@ impl Default for RedeliveryRecipient {
 
 #[derive(Default)]
 pub(crate) struct RedeliveryRecipientFields {
-    request_id: Option<String>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) request_id: Option<String>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for RedeliveryRecipientFields {
@@ -510,8 +569,8 @@ impl Default for Filter {
 
 #[derive(Default)]
 pub(crate) struct FilterFields {
-    demographic: Option<DemographicFilter>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) demographic: Option<DemographicFilter>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for FilterFields {
@@ -631,6 +690,26 @@ impl DemographicFilter {
     }
 }
 
+#[derive(Default)]
+struct DemographicFilterPending<'de> {
+    and: Option<Vec<DemographicFilter>>,
+    not: Option<Box<DemographicFilter>>,
+    or: Option<Vec<DemographicFilter>>,
+    extra: serde_json::Map<String, serde_json::Value>,
+    other: wire::Pending<'de>,
+}
+
+impl<'de> wire::PendingFields<'de> for DemographicFilterPending<'de> {
+    fn field<D: serde::Deserializer<'de>>(&mut self, key: std::borrow::Cow<'de, str>, d: D) -> Result<(), D::Error> {
+        match &*key {
+            "and" => wire::opt(&mut self.and, &mut self.extra, &key, d),
+            "not" => wire::opt(&mut self.not, &mut self.extra, &key, d),
+            "or" => wire::opt(&mut self.or, &mut self.extra, &key, d),
+            _ => wire::buffer(&mut self.other, key, d),
+        }
+    }
+}
+
 impl<'de> serde::Deserialize<'de> for DemographicFilter {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -639,31 +718,67 @@ impl<'de> serde::Deserialize<'de> for DemographicFilter {
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("a DemographicFilter object")
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<DemographicFilter, A::Error> {
-                let (tag, pending, map) = wire::find_tag(map, "type")?;
+            #[allow(unused_mut)]
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<DemographicFilter, A::Error> {
+                let mut p = DemographicFilterPending::default();
+                let tag = wire::find_tag_into(&mut map, "type", &mut p)?;
                 Ok(match &*tag {
                     "age" => {
-                        DemographicFilter::Age(wire::finish_variant::<A, AgeDemographicFilterFields>(pending, map)?)
+                        let mut f = AgeDemographicFilterFields::default();
+                        wire::keep(&mut f.extra, "and", p.and);
+                        wire::keep(&mut f.extra, "not", p.not);
+                        wire::keep(&mut f.extra, "or", p.or);
+                        f.extra.append(&mut p.extra);
+                        DemographicFilter::Age(wire::finish_variant_with(f, p.other, map)?)
                     }
-                    "appType" => DemographicFilter::AppType(wire::finish_variant::<A, AppTypeDemographicFilterFields>(
-                        pending, map,
-                    )?),
+                    "appType" => {
+                        let mut f = AppTypeDemographicFilterFields::default();
+                        wire::keep(&mut f.extra, "and", p.and);
+                        wire::keep(&mut f.extra, "not", p.not);
+                        wire::keep(&mut f.extra, "or", p.or);
+                        f.extra.append(&mut p.extra);
+                        DemographicFilter::AppType(wire::finish_variant_with(f, p.other, map)?)
+                    }
                     "area" => {
-                        DemographicFilter::Area(wire::finish_variant::<A, AreaDemographicFilterFields>(pending, map)?)
+                        let mut f = AreaDemographicFilterFields::default();
+                        wire::keep(&mut f.extra, "and", p.and);
+                        wire::keep(&mut f.extra, "not", p.not);
+                        wire::keep(&mut f.extra, "or", p.or);
+                        f.extra.append(&mut p.extra);
+                        DemographicFilter::Area(wire::finish_variant_with(f, p.other, map)?)
                     }
-                    "gender" => DemographicFilter::Gender(wire::finish_variant::<A, GenderDemographicFilterFields>(
-                        pending, map,
-                    )?),
-                    "operator" => DemographicFilter::Operator(wire::finish_variant::<
-                        A,
-                        OperatorDemographicFilterFields,
-                    >(pending, map)?),
-                    "subscriptionPeriod" => DemographicFilter::SubscriptionPeriod(wire::finish_variant::<
-                        A,
-                        SubscriptionPeriodDemographicFilterFields,
-                    >(pending, map)?),
+                    "gender" => {
+                        let mut f = GenderDemographicFilterFields::default();
+                        wire::keep(&mut f.extra, "and", p.and);
+                        wire::keep(&mut f.extra, "not", p.not);
+                        wire::keep(&mut f.extra, "or", p.or);
+                        f.extra.append(&mut p.extra);
+                        DemographicFilter::Gender(wire::finish_variant_with(f, p.other, map)?)
+                    }
+                    "operator" => {
+                        let mut f = OperatorDemographicFilterFields {
+                            and: p.and,
+                            not: p.not,
+                            or: p.or,
+                            ..Default::default()
+                        };
+                        f.extra.append(&mut p.extra);
+                        DemographicFilter::Operator(wire::finish_variant_with(f, p.other, map)?)
+                    }
+                    "subscriptionPeriod" => {
+                        let mut f = SubscriptionPeriodDemographicFilterFields::default();
+                        wire::keep(&mut f.extra, "and", p.and);
+                        wire::keep(&mut f.extra, "not", p.not);
+                        wire::keep(&mut f.extra, "or", p.or);
+                        f.extra.append(&mut p.extra);
+                        DemographicFilter::SubscriptionPeriod(wire::finish_variant_with(f, p.other, map)?)
+                    }
                     _ => {
-                        let raw = wire::finish_unknown(map, "type", &tag, pending)?;
+                        let mut raw = p.extra;
+                        wire::keep(&mut raw, "and", p.and);
+                        wire::keep(&mut raw, "not", p.not);
+                        wire::keep(&mut raw, "or", p.or);
+                        let raw = wire::finish_unknown(map, "type", &tag, p.other, raw)?;
                         DemographicFilter::Unknown {
                             kind: tag.into_owned(),
                             raw,
@@ -723,9 +838,9 @@ impl Default for AgeDemographicFilter {
 
 #[derive(Default)]
 pub(crate) struct AgeDemographicFilterFields {
-    gte: Option<AgeDemographic>,
-    lt: Option<AgeDemographic>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) gte: Option<AgeDemographic>,
+    pub(crate) lt: Option<AgeDemographic>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for AgeDemographicFilterFields {
@@ -829,8 +944,8 @@ impl Default for AppTypeDemographicFilter {
 
 #[derive(Default)]
 pub(crate) struct AppTypeDemographicFilterFields {
-    one_of: Option<Vec<AppTypeDemographic>>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) one_of: Option<Vec<AppTypeDemographic>>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for AppTypeDemographicFilterFields {
@@ -909,8 +1024,8 @@ impl Default for AreaDemographicFilter {
 
 #[derive(Default)]
 pub(crate) struct AreaDemographicFilterFields {
-    one_of: Option<Vec<AreaDemographic>>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) one_of: Option<Vec<AreaDemographic>>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for AreaDemographicFilterFields {
@@ -1163,8 +1278,8 @@ impl Default for GenderDemographicFilter {
 
 #[derive(Default)]
 pub(crate) struct GenderDemographicFilterFields {
-    one_of: Option<Vec<GenderDemographic>>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) one_of: Option<Vec<GenderDemographic>>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for GenderDemographicFilterFields {
@@ -1249,10 +1364,10 @@ impl Default for OperatorDemographicFilter {
 
 #[derive(Default)]
 pub(crate) struct OperatorDemographicFilterFields {
-    and: Option<Vec<DemographicFilter>>,
-    or: Option<Vec<DemographicFilter>>,
-    not: Option<Box<DemographicFilter>>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) and: Option<Vec<DemographicFilter>>,
+    pub(crate) or: Option<Vec<DemographicFilter>>,
+    pub(crate) not: Option<Box<DemographicFilter>>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for OperatorDemographicFilterFields {
@@ -1334,9 +1449,9 @@ impl Default for SubscriptionPeriodDemographicFilter {
 
 #[derive(Default)]
 pub(crate) struct SubscriptionPeriodDemographicFilterFields {
-    gte: Option<SubscriptionPeriodDemographic>,
-    lt: Option<SubscriptionPeriodDemographic>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) gte: Option<SubscriptionPeriodDemographic>,
+    pub(crate) lt: Option<SubscriptionPeriodDemographic>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for SubscriptionPeriodDemographicFilterFields {
@@ -1441,10 +1556,10 @@ impl Default for Limit {
 
 #[derive(Default)]
 pub(crate) struct LimitFields {
-    max: Option<i32>,
-    up_to_remaining_quota: Option<bool>,
-    forbid_partial_delivery: Option<bool>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) max: Option<i32>,
+    pub(crate) up_to_remaining_quota: Option<bool>,
+    pub(crate) forbid_partial_delivery: Option<bool>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for LimitFields {
@@ -1552,15 +1667,15 @@ impl NarrowcastProgressResponse {
 
 #[derive(Default)]
 pub(crate) struct NarrowcastProgressResponseFields {
-    phase: Option<NarrowcastProgressResponsePhase>,
-    success_count: Option<i64>,
-    failure_count: Option<i64>,
-    target_count: Option<i64>,
-    failed_description: Option<String>,
-    error_code: Option<i64>,
-    accepted_time: Option<String>,
-    completed_time: Option<String>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) phase: Option<NarrowcastProgressResponsePhase>,
+    pub(crate) success_count: Option<i64>,
+    pub(crate) failure_count: Option<i64>,
+    pub(crate) target_count: Option<i64>,
+    pub(crate) failed_description: Option<String>,
+    pub(crate) error_code: Option<i64>,
+    pub(crate) accepted_time: Option<String>,
+    pub(crate) completed_time: Option<String>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for NarrowcastProgressResponseFields {

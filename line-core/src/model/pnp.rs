@@ -34,10 +34,10 @@ impl PnpMessagesRequest {
 
 #[derive(Default)]
 pub(crate) struct PnpMessagesRequestFields {
-    messages: Option<Vec<Message>>,
-    to: Option<String>,
-    notification_disabled: Option<NotificationDisabled>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) messages: Option<Vec<Message>>,
+    pub(crate) to: Option<String>,
+    pub(crate) notification_disabled: Option<NotificationDisabled>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for PnpMessagesRequestFields {

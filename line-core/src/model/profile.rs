@@ -40,12 +40,12 @@ impl UserProfileResponse {
 
 #[derive(Default)]
 pub(crate) struct UserProfileResponseFields {
-    display_name: Option<String>,
-    user_id: Option<crate::ids::UserId>,
-    picture_url: Option<String>,
-    status_message: Option<String>,
-    language: Option<String>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) display_name: Option<String>,
+    pub(crate) user_id: Option<crate::ids::UserId>,
+    pub(crate) picture_url: Option<String>,
+    pub(crate) status_message: Option<String>,
+    pub(crate) language: Option<String>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for UserProfileResponseFields {
@@ -126,9 +126,9 @@ impl GetFollowersResponse {
 
 #[derive(Default)]
 pub(crate) struct GetFollowersResponseFields {
-    user_ids: Option<Vec<crate::ids::UserId>>,
-    next: Option<String>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) user_ids: Option<Vec<crate::ids::UserId>>,
+    pub(crate) next: Option<String>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for GetFollowersResponseFields {
@@ -220,14 +220,14 @@ impl BotInfoResponse {
 
 #[derive(Default)]
 pub(crate) struct BotInfoResponseFields {
-    user_id: Option<crate::ids::UserId>,
-    basic_id: Option<String>,
-    premium_id: Option<String>,
-    display_name: Option<String>,
-    picture_url: Option<String>,
-    chat_mode: Option<BotInfoResponseChatMode>,
-    mark_as_read_mode: Option<BotInfoResponseMarkAsReadMode>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) user_id: Option<crate::ids::UserId>,
+    pub(crate) basic_id: Option<String>,
+    pub(crate) premium_id: Option<String>,
+    pub(crate) display_name: Option<String>,
+    pub(crate) picture_url: Option<String>,
+    pub(crate) chat_mode: Option<BotInfoResponseChatMode>,
+    pub(crate) mark_as_read_mode: Option<BotInfoResponseMarkAsReadMode>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for BotInfoResponseFields {

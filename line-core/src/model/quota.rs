@@ -31,9 +31,9 @@ impl MessageQuotaResponse {
 
 #[derive(Default)]
 pub(crate) struct MessageQuotaResponseFields {
-    kind: Option<QuotaType>,
-    value: Option<i64>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) kind: Option<QuotaType>,
+    pub(crate) value: Option<i64>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for MessageQuotaResponseFields {
@@ -105,8 +105,8 @@ impl QuotaConsumptionResponse {
 
 #[derive(Default)]
 pub(crate) struct QuotaConsumptionResponseFields {
-    total_usage: Option<i64>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) total_usage: Option<i64>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for QuotaConsumptionResponseFields {
@@ -172,9 +172,9 @@ impl NumberOfMessagesResponse {
 
 #[derive(Default)]
 pub(crate) struct NumberOfMessagesResponseFields {
-    status: Option<NumberOfMessagesResponseStatus>,
-    success: Option<i64>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) status: Option<NumberOfMessagesResponseStatus>,
+    pub(crate) success: Option<i64>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for NumberOfMessagesResponseFields {
@@ -255,8 +255,8 @@ impl GetAggregationUnitUsageResponse {
 
 #[derive(Default)]
 pub(crate) struct GetAggregationUnitUsageResponseFields {
-    num_of_custom_aggregation_units: Option<i64>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) num_of_custom_aggregation_units: Option<i64>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for GetAggregationUnitUsageResponseFields {
@@ -319,9 +319,9 @@ impl GetAggregationUnitNameListResponse {
 
 #[derive(Default)]
 pub(crate) struct GetAggregationUnitNameListResponseFields {
-    custom_aggregation_units: Option<Vec<String>>,
-    next: Option<String>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) custom_aggregation_units: Option<Vec<String>>,
+    pub(crate) next: Option<String>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for GetAggregationUnitNameListResponseFields {

@@ -46,12 +46,12 @@ impl Default for RichMenuRequest {
 
 #[derive(Default)]
 pub(crate) struct RichMenuRequestFields {
-    size: Option<RichMenuSize>,
-    selected: Option<bool>,
-    name: Option<String>,
-    chat_bar_text: Option<String>,
-    areas: Option<Vec<RichMenuArea>>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) size: Option<RichMenuSize>,
+    pub(crate) selected: Option<bool>,
+    pub(crate) name: Option<String>,
+    pub(crate) chat_bar_text: Option<String>,
+    pub(crate) areas: Option<Vec<RichMenuArea>>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for RichMenuRequestFields {
@@ -139,9 +139,9 @@ impl Default for RichMenuSize {
 
 #[derive(Default)]
 pub(crate) struct RichMenuSizeFields {
-    width: Option<i64>,
-    height: Option<i64>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) width: Option<i64>,
+    pub(crate) height: Option<i64>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for RichMenuSizeFields {
@@ -214,9 +214,9 @@ impl Default for RichMenuArea {
 
 #[derive(Default)]
 pub(crate) struct RichMenuAreaFields {
-    bounds: Option<RichMenuBounds>,
-    action: Option<Action>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) bounds: Option<RichMenuBounds>,
+    pub(crate) action: Option<Action>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for RichMenuAreaFields {
@@ -295,11 +295,11 @@ impl Default for RichMenuBounds {
 
 #[derive(Default)]
 pub(crate) struct RichMenuBoundsFields {
-    x: Option<i64>,
-    y: Option<i64>,
-    width: Option<i64>,
-    height: Option<i64>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) x: Option<i64>,
+    pub(crate) y: Option<i64>,
+    pub(crate) width: Option<i64>,
+    pub(crate) height: Option<i64>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for RichMenuBoundsFields {
@@ -373,8 +373,8 @@ impl RichMenuIdResponse {
 
 #[derive(Default)]
 pub(crate) struct RichMenuIdResponseFields {
-    rich_menu_id: Option<String>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) rich_menu_id: Option<String>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for RichMenuIdResponseFields {
@@ -453,13 +453,13 @@ impl RichMenuResponse {
 
 #[derive(Default)]
 pub(crate) struct RichMenuResponseFields {
-    rich_menu_id: Option<String>,
-    size: Option<RichMenuSize>,
-    selected: Option<bool>,
-    name: Option<String>,
-    chat_bar_text: Option<String>,
-    areas: Option<Vec<RichMenuArea>>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) rich_menu_id: Option<String>,
+    pub(crate) size: Option<RichMenuSize>,
+    pub(crate) selected: Option<bool>,
+    pub(crate) name: Option<String>,
+    pub(crate) chat_bar_text: Option<String>,
+    pub(crate) areas: Option<Vec<RichMenuArea>>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for RichMenuResponseFields {
@@ -531,8 +531,8 @@ impl RichMenuListResponse {
 
 #[derive(Default)]
 pub(crate) struct RichMenuListResponseFields {
-    richmenus: Option<Vec<RichMenuResponse>>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) richmenus: Option<Vec<RichMenuResponse>>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for RichMenuListResponseFields {
@@ -592,9 +592,9 @@ impl RichMenuAliasResponse {
 
 #[derive(Default)]
 pub(crate) struct RichMenuAliasResponseFields {
-    rich_menu_alias_id: Option<String>,
-    rich_menu_id: Option<String>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) rich_menu_alias_id: Option<String>,
+    pub(crate) rich_menu_id: Option<String>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for RichMenuAliasResponseFields {
@@ -656,8 +656,8 @@ impl RichMenuAliasListResponse {
 
 #[derive(Default)]
 pub(crate) struct RichMenuAliasListResponseFields {
-    aliases: Option<Vec<RichMenuAliasResponse>>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) aliases: Option<Vec<RichMenuAliasResponse>>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for RichMenuAliasListResponseFields {
@@ -717,9 +717,9 @@ impl RichMenuBulkLinkRequest {
 
 #[derive(Default)]
 pub(crate) struct RichMenuBulkLinkRequestFields {
-    rich_menu_id: Option<String>,
-    user_ids: Option<Vec<crate::ids::UserId>>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) rich_menu_id: Option<String>,
+    pub(crate) user_ids: Option<Vec<crate::ids::UserId>>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for RichMenuBulkLinkRequestFields {
@@ -779,8 +779,8 @@ impl RichMenuBulkUnlinkRequest {
 
 #[derive(Default)]
 pub(crate) struct RichMenuBulkUnlinkRequestFields {
-    user_ids: Option<Vec<crate::ids::UserId>>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) user_ids: Option<Vec<crate::ids::UserId>>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for RichMenuBulkUnlinkRequestFields {
@@ -840,9 +840,9 @@ impl RichMenuBatchRequest {
 
 #[derive(Default)]
 pub(crate) struct RichMenuBatchRequestFields {
-    operations: Option<Vec<RichMenuBatchOperation>>,
-    resume_request_key: Option<String>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) operations: Option<Vec<RichMenuBatchOperation>>,
+    pub(crate) resume_request_key: Option<String>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for RichMenuBatchRequestFields {
@@ -938,6 +938,24 @@ impl RichMenuBatchOperation {
     }
 }
 
+#[derive(Default)]
+struct RichMenuBatchOperationPending<'de> {
+    from: Option<String>,
+    to: Option<String>,
+    extra: serde_json::Map<String, serde_json::Value>,
+    other: wire::Pending<'de>,
+}
+
+impl<'de> wire::PendingFields<'de> for RichMenuBatchOperationPending<'de> {
+    fn field<D: serde::Deserializer<'de>>(&mut self, key: std::borrow::Cow<'de, str>, d: D) -> Result<(), D::Error> {
+        match &*key {
+            "from" => wire::opt(&mut self.from, &mut self.extra, &key, d),
+            "to" => wire::opt(&mut self.to, &mut self.extra, &key, d),
+            _ => wire::buffer(&mut self.other, key, d),
+        }
+    }
+}
+
 impl<'de> serde::Deserialize<'de> for RichMenuBatchOperation {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -946,22 +964,41 @@ impl<'de> serde::Deserialize<'de> for RichMenuBatchOperation {
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("a RichMenuBatchOperation object")
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<RichMenuBatchOperation, A::Error> {
-                let (tag, pending, map) = wire::find_tag(map, "type")?;
+            #[allow(unused_mut)]
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<RichMenuBatchOperation, A::Error> {
+                let mut p = RichMenuBatchOperationPending::default();
+                let tag = wire::find_tag_into(&mut map, "type", &mut p)?;
                 Ok(match &*tag {
-                    "link" => RichMenuBatchOperation::Link(
-                        wire::finish_variant::<A, RichMenuBatchLinkOperationFields>(pending, map)?,
-                    ),
-                    "unlink" => RichMenuBatchOperation::Unlink(wire::finish_variant::<
-                        A,
-                        RichMenuBatchUnlinkOperationFields,
-                    >(pending, map)?),
-                    "unlinkAll" => RichMenuBatchOperation::UnlinkAll(wire::finish_variant::<
-                        A,
-                        RichMenuBatchUnlinkAllOperationFields,
-                    >(pending, map)?),
+                    "link" => {
+                        let mut f = RichMenuBatchLinkOperationFields {
+                            from: p.from,
+                            to: p.to,
+                            ..Default::default()
+                        };
+                        f.extra.append(&mut p.extra);
+                        RichMenuBatchOperation::Link(wire::finish_variant_with(f, p.other, map)?)
+                    }
+                    "unlink" => {
+                        let mut f = RichMenuBatchUnlinkOperationFields {
+                            from: p.from,
+                            ..Default::default()
+                        };
+                        wire::keep(&mut f.extra, "to", p.to);
+                        f.extra.append(&mut p.extra);
+                        RichMenuBatchOperation::Unlink(wire::finish_variant_with(f, p.other, map)?)
+                    }
+                    "unlinkAll" => {
+                        let mut f = RichMenuBatchUnlinkAllOperationFields::default();
+                        wire::keep(&mut f.extra, "from", p.from);
+                        wire::keep(&mut f.extra, "to", p.to);
+                        f.extra.append(&mut p.extra);
+                        RichMenuBatchOperation::UnlinkAll(wire::finish_variant_with(f, p.other, map)?)
+                    }
                     _ => {
-                        let raw = wire::finish_unknown(map, "type", &tag, pending)?;
+                        let mut raw = p.extra;
+                        wire::keep(&mut raw, "from", p.from);
+                        wire::keep(&mut raw, "to", p.to);
+                        let raw = wire::finish_unknown(map, "type", &tag, p.other, raw)?;
                         RichMenuBatchOperation::Unknown {
                             kind: tag.into_owned(),
                             raw,
@@ -1012,9 +1049,9 @@ impl RichMenuBatchLinkOperation {
 
 #[derive(Default)]
 pub(crate) struct RichMenuBatchLinkOperationFields {
-    from: Option<String>,
-    to: Option<String>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) from: Option<String>,
+    pub(crate) to: Option<String>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for RichMenuBatchLinkOperationFields {
@@ -1078,8 +1115,8 @@ impl RichMenuBatchUnlinkOperation {
 
 #[derive(Default)]
 pub(crate) struct RichMenuBatchUnlinkOperationFields {
-    from: Option<String>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) from: Option<String>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for RichMenuBatchUnlinkOperationFields {
@@ -1143,7 +1180,7 @@ impl Default for RichMenuBatchUnlinkAllOperation {
 
 #[derive(Default)]
 pub(crate) struct RichMenuBatchUnlinkAllOperationFields {
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for RichMenuBatchUnlinkAllOperationFields {
@@ -1209,10 +1246,10 @@ impl RichMenuBatchProgressResponse {
 
 #[derive(Default)]
 pub(crate) struct RichMenuBatchProgressResponseFields {
-    phase: Option<RichMenuBatchProgressPhase>,
-    accepted_time: Option<String>,
-    completed_time: Option<String>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) phase: Option<RichMenuBatchProgressPhase>,
+    pub(crate) accepted_time: Option<String>,
+    pub(crate) completed_time: Option<String>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for RichMenuBatchProgressResponseFields {
@@ -1309,10 +1346,10 @@ impl Default for RichMenuSwitchAction {
 
 #[derive(Default)]
 pub(crate) struct RichMenuSwitchActionFields {
-    label: Option<String>,
-    data: Option<String>,
-    rich_menu_alias_id: Option<String>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) label: Option<String>,
+    pub(crate) data: Option<String>,
+    pub(crate) rich_menu_alias_id: Option<String>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for RichMenuSwitchActionFields {

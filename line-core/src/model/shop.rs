@@ -42,11 +42,11 @@ impl MissionStickerRequest {
 
 #[derive(Default)]
 pub(crate) struct MissionStickerRequestFields {
-    to: Option<String>,
-    product_id: Option<String>,
-    product_type: Option<String>,
-    send_present_message: Option<bool>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) to: Option<String>,
+    pub(crate) product_id: Option<String>,
+    pub(crate) product_type: Option<String>,
+    pub(crate) send_present_message: Option<bool>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for MissionStickerRequestFields {

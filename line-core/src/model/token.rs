@@ -38,10 +38,10 @@ impl IssueStatelessChannelTokenByJWTAssertionRequest {
 
 #[derive(Default)]
 pub(crate) struct IssueStatelessChannelTokenByJWTAssertionRequestFields {
-    grant_type: Option<IssueStatelessChannelTokenByJWTAssertionRequestGrantType>,
-    client_assertion_type: Option<IssueStatelessChannelTokenByJWTAssertionRequestClientAssertionType>,
-    client_assertion: Option<crate::secret::SecretString>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) grant_type: Option<IssueStatelessChannelTokenByJWTAssertionRequestGrantType>,
+    pub(crate) client_assertion_type: Option<IssueStatelessChannelTokenByJWTAssertionRequestClientAssertionType>,
+    pub(crate) client_assertion: Option<crate::secret::SecretString>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for IssueStatelessChannelTokenByJWTAssertionRequestFields {
@@ -137,10 +137,10 @@ impl IssueStatelessChannelTokenByClientSecretRequest {
 
 #[derive(Default)]
 pub(crate) struct IssueStatelessChannelTokenByClientSecretRequestFields {
-    grant_type: Option<IssueStatelessChannelTokenByClientSecretRequestGrantType>,
-    client_id: Option<String>,
-    client_secret: Option<crate::secret::SecretString>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) grant_type: Option<IssueStatelessChannelTokenByClientSecretRequestGrantType>,
+    pub(crate) client_id: Option<String>,
+    pub(crate) client_secret: Option<crate::secret::SecretString>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for IssueStatelessChannelTokenByClientSecretRequestFields {
@@ -226,10 +226,10 @@ impl IssueStatelessChannelAccessTokenResponse {
 
 #[derive(Default)]
 pub(crate) struct IssueStatelessChannelAccessTokenResponseFields {
-    access_token: Option<crate::secret::SecretString>,
-    expires_in: Option<i32>,
-    token_type: Option<String>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) access_token: Option<crate::secret::SecretString>,
+    pub(crate) expires_in: Option<i32>,
+    pub(crate) token_type: Option<String>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for IssueStatelessChannelAccessTokenResponseFields {
@@ -295,8 +295,8 @@ impl ChannelAccessTokenKeyIdsResponse {
 
 #[derive(Default)]
 pub(crate) struct ChannelAccessTokenKeyIdsResponseFields {
-    kids: Option<Vec<String>>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) kids: Option<Vec<String>>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for ChannelAccessTokenKeyIdsResponseFields {
@@ -364,10 +364,10 @@ impl IssueShortLivedChannelAccessTokenResponse {
 
 #[derive(Default)]
 pub(crate) struct IssueShortLivedChannelAccessTokenResponseFields {
-    access_token: Option<crate::secret::SecretString>,
-    expires_in: Option<i32>,
-    token_type: Option<String>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) access_token: Option<crate::secret::SecretString>,
+    pub(crate) expires_in: Option<i32>,
+    pub(crate) token_type: Option<String>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for IssueShortLivedChannelAccessTokenResponseFields {
@@ -447,11 +447,11 @@ impl IssueChannelAccessTokenResponse {
 
 #[derive(Default)]
 pub(crate) struct IssueChannelAccessTokenResponseFields {
-    access_token: Option<crate::secret::SecretString>,
-    expires_in: Option<i32>,
-    token_type: Option<String>,
-    key_id: Option<String>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) access_token: Option<crate::secret::SecretString>,
+    pub(crate) expires_in: Option<i32>,
+    pub(crate) token_type: Option<String>,
+    pub(crate) key_id: Option<String>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for IssueChannelAccessTokenResponseFields {
@@ -523,10 +523,10 @@ impl VerifyChannelAccessTokenResponse {
 
 #[derive(Default)]
 pub(crate) struct VerifyChannelAccessTokenResponseFields {
-    client_id: Option<String>,
-    expires_in: Option<i64>,
-    scope: Option<String>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) client_id: Option<String>,
+    pub(crate) expires_in: Option<i64>,
+    pub(crate) scope: Option<String>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for VerifyChannelAccessTokenResponseFields {
@@ -632,10 +632,10 @@ impl IssueChannelTokenByJWTRequest {
 
 #[derive(Default)]
 pub(crate) struct IssueChannelTokenByJWTRequestFields {
-    grant_type: Option<String>,
-    client_assertion_type: Option<String>,
-    client_assertion: Option<crate::secret::SecretString>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) grant_type: Option<String>,
+    pub(crate) client_assertion_type: Option<String>,
+    pub(crate) client_assertion: Option<crate::secret::SecretString>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for IssueChannelTokenByJWTRequestFields {
@@ -712,10 +712,10 @@ impl RevokeChannelTokenByJWTRequest {
 
 #[derive(Default)]
 pub(crate) struct RevokeChannelTokenByJWTRequestFields {
-    client_id: Option<String>,
-    client_secret: Option<crate::secret::SecretString>,
-    access_token: Option<crate::secret::SecretString>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) client_id: Option<String>,
+    pub(crate) client_secret: Option<crate::secret::SecretString>,
+    pub(crate) access_token: Option<crate::secret::SecretString>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for RevokeChannelTokenByJWTRequestFields {
@@ -788,10 +788,10 @@ impl IssueChannelTokenRequest {
 
 #[derive(Default)]
 pub(crate) struct IssueChannelTokenRequestFields {
-    grant_type: Option<String>,
-    client_id: Option<String>,
-    client_secret: Option<crate::secret::SecretString>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) grant_type: Option<String>,
+    pub(crate) client_id: Option<String>,
+    pub(crate) client_secret: Option<crate::secret::SecretString>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for IssueChannelTokenRequestFields {
@@ -854,8 +854,8 @@ impl VerifyChannelTokenRequest {
 
 #[derive(Default)]
 pub(crate) struct VerifyChannelTokenRequestFields {
-    access_token: Option<crate::secret::SecretString>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) access_token: Option<crate::secret::SecretString>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for VerifyChannelTokenRequestFields {
@@ -912,8 +912,8 @@ impl RevokeChannelTokenRequest {
 
 #[derive(Default)]
 pub(crate) struct RevokeChannelTokenRequestFields {
-    access_token: Option<crate::secret::SecretString>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) access_token: Option<crate::secret::SecretString>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for RevokeChannelTokenRequestFields {

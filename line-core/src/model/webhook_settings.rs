@@ -34,9 +34,9 @@ impl GetWebhookEndpointResponse {
 
 #[derive(Default)]
 pub(crate) struct GetWebhookEndpointResponseFields {
-    endpoint: Option<String>,
-    active: Option<bool>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) endpoint: Option<String>,
+    pub(crate) active: Option<bool>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for GetWebhookEndpointResponseFields {
@@ -96,8 +96,8 @@ impl SetWebhookEndpointRequest {
 
 #[derive(Default)]
 pub(crate) struct SetWebhookEndpointRequestFields {
-    endpoint: Option<String>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) endpoint: Option<String>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for SetWebhookEndpointRequestFields {
@@ -160,8 +160,8 @@ impl Default for TestWebhookEndpointRequest {
 
 #[derive(Default)]
 pub(crate) struct TestWebhookEndpointRequestFields {
-    endpoint: Option<String>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) endpoint: Option<String>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for TestWebhookEndpointRequestFields {
@@ -237,12 +237,12 @@ impl TestWebhookEndpointResponse {
 
 #[derive(Default)]
 pub(crate) struct TestWebhookEndpointResponseFields {
-    success: Option<bool>,
-    timestamp: Option<String>,
-    status_code: Option<i32>,
-    reason: Option<String>,
-    detail: Option<String>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) success: Option<bool>,
+    pub(crate) timestamp: Option<String>,
+    pub(crate) status_code: Option<i32>,
+    pub(crate) reason: Option<String>,
+    pub(crate) detail: Option<String>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for TestWebhookEndpointResponseFields {

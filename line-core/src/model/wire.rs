@@ -92,6 +92,7 @@ macro_rules! string_enum {
 pub(crate) use string_enum;
 
 /// Implemented by every open string enum.
+#[cfg_attr(not(feature = "client"), allow(dead_code))]
 pub trait StrEnum {
     /// The value as LINE spells it.
     fn as_wire_str(&self) -> &str;
@@ -387,31 +388,73 @@ impl<'de, E: de::Error> Deserializer<'de> for BufDe<'de, E> {
     }
 }
 
-/// Reads a union object up to its tag. Returns the tag, the properties seen
-/// before it, and the map positioned after it.
-pub(crate) fn find_tag<'de, A: MapAccess<'de>>(
-    mut map: A,
+/// The properties a union reads before its tag: typed slots for keys that
+/// have one type in every variant, a buffer for the rest.
+pub(crate) trait PendingFields<'de> {
+    /// Takes the value of property `key` from `d`.
+    fn field<D: Deserializer<'de>>(&mut self, key: Cow<'de, str>, d: D) -> Result<(), D::Error>;
+}
+
+/// Buffers a property whose type depends on the tag.
+pub(crate) fn buffer<'de, D: Deserializer<'de>>(
+    other: &mut Pending<'de>,
+    key: Cow<'de, str>,
+    d: D,
+) -> Result<(), D::Error> {
+    if other.is_empty() {
+        other.reserve(4);
+    }
+    other.push((key, Buf::deserialize(d)?));
+    Ok(())
+}
+
+/// Reads a union object up to its tag, handing the properties before it to
+/// `pending`. Returns the tag; `map` is left positioned after it.
+pub(crate) fn find_tag_into<'de, A: MapAccess<'de>, P: PendingFields<'de>>(
+    map: &mut A,
     tag: &'static str,
-) -> Result<(Cow<'de, str>, Pending<'de>, A), A::Error> {
-    let mut pending = Vec::new();
+    pending: &mut P,
+) -> Result<Cow<'de, str>, A::Error> {
     while let Some(key) = map.next_key::<Key<'de>>()? {
         if key.0 == tag {
-            let value = map.next_value::<Key<'de>>()?;
-            return Ok((value.0, pending, map));
+            return Ok(map.next_value::<Key<'de>>()?.0);
         }
-        let value = map.next_value::<Buf<'de>>()?;
-        pending.push((key.0, value));
+        map.next_value_seed(TaggedSeed {
+            pending: &mut *pending,
+            key: key.0,
+        })?;
     }
     Err(de::Error::missing_field(tag))
 }
 
-/// Builds a known variant from the buffered properties and the rest of the map.
-pub(crate) fn finish_variant<'de, A: MapAccess<'de>, F: Fields>(
-    pending: Pending<'de>,
+struct TaggedSeed<'a, 'de, P> {
+    pending: &'a mut P,
+    key: Cow<'de, str>,
+}
+
+impl<'de, P: PendingFields<'de>> DeserializeSeed<'de> for TaggedSeed<'_, 'de, P> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        self.pending.field(self.key, d)
+    }
+}
+
+/// A typed slot read before the tag, for a variant that has no such field:
+/// kept as JSON.
+pub(crate) fn keep<T: serde::Serialize>(extra: &mut Map<String, Value>, key: &str, value: Option<T>) {
+    if let Some(v) = value {
+        extra.insert(key.to_owned(), serde_json::to_value(&v).unwrap_or(Value::Null));
+    }
+}
+
+/// Finishes a known variant: replays the buffered properties, reads the rest
+/// of the map, and checks required fields.
+pub(crate) fn finish_variant_with<'de, A: MapAccess<'de>, F: Fields>(
+    mut fields: F,
+    other: Pending<'de>,
     mut map: A,
 ) -> Result<F::Output, A::Error> {
-    let mut fields = F::default();
-    for (k, v) in pending {
+    for (k, v) in other {
         fields
             .field(&k, de::IntoDeserializer::<A::Error>::into_deserializer(v))
             .map_err(|e| de::Error::custom(format_args!("{k}: {e}")))?;
@@ -420,17 +463,18 @@ pub(crate) fn finish_variant<'de, A: MapAccess<'de>, F: Fields>(
     fields.finish()
 }
 
-/// Keeps an unknown variant whole: the tag, the buffered properties and the rest.
+/// Keeps an unknown variant whole: the properties read before the tag, the
+/// tag, and the rest.
 pub(crate) fn finish_unknown<'de, A: MapAccess<'de>>(
     mut map: A,
     tag_name: &str,
     tag: &str,
-    pending: Pending<'de>,
+    other: Pending<'de>,
+    mut raw: Map<String, Value>,
 ) -> Result<Map<String, Value>, A::Error> {
-    let mut raw: Map<String, Value> = pending
-        .into_iter()
-        .map(|(k, v)| (k.into_owned(), v.into_value()))
-        .collect();
+    for (k, v) in other {
+        raw.insert(k.into_owned(), v.into_value());
+    }
     raw.insert(tag_name.to_owned(), Value::String(tag.to_owned()));
     while let Some(key) = map.next_key::<String>()? {
         let value = map.next_value::<Value>()?;

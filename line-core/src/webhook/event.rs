@@ -33,9 +33,9 @@ impl CallbackRequest {
 
 #[derive(Default)]
 pub(crate) struct CallbackRequestFields {
-    destination: Option<String>,
-    events: Option<Vec<Event>>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) destination: Option<String>,
+    pub(crate) events: Option<Vec<Event>>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for CallbackRequestFields {
@@ -419,6 +419,58 @@ impl Event {
     }
 }
 
+#[derive(Default)]
+struct EventPending<'de> {
+    beacon: Option<BeaconContent>,
+    chat_control: Option<ChatControl>,
+    delivery: Option<PnpDelivery>,
+    delivery_context: Option<DeliveryContext>,
+    follow: Option<FollowDetail>,
+    joined: Option<JoinedMembers>,
+    left: Option<LeftMembers>,
+    link: Option<LinkContent>,
+    membership: Option<MembershipContent>,
+    message: Option<MessageContent>,
+    mode: Option<EventMode>,
+    module: Option<ModuleContent>,
+    postback: Option<PostbackContent>,
+    reply_token: Option<String>,
+    source: Option<Source>,
+    timestamp: Option<i64>,
+    unsend: Option<UnsendDetail>,
+    video_play_complete: Option<VideoPlayComplete>,
+    webhook_event_id: Option<String>,
+    extra: serde_json::Map<String, serde_json::Value>,
+    other: wire::Pending<'de>,
+}
+
+impl<'de> wire::PendingFields<'de> for EventPending<'de> {
+    fn field<D: serde::Deserializer<'de>>(&mut self, key: std::borrow::Cow<'de, str>, d: D) -> Result<(), D::Error> {
+        match &*key {
+            "beacon" => wire::opt(&mut self.beacon, &mut self.extra, &key, d),
+            "chatControl" => wire::opt(&mut self.chat_control, &mut self.extra, &key, d),
+            "delivery" => wire::opt(&mut self.delivery, &mut self.extra, &key, d),
+            "deliveryContext" => wire::opt(&mut self.delivery_context, &mut self.extra, &key, d),
+            "follow" => wire::opt(&mut self.follow, &mut self.extra, &key, d),
+            "joined" => wire::opt(&mut self.joined, &mut self.extra, &key, d),
+            "left" => wire::opt(&mut self.left, &mut self.extra, &key, d),
+            "link" => wire::opt(&mut self.link, &mut self.extra, &key, d),
+            "membership" => wire::opt(&mut self.membership, &mut self.extra, &key, d),
+            "message" => wire::opt(&mut self.message, &mut self.extra, &key, d),
+            "mode" => wire::opt(&mut self.mode, &mut self.extra, &key, d),
+            "module" => wire::opt(&mut self.module, &mut self.extra, &key, d),
+            "postback" => wire::opt(&mut self.postback, &mut self.extra, &key, d),
+            "replyToken" => wire::opt(&mut self.reply_token, &mut self.extra, &key, d),
+            "source" => wire::opt(&mut self.source, &mut self.extra, &key, d),
+            "timestamp" => wire::opt(&mut self.timestamp, &mut self.extra, &key, d),
+            "unsend" => wire::opt(&mut self.unsend, &mut self.extra, &key, d),
+            "videoPlayComplete" => wire::opt(&mut self.video_play_complete, &mut self.extra, &key, d),
+            "webhookEventId" => wire::opt(&mut self.webhook_event_id, &mut self.extra, &key, d),
+            _ => wire::buffer(&mut self.other, key, d),
+        }
+    }
+}
+
 impl<'de> serde::Deserialize<'de> for Event {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -427,45 +479,553 @@ impl<'de> serde::Deserialize<'de> for Event {
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("a Event object")
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Event, A::Error> {
-                let (tag, pending, map) = wire::find_tag(map, "type")?;
+            #[allow(unused_mut)]
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Event, A::Error> {
+                let mut p = EventPending::default();
+                let tag = wire::find_tag_into(&mut map, "type", &mut p)?;
                 Ok(match &*tag {
-                    "message" => Event::Message(wire::finish_variant::<A, MessageEventFields>(pending, map)?),
-                    "unsend" => Event::Unsend(wire::finish_variant::<A, UnsendEventFields>(pending, map)?),
-                    "follow" => Event::Follow(wire::finish_variant::<A, FollowEventFields>(pending, map)?),
-                    "unfollow" => Event::Unfollow(wire::finish_variant::<A, UnfollowEventFields>(pending, map)?),
-                    "join" => Event::Join(wire::finish_variant::<A, JoinEventFields>(pending, map)?),
-                    "leave" => Event::Leave(wire::finish_variant::<A, LeaveEventFields>(pending, map)?),
+                    "message" => {
+                        let mut f = MessageEventFields {
+                            delivery_context: p.delivery_context,
+                            message: p.message,
+                            mode: p.mode,
+                            reply_token: p.reply_token,
+                            source: p.source,
+                            timestamp: p.timestamp,
+                            webhook_event_id: p.webhook_event_id,
+                            ..Default::default()
+                        };
+                        wire::keep(&mut f.extra, "beacon", p.beacon);
+                        wire::keep(&mut f.extra, "chatControl", p.chat_control);
+                        wire::keep(&mut f.extra, "delivery", p.delivery);
+                        wire::keep(&mut f.extra, "follow", p.follow);
+                        wire::keep(&mut f.extra, "joined", p.joined);
+                        wire::keep(&mut f.extra, "left", p.left);
+                        wire::keep(&mut f.extra, "link", p.link);
+                        wire::keep(&mut f.extra, "membership", p.membership);
+                        wire::keep(&mut f.extra, "module", p.module);
+                        wire::keep(&mut f.extra, "postback", p.postback);
+                        wire::keep(&mut f.extra, "unsend", p.unsend);
+                        wire::keep(&mut f.extra, "videoPlayComplete", p.video_play_complete);
+                        f.extra.append(&mut p.extra);
+                        Event::Message(wire::finish_variant_with(f, p.other, map)?)
+                    }
+                    "unsend" => {
+                        let mut f = UnsendEventFields {
+                            delivery_context: p.delivery_context,
+                            mode: p.mode,
+                            source: p.source,
+                            timestamp: p.timestamp,
+                            unsend: p.unsend,
+                            webhook_event_id: p.webhook_event_id,
+                            ..Default::default()
+                        };
+                        wire::keep(&mut f.extra, "beacon", p.beacon);
+                        wire::keep(&mut f.extra, "chatControl", p.chat_control);
+                        wire::keep(&mut f.extra, "delivery", p.delivery);
+                        wire::keep(&mut f.extra, "follow", p.follow);
+                        wire::keep(&mut f.extra, "joined", p.joined);
+                        wire::keep(&mut f.extra, "left", p.left);
+                        wire::keep(&mut f.extra, "link", p.link);
+                        wire::keep(&mut f.extra, "membership", p.membership);
+                        wire::keep(&mut f.extra, "message", p.message);
+                        wire::keep(&mut f.extra, "module", p.module);
+                        wire::keep(&mut f.extra, "postback", p.postback);
+                        wire::keep(&mut f.extra, "replyToken", p.reply_token);
+                        wire::keep(&mut f.extra, "videoPlayComplete", p.video_play_complete);
+                        f.extra.append(&mut p.extra);
+                        Event::Unsend(wire::finish_variant_with(f, p.other, map)?)
+                    }
+                    "follow" => {
+                        let mut f = FollowEventFields {
+                            delivery_context: p.delivery_context,
+                            follow: p.follow,
+                            mode: p.mode,
+                            reply_token: p.reply_token,
+                            source: p.source,
+                            timestamp: p.timestamp,
+                            webhook_event_id: p.webhook_event_id,
+                            ..Default::default()
+                        };
+                        wire::keep(&mut f.extra, "beacon", p.beacon);
+                        wire::keep(&mut f.extra, "chatControl", p.chat_control);
+                        wire::keep(&mut f.extra, "delivery", p.delivery);
+                        wire::keep(&mut f.extra, "joined", p.joined);
+                        wire::keep(&mut f.extra, "left", p.left);
+                        wire::keep(&mut f.extra, "link", p.link);
+                        wire::keep(&mut f.extra, "membership", p.membership);
+                        wire::keep(&mut f.extra, "message", p.message);
+                        wire::keep(&mut f.extra, "module", p.module);
+                        wire::keep(&mut f.extra, "postback", p.postback);
+                        wire::keep(&mut f.extra, "unsend", p.unsend);
+                        wire::keep(&mut f.extra, "videoPlayComplete", p.video_play_complete);
+                        f.extra.append(&mut p.extra);
+                        Event::Follow(wire::finish_variant_with(f, p.other, map)?)
+                    }
+                    "unfollow" => {
+                        let mut f = UnfollowEventFields {
+                            delivery_context: p.delivery_context,
+                            mode: p.mode,
+                            source: p.source,
+                            timestamp: p.timestamp,
+                            webhook_event_id: p.webhook_event_id,
+                            ..Default::default()
+                        };
+                        wire::keep(&mut f.extra, "beacon", p.beacon);
+                        wire::keep(&mut f.extra, "chatControl", p.chat_control);
+                        wire::keep(&mut f.extra, "delivery", p.delivery);
+                        wire::keep(&mut f.extra, "follow", p.follow);
+                        wire::keep(&mut f.extra, "joined", p.joined);
+                        wire::keep(&mut f.extra, "left", p.left);
+                        wire::keep(&mut f.extra, "link", p.link);
+                        wire::keep(&mut f.extra, "membership", p.membership);
+                        wire::keep(&mut f.extra, "message", p.message);
+                        wire::keep(&mut f.extra, "module", p.module);
+                        wire::keep(&mut f.extra, "postback", p.postback);
+                        wire::keep(&mut f.extra, "replyToken", p.reply_token);
+                        wire::keep(&mut f.extra, "unsend", p.unsend);
+                        wire::keep(&mut f.extra, "videoPlayComplete", p.video_play_complete);
+                        f.extra.append(&mut p.extra);
+                        Event::Unfollow(wire::finish_variant_with(f, p.other, map)?)
+                    }
+                    "join" => {
+                        let mut f = JoinEventFields {
+                            delivery_context: p.delivery_context,
+                            mode: p.mode,
+                            reply_token: p.reply_token,
+                            source: p.source,
+                            timestamp: p.timestamp,
+                            webhook_event_id: p.webhook_event_id,
+                            ..Default::default()
+                        };
+                        wire::keep(&mut f.extra, "beacon", p.beacon);
+                        wire::keep(&mut f.extra, "chatControl", p.chat_control);
+                        wire::keep(&mut f.extra, "delivery", p.delivery);
+                        wire::keep(&mut f.extra, "follow", p.follow);
+                        wire::keep(&mut f.extra, "joined", p.joined);
+                        wire::keep(&mut f.extra, "left", p.left);
+                        wire::keep(&mut f.extra, "link", p.link);
+                        wire::keep(&mut f.extra, "membership", p.membership);
+                        wire::keep(&mut f.extra, "message", p.message);
+                        wire::keep(&mut f.extra, "module", p.module);
+                        wire::keep(&mut f.extra, "postback", p.postback);
+                        wire::keep(&mut f.extra, "unsend", p.unsend);
+                        wire::keep(&mut f.extra, "videoPlayComplete", p.video_play_complete);
+                        f.extra.append(&mut p.extra);
+                        Event::Join(wire::finish_variant_with(f, p.other, map)?)
+                    }
+                    "leave" => {
+                        let mut f = LeaveEventFields {
+                            delivery_context: p.delivery_context,
+                            mode: p.mode,
+                            source: p.source,
+                            timestamp: p.timestamp,
+                            webhook_event_id: p.webhook_event_id,
+                            ..Default::default()
+                        };
+                        wire::keep(&mut f.extra, "beacon", p.beacon);
+                        wire::keep(&mut f.extra, "chatControl", p.chat_control);
+                        wire::keep(&mut f.extra, "delivery", p.delivery);
+                        wire::keep(&mut f.extra, "follow", p.follow);
+                        wire::keep(&mut f.extra, "joined", p.joined);
+                        wire::keep(&mut f.extra, "left", p.left);
+                        wire::keep(&mut f.extra, "link", p.link);
+                        wire::keep(&mut f.extra, "membership", p.membership);
+                        wire::keep(&mut f.extra, "message", p.message);
+                        wire::keep(&mut f.extra, "module", p.module);
+                        wire::keep(&mut f.extra, "postback", p.postback);
+                        wire::keep(&mut f.extra, "replyToken", p.reply_token);
+                        wire::keep(&mut f.extra, "unsend", p.unsend);
+                        wire::keep(&mut f.extra, "videoPlayComplete", p.video_play_complete);
+                        f.extra.append(&mut p.extra);
+                        Event::Leave(wire::finish_variant_with(f, p.other, map)?)
+                    }
                     "memberJoined" => {
-                        Event::MemberJoined(wire::finish_variant::<A, MemberJoinedEventFields>(pending, map)?)
+                        let mut f = MemberJoinedEventFields {
+                            delivery_context: p.delivery_context,
+                            joined: p.joined,
+                            mode: p.mode,
+                            reply_token: p.reply_token,
+                            source: p.source,
+                            timestamp: p.timestamp,
+                            webhook_event_id: p.webhook_event_id,
+                            ..Default::default()
+                        };
+                        wire::keep(&mut f.extra, "beacon", p.beacon);
+                        wire::keep(&mut f.extra, "chatControl", p.chat_control);
+                        wire::keep(&mut f.extra, "delivery", p.delivery);
+                        wire::keep(&mut f.extra, "follow", p.follow);
+                        wire::keep(&mut f.extra, "left", p.left);
+                        wire::keep(&mut f.extra, "link", p.link);
+                        wire::keep(&mut f.extra, "membership", p.membership);
+                        wire::keep(&mut f.extra, "message", p.message);
+                        wire::keep(&mut f.extra, "module", p.module);
+                        wire::keep(&mut f.extra, "postback", p.postback);
+                        wire::keep(&mut f.extra, "unsend", p.unsend);
+                        wire::keep(&mut f.extra, "videoPlayComplete", p.video_play_complete);
+                        f.extra.append(&mut p.extra);
+                        Event::MemberJoined(wire::finish_variant_with(f, p.other, map)?)
                     }
-                    "memberLeft" => Event::MemberLeft(wire::finish_variant::<A, MemberLeftEventFields>(pending, map)?),
-                    "postback" => Event::Postback(wire::finish_variant::<A, PostbackEventFields>(pending, map)?),
+                    "memberLeft" => {
+                        let mut f = MemberLeftEventFields {
+                            delivery_context: p.delivery_context,
+                            left: p.left,
+                            mode: p.mode,
+                            source: p.source,
+                            timestamp: p.timestamp,
+                            webhook_event_id: p.webhook_event_id,
+                            ..Default::default()
+                        };
+                        wire::keep(&mut f.extra, "beacon", p.beacon);
+                        wire::keep(&mut f.extra, "chatControl", p.chat_control);
+                        wire::keep(&mut f.extra, "delivery", p.delivery);
+                        wire::keep(&mut f.extra, "follow", p.follow);
+                        wire::keep(&mut f.extra, "joined", p.joined);
+                        wire::keep(&mut f.extra, "link", p.link);
+                        wire::keep(&mut f.extra, "membership", p.membership);
+                        wire::keep(&mut f.extra, "message", p.message);
+                        wire::keep(&mut f.extra, "module", p.module);
+                        wire::keep(&mut f.extra, "postback", p.postback);
+                        wire::keep(&mut f.extra, "replyToken", p.reply_token);
+                        wire::keep(&mut f.extra, "unsend", p.unsend);
+                        wire::keep(&mut f.extra, "videoPlayComplete", p.video_play_complete);
+                        f.extra.append(&mut p.extra);
+                        Event::MemberLeft(wire::finish_variant_with(f, p.other, map)?)
+                    }
+                    "postback" => {
+                        let mut f = PostbackEventFields {
+                            delivery_context: p.delivery_context,
+                            mode: p.mode,
+                            postback: p.postback,
+                            reply_token: p.reply_token,
+                            source: p.source,
+                            timestamp: p.timestamp,
+                            webhook_event_id: p.webhook_event_id,
+                            ..Default::default()
+                        };
+                        wire::keep(&mut f.extra, "beacon", p.beacon);
+                        wire::keep(&mut f.extra, "chatControl", p.chat_control);
+                        wire::keep(&mut f.extra, "delivery", p.delivery);
+                        wire::keep(&mut f.extra, "follow", p.follow);
+                        wire::keep(&mut f.extra, "joined", p.joined);
+                        wire::keep(&mut f.extra, "left", p.left);
+                        wire::keep(&mut f.extra, "link", p.link);
+                        wire::keep(&mut f.extra, "membership", p.membership);
+                        wire::keep(&mut f.extra, "message", p.message);
+                        wire::keep(&mut f.extra, "module", p.module);
+                        wire::keep(&mut f.extra, "unsend", p.unsend);
+                        wire::keep(&mut f.extra, "videoPlayComplete", p.video_play_complete);
+                        f.extra.append(&mut p.extra);
+                        Event::Postback(wire::finish_variant_with(f, p.other, map)?)
+                    }
                     "videoPlayComplete" => {
-                        Event::VideoPlayComplete(wire::finish_variant::<A, VideoPlayCompleteEventFields>(pending, map)?)
+                        let mut f = VideoPlayCompleteEventFields {
+                            delivery_context: p.delivery_context,
+                            mode: p.mode,
+                            reply_token: p.reply_token,
+                            source: p.source,
+                            timestamp: p.timestamp,
+                            video_play_complete: p.video_play_complete,
+                            webhook_event_id: p.webhook_event_id,
+                            ..Default::default()
+                        };
+                        wire::keep(&mut f.extra, "beacon", p.beacon);
+                        wire::keep(&mut f.extra, "chatControl", p.chat_control);
+                        wire::keep(&mut f.extra, "delivery", p.delivery);
+                        wire::keep(&mut f.extra, "follow", p.follow);
+                        wire::keep(&mut f.extra, "joined", p.joined);
+                        wire::keep(&mut f.extra, "left", p.left);
+                        wire::keep(&mut f.extra, "link", p.link);
+                        wire::keep(&mut f.extra, "membership", p.membership);
+                        wire::keep(&mut f.extra, "message", p.message);
+                        wire::keep(&mut f.extra, "module", p.module);
+                        wire::keep(&mut f.extra, "postback", p.postback);
+                        wire::keep(&mut f.extra, "unsend", p.unsend);
+                        f.extra.append(&mut p.extra);
+                        Event::VideoPlayComplete(wire::finish_variant_with(f, p.other, map)?)
                     }
-                    "beacon" => Event::Beacon(wire::finish_variant::<A, BeaconEventFields>(pending, map)?),
+                    "beacon" => {
+                        let mut f = BeaconEventFields {
+                            beacon: p.beacon,
+                            delivery_context: p.delivery_context,
+                            mode: p.mode,
+                            reply_token: p.reply_token,
+                            source: p.source,
+                            timestamp: p.timestamp,
+                            webhook_event_id: p.webhook_event_id,
+                            ..Default::default()
+                        };
+                        wire::keep(&mut f.extra, "chatControl", p.chat_control);
+                        wire::keep(&mut f.extra, "delivery", p.delivery);
+                        wire::keep(&mut f.extra, "follow", p.follow);
+                        wire::keep(&mut f.extra, "joined", p.joined);
+                        wire::keep(&mut f.extra, "left", p.left);
+                        wire::keep(&mut f.extra, "link", p.link);
+                        wire::keep(&mut f.extra, "membership", p.membership);
+                        wire::keep(&mut f.extra, "message", p.message);
+                        wire::keep(&mut f.extra, "module", p.module);
+                        wire::keep(&mut f.extra, "postback", p.postback);
+                        wire::keep(&mut f.extra, "unsend", p.unsend);
+                        wire::keep(&mut f.extra, "videoPlayComplete", p.video_play_complete);
+                        f.extra.append(&mut p.extra);
+                        Event::Beacon(wire::finish_variant_with(f, p.other, map)?)
+                    }
                     "accountLink" => {
-                        Event::AccountLink(wire::finish_variant::<A, AccountLinkEventFields>(pending, map)?)
+                        let mut f = AccountLinkEventFields {
+                            delivery_context: p.delivery_context,
+                            link: p.link,
+                            mode: p.mode,
+                            reply_token: p.reply_token,
+                            source: p.source,
+                            timestamp: p.timestamp,
+                            webhook_event_id: p.webhook_event_id,
+                            ..Default::default()
+                        };
+                        wire::keep(&mut f.extra, "beacon", p.beacon);
+                        wire::keep(&mut f.extra, "chatControl", p.chat_control);
+                        wire::keep(&mut f.extra, "delivery", p.delivery);
+                        wire::keep(&mut f.extra, "follow", p.follow);
+                        wire::keep(&mut f.extra, "joined", p.joined);
+                        wire::keep(&mut f.extra, "left", p.left);
+                        wire::keep(&mut f.extra, "membership", p.membership);
+                        wire::keep(&mut f.extra, "message", p.message);
+                        wire::keep(&mut f.extra, "module", p.module);
+                        wire::keep(&mut f.extra, "postback", p.postback);
+                        wire::keep(&mut f.extra, "unsend", p.unsend);
+                        wire::keep(&mut f.extra, "videoPlayComplete", p.video_play_complete);
+                        f.extra.append(&mut p.extra);
+                        Event::AccountLink(wire::finish_variant_with(f, p.other, map)?)
                     }
-                    "membership" => Event::Membership(wire::finish_variant::<A, MembershipEventFields>(pending, map)?),
-                    "module" => Event::Module(wire::finish_variant::<A, ModuleEventFields>(pending, map)?),
-                    "activated" => Event::Activated(wire::finish_variant::<A, ActivatedEventFields>(pending, map)?),
+                    "membership" => {
+                        let mut f = MembershipEventFields {
+                            delivery_context: p.delivery_context,
+                            membership: p.membership,
+                            mode: p.mode,
+                            reply_token: p.reply_token,
+                            source: p.source,
+                            timestamp: p.timestamp,
+                            webhook_event_id: p.webhook_event_id,
+                            ..Default::default()
+                        };
+                        wire::keep(&mut f.extra, "beacon", p.beacon);
+                        wire::keep(&mut f.extra, "chatControl", p.chat_control);
+                        wire::keep(&mut f.extra, "delivery", p.delivery);
+                        wire::keep(&mut f.extra, "follow", p.follow);
+                        wire::keep(&mut f.extra, "joined", p.joined);
+                        wire::keep(&mut f.extra, "left", p.left);
+                        wire::keep(&mut f.extra, "link", p.link);
+                        wire::keep(&mut f.extra, "message", p.message);
+                        wire::keep(&mut f.extra, "module", p.module);
+                        wire::keep(&mut f.extra, "postback", p.postback);
+                        wire::keep(&mut f.extra, "unsend", p.unsend);
+                        wire::keep(&mut f.extra, "videoPlayComplete", p.video_play_complete);
+                        f.extra.append(&mut p.extra);
+                        Event::Membership(wire::finish_variant_with(f, p.other, map)?)
+                    }
+                    "module" => {
+                        let mut f = ModuleEventFields {
+                            delivery_context: p.delivery_context,
+                            mode: p.mode,
+                            module: p.module,
+                            source: p.source,
+                            timestamp: p.timestamp,
+                            webhook_event_id: p.webhook_event_id,
+                            ..Default::default()
+                        };
+                        wire::keep(&mut f.extra, "beacon", p.beacon);
+                        wire::keep(&mut f.extra, "chatControl", p.chat_control);
+                        wire::keep(&mut f.extra, "delivery", p.delivery);
+                        wire::keep(&mut f.extra, "follow", p.follow);
+                        wire::keep(&mut f.extra, "joined", p.joined);
+                        wire::keep(&mut f.extra, "left", p.left);
+                        wire::keep(&mut f.extra, "link", p.link);
+                        wire::keep(&mut f.extra, "membership", p.membership);
+                        wire::keep(&mut f.extra, "message", p.message);
+                        wire::keep(&mut f.extra, "postback", p.postback);
+                        wire::keep(&mut f.extra, "replyToken", p.reply_token);
+                        wire::keep(&mut f.extra, "unsend", p.unsend);
+                        wire::keep(&mut f.extra, "videoPlayComplete", p.video_play_complete);
+                        f.extra.append(&mut p.extra);
+                        Event::Module(wire::finish_variant_with(f, p.other, map)?)
+                    }
+                    "activated" => {
+                        let mut f = ActivatedEventFields {
+                            chat_control: p.chat_control,
+                            delivery_context: p.delivery_context,
+                            mode: p.mode,
+                            source: p.source,
+                            timestamp: p.timestamp,
+                            webhook_event_id: p.webhook_event_id,
+                            ..Default::default()
+                        };
+                        wire::keep(&mut f.extra, "beacon", p.beacon);
+                        wire::keep(&mut f.extra, "delivery", p.delivery);
+                        wire::keep(&mut f.extra, "follow", p.follow);
+                        wire::keep(&mut f.extra, "joined", p.joined);
+                        wire::keep(&mut f.extra, "left", p.left);
+                        wire::keep(&mut f.extra, "link", p.link);
+                        wire::keep(&mut f.extra, "membership", p.membership);
+                        wire::keep(&mut f.extra, "message", p.message);
+                        wire::keep(&mut f.extra, "module", p.module);
+                        wire::keep(&mut f.extra, "postback", p.postback);
+                        wire::keep(&mut f.extra, "replyToken", p.reply_token);
+                        wire::keep(&mut f.extra, "unsend", p.unsend);
+                        wire::keep(&mut f.extra, "videoPlayComplete", p.video_play_complete);
+                        f.extra.append(&mut p.extra);
+                        Event::Activated(wire::finish_variant_with(f, p.other, map)?)
+                    }
                     "deactivated" => {
-                        Event::Deactivated(wire::finish_variant::<A, DeactivatedEventFields>(pending, map)?)
+                        let mut f = DeactivatedEventFields {
+                            delivery_context: p.delivery_context,
+                            mode: p.mode,
+                            source: p.source,
+                            timestamp: p.timestamp,
+                            webhook_event_id: p.webhook_event_id,
+                            ..Default::default()
+                        };
+                        wire::keep(&mut f.extra, "beacon", p.beacon);
+                        wire::keep(&mut f.extra, "chatControl", p.chat_control);
+                        wire::keep(&mut f.extra, "delivery", p.delivery);
+                        wire::keep(&mut f.extra, "follow", p.follow);
+                        wire::keep(&mut f.extra, "joined", p.joined);
+                        wire::keep(&mut f.extra, "left", p.left);
+                        wire::keep(&mut f.extra, "link", p.link);
+                        wire::keep(&mut f.extra, "membership", p.membership);
+                        wire::keep(&mut f.extra, "message", p.message);
+                        wire::keep(&mut f.extra, "module", p.module);
+                        wire::keep(&mut f.extra, "postback", p.postback);
+                        wire::keep(&mut f.extra, "replyToken", p.reply_token);
+                        wire::keep(&mut f.extra, "unsend", p.unsend);
+                        wire::keep(&mut f.extra, "videoPlayComplete", p.video_play_complete);
+                        f.extra.append(&mut p.extra);
+                        Event::Deactivated(wire::finish_variant_with(f, p.other, map)?)
                     }
                     "botSuspended" => {
-                        Event::BotSuspended(wire::finish_variant::<A, BotSuspendedEventFields>(pending, map)?)
+                        let mut f = BotSuspendedEventFields {
+                            delivery_context: p.delivery_context,
+                            mode: p.mode,
+                            source: p.source,
+                            timestamp: p.timestamp,
+                            webhook_event_id: p.webhook_event_id,
+                            ..Default::default()
+                        };
+                        wire::keep(&mut f.extra, "beacon", p.beacon);
+                        wire::keep(&mut f.extra, "chatControl", p.chat_control);
+                        wire::keep(&mut f.extra, "delivery", p.delivery);
+                        wire::keep(&mut f.extra, "follow", p.follow);
+                        wire::keep(&mut f.extra, "joined", p.joined);
+                        wire::keep(&mut f.extra, "left", p.left);
+                        wire::keep(&mut f.extra, "link", p.link);
+                        wire::keep(&mut f.extra, "membership", p.membership);
+                        wire::keep(&mut f.extra, "message", p.message);
+                        wire::keep(&mut f.extra, "module", p.module);
+                        wire::keep(&mut f.extra, "postback", p.postback);
+                        wire::keep(&mut f.extra, "replyToken", p.reply_token);
+                        wire::keep(&mut f.extra, "unsend", p.unsend);
+                        wire::keep(&mut f.extra, "videoPlayComplete", p.video_play_complete);
+                        f.extra.append(&mut p.extra);
+                        Event::BotSuspended(wire::finish_variant_with(f, p.other, map)?)
                     }
-                    "botResumed" => Event::BotResumed(wire::finish_variant::<A, BotResumedEventFields>(pending, map)?),
-                    "delivery" => Event::Delivery(wire::finish_variant::<A, PnpDeliveryCompletionEventFields>(
-                        pending, map,
-                    )?),
+                    "botResumed" => {
+                        let mut f = BotResumedEventFields {
+                            delivery_context: p.delivery_context,
+                            mode: p.mode,
+                            source: p.source,
+                            timestamp: p.timestamp,
+                            webhook_event_id: p.webhook_event_id,
+                            ..Default::default()
+                        };
+                        wire::keep(&mut f.extra, "beacon", p.beacon);
+                        wire::keep(&mut f.extra, "chatControl", p.chat_control);
+                        wire::keep(&mut f.extra, "delivery", p.delivery);
+                        wire::keep(&mut f.extra, "follow", p.follow);
+                        wire::keep(&mut f.extra, "joined", p.joined);
+                        wire::keep(&mut f.extra, "left", p.left);
+                        wire::keep(&mut f.extra, "link", p.link);
+                        wire::keep(&mut f.extra, "membership", p.membership);
+                        wire::keep(&mut f.extra, "message", p.message);
+                        wire::keep(&mut f.extra, "module", p.module);
+                        wire::keep(&mut f.extra, "postback", p.postback);
+                        wire::keep(&mut f.extra, "replyToken", p.reply_token);
+                        wire::keep(&mut f.extra, "unsend", p.unsend);
+                        wire::keep(&mut f.extra, "videoPlayComplete", p.video_play_complete);
+                        f.extra.append(&mut p.extra);
+                        Event::BotResumed(wire::finish_variant_with(f, p.other, map)?)
+                    }
+                    "delivery" => {
+                        let mut f = PnpDeliveryCompletionEventFields {
+                            delivery: p.delivery,
+                            delivery_context: p.delivery_context,
+                            mode: p.mode,
+                            source: p.source,
+                            timestamp: p.timestamp,
+                            webhook_event_id: p.webhook_event_id,
+                            ..Default::default()
+                        };
+                        wire::keep(&mut f.extra, "beacon", p.beacon);
+                        wire::keep(&mut f.extra, "chatControl", p.chat_control);
+                        wire::keep(&mut f.extra, "follow", p.follow);
+                        wire::keep(&mut f.extra, "joined", p.joined);
+                        wire::keep(&mut f.extra, "left", p.left);
+                        wire::keep(&mut f.extra, "link", p.link);
+                        wire::keep(&mut f.extra, "membership", p.membership);
+                        wire::keep(&mut f.extra, "message", p.message);
+                        wire::keep(&mut f.extra, "module", p.module);
+                        wire::keep(&mut f.extra, "postback", p.postback);
+                        wire::keep(&mut f.extra, "replyToken", p.reply_token);
+                        wire::keep(&mut f.extra, "unsend", p.unsend);
+                        wire::keep(&mut f.extra, "videoPlayComplete", p.video_play_complete);
+                        f.extra.append(&mut p.extra);
+                        Event::Delivery(wire::finish_variant_with(f, p.other, map)?)
+                    }
                     "messageEdited" => {
-                        Event::MessageEdited(wire::finish_variant::<A, MessageEditedEventFields>(pending, map)?)
+                        let mut f = MessageEditedEventFields {
+                            delivery_context: p.delivery_context,
+                            message: p.message,
+                            mode: p.mode,
+                            reply_token: p.reply_token,
+                            source: p.source,
+                            timestamp: p.timestamp,
+                            webhook_event_id: p.webhook_event_id,
+                            ..Default::default()
+                        };
+                        wire::keep(&mut f.extra, "beacon", p.beacon);
+                        wire::keep(&mut f.extra, "chatControl", p.chat_control);
+                        wire::keep(&mut f.extra, "delivery", p.delivery);
+                        wire::keep(&mut f.extra, "follow", p.follow);
+                        wire::keep(&mut f.extra, "joined", p.joined);
+                        wire::keep(&mut f.extra, "left", p.left);
+                        wire::keep(&mut f.extra, "link", p.link);
+                        wire::keep(&mut f.extra, "membership", p.membership);
+                        wire::keep(&mut f.extra, "module", p.module);
+                        wire::keep(&mut f.extra, "postback", p.postback);
+                        wire::keep(&mut f.extra, "unsend", p.unsend);
+                        wire::keep(&mut f.extra, "videoPlayComplete", p.video_play_complete);
+                        f.extra.append(&mut p.extra);
+                        Event::MessageEdited(wire::finish_variant_with(f, p.other, map)?)
                     }
                     _ => {
-                        let raw = wire::finish_unknown(map, "type", &tag, pending)?;
+                        let mut raw = p.extra;
+                        wire::keep(&mut raw, "beacon", p.beacon);
+                        wire::keep(&mut raw, "chatControl", p.chat_control);
+                        wire::keep(&mut raw, "delivery", p.delivery);
+                        wire::keep(&mut raw, "deliveryContext", p.delivery_context);
+                        wire::keep(&mut raw, "follow", p.follow);
+                        wire::keep(&mut raw, "joined", p.joined);
+                        wire::keep(&mut raw, "left", p.left);
+                        wire::keep(&mut raw, "link", p.link);
+                        wire::keep(&mut raw, "membership", p.membership);
+                        wire::keep(&mut raw, "message", p.message);
+                        wire::keep(&mut raw, "mode", p.mode);
+                        wire::keep(&mut raw, "module", p.module);
+                        wire::keep(&mut raw, "postback", p.postback);
+                        wire::keep(&mut raw, "replyToken", p.reply_token);
+                        wire::keep(&mut raw, "source", p.source);
+                        wire::keep(&mut raw, "timestamp", p.timestamp);
+                        wire::keep(&mut raw, "unsend", p.unsend);
+                        wire::keep(&mut raw, "videoPlayComplete", p.video_play_complete);
+                        wire::keep(&mut raw, "webhookEventId", p.webhook_event_id);
+                        let raw = wire::finish_unknown(map, "type", &tag, p.other, raw)?;
                         Event::Unknown {
                             kind: tag.into_owned(),
                             raw,
@@ -538,8 +1098,8 @@ impl DeliveryContext {
 
 #[derive(Default)]
 pub(crate) struct DeliveryContextFields {
-    is_redelivery: Option<bool>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) is_redelivery: Option<bool>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for DeliveryContextFields {
@@ -630,6 +1190,26 @@ impl Source {
     }
 }
 
+#[derive(Default)]
+struct SourcePending<'de> {
+    group_id: Option<crate::ids::GroupId>,
+    room_id: Option<crate::ids::RoomId>,
+    user_id: Option<crate::ids::UserId>,
+    extra: serde_json::Map<String, serde_json::Value>,
+    other: wire::Pending<'de>,
+}
+
+impl<'de> wire::PendingFields<'de> for SourcePending<'de> {
+    fn field<D: serde::Deserializer<'de>>(&mut self, key: std::borrow::Cow<'de, str>, d: D) -> Result<(), D::Error> {
+        match &*key {
+            "groupId" => wire::opt(&mut self.group_id, &mut self.extra, &key, d),
+            "roomId" => wire::opt(&mut self.room_id, &mut self.extra, &key, d),
+            "userId" => wire::opt(&mut self.user_id, &mut self.extra, &key, d),
+            _ => wire::buffer(&mut self.other, key, d),
+        }
+    }
+}
+
 impl<'de> serde::Deserialize<'de> for Source {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -638,14 +1218,47 @@ impl<'de> serde::Deserialize<'de> for Source {
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("a Source object")
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Source, A::Error> {
-                let (tag, pending, map) = wire::find_tag(map, "type")?;
+            #[allow(unused_mut)]
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Source, A::Error> {
+                let mut p = SourcePending::default();
+                let tag = wire::find_tag_into(&mut map, "type", &mut p)?;
                 Ok(match &*tag {
-                    "user" => Source::User(wire::finish_variant::<A, UserSourceFields>(pending, map)?),
-                    "group" => Source::Group(wire::finish_variant::<A, GroupSourceFields>(pending, map)?),
-                    "room" => Source::Room(wire::finish_variant::<A, RoomSourceFields>(pending, map)?),
+                    "user" => {
+                        let mut f = UserSourceFields {
+                            user_id: p.user_id,
+                            ..Default::default()
+                        };
+                        wire::keep(&mut f.extra, "groupId", p.group_id);
+                        wire::keep(&mut f.extra, "roomId", p.room_id);
+                        f.extra.append(&mut p.extra);
+                        Source::User(wire::finish_variant_with(f, p.other, map)?)
+                    }
+                    "group" => {
+                        let mut f = GroupSourceFields {
+                            group_id: p.group_id,
+                            user_id: p.user_id,
+                            ..Default::default()
+                        };
+                        wire::keep(&mut f.extra, "roomId", p.room_id);
+                        f.extra.append(&mut p.extra);
+                        Source::Group(wire::finish_variant_with(f, p.other, map)?)
+                    }
+                    "room" => {
+                        let mut f = RoomSourceFields {
+                            room_id: p.room_id,
+                            user_id: p.user_id,
+                            ..Default::default()
+                        };
+                        wire::keep(&mut f.extra, "groupId", p.group_id);
+                        f.extra.append(&mut p.extra);
+                        Source::Room(wire::finish_variant_with(f, p.other, map)?)
+                    }
                     _ => {
-                        let raw = wire::finish_unknown(map, "type", &tag, pending)?;
+                        let mut raw = p.extra;
+                        wire::keep(&mut raw, "groupId", p.group_id);
+                        wire::keep(&mut raw, "roomId", p.room_id);
+                        wire::keep(&mut raw, "userId", p.user_id);
+                        let raw = wire::finish_unknown(map, "type", &tag, p.other, raw)?;
                         Source::Unknown {
                             kind: tag.into_owned(),
                             raw,
@@ -699,8 +1312,8 @@ impl Default for UserSource {
 
 #[derive(Default)]
 pub(crate) struct UserSourceFields {
-    user_id: Option<crate::ids::UserId>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) user_id: Option<crate::ids::UserId>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for UserSourceFields {
@@ -766,9 +1379,9 @@ impl GroupSource {
 
 #[derive(Default)]
 pub(crate) struct GroupSourceFields {
-    group_id: Option<crate::ids::GroupId>,
-    user_id: Option<crate::ids::UserId>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) group_id: Option<crate::ids::GroupId>,
+    pub(crate) user_id: Option<crate::ids::UserId>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for GroupSourceFields {
@@ -837,9 +1450,9 @@ impl RoomSource {
 
 #[derive(Default)]
 pub(crate) struct RoomSourceFields {
-    user_id: Option<crate::ids::UserId>,
-    room_id: Option<crate::ids::RoomId>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) user_id: Option<crate::ids::UserId>,
+    pub(crate) room_id: Option<crate::ids::RoomId>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for RoomSourceFields {
@@ -923,14 +1536,14 @@ impl MessageEvent {
 
 #[derive(Default)]
 pub(crate) struct MessageEventFields {
-    source: Option<Source>,
-    timestamp: Option<i64>,
-    mode: Option<EventMode>,
-    webhook_event_id: Option<String>,
-    delivery_context: Option<DeliveryContext>,
-    reply_token: Option<String>,
-    message: Option<MessageContent>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) source: Option<Source>,
+    pub(crate) timestamp: Option<i64>,
+    pub(crate) mode: Option<EventMode>,
+    pub(crate) webhook_event_id: Option<String>,
+    pub(crate) delivery_context: Option<DeliveryContext>,
+    pub(crate) reply_token: Option<String>,
+    pub(crate) message: Option<MessageContent>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for MessageEventFields {
@@ -1101,6 +1714,60 @@ impl MessageContent {
     }
 }
 
+#[derive(Default)]
+struct MessageContentPending<'de> {
+    address: Option<String>,
+    content_provider: Option<ContentProvider>,
+    duration: Option<i64>,
+    emojis: Option<Vec<Emoji>>,
+    file_name: Option<String>,
+    file_size: Option<i64>,
+    id: Option<String>,
+    image_set: Option<ImageSet>,
+    keywords: Option<Vec<String>>,
+    latitude: Option<f64>,
+    longitude: Option<f64>,
+    mark_as_read_token: Option<String>,
+    mention: Option<Mention>,
+    package_id: Option<String>,
+    quote_token: Option<String>,
+    quoted_message_id: Option<String>,
+    sticker_id: Option<String>,
+    sticker_resource_type: Option<StickerMessageContentStickerResourceType>,
+    text: Option<String>,
+    title: Option<String>,
+    extra: serde_json::Map<String, serde_json::Value>,
+    other: wire::Pending<'de>,
+}
+
+impl<'de> wire::PendingFields<'de> for MessageContentPending<'de> {
+    fn field<D: serde::Deserializer<'de>>(&mut self, key: std::borrow::Cow<'de, str>, d: D) -> Result<(), D::Error> {
+        match &*key {
+            "address" => wire::opt(&mut self.address, &mut self.extra, &key, d),
+            "contentProvider" => wire::opt(&mut self.content_provider, &mut self.extra, &key, d),
+            "duration" => wire::opt(&mut self.duration, &mut self.extra, &key, d),
+            "emojis" => wire::opt(&mut self.emojis, &mut self.extra, &key, d),
+            "fileName" => wire::opt(&mut self.file_name, &mut self.extra, &key, d),
+            "fileSize" => wire::opt(&mut self.file_size, &mut self.extra, &key, d),
+            "id" => wire::opt(&mut self.id, &mut self.extra, &key, d),
+            "imageSet" => wire::opt(&mut self.image_set, &mut self.extra, &key, d),
+            "keywords" => wire::opt(&mut self.keywords, &mut self.extra, &key, d),
+            "latitude" => wire::opt(&mut self.latitude, &mut self.extra, &key, d),
+            "longitude" => wire::opt(&mut self.longitude, &mut self.extra, &key, d),
+            "markAsReadToken" => wire::opt(&mut self.mark_as_read_token, &mut self.extra, &key, d),
+            "mention" => wire::opt(&mut self.mention, &mut self.extra, &key, d),
+            "packageId" => wire::opt(&mut self.package_id, &mut self.extra, &key, d),
+            "quoteToken" => wire::opt(&mut self.quote_token, &mut self.extra, &key, d),
+            "quotedMessageId" => wire::opt(&mut self.quoted_message_id, &mut self.extra, &key, d),
+            "stickerId" => wire::opt(&mut self.sticker_id, &mut self.extra, &key, d),
+            "stickerResourceType" => wire::opt(&mut self.sticker_resource_type, &mut self.extra, &key, d),
+            "text" => wire::opt(&mut self.text, &mut self.extra, &key, d),
+            "title" => wire::opt(&mut self.title, &mut self.extra, &key, d),
+            _ => wire::buffer(&mut self.other, key, d),
+        }
+    }
+}
+
 impl<'de> serde::Deserialize<'de> for MessageContent {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -1109,28 +1776,223 @@ impl<'de> serde::Deserialize<'de> for MessageContent {
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("a MessageContent object")
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<MessageContent, A::Error> {
-                let (tag, pending, map) = wire::find_tag(map, "type")?;
+            #[allow(unused_mut)]
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<MessageContent, A::Error> {
+                let mut p = MessageContentPending::default();
+                let tag = wire::find_tag_into(&mut map, "type", &mut p)?;
                 Ok(match &*tag {
-                    "text" => MessageContent::Text(wire::finish_variant::<A, TextMessageContentFields>(pending, map)?),
+                    "text" => {
+                        let mut f = TextMessageContentFields {
+                            emojis: p.emojis,
+                            id: p.id,
+                            mark_as_read_token: p.mark_as_read_token,
+                            mention: p.mention,
+                            quote_token: p.quote_token,
+                            quoted_message_id: p.quoted_message_id,
+                            text: p.text,
+                            ..Default::default()
+                        };
+                        wire::keep(&mut f.extra, "address", p.address);
+                        wire::keep(&mut f.extra, "contentProvider", p.content_provider);
+                        wire::keep(&mut f.extra, "duration", p.duration);
+                        wire::keep(&mut f.extra, "fileName", p.file_name);
+                        wire::keep(&mut f.extra, "fileSize", p.file_size);
+                        wire::keep(&mut f.extra, "imageSet", p.image_set);
+                        wire::keep(&mut f.extra, "keywords", p.keywords);
+                        wire::keep(&mut f.extra, "latitude", p.latitude);
+                        wire::keep(&mut f.extra, "longitude", p.longitude);
+                        wire::keep(&mut f.extra, "packageId", p.package_id);
+                        wire::keep(&mut f.extra, "stickerId", p.sticker_id);
+                        wire::keep(&mut f.extra, "stickerResourceType", p.sticker_resource_type);
+                        wire::keep(&mut f.extra, "title", p.title);
+                        f.extra.append(&mut p.extra);
+                        MessageContent::Text(wire::finish_variant_with(f, p.other, map)?)
+                    }
                     "image" => {
-                        MessageContent::Image(wire::finish_variant::<A, ImageMessageContentFields>(pending, map)?)
+                        let mut f = ImageMessageContentFields {
+                            content_provider: p.content_provider,
+                            id: p.id,
+                            image_set: p.image_set,
+                            mark_as_read_token: p.mark_as_read_token,
+                            quote_token: p.quote_token,
+                            ..Default::default()
+                        };
+                        wire::keep(&mut f.extra, "address", p.address);
+                        wire::keep(&mut f.extra, "duration", p.duration);
+                        wire::keep(&mut f.extra, "emojis", p.emojis);
+                        wire::keep(&mut f.extra, "fileName", p.file_name);
+                        wire::keep(&mut f.extra, "fileSize", p.file_size);
+                        wire::keep(&mut f.extra, "keywords", p.keywords);
+                        wire::keep(&mut f.extra, "latitude", p.latitude);
+                        wire::keep(&mut f.extra, "longitude", p.longitude);
+                        wire::keep(&mut f.extra, "mention", p.mention);
+                        wire::keep(&mut f.extra, "packageId", p.package_id);
+                        wire::keep(&mut f.extra, "quotedMessageId", p.quoted_message_id);
+                        wire::keep(&mut f.extra, "stickerId", p.sticker_id);
+                        wire::keep(&mut f.extra, "stickerResourceType", p.sticker_resource_type);
+                        wire::keep(&mut f.extra, "text", p.text);
+                        wire::keep(&mut f.extra, "title", p.title);
+                        f.extra.append(&mut p.extra);
+                        MessageContent::Image(wire::finish_variant_with(f, p.other, map)?)
                     }
                     "video" => {
-                        MessageContent::Video(wire::finish_variant::<A, VideoMessageContentFields>(pending, map)?)
+                        let mut f = VideoMessageContentFields {
+                            content_provider: p.content_provider,
+                            duration: p.duration,
+                            id: p.id,
+                            mark_as_read_token: p.mark_as_read_token,
+                            quote_token: p.quote_token,
+                            ..Default::default()
+                        };
+                        wire::keep(&mut f.extra, "address", p.address);
+                        wire::keep(&mut f.extra, "emojis", p.emojis);
+                        wire::keep(&mut f.extra, "fileName", p.file_name);
+                        wire::keep(&mut f.extra, "fileSize", p.file_size);
+                        wire::keep(&mut f.extra, "imageSet", p.image_set);
+                        wire::keep(&mut f.extra, "keywords", p.keywords);
+                        wire::keep(&mut f.extra, "latitude", p.latitude);
+                        wire::keep(&mut f.extra, "longitude", p.longitude);
+                        wire::keep(&mut f.extra, "mention", p.mention);
+                        wire::keep(&mut f.extra, "packageId", p.package_id);
+                        wire::keep(&mut f.extra, "quotedMessageId", p.quoted_message_id);
+                        wire::keep(&mut f.extra, "stickerId", p.sticker_id);
+                        wire::keep(&mut f.extra, "stickerResourceType", p.sticker_resource_type);
+                        wire::keep(&mut f.extra, "text", p.text);
+                        wire::keep(&mut f.extra, "title", p.title);
+                        f.extra.append(&mut p.extra);
+                        MessageContent::Video(wire::finish_variant_with(f, p.other, map)?)
                     }
                     "audio" => {
-                        MessageContent::Audio(wire::finish_variant::<A, AudioMessageContentFields>(pending, map)?)
+                        let mut f = AudioMessageContentFields {
+                            content_provider: p.content_provider,
+                            duration: p.duration,
+                            id: p.id,
+                            mark_as_read_token: p.mark_as_read_token,
+                            ..Default::default()
+                        };
+                        wire::keep(&mut f.extra, "address", p.address);
+                        wire::keep(&mut f.extra, "emojis", p.emojis);
+                        wire::keep(&mut f.extra, "fileName", p.file_name);
+                        wire::keep(&mut f.extra, "fileSize", p.file_size);
+                        wire::keep(&mut f.extra, "imageSet", p.image_set);
+                        wire::keep(&mut f.extra, "keywords", p.keywords);
+                        wire::keep(&mut f.extra, "latitude", p.latitude);
+                        wire::keep(&mut f.extra, "longitude", p.longitude);
+                        wire::keep(&mut f.extra, "mention", p.mention);
+                        wire::keep(&mut f.extra, "packageId", p.package_id);
+                        wire::keep(&mut f.extra, "quoteToken", p.quote_token);
+                        wire::keep(&mut f.extra, "quotedMessageId", p.quoted_message_id);
+                        wire::keep(&mut f.extra, "stickerId", p.sticker_id);
+                        wire::keep(&mut f.extra, "stickerResourceType", p.sticker_resource_type);
+                        wire::keep(&mut f.extra, "text", p.text);
+                        wire::keep(&mut f.extra, "title", p.title);
+                        f.extra.append(&mut p.extra);
+                        MessageContent::Audio(wire::finish_variant_with(f, p.other, map)?)
                     }
-                    "file" => MessageContent::File(wire::finish_variant::<A, FileMessageContentFields>(pending, map)?),
+                    "file" => {
+                        let mut f = FileMessageContentFields {
+                            file_name: p.file_name,
+                            file_size: p.file_size,
+                            id: p.id,
+                            mark_as_read_token: p.mark_as_read_token,
+                            ..Default::default()
+                        };
+                        wire::keep(&mut f.extra, "address", p.address);
+                        wire::keep(&mut f.extra, "contentProvider", p.content_provider);
+                        wire::keep(&mut f.extra, "duration", p.duration);
+                        wire::keep(&mut f.extra, "emojis", p.emojis);
+                        wire::keep(&mut f.extra, "imageSet", p.image_set);
+                        wire::keep(&mut f.extra, "keywords", p.keywords);
+                        wire::keep(&mut f.extra, "latitude", p.latitude);
+                        wire::keep(&mut f.extra, "longitude", p.longitude);
+                        wire::keep(&mut f.extra, "mention", p.mention);
+                        wire::keep(&mut f.extra, "packageId", p.package_id);
+                        wire::keep(&mut f.extra, "quoteToken", p.quote_token);
+                        wire::keep(&mut f.extra, "quotedMessageId", p.quoted_message_id);
+                        wire::keep(&mut f.extra, "stickerId", p.sticker_id);
+                        wire::keep(&mut f.extra, "stickerResourceType", p.sticker_resource_type);
+                        wire::keep(&mut f.extra, "text", p.text);
+                        wire::keep(&mut f.extra, "title", p.title);
+                        f.extra.append(&mut p.extra);
+                        MessageContent::File(wire::finish_variant_with(f, p.other, map)?)
+                    }
                     "location" => {
-                        MessageContent::Location(wire::finish_variant::<A, LocationMessageContentFields>(pending, map)?)
+                        let mut f = LocationMessageContentFields {
+                            address: p.address,
+                            id: p.id,
+                            latitude: p.latitude,
+                            longitude: p.longitude,
+                            mark_as_read_token: p.mark_as_read_token,
+                            title: p.title,
+                            ..Default::default()
+                        };
+                        wire::keep(&mut f.extra, "contentProvider", p.content_provider);
+                        wire::keep(&mut f.extra, "duration", p.duration);
+                        wire::keep(&mut f.extra, "emojis", p.emojis);
+                        wire::keep(&mut f.extra, "fileName", p.file_name);
+                        wire::keep(&mut f.extra, "fileSize", p.file_size);
+                        wire::keep(&mut f.extra, "imageSet", p.image_set);
+                        wire::keep(&mut f.extra, "keywords", p.keywords);
+                        wire::keep(&mut f.extra, "mention", p.mention);
+                        wire::keep(&mut f.extra, "packageId", p.package_id);
+                        wire::keep(&mut f.extra, "quoteToken", p.quote_token);
+                        wire::keep(&mut f.extra, "quotedMessageId", p.quoted_message_id);
+                        wire::keep(&mut f.extra, "stickerId", p.sticker_id);
+                        wire::keep(&mut f.extra, "stickerResourceType", p.sticker_resource_type);
+                        wire::keep(&mut f.extra, "text", p.text);
+                        f.extra.append(&mut p.extra);
+                        MessageContent::Location(wire::finish_variant_with(f, p.other, map)?)
                     }
                     "sticker" => {
-                        MessageContent::Sticker(wire::finish_variant::<A, StickerMessageContentFields>(pending, map)?)
+                        let mut f = StickerMessageContentFields {
+                            id: p.id,
+                            keywords: p.keywords,
+                            mark_as_read_token: p.mark_as_read_token,
+                            package_id: p.package_id,
+                            quote_token: p.quote_token,
+                            quoted_message_id: p.quoted_message_id,
+                            sticker_id: p.sticker_id,
+                            sticker_resource_type: p.sticker_resource_type,
+                            text: p.text,
+                            ..Default::default()
+                        };
+                        wire::keep(&mut f.extra, "address", p.address);
+                        wire::keep(&mut f.extra, "contentProvider", p.content_provider);
+                        wire::keep(&mut f.extra, "duration", p.duration);
+                        wire::keep(&mut f.extra, "emojis", p.emojis);
+                        wire::keep(&mut f.extra, "fileName", p.file_name);
+                        wire::keep(&mut f.extra, "fileSize", p.file_size);
+                        wire::keep(&mut f.extra, "imageSet", p.image_set);
+                        wire::keep(&mut f.extra, "latitude", p.latitude);
+                        wire::keep(&mut f.extra, "longitude", p.longitude);
+                        wire::keep(&mut f.extra, "mention", p.mention);
+                        wire::keep(&mut f.extra, "title", p.title);
+                        f.extra.append(&mut p.extra);
+                        MessageContent::Sticker(wire::finish_variant_with(f, p.other, map)?)
                     }
                     _ => {
-                        let raw = wire::finish_unknown(map, "type", &tag, pending)?;
+                        let mut raw = p.extra;
+                        wire::keep(&mut raw, "address", p.address);
+                        wire::keep(&mut raw, "contentProvider", p.content_provider);
+                        wire::keep(&mut raw, "duration", p.duration);
+                        wire::keep(&mut raw, "emojis", p.emojis);
+                        wire::keep(&mut raw, "fileName", p.file_name);
+                        wire::keep(&mut raw, "fileSize", p.file_size);
+                        wire::keep(&mut raw, "id", p.id);
+                        wire::keep(&mut raw, "imageSet", p.image_set);
+                        wire::keep(&mut raw, "keywords", p.keywords);
+                        wire::keep(&mut raw, "latitude", p.latitude);
+                        wire::keep(&mut raw, "longitude", p.longitude);
+                        wire::keep(&mut raw, "markAsReadToken", p.mark_as_read_token);
+                        wire::keep(&mut raw, "mention", p.mention);
+                        wire::keep(&mut raw, "packageId", p.package_id);
+                        wire::keep(&mut raw, "quoteToken", p.quote_token);
+                        wire::keep(&mut raw, "quotedMessageId", p.quoted_message_id);
+                        wire::keep(&mut raw, "stickerId", p.sticker_id);
+                        wire::keep(&mut raw, "stickerResourceType", p.sticker_resource_type);
+                        wire::keep(&mut raw, "text", p.text);
+                        wire::keep(&mut raw, "title", p.title);
+                        let raw = wire::finish_unknown(map, "type", &tag, p.other, raw)?;
                         MessageContent::Unknown {
                             kind: tag.into_owned(),
                             raw,
@@ -1186,10 +2048,10 @@ impl ContentProvider {
 
 #[derive(Default)]
 pub(crate) struct ContentProviderFields {
-    kind: Option<ContentProviderType>,
-    original_content_url: Option<String>,
-    preview_image_url: Option<String>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) kind: Option<ContentProviderType>,
+    pub(crate) original_content_url: Option<String>,
+    pub(crate) preview_image_url: Option<String>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for ContentProviderFields {
@@ -1286,14 +2148,14 @@ impl TextMessageContent {
 
 #[derive(Default)]
 pub(crate) struct TextMessageContentFields {
-    id: Option<String>,
-    text: Option<String>,
-    emojis: Option<Vec<Emoji>>,
-    mention: Option<Mention>,
-    quote_token: Option<String>,
-    quoted_message_id: Option<String>,
-    mark_as_read_token: Option<String>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) id: Option<String>,
+    pub(crate) text: Option<String>,
+    pub(crate) emojis: Option<Vec<Emoji>>,
+    pub(crate) mention: Option<Mention>,
+    pub(crate) quote_token: Option<String>,
+    pub(crate) quoted_message_id: Option<String>,
+    pub(crate) mark_as_read_token: Option<String>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for TextMessageContentFields {
@@ -1394,11 +2256,11 @@ impl Emoji {
 
 #[derive(Default)]
 pub(crate) struct EmojiFields {
-    index: Option<i64>,
-    length: Option<i64>,
-    product_id: Option<String>,
-    emoji_id: Option<String>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) index: Option<i64>,
+    pub(crate) length: Option<i64>,
+    pub(crate) product_id: Option<String>,
+    pub(crate) emoji_id: Option<String>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for EmojiFields {
@@ -1464,8 +2326,8 @@ impl Mention {
 
 #[derive(Default)]
 pub(crate) struct MentionFields {
-    mentionees: Option<Vec<Mentionee>>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) mentionees: Option<Vec<Mentionee>>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for MentionFields {
@@ -1565,6 +2427,28 @@ impl Mentionee {
     }
 }
 
+#[derive(Default)]
+struct MentioneePending<'de> {
+    index: Option<i32>,
+    is_self: Option<bool>,
+    length: Option<i32>,
+    user_id: Option<crate::ids::UserId>,
+    extra: serde_json::Map<String, serde_json::Value>,
+    other: wire::Pending<'de>,
+}
+
+impl<'de> wire::PendingFields<'de> for MentioneePending<'de> {
+    fn field<D: serde::Deserializer<'de>>(&mut self, key: std::borrow::Cow<'de, str>, d: D) -> Result<(), D::Error> {
+        match &*key {
+            "index" => wire::opt(&mut self.index, &mut self.extra, &key, d),
+            "isSelf" => wire::opt(&mut self.is_self, &mut self.extra, &key, d),
+            "length" => wire::opt(&mut self.length, &mut self.extra, &key, d),
+            "userId" => wire::opt(&mut self.user_id, &mut self.extra, &key, d),
+            _ => wire::buffer(&mut self.other, key, d),
+        }
+    }
+}
+
 impl<'de> serde::Deserialize<'de> for Mentionee {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -1573,13 +2457,40 @@ impl<'de> serde::Deserialize<'de> for Mentionee {
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("a Mentionee object")
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Mentionee, A::Error> {
-                let (tag, pending, map) = wire::find_tag(map, "type")?;
+            #[allow(unused_mut)]
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Mentionee, A::Error> {
+                let mut p = MentioneePending::default();
+                let tag = wire::find_tag_into(&mut map, "type", &mut p)?;
                 Ok(match &*tag {
-                    "user" => Mentionee::User(wire::finish_variant::<A, UserMentioneeFields>(pending, map)?),
-                    "all" => Mentionee::All(wire::finish_variant::<A, AllMentioneeFields>(pending, map)?),
+                    "user" => {
+                        let mut f = UserMentioneeFields {
+                            index: p.index,
+                            is_self: p.is_self,
+                            length: p.length,
+                            user_id: p.user_id,
+                            ..Default::default()
+                        };
+                        f.extra.append(&mut p.extra);
+                        Mentionee::User(wire::finish_variant_with(f, p.other, map)?)
+                    }
+                    "all" => {
+                        let mut f = AllMentioneeFields {
+                            index: p.index,
+                            length: p.length,
+                            ..Default::default()
+                        };
+                        wire::keep(&mut f.extra, "isSelf", p.is_self);
+                        wire::keep(&mut f.extra, "userId", p.user_id);
+                        f.extra.append(&mut p.extra);
+                        Mentionee::All(wire::finish_variant_with(f, p.other, map)?)
+                    }
                     _ => {
-                        let raw = wire::finish_unknown(map, "type", &tag, pending)?;
+                        let mut raw = p.extra;
+                        wire::keep(&mut raw, "index", p.index);
+                        wire::keep(&mut raw, "isSelf", p.is_self);
+                        wire::keep(&mut raw, "length", p.length);
+                        wire::keep(&mut raw, "userId", p.user_id);
+                        let raw = wire::finish_unknown(map, "type", &tag, p.other, raw)?;
                         Mentionee::Unknown {
                             kind: tag.into_owned(),
                             raw,
@@ -1635,11 +2546,11 @@ impl UserMentionee {
 
 #[derive(Default)]
 pub(crate) struct UserMentioneeFields {
-    index: Option<i32>,
-    length: Option<i32>,
-    user_id: Option<crate::ids::UserId>,
-    is_self: Option<bool>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) index: Option<i32>,
+    pub(crate) length: Option<i32>,
+    pub(crate) user_id: Option<crate::ids::UserId>,
+    pub(crate) is_self: Option<bool>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for UserMentioneeFields {
@@ -1716,9 +2627,9 @@ impl AllMentionee {
 
 #[derive(Default)]
 pub(crate) struct AllMentioneeFields {
-    index: Option<i32>,
-    length: Option<i32>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) index: Option<i32>,
+    pub(crate) length: Option<i32>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for AllMentioneeFields {
@@ -1794,12 +2705,12 @@ impl ImageMessageContent {
 
 #[derive(Default)]
 pub(crate) struct ImageMessageContentFields {
-    id: Option<String>,
-    content_provider: Option<ContentProvider>,
-    image_set: Option<ImageSet>,
-    quote_token: Option<String>,
-    mark_as_read_token: Option<String>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) id: Option<String>,
+    pub(crate) content_provider: Option<ContentProvider>,
+    pub(crate) image_set: Option<ImageSet>,
+    pub(crate) quote_token: Option<String>,
+    pub(crate) mark_as_read_token: Option<String>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for ImageMessageContentFields {
@@ -1884,10 +2795,10 @@ impl ImageSet {
 
 #[derive(Default)]
 pub(crate) struct ImageSetFields {
-    id: Option<String>,
-    index: Option<i64>,
-    total: Option<i64>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) id: Option<String>,
+    pub(crate) index: Option<i64>,
+    pub(crate) total: Option<i64>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for ImageSetFields {
@@ -1968,12 +2879,12 @@ impl VideoMessageContent {
 
 #[derive(Default)]
 pub(crate) struct VideoMessageContentFields {
-    id: Option<String>,
-    duration: Option<i64>,
-    content_provider: Option<ContentProvider>,
-    quote_token: Option<String>,
-    mark_as_read_token: Option<String>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) id: Option<String>,
+    pub(crate) duration: Option<i64>,
+    pub(crate) content_provider: Option<ContentProvider>,
+    pub(crate) quote_token: Option<String>,
+    pub(crate) mark_as_read_token: Option<String>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for VideoMessageContentFields {
@@ -2063,11 +2974,11 @@ impl AudioMessageContent {
 
 #[derive(Default)]
 pub(crate) struct AudioMessageContentFields {
-    id: Option<String>,
-    content_provider: Option<ContentProvider>,
-    duration: Option<i64>,
-    mark_as_read_token: Option<String>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) id: Option<String>,
+    pub(crate) content_provider: Option<ContentProvider>,
+    pub(crate) duration: Option<i64>,
+    pub(crate) mark_as_read_token: Option<String>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for AudioMessageContentFields {
@@ -2152,11 +3063,11 @@ impl FileMessageContent {
 
 #[derive(Default)]
 pub(crate) struct FileMessageContentFields {
-    id: Option<String>,
-    file_name: Option<String>,
-    file_size: Option<i64>,
-    mark_as_read_token: Option<String>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) id: Option<String>,
+    pub(crate) file_name: Option<String>,
+    pub(crate) file_size: Option<i64>,
+    pub(crate) mark_as_read_token: Option<String>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for FileMessageContentFields {
@@ -2243,13 +3154,13 @@ impl LocationMessageContent {
 
 #[derive(Default)]
 pub(crate) struct LocationMessageContentFields {
-    id: Option<String>,
-    title: Option<String>,
-    address: Option<String>,
-    latitude: Option<f64>,
-    longitude: Option<f64>,
-    mark_as_read_token: Option<String>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) id: Option<String>,
+    pub(crate) title: Option<String>,
+    pub(crate) address: Option<String>,
+    pub(crate) latitude: Option<f64>,
+    pub(crate) longitude: Option<f64>,
+    pub(crate) mark_as_read_token: Option<String>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for LocationMessageContentFields {
@@ -2363,16 +3274,16 @@ impl StickerMessageContent {
 
 #[derive(Default)]
 pub(crate) struct StickerMessageContentFields {
-    id: Option<String>,
-    package_id: Option<String>,
-    sticker_id: Option<String>,
-    sticker_resource_type: Option<StickerMessageContentStickerResourceType>,
-    keywords: Option<Vec<String>>,
-    text: Option<String>,
-    quote_token: Option<String>,
-    quoted_message_id: Option<String>,
-    mark_as_read_token: Option<String>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) id: Option<String>,
+    pub(crate) package_id: Option<String>,
+    pub(crate) sticker_id: Option<String>,
+    pub(crate) sticker_resource_type: Option<StickerMessageContentStickerResourceType>,
+    pub(crate) keywords: Option<Vec<String>>,
+    pub(crate) text: Option<String>,
+    pub(crate) quote_token: Option<String>,
+    pub(crate) quoted_message_id: Option<String>,
+    pub(crate) mark_as_read_token: Option<String>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for StickerMessageContentFields {
@@ -2510,13 +3421,13 @@ impl UnsendEvent {
 
 #[derive(Default)]
 pub(crate) struct UnsendEventFields {
-    source: Option<Source>,
-    timestamp: Option<i64>,
-    mode: Option<EventMode>,
-    webhook_event_id: Option<String>,
-    delivery_context: Option<DeliveryContext>,
-    unsend: Option<UnsendDetail>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) source: Option<Source>,
+    pub(crate) timestamp: Option<i64>,
+    pub(crate) mode: Option<EventMode>,
+    pub(crate) webhook_event_id: Option<String>,
+    pub(crate) delivery_context: Option<DeliveryContext>,
+    pub(crate) unsend: Option<UnsendDetail>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for UnsendEventFields {
@@ -2598,8 +3509,8 @@ impl UnsendDetail {
 
 #[derive(Default)]
 pub(crate) struct UnsendDetailFields {
-    message_id: Option<String>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) message_id: Option<String>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for UnsendDetailFields {
@@ -2676,14 +3587,14 @@ impl FollowEvent {
 
 #[derive(Default)]
 pub(crate) struct FollowEventFields {
-    source: Option<Source>,
-    timestamp: Option<i64>,
-    mode: Option<EventMode>,
-    webhook_event_id: Option<String>,
-    delivery_context: Option<DeliveryContext>,
-    reply_token: Option<String>,
-    follow: Option<FollowDetail>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) source: Option<Source>,
+    pub(crate) timestamp: Option<i64>,
+    pub(crate) mode: Option<EventMode>,
+    pub(crate) webhook_event_id: Option<String>,
+    pub(crate) delivery_context: Option<DeliveryContext>,
+    pub(crate) reply_token: Option<String>,
+    pub(crate) follow: Option<FollowDetail>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for FollowEventFields {
@@ -2770,8 +3681,8 @@ impl FollowDetail {
 
 #[derive(Default)]
 pub(crate) struct FollowDetailFields {
-    is_unblocked: Option<bool>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) is_unblocked: Option<bool>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for FollowDetailFields {
@@ -2842,12 +3753,12 @@ impl UnfollowEvent {
 
 #[derive(Default)]
 pub(crate) struct UnfollowEventFields {
-    source: Option<Source>,
-    timestamp: Option<i64>,
-    mode: Option<EventMode>,
-    webhook_event_id: Option<String>,
-    delivery_context: Option<DeliveryContext>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) source: Option<Source>,
+    pub(crate) timestamp: Option<i64>,
+    pub(crate) mode: Option<EventMode>,
+    pub(crate) webhook_event_id: Option<String>,
+    pub(crate) delivery_context: Option<DeliveryContext>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for UnfollowEventFields {
@@ -2943,13 +3854,13 @@ impl JoinEvent {
 
 #[derive(Default)]
 pub(crate) struct JoinEventFields {
-    source: Option<Source>,
-    timestamp: Option<i64>,
-    mode: Option<EventMode>,
-    webhook_event_id: Option<String>,
-    delivery_context: Option<DeliveryContext>,
-    reply_token: Option<String>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) source: Option<Source>,
+    pub(crate) timestamp: Option<i64>,
+    pub(crate) mode: Option<EventMode>,
+    pub(crate) webhook_event_id: Option<String>,
+    pub(crate) delivery_context: Option<DeliveryContext>,
+    pub(crate) reply_token: Option<String>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for JoinEventFields {
@@ -3045,12 +3956,12 @@ impl LeaveEvent {
 
 #[derive(Default)]
 pub(crate) struct LeaveEventFields {
-    source: Option<Source>,
-    timestamp: Option<i64>,
-    mode: Option<EventMode>,
-    webhook_event_id: Option<String>,
-    delivery_context: Option<DeliveryContext>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) source: Option<Source>,
+    pub(crate) timestamp: Option<i64>,
+    pub(crate) mode: Option<EventMode>,
+    pub(crate) webhook_event_id: Option<String>,
+    pub(crate) delivery_context: Option<DeliveryContext>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for LeaveEventFields {
@@ -3149,14 +4060,14 @@ impl MemberJoinedEvent {
 
 #[derive(Default)]
 pub(crate) struct MemberJoinedEventFields {
-    source: Option<Source>,
-    timestamp: Option<i64>,
-    mode: Option<EventMode>,
-    webhook_event_id: Option<String>,
-    delivery_context: Option<DeliveryContext>,
-    reply_token: Option<String>,
-    joined: Option<JoinedMembers>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) source: Option<Source>,
+    pub(crate) timestamp: Option<i64>,
+    pub(crate) mode: Option<EventMode>,
+    pub(crate) webhook_event_id: Option<String>,
+    pub(crate) delivery_context: Option<DeliveryContext>,
+    pub(crate) reply_token: Option<String>,
+    pub(crate) joined: Option<JoinedMembers>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for MemberJoinedEventFields {
@@ -3241,8 +4152,8 @@ impl JoinedMembers {
 
 #[derive(Default)]
 pub(crate) struct JoinedMembersFields {
-    members: Option<Vec<UserSource>>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) members: Option<Vec<UserSource>>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for JoinedMembersFields {
@@ -3316,13 +4227,13 @@ impl MemberLeftEvent {
 
 #[derive(Default)]
 pub(crate) struct MemberLeftEventFields {
-    source: Option<Source>,
-    timestamp: Option<i64>,
-    mode: Option<EventMode>,
-    webhook_event_id: Option<String>,
-    delivery_context: Option<DeliveryContext>,
-    left: Option<LeftMembers>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) source: Option<Source>,
+    pub(crate) timestamp: Option<i64>,
+    pub(crate) mode: Option<EventMode>,
+    pub(crate) webhook_event_id: Option<String>,
+    pub(crate) delivery_context: Option<DeliveryContext>,
+    pub(crate) left: Option<LeftMembers>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for MemberLeftEventFields {
@@ -3404,8 +4315,8 @@ impl LeftMembers {
 
 #[derive(Default)]
 pub(crate) struct LeftMembersFields {
-    members: Option<Vec<UserSource>>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) members: Option<Vec<UserSource>>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for LeftMembersFields {
@@ -3482,14 +4393,14 @@ impl PostbackEvent {
 
 #[derive(Default)]
 pub(crate) struct PostbackEventFields {
-    source: Option<Source>,
-    timestamp: Option<i64>,
-    mode: Option<EventMode>,
-    webhook_event_id: Option<String>,
-    delivery_context: Option<DeliveryContext>,
-    reply_token: Option<String>,
-    postback: Option<PostbackContent>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) source: Option<Source>,
+    pub(crate) timestamp: Option<i64>,
+    pub(crate) mode: Option<EventMode>,
+    pub(crate) webhook_event_id: Option<String>,
+    pub(crate) delivery_context: Option<DeliveryContext>,
+    pub(crate) reply_token: Option<String>,
+    pub(crate) postback: Option<PostbackContent>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for PostbackEventFields {
@@ -3579,9 +4490,9 @@ impl PostbackContent {
 
 #[derive(Default)]
 pub(crate) struct PostbackContentFields {
-    data: Option<String>,
-    params: Option<std::collections::BTreeMap<String, String>>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) data: Option<String>,
+    pub(crate) params: Option<std::collections::BTreeMap<String, String>>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for PostbackContentFields {
@@ -3667,14 +4578,14 @@ impl VideoPlayCompleteEvent {
 
 #[derive(Default)]
 pub(crate) struct VideoPlayCompleteEventFields {
-    source: Option<Source>,
-    timestamp: Option<i64>,
-    mode: Option<EventMode>,
-    webhook_event_id: Option<String>,
-    delivery_context: Option<DeliveryContext>,
-    reply_token: Option<String>,
-    video_play_complete: Option<VideoPlayComplete>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) source: Option<Source>,
+    pub(crate) timestamp: Option<i64>,
+    pub(crate) mode: Option<EventMode>,
+    pub(crate) webhook_event_id: Option<String>,
+    pub(crate) delivery_context: Option<DeliveryContext>,
+    pub(crate) reply_token: Option<String>,
+    pub(crate) video_play_complete: Option<VideoPlayComplete>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for VideoPlayCompleteEventFields {
@@ -3761,8 +4672,8 @@ impl VideoPlayComplete {
 
 #[derive(Default)]
 pub(crate) struct VideoPlayCompleteFields {
-    tracking_id: Option<String>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) tracking_id: Option<String>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for VideoPlayCompleteFields {
@@ -3839,14 +4750,14 @@ impl BeaconEvent {
 
 #[derive(Default)]
 pub(crate) struct BeaconEventFields {
-    source: Option<Source>,
-    timestamp: Option<i64>,
-    mode: Option<EventMode>,
-    webhook_event_id: Option<String>,
-    delivery_context: Option<DeliveryContext>,
-    reply_token: Option<String>,
-    beacon: Option<BeaconContent>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) source: Option<Source>,
+    pub(crate) timestamp: Option<i64>,
+    pub(crate) mode: Option<EventMode>,
+    pub(crate) webhook_event_id: Option<String>,
+    pub(crate) delivery_context: Option<DeliveryContext>,
+    pub(crate) reply_token: Option<String>,
+    pub(crate) beacon: Option<BeaconContent>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for BeaconEventFields {
@@ -3937,10 +4848,10 @@ impl BeaconContent {
 
 #[derive(Default)]
 pub(crate) struct BeaconContentFields {
-    hwid: Option<String>,
-    kind: Option<BeaconContentType>,
-    dm: Option<String>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) hwid: Option<String>,
+    pub(crate) kind: Option<BeaconContentType>,
+    pub(crate) dm: Option<String>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for BeaconContentFields {
@@ -4037,14 +4948,14 @@ impl AccountLinkEvent {
 
 #[derive(Default)]
 pub(crate) struct AccountLinkEventFields {
-    source: Option<Source>,
-    timestamp: Option<i64>,
-    mode: Option<EventMode>,
-    webhook_event_id: Option<String>,
-    delivery_context: Option<DeliveryContext>,
-    reply_token: Option<String>,
-    link: Option<LinkContent>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) source: Option<Source>,
+    pub(crate) timestamp: Option<i64>,
+    pub(crate) mode: Option<EventMode>,
+    pub(crate) webhook_event_id: Option<String>,
+    pub(crate) delivery_context: Option<DeliveryContext>,
+    pub(crate) reply_token: Option<String>,
+    pub(crate) link: Option<LinkContent>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for AccountLinkEventFields {
@@ -4134,9 +5045,9 @@ impl LinkContent {
 
 #[derive(Default)]
 pub(crate) struct LinkContentFields {
-    result: Option<LinkContentResult>,
-    nonce: Option<String>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) result: Option<LinkContentResult>,
+    pub(crate) nonce: Option<String>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for LinkContentFields {
@@ -4230,14 +5141,14 @@ impl MembershipEvent {
 
 #[derive(Default)]
 pub(crate) struct MembershipEventFields {
-    source: Option<Source>,
-    timestamp: Option<i64>,
-    mode: Option<EventMode>,
-    webhook_event_id: Option<String>,
-    delivery_context: Option<DeliveryContext>,
-    reply_token: Option<String>,
-    membership: Option<MembershipContent>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) source: Option<Source>,
+    pub(crate) timestamp: Option<i64>,
+    pub(crate) mode: Option<EventMode>,
+    pub(crate) webhook_event_id: Option<String>,
+    pub(crate) delivery_context: Option<DeliveryContext>,
+    pub(crate) reply_token: Option<String>,
+    pub(crate) membership: Option<MembershipContent>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for MembershipEventFields {
@@ -4356,6 +5267,22 @@ impl MembershipContent {
     }
 }
 
+#[derive(Default)]
+struct MembershipContentPending<'de> {
+    membership_id: Option<i64>,
+    extra: serde_json::Map<String, serde_json::Value>,
+    other: wire::Pending<'de>,
+}
+
+impl<'de> wire::PendingFields<'de> for MembershipContentPending<'de> {
+    fn field<D: serde::Deserializer<'de>>(&mut self, key: std::borrow::Cow<'de, str>, d: D) -> Result<(), D::Error> {
+        match &*key {
+            "membershipId" => wire::opt(&mut self.membership_id, &mut self.extra, &key, d),
+            _ => wire::buffer(&mut self.other, key, d),
+        }
+    }
+}
+
 impl<'de> serde::Deserialize<'de> for MembershipContent {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -4364,20 +5291,39 @@ impl<'de> serde::Deserialize<'de> for MembershipContent {
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("a MembershipContent object")
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<MembershipContent, A::Error> {
-                let (tag, pending, map) = wire::find_tag(map, "type")?;
+            #[allow(unused_mut)]
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<MembershipContent, A::Error> {
+                let mut p = MembershipContentPending::default();
+                let tag = wire::find_tag_into(&mut map, "type", &mut p)?;
                 Ok(match &*tag {
-                    "joined" => MembershipContent::Joined(wire::finish_variant::<A, JoinedMembershipContentFields>(
-                        pending, map,
-                    )?),
-                    "left" => {
-                        MembershipContent::Left(wire::finish_variant::<A, LeftMembershipContentFields>(pending, map)?)
+                    "joined" => {
+                        let mut f = JoinedMembershipContentFields {
+                            membership_id: p.membership_id,
+                            ..Default::default()
+                        };
+                        f.extra.append(&mut p.extra);
+                        MembershipContent::Joined(wire::finish_variant_with(f, p.other, map)?)
                     }
-                    "renewed" => MembershipContent::Renewed(wire::finish_variant::<A, RenewedMembershipContentFields>(
-                        pending, map,
-                    )?),
+                    "left" => {
+                        let mut f = LeftMembershipContentFields {
+                            membership_id: p.membership_id,
+                            ..Default::default()
+                        };
+                        f.extra.append(&mut p.extra);
+                        MembershipContent::Left(wire::finish_variant_with(f, p.other, map)?)
+                    }
+                    "renewed" => {
+                        let mut f = RenewedMembershipContentFields {
+                            membership_id: p.membership_id,
+                            ..Default::default()
+                        };
+                        f.extra.append(&mut p.extra);
+                        MembershipContent::Renewed(wire::finish_variant_with(f, p.other, map)?)
+                    }
                     _ => {
-                        let raw = wire::finish_unknown(map, "type", &tag, pending)?;
+                        let mut raw = p.extra;
+                        wire::keep(&mut raw, "membershipId", p.membership_id);
+                        let raw = wire::finish_unknown(map, "type", &tag, p.other, raw)?;
                         MembershipContent::Unknown {
                             kind: tag.into_owned(),
                             raw,
@@ -4425,8 +5371,8 @@ impl JoinedMembershipContent {
 
 #[derive(Default)]
 pub(crate) struct JoinedMembershipContentFields {
-    membership_id: Option<i64>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) membership_id: Option<i64>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for JoinedMembershipContentFields {
@@ -4487,8 +5433,8 @@ impl LeftMembershipContent {
 
 #[derive(Default)]
 pub(crate) struct LeftMembershipContentFields {
-    membership_id: Option<i64>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) membership_id: Option<i64>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for LeftMembershipContentFields {
@@ -4549,8 +5495,8 @@ impl RenewedMembershipContent {
 
 #[derive(Default)]
 pub(crate) struct RenewedMembershipContentFields {
-    membership_id: Option<i64>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) membership_id: Option<i64>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for RenewedMembershipContentFields {
@@ -4626,13 +5572,13 @@ impl ModuleEvent {
 
 #[derive(Default)]
 pub(crate) struct ModuleEventFields {
-    source: Option<Source>,
-    timestamp: Option<i64>,
-    mode: Option<EventMode>,
-    webhook_event_id: Option<String>,
-    delivery_context: Option<DeliveryContext>,
-    module: Option<ModuleContent>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) source: Option<Source>,
+    pub(crate) timestamp: Option<i64>,
+    pub(crate) mode: Option<EventMode>,
+    pub(crate) webhook_event_id: Option<String>,
+    pub(crate) delivery_context: Option<DeliveryContext>,
+    pub(crate) module: Option<ModuleContent>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for ModuleEventFields {
@@ -4739,6 +5685,26 @@ impl ModuleContent {
     }
 }
 
+#[derive(Default)]
+struct ModuleContentPending<'de> {
+    bot_id: Option<String>,
+    reason: Option<DetachedModuleContentReason>,
+    scopes: Option<Vec<String>>,
+    extra: serde_json::Map<String, serde_json::Value>,
+    other: wire::Pending<'de>,
+}
+
+impl<'de> wire::PendingFields<'de> for ModuleContentPending<'de> {
+    fn field<D: serde::Deserializer<'de>>(&mut self, key: std::borrow::Cow<'de, str>, d: D) -> Result<(), D::Error> {
+        match &*key {
+            "botId" => wire::opt(&mut self.bot_id, &mut self.extra, &key, d),
+            "reason" => wire::opt(&mut self.reason, &mut self.extra, &key, d),
+            "scopes" => wire::opt(&mut self.scopes, &mut self.extra, &key, d),
+            _ => wire::buffer(&mut self.other, key, d),
+        }
+    }
+}
+
 impl<'de> serde::Deserialize<'de> for ModuleContent {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -4747,17 +5713,37 @@ impl<'de> serde::Deserialize<'de> for ModuleContent {
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("a ModuleContent object")
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<ModuleContent, A::Error> {
-                let (tag, pending, map) = wire::find_tag(map, "type")?;
+            #[allow(unused_mut)]
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<ModuleContent, A::Error> {
+                let mut p = ModuleContentPending::default();
+                let tag = wire::find_tag_into(&mut map, "type", &mut p)?;
                 Ok(match &*tag {
                     "attached" => {
-                        ModuleContent::Attached(wire::finish_variant::<A, AttachedModuleContentFields>(pending, map)?)
+                        let mut f = AttachedModuleContentFields {
+                            bot_id: p.bot_id,
+                            scopes: p.scopes,
+                            ..Default::default()
+                        };
+                        wire::keep(&mut f.extra, "reason", p.reason);
+                        f.extra.append(&mut p.extra);
+                        ModuleContent::Attached(wire::finish_variant_with(f, p.other, map)?)
                     }
                     "detached" => {
-                        ModuleContent::Detached(wire::finish_variant::<A, DetachedModuleContentFields>(pending, map)?)
+                        let mut f = DetachedModuleContentFields {
+                            bot_id: p.bot_id,
+                            reason: p.reason,
+                            ..Default::default()
+                        };
+                        wire::keep(&mut f.extra, "scopes", p.scopes);
+                        f.extra.append(&mut p.extra);
+                        ModuleContent::Detached(wire::finish_variant_with(f, p.other, map)?)
                     }
                     _ => {
-                        let raw = wire::finish_unknown(map, "type", &tag, pending)?;
+                        let mut raw = p.extra;
+                        wire::keep(&mut raw, "botId", p.bot_id);
+                        wire::keep(&mut raw, "reason", p.reason);
+                        wire::keep(&mut raw, "scopes", p.scopes);
+                        let raw = wire::finish_unknown(map, "type", &tag, p.other, raw)?;
                         ModuleContent::Unknown {
                             kind: tag.into_owned(),
                             raw,
@@ -4807,9 +5793,9 @@ impl AttachedModuleContent {
 
 #[derive(Default)]
 pub(crate) struct AttachedModuleContentFields {
-    bot_id: Option<String>,
-    scopes: Option<Vec<String>>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) bot_id: Option<String>,
+    pub(crate) scopes: Option<Vec<String>>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for AttachedModuleContentFields {
@@ -4876,9 +5862,9 @@ impl DetachedModuleContent {
 
 #[derive(Default)]
 pub(crate) struct DetachedModuleContentFields {
-    bot_id: Option<String>,
-    reason: Option<DetachedModuleContentReason>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) bot_id: Option<String>,
+    pub(crate) reason: Option<DetachedModuleContentReason>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for DetachedModuleContentFields {
@@ -4965,13 +5951,13 @@ impl ActivatedEvent {
 
 #[derive(Default)]
 pub(crate) struct ActivatedEventFields {
-    source: Option<Source>,
-    timestamp: Option<i64>,
-    mode: Option<EventMode>,
-    webhook_event_id: Option<String>,
-    delivery_context: Option<DeliveryContext>,
-    chat_control: Option<ChatControl>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) source: Option<Source>,
+    pub(crate) timestamp: Option<i64>,
+    pub(crate) mode: Option<EventMode>,
+    pub(crate) webhook_event_id: Option<String>,
+    pub(crate) delivery_context: Option<DeliveryContext>,
+    pub(crate) chat_control: Option<ChatControl>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for ActivatedEventFields {
@@ -5053,8 +6039,8 @@ impl ChatControl {
 
 #[derive(Default)]
 pub(crate) struct ChatControlFields {
-    expire_at: Option<i64>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) expire_at: Option<i64>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for ChatControlFields {
@@ -5125,12 +6111,12 @@ impl DeactivatedEvent {
 
 #[derive(Default)]
 pub(crate) struct DeactivatedEventFields {
-    source: Option<Source>,
-    timestamp: Option<i64>,
-    mode: Option<EventMode>,
-    webhook_event_id: Option<String>,
-    delivery_context: Option<DeliveryContext>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) source: Option<Source>,
+    pub(crate) timestamp: Option<i64>,
+    pub(crate) mode: Option<EventMode>,
+    pub(crate) webhook_event_id: Option<String>,
+    pub(crate) delivery_context: Option<DeliveryContext>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for DeactivatedEventFields {
@@ -5223,12 +6209,12 @@ impl BotSuspendedEvent {
 
 #[derive(Default)]
 pub(crate) struct BotSuspendedEventFields {
-    source: Option<Source>,
-    timestamp: Option<i64>,
-    mode: Option<EventMode>,
-    webhook_event_id: Option<String>,
-    delivery_context: Option<DeliveryContext>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) source: Option<Source>,
+    pub(crate) timestamp: Option<i64>,
+    pub(crate) mode: Option<EventMode>,
+    pub(crate) webhook_event_id: Option<String>,
+    pub(crate) delivery_context: Option<DeliveryContext>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for BotSuspendedEventFields {
@@ -5321,12 +6307,12 @@ impl BotResumedEvent {
 
 #[derive(Default)]
 pub(crate) struct BotResumedEventFields {
-    source: Option<Source>,
-    timestamp: Option<i64>,
-    mode: Option<EventMode>,
-    webhook_event_id: Option<String>,
-    delivery_context: Option<DeliveryContext>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) source: Option<Source>,
+    pub(crate) timestamp: Option<i64>,
+    pub(crate) mode: Option<EventMode>,
+    pub(crate) webhook_event_id: Option<String>,
+    pub(crate) delivery_context: Option<DeliveryContext>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for BotResumedEventFields {
@@ -5422,13 +6408,13 @@ impl PnpDeliveryCompletionEvent {
 
 #[derive(Default)]
 pub(crate) struct PnpDeliveryCompletionEventFields {
-    source: Option<Source>,
-    timestamp: Option<i64>,
-    mode: Option<EventMode>,
-    webhook_event_id: Option<String>,
-    delivery_context: Option<DeliveryContext>,
-    delivery: Option<PnpDelivery>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) source: Option<Source>,
+    pub(crate) timestamp: Option<i64>,
+    pub(crate) mode: Option<EventMode>,
+    pub(crate) webhook_event_id: Option<String>,
+    pub(crate) delivery_context: Option<DeliveryContext>,
+    pub(crate) delivery: Option<PnpDelivery>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for PnpDeliveryCompletionEventFields {
@@ -5510,8 +6496,8 @@ impl PnpDelivery {
 
 #[derive(Default)]
 pub(crate) struct PnpDeliveryFields {
-    data: Option<String>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) data: Option<String>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for PnpDeliveryFields {
@@ -5588,14 +6574,14 @@ impl MessageEditedEvent {
 
 #[derive(Default)]
 pub(crate) struct MessageEditedEventFields {
-    source: Option<Source>,
-    timestamp: Option<i64>,
-    mode: Option<EventMode>,
-    webhook_event_id: Option<String>,
-    delivery_context: Option<DeliveryContext>,
-    reply_token: Option<String>,
-    message: Option<MessageContent>,
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) source: Option<Source>,
+    pub(crate) timestamp: Option<i64>,
+    pub(crate) mode: Option<EventMode>,
+    pub(crate) webhook_event_id: Option<String>,
+    pub(crate) delivery_context: Option<DeliveryContext>,
+    pub(crate) reply_token: Option<String>,
+    pub(crate) message: Option<MessageContent>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl wire::Fields for MessageEditedEventFields {

@@ -1,0 +1,94 @@
+//! Quota, link tokens, loading animation and mark-as-read.
+
+use axum::http::StatusCode;
+use line_core::model::{
+    IssueLinkTokenResponse, MarkMessagesAsReadByTokenRequest, MarkMessagesAsReadRequest, MessageQuotaResponse,
+    QuotaConsumptionResponse, QuotaType, ShowLoadingAnimationRequest,
+};
+use rand::distr::{Alphanumeric, SampleString};
+
+use crate::error::LineError;
+use crate::server::{Answer, Ctx, Reply, Shared};
+use crate::state::LinkToken;
+
+pub(crate) fn quota(shared: &Shared) -> Reply {
+    let r = match shared.config.monthly_quota {
+        None => MessageQuotaResponse::new(QuotaType::None),
+        Some(n) => {
+            let mut r = MessageQuotaResponse::new(QuotaType::Limited);
+            r.value = Some(i64::try_from(n).unwrap_or(i64::MAX));
+            r
+        }
+    };
+    Ok(Answer::json(&r))
+}
+
+pub(crate) fn consumption(shared: &Shared) -> Reply {
+    let used = shared.lock().quota_used;
+    Ok(Answer::json(&QuotaConsumptionResponse::new(
+        i64::try_from(used).unwrap_or(i64::MAX),
+    )))
+}
+
+pub(crate) fn issue_link_token(shared: &Shared, ctx: &Ctx) -> Reply {
+    let mut st = shared.lock();
+    let Some(idx) = st.user(ctx.param(0)).filter(|&i| st.users[i].spec.friend) else {
+        return Err(LineError::bad_request(
+            "Failed to issue link token: the user is not a friend",
+        ));
+    };
+    let token = Alphanumeric.sample_string(&mut st.rng, 32);
+    let user_id = st.users[idx].user_id.clone();
+    st.link_tokens.insert(
+        token.clone(),
+        LinkToken {
+            user_id,
+            issued: ctx.now,
+            used: false,
+        },
+    );
+    Ok(Answer::json(&IssueLinkTokenResponse::new(token)))
+}
+
+pub(crate) fn loading(shared: &Shared, ctx: &Ctx) -> Reply {
+    let req: ShowLoadingAnimationRequest = ctx.json()?;
+    let seconds = req.loading_seconds.unwrap_or(20);
+    if !(5..=60).contains(&seconds) || seconds % 5 != 0 {
+        return Err(LineError::property(
+            "loadingSeconds",
+            "must be a multiple of 5 between 5 and 60",
+        ));
+    }
+    let mut st = shared.lock();
+    let Some(idx) = st.user(&req.chat_id) else {
+        return Err(LineError::property(
+            "chatId",
+            "The property, 'chatId', in the request body is invalid",
+        ));
+    };
+    let user_id = st.users[idx].user_id.clone();
+    st.loading.push((user_id, seconds));
+    Ok(Answer::empty(StatusCode::ACCEPTED))
+}
+
+pub(crate) fn mark_as_read(shared: &Shared, ctx: &Ctx) -> Reply {
+    let req: MarkMessagesAsReadRequest = ctx.json()?;
+    let mut st = shared.lock();
+    let Some(idx) = st.user(req.chat.user_id.as_str()) else {
+        return Err(LineError::property("chat.userId", "The user is not known"));
+    };
+    let user_id = st.users[idx].user_id.clone();
+    st.marked_read.push(user_id);
+    Ok(Answer::ok())
+}
+
+pub(crate) fn mark_as_read_by_token(shared: &Shared, ctx: &Ctx) -> Reply {
+    let req: MarkMessagesAsReadByTokenRequest = ctx.json()?;
+    let mut st = shared.lock();
+    let Some(idx) = st.read_tokens.remove(&req.mark_as_read_token) else {
+        return Err(LineError::property("markAsReadToken", "Invalid markAsReadToken"));
+    };
+    let user_id = st.users[idx].user_id.clone();
+    st.marked_read.push(user_id);
+    Ok(Answer::ok())
+}

@@ -1,0 +1,427 @@
+//! The HTTP side: routing, auth, faults, rate limits, request ids.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::extract::{Query, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::Router;
+use bytes::Bytes;
+use jiff::Timestamp;
+use line_core::client::{operations, AuthScheme, HttpMethod, Operation};
+use line_core::ids::RequestId;
+use line_core::ratelimit::{Quota, TokenBucket};
+use serde::Serialize;
+
+use crate::config::EmulatorConfig;
+use crate::error::LineError;
+use crate::faults::{Fault, Faults};
+use crate::state::State as EmuState;
+
+/// Largest request body the emulator reads (rich-menu images are at most 1 MB,
+/// audience files a little more).
+const MAX_BODY: usize = 64 * 1024 * 1024;
+
+/// What every handler shares.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) config: EmulatorConfig,
+    pub(crate) state: Mutex<EmuState>,
+    pub(crate) faults: Mutex<Faults>,
+    pub(crate) http: reqwest::Client,
+    pub(crate) base_instant: Instant,
+    pub(crate) start: Timestamp,
+    pub(crate) bot_user_id: String,
+    pub(crate) base_url: String,
+}
+
+impl Shared {
+    pub(crate) fn now(&self) -> Timestamp {
+        self.config.clock.now()
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, EmuState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn lock_faults(&self) -> MutexGuard<'_, Faults> {
+        self.faults.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Emulated time as an `Instant`, for line-core's token buckets.
+    fn instant(&self) -> Instant {
+        let since = self.now().duration_since(self.start);
+        let since = Duration::try_from(since).unwrap_or(Duration::ZERO);
+        self.base_instant.checked_add(since).unwrap_or(self.base_instant)
+    }
+}
+
+/// One LINE API request, as the handlers see it.
+#[derive(Debug)]
+pub(crate) struct Ctx {
+    pub(crate) op: &'static Operation,
+    pub(crate) params: Vec<String>,
+    pub(crate) query: HashMap<String, String>,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Bytes,
+    pub(crate) request_id: RequestId,
+    pub(crate) now: Timestamp,
+    /// The fields of a `multipart/form-data` body, in order.
+    pub(crate) form: Vec<(String, Bytes)>,
+}
+
+impl Ctx {
+    /// The first form field called `name`.
+    pub(crate) fn field(&self, name: &str) -> Option<&Bytes> {
+        self.form.iter().find(|(n, _)| n == name).map(|(_, b)| b)
+    }
+
+    pub(crate) fn param(&self, i: usize) -> &str {
+        self.params.get(i).map(String::as_str).unwrap_or("")
+    }
+
+    /// The JSON body as `T`; errors name the property (LINE's `details[].property`).
+    pub(crate) fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, LineError> {
+        let bytes: &[u8] = if self.body.iter().all(u8::is_ascii_whitespace) {
+            b"null"
+        } else {
+            &self.body
+        };
+        line_core::error::from_json_slice(bytes).map_err(|e| match e.kind() {
+            line_core::ErrorKind::Parse { pointer, reason } if !pointer.is_empty() => {
+                LineError::property(crate::error::property_from_pointer(pointer), reason.clone())
+            }
+            line_core::ErrorKind::Parse { reason, .. } => {
+                LineError::bad_request(format!("The request body could not be parsed as JSON: {reason}"))
+            }
+            _ => LineError::bad_request("The request body could not be parsed as JSON"),
+        })
+    }
+}
+
+/// A successful answer.
+#[derive(Debug)]
+pub(crate) struct Answer {
+    pub(crate) status: StatusCode,
+    pub(crate) body: AnswerBody,
+    pub(crate) accepted_request_id: Option<RequestId>,
+}
+
+#[derive(Debug)]
+pub(crate) enum AnswerBody {
+    Json(serde_json::Value),
+    Bytes(Bytes, String),
+}
+
+impl Answer {
+    /// `status` with `{}`.
+    pub(crate) fn empty(status: StatusCode) -> Self {
+        Self {
+            status,
+            body: AnswerBody::Json(serde_json::Value::Object(Default::default())),
+            accepted_request_id: None,
+        }
+    }
+
+    /// 200 with `{}`.
+    pub(crate) fn ok() -> Self {
+        Self::empty(StatusCode::OK)
+    }
+
+    /// 202 with `{}`.
+    pub(crate) fn accepted() -> Self {
+        Self::empty(StatusCode::ACCEPTED)
+    }
+
+    /// 200 with a typed body.
+    pub(crate) fn json<T: Serialize>(body: &T) -> Self {
+        Self {
+            status: StatusCode::OK,
+            body: AnswerBody::Json(serde_json::to_value(body).unwrap_or_default()),
+            accepted_request_id: None,
+        }
+    }
+
+    pub(crate) fn bytes(bytes: Bytes, content_type: String) -> Self {
+        Self {
+            status: StatusCode::OK,
+            body: AnswerBody::Bytes(bytes, content_type),
+            accepted_request_id: None,
+        }
+    }
+}
+
+pub(crate) type Reply = Result<Answer, LineError>;
+
+pub(crate) fn router(shared: std::sync::Arc<Shared>) -> Router {
+    Router::new()
+        .route(
+            "/_emulator/users",
+            get(crate::admin::users).post(crate::admin::add_user),
+        )
+        .route("/_emulator/messages", get(crate::admin::messages))
+        .route("/_emulator/reset", post(crate::admin::reset))
+        .route(
+            "/_emulator/faults",
+            put(crate::admin::put_faults).get(crate::admin::get_faults),
+        )
+        .route("/_emulator/calls", get(crate::admin::calls))
+        .route("/_emulator/webhook/follow", post(crate::admin::webhook_follow))
+        .route("/_emulator/webhook/text", post(crate::admin::webhook_text))
+        .route("/_emulator/webhook/postback", post(crate::admin::webhook_postback))
+        .route("/dialog/bot/accountLink", get(crate::admin::account_link_dialog))
+        .fallback(line_api)
+        .with_state(shared)
+}
+
+fn method_of(op: &Operation) -> Method {
+    match op.method {
+        HttpMethod::Get => Method::GET,
+        HttpMethod::Post => Method::POST,
+        HttpMethod::Put => Method::PUT,
+        HttpMethod::Delete => Method::DELETE,
+        HttpMethod::Patch => Method::PATCH,
+    }
+}
+
+/// Finds the operation for a method and path; literal segments win over
+/// `{param}` ones (`/richmenu/list` before `/richmenu/{richMenuId}`).
+pub(crate) fn route(method: &Method, path: &str) -> Option<(&'static Operation, Vec<String>)> {
+    let segs: Vec<&str> = path.trim_end_matches('/').split('/').collect();
+    let mut best: Option<(usize, &'static Operation, Vec<String>)> = None;
+    for op in operations::ALL.iter().copied() {
+        if method_of(op) != method {
+            continue;
+        }
+        let tmpl: Vec<&str> = op.path.split('/').collect();
+        if tmpl.len() != segs.len() {
+            continue;
+        }
+        let mut literals = 0;
+        let mut params = Vec::new();
+        let mut ok = true;
+        for (t, s) in tmpl.iter().zip(&segs) {
+            if t.starts_with('{') && t.ends_with('}') {
+                if s.is_empty() {
+                    ok = false;
+                    break;
+                }
+                params.push((*s).to_owned());
+            } else if t == s {
+                literals += 1;
+            } else {
+                ok = false;
+                break;
+            }
+        }
+        if ok && best.as_ref().is_none_or(|(l, _, _)| literals > *l) {
+            best = Some((literals, op, params));
+        }
+    }
+    best.map(|(_, op, params)| (op, params))
+}
+
+fn finish(request_id: &RequestId, result: Reply) -> Response {
+    let mut resp = match result {
+        Ok(answer) => {
+            let mut r = match answer.body {
+                AnswerBody::Json(v) => (answer.status, axum::Json(v)).into_response(),
+                AnswerBody::Bytes(b, ct) => {
+                    let mut r = (answer.status, b).into_response();
+                    if let Ok(v) = HeaderValue::from_str(&ct) {
+                        r.headers_mut().insert(axum::http::header::CONTENT_TYPE, v);
+                    }
+                    r
+                }
+            };
+            if let Some(id) = answer.accepted_request_id {
+                if let Ok(v) = HeaderValue::from_str(id.as_str()) {
+                    r.headers_mut().insert("x-line-accepted-request-id", v);
+                }
+            }
+            r
+        }
+        Err(e) => (e.status, axum::Json(e.body)).into_response(),
+    };
+    if let Ok(v) = HeaderValue::from_str(request_id.as_str()) {
+        resp.headers_mut().insert("x-line-request-id", v);
+    }
+    resp
+}
+
+/// A response whose body fails at once: the client sees the connection drop.
+fn dropped() -> Response {
+    let stream = futures::stream::once(async {
+        Err::<Bytes, std::io::Error>(std::io::Error::other("line-emulator: response lost on purpose"))
+    });
+    Response::new(Body::from_stream(stream))
+}
+
+fn check_auth(shared: &Shared, headers: &HeaderMap) -> Result<(), LineError> {
+    let header = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    let Some(token) = header.and_then(|h| h.strip_prefix("Bearer ")) else {
+        return Err(LineError::new(
+            StatusCode::UNAUTHORIZED,
+            "Authorization header required. Must follow the scheme, 'Authorization: Bearer <ACCESS TOKEN>'",
+        ));
+    };
+    match &shared.config.token {
+        Some(expected) if expected.expose() != token => Err(LineError::new(
+            StatusCode::UNAUTHORIZED,
+            "Authentication failed. Confirm that the access token in the authorization header is valid.",
+        )),
+        _ if token.is_empty() => Err(LineError::new(
+            StatusCode::UNAUTHORIZED,
+            "Authentication failed. Confirm that the access token in the authorization header is valid.",
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn check_rate(shared: &Shared, state: &mut EmuState, op: &'static Operation) -> Result<(), LineError> {
+    if !shared.config.rate_limits {
+        return Ok(());
+    }
+    let Some(q) = op.rate_class.line_quota() else {
+        return Ok(());
+    };
+    let now = shared.instant();
+    let per = Duration::try_from_secs_f64(q.per.as_secs_f64() * shared.config.time_scale).unwrap_or(Duration::MAX);
+    let scaled = Quota::new(q.count, per);
+    let bucket = state
+        .buckets
+        .entry(op.id)
+        .or_insert_with(|| TokenBucket::new(scaled, now));
+    bucket.try_take(now).map_err(|_| LineError::rate_limited())
+}
+
+async fn line_api(State(shared): State<std::sync::Arc<Shared>>, req: Request) -> Response {
+    let request_id = RequestId::new(uuid::Uuid::new_v4().to_string());
+    let Some((op, params)) = route(req.method(), req.uri().path()) else {
+        *shared.lock().calls.entry("unknown".to_owned()).or_default() += 1;
+        return finish(&request_id, Err(LineError::not_found("Not found")));
+    };
+    *shared.lock().calls.entry(op.id.to_owned()).or_default() += 1;
+    if op.auth == AuthScheme::Bearer {
+        if let Err(e) = check_auth(&shared, req.headers()) {
+            return finish(&request_id, Err(e));
+        }
+    }
+    let (latency, fault) = shared.lock_faults().draw(op.id);
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    match fault {
+        Fault::Error500 => {
+            shared.lock_faults().count(fault);
+            return finish(&request_id, Err(LineError::internal()));
+        }
+        Fault::RateLimit => {
+            shared.lock_faults().count(fault);
+            return finish(&request_id, Err(LineError::rate_limited()));
+        }
+        Fault::Timeout(hold) => {
+            shared.lock_faults().count(fault);
+            tokio::time::sleep(hold).await;
+            return dropped();
+        }
+        Fault::None | Fault::LostResponse => {}
+    }
+    if let Err(e) = check_rate(&shared, &mut shared.lock(), op) {
+        return finish(&request_id, Err(e));
+    }
+    let query = Query::<HashMap<String, String>>::try_from_uri(req.uri())
+        .map(|q| q.0)
+        .unwrap_or_default();
+    let (parts, body) = req.into_parts();
+    let body = match axum::body::to_bytes(body, MAX_BODY).await {
+        Ok(b) => b,
+        Err(_) => {
+            return finish(
+                &request_id,
+                Err(LineError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "Request entity too large",
+                )),
+            )
+        }
+    };
+    let content_type = parts
+        .headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let form = if content_type.starts_with("multipart/form-data") {
+        match multipart(content_type, body.clone()).await {
+            Ok(f) => f,
+            Err(reason) => {
+                return finish(
+                    &request_id,
+                    Err(LineError::bad_request(format!(
+                        "The request body could not be parsed as multipart/form-data: {reason}"
+                    ))),
+                )
+            }
+        }
+    } else {
+        Vec::new()
+    };
+    let ctx = Ctx {
+        op,
+        params,
+        query,
+        headers: parts.headers,
+        body,
+        request_id: request_id.clone(),
+        now: shared.now(),
+        form,
+    };
+    let result = crate::api::dispatch(&shared, &ctx);
+    if fault == Fault::LostResponse {
+        shared.lock_faults().count(fault);
+        return dropped();
+    }
+    finish(&request_id, result)
+}
+
+/// The fields of a `multipart/form-data` body.
+async fn multipart(content_type: &str, body: Bytes) -> Result<Vec<(String, Bytes)>, String> {
+    let boundary = multer::parse_boundary(content_type).map_err(|e| e.to_string())?;
+    let stream = futures::stream::once(async move { Ok::<Bytes, std::io::Error>(body) });
+    let mut parts = multer::Multipart::new(stream, boundary);
+    let mut fields = Vec::new();
+    while let Some(field) = parts.next_field().await.map_err(|e| e.to_string())? {
+        let name = field.name().unwrap_or("").to_owned();
+        let bytes = field.bytes().await.map_err(|e| e.to_string())?;
+        fields.push((name, bytes));
+    }
+    Ok(fields)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn literal_segments_win() {
+        let (op, p) = route(&Method::GET, "/v2/bot/richmenu/list").unwrap();
+        assert_eq!(op.id, "getRichMenuList");
+        assert!(p.is_empty());
+        let (op, p) = route(&Method::GET, "/v2/bot/richmenu/richmenu-1").unwrap();
+        assert_eq!(op.id, "getRichMenu");
+        assert_eq!(p, ["richmenu-1"]);
+        let (op, _) = route(&Method::GET, "/v2/bot/richmenu/alias/list").unwrap();
+        assert_eq!(op.id, "getRichMenuAliasList");
+        let (op, p) = route(&Method::POST, "/v2/bot/user/U1/richmenu/richmenu-2").unwrap();
+        assert_eq!(op.id, "linkRichMenuIdToUser");
+        assert_eq!(p, ["U1", "richmenu-2"]);
+        assert!(route(&Method::GET, "/v2/bot/nothing").is_none());
+        assert!(route(&Method::DELETE, "/v2/bot/message/push").is_none());
+    }
+}

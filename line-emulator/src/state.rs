@@ -1,0 +1,411 @@
+//! Everything the emulator remembers, and the views the inspection API returns.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use jiff::Timestamp;
+use line_core::ids::{RequestId, UserId};
+use line_core::model::{Message, RichMenuBatchOperation, RichMenuRequest};
+use line_core::ratelimit::TokenBucket;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde::Serialize;
+
+/// A simulated LINE user, as `GET /_emulator/users` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct User {
+    /// The user id (`U` and 32 hex digits).
+    pub user_id: UserId,
+    /// The profile's display name.
+    pub display_name: String,
+    /// Whether the user has added the account as a friend.
+    pub friend: bool,
+    /// Whether the user has blocked the account.
+    pub blocked: bool,
+}
+
+/// A user to add with [`Emulator::add_user`](crate::Emulator::add_user).
+///
+/// Demographics feed narrowcast filters; a user without them is left out of
+/// any demographic filter, as LINE does for users it has no estimate for.
+#[derive(Debug, Clone, Default)]
+#[must_use]
+pub struct UserSpec {
+    pub(crate) user_id: Option<String>,
+    pub(crate) display_name: String,
+    pub(crate) picture_url: Option<String>,
+    pub(crate) status_message: Option<String>,
+    pub(crate) language: Option<String>,
+    pub(crate) friend: bool,
+    pub(crate) blocked: bool,
+    pub(crate) gender: Option<String>,
+    pub(crate) age: Option<u8>,
+    pub(crate) area: Option<String>,
+    pub(crate) app_type: Option<String>,
+    pub(crate) friend_days: Option<u32>,
+}
+
+impl UserSpec {
+    /// A friend named `display_name`, with a generated id and no demographics.
+    pub fn new(display_name: impl Into<String>) -> Self {
+        Self {
+            display_name: display_name.into(),
+            friend: true,
+            ..Self::default()
+        }
+    }
+
+    /// A fixed user id (otherwise one is generated).
+    pub fn user_id(mut self, id: impl Into<String>) -> Self {
+        self.user_id = Some(id.into());
+        self
+    }
+
+    /// Whether the user is a friend (default `true`).
+    pub fn friend(mut self, friend: bool) -> Self {
+        self.friend = friend;
+        self
+    }
+
+    /// Whether the user has blocked the account (default `false`).
+    pub fn blocked(mut self, blocked: bool) -> Self {
+        self.blocked = blocked;
+        self
+    }
+
+    /// Profile picture URL.
+    pub fn picture_url(mut self, url: impl Into<String>) -> Self {
+        self.picture_url = Some(url.into());
+        self
+    }
+
+    /// Status message.
+    pub fn status_message(mut self, s: impl Into<String>) -> Self {
+        self.status_message = Some(s.into());
+        self
+    }
+
+    /// Language (`ja`, `en`, …).
+    pub fn language(mut self, lang: impl Into<String>) -> Self {
+        self.language = Some(lang.into());
+        self
+    }
+
+    /// Gender for narrowcast filters: `male` or `female`.
+    pub fn gender(mut self, g: impl Into<String>) -> Self {
+        self.gender = Some(g.into());
+        self
+    }
+
+    /// Age in years for narrowcast filters.
+    pub fn age(mut self, age: u8) -> Self {
+        self.age = Some(age);
+        self
+    }
+
+    /// Area for narrowcast filters (`jp_13` is Tokyo).
+    pub fn area(mut self, area: impl Into<String>) -> Self {
+        self.area = Some(area.into());
+        self
+    }
+
+    /// App type for narrowcast filters: `ios` or `android`.
+    pub fn app_type(mut self, t: impl Into<String>) -> Self {
+        self.app_type = Some(t.into());
+        self
+    }
+
+    /// Days since the user became a friend, for `subscriptionPeriod` filters.
+    pub fn friend_days(mut self, days: u32) -> Self {
+        self.friend_days = Some(days);
+        self
+    }
+}
+
+/// One message a user received.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct ReceivedMessage {
+    /// The `x-line-request-id` of the request that sent it.
+    pub request_id: RequestId,
+    /// The operationId that sent it (`pushMessage`, `multicast`, …).
+    pub operation: &'static str,
+    /// The message as sent.
+    pub message: Arc<Message>,
+    /// Emulated time of delivery.
+    pub received_at: Timestamp,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct SimUser {
+    pub(crate) spec: UserSpec,
+    pub(crate) user_id: UserId,
+}
+
+impl SimUser {
+    pub(crate) fn reachable(&self) -> bool {
+        self.spec.friend && !self.spec.blocked
+    }
+
+    pub(crate) fn view(&self) -> User {
+        User {
+            user_id: self.user_id.clone(),
+            display_name: self.spec.display_name.clone(),
+            friend: self.spec.friend,
+            blocked: self.spec.blocked,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct RichMenu {
+    pub(crate) seq: u64,
+    pub(crate) request: RichMenuRequest,
+    pub(crate) image: Option<(Bytes, String)>,
+}
+
+/// A narrowcast's deliveries, made when its job comes due.
+#[derive(Debug, Clone)]
+pub(crate) struct PendingNarrowcast {
+    pub(crate) targets: Vec<usize>,
+    pub(crate) messages: Vec<Arc<Message>>,
+    pub(crate) request_id: RequestId,
+}
+
+/// A narrowcast or rich-menu batch job. It is `waiting`/`ongoing` until `due`
+/// (emulated time), then its work is done and it is `succeeded`.
+#[derive(Debug, Clone)]
+pub(crate) struct Job {
+    pub(crate) accepted: Timestamp,
+    pub(crate) completed: Option<Timestamp>,
+    pub(crate) due: Timestamp,
+    pub(crate) phase: &'static str,
+    pub(crate) success: i64,
+    pub(crate) failure: i64,
+    pub(crate) target: i64,
+    pub(crate) error_code: Option<i64>,
+    pub(crate) failed_description: Option<String>,
+    pub(crate) pending: Option<PendingNarrowcast>,
+}
+
+/// A rich-menu batch whose operations run when it comes due.
+#[derive(Debug, Clone)]
+pub(crate) struct BatchJob {
+    pub(crate) job: Job,
+    pub(crate) operations: Option<Vec<RichMenuBatchOperation>>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct AudienceGroup {
+    pub(crate) description: String,
+    pub(crate) user_ids: Vec<String>,
+    pub(crate) members: HashSet<String>,
+    pub(crate) created: Timestamp,
+    pub(crate) is_ifa: bool,
+    pub(crate) jobs: u32,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct LinkToken {
+    pub(crate) user_id: UserId,
+    pub(crate) issued: Timestamp,
+    pub(crate) used: bool,
+}
+
+/// The whole mutable state, behind one lock so that every operation that must
+/// be atomic (check a retry key, deliver, record the key) is.
+#[derive(Debug)]
+pub(crate) struct State {
+    pub(crate) rng: StdRng,
+    pub(crate) users: Vec<SimUser>,
+    pub(crate) user_index: HashMap<String, usize>,
+    pub(crate) inbox: HashMap<String, Vec<ReceivedMessage>>,
+    pub(crate) retry_keys: HashMap<uuid::Uuid, (RequestId, Timestamp)>,
+    pub(crate) retry_inserts: u64,
+    pub(crate) recipients_of: HashMap<String, Vec<usize>>,
+    pub(crate) reply_tokens: HashMap<String, (usize, Timestamp)>,
+    pub(crate) read_tokens: HashMap<String, usize>,
+    pub(crate) marked_read: Vec<UserId>,
+    pub(crate) loading: Vec<(UserId, i32)>,
+    pub(crate) link_tokens: HashMap<String, LinkToken>,
+    pub(crate) quota_used: u64,
+    pub(crate) calls: BTreeMap<String, u64>,
+    pub(crate) buckets: HashMap<&'static str, TokenBucket>,
+    pub(crate) rich_menus: HashMap<String, RichMenu>,
+    pub(crate) rich_menu_seq: u64,
+    pub(crate) default_rich_menu: Option<String>,
+    pub(crate) user_rich_menu: HashMap<String, String>,
+    pub(crate) aliases: BTreeMap<String, String>,
+    pub(crate) batches: HashMap<String, BatchJob>,
+    pub(crate) batch_resume_keys: HashMap<String, String>,
+    pub(crate) audiences: BTreeMap<i64, AudienceGroup>,
+    pub(crate) next_audience_id: i64,
+    pub(crate) narrowcasts: HashMap<String, Job>,
+}
+
+impl State {
+    pub(crate) fn new(seed: u64, friends: usize) -> Self {
+        let mut s = Self {
+            rng: StdRng::seed_from_u64(seed),
+            users: Vec::new(),
+            user_index: HashMap::new(),
+            inbox: HashMap::new(),
+            retry_keys: HashMap::new(),
+            retry_inserts: 0,
+            recipients_of: HashMap::new(),
+            reply_tokens: HashMap::new(),
+            read_tokens: HashMap::new(),
+            marked_read: Vec::new(),
+            loading: Vec::new(),
+            link_tokens: HashMap::new(),
+            quota_used: 0,
+            calls: BTreeMap::new(),
+            buckets: HashMap::new(),
+            rich_menus: HashMap::new(),
+            rich_menu_seq: 0,
+            default_rich_menu: None,
+            user_rich_menu: HashMap::new(),
+            aliases: BTreeMap::new(),
+            batches: HashMap::new(),
+            batch_resume_keys: HashMap::new(),
+            audiences: BTreeMap::new(),
+            next_audience_id: 1_000_000_001,
+            narrowcasts: HashMap::new(),
+        };
+        s.seed_friends(friends);
+        s
+    }
+
+    pub(crate) fn seed_friends(&mut self, n: usize) {
+        const GENDERS: [&str; 2] = ["male", "female"];
+        const APPS: [&str; 2] = ["ios", "android"];
+        self.users.reserve(n);
+        for i in 0..n {
+            let spec = UserSpec::new(format!("Friend {}", i + 1))
+                .gender(GENDERS[self.rng.random_range(0..2)])
+                .app_type(APPS[self.rng.random_range(0..2)])
+                .age(self.rng.random_range(15..80))
+                .area(format!("jp_{:02}", self.rng.random_range(1..=47)))
+                .friend_days(self.rng.random_range(0..1000))
+                .language("ja");
+            self.add_user(spec);
+        }
+    }
+
+    pub(crate) fn hex_id(&mut self, prefix: &str) -> String {
+        format!("{prefix}{:032x}", self.rng.random::<u128>())
+    }
+
+    /// Adds (or, for a known id, replaces) a user; returns its index.
+    pub(crate) fn add_user(&mut self, spec: UserSpec) -> usize {
+        let id = match &spec.user_id {
+            Some(id) => id.clone(),
+            None => loop {
+                let id = self.hex_id("U");
+                if !self.user_index.contains_key(&id) {
+                    break id;
+                }
+            },
+        };
+        if let Some(&i) = self.user_index.get(&id) {
+            self.users[i].spec = spec;
+            return i;
+        }
+        let i = self.users.len();
+        self.users.push(SimUser {
+            spec,
+            user_id: UserId::new(id.clone()),
+        });
+        self.user_index.insert(id, i);
+        i
+    }
+
+    pub(crate) fn user(&self, id: &str) -> Option<usize> {
+        self.user_index.get(id).copied()
+    }
+
+    /// Delivers `messages` to the user at `idx` (if reachable); returns whether it did.
+    pub(crate) fn deliver(
+        &mut self,
+        idx: usize,
+        messages: &[Arc<Message>],
+        request_id: &RequestId,
+        operation: &'static str,
+        now: Timestamp,
+    ) -> bool {
+        let user = &self.users[idx];
+        if !user.reachable() {
+            return false;
+        }
+        let inbox = self.inbox.entry(user.user_id.as_str().to_owned()).or_default();
+        for m in messages {
+            inbox.push(ReceivedMessage {
+                request_id: request_id.clone(),
+                operation,
+                message: Arc::clone(m),
+                received_at: now,
+            });
+        }
+        true
+    }
+
+    /// Runs the jobs that are due at `now`: narrowcast deliveries and rich-menu batches.
+    pub(crate) fn settle(&mut self, now: Timestamp) {
+        let due: Vec<String> = self
+            .narrowcasts
+            .iter()
+            .filter(|(_, j)| j.pending.is_some() && j.due <= now)
+            .map(|(k, _)| k.clone())
+            .collect();
+        for id in due {
+            let Some(job) = self.narrowcasts.get_mut(&id) else {
+                continue;
+            };
+            let Some(p) = job.pending.take() else { continue };
+            let at = job.due;
+            let mut delivered = 0;
+            for &i in &p.targets {
+                if self.deliver(i, &p.messages, &p.request_id, "narrowcast", at) {
+                    delivered += 1;
+                }
+            }
+            self.recipients_of.insert(id.clone(), p.targets);
+            if let Some(job) = self.narrowcasts.get_mut(&id) {
+                job.success = delivered;
+                job.failure = job.target - delivered;
+                job.phase = "succeeded";
+                job.completed = Some(at);
+            }
+        }
+        let due: Vec<String> = self
+            .batches
+            .iter()
+            .filter(|(_, b)| b.operations.is_some() && b.job.due <= now)
+            .map(|(k, _)| k.clone())
+            .collect();
+        for id in due {
+            let Some(b) = self.batches.get_mut(&id) else { continue };
+            let Some(ops) = b.operations.take() else { continue };
+            b.job.phase = "succeeded";
+            b.job.completed = Some(b.job.due);
+            for op in ops {
+                match op {
+                    RichMenuBatchOperation::Link(l) => {
+                        for menu in self.user_rich_menu.values_mut() {
+                            if *menu == l.from {
+                                menu.clone_from(&l.to);
+                            }
+                        }
+                    }
+                    RichMenuBatchOperation::Unlink(u) => self.user_rich_menu.retain(|_, m| *m != u.from),
+                    RichMenuBatchOperation::UnlinkAll(_) => self.user_rich_menu.clear(),
+                    _ => {}
+                }
+            }
+        }
+    }
+}

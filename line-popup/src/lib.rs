@@ -1,0 +1,59 @@
+//! # line-popup
+//!
+//! Frequency-capped site popups that turn web visitors into LINE friends and
+//! link their member IDs, with attribution.
+//!
+//! Per page view, [`PopupEngine::decide`] answers whether the visitor sees a
+//! popup and which banner, or why not:
+//!
+//! - **Campaigns** ([`Campaign`]) have banner variants with weights, a
+//!   priority, a schedule (start, end, days and hours in a time zone) and
+//!   targeting (audience state, path globs, device, optionally a
+//!   [`SegmentCondition`]).
+//! - **Caps** ([`Caps`]), all of which must allow a showing: a lifetime cap,
+//!   N per rolling window, per session, a minimum interval, a cool-down after a
+//!   dismiss, none after a conversion; across campaigns, at most one popup per
+//!   page view and [`PopupConfig::max_per_day`].
+//! - **Split**: the variant is a deterministic hash of visitor and campaign, so
+//!   a visitor always sees the same one.
+//! - **URLs**: the add-friend URL, a LINE Login URL with `bot_prompt` whose
+//!   `state` is the showing's attribution token, and the host's ID-link URL
+//!   with tracking parameters.
+//! - **Events and attribution**: shown, clicked and dismissed come from the
+//!   browser ([`PopupEngine::record`]); conversions are matched from line-core
+//!   `follow` and `accountLink` webhook events ([`PopupEngine::handle_event`]).
+//! - **Reports** ([`PopupEngine::report`]) per campaign and variant, and the
+//!   share of all new friends that came through popups.
+//!
+//! Counters live in a [`PopupStore`]: [`InMemoryStore`] (sharded), or
+//! `RedisStore` (feature `redis`, one round trip per decision). Reservation is
+//! a single atomic store operation, so concurrent page views of one visitor
+//! never exceed a cap; see [`store`] for the semantics of a reserved showing
+//! that was never rendered.
+//!
+//! # Features
+//!
+//! - `redis`: [`RedisStore`](crate::redis_store::RedisStore).
+//! - `testing`: [`testing::conformance`], the suite any [`PopupStore`] can run.
+//! - `segments`: `LineSegment`, an adapter from line-segments.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+pub mod config;
+pub mod engine;
+pub mod error;
+pub mod memory;
+#[cfg(feature = "redis")]
+pub mod redis_store;
+pub mod segment;
+pub mod store;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use config::{Audience, Banner, BotPrompt, Campaign, Caps, Day, Device, Goal, Hours, LoginConfig, PopupConfig, Schedule, Targeting, WindowCap};
+pub use engine::{Blocked, Conversion, Decision, LineStatus, PopupEngine, PopupEngineBuilder, Reason, Report, Showing, VariantReport, VisitorContext};
+pub use error::{Error, ErrorKind};
+pub use memory::InMemoryStore;
+#[cfg(feature = "redis")]
+pub use redis_store::RedisStore;
+pub use segment::SegmentCondition;
+pub use store::{Attribution, CapKind, EventKind, PopupStore, Recorded};

@@ -1,0 +1,246 @@
+//! The assignment policy: ordered rules, each a condition and a menu, with a default at the
+//! end. The first rule whose condition is true gives the user's menu.
+
+use std::fmt;
+use std::sync::Arc;
+
+use jiff::civil::DateTime;
+use jiff::tz::TimeZone;
+use jiff::Timestamp;
+
+use crate::menu::MenuSet;
+use crate::store::UserContext;
+use crate::validate::Finding;
+
+/// A host-defined condition over a user, in three-valued logic: `None` means "unknown", and an
+/// unknown condition does not match (the rule is skipped).
+pub trait SegmentCondition: Send + Sync {
+    /// Whether the user is in the segment at `now`.
+    fn matches(&self, user: &UserContext, now: Timestamp) -> Option<bool>;
+}
+
+impl<F> SegmentCondition for F
+where
+    F: Fn(&UserContext, Timestamp) -> Option<bool> + Send + Sync,
+{
+    fn matches(&self, user: &UserContext, now: Timestamp) -> Option<bool> {
+        self(user, now)
+    }
+}
+
+/// A rule's condition.
+#[derive(Clone)]
+#[non_exhaustive]
+pub enum Condition {
+    /// Always true.
+    Always,
+    /// The user's ID-link status equals this.
+    Linked(bool),
+    /// The user's store is one of these.
+    Store(Vec<String>),
+    /// `now`, read in `tz`, is in `[start, end)`: a campaign period.
+    Window {
+        /// First moment, local time.
+        start: DateTime,
+        /// First moment after, local time.
+        end: DateTime,
+        /// The time zone the times are in (usually Asia/Tokyo).
+        tz: TimeZone,
+    },
+    /// A host-defined segment.
+    Segment(Arc<dyn SegmentCondition>),
+    /// Every condition holds.
+    All(Vec<Condition>),
+    /// At least one condition holds.
+    Any(Vec<Condition>),
+    /// The condition does not hold.
+    Not(Box<Condition>),
+}
+
+impl fmt::Debug for Condition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Always => f.write_str("Always"),
+            Self::Linked(b) => f.debug_tuple("Linked").field(b).finish(),
+            Self::Store(s) => f.debug_tuple("Store").field(s).finish(),
+            Self::Window { start, end, tz } => f
+                .debug_struct("Window")
+                .field("start", start)
+                .field("end", end)
+                .field("tz", &tz.iana_name())
+                .finish(),
+            Self::Segment(_) => f.write_str("Segment(..)"),
+            Self::All(c) => f.debug_tuple("All").field(c).finish(),
+            Self::Any(c) => f.debug_tuple("Any").field(c).finish(),
+            Self::Not(c) => f.debug_tuple("Not").field(c).finish(),
+        }
+    }
+}
+
+impl Condition {
+    /// A campaign period in a named time zone, e.g. `("2026-12-01T00:00", "2026-12-26T00:00", "Asia/Tokyo")`.
+    pub fn window(start: &str, end: &str, tz: &str) -> Result<Self, crate::Error> {
+        let bad = |field: &str, reason: String| {
+            crate::Error::new(crate::ErrorKind::Parse {
+                pointer: format!("/{field}"),
+                reason,
+            })
+        };
+        let start: DateTime = start.parse().map_err(|e: jiff::Error| bad("start", e.to_string()))?;
+        let end: DateTime = end.parse().map_err(|e: jiff::Error| bad("end", e.to_string()))?;
+        let tz = TimeZone::get(tz).map_err(|e| bad("tz", e.to_string()))?;
+        Ok(Self::Window { start, end, tz })
+    }
+
+    /// A host-defined segment.
+    pub fn segment(s: impl SegmentCondition + 'static) -> Self {
+        Self::Segment(Arc::new(s))
+    }
+
+    /// Three-valued evaluation (Kleene): `None` is unknown.
+    pub fn eval(&self, user: &UserContext, now: Timestamp) -> Option<bool> {
+        match self {
+            Self::Always => Some(true),
+            Self::Linked(b) => Some(user.linked == *b),
+            Self::Store(stores) => Some(user.store.as_ref().is_some_and(|s| stores.contains(s))),
+            Self::Window { start, end, tz } => {
+                let local = now.to_zoned(tz.clone()).datetime();
+                Some(*start <= local && local < *end)
+            }
+            Self::Segment(s) => s.matches(user, now),
+            Self::All(cs) => {
+                let mut out = Some(true);
+                for c in cs {
+                    match c.eval(user, now) {
+                        Some(false) => return Some(false),
+                        None => out = None,
+                        Some(true) => {}
+                    }
+                }
+                out
+            }
+            Self::Any(cs) => {
+                let mut out = Some(false);
+                for c in cs {
+                    match c.eval(user, now) {
+                        Some(true) => return Some(true),
+                        None => out = None,
+                        Some(false) => {}
+                    }
+                }
+                out
+            }
+            Self::Not(c) => c.eval(user, now).map(|b| !b),
+        }
+    }
+}
+
+/// What a rule gives.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Target {
+    /// The menu with this key.
+    Menu(String),
+    /// No per-user menu: the channel's default.
+    Default,
+}
+
+impl From<&str> for Target {
+    fn from(key: &str) -> Self {
+        Self::Menu(key.to_owned())
+    }
+}
+
+impl From<String> for Target {
+    fn from(key: String) -> Self {
+        Self::Menu(key)
+    }
+}
+
+/// A condition and the menu it gives.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Rule {
+    /// A name for reports and explanations.
+    pub name: String,
+    /// When it applies.
+    pub when: Condition,
+    /// What it gives.
+    pub target: Target,
+}
+
+/// The policy's answer for one user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Decision {
+    /// The menu.
+    pub target: Target,
+    /// The rule that gave it (`None` for the default).
+    pub rule: Option<String>,
+}
+
+/// Ordered rules with a default.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    rules: Vec<Rule>,
+    default: Target,
+}
+
+impl Policy {
+    /// A policy that gives `default` to everyone until rules are added.
+    pub fn new(default: impl Into<Target>) -> Self {
+        Self {
+            rules: Vec::new(),
+            default: default.into(),
+        }
+    }
+
+    /// Adds a rule after the others.
+    pub fn rule(mut self, name: impl Into<String>, when: Condition, target: impl Into<Target>) -> Self {
+        self.rules.push(Rule {
+            name: name.into(),
+            when,
+            target: target.into(),
+        });
+        self
+    }
+
+    /// The rules, in order.
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    /// The menu `user` should have at `now`.
+    pub fn evaluate(&self, user: &UserContext, now: Timestamp) -> Decision {
+        for r in &self.rules {
+            if r.when.eval(user, now) == Some(true) {
+                return Decision {
+                    target: r.target.clone(),
+                    rule: Some(r.name.clone()),
+                };
+            }
+        }
+        Decision {
+            target: self.default.clone(),
+            rule: None,
+        }
+    }
+
+    /// Checks that every key the policy gives is declared in `menus`. Places are
+    /// `/rules/{i}/target` and `/default`.
+    pub fn check(&self, menus: &MenuSet) -> Vec<Finding> {
+        let mut out = Vec::new();
+        let mut check = |t: &Target, place: String| {
+            if let Target::Menu(k) = t {
+                if menus.get(k).is_none() {
+                    out.push(Finding::error(place, format!("menu key {k:?} is not in the menu set")));
+                }
+            }
+        };
+        for (i, r) in self.rules.iter().enumerate() {
+            check(&r.target, format!("/rules/{i}/target"));
+        }
+        check(&self.default, "/default".to_owned());
+        out
+    }
+}

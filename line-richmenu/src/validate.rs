@@ -1,0 +1,278 @@
+//! Validation of menu sets against LINE's rules. Every finding names its place as a JSON
+//! pointer into the definition (`/menus/2/areas/0/bounds`, `/image`, `/chatBarText`…).
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+
+use line_core::limits::{MAX_RICH_MENUS, MAX_RICH_MENU_AREAS, MAX_RICH_MENU_CHAT_BAR_TEXT, MAX_RICH_MENU_NAME};
+use line_core::model::Action;
+
+use crate::menu::{Menu, MenuSet, NAME_TAG_LEN};
+
+/// Smallest image width LINE accepts.
+pub const MIN_IMAGE_WIDTH: u32 = 800;
+/// Largest image width LINE accepts.
+pub const MAX_IMAGE_WIDTH: u32 = 2_500;
+/// Smallest image height LINE accepts.
+pub const MIN_IMAGE_HEIGHT: u32 = 250;
+/// Smallest width/height ratio LINE accepts.
+pub const MIN_ASPECT_RATIO: f64 = 1.45;
+/// Largest image file LINE accepts (1 MB).
+pub const MAX_IMAGE_BYTES: usize = 1_048_576;
+/// Longest menu key.
+pub const MAX_KEY_LEN: usize = 64;
+
+/// How serious a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Severity {
+    /// LINE would reject it, or it cannot work.
+    Error,
+    /// Allowed, but probably a mistake.
+    Warning,
+}
+
+/// One problem, at one place.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Finding {
+    /// Error or warning.
+    pub severity: Severity,
+    /// JSON pointer of the place in the definition.
+    pub place: String,
+    /// What is wrong, in lowercase.
+    pub message: String,
+}
+
+impl Finding {
+    /// An error at `place`.
+    pub fn error(place: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            severity: Severity::Error,
+            place: place.into(),
+            message: message.into(),
+        }
+    }
+
+    /// A warning at `place`.
+    pub fn warning(place: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            severity: Severity::Warning,
+            place: place.into(),
+            message: message.into(),
+        }
+    }
+
+    /// Whether this is an error.
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+}
+
+/// `error|warning<TAB>place<TAB>message`, the format of `linectl` validators.
+impl fmt::Display for Finding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let sev = match self.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        let place = if self.place.is_empty() { "/" } else { &self.place };
+        write!(f, "{sev}\t{place}\t{}", self.message)
+    }
+}
+
+/// Whether `alias` matches `^[a-z0-9_-]{1,32}$`.
+pub fn is_valid_alias(alias: &str) -> bool {
+    (1..=32).contains(&alias.len())
+        && alias
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+}
+
+/// Checks every menu of the set and the set as a whole. An empty result means LINE should
+/// accept every menu.
+pub fn validate_set(set: &MenuSet) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let menus = set.menus();
+    if menus.len() > MAX_RICH_MENUS {
+        out.push(Finding::error(
+            "/menus",
+            format!("{} menus; a channel holds at most {MAX_RICH_MENUS}", menus.len()),
+        ));
+    }
+    let aliases: HashSet<&str> = menus.iter().filter_map(|m| m.def.alias.as_deref()).collect();
+    let mut keys_seen: HashMap<&str, &str> = HashMap::new();
+    let mut aliases_seen: HashMap<&str, &str> = HashMap::new();
+    for m in menus {
+        if let Some(first) = keys_seen.insert(m.def.key.as_str(), m.place.as_str()) {
+            out.push(Finding::error(
+                format!("{}/key", m.place),
+                format!("duplicate key {:?} (also at {})", m.def.key, or_root(first)),
+            ));
+        }
+        if let Some(a) = m.def.alias.as_deref() {
+            if let Some(first) = aliases_seen.insert(a, m.place.as_str()) {
+                out.push(Finding::error(
+                    format!("{}/alias", m.place),
+                    format!("duplicate alias {a:?} (also at {})", or_root(first)),
+                ));
+            }
+        }
+        validate_menu(m, &aliases, &mut out);
+    }
+    out
+}
+
+fn or_root(p: &str) -> &str {
+    if p.is_empty() {
+        "/"
+    } else {
+        p
+    }
+}
+
+fn validate_menu(m: &Menu, aliases: &HashSet<&str>, out: &mut Vec<Finding>) {
+    let p = &m.place;
+    let key = &m.def.key;
+    if key.is_empty() || key.len() > MAX_KEY_LEN || key.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        out.push(Finding::error(
+            format!("{p}/key"),
+            format!("key must be 1 to {MAX_KEY_LEN} bytes without spaces"),
+        ));
+    }
+    // Image.
+    let img = &m.image;
+    let image_place = format!("{p}/image");
+    if let Some(reason) = img.read_error() {
+        out.push(Finding::error(&image_place, reason));
+    } else {
+        if img.format().is_none() {
+            out.push(Finding::error(&image_place, "image must be a PNG or a JPEG"));
+        }
+        if img.bytes().len() > MAX_IMAGE_BYTES {
+            out.push(Finding::error(
+                &image_place,
+                format!("image is {} bytes; at most {MAX_IMAGE_BYTES} (1 MB)", img.bytes().len()),
+            ));
+        }
+        match img.dimensions() {
+            None => {
+                if img.format().is_some() {
+                    out.push(Finding::error(&image_place, "cannot read the image dimensions"));
+                }
+            }
+            Some((w, h)) => {
+                if !(MIN_IMAGE_WIDTH..=MAX_IMAGE_WIDTH).contains(&w) {
+                    out.push(Finding::error(
+                        &image_place,
+                        format!("image width {w} is outside {MIN_IMAGE_WIDTH} to {MAX_IMAGE_WIDTH}"),
+                    ));
+                }
+                if h < MIN_IMAGE_HEIGHT {
+                    out.push(Finding::error(
+                        &image_place,
+                        format!("image height {h} is below {MIN_IMAGE_HEIGHT}"),
+                    ));
+                }
+                if h > 0 && f64::from(w) / f64::from(h) < MIN_ASPECT_RATIO {
+                    out.push(Finding::error(
+                        &image_place,
+                        format!("image aspect ratio {w}/{h} is below {MIN_ASPECT_RATIO}"),
+                    ));
+                }
+                if let Some(s) = m.def.size {
+                    if (s.width, s.height) != (w, h) {
+                        out.push(Finding::error(
+                            format!("{p}/size"),
+                            format!("size {}x{} differs from the image's {w}x{h}", s.width, s.height),
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    // Texts.
+    let cbt = m.def.chat_bar_text.chars().count();
+    if cbt == 0 || cbt > MAX_RICH_MENU_CHAT_BAR_TEXT {
+        out.push(Finding::error(
+            format!("{p}/chatBarText"),
+            format!("chatBarText has {cbt} characters; it needs 1 to {MAX_RICH_MENU_CHAT_BAR_TEXT}"),
+        ));
+    }
+    let max_name = MAX_RICH_MENU_NAME - NAME_TAG_LEN;
+    if let Some(name) = &m.def.name {
+        let n = name.chars().count();
+        if n == 0 || n > max_name {
+            out.push(Finding::error(
+                format!("{p}/name"),
+                format!("name has {n} characters; it needs 1 to {max_name} (the deploy tag takes the rest)"),
+            ));
+        }
+    } else if key.chars().count() > max_name {
+        out.push(Finding::error(
+            format!("{p}/key"),
+            "key is too long to serve as the name",
+        ));
+    }
+    if let Some(a) = &m.def.alias {
+        if !is_valid_alias(a) {
+            out.push(Finding::error(
+                format!("{p}/alias"),
+                format!("alias {a:?} does not match ^[a-z0-9_-]{{1,32}}$"),
+            ));
+        }
+    }
+    // Areas.
+    if m.def.areas.len() > MAX_RICH_MENU_AREAS {
+        out.push(Finding::error(
+            format!("{p}/areas"),
+            format!("{} areas; at most {MAX_RICH_MENU_AREAS}", m.def.areas.len()),
+        ));
+    }
+    if m.def.areas.is_empty() {
+        out.push(Finding::warning(format!("{p}/areas"), "the menu has no tappable area"));
+    }
+    let size = m.effective_size();
+    for (i, area) in m.def.areas.iter().enumerate() {
+        let ap = format!("{p}/areas/{i}");
+        let b = area.bounds;
+        if b.width == 0 || b.height == 0 {
+            out.push(Finding::error(format!("{ap}/bounds"), "area has zero width or height"));
+        }
+        if let Some(s) = size {
+            let right = u64::from(b.x) + u64::from(b.width);
+            let bottom = u64::from(b.y) + u64::from(b.height);
+            if right > u64::from(s.width) || bottom > u64::from(s.height) {
+                out.push(Finding::error(
+                    format!("{ap}/bounds"),
+                    format!(
+                        "area ({},{}) {}x{} extends past the {}x{} image",
+                        b.x, b.y, b.width, b.height, s.width, s.height
+                    ),
+                ));
+            }
+        }
+        match &area.action {
+            Action::Richmenuswitch(sw) => {
+                match sw.rich_menu_alias_id.as_deref() {
+                    None => out.push(Finding::error(
+                        format!("{ap}/action"),
+                        "richmenuswitch needs a richMenuAliasId",
+                    )),
+                    Some(target) if !aliases.contains(target) => out.push(Finding::error(
+                        format!("{ap}/action/richMenuAliasId"),
+                        format!("alias {target:?} is not declared by any menu of the set"),
+                    )),
+                    Some(_) => {}
+                }
+                if sw.data.as_deref().is_none_or(str::is_empty) {
+                    out.push(Finding::error(format!("{ap}/action/data"), "richmenuswitch needs data"));
+                }
+            }
+            Action::Unknown { kind, .. } => out.push(Finding::warning(
+                format!("{ap}/action/type"),
+                format!("action type {kind:?} is unknown to this version"),
+            )),
+            _ => {}
+        }
+    }
+}
