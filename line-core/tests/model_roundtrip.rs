@@ -219,3 +219,18 @@ fn constructors_build_what_line_expects() {
         json!({"to": "U1", "messages": [{"type": "text", "text": "Hi"}, {"type": "sticker", "packageId": "446", "stickerId": "1988"}]})
     );
 }
+
+#[test]
+fn properties_before_a_late_tag_survive_for_known_and_unknown_kinds() {
+    // Sorted keys put "type" after the typed common properties (quickReply, sender).
+    let unknown = json!({"quickReply": {"items": []}, "sender": {"name": "A"}, "type": "hologram", "zzz": 1});
+    let m: Message = round_trip(unknown);
+    assert!(m.is_unknown());
+    // An unfollow event carries no replyToken; one that arrives before the tag is kept as JSON.
+    let event = json!({"mode": "active", "replyToken": "r", "source": {"type": "user", "userId": "U1"},
+                       "timestamp": 1, "type": "unfollow", "webhookEventId": "01H"});
+    let e: line_core::webhook::Event = round_trip(event);
+    let line_core::webhook::Event::Unfollow(u) = &e else { panic!("{e:?}") };
+    assert_eq!(u.extra["replyToken"], json!("r"));
+    assert_eq!(e.webhook_event_id().as_deref().map(String::as_str), Some("01H"));
+}

@@ -85,6 +85,9 @@ async fn messages_reset_calls_and_user_creation() {
     let (status, calls) = get_json(format!("{}/_emulator/calls", emu.base_url())).await;
     assert_eq!(status, 200);
     assert_eq!(calls["pushMessage"], 1);
+    assert_eq!(emu.call_counts().get("pushMessage"), Some(&1));
+    emu.add_friends(2);
+    assert_eq!(emu.follower_ids().len(), 4);
 
     let (status, err) = get_json(format!("{}/_emulator/messages", emu.base_url())).await;
     assert_eq!(status, 400);
@@ -98,7 +101,7 @@ async fn messages_reset_calls_and_user_creation() {
     .await;
     assert_eq!(status, 200);
     assert_eq!(added["blocked"], true);
-    assert_eq!(emu.users().len(), 3);
+    assert_eq!(emu.users().len(), 5);
 
     let (status, _) = send(reqwest::Method::POST, format!("{}/_emulator/reset", emu.base_url()), "").await;
     assert_eq!(status, 200);

@@ -179,3 +179,30 @@ async fn without_a_webhook_url_helpers_still_change_state() {
     let err = emu.follow(&line_core::UserId::new("Unknown")).await.unwrap_err();
     assert!(matches!(err.kind(), line_emulator::ErrorKind::UnknownUser { .. }));
 }
+
+#[tokio::test]
+async fn custom_events_get_an_event_id_and_delivery_context() {
+    let (url, mut rx) = receiver(0).await;
+    let (emu, _) = start(EmulatorConfig::new().webhook_url(url)).await;
+    let group = format!("C{:032x}", 5u8);
+    let d = emu
+        .send_events(vec![serde_json::json!({
+            "type": "join",
+            "source": {"type": "group", "groupId": group},
+            "replyToken": "r"
+        })])
+        .await
+        .unwrap();
+    assert_eq!(d.status, Some(200));
+    let (body, sig) = rx.recv().await.unwrap();
+    let parsed = WebhookVerifier::new(emu.channel_secret())
+        .verify_and_parse(&body, sig.as_deref())
+        .unwrap();
+    let Event::Join(j) = &parsed.events[0] else {
+        panic!("{:?}", parsed.events[0])
+    };
+    assert_eq!(j.webhook_event_id.as_deref(), d.webhook_event_id());
+    assert_eq!(j.webhook_event_id.as_ref().map(String::len), Some(26));
+    assert!(!j.delivery_context.as_ref().unwrap().is_redelivery);
+    assert!(matches!(&j.source, Some(Source::Group(_))));
+}

@@ -300,9 +300,11 @@ impl Window {
         Self { secs }
     }
 
-    /// A window of `days` days.
+    /// A window of `days` days (saturating).
     pub const fn days(days: u64) -> Self {
-        Self { secs: days * 86_400 }
+        Self {
+            secs: days.saturating_mul(86_400),
+        }
     }
 
     /// The length in seconds.

@@ -696,13 +696,13 @@ impl Parser {
         Ok(Attr::Custom(name))
     }
 
-    fn event_ref(&mut self, stop_at_then: bool) -> Result<EventRef> {
+    fn event_ref(&mut self) -> Result<EventRef> {
         let name = self.simple_name("an event name")?;
-        let filter = self.conds(stop_at_then)?;
+        let filter = self.conds()?;
         Ok(EventRef { name, filter })
     }
 
-    fn conds(&mut self, _stop_at_then: bool) -> Result<Vec<PropCond>> {
+    fn conds(&mut self) -> Result<Vec<PropCond>> {
         let mut filter = Vec::new();
         if !self.eat_kw("where") {
             return Ok(filter);
@@ -740,7 +740,7 @@ impl Parser {
         } else {
             return Ok(None);
         };
-        let event = self.event_ref(false)?;
+        let event = self.event_ref()?;
         let window = if self.eat_sym(",") { Some(self.window()?) } else { None };
         self.expect_sym(")")?;
         Ok(Some((which, event, window)))
@@ -848,7 +848,7 @@ impl Parser {
             }
         }
         if self.call_open("count") {
-            let event = self.event_ref(false)?;
+            let event = self.event_ref()?;
             self.expect_sym(",")?;
             let window = self.window()?;
             self.expect_sym(")")?;
@@ -866,7 +866,7 @@ impl Parser {
                 let name = self.simple_name("an event name")?;
                 self.expect_sym(".")?;
                 let property = self.simple_name("a property name")?;
-                let filter = self.conds(false)?;
+                let filter = self.conds()?;
                 self.expect_sym(",")?;
                 let window = self.window()?;
                 self.expect_sym(")")?;
@@ -904,10 +904,10 @@ impl Parser {
             });
         }
         if self.call_open("sequence") {
-            let first = self.event_ref(true)?;
+            let first = self.event_ref()?;
             self.expect_kw("then")?;
             self.expect_kw("no")?;
-            let then_no = self.event_ref(true)?;
+            let then_no = self.event_ref()?;
             self.expect_kw("within")?;
             let within = self.window()?;
             self.expect_sym(",")?;

@@ -123,3 +123,53 @@ fn replace_line_only(s: &Segment, v: bool) -> Segment {
         other => other.clone(),
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+    /// Arbitrary text never panics the parser, and an error points inside the input.
+    #[test]
+    fn garbage_text_gets_a_placed_error(src in "[ -~\n]{0,60}|\\PC{0,30}") {
+        if let Err(e) = text::parse(&src) {
+            match e.place() {
+                Some(line_segments::Place::Text { line, column }) => {
+                    let lines: Vec<&str> = src.split('\n').collect();
+                    prop_assert!(*line >= 1 && *line <= lines.len(), "{e}");
+                    prop_assert!(*column >= 1 && *column <= lines[*line - 1].chars().count() + 1, "{e}");
+                }
+                other => prop_assert!(false, "no text place: {other:?} ({e})"),
+            }
+        }
+    }
+
+    /// Arbitrary JSON never panics the JSON reader, and errors name a pointer that exists.
+    #[test]
+    fn garbage_json_gets_a_pointer(a in any_segment(), pick in any::<prop::sample::Index>(), junk in prop_oneof![Just(serde_json::json!(null)), Just(serde_json::json!({"x": 1})), Just(serde_json::json!("90x")), Just(serde_json::json!([1, 2]))]) {
+        // Replace one value somewhere in a valid segment by junk.
+        fn pointers(v: &serde_json::Value, at: String, out: &mut Vec<String>) {
+            match v {
+                serde_json::Value::Object(m) => m.iter().for_each(|(k, x)| pointers(x, format!("{at}/{}", k.replace('~', "~0").replace('/', "~1")), out)),
+                serde_json::Value::Array(xs) => xs.iter().enumerate().for_each(|(i, x)| pointers(x, format!("{at}/{i}"), out)),
+                _ => {}
+            }
+            out.push(at);
+        }
+        let mut doc = json::to_json(&a);
+        let mut all = Vec::new();
+        pointers(&doc, String::new(), &mut all);
+        let target = pick.get(&all).clone();
+        if let Some(slot) = doc.pointer_mut(&target) {
+            *slot = junk;
+        }
+        if let Err(e) = json::from_json(&doc) {
+            match e.place() {
+                Some(line_segments::Place::Pointer(p)) => {
+                    // The pointer names a value of the document, or a key missing from an object in it.
+                    let parent = p.rsplit_once('/').map(|(a, _)| a).unwrap_or("");
+                    prop_assert!(doc.pointer(p).is_some() || doc.pointer(parent).is_some(), "{e}\n{doc}");
+                }
+                other => prop_assert!(false, "no pointer: {other:?} ({e})"),
+            }
+        }
+    }
+}
