@@ -8,34 +8,21 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod emulator;
 mod flex;
 mod webhook;
 
-/// Declares the top-level subcommands. Each entry names a module's clap
-/// `Subcommand` type; the module must also have `pub fn run(cmd) -> ExitCode`.
-///
-/// Adding a command group is two lines: `mod NAME;` above and one entry here.
-macro_rules! commands {
-    ($($(#[$meta:meta])* $variant:ident($module:ident::$cmd:ident),)*) => {
-        /// The command groups of `linectl`.
-        #[derive(Subcommand, Debug)]
-        enum Command {
-            $($(#[$meta])* #[command(subcommand)] $variant($module::$cmd),)*
-        }
-
-        fn dispatch(command: Command) -> ExitCode {
-            match command {
-                $(Command::$variant(cmd) => $module::run(cmd),)*
-            }
-        }
-    };
-}
-
-commands! {
+/// The command groups of `linectl`.
+#[derive(Subcommand, Debug)]
+enum Command {
     /// Verify and inspect webhook requests.
+    #[command(subcommand)]
     Webhook(webhook::WebhookCmd),
     /// Validate and format Flex Message JSON.
+    #[command(subcommand)]
     Flex(flex::FlexCmd),
+    /// Run a local LINE API emulator (prints `listening on http://127.0.0.1:PORT` first).
+    Emulator(emulator::EmulatorArgs),
 }
 
 /// The command line for the LINE SDK crates.
@@ -47,5 +34,9 @@ struct Cli {
 }
 
 fn main() -> ExitCode {
-    dispatch(Cli::parse().command)
+    match Cli::parse().command {
+        Command::Webhook(cmd) => webhook::run(cmd),
+        Command::Flex(cmd) => flex::run(cmd),
+        Command::Emulator(args) => emulator::run(args),
+    }
 }

@@ -7,7 +7,9 @@ use std::process::{Command, Output, Stdio};
 use serde_json::Value;
 
 fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../line-flex/tests/fixtures").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../line-flex/tests/fixtures")
+        .join(name)
 }
 
 fn linectl(args: &[&str], stdin: &[u8]) -> Output {
@@ -20,7 +22,10 @@ fn linectl(args: &[&str], stdin: &[u8]) -> Output {
         .expect("linectl runs");
     let _ = child.stdin.take().unwrap().write_all(stdin);
     let out = child.wait_with_output().unwrap();
-    assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"), "linectl panicked");
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains("panicked"),
+        "linectl panicked"
+    );
     out
 }
 
@@ -48,7 +53,12 @@ fn the_legacy_spacer_is_a_warning_and_exits_0() {
     let text = stdout(&out);
     let lines: Vec<Vec<&str>> = text.lines().map(|l| l.split('\t').collect()).collect();
     assert!(!lines.is_empty(), "the spacer is reported");
-    assert!(lines.iter().all(|l| l.len() == 3 && l[0] == "warning" && l[1].starts_with('/')), "{text}");
+    assert!(
+        lines
+            .iter()
+            .all(|l| l.len() == 3 && l[0] == "warning" && l[1].starts_with('/')),
+        "{text}"
+    );
 }
 
 #[test]
@@ -59,11 +69,18 @@ fn errors_from_stdin_name_the_pointer_and_exit_1() {
     assert_eq!(out.status.code(), Some(1));
     let text = stdout(&out);
     assert!(text.lines().any(|l| l.starts_with("error\t/altText\t")), "{text}");
-    assert!(text.lines().any(|l| l.starts_with("error\t/contents/body/contents/0/action/uri\t")), "{text}");
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("error\t/contents/body/contents/0/action/uri\t")),
+        "{text}"
+    );
 }
 
 #[test]
 fn non_json_and_unreadable_input_exit_2() {
     assert_eq!(linectl(&["flex", "validate"], b"{not json").status.code(), Some(2));
-    assert_eq!(linectl(&["flex", "fmt", "/nonexistent/file.json"], b"").status.code(), Some(2));
+    assert_eq!(
+        linectl(&["flex", "fmt", "/nonexistent/file.json"], b"").status.code(),
+        Some(2)
+    );
 }

@@ -15,18 +15,29 @@ async fn coupons_list_with_repeated_status_query() {
     Mock::given(method("GET"))
         .and(path("/v2/bot/coupon"))
         .and(query_param("limit", "50"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"items": [{"couponId": "c1", "title": "10% off"}], "next": "n2"})))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"items": [{"couponId": "c1", "title": "10% off"}], "next": "n2"})),
+        )
         .expect(1)
         .mount(&server)
         .await;
     let page = client
-        .list_coupon(Some(&[ListCouponStatus::Running, ListCouponStatus::Draft]), None, Some(50))
+        .list_coupon(
+            Some(&[ListCouponStatus::Running, ListCouponStatus::Draft]),
+            None,
+            Some(50),
+        )
         .await
         .unwrap()
         .body;
     assert_eq!(page.next.as_deref(), Some("n2"));
     let url = server.received_requests().await.unwrap()[0].url.clone();
-    let statuses: Vec<String> = url.query_pairs().filter(|(k, _)| k == "status").map(|(_, v)| v.into_owned()).collect();
+    let statuses: Vec<String> = url
+        .query_pairs()
+        .filter(|(k, _)| k == "status")
+        .map(|(_, v)| v.into_owned())
+        .collect();
     assert_eq!(statuses, ["RUNNING", "DRAFT"], "arrays are sent as repeated parameters");
 }
 
@@ -36,13 +47,18 @@ async fn pnp_sends_the_delivery_tag_header() {
     Mock::given(method("POST"))
         .and(path("/bot/pnp/push"))
         .and(header("x-line-delivery-tag", "order-2026-11-25-0001"))
-        .and(body_json(json!({"to": "819012345678", "messages": [{"type": "text", "text": "Your parcel ships today"}]})))
+        .and(body_json(
+            json!({"to": "819012345678", "messages": [{"type": "text", "text": "Your parcel ships today"}]}),
+        ))
         .respond_with(ResponseTemplate::new(200))
         .expect(1)
         .mount(&server)
         .await;
     let req = PnpMessagesRequest::new(vec![TextMessage::new("Your parcel ships today").into()], "819012345678");
-    client.push_messages_by_phone(&req, Some("order-2026-11-25-0001")).await.unwrap();
+    client
+        .push_messages_by_phone(&req, Some("order-2026-11-25-0001"))
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -84,8 +100,14 @@ async fn chat_webhook_settings_and_insight() {
         .expect(1)
         .mount(&server)
         .await;
-    client.mark_messages_as_read(&MarkMessagesAsReadRequest::new(ChatReference::new("U1"))).await.unwrap();
-    client.set_webhook_endpoint(&SetWebhookEndpointRequest::new("https://shop.example/callback")).await.unwrap();
+    client
+        .mark_messages_as_read(&MarkMessagesAsReadRequest::new(ChatReference::new("U1")))
+        .await
+        .unwrap();
+    client
+        .set_webhook_endpoint(&SetWebhookEndpointRequest::new("https://shop.example/callback"))
+        .await
+        .unwrap();
     let demo = client.get_friends_demographics().await.unwrap().body;
     assert_eq!(demo.available, Some(true));
     assert_eq!(demo.genders.unwrap().len(), 2);
@@ -96,8 +118,10 @@ async fn liff_membership_and_shop() {
     let (server, client) = common::setup().await;
     Mock::given(method("GET"))
         .and(path("/liff/v1/apps"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"apps": [{"liffId": "1234-abcd",
-            "view": {"type": "full", "url": "https://shop.example/liff"}}]})))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"apps": [{"liffId": "1234-abcd",
+            "view": {"type": "full", "url": "https://shop.example/liff"}}]})),
+        )
         .expect(1)
         .mount(&server)
         .await;
@@ -109,7 +133,9 @@ async fn liff_membership_and_shop() {
         .await;
     Mock::given(method("POST"))
         .and(path("/shop/v3/mission"))
-        .and(body_json(json!({"to": "U1", "productId": "p", "productType": "STICKER", "sendPresentMessage": false})))
+        .and(body_json(
+            json!({"to": "U1", "productId": "p", "productType": "STICKER", "sendPresentMessage": false}),
+        ))
         .respond_with(ResponseTemplate::new(200))
         .expect(1)
         .mount(&server)
@@ -117,7 +143,10 @@ async fn liff_membership_and_shop() {
     let apps = client.get_all_liff_apps().await.unwrap().body;
     assert_eq!(apps.apps.unwrap()[0].liff_id.as_deref(), Some("1234-abcd"));
     assert!(client.get_membership_list().await.unwrap().body.memberships.is_empty());
-    client.mission_sticker_v3(&MissionStickerRequest::new("U1", "p", "STICKER", false)).await.unwrap();
+    client
+        .mission_sticker_v3(&MissionStickerRequest::new("U1", "p", "STICKER", false))
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -135,6 +164,9 @@ async fn module_attach_uses_basic_auth_and_a_form() {
         .mount(&server)
         .await;
     let req = AttachModuleRequest::new("authorization_code", "abc", "https://shop.example/cb");
-    let resp = client.attach_module(&req, "1234", &ChannelSecret::new("s3cret")).await.unwrap();
+    let resp = client
+        .attach_module(&req, "1234", &ChannelSecret::new("s3cret"))
+        .await
+        .unwrap();
     assert_eq!(resp.body.bot_id, "U1");
 }

@@ -230,7 +230,9 @@ fn properties_before_a_late_tag_survive_for_known_and_unknown_kinds() {
     let event = json!({"mode": "active", "replyToken": "r", "source": {"type": "user", "userId": "U1"},
                        "timestamp": 1, "type": "unfollow", "webhookEventId": "01H"});
     let e: line_core::webhook::Event = round_trip(event);
-    let line_core::webhook::Event::Unfollow(u) = &e else { panic!("{e:?}") };
+    let line_core::webhook::Event::Unfollow(u) = &e else {
+        panic!("{e:?}")
+    };
     assert_eq!(u.extra["replyToken"], json!("r"));
     assert_eq!(e.webhook_event_id().as_deref().map(String::as_str), Some("01H"));
 }

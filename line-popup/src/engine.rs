@@ -458,6 +458,7 @@ impl PopupEngineBuilder {
             max_per_day: cfg.max_per_day,
             attribution_ttl_secs: cfg.attribution_ttl_secs,
             session_ttl_secs: cfg.session_ttl_secs,
+            day_cache: std::sync::RwLock::new((0, 0, Arc::from(""))),
         })
     }
 }
@@ -545,6 +546,8 @@ pub struct PopupEngine {
     max_per_day: Option<u32>,
     attribution_ttl_secs: u64,
     session_ttl_secs: u64,
+    /// The current calendar day: [start, end) in milliseconds and its name.
+    day_cache: std::sync::RwLock<(i64, i64, Arc<str>)>,
 }
 
 impl fmt::Debug for PopupEngine {
@@ -592,6 +595,29 @@ impl PopupEngine {
         at.to_zoned(self.tz.clone()).date()
     }
 
+    /// The name of the calendar day of `at` (`2026-05-01`), cached: the time
+    /// zone lookup and formatting run once a day, not once a decision.
+    fn day_name(&self, at: Timestamp) -> Arc<str> {
+        let ms = at.as_millisecond();
+        {
+            let c = self.day_cache.read().unwrap_or_else(|e| e.into_inner());
+            if c.0 <= ms && ms < c.1 {
+                return c.2.clone();
+            }
+        }
+        let z = at.to_zoned(self.tz.clone());
+        let name: Arc<str> = z.date().to_string().into();
+        let bounds = z
+            .start_of_day()
+            .ok()
+            .zip(z.tomorrow().ok().and_then(|t| t.start_of_day().ok()));
+        if let Some((start, end)) = bounds {
+            *self.day_cache.write().unwrap_or_else(|e| e.into_inner()) =
+                (start.timestamp().as_millisecond(), end.timestamp().as_millisecond(), name.clone());
+        }
+        name
+    }
+
     /// Decides one page view: at most one popup, the highest-priority campaign
     /// that every rule and cap allows.
     ///
@@ -629,7 +655,7 @@ impl PopupEngine {
             })
             .collect();
         let token = uuid::Builder::from_random_bytes(rand::random()).into_uuid().simple().to_string();
-        let day = self.day_of(now).to_string();
+        let day = self.day_name(now);
         let req = ReserveRequest {
             visitor: &ctx.visitor_id,
             session: &ctx.session_id,
@@ -759,7 +785,7 @@ impl PopupEngine {
     pub async fn record(&self, token: &str, kind: EventKind) -> Result<Recorded, Error> {
         check_token(token)?;
         let now = self.clock.now();
-        let day = self.day_of(now).to_string();
+        let day = self.day_name(now);
         match self.store.record(token, kind, now, &day).await? {
             Recorded::UnknownToken => Err(Error::invalid_input("token", "unknown or expired attribution token")),
             r => Ok(r),
@@ -804,7 +830,7 @@ impl PopupEngine {
                 let at = Timestamp::from_millisecond(f.timestamp).unwrap_or(now);
                 let unblock = f.follow.as_ref().is_some_and(|d| d.is_unblocked);
                 if !unblock {
-                    let day = self.day_of(at).to_string();
+                    let day = self.day_name(at);
                     self.store
                         .count_new_friend(f.webhook_event_id.as_deref(), &day)
                         .await?;
@@ -829,7 +855,7 @@ impl PopupEngine {
         let Some(token) = self.store.resolve(&key, now).await? else {
             return Ok(None);
         };
-        let day = self.day_of(now).to_string();
+        let day = self.day_name(now);
         Ok(match self.store.record(&token, kind, now, &day).await? {
             Recorded::New(attribution) => Some(Conversion {
                 token,

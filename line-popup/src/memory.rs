@@ -1,8 +1,10 @@
 //! [`InMemoryStore`]: a sharded in-process [`PopupStore`].
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::hash::{BuildHasher, Hash};
 use std::sync::{Mutex, MutexGuard};
+
+use hashbrown::{Equivalent, HashMap};
 
 use async_trait::async_trait;
 use jiff::Timestamp;
@@ -28,13 +30,38 @@ const SHARDS: usize = 64;
 /// [`purge_expired`](Self::purge_expired).
 #[derive(Debug)]
 pub struct InMemoryStore {
-    hasher: std::collections::hash_map::RandomState,
+    // foldhash with a per-process random seed: fast, and visitor IDs chosen by
+    // an attacker cannot be made to collide ahead of time.
+    hasher: hashbrown::DefaultHashBuilder,
     visitors: Vec<Mutex<HashMap<String, VisitorState>>>,
     tokens: Vec<Mutex<HashMap<String, TokenState>>>,
     bindings: Mutex<HashMap<String, (String, i64)>>,
-    stats: Mutex<HashMap<(String, String, String, StatKind), u64>>,
+    stats: Mutex<HashMap<StatKey, u64>>,
     new_friends: Mutex<HashMap<String, u64>>,
-    seen_events: Mutex<HashMap<String, ()>>,
+    seen_events: Mutex<hashbrown::HashSet<String>>,
+}
+
+/// Owned key of a report counter; looked up by [`StatRef`] without allocating.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct StatKey {
+    day: Box<str>,
+    campaign: Box<str>,
+    variant: Box<str>,
+    kind: StatKind,
+}
+
+#[derive(Hash)]
+struct StatRef<'a> {
+    day: &'a str,
+    campaign: &'a str,
+    variant: &'a str,
+    kind: StatKind,
+}
+
+impl Equivalent<StatKey> for StatRef<'_> {
+    fn equivalent(&self, k: &StatKey) -> bool {
+        self.kind == k.kind && *self.day == *k.day && *self.campaign == *k.campaign && *self.variant == *k.variant
+    }
 }
 
 #[derive(Debug, Default)]
@@ -84,7 +111,7 @@ impl InMemoryStore {
             bindings: Mutex::new(HashMap::new()),
             stats: Mutex::new(HashMap::new()),
             new_friends: Mutex::new(HashMap::new()),
-            seen_events: Mutex::new(HashMap::new()),
+            seen_events: Mutex::new(hashbrown::HashSet::new()),
         }
     }
 
@@ -102,9 +129,27 @@ impl InMemoryStore {
     }
 
     fn bump_stat(&self, day: &str, campaign: &str, variant: &str, kind: StatKind) {
-        *lock(&self.stats)
-            .entry((day.to_owned(), campaign.to_owned(), variant.to_owned(), kind))
-            .or_default() += 1;
+        let key = StatRef {
+            day,
+            campaign,
+            variant,
+            kind,
+        };
+        let mut stats = lock(&self.stats);
+        match stats.get_mut(&key) {
+            Some(n) => *n += 1,
+            None => {
+                stats.insert(
+                    StatKey {
+                        day: day.into(),
+                        campaign: campaign.into(),
+                        variant: variant.into(),
+                        kind,
+                    },
+                    1,
+                );
+            }
+        }
     }
 }
 
@@ -270,7 +315,7 @@ impl PopupStore for InMemoryStore {
 
     async fn count_new_friend(&self, event_id: Option<&str>, day: &str) -> Result<bool, Error> {
         if let Some(id) = event_id {
-            if lock(&self.seen_events).insert(id.to_owned(), ()).is_some() {
+            if !lock(&self.seen_events).insert(id.to_owned()) {
                 return Ok(false);
             }
         }
@@ -282,9 +327,9 @@ impl PopupStore for InMemoryStore {
         let mut out = Stats::default();
         {
             let stats = lock(&self.stats);
-            for ((day, campaign, variant, kind), n) in stats.iter() {
-                if days.contains(day) {
-                    out.rows.push(StatRow::new(day, campaign, variant, *kind, *n));
+            for (k, n) in stats.iter() {
+                if days.iter().any(|d| **d == *k.day) {
+                    out.rows.push(StatRow::new(&k.day, &k.campaign, &k.variant, k.kind, *n));
                 }
             }
         }

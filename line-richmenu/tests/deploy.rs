@@ -277,3 +277,25 @@ async fn errors_and_debug_output_never_show_the_token() {
     assert!(shown.contains("getRichMenuList"), "{shown}");
     assert!(!shown.contains("test-token"), "{shown}");
 }
+
+#[tokio::test]
+async fn prune_unmanaged_deletes_menus_nobody_declared() {
+    let fake = FakeLine::start().await;
+    fake.state().menus.insert(
+        "richmenu-foreign".into(),
+        serde_json::json!({"richMenuId": "richmenu-foreign", "size": {"width": 800, "height": 540},
+                           "selected": false, "name": "old", "chatBarText": "x", "areas": []}),
+    );
+    let keep = setup(&fake, Options::default());
+    keep.rm.deploy(&tabs(1)).await.unwrap();
+    assert!(fake.state().menus.contains_key("richmenu-foreign"), "off by default");
+    let mut o = Options::default();
+    o.prune_unmanaged = true;
+    let prune = RichMenus::new(fake.client(), keep.menus.clone(), keep.assignments.clone()).with_options(o);
+    let report = prune.deploy(&tabs(1)).await.unwrap();
+    assert_eq!(
+        report.deleted,
+        vec![line_core::ids::RichMenuId::new("richmenu-foreign")]
+    );
+    assert_eq!(fake.state().menus.len(), 2);
+}

@@ -281,3 +281,28 @@ async fn without_batch_budget_a_whole_menu_move_falls_back_to_bulk_calls() {
     assert_eq!(report.calls.bulk_link, 2);
     assert_all_correct(&fake, &rm, &moved).await;
 }
+
+#[tokio::test]
+async fn a_chunk_line_rejects_is_reported_and_the_rest_goes_on() {
+    let fake = FakeLine::start().await;
+    let (rm, _) = rm_with(&fake, Arc::new(InMemoryAssignmentStore::new()), Options::default()).await;
+    let all: Vec<UserContext> = (0..1_200).map(|i| UserContext::new(user(i)).store("a")).collect();
+    fake.fail_with(400, "POST", "/v2/bot/richmenu/bulk/link", 1, 1);
+    let report = rm.reconcile(&by_store(), all.clone()).await.unwrap();
+    assert_eq!(report.failures.len(), 1, "{report:?}");
+    assert_eq!(report.failures[0].users, 500);
+    assert_eq!(report.failures[0].target.as_deref(), Some("a"));
+    assert!(
+        report.failures[0].reason.contains("400"),
+        "{}",
+        report.failures[0].reason
+    );
+    assert_eq!(report.moved["a"], 700);
+    let live = rm.live_menus().await.unwrap();
+    assert_eq!(fake.state().users_on(live["a"].as_str()), 700);
+    assert!(rm.assignment_store().load_journal().await.unwrap().is_none());
+    // The rejected users are still unassigned, so the next run tries them again.
+    let again = rm.reconcile(&by_store(), all.clone()).await.unwrap();
+    assert_eq!(again.moved["a"], 500);
+    assert_all_correct(&fake, &rm, &all).await;
+}

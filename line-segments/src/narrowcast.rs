@@ -59,8 +59,7 @@ impl Default for PlanOptions {
 }
 
 /// The plan: how to send to a segment.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Plan {
     /// Send one narrowcast.
     Narrowcast(NarrowcastPlan),
@@ -77,7 +76,8 @@ impl Plan {
         }
     }
 
-    /// The plan as JSON (what `linectl segment compile --target narrowcast` prints).
+    /// The plan as JSON (what `linectl segment compile --target narrowcast` prints). A pending
+    /// upload appears in the recipient as `"audienceGroupId": "<uploaded audience>"`.
     pub fn to_json(&self) -> Value {
         match self {
             Plan::Narrowcast(n) => {
@@ -119,7 +119,7 @@ pub struct AudienceUpload {
     pub user_ids: Vec<UserId>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 enum RecipientNode {
     Leaf(Value),
     Upload,
@@ -148,9 +148,8 @@ impl RecipientNode {
 }
 
 /// A narrowcast: recipient, filter and maybe an audience to upload first.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct NarrowcastPlan {
-    #[serde(skip)]
     recipient: Option<RecipientNode>,
     /// The `filter` object (`{"demographic": …}`), if any.
     pub filter: Option<Value>,
@@ -217,7 +216,7 @@ impl NarrowcastPlan {
 }
 
 /// Multicasts to locally evaluated users.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct MulticastPlan {
     /// Why the segment could not be sent as a narrowcast.
     pub reason: String,

@@ -27,6 +27,7 @@ pub struct FailRule {
     pub path: String,
     pub skip: u32,
     pub fail: u32,
+    pub status: u16,
 }
 
 #[derive(Debug, Default)]
@@ -97,7 +98,8 @@ impl Respond for Router {
                     rule.skip -= 1;
                 } else if rule.fail > 0 {
                     rule.fail -= 1;
-                    return err(500, "internal error (injected)");
+                    let status = rule.status;
+                    return err(status, "injected failure");
                 }
             }
         }
@@ -314,12 +316,19 @@ impl FakeLine {
         self.state().log.clear();
     }
 
+    /// Answers 500 to `fail` matching requests after letting `skip` through.
     pub fn fail(&self, method: &str, path: &str, skip: u32, fail: u32) {
+        self.fail_with(500, method, path, skip, fail);
+    }
+
+    /// Answers `status` to `fail` matching requests after letting `skip` through.
+    pub fn fail_with(&self, status: u16, method: &str, path: &str, skip: u32, fail: u32) {
         self.state().fail.push(FailRule {
             method: method.into(),
             path: path.into(),
             skip,
             fail,
+            status,
         });
     }
 }
