@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 
 mod emulator;
 mod flex;
+mod segment;
 mod webhook;
 
 /// The command groups of `linectl`.
@@ -21,6 +22,9 @@ enum Command {
     /// Validate and format Flex Message JSON.
     #[command(subcommand)]
     Flex(flex::FlexCmd),
+    /// Check, format, evaluate and compile segments.
+    #[command(subcommand)]
+    Segment(segment::SegmentCmd),
     /// Run a local LINE API emulator (prints `listening on http://127.0.0.1:PORT` first).
     Emulator(emulator::EmulatorArgs),
 }
@@ -37,6 +41,7 @@ fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Webhook(cmd) => webhook::run(cmd),
         Command::Flex(cmd) => flex::run(cmd),
+        Command::Segment(cmd) => segment::run(cmd),
         Command::Emulator(args) => emulator::run(args),
     }
 }

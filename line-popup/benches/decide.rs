@@ -17,9 +17,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use line_core::clock::SystemClock;
-use line_popup::{
-    Banner, Campaign, Caps, Device, InMemoryStore, PopupConfig, PopupEngine, PopupStore, VisitorContext,
-};
+use line_popup::{Banner, Campaign, Caps, Device, InMemoryStore, PopupConfig, PopupEngine, PopupStore, VisitorContext};
 
 fn config() -> PopupConfig {
     let banners = || {
@@ -33,7 +31,9 @@ fn config() -> PopupConfig {
     spring.priority = 30;
     spring.targeting.include = vec!["/products/**".into(), "/sale/**".into()];
     spring.targeting.exclude = vec!["/checkout/**".into()];
-    spring.caps = Caps::baroque_default().with_window(2, 86_400).with_min_interval_secs(60);
+    spring.caps = Caps::baroque_default()
+        .with_window(2, 86_400)
+        .with_min_interval_secs(60);
     let mut friend = Campaign::new("friend-popup", banners());
     friend.priority = 20;
     friend.caps = Caps::baroque_default().with_per_session(2);
@@ -46,7 +46,9 @@ fn config() -> PopupConfig {
 }
 
 fn engine(store: Arc<dyn PopupStore>) -> PopupEngine {
-    PopupEngine::builder(config(), store, Arc::new(SystemClock)).build().unwrap()
+    PopupEngine::builder(config(), store, Arc::new(SystemClock))
+        .build()
+        .unwrap()
 }
 
 fn visitors(n: usize) -> Vec<VisitorContext> {
@@ -109,11 +111,18 @@ fn in_memory(c: &mut Criterion) {
 
 #[cfg(feature = "redis")]
 fn redis(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
     let prefix = format!("popup-bench-{}:", std::process::id());
     let store = match rt.block_on(async {
-        tokio::time::timeout(Duration::from_secs(3), line_popup::RedisStore::connect_with_prefix(&url, &prefix)).await
+        tokio::time::timeout(
+            Duration::from_secs(3),
+            line_popup::RedisStore::connect_with_prefix(&url, &prefix),
+        )
+        .await
     }) {
         Ok(Ok(s)) => s,
         _ => {
@@ -158,7 +167,10 @@ fn redis(c: &mut Criterion) {
         while set.join_next().await.is_some() {}
     });
     let t = start.elapsed().as_secs_f64();
-    println!("redis on loopback, 64 in flight: {n} decisions in {t:.3} s = {:.0}/s", n as f64 / t);
+    println!(
+        "redis on loopback, 64 in flight: {n} decisions in {t:.3} s = {:.0}/s",
+        n as f64 / t
+    );
 }
 
 #[cfg(not(feature = "redis"))]

@@ -503,14 +503,17 @@ mod tests {
 
     #[test]
     fn json_errors_carry_a_pointer() {
-        let e = PopupConfig::from_json(br#"{"basic_id":"@x","campaigns":[{"id":"a","banners":[{"id":"b","weight":"heavy"}]}]}"#)
-            .unwrap_err();
+        let e = PopupConfig::from_json(
+            br#"{"basic_id":"@x","campaigns":[{"id":"a","banners":[{"id":"b","weight":"heavy"}]}]}"#,
+        )
+        .unwrap_err();
         match e.kind() {
             ErrorKind::Config { pointer, .. } => assert_eq!(pointer, "/campaigns/0/banners/0/weight"),
             k => panic!("unexpected {k:?}"),
         }
-        let e = PopupConfig::from_json(br#"{"basic_id":"@x","campaigns":[{"id":"a","banners":[],"caps":{"lifetme":5}}]}"#)
-            .unwrap_err();
+        let e =
+            PopupConfig::from_json(br#"{"basic_id":"@x","campaigns":[{"id":"a","banners":[],"caps":{"lifetme":5}}]}"#)
+                .unwrap_err();
         match e.kind() {
             ErrorKind::Config { pointer, reason } => {
                 assert_eq!(pointer, "/campaigns/0/caps/lifetme");
@@ -558,7 +561,13 @@ mod tests {
             Device::from_user_agent("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Mobile/15E148"),
             Device::Mobile
         );
-        assert_eq!(Device::from_user_agent("Mozilla/5.0 (iPad; CPU OS 17_0)"), Device::Tablet);
-        assert_eq!(Device::from_user_agent("Mozilla/5.0 (X11; Linux x86_64) Chrome/120"), Device::Desktop);
+        assert_eq!(
+            Device::from_user_agent("Mozilla/5.0 (iPad; CPU OS 17_0)"),
+            Device::Tablet
+        );
+        assert_eq!(
+            Device::from_user_agent("Mozilla/5.0 (X11; Linux x86_64) Chrome/120"),
+            Device::Desktop
+        );
     }
 }

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::{Audience, Banner, Campaign, Day, Device, Goal, PopupConfig};
 use crate::error::{Error, ErrorKind};
 use crate::segment::SegmentCondition;
-use crate::store::{Attribution, CapKind, Candidate, EventKind, PopupStore, Recorded, ReserveOutcome, ReserveRequest};
+use crate::store::{Attribution, Candidate, CapKind, EventKind, PopupStore, Recorded, ReserveOutcome, ReserveRequest};
 
 /// Where the add-friend URL points, before the percent-encoded `@`.
 pub const ADD_FRIEND_URL_PREFIX: &str = "https://line.me/R/ti/p/";
@@ -105,7 +105,10 @@ fn check_id(field: &str, v: &str) -> Result<(), Error> {
         return Err(Error::invalid_input(field, format!("must be 1 to {MAX_ID_LEN} bytes")));
     }
     if v.chars().any(|c| c.is_control() || c.is_whitespace()) {
-        return Err(Error::invalid_input(field, "must not contain spaces or control characters"));
+        return Err(Error::invalid_input(
+            field,
+            "must not contain spaces or control characters",
+        ));
     }
     Ok(())
 }
@@ -300,12 +303,18 @@ impl PopupEngineBuilder {
         let cfg = self.config;
         let basic_id = cfg.basic_id.strip_prefix('@').unwrap_or(&cfg.basic_id);
         if basic_id.is_empty() || !basic_id.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)) {
-            return Err(Error::config("/basic_id", "must be @ followed by letters, digits, '.', '_' or '-'"));
+            return Err(Error::config(
+                "/basic_id",
+                "must be @ followed by letters, digits, '.', '_' or '-'",
+            ));
         }
         let add_friend_url: Arc<str> = format!("{ADD_FRIEND_URL_PREFIX}%40{basic_id}").into();
         let tz = parse_tz(&cfg.time_zone, "/time_zone")?;
         if cfg.max_per_day == Some(0) {
-            return Err(Error::config("/max_per_day", "must be at least 1 (remove it for no cap)"));
+            return Err(Error::config(
+                "/max_per_day",
+                "must be at least 1 (remove it for no cap)",
+            ));
         }
         if cfg.attribution_ttl_secs == 0 {
             return Err(Error::config("/attribution_ttl_secs", "must be at least 1"));
@@ -373,16 +382,25 @@ impl PopupEngineBuilder {
             let exclude = globs(&c.targeting.exclude, &at("/targeting/exclude"))?;
             let segment = match &c.targeting.segment {
                 Some(name) => Some(self.segments.get(name).cloned().ok_or_else(|| {
-                    Error::config(at("/targeting/segment"), format!("no segment named {name:?} is registered"))
+                    Error::config(
+                        at("/targeting/segment"),
+                        format!("no segment named {name:?} is registered"),
+                    )
                 })?),
                 None => None,
             };
             let caps = &c.caps;
             if caps.lifetime == Some(0) {
-                return Err(Error::config(at("/caps/lifetime"), "must be at least 1 (remove it for no cap)"));
+                return Err(Error::config(
+                    at("/caps/lifetime"),
+                    "must be at least 1 (remove it for no cap)",
+                ));
             }
             if caps.per_session == Some(0) {
-                return Err(Error::config(at("/caps/per_session"), "must be at least 1 (remove it for no cap)"));
+                return Err(Error::config(
+                    at("/caps/per_session"),
+                    "must be at least 1 (remove it for no cap)",
+                ));
             }
             if let Some(w) = caps.window {
                 if w.max == 0 {
@@ -426,10 +444,16 @@ impl PopupEngineBuilder {
             };
             match c.goal {
                 Goal::Login if login_prefix.is_none() => {
-                    return Err(Error::config(at("/goal"), "goal `login` needs the top-level `login` settings"))
+                    return Err(Error::config(
+                        at("/goal"),
+                        "goal `login` needs the top-level `login` settings",
+                    ))
                 }
                 Goal::IdLink if id_link_prefixes.is_empty() => {
-                    return Err(Error::config(at("/goal"), "goal `id_link` needs the top-level `id_link_url`"))
+                    return Err(Error::config(
+                        at("/goal"),
+                        "goal `id_link` needs the top-level `id_link_url`",
+                    ))
                 }
                 _ => {}
             }
@@ -495,7 +519,10 @@ fn globs(patterns: &[String], pointer: &str) -> Result<Option<GlobSet>, Error> {
     let mut b = GlobSetBuilder::new();
     for (i, p) in patterns.iter().enumerate() {
         if !p.starts_with('/') {
-            return Err(Error::config(format!("{pointer}/{i}"), "a path pattern must start with '/'"));
+            return Err(Error::config(
+                format!("{pointer}/{i}"),
+                "a path pattern must start with '/'",
+            ));
         }
         let g = globset::GlobBuilder::new(p)
             .literal_separator(true)
@@ -612,8 +639,11 @@ impl PopupEngine {
             .ok()
             .zip(z.tomorrow().ok().and_then(|t| t.start_of_day().ok()));
         if let Some((start, end)) = bounds {
-            *self.day_cache.write().unwrap_or_else(|e| e.into_inner()) =
-                (start.timestamp().as_millisecond(), end.timestamp().as_millisecond(), name.clone());
+            *self.day_cache.write().unwrap_or_else(|e| e.into_inner()) = (
+                start.timestamp().as_millisecond(),
+                end.timestamp().as_millisecond(),
+                name.clone(),
+            );
         }
         name
     }
@@ -654,7 +684,10 @@ impl PopupEngine {
                 Candidate::new(&c.id, &c.banners[bi].id, &c.campaign.caps)
             })
             .collect();
-        let token = uuid::Builder::from_random_bytes(rand::random()).into_uuid().simple().to_string();
+        let token = uuid::Builder::from_random_bytes(rand::random())
+            .into_uuid()
+            .simple()
+            .to_string();
         let day = self.day_name(now);
         let req = ReserveRequest {
             visitor: &ctx.visitor_id,
@@ -682,7 +715,11 @@ impl PopupEngine {
         if caps.len() != answered || answered > eligible.len() || chosen == Some(eligible.len()) {
             return Err(Error::store(
                 "reserve",
-                format!("store answered {} caps and index {chosen:?} for {} candidates", caps.len(), eligible.len()),
+                format!(
+                    "store answered {} caps and index {chosen:?} for {} candidates",
+                    caps.len(),
+                    eligible.len()
+                ),
             ));
         }
         for (k, &(ci, _)) in eligible.iter().enumerate() {
@@ -765,14 +802,10 @@ impl PopupEngine {
         }
         if let Some(seg) = &c.segment {
             let name = c.campaign.targeting.segment.as_deref().unwrap_or_default();
-            let ok = seg.matches(ctx, now).await.map_err(|e| {
-                Error::with_source(
-                    ErrorKind::Segment {
-                        name: name.to_owned(),
-                    },
-                    e,
-                )
-            })?;
+            let ok = seg
+                .matches(ctx, now)
+                .await
+                .map_err(|e| Error::with_source(ErrorKind::Segment { name: name.to_owned() }, e))?;
             if !ok {
                 return Ok(Some(Reason::Segment));
             }
@@ -831,9 +864,7 @@ impl PopupEngine {
                 let unblock = f.follow.as_ref().is_some_and(|d| d.is_unblocked);
                 if !unblock {
                     let day = self.day_name(at);
-                    self.store
-                        .count_new_friend(f.webhook_event_id.as_deref(), &day)
-                        .await?;
+                    self.store.count_new_friend(f.webhook_event_id.as_deref(), &day).await?;
                 }
                 let user = match &f.source {
                     Some(line_core::webhook::event::Source::User(u)) => u.user_id.clone(),
@@ -883,7 +914,10 @@ impl PopupEngine {
         let mut d = from;
         while d <= to {
             if days.len() as i32 >= MAX_REPORT_DAYS {
-                return Err(Error::invalid_input("to", format!("a report covers at most {MAX_REPORT_DAYS} days")));
+                return Err(Error::invalid_input(
+                    "to",
+                    format!("a report covers at most {MAX_REPORT_DAYS} days"),
+                ));
             }
             days.push(d.to_string());
             d = match d.tomorrow() {
@@ -894,11 +928,13 @@ impl PopupEngine {
         let stats = self.store.stats(&days).await?;
         let mut by: std::collections::BTreeMap<(String, String), VariantReport> = Default::default();
         for r in &stats.rows {
-            let v = by.entry((r.campaign.clone(), r.variant.clone())).or_insert_with(|| VariantReport {
-                campaign: r.campaign.clone(),
-                variant: r.variant.clone(),
-                ..Default::default()
-            });
+            let v = by
+                .entry((r.campaign.clone(), r.variant.clone()))
+                .or_insert_with(|| VariantReport {
+                    campaign: r.campaign.clone(),
+                    variant: r.variant.clone(),
+                    ..Default::default()
+                });
             use crate::store::StatKind as S;
             match r.kind {
                 S::Reserved => v.reserved += r.count,

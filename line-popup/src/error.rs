@@ -105,7 +105,11 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.kind {
             ErrorKind::Config { pointer, reason } => {
-                let at = if pointer.is_empty() { "the document root" } else { pointer };
+                let at = if pointer.is_empty() {
+                    "the document root"
+                } else {
+                    pointer
+                };
                 write!(f, "invalid popup configuration at {at}: {reason}")
             }
             ErrorKind::InvalidInput { field, reason } => write!(f, "invalid {field}: {reason}"),

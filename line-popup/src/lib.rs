@@ -49,8 +49,14 @@ pub mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use config::{Audience, Banner, BotPrompt, Campaign, Caps, Day, Device, Goal, Hours, LoginConfig, PopupConfig, Schedule, Targeting, WindowCap};
-pub use engine::{Blocked, Conversion, Decision, LineStatus, PopupEngine, PopupEngineBuilder, Reason, Report, Showing, VariantReport, VisitorContext};
+pub use config::{
+    Audience, Banner, BotPrompt, Campaign, Caps, Day, Device, Goal, Hours, LoginConfig, PopupConfig, Schedule,
+    Targeting, WindowCap,
+};
+pub use engine::{
+    Blocked, Conversion, Decision, LineStatus, PopupEngine, PopupEngineBuilder, Reason, Report, Showing, VariantReport,
+    VisitorContext,
+};
 pub use error::{Error, ErrorKind};
 pub use memory::InMemoryStore;
 #[cfg(feature = "redis")]

@@ -277,7 +277,8 @@ impl PopupStore for InMemoryStore {
             let s = match v.campaigns.iter().position(|(id, _)| *id == attribution.campaign) {
                 Some(p) => &mut v.campaigns[p].1,
                 None => {
-                    v.campaigns.push((attribution.campaign.clone(), CampaignState::default()));
+                    v.campaigns
+                        .push((attribution.campaign.clone(), CampaignState::default()));
                     &mut v.campaigns.last_mut().expect("just pushed").1
                 }
             };

@@ -163,7 +163,9 @@ pub struct RedisStore {
 impl fmt::Debug for RedisStore {
     // The connection URL may hold a password: it is not kept, so it cannot be printed.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RedisStore").field("prefix", &self.prefix).finish_non_exhaustive()
+        f.debug_struct("RedisStore")
+            .field("prefix", &self.prefix)
+            .finish_non_exhaustive()
     }
 }
 

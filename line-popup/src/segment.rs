@@ -73,22 +73,10 @@ mod adapter {
     impl LineSegment {
         /// Parses `text` in line-segments' text syntax and compiles it.
         pub fn parse(name: &str, text: &str, profiles: Arc<dyn VisitorProfiles>) -> Result<Self, Error> {
-            let seg = line_segments::text::parse(text).map_err(|e| {
-                Error::with_source(
-                    ErrorKind::Segment {
-                        name: name.to_owned(),
-                    },
-                    e.to_string(),
-                )
-            })?;
-            let compiled = CompiledSegment::compile(&seg).map_err(|e| {
-                Error::with_source(
-                    ErrorKind::Segment {
-                        name: name.to_owned(),
-                    },
-                    e.to_string(),
-                )
-            })?;
+            let seg = line_segments::text::parse(text)
+                .map_err(|e| Error::with_source(ErrorKind::Segment { name: name.to_owned() }, e.to_string()))?;
+            let compiled = CompiledSegment::compile(&seg)
+                .map_err(|e| Error::with_source(ErrorKind::Segment { name: name.to_owned() }, e.to_string()))?;
             Ok(Self {
                 name: name.to_owned(),
                 compiled,

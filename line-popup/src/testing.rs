@@ -26,7 +26,10 @@ use crate::store::{
 };
 
 fn fresh(prefix: &str) -> String {
-    format!("{prefix}-{}", uuid::Builder::from_random_bytes(rand::random()).into_uuid().simple())
+    format!(
+        "{prefix}-{}",
+        uuid::Builder::from_random_bytes(rand::random()).into_uuid().simple()
+    )
 }
 
 fn token() -> String {
@@ -149,7 +152,10 @@ pub async fn window_cap(store: &dyn PopupStore) {
     );
     let (o, _) = reserve(store, &ctx, at(5399), &cands).await;
     assert_eq!(blocked_by(&o), Some(CapKind::Window), "window: rolling, not fixed");
-    assert!(shown(&reserve(store, &ctx, at(5400), &cands).await.0), "window: second left");
+    assert!(
+        shown(&reserve(store, &ctx, at(5400), &cands).await.0),
+        "window: second left"
+    );
 }
 
 /// 1 per session: a new session may show again.
@@ -165,7 +171,10 @@ pub async fn session_cap(store: &dyn PopupStore) {
     let (o, _) = reserve(store, &ctx, at(1), &cands).await;
     assert_eq!(blocked_by(&o), Some(CapKind::Session), "session: second in session");
     ctx.session = fresh("s");
-    assert!(shown(&reserve(store, &ctx, at(2), &cands).await.0), "session: new session");
+    assert!(
+        shown(&reserve(store, &ctx, at(2), &cands).await.0),
+        "session: new session"
+    );
 }
 
 /// 10 minutes between showings.
@@ -180,7 +189,10 @@ pub async fn min_interval(store: &dyn PopupStore) {
     assert!(shown(&reserve(store, &ctx, at(0), &cands).await.0), "interval: first");
     let (o, _) = reserve(store, &ctx, at(599), &cands).await;
     assert_eq!(blocked_by(&o), Some(CapKind::MinInterval), "interval: too soon");
-    assert!(shown(&reserve(store, &ctx, at(600), &cands).await.0), "interval: after 10 min");
+    assert!(
+        shown(&reserve(store, &ctx, at(600), &cands).await.0),
+        "interval: after 10 min"
+    );
 }
 
 /// A dismiss starts a 7-day cool-down; a conversion stops the campaign.
@@ -195,10 +207,17 @@ pub async fn dismiss_cooldown_and_conversion(store: &dyn PopupStore) {
     let cands = [Candidate::new(&campaign, "a", &caps)];
     let (o, tok) = reserve(store, &ctx, at(0), &cands).await;
     assert!(shown(&o), "cooldown: first");
-    let r = store.record(&tok, EventKind::Dismissed, at(10), &ctx.day).await.expect("record");
+    let r = store
+        .record(&tok, EventKind::Dismissed, at(10), &ctx.day)
+        .await
+        .expect("record");
     assert!(matches!(r, Recorded::New(_)), "cooldown: dismiss recorded: {r:?}");
     let (o, _) = reserve(store, &ctx, at(10 + 7 * 86_400 - 1), &cands).await;
-    assert_eq!(blocked_by(&o), Some(CapKind::DismissCooldown), "cooldown: within 7 days");
+    assert_eq!(
+        blocked_by(&o),
+        Some(CapKind::DismissCooldown),
+        "cooldown: within 7 days"
+    );
     let (o, tok) = reserve(store, &ctx, at(10 + 7 * 86_400), &cands).await;
     assert!(shown(&o), "cooldown: over after 7 days: {o:?}");
     let r = store
@@ -207,7 +226,11 @@ pub async fn dismiss_cooldown_and_conversion(store: &dyn PopupStore) {
         .expect("record");
     assert!(matches!(r, Recorded::New(_)), "conversion recorded: {r:?}");
     let (o, _) = reserve(store, &ctx, at(400 * 86_400), &cands).await;
-    assert_eq!(blocked_by(&o), Some(CapKind::Converted), "no showing after a conversion");
+    assert_eq!(
+        blocked_by(&o),
+        Some(CapKind::Converted),
+        "no showing after a conversion"
+    );
     // Another campaign is not affected.
     let other = fresh("c");
     let cands = [Candidate::new(&other, "a", &caps)];
@@ -223,12 +246,29 @@ pub async fn daily_cap_across_campaigns(store: &dyn PopupStore) {
     ctx.max_per_day = Some(2);
     let caps = Caps::default();
     let (a, b, c) = (fresh("c"), fresh("c"), fresh("c"));
-    assert!(shown(&reserve(store, &ctx, at(0), &[Candidate::new(&a, "x", &caps)]).await.0), "daily: 1");
-    assert!(shown(&reserve(store, &ctx, at(1), &[Candidate::new(&b, "x", &caps)]).await.0), "daily: 2");
+    assert!(
+        shown(&reserve(store, &ctx, at(0), &[Candidate::new(&a, "x", &caps)]).await.0),
+        "daily: 1"
+    );
+    assert!(
+        shown(&reserve(store, &ctx, at(1), &[Candidate::new(&b, "x", &caps)]).await.0),
+        "daily: 2"
+    );
     let (o, _) = reserve(store, &ctx, at(2), &[Candidate::new(&c, "x", &caps)]).await;
-    assert_eq!(blocked_by(&o), Some(CapKind::Daily), "daily: 3rd campaign on the same day");
+    assert_eq!(
+        blocked_by(&o),
+        Some(CapKind::Daily),
+        "daily: 3rd campaign on the same day"
+    );
     ctx.day = fresh("day");
-    assert!(shown(&reserve(store, &ctx, at(86_400), &[Candidate::new(&c, "x", &caps)]).await.0), "daily: next day");
+    assert!(
+        shown(
+            &reserve(store, &ctx, at(86_400), &[Candidate::new(&c, "x", &caps)])
+                .await
+                .0
+        ),
+        "daily: next day"
+    );
 }
 
 /// Candidates are tried in order; the first allowed one is reserved, and
@@ -242,7 +282,14 @@ pub async fn first_allowed_candidate_wins(store: &dyn PopupStore) {
     };
     let cands = [Candidate::new(&a, "x", &one), Candidate::new(&b, "y", &one)];
     let (o, tok_a) = reserve(store, &ctx, at(0), &cands).await;
-    assert_eq!(o, ReserveOutcome::Reserved { index: 0, skipped: vec![] }, "order: first candidate first");
+    assert_eq!(
+        o,
+        ReserveOutcome::Reserved {
+            index: 0,
+            skipped: vec![]
+        },
+        "order: first candidate first"
+    );
     let (o, tok_b) = reserve(store, &ctx, at(1), &cands).await;
     assert_eq!(
         o,
@@ -258,8 +305,14 @@ pub async fn first_allowed_candidate_wins(store: &dyn PopupStore) {
         ReserveOutcome::Blocked(vec![CapKind::Lifetime, CapKind::Lifetime]),
         "order: both capped"
     );
-    let ra = store.record(&tok_a, EventKind::Shown, at(3), &ctx.day).await.expect("record");
-    let rb = store.record(&tok_b, EventKind::Shown, at(3), &ctx.day).await.expect("record");
+    let ra = store
+        .record(&tok_a, EventKind::Shown, at(3), &ctx.day)
+        .await
+        .expect("record");
+    let rb = store
+        .record(&tok_b, EventKind::Shown, at(3), &ctx.day)
+        .await
+        .expect("record");
     match (ra, rb) {
         (Recorded::New(x), Recorded::New(y)) => {
             assert_eq!((x.campaign.as_str(), x.variant.as_str()), (a.as_str(), "x"));
@@ -281,19 +334,31 @@ pub async fn events_count_once(store: &dyn PopupStore) {
     let (_, t2) = reserve(store, &ctx, at(1), &cands).await;
     for t in [&t1, &t2] {
         for k in [EventKind::Shown, EventKind::Clicked] {
-            assert!(matches!(store.record(t, k, at(5), &ctx.day).await.expect("record"), Recorded::New(_)));
+            assert!(matches!(
+                store.record(t, k, at(5), &ctx.day).await.expect("record"),
+                Recorded::New(_)
+            ));
             assert!(
-                matches!(store.record(t, k, at(6), &ctx.day).await.expect("record"), Recorded::Duplicate(_)),
+                matches!(
+                    store.record(t, k, at(6), &ctx.day).await.expect("record"),
+                    Recorded::Duplicate(_)
+                ),
                 "a repeated {k:?} must be a duplicate"
             );
         }
     }
     assert!(matches!(
-        store.record(&t1, EventKind::ConvertedLink, at(7), &ctx.day).await.expect("record"),
+        store
+            .record(&t1, EventKind::ConvertedLink, at(7), &ctx.day)
+            .await
+            .expect("record"),
         Recorded::New(_)
     ));
     assert_eq!(
-        store.record(&token(), EventKind::Shown, at(5), &ctx.day).await.expect("record"),
+        store
+            .record(&token(), EventKind::Shown, at(5), &ctx.day)
+            .await
+            .expect("record"),
         Recorded::UnknownToken
     );
     let stats = store.stats(std::slice::from_ref(&ctx.day)).await.expect("stats");
@@ -322,9 +387,15 @@ pub async fn tokens_expire(store: &dyn PopupStore) {
     let campaign = fresh("c");
     let caps = Caps::default();
     let (_, tok) = reserve(store, &ctx, at(0), &[Candidate::new(&campaign, "a", &caps)]).await;
-    assert!(store.bind(&fresh("user:x"), &tok, at(86_399), 60).await.expect("bind"), "bind a live token");
+    assert!(
+        store.bind(&fresh("user:x"), &tok, at(86_399), 60).await.expect("bind"),
+        "bind a live token"
+    );
     assert_eq!(
-        store.record(&tok, EventKind::Shown, at(86_400), &ctx.day).await.expect("record"),
+        store
+            .record(&tok, EventKind::Shown, at(86_400), &ctx.day)
+            .await
+            .expect("record"),
         Recorded::UnknownToken,
         "expired token"
     );
@@ -337,11 +408,18 @@ pub async fn bindings(store: &dyn PopupStore) {
     let caps = Caps::default();
     let (_, tok) = reserve(store, &ctx, at(0), &[Candidate::new(&campaign, "a", &caps)]).await;
     let key = fresh("user:U");
-    assert!(!store.bind(&key, &token(), at(1), 60).await.expect("bind"), "unknown token");
+    assert!(
+        !store.bind(&key, &token(), at(1), 60).await.expect("bind"),
+        "unknown token"
+    );
     assert_eq!(store.resolve(&key, at(1)).await.expect("resolve"), None);
     assert!(store.bind(&key, &tok, at(1), 60).await.expect("bind"));
     assert_eq!(store.resolve(&key, at(60)).await.expect("resolve"), Some(tok.clone()));
-    assert_eq!(store.resolve(&key, at(61)).await.expect("resolve"), None, "binding expired");
+    assert_eq!(
+        store.resolve(&key, at(61)).await.expect("resolve"),
+        None,
+        "binding expired"
+    );
 }
 
 /// A new friend counts once per webhook event ID.
@@ -349,7 +427,10 @@ pub async fn new_friends_once_per_event(store: &dyn PopupStore) {
     let day = fresh("day");
     let ev = fresh("ev");
     assert!(store.count_new_friend(Some(&ev), &day).await.expect("count"));
-    assert!(!store.count_new_friend(Some(&ev), &day).await.expect("count"), "redelivery");
+    assert!(
+        !store.count_new_friend(Some(&ev), &day).await.expect("count"),
+        "redelivery"
+    );
     assert!(store.count_new_friend(None, &day).await.expect("count"));
     let stats = store.stats(std::slice::from_ref(&day)).await.expect("stats");
     assert_eq!(stats.new_friends, vec![(day, 2)]);

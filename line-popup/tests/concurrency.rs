@@ -63,5 +63,8 @@ async fn expired_tokens_are_purged() {
     store.purge_expired(line_core::clock::Clock::now(&clock));
     clock.set(start());
     let e = engine.record(&s.token, line_popup::EventKind::Shown).await.unwrap_err();
-    assert!(e.to_string().contains("unknown or expired"), "purged token is gone even at an earlier time: {e}");
+    assert!(
+        e.to_string().contains("unknown or expired"),
+        "purged token is gone even at an earlier time: {e}"
+    );
 }

@@ -8,8 +8,8 @@ use common::*;
 use line_core::webhook::{self, Event};
 use line_popup::engine::Reason;
 use line_popup::{
-    Audience, Banner, CapKind, Caps, Day, Decision, Device, ErrorKind, EventKind, Goal, Hours, LineStatus,
-    LoginConfig, PopupConfig, Recorded, VisitorContext,
+    Audience, Banner, CapKind, Caps, Day, Decision, Device, ErrorKind, EventKind, Goal, Hours, LineStatus, LoginConfig,
+    PopupConfig, Recorded, VisitorContext,
 };
 
 async fn shows(engine: &line_popup::PopupEngine, ctx: &VisitorContext) -> bool {
@@ -76,7 +76,10 @@ async fn minimum_interval() {
     let (engine, clock) = engine(with_caps(Caps::none().with_min_interval_secs(30 * 60)));
     assert!(shows(&engine, &view("v")).await);
     clock.advance(mins(29));
-    assert_eq!(reason(&engine, &view("v")).await, Some(Reason::Cap(CapKind::MinInterval)));
+    assert_eq!(
+        reason(&engine, &view("v")).await,
+        Some(Reason::Cap(CapKind::MinInterval))
+    );
     clock.advance(mins(1));
     assert!(shows(&engine, &view("v")).await);
 }
@@ -89,13 +92,22 @@ async fn dismiss_starts_a_seven_day_cooldown() {
     engine.record(&token, EventKind::Shown).await.unwrap();
     assert!(shows(&engine, &view("v")).await, "no cool-down before a dismiss");
     clock.advance(mins(1));
-    assert!(matches!(engine.record(&token, EventKind::Dismissed).await.unwrap(), Recorded::New(_)));
+    assert!(matches!(
+        engine.record(&token, EventKind::Dismissed).await.unwrap(),
+        Recorded::New(_)
+    ));
     assert!(
-        matches!(engine.record(&token, EventKind::Dismissed).await.unwrap(), Recorded::Duplicate(_)),
+        matches!(
+            engine.record(&token, EventKind::Dismissed).await.unwrap(),
+            Recorded::Duplicate(_)
+        ),
         "a second dismiss beacon is not counted again"
     );
     clock.advance(days(7) - mins(1));
-    assert_eq!(reason(&engine, &view("v")).await, Some(Reason::Cap(CapKind::DismissCooldown)));
+    assert_eq!(
+        reason(&engine, &view("v")).await,
+        Some(Reason::Cap(CapKind::DismissCooldown))
+    );
     clock.advance(mins(1));
     assert!(shows(&engine, &view("v")).await);
 }
@@ -138,7 +150,10 @@ async fn conversion_through_login_stops_the_popup() {
     let user = line_core::UserId::new("U4af4980629c0ffee00000000000000aa");
     assert!(engine.bind_line_user(&state, &user).await.unwrap());
     assert!(
-        !engine.bind_line_user("0123456789abcdef0123456789abcdef", &user).await.unwrap(),
+        !engine
+            .bind_line_user("0123456789abcdef0123456789abcdef", &user)
+            .await
+            .unwrap(),
         "an unknown state is refused"
     );
     clock.advance(mins(2));
@@ -241,10 +256,16 @@ async fn share_of_new_friends_through_popups() {
         .is_some());
     let day = engine.day_of(clock.now_ts());
     let r = engine.report(day, day).await.unwrap();
-    assert_eq!(r.new_friends, 5, "4 organic + 1 popup; unblock and redelivery not counted");
+    assert_eq!(
+        r.new_friends, 5,
+        "4 organic + 1 popup; unblock and redelivery not counted"
+    );
     assert_eq!(r.popup_friends, 1);
     assert_eq!(r.popup_share, Some(0.2));
-    let other = engine.report(day.tomorrow().unwrap(), day.tomorrow().unwrap()).await.unwrap();
+    let other = engine
+        .report(day.tomorrow().unwrap(), day.tomorrow().unwrap())
+        .await
+        .unwrap();
     assert_eq!(other.new_friends, 0);
     assert_eq!(other.popup_share, None);
 }
@@ -255,8 +276,15 @@ async fn stop_after_conversion_off_keeps_showing() {
     cfg.campaigns[0].caps.stop_after_conversion = false;
     let (engine, _clock) = engine(cfg);
     let s = engine.decide(&view("v")).await.unwrap().showing().unwrap().clone();
-    engine.bind_line_user(&s.token, &line_core::UserId::new("U9")).await.unwrap();
-    engine.handle_event(&follow_event("U9", "01E9", false)).await.unwrap().unwrap();
+    engine
+        .bind_line_user(&s.token, &line_core::UserId::new("U9"))
+        .await
+        .unwrap();
+    engine
+        .handle_event(&follow_event("U9", "01E9", false))
+        .await
+        .unwrap()
+        .unwrap();
     assert!(shows(&engine, &view("v")).await);
 }
 
@@ -327,14 +355,27 @@ async fn audience_pages_and_devices() {
     c.targeting.devices = vec![Device::Mobile, Device::Tablet];
     let (engine, _clock) = engine(PopupConfig::new("@baroque", vec![c]));
     let at = |path: &str, device: Device, line: LineStatus| {
-        VisitorContext::new(format!("v{path}{device:?}{line:?}").replace('/', "_"), "s", path, device).with_line(line)
+        VisitorContext::new(
+            format!("v{path}{device:?}{line:?}").replace('/', "_"),
+            "s",
+            path,
+            device,
+        )
+        .with_line(line)
     };
     assert!(shows(&engine, &at("/", Device::Mobile, LineStatus::Unknown)).await);
     assert!(shows(&engine, &at("/products/42", Device::Tablet, LineStatus::NotFriend)).await);
     assert!(shows(&engine, &at("/products/a/b/c", Device::Mobile, LineStatus::Unknown)).await);
-    assert_eq!(reason(&engine, &at("/cart", Device::Mobile, LineStatus::Unknown)).await, Some(Reason::Page));
     assert_eq!(
-        reason(&engine, &at("/products/42/reviews", Device::Mobile, LineStatus::Unknown)).await,
+        reason(&engine, &at("/cart", Device::Mobile, LineStatus::Unknown)).await,
+        Some(Reason::Page)
+    );
+    assert_eq!(
+        reason(
+            &engine,
+            &at("/products/42/reviews", Device::Mobile, LineStatus::Unknown)
+        )
+        .await,
         Some(Reason::Page)
     );
     assert_eq!(
@@ -362,7 +403,12 @@ async fn anyone_audience_and_friend_not_linked() {
     let engine = &engine;
     let pick = |line| async move {
         let ctx = view(&format!("{line:?}")).with_line(line);
-        engine.decide(&ctx).await.unwrap().showing().map(|s| s.campaign.to_string())
+        engine
+            .decide(&ctx)
+            .await
+            .unwrap()
+            .showing()
+            .map(|s| s.campaign.to_string())
     };
     assert_eq!(pick(LineStatus::Friend).await.as_deref(), Some("fnl"));
     assert_eq!(pick(LineStatus::Linked).await.as_deref(), Some("any"));
@@ -420,7 +466,11 @@ async fn urls() {
     assert_eq!(q["bot_prompt"], "aggressive");
     assert_eq!(q["scope"], "profile openid");
     assert_eq!(q["state"], s.token);
-    assert!(s.id_link_url.as_ref().unwrap().starts_with("https://shop.example/link?utm_source=line_popup"));
+    assert!(s
+        .id_link_url
+        .as_ref()
+        .unwrap()
+        .starts_with("https://shop.example/link?utm_source=line_popup"));
 }
 
 #[tokio::test]
@@ -456,20 +506,62 @@ async fn bad_input_is_a_typed_error_naming_the_field() {
 fn bad_configuration_names_the_json_pointer() {
     let cases: Vec<(serde_json::Value, &str)> = vec![
         (serde_json::json!({"basic_id": "@", "campaigns": []}), "/basic_id"),
-        (serde_json::json!({"basic_id": "@b", "time_zone": "Mars/Olympus", "campaigns": []}), "/time_zone"),
-        (serde_json::json!({"basic_id": "@b", "campaigns": [{"id": "a b", "banners": [{"id": "x"}]}]}), "/campaigns/0/id"),
-        (serde_json::json!({"basic_id": "@b", "campaigns": [{"id": "a", "banners": []}]}), "/campaigns/0/banners"),
-        (serde_json::json!({"basic_id": "@b", "campaigns": [{"id": "a", "banners": [{"id": "x"}, {"id": "y", "weight": 0}]}]}), "/campaigns/0/banners/1/weight"),
-        (serde_json::json!({"basic_id": "@b", "campaigns": [{"id": "a", "banners": [{"id": "x"}]}, {"id": "a", "banners": [{"id": "x"}]}]}), "/campaigns/1/id"),
-        (serde_json::json!({"basic_id": "@b", "campaigns": [{"id": "a", "banners": [{"id": "x"}], "targeting": {"include": ["/ok", "/[bad"]}}]}), "/campaigns/0/targeting/include/1"),
-        (serde_json::json!({"basic_id": "@b", "campaigns": [{"id": "a", "banners": [{"id": "x"}], "schedule": {"hours": {"from": 25, "to": 3}}}]}), "/campaigns/0/schedule/hours/from"),
-        (serde_json::json!({"basic_id": "@b", "campaigns": [{"id": "a", "banners": [{"id": "x"}], "schedule": {"start": "2026-05-02T00:00:00Z", "end": "2026-05-01T00:00:00Z"}}]}), "/campaigns/0/schedule/end"),
-        (serde_json::json!({"basic_id": "@b", "campaigns": [{"id": "a", "banners": [{"id": "x"}], "caps": {"lifetime": 0}}]}), "/campaigns/0/caps/lifetime"),
-        (serde_json::json!({"basic_id": "@b", "campaigns": [{"id": "a", "banners": [{"id": "x"}], "caps": {"window": {"max": 1, "secs": 0}}}]}), "/campaigns/0/caps/window/secs"),
-        (serde_json::json!({"basic_id": "@b", "campaigns": [{"id": "a", "goal": "login", "banners": [{"id": "x"}]}]}), "/campaigns/0/goal"),
-        (serde_json::json!({"basic_id": "@b", "id_link_url": "ftp://x", "campaigns": []}), "/id_link_url"),
-        (serde_json::json!({"basic_id": "@b", "login": {"channel_id": "abc", "redirect_uri": "https://x"}, "campaigns": []}), "/login/channel_id"),
-        (serde_json::json!({"basic_id": "@b", "campaigns": [{"id": "a", "banners": [{"id": "x"}], "targeting": {"audience": "everyone"}}]}), "/campaigns/0/targeting/audience"),
+        (
+            serde_json::json!({"basic_id": "@b", "time_zone": "Mars/Olympus", "campaigns": []}),
+            "/time_zone",
+        ),
+        (
+            serde_json::json!({"basic_id": "@b", "campaigns": [{"id": "a b", "banners": [{"id": "x"}]}]}),
+            "/campaigns/0/id",
+        ),
+        (
+            serde_json::json!({"basic_id": "@b", "campaigns": [{"id": "a", "banners": []}]}),
+            "/campaigns/0/banners",
+        ),
+        (
+            serde_json::json!({"basic_id": "@b", "campaigns": [{"id": "a", "banners": [{"id": "x"}, {"id": "y", "weight": 0}]}]}),
+            "/campaigns/0/banners/1/weight",
+        ),
+        (
+            serde_json::json!({"basic_id": "@b", "campaigns": [{"id": "a", "banners": [{"id": "x"}]}, {"id": "a", "banners": [{"id": "x"}]}]}),
+            "/campaigns/1/id",
+        ),
+        (
+            serde_json::json!({"basic_id": "@b", "campaigns": [{"id": "a", "banners": [{"id": "x"}], "targeting": {"include": ["/ok", "/[bad"]}}]}),
+            "/campaigns/0/targeting/include/1",
+        ),
+        (
+            serde_json::json!({"basic_id": "@b", "campaigns": [{"id": "a", "banners": [{"id": "x"}], "schedule": {"hours": {"from": 25, "to": 3}}}]}),
+            "/campaigns/0/schedule/hours/from",
+        ),
+        (
+            serde_json::json!({"basic_id": "@b", "campaigns": [{"id": "a", "banners": [{"id": "x"}], "schedule": {"start": "2026-05-02T00:00:00Z", "end": "2026-05-01T00:00:00Z"}}]}),
+            "/campaigns/0/schedule/end",
+        ),
+        (
+            serde_json::json!({"basic_id": "@b", "campaigns": [{"id": "a", "banners": [{"id": "x"}], "caps": {"lifetime": 0}}]}),
+            "/campaigns/0/caps/lifetime",
+        ),
+        (
+            serde_json::json!({"basic_id": "@b", "campaigns": [{"id": "a", "banners": [{"id": "x"}], "caps": {"window": {"max": 1, "secs": 0}}}]}),
+            "/campaigns/0/caps/window/secs",
+        ),
+        (
+            serde_json::json!({"basic_id": "@b", "campaigns": [{"id": "a", "goal": "login", "banners": [{"id": "x"}]}]}),
+            "/campaigns/0/goal",
+        ),
+        (
+            serde_json::json!({"basic_id": "@b", "id_link_url": "ftp://x", "campaigns": []}),
+            "/id_link_url",
+        ),
+        (
+            serde_json::json!({"basic_id": "@b", "login": {"channel_id": "abc", "redirect_uri": "https://x"}, "campaigns": []}),
+            "/login/channel_id",
+        ),
+        (
+            serde_json::json!({"basic_id": "@b", "campaigns": [{"id": "a", "banners": [{"id": "x"}], "targeting": {"audience": "everyone"}}]}),
+            "/campaigns/0/targeting/audience",
+        ),
     ];
     for (json, pointer) in cases {
         let err = PopupConfig::from_json(json.to_string().as_bytes()).and_then(|cfg| {
@@ -500,22 +592,28 @@ impl line_popup::PopupStore for BrokenStore {
         &self,
         _: &line_popup::store::ReserveRequest<'_>,
     ) -> Result<line_popup::store::ReserveOutcome, line_popup::Error> {
-        Err(line_popup::Error::store("reserve", std::io::Error::other("connection refused")))
+        Err(line_popup::Error::store(
+            "reserve",
+            std::io::Error::other("connection refused"),
+        ))
     }
-    async fn record(
-        &self,
-        _: &str,
-        _: EventKind,
-        _: jiff::Timestamp,
-        _: &str,
-    ) -> Result<Recorded, line_popup::Error> {
-        Err(line_popup::Error::store("record", std::io::Error::other("connection refused")))
+    async fn record(&self, _: &str, _: EventKind, _: jiff::Timestamp, _: &str) -> Result<Recorded, line_popup::Error> {
+        Err(line_popup::Error::store(
+            "record",
+            std::io::Error::other("connection refused"),
+        ))
     }
     async fn bind(&self, _: &str, _: &str, _: jiff::Timestamp, _: u64) -> Result<bool, line_popup::Error> {
-        Err(line_popup::Error::store("bind", std::io::Error::other("connection refused")))
+        Err(line_popup::Error::store(
+            "bind",
+            std::io::Error::other("connection refused"),
+        ))
     }
     async fn resolve(&self, _: &str, _: jiff::Timestamp) -> Result<Option<String>, line_popup::Error> {
-        Err(line_popup::Error::store("resolve", std::io::Error::other("connection refused")))
+        Err(line_popup::Error::store(
+            "resolve",
+            std::io::Error::other("connection refused"),
+        ))
     }
     async fn count_new_friend(&self, _: Option<&str>, _: &str) -> Result<bool, line_popup::Error> {
         Err(line_popup::Error::store("count_new_friend", std::io::Error::other("x")))
@@ -571,7 +669,11 @@ async fn a_failing_store_fails_closed_with_a_typed_error() {
 
     let (engine, _clock) = engine_with(with_caps(Caps::baroque_default()), Arc::new(LyingStore));
     let e = engine.decide(&view("v")).await.unwrap_err();
-    assert_eq!(e.kind(), &ErrorKind::Store { operation: "reserve" }, "an impossible answer shows nothing");
+    assert_eq!(
+        e.kind(),
+        &ErrorKind::Store { operation: "reserve" },
+        "an impossible answer shows nothing"
+    );
 }
 
 #[tokio::test]

@@ -94,7 +94,14 @@ async fn redis_engine_end_to_end_with_cooldown_and_report() {
     let to = engine.day_of(line_core::clock::Clock::now(&clock));
     let r = engine.report(from, to).await.unwrap();
     assert_eq!(r.variants.len(), 1);
-    assert_eq!((r.variants[0].reserved, r.variants[0].impressions, r.variants[0].dismissals), (2, 1, 1));
+    assert_eq!(
+        (
+            r.variants[0].reserved,
+            r.variants[0].impressions,
+            r.variants[0].dismissals
+        ),
+        (2, 1, 1)
+    );
     let _: &dyn PopupStore = &*store;
 }
 

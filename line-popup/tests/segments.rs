@@ -39,17 +39,18 @@ async fn a_line_segment_targets_a_campaign() {
     .build()
     .unwrap();
     assert!(engine.decide(&view("alice")).await.unwrap().showing().is_some());
-    assert_eq!(engine.decide(&view("bob")).await.unwrap().reason(), Some(Reason::Segment));
-    assert_eq!(engine.decide(&view("carol")).await.unwrap().reason(), Some(Reason::Segment));
+    assert_eq!(
+        engine.decide(&view("bob")).await.unwrap().reason(),
+        Some(Reason::Segment)
+    );
+    assert_eq!(
+        engine.decide(&view("carol")).await.unwrap().reason(),
+        Some(Reason::Segment)
+    );
 }
 
 #[test]
 fn a_bad_segment_is_a_typed_error() {
     let e = LineSegment::parse("broken", "gender = = ", Arc::new(Profiles)).unwrap_err();
-    assert_eq!(
-        e.kind(),
-        &line_popup::ErrorKind::Segment {
-            name: "broken".into()
-        }
-    );
+    assert_eq!(e.kind(), &line_popup::ErrorKind::Segment { name: "broken".into() });
 }

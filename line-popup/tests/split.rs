@@ -78,9 +78,18 @@ async fn a_visitor_always_sees_the_same_variant() {
     }
     // Pinned values: a change of hash would reshuffle every visitor's variant.
     let pinned: Vec<String> = (0..8)
-        .map(|i| engine.variant_for(&format!("pin-{i}"), "friend-popup").unwrap().id.clone())
+        .map(|i| {
+            engine
+                .variant_for(&format!("pin-{i}"), "friend-popup")
+                .unwrap()
+                .id
+                .clone()
+        })
         .collect();
-    assert_eq!(pinned, PINNED, "the split hash changed: visitors would see another variant");
+    assert_eq!(
+        pinned, PINNED,
+        "the split hash changed: visitors would see another variant"
+    );
 }
 
 // Recorded from the first implementation (SipHash-1-3, fixed keys); a golden pin, not a derivation.

@@ -313,7 +313,8 @@ impl RichMenus {
         let mut report = self.resume().await?;
         let live = self.live_menus().await?;
         let now = self.clock.now();
-        let mut by_target: BTreeMap<Assignment, Vec<UserId>> = BTreeMap::new();
+        // Who goes where, with where they are now.
+        let mut by_target: BTreeMap<Assignment, Vec<(UserId, Option<RichMenuId>)>> = BTreeMap::new();
         let mut transitions: HashMap<(RichMenuId, Assignment), u64> = HashMap::new();
         let mut seen = HashSet::new();
         for ctx in users {
@@ -325,12 +326,13 @@ impl RichMenus {
             if current.as_ref() == Some(&wanted) {
                 continue;
             }
-            if let Some(from) = current.as_ref().and_then(Assignment::rich_menu_id) {
+            let from = current.as_ref().and_then(Assignment::rich_menu_id).cloned();
+            if let Some(from) = &from {
                 *transitions.entry((from.clone(), wanted.clone())).or_default() += 1;
             }
-            by_target.entry(wanted).or_default().push(ctx.user_id);
+            by_target.entry(wanted).or_default().push((ctx.user_id, from));
         }
-        // Whole-menu moves go to the batch endpoint.
+        // Whole-menu moves go to the batch endpoint: every known user of `from` wants `to`.
         let mut moves = Vec::new();
         for ((from, to), n) in transitions {
             if n >= self.options.batch_threshold && self.assignments.count_on(&from).await? == n {
@@ -347,22 +349,7 @@ impl RichMenus {
                 break;
             }
         }
-        if !moves.is_empty() {
-            let batched: HashSet<RichMenuId> = moves.iter().map(|(f, _)| f.clone()).collect();
-            for (to, users) in by_target.iter_mut() {
-                let mut keep = Vec::with_capacity(users.len());
-                for u in users.drain(..) {
-                    let on_batched = match self.assignments.get(&u).await? {
-                        Some(a) => a.rich_menu_id().is_some_and(|id| batched.contains(id)),
-                        None => false,
-                    };
-                    if !on_batched || !moves.iter().any(|(_, t)| t == to) {
-                        keep.push(u);
-                    }
-                }
-                *users = keep;
-            }
-        }
+        let batched: HashSet<(RichMenuId, Assignment)> = moves.iter().cloned().collect();
         let mut steps = Vec::new();
         for chunk in moves.chunks(MAX_RICH_MENU_BATCH_OPERATIONS) {
             steps.push(Step {
@@ -375,6 +362,14 @@ impl RichMenus {
             });
         }
         for (to, users) in by_target {
+            let users: Vec<UserId> = users
+                .into_iter()
+                .filter(|(_, from)| {
+                    from.as_ref()
+                        .is_none_or(|f| !batched.contains(&(f.clone(), to.clone())))
+                })
+                .map(|(u, _)| u)
+                .collect();
             for chunk in users.chunks(self.options.bulk_chunk) {
                 let op = match &to {
                     Assignment::Default => StepOp::Unlink { users: chunk.to_vec() },

@@ -51,7 +51,7 @@ pub use engine::{Calls, DeployReport, Failure, Options, ReconcileReport, RichMen
 pub use error::{Error, ErrorKind};
 pub use events::{Change, EventHandler, Reason};
 pub use menu::{AreaDef, Bounds, Image, ImageFormat, Menu, MenuDef, MenuSet, MenuSize};
-pub use policy::{Condition, Decision, Policy, Rule, SegmentCondition, Target};
+pub use policy::{Condition, Decision, Policy, Rule, SegmentCondition, Segments, Target, DEFAULT_MENU};
 pub use store::{AssignmentStore, MenuStore, UserDirectory};
 pub use validate::{validate_set, Finding, Severity};
 

@@ -244,3 +244,149 @@ impl Policy {
         out
     }
 }
+
+/// The menu name that stands for the channel's default menu in policy files.
+pub const DEFAULT_MENU: &str = "@default";
+
+/// Named segments a policy file may refer to with `{"segment": "name"}`.
+pub type Segments = std::collections::HashMap<String, Arc<dyn SegmentCondition>>;
+
+fn parse_err(pointer: String, reason: impl Into<String>) -> crate::Error {
+    crate::Error::new(crate::ErrorKind::Parse {
+        pointer,
+        reason: reason.into(),
+    })
+}
+
+impl Policy {
+    /// Reads a policy from JSON:
+    ///
+    /// ```json
+    /// { "rules": [
+    ///     { "name": "members, year end", "menu": "sale-member",
+    ///       "when": { "all": [ { "linked": true },
+    ///                          { "window": { "start": "2026-12-26T00:00", "end": "2027-01-01T00:00",
+    ///                                        "tz": "Asia/Tokyo" } } ] } },
+    ///     { "name": "vip", "when": { "segment": "vip" }, "menu": "vip" },
+    ///     { "name": "shibuya", "when": { "store": ["shibuya"] }, "menu": "shibuya" } ],
+    ///   "default": "guest" }
+    /// ```
+    ///
+    /// A condition is an object with one of `always`, `linked`, `store`, `window`, `segment`
+    /// (a name looked up in `segments`), `all`, `any`, `not`. A menu is a key, or `"@default"`
+    /// for the channel's default menu. Errors name the JSON pointer.
+    pub fn from_json_str(text: &str, segments: &Segments) -> Result<Self, crate::Error> {
+        let v: serde_json::Value = serde_json::from_str(text).map_err(|e| parse_err(String::new(), e.to_string()))?;
+        Self::from_value(&v, segments)
+    }
+
+    /// Reads a policy from TOML, with the structure of [`Policy::from_json_str`].
+    pub fn from_toml_str(text: &str, segments: &Segments) -> Result<Self, crate::Error> {
+        let v: serde_json::Value = toml::from_str(text).map_err(|e| parse_err(String::new(), e.message()))?;
+        Self::from_value(&v, segments)
+    }
+
+    /// Reads a policy from a JSON value (see [`Policy::from_json_str`]).
+    pub fn from_value(v: &serde_json::Value, segments: &Segments) -> Result<Self, crate::Error> {
+        let obj = v
+            .as_object()
+            .ok_or_else(|| parse_err(String::new(), "expected an object"))?;
+        if let Some(k) = obj.keys().find(|k| *k != "rules" && *k != "default") {
+            return Err(parse_err(format!("/{k}"), "unknown field"));
+        }
+        let default = target_of(obj.get("default"), "/default")?;
+        let mut policy = Policy::new(default);
+        let rules = match obj.get("rules") {
+            None => &Vec::new(),
+            Some(serde_json::Value::Array(r)) => r,
+            Some(_) => return Err(parse_err("/rules".into(), "expected an array")),
+        };
+        for (i, r) in rules.iter().enumerate() {
+            let p = format!("/rules/{i}");
+            let ro = r
+                .as_object()
+                .ok_or_else(|| parse_err(p.clone(), "expected an object"))?;
+            if let Some(k) = ro.keys().find(|k| !["name", "when", "menu"].contains(&k.as_str())) {
+                return Err(parse_err(format!("{p}/{k}"), "unknown field"));
+            }
+            let name = match ro.get("name") {
+                None => format!("rule {i}"),
+                Some(serde_json::Value::String(s)) => s.clone(),
+                Some(_) => return Err(parse_err(format!("{p}/name"), "expected a string")),
+            };
+            let when = match ro.get("when") {
+                Some(w) => condition_of(w, &format!("{p}/when"), segments)?,
+                None => return Err(parse_err(format!("{p}/when"), "missing field")),
+            };
+            let target = target_of(ro.get("menu"), &format!("{p}/menu"))?;
+            policy = policy.rule(name, when, target);
+        }
+        Ok(policy)
+    }
+}
+
+fn target_of(v: Option<&serde_json::Value>, p: &str) -> Result<Target, crate::Error> {
+    match v {
+        Some(serde_json::Value::String(s)) if s == DEFAULT_MENU => Ok(Target::Default),
+        Some(serde_json::Value::String(s)) if !s.is_empty() => Ok(Target::Menu(s.clone())),
+        None => Err(parse_err(p.to_owned(), "missing menu key")),
+        Some(_) => Err(parse_err(p.to_owned(), "expected a menu key or \"@default\"")),
+    }
+}
+
+fn condition_of(v: &serde_json::Value, p: &str, segments: &Segments) -> Result<Condition, crate::Error> {
+    use serde_json::Value;
+    let obj = v
+        .as_object()
+        .ok_or_else(|| parse_err(p.to_owned(), "expected an object"))?;
+    let mut it = obj.iter();
+    let (Some((k, x)), None) = (it.next(), it.next()) else {
+        return Err(parse_err(p.to_owned(), "a condition has exactly one field"));
+    };
+    let q = format!("{p}/{k}");
+    let list = |x: &Value| -> Result<Vec<Condition>, crate::Error> {
+        let a = x.as_array().ok_or_else(|| parse_err(q.clone(), "expected an array"))?;
+        a.iter()
+            .enumerate()
+            .map(|(i, c)| condition_of(c, &format!("{q}/{i}"), segments))
+            .collect()
+    };
+    match (k.as_str(), x) {
+        ("always", Value::Bool(true)) => Ok(Condition::Always),
+        ("linked", Value::Bool(b)) => Ok(Condition::Linked(*b)),
+        ("store", Value::Array(a)) => a
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                s.as_str()
+                    .map(str::to_owned)
+                    .ok_or_else(|| parse_err(format!("{q}/{i}"), "expected a string"))
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(Condition::Store),
+        ("window", Value::Object(w)) => {
+            let field = |f: &str| {
+                w.get(f)
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| parse_err(format!("{q}/{f}"), "expected a string"))
+            };
+            let (start, end, tz) = (field("start")?, field("end")?, field("tz")?);
+            Condition::window(start, end, tz).map_err(|e| match e.kind() {
+                crate::ErrorKind::Parse { pointer, reason } => parse_err(format!("{q}{pointer}"), reason.clone()),
+                _ => e,
+            })
+        }
+        ("segment", Value::String(name)) => segments
+            .get(name)
+            .cloned()
+            .map(Condition::Segment)
+            .ok_or_else(|| parse_err(q.clone(), format!("no segment named {name:?} was registered"))),
+        ("all", x) => list(x).map(Condition::All),
+        ("any", x) => list(x).map(Condition::Any),
+        ("not", x) => condition_of(x, &q, segments).map(|c| Condition::Not(Box::new(c))),
+        ("always" | "linked" | "store" | "window" | "segment", _) => {
+            Err(parse_err(q.clone(), format!("wrong type of value for {k}")))
+        }
+        _ => Err(parse_err(q.clone(), format!("unknown condition {k:?}"))),
+    }
+}

@@ -133,10 +133,14 @@ fn or_root(p: &str) -> &str {
 fn validate_menu(m: &Menu, aliases: &HashSet<&str>, out: &mut Vec<Finding>) {
     let p = &m.place;
     let key = &m.def.key;
-    if key.is_empty() || key.len() > MAX_KEY_LEN || key.chars().any(|c| c.is_whitespace() || c.is_control()) {
+    if key.is_empty()
+        || key.len() > MAX_KEY_LEN
+        || key.starts_with('@')
+        || key.chars().any(|c| c.is_whitespace() || c.is_control())
+    {
         out.push(Finding::error(
             format!("{p}/key"),
-            format!("key must be 1 to {MAX_KEY_LEN} bytes without spaces"),
+            format!("key must be 1 to {MAX_KEY_LEN} bytes without spaces, not starting with @"),
         ));
     }
     // Image.

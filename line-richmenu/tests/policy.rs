@@ -81,3 +81,74 @@ fn an_unknown_segment_does_not_match_and_not_unknown_stays_unknown() {
     assert_eq!(Condition::Any(vec![unknown(), vip()]).eval(&user(), now), None);
     assert_eq!(Condition::All(vec![unknown(), vip()]).eval(&user(), now), Some(false));
 }
+
+#[test]
+fn a_policy_file_reads_every_condition_and_names_the_place_of_mistakes() {
+    use std::sync::Arc;
+    let mut segments = line_richmenu::Segments::new();
+    let vip: Arc<dyn line_richmenu::SegmentCondition> =
+        Arc::new(|u: &UserContext, _: Timestamp| Some(u.tags.contains("vip")));
+    segments.insert("vip".into(), vip);
+    let p = Policy::from_json_str(
+        r#"{"rules": [
+            {"name": "sale", "menu": "sale",
+             "when": {"all": [{"linked": true},
+                              {"window": {"start": "2026-12-26T00:00", "end": "2027-01-01T00:00", "tz": "Asia/Tokyo"}}]}},
+            {"name": "vip", "when": {"any": [{"segment": "vip"}, {"not": {"always": true}}]}, "menu": "vip"},
+            {"name": "shibuya", "when": {"store": ["shibuya"]}, "menu": "@default"}],
+          "default": "guest"}"#,
+        &segments,
+    )
+    .unwrap();
+    let sale_time = at("2026-12-27T00:00:00Z");
+    assert_eq!(p.evaluate(&user().linked(true), sale_time).target, Target::from("sale"));
+    assert_eq!(
+        p.evaluate(&user().linked(true), at("2026-12-01T00:00:00Z")).target,
+        Target::from("guest")
+    );
+    assert_eq!(p.evaluate(&user().tag("vip"), sale_time).target, Target::from("vip"));
+    assert_eq!(p.evaluate(&user().store("shibuya"), sale_time).target, Target::Default);
+
+    let toml = Policy::from_toml_str(
+        "default = \"guest\"\n[[rules]]\nmenu = \"member\"\nwhen = { linked = true }\n",
+        &segments,
+    )
+    .unwrap();
+    assert_eq!(
+        toml.evaluate(&user().linked(true), sale_time).target,
+        Target::from("member")
+    );
+
+    let place = |text: &str| match Policy::from_json_str(text, &segments).unwrap_err().kind() {
+        line_richmenu::ErrorKind::Parse { pointer, .. } => pointer.clone(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        place(r#"{"rules": [{"when": {"segment": "nobody"}, "menu": "a"}], "default": "d"}"#),
+        "/rules/0/when/segment"
+    );
+    assert_eq!(
+        place(r#"{"rules": [{"when": {"all": [{"linked": "yes"}]}, "menu": "a"}], "default": "d"}"#),
+        "/rules/0/when/all/0/linked"
+    );
+    assert_eq!(
+        place(
+            r#"{"rules": [{"when": {"window": {"start": "x", "end": "2027-01-01T00:00", "tz": "Asia/Tokyo"}}, "menu": "a"}], "default": "d"}"#
+        ),
+        "/rules/0/when/window/start"
+    );
+    assert_eq!(
+        place(r#"{"rules": [{"when": {"linked": true, "store": []}, "menu": "a"}], "default": "d"}"#),
+        "/rules/0/when"
+    );
+    assert_eq!(
+        place(r#"{"rules": [{"when": {"sometimes": true}, "menu": "a"}], "default": "d"}"#),
+        "/rules/0/when/sometimes"
+    );
+    assert_eq!(
+        place(r#"{"rules": [{"when": {"always": true}}], "default": "d"}"#),
+        "/rules/0/menu"
+    );
+    assert_eq!(place(r#"{"rules": []}"#), "/default");
+    assert_eq!(place(r#"{"rules": [], "default": "d", "extra": 1}"#), "/extra");
+}

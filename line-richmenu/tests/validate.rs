@@ -254,6 +254,8 @@ fn duplicate_keys_and_aliases_are_errors() {
 fn a_bad_key_or_name_is_an_error() {
     let def = MenuDef::new("has space", "Menu", "k.png").area(Bounds::new(0, 0, 10, 10), uri());
     assert_one_error(&MenuSet::new([menu(def, png(800, 540, 1))]), "/menus/0/key", "key");
+    let def = MenuDef::new("@default", "Menu", "k.png").area(Bounds::new(0, 0, 10, 10), uri());
+    assert_one_error(&MenuSet::new([menu(def, png(800, 540, 1))]), "/menus/0/key", "@");
     let def = good_def("k").name("n".repeat(283));
     assert_one_error(
         &MenuSet::new([menu(def, png(800, 540, 1))]),

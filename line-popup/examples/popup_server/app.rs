@@ -91,7 +91,11 @@ struct DecideRequest {
 }
 
 fn error(status: StatusCode, e: &line_popup::Error) -> Response {
-    (status, Json(serde_json::json!({"decision": "hide", "error": e.to_string()}))).into_response()
+    (
+        status,
+        Json(serde_json::json!({"decision": "hide", "error": e.to_string()})),
+    )
+        .into_response()
 }
 
 async fn decide(State(s): State<AppState>, headers: HeaderMap, Json(req): Json<DecideRequest>) -> Response {

@@ -17,7 +17,9 @@ pub fn campaign(id: &str) -> Campaign {
 
 pub fn engine_with(config: PopupConfig, store: Arc<dyn PopupStore>) -> (PopupEngine, ManualClock) {
     let clock = ManualClock::new(start());
-    let engine = PopupEngine::builder(config, store, Arc::new(clock.clone())).build().unwrap();
+    let engine = PopupEngine::builder(config, store, Arc::new(clock.clone()))
+        .build()
+        .unwrap();
     (engine, clock)
 }
 
