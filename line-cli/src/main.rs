@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 
 mod emulator;
 mod flex;
+mod richmenu;
 mod segment;
 mod webhook;
 
@@ -22,6 +23,9 @@ enum Command {
     /// Validate and format Flex Message JSON.
     #[command(subcommand)]
     Flex(flex::FlexCmd),
+    /// Validate rich-menu definitions.
+    #[command(subcommand)]
+    Richmenu(richmenu::RichMenuCmd),
     /// Check, format, evaluate and compile segments.
     #[command(subcommand)]
     Segment(segment::SegmentCmd),
@@ -41,6 +45,7 @@ fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Webhook(cmd) => webhook::run(cmd),
         Command::Flex(cmd) => flex::run(cmd),
+        Command::Richmenu(cmd) => richmenu::run(cmd),
         Command::Segment(cmd) => segment::run(cmd),
         Command::Emulator(args) => emulator::run(args),
     }

@@ -1,7 +1,7 @@
 //! Campaign configuration: banners, schedule, targeting and caps.
 //!
 //! A [`PopupConfig`] is plain data. It can be built in code or read from JSON
-//! with [`PopupConfig::from_json`]; either way [`crate::PopupEngine::new`]
+//! with [`PopupConfig::from_json`]; either way [`crate::PopupEngineBuilder::build`]
 //! checks it and reports the first problem with the JSON pointer of its place
 //! (`/campaigns/0/caps/lifetime`), so the same message serves both.
 //!

@@ -472,7 +472,7 @@ impl PopupEngineBuilder {
             });
         }
         // Higher priority first; ties keep configuration order (stable sort).
-        compiled.sort_by(|a, b| b.campaign.priority.cmp(&a.campaign.priority));
+        compiled.sort_by_key(|c| std::cmp::Reverse(c.campaign.priority));
         Ok(PopupEngine {
             campaigns: compiled,
             store: self.store,

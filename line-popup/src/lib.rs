@@ -33,8 +33,8 @@
 //!
 //! # Features
 //!
-//! - `redis`: [`RedisStore`](crate::redis_store::RedisStore).
-//! - `testing`: [`testing::conformance`], the suite any [`PopupStore`] can run.
+//! - `redis`: `RedisStore` (module `redis_store`), a Lua-scripted Redis store.
+//! - `testing`: `testing::conformance`, the suite any [`PopupStore`] can run.
 //! - `segments`: `LineSegment`, an adapter from line-segments.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 

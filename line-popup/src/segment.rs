@@ -4,7 +4,7 @@
 //! a [`SegmentCondition`] registered with
 //! [`PopupEngineBuilder::segment`](crate::PopupEngineBuilder::segment). The
 //! trait is this crate's own, so that any segment engine can stand behind it;
-//! with the `segments` feature, [`LineSegment`] adapts a
+//! with the `segments` feature, `LineSegment` adapts a
 //! `line_segments` segment.
 
 use std::fmt;
