@@ -1,1 +1,34 @@
-//! tmp
+//! # line-examples
+//!
+//! Runnable examples of the line-rs crates. The library holds what the
+//! examples share, so that tests can run it:
+//!
+//! - [`tour`]: the whole journey on the embedded emulator
+//!   (`cargo run -p line-examples --example tour`);
+//! - [`bot`]: the shop's webhook bot the tour runs;
+//! - [`live`]: the tour's `--live` mode against the real API (dry run first);
+//! - [`table`]: headings and tables for readable output.
+
+pub mod bot;
+pub mod error;
+pub mod live;
+pub mod table;
+pub mod tour;
+
+pub use error::{Error, ErrorKind};
+
+/// The guides under `docs/`, compiled and run as doc tests: every ```rust
+/// block in them is a test (`no_run` for the ones that need the network).
+#[cfg(doctest)]
+pub mod docs {
+    #[doc = include_str!("../../docs/getting-started.md")]
+    pub struct GettingStarted;
+    #[doc = include_str!("../../docs/webhooks.md")]
+    pub struct Webhooks;
+    #[doc = include_str!("../../docs/sending-safely.md")]
+    pub struct SendingSafely;
+    #[doc = include_str!("../../docs/host-traits.md")]
+    pub struct HostTraits;
+    #[doc = include_str!("../../docs/formats.md")]
+    pub struct Formats;
+}

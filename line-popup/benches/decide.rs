@@ -171,6 +171,31 @@ fn redis(c: &mut Criterion) {
         "redis on loopback, 64 in flight: {n} decisions in {t:.3} s = {:.0}/s",
         n as f64 / t
     );
+    // Remove what the bench wrote, in SCAN batches (KEYS over this many keys
+    // would outlast the connection's response timeout).
+    rt.block_on(async {
+        let client = redis::Client::open(url.as_str()).unwrap();
+        let mut conn = client.get_multiplexed_tokio_connection().await.unwrap();
+        let mut cursor = 0u64;
+        loop {
+            let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+                .arg(cursor)
+                .arg("MATCH")
+                .arg(format!("{prefix}*"))
+                .arg("COUNT")
+                .arg(5_000)
+                .query_async(&mut conn)
+                .await
+                .unwrap();
+            if !keys.is_empty() {
+                let _: () = redis::cmd("DEL").arg(&keys).query_async(&mut conn).await.unwrap();
+            }
+            if next == 0 {
+                break;
+            }
+            cursor = next;
+        }
+    });
 }
 
 #[cfg(not(feature = "redis"))]

@@ -418,7 +418,9 @@ impl PopupEngineBuilder {
                     .append_pair("redirect_uri", &l.redirect_uri)
                     .append_pair("scope", "profile openid")
                     .append_pair("bot_prompt", l.bot_prompt.as_str());
-                let mut s = String::from(u);
+                // LINE's documentation writes the space of `scope` as %20; the
+                // form encoder writes `+`. Every literal `+` of a value is %2B.
+                let mut s = String::from(u).replace("scope=profile+openid", "scope=profile%20openid");
                 s.push_str("&state=");
                 s
             });

@@ -28,8 +28,10 @@
 //! Counters live in a [`PopupStore`]: [`InMemoryStore`] (sharded), or
 //! `RedisStore` (feature `redis`, one round trip per decision). Reservation is
 //! a single atomic store operation, so concurrent page views of one visitor
-//! never exceed a cap; see [`store`] for the semantics of a reserved showing
-//! that was never rendered.
+//! never exceed a cap. A reserved showing that is never rendered (the page
+//! closed first) still counts against the caps: the error is on the side of
+//! showing less. Reports count both reservations and rendered impressions;
+//! see [`store`].
 //!
 //! # Features
 //!

@@ -34,7 +34,8 @@ pub struct InMemoryStore {
     // an attacker cannot be made to collide ahead of time.
     hasher: hashbrown::DefaultHashBuilder,
     visitors: Vec<Mutex<HashMap<String, VisitorState>>>,
-    tokens: Vec<Mutex<HashMap<String, TokenState>>>,
+    /// Keyed by the token's 128 bits (tokens are 32 hex digits): no allocation per showing.
+    tokens: Vec<Mutex<HashMap<u128, TokenState>>>,
     bindings: Mutex<HashMap<String, (String, i64)>>,
     stats: Mutex<HashMap<StatKey, u64>>,
     new_friends: Mutex<HashMap<String, u64>>,
@@ -92,6 +93,15 @@ struct TokenState {
 impl Default for InMemoryStore {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+/// A token's 128 bits, or `None` when it is not 32 hex digits.
+fn token_key(token: &str) -> Option<u128> {
+    if token.len() == 32 && token.bytes().all(|b| b.is_ascii_hexdigit()) {
+        u128::from_str_radix(token, 16).ok()
+    } else {
+        None
     }
 }
 
@@ -157,6 +167,8 @@ impl InMemoryStore {
 impl PopupStore for InMemoryStore {
     async fn reserve(&self, req: &ReserveRequest<'_>) -> Result<ReserveOutcome, Error> {
         let now_ms = req.now.as_millisecond();
+        // Checked before anything changes, so a bad token reserves nothing.
+        let key = token_key(req.token).ok_or_else(|| Error::invalid_input("token", "must be 32 hex digits"))?;
         let (chosen, skipped) = {
             let mut shard = lock(&self.visitors[self.shard(req.visitor)]);
             let v = match shard.get_mut(req.visitor) {
@@ -242,8 +254,8 @@ impl PopupStore for InMemoryStore {
             (i, blocked)
         };
         let c = req.candidates[chosen];
-        lock(&self.tokens[self.shard(req.token)]).insert(
-            req.token.to_owned(),
+        lock(&self.tokens[self.shard(&key)]).insert(
+            key,
             TokenState {
                 attribution: Attribution::new(req.visitor, c.campaign, c.variant, req.now),
                 expires_ms: now_ms.saturating_add(secs_to_ms(req.token_ttl_secs)),
@@ -256,13 +268,16 @@ impl PopupStore for InMemoryStore {
 
     async fn record(&self, token: &str, kind: EventKind, now: Timestamp, day: &str) -> Result<Recorded, Error> {
         let now_ms = now.as_millisecond();
+        let Some(key) = token_key(token) else {
+            return Ok(Recorded::UnknownToken);
+        };
         let attribution = {
-            let mut shard = lock(&self.tokens[self.shard(token)]);
-            let Some(t) = shard.get_mut(token) else {
+            let mut shard = lock(&self.tokens[self.shard(&key)]);
+            let Some(t) = shard.get_mut(&key) else {
                 return Ok(Recorded::UnknownToken);
             };
             if t.expires_ms <= now_ms {
-                shard.remove(token);
+                shard.remove(&key);
                 return Ok(Recorded::UnknownToken);
             }
             if t.recorded.contains(&kind) {
@@ -294,9 +309,11 @@ impl PopupStore for InMemoryStore {
 
     async fn bind(&self, key: &str, token: &str, now: Timestamp, ttl_secs: u64) -> Result<bool, Error> {
         let now_ms = now.as_millisecond();
-        let known = lock(&self.tokens[self.shard(token)])
-            .get(token)
-            .is_some_and(|t| t.expires_ms > now_ms);
+        let known = token_key(token).is_some_and(|key| {
+            lock(&self.tokens[self.shard(&key)])
+                .get(&key)
+                .is_some_and(|t| t.expires_ms > now_ms)
+        });
         if known {
             lock(&self.bindings).insert(
                 key.to_owned(),

@@ -366,9 +366,11 @@ impl PopupStore for RedisStore {
         }
         let mut conn = self.conn.clone();
         let replies: Vec<redis::Value> = pipe.query_async(&mut conn).await.map_err(store_err("stats"))?;
+        let short = || Error::store("stats", "fewer replies than commands");
         let mut out = Stats::default();
         for (i, d) in days.iter().enumerate() {
-            let counters: Vec<(String, u64)> = redis::from_redis_value(&replies[2 * i]).map_err(store_err("stats"))?;
+            let counters: Vec<(String, u64)> =
+                redis::from_redis_value(replies.get(2 * i).ok_or_else(short)?).map_err(store_err("stats"))?;
             for (field, n) in counters {
                 let mut parts = field.splitn(3, '|');
                 let (Some(c), Some(v), Some(k)) = (parts.next(), parts.next(), parts.next()) else {
@@ -377,7 +379,8 @@ impl PopupStore for RedisStore {
                 let kind = StatKind::parse(k).ok_or_else(|| Error::store("stats", format!("unknown counter {k:?}")))?;
                 out.rows.push(StatRow::new(d, c, v, kind, n));
             }
-            let nf: Option<u64> = redis::from_redis_value(&replies[2 * i + 1]).map_err(store_err("stats"))?;
+            let nf: Option<u64> =
+                redis::from_redis_value(replies.get(2 * i + 1).ok_or_else(short)?).map_err(store_err("stats"))?;
             if let Some(n) = nf {
                 out.new_friends.push((d.clone(), n));
             }

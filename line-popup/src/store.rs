@@ -120,7 +120,8 @@ pub struct ReserveRequest<'a> {
     pub session_ttl_secs: u64,
     /// Campaigns in priority order; the first one that all caps allow is reserved.
     pub candidates: &'a [Candidate<'a>],
-    /// The attribution token to store for the reserved showing.
+    /// The attribution token to store for the reserved showing: 32 hex digits
+    /// (a UUID in simple form), as [`crate::PopupEngine::decide`] makes them.
     pub token: &'a str,
     /// How long the token can be matched to events.
     pub token_ttl_secs: u64,

@@ -112,6 +112,19 @@ async fn dismiss_starts_a_seven_day_cooldown() {
     assert!(shows(&engine, &view("v")).await);
 }
 
+#[tokio::test]
+async fn a_reserved_showing_that_was_never_rendered_still_counts() {
+    let (engine, clock) = engine(with_caps(Caps::none().with_lifetime(2)));
+    // Two decisions whose pages closed before the banner rendered: no `shown`.
+    assert!(shows(&engine, &view("v")).await);
+    assert!(shows(&engine, &view("v")).await);
+    assert_eq!(reason(&engine, &view("v")).await, Some(Reason::Cap(CapKind::Lifetime)));
+    let day = engine.day_of(clock.now_ts());
+    let r = engine.report(day, day).await.unwrap();
+    assert_eq!((r.variants[0].reserved, r.variants[0].impressions), (2, 0));
+    assert_eq!(r.variants[0].conversion_rate, None);
+}
+
 fn follow_event(user: &str, event_id: &str, unblocked: bool) -> Event {
     let body = serde_json::json!({
         "destination": "Uxxxxxxxx",
@@ -466,6 +479,7 @@ async fn urls() {
     assert_eq!(q["bot_prompt"], "aggressive");
     assert_eq!(q["scope"], "profile openid");
     assert_eq!(q["state"], s.token);
+    assert!(login.as_str().contains("scope=profile%20openid"), "{login}");
     assert!(s
         .id_link_url
         .as_ref()

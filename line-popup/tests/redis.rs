@@ -12,8 +12,45 @@ use std::sync::Arc;
 use common::*;
 use line_popup::{Caps, PopupConfig, PopupStore, RedisStore};
 
+fn redis_url() -> String {
+    std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
+/// Deletes the keys a test wrote under its prefix.
+async fn cleanup(store: &RedisStore) {
+    let prefix = format!("{store:?}")
+        .split('"')
+        .nth(1)
+        .expect("the debug form shows the prefix")
+        .to_owned();
+    let client = redis::Client::open(redis_url()).unwrap();
+    let mut conn = client.get_multiplexed_tokio_connection().await.unwrap();
+    let mut cursor = 0u64;
+    let mut deleted = 0;
+    loop {
+        let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(format!("{prefix}*"))
+            .arg("COUNT")
+            .arg(5_000)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        if !keys.is_empty() {
+            deleted += keys.len();
+            let _: () = redis::cmd("DEL").arg(&keys).query_async(&mut conn).await.unwrap();
+        }
+        if next == 0 {
+            break;
+        }
+        cursor = next;
+    }
+    assert!(deleted > 0, "the test wrote under {prefix}");
+}
+
 async fn store() -> Option<Arc<RedisStore>> {
-    let url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let url = redis_url();
     let prefix = format!("popup-test-{}:", uuid_like());
     let connect = tokio::time::timeout(
         std::time::Duration::from_secs(5),
@@ -44,7 +81,8 @@ fn uuid_like() -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn redis_store_passes_the_conformance_suite() {
     let Some(store) = store().await else { return };
-    line_popup::testing::conformance(store).await;
+    line_popup::testing::conformance(store.clone()).await;
+    cleanup(&store).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -72,6 +110,7 @@ async fn redis_64_concurrent_decisions_give_exactly_5() {
         }
         assert_eq!(shows, 5);
     }
+    cleanup(&store).await;
 }
 
 #[tokio::test]
@@ -103,6 +142,7 @@ async fn redis_engine_end_to_end_with_cooldown_and_report() {
         (2, 1, 1)
     );
     let _: &dyn PopupStore = &*store;
+    cleanup(&store).await;
 }
 
 #[tokio::test]
