@@ -78,6 +78,17 @@ fn bench(c: &mut Criterion) {
                     .unwrap()
             })
         });
+        g.bench_function(BenchmarkId::new("line-core", "parse-only"), |b| {
+            b.iter(|| line_core::webhook::parse(black_box(body)).unwrap())
+        });
+        g.bench_function(BenchmarkId::new("line-bot-sdk-rust", "parse-only"), |b| {
+            b.iter(|| {
+                serde_json::from_str::<line_bot_sdk_rust::line_webhook::models::CallbackRequest>(black_box(text)).unwrap()
+            })
+        });
+        g.bench_function(BenchmarkId::new("floor", "hmac-only"), |b| {
+            b.iter(|| verifier.verify(black_box(body), Some(black_box(&signature))).unwrap())
+        });
         g.bench_function(BenchmarkId::new("floor", "hmac+Value"), |b| {
             let key = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
             let sig = base64_decode(&signature);
