@@ -49,7 +49,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             client.dry_run().multicast(&req).await?;
             println!("dry run: LINE accepts the messages");
             let report = client.fan_out().multicast(&messages, &m.user_ids).await?;
-            println!("sent: {} of {} recipients accepted", report.accepted_recipients, report.recipients);
+            println!(
+                "sent: {} of {} recipients accepted",
+                report.accepted_recipients, report.recipients
+            );
         }
         Plan::Multicast(_) => println!("nobody is in the segment: nothing to send"),
         Plan::Narrowcast(_) => println!("this segment needs a narrowcast; see the tour for that path"),

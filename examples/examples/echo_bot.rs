@@ -99,7 +99,11 @@ async fn demo() -> Result<(), Box<dyn std::error::Error>> {
     let delivery = emu.send_text(&user, "こんにちは, echo!").await?;
     println!("webhook to {url}: HTTP {:?}", delivery.status);
     for m in emu.messages(&user) {
-        println!("Aoi received ({}): {}", m.operation, serde_json::to_string(&*m.message)?);
+        println!(
+            "Aoi received ({}): {}",
+            m.operation,
+            serde_json::to_string(&*m.message)?
+        );
     }
     if emu.messages(&user).len() != 1 {
         return Err("the echo did not arrive".into());

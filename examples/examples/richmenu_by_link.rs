@@ -37,7 +37,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         users.push(ctx);
     }
     let report = rm.reconcile(&policy, users.clone()).await?;
-    println!("reconcile: moved {:?} with {} bulk link calls", report.moved, report.calls.bulk_link);
+    println!(
+        "reconcile: moved {:?} with {} bulk link calls",
+        report.moved, report.calls.bulk_link
+    );
 
     // User 5 links their member ID: LINE sends an accountLink event.
     let handler = EventHandler::new(rm.clone(), policy.clone(), directory);
@@ -47,12 +50,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "source": {"type": "user", "userId": who.as_str()},
         "link": {"result": "ok", "nonce": "n0nce-from-your-site"}
     }))?;
-    let change = handler.handle(&event).await?;
-    let name = |id: Option<String>| {
-        id.and_then(|id| deploy.live.iter().find(|(_, v)| v.as_str() == id).map(|(k, _)| k.clone()))
-    };
-    println!("{who}: {change:?}");
-    println!("now on LINE: {:?}", name(emu.rich_menu_of(&who)));
+    let change = handler.handle(&event).await?.ok_or("the link changed nothing")?;
+    let key = |a: Option<&line_richmenu::store::Assignment>| a.and_then(|a| a.key()).unwrap_or("none").to_owned();
+    println!(
+        "{who}: {} -> {} ({:?})",
+        key(change.from.as_ref()),
+        key(change.to.as_ref()),
+        change.reason
+    );
+    let on_line = emu.rich_menu_of(&who);
+    let live = deploy
+        .live
+        .iter()
+        .find(|(_, id)| Some(id.as_str()) == on_line.as_deref());
+    println!("now on LINE: {}", live.map_or("none", |(k, _)| k.as_str()));
 
     // Deploying the same set again changes nothing.
     let again = rm.deploy(&set).await?;

@@ -60,7 +60,9 @@ pub fn survey() -> Result<Message, Error> {
         .body(
             vbox![
                 Text::new("What are you shopping for?").bold().size(SizeKeyword::Lg),
-                Text::new("Pick one; you can change it any time.").size(SizeKeyword::Sm).wrap(true),
+                Text::new("Pick one; you can change it any time.")
+                    .size(SizeKeyword::Sm)
+                    .wrap(true),
             ]
             .spacing(Space::Sm)
             .padding_all(px(16)),
@@ -72,7 +74,9 @@ pub fn survey() -> Result<Message, Error> {
             what: format!("the survey does not validate: {f}"),
         }));
     }
-    bubble.into_message("Quick survey: what are you shopping for?").map_err(Error::flex("the survey"))
+    bubble
+        .into_message("Quick survey: what are you shopping for?")
+        .map_err(Error::flex("the survey"))
 }
 
 /// One line of the bot's log.
@@ -98,6 +102,8 @@ pub struct ShopBot {
     members: Mutex<BTreeMap<UserId, String>>,
     log: Mutex<Vec<LogLine>>,
     errors: Mutex<Vec<Error>>,
+    /// `webhookEventId`s whose handling failed: their redelivery is handled again.
+    failed: Mutex<std::collections::HashSet<String>>,
 }
 
 impl std::fmt::Debug for ShopBot {
@@ -138,6 +144,7 @@ impl ShopBot {
             members: Mutex::new(BTreeMap::new()),
             log: Mutex::new(Vec::new()),
             errors: Mutex::new(Vec::new()),
+            failed: Mutex::new(std::collections::HashSet::new()),
         }
     }
 
@@ -176,7 +183,11 @@ impl ShopBot {
     /// Takes the first error since the last call, if any (all are dropped).
     pub fn take_error(&self) -> Option<Error> {
         let mut errors = lock(&self.errors);
-        let first = if errors.is_empty() { None } else { Some(errors.remove(0)) };
+        let first = if errors.is_empty() {
+            None
+        } else {
+            Some(errors.remove(0))
+        };
         errors.clear();
         first
     }
@@ -189,25 +200,51 @@ impl ShopBot {
         });
     }
 
-    /// Handles one verified event.
+    /// Handles one verified event, once per `webhookEventId` (a redelivery of
+    /// an event whose handling failed is handled again).
     pub async fn handle(&self, event: &Event) -> Result<(), Error> {
         let bot_err = |reason: &str| {
             let reason = reason.to_owned();
             move |e: line_core::Error| Error::with_source(ErrorKind::Bot { reason }, e)
         };
+        // A redelivery of an event whose handling failed is handled again; any
+        // other event seen before is dropped.
+        let id = event.webhook_event_id().map(|id| id.into_owned());
         if !self.deduper.is_new(event).await.map_err(bot_err("dedupe"))? {
-            return Ok(());
+            let failed_before = id.as_ref().is_some_and(|id| lock(&self.failed).remove(id));
+            if !failed_before {
+                return Ok(());
+            }
         }
+        let result = self.handle_new(event).await;
+        if let (Err(_), Some(id)) = (&result, id) {
+            lock(&self.failed).insert(id);
+        }
+        result
+    }
+
+    async fn handle_new(&self, event: &Event) -> Result<(), Error> {
+        let bot_err = |reason: &str| {
+            let reason = reason.to_owned();
+            move |e: line_core::Error| Error::with_source(ErrorKind::Bot { reason }, e)
+        };
         let Some(user) = user_of(event) else {
             return Ok(());
         };
-        let conversion = self.popup.handle_event(event).await.map_err(Error::popup("attribution"))?;
+        let conversion = self
+            .popup
+            .handle_event(event)
+            .await
+            .map_err(Error::popup("attribution"))?;
         if let Some(c) = &conversion {
             let what = if c.duplicate { "already counted" } else { "new" };
             self.note(
                 &user,
                 event.kind(),
-                format!("popup conversion ({what}): {}/{}", c.attribution.campaign, c.attribution.variant),
+                format!(
+                    "popup conversion ({what}): {}/{}",
+                    c.attribution.campaign, c.attribution.variant
+                ),
             );
         }
         match event {
@@ -215,7 +252,9 @@ impl ShopBot {
                 let source = if conversion.is_some() { "popup" } else { "qr" };
                 {
                     let mut profiles = lock(&self.profiles);
-                    let p = profiles.entry(user.clone()).or_insert_with(|| Profile::new(user.clone()));
+                    let p = profiles
+                        .entry(user.clone())
+                        .or_insert_with(|| Profile::new(user.clone()));
                     p.line.is_friend = Some(true);
                     p.line.blocked = Some(false);
                     p.line.friend_since = Some(self.clock.now());
@@ -223,12 +262,23 @@ impl ShopBot {
                     p.line.id_linked.get_or_insert(false);
                 }
                 self.note(&user, "follow", format!("profile created (friend_source = {source})"));
-                if let Some(change) = self.menus.handle(event).await.map_err(Error::richmenu("assign on follow"))? {
+                if let Some(change) = self
+                    .menus
+                    .handle(event)
+                    .await
+                    .map_err(Error::richmenu("assign on follow"))?
+                {
                     let to = change.to.as_ref().and_then(|a| a.key()).unwrap_or("default");
                     self.note(&user, "follow", format!("rich menu -> {to}"));
                 }
-                self.reply(&follow.reply_token, vec![greeting(), survey()?], &user, "follow", "greeting + survey")
-                    .await?;
+                self.reply(
+                    &follow.reply_token,
+                    vec![greeting(), survey()?],
+                    &user,
+                    "follow",
+                    "greeting + survey",
+                )
+                .await?;
             }
             Event::Postback(pb) => {
                 let Some(choice) = pb.postback.data.strip_prefix(SURVEY_PREFIX) else {
@@ -242,13 +292,16 @@ impl ShopBot {
                 };
                 {
                     let mut profiles = lock(&self.profiles);
-                    let p = profiles.entry(user.clone()).or_insert_with(|| Profile::new(user.clone()));
+                    let p = profiles
+                        .entry(user.clone())
+                        .or_insert_with(|| Profile::new(user.clone()));
                     p.attributes.insert("interests", Value::Set(vec![(*value).to_owned()]));
                 }
                 self.note(&user, "postback", format!("profile: interests = [{value}]"));
                 if let Some(token) = &pb.reply_token {
                     let thanks = TextMessage::new(format!("Got it: {label}. We'll keep you posted."));
-                    self.reply(token, vec![thanks.into()], &user, "postback", "thanks").await?;
+                    self.reply(token, vec![thanks.into()], &user, "postback", "thanks")
+                        .await?;
                 }
             }
             Event::AccountLink(link) => {
@@ -262,14 +315,20 @@ impl ShopBot {
                     p.line.id_linked = Some(true);
                 }
                 self.note(&user, "accountLink", format!("member id {member} stored"));
-                if let Some(change) = self.menus.handle(event).await.map_err(Error::richmenu("switch on link"))? {
+                if let Some(change) = self
+                    .menus
+                    .handle(event)
+                    .await
+                    .map_err(Error::richmenu("switch on link"))?
+                {
                     let from = change.from.as_ref().and_then(|a| a.key()).unwrap_or("none");
                     let to = change.to.as_ref().and_then(|a| a.key()).unwrap_or("default");
                     self.note(&user, "accountLink", format!("rich menu {from} -> {to}"));
                 }
                 if let Some(token) = &link.reply_token {
                     let ok = TextMessage::new(format!("Your member account {member} is linked. Welcome!"));
-                    self.reply(token, vec![ok.into()], &user, "accountLink", "confirmation").await?;
+                    self.reply(token, vec![ok.into()], &user, "accountLink", "confirmation")
+                        .await?;
                 }
             }
             Event::Unfollow(_) => {
@@ -277,7 +336,10 @@ impl ShopBot {
                     p.line.blocked = Some(true);
                     p.line.is_friend = Some(false);
                 }
-                self.menus.handle(event).await.map_err(Error::richmenu("forget on unfollow"))?;
+                self.menus
+                    .handle(event)
+                    .await
+                    .map_err(Error::richmenu("forget on unfollow"))?;
                 self.note(&user, "unfollow", "profile marked blocked");
             }
             _ => {}
@@ -295,8 +357,15 @@ impl ShopBot {
     ) -> Result<(), Error> {
         let n = messages.len();
         let req = ReplyMessageRequest::new(token, messages);
-        self.client.reply_message(&req).await.map_err(Error::api("replyMessage"))?;
-        self.note(user, event, format!("replied: {what} ({n} message{})", if n == 1 { "" } else { "s" }));
+        self.client
+            .reply_message(&req)
+            .await
+            .map_err(Error::api("replyMessage"))?;
+        self.note(
+            user,
+            event,
+            format!("replied: {what} ({n} message{})", if n == 1 { "" } else { "s" }),
+        );
         Ok(())
     }
 }

@@ -102,7 +102,14 @@ impl Error {
     }
 
     pub(crate) fn api(operation: &str) -> impl FnOnce(line_core::Error) -> Self + '_ {
-        move |e| Self::with_source(ErrorKind::Api { operation: operation.into() }, e)
+        move |e| {
+            Self::with_source(
+                ErrorKind::Api {
+                    operation: operation.into(),
+                },
+                e,
+            )
+        }
     }
 
     pub(crate) fn emulator(action: &str) -> impl FnOnce(line_emulator::Error) -> Self + '_ {

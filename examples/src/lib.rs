@@ -31,4 +31,18 @@ pub mod docs {
     pub struct HostTraits;
     #[doc = include_str!("../../docs/formats.md")]
     pub struct Formats;
+    #[doc = include_str!("../../docs/line-core.md")]
+    pub struct LineCore;
+    #[doc = include_str!("../../docs/line-flex.md")]
+    pub struct LineFlex;
+    #[doc = include_str!("../../docs/line-segments.md")]
+    pub struct LineSegments;
+    #[doc = include_str!("../../docs/line-richmenu.md")]
+    pub struct LineRichmenu;
+    #[doc = include_str!("../../docs/line-popup.md")]
+    pub struct LinePopup;
+    #[doc = include_str!("../../docs/line-emulator.md")]
+    pub struct LineEmulator;
+    #[doc = include_str!("../../docs/line-cli.md")]
+    pub struct LineCli;
 }

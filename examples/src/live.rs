@@ -100,15 +100,24 @@ pub async fn run(out: &mut dyn Write, env: &LiveEnv, options: &LiveOptions) -> R
 
 /// [`run`] with a client of your own (pointed at the emulator in tests).
 pub async fn run_with(out: &mut dyn Write, client: &Client, options: &LiveOptions) -> Result<LiveSummary, Error> {
-    heading(out, "Live: dry run (LINE validates; nothing is delivered, no quota used)")?;
+    heading(
+        out,
+        "Live: dry run (LINE validates; nothing is delivered, no quota used)",
+    )?;
     let greeting = vec![crate::bot::greeting(), crate::bot::survey()?];
     let campaign = vec![crate::tour::campaign_message()?];
     let template = crate::tour::tier_template()?;
     let sample = template
         .render(&[("name", "Aoi"), ("spent", "¥42,000"), ("remaining", "¥8,000")][..])
         .map_err(Error::flex("render the tier message"))?;
-    let tier = vec![serde_json::from_str(&sample)
-        .map_err(|e| Error::with_source(ErrorKind::Flex { what: "the tier message".into() }, e))?];
+    let tier = vec![serde_json::from_str(&sample).map_err(|e| {
+        Error::with_source(
+            ErrorKind::Flex {
+                what: "the tier message".into(),
+            },
+            e,
+        )
+    })?];
     let dry = client.dry_run();
     let mut t = Table::new(["request", "messages", "LINE says"]);
     let placeholder = "U00000000000000000000000000000000";
@@ -116,19 +125,35 @@ pub async fn run_with(out: &mut dyn Write, client: &Client, options: &LiveOption
         .push(&PushMessageRequest::new(placeholder, greeting.clone()))
         .await
         .map_err(Error::api("validatePush (greeting)"))?;
-    t.row(["push: greeting + survey".to_owned(), "2".to_owned(), format!("{} valid", r.status)]);
+    t.row([
+        "push: greeting + survey".to_owned(),
+        "2".to_owned(),
+        format!("{} valid", r.status),
+    ]);
     let r = dry
         .narrowcast(&NarrowcastRequest::new(campaign))
         .await
         .map_err(Error::api("validateNarrowcast (campaign)"))?;
-    t.row(["narrowcast: campaign".to_owned(), "1".to_owned(), format!("{} valid", r.status)]);
+    t.row([
+        "narrowcast: campaign".to_owned(),
+        "1".to_owned(),
+        format!("{} valid", r.status),
+    ]);
     let r = dry
         .push(&PushMessageRequest::new(placeholder, tier))
         .await
         .map_err(Error::api("validatePush (tier)"))?;
-    t.row(["push: tier message".to_owned(), "1".to_owned(), format!("{} valid", r.status)]);
+    t.row([
+        "push: tier message".to_owned(),
+        "1".to_owned(),
+        format!("{} valid", r.status),
+    ]);
     t.write_to(out)?;
-    let quota = client.get_message_quota().await.map_err(Error::api("getMessageQuota"))?.body;
+    let quota = client
+        .get_message_quota()
+        .await
+        .map_err(Error::api("getMessageQuota"))?
+        .body;
     let used = client
         .get_message_quota_consumption()
         .await
@@ -155,10 +180,17 @@ pub async fn run_with(out: &mut dyn Write, client: &Client, options: &LiveOption
                 out,
                 "sent: greeting + survey to {to} (retry key {key}, request id {}{})",
                 sent.request_id.as_ref().map_or("-", |r| r.as_str()),
-                if sent.body.is_duplicate() { ", accepted earlier" } else { "" }
+                if sent.body.is_duplicate() {
+                    ", accepted earlier"
+                } else {
+                    ""
+                }
             )?;
         }
-        _ => writeln!(out, "dry run only: add `--send --to U…` to push the greeting and survey to one user")?,
+        _ => writeln!(
+            out,
+            "dry run only: add `--send --to U…` to push the greeting and survey to one user"
+        )?,
     }
     Ok(summary)
 }

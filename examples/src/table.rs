@@ -36,7 +36,13 @@ impl Table {
 
     /// Writes the table, indented by two spaces.
     pub fn write_to(&self, out: &mut dyn Write) -> std::io::Result<()> {
-        let columns = self.rows.iter().map(Vec::len).chain([self.header.len()]).max().unwrap_or(0);
+        let columns = self
+            .rows
+            .iter()
+            .map(Vec::len)
+            .chain([self.header.len()])
+            .max()
+            .unwrap_or(0);
         let mut widths = vec![0usize; columns];
         for row in std::iter::once(&self.header).chain(&self.rows) {
             for (w, cell) in widths.iter_mut().zip(row) {

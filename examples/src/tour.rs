@@ -52,7 +52,8 @@ use crate::table::{heading, Table};
 pub const START: &str = "2026-05-15T01:00:00Z";
 
 /// The segment of the campaign in step 4.
-pub const CAMPAIGN_SEGMENT: &str = r#"demo.gender("female") and "cosmetics" in interests and is_friend and not blocked"#;
+pub const CAMPAIGN_SEGMENT: &str =
+    r#"demo.gender("female") and "cosmetics" in interests and is_friend and not blocked"#;
 
 /// A segment that LINE cannot target as a narrowcast (an `or` across LINE
 /// demographics and first-party data): its plan falls back to multicast.
@@ -212,7 +213,10 @@ pub async fn run(out: &mut dyn Write, options: &TourOptions) -> Result<TourTotal
     let clock = ManualClock::new(start);
     let shared_clock: Arc<dyn Clock> = Arc::new(clock.clone());
 
-    writeln!(out, "line-rs tour: a LINE Official Account for a fashion shop, on the embedded emulator")?;
+    writeln!(
+        out,
+        "line-rs tour: a LINE Official Account for a fashion shop, on the embedded emulator"
+    )?;
     writeln!(out, "(emulated time starts {start}; nothing leaves 127.0.0.1)")?;
 
     // The bot's socket first, so that the emulator knows where to send webhooks.
@@ -233,7 +237,10 @@ pub async fn run(out: &mut dyn Write, options: &TourOptions) -> Result<TourTotal
         Arc::new(InMemoryAssignmentStore::new()),
     )
     .with_clock(shared_clock.clone());
-    let deploy = richmenus.deploy(&menu_set()?).await.map_err(Error::richmenu("deploy"))?;
+    let deploy = richmenus
+        .deploy(&menu_set()?)
+        .await
+        .map_err(Error::richmenu("deploy"))?;
     let menu_keys: BTreeMap<String, String> = deploy
         .live
         .iter()
@@ -275,7 +282,10 @@ pub async fn run(out: &mut dyn Write, options: &TourOptions) -> Result<TourTotal
     // The friends the account already has, with their profiles and menus.
     let contexts = ctx.seed_friends(options.existing_friends);
     for c in &contexts {
-        directory.put(c.clone()).await.map_err(Error::richmenu("store a user"))?;
+        directory
+            .put(c.clone())
+            .await
+            .map_err(Error::richmenu("store a user"))?;
     }
     let reconciled = richmenus
         .reconcile(&policy, contexts)
@@ -283,7 +293,10 @@ pub async fn run(out: &mut dyn Write, options: &TourOptions) -> Result<TourTotal
         .map_err(Error::richmenu("reconcile"))?;
     heading(ctx.out, "0. Setup")?;
     let mut t = Table::new(["piece", "state"]);
-    t.row(["emulator".to_owned(), format!("{} (monthly quota 10,000)", ctx.emu.base_url())]);
+    t.row([
+        "emulator".to_owned(),
+        format!("{} (monthly quota 10,000)", ctx.emu.base_url()),
+    ]);
     t.row(["webhook bot".to_owned(), webhook_url]);
     t.row([
         "rich menus".to_owned(),
@@ -404,8 +417,21 @@ impl Ctx<'_> {
             "Campaign `friend-popup` (goal: LINE Login with bot_prompt): caps 1 per session, 2 per lifetime,\n\
              7 days of cool-down after a dismiss, none after a conversion. 10 visitors over 3 days.\n"
         )?;
-        let names = ["Aoi", "Yui", "Mio", "Sota", "Riku", "Hina", "Sakura", "Mei", "Haruto", "Yuto"];
-        let interests = ["fashion", "cosmetics", "home", "fashion", "cosmetics", "home", "fashion", "fashion", "home", "home"];
+        let names = [
+            "Aoi", "Yui", "Mio", "Sota", "Riku", "Hina", "Sakura", "Mei", "Haruto", "Yuto",
+        ];
+        let interests = [
+            "fashion",
+            "cosmetics",
+            "home",
+            "fashion",
+            "cosmetics",
+            "home",
+            "fashion",
+            "fashion",
+            "home",
+            "home",
+        ];
         let mut visitors = Vec::new();
         for (i, name) in names.iter().enumerate() {
             // Visitors 1 and 7 are women, visitor 4 is a man (the campaign filters on gender).
@@ -431,7 +457,8 @@ impl Ctx<'_> {
             for v in visitors.iter_mut() {
                 let session = format!("s{day}-{}", v.visitor_id);
                 for page in pages.iter() {
-                    let mut vctx = VisitorContext::new(&v.visitor_id, &session, *page, Device::Mobile).with_line(v.status);
+                    let mut vctx =
+                        VisitorContext::new(&v.visitor_id, &session, *page, Device::Mobile).with_line(v.status);
                     if v.status != LineStatus::Unknown {
                         vctx.line_user_id = Some(v.person.id.clone());
                     }
@@ -515,7 +542,10 @@ impl Ctx<'_> {
     }
 
     async fn step_follow_and_survey(&mut self, visitors: &mut [Visitor]) -> Result<(), Error> {
-        heading(self.out, "2. Follow: greeting and survey (Flex); answers update profiles")?;
+        heading(
+            self.out,
+            "2. Follow: greeting and survey (Flex); answers update profiles",
+        )?;
         // Two more friends arrive from the QR code in the shop: no popup involved.
         let mut new_friends: Vec<(UserId, &'static str)> = visitors
             .iter()
@@ -591,7 +621,14 @@ impl Ctx<'_> {
                 .start(&self.client, &user, member)
                 .await
                 .map_err(Error::api("issueLinkToken"))?;
-            let parsed = url::Url::parse(&url).map_err(|e| Error::with_source(ErrorKind::Check { what: "link URL".into() }, e))?;
+            let parsed = url::Url::parse(&url).map_err(|e| {
+                Error::with_source(
+                    ErrorKind::Check {
+                        what: "link URL".into(),
+                    },
+                    e,
+                )
+            })?;
             let query: BTreeMap<String, String> = parsed.query_pairs().into_owned().collect();
             let (Some(token), Some(nonce)) = (query.get("linkToken"), query.get("nonce")) else {
                 return Err(Error::check(format!("the link URL lacks linkToken or nonce: {url}")));
@@ -605,7 +642,10 @@ impl Ctx<'_> {
                 return Err(Error::check(format!("{}: member id not stored", self.name(&user))));
             }
             if after != "member" {
-                return Err(Error::check(format!("{}: rich menu is {after}, expected member", self.name(&user))));
+                return Err(Error::check(format!(
+                    "{}: rich menu is {after}, expected member",
+                    self.name(&user)
+                )));
             }
             self.totals.account_links += 1;
             let cut = url.find("nonce=").map_or(url.as_str(), |i| &url[..i + 6]);
@@ -637,8 +677,12 @@ impl Ctx<'_> {
         writeln!(self.out, "segment: {CAMPAIGN_SEGMENT}\n")?;
         let segment = line_segments::text::parse(CAMPAIGN_SEGMENT).map_err(Error::segment("campaign"))?;
         let fallback = line_segments::text::parse(FALLBACK_SEGMENT).map_err(Error::segment("fallback"))?;
-        let planned = plan(&segment, &source, now, &options).await.map_err(Error::segment("campaign"))?;
-        let fallback_plan = plan(&fallback, &source, now, &options).await.map_err(Error::segment("fallback"))?;
+        let planned = plan(&segment, &source, now, &options)
+            .await
+            .map_err(Error::segment("campaign"))?;
+        let fallback_plan = plan(&fallback, &source, now, &options)
+            .await
+            .map_err(Error::segment("fallback"))?;
         let mut t = Table::new(["segment", "plan", "recipients"]);
         let mut why = Vec::new();
         for (text, p) in [(CAMPAIGN_SEGMENT, &planned), (FALLBACK_SEGMENT, &fallback_plan)] {
@@ -651,13 +695,21 @@ impl Ctx<'_> {
                     },
                     n.notes.join("; "),
                 ),
-                Plan::Multicast(m) => ("multicast", format!("{} (evaluated here)", m.user_ids.len()), m.reason.clone()),
+                Plan::Multicast(m) => (
+                    "multicast",
+                    format!("{} (evaluated here)", m.user_ids.len()),
+                    m.reason.clone(),
+                ),
             };
             let reason = why_text;
             t.row([text.to_owned(), kind.to_owned(), recipients]);
             why.push(format!("- {kind}: {reason}"));
         }
         t.write_to(self.out)?;
+        writeln!(
+            self.out,
+            "(the second segment is planned for comparison only; the first is sent)"
+        )?;
         for line in &why {
             writeln!(self.out, "{line}")?;
         }
@@ -671,7 +723,12 @@ impl Ctx<'_> {
             .narrowcast(&NarrowcastRequest::new(messages.clone()))
             .await
             .map_err(Error::api("validateNarrowcast"))?;
-        let quota = self.client.get_message_quota().await.map_err(Error::api("getMessageQuota"))?.body;
+        let quota = self
+            .client
+            .get_message_quota()
+            .await
+            .map_err(Error::api("getMessageQuota"))?
+            .body;
         let used = self
             .client
             .get_message_quota_consumption()
@@ -681,14 +738,43 @@ impl Ctx<'_> {
             .total_usage;
         let limit = quota.value.unwrap_or(i64::MAX);
         let estimate = planned.estimated_messages().unwrap_or(0) as i64;
-        writeln!(self.out, "\nDry run (POST /v2/bot/message/validate/narrowcast → {}):", check.status)?;
+        writeln!(
+            self.out,
+            "\nDry run (POST /v2/bot/message/validate/narrowcast → {}):",
+            check.status
+        )?;
         let mut t = Table::new(["check", "result"]);
-        t.row(["messages".to_owned(), "1 flex: \"Spring cosmetics: 20% off for you\"".to_owned()]);
+        let described: Vec<String> = messages
+            .iter()
+            .map(|m| {
+                let alt = serde_json::to_value(m)
+                    .ok()
+                    .and_then(|v| v["altText"].as_str().map(str::to_owned));
+                format!("{} \"{}\"", m.kind(), alt.unwrap_or_default())
+            })
+            .collect();
+        t.row([
+            "messages".to_owned(),
+            format!("{}: {}", messages.len(), described.join(", ")),
+        ]);
         t.row(["recipients".to_owned(), format!("at most {estimate}")]);
-        t.row(["quota".to_owned(), format!("{} used of {}, {} left", grouped(used), grouped(limit), grouped(limit - used))]);
+        t.row([
+            "quota".to_owned(),
+            format!(
+                "{} used of {}, {} left",
+                grouped(used),
+                grouped(limit),
+                grouped(limit - used)
+            ),
+        ]);
         t.row([
             "verdict".to_owned(),
-            if estimate <= limit - used { "fits: sending" } else { "would exceed the quota: not sending" }.to_owned(),
+            if estimate <= limit - used {
+                "fits: sending"
+            } else {
+                "would exceed the quota: not sending"
+            }
+            .to_owned(),
         ]);
         t.write_to(self.out)?;
         if estimate > limit - used {
@@ -713,15 +799,25 @@ impl Ctx<'_> {
                             .await
                             .map_err(Error::api("createAudienceGroup"))?
                             .body;
-                        Some(created.audience_group_id.ok_or_else(|| Error::check("no audienceGroupId"))?)
+                        Some(
+                            created
+                                .audience_group_id
+                                .ok_or_else(|| Error::check("no audienceGroupId"))?,
+                        )
                     }
                     None => None,
                 };
                 let mut req = NarrowcastRequest::new(messages.clone());
                 req.recipient = n.recipient(uploaded).map_err(Error::segment("campaign recipient"))?;
                 req.filter = n.filter_model().map_err(Error::segment("campaign filter"))?;
-                let sent = self.client.narrowcast(&req, None).await.map_err(Error::api("narrowcast"))?;
-                let id = sent.request_id.ok_or_else(|| Error::check("narrowcast without x-line-request-id"))?;
+                let sent = self
+                    .client
+                    .narrowcast(&req, None)
+                    .await
+                    .map_err(Error::api("narrowcast"))?;
+                let id = sent
+                    .request_id
+                    .ok_or_else(|| Error::check("narrowcast without x-line-request-id"))?;
                 let progress = self
                     .client
                     .get_narrowcast_progress(id.as_str())
@@ -819,15 +915,25 @@ impl Ctx<'_> {
                 ("spent", &yen(spent)),
                 ("remaining", &yen(REINE_YEN - spent)),
             ];
-            let doc = template.render_document(&vars[..]).map_err(Error::flex("render the tier message"))?;
+            let doc = template
+                .render_document(&vars[..])
+                .map_err(Error::flex("render the tier message"))?;
             if let Some(f) = doc.validate().first() {
                 return Err(Error::new(ErrorKind::Flex {
                     what: format!("the tier message for {name} does not validate: {f}"),
                 }));
             }
-            let json = template.render(&vars[..]).map_err(Error::flex("render the tier message"))?;
-            let message: Message = serde_json::from_str(&json)
-                .map_err(|e| Error::with_source(ErrorKind::Flex { what: "the tier message".into() }, e))?;
+            let json = template
+                .render(&vars[..])
+                .map_err(Error::flex("render the tier message"))?;
+            let message: Message = serde_json::from_str(&json).map_err(|e| {
+                Error::with_source(
+                    ErrorKind::Flex {
+                        what: "the tier message".into(),
+                    },
+                    e,
+                )
+            })?;
             if t.len() < 4 {
                 let alt = serde_json::from_str::<serde_json::Value>(&json)
                     .ok()
@@ -839,16 +945,35 @@ impl Ctx<'_> {
         }
         let n = items.len();
         if n > t.len() {
-            t.row([format!("… {} more", n - t.len()), String::new(), String::new(), String::new()]);
+            t.row([
+                format!("… {} more", n - t.len()),
+                String::new(),
+                String::new(),
+                String::new(),
+            ]);
         }
         t.write_to(self.out)?;
         let users: Vec<UserId> = items.iter().map(|(u, _)| u.clone()).collect();
-        let report = self.client.fan_out().push_each(items).await.map_err(Error::api("pushMessage"))?;
+        let report = self
+            .client
+            .fan_out()
+            .push_each(items)
+            .await
+            .map_err(Error::api("pushMessage"))?;
         if let Some(f) = report.failed.first() {
-            return Err(Error::check(format!("{} pushes failed, first: {}", report.failed.len(), f.error)));
+            return Err(Error::check(format!(
+                "{} pushes failed, first: {}",
+                report.failed.len(),
+                f.error
+            )));
         }
         for u in &users {
-            let pushes = self.emu.messages(u).iter().filter(|m| m.operation == "pushMessage").count();
+            let pushes = self
+                .emu
+                .messages(u)
+                .iter()
+                .filter(|m| m.operation == "pushMessage")
+                .count();
             if pushes != 1 {
                 return Err(Error::check(format!("{} got {pushes} tier pushes", self.name(u))));
             }
@@ -866,7 +991,9 @@ impl Ctx<'_> {
 
     async fn step_report(&mut self) -> Result<(), Error> {
         heading(self.out, "6. Report")?;
-        let start: Timestamp = START.parse().map_err(|e| Error::with_source(ErrorKind::Check { what: "START".into() }, e))?;
+        let start: Timestamp = START
+            .parse()
+            .map_err(|e| Error::with_source(ErrorKind::Check { what: "START".into() }, e))?;
         let from = self.popup.day_of(start);
         let to = self.popup.day_of(self.clock.now());
         let popup = self.popup.report(from, to).await.map_err(Error::popup("report"))?;
@@ -898,11 +1025,21 @@ impl Ctx<'_> {
         t.row(["friends".to_owned(), t_.friends.to_string()]);
         t.row([
             "link rate".to_owned(),
-            format!("{:.1}% ({} of {} friends linked)", t_.link_rate_percent(), t_.linked, t_.friends),
+            format!(
+                "{:.1}% ({} of {} friends linked)",
+                t_.link_rate_percent(),
+                t_.linked,
+                t_.friends
+            ),
         ]);
         t.row([
             "new friends".to_owned(),
-            format!("{} ({} through the popup: {:.0}%)", t_.new_friends, t_.popup_friends, t_.popup_share_percent()),
+            format!(
+                "{} ({} through the popup: {:.0}%)",
+                t_.new_friends,
+                t_.popup_friends,
+                t_.popup_share_percent()
+            ),
         ]);
         t.row([
             "popups".to_owned(),
@@ -910,11 +1047,20 @@ impl Ctx<'_> {
         ]);
         t.row([
             "campaign".to_owned(),
-            format!("{} reached of an audience of {}", t_.campaign_delivered, t_.campaign_audience),
+            format!(
+                "{} reached of an audience of {}",
+                t_.campaign_delivered, t_.campaign_audience
+            ),
         ]);
         t.row(["tier pushes".to_owned(), t_.tier_pushes.to_string()]);
-        t.row(["messages sent".to_owned(), format!("{} (replies included)", t_.messages_delivered)]);
-        t.row(["quota used".to_owned(), format!("{} of 10,000 (replies are free)", t_.quota_used)]);
+        t.row([
+            "messages sent".to_owned(),
+            format!("{} (replies included)", t_.messages_delivered),
+        ]);
+        t.row([
+            "quota used".to_owned(),
+            format!("{} of 10,000 (replies are free)", t_.quota_used),
+        ]);
         t.write_to(self.out)?;
         let mut v = Table::new(["campaign/variant", "shown", "clicks", "dismissals", "friends", "rate"]);
         for r in &popup.variants {
@@ -968,7 +1114,10 @@ pub fn campaign_message() -> Result<Message, Error> {
     let bubble = Bubble::new().body(
         vbox![
             Text::new("Spring cosmetics").bold().size(SizeKeyword::Xl),
-            Text::new("20% OFF").bold().size(SizeKeyword::X3l).color(Color::from_static("#06C755")),
+            Text::new("20% OFF")
+                .bold()
+                .size(SizeKeyword::X3l)
+                .color(Color::from_static("#06C755")),
             Text::new("Code SPRING20, until May 31").size(SizeKeyword::Sm),
         ]
         .spacing(Space::Sm)
@@ -979,7 +1128,9 @@ pub fn campaign_message() -> Result<Message, Error> {
             what: format!("the campaign message does not validate: {f}"),
         }));
     }
-    bubble.into_message("Spring cosmetics: 20% off for you").map_err(Error::flex("the campaign message"))
+    bubble
+        .into_message("Spring cosmetics: 20% off for you")
+        .map_err(Error::flex("the campaign message"))
 }
 
 /// The tier message template, with `{name}`, `{spent}` and `{remaining}`.
@@ -987,7 +1138,9 @@ pub fn tier_template() -> Result<Template, Error> {
     let bubble = Bubble::new().body(
         vbox![
             Text::new("{name}さん").bold(),
-            Text::new("{remaining} more to reach REINE").size(SizeKeyword::Lg).wrap(true),
+            Text::new("{remaining} more to reach REINE")
+                .size(SizeKeyword::Lg)
+                .wrap(true),
             Text::new("Spent this year: {spent}").size(SizeKeyword::Sm),
         ]
         .spacing(Space::Sm)
@@ -998,12 +1151,16 @@ pub fn tier_template() -> Result<Template, Error> {
 
 /// Two rich menus, `guest` and `member` (aliases of the same names), with generated 1200×405 images.
 pub fn menu_set() -> Result<MenuSet, Error> {
-    let guest = MenuDef::new("guest", "Menu", "guest.png")
-        .alias("guest")
-        .area(Bounds::new(0, 0, 1200, 405), uri_action("Link your member ID", "https://shop.example.com/line/link")?);
+    let guest = MenuDef::new("guest", "Menu", "guest.png").alias("guest").area(
+        Bounds::new(0, 0, 1200, 405),
+        uri_action("Link your member ID", "https://shop.example.com/line/link")?,
+    );
     let member = MenuDef::new("member", "Member menu", "member.png")
         .alias("member")
-        .area(Bounds::new(0, 0, 1200, 405), uri_action("Member card", "https://shop.example.com/member/card")?);
+        .area(
+            Bounds::new(0, 0, 1200, 405),
+            uri_action("Member card", "https://shop.example.com/member/card")?,
+        );
     Ok(MenuSet::new([
         Menu::new(guest, Image::from_bytes(png_image([0xEE, 0xEE, 0xEE])?)),
         Menu::new(member, Image::from_bytes(png_image([0x06, 0xC7, 0x55])?)),
@@ -1011,15 +1168,28 @@ pub fn menu_set() -> Result<MenuSet, Error> {
 }
 
 fn uri_action(label: &str, uri: &str) -> Result<line_core::model::Action, Error> {
-    serde_json::from_value(serde_json::json!({"type": "uri", "label": label, "uri": uri}))
-        .map_err(|e| Error::with_source(ErrorKind::RichMenu { action: "build an area action".into() }, e))
+    serde_json::from_value(serde_json::json!({"type": "uri", "label": label, "uri": uri})).map_err(|e| {
+        Error::with_source(
+            ErrorKind::RichMenu {
+                action: "build an area action".into(),
+            },
+            e,
+        )
+    })
 }
 
 /// A 1200×405 PNG of one colour (LINE accepts 800 to 2500 wide, ratio at least 1.45).
 pub fn png_image(rgb: [u8; 3]) -> Result<Vec<u8>, Error> {
     let (w, h) = (1200u32, 405u32);
     let mut bytes = Vec::new();
-    let err = |e: png::EncodingError| Error::with_source(ErrorKind::RichMenu { action: "draw the menu image".into() }, e);
+    let err = |e: png::EncodingError| {
+        Error::with_source(
+            ErrorKind::RichMenu {
+                action: "draw the menu image".into(),
+            },
+            e,
+        )
+    };
     {
         let mut encoder = png::Encoder::new(&mut bytes, w, h);
         encoder.set_color(png::ColorType::Rgb);
@@ -1056,7 +1226,10 @@ mod tests {
 
     #[test]
     fn too_few_friends_is_a_config_error() {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
         let mut out = Vec::new();
         let err = rt
             .block_on(run(&mut out, &TourOptions { existing_friends: 10 }))

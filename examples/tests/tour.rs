@@ -17,7 +17,10 @@ async fn the_tour_ends_with_the_expected_totals() {
     let mut out = Vec::new();
     let totals = match run(&mut out, &TourOptions::default()).await {
         Ok(t) => t,
-        Err(e) => panic!("the tour failed: {e}\n--- output ---\n{}", String::from_utf8_lossy(&out)),
+        Err(e) => panic!(
+            "the tour failed: {e}\n--- output ---\n{}",
+            String::from_utf8_lossy(&out)
+        ),
     };
     let text = String::from_utf8(out).expect("the output is UTF-8");
 
