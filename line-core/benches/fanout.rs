@@ -37,7 +37,10 @@ async fn multicast(State(mock): State<Arc<Mock>>, body: axum::body::Bytes) -> (S
     let allowed = {
         let now = Instant::now();
         let mut w = mock.window.lock().unwrap();
-        while w.front().is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(1)) {
+        while w
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(1))
+        {
             w.pop_front();
         }
         if w.len() < LIMIT_PER_SEC {
@@ -91,7 +94,9 @@ fn bench(c: &mut Criterion) {
         .unwrap();
     let mock = Arc::new(Mock::default());
     let base = server_rt.block_on(async {
-        let app = Router::new().route("/v2/bot/message/multicast", post(multicast)).with_state(mock.clone());
+        let app = Router::new()
+            .route("/v2/bot/message/multicast", post(multicast))
+            .with_state(mock.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });

@@ -83,7 +83,8 @@ fn bench(c: &mut Criterion) {
         });
         g.bench_function(BenchmarkId::new("line-bot-sdk-rust", "parse-only"), |b| {
             b.iter(|| {
-                serde_json::from_str::<line_bot_sdk_rust::line_webhook::models::CallbackRequest>(black_box(text)).unwrap()
+                serde_json::from_str::<line_bot_sdk_rust::line_webhook::models::CallbackRequest>(black_box(text))
+                    .unwrap()
             })
         });
         g.bench_function(BenchmarkId::new("floor", "hmac-only"), |b| {

@@ -411,7 +411,10 @@ impl Paced {
             let fine = Quota::new(quota.count / 10, quota.per / 10);
             SlidingWindow::with_margin(fine, fine.per / 100)
         });
-        Self { window: SlidingWindow::with_margin(quota, quota.per / 100), fine }
+        Self {
+            window: SlidingWindow::with_margin(quota, quota.per / 100),
+            fine,
+        }
     }
 
     fn reserve(&mut self, now: Instant) -> Duration {
@@ -809,12 +812,17 @@ mod tests {
         // Multicast, 200/s: 20 at once, then 20 per 101 ms; never more than 200 in any 1.01 s.
         let limiter = RateLimiter::line_defaults();
         let t0 = Instant::now();
-        let waits: Vec<Duration> = (0..400).map(|_| limiter.reserve(RateClass::Multicast, "multicast", t0)).collect();
+        let waits: Vec<Duration> = (0..400)
+            .map(|_| limiter.reserve(RateClass::Multicast, "multicast", t0))
+            .collect();
         for (i, w) in waits.iter().enumerate() {
             assert_eq!(*w, ms(101) * (i as u32 / 20), "grant {i}");
         }
         for i in 200..waits.len() {
-            assert!(waits[i] - waits[i - 200] >= ms(1_010), "201 grants within the window at {i}");
+            assert!(
+                waits[i] - waits[i - 200] >= ms(1_010),
+                "201 grants within the window at {i}"
+            );
         }
     }
 
