@@ -104,7 +104,12 @@ fn check_id(field: &str, v: &str) -> Result<(), Error> {
     if v.is_empty() || v.len() > MAX_ID_LEN {
         return Err(Error::invalid_input(field, format!("must be 1 to {MAX_ID_LEN} bytes")));
     }
-    if v.chars().any(|c| c.is_control() || c.is_whitespace()) {
+    let bad = if v.is_ascii() {
+        v.bytes().any(|b| b.is_ascii_control() || b.is_ascii_whitespace())
+    } else {
+        v.chars().any(|c| c.is_control() || c.is_whitespace())
+    };
+    if bad {
         return Err(Error::invalid_input(
             field,
             "must not contain spaces or control characters",

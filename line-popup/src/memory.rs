@@ -98,11 +98,18 @@ impl Default for InMemoryStore {
 
 /// A token's 128 bits, or `None` when it is not 32 hex digits.
 fn token_key(token: &str) -> Option<u128> {
-    if token.len() == 32 && token.bytes().all(|b| b.is_ascii_hexdigit()) {
-        u128::from_str_radix(token, 16).ok()
-    } else {
-        None
+    if token.len() != 32 {
+        return None;
     }
+    token.bytes().try_fold(0u128, |acc, b| {
+        let digit = match b {
+            b'0'..=b'9' => b - b'0',
+            b'a'..=b'f' => b - b'a' + 10,
+            b'A'..=b'F' => b - b'A' + 10,
+            _ => return None,
+        };
+        Some(acc << 4 | u128::from(digit))
+    })
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -358,5 +365,28 @@ impl PopupStore for InMemoryStore {
             }
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::token_key;
+
+    #[test]
+    fn token_keys_are_32_hex_digits() {
+        assert_eq!(token_key("0000000000000000000000000000001f"), Some(31));
+        assert_eq!(token_key("FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF"), Some(u128::MAX));
+        assert_eq!(token_key("ffffffffffffffffffffffffffffffff"), Some(u128::MAX));
+        assert_eq!(
+            token_key("0123456789abcdefABCDEF0123456789"),
+            u128::from_str_radix("0123456789abcdefABCDEF0123456789", 16).ok()
+        );
+        assert_eq!(token_key("0123456789abcdefABCDEF012345678"), None, "31 digits");
+        assert_eq!(token_key("0123456789abcdefABCDEF012345678g"), None, "not hex");
+        assert_eq!(
+            token_key("+123456789abcdefABCDEF0123456789"),
+            None,
+            "a sign is not a digit"
+        );
     }
 }
