@@ -68,7 +68,8 @@ pub struct FanOutReport {
     pub accepted_recipients: usize,
     /// Recipients in chunks that failed.
     pub failed_recipients: usize,
-    /// HTTP attempts made, retries included.
+    /// HTTP attempts of the accepted chunks, retries included, plus one for
+    /// each chunk that failed (an error does not say how often it was tried).
     pub attempts: u64,
 }
 
@@ -101,7 +102,8 @@ pub struct PushReport {
     pub duplicates: usize,
     /// Pushes that failed, with the reason.
     pub failed: Vec<PushResult>,
-    /// HTTP attempts made, retries included.
+    /// HTTP attempts of the accepted pushes, retries included, plus one for
+    /// each push that failed.
     pub attempts: u64,
 }
 
