@@ -146,7 +146,7 @@ pub fn grouped(n: i64) -> String {
     let digits = n.unsigned_abs().to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -354,7 +354,7 @@ impl Ctx<'_> {
         let now = self.clock.now();
         let mut contexts = Vec::with_capacity(n);
         for i in 0..n {
-            let female = i % 2 == 0;
+            let female = i.is_multiple_of(2);
             let name = format!("Friend {:03}", i + 1);
             let spec = UserSpec::new(&name)
                 .gender(if female { "female" } else { "male" })
@@ -362,9 +362,9 @@ impl Ctx<'_> {
                 .area("jp_13")
                 .friend_days(200);
             let person = self.add_person(spec, &name, female);
-            let interest = if i % 3 == 0 { "fashion" } else { "cosmetics" };
+            let interest = if i.is_multiple_of(3) { "fashion" } else { "cosmetics" };
             let amount = (i % 10) as f64 * 5_000.0 + 2_000.0;
-            let linked = i % 4 == 0;
+            let linked = i.is_multiple_of(4);
             let mut profile = Profile::new(person.id.clone())
                 .with_attr("interests", Value::Set(vec![interest.to_owned()]))
                 .with_event(

@@ -41,7 +41,7 @@ impl Respond for Line {
                 .set_body_json(serde_json::json!({"message": "The retry key is already accepted"}));
         }
         accepted.insert(key.clone(), to);
-        if n % 3 == 0 {
+        if n.is_multiple_of(3) {
             // accepted, but the answer says otherwise: the client must retry with the same key
             return ResponseTemplate::new(500).set_body_json(serde_json::json!({"message": "oops"}));
         }

@@ -53,7 +53,7 @@ async fn deploy_reconcile_and_an_image_change_on_the_emulator() {
         .users()
         .iter()
         .enumerate()
-        .map(|(i, u)| UserContext::new(u.user_id.clone()).linked(i % 2 == 0))
+        .map(|(i, u)| UserContext::new(u.user_id.clone()).linked(i.is_multiple_of(2)))
         .collect();
     let policy = Policy::new("guest").rule("ID-linked", Condition::Linked(true), "member");
     let report = rm.reconcile(&policy, users.clone()).await.unwrap();
@@ -70,7 +70,7 @@ async fn deploy_reconcile_and_an_image_change_on_the_emulator() {
     let v2 = rm.deploy(&set(5)).await.unwrap();
     assert_eq!(v2.migration.calls.batch, 1);
     for (i, u) in users.iter().enumerate() {
-        let key = if i % 2 == 0 { "member" } else { "guest" };
+        let key = if i.is_multiple_of(2) { "member" } else { "guest" };
         assert_eq!(emu.rich_menu_of(&u.user_id).as_deref(), Some(v2.live[key].as_str()));
     }
     let mut ids = emu.rich_menu_ids();

@@ -87,7 +87,7 @@ fn remember_key(state: &mut State, key: Option<uuid::Uuid>, ctx: &Ctx) {
     let Some(key) = key else { return };
     state.retry_keys.insert(key, (ctx.request_id.clone(), ctx.now));
     state.retry_inserts += 1;
-    if state.retry_inserts % 4096 == 0 {
+    if state.retry_inserts.is_multiple_of(4096) {
         let ttl = SignedDuration::from_hours(RETRY_KEY_TTL_HOURS as i64);
         let now = ctx.now;
         state.retry_keys.retain(|_, (_, at)| now.duration_since(*at) < ttl);
