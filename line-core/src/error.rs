@@ -287,6 +287,17 @@ pub(crate) fn pointer_from_path(path: &serde_path_to_error::Path) -> String {
     out
 }
 
+/// Deserializes `T` from any serde deserializer (JSON, TOML, a `Value`…). On
+/// failure it gives the JSON pointer of the place that failed (`/menus/0/image`)
+/// together with the deserializer's own error.
+pub fn deserialize_at<'de, D, T>(d: D) -> Result<T, (String, D::Error)>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    serde_path_to_error::deserialize(d).map_err(|e| (pointer_from_path(e.path()), e.into_inner()))
+}
+
 /// Parses JSON into `T`, reporting a failure with the JSON pointer of its place.
 pub fn from_json_slice<'de, T: Deserialize<'de>>(bytes: &'de [u8]) -> Result<T, Error> {
     let de = &mut serde_json::Deserializer::from_slice(bytes);

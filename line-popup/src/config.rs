@@ -72,9 +72,7 @@ impl PopupConfig {
     /// Reads a configuration from JSON. A failure names the JSON pointer of its place.
     pub fn from_json(bytes: &[u8]) -> Result<Self, Error> {
         let de = &mut serde_json::Deserializer::from_slice(bytes);
-        serde_path_to_error::deserialize(de).map_err(|e| {
-            let pointer = pointer_from_path(e.path());
-            let inner = e.into_inner();
+        line_core::error::deserialize_at(de).map_err(|(pointer, inner)| {
             let msg = inner.to_string();
             let reason = match msg.rfind(" at line ") {
                 Some(i) => msg[..i].to_owned(),
@@ -83,22 +81,6 @@ impl PopupConfig {
             Error::config(pointer, reason)
         })
     }
-}
-
-fn pointer_from_path(path: &serde_path_to_error::Path) -> String {
-    use serde_path_to_error::Segment;
-    let mut out = String::new();
-    for seg in path.iter() {
-        out.push('/');
-        match seg {
-            Segment::Seq { index } => out.push_str(&index.to_string()),
-            Segment::Map { key } | Segment::Enum { variant: key } => {
-                out.push_str(&key.replace('~', "~0").replace('/', "~1"))
-            }
-            Segment::Unknown => out.push('?'),
-        }
-    }
-    out
 }
 
 /// LINE Login settings for the login-with-`bot_prompt` goal.

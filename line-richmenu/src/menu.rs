@@ -471,11 +471,10 @@ impl MenuSet {
         };
         let mut menus = Vec::with_capacity(defs.len());
         for (place, v) in defs {
-            let def: MenuDef = serde_path_to_error::deserialize(v).map_err(|e| {
-                let pointer = format!("{place}{}", pointer_of(e.path()));
+            let def: MenuDef = line_core::error::deserialize_at(v).map_err(|(pointer, e)| {
                 Error::new(ErrorKind::Parse {
-                    pointer,
-                    reason: e.into_inner().to_string(),
+                    pointer: format!("{place}{pointer}"),
+                    reason: e.to_string(),
                 })
             })?;
             let image = Image::from_file(&base.join(&def.image));
@@ -487,24 +486,4 @@ impl MenuSet {
 
 fn escape_pointer(s: &str) -> String {
     s.replace('~', "~0").replace('/', "~1")
-}
-
-fn pointer_of(path: &serde_path_to_error::Path) -> String {
-    use serde_path_to_error::Segment;
-    let mut out = String::new();
-    for seg in path.iter() {
-        match seg {
-            Segment::Seq { index } => out.push_str(&format!("/{index}")),
-            Segment::Map { key } => {
-                out.push('/');
-                out.push_str(&escape_pointer(key));
-            }
-            Segment::Enum { variant } => {
-                out.push('/');
-                out.push_str(&escape_pointer(variant));
-            }
-            Segment::Unknown => {}
-        }
-    }
-    out
 }
