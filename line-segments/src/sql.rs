@@ -7,13 +7,15 @@
 //!
 //! SQL's `NULL` logic is Kleene logic, so a predicate compiles to an expression that is `NULL`
 //! exactly when the in-process evaluator says `unknown`, and `WHERE` keeps only `true` rows: SQL and
-//! in-process evaluation agree (a property test checks this on SQLite).
+//! in-process evaluation agree (property tests check this on SQLite and on a PostgreSQL server).
 //!
 //! # Storage conventions
 //!
-//! - strings: text (compared byte-wise: SQLite's default; on PostgreSQL use a `C` collation);
+//! - strings: text (compared byte-wise: SQLite's default; on PostgreSQL use a `C` collation, and a
+//!   UTF-8 database so that `SUBSTR`, and so `starts_with`, counts characters);
 //! - numbers: `REAL` / `DOUBLE PRECISION`; booleans: `BOOLEAN` (0/1 on SQLite);
-//! - dates: ISO-8601 text `YYYY-MM-DD`; timestamps: integer seconds since the Unix epoch;
+//! - dates: ISO-8601 text `YYYY-MM-DD`; timestamps: integer seconds since the Unix epoch (`INTEGER`
+//!   / `BIGINT`);
 //! - a `string_set` attribute: a side table `(user, value)`, plus optionally a `known` column of the
 //!   profile table that is `NULL` when the set itself is missing (without it, a missing set counts as
 //!   empty, where in-process evaluation says unknown);
@@ -109,7 +111,15 @@ pub enum Placeholders {
     /// `?` (SQLite, MySQL).
     #[default]
     Question,
-    /// `$1`, `$2`, … (PostgreSQL).
+    /// `CAST($1 AS TEXT)`, `CAST($2 AS BIGINT)`, … (PostgreSQL): numbered, and each cast to its
+    /// parameter's type ([`SqlParam::sql_type`]).
+    ///
+    /// PostgreSQL gives a bare `$n` the type its context suggests (`integer` next to
+    /// `CAST(… AS INTEGER)`, `bigint` next to a `BIGINT` time column), and its clients bind a value
+    /// only to that type, so an [`SqlParam::Int`] would not bind to an `integer` nor an
+    /// [`SqlParam::Real`] (a clock reading between seconds) to a `bigint`. With the cast, the type
+    /// is the variant's: bind `Text` as text, `Int` as a 64-bit integer, `Real` as a double and
+    /// `Bool` as a boolean.
     Dollar,
 }
 
@@ -125,6 +135,19 @@ pub enum SqlParam {
     Real(f64),
     /// A boolean.
     Bool(bool),
+}
+
+impl SqlParam {
+    /// The standard SQL type of the parameter (`TEXT`, `BIGINT`, `DOUBLE PRECISION` or `BOOLEAN`),
+    /// which [`Placeholders::Dollar`] casts its placeholder to.
+    pub fn sql_type(&self) -> &'static str {
+        match self {
+            SqlParam::Text(_) => "TEXT",
+            SqlParam::Int(_) => "BIGINT",
+            SqlParam::Real(_) => "DOUBLE PRECISION",
+            SqlParam::Bool(_) => "BOOLEAN",
+        }
+    }
 }
 
 /// A parameterized query.
@@ -672,7 +695,7 @@ fn finish(marked: &str, params: Vec<SqlParam>, style: Placeholders) -> SqlQuery 
             match style {
                 Placeholders::Question => sql.push('?'),
                 Placeholders::Dollar => {
-                    let _ = write!(sql, "${}", ordered.len());
+                    let _ = write!(sql, "CAST(${} AS {})", ordered.len(), v.sql_type());
                 }
             }
         }

@@ -62,7 +62,7 @@ fn compile_sql_and_narrowcast() {
     let out = cli::compile_sql("gender = \"f\"", mapping, NOW, true).unwrap();
     assert_eq!(
         out,
-        "SELECT p.\"user_id\" FROM \"profiles\" p WHERE (p.\"gender\" = $1) ORDER BY p.\"user_id\";\n-- params: [\"f\"]\n"
+        "SELECT p.\"user_id\" FROM \"profiles\" p WHERE (p.\"gender\" = CAST($1 AS TEXT)) ORDER BY p.\"user_id\";\n-- params: [\"f\"]\n"
     );
     let err = cli::compile_sql("gender = \"f\" and\n vip", mapping, NOW, false).unwrap_err();
     assert!(err.to_string().contains("line 2, column 2"), "{err}");
