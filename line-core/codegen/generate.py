@@ -696,7 +696,19 @@ def emit_union(g, name, t):
     for tag, v, target in vnames:
         for f in g.types[target]["fields"]:
             types_by_key.setdefault(f["json"], set()).add((f["ty"], f["ident"]))
-    common = sorted(k for k, tys in types_by_key.items() if len({ty for ty, _ in tys}) == 1 and k != t["tag"])
+    # Only small types and the union's base properties get a slot: a slot for
+    # every variant's payload would make the pending struct (built for every
+    # object) large, and payloads rarely come before the tag.
+    base_keys = {pname for pname, _ in t["base"]}
+
+    def small(ty):
+        return ty in ("String", "i64", "u64", "i32", "f64", "bool") or g.types.get(ty, {}).get("kind") == "enum"
+
+    common = sorted(
+        k
+        for k, tys in types_by_key.items()
+        if len({ty for ty, _ in tys}) == 1 and k != t["tag"] and (k in base_keys or small(next(iter(tys))[0]))
+    )
     slot = {k: next(iter(types_by_key[k])) for k in common}  # json -> (ty, ident)
     pname = f"{name}Pending"
     out.append(f"#[derive(Default)]\nstruct {pname}<'de> {{\n")

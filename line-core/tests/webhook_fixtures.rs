@@ -714,3 +714,58 @@ mod garbage {
         })
     }
 }
+
+/// Writes `v` as JSON with every object's `"type"` moved after its other properties, so each
+/// union meets its tag last and must buffer and replay what came before it.
+fn write_type_last(v: &Value, out: &mut String) {
+    match v {
+        Value::Object(m) => {
+            out.push('{');
+            let ordered = m
+                .iter()
+                .filter(|(k, _)| *k != "type")
+                .chain(m.iter().filter(|(k, _)| *k == "type"));
+            for (i, (k, v)) in ordered.enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&serde_json::to_string(k).unwrap());
+                out.push(':');
+                write_type_last(v, out);
+            }
+            out.push('}');
+        }
+        Value::Array(a) => {
+            out.push('[');
+            for (i, v) in a.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_type_last(v, out);
+            }
+            out.push(']');
+        }
+        other => out.push_str(&serde_json::to_string(other).unwrap()),
+    }
+}
+
+#[test]
+fn every_fixture_round_trips_with_the_tag_last() {
+    let mut checked = 0;
+    for entry in std::fs::read_dir(dir()).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let original = load(&name);
+        let mut late = String::new();
+        write_type_last(&serde_json::from_slice(&bytes(&name)).unwrap(), &mut late);
+        let req = assert_round_trip(late.as_bytes());
+        // The same kinds (and unknown-ness) as with the tag first, event by event.
+        let kinds = |r: &CallbackRequest| -> Vec<(String, bool)> {
+            r.events.iter().map(|e| (e.kind().to_owned(), e.is_unknown())).collect()
+        };
+        assert_eq!(kinds(&req), kinds(&original), "{name}");
+        assert_eq!(req, original, "{name}: a late tag must give the same typed events");
+        checked += 1;
+    }
+    assert!(checked >= 29, "only {checked} fixtures");
+}
