@@ -102,8 +102,6 @@ pub struct ShopBot {
     members: Mutex<BTreeMap<UserId, String>>,
     log: Mutex<Vec<LogLine>>,
     errors: Mutex<Vec<Error>>,
-    /// `webhookEventId`s whose handling failed: their redelivery is handled again.
-    failed: Mutex<std::collections::HashSet<String>>,
 }
 
 impl std::fmt::Debug for ShopBot {
@@ -144,7 +142,6 @@ impl ShopBot {
             members: Mutex::new(BTreeMap::new()),
             log: Mutex::new(Vec::new()),
             errors: Mutex::new(Vec::new()),
-            failed: Mutex::new(std::collections::HashSet::new()),
         }
     }
 
@@ -207,18 +204,14 @@ impl ShopBot {
             let reason = reason.to_owned();
             move |e: line_core::Error| Error::with_source(ErrorKind::Bot { reason }, e)
         };
-        // A redelivery of an event whose handling failed is handled again; any
-        // other event seen before is dropped.
-        let id = event.webhook_event_id().map(|id| id.into_owned());
+        // Each id is handled once; when handling fails, the id is released so
+        // that LINE's redelivery of the event is handled again.
         if !self.deduper.is_new(event).await.map_err(bot_err("dedupe"))? {
-            let failed_before = id.as_ref().is_some_and(|id| lock(&self.failed).remove(id));
-            if !failed_before {
-                return Ok(());
-            }
+            return Ok(());
         }
         let result = self.handle_new(event).await;
-        if let (Err(_), Some(id)) = (&result, id) {
-            lock(&self.failed).insert(id);
+        if result.is_err() {
+            self.deduper.release(event).await.map_err(bot_err("dedupe"))?;
         }
         result
     }

@@ -182,6 +182,25 @@ where
         "an id must expire ttl after it was first recorded, not after it was last seen"
     );
 
+    // Forgetting: a forgotten id is new again (and then remembered); forgetting an
+    // unknown id is fine and leaves others alone.
+    let f = format!("{p}-forget");
+    assert!(first(f.clone()).await, "a new id must be new");
+    store
+        .forget(&f)
+        .await
+        .unwrap_or_else(|e| panic!("forget({f:?}) failed: {e}"));
+    assert!(first(f.clone()).await, "a forgotten id must be new again");
+    assert!(
+        !first(f.clone()).await,
+        "an id recorded after forget must be remembered"
+    );
+    store
+        .forget(&format!("{p}-never-seen"))
+        .await
+        .unwrap_or_else(|e| panic!("forgetting an unknown id failed: {e}"));
+    assert!(!first(f).await, "forgetting another id must not forget this one");
+
     // Many distinct ids: each is new exactly once.
     let mut new = 0;
     for round in 0..2 {

@@ -57,6 +57,9 @@ async fn conformance_suite_catches_a_store_that_forgets() {
         async fn first_seen(&self, _: &str, _: Duration) -> Result<bool, Error> {
             Ok(true)
         }
+        async fn forget(&self, _: &str) -> Result<(), Error> {
+            Ok(())
+        }
     }
     let handle = tokio::spawn(async { dedupe_store_conformance_with(&Forgetful, |_| async {}).await });
     let err = handle
@@ -131,17 +134,24 @@ async fn unknown_events_are_deduplicated_by_their_raw_id() {
     assert_eq!(deduper.filter(events(e)).await.unwrap().len(), 0);
 }
 
+/// A store that is down.
+struct Down;
+#[async_trait]
+impl DedupeStore for Down {
+    async fn first_seen(&self, _: &str, _: Duration) -> Result<bool, Error> {
+        Err(Error::new(ErrorKind::Store {
+            operation: "first_seen".into(),
+        }))
+    }
+    async fn forget(&self, _: &str) -> Result<(), Error> {
+        Err(Error::new(ErrorKind::Store {
+            operation: "forget".into(),
+        }))
+    }
+}
+
 #[tokio::test]
 async fn store_failures_are_returned() {
-    struct Down;
-    #[async_trait]
-    impl DedupeStore for Down {
-        async fn first_seen(&self, _: &str, _: Duration) -> Result<bool, Error> {
-            Err(Error::new(ErrorKind::Store {
-                operation: "first_seen".into(),
-            }))
-        }
-    }
     let deduper = Deduper::new(Down);
     let err = deduper.filter(events(&unfollow(Some("A"), false))).await.unwrap_err();
     assert!(matches!(err.kind(), ErrorKind::Store { .. }));
@@ -166,4 +176,80 @@ async fn concurrent_first_sightings_admit_exactly_one() {
         }
     }
     assert_eq!(new, 1);
+}
+
+/// A handler's failure, for `Deduper::once`.
+#[derive(Debug)]
+enum HandlerError {
+    Failed,
+    Dedupe(Error),
+}
+
+impl From<Error> for HandlerError {
+    fn from(e: Error) -> Self {
+        HandlerError::Dedupe(e)
+    }
+}
+
+#[tokio::test]
+async fn a_failed_event_is_handled_again_on_redelivery_and_then_dropped() {
+    let deduper = Deduper::new(InMemoryDedupeStore::with_clock(clock()));
+    let calls = std::sync::atomic::AtomicUsize::new(0);
+    let run = |fail: bool| {
+        let calls = &calls;
+        move || async move {
+            calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            if fail {
+                Err(HandlerError::Failed)
+            } else {
+                Ok("done")
+            }
+        }
+    };
+    let first = events(&unfollow(Some("A"), false));
+    assert!(matches!(
+        deduper.once(&first[0], run(true)).await,
+        Err(HandlerError::Failed)
+    ));
+    // The redelivery runs the handler again; this time it succeeds.
+    let redelivery = events(&unfollow(Some("A"), true));
+    assert_eq!(deduper.once(&redelivery[0], run(false)).await.unwrap(), Some("done"));
+    // A further copy is dropped without calling the handler.
+    assert_eq!(deduper.once(&redelivery[0], run(false)).await.unwrap(), None);
+    assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 2);
+    // `release` by hand does the same for hosts that use `is_new` / `filter`.
+    deduper.release(&redelivery[0]).await.unwrap();
+    assert_eq!(deduper.filter(redelivery).await.unwrap().len(), 1);
+    // An event without an id always runs, and releasing it is a no-op.
+    let anonymous = events(&unfollow(None, false));
+    assert_eq!(deduper.once(&anonymous[0], run(false)).await.unwrap(), Some("done"));
+    deduper.release(&anonymous[0]).await.unwrap();
+}
+
+#[tokio::test]
+async fn once_returns_store_errors_and_keeps_the_handlers_error() {
+    struct ForgetDown(InMemoryDedupeStore);
+    #[async_trait]
+    impl DedupeStore for ForgetDown {
+        async fn first_seen(&self, id: &str, ttl: Duration) -> Result<bool, Error> {
+            self.0.first_seen(id, ttl).await
+        }
+        async fn forget(&self, _: &str) -> Result<(), Error> {
+            Err(Error::new(ErrorKind::Store {
+                operation: "forget".into(),
+            }))
+        }
+    }
+    // The store cannot be asked: the handler does not run and the store's error comes back.
+    let down = Deduper::new(Down);
+    let e = &events(&unfollow(Some("A"), false))[0];
+    let err = down.once(e, || async { Ok::<_, HandlerError>(()) }).await.unwrap_err();
+    assert!(matches!(err, HandlerError::Dedupe(ref e) if matches!(e.kind(), ErrorKind::Store { .. })));
+    // The release fails after a handler failure: the handler's error is still the one returned.
+    let forget_down = Deduper::new(ForgetDown(InMemoryDedupeStore::with_clock(clock())));
+    let err = forget_down
+        .once(e, || async { Err::<(), _>(HandlerError::Failed) })
+        .await
+        .unwrap_err();
+    assert!(matches!(err, HandlerError::Failed));
 }

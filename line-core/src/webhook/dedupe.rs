@@ -36,12 +36,21 @@ pub trait DedupeStore: Send + Sync {
     /// not yet expired. Returns `true` when the ID was new (the caller should
     /// handle the event) and `false` when it was seen before.
     async fn first_seen(&self, webhook_event_id: &str, ttl: Duration) -> Result<bool, Error>;
+
+    /// Forgets `webhook_event_id`, so that its next sighting (a redelivery)
+    /// counts as new again. Called when handling the event failed. Forgetting an
+    /// ID that is not recorded is not an error.
+    async fn forget(&self, webhook_event_id: &str) -> Result<(), Error>;
 }
 
 #[async_trait]
 impl<T: DedupeStore + ?Sized> DedupeStore for Arc<T> {
     async fn first_seen(&self, webhook_event_id: &str, ttl: Duration) -> Result<bool, Error> {
         (**self).first_seen(webhook_event_id, ttl).await
+    }
+
+    async fn forget(&self, webhook_event_id: &str) -> Result<(), Error> {
+        (**self).forget(webhook_event_id).await
     }
 }
 
@@ -107,6 +116,12 @@ impl DedupeStore for InMemoryDedupeStore {
         let now = self.clock.now();
         Ok(self.lock().insert_if_absent(now, webhook_event_id, (), ttl))
     }
+
+    async fn forget(&self, webhook_event_id: &str) -> Result<(), Error> {
+        let now = self.clock.now();
+        self.lock().take(now, webhook_event_id);
+        Ok(())
+    }
 }
 
 /// Filters webhook events through a [`DedupeStore`], keyed on `webhookEventId`.
@@ -115,11 +130,13 @@ impl DedupeStore for InMemoryDedupeStore {
 /// same event twice in one batch). An event without a `webhookEventId` always
 /// passes: there is nothing to key it on.
 ///
-/// An ID is recorded when the event is filtered, not when your handler
-/// finishes with it: if handling fails afterwards, a redelivery of that event
-/// is dropped. When a store call fails, [`filter`](Self::filter) returns the
-/// error; answering the webhook with a 5xx then makes LINE redeliver (when
-/// redelivery is on for the channel).
+/// An ID is recorded when the event is checked, before your handler runs, so
+/// that two servers given the same redelivery at once do not both handle it.
+/// If handling then fails, call [`release`](Self::release) (or let
+/// [`once`](Self::once) do it): the ID is forgotten and LINE's redelivery of
+/// the event is handled again instead of being dropped. When a store call
+/// fails, the methods return the error; answering the webhook with a 5xx then
+/// makes LINE redeliver (when redelivery is on for the channel).
 ///
 /// ```
 /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
@@ -166,6 +183,69 @@ impl Deduper {
         match event.webhook_event_id() {
             Some(id) => self.store.first_seen(&id, self.ttl).await,
             None => Ok(true),
+        }
+    }
+
+    /// Forgets `event`'s ID, so that a redelivery of it is handled again. Call
+    /// this when handling the event failed. A no-op for an event without
+    /// `webhookEventId`.
+    pub async fn release(&self, event: &Event) -> Result<(), Error> {
+        match event.webhook_event_id() {
+            Some(id) => self.store.forget(&id).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Handles `event` at most once per `webhookEventId`, and again after a
+    /// failure.
+    ///
+    /// Returns `Ok(None)` without calling `handler` when the ID was seen
+    /// before, and `handler`'s result otherwise. When `handler` fails, the ID
+    /// is [released](Self::release) before its error is returned, so LINE's
+    /// redelivery of the event runs `handler` again. (If the release itself
+    /// fails, that is logged at `error` level and the handler's error is still
+    /// the one returned.)
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// use line_core::webhook::dedupe::{Deduper, InMemoryDedupeStore};
+    ///
+    /// let deduper = Deduper::new(InMemoryDedupeStore::new());
+    /// let body = br#"{"destination":"U0","events":[{"type":"unfollow","timestamp":1,"webhookEventId":"01A"}]}"#;
+    /// let event = &line_core::webhook::parse(body)?.events[0];
+    ///
+    /// // The first try fails: the ID is released.
+    /// let down = || line_core::Error::new(line_core::ErrorKind::Store { operation: "save".into() });
+    /// let failed = deduper.once(event, || async { Err::<(), _>(down()) }).await;
+    /// assert!(failed.is_err());
+    /// // LINE redelivers; this time the handler runs and succeeds.
+    /// assert_eq!(deduper.once(event, || async { Ok::<_, line_core::Error>(7) }).await?, Some(7));
+    /// // Any further copy is dropped.
+    /// assert_eq!(deduper.once(event, || async { Ok::<_, line_core::Error>(8) }).await?, None);
+    /// # Ok::<(), line_core::Error>(())
+    /// # }).unwrap();
+    /// ```
+    pub async fn once<T, E, F, Fut>(&self, event: &Event, handler: F) -> Result<Option<T>, E>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<T, E>>,
+        E: From<Error>,
+    {
+        if !self.is_new(event).await? {
+            return Ok(None);
+        }
+        match handler().await {
+            Ok(v) => Ok(Some(v)),
+            Err(e) => {
+                if let Err(release) = self.release(event).await {
+                    tracing::error!(
+                        kind = event.kind(),
+                        error = %release,
+                        "handling a webhook event failed and its id could not be released: a redelivery will be dropped"
+                    );
+                }
+                Err(e)
+            }
         }
     }
 
