@@ -353,15 +353,50 @@ impl SlidingWindow {
     /// Grants one request and returns how long from `now` the caller must wait
     /// before sending it (zero if it may go at once). Grants queue in order.
     pub fn reserve(&mut self, now: Instant) -> Duration {
-        let at = self.next_due(now);
-        self.record(at);
-        at.saturating_duration_since(now)
+        match self.next_due(now) {
+            Some(at) => {
+                self.record(at);
+                at.saturating_duration_since(now)
+            }
+            // A window too long for the clock to express: never.
+            None => Duration::MAX,
+        }
     }
 
-    /// When the next grant is due, without taking it.
-    fn next_due(&self, now: Instant) -> Instant {
+    /// Grants one request if `now` is due (fewer than `count` grants in the
+    /// last `per` plus margin); otherwise grants nothing and returns how long
+    /// from `now` until one would be due. This is how a server that enforces the
+    /// quota answers: it admits or rejects, it does not queue.
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// use line_core::ratelimit::{Quota, SlidingWindow};
+    ///
+    /// let t0 = Instant::now();
+    /// let mut w = SlidingWindow::new(Quota::per_second(2));
+    /// assert_eq!(w.try_take(t0), Ok(()));
+    /// assert_eq!(w.try_take(t0 + Duration::from_millis(300)), Ok(()));
+    /// assert_eq!(w.try_take(t0 + Duration::from_millis(600)), Err(Duration::from_millis(400)));
+    /// // A rejection takes no slot: the first grant's slot frees at t0 + 1 s.
+    /// assert_eq!(w.try_take(t0 + Duration::from_secs(1)), Ok(()));
+    /// assert!(w.try_take(t0 + Duration::from_millis(1200)).is_err());
+    /// ```
+    pub fn try_take(&mut self, now: Instant) -> Result<(), Duration> {
+        match self.next_due(now) {
+            Some(at) if at <= now => {
+                self.record(now);
+                Ok(())
+            }
+            Some(at) => Err(at - now),
+            None => Err(Duration::MAX),
+        }
+    }
+
+    /// When the next grant is due, without taking it; `None` when that is
+    /// beyond what an `Instant` can express.
+    fn next_due(&self, now: Instant) -> Option<Instant> {
         if self.quota.per.is_zero() {
-            return now;
+            return Some(now);
         }
         let count = self.quota.count.max(1) as usize;
         let mut at = now;
@@ -370,9 +405,9 @@ impl SlidingWindow {
         }
         if self.grants.len() >= count {
             let oldest = self.grants[self.grants.len() - count];
-            at = at.max(oldest + self.quota.per + self.margin);
+            at = at.max(oldest.checked_add(self.quota.per.saturating_add(self.margin))?);
         }
-        at
+        Some(at)
     }
 
     fn record(&mut self, at: Instant) {
@@ -418,9 +453,14 @@ impl Paced {
     }
 
     fn reserve(&mut self, now: Instant) -> Duration {
-        let mut at = self.window.next_due(now);
+        let Some(mut at) = self.window.next_due(now) else {
+            return Duration::MAX;
+        };
         if let Some(fine) = &self.fine {
-            at = at.max(fine.next_due(now));
+            let Some(due) = fine.next_due(now) else {
+                return Duration::MAX;
+            };
+            at = at.max(due);
         }
         self.window.record(at);
         if let Some(fine) = &mut self.fine {

@@ -34,7 +34,8 @@
 //! - Rich menus: objects, images, default, per-user and bulk links, aliases,
 //!   batches with progress, and LINE's limits.
 //! - Audiences for uploaded user ids (JSON).
-//! - LINE's rate limits per endpoint (with a time scale), `x-line-request-id`
+//! - LINE's rate limits per endpoint, enforced as a strict sliding window (at most
+//!   the quota in any span of the window; with a time scale), `x-line-request-id`
 //!   on every answer, 404 in LINE's shape for unknown endpoints.
 //! - Webhooks to a configured URL, signed with the channel secret, with
 //!   helpers that make a simulated user follow, write, tap a postback or finish

@@ -14,7 +14,7 @@ use bytes::Bytes;
 use jiff::Timestamp;
 use line_core::client::{operations, AuthScheme, HttpMethod, Operation};
 use line_core::ids::RequestId;
-use line_core::ratelimit::{Quota, TokenBucket};
+use line_core::ratelimit::{Quota, SlidingWindow};
 use serde::Serialize;
 
 use crate::config::EmulatorConfig;
@@ -294,10 +294,7 @@ fn check_rate(shared: &Shared, state: &mut EmuState, op: &'static Operation) -> 
     let now = shared.instant();
     let per = Duration::try_from_secs_f64(q.per.as_secs_f64() * shared.config.time_scale).unwrap_or(Duration::MAX);
     let scaled = Quota::new(q.count, per);
-    let bucket = state
-        .buckets
-        .entry(op.id)
-        .or_insert_with(|| TokenBucket::new(scaled, now));
+    let bucket = state.buckets.entry(op.id).or_insert_with(|| SlidingWindow::new(scaled));
     bucket.try_take(now).map_err(|_| LineError::rate_limited())
 }
 

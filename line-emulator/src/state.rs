@@ -7,7 +7,7 @@ use bytes::Bytes;
 use jiff::Timestamp;
 use line_core::ids::{RequestId, UserId};
 use line_core::model::{Message, RichMenuBatchOperation, RichMenuRequest};
-use line_core::ratelimit::TokenBucket;
+use line_core::ratelimit::SlidingWindow;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::Serialize;
@@ -234,7 +234,7 @@ pub(crate) struct State {
     pub(crate) link_tokens: HashMap<String, LinkToken>,
     pub(crate) quota_used: u64,
     pub(crate) calls: BTreeMap<String, u64>,
-    pub(crate) buckets: HashMap<&'static str, TokenBucket>,
+    pub(crate) buckets: HashMap<&'static str, SlidingWindow>,
     pub(crate) rich_menus: HashMap<String, RichMenu>,
     pub(crate) rich_menu_seq: u64,
     pub(crate) default_rich_menu: Option<String>,

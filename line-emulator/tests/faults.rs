@@ -20,7 +20,9 @@ async fn multicast_to_100k_under_faults_delivers_exactly_once() {
             .rate_limit_rate(0.05)
             .lost_response_rate(0.01),
     );
-    let (emu, _) = start(EmulatorConfig::new().friends(100_000).faults(faults)).await;
+    // The emulator and the client run LINE's limits at the same time scale (a 10 ms window for
+    // multicast's 200/s), so the client's pacing must keep within the emulator's strict window.
+    let (emu, _) = start(EmulatorConfig::new().friends(100_000).faults(faults).time_scale(0.01)).await;
     let client = emu
         .client_builder()
         .retry_policy(
@@ -138,7 +140,7 @@ async fn latency_is_added_per_endpoint() {
 async fn the_emulators_rate_limit_answers_429_and_refills_in_scaled_emulated_time() {
     use jiff::{SignedDuration, Timestamp};
     let clock = line_core::clock::ManualClock::new("2026-05-01T00:00:00Z".parse::<Timestamp>().unwrap());
-    // Rich-menu list: 10/s; at time scale 0.5 a token comes back every 50 ms.
+    // Rich-menu list: 10/s, enforced as a sliding window; at time scale 0.5 the window is 500 ms.
     let config = EmulatorConfig::new()
         .time_scale(0.5)
         .clock(std::sync::Arc::new(clock.clone()));
@@ -155,11 +157,16 @@ async fn the_emulators_rate_limit_answers_429_and_refills_in_scaled_emulated_tim
         err.api().unwrap().too_many_requests,
         Some(line_core::TooManyRequests::RateLimit)
     );
-    clock.advance(SignedDuration::from_millis(49));
+    // Nothing comes back before the window has passed (a token bucket would refill one every 50 ms).
+    clock.advance(SignedDuration::from_millis(499));
     assert!(client.get_rich_menu_list().await.is_err());
+    // Then the whole window's slots are free again, and no more.
     clock.advance(SignedDuration::from_millis(1));
-    client.get_rich_menu_list().await.unwrap();
-    assert_eq!(emu.calls("getRichMenuList"), 13);
+    for _ in 0..10 {
+        client.get_rich_menu_list().await.unwrap();
+    }
+    assert!(client.get_rich_menu_list().await.is_err());
+    assert_eq!(emu.calls("getRichMenuList"), 23);
 }
 
 #[tokio::test]
