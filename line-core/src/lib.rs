@@ -36,7 +36,7 @@ pub use error::{ApiError, ApiErrorDetail, Error, ErrorKind, TooManyRequests};
 pub use ids::{GroupId, RequestId, RetryKey, RichMenuId, RoomId, UserId};
 pub use secret::{ChannelAccessToken, ChannelSecret, SecretString};
 
-/// The README's code blocks, compiled as doc tests.
-#[cfg(doctest)]
+/// The README's code blocks, compiled as doc tests (its quick start uses the `axum` feature).
+#[cfg(all(doctest, feature = "axum"))]
 #[doc = include_str!("../../README.md")]
 pub struct ReadmeDoctests;
