@@ -2,10 +2,8 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::hash::Hasher;
 use std::sync::Arc;
 
-use globset::{Glob, GlobSet, GlobSetBuilder};
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
@@ -13,10 +11,13 @@ use line_core::clock::Clock;
 use line_core::ids::UserId;
 use line_core::webhook::Event;
 use serde::{Deserialize, Serialize};
+use smallvec::SmallVec;
 
 use crate::config::{Audience, Banner, Campaign, Day, Device, Goal, PopupConfig};
 use crate::error::{Error, ErrorKind};
+use crate::paths::PathRules;
 use crate::segment::SegmentCondition;
+use crate::split::SplitHasher;
 use crate::store::{Attribution, Candidate, CapKind, EventKind, PopupStore, Recorded, ReserveOutcome, ReserveRequest};
 
 /// Where the add-friend URL points, before the percent-encoded `@`.
@@ -104,12 +105,10 @@ fn check_id(field: &str, v: &str) -> Result<(), Error> {
     if v.is_empty() || v.len() > MAX_ID_LEN {
         return Err(Error::invalid_input(field, format!("must be 1 to {MAX_ID_LEN} bytes")));
     }
-    let bad = if v.is_ascii() {
-        v.bytes().any(|b| b.is_ascii_control() || b.is_ascii_whitespace())
-    } else {
-        v.chars().any(|c| c.is_control() || c.is_whitespace())
-    };
-    if bad {
+    // Printable ASCII (0x21 to 0x7e) is the common case and needs no decoding;
+    // anything else is checked by character.
+    let printable = v.bytes().fold(true, |ok, b| ok & (b'!'..=b'~').contains(&b));
+    if !printable && v.chars().any(|c| c.is_control() || c.is_whitespace()) {
         return Err(Error::invalid_input(
             field,
             "must not contain spaces or control characters",
@@ -264,14 +263,19 @@ pub struct Report {
     pub popup_share: Option<f64>,
 }
 
+/// Campaigns kept on the stack during a decision; more spill to the heap.
+const INLINE_CAMPAIGNS: usize = 8;
+
 struct Compiled {
     campaign: Campaign,
     id: Arc<str>,
     banners: Vec<Arc<Banner>>,
     cumulative: Vec<u64>,
     total_weight: u64,
-    include: Option<GlobSet>,
-    exclude: Option<GlobSet>,
+    /// The split hash after the campaign ID and its separator.
+    split: SplitHasher,
+    include: Option<PathRules>,
+    exclude: Option<PathRules>,
     tz: TimeZone,
     segment: Option<Arc<dyn SegmentCondition>>,
     login_prefix: Option<String>,
@@ -383,8 +387,8 @@ impl PopupEngineBuilder {
                 Some(name) => parse_tz(name, &at("/schedule/time_zone"))?,
                 None => tz.clone(),
             };
-            let include = globs(&c.targeting.include, &at("/targeting/include"))?;
-            let exclude = globs(&c.targeting.exclude, &at("/targeting/exclude"))?;
+            let include = PathRules::new(&c.targeting.include, &at("/targeting/include"))?;
+            let exclude = PathRules::new(&c.targeting.exclude, &at("/targeting/exclude"))?;
             let segment = match &c.targeting.segment {
                 Some(name) => Some(self.segments.get(name).cloned().ok_or_else(|| {
                     Error::config(
@@ -469,6 +473,7 @@ impl PopupEngineBuilder {
                 banners: c.banners.iter().cloned().map(Arc::new).collect(),
                 cumulative,
                 total_weight: total,
+                split: SplitHasher::new(&c.id),
                 include,
                 exclude,
                 tz: ctz,
@@ -517,30 +522,6 @@ fn check_name(id: &str) -> Result<(), String> {
         return Err("may contain only A-Z, a-z, 0-9, '-', '_' and '.'".into());
     }
     Ok(())
-}
-
-fn globs(patterns: &[String], pointer: &str) -> Result<Option<GlobSet>, Error> {
-    if patterns.is_empty() {
-        return Ok(None);
-    }
-    let mut b = GlobSetBuilder::new();
-    for (i, p) in patterns.iter().enumerate() {
-        if !p.starts_with('/') {
-            return Err(Error::config(
-                format!("{pointer}/{i}"),
-                "a path pattern must start with '/'",
-            ));
-        }
-        let g = globset::GlobBuilder::new(p)
-            .literal_separator(true)
-            .build()
-            .map_err(|e| Error::config(format!("{pointer}/{i}"), format!("bad pattern: {}", e.kind())))?;
-        b.add(g);
-    }
-    let _: Option<Glob> = None;
-    b.build()
-        .map(Some)
-        .map_err(|e| Error::config(pointer, format!("bad patterns: {}", e.kind())))
 }
 
 /// Decides, per page view, whether a visitor sees a popup and which one, and
@@ -594,16 +575,12 @@ impl fmt::Debug for PopupEngine {
     }
 }
 
-/// The banner variant a visitor gets in a campaign: a SipHash-1-3 (fixed keys,
-/// stable across processes and versions) of the campaign and visitor IDs,
-/// mapped onto the cumulative weights.
-fn pick(visitor: &str, campaign: &str, cumulative: &[u64], total: u64) -> usize {
-    let mut h = siphasher::sip::SipHasher13::new_with_keys(0x6c69_6e65_2d70_6f70, 0x7570_2d76_6172_6961);
-    h.write(campaign.as_bytes());
-    h.write_u8(0xff);
-    h.write(visitor.as_bytes());
-    let x = ((u128::from(h.finish()) * u128::from(total)) >> 64) as u64;
-    cumulative.partition_point(|&c| c <= x)
+/// The banner variant a visitor gets in a campaign (see [`crate::split`]).
+fn pick(visitor: &str, c: &Compiled) -> usize {
+    if c.banners.len() == 1 {
+        return 0;
+    }
+    c.split.pick(visitor, &c.cumulative, c.total_weight)
 }
 
 impl PopupEngine {
@@ -621,7 +598,7 @@ impl PopupEngine {
     /// unknown campaign. Deterministic: the same visitor always gets the same variant.
     pub fn variant_for(&self, visitor_id: &str, campaign: &str) -> Option<&Banner> {
         let c = self.campaigns.iter().find(|c| &*c.id == campaign)?;
-        Some(&c.banners[pick(visitor_id, &c.id, &c.cumulative, c.total_weight)])
+        Some(&c.banners[pick(visitor_id, c)])
     }
 
     /// The calendar day of `at` in the configuration's time zone.
@@ -664,37 +641,44 @@ impl PopupEngine {
     pub async fn decide(&self, ctx: &VisitorContext) -> Result<Decision, Error> {
         ctx.validate()?;
         let now = self.clock.now();
-        // (priority index, blocked) so that the answer lists campaigns in priority order.
-        let mut blocked: Vec<(usize, Blocked)> = Vec::new();
-        let mut eligible: Vec<(usize, usize)> = Vec::with_capacity(self.campaigns.len());
+        // The rule that blocked each campaign, in priority order (`None`: eligible),
+        // and the eligible ones with their variants: (priority index, banner index).
+        // The eligible ones are also the store's candidates.
+        let mut rule_of: SmallVec<[Option<Reason>; INLINE_CAMPAIGNS]> = SmallVec::new();
+        let mut eligible: SmallVec<[(usize, usize); INLINE_CAMPAIGNS]> = SmallVec::new();
+        let mut candidates: SmallVec<[Candidate<'_>; INLINE_CAMPAIGNS]> = SmallVec::new();
         for (ci, c) in self.campaigns.iter().enumerate() {
-            match self.rules(c, ctx, now).await? {
-                Some(reason) => blocked.push((
-                    ci,
-                    Blocked {
-                        campaign: c.id.clone(),
-                        reason,
-                    },
-                )),
-                None => eligible.push((ci, pick(&ctx.visitor_id, &c.id, &c.cumulative, c.total_weight))),
+            let rule = self.rules(c, ctx, now).await?;
+            if rule.is_none() {
+                let bi = pick(&ctx.visitor_id, c);
+                eligible.push((ci, bi));
+                candidates.push(Candidate::new(&c.id, &c.banners[bi].id, &c.campaign.caps));
             }
+            rule_of.push(rule);
         }
         if eligible.is_empty() {
-            return Ok(Decision::Hide {
-                blocked: blocked.into_iter().map(|(_, b)| b).collect(),
-            });
+            let blocked = self
+                .campaigns
+                .iter()
+                .zip(&rule_of)
+                .filter_map(|(c, rule)| {
+                    rule.map(|reason| Blocked {
+                        campaign: c.id.clone(),
+                        reason,
+                    })
+                })
+                .collect();
+            return Ok(Decision::Hide { blocked });
         }
-        let candidates: Vec<Candidate<'_>> = eligible
-            .iter()
-            .map(|&(ci, bi)| {
-                let c = &self.campaigns[ci];
-                Candidate::new(&c.id, &c.banners[bi].id, &c.campaign.caps)
-            })
-            .collect();
-        let token = uuid::Builder::from_random_bytes(rand::random())
-            .into_uuid()
-            .simple()
-            .to_string();
+        // A random (version 4) UUID, formatted on the stack; it becomes a
+        // `String` only for a showing.
+        let mut token_buf = [0u8; 32];
+        let token = encode_token(
+            uuid::Builder::from_random_bytes(rand::random::<u128>().to_be_bytes())
+                .into_uuid()
+                .as_u128(),
+            &mut token_buf,
+        );
         let day = self.day_name(now);
         let req = ReserveRequest {
             visitor: &ctx.visitor_id,
@@ -704,10 +688,17 @@ impl PopupEngine {
             max_per_day: self.max_per_day,
             session_ttl_secs: self.session_ttl_secs,
             candidates: &candidates,
-            token: &token,
+            token,
             token_ttl_secs: self.attribution_ttl_secs,
         };
-        let outcome = match self.store.reserve(&req).await {
+        // On the `dyn PopupStore` itself: through the `Arc` forwarding impl,
+        // `reserve` would box one more future.
+        let store = &*self.store;
+        let reserved = match store.try_reserve_now(&req) {
+            Some(r) => r,
+            None => store.reserve(&req).await,
+        };
+        let outcome = match reserved {
             Ok(o) => o,
             Err(e) => {
                 tracing::warn!(error = %e, "popup store failed; showing nothing");
@@ -729,22 +720,29 @@ impl PopupEngine {
                 ),
             ));
         }
-        for (k, &(ci, _)) in eligible.iter().enumerate() {
-            let reason = match (k.cmp(&answered), chosen) {
-                (std::cmp::Ordering::Less, _) => Reason::Cap(caps[k]),
-                (std::cmp::Ordering::Greater, Some(_)) => Reason::OnePerPageView,
-                _ => continue,
+        // Every campaign but the chosen one, in priority order: its rule, or for
+        // the k-th eligible one, its cap (before the chosen one) or "one per page
+        // view" (after it).
+        let mut blocked = Vec::with_capacity(self.campaigns.len() - usize::from(chosen.is_some()));
+        let mut k = 0;
+        for (c, rule) in self.campaigns.iter().zip(&rule_of) {
+            let reason = match *rule {
+                Some(reason) => reason,
+                None => {
+                    let i = k;
+                    k += 1;
+                    match i.cmp(&answered) {
+                        std::cmp::Ordering::Less => Reason::Cap(caps[i]),
+                        std::cmp::Ordering::Greater => Reason::OnePerPageView,
+                        std::cmp::Ordering::Equal => continue,
+                    }
+                }
             };
-            blocked.push((
-                ci,
-                Blocked {
-                    campaign: self.campaigns[ci].id.clone(),
-                    reason,
-                },
-            ));
+            blocked.push(Blocked {
+                campaign: c.id.clone(),
+                reason,
+            });
         }
-        blocked.sort_by_key(|(ci, _)| *ci);
-        let blocked = blocked.into_iter().map(|(_, b)| b).collect();
         Ok(match chosen {
             Some(index) => {
                 let (ci, bi) = eligible[index];
@@ -754,20 +752,20 @@ impl PopupEngine {
         })
     }
 
-    fn showing(&self, ci: usize, bi: usize, token: String, passed_over: Vec<Blocked>) -> Showing {
+    fn showing(&self, ci: usize, bi: usize, token: &str, passed_over: Vec<Blocked>) -> Showing {
         let c = &self.campaigns[ci];
-        let login_url = c.login_prefix.as_ref().map(|p| format!("{p}{token}"));
-        let id_link_url = c.id_link_prefixes.get(bi).map(|p| format!("{p}{token}"));
+        let login_url = c.login_prefix.as_deref().map(|p| concat(p, token));
+        let id_link_url = c.id_link_prefixes.get(bi).map(|p| concat(p, token));
         let click_url = match c.campaign.goal {
             Goal::Login => login_url.clone(),
             Goal::IdLink => id_link_url.clone(),
             _ => None,
         }
-        .unwrap_or_else(|| self.add_friend_url.to_string());
+        .unwrap_or_else(|| String::from(&*self.add_friend_url));
         Showing {
             campaign: c.id.clone(),
             banner: c.banners[bi].clone(),
-            token,
+            token: token.to_owned(),
             click_url,
             add_friend_url: self.add_friend_url.clone(),
             login_url,
@@ -798,8 +796,8 @@ impl PopupEngine {
         if !audience_ok {
             return Ok(Some(Reason::Audience));
         }
-        if c.include.as_ref().is_some_and(|g| !g.is_match(&ctx.path))
-            || c.exclude.as_ref().is_some_and(|g| g.is_match(&ctx.path))
+        if c.include.as_ref().is_some_and(|r| !r.is_match(&ctx.path))
+            || c.exclude.as_ref().is_some_and(|r| r.is_match(&ctx.path))
         {
             return Ok(Some(Reason::Page));
         }
@@ -970,9 +968,57 @@ impl PopupEngine {
     }
 }
 
+/// The attribution token of `bits`: 32 lowercase hex digits, the same as
+/// `Uuid::from_u128(bits).simple()` writes, without a `String`. Each half is
+/// spread to one nibble per byte and turned into ASCII 16 digits at a time.
+fn encode_token(bits: u128, buf: &mut [u8; 32]) -> &str {
+    const ONES: u128 = u128::MAX / 0xff;
+    for (half, out) in [(bits >> 64) as u64, bits as u64]
+        .into_iter()
+        .zip(buf.chunks_exact_mut(16))
+    {
+        let mut v = u128::from(half);
+        v = (v | (v << 32)) & 0x0000_0000_ffff_ffff_0000_0000_ffff_ffff;
+        v = (v | (v << 16)) & 0x0000_ffff_0000_ffff_0000_ffff_0000_ffff;
+        v = (v | (v << 8)) & 0x00ff_00ff_00ff_00ff_00ff_00ff_00ff_00ff;
+        v = (v | (v << 4)) & (ONES * 0x0f);
+        // Byte k is nibble k (from the least significant); 10 to 15 get a
+        // letter: their byte plus 6 carries into bit 4.
+        let letters = ((v + ONES * 6) >> 4) & ONES;
+        let ascii = v + ONES * u128::from(b'0') + letters * u128::from(b'a' - b'0' - 10);
+        out.copy_from_slice(&ascii.to_be_bytes());
+    }
+    std::str::from_utf8(buf).expect("hex digits are ASCII")
+}
+
+/// `prefix` followed by `token`, in one allocation.
+fn concat(prefix: &str, token: &str) -> String {
+    let mut s = String::with_capacity(prefix.len() + token.len());
+    s.push_str(prefix);
+    s.push_str(token);
+    s
+}
+
 fn check_token(token: &str) -> Result<(), Error> {
     if token.len() != 32 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(Error::invalid_input("token", "not an attribution token"));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_uuids_in_simple_form() {
+        let mut buf = [0u8; 32];
+        for bits in [0, u128::MAX, 0x0123_4567_89ab_cdef_fedc_ba98_7654_3210, 1 << 127, 0xa]
+            .into_iter()
+            .chain((0..10_000).map(|_| rand::random::<u128>()))
+        {
+            let want = uuid::Uuid::from_u128(bits).simple().to_string();
+            assert_eq!(encode_token(bits, &mut buf), want);
+        }
+    }
 }

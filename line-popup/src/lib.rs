@@ -44,9 +44,11 @@ pub mod config;
 pub mod engine;
 pub mod error;
 pub mod memory;
+mod paths;
 #[cfg(feature = "redis")]
 pub mod redis_store;
 pub mod segment;
+mod split;
 pub mod store;
 #[cfg(feature = "testing")]
 pub mod testing;

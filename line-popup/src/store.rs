@@ -6,6 +6,8 @@
 //!   every candidate campaign, in order, and reserves a showing for the first
 //!   one that all caps allow, incrementing all of its counters; or it changes
 //!   nothing. Concurrent page views of one visitor therefore never exceed a cap.
+//!   [`PopupStore::try_reserve_now`], when a store answers it, is the same
+//!   step without a future, with the same answer.
 //! - **A reserved showing counts, rendered or not.** The caps count
 //!   reservations, not renders: a showing reserved for a page that was closed
 //!   before the banner appeared still uses up one of the visitor's showings.
@@ -307,6 +309,16 @@ pub trait PopupStore: Send + Sync + fmt::Debug {
     /// the token, and counts a [`StatKind::Reserved`] for `req.day`.
     async fn reserve(&self, req: &ReserveRequest<'_>) -> Result<ReserveOutcome, Error>;
 
+    /// [`reserve`](Self::reserve) without a future, for stores that never
+    /// wait for I/O (in process memory): `Some` with what `reserve` would
+    /// answer, or `None`, the default, when the store must be awaited. The
+    /// engine tries it first, which saves the boxed future of an
+    /// `async_trait` call on every decision.
+    fn try_reserve_now(&self, req: &ReserveRequest<'_>) -> Option<Result<ReserveOutcome, Error>> {
+        let _ = req;
+        None
+    }
+
     /// Atomically records `kind` for the showing of `token`, once: counts it
     /// for `day`, and for [`EventKind::Dismissed`] starts the campaign's
     /// cool-down for the visitor (at `now`), for a conversion marks the
@@ -334,6 +346,9 @@ pub trait PopupStore: Send + Sync + fmt::Debug {
 impl<T: PopupStore + ?Sized> PopupStore for std::sync::Arc<T> {
     async fn reserve(&self, req: &ReserveRequest<'_>) -> Result<ReserveOutcome, Error> {
         (**self).reserve(req).await
+    }
+    fn try_reserve_now(&self, req: &ReserveRequest<'_>) -> Option<Result<ReserveOutcome, Error>> {
+        (**self).try_reserve_now(req)
     }
     async fn record(&self, token: &str, kind: EventKind, now: Timestamp, day: &str) -> Result<Recorded, Error> {
         (**self).record(token, kind, now, day).await

@@ -11,11 +11,14 @@
 //! ```
 //!
 //! It panics, with a message naming the broken rule, on the first violation.
+//! Reservations alternate between [`PopupStore::reserve`] and
+//! [`PopupStore::try_reserve_now`] (when the store answers it), on the same state.
 //! It uses fresh random visitor, campaign and day names, so it can run against
 //! a shared store (a Redis database in use, say) without interfering with it.
 //! Run it in a multi-thread runtime to exercise real parallelism in the
 //! concurrency check.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use jiff::{SignedDuration, Timestamp};
@@ -75,9 +78,21 @@ async fn reserve(
         token: &token,
         token_ttl_secs: 86_400,
     };
-    let out = store.reserve(&req).await.expect("reserve failed");
+    // Every other reservation goes through `try_reserve_now` (what the engine
+    // tries first), so that both ways are checked against the same state.
+    let now = match RESERVATIONS.fetch_add(1, Ordering::Relaxed) % 2 {
+        0 => store.try_reserve_now(&req),
+        _ => None,
+    };
+    let out = match now {
+        Some(out) => out,
+        None => store.reserve(&req).await,
+    }
+    .expect("reserve failed");
     (out, token)
 }
+
+static RESERVATIONS: AtomicUsize = AtomicUsize::new(0);
 
 fn shown(o: &ReserveOutcome) -> bool {
     matches!(o, ReserveOutcome::Reserved { index: 0, .. })
