@@ -58,8 +58,15 @@ pub struct InMemoryStore {
     bindings: Mutex<HashMap<String, (String, i64)>>,
     stats: Mutex<HashMap<StatKey, u64>>,
     new_friends: Mutex<HashMap<String, u64>>,
-    seen_events: Mutex<hashbrown::HashSet<String>>,
+    /// Webhook event IDs of counted new friends, by the day they were counted
+    /// on; only the last [`SEEN_EVENT_DAYS`] days are kept.
+    seen_events: Mutex<std::collections::BTreeMap<String, hashbrown::HashSet<String>>>,
 }
+
+/// How many days of counted webhook event IDs the store keeps, like the Redis
+/// store's 7-day TTL. A redelivery carries its event's timestamp and so the
+/// same day; one of an event older than this would be counted again.
+const SEEN_EVENT_DAYS: usize = 8;
 
 /// Owned key of a report counter; looked up by [`StatRef`] without allocating.
 #[derive(Debug, PartialEq, Eq, Hash)]
@@ -290,7 +297,7 @@ impl InMemoryStore {
             bindings: Mutex::new(HashMap::new()),
             stats: Mutex::new(HashMap::new()),
             new_friends: Mutex::new(HashMap::new()),
-            seen_events: Mutex::new(hashbrown::HashSet::new()),
+            seen_events: Mutex::new(std::collections::BTreeMap::new()),
         }
     }
 
@@ -543,8 +550,13 @@ impl PopupStore for InMemoryStore {
 
     async fn count_new_friend(&self, event_id: Option<&str>, day: &str) -> Result<bool, Error> {
         if let Some(id) = event_id {
-            if !lock(&self.seen_events).insert(id.to_owned()) {
+            let mut seen = lock(&self.seen_events);
+            if !seen.entry(day.to_owned()).or_default().insert(id.to_owned()) {
                 return Ok(false);
+            }
+            // Day names ("2026-05-15") sort by date: drop the oldest days.
+            while seen.len() > SEEN_EVENT_DAYS {
+                seen.pop_first();
             }
         }
         *lock(&self.new_friends).entry(day.to_owned()).or_default() += 1;
@@ -573,7 +585,34 @@ impl PopupStore for InMemoryStore {
 
 #[cfg(test)]
 mod tests {
-    use super::{is_token, token_key, Key, INLINE_KEY};
+    use super::{is_token, token_key, InMemoryStore, Key, INLINE_KEY, SEEN_EVENT_DAYS};
+    use crate::store::PopupStore;
+
+    #[tokio::test]
+    async fn counted_event_ids_are_kept_for_a_bounded_number_of_days() {
+        let store = InMemoryStore::new();
+        assert!(store.count_new_friend(Some("ev-1"), "2026-05-01").await.unwrap());
+        assert!(
+            !store.count_new_friend(Some("ev-1"), "2026-05-01").await.unwrap(),
+            "a redelivery"
+        );
+        for d in 2..=20 {
+            let day = format!("2026-05-{d:02}");
+            for i in 0..10 {
+                assert!(store
+                    .count_new_friend(Some(&format!("ev-{d}-{i}")), &day)
+                    .await
+                    .unwrap());
+            }
+        }
+        let seen = store.seen_events.lock().unwrap();
+        assert_eq!(seen.len(), SEEN_EVENT_DAYS, "only the last days are kept");
+        assert_eq!(seen.keys().next().map(String::as_str), Some("2026-05-13"));
+        assert_eq!(seen.values().map(|s| s.len()).sum::<usize>(), SEEN_EVENT_DAYS * 10);
+        drop(seen);
+        // Within the kept days a redelivery is still not counted again.
+        assert!(!store.count_new_friend(Some("ev-20-3"), "2026-05-20").await.unwrap());
+    }
 
     #[test]
     fn token_keys_are_32_hex_digits() {
