@@ -605,11 +605,12 @@ mod tests {
                     .unwrap());
             }
         }
-        let seen = store.seen_events.lock().unwrap();
-        assert_eq!(seen.len(), SEEN_EVENT_DAYS, "only the last days are kept");
-        assert_eq!(seen.keys().next().map(String::as_str), Some("2026-05-13"));
-        assert_eq!(seen.values().map(|s| s.len()).sum::<usize>(), SEEN_EVENT_DAYS * 10);
-        drop(seen);
+        {
+            let seen = store.seen_events.lock().unwrap();
+            assert_eq!(seen.len(), SEEN_EVENT_DAYS, "only the last days are kept");
+            assert_eq!(seen.keys().next().map(String::as_str), Some("2026-05-13"));
+            assert_eq!(seen.values().map(|s| s.len()).sum::<usize>(), SEEN_EVENT_DAYS * 10);
+        }
         // Within the kept days a redelivery is still not counted again.
         assert!(!store.count_new_friend(Some("ev-20-3"), "2026-05-20").await.unwrap());
     }
