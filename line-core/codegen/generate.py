@@ -696,25 +696,26 @@ def emit_union(g, name, t):
     for tag, v, target in vnames:
         for f in g.types[target]["fields"]:
             types_by_key.setdefault(f["json"], set()).add((f["ty"], f["ident"]))
-    # Only small types and the union's base properties get a slot: a slot for
-    # every variant's payload would make the pending struct (built for every
-    # object) large, and payloads rarely come before the tag.
+    # Payload objects (struct and union types other than the union's base
+    # properties) get a boxed slot: the pending struct is built for every object, so it stays
+    # small, and a payload that does come before the tag (sorted keys) is still
+    # parsed straight into its type, not buffered and replayed.
     base_keys = {pname for pname, _ in t["base"]}
-
-    def small(ty):
-        return ty in ("String", "i64", "u64", "i32", "f64", "bool") or g.types.get(ty, {}).get("kind") == "enum"
 
     common = sorted(
         k
         for k, tys in types_by_key.items()
-        if len({ty for ty, _ in tys}) == 1 and k != t["tag"] and (k in base_keys or small(next(iter(tys))[0]))
+        if len({ty for ty, _ in tys}) == 1 and k != t["tag"]
     )
     slot = {k: next(iter(types_by_key[k])) for k in common}  # json -> (ty, ident)
+    boxed = {
+        k for k in common if k not in base_keys and g.types.get(slot[k][0], {}).get("kind") in ("struct", "union")
+    }
     pname = f"{name}Pending"
     out.append(f"#[derive(Default)]\nstruct {pname}<'de> {{\n")
     for k in common:
         ty, ident = slot[k]
-        out.append(f"    {ident}: Option<{ty}>,\n")
+        out.append(f"    {ident}: Option<Box<{ty}>>,\n" if k in boxed else f"    {ident}: Option<{ty}>,\n")
     out.append("    extra: serde_json::Map<String, serde_json::Value>,\n    other: wire::Pending<'de>,\n}\n\n")
     out.append(f"impl<'de> wire::PendingFields<'de> for {pname}<'de> {{\n")
     out.append("    fn field<D: serde::Deserializer<'de>>(&mut self, key: std::borrow::Cow<'de, str>, d: D) -> Result<(), D::Error> {\n")
@@ -741,7 +742,9 @@ def emit_union(g, name, t):
     for tag, v, target in vnames:
         have = {f["json"]: f for f in g.types[target]["fields"]}
         out.append(f"                    {rust_str(tag)} => {{\n")
-        inits = [f"{have[k]['ident']}: p.{slot[k][1]}" for k in common if k in have]
+        inits = [
+            f"{have[k]['ident']}: p.{slot[k][1]}" + (".map(|b| *b)" if k in boxed else "") for k in common if k in have
+        ]
         if inits:
             out.append(f"                        let mut f = {target}Fields {{ {', '.join(inits)}, ..Default::default() }};\n")
         else:

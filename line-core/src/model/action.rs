@@ -134,6 +134,7 @@ impl Action {
 
 #[derive(Default)]
 struct ActionPending<'de> {
+    alt_uri: Option<Box<AltUri>>,
     clipboard_text: Option<String>,
     data: Option<String>,
     display_text: Option<String>,
@@ -154,6 +155,7 @@ struct ActionPending<'de> {
 impl<'de> wire::PendingFields<'de> for ActionPending<'de> {
     fn field<D: serde::Deserializer<'de>>(&mut self, key: std::borrow::Cow<'de, str>, d: D) -> Result<(), D::Error> {
         match &*key {
+            "altUri" => wire::opt(&mut self.alt_uri, &mut self.extra, &key, d),
             "clipboardText" => wire::opt(&mut self.clipboard_text, &mut self.extra, &key, d),
             "data" => wire::opt(&mut self.data, &mut self.extra, &key, d),
             "displayText" => wire::opt(&mut self.display_text, &mut self.extra, &key, d),
@@ -190,6 +192,7 @@ impl<'de> serde::Deserialize<'de> for Action {
                             label: p.label,
                             ..Default::default()
                         };
+                        wire::keep(&mut f.extra, "altUri", p.alt_uri);
                         wire::keep(&mut f.extra, "clipboardText", p.clipboard_text);
                         wire::keep(&mut f.extra, "data", p.data);
                         wire::keep(&mut f.extra, "displayText", p.display_text);
@@ -210,6 +213,7 @@ impl<'de> serde::Deserialize<'de> for Action {
                             label: p.label,
                             ..Default::default()
                         };
+                        wire::keep(&mut f.extra, "altUri", p.alt_uri);
                         wire::keep(&mut f.extra, "clipboardText", p.clipboard_text);
                         wire::keep(&mut f.extra, "data", p.data);
                         wire::keep(&mut f.extra, "displayText", p.display_text);
@@ -231,6 +235,7 @@ impl<'de> serde::Deserialize<'de> for Action {
                             label: p.label,
                             ..Default::default()
                         };
+                        wire::keep(&mut f.extra, "altUri", p.alt_uri);
                         wire::keep(&mut f.extra, "data", p.data);
                         wire::keep(&mut f.extra, "displayText", p.display_text);
                         wire::keep(&mut f.extra, "fillInText", p.fill_in_text);
@@ -255,6 +260,7 @@ impl<'de> serde::Deserialize<'de> for Action {
                             mode: p.mode,
                             ..Default::default()
                         };
+                        wire::keep(&mut f.extra, "altUri", p.alt_uri);
                         wire::keep(&mut f.extra, "clipboardText", p.clipboard_text);
                         wire::keep(&mut f.extra, "displayText", p.display_text);
                         wire::keep(&mut f.extra, "fillInText", p.fill_in_text);
@@ -270,6 +276,7 @@ impl<'de> serde::Deserialize<'de> for Action {
                             label: p.label,
                             ..Default::default()
                         };
+                        wire::keep(&mut f.extra, "altUri", p.alt_uri);
                         wire::keep(&mut f.extra, "clipboardText", p.clipboard_text);
                         wire::keep(&mut f.extra, "data", p.data);
                         wire::keep(&mut f.extra, "displayText", p.display_text);
@@ -291,6 +298,7 @@ impl<'de> serde::Deserialize<'de> for Action {
                             text: p.text,
                             ..Default::default()
                         };
+                        wire::keep(&mut f.extra, "altUri", p.alt_uri);
                         wire::keep(&mut f.extra, "clipboardText", p.clipboard_text);
                         wire::keep(&mut f.extra, "data", p.data);
                         wire::keep(&mut f.extra, "displayText", p.display_text);
@@ -315,6 +323,7 @@ impl<'de> serde::Deserialize<'de> for Action {
                             text: p.text,
                             ..Default::default()
                         };
+                        wire::keep(&mut f.extra, "altUri", p.alt_uri);
                         wire::keep(&mut f.extra, "clipboardText", p.clipboard_text);
                         wire::keep(&mut f.extra, "initial", p.initial);
                         wire::keep(&mut f.extra, "max", p.max);
@@ -332,6 +341,7 @@ impl<'de> serde::Deserialize<'de> for Action {
                             rich_menu_alias_id: p.rich_menu_alias_id,
                             ..Default::default()
                         };
+                        wire::keep(&mut f.extra, "altUri", p.alt_uri);
                         wire::keep(&mut f.extra, "clipboardText", p.clipboard_text);
                         wire::keep(&mut f.extra, "displayText", p.display_text);
                         wire::keep(&mut f.extra, "fillInText", p.fill_in_text);
@@ -347,6 +357,7 @@ impl<'de> serde::Deserialize<'de> for Action {
                     }
                     "uri" => {
                         let mut f = URIActionFields {
+                            alt_uri: p.alt_uri.map(|b| *b),
                             label: p.label,
                             uri: p.uri,
                             ..Default::default()
@@ -367,6 +378,7 @@ impl<'de> serde::Deserialize<'de> for Action {
                     }
                     _ => {
                         let mut raw = p.extra;
+                        wire::keep(&mut raw, "altUri", p.alt_uri);
                         wire::keep(&mut raw, "clipboardText", p.clipboard_text);
                         wire::keep(&mut raw, "data", p.data);
                         wire::keep(&mut raw, "displayText", p.display_text);

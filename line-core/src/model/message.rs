@@ -957,12 +957,16 @@ impl Message {
 
 #[derive(Default)]
 struct MessagePending<'de> {
+    actions: Option<Vec<ImagemapAction>>,
     address: Option<String>,
     alt_text: Option<String>,
+    base_size: Option<Box<ImagemapBaseSize>>,
     base_url: Option<String>,
+    contents: Option<Box<FlexContainer>>,
     coupon_id: Option<String>,
     delivery_tag: Option<String>,
     duration: Option<i64>,
+    emojis: Option<Vec<Emoji>>,
     latitude: Option<f64>,
     longitude: Option<f64>,
     original_content_url: Option<String>,
@@ -972,9 +976,12 @@ struct MessagePending<'de> {
     quote_token: Option<String>,
     sender: Option<Sender>,
     sticker_id: Option<String>,
+    substitution: Option<std::collections::BTreeMap<String, SubstitutionObject>>,
+    template: Option<Box<Template>>,
     text: Option<String>,
     title: Option<String>,
     tracking_id: Option<String>,
+    video: Option<Box<ImagemapVideo>>,
     extra: serde_json::Map<String, serde_json::Value>,
     other: wire::Pending<'de>,
 }
@@ -982,12 +989,16 @@ struct MessagePending<'de> {
 impl<'de> wire::PendingFields<'de> for MessagePending<'de> {
     fn field<D: serde::Deserializer<'de>>(&mut self, key: std::borrow::Cow<'de, str>, d: D) -> Result<(), D::Error> {
         match &*key {
+            "actions" => wire::opt(&mut self.actions, &mut self.extra, &key, d),
             "address" => wire::opt(&mut self.address, &mut self.extra, &key, d),
             "altText" => wire::opt(&mut self.alt_text, &mut self.extra, &key, d),
+            "baseSize" => wire::opt(&mut self.base_size, &mut self.extra, &key, d),
             "baseUrl" => wire::opt(&mut self.base_url, &mut self.extra, &key, d),
+            "contents" => wire::opt(&mut self.contents, &mut self.extra, &key, d),
             "couponId" => wire::opt(&mut self.coupon_id, &mut self.extra, &key, d),
             "deliveryTag" => wire::opt(&mut self.delivery_tag, &mut self.extra, &key, d),
             "duration" => wire::opt(&mut self.duration, &mut self.extra, &key, d),
+            "emojis" => wire::opt(&mut self.emojis, &mut self.extra, &key, d),
             "latitude" => wire::opt(&mut self.latitude, &mut self.extra, &key, d),
             "longitude" => wire::opt(&mut self.longitude, &mut self.extra, &key, d),
             "originalContentUrl" => wire::opt(&mut self.original_content_url, &mut self.extra, &key, d),
@@ -997,9 +1008,12 @@ impl<'de> wire::PendingFields<'de> for MessagePending<'de> {
             "quoteToken" => wire::opt(&mut self.quote_token, &mut self.extra, &key, d),
             "sender" => wire::opt(&mut self.sender, &mut self.extra, &key, d),
             "stickerId" => wire::opt(&mut self.sticker_id, &mut self.extra, &key, d),
+            "substitution" => wire::opt(&mut self.substitution, &mut self.extra, &key, d),
+            "template" => wire::opt(&mut self.template, &mut self.extra, &key, d),
             "text" => wire::opt(&mut self.text, &mut self.extra, &key, d),
             "title" => wire::opt(&mut self.title, &mut self.extra, &key, d),
             "trackingId" => wire::opt(&mut self.tracking_id, &mut self.extra, &key, d),
+            "video" => wire::opt(&mut self.video, &mut self.extra, &key, d),
             _ => wire::buffer(&mut self.other, key, d),
         }
     }
@@ -1020,15 +1034,19 @@ impl<'de> serde::Deserialize<'de> for Message {
                 Ok(match &*tag {
                     "text" => {
                         let mut f = TextMessageFields {
+                            emojis: p.emojis,
                             quick_reply: p.quick_reply,
                             quote_token: p.quote_token,
                             sender: p.sender,
                             text: p.text,
                             ..Default::default()
                         };
+                        wire::keep(&mut f.extra, "actions", p.actions);
                         wire::keep(&mut f.extra, "address", p.address);
                         wire::keep(&mut f.extra, "altText", p.alt_text);
+                        wire::keep(&mut f.extra, "baseSize", p.base_size);
                         wire::keep(&mut f.extra, "baseUrl", p.base_url);
+                        wire::keep(&mut f.extra, "contents", p.contents);
                         wire::keep(&mut f.extra, "couponId", p.coupon_id);
                         wire::keep(&mut f.extra, "deliveryTag", p.delivery_tag);
                         wire::keep(&mut f.extra, "duration", p.duration);
@@ -1038,8 +1056,11 @@ impl<'de> serde::Deserialize<'de> for Message {
                         wire::keep(&mut f.extra, "packageId", p.package_id);
                         wire::keep(&mut f.extra, "previewImageUrl", p.preview_image_url);
                         wire::keep(&mut f.extra, "stickerId", p.sticker_id);
+                        wire::keep(&mut f.extra, "substitution", p.substitution);
+                        wire::keep(&mut f.extra, "template", p.template);
                         wire::keep(&mut f.extra, "title", p.title);
                         wire::keep(&mut f.extra, "trackingId", p.tracking_id);
+                        wire::keep(&mut f.extra, "video", p.video);
                         f.extra.append(&mut p.extra);
                         Message::Text(wire::finish_variant_with(f, p.other, map)?)
                     }
@@ -1048,23 +1069,30 @@ impl<'de> serde::Deserialize<'de> for Message {
                             quick_reply: p.quick_reply,
                             quote_token: p.quote_token,
                             sender: p.sender,
+                            substitution: p.substitution,
                             text: p.text,
                             ..Default::default()
                         };
+                        wire::keep(&mut f.extra, "actions", p.actions);
                         wire::keep(&mut f.extra, "address", p.address);
                         wire::keep(&mut f.extra, "altText", p.alt_text);
+                        wire::keep(&mut f.extra, "baseSize", p.base_size);
                         wire::keep(&mut f.extra, "baseUrl", p.base_url);
+                        wire::keep(&mut f.extra, "contents", p.contents);
                         wire::keep(&mut f.extra, "couponId", p.coupon_id);
                         wire::keep(&mut f.extra, "deliveryTag", p.delivery_tag);
                         wire::keep(&mut f.extra, "duration", p.duration);
+                        wire::keep(&mut f.extra, "emojis", p.emojis);
                         wire::keep(&mut f.extra, "latitude", p.latitude);
                         wire::keep(&mut f.extra, "longitude", p.longitude);
                         wire::keep(&mut f.extra, "originalContentUrl", p.original_content_url);
                         wire::keep(&mut f.extra, "packageId", p.package_id);
                         wire::keep(&mut f.extra, "previewImageUrl", p.preview_image_url);
                         wire::keep(&mut f.extra, "stickerId", p.sticker_id);
+                        wire::keep(&mut f.extra, "template", p.template);
                         wire::keep(&mut f.extra, "title", p.title);
                         wire::keep(&mut f.extra, "trackingId", p.tracking_id);
+                        wire::keep(&mut f.extra, "video", p.video);
                         f.extra.append(&mut p.extra);
                         Message::TextV2(wire::finish_variant_with(f, p.other, map)?)
                     }
@@ -1077,19 +1105,26 @@ impl<'de> serde::Deserialize<'de> for Message {
                             sticker_id: p.sticker_id,
                             ..Default::default()
                         };
+                        wire::keep(&mut f.extra, "actions", p.actions);
                         wire::keep(&mut f.extra, "address", p.address);
                         wire::keep(&mut f.extra, "altText", p.alt_text);
+                        wire::keep(&mut f.extra, "baseSize", p.base_size);
                         wire::keep(&mut f.extra, "baseUrl", p.base_url);
+                        wire::keep(&mut f.extra, "contents", p.contents);
                         wire::keep(&mut f.extra, "couponId", p.coupon_id);
                         wire::keep(&mut f.extra, "deliveryTag", p.delivery_tag);
                         wire::keep(&mut f.extra, "duration", p.duration);
+                        wire::keep(&mut f.extra, "emojis", p.emojis);
                         wire::keep(&mut f.extra, "latitude", p.latitude);
                         wire::keep(&mut f.extra, "longitude", p.longitude);
                         wire::keep(&mut f.extra, "originalContentUrl", p.original_content_url);
                         wire::keep(&mut f.extra, "previewImageUrl", p.preview_image_url);
+                        wire::keep(&mut f.extra, "substitution", p.substitution);
+                        wire::keep(&mut f.extra, "template", p.template);
                         wire::keep(&mut f.extra, "text", p.text);
                         wire::keep(&mut f.extra, "title", p.title);
                         wire::keep(&mut f.extra, "trackingId", p.tracking_id);
+                        wire::keep(&mut f.extra, "video", p.video);
                         f.extra.append(&mut p.extra);
                         Message::Sticker(wire::finish_variant_with(f, p.other, map)?)
                     }
@@ -1101,20 +1136,27 @@ impl<'de> serde::Deserialize<'de> for Message {
                             sender: p.sender,
                             ..Default::default()
                         };
+                        wire::keep(&mut f.extra, "actions", p.actions);
                         wire::keep(&mut f.extra, "address", p.address);
                         wire::keep(&mut f.extra, "altText", p.alt_text);
+                        wire::keep(&mut f.extra, "baseSize", p.base_size);
                         wire::keep(&mut f.extra, "baseUrl", p.base_url);
+                        wire::keep(&mut f.extra, "contents", p.contents);
                         wire::keep(&mut f.extra, "couponId", p.coupon_id);
                         wire::keep(&mut f.extra, "deliveryTag", p.delivery_tag);
                         wire::keep(&mut f.extra, "duration", p.duration);
+                        wire::keep(&mut f.extra, "emojis", p.emojis);
                         wire::keep(&mut f.extra, "latitude", p.latitude);
                         wire::keep(&mut f.extra, "longitude", p.longitude);
                         wire::keep(&mut f.extra, "packageId", p.package_id);
                         wire::keep(&mut f.extra, "quoteToken", p.quote_token);
                         wire::keep(&mut f.extra, "stickerId", p.sticker_id);
+                        wire::keep(&mut f.extra, "substitution", p.substitution);
+                        wire::keep(&mut f.extra, "template", p.template);
                         wire::keep(&mut f.extra, "text", p.text);
                         wire::keep(&mut f.extra, "title", p.title);
                         wire::keep(&mut f.extra, "trackingId", p.tracking_id);
+                        wire::keep(&mut f.extra, "video", p.video);
                         f.extra.append(&mut p.extra);
                         Message::Image(wire::finish_variant_with(f, p.other, map)?)
                     }
@@ -1127,19 +1169,26 @@ impl<'de> serde::Deserialize<'de> for Message {
                             tracking_id: p.tracking_id,
                             ..Default::default()
                         };
+                        wire::keep(&mut f.extra, "actions", p.actions);
                         wire::keep(&mut f.extra, "address", p.address);
                         wire::keep(&mut f.extra, "altText", p.alt_text);
+                        wire::keep(&mut f.extra, "baseSize", p.base_size);
                         wire::keep(&mut f.extra, "baseUrl", p.base_url);
+                        wire::keep(&mut f.extra, "contents", p.contents);
                         wire::keep(&mut f.extra, "couponId", p.coupon_id);
                         wire::keep(&mut f.extra, "deliveryTag", p.delivery_tag);
                         wire::keep(&mut f.extra, "duration", p.duration);
+                        wire::keep(&mut f.extra, "emojis", p.emojis);
                         wire::keep(&mut f.extra, "latitude", p.latitude);
                         wire::keep(&mut f.extra, "longitude", p.longitude);
                         wire::keep(&mut f.extra, "packageId", p.package_id);
                         wire::keep(&mut f.extra, "quoteToken", p.quote_token);
                         wire::keep(&mut f.extra, "stickerId", p.sticker_id);
+                        wire::keep(&mut f.extra, "substitution", p.substitution);
+                        wire::keep(&mut f.extra, "template", p.template);
                         wire::keep(&mut f.extra, "text", p.text);
                         wire::keep(&mut f.extra, "title", p.title);
+                        wire::keep(&mut f.extra, "video", p.video);
                         f.extra.append(&mut p.extra);
                         Message::Video(wire::finish_variant_with(f, p.other, map)?)
                     }
@@ -1151,20 +1200,27 @@ impl<'de> serde::Deserialize<'de> for Message {
                             sender: p.sender,
                             ..Default::default()
                         };
+                        wire::keep(&mut f.extra, "actions", p.actions);
                         wire::keep(&mut f.extra, "address", p.address);
                         wire::keep(&mut f.extra, "altText", p.alt_text);
+                        wire::keep(&mut f.extra, "baseSize", p.base_size);
                         wire::keep(&mut f.extra, "baseUrl", p.base_url);
+                        wire::keep(&mut f.extra, "contents", p.contents);
                         wire::keep(&mut f.extra, "couponId", p.coupon_id);
                         wire::keep(&mut f.extra, "deliveryTag", p.delivery_tag);
+                        wire::keep(&mut f.extra, "emojis", p.emojis);
                         wire::keep(&mut f.extra, "latitude", p.latitude);
                         wire::keep(&mut f.extra, "longitude", p.longitude);
                         wire::keep(&mut f.extra, "packageId", p.package_id);
                         wire::keep(&mut f.extra, "previewImageUrl", p.preview_image_url);
                         wire::keep(&mut f.extra, "quoteToken", p.quote_token);
                         wire::keep(&mut f.extra, "stickerId", p.sticker_id);
+                        wire::keep(&mut f.extra, "substitution", p.substitution);
+                        wire::keep(&mut f.extra, "template", p.template);
                         wire::keep(&mut f.extra, "text", p.text);
                         wire::keep(&mut f.extra, "title", p.title);
                         wire::keep(&mut f.extra, "trackingId", p.tracking_id);
+                        wire::keep(&mut f.extra, "video", p.video);
                         f.extra.append(&mut p.extra);
                         Message::Audio(wire::finish_variant_with(f, p.other, map)?)
                     }
@@ -1178,33 +1234,45 @@ impl<'de> serde::Deserialize<'de> for Message {
                             title: p.title,
                             ..Default::default()
                         };
+                        wire::keep(&mut f.extra, "actions", p.actions);
                         wire::keep(&mut f.extra, "altText", p.alt_text);
+                        wire::keep(&mut f.extra, "baseSize", p.base_size);
                         wire::keep(&mut f.extra, "baseUrl", p.base_url);
+                        wire::keep(&mut f.extra, "contents", p.contents);
                         wire::keep(&mut f.extra, "couponId", p.coupon_id);
                         wire::keep(&mut f.extra, "deliveryTag", p.delivery_tag);
                         wire::keep(&mut f.extra, "duration", p.duration);
+                        wire::keep(&mut f.extra, "emojis", p.emojis);
                         wire::keep(&mut f.extra, "originalContentUrl", p.original_content_url);
                         wire::keep(&mut f.extra, "packageId", p.package_id);
                         wire::keep(&mut f.extra, "previewImageUrl", p.preview_image_url);
                         wire::keep(&mut f.extra, "quoteToken", p.quote_token);
                         wire::keep(&mut f.extra, "stickerId", p.sticker_id);
+                        wire::keep(&mut f.extra, "substitution", p.substitution);
+                        wire::keep(&mut f.extra, "template", p.template);
                         wire::keep(&mut f.extra, "text", p.text);
                         wire::keep(&mut f.extra, "trackingId", p.tracking_id);
+                        wire::keep(&mut f.extra, "video", p.video);
                         f.extra.append(&mut p.extra);
                         Message::Location(wire::finish_variant_with(f, p.other, map)?)
                     }
                     "imagemap" => {
                         let mut f = ImagemapMessageFields {
+                            actions: p.actions,
                             alt_text: p.alt_text,
+                            base_size: p.base_size.map(|b| *b),
                             base_url: p.base_url,
                             quick_reply: p.quick_reply,
                             sender: p.sender,
+                            video: p.video.map(|b| *b),
                             ..Default::default()
                         };
                         wire::keep(&mut f.extra, "address", p.address);
+                        wire::keep(&mut f.extra, "contents", p.contents);
                         wire::keep(&mut f.extra, "couponId", p.coupon_id);
                         wire::keep(&mut f.extra, "deliveryTag", p.delivery_tag);
                         wire::keep(&mut f.extra, "duration", p.duration);
+                        wire::keep(&mut f.extra, "emojis", p.emojis);
                         wire::keep(&mut f.extra, "latitude", p.latitude);
                         wire::keep(&mut f.extra, "longitude", p.longitude);
                         wire::keep(&mut f.extra, "originalContentUrl", p.original_content_url);
@@ -1212,6 +1280,8 @@ impl<'de> serde::Deserialize<'de> for Message {
                         wire::keep(&mut f.extra, "previewImageUrl", p.preview_image_url);
                         wire::keep(&mut f.extra, "quoteToken", p.quote_token);
                         wire::keep(&mut f.extra, "stickerId", p.sticker_id);
+                        wire::keep(&mut f.extra, "substitution", p.substitution);
+                        wire::keep(&mut f.extra, "template", p.template);
                         wire::keep(&mut f.extra, "text", p.text);
                         wire::keep(&mut f.extra, "title", p.title);
                         wire::keep(&mut f.extra, "trackingId", p.tracking_id);
@@ -1223,13 +1293,18 @@ impl<'de> serde::Deserialize<'de> for Message {
                             alt_text: p.alt_text,
                             quick_reply: p.quick_reply,
                             sender: p.sender,
+                            template: p.template.map(|b| *b),
                             ..Default::default()
                         };
+                        wire::keep(&mut f.extra, "actions", p.actions);
                         wire::keep(&mut f.extra, "address", p.address);
+                        wire::keep(&mut f.extra, "baseSize", p.base_size);
                         wire::keep(&mut f.extra, "baseUrl", p.base_url);
+                        wire::keep(&mut f.extra, "contents", p.contents);
                         wire::keep(&mut f.extra, "couponId", p.coupon_id);
                         wire::keep(&mut f.extra, "deliveryTag", p.delivery_tag);
                         wire::keep(&mut f.extra, "duration", p.duration);
+                        wire::keep(&mut f.extra, "emojis", p.emojis);
                         wire::keep(&mut f.extra, "latitude", p.latitude);
                         wire::keep(&mut f.extra, "longitude", p.longitude);
                         wire::keep(&mut f.extra, "originalContentUrl", p.original_content_url);
@@ -1237,24 +1312,30 @@ impl<'de> serde::Deserialize<'de> for Message {
                         wire::keep(&mut f.extra, "previewImageUrl", p.preview_image_url);
                         wire::keep(&mut f.extra, "quoteToken", p.quote_token);
                         wire::keep(&mut f.extra, "stickerId", p.sticker_id);
+                        wire::keep(&mut f.extra, "substitution", p.substitution);
                         wire::keep(&mut f.extra, "text", p.text);
                         wire::keep(&mut f.extra, "title", p.title);
                         wire::keep(&mut f.extra, "trackingId", p.tracking_id);
+                        wire::keep(&mut f.extra, "video", p.video);
                         f.extra.append(&mut p.extra);
                         Message::Template(wire::finish_variant_with(f, p.other, map)?)
                     }
                     "flex" => {
                         let mut f = FlexMessageFields {
                             alt_text: p.alt_text,
+                            contents: p.contents.map(|b| *b),
                             quick_reply: p.quick_reply,
                             sender: p.sender,
                             ..Default::default()
                         };
+                        wire::keep(&mut f.extra, "actions", p.actions);
                         wire::keep(&mut f.extra, "address", p.address);
+                        wire::keep(&mut f.extra, "baseSize", p.base_size);
                         wire::keep(&mut f.extra, "baseUrl", p.base_url);
                         wire::keep(&mut f.extra, "couponId", p.coupon_id);
                         wire::keep(&mut f.extra, "deliveryTag", p.delivery_tag);
                         wire::keep(&mut f.extra, "duration", p.duration);
+                        wire::keep(&mut f.extra, "emojis", p.emojis);
                         wire::keep(&mut f.extra, "latitude", p.latitude);
                         wire::keep(&mut f.extra, "longitude", p.longitude);
                         wire::keep(&mut f.extra, "originalContentUrl", p.original_content_url);
@@ -1262,9 +1343,12 @@ impl<'de> serde::Deserialize<'de> for Message {
                         wire::keep(&mut f.extra, "previewImageUrl", p.preview_image_url);
                         wire::keep(&mut f.extra, "quoteToken", p.quote_token);
                         wire::keep(&mut f.extra, "stickerId", p.sticker_id);
+                        wire::keep(&mut f.extra, "substitution", p.substitution);
+                        wire::keep(&mut f.extra, "template", p.template);
                         wire::keep(&mut f.extra, "text", p.text);
                         wire::keep(&mut f.extra, "title", p.title);
                         wire::keep(&mut f.extra, "trackingId", p.tracking_id);
+                        wire::keep(&mut f.extra, "video", p.video);
                         f.extra.append(&mut p.extra);
                         Message::Flex(wire::finish_variant_with(f, p.other, map)?)
                     }
@@ -1276,10 +1360,14 @@ impl<'de> serde::Deserialize<'de> for Message {
                             sender: p.sender,
                             ..Default::default()
                         };
+                        wire::keep(&mut f.extra, "actions", p.actions);
                         wire::keep(&mut f.extra, "address", p.address);
                         wire::keep(&mut f.extra, "altText", p.alt_text);
+                        wire::keep(&mut f.extra, "baseSize", p.base_size);
                         wire::keep(&mut f.extra, "baseUrl", p.base_url);
+                        wire::keep(&mut f.extra, "contents", p.contents);
                         wire::keep(&mut f.extra, "duration", p.duration);
+                        wire::keep(&mut f.extra, "emojis", p.emojis);
                         wire::keep(&mut f.extra, "latitude", p.latitude);
                         wire::keep(&mut f.extra, "longitude", p.longitude);
                         wire::keep(&mut f.extra, "originalContentUrl", p.original_content_url);
@@ -1287,20 +1375,27 @@ impl<'de> serde::Deserialize<'de> for Message {
                         wire::keep(&mut f.extra, "previewImageUrl", p.preview_image_url);
                         wire::keep(&mut f.extra, "quoteToken", p.quote_token);
                         wire::keep(&mut f.extra, "stickerId", p.sticker_id);
+                        wire::keep(&mut f.extra, "substitution", p.substitution);
+                        wire::keep(&mut f.extra, "template", p.template);
                         wire::keep(&mut f.extra, "text", p.text);
                         wire::keep(&mut f.extra, "title", p.title);
                         wire::keep(&mut f.extra, "trackingId", p.tracking_id);
+                        wire::keep(&mut f.extra, "video", p.video);
                         f.extra.append(&mut p.extra);
                         Message::Coupon(wire::finish_variant_with(f, p.other, map)?)
                     }
                     _ => {
                         let mut raw = p.extra;
+                        wire::keep(&mut raw, "actions", p.actions);
                         wire::keep(&mut raw, "address", p.address);
                         wire::keep(&mut raw, "altText", p.alt_text);
+                        wire::keep(&mut raw, "baseSize", p.base_size);
                         wire::keep(&mut raw, "baseUrl", p.base_url);
+                        wire::keep(&mut raw, "contents", p.contents);
                         wire::keep(&mut raw, "couponId", p.coupon_id);
                         wire::keep(&mut raw, "deliveryTag", p.delivery_tag);
                         wire::keep(&mut raw, "duration", p.duration);
+                        wire::keep(&mut raw, "emojis", p.emojis);
                         wire::keep(&mut raw, "latitude", p.latitude);
                         wire::keep(&mut raw, "longitude", p.longitude);
                         wire::keep(&mut raw, "originalContentUrl", p.original_content_url);
@@ -1310,9 +1405,12 @@ impl<'de> serde::Deserialize<'de> for Message {
                         wire::keep(&mut raw, "quoteToken", p.quote_token);
                         wire::keep(&mut raw, "sender", p.sender);
                         wire::keep(&mut raw, "stickerId", p.sticker_id);
+                        wire::keep(&mut raw, "substitution", p.substitution);
+                        wire::keep(&mut raw, "template", p.template);
                         wire::keep(&mut raw, "text", p.text);
                         wire::keep(&mut raw, "title", p.title);
                         wire::keep(&mut raw, "trackingId", p.tracking_id);
+                        wire::keep(&mut raw, "video", p.video);
                         let raw = wire::finish_unknown(map, "type", &tag, p.other, raw)?;
                         Message::Unknown {
                             kind: tag.into_owned(),
@@ -1900,6 +1998,7 @@ impl SubstitutionObject {
 #[derive(Default)]
 struct SubstitutionObjectPending<'de> {
     emoji_id: Option<String>,
+    mentionee: Option<Box<MentionTarget>>,
     product_id: Option<String>,
     extra: serde_json::Map<String, serde_json::Value>,
     other: wire::Pending<'de>,
@@ -1909,6 +2008,7 @@ impl<'de> wire::PendingFields<'de> for SubstitutionObjectPending<'de> {
     fn field<D: serde::Deserializer<'de>>(&mut self, key: std::borrow::Cow<'de, str>, d: D) -> Result<(), D::Error> {
         match &*key {
             "emojiId" => wire::opt(&mut self.emoji_id, &mut self.extra, &key, d),
+            "mentionee" => wire::opt(&mut self.mentionee, &mut self.extra, &key, d),
             "productId" => wire::opt(&mut self.product_id, &mut self.extra, &key, d),
             _ => wire::buffer(&mut self.other, key, d),
         }
@@ -1929,7 +2029,10 @@ impl<'de> serde::Deserialize<'de> for SubstitutionObject {
                 let tag = wire::find_tag_into(&mut map, "type", &mut p)?;
                 Ok(match &*tag {
                     "mention" => {
-                        let mut f = MentionSubstitutionObjectFields::default();
+                        let mut f = MentionSubstitutionObjectFields {
+                            mentionee: p.mentionee.map(|b| *b),
+                            ..Default::default()
+                        };
                         wire::keep(&mut f.extra, "emojiId", p.emoji_id);
                         wire::keep(&mut f.extra, "productId", p.product_id);
                         f.extra.append(&mut p.extra);
@@ -1941,12 +2044,14 @@ impl<'de> serde::Deserialize<'de> for SubstitutionObject {
                             product_id: p.product_id,
                             ..Default::default()
                         };
+                        wire::keep(&mut f.extra, "mentionee", p.mentionee);
                         f.extra.append(&mut p.extra);
                         SubstitutionObject::Emoji(wire::finish_variant_with(f, p.other, map)?)
                     }
                     _ => {
                         let mut raw = p.extra;
                         wire::keep(&mut raw, "emojiId", p.emoji_id);
+                        wire::keep(&mut raw, "mentionee", p.mentionee);
                         wire::keep(&mut raw, "productId", p.product_id);
                         let raw = wire::finish_unknown(map, "type", &tag, p.other, raw)?;
                         SubstitutionObject::Unknown {
@@ -2082,13 +2187,17 @@ impl MentionTarget {
 
 #[derive(Default)]
 struct MentionTargetPending<'de> {
+    user_id: Option<crate::ids::UserId>,
     extra: serde_json::Map<String, serde_json::Value>,
     other: wire::Pending<'de>,
 }
 
 impl<'de> wire::PendingFields<'de> for MentionTargetPending<'de> {
     fn field<D: serde::Deserializer<'de>>(&mut self, key: std::borrow::Cow<'de, str>, d: D) -> Result<(), D::Error> {
-        wire::buffer(&mut self.other, key, d)
+        match &*key {
+            "userId" => wire::opt(&mut self.user_id, &mut self.extra, &key, d),
+            _ => wire::buffer(&mut self.other, key, d),
+        }
     }
 }
 
@@ -2106,17 +2215,22 @@ impl<'de> serde::Deserialize<'de> for MentionTarget {
                 let tag = wire::find_tag_into(&mut map, "type", &mut p)?;
                 Ok(match &*tag {
                     "user" => {
-                        let mut f = UserMentionTargetFields::default();
+                        let mut f = UserMentionTargetFields {
+                            user_id: p.user_id,
+                            ..Default::default()
+                        };
                         f.extra.append(&mut p.extra);
                         MentionTarget::User(wire::finish_variant_with(f, p.other, map)?)
                     }
                     "all" => {
                         let mut f = AllMentionTargetFields::default();
+                        wire::keep(&mut f.extra, "userId", p.user_id);
                         f.extra.append(&mut p.extra);
                         MentionTarget::All(wire::finish_variant_with(f, p.other, map)?)
                     }
                     _ => {
                         let mut raw = p.extra;
+                        wire::keep(&mut raw, "userId", p.user_id);
                         let raw = wire::finish_unknown(map, "type", &tag, p.other, raw)?;
                         MentionTarget::Unknown {
                             kind: tag.into_owned(),
@@ -3798,6 +3912,8 @@ impl Template {
 
 #[derive(Default)]
 struct TemplatePending<'de> {
+    actions: Option<Vec<Action>>,
+    default_action: Option<Box<Action>>,
     image_aspect_ratio: Option<String>,
     image_background_color: Option<String>,
     image_size: Option<String>,
@@ -3811,6 +3927,8 @@ struct TemplatePending<'de> {
 impl<'de> wire::PendingFields<'de> for TemplatePending<'de> {
     fn field<D: serde::Deserializer<'de>>(&mut self, key: std::borrow::Cow<'de, str>, d: D) -> Result<(), D::Error> {
         match &*key {
+            "actions" => wire::opt(&mut self.actions, &mut self.extra, &key, d),
+            "defaultAction" => wire::opt(&mut self.default_action, &mut self.extra, &key, d),
             "imageAspectRatio" => wire::opt(&mut self.image_aspect_ratio, &mut self.extra, &key, d),
             "imageBackgroundColor" => wire::opt(&mut self.image_background_color, &mut self.extra, &key, d),
             "imageSize" => wire::opt(&mut self.image_size, &mut self.extra, &key, d),
@@ -3837,6 +3955,8 @@ impl<'de> serde::Deserialize<'de> for Template {
                 Ok(match &*tag {
                     "buttons" => {
                         let mut f = ButtonsTemplateFields {
+                            actions: p.actions,
+                            default_action: p.default_action.map(|b| *b),
                             image_aspect_ratio: p.image_aspect_ratio,
                             image_background_color: p.image_background_color,
                             image_size: p.image_size,
@@ -3850,9 +3970,11 @@ impl<'de> serde::Deserialize<'de> for Template {
                     }
                     "confirm" => {
                         let mut f = ConfirmTemplateFields {
+                            actions: p.actions,
                             text: p.text,
                             ..Default::default()
                         };
+                        wire::keep(&mut f.extra, "defaultAction", p.default_action);
                         wire::keep(&mut f.extra, "imageAspectRatio", p.image_aspect_ratio);
                         wire::keep(&mut f.extra, "imageBackgroundColor", p.image_background_color);
                         wire::keep(&mut f.extra, "imageSize", p.image_size);
@@ -3867,6 +3989,8 @@ impl<'de> serde::Deserialize<'de> for Template {
                             image_size: p.image_size,
                             ..Default::default()
                         };
+                        wire::keep(&mut f.extra, "actions", p.actions);
+                        wire::keep(&mut f.extra, "defaultAction", p.default_action);
                         wire::keep(&mut f.extra, "imageBackgroundColor", p.image_background_color);
                         wire::keep(&mut f.extra, "text", p.text);
                         wire::keep(&mut f.extra, "thumbnailImageUrl", p.thumbnail_image_url);
@@ -3876,6 +4000,8 @@ impl<'de> serde::Deserialize<'de> for Template {
                     }
                     "image_carousel" => {
                         let mut f = ImageCarouselTemplateFields::default();
+                        wire::keep(&mut f.extra, "actions", p.actions);
+                        wire::keep(&mut f.extra, "defaultAction", p.default_action);
                         wire::keep(&mut f.extra, "imageAspectRatio", p.image_aspect_ratio);
                         wire::keep(&mut f.extra, "imageBackgroundColor", p.image_background_color);
                         wire::keep(&mut f.extra, "imageSize", p.image_size);
@@ -3887,6 +4013,8 @@ impl<'de> serde::Deserialize<'de> for Template {
                     }
                     _ => {
                         let mut raw = p.extra;
+                        wire::keep(&mut raw, "actions", p.actions);
+                        wire::keep(&mut raw, "defaultAction", p.default_action);
                         wire::keep(&mut raw, "imageAspectRatio", p.image_aspect_ratio);
                         wire::keep(&mut raw, "imageBackgroundColor", p.image_background_color);
                         wire::keep(&mut raw, "imageSize", p.image_size);

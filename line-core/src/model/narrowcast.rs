@@ -211,7 +211,10 @@ impl Recipient {
 
 #[derive(Default)]
 struct RecipientPending<'de> {
+    and: Option<Vec<Recipient>>,
     audience_group_id: Option<i64>,
+    not: Option<Box<Recipient>>,
+    or: Option<Vec<Recipient>>,
     request_id: Option<String>,
     extra: serde_json::Map<String, serde_json::Value>,
     other: wire::Pending<'de>,
@@ -220,7 +223,10 @@ struct RecipientPending<'de> {
 impl<'de> wire::PendingFields<'de> for RecipientPending<'de> {
     fn field<D: serde::Deserializer<'de>>(&mut self, key: std::borrow::Cow<'de, str>, d: D) -> Result<(), D::Error> {
         match &*key {
+            "and" => wire::opt(&mut self.and, &mut self.extra, &key, d),
             "audienceGroupId" => wire::opt(&mut self.audience_group_id, &mut self.extra, &key, d),
+            "not" => wire::opt(&mut self.not, &mut self.extra, &key, d),
+            "or" => wire::opt(&mut self.or, &mut self.extra, &key, d),
             "requestId" => wire::opt(&mut self.request_id, &mut self.extra, &key, d),
             _ => wire::buffer(&mut self.other, key, d),
         }
@@ -241,7 +247,12 @@ impl<'de> serde::Deserialize<'de> for Recipient {
                 let tag = wire::find_tag_into(&mut map, "type", &mut p)?;
                 Ok(match &*tag {
                     "operator" => {
-                        let mut f = OperatorRecipientFields::default();
+                        let mut f = OperatorRecipientFields {
+                            and: p.and,
+                            not: p.not,
+                            or: p.or,
+                            ..Default::default()
+                        };
                         wire::keep(&mut f.extra, "audienceGroupId", p.audience_group_id);
                         wire::keep(&mut f.extra, "requestId", p.request_id);
                         f.extra.append(&mut p.extra);
@@ -252,6 +263,9 @@ impl<'de> serde::Deserialize<'de> for Recipient {
                             audience_group_id: p.audience_group_id,
                             ..Default::default()
                         };
+                        wire::keep(&mut f.extra, "and", p.and);
+                        wire::keep(&mut f.extra, "not", p.not);
+                        wire::keep(&mut f.extra, "or", p.or);
                         wire::keep(&mut f.extra, "requestId", p.request_id);
                         f.extra.append(&mut p.extra);
                         Recipient::Audience(wire::finish_variant_with(f, p.other, map)?)
@@ -261,13 +275,19 @@ impl<'de> serde::Deserialize<'de> for Recipient {
                             request_id: p.request_id,
                             ..Default::default()
                         };
+                        wire::keep(&mut f.extra, "and", p.and);
                         wire::keep(&mut f.extra, "audienceGroupId", p.audience_group_id);
+                        wire::keep(&mut f.extra, "not", p.not);
+                        wire::keep(&mut f.extra, "or", p.or);
                         f.extra.append(&mut p.extra);
                         Recipient::Redelivery(wire::finish_variant_with(f, p.other, map)?)
                     }
                     _ => {
                         let mut raw = p.extra;
+                        wire::keep(&mut raw, "and", p.and);
                         wire::keep(&mut raw, "audienceGroupId", p.audience_group_id);
+                        wire::keep(&mut raw, "not", p.not);
+                        wire::keep(&mut raw, "or", p.or);
                         wire::keep(&mut raw, "requestId", p.request_id);
                         let raw = wire::finish_unknown(map, "type", &tag, p.other, raw)?;
                         Recipient::Unknown {
@@ -672,13 +692,21 @@ impl DemographicFilter {
 
 #[derive(Default)]
 struct DemographicFilterPending<'de> {
+    and: Option<Vec<DemographicFilter>>,
+    not: Option<Box<DemographicFilter>>,
+    or: Option<Vec<DemographicFilter>>,
     extra: serde_json::Map<String, serde_json::Value>,
     other: wire::Pending<'de>,
 }
 
 impl<'de> wire::PendingFields<'de> for DemographicFilterPending<'de> {
     fn field<D: serde::Deserializer<'de>>(&mut self, key: std::borrow::Cow<'de, str>, d: D) -> Result<(), D::Error> {
-        wire::buffer(&mut self.other, key, d)
+        match &*key {
+            "and" => wire::opt(&mut self.and, &mut self.extra, &key, d),
+            "not" => wire::opt(&mut self.not, &mut self.extra, &key, d),
+            "or" => wire::opt(&mut self.or, &mut self.extra, &key, d),
+            _ => wire::buffer(&mut self.other, key, d),
+        }
     }
 }
 
@@ -697,36 +725,59 @@ impl<'de> serde::Deserialize<'de> for DemographicFilter {
                 Ok(match &*tag {
                     "age" => {
                         let mut f = AgeDemographicFilterFields::default();
+                        wire::keep(&mut f.extra, "and", p.and);
+                        wire::keep(&mut f.extra, "not", p.not);
+                        wire::keep(&mut f.extra, "or", p.or);
                         f.extra.append(&mut p.extra);
                         DemographicFilter::Age(wire::finish_variant_with(f, p.other, map)?)
                     }
                     "appType" => {
                         let mut f = AppTypeDemographicFilterFields::default();
+                        wire::keep(&mut f.extra, "and", p.and);
+                        wire::keep(&mut f.extra, "not", p.not);
+                        wire::keep(&mut f.extra, "or", p.or);
                         f.extra.append(&mut p.extra);
                         DemographicFilter::AppType(wire::finish_variant_with(f, p.other, map)?)
                     }
                     "area" => {
                         let mut f = AreaDemographicFilterFields::default();
+                        wire::keep(&mut f.extra, "and", p.and);
+                        wire::keep(&mut f.extra, "not", p.not);
+                        wire::keep(&mut f.extra, "or", p.or);
                         f.extra.append(&mut p.extra);
                         DemographicFilter::Area(wire::finish_variant_with(f, p.other, map)?)
                     }
                     "gender" => {
                         let mut f = GenderDemographicFilterFields::default();
+                        wire::keep(&mut f.extra, "and", p.and);
+                        wire::keep(&mut f.extra, "not", p.not);
+                        wire::keep(&mut f.extra, "or", p.or);
                         f.extra.append(&mut p.extra);
                         DemographicFilter::Gender(wire::finish_variant_with(f, p.other, map)?)
                     }
                     "operator" => {
-                        let mut f = OperatorDemographicFilterFields::default();
+                        let mut f = OperatorDemographicFilterFields {
+                            and: p.and,
+                            not: p.not,
+                            or: p.or,
+                            ..Default::default()
+                        };
                         f.extra.append(&mut p.extra);
                         DemographicFilter::Operator(wire::finish_variant_with(f, p.other, map)?)
                     }
                     "subscriptionPeriod" => {
                         let mut f = SubscriptionPeriodDemographicFilterFields::default();
+                        wire::keep(&mut f.extra, "and", p.and);
+                        wire::keep(&mut f.extra, "not", p.not);
+                        wire::keep(&mut f.extra, "or", p.or);
                         f.extra.append(&mut p.extra);
                         DemographicFilter::SubscriptionPeriod(wire::finish_variant_with(f, p.other, map)?)
                     }
                     _ => {
                         let mut raw = p.extra;
+                        wire::keep(&mut raw, "and", p.and);
+                        wire::keep(&mut raw, "not", p.not);
+                        wire::keep(&mut raw, "or", p.or);
                         let raw = wire::finish_unknown(map, "type", &tag, p.other, raw)?;
                         DemographicFilter::Unknown {
                             kind: tag.into_owned(),
