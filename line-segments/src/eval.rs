@@ -22,7 +22,7 @@ use serde::Serialize;
 
 use crate::ast::*;
 use crate::error::{Error, ErrorKind, Place, Result};
-use crate::profile::{str_eq, Event, ProfileView, ValueRef};
+use crate::profile::{Event, ProfileView, ValueRef};
 
 /// A three-valued (Kleene) truth value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -151,16 +151,130 @@ enum Slot {
     Line(LineFact),
 }
 
+/// A string that profile strings (event names, property names, attribute values, set members) are
+/// compared with many times: its bytes are packed into words once, so that a comparison is a
+/// length check and two word compares, without a call to `memcmp`.
+#[derive(Debug, Clone, PartialEq)]
+struct Needle {
+    s: Box<str>,
+    /// 4 to 8 bytes: the first and last four bytes. 9 to 16 bytes: the first eight bytes.
+    head: u64,
+    /// 9 to 16 bytes: the last eight bytes.
+    tail: u64,
+}
+
+#[inline(always)]
+fn word_at(b: &[u8], at: usize) -> u64 {
+    b.get(at..at + 8)
+        .and_then(|w| <[u8; 8]>::try_from(w).ok())
+        .map(u64::from_le_bytes)
+        .unwrap_or(0)
+}
+
+/// The first and last four bytes of `b` (at least four long) as one word.
+#[inline(always)]
+fn halves(b: &[u8]) -> u64 {
+    let first = b.first_chunk::<4>().map(|w| u32::from_le_bytes(*w)).unwrap_or(0);
+    let last = b.last_chunk::<4>().map(|w| u32::from_le_bytes(*w)).unwrap_or(0);
+    u64::from(first) | u64::from(last) << 32
+}
+
+/// Whether `v` is the string of `len` (4 to 8) bytes whose [`halves`] are `head`.
+#[inline(always)]
+fn half_eq(v: &str, len: usize, head: u64) -> bool {
+    v.len() == len && halves(v.as_bytes()) == head
+}
+
+/// Whether `v` is the string of `len` (9 to 16) bytes whose first and last eight bytes are `head`
+/// and `tail`.
+#[inline(always)]
+fn words_eq(v: &str, len: usize, head: u64, tail: u64) -> bool {
+    let a = v.as_bytes();
+    a.len() == len && word_at(a, 0) == head && word_at(a, a.len().wrapping_sub(8)) == tail
+}
+
+impl Needle {
+    fn new(s: &str) -> Self {
+        let b = s.as_bytes();
+        let (head, tail) = match b.len() {
+            4..=8 => (halves(b), 0),
+            9..=16 => (word_at(b, 0), word_at(b, b.len() - 8)),
+            _ => (0, 0),
+        };
+        Self {
+            s: s.into(),
+            head,
+            tail,
+        }
+    }
+
+    /// Whether `v` equals the needle.
+    #[inline(always)]
+    fn eq(&self, v: &str) -> bool {
+        let a = v.as_bytes();
+        let n = a.len();
+        if n != self.s.len() {
+            return false;
+        }
+        // Two range checks rather than a `match`, which would compile to an indirect jump.
+        if n.wrapping_sub(4) <= 4 {
+            halves(a) == self.head
+        } else if n.wrapping_sub(9) <= 7 {
+            word_at(a, 0) == self.head && word_at(a, n - 8) == self.tail
+        } else {
+            self.eq_bytes(a)
+        }
+    }
+
+    /// The comparison for lengths other than 4 to 16.
+    #[inline(never)]
+    fn eq_bytes(&self, a: &[u8]) -> bool {
+        a == self.s.as_bytes()
+    }
+
+    /// Whether the shared string `v` equals the needle. Event and property names are shared
+    /// (`Arc<str>`, one allocation per distinct name), so once `v` has matched, `hit` remembers its
+    /// allocation and later names in it match by address, without reading their bytes.
+    #[inline(always)]
+    fn eq_shared(&self, v: &Arc<str>, hit: &mut *const u8) -> bool {
+        if v.len() != self.s.len() {
+            return false;
+        }
+        let at = Arc::as_ptr(v).cast::<u8>();
+        if at == *hit {
+            return true;
+        }
+        let eq = self.eq_cold(v);
+        if eq {
+            *hit = at;
+        }
+        eq
+    }
+
+    /// [`Self::eq`] out of line, for the first name of a batch.
+    #[cold]
+    #[inline(never)]
+    fn eq_cold(&self, v: &str) -> bool {
+        self.eq(v)
+    }
+}
+
+impl fmt::Display for Needle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.s)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 struct EvMatch {
-    name: Box<str>,
+    name: Needle,
     filter: Box<[PropCond]>,
 }
 
 impl EvMatch {
     #[inline]
     fn matches(&self, e: &Event) -> bool {
-        str_eq(&e.name, &self.name) && self.filter_matches(e)
+        self.name.eq(&e.name) && self.filter_matches(e)
     }
 
     #[inline(always)]
@@ -192,13 +306,13 @@ fn cost(n: &Node) -> u32 {
         Node::Count { .. } | Node::Agg { .. } | Node::Occ { .. } => 100,
         Node::Seq { .. } => 400,
         Node::LineOnly => 0,
-        Node::Scan { .. } => 120,
+        Node::Scan(_) => 120,
     }
 }
 
 /// Fuses the counts and aggregates of one event among the children of an `all`/`any` into one
 /// scan. Kleene `and`/`or` are associative and commutative, so the value is unchanged.
-fn fuse(children: Vec<Node>, all: bool) -> Vec<Node> {
+fn fuse(children: Vec<Node>, all: bool, windows: &[u64]) -> Vec<Node> {
     let mut out: Vec<Node> = Vec::with_capacity(children.len());
     let mut groups: Vec<(EvMatch, Vec<ScanPart>)> = Vec::new();
     for c in children {
@@ -211,6 +325,8 @@ fn fuse(children: Vec<Node>, all: bool) -> Vec<Node> {
                     func: AggFunc::Sum,
                     op,
                     value: value as f64,
+                    count: value,
+                    range: num_range(op, value as f64),
                 },
             ),
             Node::Agg {
@@ -228,6 +344,8 @@ fn fuse(children: Vec<Node>, all: bool) -> Vec<Node> {
                     func,
                     op,
                     value,
+                    count: 0,
+                    range: num_range(op, value),
                 },
             ),
             other => {
@@ -244,6 +362,9 @@ fn fuse(children: Vec<Node>, all: bool) -> Vec<Node> {
         }
     }
     for (ev, mut parts) in groups {
+        // Widest window first: an event in the first part's window is then known to be after the
+        // scan's earliest start.
+        parts.sort_by_key(|p| std::cmp::Reverse(windows.get(p.win).copied().unwrap_or(0)));
         if parts.len() == 1 {
             let part = parts.remove(0);
             out.push(match part.prop {
@@ -263,11 +384,16 @@ fn fuse(children: Vec<Node>, all: bool) -> Vec<Node> {
                 },
             });
         } else {
-            out.push(Node::Scan {
+            // Counts and sums of at most one property take the plain pass.
+            let props: Vec<&Needle> = parts.iter().filter_map(|p| p.prop.as_ref()).collect();
+            let plain = props.windows(2).all(|w| w[0] == w[1])
+                && parts.iter().all(|p| p.prop.is_none() || p.func == AggFunc::Sum);
+            out.push(Node::Scan(Box::new(Scan {
                 ev,
                 parts: parts.into_boxed_slice(),
                 all,
-            });
+                plain,
+            })));
         }
     }
     out
@@ -275,21 +401,36 @@ fn fuse(children: Vec<Node>, all: bool) -> Vec<Node> {
 
 /// Orders the children of every `all` and `any` by cost. Kleene `and` and `or` are commutative,
 /// so the value is unchanged; only the work done before a short cut is.
-fn reorder(n: &mut Node) {
+fn reorder(n: &mut Node, windows: &[u64]) {
     match n {
         Node::All(_) | Node::Any(_) => {
             let all = matches!(n, Node::All(_));
             let (Node::All(c) | Node::Any(c)) = n else {
                 return;
             };
-            c.iter_mut().for_each(reorder);
-            let mut v = fuse(std::mem::take(c).into_vec(), all);
+            c.iter_mut().for_each(|x| reorder(x, windows));
+            let mut v = fuse(std::mem::take(c).into_vec(), all, windows);
             v.sort_by_key(cost);
             *c = v.into_boxed_slice();
         }
-        Node::Not(x) => reorder(x),
+        Node::Not(x) => reorder(x, windows),
         _ => {}
     }
+}
+
+/// The numeric value of an event property (the first one of that name), if it is a number. `hit`
+/// is as for [`Needle::eq_shared`].
+#[inline(always)]
+fn num_prop(e: &Event, prop: &Needle, hit: &mut *const u8) -> Option<f64> {
+    for (k, v) in &e.props {
+        if prop.eq_shared(k, hit) {
+            return match v {
+                crate::profile::Value::Num(x) => Some(*x),
+                _ => None,
+            };
+        }
+    }
+    None
 }
 
 #[inline]
@@ -311,7 +452,7 @@ enum Node {
     /// `x = "s"` (or `!=` when `eq` is false): the common case, without the generic comparison.
     EqStr {
         slot: Slot,
-        s: Box<str>,
+        s: Needle,
         eq: bool,
     },
     /// A numeric comparison.
@@ -341,7 +482,7 @@ enum Node {
     },
     Contains {
         slot: Slot,
-        value: Box<str>,
+        value: Needle,
     },
     StartsWith {
         slot: Slot,
@@ -378,7 +519,7 @@ enum Node {
     Agg {
         func: AggFunc,
         ev: EvMatch,
-        prop: Box<str>,
+        prop: Needle,
         win: usize,
         op: CmpOp,
         value: f64,
@@ -397,25 +538,286 @@ enum Node {
     },
     LineOnly,
     /// Counts and aggregates of one event, fused into one pass (built by `reorder`).
-    Scan {
-        ev: EvMatch,
-        parts: Box<[ScanPart]>,
-        all: bool,
+    Scan(Box<Scan>),
+}
+
+/// The membership program: a two-valued test that holds exactly when the node it is built from
+/// evaluates to `want` (so, built with `want` = `true`, exactly when the profile is a member).
+///
+/// Kleene logic makes this exact: an `all` is true when every child is true and false when some
+/// child is false; an `any` the other way round; `not x` is true when `x` is false. Leaves compare
+/// typed values directly, without building a three-valued result.
+#[derive(Debug, Clone)]
+enum Test {
+    All(Box<[Test]>),
+    Any(Box<[Test]>),
+    /// A first-party string equal to `s`.
+    StrEq {
+        i: u32,
+        name: Arc<str>,
+        s: Needle,
     },
+    /// `StrEq` with a string of 4 to 8 bytes, packed as in [`Needle`]: the comparison is chosen
+    /// once, when the test is built (as for the three variants below).
+    StrEqHalf {
+        i: u32,
+        name: Arc<str>,
+        len: usize,
+        head: u64,
+    },
+    /// `StrEq` with a string of 9 to 16 bytes.
+    StrEqWords {
+        i: u32,
+        name: Arc<str>,
+        len: usize,
+        head: u64,
+        tail: u64,
+    },
+    /// A string whose equality with `s` is `eq` (any attribute).
+    Str {
+        slot: Slot,
+        s: Needle,
+        eq: bool,
+    },
+    /// A first-party number within `lo..=hi` (a comparison other than `!=`).
+    Range {
+        i: u32,
+        name: Arc<str>,
+        lo: f64,
+        hi: f64,
+    },
+    /// A first-party number different from `n`.
+    NumNe {
+        i: u32,
+        name: Arc<str>,
+        n: f64,
+    },
+    /// A boolean equal to `b`.
+    Bool {
+        slot: Slot,
+        b: bool,
+    },
+    /// A first-party set that contains `s` (`has`) or does not.
+    Has {
+        i: u32,
+        name: Arc<str>,
+        s: Needle,
+        has: bool,
+    },
+    /// A first-party set that contains a string of 4 to 8 bytes.
+    HasHalf {
+        i: u32,
+        name: Arc<str>,
+        len: usize,
+        head: u64,
+    },
+    /// A first-party set that contains a string of 9 to 16 bytes.
+    HasWords {
+        i: u32,
+        name: Arc<str>,
+        len: usize,
+        head: u64,
+        tail: u64,
+    },
+    /// An attribute that is set (`set`) or missing.
+    Set {
+        slot: Slot,
+        set: bool,
+    },
+    /// A fused scan whose value is the truth given.
+    Scan(Box<Scan>, Truth),
+    /// Any other node, whose value is the truth given.
+    Other(Box<Node>, Truth),
+}
+
+impl Test {
+    /// The test that `n` evaluates to `want` (`True` or `False`).
+    fn build(n: Node, want: Truth) -> Test {
+        let yes = want == Truth::True;
+        let children = |c: Box<[Node]>, want: Truth| -> Box<[Test]> {
+            c.into_vec().into_iter().map(|x| Test::build(x, want)).collect()
+        };
+        let t = match n {
+            // `all` is false when some child is false; `any` is false when every child is.
+            Node::All(c) if yes => Test::All(children(c, want)),
+            Node::All(c) => Test::Any(children(c, want)),
+            Node::Any(c) if yes => Test::Any(children(c, want)),
+            Node::Any(c) => Test::All(children(c, want)),
+            Node::Not(x) => Test::build(*x, want.not()),
+            Node::EqStr {
+                slot: Slot::Custom(i, name),
+                s,
+                eq,
+            } if eq == yes && (4..=8).contains(&s.s.len()) => Test::StrEqHalf {
+                i,
+                name,
+                len: s.s.len(),
+                head: s.head,
+            },
+            Node::EqStr {
+                slot: Slot::Custom(i, name),
+                s,
+                eq,
+            } if eq == yes && (9..=16).contains(&s.s.len()) => Test::StrEqWords {
+                i,
+                name,
+                len: s.s.len(),
+                head: s.head,
+                tail: s.tail,
+            },
+            Node::EqStr {
+                slot: Slot::Custom(i, name),
+                s,
+                eq,
+            } if eq == yes => Test::StrEq { i, name, s },
+            Node::EqStr { slot, s, eq } => Test::Str { slot, s, eq: eq == yes },
+            // A comparison is false exactly when its negation is true (both need a number).
+            Node::CmpNum {
+                slot: Slot::Custom(i, name),
+                op,
+                n,
+            } => Test::num(i, name, if yes { op } else { op.negate() }, n),
+            Node::EqBool { slot, b } => Test::Bool { slot, b: b == yes },
+            Node::Contains {
+                slot: Slot::Custom(i, name),
+                value,
+            } if yes && (4..=8).contains(&value.s.len()) => Test::HasHalf {
+                i,
+                name,
+                len: value.s.len(),
+                head: value.head,
+            },
+            Node::Contains {
+                slot: Slot::Custom(i, name),
+                value,
+            } if yes && (9..=16).contains(&value.s.len()) => Test::HasWords {
+                i,
+                name,
+                len: value.s.len(),
+                head: value.head,
+                tail: value.tail,
+            },
+            Node::Contains {
+                slot: Slot::Custom(i, name),
+                value,
+            } => Test::Has {
+                i,
+                name,
+                s: value,
+                has: yes,
+            },
+            Node::Exists(slot) => Test::Set { slot, set: yes },
+            Node::Missing(slot) => Test::Set { slot, set: !yes },
+            Node::Scan(sc) => Test::Scan(sc, want),
+            other => Test::Other(Box::new(other), want),
+        };
+        // An `all` or `any` of one test is that test.
+        match t {
+            Test::All(c) | Test::Any(c) if c.len() == 1 => c.into_vec().remove(0),
+            t => t,
+        }
+    }
+
+    /// `v op n` on numbers, as a range (every operator but `!=`). A NaN bound makes an empty
+    /// range, as a comparison with NaN is never true.
+    fn num(i: u32, name: Arc<str>, op: CmpOp, n: f64) -> Test {
+        match num_range(op, n) {
+            Some((lo, hi)) => Test::Range { i, name, lo, hi },
+            None => Test::NumNe { i, name, n },
+        }
+    }
+}
+
+/// The numbers `v` for which `v op n` is true, as a range `lo..=hi`; `None` for `!=`. A NaN bound
+/// makes an empty range, as a comparison with NaN is never true; NaN is in no range. On whole
+/// numbers (counts) the range is exact too.
+fn num_range(op: CmpOp, n: f64) -> Option<(f64, f64)> {
+    const EMPTY: (f64, f64) = (f64::INFINITY, f64::NEG_INFINITY);
+    Some(match op {
+        CmpOp::Ne => return None,
+        CmpOp::Eq => (n, n),
+        CmpOp::Le => (f64::NEG_INFINITY, n),
+        CmpOp::Ge => (n, f64::INFINITY),
+        // `v < n` is `v <= next_down(n)` on numbers, but nothing is below -∞.
+        CmpOp::Lt if n == f64::NEG_INFINITY => EMPTY,
+        CmpOp::Lt => (f64::NEG_INFINITY, n.next_down()),
+        CmpOp::Gt if n == f64::INFINITY => EMPTY,
+        CmpOp::Gt => (n.next_up(), f64::INFINITY),
+    })
+}
+
+/// Whether `x op n` is true, given `num_range(op, n)`.
+#[inline(always)]
+fn in_range(x: f64, range: Option<(f64, f64)>, n: f64) -> bool {
+    match range {
+        Some((lo, hi)) => lo <= x && x <= hi,
+        // `!=`, but false with NaN.
+        None => matches!(x.partial_cmp(&n), Some(Ordering::Less | Ordering::Greater)),
+    }
+}
+
+/// The allocations of the event and property names a plain scan last matched (see
+/// [`Needle::eq_shared`]), kept from one profile to the next in a batch.
+///
+/// A remembered address is only compared with the names of profiles borrowed for the whole batch,
+/// so the allocation it belongs to (held by a borrowed event) is still alive and no other name can
+/// have that address. `scan` says which scan the names are for.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Hits {
+    scan: *const Scan,
+    name: *const u8,
+    prop: *const u8,
+}
+
+impl Default for Hits {
+    fn default() -> Self {
+        Self {
+            scan: std::ptr::null(),
+            name: std::ptr::null(),
+            prop: std::ptr::null(),
+        }
+    }
+}
+
+/// A plain scan (counts and sums of at most one property) of `K` parts, prepared for one profile:
+/// the window starts, and the allocations of the event and property names last matched (see
+/// [`Needle::eq_shared`]).
+struct Plain<'s, const K: usize> {
+    sc: &'s Scan,
+    starts: [Timestamp; K],
+    earliest: Timestamp,
+    prop: Option<&'s Needle>,
+    name_hit: *const u8,
+    prop_hit: *const u8,
 }
 
 /// The most parts one fused scan holds.
 const MAX_SCAN_PARTS: usize = 8;
 
+/// Counts and aggregates of one event, computed in one pass over the events.
+#[derive(Debug, Clone)]
+struct Scan {
+    ev: EvMatch,
+    parts: Box<[ScanPart]>,
+    /// Whether the parts are combined with `and` (else `or`).
+    all: bool,
+    /// Only counts and sums of at most one property.
+    plain: bool,
+}
+
 #[derive(Debug, Clone)]
 struct ScanPart {
     win: usize,
     /// `None` for a count; the property for an aggregate.
-    prop: Option<Box<str>>,
+    prop: Option<Needle>,
     func: AggFunc,
     op: CmpOp,
     /// The count (as a float) or the number compared with.
     value: f64,
+    /// The count compared with (for a count).
+    count: i64,
+    /// `num_range(op, value)`: the counts or sums for which the part is true.
+    range: Option<(f64, f64)>,
 }
 
 #[derive(Clone, Copy)]
@@ -505,6 +907,9 @@ pub struct CompileOptions {
 pub struct CompiledSegment {
     /// The tree used by `eval`: negation normal form, cheap tests first.
     fast: Node,
+    /// The membership test used by `matches`, built from `fast`: a conjunction.
+    test: Box<[Test]>,
+
     /// The tree mirroring the source, used by `explain`.
     root: Node,
     source: Segment,
@@ -566,7 +971,7 @@ impl Compiler {
             }),
         }
         EvMatch {
-            name: e.name.as_str().into(),
+            name: Needle::new(&e.name),
             filter: e.filter.clone().into_boxed_slice(),
         }
     }
@@ -613,7 +1018,7 @@ impl Compiler {
                 match (op, value) {
                     (CmpOp::Eq | CmpOp::Ne, Literal::Str(s)) => Node::EqStr {
                         slot,
-                        s: s.as_str().into(),
+                        s: Needle::new(s),
                         eq: *op == CmpOp::Eq,
                     },
                     (_, Literal::Num(n)) => Node::CmpNum { slot, op: *op, n: *n },
@@ -637,7 +1042,7 @@ impl Compiler {
             },
             Predicate::Contains { attr, value } => Node::Contains {
                 slot: self.slot(attr),
-                value: value.as_str().into(),
+                value: Needle::new(value),
             },
             Predicate::StartsWith { attr, prefix } => Node::StartsWith {
                 slot: self.slot(attr),
@@ -691,7 +1096,7 @@ impl Compiler {
             } => Node::Agg {
                 func: *func,
                 ev: self.event(event, Some(*window)),
-                prop: property.as_str().into(),
+                prop: Needle::new(property),
                 win: self.window(*window),
                 op: *op,
                 value: *value,
@@ -777,9 +1182,14 @@ impl CompiledSegment {
         };
         let root = c.node(segment, "")?;
         let mut fast = c.node(&crate::normal::nnf(segment), "")?;
-        reorder(&mut fast);
+        reorder(&mut fast, &c.windows);
+        let test = match Test::build(fast.clone(), Truth::True) {
+            Test::All(c) => c,
+            t => Box::new([t]),
+        };
         Ok(Self {
             fast,
+            test,
             root,
             source: segment.clone(),
             needs: c.needs,
@@ -816,6 +1226,7 @@ impl CompiledSegment {
         let today = self.zones.iter().map(|z| now.to_zoned(z.clone()).date()).collect();
         Evaluator {
             seg: self,
+            test: &self.test,
             now,
             now_ns: now.as_nanosecond(),
             starts,
@@ -838,6 +1249,8 @@ impl CompiledSegment {
 #[derive(Debug, Clone)]
 pub struct Evaluator<'a> {
     seg: &'a CompiledSegment,
+    /// `seg.test`, one indirection closer.
+    test: &'a [Test],
     now: Timestamp,
     now_ns: i128,
     starts: Vec<Timestamp>,
@@ -887,10 +1300,125 @@ impl Evaluator<'_> {
         self.node(&self.seg.fast, p)
     }
 
-    /// Whether the profile is a member (the segment is `true` for it).
-    #[inline]
+    /// Whether the profile is a member (the segment is `true` for it). Equal to
+    /// `self.eval(p).is_true()`, computed by a two-valued test that stops at the first child that
+    /// decides an `all` or `any`.
+    #[inline(always)]
     pub fn matches(&self, p: &impl ProfileView) -> bool {
-        self.eval(p).is_true()
+        self.holds_all(p, None)
+    }
+
+    /// [`Self::matches`] for one profile of a batch whose profiles all stay borrowed while `hits`
+    /// is used: see [`Hits`].
+    #[cfg(feature = "source")]
+    #[inline(always)]
+    pub(crate) fn matches_in<P: ProfileView + ?Sized>(&self, p: &P, hits: &mut Hits) -> bool {
+        self.holds_all(p, Some(hits))
+    }
+
+    /// Whether every test of the top-level conjunction holds. Without `hits`, a scan keeps its
+    /// own for the one profile.
+    #[inline(always)]
+    fn holds_all<P: ProfileView + ?Sized>(&self, p: &P, mut hits: Option<&mut Hits>) -> bool {
+        // The first two tests each have their own copy of the dispatch on the kind of test: each
+        // copy then always goes the same way for a segment (easy to predict), and no single block
+        // of code runs for every test, which made the speed depend on where that block landed
+        // relative to 64-byte lines. The rest share a loop.
+        let tests = self.test;
+        macro_rules! step {
+            ($i:expr) => {
+                match tests.get($i) {
+                    Some(t) => {
+                        if !self.holds_leaf(t, p, hits.as_deref_mut()) {
+                            return false;
+                        }
+                    }
+                    None => return true,
+                }
+            };
+        }
+        step!(0);
+        step!(1);
+        for t in tests.get(2..).unwrap_or_default() {
+            if !self.holds_leaf(t, p, hits.as_deref_mut()) {
+                return false;
+            }
+        }
+        true
+    }
+
+    #[inline]
+    fn holds<P: ProfileView + ?Sized>(&self, t: &Test, p: &P, mut hits: Option<&mut Hits>) -> bool {
+        match t {
+            Test::All(c) => {
+                for x in c.iter() {
+                    if !self.holds_leaf(x, p, hits.as_deref_mut()) {
+                        return false;
+                    }
+                }
+                true
+            }
+            Test::Any(c) => {
+                for x in c.iter() {
+                    if self.holds_leaf(x, p, hits.as_deref_mut()) {
+                        return true;
+                    }
+                }
+                false
+            }
+            leaf => self.holds_leaf(leaf, p, hits),
+        }
+    }
+
+    #[inline(always)]
+    fn holds_leaf<P: ProfileView + ?Sized>(&self, t: &Test, p: &P, hits: Option<&mut Hits>) -> bool {
+        match t {
+            Test::StrEq { i, name, s } => matches!(p.attr(*i as usize, name), Some(ValueRef::Str(v)) if s.eq(v)),
+            Test::StrEqHalf { i, name, len, head } => {
+                matches!(p.attr(*i as usize, name), Some(ValueRef::Str(v)) if half_eq(v, *len, *head))
+            }
+            Test::StrEqWords {
+                i,
+                name,
+                len,
+                head,
+                tail,
+            } => matches!(p.attr(*i as usize, name), Some(ValueRef::Str(v)) if words_eq(v, *len, *head, *tail)),
+            Test::Str { slot, s, eq } => matches!(self.get(p, slot), Some(ValueRef::Str(v)) if s.eq(v) == *eq),
+            Test::Range { i, name, lo, hi } => {
+                matches!(p.attr(*i as usize, name), Some(ValueRef::Num(v)) if *lo <= v && v <= *hi)
+            }
+            Test::NumNe { i, name, n } => {
+                matches!(p.attr(*i as usize, name), Some(ValueRef::Num(v)) if v.partial_cmp(n).is_some_and(Ordering::is_ne))
+            }
+            Test::Bool { slot, b } => matches!(self.get(p, slot), Some(ValueRef::Bool(v)) if v == *b),
+            Test::Has { i, name, s, has } => {
+                matches!(p.attr(*i as usize, name), Some(ValueRef::Set(xs)) if xs.iter().any(|x| s.eq(x)) == *has)
+            }
+            Test::HasHalf { i, name, len, head } => {
+                matches!(p.attr(*i as usize, name), Some(ValueRef::Set(xs)) if xs.iter().any(|x| half_eq(x, *len, *head)))
+            }
+            Test::HasWords {
+                i,
+                name,
+                len,
+                head,
+                tail,
+            } => matches!(
+                p.attr(*i as usize, name),
+                Some(ValueRef::Set(xs)) if xs.iter().any(|x| words_eq(x, *len, *head, *tail))
+            ),
+            Test::Set { slot, set } => self.get(p, slot).is_some() == *set,
+            Test::Scan(sc, Truth::True) => self.scan_holds(sc, p, hits),
+            Test::Scan(sc, want) => self.scan(sc, p) == *want,
+            Test::Other(n, want) => self.heavy(n, p) == *want,
+            Test::All(_) | Test::Any(_) => self.holds_nested(t, p, hits),
+        }
+    }
+
+    #[inline(never)]
+    fn holds_nested<P: ProfileView + ?Sized>(&self, t: &Test, p: &P, hits: Option<&mut Hits>) -> bool {
+        self.holds(t, p, hits)
     }
 
     /// Evaluates a node: `all`/`any`/`not` and cheap leaves inline, heavy leaves out of line, so
@@ -927,7 +1455,7 @@ impl Evaluator<'_> {
     fn cheap<P: ProfileView + ?Sized>(&self, n: &Node, p: &P) -> Truth {
         match n {
             Node::EqStr { slot, s, eq } => match self.get(p, slot) {
-                Some(ValueRef::Str(v)) => Truth::from_bool(str_eq(v, s) == *eq),
+                Some(ValueRef::Str(v)) => Truth::from_bool(s.eq(v) == *eq),
                 _ => Truth::Unknown,
             },
             Node::CmpNum { slot, op, n } => match self.get(p, slot) {
@@ -939,7 +1467,7 @@ impl Evaluator<'_> {
                 _ => Truth::Unknown,
             },
             Node::Contains { slot, value } => match self.get(p, slot) {
-                Some(ValueRef::Set(s)) => Truth::from_bool(s.iter().any(|x| str_eq(x, value))),
+                Some(ValueRef::Set(s)) => Truth::from_bool(s.iter().any(|x| value.eq(x))),
                 _ => Truth::Unknown,
             },
             Node::Exists(slot) => Truth::from_bool(self.get(p, slot).is_some()),
@@ -977,53 +1505,84 @@ impl Evaluator<'_> {
                     None => Truth::Unknown,
                 }
             }
-            Node::Scan { ev, parts, all } => self.scan(ev, parts, *all, p),
+            Node::Scan(sc) => self.scan(sc, p),
             leaf => self.leaf(leaf, p, &mut NoSink),
         }
     }
 
     /// Several counts and aggregates of the same event, computed in one pass over the events.
-    fn scan<P: ProfileView + ?Sized>(&self, ev: &EvMatch, parts: &[ScanPart], all: bool, p: &P) -> Truth {
-        let mut acc = [Acc::EMPTY; MAX_SCAN_PARTS];
-        let mut starts = [self.now; MAX_SCAN_PARTS];
-        for (slot, part) in starts.iter_mut().zip(parts.iter()) {
-            *slot = self.starts[part.win];
+    #[inline(never)]
+    fn scan<P: ProfileView + ?Sized>(&self, sc: &Scan, p: &P) -> Truth {
+        let (events, hs) = (p.events(), p.history_start());
+        match (sc.plain, sc.parts.len()) {
+            (true, 2) => self.plain_run(&mut self.plain::<2>(sc), events, hs),
+            (true, 3) => self.plain_run(&mut self.plain::<3>(sc), events, hs),
+            (true, 4) => self.plain_run(&mut self.plain::<4>(sc), events, hs),
+            _ => self.scan_any(sc, events, hs),
         }
-        let now = self.now;
-        let name = &*ev.name;
-        for e in p.events() {
-            if str_eq(&e.name, name) && e.at <= now && ev.filter_matches(e) {
-                for ((part, a), start) in parts.iter().zip(acc.iter_mut()).zip(starts.iter()) {
-                    if e.at > *start {
-                        match &part.prop {
-                            None => a.n += 1,
-                            Some(prop) => {
-                                if let Some(crate::profile::Value::Num(x)) = e.prop(prop) {
-                                    if part.func == AggFunc::Sum {
-                                        a.n += 1;
-                                        a.sum += *x;
-                                    } else {
-                                        a.add(*x);
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
+    }
+
+    /// Whether a scan is `true`: [`Self::scan`], with the common case decided directly (a plain
+    /// scan over a complete history, whose parts are then never unknown but for a NaN sum, which
+    /// is in no range).
+    #[inline(never)]
+    fn scan_holds<P: ProfileView + ?Sized>(&self, sc: &Scan, p: &P, hits: Option<&mut Hits>) -> bool {
+        if p.history_start().is_none() && sc.plain {
+            let mut own = Hits::default();
+            let hits = hits.unwrap_or(&mut own);
+            if !std::ptr::eq(hits.scan, sc) {
+                *hits = Hits {
+                    scan: sc,
+                    ..Hits::default()
+                };
+            }
+            match sc.parts.len() {
+                2 => return self.plain_holds::<2>(sc, p.events(), hits),
+                3 => return self.plain_holds::<3>(sc, p.events(), hits),
+                4 => return self.plain_holds::<4>(sc, p.events(), hits),
+                _ => {}
             }
         }
-        let hs = p.history_start();
-        let mut out = Truth::from_bool(all);
-        for (part, a) in parts.iter().zip(acc.iter()) {
+        self.scan(sc, p) == Truth::True
+    }
+
+    #[inline(always)]
+    fn plain_holds<const K: usize>(&self, sc: &Scan, events: &[Event], hits: &mut Hits) -> bool {
+        let mut plan = self.plain::<K>(sc);
+        (plan.name_hit, plan.prop_hit) = (hits.name, hits.prop);
+        let (n, sum) = self.plain_pass(&mut plan, events);
+        (hits.name, hits.prop) = (plan.name_hit, plan.prop_hit);
+        let part = |i: usize| {
+            sc.parts.get(i).is_some_and(|part| {
+                // Counts are far below 2^63 (and exact as floats below 2^53).
+                let x = if part.prop.is_none() {
+                    n[i] as i64 as f64
+                } else {
+                    sum[i]
+                };
+                in_range(x, part.range, part.value)
+            })
+        };
+        if sc.all {
+            (0..K).all(part)
+        } else {
+            (0..K).any(part)
+        }
+    }
+
+    /// The value of a scan from its accumulators (one per part, in order).
+    #[inline(always)]
+    fn scan_truth(&self, sc: &Scan, acc: &[Acc], hs: Option<Timestamp>) -> Truth {
+        let mut out = Truth::from_bool(sc.all);
+        for (part, a) in sc.parts.iter().zip(acc.iter()) {
             let partial = self.partial(hs, Some(part.win));
             let t = match (&part.prop, part.func) {
                 (None, _) => {
                     let c = i64::try_from(a.n).unwrap_or(i64::MAX);
-                    let v = part.value as i64;
                     if partial {
-                        partial_count(part.op, c, v)
+                        partial_count(part.op, c, part.count)
                     } else {
-                        Truth::from_bool(part.op.holds(c.cmp(&v)))
+                        Truth::from_bool(part.op.holds(c.cmp(&part.count)))
                     }
                 }
                 _ if partial => Truth::Unknown,
@@ -1032,9 +1591,129 @@ impl Evaluator<'_> {
                     None => Truth::Unknown,
                 },
             };
-            out = if all { out.and(t) } else { out.or(t) };
+            out = if sc.all { out.and(t) } else { out.or(t) };
         }
         out
+    }
+
+    /// Prepares a plain scan of `K` parts (see [`Plain`]).
+    #[inline(always)]
+    fn plain<'s, const K: usize>(&self, sc: &'s Scan) -> Plain<'s, K> {
+        let now = self.now;
+        let mut starts = [now; K];
+        for (start, part) in starts.iter_mut().zip(sc.parts.iter()) {
+            *start = self.starts.get(part.win).copied().unwrap_or(now);
+        }
+        debug_assert!(starts.is_sorted(), "parts are fused widest window first");
+        Plain {
+            sc,
+            starts,
+            earliest: starts.iter().copied().min().unwrap_or(now),
+            prop: sc.parts.iter().find_map(|p| p.prop.as_ref()),
+            name_hit: std::ptr::null(),
+            prop_hit: std::ptr::null(),
+        }
+    }
+
+    /// A plain scan over one profile's events: the property is read once per event, and every
+    /// part in whose window the event falls adds one to its count and the value (0 when missing,
+    /// which leaves a sum unchanged) to its sum. A count part reads only the count, a sum part
+    /// only the sum.
+    #[inline(always)]
+    fn plain_run<const K: usize>(&self, pl: &mut Plain<'_, K>, events: &[Event], hs: Option<Timestamp>) -> Truth {
+        let (n, sum) = self.plain_pass(pl, events);
+        let mut acc = [Acc::EMPTY; K];
+        for ((a, n), sum) in acc.iter_mut().zip(n).zip(sum) {
+            a.n = n;
+            a.sum = sum;
+        }
+        self.scan_truth(pl.sc, &acc, hs)
+    }
+
+    /// The pass of a plain scan: each part's count and sum.
+    #[inline(always)]
+    fn plain_pass<const K: usize>(&self, pl: &mut Plain<'_, K>, events: &[Event]) -> ([u64; K], [f64; K]) {
+        if pl.sc.ev.filter.is_empty() {
+            self.plain_events::<K, false>(pl, events)
+        } else {
+            self.plain_events::<K, true>(pl, events)
+        }
+    }
+
+    /// The loop of [`Self::plain_pass`], with or without a `where` filter on the events.
+    #[inline(always)]
+    fn plain_events<const K: usize, const FILTER: bool>(
+        &self,
+        pl: &mut Plain<'_, K>,
+        events: &[Event],
+    ) -> ([u64; K], [f64; K]) {
+        let (now, earliest, starts, ev) = (self.now, pl.earliest, pl.starts, &pl.sc.ev);
+        let (mut name_hit, mut prop_hit) = (pl.name_hit, pl.prop_hit);
+        let mut n = [0u64; K];
+        let mut sum = [0.0f64; K];
+        for e in events {
+            if !(ev.name.eq_shared(&e.name, &mut name_hit) && e.at > earliest && e.at <= now) {
+                continue;
+            }
+            if FILTER && !ev.filter_matches(e) {
+                continue;
+            }
+            let x = match pl.prop {
+                Some(prop) => num_prop(e, prop, &mut prop_hit).unwrap_or(0.0),
+                None => 0.0,
+            };
+            for i in 0..K {
+                // The first part has the widest window, whose start is `earliest`.
+                if i == 0 || e.at > starts[i] {
+                    n[i] += 1;
+                    sum[i] += x;
+                }
+            }
+        }
+        (pl.name_hit, pl.prop_hit) = (name_hit, prop_hit);
+        (n, sum)
+    }
+
+    /// [`Self::scan`] in general: one accumulator per part.
+    fn scan_any(&self, sc: &Scan, events: &[Event], hs: Option<Timestamp>) -> Truth {
+        let mut acc = [Acc::EMPTY; MAX_SCAN_PARTS];
+        let parts = &sc.parts[..sc.parts.len().min(MAX_SCAN_PARTS)];
+        let mut starts = [self.now; MAX_SCAN_PARTS];
+        let mut earliest = self.now;
+        for (start, part) in starts.iter_mut().zip(parts) {
+            *start = self.starts.get(part.win).copied().unwrap_or(self.now);
+            earliest = earliest.min(*start);
+        }
+        let now = self.now;
+        let mut name_hit = std::ptr::null();
+        for e in events {
+            if !(sc.ev.name.eq_shared(&e.name, &mut name_hit)
+                && e.at > earliest
+                && e.at <= now
+                && sc.ev.filter_matches(e))
+            {
+                continue;
+            }
+            for ((part, a), start) in parts.iter().zip(acc.iter_mut()).zip(starts.iter()) {
+                if e.at <= *start {
+                    continue;
+                }
+                match &part.prop {
+                    None => a.n += 1,
+                    Some(prop) => {
+                        if let Some(x) = num_prop(e, prop, &mut std::ptr::null()) {
+                            if part.func == AggFunc::Sum {
+                                a.n += 1;
+                                a.sum += x;
+                            } else {
+                                a.add(x);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        self.scan_truth(sc, &acc, hs)
     }
 
     /// Counts matching events in the window, stopping early (unless `full`) once the comparison
@@ -1048,10 +1727,10 @@ impl Evaluator<'_> {
             _ => value.saturating_add(1),
         };
         let (start, now) = (self.starts[win], self.now);
-        let name = &*ev.name;
         let mut c: i64 = 0;
+        let mut hit = std::ptr::null();
         for e in events {
-            if str_eq(&e.name, name) && e.at > start && e.at <= now && ev.filter_matches(e) {
+            if ev.name.eq_shared(&e.name, &mut hit) && e.at > start && e.at <= now && ev.filter_matches(e) {
                 c += 1;
                 if !full && c >= decided {
                     break;
@@ -1072,20 +1751,20 @@ impl Evaluator<'_> {
 
     /// The aggregate of a numeric property over matching events, and how many had the property.
     #[inline(always)]
-    fn agg(&self, func: AggFunc, ev: &EvMatch, prop: &str, win: usize, events: &[Event]) -> (Option<f64>, u64) {
+    fn agg(&self, func: AggFunc, ev: &EvMatch, prop: &Needle, win: usize, events: &[Event]) -> (Option<f64>, u64) {
         let (start, now) = (self.starts[win], self.now);
-        let name = &*ev.name;
         let (mut n, mut sum, mut min, mut max) = (0u64, 0.0f64, f64::INFINITY, f64::NEG_INFINITY);
+        let (mut name_hit, mut prop_hit) = (std::ptr::null(), std::ptr::null());
         for e in events {
-            if str_eq(&e.name, name) && e.at > start && e.at <= now && ev.filter_matches(e) {
-                if let Some(crate::profile::Value::Num(x)) = e.prop(prop) {
+            if ev.name.eq_shared(&e.name, &mut name_hit) && e.at > start && e.at <= now && ev.filter_matches(e) {
+                if let Some(x) = num_prop(e, prop, &mut prop_hit) {
                     n += 1;
-                    sum += *x;
-                    if *x < min {
-                        min = *x;
+                    sum += x;
+                    if x < min {
+                        min = x;
                     }
-                    if *x > max {
-                        max = *x;
+                    if x > max {
+                        max = x;
                     }
                 }
             }
@@ -1177,7 +1856,7 @@ impl Evaluator<'_> {
                 let v = self.get(p, slot);
                 sink.note(|| show(slot, v));
                 match v {
-                    Some(ValueRef::Set(s)) => Truth::from_bool(s.iter().any(|x| str_eq(x, value))),
+                    Some(ValueRef::Set(s)) => Truth::from_bool(s.iter().any(|x| value.eq(x))),
                     _ => Truth::Unknown,
                 }
             }
@@ -1376,7 +2055,7 @@ impl Evaluator<'_> {
                 Truth::Unknown
             }
             Node::All(_) | Node::Any(_) | Node::Not(_) => self.node(n, p),
-            Node::Scan { .. } => self.heavy(n, p),
+            Node::Scan(_) => self.heavy(n, p),
         }
     }
 

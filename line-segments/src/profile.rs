@@ -205,9 +205,14 @@ impl Attributes {
     }
 
     /// Looks an attribute up.
-    #[inline]
+    #[inline(always)]
     pub fn get(&self, name: &str) -> Option<&Value> {
-        self.entries.iter().find(|(k, _)| str_eq(k, name)).map(|(_, v)| v)
+        for (k, v) in &self.entries {
+            if str_eq(k, name) {
+                return Some(v);
+            }
+        }
+        None
     }
 
     /// Whether the attribute is set.
@@ -234,6 +239,18 @@ impl Attributes {
     /// The attributes, in insertion order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Value)> {
         self.entries.iter().map(|(k, v)| (&**k, v))
+    }
+
+    /// The entries, with their shared names.
+    #[cfg(feature = "source")]
+    pub(crate) fn entries(&self) -> &[(Arc<str>, Value)] {
+        &self.entries
+    }
+
+    /// Attributes from entries with distinct names (as taken from other attributes).
+    #[cfg(feature = "source")]
+    pub(crate) fn from_entries(entries: Vec<(Arc<str>, Value)>) -> Self {
+        Self { entries }
     }
 }
 
@@ -563,7 +580,7 @@ fn value_from_json(v: &Json, ptr: &str, ty: Option<AttrType>, allow_set: bool) -
 }
 
 impl ProfileView for Profile {
-    #[inline]
+    #[inline(always)]
     fn attr(&self, _slot: usize, name: &str) -> Option<ValueRef<'_>> {
         self.attributes.get(name).map(Value::as_ref)
     }

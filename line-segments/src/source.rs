@@ -3,15 +3,18 @@
 //! A [`ProfileSource`] pages through profiles. The [`FetchRequest`] says which attributes, LINE facts
 //! and event windows the segment reads, so a database-backed source can fetch only those.
 
+use std::collections::HashSet;
+use std::ops::Range;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use jiff::Timestamp;
 use line_core::ids::UserId;
 
+use crate::ast::LineFact;
 use crate::error::Result;
-use crate::eval::{CompiledSegment, Needs};
-use crate::profile::Profile;
+use crate::eval::{CompiledSegment, Evaluator, Hits, Needs};
+use crate::profile::{str_eq, Attributes, Event, LineFacts, Profile, ProfileView, Value, ValueRef};
 
 /// What a batch evaluation needs from the source.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,35 +46,179 @@ pub struct ProfilePage {
 pub trait ProfileSource: Send + Sync {
     /// Fetches the page after `cursor` (the first page when `None`).
     async fn page(&self, request: &FetchRequest, cursor: Option<String>) -> Result<ProfilePage>;
+
+    /// Evaluates a segment over every profile in place, for a source that holds its profiles in
+    /// memory: the IDs of the members, in the order of a full scan. The default, `None`, makes
+    /// [`evaluate_source`] page through the source instead.
+    fn evaluate_in_place(&self, eval: &Evaluator<'_>) -> Option<Vec<UserId>> {
+        let _ = eval;
+        None
+    }
 }
 
-/// Profiles held in memory.
+/// Profiles held in memory, packed for scanning.
+///
+/// [`InMemorySource::new`] copies the profiles into three arrays: the profiles, the attributes of
+/// all profiles, and the events of all profiles, with attribute, event and property names interned
+/// (one allocation per distinct name). A batch evaluation then reads memory mostly in order, and
+/// a test of attributes reads no events. Pages are rebuilt as owned profiles.
 #[derive(Debug, Clone, Default)]
 pub struct InMemorySource {
-    profiles: Arc<Vec<Arc<Profile>>>,
+    store: Arc<Store>,
+}
+
+#[derive(Debug, Default)]
+struct Store {
+    profiles: Vec<Packed>,
+    /// The attributes of every profile, profile after profile.
+    attrs: Vec<(Arc<str>, Value)>,
+    /// The events of every profile, profile after profile.
+    events: Vec<Event>,
+}
+
+/// One profile of a [`Store`]: its attributes and events are ranges of the store's arrays.
+#[derive(Debug)]
+struct Packed {
+    id: UserId,
+    line: LineFacts,
+    history_start: Option<Timestamp>,
+    attrs: Range<usize>,
+    events: Range<usize>,
+}
+
+/// Interns names: equal names share one allocation. The last few names seen are recognized by
+/// address first, since consecutive events mostly share their names already.
+#[derive(Default)]
+struct Names {
+    set: HashSet<Arc<str>>,
+    recent: [Option<(*const u8, Arc<str>)>; 4],
+    next: usize,
+}
+
+impl Names {
+    fn get(&mut self, name: &Arc<str>) -> Arc<str> {
+        let at = Arc::as_ptr(name).cast::<u8>();
+        if let Some((_, interned)) = self.recent.iter().flatten().find(|(p, _)| *p == at) {
+            return interned.clone();
+        }
+        let interned = match self.set.get(&**name) {
+            Some(x) => x.clone(),
+            None => {
+                self.set.insert(name.clone());
+                name.clone()
+            }
+        };
+        // `name` is kept alive by the profiles being packed, so its address is not reused.
+        self.recent[self.next % 4] = Some((at, interned.clone()));
+        self.next += 1;
+        interned
+    }
+}
+
+impl Store {
+    fn profile(&self, p: &Packed) -> Profile {
+        Profile {
+            id: p.id.clone(),
+            attributes: Attributes::from_entries(self.attrs.get(p.attrs.clone()).unwrap_or_default().to_vec()),
+            line: p.line.clone(),
+            events: self.events.get(p.events.clone()).unwrap_or_default().to_vec(),
+            history_start: p.history_start,
+        }
+    }
+}
+
+/// A packed profile, as the evaluator reads it.
+struct PackedView<'a> {
+    store: &'a Store,
+    p: &'a Packed,
+}
+
+impl ProfileView for PackedView<'_> {
+    #[inline(always)]
+    fn attr(&self, _slot: usize, name: &str) -> Option<ValueRef<'_>> {
+        for (k, v) in self.store.attrs.get(self.p.attrs.clone())? {
+            if str_eq(k, name) {
+                return Some(v.as_ref());
+            }
+        }
+        None
+    }
+    #[inline(always)]
+    fn line_fact(&self, fact: LineFact) -> Option<ValueRef<'_>> {
+        self.p.line.get(fact)
+    }
+    #[inline(always)]
+    fn events(&self) -> &[Event] {
+        self.store.events.get(self.p.events.clone()).unwrap_or_default()
+    }
+    #[inline(always)]
+    fn history_start(&self) -> Option<Timestamp> {
+        self.p.history_start
+    }
 }
 
 impl InMemorySource {
-    /// A source over these profiles.
+    /// A source over these profiles (copied into the packed arrays; see the type's docs).
     pub fn new(profiles: Vec<Profile>) -> Self {
+        let mut names = Names::default();
+        // All attributes first, then all events, each copied in order, so that each array and
+        // the values it points to are laid out in scan order.
+        let mut attrs = Vec::with_capacity(profiles.iter().map(|p| p.attributes.len()).sum());
+        let mut attr_ranges = Vec::with_capacity(profiles.len());
+        for p in &profiles {
+            let start = attrs.len();
+            for (k, v) in p.attributes.entries() {
+                attrs.push((names.get(k), v.clone()));
+            }
+            attr_ranges.push(start..attrs.len());
+        }
+        let mut events = Vec::with_capacity(profiles.iter().map(|p| p.events.len()).sum());
+        let mut event_ranges = Vec::with_capacity(profiles.len());
+        for p in &profiles {
+            let start = events.len();
+            for e in &p.events {
+                events.push(Event {
+                    name: names.get(&e.name),
+                    at: e.at,
+                    props: e.props.iter().map(|(k, v)| (names.get(k), v.clone())).collect(),
+                });
+            }
+            event_ranges.push(start..events.len());
+        }
+        let profiles = profiles
+            .into_iter()
+            .zip(attr_ranges)
+            .zip(event_ranges)
+            .map(|((p, attrs), events)| Packed {
+                id: p.id,
+                line: p.line,
+                history_start: p.history_start,
+                attrs,
+                events,
+            })
+            .collect();
         Self {
-            profiles: Arc::new(profiles.into_iter().map(Arc::new).collect()),
+            store: Arc::new(Store {
+                profiles,
+                attrs,
+                events,
+            }),
         }
     }
 
     /// The number of profiles.
     pub fn len(&self) -> usize {
-        self.profiles.len()
+        self.store.profiles.len()
     }
 
     /// Whether there are no profiles.
     pub fn is_empty(&self) -> bool {
-        self.profiles.is_empty()
+        self.store.profiles.is_empty()
     }
 
-    /// The profiles.
-    pub fn profiles(&self) -> &[Arc<Profile>] {
-        &self.profiles
+    /// Copies of the profiles, in order.
+    pub fn profiles(&self) -> Vec<Profile> {
+        self.store.profiles.iter().map(|p| self.store.profile(p)).collect()
     }
 }
 
@@ -84,13 +231,33 @@ impl ProfileSource for InMemorySource {
                 .parse::<usize>()
                 .map_err(|_| crate::Error::source_failed(format!("invalid cursor `{c}`")))?,
         };
+        let store = &self.store;
         let size = request.page_size.max(1);
-        let end = (start + size).min(self.profiles.len());
-        let profiles = self.profiles.get(start..end).map(|s| s.to_vec()).unwrap_or_default();
+        let end = start.saturating_add(size).min(store.profiles.len());
+        let profiles = store
+            .profiles
+            .get(start..end)
+            .unwrap_or_default()
+            .iter()
+            .map(|p| Arc::new(store.profile(p)))
+            .collect();
         Ok(ProfilePage {
             profiles,
-            next: (end < self.profiles.len()).then(|| end.to_string()),
+            next: (end < store.profiles.len()).then(|| end.to_string()),
         })
+    }
+
+    fn evaluate_in_place(&self, eval: &Evaluator<'_>) -> Option<Vec<UserId>> {
+        let store = &*self.store;
+        // The store stays borrowed for the whole loop, as `Hits` requires.
+        let mut hits = Hits::default();
+        let mut out = Vec::new();
+        for p in &store.profiles {
+            if eval.matches_in(&PackedView { store, p }, &mut hits) {
+                out.push(p.id.clone());
+            }
+        }
+        Some(out)
     }
 }
 
@@ -108,13 +275,18 @@ pub async fn evaluate_source(
         page_size,
     };
     let eval = segment.at(now);
+    if let Some(ids) = source.evaluate_in_place(&eval) {
+        return Ok(ids);
+    }
     let mut out = Vec::new();
     let mut cursor = None;
     loop {
         let page = source.page(&request, cursor).await?;
-        let profiles = &page.profiles;
-        for p in profiles.iter() {
-            if eval.matches(&**p) {
+        // The page stays borrowed for the whole loop, as `Hits` requires.
+        let mut hits = Hits::default();
+        for p in &page.profiles {
+            let p: &Profile = p;
+            if eval.matches_in(p, &mut hits) {
                 out.push(p.id.clone());
             }
         }
@@ -231,5 +403,31 @@ pub mod testing {
             "batch evaluation over the source disagrees with evaluating the profiles directly"
         );
         assert!(!expected.is_empty(), "the fixture selects someone");
+        if let Some(in_place) = source.evaluate_in_place(&eval) {
+            let request = FetchRequest {
+                needs: compiled.needs().clone(),
+                now,
+                page_size: 5,
+            };
+            let mut scanned = Vec::new();
+            let mut cursor = None;
+            loop {
+                let page = source.page(&request, cursor).await.expect("page() succeeds");
+                scanned.extend(
+                    page.profiles
+                        .iter()
+                        .filter(|p| eval.matches(&***p))
+                        .map(|p| p.id.clone()),
+                );
+                match page.next {
+                    Some(n) => cursor = Some(n),
+                    None => break,
+                }
+            }
+            assert_eq!(
+                in_place, scanned,
+                "evaluate_in_place() disagrees with evaluating a full scan, in its order"
+            );
+        }
     }
 }

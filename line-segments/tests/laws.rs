@@ -5,6 +5,7 @@ mod common;
 use common::*;
 use line_segments::eval::{CompileOptions, CompiledSegment, LineOnly};
 use line_segments::profile::Profile;
+use line_segments::source::{evaluate_source, FetchRequest, InMemorySource, ProfilePage, ProfileSource};
 use line_segments::{json, normal, text, Segment, Truth};
 use proptest::prelude::*;
 
@@ -91,6 +92,82 @@ proptest! {
     }
 
     #[test]
+    fn matches_is_eval_true(a in any_segment(), ps in profiles(1..6)) {
+        // `matches` runs a separate two-valued program; it must agree with Kleene evaluation, for
+        // the segment and for its negation.
+        let options = CompileOptions { line_only: LineOnly::Unknown };
+        for seg in [a.clone(), a.clone().not()] {
+            if let Ok(c) = CompiledSegment::compile_with(&seg, options) {
+                let e = c.at(now());
+                for p in &ps {
+                    prop_assert_eq!(e.matches(p), e.eval(p) == Truth::True, "{}", text::print(&seg));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn batch_evaluation_agrees_with_matches(a in sql_segment(), ps in profiles(1..12)) {
+        let c = CompiledSegment::compile(&a).unwrap();
+        let e = c.at(now());
+        let expected: Vec<_> = ps.iter().filter(|p| e.matches(*p)).map(|p| p.id.clone()).collect();
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let source = InMemorySource::new(ps.clone());
+        prop_assert_eq!(source.profiles(), ps.clone(), "the packed source gives its profiles back");
+        for page_size in [1, 3, 100] {
+            let in_place = rt.block_on(evaluate_source(&c, &source, now(), page_size)).unwrap();
+            prop_assert_eq!(&in_place, &expected, "{}", text::print(&a));
+            let paged = rt.block_on(evaluate_source(&c, &Paged(source.clone()), now(), page_size)).unwrap();
+            prop_assert_eq!(&paged, &expected, "{}", text::print(&a));
+        }
+    }
+
+    #[test]
+    fn fused_scans_agree_with_kleene_evaluation(a in scan_segment(), ps in profiles(1..8)) {
+        // Counts and aggregates of one event are fused into one pass; compare that pass with the
+        // per-predicate evaluation of `explain`, also on odd amounts (NaN, -0, text, missing) and on
+        // events at the edge of a window.
+        let ps: Vec<Profile> = ps.into_iter().map(odd_events).collect();
+        let c = CompiledSegment::compile(&a).unwrap();
+        let e = c.at(now());
+        for p in &ps {
+            let t = e.eval(p);
+            prop_assert_eq!(e.explain(p).value, t, "{}", text::print(&a));
+            prop_assert_eq!(e.matches(p), t == Truth::True, "{}", text::print(&a));
+        }
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let ids = rt.block_on(evaluate_source(&c, &InMemorySource::new(ps.clone()), now(), 4)).unwrap();
+        let expected: Vec<_> = ps.iter().filter(|p| e.matches(*p)).map(|p| p.id.clone()).collect();
+        prop_assert_eq!(ids, expected, "{}", text::print(&a));
+    }
+
+    #[test]
+    fn string_tests_of_every_length_agree(
+        lit in string_of_any_length(),
+        value in string_of_any_length(),
+        tags in prop::collection::vec(string_of_any_length(), 0..4),
+        negate in any::<bool>(),
+        tags_test in any::<bool>(),
+    ) {
+        // Equality and membership compare packed words chosen by length; check them on strings of
+        // every length up to 20, including ones differing from each other in one byte.
+        use line_segments::profile::Value;
+        use line_segments::{Attr, Literal, Predicate};
+        let pred = if tags_test {
+            Predicate::Contains { attr: Attr::Custom("tags".into()), value: lit.clone() }
+        } else {
+            Predicate::Compare { attr: Attr::Custom("s1".into()), op: line_segments::CmpOp::Eq, value: Literal::Str(lit.clone()) }
+        };
+        let seg = if negate { Segment::Pred(pred).not() } else { Segment::Pred(pred) };
+        let c = CompiledSegment::compile(&seg).unwrap();
+        let e = c.at(now());
+        let p = Profile::new("U1").with_attr("s1", Value::Str(value.clone())).with_attr("tags", Value::Set(tags.clone()));
+        let expected = if tags_test { tags.contains(&lit) } else { value == lit } != negate;
+        prop_assert_eq!(e.eval(&p), Truth::from_bool(expected), "{}", text::print(&seg));
+        prop_assert_eq!(e.matches(&p), expected, "{}", text::print(&seg));
+    }
+
+    #[test]
     fn line_only_as_unknown_never_adds_members(a in any_segment(), ps in profiles(1..4)) {
         // Replacing a LINE-only leaf by unknown can only lose members relative to either choice.
         let c = CompiledSegment::compile_with(&a, CompileOptions { line_only: LineOnly::Unknown });
@@ -105,6 +182,133 @@ proptest! {
                 }
             }
         }
+    }
+}
+
+/// An `all` or `any` of counts and aggregates of one `purchase` event (so they fuse into one scan).
+fn scan_segment() -> BoxedStrategy<Segment> {
+    use line_segments::ast::{AggFunc, EventRef, PropCond, PropTest};
+    use line_segments::{CmpOp, Literal, Predicate, Window};
+    let op = prop::sample::select(CmpOp::ALL.to_vec());
+    let window = prop::sample::select(vec![
+        Window::days(1),
+        Window::days(30),
+        Window::days(90),
+        Window::days(365),
+    ]);
+    let func = prop::sample::select(vec![
+        AggFunc::Sum,
+        AggFunc::Sum,
+        AggFunc::Min,
+        AggFunc::Max,
+        AggFunc::Avg,
+    ]);
+    let part = prop_oneof![
+        (window.clone(), op.clone(), -1i64..4).prop_map(|(window, op, value)| (None, window, op, value as f64)),
+        (func, window, op, -3i32..12).prop_map(|(f, window, op, v)| (Some(f), window, op, f64::from(v))),
+    ];
+    let filter = prop_oneof![
+        Just(Vec::new()),
+        Just(vec![PropCond {
+            prop: "amount".into(),
+            test: PropTest::Cmp(CmpOp::Gt, Literal::Num(0.0)),
+        }]),
+    ];
+    (any::<bool>(), filter, prop::collection::vec(part, 2..5))
+        .prop_map(|(all, filter, parts)| {
+            let event = EventRef {
+                name: "purchase".into(),
+                filter,
+            };
+            let preds: Vec<Segment> = parts
+                .into_iter()
+                .map(|(func, window, op, value)| {
+                    Segment::Pred(match func {
+                        None => Predicate::Count {
+                            event: event.clone(),
+                            window,
+                            op,
+                            value: value as i64,
+                        },
+                        Some(func) => Predicate::Aggregate {
+                            func,
+                            event: event.clone(),
+                            property: "amount".into(),
+                            window,
+                            op,
+                            value,
+                        },
+                    })
+                })
+                .collect();
+            if all {
+                Segment::All(preds)
+            } else {
+                Segment::Any(preds)
+            }
+        })
+        .boxed()
+}
+
+/// Some purchase amounts replaced by NaN, -0, text, or removed, and some events moved to the
+/// edge of a window.
+fn odd_events(mut p: Profile) -> Profile {
+    use line_segments::profile::Value;
+    for (i, e) in p.events.iter_mut().enumerate() {
+        if i % 4 == 2 {
+            let days = [30, 90, 365][(i / 4) % 3];
+            e.at = now().checked_sub(jiff::SignedDuration::from_hours(days * 24)).unwrap();
+        }
+        let odd = match i % 5 {
+            1 => Some(Value::Num(f64::NAN)),
+            2 => Some(Value::Num(-0.0)),
+            3 => Some(Value::Str("x".into())),
+            _ => None,
+        };
+        match (i % 7, odd) {
+            (0 | 6, _) => {}
+            (5, _) => e.props.retain(|(k, _)| &**k != "amount"),
+            (_, Some(v)) => {
+                for (k, x) in e.props.iter_mut() {
+                    if &**k == "amount" {
+                        *x = v.clone();
+                    }
+                }
+            }
+            (_, None) => {}
+        }
+    }
+    p
+}
+
+/// Strings of 0 to 20 bytes over a small alphabet, so that equal lengths and near misses are common.
+fn string_of_any_length() -> impl Strategy<Value = String> {
+    (
+        0usize..21,
+        prop::collection::vec(prop::sample::select(vec!['a', 'b', 'é']), 20),
+        0usize..20,
+    )
+        .prop_map(|(len, chars, flip)| {
+            let mut s: String = "abcdefghijklmnopqrst".chars().take(len).collect();
+            // A near miss: one character changed (which may change the length in bytes).
+            if flip < len && chars[flip] != 'a' {
+                s = s
+                    .chars()
+                    .enumerate()
+                    .map(|(i, c)| if i == flip { chars[i] } else { c })
+                    .collect();
+            }
+            s
+        })
+}
+
+/// An in-memory source that only pages (as a database-backed source does).
+struct Paged(InMemorySource);
+
+#[async_trait::async_trait]
+impl ProfileSource for Paged {
+    async fn page(&self, request: &FetchRequest, cursor: Option<String>) -> line_segments::Result<ProfilePage> {
+        self.0.page(request, cursor).await
     }
 }
 
