@@ -22,10 +22,9 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use jiff::{SignedDuration, Timestamp};
-use line_segments::eval::CompiledSegment;
 use line_segments::profile::{Event, Profile, Value};
 use line_segments::sql::{self, Placeholders, SqlMapping, SqlParam, SqlQuery};
-use line_segments::{text, ErrorKind, Segment};
+use line_segments::{text, Segment};
 use postgres::types::ToSql;
 use postgres::{Client, GenericClient, NoTls};
 use proptest::prelude::*;
@@ -87,29 +86,7 @@ fn connect() -> Option<Client> {
 /// The SQLite test's mapping, with the tables named through the session's temporary schema (which
 /// also checks that `schema.table` names are quoted part by part).
 fn mapping() -> SqlMapping {
-    serde_json::from_value(serde_json::json!({
-        "profiles": {"table": "pg_temp.profiles", "id": "user_id", "history_start": "history_start"},
-        "attributes": {
-            "s1": {"column": "s1", "type": "string"},
-            "s2": {"column": "s2", "type": "string"},
-            "n1": {"column": "n1", "type": "number"},
-            "n2": {"column": "n2", "type": "number"},
-            "b1": {"column": "b1", "type": "bool"},
-            "d1": {"column": "d1", "type": "date"},
-            "t1": {"column": "t1", "type": "timestamp"},
-            "tags": {"set_table": "pg_temp.profile_tags", "user_column": "user_id", "value_column": "value",
-                     "known": "tags_known"},
-            "line.is_friend": {"column": "is_friend", "type": "bool"},
-            "line.blocked": {"column": "blocked", "type": "bool"},
-            "line.id_linked": {"column": "id_linked", "type": "bool"},
-            "line.friend_since": {"column": "friend_since", "type": "timestamp"},
-            "line.friend_source": {"column": "friend_source", "type": "string"},
-            "line.store": {"column": "store", "type": "string"}
-        },
-        "events": {"table": "pg_temp.events", "user": "user_id", "name": "name", "at": "at",
-                   "props": {"amount": "amount", "category": "category"}}
-    }))
-    .unwrap()
+    sql_mapping("pg_temp.")
 }
 
 type Row = Vec<Box<dyn ToSql + Sync>>;
@@ -228,18 +205,6 @@ fn run(db: &mut impl GenericClient, q: &SqlQuery) -> Result<Vec<String>, String>
 
 fn compile(seg: &Segment, now: Timestamp) -> SqlQuery {
     sql::compile(seg, &mapping(), now, Placeholders::Dollar).unwrap()
-}
-
-fn in_process(seg: &Segment, profiles: &[Profile], now: Timestamp) -> Vec<String> {
-    let c = CompiledSegment::compile(seg).unwrap();
-    let e = c.at(now);
-    let mut ids: Vec<String> = profiles
-        .iter()
-        .filter(|p| e.matches(*p))
-        .map(|p| p.id.to_string())
-        .collect();
-    ids.sort();
-    ids
 }
 
 /// [`NOW`], or half a second after it: the clock reading need not be a whole second, and then the
@@ -493,24 +458,7 @@ fn dollar_placeholders_are_numbered_in_text_order_and_typed() {
 
 #[test]
 fn unsupported_nodes_are_named() {
-    let m = mapping();
-    for (src, ptr) in [
-        (r#"s1 = "a" and demo.gender("female")"#, "/all/1"),
-        (r#"weekday(d1, "UTC") = 1"#, ""),
-        (r#"month(t1, "Asia/Tokyo") = current"#, ""),
-        (r#"s1 = "a" or unknown_attr = 1"#, "/any/1/attr"),
-        (r#"count(purchase where color = "red", 7d) >= 1"#, "/count/where/0/prop"),
-        (r#"segment("vip")"#, "/ref"),
-    ] {
-        let seg = text::parse(src).unwrap();
-        let err = sql::compile(&seg, &m, now(), Placeholders::Dollar).unwrap_err();
-        match err.kind() {
-            ErrorKind::Unsupported { place, .. } => {
-                assert_eq!(place, &line_segments::Place::Pointer(ptr.into()), "{src}: {err}")
-            }
-            other => panic!("{src}: {other:?}"),
-        }
-    }
+    assert_unsupported_nodes_are_named(Placeholders::Dollar);
 }
 
 /// `SUBSTR` counts characters (as in process and on SQLite) only in a UTF-8 database.

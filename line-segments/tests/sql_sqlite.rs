@@ -3,36 +3,14 @@
 mod common;
 
 use common::*;
-use line_segments::eval::CompiledSegment;
 use line_segments::profile::{Profile, Value};
 use line_segments::sql::{self, Placeholders, SqlMapping, SqlParam};
-use line_segments::{text, ErrorKind, Segment};
+use line_segments::text;
 use proptest::prelude::*;
 use rusqlite::{params_from_iter, Connection};
 
 fn mapping() -> SqlMapping {
-    serde_json::from_value(serde_json::json!({
-        "profiles": {"table": "profiles", "id": "user_id", "history_start": "history_start"},
-        "attributes": {
-            "s1": {"column": "s1", "type": "string"},
-            "s2": {"column": "s2", "type": "string"},
-            "n1": {"column": "n1", "type": "number"},
-            "n2": {"column": "n2", "type": "number"},
-            "b1": {"column": "b1", "type": "bool"},
-            "d1": {"column": "d1", "type": "date"},
-            "t1": {"column": "t1", "type": "timestamp"},
-            "tags": {"set_table": "profile_tags", "user_column": "user_id", "value_column": "value", "known": "tags_known"},
-            "line.is_friend": {"column": "is_friend", "type": "bool"},
-            "line.blocked": {"column": "blocked", "type": "bool"},
-            "line.id_linked": {"column": "id_linked", "type": "bool"},
-            "line.friend_since": {"column": "friend_since", "type": "timestamp"},
-            "line.friend_source": {"column": "friend_source", "type": "string"},
-            "line.store": {"column": "store", "type": "string"}
-        },
-        "events": {"table": "events", "user": "user_id", "name": "name", "at": "at",
-                   "props": {"amount": "amount", "category": "category"}}
-    }))
-    .unwrap()
+    sql_mapping("")
 }
 
 fn load(profiles: &[Profile]) -> Connection {
@@ -130,18 +108,6 @@ fn run(db: &Connection, q: &sql::SqlQuery) -> Vec<String> {
         .unwrap()
 }
 
-fn in_process(seg: &Segment, profiles: &[Profile]) -> Vec<String> {
-    let c = CompiledSegment::compile(seg).unwrap();
-    let e = c.at(now());
-    let mut ids: Vec<String> = profiles
-        .iter()
-        .filter(|p| e.matches(*p))
-        .map(|p| p.id.to_string())
-        .collect();
-    ids.sort();
-    ids
-}
-
 proptest! {
     #![proptest_config(ProptestConfig { cases: 1000, ..ProptestConfig::default() })]
 
@@ -150,12 +116,12 @@ proptest! {
         let db = load(&ps);
         let q = sql::compile(&seg, &mapping(), now(), Placeholders::Question).unwrap();
         let got = run(&db, &q);
-        let want = in_process(&seg, &ps);
+        let want = in_process(&seg, &ps, now());
         prop_assert_eq!(got, want, "segment: {}\nsql: {}", text::print(&seg), q.sql);
         // The negation agrees too, which checks unknown (NULL) against unknown.
         let neg = seg.clone().not();
         let q = sql::compile(&neg, &mapping(), now(), Placeholders::Question).unwrap();
-        prop_assert_eq!(run(&db, &q), in_process(&neg, &ps), "negated: {}", text::print(&seg));
+        prop_assert_eq!(run(&db, &q), in_process(&neg, &ps, now()), "negated: {}", text::print(&seg));
     }
 }
 
@@ -185,24 +151,7 @@ fn cart_abandonment_in_sql() {
 
 #[test]
 fn unsupported_nodes_are_named() {
-    let m = mapping();
-    for (src, ptr) in [
-        (r#"s1 = "a" and demo.gender("female")"#, "/all/1"),
-        (r#"weekday(d1, "UTC") = 1"#, ""),
-        (r#"month(t1, "Asia/Tokyo") = current"#, ""),
-        (r#"s1 = "a" or unknown_attr = 1"#, "/any/1/attr"),
-        (r#"count(purchase where color = "red", 7d) >= 1"#, "/count/where/0/prop"),
-        (r#"segment("vip")"#, "/ref"),
-    ] {
-        let seg = text::parse(src).unwrap();
-        let err = sql::compile(&seg, &m, now(), Placeholders::Question).unwrap_err();
-        match err.kind() {
-            ErrorKind::Unsupported { place, .. } => {
-                assert_eq!(place, &line_segments::Place::Pointer(ptr.into()), "{src}: {err}")
-            }
-            other => panic!("{src}: {other:?}"),
-        }
-    }
+    assert_unsupported_nodes_are_named(Placeholders::Question);
 }
 
 /// The random cases are not trivial: many segments select some but not all profiles.
@@ -218,7 +167,7 @@ fn random_cases_select_some_but_not_all() {
         let db = load(&ps);
         let q = sql::compile(&seg, &mapping(), now(), Placeholders::Question).unwrap();
         let got = run(&db, &q);
-        assert_eq!(got, in_process(&seg, &ps), "{}", text::print(&seg));
+        assert_eq!(got, in_process(&seg, &ps, now()), "{}", text::print(&seg));
         checked += 1;
         if !got.is_empty() && got.len() < ps.len() {
             mixed += 1;

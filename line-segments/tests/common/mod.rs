@@ -3,8 +3,11 @@
 
 use jiff::{SignedDuration, Timestamp};
 use line_segments::ast::*;
+use line_segments::eval::CompiledSegment;
 use line_segments::profile::{Event, Profile, Value};
 use line_segments::schema::{AttrType, Schema};
+use line_segments::sql::{self, Placeholders, SqlMapping};
+use line_segments::{text, ErrorKind};
 use proptest::prelude::*;
 
 pub const NOW: &str = "2026-05-15T03:00:00Z";
@@ -406,4 +409,66 @@ pub fn profiles(n: std::ops::Range<usize>) -> impl Strategy<Value = Vec<Profile>
             .map(|(i, _)| profile(i).boxed())
             .collect::<Vec<_>>()
     })
+}
+
+/// The SQL tests' mapping of the schema onto tables, with `prefix` before each table name
+/// (`""` on SQLite, `"pg_temp."` on PostgreSQL).
+pub fn sql_mapping(prefix: &str) -> SqlMapping {
+    serde_json::from_value(serde_json::json!({
+        "profiles": {"table": format!("{prefix}profiles"), "id": "user_id", "history_start": "history_start"},
+        "attributes": {
+            "s1": {"column": "s1", "type": "string"},
+            "s2": {"column": "s2", "type": "string"},
+            "n1": {"column": "n1", "type": "number"},
+            "n2": {"column": "n2", "type": "number"},
+            "b1": {"column": "b1", "type": "bool"},
+            "d1": {"column": "d1", "type": "date"},
+            "t1": {"column": "t1", "type": "timestamp"},
+            "tags": {"set_table": format!("{prefix}profile_tags"), "user_column": "user_id", "value_column": "value", "known": "tags_known"},
+            "line.is_friend": {"column": "is_friend", "type": "bool"},
+            "line.blocked": {"column": "blocked", "type": "bool"},
+            "line.id_linked": {"column": "id_linked", "type": "bool"},
+            "line.friend_since": {"column": "friend_since", "type": "timestamp"},
+            "line.friend_source": {"column": "friend_source", "type": "string"},
+            "line.store": {"column": "store", "type": "string"}
+        },
+        "events": {"table": format!("{prefix}events"), "user": "user_id", "name": "name", "at": "at",
+                   "props": {"amount": "amount", "category": "category"}}
+    }))
+    .unwrap()
+}
+
+/// The ids of `profiles` that `seg` matches at `now`, sorted: what SQL must return.
+pub fn in_process(seg: &Segment, profiles: &[Profile], now: Timestamp) -> Vec<String> {
+    let c = CompiledSegment::compile(seg).unwrap();
+    let e = c.at(now);
+    let mut ids: Vec<String> = profiles
+        .iter()
+        .filter(|p| e.matches(*p))
+        .map(|p| p.id.to_string())
+        .collect();
+    ids.sort();
+    ids
+}
+
+/// Nodes SQL cannot express fail to compile with an error naming their place.
+pub fn assert_unsupported_nodes_are_named(placeholders: Placeholders) {
+    let m = sql_mapping("");
+    for (src, ptr) in [
+        (r#"s1 = "a" and demo.gender("female")"#, "/all/1"),
+        (r#"weekday(d1, "UTC") = 1"#, ""),
+        (r#"month(t1, "Asia/Tokyo") = current"#, ""),
+        (r#"s1 = "a" or unknown_attr = 1"#, "/any/1/attr"),
+        (r#"count(purchase where color = "red", 7d) >= 1"#, "/count/where/0/prop"),
+        (r#"segment("vip")"#, "/ref"),
+    ] {
+        let seg = text::parse(src).unwrap();
+        let err = sql::compile(&seg, &m, now(), placeholders).unwrap_err();
+        match err.kind() {
+            ErrorKind::Unsupported { place, .. } => {
+                assert_eq!(place, &line_segments::Place::Pointer(ptr.into()), "{src}: {err}")
+            }
+            other => panic!("{src}: {other:?}"),
+        }
+    }
 }
