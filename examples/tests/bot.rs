@@ -14,14 +14,8 @@ use line_richmenu::store::{InMemoryAssignmentStore, InMemoryMenuStore, InMemoryU
 use line_richmenu::{EventHandler, Policy, RichMenus};
 use line_segments::profile::Value;
 
-#[tokio::test]
-async fn a_failed_event_is_handled_again_on_redelivery_and_only_then() {
-    let clock = ManualClock::new("2026-05-15T01:00:00Z".parse().unwrap());
-    let shared: Arc<dyn Clock> = Arc::new(clock.clone());
-    let emu = Emulator::start_with(EmulatorConfig::new().clock(shared.clone()))
-        .await
-        .unwrap();
-    let client = emu.client_builder().retry_policy(RetryPolicy::none()).build().unwrap();
+/// The tour's bot on in-memory stores, sending with `client` and reading `clock`.
+fn bot(client: line_core::client::Client, clock: Arc<dyn Clock>) -> ShopBot {
     let rm = RichMenus::new(
         client.clone(),
         Arc::new(InMemoryMenuStore::new()),
@@ -35,17 +29,28 @@ async fn a_failed_event_is_handled_again_on_redelivery_and_only_then() {
     let popup = PopupEngine::builder(
         PopupConfig::new("@shop", vec![Campaign::new("c", vec![Banner::new("a", "A")])]),
         Arc::new(InMemoryStore::new()),
-        shared.clone(),
+        clock.clone(),
     )
     .build()
     .unwrap();
-    let bot = ShopBot::new(
+    ShopBot::new(
         client,
-        shared,
+        clock,
         Arc::new(popup),
         handler,
         Arc::new(InMemoryNonceStore::new()),
-    );
+    )
+}
+
+#[tokio::test]
+async fn a_failed_event_is_handled_again_on_redelivery_and_only_then() {
+    let clock = ManualClock::new("2026-05-15T01:00:00Z".parse().unwrap());
+    let shared: Arc<dyn Clock> = Arc::new(clock.clone());
+    let emu = Emulator::start_with(EmulatorConfig::new().clock(shared.clone()))
+        .await
+        .unwrap();
+    let client = emu.client_builder().retry_policy(RetryPolicy::none()).build().unwrap();
+    let bot = bot(client, shared);
 
     let aoi = emu.add_user(UserSpec::new("Aoi"));
     let token = emu.issue_reply_token(&aoi).unwrap();
@@ -84,30 +89,7 @@ async fn an_unknown_survey_answer_is_a_typed_error() {
     let emu = Emulator::start().await.unwrap();
     let client = emu.client_builder().build().unwrap();
     let shared: Arc<dyn Clock> = Arc::new(line_core::clock::SystemClock);
-    let rm = RichMenus::new(
-        client.clone(),
-        Arc::new(InMemoryMenuStore::new()),
-        Arc::new(InMemoryAssignmentStore::new()),
-    );
-    let handler = EventHandler::new(
-        rm,
-        Arc::new(Policy::new("guest")),
-        Arc::new(InMemoryUserDirectory::new()),
-    );
-    let popup = PopupEngine::builder(
-        PopupConfig::new("@shop", vec![Campaign::new("c", vec![Banner::new("a", "A")])]),
-        Arc::new(InMemoryStore::new()),
-        shared.clone(),
-    )
-    .build()
-    .unwrap();
-    let bot = ShopBot::new(
-        client,
-        shared,
-        Arc::new(popup),
-        handler,
-        Arc::new(InMemoryNonceStore::new()),
-    );
+    let bot = bot(client, shared);
     let event: Event = serde_json::from_value(serde_json::json!({
         "type": "postback", "mode": "active", "timestamp": 1,
         "source": {"type": "user", "userId": "U0123"},
