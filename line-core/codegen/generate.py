@@ -636,14 +636,9 @@ def emit_struct(name, t):
     return "".join(out)
 
 
-def emit_union(g, name, t):
+def variant_names(t):
+    """(tag, Rust variant name, target type) for each variant of a union."""
     out = []
-    doc = t.get("doc") or f"One of the `{name}` kinds, chosen by `\"{t['tag']}\"`."
-    out.append(doc_lines(doc))
-    out.append(f"///\n/// Tagged by `\"{t['tag']}\"`; an unknown tag parses as [`{name}::Unknown`] with its JSON kept.\n")
-    out.append("#[derive(Debug, Clone, PartialEq)]\n#[non_exhaustive]\n")
-    out.append(f"pub enum {name} {{\n")
-    vnames = []
     used = set()
     for tag, target in t["variants"]:
         v = pascal(tag)
@@ -655,7 +650,69 @@ def emit_union(g, name, t):
             v = f"{base}{i}"
             i += 1
         used.add(v)
-        vnames.append((tag, v, target))
+        out.append((tag, v, target))
+    return out
+
+
+def pending_slots(g, t, vnames):
+    """The typed slots of a union's pending struct (properties read before
+    the tag): keys that have one type in every variant that has them are
+    parsed straight into a slot, unless they hold a payload object (a struct
+    or union that is not one of the union's base properties). Payloads and
+    the rest are kept aside and replayed into the variant once the tag is
+    known, so a payload is checked against the variant that has it, whatever
+    the key order. Returns (sorted keys, key -> (type, ident))."""
+    types_by_key = {}
+    for tag, v, target in vnames:
+        for f in g.types[target]["fields"]:
+            types_by_key.setdefault(f["json"], set()).add((f["ty"], f["ident"]))
+    base_keys = {pname for pname, _ in t["base"]}
+
+    def payload(ty):
+        return g.types.get(ty, {}).get("kind") in ("struct", "union")
+
+    common = sorted(
+        k
+        for k, tys in types_by_key.items()
+        if len({ty for ty, _ in tys}) == 1 and k != t["tag"] and (k in base_keys or not payload(next(iter(tys))[0]))
+    )
+    slot = {k: next(iter(types_by_key[k])) for k in common}  # json -> (ty, ident)
+    return common, slot
+
+
+def variant_from_pending(g, target, common, slot, indent):
+    """Lines that start variant `target`'s builder `f` from the pending struct `p`."""
+    have = {f["json"]: f for f in g.types[target]["fields"]}
+    out = []
+    inits = [f"{have[k]['ident']}: p.{slot[k][1]}" for k in common if k in have]
+    if inits:
+        out.append(f"{indent}let mut f = {target}Fields {{ {', '.join(inits)}, ..Default::default() }};\n")
+    else:
+        out.append(f"{indent}let mut f = {target}Fields::default();\n")
+    for k in common:
+        if k not in have:
+            out.append(f"{indent}wire::keep(&mut f.extra, {rust_str(k)}, p.{slot[k][1]});\n")
+    out.append(f"{indent}f.extra.append(&mut p.extra);\n")
+    return "".join(out)
+
+
+def unknown_from_pending(common, slot, indent):
+    """Lines that start an unknown variant's `raw` map from the pending struct `p`."""
+    out = [f"{indent}let mut raw = p.extra;\n"]
+    for k in common:
+        out.append(f"{indent}wire::keep(&mut raw, {rust_str(k)}, p.{slot[k][1]});\n")
+    return "".join(out)
+
+
+def emit_union(g, name, t):
+    out = []
+    doc = t.get("doc") or f"One of the `{name}` kinds, chosen by `\"{t['tag']}\"`."
+    out.append(doc_lines(doc))
+    out.append(f"///\n/// Tagged by `\"{t['tag']}\"`; an unknown tag parses as [`{name}::Unknown`] with its JSON kept.\n")
+    out.append("#[derive(Debug, Clone, PartialEq)]\n#[non_exhaustive]\n")
+    out.append(f"pub enum {name} {{\n")
+    vnames = variant_names(t)
+    for tag, v, target in vnames:
         out.append(f"    /// `\"{t['tag']}\": \"{tag}\"`.\n    {v}({target}),\n")
     out.append(
         f"    /// A kind this version does not know. `raw` holds the whole object, `\"{t['tag']}\"` included.\n"
@@ -689,34 +746,13 @@ def emit_union(g, name, t):
         out.append(f"            Self::Unknown {{ raw, .. }} => wire::from_raw(raw, {rust_str(pname)}),\n")
         out.append("        }\n    }\n")
     out.append("}\n\n")
-    # Pending: properties read before the tag. Keys that have one type in
-    # every variant that has them are parsed straight into typed slots; the
-    # rest are buffered and replayed once the tag is known.
-    types_by_key = {}
-    for tag, v, target in vnames:
-        for f in g.types[target]["fields"]:
-            types_by_key.setdefault(f["json"], set()).add((f["ty"], f["ident"]))
-    # Payload objects (struct and union types other than the union's base
-    # properties) get a boxed slot: the pending struct is built for every object, so it stays
-    # small, and a payload that does come before the tag (sorted keys) is still
-    # parsed straight into its type, not buffered and replayed.
-    base_keys = {pname for pname, _ in t["base"]}
-
-    common = sorted(
-        k
-        for k, tys in types_by_key.items()
-        if len({ty for ty, _ in tys}) == 1 and k != t["tag"]
-    )
-    slot = {k: next(iter(types_by_key[k])) for k in common}  # json -> (ty, ident)
-    boxed = {
-        k for k in common if k not in base_keys and g.types.get(slot[k][0], {}).get("kind") in ("struct", "union")
-    }
+    common, slot = pending_slots(g, t, vnames)
     pname = f"{name}Pending"
-    out.append(f"#[derive(Default)]\nstruct {pname}<'de> {{\n")
+    out.append(f"/// `{name}` properties read before its tag.\n#[derive(Default)]\npub(crate) struct {pname}<'de> {{\n")
     for k in common:
         ty, ident = slot[k]
-        out.append(f"    {ident}: Option<Box<{ty}>>,\n" if k in boxed else f"    {ident}: Option<{ty}>,\n")
-    out.append("    extra: serde_json::Map<String, serde_json::Value>,\n    other: wire::Pending<'de>,\n}\n\n")
+        out.append(f"    pub(crate) {ident}: Option<{ty}>,\n")
+    out.append("    pub(crate) extra: serde_json::Map<String, serde_json::Value>,\n    pub(crate) other: wire::Pending<'de>,\n}\n\n")
     out.append(f"impl<'de> wire::PendingFields<'de> for {pname}<'de> {{\n")
     out.append("    fn field<D: serde::Deserializer<'de>>(&mut self, key: std::borrow::Cow<'de, str>, d: D) -> Result<(), D::Error> {\n")
     if common:
@@ -740,27 +776,12 @@ def emit_union(g, name, t):
     out.append(f"                let tag = wire::find_tag_into(&mut map, {rust_str(t['tag'])}, &mut p)?;\n")
     out.append("                Ok(match &*tag {\n")
     for tag, v, target in vnames:
-        have = {f["json"]: f for f in g.types[target]["fields"]}
         out.append(f"                    {rust_str(tag)} => {{\n")
-        inits = [
-            f"{have[k]['ident']}: p.{slot[k][1]}" + (".map(|b| *b)" if k in boxed else "") for k in common if k in have
-        ]
-        if inits:
-            out.append(f"                        let mut f = {target}Fields {{ {', '.join(inits)}, ..Default::default() }};\n")
-        else:
-            out.append(f"                        let mut f = {target}Fields::default();\n")
-        for k in common:
-            ty, ident = slot[k]
-            if k not in have:
-                out.append(f"                        wire::keep(&mut f.extra, {rust_str(k)}, p.{ident});\n")
-        out.append("                        f.extra.append(&mut p.extra);\n")
+        out.append(variant_from_pending(g, target, common, slot, " " * 24))
         out.append(f"                        {name}::{v}(wire::finish_variant_with(f, p.other, map)?)\n")
         out.append("                    }\n")
     out.append("                    _ => {\n")
-    out.append("                        let mut raw = p.extra;\n")
-    for k in common:
-        ty, ident = slot[k]
-        out.append(f"                        wire::keep(&mut raw, {rust_str(k)}, p.{ident});\n")
+    out.append(unknown_from_pending(common, slot, " " * 24))
     out.append(f"                        let raw = wire::finish_unknown(map, {rust_str(t['tag'])}, &tag, p.other, raw)?;\n")
     out.append(f"                        {name}::Unknown {{ kind: tag.into_owned(), raw }}\n")
     out.append("                    }\n                })\n            }\n        }\n        d.deserialize_map(V)\n    }\n}\n\n")
@@ -1122,6 +1143,126 @@ def strip_prefix(v, name):
 # ---------------------------------------------------------------- main
 
 
+# ---------------------------------------------------------------- webhook reader
+
+
+def reader_fn(name):
+    return "read_" + snake(name)
+
+
+def reader_expr(g, ty):
+    """An expression of type `R<ty>` that reads one value with `r: &mut Reader`."""
+    if ty == "String":
+        return "r.string()"
+    if ty in ("i64", "i32", "f64", "bool"):
+        return f"r.{ty}()"
+    if ty.startswith("crate::ids::"):
+        return "r.string_as()"
+    if ty == "std::collections::BTreeMap<String, String>":
+        return "r.string_map()"
+    if ty == "serde_json::Value":
+        return "r.value()"
+    if ty == "serde_json::Map<String, serde_json::Value>":
+        return "r.object()"
+    if ty.startswith("Box<"):
+        return f"{reader_expr(g, ty[4:-1])}.map(Box::new)"
+    if ty.startswith("Vec<"):
+        inner = ty[4:-1]
+        read = "long_array" if inner == "Event" else "array"
+        return f"r.{read}(|r| {reader_expr(g, inner)})"
+    kind = g.types[ty]["kind"]
+    if kind == "enum":
+        return "r.string_as()"
+    if kind == "struct":
+        return f"{reader_fn(ty)}(r, false)"
+    if kind == "union":
+        return f"{reader_fn(ty)}(r)"
+    raise SystemExit(f"no reader for {ty}")
+
+
+def emit_reader(g, names):
+    """The direct reader of the webhook model (see `webhook/reader.rs`): one
+    function per struct and union, filling the same `Fields` builders and
+    pending structs as the serde impls, so both paths give the same result."""
+    out = [HEADER]
+    out.append("//! Direct readers for the webhook model: the fast path of `webhook::parse`.\n")
+    out.append("//! They fill the same `Fields` builders and union pending structs as the serde impls.\n\n")
+    out.append("use std::borrow::Cow;\n\n")
+    out.append("use super::event::*;\nuse super::reader::{Bail, Reader, R};\nuse crate::model::wire::{self, Fields};\n\n")
+    for name in names:
+        t = g.types[name]
+        if t["kind"] == "struct":
+            fn = reader_fn(name)
+            out.append(f"/// Reads one property of a `{name}` into its builder.\n")
+            out.append(f"fn {fn}_field(r: &mut Reader<'_>, f: &mut {name}Fields, key: &str) -> R<()> {{\n")
+            out.append("    match key {\n")
+            for fd in t["fields"]:
+                expr = reader_expr(g, fd["ty"])
+                j = rust_str(fd["json"])
+                if fd["required"]:
+                    out.append(f"        {j} => f.{fd['ident']} = Some({expr}?),\n")
+                else:
+                    out.append(f"        {j} => r.opt(&mut f.{fd['ident']}, &mut f.extra, {j}, |r| {expr})?,\n")
+            if t["tag"]:
+                out.append(f"        {rust_str(t['tag'][0])} => r.skip()?,\n")
+            out.append("        _ => r.other(&mut f.extra, key)?,\n    }\n    Ok(())\n}\n\n")
+            out.append(f"/// Reads a `{name}`; `resumed` when a union already opened it and took its tag.\n")
+            out.append(f"pub(crate) fn {fn}(r: &mut Reader<'_>, resumed: bool) -> R<{name}> {{\n")
+            out.append(f"    let mut f = {name}Fields::default();\n")
+            out.append("    let first = r.open(resumed)?;\n")
+            out.append(f"    r.members(&mut f, first, {fn}_field)?;\n")
+            out.append("    f.finish::<Bail>()\n}\n\n")
+        elif t["kind"] == "union":
+            fn = reader_fn(name)
+            vnames = variant_names(t)
+            common, slot = pending_slots(g, t, vnames)
+            tagname = rust_str(t["tag"])
+            out.append(f"/// Reads a `{name}`, by its `\"{t['tag']}\"`.\n")
+            out.append(f"pub(crate) fn {fn}(r: &mut Reader<'_>) -> R<{name}> {{\n")
+            out.append("    let mut first = r.open(false)?;\n")
+            out.append("    let key = r.key(&mut first)?.ok_or(Bail)?;\n")
+            out.append(f"    if key != {tagname} {{\n        return {fn}_pending(r, key);\n    }}\n")
+            out.append("    let tag = r.str()?;\n")
+            out.append("    Ok(match &*tag {\n")
+            for tag, v, target in vnames:
+                out.append(f"        {rust_str(tag)} => {name}::{v}({reader_fn(target)}(r, true)?),\n")
+            out.append("        _ => {\n")
+            out.append(f"            let raw = r.unknown(serde_json::Map::new(), {tagname}, &tag, &[])?;\n")
+            out.append(f"            {name}::Unknown {{ kind: tag.into_owned(), raw }}\n        }}\n")
+            out.append("    })\n}\n\n")
+            # tag after other properties: the serde path's pending slots, with
+            # the other properties' positions kept aside and read once the tag is known
+            out.append(f"/// Reads the rest of a `{name}` whose first property, `key`, is not its tag.\n")
+            out.append(f"fn {fn}_pending<'a>(r: &mut Reader<'a>, mut key: Cow<'a, str>) -> R<{name}> {{\n")
+            out.append(f"    let mut p = {name}Pending::default();\n")
+            out.append("    let mut later = Vec::new();\n")
+            out.append("    let tag = loop {\n")
+            if common:
+                out.append("        match &*key {\n")
+                for k in common:
+                    ty, ident = slot[k]
+                    expr = reader_expr(g, ty)
+                    out.append(f"            {rust_str(k)} => r.opt(&mut p.{ident}, &mut p.extra, {rust_str(k)}, |r| {expr})?,\n")
+                out.append("            _ => later.push(r.later(key)?),\n        }\n")
+            else:
+                out.append("        later.push(r.later(key)?);\n")
+            out.append("        key = r.key(&mut false)?.ok_or(Bail)?;\n")
+            out.append(f"        if key == {tagname} {{\n            break r.str()?;\n        }}\n")
+            out.append("    };\n")
+            out.append("    Ok(match &*tag {\n")
+            for tag, v, target in vnames:
+                out.append(f"        {rust_str(tag)} => {{\n")
+                out.append(variant_from_pending(g, target, common, slot, " " * 12))
+                out.append(f"            r.replay(&mut f, &later, {reader_fn(target)}_field)?;\n")
+                out.append(f"            {name}::{v}(f.finish::<Bail>()?)\n        }}\n")
+            out.append("        _ => {\n")
+            out.append(unknown_from_pending(common, slot, " " * 12))
+            out.append(f"            let raw = r.unknown(raw, {tagname}, &tag, &later)?;\n")
+            out.append(f"            {name}::Unknown {{ kind: tag.into_owned(), raw }}\n        }}\n")
+            out.append("    })\n}\n\n")
+    return "".join(out)
+
+
 def main():
     specs = []
     for f in REST_FILES:
@@ -1181,6 +1322,7 @@ def main():
     prelude = "#![allow(clippy::large_enum_variant)]\n\n#[allow(unused_imports)]\nuse crate::model::wire::{self, string_enum};\n\n"
     src = emit_module(w, "event", names, prelude).replace("//! event", "//! Webhook event objects, generated from LINE's webhook spec (plus `messageEdited`).")
     write(os.path.join(CORE, "src", "webhook", "event.rs"), src)
+    write(os.path.join(CORE, "src", "webhook", "event_reader.rs"), emit_reader(w, names))
     rustfmt()
     print(f"model: {sum(len(v) for v in by_area.values())} types in {len(by_area)} modules; {len(ops)} operations; webhook: {len(names)} types")
 

@@ -132,30 +132,29 @@ impl Action {
     }
 }
 
+/// `Action` properties read before its tag.
 #[derive(Default)]
-struct ActionPending<'de> {
-    alt_uri: Option<Box<AltUri>>,
-    clipboard_text: Option<String>,
-    data: Option<String>,
-    display_text: Option<String>,
-    fill_in_text: Option<String>,
-    initial: Option<String>,
-    input_option: Option<PostbackActionInputOption>,
-    label: Option<String>,
-    max: Option<String>,
-    min: Option<String>,
-    mode: Option<DatetimePickerActionMode>,
-    rich_menu_alias_id: Option<String>,
-    text: Option<String>,
-    uri: Option<String>,
-    extra: serde_json::Map<String, serde_json::Value>,
-    other: wire::Pending<'de>,
+pub(crate) struct ActionPending<'de> {
+    pub(crate) clipboard_text: Option<String>,
+    pub(crate) data: Option<String>,
+    pub(crate) display_text: Option<String>,
+    pub(crate) fill_in_text: Option<String>,
+    pub(crate) initial: Option<String>,
+    pub(crate) input_option: Option<PostbackActionInputOption>,
+    pub(crate) label: Option<String>,
+    pub(crate) max: Option<String>,
+    pub(crate) min: Option<String>,
+    pub(crate) mode: Option<DatetimePickerActionMode>,
+    pub(crate) rich_menu_alias_id: Option<String>,
+    pub(crate) text: Option<String>,
+    pub(crate) uri: Option<String>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) other: wire::Pending<'de>,
 }
 
 impl<'de> wire::PendingFields<'de> for ActionPending<'de> {
     fn field<D: serde::Deserializer<'de>>(&mut self, key: std::borrow::Cow<'de, str>, d: D) -> Result<(), D::Error> {
         match &*key {
-            "altUri" => wire::opt(&mut self.alt_uri, &mut self.extra, &key, d),
             "clipboardText" => wire::opt(&mut self.clipboard_text, &mut self.extra, &key, d),
             "data" => wire::opt(&mut self.data, &mut self.extra, &key, d),
             "displayText" => wire::opt(&mut self.display_text, &mut self.extra, &key, d),
@@ -192,7 +191,6 @@ impl<'de> serde::Deserialize<'de> for Action {
                             label: p.label,
                             ..Default::default()
                         };
-                        wire::keep(&mut f.extra, "altUri", p.alt_uri);
                         wire::keep(&mut f.extra, "clipboardText", p.clipboard_text);
                         wire::keep(&mut f.extra, "data", p.data);
                         wire::keep(&mut f.extra, "displayText", p.display_text);
@@ -213,7 +211,6 @@ impl<'de> serde::Deserialize<'de> for Action {
                             label: p.label,
                             ..Default::default()
                         };
-                        wire::keep(&mut f.extra, "altUri", p.alt_uri);
                         wire::keep(&mut f.extra, "clipboardText", p.clipboard_text);
                         wire::keep(&mut f.extra, "data", p.data);
                         wire::keep(&mut f.extra, "displayText", p.display_text);
@@ -235,7 +232,6 @@ impl<'de> serde::Deserialize<'de> for Action {
                             label: p.label,
                             ..Default::default()
                         };
-                        wire::keep(&mut f.extra, "altUri", p.alt_uri);
                         wire::keep(&mut f.extra, "data", p.data);
                         wire::keep(&mut f.extra, "displayText", p.display_text);
                         wire::keep(&mut f.extra, "fillInText", p.fill_in_text);
@@ -260,7 +256,6 @@ impl<'de> serde::Deserialize<'de> for Action {
                             mode: p.mode,
                             ..Default::default()
                         };
-                        wire::keep(&mut f.extra, "altUri", p.alt_uri);
                         wire::keep(&mut f.extra, "clipboardText", p.clipboard_text);
                         wire::keep(&mut f.extra, "displayText", p.display_text);
                         wire::keep(&mut f.extra, "fillInText", p.fill_in_text);
@@ -276,7 +271,6 @@ impl<'de> serde::Deserialize<'de> for Action {
                             label: p.label,
                             ..Default::default()
                         };
-                        wire::keep(&mut f.extra, "altUri", p.alt_uri);
                         wire::keep(&mut f.extra, "clipboardText", p.clipboard_text);
                         wire::keep(&mut f.extra, "data", p.data);
                         wire::keep(&mut f.extra, "displayText", p.display_text);
@@ -298,7 +292,6 @@ impl<'de> serde::Deserialize<'de> for Action {
                             text: p.text,
                             ..Default::default()
                         };
-                        wire::keep(&mut f.extra, "altUri", p.alt_uri);
                         wire::keep(&mut f.extra, "clipboardText", p.clipboard_text);
                         wire::keep(&mut f.extra, "data", p.data);
                         wire::keep(&mut f.extra, "displayText", p.display_text);
@@ -323,7 +316,6 @@ impl<'de> serde::Deserialize<'de> for Action {
                             text: p.text,
                             ..Default::default()
                         };
-                        wire::keep(&mut f.extra, "altUri", p.alt_uri);
                         wire::keep(&mut f.extra, "clipboardText", p.clipboard_text);
                         wire::keep(&mut f.extra, "initial", p.initial);
                         wire::keep(&mut f.extra, "max", p.max);
@@ -341,7 +333,6 @@ impl<'de> serde::Deserialize<'de> for Action {
                             rich_menu_alias_id: p.rich_menu_alias_id,
                             ..Default::default()
                         };
-                        wire::keep(&mut f.extra, "altUri", p.alt_uri);
                         wire::keep(&mut f.extra, "clipboardText", p.clipboard_text);
                         wire::keep(&mut f.extra, "displayText", p.display_text);
                         wire::keep(&mut f.extra, "fillInText", p.fill_in_text);
@@ -357,7 +348,6 @@ impl<'de> serde::Deserialize<'de> for Action {
                     }
                     "uri" => {
                         let mut f = URIActionFields {
-                            alt_uri: p.alt_uri.map(|b| *b),
                             label: p.label,
                             uri: p.uri,
                             ..Default::default()
@@ -378,7 +368,6 @@ impl<'de> serde::Deserialize<'de> for Action {
                     }
                     _ => {
                         let mut raw = p.extra;
-                        wire::keep(&mut raw, "altUri", p.alt_uri);
                         wire::keep(&mut raw, "clipboardText", p.clipboard_text);
                         wire::keep(&mut raw, "data", p.data);
                         wire::keep(&mut raw, "displayText", p.display_text);

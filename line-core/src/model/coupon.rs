@@ -392,12 +392,13 @@ impl AcquisitionConditionRequest {
     }
 }
 
+/// `AcquisitionConditionRequest` properties read before its tag.
 #[derive(Default)]
-struct AcquisitionConditionRequestPending<'de> {
-    lottery_probability: Option<i32>,
-    max_acquire_count: Option<i32>,
-    extra: serde_json::Map<String, serde_json::Value>,
-    other: wire::Pending<'de>,
+pub(crate) struct AcquisitionConditionRequestPending<'de> {
+    pub(crate) lottery_probability: Option<i32>,
+    pub(crate) max_acquire_count: Option<i32>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) other: wire::Pending<'de>,
 }
 
 impl<'de> wire::PendingFields<'de> for AcquisitionConditionRequestPending<'de> {
@@ -675,10 +676,11 @@ impl CouponRewardRequest {
     }
 }
 
+/// `CouponRewardRequest` properties read before its tag.
 #[derive(Default)]
-struct CouponRewardRequestPending<'de> {
-    extra: serde_json::Map<String, serde_json::Value>,
-    other: wire::Pending<'de>,
+pub(crate) struct CouponRewardRequestPending<'de> {
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) other: wire::Pending<'de>,
 }
 
 impl<'de> wire::PendingFields<'de> for CouponRewardRequestPending<'de> {
@@ -1117,12 +1119,13 @@ impl CashBackPriceInfoRequest {
     }
 }
 
+/// `CashBackPriceInfoRequest` properties read before its tag.
 #[derive(Default)]
-struct CashBackPriceInfoRequestPending<'de> {
-    fixed_amount: Option<i64>,
-    percentage: Option<i32>,
-    extra: serde_json::Map<String, serde_json::Value>,
-    other: wire::Pending<'de>,
+pub(crate) struct CashBackPriceInfoRequestPending<'de> {
+    pub(crate) fixed_amount: Option<i64>,
+    pub(crate) percentage: Option<i32>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) other: wire::Pending<'de>,
 }
 
 impl<'de> wire::PendingFields<'de> for CashBackPriceInfoRequestPending<'de> {
@@ -1389,14 +1392,15 @@ impl DiscountPriceInfoRequest {
     }
 }
 
+/// `DiscountPriceInfoRequest` properties read before its tag.
 #[derive(Default)]
-struct DiscountPriceInfoRequestPending<'de> {
-    fixed_amount: Option<i64>,
-    original_price: Option<i64>,
-    percentage: Option<i32>,
-    price_after_discount: Option<i64>,
-    extra: serde_json::Map<String, serde_json::Value>,
-    other: wire::Pending<'de>,
+pub(crate) struct DiscountPriceInfoRequestPending<'de> {
+    pub(crate) fixed_amount: Option<i64>,
+    pub(crate) original_price: Option<i64>,
+    pub(crate) percentage: Option<i32>,
+    pub(crate) price_after_discount: Option<i64>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) other: wire::Pending<'de>,
 }
 
 impl<'de> wire::PendingFields<'de> for DiscountPriceInfoRequestPending<'de> {
@@ -2137,12 +2141,13 @@ impl AcquisitionConditionResponse {
     }
 }
 
+/// `AcquisitionConditionResponse` properties read before its tag.
 #[derive(Default)]
-struct AcquisitionConditionResponsePending<'de> {
-    lottery_probability: Option<i32>,
-    max_acquire_count: Option<i32>,
-    extra: serde_json::Map<String, serde_json::Value>,
-    other: wire::Pending<'de>,
+pub(crate) struct AcquisitionConditionResponsePending<'de> {
+    pub(crate) lottery_probability: Option<i32>,
+    pub(crate) max_acquire_count: Option<i32>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) other: wire::Pending<'de>,
 }
 
 impl<'de> wire::PendingFields<'de> for AcquisitionConditionResponsePending<'de> {
@@ -2499,10 +2504,11 @@ impl CouponRewardResponse {
     }
 }
 
+/// `CouponRewardResponse` properties read before its tag.
 #[derive(Default)]
-struct CouponRewardResponsePending<'de> {
-    extra: serde_json::Map<String, serde_json::Value>,
-    other: wire::Pending<'de>,
+pub(crate) struct CouponRewardResponsePending<'de> {
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) other: wire::Pending<'de>,
 }
 
 impl<'de> wire::PendingFields<'de> for CouponRewardResponsePending<'de> {
@@ -2941,13 +2947,14 @@ impl CashBackPriceInfoResponse {
     }
 }
 
+/// `CashBackPriceInfoResponse` properties read before its tag.
 #[derive(Default)]
-struct CashBackPriceInfoResponsePending<'de> {
-    currency: Option<CashBackFixedPriceInfoResponseCurrency>,
-    fixed_amount: Option<i64>,
-    percentage: Option<i32>,
-    extra: serde_json::Map<String, serde_json::Value>,
-    other: wire::Pending<'de>,
+pub(crate) struct CashBackPriceInfoResponsePending<'de> {
+    pub(crate) currency: Option<CashBackFixedPriceInfoResponseCurrency>,
+    pub(crate) fixed_amount: Option<i64>,
+    pub(crate) percentage: Option<i32>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) other: wire::Pending<'de>,
 }
 
 impl<'de> wire::PendingFields<'de> for CashBackPriceInfoResponsePending<'de> {
@@ -3245,14 +3252,15 @@ impl DiscountPriceInfoResponse {
     }
 }
 
+/// `DiscountPriceInfoResponse` properties read before its tag.
 #[derive(Default)]
-struct DiscountPriceInfoResponsePending<'de> {
-    fixed_amount: Option<i64>,
-    original_price: Option<i64>,
-    percentage: Option<i32>,
-    price_after_discount: Option<i64>,
-    extra: serde_json::Map<String, serde_json::Value>,
-    other: wire::Pending<'de>,
+pub(crate) struct DiscountPriceInfoResponsePending<'de> {
+    pub(crate) fixed_amount: Option<i64>,
+    pub(crate) original_price: Option<i64>,
+    pub(crate) percentage: Option<i32>,
+    pub(crate) price_after_discount: Option<i64>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) other: wire::Pending<'de>,
 }
 
 impl<'de> wire::PendingFields<'de> for DiscountPriceInfoResponsePending<'de> {

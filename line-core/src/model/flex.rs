@@ -140,33 +140,22 @@ impl FlexContainer {
     }
 }
 
+/// `FlexContainer` properties read before its tag.
 #[derive(Default)]
-struct FlexContainerPending<'de> {
-    action: Option<Box<Action>>,
-    body: Option<Box<FlexBox>>,
-    contents: Option<Vec<FlexBubble>>,
-    direction: Option<FlexBubbleDirection>,
-    footer: Option<Box<FlexBox>>,
-    header: Option<Box<FlexBox>>,
-    hero: Option<Box<FlexComponent>>,
-    size: Option<FlexBubbleSize>,
-    styles: Option<Box<FlexBubbleStyles>>,
-    extra: serde_json::Map<String, serde_json::Value>,
-    other: wire::Pending<'de>,
+pub(crate) struct FlexContainerPending<'de> {
+    pub(crate) contents: Option<Vec<FlexBubble>>,
+    pub(crate) direction: Option<FlexBubbleDirection>,
+    pub(crate) size: Option<FlexBubbleSize>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) other: wire::Pending<'de>,
 }
 
 impl<'de> wire::PendingFields<'de> for FlexContainerPending<'de> {
     fn field<D: serde::Deserializer<'de>>(&mut self, key: std::borrow::Cow<'de, str>, d: D) -> Result<(), D::Error> {
         match &*key {
-            "action" => wire::opt(&mut self.action, &mut self.extra, &key, d),
-            "body" => wire::opt(&mut self.body, &mut self.extra, &key, d),
             "contents" => wire::opt(&mut self.contents, &mut self.extra, &key, d),
             "direction" => wire::opt(&mut self.direction, &mut self.extra, &key, d),
-            "footer" => wire::opt(&mut self.footer, &mut self.extra, &key, d),
-            "header" => wire::opt(&mut self.header, &mut self.extra, &key, d),
-            "hero" => wire::opt(&mut self.hero, &mut self.extra, &key, d),
             "size" => wire::opt(&mut self.size, &mut self.extra, &key, d),
-            "styles" => wire::opt(&mut self.styles, &mut self.extra, &key, d),
             _ => wire::buffer(&mut self.other, key, d),
         }
     }
@@ -187,14 +176,8 @@ impl<'de> serde::Deserialize<'de> for FlexContainer {
                 Ok(match &*tag {
                     "bubble" => {
                         let mut f = FlexBubbleFields {
-                            action: p.action.map(|b| *b),
-                            body: p.body.map(|b| *b),
                             direction: p.direction,
-                            footer: p.footer.map(|b| *b),
-                            header: p.header.map(|b| *b),
-                            hero: p.hero.map(|b| *b),
                             size: p.size,
-                            styles: p.styles.map(|b| *b),
                             ..Default::default()
                         };
                         wire::keep(&mut f.extra, "contents", p.contents);
@@ -206,28 +189,16 @@ impl<'de> serde::Deserialize<'de> for FlexContainer {
                             contents: p.contents,
                             ..Default::default()
                         };
-                        wire::keep(&mut f.extra, "action", p.action);
-                        wire::keep(&mut f.extra, "body", p.body);
                         wire::keep(&mut f.extra, "direction", p.direction);
-                        wire::keep(&mut f.extra, "footer", p.footer);
-                        wire::keep(&mut f.extra, "header", p.header);
-                        wire::keep(&mut f.extra, "hero", p.hero);
                         wire::keep(&mut f.extra, "size", p.size);
-                        wire::keep(&mut f.extra, "styles", p.styles);
                         f.extra.append(&mut p.extra);
                         FlexContainer::Carousel(wire::finish_variant_with(f, p.other, map)?)
                     }
                     _ => {
                         let mut raw = p.extra;
-                        wire::keep(&mut raw, "action", p.action);
-                        wire::keep(&mut raw, "body", p.body);
                         wire::keep(&mut raw, "contents", p.contents);
                         wire::keep(&mut raw, "direction", p.direction);
-                        wire::keep(&mut raw, "footer", p.footer);
-                        wire::keep(&mut raw, "header", p.header);
-                        wire::keep(&mut raw, "hero", p.hero);
                         wire::keep(&mut raw, "size", p.size);
-                        wire::keep(&mut raw, "styles", p.styles);
                         let raw = wire::finish_unknown(map, "type", &tag, p.other, raw)?;
                         FlexContainer::Unknown {
                             kind: tag.into_owned(),
@@ -763,59 +734,56 @@ impl FlexComponent {
     }
 }
 
+/// `FlexComponent` properties read before its tag.
 #[derive(Default)]
-struct FlexComponentPending<'de> {
-    action: Option<Box<Action>>,
-    align_items: Option<FlexBoxAlignItems>,
-    alt_content: Option<Box<FlexComponent>>,
-    animated: Option<bool>,
-    aspect_mode: Option<FlexImageAspectMode>,
-    aspect_ratio: Option<String>,
-    background: Option<Box<FlexBoxBackground>>,
-    background_color: Option<String>,
-    border_color: Option<String>,
-    border_width: Option<String>,
-    color: Option<String>,
-    corner_radius: Option<String>,
-    flex: Option<i32>,
-    justify_content: Option<FlexBoxJustifyContent>,
-    layout: Option<FlexBoxLayout>,
-    line_spacing: Option<String>,
-    margin: Option<String>,
-    max_height: Option<String>,
-    max_lines: Option<i32>,
-    max_width: Option<String>,
-    offset_bottom: Option<String>,
-    offset_end: Option<String>,
-    offset_start: Option<String>,
-    offset_top: Option<String>,
-    padding_all: Option<String>,
-    padding_bottom: Option<String>,
-    padding_end: Option<String>,
-    padding_start: Option<String>,
-    padding_top: Option<String>,
-    preview_url: Option<String>,
-    scaling: Option<bool>,
-    size: Option<String>,
-    spacing: Option<String>,
-    text: Option<String>,
-    url: Option<String>,
-    width: Option<String>,
-    wrap: Option<bool>,
-    extra: serde_json::Map<String, serde_json::Value>,
-    other: wire::Pending<'de>,
+pub(crate) struct FlexComponentPending<'de> {
+    pub(crate) align_items: Option<FlexBoxAlignItems>,
+    pub(crate) alt_content: Option<Box<FlexComponent>>,
+    pub(crate) animated: Option<bool>,
+    pub(crate) aspect_mode: Option<FlexImageAspectMode>,
+    pub(crate) aspect_ratio: Option<String>,
+    pub(crate) background_color: Option<String>,
+    pub(crate) border_color: Option<String>,
+    pub(crate) border_width: Option<String>,
+    pub(crate) color: Option<String>,
+    pub(crate) corner_radius: Option<String>,
+    pub(crate) flex: Option<i32>,
+    pub(crate) justify_content: Option<FlexBoxJustifyContent>,
+    pub(crate) layout: Option<FlexBoxLayout>,
+    pub(crate) line_spacing: Option<String>,
+    pub(crate) margin: Option<String>,
+    pub(crate) max_height: Option<String>,
+    pub(crate) max_lines: Option<i32>,
+    pub(crate) max_width: Option<String>,
+    pub(crate) offset_bottom: Option<String>,
+    pub(crate) offset_end: Option<String>,
+    pub(crate) offset_start: Option<String>,
+    pub(crate) offset_top: Option<String>,
+    pub(crate) padding_all: Option<String>,
+    pub(crate) padding_bottom: Option<String>,
+    pub(crate) padding_end: Option<String>,
+    pub(crate) padding_start: Option<String>,
+    pub(crate) padding_top: Option<String>,
+    pub(crate) preview_url: Option<String>,
+    pub(crate) scaling: Option<bool>,
+    pub(crate) size: Option<String>,
+    pub(crate) spacing: Option<String>,
+    pub(crate) text: Option<String>,
+    pub(crate) url: Option<String>,
+    pub(crate) width: Option<String>,
+    pub(crate) wrap: Option<bool>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) other: wire::Pending<'de>,
 }
 
 impl<'de> wire::PendingFields<'de> for FlexComponentPending<'de> {
     fn field<D: serde::Deserializer<'de>>(&mut self, key: std::borrow::Cow<'de, str>, d: D) -> Result<(), D::Error> {
         match &*key {
-            "action" => wire::opt(&mut self.action, &mut self.extra, &key, d),
             "alignItems" => wire::opt(&mut self.align_items, &mut self.extra, &key, d),
             "altContent" => wire::opt(&mut self.alt_content, &mut self.extra, &key, d),
             "animated" => wire::opt(&mut self.animated, &mut self.extra, &key, d),
             "aspectMode" => wire::opt(&mut self.aspect_mode, &mut self.extra, &key, d),
             "aspectRatio" => wire::opt(&mut self.aspect_ratio, &mut self.extra, &key, d),
-            "background" => wire::opt(&mut self.background, &mut self.extra, &key, d),
             "backgroundColor" => wire::opt(&mut self.background_color, &mut self.extra, &key, d),
             "borderColor" => wire::opt(&mut self.border_color, &mut self.extra, &key, d),
             "borderWidth" => wire::opt(&mut self.border_width, &mut self.extra, &key, d),
@@ -866,9 +834,7 @@ impl<'de> serde::Deserialize<'de> for FlexComponent {
                 Ok(match &*tag {
                     "box" => {
                         let mut f = FlexBoxFields {
-                            action: p.action.map(|b| *b),
                             align_items: p.align_items,
-                            background: p.background.map(|b| *b),
                             background_color: p.background_color,
                             border_color: p.border_color,
                             border_width: p.border_width,
@@ -910,7 +876,6 @@ impl<'de> serde::Deserialize<'de> for FlexComponent {
                     }
                     "button" => {
                         let mut f = FlexButtonFields {
-                            action: p.action.map(|b| *b),
                             color: p.color,
                             flex: p.flex,
                             margin: p.margin,
@@ -926,7 +891,6 @@ impl<'de> serde::Deserialize<'de> for FlexComponent {
                         wire::keep(&mut f.extra, "animated", p.animated);
                         wire::keep(&mut f.extra, "aspectMode", p.aspect_mode);
                         wire::keep(&mut f.extra, "aspectRatio", p.aspect_ratio);
-                        wire::keep(&mut f.extra, "background", p.background);
                         wire::keep(&mut f.extra, "backgroundColor", p.background_color);
                         wire::keep(&mut f.extra, "borderColor", p.border_color);
                         wire::keep(&mut f.extra, "borderWidth", p.border_width);
@@ -954,7 +918,6 @@ impl<'de> serde::Deserialize<'de> for FlexComponent {
                     }
                     "image" => {
                         let mut f = FlexImageFields {
-                            action: p.action.map(|b| *b),
                             animated: p.animated,
                             aspect_mode: p.aspect_mode,
                             aspect_ratio: p.aspect_ratio,
@@ -971,7 +934,6 @@ impl<'de> serde::Deserialize<'de> for FlexComponent {
                         };
                         wire::keep(&mut f.extra, "alignItems", p.align_items);
                         wire::keep(&mut f.extra, "altContent", p.alt_content);
-                        wire::keep(&mut f.extra, "background", p.background);
                         wire::keep(&mut f.extra, "borderColor", p.border_color);
                         wire::keep(&mut f.extra, "borderWidth", p.border_width);
                         wire::keep(&mut f.extra, "color", p.color);
@@ -998,7 +960,6 @@ impl<'de> serde::Deserialize<'de> for FlexComponent {
                     }
                     "video" => {
                         let mut f = FlexVideoFields {
-                            action: p.action.map(|b| *b),
                             alt_content: p.alt_content,
                             aspect_ratio: p.aspect_ratio,
                             preview_url: p.preview_url,
@@ -1008,7 +969,6 @@ impl<'de> serde::Deserialize<'de> for FlexComponent {
                         wire::keep(&mut f.extra, "alignItems", p.align_items);
                         wire::keep(&mut f.extra, "animated", p.animated);
                         wire::keep(&mut f.extra, "aspectMode", p.aspect_mode);
-                        wire::keep(&mut f.extra, "background", p.background);
                         wire::keep(&mut f.extra, "backgroundColor", p.background_color);
                         wire::keep(&mut f.extra, "borderColor", p.border_color);
                         wire::keep(&mut f.extra, "borderWidth", p.border_width);
@@ -1053,12 +1013,10 @@ impl<'de> serde::Deserialize<'de> for FlexComponent {
                             url: p.url,
                             ..Default::default()
                         };
-                        wire::keep(&mut f.extra, "action", p.action);
                         wire::keep(&mut f.extra, "alignItems", p.align_items);
                         wire::keep(&mut f.extra, "altContent", p.alt_content);
                         wire::keep(&mut f.extra, "animated", p.animated);
                         wire::keep(&mut f.extra, "aspectMode", p.aspect_mode);
-                        wire::keep(&mut f.extra, "background", p.background);
                         wire::keep(&mut f.extra, "backgroundColor", p.background_color);
                         wire::keep(&mut f.extra, "borderColor", p.border_color);
                         wire::keep(&mut f.extra, "borderWidth", p.border_width);
@@ -1086,7 +1044,6 @@ impl<'de> serde::Deserialize<'de> for FlexComponent {
                     }
                     "text" => {
                         let mut f = FlexTextFields {
-                            action: p.action.map(|b| *b),
                             color: p.color,
                             flex: p.flex,
                             line_spacing: p.line_spacing,
@@ -1107,7 +1064,6 @@ impl<'de> serde::Deserialize<'de> for FlexComponent {
                         wire::keep(&mut f.extra, "animated", p.animated);
                         wire::keep(&mut f.extra, "aspectMode", p.aspect_mode);
                         wire::keep(&mut f.extra, "aspectRatio", p.aspect_ratio);
-                        wire::keep(&mut f.extra, "background", p.background);
                         wire::keep(&mut f.extra, "backgroundColor", p.background_color);
                         wire::keep(&mut f.extra, "borderColor", p.border_color);
                         wire::keep(&mut f.extra, "borderWidth", p.border_width);
@@ -1135,13 +1091,11 @@ impl<'de> serde::Deserialize<'de> for FlexComponent {
                             text: p.text,
                             ..Default::default()
                         };
-                        wire::keep(&mut f.extra, "action", p.action);
                         wire::keep(&mut f.extra, "alignItems", p.align_items);
                         wire::keep(&mut f.extra, "altContent", p.alt_content);
                         wire::keep(&mut f.extra, "animated", p.animated);
                         wire::keep(&mut f.extra, "aspectMode", p.aspect_mode);
                         wire::keep(&mut f.extra, "aspectRatio", p.aspect_ratio);
-                        wire::keep(&mut f.extra, "background", p.background);
                         wire::keep(&mut f.extra, "backgroundColor", p.background_color);
                         wire::keep(&mut f.extra, "borderColor", p.border_color);
                         wire::keep(&mut f.extra, "borderWidth", p.border_width);
@@ -1178,13 +1132,11 @@ impl<'de> serde::Deserialize<'de> for FlexComponent {
                             margin: p.margin,
                             ..Default::default()
                         };
-                        wire::keep(&mut f.extra, "action", p.action);
                         wire::keep(&mut f.extra, "alignItems", p.align_items);
                         wire::keep(&mut f.extra, "altContent", p.alt_content);
                         wire::keep(&mut f.extra, "animated", p.animated);
                         wire::keep(&mut f.extra, "aspectMode", p.aspect_mode);
                         wire::keep(&mut f.extra, "aspectRatio", p.aspect_ratio);
-                        wire::keep(&mut f.extra, "background", p.background);
                         wire::keep(&mut f.extra, "backgroundColor", p.background_color);
                         wire::keep(&mut f.extra, "borderColor", p.border_color);
                         wire::keep(&mut f.extra, "borderWidth", p.border_width);
@@ -1221,13 +1173,11 @@ impl<'de> serde::Deserialize<'de> for FlexComponent {
                             flex: p.flex,
                             ..Default::default()
                         };
-                        wire::keep(&mut f.extra, "action", p.action);
                         wire::keep(&mut f.extra, "alignItems", p.align_items);
                         wire::keep(&mut f.extra, "altContent", p.alt_content);
                         wire::keep(&mut f.extra, "animated", p.animated);
                         wire::keep(&mut f.extra, "aspectMode", p.aspect_mode);
                         wire::keep(&mut f.extra, "aspectRatio", p.aspect_ratio);
-                        wire::keep(&mut f.extra, "background", p.background);
                         wire::keep(&mut f.extra, "backgroundColor", p.background_color);
                         wire::keep(&mut f.extra, "borderColor", p.border_color);
                         wire::keep(&mut f.extra, "borderWidth", p.border_width);
@@ -1262,13 +1212,11 @@ impl<'de> serde::Deserialize<'de> for FlexComponent {
                     }
                     _ => {
                         let mut raw = p.extra;
-                        wire::keep(&mut raw, "action", p.action);
                         wire::keep(&mut raw, "alignItems", p.align_items);
                         wire::keep(&mut raw, "altContent", p.alt_content);
                         wire::keep(&mut raw, "animated", p.animated);
                         wire::keep(&mut raw, "aspectMode", p.aspect_mode);
                         wire::keep(&mut raw, "aspectRatio", p.aspect_ratio);
-                        wire::keep(&mut raw, "background", p.background);
                         wire::keep(&mut raw, "backgroundColor", p.background_color);
                         wire::keep(&mut raw, "borderColor", p.border_color);
                         wire::keep(&mut raw, "borderWidth", p.border_width);
@@ -3320,15 +3268,16 @@ impl FlexBoxBackground {
     }
 }
 
+/// `FlexBoxBackground` properties read before its tag.
 #[derive(Default)]
-struct FlexBoxBackgroundPending<'de> {
-    angle: Option<String>,
-    center_color: Option<String>,
-    center_position: Option<String>,
-    end_color: Option<String>,
-    start_color: Option<String>,
-    extra: serde_json::Map<String, serde_json::Value>,
-    other: wire::Pending<'de>,
+pub(crate) struct FlexBoxBackgroundPending<'de> {
+    pub(crate) angle: Option<String>,
+    pub(crate) center_color: Option<String>,
+    pub(crate) center_position: Option<String>,
+    pub(crate) end_color: Option<String>,
+    pub(crate) start_color: Option<String>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) other: wire::Pending<'de>,
 }
 
 impl<'de> wire::PendingFields<'de> for FlexBoxBackgroundPending<'de> {

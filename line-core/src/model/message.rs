@@ -955,35 +955,32 @@ impl Message {
     }
 }
 
+/// `Message` properties read before its tag.
 #[derive(Default)]
-struct MessagePending<'de> {
-    actions: Option<Vec<ImagemapAction>>,
-    address: Option<String>,
-    alt_text: Option<String>,
-    base_size: Option<Box<ImagemapBaseSize>>,
-    base_url: Option<String>,
-    contents: Option<Box<FlexContainer>>,
-    coupon_id: Option<String>,
-    delivery_tag: Option<String>,
-    duration: Option<i64>,
-    emojis: Option<Vec<Emoji>>,
-    latitude: Option<f64>,
-    longitude: Option<f64>,
-    original_content_url: Option<String>,
-    package_id: Option<String>,
-    preview_image_url: Option<String>,
-    quick_reply: Option<QuickReply>,
-    quote_token: Option<String>,
-    sender: Option<Sender>,
-    sticker_id: Option<String>,
-    substitution: Option<std::collections::BTreeMap<String, SubstitutionObject>>,
-    template: Option<Box<Template>>,
-    text: Option<String>,
-    title: Option<String>,
-    tracking_id: Option<String>,
-    video: Option<Box<ImagemapVideo>>,
-    extra: serde_json::Map<String, serde_json::Value>,
-    other: wire::Pending<'de>,
+pub(crate) struct MessagePending<'de> {
+    pub(crate) actions: Option<Vec<ImagemapAction>>,
+    pub(crate) address: Option<String>,
+    pub(crate) alt_text: Option<String>,
+    pub(crate) base_url: Option<String>,
+    pub(crate) coupon_id: Option<String>,
+    pub(crate) delivery_tag: Option<String>,
+    pub(crate) duration: Option<i64>,
+    pub(crate) emojis: Option<Vec<Emoji>>,
+    pub(crate) latitude: Option<f64>,
+    pub(crate) longitude: Option<f64>,
+    pub(crate) original_content_url: Option<String>,
+    pub(crate) package_id: Option<String>,
+    pub(crate) preview_image_url: Option<String>,
+    pub(crate) quick_reply: Option<QuickReply>,
+    pub(crate) quote_token: Option<String>,
+    pub(crate) sender: Option<Sender>,
+    pub(crate) sticker_id: Option<String>,
+    pub(crate) substitution: Option<std::collections::BTreeMap<String, SubstitutionObject>>,
+    pub(crate) text: Option<String>,
+    pub(crate) title: Option<String>,
+    pub(crate) tracking_id: Option<String>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) other: wire::Pending<'de>,
 }
 
 impl<'de> wire::PendingFields<'de> for MessagePending<'de> {
@@ -992,9 +989,7 @@ impl<'de> wire::PendingFields<'de> for MessagePending<'de> {
             "actions" => wire::opt(&mut self.actions, &mut self.extra, &key, d),
             "address" => wire::opt(&mut self.address, &mut self.extra, &key, d),
             "altText" => wire::opt(&mut self.alt_text, &mut self.extra, &key, d),
-            "baseSize" => wire::opt(&mut self.base_size, &mut self.extra, &key, d),
             "baseUrl" => wire::opt(&mut self.base_url, &mut self.extra, &key, d),
-            "contents" => wire::opt(&mut self.contents, &mut self.extra, &key, d),
             "couponId" => wire::opt(&mut self.coupon_id, &mut self.extra, &key, d),
             "deliveryTag" => wire::opt(&mut self.delivery_tag, &mut self.extra, &key, d),
             "duration" => wire::opt(&mut self.duration, &mut self.extra, &key, d),
@@ -1009,11 +1004,9 @@ impl<'de> wire::PendingFields<'de> for MessagePending<'de> {
             "sender" => wire::opt(&mut self.sender, &mut self.extra, &key, d),
             "stickerId" => wire::opt(&mut self.sticker_id, &mut self.extra, &key, d),
             "substitution" => wire::opt(&mut self.substitution, &mut self.extra, &key, d),
-            "template" => wire::opt(&mut self.template, &mut self.extra, &key, d),
             "text" => wire::opt(&mut self.text, &mut self.extra, &key, d),
             "title" => wire::opt(&mut self.title, &mut self.extra, &key, d),
             "trackingId" => wire::opt(&mut self.tracking_id, &mut self.extra, &key, d),
-            "video" => wire::opt(&mut self.video, &mut self.extra, &key, d),
             _ => wire::buffer(&mut self.other, key, d),
         }
     }
@@ -1044,9 +1037,7 @@ impl<'de> serde::Deserialize<'de> for Message {
                         wire::keep(&mut f.extra, "actions", p.actions);
                         wire::keep(&mut f.extra, "address", p.address);
                         wire::keep(&mut f.extra, "altText", p.alt_text);
-                        wire::keep(&mut f.extra, "baseSize", p.base_size);
                         wire::keep(&mut f.extra, "baseUrl", p.base_url);
-                        wire::keep(&mut f.extra, "contents", p.contents);
                         wire::keep(&mut f.extra, "couponId", p.coupon_id);
                         wire::keep(&mut f.extra, "deliveryTag", p.delivery_tag);
                         wire::keep(&mut f.extra, "duration", p.duration);
@@ -1057,10 +1048,8 @@ impl<'de> serde::Deserialize<'de> for Message {
                         wire::keep(&mut f.extra, "previewImageUrl", p.preview_image_url);
                         wire::keep(&mut f.extra, "stickerId", p.sticker_id);
                         wire::keep(&mut f.extra, "substitution", p.substitution);
-                        wire::keep(&mut f.extra, "template", p.template);
                         wire::keep(&mut f.extra, "title", p.title);
                         wire::keep(&mut f.extra, "trackingId", p.tracking_id);
-                        wire::keep(&mut f.extra, "video", p.video);
                         f.extra.append(&mut p.extra);
                         Message::Text(wire::finish_variant_with(f, p.other, map)?)
                     }
@@ -1076,9 +1065,7 @@ impl<'de> serde::Deserialize<'de> for Message {
                         wire::keep(&mut f.extra, "actions", p.actions);
                         wire::keep(&mut f.extra, "address", p.address);
                         wire::keep(&mut f.extra, "altText", p.alt_text);
-                        wire::keep(&mut f.extra, "baseSize", p.base_size);
                         wire::keep(&mut f.extra, "baseUrl", p.base_url);
-                        wire::keep(&mut f.extra, "contents", p.contents);
                         wire::keep(&mut f.extra, "couponId", p.coupon_id);
                         wire::keep(&mut f.extra, "deliveryTag", p.delivery_tag);
                         wire::keep(&mut f.extra, "duration", p.duration);
@@ -1089,10 +1076,8 @@ impl<'de> serde::Deserialize<'de> for Message {
                         wire::keep(&mut f.extra, "packageId", p.package_id);
                         wire::keep(&mut f.extra, "previewImageUrl", p.preview_image_url);
                         wire::keep(&mut f.extra, "stickerId", p.sticker_id);
-                        wire::keep(&mut f.extra, "template", p.template);
                         wire::keep(&mut f.extra, "title", p.title);
                         wire::keep(&mut f.extra, "trackingId", p.tracking_id);
-                        wire::keep(&mut f.extra, "video", p.video);
                         f.extra.append(&mut p.extra);
                         Message::TextV2(wire::finish_variant_with(f, p.other, map)?)
                     }
@@ -1108,9 +1093,7 @@ impl<'de> serde::Deserialize<'de> for Message {
                         wire::keep(&mut f.extra, "actions", p.actions);
                         wire::keep(&mut f.extra, "address", p.address);
                         wire::keep(&mut f.extra, "altText", p.alt_text);
-                        wire::keep(&mut f.extra, "baseSize", p.base_size);
                         wire::keep(&mut f.extra, "baseUrl", p.base_url);
-                        wire::keep(&mut f.extra, "contents", p.contents);
                         wire::keep(&mut f.extra, "couponId", p.coupon_id);
                         wire::keep(&mut f.extra, "deliveryTag", p.delivery_tag);
                         wire::keep(&mut f.extra, "duration", p.duration);
@@ -1120,11 +1103,9 @@ impl<'de> serde::Deserialize<'de> for Message {
                         wire::keep(&mut f.extra, "originalContentUrl", p.original_content_url);
                         wire::keep(&mut f.extra, "previewImageUrl", p.preview_image_url);
                         wire::keep(&mut f.extra, "substitution", p.substitution);
-                        wire::keep(&mut f.extra, "template", p.template);
                         wire::keep(&mut f.extra, "text", p.text);
                         wire::keep(&mut f.extra, "title", p.title);
                         wire::keep(&mut f.extra, "trackingId", p.tracking_id);
-                        wire::keep(&mut f.extra, "video", p.video);
                         f.extra.append(&mut p.extra);
                         Message::Sticker(wire::finish_variant_with(f, p.other, map)?)
                     }
@@ -1139,9 +1120,7 @@ impl<'de> serde::Deserialize<'de> for Message {
                         wire::keep(&mut f.extra, "actions", p.actions);
                         wire::keep(&mut f.extra, "address", p.address);
                         wire::keep(&mut f.extra, "altText", p.alt_text);
-                        wire::keep(&mut f.extra, "baseSize", p.base_size);
                         wire::keep(&mut f.extra, "baseUrl", p.base_url);
-                        wire::keep(&mut f.extra, "contents", p.contents);
                         wire::keep(&mut f.extra, "couponId", p.coupon_id);
                         wire::keep(&mut f.extra, "deliveryTag", p.delivery_tag);
                         wire::keep(&mut f.extra, "duration", p.duration);
@@ -1152,11 +1131,9 @@ impl<'de> serde::Deserialize<'de> for Message {
                         wire::keep(&mut f.extra, "quoteToken", p.quote_token);
                         wire::keep(&mut f.extra, "stickerId", p.sticker_id);
                         wire::keep(&mut f.extra, "substitution", p.substitution);
-                        wire::keep(&mut f.extra, "template", p.template);
                         wire::keep(&mut f.extra, "text", p.text);
                         wire::keep(&mut f.extra, "title", p.title);
                         wire::keep(&mut f.extra, "trackingId", p.tracking_id);
-                        wire::keep(&mut f.extra, "video", p.video);
                         f.extra.append(&mut p.extra);
                         Message::Image(wire::finish_variant_with(f, p.other, map)?)
                     }
@@ -1172,9 +1149,7 @@ impl<'de> serde::Deserialize<'de> for Message {
                         wire::keep(&mut f.extra, "actions", p.actions);
                         wire::keep(&mut f.extra, "address", p.address);
                         wire::keep(&mut f.extra, "altText", p.alt_text);
-                        wire::keep(&mut f.extra, "baseSize", p.base_size);
                         wire::keep(&mut f.extra, "baseUrl", p.base_url);
-                        wire::keep(&mut f.extra, "contents", p.contents);
                         wire::keep(&mut f.extra, "couponId", p.coupon_id);
                         wire::keep(&mut f.extra, "deliveryTag", p.delivery_tag);
                         wire::keep(&mut f.extra, "duration", p.duration);
@@ -1185,10 +1160,8 @@ impl<'de> serde::Deserialize<'de> for Message {
                         wire::keep(&mut f.extra, "quoteToken", p.quote_token);
                         wire::keep(&mut f.extra, "stickerId", p.sticker_id);
                         wire::keep(&mut f.extra, "substitution", p.substitution);
-                        wire::keep(&mut f.extra, "template", p.template);
                         wire::keep(&mut f.extra, "text", p.text);
                         wire::keep(&mut f.extra, "title", p.title);
-                        wire::keep(&mut f.extra, "video", p.video);
                         f.extra.append(&mut p.extra);
                         Message::Video(wire::finish_variant_with(f, p.other, map)?)
                     }
@@ -1203,9 +1176,7 @@ impl<'de> serde::Deserialize<'de> for Message {
                         wire::keep(&mut f.extra, "actions", p.actions);
                         wire::keep(&mut f.extra, "address", p.address);
                         wire::keep(&mut f.extra, "altText", p.alt_text);
-                        wire::keep(&mut f.extra, "baseSize", p.base_size);
                         wire::keep(&mut f.extra, "baseUrl", p.base_url);
-                        wire::keep(&mut f.extra, "contents", p.contents);
                         wire::keep(&mut f.extra, "couponId", p.coupon_id);
                         wire::keep(&mut f.extra, "deliveryTag", p.delivery_tag);
                         wire::keep(&mut f.extra, "emojis", p.emojis);
@@ -1216,11 +1187,9 @@ impl<'de> serde::Deserialize<'de> for Message {
                         wire::keep(&mut f.extra, "quoteToken", p.quote_token);
                         wire::keep(&mut f.extra, "stickerId", p.sticker_id);
                         wire::keep(&mut f.extra, "substitution", p.substitution);
-                        wire::keep(&mut f.extra, "template", p.template);
                         wire::keep(&mut f.extra, "text", p.text);
                         wire::keep(&mut f.extra, "title", p.title);
                         wire::keep(&mut f.extra, "trackingId", p.tracking_id);
-                        wire::keep(&mut f.extra, "video", p.video);
                         f.extra.append(&mut p.extra);
                         Message::Audio(wire::finish_variant_with(f, p.other, map)?)
                     }
@@ -1236,9 +1205,7 @@ impl<'de> serde::Deserialize<'de> for Message {
                         };
                         wire::keep(&mut f.extra, "actions", p.actions);
                         wire::keep(&mut f.extra, "altText", p.alt_text);
-                        wire::keep(&mut f.extra, "baseSize", p.base_size);
                         wire::keep(&mut f.extra, "baseUrl", p.base_url);
-                        wire::keep(&mut f.extra, "contents", p.contents);
                         wire::keep(&mut f.extra, "couponId", p.coupon_id);
                         wire::keep(&mut f.extra, "deliveryTag", p.delivery_tag);
                         wire::keep(&mut f.extra, "duration", p.duration);
@@ -1249,10 +1216,8 @@ impl<'de> serde::Deserialize<'de> for Message {
                         wire::keep(&mut f.extra, "quoteToken", p.quote_token);
                         wire::keep(&mut f.extra, "stickerId", p.sticker_id);
                         wire::keep(&mut f.extra, "substitution", p.substitution);
-                        wire::keep(&mut f.extra, "template", p.template);
                         wire::keep(&mut f.extra, "text", p.text);
                         wire::keep(&mut f.extra, "trackingId", p.tracking_id);
-                        wire::keep(&mut f.extra, "video", p.video);
                         f.extra.append(&mut p.extra);
                         Message::Location(wire::finish_variant_with(f, p.other, map)?)
                     }
@@ -1260,15 +1225,12 @@ impl<'de> serde::Deserialize<'de> for Message {
                         let mut f = ImagemapMessageFields {
                             actions: p.actions,
                             alt_text: p.alt_text,
-                            base_size: p.base_size.map(|b| *b),
                             base_url: p.base_url,
                             quick_reply: p.quick_reply,
                             sender: p.sender,
-                            video: p.video.map(|b| *b),
                             ..Default::default()
                         };
                         wire::keep(&mut f.extra, "address", p.address);
-                        wire::keep(&mut f.extra, "contents", p.contents);
                         wire::keep(&mut f.extra, "couponId", p.coupon_id);
                         wire::keep(&mut f.extra, "deliveryTag", p.delivery_tag);
                         wire::keep(&mut f.extra, "duration", p.duration);
@@ -1281,7 +1243,6 @@ impl<'de> serde::Deserialize<'de> for Message {
                         wire::keep(&mut f.extra, "quoteToken", p.quote_token);
                         wire::keep(&mut f.extra, "stickerId", p.sticker_id);
                         wire::keep(&mut f.extra, "substitution", p.substitution);
-                        wire::keep(&mut f.extra, "template", p.template);
                         wire::keep(&mut f.extra, "text", p.text);
                         wire::keep(&mut f.extra, "title", p.title);
                         wire::keep(&mut f.extra, "trackingId", p.tracking_id);
@@ -1293,14 +1254,11 @@ impl<'de> serde::Deserialize<'de> for Message {
                             alt_text: p.alt_text,
                             quick_reply: p.quick_reply,
                             sender: p.sender,
-                            template: p.template.map(|b| *b),
                             ..Default::default()
                         };
                         wire::keep(&mut f.extra, "actions", p.actions);
                         wire::keep(&mut f.extra, "address", p.address);
-                        wire::keep(&mut f.extra, "baseSize", p.base_size);
                         wire::keep(&mut f.extra, "baseUrl", p.base_url);
-                        wire::keep(&mut f.extra, "contents", p.contents);
                         wire::keep(&mut f.extra, "couponId", p.coupon_id);
                         wire::keep(&mut f.extra, "deliveryTag", p.delivery_tag);
                         wire::keep(&mut f.extra, "duration", p.duration);
@@ -1316,21 +1274,18 @@ impl<'de> serde::Deserialize<'de> for Message {
                         wire::keep(&mut f.extra, "text", p.text);
                         wire::keep(&mut f.extra, "title", p.title);
                         wire::keep(&mut f.extra, "trackingId", p.tracking_id);
-                        wire::keep(&mut f.extra, "video", p.video);
                         f.extra.append(&mut p.extra);
                         Message::Template(wire::finish_variant_with(f, p.other, map)?)
                     }
                     "flex" => {
                         let mut f = FlexMessageFields {
                             alt_text: p.alt_text,
-                            contents: p.contents.map(|b| *b),
                             quick_reply: p.quick_reply,
                             sender: p.sender,
                             ..Default::default()
                         };
                         wire::keep(&mut f.extra, "actions", p.actions);
                         wire::keep(&mut f.extra, "address", p.address);
-                        wire::keep(&mut f.extra, "baseSize", p.base_size);
                         wire::keep(&mut f.extra, "baseUrl", p.base_url);
                         wire::keep(&mut f.extra, "couponId", p.coupon_id);
                         wire::keep(&mut f.extra, "deliveryTag", p.delivery_tag);
@@ -1344,11 +1299,9 @@ impl<'de> serde::Deserialize<'de> for Message {
                         wire::keep(&mut f.extra, "quoteToken", p.quote_token);
                         wire::keep(&mut f.extra, "stickerId", p.sticker_id);
                         wire::keep(&mut f.extra, "substitution", p.substitution);
-                        wire::keep(&mut f.extra, "template", p.template);
                         wire::keep(&mut f.extra, "text", p.text);
                         wire::keep(&mut f.extra, "title", p.title);
                         wire::keep(&mut f.extra, "trackingId", p.tracking_id);
-                        wire::keep(&mut f.extra, "video", p.video);
                         f.extra.append(&mut p.extra);
                         Message::Flex(wire::finish_variant_with(f, p.other, map)?)
                     }
@@ -1363,9 +1316,7 @@ impl<'de> serde::Deserialize<'de> for Message {
                         wire::keep(&mut f.extra, "actions", p.actions);
                         wire::keep(&mut f.extra, "address", p.address);
                         wire::keep(&mut f.extra, "altText", p.alt_text);
-                        wire::keep(&mut f.extra, "baseSize", p.base_size);
                         wire::keep(&mut f.extra, "baseUrl", p.base_url);
-                        wire::keep(&mut f.extra, "contents", p.contents);
                         wire::keep(&mut f.extra, "duration", p.duration);
                         wire::keep(&mut f.extra, "emojis", p.emojis);
                         wire::keep(&mut f.extra, "latitude", p.latitude);
@@ -1376,11 +1327,9 @@ impl<'de> serde::Deserialize<'de> for Message {
                         wire::keep(&mut f.extra, "quoteToken", p.quote_token);
                         wire::keep(&mut f.extra, "stickerId", p.sticker_id);
                         wire::keep(&mut f.extra, "substitution", p.substitution);
-                        wire::keep(&mut f.extra, "template", p.template);
                         wire::keep(&mut f.extra, "text", p.text);
                         wire::keep(&mut f.extra, "title", p.title);
                         wire::keep(&mut f.extra, "trackingId", p.tracking_id);
-                        wire::keep(&mut f.extra, "video", p.video);
                         f.extra.append(&mut p.extra);
                         Message::Coupon(wire::finish_variant_with(f, p.other, map)?)
                     }
@@ -1389,9 +1338,7 @@ impl<'de> serde::Deserialize<'de> for Message {
                         wire::keep(&mut raw, "actions", p.actions);
                         wire::keep(&mut raw, "address", p.address);
                         wire::keep(&mut raw, "altText", p.alt_text);
-                        wire::keep(&mut raw, "baseSize", p.base_size);
                         wire::keep(&mut raw, "baseUrl", p.base_url);
-                        wire::keep(&mut raw, "contents", p.contents);
                         wire::keep(&mut raw, "couponId", p.coupon_id);
                         wire::keep(&mut raw, "deliveryTag", p.delivery_tag);
                         wire::keep(&mut raw, "duration", p.duration);
@@ -1406,11 +1353,9 @@ impl<'de> serde::Deserialize<'de> for Message {
                         wire::keep(&mut raw, "sender", p.sender);
                         wire::keep(&mut raw, "stickerId", p.sticker_id);
                         wire::keep(&mut raw, "substitution", p.substitution);
-                        wire::keep(&mut raw, "template", p.template);
                         wire::keep(&mut raw, "text", p.text);
                         wire::keep(&mut raw, "title", p.title);
                         wire::keep(&mut raw, "trackingId", p.tracking_id);
-                        wire::keep(&mut raw, "video", p.video);
                         let raw = wire::finish_unknown(map, "type", &tag, p.other, raw)?;
                         Message::Unknown {
                             kind: tag.into_owned(),
@@ -1995,20 +1940,19 @@ impl SubstitutionObject {
     }
 }
 
+/// `SubstitutionObject` properties read before its tag.
 #[derive(Default)]
-struct SubstitutionObjectPending<'de> {
-    emoji_id: Option<String>,
-    mentionee: Option<Box<MentionTarget>>,
-    product_id: Option<String>,
-    extra: serde_json::Map<String, serde_json::Value>,
-    other: wire::Pending<'de>,
+pub(crate) struct SubstitutionObjectPending<'de> {
+    pub(crate) emoji_id: Option<String>,
+    pub(crate) product_id: Option<String>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) other: wire::Pending<'de>,
 }
 
 impl<'de> wire::PendingFields<'de> for SubstitutionObjectPending<'de> {
     fn field<D: serde::Deserializer<'de>>(&mut self, key: std::borrow::Cow<'de, str>, d: D) -> Result<(), D::Error> {
         match &*key {
             "emojiId" => wire::opt(&mut self.emoji_id, &mut self.extra, &key, d),
-            "mentionee" => wire::opt(&mut self.mentionee, &mut self.extra, &key, d),
             "productId" => wire::opt(&mut self.product_id, &mut self.extra, &key, d),
             _ => wire::buffer(&mut self.other, key, d),
         }
@@ -2029,10 +1973,7 @@ impl<'de> serde::Deserialize<'de> for SubstitutionObject {
                 let tag = wire::find_tag_into(&mut map, "type", &mut p)?;
                 Ok(match &*tag {
                     "mention" => {
-                        let mut f = MentionSubstitutionObjectFields {
-                            mentionee: p.mentionee.map(|b| *b),
-                            ..Default::default()
-                        };
+                        let mut f = MentionSubstitutionObjectFields::default();
                         wire::keep(&mut f.extra, "emojiId", p.emoji_id);
                         wire::keep(&mut f.extra, "productId", p.product_id);
                         f.extra.append(&mut p.extra);
@@ -2044,14 +1985,12 @@ impl<'de> serde::Deserialize<'de> for SubstitutionObject {
                             product_id: p.product_id,
                             ..Default::default()
                         };
-                        wire::keep(&mut f.extra, "mentionee", p.mentionee);
                         f.extra.append(&mut p.extra);
                         SubstitutionObject::Emoji(wire::finish_variant_with(f, p.other, map)?)
                     }
                     _ => {
                         let mut raw = p.extra;
                         wire::keep(&mut raw, "emojiId", p.emoji_id);
-                        wire::keep(&mut raw, "mentionee", p.mentionee);
                         wire::keep(&mut raw, "productId", p.product_id);
                         let raw = wire::finish_unknown(map, "type", &tag, p.other, raw)?;
                         SubstitutionObject::Unknown {
@@ -2185,11 +2124,12 @@ impl MentionTarget {
     }
 }
 
+/// `MentionTarget` properties read before its tag.
 #[derive(Default)]
-struct MentionTargetPending<'de> {
-    user_id: Option<crate::ids::UserId>,
-    extra: serde_json::Map<String, serde_json::Value>,
-    other: wire::Pending<'de>,
+pub(crate) struct MentionTargetPending<'de> {
+    pub(crate) user_id: Option<crate::ids::UserId>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) other: wire::Pending<'de>,
 }
 
 impl<'de> wire::PendingFields<'de> for MentionTargetPending<'de> {
@@ -3172,15 +3112,16 @@ impl ImagemapAction {
     }
 }
 
+/// `ImagemapAction` properties read before its tag.
 #[derive(Default)]
-struct ImagemapActionPending<'de> {
-    area: Option<ImagemapArea>,
-    clipboard_text: Option<String>,
-    label: Option<String>,
-    link_uri: Option<String>,
-    text: Option<String>,
-    extra: serde_json::Map<String, serde_json::Value>,
-    other: wire::Pending<'de>,
+pub(crate) struct ImagemapActionPending<'de> {
+    pub(crate) area: Option<ImagemapArea>,
+    pub(crate) clipboard_text: Option<String>,
+    pub(crate) label: Option<String>,
+    pub(crate) link_uri: Option<String>,
+    pub(crate) text: Option<String>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) other: wire::Pending<'de>,
 }
 
 impl<'de> wire::PendingFields<'de> for ImagemapActionPending<'de> {
@@ -3910,25 +3851,24 @@ impl Template {
     }
 }
 
+/// `Template` properties read before its tag.
 #[derive(Default)]
-struct TemplatePending<'de> {
-    actions: Option<Vec<Action>>,
-    default_action: Option<Box<Action>>,
-    image_aspect_ratio: Option<String>,
-    image_background_color: Option<String>,
-    image_size: Option<String>,
-    text: Option<String>,
-    thumbnail_image_url: Option<String>,
-    title: Option<String>,
-    extra: serde_json::Map<String, serde_json::Value>,
-    other: wire::Pending<'de>,
+pub(crate) struct TemplatePending<'de> {
+    pub(crate) actions: Option<Vec<Action>>,
+    pub(crate) image_aspect_ratio: Option<String>,
+    pub(crate) image_background_color: Option<String>,
+    pub(crate) image_size: Option<String>,
+    pub(crate) text: Option<String>,
+    pub(crate) thumbnail_image_url: Option<String>,
+    pub(crate) title: Option<String>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) other: wire::Pending<'de>,
 }
 
 impl<'de> wire::PendingFields<'de> for TemplatePending<'de> {
     fn field<D: serde::Deserializer<'de>>(&mut self, key: std::borrow::Cow<'de, str>, d: D) -> Result<(), D::Error> {
         match &*key {
             "actions" => wire::opt(&mut self.actions, &mut self.extra, &key, d),
-            "defaultAction" => wire::opt(&mut self.default_action, &mut self.extra, &key, d),
             "imageAspectRatio" => wire::opt(&mut self.image_aspect_ratio, &mut self.extra, &key, d),
             "imageBackgroundColor" => wire::opt(&mut self.image_background_color, &mut self.extra, &key, d),
             "imageSize" => wire::opt(&mut self.image_size, &mut self.extra, &key, d),
@@ -3956,7 +3896,6 @@ impl<'de> serde::Deserialize<'de> for Template {
                     "buttons" => {
                         let mut f = ButtonsTemplateFields {
                             actions: p.actions,
-                            default_action: p.default_action.map(|b| *b),
                             image_aspect_ratio: p.image_aspect_ratio,
                             image_background_color: p.image_background_color,
                             image_size: p.image_size,
@@ -3974,7 +3913,6 @@ impl<'de> serde::Deserialize<'de> for Template {
                             text: p.text,
                             ..Default::default()
                         };
-                        wire::keep(&mut f.extra, "defaultAction", p.default_action);
                         wire::keep(&mut f.extra, "imageAspectRatio", p.image_aspect_ratio);
                         wire::keep(&mut f.extra, "imageBackgroundColor", p.image_background_color);
                         wire::keep(&mut f.extra, "imageSize", p.image_size);
@@ -3990,7 +3928,6 @@ impl<'de> serde::Deserialize<'de> for Template {
                             ..Default::default()
                         };
                         wire::keep(&mut f.extra, "actions", p.actions);
-                        wire::keep(&mut f.extra, "defaultAction", p.default_action);
                         wire::keep(&mut f.extra, "imageBackgroundColor", p.image_background_color);
                         wire::keep(&mut f.extra, "text", p.text);
                         wire::keep(&mut f.extra, "thumbnailImageUrl", p.thumbnail_image_url);
@@ -4001,7 +3938,6 @@ impl<'de> serde::Deserialize<'de> for Template {
                     "image_carousel" => {
                         let mut f = ImageCarouselTemplateFields::default();
                         wire::keep(&mut f.extra, "actions", p.actions);
-                        wire::keep(&mut f.extra, "defaultAction", p.default_action);
                         wire::keep(&mut f.extra, "imageAspectRatio", p.image_aspect_ratio);
                         wire::keep(&mut f.extra, "imageBackgroundColor", p.image_background_color);
                         wire::keep(&mut f.extra, "imageSize", p.image_size);
@@ -4014,7 +3950,6 @@ impl<'de> serde::Deserialize<'de> for Template {
                     _ => {
                         let mut raw = p.extra;
                         wire::keep(&mut raw, "actions", p.actions);
-                        wire::keep(&mut raw, "defaultAction", p.default_action);
                         wire::keep(&mut raw, "imageAspectRatio", p.image_aspect_ratio);
                         wire::keep(&mut raw, "imageBackgroundColor", p.image_background_color);
                         wire::keep(&mut raw, "imageSize", p.image_size);

@@ -209,15 +209,16 @@ impl Recipient {
     }
 }
 
+/// `Recipient` properties read before its tag.
 #[derive(Default)]
-struct RecipientPending<'de> {
-    and: Option<Vec<Recipient>>,
-    audience_group_id: Option<i64>,
-    not: Option<Box<Recipient>>,
-    or: Option<Vec<Recipient>>,
-    request_id: Option<String>,
-    extra: serde_json::Map<String, serde_json::Value>,
-    other: wire::Pending<'de>,
+pub(crate) struct RecipientPending<'de> {
+    pub(crate) and: Option<Vec<Recipient>>,
+    pub(crate) audience_group_id: Option<i64>,
+    pub(crate) not: Option<Box<Recipient>>,
+    pub(crate) or: Option<Vec<Recipient>>,
+    pub(crate) request_id: Option<String>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) other: wire::Pending<'de>,
 }
 
 impl<'de> wire::PendingFields<'de> for RecipientPending<'de> {
@@ -690,13 +691,14 @@ impl DemographicFilter {
     }
 }
 
+/// `DemographicFilter` properties read before its tag.
 #[derive(Default)]
-struct DemographicFilterPending<'de> {
-    and: Option<Vec<DemographicFilter>>,
-    not: Option<Box<DemographicFilter>>,
-    or: Option<Vec<DemographicFilter>>,
-    extra: serde_json::Map<String, serde_json::Value>,
-    other: wire::Pending<'de>,
+pub(crate) struct DemographicFilterPending<'de> {
+    pub(crate) and: Option<Vec<DemographicFilter>>,
+    pub(crate) not: Option<Box<DemographicFilter>>,
+    pub(crate) or: Option<Vec<DemographicFilter>>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) other: wire::Pending<'de>,
 }
 
 impl<'de> wire::PendingFields<'de> for DemographicFilterPending<'de> {

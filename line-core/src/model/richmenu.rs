@@ -938,12 +938,13 @@ impl RichMenuBatchOperation {
     }
 }
 
+/// `RichMenuBatchOperation` properties read before its tag.
 #[derive(Default)]
-struct RichMenuBatchOperationPending<'de> {
-    from: Option<String>,
-    to: Option<String>,
-    extra: serde_json::Map<String, serde_json::Value>,
-    other: wire::Pending<'de>,
+pub(crate) struct RichMenuBatchOperationPending<'de> {
+    pub(crate) from: Option<String>,
+    pub(crate) to: Option<String>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) other: wire::Pending<'de>,
 }
 
 impl<'de> wire::PendingFields<'de> for RichMenuBatchOperationPending<'de> {

@@ -441,10 +441,17 @@ impl<'de, P: PendingFields<'de>> DeserializeSeed<'de> for TaggedSeed<'_, 'de, P>
 
 /// A typed slot read before the tag, for a variant that has no such field:
 /// kept as JSON.
+#[inline(always)]
 pub(crate) fn keep<T: serde::Serialize>(extra: &mut Map<String, Value>, key: &str, value: Option<T>) {
+    // Usually empty: only the check is inlined at each of the many call sites.
     if let Some(v) = value {
-        extra.insert(key.to_owned(), serde_json::to_value(&v).unwrap_or(Value::Null));
+        keep_some(extra, key, v);
     }
+}
+
+#[inline(never)]
+fn keep_some<T: serde::Serialize>(extra: &mut Map<String, Value>, key: &str, value: T) {
+    extra.insert(key.to_owned(), serde_json::to_value(&value).unwrap_or(Value::Null));
 }
 
 /// Finishes a known variant: replays the buffered properties, reads the rest

@@ -419,52 +419,27 @@ impl Event {
     }
 }
 
+/// `Event` properties read before its tag.
 #[derive(Default)]
-struct EventPending<'de> {
-    beacon: Option<Box<BeaconContent>>,
-    chat_control: Option<Box<ChatControl>>,
-    delivery: Option<Box<PnpDelivery>>,
-    delivery_context: Option<DeliveryContext>,
-    follow: Option<Box<FollowDetail>>,
-    joined: Option<Box<JoinedMembers>>,
-    left: Option<Box<LeftMembers>>,
-    link: Option<Box<LinkContent>>,
-    membership: Option<Box<MembershipContent>>,
-    message: Option<Box<MessageContent>>,
-    mode: Option<EventMode>,
-    module: Option<Box<ModuleContent>>,
-    postback: Option<Box<PostbackContent>>,
-    reply_token: Option<String>,
-    source: Option<Source>,
-    timestamp: Option<i64>,
-    unsend: Option<Box<UnsendDetail>>,
-    video_play_complete: Option<Box<VideoPlayComplete>>,
-    webhook_event_id: Option<String>,
-    extra: serde_json::Map<String, serde_json::Value>,
-    other: wire::Pending<'de>,
+pub(crate) struct EventPending<'de> {
+    pub(crate) delivery_context: Option<DeliveryContext>,
+    pub(crate) mode: Option<EventMode>,
+    pub(crate) reply_token: Option<String>,
+    pub(crate) source: Option<Source>,
+    pub(crate) timestamp: Option<i64>,
+    pub(crate) webhook_event_id: Option<String>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) other: wire::Pending<'de>,
 }
 
 impl<'de> wire::PendingFields<'de> for EventPending<'de> {
     fn field<D: serde::Deserializer<'de>>(&mut self, key: std::borrow::Cow<'de, str>, d: D) -> Result<(), D::Error> {
         match &*key {
-            "beacon" => wire::opt(&mut self.beacon, &mut self.extra, &key, d),
-            "chatControl" => wire::opt(&mut self.chat_control, &mut self.extra, &key, d),
-            "delivery" => wire::opt(&mut self.delivery, &mut self.extra, &key, d),
             "deliveryContext" => wire::opt(&mut self.delivery_context, &mut self.extra, &key, d),
-            "follow" => wire::opt(&mut self.follow, &mut self.extra, &key, d),
-            "joined" => wire::opt(&mut self.joined, &mut self.extra, &key, d),
-            "left" => wire::opt(&mut self.left, &mut self.extra, &key, d),
-            "link" => wire::opt(&mut self.link, &mut self.extra, &key, d),
-            "membership" => wire::opt(&mut self.membership, &mut self.extra, &key, d),
-            "message" => wire::opt(&mut self.message, &mut self.extra, &key, d),
             "mode" => wire::opt(&mut self.mode, &mut self.extra, &key, d),
-            "module" => wire::opt(&mut self.module, &mut self.extra, &key, d),
-            "postback" => wire::opt(&mut self.postback, &mut self.extra, &key, d),
             "replyToken" => wire::opt(&mut self.reply_token, &mut self.extra, &key, d),
             "source" => wire::opt(&mut self.source, &mut self.extra, &key, d),
             "timestamp" => wire::opt(&mut self.timestamp, &mut self.extra, &key, d),
-            "unsend" => wire::opt(&mut self.unsend, &mut self.extra, &key, d),
-            "videoPlayComplete" => wire::opt(&mut self.video_play_complete, &mut self.extra, &key, d),
             "webhookEventId" => wire::opt(&mut self.webhook_event_id, &mut self.extra, &key, d),
             _ => wire::buffer(&mut self.other, key, d),
         }
@@ -487,7 +462,6 @@ impl<'de> serde::Deserialize<'de> for Event {
                     "message" => {
                         let mut f = MessageEventFields {
                             delivery_context: p.delivery_context,
-                            message: p.message.map(|b| *b),
                             mode: p.mode,
                             reply_token: p.reply_token,
                             source: p.source,
@@ -495,18 +469,6 @@ impl<'de> serde::Deserialize<'de> for Event {
                             webhook_event_id: p.webhook_event_id,
                             ..Default::default()
                         };
-                        wire::keep(&mut f.extra, "beacon", p.beacon);
-                        wire::keep(&mut f.extra, "chatControl", p.chat_control);
-                        wire::keep(&mut f.extra, "delivery", p.delivery);
-                        wire::keep(&mut f.extra, "follow", p.follow);
-                        wire::keep(&mut f.extra, "joined", p.joined);
-                        wire::keep(&mut f.extra, "left", p.left);
-                        wire::keep(&mut f.extra, "link", p.link);
-                        wire::keep(&mut f.extra, "membership", p.membership);
-                        wire::keep(&mut f.extra, "module", p.module);
-                        wire::keep(&mut f.extra, "postback", p.postback);
-                        wire::keep(&mut f.extra, "unsend", p.unsend);
-                        wire::keep(&mut f.extra, "videoPlayComplete", p.video_play_complete);
                         f.extra.append(&mut p.extra);
                         Event::Message(wire::finish_variant_with(f, p.other, map)?)
                     }
@@ -516,30 +478,16 @@ impl<'de> serde::Deserialize<'de> for Event {
                             mode: p.mode,
                             source: p.source,
                             timestamp: p.timestamp,
-                            unsend: p.unsend.map(|b| *b),
                             webhook_event_id: p.webhook_event_id,
                             ..Default::default()
                         };
-                        wire::keep(&mut f.extra, "beacon", p.beacon);
-                        wire::keep(&mut f.extra, "chatControl", p.chat_control);
-                        wire::keep(&mut f.extra, "delivery", p.delivery);
-                        wire::keep(&mut f.extra, "follow", p.follow);
-                        wire::keep(&mut f.extra, "joined", p.joined);
-                        wire::keep(&mut f.extra, "left", p.left);
-                        wire::keep(&mut f.extra, "link", p.link);
-                        wire::keep(&mut f.extra, "membership", p.membership);
-                        wire::keep(&mut f.extra, "message", p.message);
-                        wire::keep(&mut f.extra, "module", p.module);
-                        wire::keep(&mut f.extra, "postback", p.postback);
                         wire::keep(&mut f.extra, "replyToken", p.reply_token);
-                        wire::keep(&mut f.extra, "videoPlayComplete", p.video_play_complete);
                         f.extra.append(&mut p.extra);
                         Event::Unsend(wire::finish_variant_with(f, p.other, map)?)
                     }
                     "follow" => {
                         let mut f = FollowEventFields {
                             delivery_context: p.delivery_context,
-                            follow: p.follow.map(|b| *b),
                             mode: p.mode,
                             reply_token: p.reply_token,
                             source: p.source,
@@ -547,18 +495,6 @@ impl<'de> serde::Deserialize<'de> for Event {
                             webhook_event_id: p.webhook_event_id,
                             ..Default::default()
                         };
-                        wire::keep(&mut f.extra, "beacon", p.beacon);
-                        wire::keep(&mut f.extra, "chatControl", p.chat_control);
-                        wire::keep(&mut f.extra, "delivery", p.delivery);
-                        wire::keep(&mut f.extra, "joined", p.joined);
-                        wire::keep(&mut f.extra, "left", p.left);
-                        wire::keep(&mut f.extra, "link", p.link);
-                        wire::keep(&mut f.extra, "membership", p.membership);
-                        wire::keep(&mut f.extra, "message", p.message);
-                        wire::keep(&mut f.extra, "module", p.module);
-                        wire::keep(&mut f.extra, "postback", p.postback);
-                        wire::keep(&mut f.extra, "unsend", p.unsend);
-                        wire::keep(&mut f.extra, "videoPlayComplete", p.video_play_complete);
                         f.extra.append(&mut p.extra);
                         Event::Follow(wire::finish_variant_with(f, p.other, map)?)
                     }
@@ -571,20 +507,7 @@ impl<'de> serde::Deserialize<'de> for Event {
                             webhook_event_id: p.webhook_event_id,
                             ..Default::default()
                         };
-                        wire::keep(&mut f.extra, "beacon", p.beacon);
-                        wire::keep(&mut f.extra, "chatControl", p.chat_control);
-                        wire::keep(&mut f.extra, "delivery", p.delivery);
-                        wire::keep(&mut f.extra, "follow", p.follow);
-                        wire::keep(&mut f.extra, "joined", p.joined);
-                        wire::keep(&mut f.extra, "left", p.left);
-                        wire::keep(&mut f.extra, "link", p.link);
-                        wire::keep(&mut f.extra, "membership", p.membership);
-                        wire::keep(&mut f.extra, "message", p.message);
-                        wire::keep(&mut f.extra, "module", p.module);
-                        wire::keep(&mut f.extra, "postback", p.postback);
                         wire::keep(&mut f.extra, "replyToken", p.reply_token);
-                        wire::keep(&mut f.extra, "unsend", p.unsend);
-                        wire::keep(&mut f.extra, "videoPlayComplete", p.video_play_complete);
                         f.extra.append(&mut p.extra);
                         Event::Unfollow(wire::finish_variant_with(f, p.other, map)?)
                     }
@@ -598,19 +521,6 @@ impl<'de> serde::Deserialize<'de> for Event {
                             webhook_event_id: p.webhook_event_id,
                             ..Default::default()
                         };
-                        wire::keep(&mut f.extra, "beacon", p.beacon);
-                        wire::keep(&mut f.extra, "chatControl", p.chat_control);
-                        wire::keep(&mut f.extra, "delivery", p.delivery);
-                        wire::keep(&mut f.extra, "follow", p.follow);
-                        wire::keep(&mut f.extra, "joined", p.joined);
-                        wire::keep(&mut f.extra, "left", p.left);
-                        wire::keep(&mut f.extra, "link", p.link);
-                        wire::keep(&mut f.extra, "membership", p.membership);
-                        wire::keep(&mut f.extra, "message", p.message);
-                        wire::keep(&mut f.extra, "module", p.module);
-                        wire::keep(&mut f.extra, "postback", p.postback);
-                        wire::keep(&mut f.extra, "unsend", p.unsend);
-                        wire::keep(&mut f.extra, "videoPlayComplete", p.video_play_complete);
                         f.extra.append(&mut p.extra);
                         Event::Join(wire::finish_variant_with(f, p.other, map)?)
                     }
@@ -623,27 +533,13 @@ impl<'de> serde::Deserialize<'de> for Event {
                             webhook_event_id: p.webhook_event_id,
                             ..Default::default()
                         };
-                        wire::keep(&mut f.extra, "beacon", p.beacon);
-                        wire::keep(&mut f.extra, "chatControl", p.chat_control);
-                        wire::keep(&mut f.extra, "delivery", p.delivery);
-                        wire::keep(&mut f.extra, "follow", p.follow);
-                        wire::keep(&mut f.extra, "joined", p.joined);
-                        wire::keep(&mut f.extra, "left", p.left);
-                        wire::keep(&mut f.extra, "link", p.link);
-                        wire::keep(&mut f.extra, "membership", p.membership);
-                        wire::keep(&mut f.extra, "message", p.message);
-                        wire::keep(&mut f.extra, "module", p.module);
-                        wire::keep(&mut f.extra, "postback", p.postback);
                         wire::keep(&mut f.extra, "replyToken", p.reply_token);
-                        wire::keep(&mut f.extra, "unsend", p.unsend);
-                        wire::keep(&mut f.extra, "videoPlayComplete", p.video_play_complete);
                         f.extra.append(&mut p.extra);
                         Event::Leave(wire::finish_variant_with(f, p.other, map)?)
                     }
                     "memberJoined" => {
                         let mut f = MemberJoinedEventFields {
                             delivery_context: p.delivery_context,
-                            joined: p.joined.map(|b| *b),
                             mode: p.mode,
                             reply_token: p.reply_token,
                             source: p.source,
@@ -651,44 +547,19 @@ impl<'de> serde::Deserialize<'de> for Event {
                             webhook_event_id: p.webhook_event_id,
                             ..Default::default()
                         };
-                        wire::keep(&mut f.extra, "beacon", p.beacon);
-                        wire::keep(&mut f.extra, "chatControl", p.chat_control);
-                        wire::keep(&mut f.extra, "delivery", p.delivery);
-                        wire::keep(&mut f.extra, "follow", p.follow);
-                        wire::keep(&mut f.extra, "left", p.left);
-                        wire::keep(&mut f.extra, "link", p.link);
-                        wire::keep(&mut f.extra, "membership", p.membership);
-                        wire::keep(&mut f.extra, "message", p.message);
-                        wire::keep(&mut f.extra, "module", p.module);
-                        wire::keep(&mut f.extra, "postback", p.postback);
-                        wire::keep(&mut f.extra, "unsend", p.unsend);
-                        wire::keep(&mut f.extra, "videoPlayComplete", p.video_play_complete);
                         f.extra.append(&mut p.extra);
                         Event::MemberJoined(wire::finish_variant_with(f, p.other, map)?)
                     }
                     "memberLeft" => {
                         let mut f = MemberLeftEventFields {
                             delivery_context: p.delivery_context,
-                            left: p.left.map(|b| *b),
                             mode: p.mode,
                             source: p.source,
                             timestamp: p.timestamp,
                             webhook_event_id: p.webhook_event_id,
                             ..Default::default()
                         };
-                        wire::keep(&mut f.extra, "beacon", p.beacon);
-                        wire::keep(&mut f.extra, "chatControl", p.chat_control);
-                        wire::keep(&mut f.extra, "delivery", p.delivery);
-                        wire::keep(&mut f.extra, "follow", p.follow);
-                        wire::keep(&mut f.extra, "joined", p.joined);
-                        wire::keep(&mut f.extra, "link", p.link);
-                        wire::keep(&mut f.extra, "membership", p.membership);
-                        wire::keep(&mut f.extra, "message", p.message);
-                        wire::keep(&mut f.extra, "module", p.module);
-                        wire::keep(&mut f.extra, "postback", p.postback);
                         wire::keep(&mut f.extra, "replyToken", p.reply_token);
-                        wire::keep(&mut f.extra, "unsend", p.unsend);
-                        wire::keep(&mut f.extra, "videoPlayComplete", p.video_play_complete);
                         f.extra.append(&mut p.extra);
                         Event::MemberLeft(wire::finish_variant_with(f, p.other, map)?)
                     }
@@ -696,25 +567,12 @@ impl<'de> serde::Deserialize<'de> for Event {
                         let mut f = PostbackEventFields {
                             delivery_context: p.delivery_context,
                             mode: p.mode,
-                            postback: p.postback.map(|b| *b),
                             reply_token: p.reply_token,
                             source: p.source,
                             timestamp: p.timestamp,
                             webhook_event_id: p.webhook_event_id,
                             ..Default::default()
                         };
-                        wire::keep(&mut f.extra, "beacon", p.beacon);
-                        wire::keep(&mut f.extra, "chatControl", p.chat_control);
-                        wire::keep(&mut f.extra, "delivery", p.delivery);
-                        wire::keep(&mut f.extra, "follow", p.follow);
-                        wire::keep(&mut f.extra, "joined", p.joined);
-                        wire::keep(&mut f.extra, "left", p.left);
-                        wire::keep(&mut f.extra, "link", p.link);
-                        wire::keep(&mut f.extra, "membership", p.membership);
-                        wire::keep(&mut f.extra, "message", p.message);
-                        wire::keep(&mut f.extra, "module", p.module);
-                        wire::keep(&mut f.extra, "unsend", p.unsend);
-                        wire::keep(&mut f.extra, "videoPlayComplete", p.video_play_complete);
                         f.extra.append(&mut p.extra);
                         Event::Postback(wire::finish_variant_with(f, p.other, map)?)
                     }
@@ -725,28 +583,14 @@ impl<'de> serde::Deserialize<'de> for Event {
                             reply_token: p.reply_token,
                             source: p.source,
                             timestamp: p.timestamp,
-                            video_play_complete: p.video_play_complete.map(|b| *b),
                             webhook_event_id: p.webhook_event_id,
                             ..Default::default()
                         };
-                        wire::keep(&mut f.extra, "beacon", p.beacon);
-                        wire::keep(&mut f.extra, "chatControl", p.chat_control);
-                        wire::keep(&mut f.extra, "delivery", p.delivery);
-                        wire::keep(&mut f.extra, "follow", p.follow);
-                        wire::keep(&mut f.extra, "joined", p.joined);
-                        wire::keep(&mut f.extra, "left", p.left);
-                        wire::keep(&mut f.extra, "link", p.link);
-                        wire::keep(&mut f.extra, "membership", p.membership);
-                        wire::keep(&mut f.extra, "message", p.message);
-                        wire::keep(&mut f.extra, "module", p.module);
-                        wire::keep(&mut f.extra, "postback", p.postback);
-                        wire::keep(&mut f.extra, "unsend", p.unsend);
                         f.extra.append(&mut p.extra);
                         Event::VideoPlayComplete(wire::finish_variant_with(f, p.other, map)?)
                     }
                     "beacon" => {
                         let mut f = BeaconEventFields {
-                            beacon: p.beacon.map(|b| *b),
                             delivery_context: p.delivery_context,
                             mode: p.mode,
                             reply_token: p.reply_token,
@@ -755,25 +599,12 @@ impl<'de> serde::Deserialize<'de> for Event {
                             webhook_event_id: p.webhook_event_id,
                             ..Default::default()
                         };
-                        wire::keep(&mut f.extra, "chatControl", p.chat_control);
-                        wire::keep(&mut f.extra, "delivery", p.delivery);
-                        wire::keep(&mut f.extra, "follow", p.follow);
-                        wire::keep(&mut f.extra, "joined", p.joined);
-                        wire::keep(&mut f.extra, "left", p.left);
-                        wire::keep(&mut f.extra, "link", p.link);
-                        wire::keep(&mut f.extra, "membership", p.membership);
-                        wire::keep(&mut f.extra, "message", p.message);
-                        wire::keep(&mut f.extra, "module", p.module);
-                        wire::keep(&mut f.extra, "postback", p.postback);
-                        wire::keep(&mut f.extra, "unsend", p.unsend);
-                        wire::keep(&mut f.extra, "videoPlayComplete", p.video_play_complete);
                         f.extra.append(&mut p.extra);
                         Event::Beacon(wire::finish_variant_with(f, p.other, map)?)
                     }
                     "accountLink" => {
                         let mut f = AccountLinkEventFields {
                             delivery_context: p.delivery_context,
-                            link: p.link.map(|b| *b),
                             mode: p.mode,
                             reply_token: p.reply_token,
                             source: p.source,
@@ -781,25 +612,12 @@ impl<'de> serde::Deserialize<'de> for Event {
                             webhook_event_id: p.webhook_event_id,
                             ..Default::default()
                         };
-                        wire::keep(&mut f.extra, "beacon", p.beacon);
-                        wire::keep(&mut f.extra, "chatControl", p.chat_control);
-                        wire::keep(&mut f.extra, "delivery", p.delivery);
-                        wire::keep(&mut f.extra, "follow", p.follow);
-                        wire::keep(&mut f.extra, "joined", p.joined);
-                        wire::keep(&mut f.extra, "left", p.left);
-                        wire::keep(&mut f.extra, "membership", p.membership);
-                        wire::keep(&mut f.extra, "message", p.message);
-                        wire::keep(&mut f.extra, "module", p.module);
-                        wire::keep(&mut f.extra, "postback", p.postback);
-                        wire::keep(&mut f.extra, "unsend", p.unsend);
-                        wire::keep(&mut f.extra, "videoPlayComplete", p.video_play_complete);
                         f.extra.append(&mut p.extra);
                         Event::AccountLink(wire::finish_variant_with(f, p.other, map)?)
                     }
                     "membership" => {
                         let mut f = MembershipEventFields {
                             delivery_context: p.delivery_context,
-                            membership: p.membership.map(|b| *b),
                             mode: p.mode,
                             reply_token: p.reply_token,
                             source: p.source,
@@ -807,18 +625,6 @@ impl<'de> serde::Deserialize<'de> for Event {
                             webhook_event_id: p.webhook_event_id,
                             ..Default::default()
                         };
-                        wire::keep(&mut f.extra, "beacon", p.beacon);
-                        wire::keep(&mut f.extra, "chatControl", p.chat_control);
-                        wire::keep(&mut f.extra, "delivery", p.delivery);
-                        wire::keep(&mut f.extra, "follow", p.follow);
-                        wire::keep(&mut f.extra, "joined", p.joined);
-                        wire::keep(&mut f.extra, "left", p.left);
-                        wire::keep(&mut f.extra, "link", p.link);
-                        wire::keep(&mut f.extra, "message", p.message);
-                        wire::keep(&mut f.extra, "module", p.module);
-                        wire::keep(&mut f.extra, "postback", p.postback);
-                        wire::keep(&mut f.extra, "unsend", p.unsend);
-                        wire::keep(&mut f.extra, "videoPlayComplete", p.video_play_complete);
                         f.extra.append(&mut p.extra);
                         Event::Membership(wire::finish_variant_with(f, p.other, map)?)
                     }
@@ -826,31 +632,17 @@ impl<'de> serde::Deserialize<'de> for Event {
                         let mut f = ModuleEventFields {
                             delivery_context: p.delivery_context,
                             mode: p.mode,
-                            module: p.module.map(|b| *b),
                             source: p.source,
                             timestamp: p.timestamp,
                             webhook_event_id: p.webhook_event_id,
                             ..Default::default()
                         };
-                        wire::keep(&mut f.extra, "beacon", p.beacon);
-                        wire::keep(&mut f.extra, "chatControl", p.chat_control);
-                        wire::keep(&mut f.extra, "delivery", p.delivery);
-                        wire::keep(&mut f.extra, "follow", p.follow);
-                        wire::keep(&mut f.extra, "joined", p.joined);
-                        wire::keep(&mut f.extra, "left", p.left);
-                        wire::keep(&mut f.extra, "link", p.link);
-                        wire::keep(&mut f.extra, "membership", p.membership);
-                        wire::keep(&mut f.extra, "message", p.message);
-                        wire::keep(&mut f.extra, "postback", p.postback);
                         wire::keep(&mut f.extra, "replyToken", p.reply_token);
-                        wire::keep(&mut f.extra, "unsend", p.unsend);
-                        wire::keep(&mut f.extra, "videoPlayComplete", p.video_play_complete);
                         f.extra.append(&mut p.extra);
                         Event::Module(wire::finish_variant_with(f, p.other, map)?)
                     }
                     "activated" => {
                         let mut f = ActivatedEventFields {
-                            chat_control: p.chat_control.map(|b| *b),
                             delivery_context: p.delivery_context,
                             mode: p.mode,
                             source: p.source,
@@ -858,19 +650,7 @@ impl<'de> serde::Deserialize<'de> for Event {
                             webhook_event_id: p.webhook_event_id,
                             ..Default::default()
                         };
-                        wire::keep(&mut f.extra, "beacon", p.beacon);
-                        wire::keep(&mut f.extra, "delivery", p.delivery);
-                        wire::keep(&mut f.extra, "follow", p.follow);
-                        wire::keep(&mut f.extra, "joined", p.joined);
-                        wire::keep(&mut f.extra, "left", p.left);
-                        wire::keep(&mut f.extra, "link", p.link);
-                        wire::keep(&mut f.extra, "membership", p.membership);
-                        wire::keep(&mut f.extra, "message", p.message);
-                        wire::keep(&mut f.extra, "module", p.module);
-                        wire::keep(&mut f.extra, "postback", p.postback);
                         wire::keep(&mut f.extra, "replyToken", p.reply_token);
-                        wire::keep(&mut f.extra, "unsend", p.unsend);
-                        wire::keep(&mut f.extra, "videoPlayComplete", p.video_play_complete);
                         f.extra.append(&mut p.extra);
                         Event::Activated(wire::finish_variant_with(f, p.other, map)?)
                     }
@@ -883,20 +663,7 @@ impl<'de> serde::Deserialize<'de> for Event {
                             webhook_event_id: p.webhook_event_id,
                             ..Default::default()
                         };
-                        wire::keep(&mut f.extra, "beacon", p.beacon);
-                        wire::keep(&mut f.extra, "chatControl", p.chat_control);
-                        wire::keep(&mut f.extra, "delivery", p.delivery);
-                        wire::keep(&mut f.extra, "follow", p.follow);
-                        wire::keep(&mut f.extra, "joined", p.joined);
-                        wire::keep(&mut f.extra, "left", p.left);
-                        wire::keep(&mut f.extra, "link", p.link);
-                        wire::keep(&mut f.extra, "membership", p.membership);
-                        wire::keep(&mut f.extra, "message", p.message);
-                        wire::keep(&mut f.extra, "module", p.module);
-                        wire::keep(&mut f.extra, "postback", p.postback);
                         wire::keep(&mut f.extra, "replyToken", p.reply_token);
-                        wire::keep(&mut f.extra, "unsend", p.unsend);
-                        wire::keep(&mut f.extra, "videoPlayComplete", p.video_play_complete);
                         f.extra.append(&mut p.extra);
                         Event::Deactivated(wire::finish_variant_with(f, p.other, map)?)
                     }
@@ -909,20 +676,7 @@ impl<'de> serde::Deserialize<'de> for Event {
                             webhook_event_id: p.webhook_event_id,
                             ..Default::default()
                         };
-                        wire::keep(&mut f.extra, "beacon", p.beacon);
-                        wire::keep(&mut f.extra, "chatControl", p.chat_control);
-                        wire::keep(&mut f.extra, "delivery", p.delivery);
-                        wire::keep(&mut f.extra, "follow", p.follow);
-                        wire::keep(&mut f.extra, "joined", p.joined);
-                        wire::keep(&mut f.extra, "left", p.left);
-                        wire::keep(&mut f.extra, "link", p.link);
-                        wire::keep(&mut f.extra, "membership", p.membership);
-                        wire::keep(&mut f.extra, "message", p.message);
-                        wire::keep(&mut f.extra, "module", p.module);
-                        wire::keep(&mut f.extra, "postback", p.postback);
                         wire::keep(&mut f.extra, "replyToken", p.reply_token);
-                        wire::keep(&mut f.extra, "unsend", p.unsend);
-                        wire::keep(&mut f.extra, "videoPlayComplete", p.video_play_complete);
                         f.extra.append(&mut p.extra);
                         Event::BotSuspended(wire::finish_variant_with(f, p.other, map)?)
                     }
@@ -935,26 +689,12 @@ impl<'de> serde::Deserialize<'de> for Event {
                             webhook_event_id: p.webhook_event_id,
                             ..Default::default()
                         };
-                        wire::keep(&mut f.extra, "beacon", p.beacon);
-                        wire::keep(&mut f.extra, "chatControl", p.chat_control);
-                        wire::keep(&mut f.extra, "delivery", p.delivery);
-                        wire::keep(&mut f.extra, "follow", p.follow);
-                        wire::keep(&mut f.extra, "joined", p.joined);
-                        wire::keep(&mut f.extra, "left", p.left);
-                        wire::keep(&mut f.extra, "link", p.link);
-                        wire::keep(&mut f.extra, "membership", p.membership);
-                        wire::keep(&mut f.extra, "message", p.message);
-                        wire::keep(&mut f.extra, "module", p.module);
-                        wire::keep(&mut f.extra, "postback", p.postback);
                         wire::keep(&mut f.extra, "replyToken", p.reply_token);
-                        wire::keep(&mut f.extra, "unsend", p.unsend);
-                        wire::keep(&mut f.extra, "videoPlayComplete", p.video_play_complete);
                         f.extra.append(&mut p.extra);
                         Event::BotResumed(wire::finish_variant_with(f, p.other, map)?)
                     }
                     "delivery" => {
                         let mut f = PnpDeliveryCompletionEventFields {
-                            delivery: p.delivery.map(|b| *b),
                             delivery_context: p.delivery_context,
                             mode: p.mode,
                             source: p.source,
@@ -962,26 +702,13 @@ impl<'de> serde::Deserialize<'de> for Event {
                             webhook_event_id: p.webhook_event_id,
                             ..Default::default()
                         };
-                        wire::keep(&mut f.extra, "beacon", p.beacon);
-                        wire::keep(&mut f.extra, "chatControl", p.chat_control);
-                        wire::keep(&mut f.extra, "follow", p.follow);
-                        wire::keep(&mut f.extra, "joined", p.joined);
-                        wire::keep(&mut f.extra, "left", p.left);
-                        wire::keep(&mut f.extra, "link", p.link);
-                        wire::keep(&mut f.extra, "membership", p.membership);
-                        wire::keep(&mut f.extra, "message", p.message);
-                        wire::keep(&mut f.extra, "module", p.module);
-                        wire::keep(&mut f.extra, "postback", p.postback);
                         wire::keep(&mut f.extra, "replyToken", p.reply_token);
-                        wire::keep(&mut f.extra, "unsend", p.unsend);
-                        wire::keep(&mut f.extra, "videoPlayComplete", p.video_play_complete);
                         f.extra.append(&mut p.extra);
                         Event::Delivery(wire::finish_variant_with(f, p.other, map)?)
                     }
                     "messageEdited" => {
                         let mut f = MessageEditedEventFields {
                             delivery_context: p.delivery_context,
-                            message: p.message.map(|b| *b),
                             mode: p.mode,
                             reply_token: p.reply_token,
                             source: p.source,
@@ -989,41 +716,16 @@ impl<'de> serde::Deserialize<'de> for Event {
                             webhook_event_id: p.webhook_event_id,
                             ..Default::default()
                         };
-                        wire::keep(&mut f.extra, "beacon", p.beacon);
-                        wire::keep(&mut f.extra, "chatControl", p.chat_control);
-                        wire::keep(&mut f.extra, "delivery", p.delivery);
-                        wire::keep(&mut f.extra, "follow", p.follow);
-                        wire::keep(&mut f.extra, "joined", p.joined);
-                        wire::keep(&mut f.extra, "left", p.left);
-                        wire::keep(&mut f.extra, "link", p.link);
-                        wire::keep(&mut f.extra, "membership", p.membership);
-                        wire::keep(&mut f.extra, "module", p.module);
-                        wire::keep(&mut f.extra, "postback", p.postback);
-                        wire::keep(&mut f.extra, "unsend", p.unsend);
-                        wire::keep(&mut f.extra, "videoPlayComplete", p.video_play_complete);
                         f.extra.append(&mut p.extra);
                         Event::MessageEdited(wire::finish_variant_with(f, p.other, map)?)
                     }
                     _ => {
                         let mut raw = p.extra;
-                        wire::keep(&mut raw, "beacon", p.beacon);
-                        wire::keep(&mut raw, "chatControl", p.chat_control);
-                        wire::keep(&mut raw, "delivery", p.delivery);
                         wire::keep(&mut raw, "deliveryContext", p.delivery_context);
-                        wire::keep(&mut raw, "follow", p.follow);
-                        wire::keep(&mut raw, "joined", p.joined);
-                        wire::keep(&mut raw, "left", p.left);
-                        wire::keep(&mut raw, "link", p.link);
-                        wire::keep(&mut raw, "membership", p.membership);
-                        wire::keep(&mut raw, "message", p.message);
                         wire::keep(&mut raw, "mode", p.mode);
-                        wire::keep(&mut raw, "module", p.module);
-                        wire::keep(&mut raw, "postback", p.postback);
                         wire::keep(&mut raw, "replyToken", p.reply_token);
                         wire::keep(&mut raw, "source", p.source);
                         wire::keep(&mut raw, "timestamp", p.timestamp);
-                        wire::keep(&mut raw, "unsend", p.unsend);
-                        wire::keep(&mut raw, "videoPlayComplete", p.video_play_complete);
                         wire::keep(&mut raw, "webhookEventId", p.webhook_event_id);
                         let raw = wire::finish_unknown(map, "type", &tag, p.other, raw)?;
                         Event::Unknown {
@@ -1190,13 +892,14 @@ impl Source {
     }
 }
 
+/// `Source` properties read before its tag.
 #[derive(Default)]
-struct SourcePending<'de> {
-    group_id: Option<crate::ids::GroupId>,
-    room_id: Option<crate::ids::RoomId>,
-    user_id: Option<crate::ids::UserId>,
-    extra: serde_json::Map<String, serde_json::Value>,
-    other: wire::Pending<'de>,
+pub(crate) struct SourcePending<'de> {
+    pub(crate) group_id: Option<crate::ids::GroupId>,
+    pub(crate) room_id: Option<crate::ids::RoomId>,
+    pub(crate) user_id: Option<crate::ids::UserId>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) other: wire::Pending<'de>,
 }
 
 impl<'de> wire::PendingFields<'de> for SourcePending<'de> {
@@ -1714,48 +1417,43 @@ impl MessageContent {
     }
 }
 
+/// `MessageContent` properties read before its tag.
 #[derive(Default)]
-struct MessageContentPending<'de> {
-    address: Option<String>,
-    content_provider: Option<Box<ContentProvider>>,
-    duration: Option<i64>,
-    emojis: Option<Vec<Emoji>>,
-    file_name: Option<String>,
-    file_size: Option<i64>,
-    id: Option<String>,
-    image_set: Option<Box<ImageSet>>,
-    keywords: Option<Vec<String>>,
-    latitude: Option<f64>,
-    longitude: Option<f64>,
-    mark_as_read_token: Option<String>,
-    mention: Option<Box<Mention>>,
-    package_id: Option<String>,
-    quote_token: Option<String>,
-    quoted_message_id: Option<String>,
-    sticker_id: Option<String>,
-    sticker_resource_type: Option<StickerMessageContentStickerResourceType>,
-    text: Option<String>,
-    title: Option<String>,
-    extra: serde_json::Map<String, serde_json::Value>,
-    other: wire::Pending<'de>,
+pub(crate) struct MessageContentPending<'de> {
+    pub(crate) address: Option<String>,
+    pub(crate) duration: Option<i64>,
+    pub(crate) emojis: Option<Vec<Emoji>>,
+    pub(crate) file_name: Option<String>,
+    pub(crate) file_size: Option<i64>,
+    pub(crate) id: Option<String>,
+    pub(crate) keywords: Option<Vec<String>>,
+    pub(crate) latitude: Option<f64>,
+    pub(crate) longitude: Option<f64>,
+    pub(crate) mark_as_read_token: Option<String>,
+    pub(crate) package_id: Option<String>,
+    pub(crate) quote_token: Option<String>,
+    pub(crate) quoted_message_id: Option<String>,
+    pub(crate) sticker_id: Option<String>,
+    pub(crate) sticker_resource_type: Option<StickerMessageContentStickerResourceType>,
+    pub(crate) text: Option<String>,
+    pub(crate) title: Option<String>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) other: wire::Pending<'de>,
 }
 
 impl<'de> wire::PendingFields<'de> for MessageContentPending<'de> {
     fn field<D: serde::Deserializer<'de>>(&mut self, key: std::borrow::Cow<'de, str>, d: D) -> Result<(), D::Error> {
         match &*key {
             "address" => wire::opt(&mut self.address, &mut self.extra, &key, d),
-            "contentProvider" => wire::opt(&mut self.content_provider, &mut self.extra, &key, d),
             "duration" => wire::opt(&mut self.duration, &mut self.extra, &key, d),
             "emojis" => wire::opt(&mut self.emojis, &mut self.extra, &key, d),
             "fileName" => wire::opt(&mut self.file_name, &mut self.extra, &key, d),
             "fileSize" => wire::opt(&mut self.file_size, &mut self.extra, &key, d),
             "id" => wire::opt(&mut self.id, &mut self.extra, &key, d),
-            "imageSet" => wire::opt(&mut self.image_set, &mut self.extra, &key, d),
             "keywords" => wire::opt(&mut self.keywords, &mut self.extra, &key, d),
             "latitude" => wire::opt(&mut self.latitude, &mut self.extra, &key, d),
             "longitude" => wire::opt(&mut self.longitude, &mut self.extra, &key, d),
             "markAsReadToken" => wire::opt(&mut self.mark_as_read_token, &mut self.extra, &key, d),
-            "mention" => wire::opt(&mut self.mention, &mut self.extra, &key, d),
             "packageId" => wire::opt(&mut self.package_id, &mut self.extra, &key, d),
             "quoteToken" => wire::opt(&mut self.quote_token, &mut self.extra, &key, d),
             "quotedMessageId" => wire::opt(&mut self.quoted_message_id, &mut self.extra, &key, d),
@@ -1786,18 +1484,15 @@ impl<'de> serde::Deserialize<'de> for MessageContent {
                             emojis: p.emojis,
                             id: p.id,
                             mark_as_read_token: p.mark_as_read_token,
-                            mention: p.mention.map(|b| *b),
                             quote_token: p.quote_token,
                             quoted_message_id: p.quoted_message_id,
                             text: p.text,
                             ..Default::default()
                         };
                         wire::keep(&mut f.extra, "address", p.address);
-                        wire::keep(&mut f.extra, "contentProvider", p.content_provider);
                         wire::keep(&mut f.extra, "duration", p.duration);
                         wire::keep(&mut f.extra, "fileName", p.file_name);
                         wire::keep(&mut f.extra, "fileSize", p.file_size);
-                        wire::keep(&mut f.extra, "imageSet", p.image_set);
                         wire::keep(&mut f.extra, "keywords", p.keywords);
                         wire::keep(&mut f.extra, "latitude", p.latitude);
                         wire::keep(&mut f.extra, "longitude", p.longitude);
@@ -1810,9 +1505,7 @@ impl<'de> serde::Deserialize<'de> for MessageContent {
                     }
                     "image" => {
                         let mut f = ImageMessageContentFields {
-                            content_provider: p.content_provider.map(|b| *b),
                             id: p.id,
-                            image_set: p.image_set.map(|b| *b),
                             mark_as_read_token: p.mark_as_read_token,
                             quote_token: p.quote_token,
                             ..Default::default()
@@ -1825,7 +1518,6 @@ impl<'de> serde::Deserialize<'de> for MessageContent {
                         wire::keep(&mut f.extra, "keywords", p.keywords);
                         wire::keep(&mut f.extra, "latitude", p.latitude);
                         wire::keep(&mut f.extra, "longitude", p.longitude);
-                        wire::keep(&mut f.extra, "mention", p.mention);
                         wire::keep(&mut f.extra, "packageId", p.package_id);
                         wire::keep(&mut f.extra, "quotedMessageId", p.quoted_message_id);
                         wire::keep(&mut f.extra, "stickerId", p.sticker_id);
@@ -1837,7 +1529,6 @@ impl<'de> serde::Deserialize<'de> for MessageContent {
                     }
                     "video" => {
                         let mut f = VideoMessageContentFields {
-                            content_provider: p.content_provider.map(|b| *b),
                             duration: p.duration,
                             id: p.id,
                             mark_as_read_token: p.mark_as_read_token,
@@ -1848,11 +1539,9 @@ impl<'de> serde::Deserialize<'de> for MessageContent {
                         wire::keep(&mut f.extra, "emojis", p.emojis);
                         wire::keep(&mut f.extra, "fileName", p.file_name);
                         wire::keep(&mut f.extra, "fileSize", p.file_size);
-                        wire::keep(&mut f.extra, "imageSet", p.image_set);
                         wire::keep(&mut f.extra, "keywords", p.keywords);
                         wire::keep(&mut f.extra, "latitude", p.latitude);
                         wire::keep(&mut f.extra, "longitude", p.longitude);
-                        wire::keep(&mut f.extra, "mention", p.mention);
                         wire::keep(&mut f.extra, "packageId", p.package_id);
                         wire::keep(&mut f.extra, "quotedMessageId", p.quoted_message_id);
                         wire::keep(&mut f.extra, "stickerId", p.sticker_id);
@@ -1864,7 +1553,6 @@ impl<'de> serde::Deserialize<'de> for MessageContent {
                     }
                     "audio" => {
                         let mut f = AudioMessageContentFields {
-                            content_provider: p.content_provider.map(|b| *b),
                             duration: p.duration,
                             id: p.id,
                             mark_as_read_token: p.mark_as_read_token,
@@ -1874,11 +1562,9 @@ impl<'de> serde::Deserialize<'de> for MessageContent {
                         wire::keep(&mut f.extra, "emojis", p.emojis);
                         wire::keep(&mut f.extra, "fileName", p.file_name);
                         wire::keep(&mut f.extra, "fileSize", p.file_size);
-                        wire::keep(&mut f.extra, "imageSet", p.image_set);
                         wire::keep(&mut f.extra, "keywords", p.keywords);
                         wire::keep(&mut f.extra, "latitude", p.latitude);
                         wire::keep(&mut f.extra, "longitude", p.longitude);
-                        wire::keep(&mut f.extra, "mention", p.mention);
                         wire::keep(&mut f.extra, "packageId", p.package_id);
                         wire::keep(&mut f.extra, "quoteToken", p.quote_token);
                         wire::keep(&mut f.extra, "quotedMessageId", p.quoted_message_id);
@@ -1898,14 +1584,11 @@ impl<'de> serde::Deserialize<'de> for MessageContent {
                             ..Default::default()
                         };
                         wire::keep(&mut f.extra, "address", p.address);
-                        wire::keep(&mut f.extra, "contentProvider", p.content_provider);
                         wire::keep(&mut f.extra, "duration", p.duration);
                         wire::keep(&mut f.extra, "emojis", p.emojis);
-                        wire::keep(&mut f.extra, "imageSet", p.image_set);
                         wire::keep(&mut f.extra, "keywords", p.keywords);
                         wire::keep(&mut f.extra, "latitude", p.latitude);
                         wire::keep(&mut f.extra, "longitude", p.longitude);
-                        wire::keep(&mut f.extra, "mention", p.mention);
                         wire::keep(&mut f.extra, "packageId", p.package_id);
                         wire::keep(&mut f.extra, "quoteToken", p.quote_token);
                         wire::keep(&mut f.extra, "quotedMessageId", p.quoted_message_id);
@@ -1926,14 +1609,11 @@ impl<'de> serde::Deserialize<'de> for MessageContent {
                             title: p.title,
                             ..Default::default()
                         };
-                        wire::keep(&mut f.extra, "contentProvider", p.content_provider);
                         wire::keep(&mut f.extra, "duration", p.duration);
                         wire::keep(&mut f.extra, "emojis", p.emojis);
                         wire::keep(&mut f.extra, "fileName", p.file_name);
                         wire::keep(&mut f.extra, "fileSize", p.file_size);
-                        wire::keep(&mut f.extra, "imageSet", p.image_set);
                         wire::keep(&mut f.extra, "keywords", p.keywords);
-                        wire::keep(&mut f.extra, "mention", p.mention);
                         wire::keep(&mut f.extra, "packageId", p.package_id);
                         wire::keep(&mut f.extra, "quoteToken", p.quote_token);
                         wire::keep(&mut f.extra, "quotedMessageId", p.quoted_message_id);
@@ -1957,15 +1637,12 @@ impl<'de> serde::Deserialize<'de> for MessageContent {
                             ..Default::default()
                         };
                         wire::keep(&mut f.extra, "address", p.address);
-                        wire::keep(&mut f.extra, "contentProvider", p.content_provider);
                         wire::keep(&mut f.extra, "duration", p.duration);
                         wire::keep(&mut f.extra, "emojis", p.emojis);
                         wire::keep(&mut f.extra, "fileName", p.file_name);
                         wire::keep(&mut f.extra, "fileSize", p.file_size);
-                        wire::keep(&mut f.extra, "imageSet", p.image_set);
                         wire::keep(&mut f.extra, "latitude", p.latitude);
                         wire::keep(&mut f.extra, "longitude", p.longitude);
-                        wire::keep(&mut f.extra, "mention", p.mention);
                         wire::keep(&mut f.extra, "title", p.title);
                         f.extra.append(&mut p.extra);
                         MessageContent::Sticker(wire::finish_variant_with(f, p.other, map)?)
@@ -1973,18 +1650,15 @@ impl<'de> serde::Deserialize<'de> for MessageContent {
                     _ => {
                         let mut raw = p.extra;
                         wire::keep(&mut raw, "address", p.address);
-                        wire::keep(&mut raw, "contentProvider", p.content_provider);
                         wire::keep(&mut raw, "duration", p.duration);
                         wire::keep(&mut raw, "emojis", p.emojis);
                         wire::keep(&mut raw, "fileName", p.file_name);
                         wire::keep(&mut raw, "fileSize", p.file_size);
                         wire::keep(&mut raw, "id", p.id);
-                        wire::keep(&mut raw, "imageSet", p.image_set);
                         wire::keep(&mut raw, "keywords", p.keywords);
                         wire::keep(&mut raw, "latitude", p.latitude);
                         wire::keep(&mut raw, "longitude", p.longitude);
                         wire::keep(&mut raw, "markAsReadToken", p.mark_as_read_token);
-                        wire::keep(&mut raw, "mention", p.mention);
                         wire::keep(&mut raw, "packageId", p.package_id);
                         wire::keep(&mut raw, "quoteToken", p.quote_token);
                         wire::keep(&mut raw, "quotedMessageId", p.quoted_message_id);
@@ -2427,14 +2101,15 @@ impl Mentionee {
     }
 }
 
+/// `Mentionee` properties read before its tag.
 #[derive(Default)]
-struct MentioneePending<'de> {
-    index: Option<i32>,
-    is_self: Option<bool>,
-    length: Option<i32>,
-    user_id: Option<crate::ids::UserId>,
-    extra: serde_json::Map<String, serde_json::Value>,
-    other: wire::Pending<'de>,
+pub(crate) struct MentioneePending<'de> {
+    pub(crate) index: Option<i32>,
+    pub(crate) is_self: Option<bool>,
+    pub(crate) length: Option<i32>,
+    pub(crate) user_id: Option<crate::ids::UserId>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) other: wire::Pending<'de>,
 }
 
 impl<'de> wire::PendingFields<'de> for MentioneePending<'de> {
@@ -5267,11 +4942,12 @@ impl MembershipContent {
     }
 }
 
+/// `MembershipContent` properties read before its tag.
 #[derive(Default)]
-struct MembershipContentPending<'de> {
-    membership_id: Option<i64>,
-    extra: serde_json::Map<String, serde_json::Value>,
-    other: wire::Pending<'de>,
+pub(crate) struct MembershipContentPending<'de> {
+    pub(crate) membership_id: Option<i64>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) other: wire::Pending<'de>,
 }
 
 impl<'de> wire::PendingFields<'de> for MembershipContentPending<'de> {
@@ -5685,13 +5361,14 @@ impl ModuleContent {
     }
 }
 
+/// `ModuleContent` properties read before its tag.
 #[derive(Default)]
-struct ModuleContentPending<'de> {
-    bot_id: Option<String>,
-    reason: Option<DetachedModuleContentReason>,
-    scopes: Option<Vec<String>>,
-    extra: serde_json::Map<String, serde_json::Value>,
-    other: wire::Pending<'de>,
+pub(crate) struct ModuleContentPending<'de> {
+    pub(crate) bot_id: Option<String>,
+    pub(crate) reason: Option<DetachedModuleContentReason>,
+    pub(crate) scopes: Option<Vec<String>>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) other: wire::Pending<'de>,
 }
 
 impl<'de> wire::PendingFields<'de> for ModuleContentPending<'de> {

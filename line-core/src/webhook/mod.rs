@@ -25,7 +25,11 @@
 //! # Ok::<(), line_core::Error>(())
 //! ```
 
+mod event_reader;
 mod expiring;
+mod reader;
+#[cfg(test)]
+mod reader_tests;
 mod verify;
 
 pub mod account_link;
@@ -52,11 +56,17 @@ use crate::secret::ChannelSecret;
 /// [`Parse`](crate::ErrorKind::Parse) error naming the JSON pointer of the
 /// offending value.
 pub fn parse(body: &[u8]) -> Result<CallbackRequest, Error> {
-    // The fast path does no path bookkeeping; only a failure pays for a second
-    // pass that finds the pointer.
-    // Validating UTF-8 once over the whole body is cheaper than serde_json
-    // validating each string it borrows from a byte slice.
-    let fast = match std::str::from_utf8(body) {
+    // The direct reader handles every well-formed body; it gives up on
+    // anything else, and serde decides. UTF-8 is checked once, up front.
+    let text = std::str::from_utf8(body);
+    if let Ok(text) = text {
+        if let Ok(request) = read_request(text) {
+            return Ok(request);
+        }
+    }
+    // The serde path does no path bookkeeping either; only a failure pays for
+    // a second pass that finds the pointer.
+    let fast = match text {
         Ok(text) => serde_json::from_str(text),
         Err(_) => serde_json::from_slice(body),
     };
@@ -69,6 +79,14 @@ pub fn parse(body: &[u8]) -> Result<CallbackRequest, Error> {
             Ok(_) => Err(Error::parse("", strip_position(&fast))),
         },
     }
+}
+
+/// The direct reader over a whole body (see the `reader` module).
+fn read_request(text: &str) -> Result<CallbackRequest, reader::Bail> {
+    let mut r = reader::Reader::new(text);
+    let request = event_reader::read_callback_request(&mut r, false)?;
+    r.end()?;
+    Ok(request)
 }
 
 /// Checks the signature with a one-off verifier, then parses the body.

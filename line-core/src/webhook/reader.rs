@@ -1,0 +1,743 @@
+//! The direct reader behind [`parse`](super::parse): JSON text straight into
+//! the typed event model, without serde's visitor layer.
+//!
+//! It is the fast path only. Whatever it is not sure of (a syntax error, a
+//! missing or mistyped field, nesting deeper than [`MAX_DEPTH`]) makes it give
+//! up with [`Bail`], and the serde path decides: it either parses the body or
+//! returns the error with its JSON pointer. So the reader never has to name an
+//! error, and it never accepts a body the serde path rejects.
+//!
+//! Values come out exactly as serde_json would give them. Plain integers and
+//! strings without escapes are read here; any other number token and any
+//! string with an escape is handed to serde_json on its own (one token), so
+//! the two paths share one number and escape decoder.
+//!
+//! A tagged union whose `"type"` is its first property (LINE's own order) is
+//! read in one pass. When the tag comes later, the object is scanned ahead for
+//! it without building anything, then read in one pass; properties are taken
+//! in document order, so the result does not depend on where the tag is.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde_json::{Map, Value};
+
+/// The reader gave up; the serde path decides.
+#[derive(Debug)]
+pub(crate) struct Bail;
+
+/// A read that may give up.
+pub(crate) type R<T> = Result<T, Bail>;
+
+impl fmt::Display for Bail {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the fast webhook reader gave up")
+    }
+}
+
+impl std::error::Error for Bail {}
+
+impl serde::de::Error for Bail {
+    fn custom<T: fmt::Display>(_: T) -> Self {
+        Bail
+    }
+}
+
+/// Objects and arrays nested deeper than this make the reader give up
+/// (serde_json's own limit is 128), so its recursion stays shallow.
+pub(crate) const MAX_DEPTH: u32 = 100;
+
+/// Bytes that end the plain run of a string: `"`, `\` and control characters.
+static STRING_STOP: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 0x20 {
+        t[i] = true;
+        i += 1;
+    }
+    t[b'"' as usize] = true;
+    t[b'\\' as usize] = true;
+    t
+};
+
+/// Bytes the ahead-scan of a container stops at.
+static SCAN_STOP: [bool; 256] = {
+    let mut t = [false; 256];
+    t[b'"' as usize] = true;
+    t[b'{' as usize] = true;
+    t[b'[' as usize] = true;
+    t[b'}' as usize] = true;
+    t[b']' as usize] = true;
+    t
+};
+
+/// A cursor over a JSON text.
+pub(crate) struct Reader<'a> {
+    text: &'a str,
+    pos: usize,
+    depth: u32,
+}
+
+impl<'a> Reader<'a> {
+    /// A reader at the start of `text`.
+    pub(crate) fn new(text: &'a str) -> Self {
+        Self { text, pos: 0, depth: 0 }
+    }
+
+    #[inline(always)]
+    fn bytes(&self) -> &'a [u8] {
+        self.text.as_bytes()
+    }
+
+    #[inline(always)]
+    fn byte_at(&self, i: usize) -> u8 {
+        // 0 is never valid JSON here, so it doubles as "end of input".
+        self.bytes().get(i).copied().unwrap_or(0)
+    }
+
+    /// Skips whitespace and returns the next byte (0 at the end) without taking it.
+    #[inline(always)]
+    fn peek(&mut self) -> u8 {
+        loop {
+            let c = self.byte_at(self.pos);
+            if matches!(c, b' ' | b'\n' | b'\r' | b'\t') {
+                self.pos += 1;
+            } else {
+                return c;
+            }
+        }
+    }
+
+    #[inline(always)]
+    fn eat(&mut self, c: u8) -> R<()> {
+        if self.peek() == c {
+            self.pos += 1;
+            Ok(())
+        } else {
+            Err(Bail)
+        }
+    }
+
+    fn descend(&mut self) -> R<()> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            Err(Bail)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Checks that only whitespace is left.
+    pub(crate) fn end(&mut self) -> R<()> {
+        if self.peek() == 0 && self.pos == self.text.len() {
+            Ok(())
+        } else {
+            Err(Bail)
+        }
+    }
+
+    /// Opens an object for reading its members with [`key`](Self::key).
+    /// `resumed` means a union already opened it and took its first member
+    /// (the tag). Returns the `first` flag for `key`.
+    #[inline]
+    pub(crate) fn open(&mut self, resumed: bool) -> R<bool> {
+        if resumed {
+            return Ok(false);
+        }
+        self.descend()?;
+        self.eat(b'{')?;
+        Ok(true)
+    }
+
+    /// The next member's key, with its `:` taken, or `None` once the object's
+    /// `}` is taken. `first` tracks whether a `,` must come before the key.
+    #[inline]
+    pub(crate) fn key(&mut self, first: &mut bool) -> R<Option<Cow<'a, str>>> {
+        let mut c = self.peek();
+        if c == b'}' {
+            self.pos += 1;
+            self.depth -= 1;
+            return Ok(None);
+        }
+        if !*first {
+            if c != b',' {
+                return Err(Bail);
+            }
+            self.pos += 1;
+            c = self.peek();
+        }
+        *first = false;
+        if c != b'"' {
+            return Err(Bail);
+        }
+        let k = self.string_at_quote()?;
+        self.eat(b':')?;
+        Ok(Some(k))
+    }
+
+    /// A string value, borrowed from the text when it has no escapes.
+    #[inline]
+    pub(crate) fn str(&mut self) -> R<Cow<'a, str>> {
+        if self.peek() != b'"' {
+            return Err(Bail);
+        }
+        self.string_at_quote()
+    }
+
+    /// A string value, owned.
+    #[inline]
+    pub(crate) fn string(&mut self) -> R<String> {
+        Ok(self.str()?.into_owned())
+    }
+
+    /// An open string enum (or an id type): known values without copying,
+    /// unknown ones kept.
+    #[inline]
+    pub(crate) fn string_as<T: for<'s> From<&'s str> + From<String>>(&mut self) -> R<T> {
+        Ok(match self.str()? {
+            Cow::Borrowed(s) => T::from(s),
+            Cow::Owned(s) => T::from(s),
+        })
+    }
+
+    /// Reads the string literal whose opening quote is at the cursor.
+    #[inline]
+    fn string_at_quote(&mut self) -> R<Cow<'a, str>> {
+        let b = self.bytes();
+        let start = self.pos + 1;
+        let mut i = start;
+        while i < b.len() && !STRING_STOP[b[i] as usize] {
+            i += 1;
+        }
+        match b.get(i) {
+            Some(b'"') => {
+                self.pos = i + 1;
+                // Both ends are ASCII quotes, so they are char boundaries.
+                self.text.get(start..i).map(Cow::Borrowed).ok_or(Bail)
+            }
+            Some(b'\\') => self.escaped_string(start - 1, i),
+            _ => Err(Bail), // a control character, or the end of the text
+        }
+    }
+
+    /// A string literal with escapes, from its opening quote at `open`; `i` is
+    /// its first backslash. serde_json decodes the literal.
+    #[cold]
+    fn escaped_string(&mut self, open: usize, mut i: usize) -> R<Cow<'a, str>> {
+        let b = self.bytes();
+        loop {
+            match b.get(i) {
+                None => return Err(Bail),
+                Some(b'\\') => i += 2,
+                Some(b'"') => break,
+                Some(&c) if c < 0x20 => return Err(Bail),
+                Some(_) => i += 1,
+            }
+        }
+        let literal = self.text.get(open..=i).ok_or(Bail)?;
+        let decoded: String = serde_json::from_str(literal).map_err(|_| Bail)?;
+        self.pos = i + 1;
+        Ok(Cow::Owned(decoded))
+    }
+
+    /// Takes a `null` if one is next.
+    #[inline]
+    pub(crate) fn null(&mut self) -> R<bool> {
+        if self.peek() == b'n' {
+            self.literal(b"null")?;
+            Ok(true)
+        } else {
+            Ok(false)
+        }
+    }
+
+    fn literal(&mut self, word: &[u8]) -> R<()> {
+        if self.bytes().get(self.pos..self.pos + word.len()) == Some(word) {
+            self.pos += word.len();
+            Ok(())
+        } else {
+            Err(Bail)
+        }
+    }
+
+    /// A boolean.
+    pub(crate) fn bool(&mut self) -> R<bool> {
+        match self.peek() {
+            b't' => self.literal(b"true").map(|()| true),
+            b'f' => self.literal(b"false").map(|()| false),
+            _ => Err(Bail),
+        }
+    }
+
+    /// The text of the number token at the cursor (not checked here).
+    #[inline]
+    fn number_token(&mut self) -> R<&'a str> {
+        self.peek();
+        let b = self.bytes();
+        let start = self.pos;
+        let mut i = start;
+        while i < b.len() && matches!(b[i], b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E') {
+            i += 1;
+        }
+        self.pos = i;
+        if i == start {
+            return Err(Bail);
+        }
+        self.text.get(start..i).ok_or(Bail)
+    }
+
+    /// An `i64`.
+    #[inline]
+    pub(crate) fn i64(&mut self) -> R<i64> {
+        let token = self.number_token()?;
+        match plain_integer(token) {
+            Some(Plain::NonNegative(n)) => Ok(n as i64),
+            Some(Plain::Negative(n)) => Ok(n),
+            None => serde_json::from_str(token).map_err(|_| Bail),
+        }
+    }
+
+    /// An `i32`.
+    pub(crate) fn i32(&mut self) -> R<i32> {
+        let token = self.number_token()?;
+        match plain_integer(token) {
+            Some(Plain::NonNegative(n)) => i32::try_from(n).map_err(|_| Bail),
+            Some(Plain::Negative(n)) => i32::try_from(n).map_err(|_| Bail),
+            None => serde_json::from_str(token).map_err(|_| Bail),
+        }
+    }
+
+    /// An `f64`.
+    pub(crate) fn f64(&mut self) -> R<f64> {
+        let token = self.number_token()?;
+        match plain_integer(token) {
+            Some(Plain::NonNegative(n)) => Ok(n as f64),
+            Some(Plain::Negative(n)) => Ok(n as f64),
+            None => serde_json::from_str(token).map_err(|_| Bail),
+        }
+    }
+
+    /// An array, each item read by `item`.
+    #[inline]
+    pub(crate) fn array<T>(&mut self, mut item: impl FnMut(&mut Self) -> R<T>) -> R<Vec<T>> {
+        self.descend()?;
+        self.eat(b'[')?;
+        let mut out = Vec::new();
+        if self.peek() == b']' {
+            self.pos += 1;
+            self.depth -= 1;
+            return Ok(out);
+        }
+        loop {
+            out.push(item(self)?);
+            match self.peek() {
+                b',' => self.pos += 1,
+                b']' => {
+                    self.pos += 1;
+                    self.depth -= 1;
+                    return Ok(out);
+                }
+                _ => return Err(Bail),
+            }
+        }
+    }
+
+    /// A long array of similar items (a request's events): after the first
+    /// item, room is made for as many more as the rest of the text would hold
+    /// at that size, so the vector is not regrown and copied as it fills.
+    pub(crate) fn long_array<T>(&mut self, mut item: impl FnMut(&mut Self) -> R<T>) -> R<Vec<T>> {
+        let start = self.pos;
+        let mut sized = false;
+        let mut out = Vec::new();
+        self.descend()?;
+        self.eat(b'[')?;
+        if self.peek() == b']' {
+            self.pos += 1;
+            self.depth -= 1;
+            return Ok(out);
+        }
+        loop {
+            out.push(item(self)?);
+            if !sized {
+                sized = true;
+                let each = (self.pos - start).max(1);
+                let more = (self.text.len() - self.pos) / each;
+                out.reserve(more.min(4096));
+            }
+            match self.peek() {
+                b',' => self.pos += 1,
+                b']' => {
+                    self.pos += 1;
+                    self.depth -= 1;
+                    return Ok(out);
+                }
+                _ => return Err(Bail),
+            }
+        }
+    }
+
+    /// An object of strings (`BTreeMap<String, String>`); a repeated key keeps
+    /// its last value, as serde's map does.
+    pub(crate) fn string_map(&mut self) -> R<std::collections::BTreeMap<String, String>> {
+        let mut out = std::collections::BTreeMap::new();
+        let mut first = self.open(false)?;
+        while let Some(k) = self.key(&mut first)? {
+            let v = self.string()?;
+            out.insert(k.into_owned(), v);
+        }
+        Ok(out)
+    }
+
+    /// Any JSON value, as `serde_json::Value`.
+    pub(crate) fn value(&mut self) -> R<Value> {
+        match self.peek() {
+            b'"' => Ok(Value::String(self.string_at_quote()?.into_owned())),
+            b'{' => Ok(Value::Object(self.object()?)),
+            b'[' => Ok(Value::Array(self.array(Self::value)?)),
+            b't' => self.literal(b"true").map(|()| Value::Bool(true)),
+            b'f' => self.literal(b"false").map(|()| Value::Bool(false)),
+            b'n' => self.literal(b"null").map(|()| Value::Null),
+            b'-' | b'0'..=b'9' => {
+                let token = self.number_token()?;
+                match plain_integer(token) {
+                    Some(Plain::NonNegative(n)) => Ok(Value::from(n)),
+                    Some(Plain::Negative(n)) => Ok(Value::from(n)),
+                    None => serde_json::from_str(token).map_err(|_| Bail),
+                }
+            }
+            _ => Err(Bail),
+        }
+    }
+
+    /// Any JSON object, members inserted in document order.
+    pub(crate) fn object(&mut self) -> R<Map<String, Value>> {
+        let first = self.open(false)?;
+        self.members_into(Map::new(), first)
+    }
+
+    /// Reads the rest of an open object's members into `map`.
+    fn members_into(&mut self, mut map: Map<String, Value>, mut first: bool) -> R<Map<String, Value>> {
+        while let Some(k) = self.key(&mut first)? {
+            let v = self.value()?;
+            map.insert(k.into_owned(), v);
+        }
+        Ok(map)
+    }
+
+    /// A property the model does not know, into `extra`.
+    #[inline]
+    pub(crate) fn other(&mut self, extra: &mut Map<String, Value>, key: &str) -> R<()> {
+        let v = self.value()?;
+        extra.insert(key.to_owned(), v);
+        Ok(())
+    }
+
+    /// An optional property: a value fills `slot`; an explicit `null` empties
+    /// it and is kept in `extra`, so it serializes back (as the serde path does).
+    #[inline]
+    pub(crate) fn opt<T>(
+        &mut self,
+        slot: &mut Option<T>,
+        extra: &mut Map<String, Value>,
+        key: &str,
+        read: impl FnOnce(&mut Self) -> R<T>,
+    ) -> R<()> {
+        if self.null()? {
+            *slot = None;
+            extra.insert(key.to_owned(), Value::Null);
+        } else {
+            *slot = Some(read(self)?);
+            if !extra.is_empty() {
+                extra.remove(key);
+            }
+        }
+        Ok(())
+    }
+
+    /// A variant's own tag property, read again: checked, not kept.
+    #[inline]
+    pub(crate) fn skip(&mut self) -> R<()> {
+        if self.peek() == b'"' {
+            self.string_at_quote().map(drop)
+        } else {
+            self.value().map(drop)
+        }
+    }
+
+    /// Reads the members of an open object with `field`, up to its `}`.
+    #[inline]
+    pub(crate) fn members<F>(
+        &mut self,
+        f: &mut F,
+        mut first: bool,
+        field: impl Fn(&mut Self, &mut F, &str) -> R<()>,
+    ) -> R<()> {
+        while let Some(k) = self.key(&mut first)? {
+            field(self, f, &k)?;
+        }
+        Ok(())
+    }
+
+    /// Steps over the value of a property read before its union's tag, to
+    /// be read by [`replay`](Self::replay) or [`unknown`](Self::unknown)
+    /// once the tag is known.
+    pub(crate) fn later(&mut self, key: Cow<'a, str>) -> R<Later<'a>> {
+        self.peek();
+        let start = self.pos;
+        self.skip_ahead()?;
+        Ok(Later { key, start, end: self.pos })
+    }
+
+    /// Reads the values set aside by [`later`](Self::later) into a variant's
+    /// builder, in document order, then the rest of the object.
+    pub(crate) fn replay<F>(
+        &mut self,
+        f: &mut F,
+        later: &[Later<'a>],
+        field: impl Fn(&mut Self, &mut F, &str) -> R<()>,
+    ) -> R<()> {
+        let resume = self.pos;
+        for l in later {
+            self.pos = l.start;
+            field(self, f, &l.key)?;
+            l.check_end(self.pos)?;
+        }
+        self.pos = resume;
+        self.members(f, false, field)
+    }
+
+    /// The rest of a union object of an unknown kind, kept whole: `raw`
+    /// (what the pending slots held), the values set aside, the tag, then the
+    /// remaining properties, in the serde path's order.
+    pub(crate) fn unknown(
+        &mut self,
+        mut raw: Map<String, Value>,
+        tag_name: &str,
+        tag: &str,
+        later: &[Later<'a>],
+    ) -> R<Map<String, Value>> {
+        let resume = self.pos;
+        for l in later {
+            self.pos = l.start;
+            let v = self.value()?;
+            l.check_end(self.pos)?;
+            raw.insert(l.key.clone().into_owned(), v);
+        }
+        self.pos = resume;
+        raw.insert(tag_name.to_owned(), Value::String(tag.to_owned()));
+        self.members_into(raw, false)
+    }
+
+    /// Steps over one value without building it. It is not a full syntax
+    /// check: the object is read properly afterwards.
+    fn skip_ahead(&mut self) -> R<()> {
+        let b = self.bytes();
+        match self.peek() {
+            b'"' => self.skip_string(),
+            b'{' | b'[' => {
+                let mut depth = 0usize;
+                let mut i = self.pos;
+                loop {
+                    while i < b.len() && !SCAN_STOP[b[i] as usize] {
+                        i += 1;
+                    }
+                    match b.get(i) {
+                        None => return Err(Bail),
+                        Some(b'"') => {
+                            self.pos = i;
+                            self.skip_string()?;
+                            i = self.pos;
+                        }
+                        Some(b'{' | b'[') => {
+                            depth += 1;
+                            i += 1;
+                        }
+                        Some(_) => {
+                            depth -= 1;
+                            i += 1;
+                            if depth == 0 {
+                                self.pos = i;
+                                return Ok(());
+                            }
+                        }
+                    }
+                }
+            }
+            _ => {
+                let mut i = self.pos;
+                while i < b.len() && !matches!(b[i], b',' | b'}' | b']' | b' ' | b'\n' | b'\r' | b'\t') {
+                    i += 1;
+                }
+                self.pos = i;
+                Ok(())
+            }
+        }
+    }
+
+    /// Steps over the string whose opening quote is at the cursor.
+    fn skip_string(&mut self) -> R<()> {
+        let b = self.bytes();
+        let mut i = self.pos + 1;
+        loop {
+            while i < b.len() && !matches!(b[i], b'"' | b'\\') {
+                i += 1;
+            }
+            match b.get(i) {
+                Some(b'"') => {
+                    self.pos = i + 1;
+                    return Ok(());
+                }
+                Some(_) => i += 2,
+                None => return Err(Bail),
+            }
+        }
+    }
+}
+
+/// A property read before its union's tag: its key and where its value lies.
+pub(crate) struct Later<'a> {
+    key: Cow<'a, str>,
+    start: usize,
+    end: usize,
+}
+
+impl Later<'_> {
+    /// The value must end where the skip ended; a value that reads as
+    /// shorter (`12abc`) is not JSON.
+    fn check_end(&self, pos: usize) -> R<()> {
+        if pos == self.end {
+            Ok(())
+        } else {
+            Err(Bail)
+        }
+    }
+}
+
+enum Plain {
+    NonNegative(u64),
+    Negative(i64),
+}
+
+/// A number token that is a plain integer of at most 18 digits, without a
+/// leading zero (so it fits either way); `-0` is not one, because serde_json
+/// reads it as a float.
+#[inline]
+fn plain_integer(token: &str) -> Option<Plain> {
+    let (negative, digits) = match token.as_bytes() {
+        [b'-', rest @ ..] => (true, rest),
+        all => (false, all),
+    };
+    if digits.is_empty() || digits.len() > 18 || (digits[0] == b'0' && digits.len() > 1) {
+        return None;
+    }
+    let mut n: u64 = 0;
+    for &d in digits {
+        if !d.is_ascii_digit() {
+            return None;
+        }
+        n = n * 10 + u64::from(d - b'0');
+    }
+    if negative {
+        if n == 0 {
+            None
+        } else {
+            Some(Plain::Negative(-(n as i64)))
+        }
+    } else {
+        Some(Plain::NonNegative(n))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_integers_and_the_rest() {
+        assert!(matches!(plain_integer("0"), Some(Plain::NonNegative(0))));
+        assert!(matches!(plain_integer("-12"), Some(Plain::Negative(-12))));
+        assert!(matches!(plain_integer("999999999999999999"), Some(Plain::NonNegative(999_999_999_999_999_999))));
+        for other in ["-0", "01", "1.0", "1e3", "+1", "-", "", "1234567890123456789", "1-2"] {
+            assert!(plain_integer(other).is_none(), "{other}");
+        }
+    }
+
+    #[test]
+    fn values_equal_serde_json() {
+        let texts = [
+            r#"{"a":[1,-2,0,-0,1.5,1e3,18446744073709551615,18446744073709551616,-9223372036854775808],"b":"x\n\u00e9\ud83d\ude00y","c":{"d":null,"e":true,"f":false},"a":"again"}"#,
+            r#"  [ ]  "#,
+            r#"{}"#,
+            r#""\"quoted\" \\ \/""#,
+        ];
+        for text in texts {
+            let mut r = Reader::new(text);
+            let ours = r.value().unwrap();
+            r.end().unwrap();
+            assert_eq!(ours, serde_json::from_str::<Value>(text).unwrap(), "{text}");
+        }
+    }
+
+    #[test]
+    fn bad_text_gives_up() {
+        for text in [
+            "", "{", "[1,]", "{\"a\":1,}", "{\"a\" 1}", "tru", "nul", "\"a", "\"a\u{1}\"", "\"\\x\"", "01", "1.", "-",
+            "{\"a\":1}x", "[1 2]", "\"\\ud800\"", "{1:2}",
+        ] {
+            let mut r = Reader::new(text);
+            let ok = r.value().and_then(|_| r.end()).is_ok();
+            assert!(!ok, "{text:?} was accepted");
+            assert!(serde_json::from_str::<Value>(text).is_err(), "{text:?} is valid JSON after all");
+        }
+    }
+
+    #[test]
+    fn deep_nesting_gives_up_without_overflowing() {
+        let text = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        let mut r = Reader::new(&text);
+        assert!(r.value().is_err());
+        // Skipping a deep value before a union's tag needs no recursion.
+        let text = format!("{{\"a\":{}1{},\"type\":\"x\"}}", "[".repeat(100_000), "]".repeat(100_000));
+        let mut r = Reader::new(&text);
+        let mut first = r.open(false).unwrap();
+        let k = r.key(&mut first).unwrap().unwrap();
+        let l = r.later(k).unwrap();
+        assert_eq!(r.key(&mut false).unwrap().as_deref(), Some("type"));
+        let tag = r.str().unwrap();
+        assert!(r.unknown(Map::new(), "type", &tag, &[l]).is_err());
+    }
+
+    #[test]
+    fn values_set_aside_are_read_in_order_and_checked() {
+        let text = r#"{"x":{"type":"no","y":["]",{"z":"}"}]},"q":"\"type\"","n":12,"type":"b\u0021","w":[1]}"#;
+        let mut r = Reader::new(text);
+        let mut first = r.open(false).unwrap();
+        let mut later = Vec::new();
+        let tag = loop {
+            let k = r.key(&mut first).unwrap().unwrap();
+            if k == "type" {
+                break r.str().unwrap();
+            }
+            later.push(r.later(k).unwrap());
+        };
+        assert_eq!(tag, "b!");
+        let raw = r.unknown(Map::new(), "type", &tag, &later).unwrap();
+        r.end().unwrap();
+        assert_eq!(Value::Object(raw), serde_json::from_str::<Value>(text).unwrap());
+
+        // A value the skip reads as longer than it is fails the replay.
+        for bad in [r#"{"n":12abc,"type":"t"}"#, r#"{"n":nullx,"type":"t"}"#, r#"{"n":"a"b,"type":"t"}"#] {
+            let mut r = Reader::new(bad);
+            let mut first = r.open(false).unwrap();
+            let k = r.key(&mut first).unwrap().unwrap();
+            let l = r.later(k).unwrap();
+            let ok = (|| {
+                let k = r.key(&mut false)?.ok_or(Bail)?;
+                assert_eq!(k, "type");
+                let tag = r.str()?;
+                r.unknown(Map::new(), "type", &tag, std::slice::from_ref(&l))
+            })();
+            assert!(ok.is_err(), "{bad}");
+        }
+    }
+}
