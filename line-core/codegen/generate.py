@@ -654,54 +654,87 @@ def variant_names(t):
     return out
 
 
-def pending_slots(g, t, vnames):
-    """The typed slots of a union's pending struct (properties read before
-    the tag): keys that have one type in every variant that has them are
-    parsed straight into a slot, unless they hold a payload object (a struct
-    or union that is not one of the union's base properties). Payloads and
-    the rest are kept aside and replayed into the variant once the tag is
-    known, so a payload is checked against the variant that has it, whatever
-    the key order. Returns (sorted keys, key -> (type, ident))."""
-    types_by_key = {}
-    for tag, v, target in vnames:
-        for f in g.types[target]["fields"]:
-            types_by_key.setdefault(f["json"], set()).add((f["ty"], f["ident"]))
-    base_keys = {pname for pname, _ in t["base"]}
-
-    def payload(ty):
-        return g.types.get(ty, {}).get("kind") in ("struct", "union")
-
-    common = sorted(
-        k
-        for k, tys in types_by_key.items()
-        if len({ty for ty, _ in tys}) == 1 and k != t["tag"] and (k in base_keys or not payload(next(iter(tys))[0]))
-    )
-    slot = {k: next(iter(types_by_key[k])) for k in common}  # json -> (ty, ident)
-    return common, slot
-
-
-def variant_from_pending(g, target, common, slot, indent):
-    """Lines that start variant `target`'s builder `f` from the pending struct `p`."""
-    have = {f["json"]: f for f in g.types[target]["fields"]}
+def emit_union(g, name, t):
     out = []
-    inits = [f"{have[k]['ident']}: p.{slot[k][1]}" for k in common if k in have]
-    if inits:
-        out.append(f"{indent}let mut f = {target}Fields {{ {', '.join(inits)}, ..Default::default() }};\n")
-    else:
-        out.append(f"{indent}let mut f = {target}Fields::default();\n")
-    for k in common:
-        if k not in have:
-            out.append(f"{indent}wire::keep(&mut f.extra, {rust_str(k)}, p.{slot[k][1]});\n")
-    out.append(f"{indent}f.extra.append(&mut p.extra);\n")
+    doc = t.get("doc") or f"One of the `{name}` kinds, chosen by `\"{t['tag']}\"`."
+    out.append(doc_lines(doc))
+    out.append(f"///\n/// Tagged by `\"{t['tag']}\"`; an unknown tag parses as [`{name}::Unknown`] with its JSON kept.\n")
+    out.append("#[derive(Debug, Clone, PartialEq)]\n#[non_exhaustive]\n")
+    out.append(f"pub enum {name} {{\n")
+    vnames = variant_names(t)
+    for tag, v, target in vnames:
+        out.append(f"    /// `\"{t['tag']}\": \"{tag}\"`.\n    {v}({target}),\n")
+    out.append(
+        f"    /// A kind this version does not know. `raw` holds the whole object, `\"{t['tag']}\"` included.\n"
+        "    Unknown {\n        /// The tag value.\n        kind: String,\n"
+        "        /// The whole JSON object.\n        raw: serde_json::Map<String, serde_json::Value>,\n    },\n}\n\n"
+    )
+    # From impls
+    for tag, v, target in vnames:
+        out.append(f"impl From<{target}> for {name} {{\n    fn from(v: {target}) -> Self {{\n        Self::{v}(v)\n    }}\n}}\n\n")
+    # methods
+    out.append(f"impl {name} {{\n")
+    out.append(f"    /// The `\"{t['tag']}\"` value.\n    pub fn kind(&self) -> &str {{\n        match self {{\n")
+    for tag, v, target in vnames:
+        out.append(f"            Self::{v}(_) => {rust_str(tag)},\n")
+    out.append("            Self::Unknown { kind, .. } => kind,\n        }\n    }\n\n")
+    out.append("    /// Whether this is a kind this version does not know.\n")
+    out.append("    pub fn is_unknown(&self) -> bool {\n        matches!(self, Self::Unknown { .. })\n    }\n")
+    for pname, pty in t["base"]:
+        ident = field_ident(pname)
+        out.append(f"\n    /// `{pname}`, for every kind (parsed from the raw JSON for an unknown one).\n")
+        out.append(f"    pub fn {ident}(&self) -> Option<std::borrow::Cow<'_, {pty}>> {{\n        match self {{\n")
+        for tag, v, target in vnames:
+            tt = g.types[target]
+            fdef = next((f for f in tt["fields"] if f["json"] == pname), None)
+            if fdef is None:
+                out.append(f"            Self::{v}(_) => None,\n")
+            elif fdef["required"]:
+                out.append(f"            Self::{v}(x) => Some(std::borrow::Cow::Borrowed(&x.{fdef['ident']})),\n")
+            else:
+                out.append(f"            Self::{v}(x) => x.{fdef['ident']}.as_ref().map(std::borrow::Cow::Borrowed),\n")
+        out.append(f"            Self::Unknown {{ raw, .. }} => wire::from_raw(raw, {rust_str(pname)}),\n")
+        out.append("        }\n    }\n")
+    out.append("}\n\n")
+    # Deserialize
+    out.append(f"impl<'de> serde::Deserialize<'de> for {name} {{\n")
+    out.append("    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {\n")
+    out.append(f"        wire::deserialize_object::<D, {bname}>(d, {rust_str(name)})\n    }}\n}}\n\n")
+
+    # Serialize
+    out.append(f"impl serde::Serialize for {name} {{\n")
+    out.append("    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {\n")
+    out.append("        use serde::ser::SerializeMap;\n")
+    out.append("        let mut m = s.serialize_map(None)?;\n")
+    if tag:
+        out.append(f"        m.serialize_entry({rust_str(tag[0])}, {rust_str(tag[1])})?;\n")
+    for f in fields:
+        if f["required"]:
+            out.append(f"        m.serialize_entry({rust_str(f['json'])}, &self.{f['ident']})?;\n")
+        else:
+            out.append(
+                f"        if let Some(v) = &self.{f['ident']} {{\n            m.serialize_entry({rust_str(f['json'])}, v)?;\n        }}\n"
+            )
+    out.append("        wire::serialize_extra(&mut m, &self.extra)?;\n        m.end()\n    }\n}\n\n")
     return "".join(out)
 
 
-def unknown_from_pending(common, slot, indent):
-    """Lines that start an unknown variant's `raw` map from the pending struct `p`."""
-    out = [f"{indent}let mut raw = p.extra;\n"]
-    for k in common:
-        out.append(f"{indent}wire::keep(&mut raw, {rust_str(k)}, p.{slot[k][1]});\n")
-    return "".join(out)
+def variant_names(t):
+    """(tag, Rust variant name, target type) for each variant of a union."""
+    out = []
+    used = set()
+    for tag, target in t["variants"]:
+        v = pascal(tag)
+        if tag == "delivery":
+            v = "Delivery"
+        base = v
+        i = 2
+        while v in used:
+            v = f"{base}{i}"
+            i += 1
+        used.add(v)
+        out.append((tag, v, target))
+    return out
 
 
 def emit_union(g, name, t):
@@ -746,24 +779,172 @@ def emit_union(g, name, t):
         out.append(f"            Self::Unknown {{ raw, .. }} => wire::from_raw(raw, {rust_str(pname)}),\n")
         out.append("        }\n    }\n")
     out.append("}\n\n")
-    common, slot = pending_slots(g, t, vnames)
-    pname = f"{name}Pending"
-    out.append(f"/// `{name}` properties read before its tag.\n#[derive(Default)]\npub(crate) struct {pname}<'de> {{\n")
-    for k in common:
-        ty, ident = slot[k]
-        out.append(f"    pub(crate) {ident}: Option<{ty}>,\n")
-    out.append("    pub(crate) extra: serde_json::Map<String, serde_json::Value>,\n    pub(crate) other: wire::Pending<'de>,\n}\n\n")
-    out.append(f"impl<'de> wire::PendingFields<'de> for {pname}<'de> {{\n")
-    out.append("    fn field<D: serde::Deserializer<'de>>(&mut self, key: std::borrow::Cow<'de, str>, d: D) -> Result<(), D::Error> {\n")
-    if common:
-        out.append("        match &*key {\n")
-        for k in common:
-            ty, ident = slot[k]
-            out.append(f"            {rust_str(k)} => wire::opt(&mut self.{ident}, &mut self.extra, &key, d),\n")
-        out.append("            _ => wire::buffer(&mut self.other, key, d),\n        }\n")
-    else:
-        out.append("        wire::buffer(&mut self.other, key, d)\n")
-    out.append("    }\n}\n\n")
+    # Deserialize
+    out.append(f"impl<'de> serde::Deserialize<'de> for {name} {{\n")
+    out.append("    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {\n")
+    out.append(f"        wire::deserialize_object::<D, {bname}>(d, {rust_str(name)})\n    }}\n}}\n\n")
+
+    # Serialize
+    out.append(f"impl serde::Serialize for {name} {{\n")
+    out.append("    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {\n")
+    out.append("        use serde::ser::SerializeMap;\n")
+    out.append("        let mut m = s.serialize_map(None)?;\n")
+    if tag:
+        out.append(f"        m.serialize_entry({rust_str(tag[0])}, {rust_str(tag[1])})?;\n")
+    for f in fields:
+        if f["required"]:
+            out.append(f"        m.serialize_entry({rust_str(f['json'])}, &self.{f['ident']})?;\n")
+        else:
+            out.append(
+                f"        if let Some(v) = &self.{f['ident']} {{\n            m.serialize_entry({rust_str(f['json'])}, v)?;\n        }}\n"
+            )
+    out.append("        wire::serialize_extra(&mut m, &self.extra)?;\n        m.end()\n    }\n}\n\n")
+    return "".join(out)
+
+
+def variant_names(t):
+    """(tag, Rust variant name, target type) for each variant of a union."""
+    out = []
+    used = set()
+    for tag, target in t["variants"]:
+        v = pascal(tag)
+        if tag == "delivery":
+            v = "Delivery"
+        base = v
+        i = 2
+        while v in used:
+            v = f"{base}{i}"
+            i += 1
+        used.add(v)
+        out.append((tag, v, target))
+    return out
+
+
+def emit_union(g, name, t):
+    out = []
+    doc = t.get("doc") or f"One of the `{name}` kinds, chosen by `\"{t['tag']}\"`."
+    out.append(doc_lines(doc))
+    out.append(f"///\n/// Tagged by `\"{t['tag']}\"`; an unknown tag parses as [`{name}::Unknown`] with its JSON kept.\n")
+    out.append("#[derive(Debug, Clone, PartialEq)]\n#[non_exhaustive]\n")
+    out.append(f"pub enum {name} {{\n")
+    vnames = variant_names(t)
+    for tag, v, target in vnames:
+        out.append(f"    /// `\"{t['tag']}\": \"{tag}\"`.\n    {v}({target}),\n")
+    out.append(
+        f"    /// A kind this version does not know. `raw` holds the whole object, `\"{t['tag']}\"` included.\n"
+        "    Unknown {\n        /// The tag value.\n        kind: String,\n"
+        "        /// The whole JSON object.\n        raw: serde_json::Map<String, serde_json::Value>,\n    },\n}\n\n"
+    )
+    # From impls
+    for tag, v, target in vnames:
+        out.append(f"impl From<{target}> for {name} {{\n    fn from(v: {target}) -> Self {{\n        Self::{v}(v)\n    }}\n}}\n\n")
+    # methods
+    out.append(f"impl {name} {{\n")
+    out.append(f"    /// The `\"{t['tag']}\"` value.\n    pub fn kind(&self) -> &str {{\n        match self {{\n")
+    for tag, v, target in vnames:
+        out.append(f"            Self::{v}(_) => {rust_str(tag)},\n")
+    out.append("            Self::Unknown { kind, .. } => kind,\n        }\n    }\n\n")
+    out.append("    /// Whether this is a kind this version does not know.\n")
+    out.append("    pub fn is_unknown(&self) -> bool {\n        matches!(self, Self::Unknown { .. })\n    }\n")
+    for pname, pty in t["base"]:
+        ident = field_ident(pname)
+        out.append(f"\n    /// `{pname}`, for every kind (parsed from the raw JSON for an unknown one).\n")
+        out.append(f"    pub fn {ident}(&self) -> Option<std::borrow::Cow<'_, {pty}>> {{\n        match self {{\n")
+        for tag, v, target in vnames:
+            tt = g.types[target]
+            fdef = next((f for f in tt["fields"] if f["json"] == pname), None)
+            if fdef is None:
+                out.append(f"            Self::{v}(_) => None,\n")
+            elif fdef["required"]:
+                out.append(f"            Self::{v}(x) => Some(std::borrow::Cow::Borrowed(&x.{fdef['ident']})),\n")
+            else:
+                out.append(f"            Self::{v}(x) => x.{fdef['ident']}.as_ref().map(std::borrow::Cow::Borrowed),\n")
+        out.append(f"            Self::Unknown {{ raw, .. }} => wire::from_raw(raw, {rust_str(pname)}),\n")
+        out.append("        }\n    }\n")
+    out.append("}\n\n")
+    # Deserialize
+    out.append(f"impl<'de> serde::Deserialize<'de> for {name} {{\n")
+    out.append("    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {\n")
+    out.append(f"        wire::deserialize_object::<D, {bname}>(d, {rust_str(name)})\n    }}\n}}\n\n")
+
+    # Serialize
+    out.append(f"impl serde::Serialize for {name} {{\n")
+    out.append("    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {\n")
+    out.append("        use serde::ser::SerializeMap;\n")
+    out.append("        let mut m = s.serialize_map(None)?;\n")
+    if tag:
+        out.append(f"        m.serialize_entry({rust_str(tag[0])}, {rust_str(tag[1])})?;\n")
+    for f in fields:
+        if f["required"]:
+            out.append(f"        m.serialize_entry({rust_str(f['json'])}, &self.{f['ident']})?;\n")
+        else:
+            out.append(
+                f"        if let Some(v) = &self.{f['ident']} {{\n            m.serialize_entry({rust_str(f['json'])}, v)?;\n        }}\n"
+            )
+    out.append("        wire::serialize_extra(&mut m, &self.extra)?;\n        m.end()\n    }\n}\n\n")
+    return "".join(out)
+
+
+def variant_names(t):
+    """(tag, Rust variant name, target type) for each variant of a union."""
+    out = []
+    used = set()
+    for tag, target in t["variants"]:
+        v = pascal(tag)
+        if tag == "delivery":
+            v = "Delivery"
+        base = v
+        i = 2
+        while v in used:
+            v = f"{base}{i}"
+            i += 1
+        used.add(v)
+        out.append((tag, v, target))
+    return out
+
+
+def emit_union(g, name, t):
+    out = []
+    doc = t.get("doc") or f"One of the `{name}` kinds, chosen by `\"{t['tag']}\"`."
+    out.append(doc_lines(doc))
+    out.append(f"///\n/// Tagged by `\"{t['tag']}\"`; an unknown tag parses as [`{name}::Unknown`] with its JSON kept.\n")
+    out.append("#[derive(Debug, Clone, PartialEq)]\n#[non_exhaustive]\n")
+    out.append(f"pub enum {name} {{\n")
+    vnames = variant_names(t)
+    for tag, v, target in vnames:
+        out.append(f"    /// `\"{t['tag']}\": \"{tag}\"`.\n    {v}({target}),\n")
+    out.append(
+        f"    /// A kind this version does not know. `raw` holds the whole object, `\"{t['tag']}\"` included.\n"
+        "    Unknown {\n        /// The tag value.\n        kind: String,\n"
+        "        /// The whole JSON object.\n        raw: serde_json::Map<String, serde_json::Value>,\n    },\n}\n\n"
+    )
+    # From impls
+    for tag, v, target in vnames:
+        out.append(f"impl From<{target}> for {name} {{\n    fn from(v: {target}) -> Self {{\n        Self::{v}(v)\n    }}\n}}\n\n")
+    # methods
+    out.append(f"impl {name} {{\n")
+    out.append(f"    /// The `\"{t['tag']}\"` value.\n    pub fn kind(&self) -> &str {{\n        match self {{\n")
+    for tag, v, target in vnames:
+        out.append(f"            Self::{v}(_) => {rust_str(tag)},\n")
+    out.append("            Self::Unknown { kind, .. } => kind,\n        }\n    }\n\n")
+    out.append("    /// Whether this is a kind this version does not know.\n")
+    out.append("    pub fn is_unknown(&self) -> bool {\n        matches!(self, Self::Unknown { .. })\n    }\n")
+    for pname, pty in t["base"]:
+        ident = field_ident(pname)
+        out.append(f"\n    /// `{pname}`, for every kind (parsed from the raw JSON for an unknown one).\n")
+        out.append(f"    pub fn {ident}(&self) -> Option<std::borrow::Cow<'_, {pty}>> {{\n        match self {{\n")
+        for tag, v, target in vnames:
+            tt = g.types[target]
+            fdef = next((f for f in tt["fields"] if f["json"] == pname), None)
+            if fdef is None:
+                out.append(f"            Self::{v}(_) => None,\n")
+            elif fdef["required"]:
+                out.append(f"            Self::{v}(x) => Some(std::borrow::Cow::Borrowed(&x.{fdef['ident']})),\n")
+            else:
+                out.append(f"            Self::{v}(x) => x.{fdef['ident']}.as_ref().map(std::borrow::Cow::Borrowed),\n")
+        out.append(f"            Self::Unknown {{ raw, .. }} => wire::from_raw(raw, {rust_str(pname)}),\n")
+        out.append("        }\n    }\n")
+    out.append("}\n\n")
     # Deserialize
     out.append(f"impl<'de> serde::Deserialize<'de> for {name} {{\n")
     out.append("    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {\n")
@@ -771,18 +952,16 @@ def emit_union(g, name, t):
     out.append(f"            type Value = {name};\n")
     out.append("            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {\n")
     out.append(f"                f.write_str({rust_str('a ' + name + ' object')})\n            }}\n")
-    out.append(f"            #[allow(unused_mut)]\n            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<{name}, A::Error> {{\n")
-    out.append(f"                let mut p = {pname}::default();\n")
-    out.append(f"                let tag = wire::find_tag_into(&mut map, {rust_str(t['tag'])}, &mut p)?;\n")
+    out.append(f"            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<{name}, A::Error> {{\n")
+    out.append("                let mut other = wire::Pending::new();\n")
+    out.append(f"                let tag = wire::find_tag_into(&mut map, {rust_str(t['tag'])}, &mut other)?;\n")
     out.append("                Ok(match &*tag {\n")
     for tag, v, target in vnames:
-        out.append(f"                    {rust_str(tag)} => {{\n")
-        out.append(variant_from_pending(g, target, common, slot, " " * 24))
-        out.append(f"                        {name}::{v}(wire::finish_variant_with(f, p.other, map)?)\n")
-        out.append("                    }\n")
+        out.append(
+            f"                    {rust_str(tag)} => {name}::{v}(wire::finish_variant_with({target}Fields::default(), other, map)?),\n"
+        )
     out.append("                    _ => {\n")
-    out.append(unknown_from_pending(common, slot, " " * 24))
-    out.append(f"                        let raw = wire::finish_unknown(map, {rust_str(t['tag'])}, &tag, p.other, raw)?;\n")
+    out.append(f"                        let raw = wire::finish_unknown(map, {rust_str(t['tag'])}, &tag, other)?;\n")
     out.append(f"                        {name}::Unknown {{ kind: tag.into_owned(), raw }}\n")
     out.append("                    }\n                })\n            }\n        }\n        d.deserialize_map(V)\n    }\n}\n\n")
     # Serialize
@@ -1182,13 +1361,13 @@ def reader_expr(g, ty):
 
 def emit_reader(g, names):
     """The direct reader of the webhook model (see `webhook/reader.rs`): one
-    function per struct and union, filling the same `Fields` builders and
-    pending structs as the serde impls, so both paths give the same result."""
+    function per struct and union, filling the same `Fields` builders as the
+    serde impls, so both paths give the same result."""
     out = [HEADER]
     out.append("//! Direct readers for the webhook model: the fast path of `webhook::parse`.\n")
-    out.append("//! They fill the same `Fields` builders and union pending structs as the serde impls.\n\n")
+    out.append("//! They fill the same `Fields` builders as the serde impls.\n\n")
     out.append("use std::borrow::Cow;\n\n")
-    out.append("use super::event::*;\nuse super::reader::{Bail, Reader, R};\nuse crate::model::wire::{self, Fields};\n\n")
+    out.append("use super::event::*;\nuse super::reader::{Bail, Later, Reader, R};\nuse crate::model::wire::Fields;\n\n")
     for name in names:
         t = g.types[name]
         if t["kind"] == "struct":
@@ -1215,49 +1394,38 @@ def emit_reader(g, names):
         elif t["kind"] == "union":
             fn = reader_fn(name)
             vnames = variant_names(t)
-            common, slot = pending_slots(g, t, vnames)
             tagname = rust_str(t["tag"])
             out.append(f"/// Reads a `{name}`, by its `\"{t['tag']}\"`.\n")
             out.append(f"pub(crate) fn {fn}(r: &mut Reader<'_>) -> R<{name}> {{\n")
             out.append("    let mut first = r.open(false)?;\n")
             out.append("    let key = r.key(&mut first)?.ok_or(Bail)?;\n")
-            out.append(f"    if key != {tagname} {{\n        return {fn}_pending(r, key);\n    }}\n")
+            out.append(f"    if key != {tagname} {{\n        return {fn}_later(r, key);\n    }}\n")
             out.append("    let tag = r.str()?;\n")
             out.append("    Ok(match &*tag {\n")
             for tag, v, target in vnames:
                 out.append(f"        {rust_str(tag)} => {name}::{v}({reader_fn(target)}(r, true)?),\n")
             out.append("        _ => {\n")
-            out.append(f"            let raw = r.unknown(serde_json::Map::new(), {tagname}, &tag, &[])?;\n")
+            out.append(f"            let raw = r.unknown({tagname}, &tag, &[])?;\n")
             out.append(f"            {name}::Unknown {{ kind: tag.into_owned(), raw }}\n        }}\n")
             out.append("    })\n}\n\n")
-            # tag after other properties: the serde path's pending slots, with
-            # the other properties' positions kept aside and read once the tag is known
+            # The tag after other properties: their values are stepped over and
+            # read once the tag is known, as the serde path buffers and replays them.
             out.append(f"/// Reads the rest of a `{name}` whose first property, `key`, is not its tag.\n")
-            out.append(f"fn {fn}_pending<'a>(r: &mut Reader<'a>, mut key: Cow<'a, str>) -> R<{name}> {{\n")
-            out.append(f"    let mut p = {name}Pending::default();\n")
-            out.append("    let mut later = Vec::new();\n")
+            out.append(f"fn {fn}_later<'a>(r: &mut Reader<'a>, mut key: Cow<'a, str>) -> R<{name}> {{\n")
+            out.append("    let mut later = Later::new();\n")
             out.append("    let tag = loop {\n")
-            if common:
-                out.append("        match &*key {\n")
-                for k in common:
-                    ty, ident = slot[k]
-                    expr = reader_expr(g, ty)
-                    out.append(f"            {rust_str(k)} => r.opt(&mut p.{ident}, &mut p.extra, {rust_str(k)}, |r| {expr})?,\n")
-                out.append("            _ => later.push(r.later(key)?),\n        }\n")
-            else:
-                out.append("        later.push(r.later(key)?);\n")
+            out.append("        later.push(r.later(key)?);\n")
             out.append("        key = r.key(&mut false)?.ok_or(Bail)?;\n")
             out.append(f"        if key == {tagname} {{\n            break r.str()?;\n        }}\n")
             out.append("    };\n")
             out.append("    Ok(match &*tag {\n")
             for tag, v, target in vnames:
                 out.append(f"        {rust_str(tag)} => {{\n")
-                out.append(variant_from_pending(g, target, common, slot, " " * 12))
+                out.append(f"            let mut f = {target}Fields::default();\n")
                 out.append(f"            r.replay(&mut f, &later, {reader_fn(target)}_field)?;\n")
                 out.append(f"            {name}::{v}(f.finish::<Bail>()?)\n        }}\n")
             out.append("        _ => {\n")
-            out.append(unknown_from_pending(common, slot, " " * 12))
-            out.append(f"            let raw = r.unknown(raw, {tagname}, &tag, &later)?;\n")
+            out.append(f"            let raw = r.unknown({tagname}, &tag, &later)?;\n")
             out.append(f"            {name}::Unknown {{ kind: tag.into_owned(), raw }}\n        }}\n")
             out.append("    })\n}\n\n")
     return "".join(out)

@@ -132,47 +132,6 @@ impl Action {
     }
 }
 
-/// `Action` properties read before its tag.
-#[derive(Default)]
-pub(crate) struct ActionPending<'de> {
-    pub(crate) clipboard_text: Option<String>,
-    pub(crate) data: Option<String>,
-    pub(crate) display_text: Option<String>,
-    pub(crate) fill_in_text: Option<String>,
-    pub(crate) initial: Option<String>,
-    pub(crate) input_option: Option<PostbackActionInputOption>,
-    pub(crate) label: Option<String>,
-    pub(crate) max: Option<String>,
-    pub(crate) min: Option<String>,
-    pub(crate) mode: Option<DatetimePickerActionMode>,
-    pub(crate) rich_menu_alias_id: Option<String>,
-    pub(crate) text: Option<String>,
-    pub(crate) uri: Option<String>,
-    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
-    pub(crate) other: wire::Pending<'de>,
-}
-
-impl<'de> wire::PendingFields<'de> for ActionPending<'de> {
-    fn field<D: serde::Deserializer<'de>>(&mut self, key: std::borrow::Cow<'de, str>, d: D) -> Result<(), D::Error> {
-        match &*key {
-            "clipboardText" => wire::opt(&mut self.clipboard_text, &mut self.extra, &key, d),
-            "data" => wire::opt(&mut self.data, &mut self.extra, &key, d),
-            "displayText" => wire::opt(&mut self.display_text, &mut self.extra, &key, d),
-            "fillInText" => wire::opt(&mut self.fill_in_text, &mut self.extra, &key, d),
-            "initial" => wire::opt(&mut self.initial, &mut self.extra, &key, d),
-            "inputOption" => wire::opt(&mut self.input_option, &mut self.extra, &key, d),
-            "label" => wire::opt(&mut self.label, &mut self.extra, &key, d),
-            "max" => wire::opt(&mut self.max, &mut self.extra, &key, d),
-            "min" => wire::opt(&mut self.min, &mut self.extra, &key, d),
-            "mode" => wire::opt(&mut self.mode, &mut self.extra, &key, d),
-            "richMenuAliasId" => wire::opt(&mut self.rich_menu_alias_id, &mut self.extra, &key, d),
-            "text" => wire::opt(&mut self.text, &mut self.extra, &key, d),
-            "uri" => wire::opt(&mut self.uri, &mut self.extra, &key, d),
-            _ => wire::buffer(&mut self.other, key, d),
-        }
-    }
-}
-
 impl<'de> serde::Deserialize<'de> for Action {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -181,207 +140,41 @@ impl<'de> serde::Deserialize<'de> for Action {
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("a Action object")
             }
-            #[allow(unused_mut)]
             fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Action, A::Error> {
-                let mut p = ActionPending::default();
-                let tag = wire::find_tag_into(&mut map, "type", &mut p)?;
+                let mut other = wire::Pending::new();
+                let tag = wire::find_tag_into(&mut map, "type", &mut other)?;
                 Ok(match &*tag {
-                    "camera" => {
-                        let mut f = CameraActionFields {
-                            label: p.label,
-                            ..Default::default()
-                        };
-                        wire::keep(&mut f.extra, "clipboardText", p.clipboard_text);
-                        wire::keep(&mut f.extra, "data", p.data);
-                        wire::keep(&mut f.extra, "displayText", p.display_text);
-                        wire::keep(&mut f.extra, "fillInText", p.fill_in_text);
-                        wire::keep(&mut f.extra, "initial", p.initial);
-                        wire::keep(&mut f.extra, "inputOption", p.input_option);
-                        wire::keep(&mut f.extra, "max", p.max);
-                        wire::keep(&mut f.extra, "min", p.min);
-                        wire::keep(&mut f.extra, "mode", p.mode);
-                        wire::keep(&mut f.extra, "richMenuAliasId", p.rich_menu_alias_id);
-                        wire::keep(&mut f.extra, "text", p.text);
-                        wire::keep(&mut f.extra, "uri", p.uri);
-                        f.extra.append(&mut p.extra);
-                        Action::Camera(wire::finish_variant_with(f, p.other, map)?)
-                    }
-                    "cameraRoll" => {
-                        let mut f = CameraRollActionFields {
-                            label: p.label,
-                            ..Default::default()
-                        };
-                        wire::keep(&mut f.extra, "clipboardText", p.clipboard_text);
-                        wire::keep(&mut f.extra, "data", p.data);
-                        wire::keep(&mut f.extra, "displayText", p.display_text);
-                        wire::keep(&mut f.extra, "fillInText", p.fill_in_text);
-                        wire::keep(&mut f.extra, "initial", p.initial);
-                        wire::keep(&mut f.extra, "inputOption", p.input_option);
-                        wire::keep(&mut f.extra, "max", p.max);
-                        wire::keep(&mut f.extra, "min", p.min);
-                        wire::keep(&mut f.extra, "mode", p.mode);
-                        wire::keep(&mut f.extra, "richMenuAliasId", p.rich_menu_alias_id);
-                        wire::keep(&mut f.extra, "text", p.text);
-                        wire::keep(&mut f.extra, "uri", p.uri);
-                        f.extra.append(&mut p.extra);
-                        Action::CameraRoll(wire::finish_variant_with(f, p.other, map)?)
-                    }
+                    "camera" => Action::Camera(wire::finish_variant_with(CameraActionFields::default(), other, map)?),
+                    "cameraRoll" => Action::CameraRoll(wire::finish_variant_with(
+                        CameraRollActionFields::default(),
+                        other,
+                        map,
+                    )?),
                     "clipboard" => {
-                        let mut f = ClipboardActionFields {
-                            clipboard_text: p.clipboard_text,
-                            label: p.label,
-                            ..Default::default()
-                        };
-                        wire::keep(&mut f.extra, "data", p.data);
-                        wire::keep(&mut f.extra, "displayText", p.display_text);
-                        wire::keep(&mut f.extra, "fillInText", p.fill_in_text);
-                        wire::keep(&mut f.extra, "initial", p.initial);
-                        wire::keep(&mut f.extra, "inputOption", p.input_option);
-                        wire::keep(&mut f.extra, "max", p.max);
-                        wire::keep(&mut f.extra, "min", p.min);
-                        wire::keep(&mut f.extra, "mode", p.mode);
-                        wire::keep(&mut f.extra, "richMenuAliasId", p.rich_menu_alias_id);
-                        wire::keep(&mut f.extra, "text", p.text);
-                        wire::keep(&mut f.extra, "uri", p.uri);
-                        f.extra.append(&mut p.extra);
-                        Action::Clipboard(wire::finish_variant_with(f, p.other, map)?)
+                        Action::Clipboard(wire::finish_variant_with(ClipboardActionFields::default(), other, map)?)
                     }
-                    "datetimepicker" => {
-                        let mut f = DatetimePickerActionFields {
-                            data: p.data,
-                            initial: p.initial,
-                            label: p.label,
-                            max: p.max,
-                            min: p.min,
-                            mode: p.mode,
-                            ..Default::default()
-                        };
-                        wire::keep(&mut f.extra, "clipboardText", p.clipboard_text);
-                        wire::keep(&mut f.extra, "displayText", p.display_text);
-                        wire::keep(&mut f.extra, "fillInText", p.fill_in_text);
-                        wire::keep(&mut f.extra, "inputOption", p.input_option);
-                        wire::keep(&mut f.extra, "richMenuAliasId", p.rich_menu_alias_id);
-                        wire::keep(&mut f.extra, "text", p.text);
-                        wire::keep(&mut f.extra, "uri", p.uri);
-                        f.extra.append(&mut p.extra);
-                        Action::Datetimepicker(wire::finish_variant_with(f, p.other, map)?)
-                    }
+                    "datetimepicker" => Action::Datetimepicker(wire::finish_variant_with(
+                        DatetimePickerActionFields::default(),
+                        other,
+                        map,
+                    )?),
                     "location" => {
-                        let mut f = LocationActionFields {
-                            label: p.label,
-                            ..Default::default()
-                        };
-                        wire::keep(&mut f.extra, "clipboardText", p.clipboard_text);
-                        wire::keep(&mut f.extra, "data", p.data);
-                        wire::keep(&mut f.extra, "displayText", p.display_text);
-                        wire::keep(&mut f.extra, "fillInText", p.fill_in_text);
-                        wire::keep(&mut f.extra, "initial", p.initial);
-                        wire::keep(&mut f.extra, "inputOption", p.input_option);
-                        wire::keep(&mut f.extra, "max", p.max);
-                        wire::keep(&mut f.extra, "min", p.min);
-                        wire::keep(&mut f.extra, "mode", p.mode);
-                        wire::keep(&mut f.extra, "richMenuAliasId", p.rich_menu_alias_id);
-                        wire::keep(&mut f.extra, "text", p.text);
-                        wire::keep(&mut f.extra, "uri", p.uri);
-                        f.extra.append(&mut p.extra);
-                        Action::Location(wire::finish_variant_with(f, p.other, map)?)
+                        Action::Location(wire::finish_variant_with(LocationActionFields::default(), other, map)?)
                     }
                     "message" => {
-                        let mut f = MessageActionFields {
-                            label: p.label,
-                            text: p.text,
-                            ..Default::default()
-                        };
-                        wire::keep(&mut f.extra, "clipboardText", p.clipboard_text);
-                        wire::keep(&mut f.extra, "data", p.data);
-                        wire::keep(&mut f.extra, "displayText", p.display_text);
-                        wire::keep(&mut f.extra, "fillInText", p.fill_in_text);
-                        wire::keep(&mut f.extra, "initial", p.initial);
-                        wire::keep(&mut f.extra, "inputOption", p.input_option);
-                        wire::keep(&mut f.extra, "max", p.max);
-                        wire::keep(&mut f.extra, "min", p.min);
-                        wire::keep(&mut f.extra, "mode", p.mode);
-                        wire::keep(&mut f.extra, "richMenuAliasId", p.rich_menu_alias_id);
-                        wire::keep(&mut f.extra, "uri", p.uri);
-                        f.extra.append(&mut p.extra);
-                        Action::Message(wire::finish_variant_with(f, p.other, map)?)
+                        Action::Message(wire::finish_variant_with(MessageActionFields::default(), other, map)?)
                     }
                     "postback" => {
-                        let mut f = PostbackActionFields {
-                            data: p.data,
-                            display_text: p.display_text,
-                            fill_in_text: p.fill_in_text,
-                            input_option: p.input_option,
-                            label: p.label,
-                            text: p.text,
-                            ..Default::default()
-                        };
-                        wire::keep(&mut f.extra, "clipboardText", p.clipboard_text);
-                        wire::keep(&mut f.extra, "initial", p.initial);
-                        wire::keep(&mut f.extra, "max", p.max);
-                        wire::keep(&mut f.extra, "min", p.min);
-                        wire::keep(&mut f.extra, "mode", p.mode);
-                        wire::keep(&mut f.extra, "richMenuAliasId", p.rich_menu_alias_id);
-                        wire::keep(&mut f.extra, "uri", p.uri);
-                        f.extra.append(&mut p.extra);
-                        Action::Postback(wire::finish_variant_with(f, p.other, map)?)
+                        Action::Postback(wire::finish_variant_with(PostbackActionFields::default(), other, map)?)
                     }
-                    "richmenuswitch" => {
-                        let mut f = RichMenuSwitchActionFields {
-                            data: p.data,
-                            label: p.label,
-                            rich_menu_alias_id: p.rich_menu_alias_id,
-                            ..Default::default()
-                        };
-                        wire::keep(&mut f.extra, "clipboardText", p.clipboard_text);
-                        wire::keep(&mut f.extra, "displayText", p.display_text);
-                        wire::keep(&mut f.extra, "fillInText", p.fill_in_text);
-                        wire::keep(&mut f.extra, "initial", p.initial);
-                        wire::keep(&mut f.extra, "inputOption", p.input_option);
-                        wire::keep(&mut f.extra, "max", p.max);
-                        wire::keep(&mut f.extra, "min", p.min);
-                        wire::keep(&mut f.extra, "mode", p.mode);
-                        wire::keep(&mut f.extra, "text", p.text);
-                        wire::keep(&mut f.extra, "uri", p.uri);
-                        f.extra.append(&mut p.extra);
-                        Action::Richmenuswitch(wire::finish_variant_with(f, p.other, map)?)
-                    }
-                    "uri" => {
-                        let mut f = URIActionFields {
-                            label: p.label,
-                            uri: p.uri,
-                            ..Default::default()
-                        };
-                        wire::keep(&mut f.extra, "clipboardText", p.clipboard_text);
-                        wire::keep(&mut f.extra, "data", p.data);
-                        wire::keep(&mut f.extra, "displayText", p.display_text);
-                        wire::keep(&mut f.extra, "fillInText", p.fill_in_text);
-                        wire::keep(&mut f.extra, "initial", p.initial);
-                        wire::keep(&mut f.extra, "inputOption", p.input_option);
-                        wire::keep(&mut f.extra, "max", p.max);
-                        wire::keep(&mut f.extra, "min", p.min);
-                        wire::keep(&mut f.extra, "mode", p.mode);
-                        wire::keep(&mut f.extra, "richMenuAliasId", p.rich_menu_alias_id);
-                        wire::keep(&mut f.extra, "text", p.text);
-                        f.extra.append(&mut p.extra);
-                        Action::Uri(wire::finish_variant_with(f, p.other, map)?)
-                    }
+                    "richmenuswitch" => Action::Richmenuswitch(wire::finish_variant_with(
+                        RichMenuSwitchActionFields::default(),
+                        other,
+                        map,
+                    )?),
+                    "uri" => Action::Uri(wire::finish_variant_with(URIActionFields::default(), other, map)?),
                     _ => {
-                        let mut raw = p.extra;
-                        wire::keep(&mut raw, "clipboardText", p.clipboard_text);
-                        wire::keep(&mut raw, "data", p.data);
-                        wire::keep(&mut raw, "displayText", p.display_text);
-                        wire::keep(&mut raw, "fillInText", p.fill_in_text);
-                        wire::keep(&mut raw, "initial", p.initial);
-                        wire::keep(&mut raw, "inputOption", p.input_option);
-                        wire::keep(&mut raw, "label", p.label);
-                        wire::keep(&mut raw, "max", p.max);
-                        wire::keep(&mut raw, "min", p.min);
-                        wire::keep(&mut raw, "mode", p.mode);
-                        wire::keep(&mut raw, "richMenuAliasId", p.rich_menu_alias_id);
-                        wire::keep(&mut raw, "text", p.text);
-                        wire::keep(&mut raw, "uri", p.uri);
-                        let raw = wire::finish_unknown(map, "type", &tag, p.other, raw)?;
+                        let raw = wire::finish_unknown(map, "type", &tag, other)?;
                         Action::Unknown {
                             kind: tag.into_owned(),
                             raw,

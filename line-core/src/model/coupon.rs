@@ -392,25 +392,6 @@ impl AcquisitionConditionRequest {
     }
 }
 
-/// `AcquisitionConditionRequest` properties read before its tag.
-#[derive(Default)]
-pub(crate) struct AcquisitionConditionRequestPending<'de> {
-    pub(crate) lottery_probability: Option<i32>,
-    pub(crate) max_acquire_count: Option<i32>,
-    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
-    pub(crate) other: wire::Pending<'de>,
-}
-
-impl<'de> wire::PendingFields<'de> for AcquisitionConditionRequestPending<'de> {
-    fn field<D: serde::Deserializer<'de>>(&mut self, key: std::borrow::Cow<'de, str>, d: D) -> Result<(), D::Error> {
-        match &*key {
-            "lotteryProbability" => wire::opt(&mut self.lottery_probability, &mut self.extra, &key, d),
-            "maxAcquireCount" => wire::opt(&mut self.max_acquire_count, &mut self.extra, &key, d),
-            _ => wire::buffer(&mut self.other, key, d),
-        }
-    }
-}
-
 impl<'de> serde::Deserialize<'de> for AcquisitionConditionRequest {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -419,35 +400,25 @@ impl<'de> serde::Deserialize<'de> for AcquisitionConditionRequest {
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("a AcquisitionConditionRequest object")
             }
-            #[allow(unused_mut)]
             fn visit_map<A: serde::de::MapAccess<'de>>(
                 self,
                 mut map: A,
             ) -> Result<AcquisitionConditionRequest, A::Error> {
-                let mut p = AcquisitionConditionRequestPending::default();
-                let tag = wire::find_tag_into(&mut map, "type", &mut p)?;
+                let mut other = wire::Pending::new();
+                let tag = wire::find_tag_into(&mut map, "type", &mut other)?;
                 Ok(match &*tag {
-                    "normal" => {
-                        let mut f = NormalAcquisitionConditionRequestFields::default();
-                        wire::keep(&mut f.extra, "lotteryProbability", p.lottery_probability);
-                        wire::keep(&mut f.extra, "maxAcquireCount", p.max_acquire_count);
-                        f.extra.append(&mut p.extra);
-                        AcquisitionConditionRequest::Normal(wire::finish_variant_with(f, p.other, map)?)
-                    }
-                    "lottery" => {
-                        let mut f = LotteryAcquisitionConditionRequestFields {
-                            lottery_probability: p.lottery_probability,
-                            max_acquire_count: p.max_acquire_count,
-                            ..Default::default()
-                        };
-                        f.extra.append(&mut p.extra);
-                        AcquisitionConditionRequest::Lottery(wire::finish_variant_with(f, p.other, map)?)
-                    }
+                    "normal" => AcquisitionConditionRequest::Normal(wire::finish_variant_with(
+                        NormalAcquisitionConditionRequestFields::default(),
+                        other,
+                        map,
+                    )?),
+                    "lottery" => AcquisitionConditionRequest::Lottery(wire::finish_variant_with(
+                        LotteryAcquisitionConditionRequestFields::default(),
+                        other,
+                        map,
+                    )?),
                     _ => {
-                        let mut raw = p.extra;
-                        wire::keep(&mut raw, "lotteryProbability", p.lottery_probability);
-                        wire::keep(&mut raw, "maxAcquireCount", p.max_acquire_count);
-                        let raw = wire::finish_unknown(map, "type", &tag, p.other, raw)?;
+                        let raw = wire::finish_unknown(map, "type", &tag, other)?;
                         AcquisitionConditionRequest::Unknown {
                             kind: tag.into_owned(),
                             raw,
@@ -676,19 +647,6 @@ impl CouponRewardRequest {
     }
 }
 
-/// `CouponRewardRequest` properties read before its tag.
-#[derive(Default)]
-pub(crate) struct CouponRewardRequestPending<'de> {
-    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
-    pub(crate) other: wire::Pending<'de>,
-}
-
-impl<'de> wire::PendingFields<'de> for CouponRewardRequestPending<'de> {
-    fn field<D: serde::Deserializer<'de>>(&mut self, key: std::borrow::Cow<'de, str>, d: D) -> Result<(), D::Error> {
-        wire::buffer(&mut self.other, key, d)
-    }
-}
-
 impl<'de> serde::Deserialize<'de> for CouponRewardRequest {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -697,39 +655,37 @@ impl<'de> serde::Deserialize<'de> for CouponRewardRequest {
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("a CouponRewardRequest object")
             }
-            #[allow(unused_mut)]
             fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<CouponRewardRequest, A::Error> {
-                let mut p = CouponRewardRequestPending::default();
-                let tag = wire::find_tag_into(&mut map, "type", &mut p)?;
+                let mut other = wire::Pending::new();
+                let tag = wire::find_tag_into(&mut map, "type", &mut other)?;
                 Ok(match &*tag {
-                    "cashBack" => {
-                        let mut f = CouponCashBackRewardRequestFields::default();
-                        f.extra.append(&mut p.extra);
-                        CouponRewardRequest::CashBack(wire::finish_variant_with(f, p.other, map)?)
-                    }
-                    "discount" => {
-                        let mut f = CouponDiscountRewardRequestFields::default();
-                        f.extra.append(&mut p.extra);
-                        CouponRewardRequest::Discount(wire::finish_variant_with(f, p.other, map)?)
-                    }
-                    "free" => {
-                        let mut f = CouponFreeRewardRequestFields::default();
-                        f.extra.append(&mut p.extra);
-                        CouponRewardRequest::Free(wire::finish_variant_with(f, p.other, map)?)
-                    }
-                    "gift" => {
-                        let mut f = CouponGiftRewardRequestFields::default();
-                        f.extra.append(&mut p.extra);
-                        CouponRewardRequest::Gift(wire::finish_variant_with(f, p.other, map)?)
-                    }
-                    "others" => {
-                        let mut f = CouponOthersRewardRequestFields::default();
-                        f.extra.append(&mut p.extra);
-                        CouponRewardRequest::Others(wire::finish_variant_with(f, p.other, map)?)
-                    }
+                    "cashBack" => CouponRewardRequest::CashBack(wire::finish_variant_with(
+                        CouponCashBackRewardRequestFields::default(),
+                        other,
+                        map,
+                    )?),
+                    "discount" => CouponRewardRequest::Discount(wire::finish_variant_with(
+                        CouponDiscountRewardRequestFields::default(),
+                        other,
+                        map,
+                    )?),
+                    "free" => CouponRewardRequest::Free(wire::finish_variant_with(
+                        CouponFreeRewardRequestFields::default(),
+                        other,
+                        map,
+                    )?),
+                    "gift" => CouponRewardRequest::Gift(wire::finish_variant_with(
+                        CouponGiftRewardRequestFields::default(),
+                        other,
+                        map,
+                    )?),
+                    "others" => CouponRewardRequest::Others(wire::finish_variant_with(
+                        CouponOthersRewardRequestFields::default(),
+                        other,
+                        map,
+                    )?),
                     _ => {
-                        let mut raw = p.extra;
-                        let raw = wire::finish_unknown(map, "type", &tag, p.other, raw)?;
+                        let raw = wire::finish_unknown(map, "type", &tag, other)?;
                         CouponRewardRequest::Unknown {
                             kind: tag.into_owned(),
                             raw,
@@ -1119,25 +1075,6 @@ impl CashBackPriceInfoRequest {
     }
 }
 
-/// `CashBackPriceInfoRequest` properties read before its tag.
-#[derive(Default)]
-pub(crate) struct CashBackPriceInfoRequestPending<'de> {
-    pub(crate) fixed_amount: Option<i64>,
-    pub(crate) percentage: Option<i32>,
-    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
-    pub(crate) other: wire::Pending<'de>,
-}
-
-impl<'de> wire::PendingFields<'de> for CashBackPriceInfoRequestPending<'de> {
-    fn field<D: serde::Deserializer<'de>>(&mut self, key: std::borrow::Cow<'de, str>, d: D) -> Result<(), D::Error> {
-        match &*key {
-            "fixedAmount" => wire::opt(&mut self.fixed_amount, &mut self.extra, &key, d),
-            "percentage" => wire::opt(&mut self.percentage, &mut self.extra, &key, d),
-            _ => wire::buffer(&mut self.other, key, d),
-        }
-    }
-}
-
 impl<'de> serde::Deserialize<'de> for CashBackPriceInfoRequest {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -1146,34 +1083,22 @@ impl<'de> serde::Deserialize<'de> for CashBackPriceInfoRequest {
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("a CashBackPriceInfoRequest object")
             }
-            #[allow(unused_mut)]
             fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<CashBackPriceInfoRequest, A::Error> {
-                let mut p = CashBackPriceInfoRequestPending::default();
-                let tag = wire::find_tag_into(&mut map, "type", &mut p)?;
+                let mut other = wire::Pending::new();
+                let tag = wire::find_tag_into(&mut map, "type", &mut other)?;
                 Ok(match &*tag {
-                    "fixed" => {
-                        let mut f = CashBackFixedPriceInfoRequestFields {
-                            fixed_amount: p.fixed_amount,
-                            ..Default::default()
-                        };
-                        wire::keep(&mut f.extra, "percentage", p.percentage);
-                        f.extra.append(&mut p.extra);
-                        CashBackPriceInfoRequest::Fixed(wire::finish_variant_with(f, p.other, map)?)
-                    }
-                    "percentage" => {
-                        let mut f = CashBackPercentagePriceInfoRequestFields {
-                            percentage: p.percentage,
-                            ..Default::default()
-                        };
-                        wire::keep(&mut f.extra, "fixedAmount", p.fixed_amount);
-                        f.extra.append(&mut p.extra);
-                        CashBackPriceInfoRequest::Percentage(wire::finish_variant_with(f, p.other, map)?)
-                    }
+                    "fixed" => CashBackPriceInfoRequest::Fixed(wire::finish_variant_with(
+                        CashBackFixedPriceInfoRequestFields::default(),
+                        other,
+                        map,
+                    )?),
+                    "percentage" => CashBackPriceInfoRequest::Percentage(wire::finish_variant_with(
+                        CashBackPercentagePriceInfoRequestFields::default(),
+                        other,
+                        map,
+                    )?),
                     _ => {
-                        let mut raw = p.extra;
-                        wire::keep(&mut raw, "fixedAmount", p.fixed_amount);
-                        wire::keep(&mut raw, "percentage", p.percentage);
-                        let raw = wire::finish_unknown(map, "type", &tag, p.other, raw)?;
+                        let raw = wire::finish_unknown(map, "type", &tag, other)?;
                         CashBackPriceInfoRequest::Unknown {
                             kind: tag.into_owned(),
                             raw,
@@ -1392,29 +1317,6 @@ impl DiscountPriceInfoRequest {
     }
 }
 
-/// `DiscountPriceInfoRequest` properties read before its tag.
-#[derive(Default)]
-pub(crate) struct DiscountPriceInfoRequestPending<'de> {
-    pub(crate) fixed_amount: Option<i64>,
-    pub(crate) original_price: Option<i64>,
-    pub(crate) percentage: Option<i32>,
-    pub(crate) price_after_discount: Option<i64>,
-    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
-    pub(crate) other: wire::Pending<'de>,
-}
-
-impl<'de> wire::PendingFields<'de> for DiscountPriceInfoRequestPending<'de> {
-    fn field<D: serde::Deserializer<'de>>(&mut self, key: std::borrow::Cow<'de, str>, d: D) -> Result<(), D::Error> {
-        match &*key {
-            "fixedAmount" => wire::opt(&mut self.fixed_amount, &mut self.extra, &key, d),
-            "originalPrice" => wire::opt(&mut self.original_price, &mut self.extra, &key, d),
-            "percentage" => wire::opt(&mut self.percentage, &mut self.extra, &key, d),
-            "priceAfterDiscount" => wire::opt(&mut self.price_after_discount, &mut self.extra, &key, d),
-            _ => wire::buffer(&mut self.other, key, d),
-        }
-    }
-}
-
 impl<'de> serde::Deserialize<'de> for DiscountPriceInfoRequest {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -1423,51 +1325,27 @@ impl<'de> serde::Deserialize<'de> for DiscountPriceInfoRequest {
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("a DiscountPriceInfoRequest object")
             }
-            #[allow(unused_mut)]
             fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<DiscountPriceInfoRequest, A::Error> {
-                let mut p = DiscountPriceInfoRequestPending::default();
-                let tag = wire::find_tag_into(&mut map, "type", &mut p)?;
+                let mut other = wire::Pending::new();
+                let tag = wire::find_tag_into(&mut map, "type", &mut other)?;
                 Ok(match &*tag {
-                    "fixed" => {
-                        let mut f = DiscountFixedPriceInfoRequestFields {
-                            fixed_amount: p.fixed_amount,
-                            ..Default::default()
-                        };
-                        wire::keep(&mut f.extra, "originalPrice", p.original_price);
-                        wire::keep(&mut f.extra, "percentage", p.percentage);
-                        wire::keep(&mut f.extra, "priceAfterDiscount", p.price_after_discount);
-                        f.extra.append(&mut p.extra);
-                        DiscountPriceInfoRequest::Fixed(wire::finish_variant_with(f, p.other, map)?)
-                    }
-                    "percentage" => {
-                        let mut f = DiscountPercentagePriceInfoRequestFields {
-                            percentage: p.percentage,
-                            ..Default::default()
-                        };
-                        wire::keep(&mut f.extra, "fixedAmount", p.fixed_amount);
-                        wire::keep(&mut f.extra, "originalPrice", p.original_price);
-                        wire::keep(&mut f.extra, "priceAfterDiscount", p.price_after_discount);
-                        f.extra.append(&mut p.extra);
-                        DiscountPriceInfoRequest::Percentage(wire::finish_variant_with(f, p.other, map)?)
-                    }
-                    "explicit" => {
-                        let mut f = DiscountExplicitPriceInfoRequestFields {
-                            original_price: p.original_price,
-                            price_after_discount: p.price_after_discount,
-                            ..Default::default()
-                        };
-                        wire::keep(&mut f.extra, "fixedAmount", p.fixed_amount);
-                        wire::keep(&mut f.extra, "percentage", p.percentage);
-                        f.extra.append(&mut p.extra);
-                        DiscountPriceInfoRequest::Explicit(wire::finish_variant_with(f, p.other, map)?)
-                    }
+                    "fixed" => DiscountPriceInfoRequest::Fixed(wire::finish_variant_with(
+                        DiscountFixedPriceInfoRequestFields::default(),
+                        other,
+                        map,
+                    )?),
+                    "percentage" => DiscountPriceInfoRequest::Percentage(wire::finish_variant_with(
+                        DiscountPercentagePriceInfoRequestFields::default(),
+                        other,
+                        map,
+                    )?),
+                    "explicit" => DiscountPriceInfoRequest::Explicit(wire::finish_variant_with(
+                        DiscountExplicitPriceInfoRequestFields::default(),
+                        other,
+                        map,
+                    )?),
                     _ => {
-                        let mut raw = p.extra;
-                        wire::keep(&mut raw, "fixedAmount", p.fixed_amount);
-                        wire::keep(&mut raw, "originalPrice", p.original_price);
-                        wire::keep(&mut raw, "percentage", p.percentage);
-                        wire::keep(&mut raw, "priceAfterDiscount", p.price_after_discount);
-                        let raw = wire::finish_unknown(map, "type", &tag, p.other, raw)?;
+                        let raw = wire::finish_unknown(map, "type", &tag, other)?;
                         DiscountPriceInfoRequest::Unknown {
                             kind: tag.into_owned(),
                             raw,
@@ -2141,25 +2019,6 @@ impl AcquisitionConditionResponse {
     }
 }
 
-/// `AcquisitionConditionResponse` properties read before its tag.
-#[derive(Default)]
-pub(crate) struct AcquisitionConditionResponsePending<'de> {
-    pub(crate) lottery_probability: Option<i32>,
-    pub(crate) max_acquire_count: Option<i32>,
-    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
-    pub(crate) other: wire::Pending<'de>,
-}
-
-impl<'de> wire::PendingFields<'de> for AcquisitionConditionResponsePending<'de> {
-    fn field<D: serde::Deserializer<'de>>(&mut self, key: std::borrow::Cow<'de, str>, d: D) -> Result<(), D::Error> {
-        match &*key {
-            "lotteryProbability" => wire::opt(&mut self.lottery_probability, &mut self.extra, &key, d),
-            "maxAcquireCount" => wire::opt(&mut self.max_acquire_count, &mut self.extra, &key, d),
-            _ => wire::buffer(&mut self.other, key, d),
-        }
-    }
-}
-
 impl<'de> serde::Deserialize<'de> for AcquisitionConditionResponse {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -2168,42 +2027,30 @@ impl<'de> serde::Deserialize<'de> for AcquisitionConditionResponse {
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("a AcquisitionConditionResponse object")
             }
-            #[allow(unused_mut)]
             fn visit_map<A: serde::de::MapAccess<'de>>(
                 self,
                 mut map: A,
             ) -> Result<AcquisitionConditionResponse, A::Error> {
-                let mut p = AcquisitionConditionResponsePending::default();
-                let tag = wire::find_tag_into(&mut map, "type", &mut p)?;
+                let mut other = wire::Pending::new();
+                let tag = wire::find_tag_into(&mut map, "type", &mut other)?;
                 Ok(match &*tag {
-                    "normal" => {
-                        let mut f = NormalAcquisitionConditionResponseFields::default();
-                        wire::keep(&mut f.extra, "lotteryProbability", p.lottery_probability);
-                        wire::keep(&mut f.extra, "maxAcquireCount", p.max_acquire_count);
-                        f.extra.append(&mut p.extra);
-                        AcquisitionConditionResponse::Normal(wire::finish_variant_with(f, p.other, map)?)
-                    }
-                    "lottery" => {
-                        let mut f = LotteryAcquisitionConditionResponseFields {
-                            lottery_probability: p.lottery_probability,
-                            max_acquire_count: p.max_acquire_count,
-                            ..Default::default()
-                        };
-                        f.extra.append(&mut p.extra);
-                        AcquisitionConditionResponse::Lottery(wire::finish_variant_with(f, p.other, map)?)
-                    }
-                    "referral" => {
-                        let mut f = ReferralAcquisitionConditionResponseFields::default();
-                        wire::keep(&mut f.extra, "lotteryProbability", p.lottery_probability);
-                        wire::keep(&mut f.extra, "maxAcquireCount", p.max_acquire_count);
-                        f.extra.append(&mut p.extra);
-                        AcquisitionConditionResponse::Referral(wire::finish_variant_with(f, p.other, map)?)
-                    }
+                    "normal" => AcquisitionConditionResponse::Normal(wire::finish_variant_with(
+                        NormalAcquisitionConditionResponseFields::default(),
+                        other,
+                        map,
+                    )?),
+                    "lottery" => AcquisitionConditionResponse::Lottery(wire::finish_variant_with(
+                        LotteryAcquisitionConditionResponseFields::default(),
+                        other,
+                        map,
+                    )?),
+                    "referral" => AcquisitionConditionResponse::Referral(wire::finish_variant_with(
+                        ReferralAcquisitionConditionResponseFields::default(),
+                        other,
+                        map,
+                    )?),
                     _ => {
-                        let mut raw = p.extra;
-                        wire::keep(&mut raw, "lotteryProbability", p.lottery_probability);
-                        wire::keep(&mut raw, "maxAcquireCount", p.max_acquire_count);
-                        let raw = wire::finish_unknown(map, "type", &tag, p.other, raw)?;
+                        let raw = wire::finish_unknown(map, "type", &tag, other)?;
                         AcquisitionConditionResponse::Unknown {
                             kind: tag.into_owned(),
                             raw,
@@ -2504,19 +2351,6 @@ impl CouponRewardResponse {
     }
 }
 
-/// `CouponRewardResponse` properties read before its tag.
-#[derive(Default)]
-pub(crate) struct CouponRewardResponsePending<'de> {
-    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
-    pub(crate) other: wire::Pending<'de>,
-}
-
-impl<'de> wire::PendingFields<'de> for CouponRewardResponsePending<'de> {
-    fn field<D: serde::Deserializer<'de>>(&mut self, key: std::borrow::Cow<'de, str>, d: D) -> Result<(), D::Error> {
-        wire::buffer(&mut self.other, key, d)
-    }
-}
-
 impl<'de> serde::Deserialize<'de> for CouponRewardResponse {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -2525,39 +2359,37 @@ impl<'de> serde::Deserialize<'de> for CouponRewardResponse {
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("a CouponRewardResponse object")
             }
-            #[allow(unused_mut)]
             fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<CouponRewardResponse, A::Error> {
-                let mut p = CouponRewardResponsePending::default();
-                let tag = wire::find_tag_into(&mut map, "type", &mut p)?;
+                let mut other = wire::Pending::new();
+                let tag = wire::find_tag_into(&mut map, "type", &mut other)?;
                 Ok(match &*tag {
-                    "cashBack" => {
-                        let mut f = CouponCashBackRewardResponseFields::default();
-                        f.extra.append(&mut p.extra);
-                        CouponRewardResponse::CashBack(wire::finish_variant_with(f, p.other, map)?)
-                    }
-                    "discount" => {
-                        let mut f = CouponDiscountRewardResponseFields::default();
-                        f.extra.append(&mut p.extra);
-                        CouponRewardResponse::Discount(wire::finish_variant_with(f, p.other, map)?)
-                    }
-                    "free" => {
-                        let mut f = CouponFreeRewardResponseFields::default();
-                        f.extra.append(&mut p.extra);
-                        CouponRewardResponse::Free(wire::finish_variant_with(f, p.other, map)?)
-                    }
-                    "gift" => {
-                        let mut f = CouponGiftRewardResponseFields::default();
-                        f.extra.append(&mut p.extra);
-                        CouponRewardResponse::Gift(wire::finish_variant_with(f, p.other, map)?)
-                    }
-                    "others" => {
-                        let mut f = CouponOthersRewardResponseFields::default();
-                        f.extra.append(&mut p.extra);
-                        CouponRewardResponse::Others(wire::finish_variant_with(f, p.other, map)?)
-                    }
+                    "cashBack" => CouponRewardResponse::CashBack(wire::finish_variant_with(
+                        CouponCashBackRewardResponseFields::default(),
+                        other,
+                        map,
+                    )?),
+                    "discount" => CouponRewardResponse::Discount(wire::finish_variant_with(
+                        CouponDiscountRewardResponseFields::default(),
+                        other,
+                        map,
+                    )?),
+                    "free" => CouponRewardResponse::Free(wire::finish_variant_with(
+                        CouponFreeRewardResponseFields::default(),
+                        other,
+                        map,
+                    )?),
+                    "gift" => CouponRewardResponse::Gift(wire::finish_variant_with(
+                        CouponGiftRewardResponseFields::default(),
+                        other,
+                        map,
+                    )?),
+                    "others" => CouponRewardResponse::Others(wire::finish_variant_with(
+                        CouponOthersRewardResponseFields::default(),
+                        other,
+                        map,
+                    )?),
                     _ => {
-                        let mut raw = p.extra;
-                        let raw = wire::finish_unknown(map, "type", &tag, p.other, raw)?;
+                        let raw = wire::finish_unknown(map, "type", &tag, other)?;
                         CouponRewardResponse::Unknown {
                             kind: tag.into_owned(),
                             raw,
@@ -2947,27 +2779,6 @@ impl CashBackPriceInfoResponse {
     }
 }
 
-/// `CashBackPriceInfoResponse` properties read before its tag.
-#[derive(Default)]
-pub(crate) struct CashBackPriceInfoResponsePending<'de> {
-    pub(crate) currency: Option<CashBackFixedPriceInfoResponseCurrency>,
-    pub(crate) fixed_amount: Option<i64>,
-    pub(crate) percentage: Option<i32>,
-    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
-    pub(crate) other: wire::Pending<'de>,
-}
-
-impl<'de> wire::PendingFields<'de> for CashBackPriceInfoResponsePending<'de> {
-    fn field<D: serde::Deserializer<'de>>(&mut self, key: std::borrow::Cow<'de, str>, d: D) -> Result<(), D::Error> {
-        match &*key {
-            "currency" => wire::opt(&mut self.currency, &mut self.extra, &key, d),
-            "fixedAmount" => wire::opt(&mut self.fixed_amount, &mut self.extra, &key, d),
-            "percentage" => wire::opt(&mut self.percentage, &mut self.extra, &key, d),
-            _ => wire::buffer(&mut self.other, key, d),
-        }
-    }
-}
-
 impl<'de> serde::Deserialize<'de> for CashBackPriceInfoResponse {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -2976,40 +2787,25 @@ impl<'de> serde::Deserialize<'de> for CashBackPriceInfoResponse {
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("a CashBackPriceInfoResponse object")
             }
-            #[allow(unused_mut)]
             fn visit_map<A: serde::de::MapAccess<'de>>(
                 self,
                 mut map: A,
             ) -> Result<CashBackPriceInfoResponse, A::Error> {
-                let mut p = CashBackPriceInfoResponsePending::default();
-                let tag = wire::find_tag_into(&mut map, "type", &mut p)?;
+                let mut other = wire::Pending::new();
+                let tag = wire::find_tag_into(&mut map, "type", &mut other)?;
                 Ok(match &*tag {
-                    "fixed" => {
-                        let mut f = CashBackFixedPriceInfoResponseFields {
-                            currency: p.currency,
-                            fixed_amount: p.fixed_amount,
-                            ..Default::default()
-                        };
-                        wire::keep(&mut f.extra, "percentage", p.percentage);
-                        f.extra.append(&mut p.extra);
-                        CashBackPriceInfoResponse::Fixed(wire::finish_variant_with(f, p.other, map)?)
-                    }
-                    "percentage" => {
-                        let mut f = CashBackPercentagePriceInfoResponseFields {
-                            percentage: p.percentage,
-                            ..Default::default()
-                        };
-                        wire::keep(&mut f.extra, "currency", p.currency);
-                        wire::keep(&mut f.extra, "fixedAmount", p.fixed_amount);
-                        f.extra.append(&mut p.extra);
-                        CashBackPriceInfoResponse::Percentage(wire::finish_variant_with(f, p.other, map)?)
-                    }
+                    "fixed" => CashBackPriceInfoResponse::Fixed(wire::finish_variant_with(
+                        CashBackFixedPriceInfoResponseFields::default(),
+                        other,
+                        map,
+                    )?),
+                    "percentage" => CashBackPriceInfoResponse::Percentage(wire::finish_variant_with(
+                        CashBackPercentagePriceInfoResponseFields::default(),
+                        other,
+                        map,
+                    )?),
                     _ => {
-                        let mut raw = p.extra;
-                        wire::keep(&mut raw, "currency", p.currency);
-                        wire::keep(&mut raw, "fixedAmount", p.fixed_amount);
-                        wire::keep(&mut raw, "percentage", p.percentage);
-                        let raw = wire::finish_unknown(map, "type", &tag, p.other, raw)?;
+                        let raw = wire::finish_unknown(map, "type", &tag, other)?;
                         CashBackPriceInfoResponse::Unknown {
                             kind: tag.into_owned(),
                             raw,
@@ -3252,29 +3048,6 @@ impl DiscountPriceInfoResponse {
     }
 }
 
-/// `DiscountPriceInfoResponse` properties read before its tag.
-#[derive(Default)]
-pub(crate) struct DiscountPriceInfoResponsePending<'de> {
-    pub(crate) fixed_amount: Option<i64>,
-    pub(crate) original_price: Option<i64>,
-    pub(crate) percentage: Option<i32>,
-    pub(crate) price_after_discount: Option<i64>,
-    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
-    pub(crate) other: wire::Pending<'de>,
-}
-
-impl<'de> wire::PendingFields<'de> for DiscountPriceInfoResponsePending<'de> {
-    fn field<D: serde::Deserializer<'de>>(&mut self, key: std::borrow::Cow<'de, str>, d: D) -> Result<(), D::Error> {
-        match &*key {
-            "fixedAmount" => wire::opt(&mut self.fixed_amount, &mut self.extra, &key, d),
-            "originalPrice" => wire::opt(&mut self.original_price, &mut self.extra, &key, d),
-            "percentage" => wire::opt(&mut self.percentage, &mut self.extra, &key, d),
-            "priceAfterDiscount" => wire::opt(&mut self.price_after_discount, &mut self.extra, &key, d),
-            _ => wire::buffer(&mut self.other, key, d),
-        }
-    }
-}
-
 impl<'de> serde::Deserialize<'de> for DiscountPriceInfoResponse {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -3283,54 +3056,30 @@ impl<'de> serde::Deserialize<'de> for DiscountPriceInfoResponse {
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("a DiscountPriceInfoResponse object")
             }
-            #[allow(unused_mut)]
             fn visit_map<A: serde::de::MapAccess<'de>>(
                 self,
                 mut map: A,
             ) -> Result<DiscountPriceInfoResponse, A::Error> {
-                let mut p = DiscountPriceInfoResponsePending::default();
-                let tag = wire::find_tag_into(&mut map, "type", &mut p)?;
+                let mut other = wire::Pending::new();
+                let tag = wire::find_tag_into(&mut map, "type", &mut other)?;
                 Ok(match &*tag {
-                    "fixed" => {
-                        let mut f = DiscountFixedPriceInfoResponseFields {
-                            fixed_amount: p.fixed_amount,
-                            ..Default::default()
-                        };
-                        wire::keep(&mut f.extra, "originalPrice", p.original_price);
-                        wire::keep(&mut f.extra, "percentage", p.percentage);
-                        wire::keep(&mut f.extra, "priceAfterDiscount", p.price_after_discount);
-                        f.extra.append(&mut p.extra);
-                        DiscountPriceInfoResponse::Fixed(wire::finish_variant_with(f, p.other, map)?)
-                    }
-                    "percentage" => {
-                        let mut f = DiscountPercentagePriceInfoResponseFields {
-                            percentage: p.percentage,
-                            ..Default::default()
-                        };
-                        wire::keep(&mut f.extra, "fixedAmount", p.fixed_amount);
-                        wire::keep(&mut f.extra, "originalPrice", p.original_price);
-                        wire::keep(&mut f.extra, "priceAfterDiscount", p.price_after_discount);
-                        f.extra.append(&mut p.extra);
-                        DiscountPriceInfoResponse::Percentage(wire::finish_variant_with(f, p.other, map)?)
-                    }
-                    "explicit" => {
-                        let mut f = DiscountExplicitPriceInfoResponseFields {
-                            original_price: p.original_price,
-                            price_after_discount: p.price_after_discount,
-                            ..Default::default()
-                        };
-                        wire::keep(&mut f.extra, "fixedAmount", p.fixed_amount);
-                        wire::keep(&mut f.extra, "percentage", p.percentage);
-                        f.extra.append(&mut p.extra);
-                        DiscountPriceInfoResponse::Explicit(wire::finish_variant_with(f, p.other, map)?)
-                    }
+                    "fixed" => DiscountPriceInfoResponse::Fixed(wire::finish_variant_with(
+                        DiscountFixedPriceInfoResponseFields::default(),
+                        other,
+                        map,
+                    )?),
+                    "percentage" => DiscountPriceInfoResponse::Percentage(wire::finish_variant_with(
+                        DiscountPercentagePriceInfoResponseFields::default(),
+                        other,
+                        map,
+                    )?),
+                    "explicit" => DiscountPriceInfoResponse::Explicit(wire::finish_variant_with(
+                        DiscountExplicitPriceInfoResponseFields::default(),
+                        other,
+                        map,
+                    )?),
                     _ => {
-                        let mut raw = p.extra;
-                        wire::keep(&mut raw, "fixedAmount", p.fixed_amount);
-                        wire::keep(&mut raw, "originalPrice", p.original_price);
-                        wire::keep(&mut raw, "percentage", p.percentage);
-                        wire::keep(&mut raw, "priceAfterDiscount", p.price_after_discount);
-                        let raw = wire::finish_unknown(map, "type", &tag, p.other, raw)?;
+                        let raw = wire::finish_unknown(map, "type", &tag, other)?;
                         DiscountPriceInfoResponse::Unknown {
                             kind: tag.into_owned(),
                             raw,

@@ -140,27 +140,6 @@ impl FlexContainer {
     }
 }
 
-/// `FlexContainer` properties read before its tag.
-#[derive(Default)]
-pub(crate) struct FlexContainerPending<'de> {
-    pub(crate) contents: Option<Vec<FlexBubble>>,
-    pub(crate) direction: Option<FlexBubbleDirection>,
-    pub(crate) size: Option<FlexBubbleSize>,
-    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
-    pub(crate) other: wire::Pending<'de>,
-}
-
-impl<'de> wire::PendingFields<'de> for FlexContainerPending<'de> {
-    fn field<D: serde::Deserializer<'de>>(&mut self, key: std::borrow::Cow<'de, str>, d: D) -> Result<(), D::Error> {
-        match &*key {
-            "contents" => wire::opt(&mut self.contents, &mut self.extra, &key, d),
-            "direction" => wire::opt(&mut self.direction, &mut self.extra, &key, d),
-            "size" => wire::opt(&mut self.size, &mut self.extra, &key, d),
-            _ => wire::buffer(&mut self.other, key, d),
-        }
-    }
-}
-
 impl<'de> serde::Deserialize<'de> for FlexContainer {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -169,37 +148,18 @@ impl<'de> serde::Deserialize<'de> for FlexContainer {
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("a FlexContainer object")
             }
-            #[allow(unused_mut)]
             fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<FlexContainer, A::Error> {
-                let mut p = FlexContainerPending::default();
-                let tag = wire::find_tag_into(&mut map, "type", &mut p)?;
+                let mut other = wire::Pending::new();
+                let tag = wire::find_tag_into(&mut map, "type", &mut other)?;
                 Ok(match &*tag {
                     "bubble" => {
-                        let mut f = FlexBubbleFields {
-                            direction: p.direction,
-                            size: p.size,
-                            ..Default::default()
-                        };
-                        wire::keep(&mut f.extra, "contents", p.contents);
-                        f.extra.append(&mut p.extra);
-                        FlexContainer::Bubble(wire::finish_variant_with(f, p.other, map)?)
+                        FlexContainer::Bubble(wire::finish_variant_with(FlexBubbleFields::default(), other, map)?)
                     }
                     "carousel" => {
-                        let mut f = FlexCarouselFields {
-                            contents: p.contents,
-                            ..Default::default()
-                        };
-                        wire::keep(&mut f.extra, "direction", p.direction);
-                        wire::keep(&mut f.extra, "size", p.size);
-                        f.extra.append(&mut p.extra);
-                        FlexContainer::Carousel(wire::finish_variant_with(f, p.other, map)?)
+                        FlexContainer::Carousel(wire::finish_variant_with(FlexCarouselFields::default(), other, map)?)
                     }
                     _ => {
-                        let mut raw = p.extra;
-                        wire::keep(&mut raw, "contents", p.contents);
-                        wire::keep(&mut raw, "direction", p.direction);
-                        wire::keep(&mut raw, "size", p.size);
-                        let raw = wire::finish_unknown(map, "type", &tag, p.other, raw)?;
+                        let raw = wire::finish_unknown(map, "type", &tag, other)?;
                         FlexContainer::Unknown {
                             kind: tag.into_owned(),
                             raw,
@@ -734,91 +694,6 @@ impl FlexComponent {
     }
 }
 
-/// `FlexComponent` properties read before its tag.
-#[derive(Default)]
-pub(crate) struct FlexComponentPending<'de> {
-    pub(crate) align_items: Option<FlexBoxAlignItems>,
-    pub(crate) alt_content: Option<Box<FlexComponent>>,
-    pub(crate) animated: Option<bool>,
-    pub(crate) aspect_mode: Option<FlexImageAspectMode>,
-    pub(crate) aspect_ratio: Option<String>,
-    pub(crate) background_color: Option<String>,
-    pub(crate) border_color: Option<String>,
-    pub(crate) border_width: Option<String>,
-    pub(crate) color: Option<String>,
-    pub(crate) corner_radius: Option<String>,
-    pub(crate) flex: Option<i32>,
-    pub(crate) justify_content: Option<FlexBoxJustifyContent>,
-    pub(crate) layout: Option<FlexBoxLayout>,
-    pub(crate) line_spacing: Option<String>,
-    pub(crate) margin: Option<String>,
-    pub(crate) max_height: Option<String>,
-    pub(crate) max_lines: Option<i32>,
-    pub(crate) max_width: Option<String>,
-    pub(crate) offset_bottom: Option<String>,
-    pub(crate) offset_end: Option<String>,
-    pub(crate) offset_start: Option<String>,
-    pub(crate) offset_top: Option<String>,
-    pub(crate) padding_all: Option<String>,
-    pub(crate) padding_bottom: Option<String>,
-    pub(crate) padding_end: Option<String>,
-    pub(crate) padding_start: Option<String>,
-    pub(crate) padding_top: Option<String>,
-    pub(crate) preview_url: Option<String>,
-    pub(crate) scaling: Option<bool>,
-    pub(crate) size: Option<String>,
-    pub(crate) spacing: Option<String>,
-    pub(crate) text: Option<String>,
-    pub(crate) url: Option<String>,
-    pub(crate) width: Option<String>,
-    pub(crate) wrap: Option<bool>,
-    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
-    pub(crate) other: wire::Pending<'de>,
-}
-
-impl<'de> wire::PendingFields<'de> for FlexComponentPending<'de> {
-    fn field<D: serde::Deserializer<'de>>(&mut self, key: std::borrow::Cow<'de, str>, d: D) -> Result<(), D::Error> {
-        match &*key {
-            "alignItems" => wire::opt(&mut self.align_items, &mut self.extra, &key, d),
-            "altContent" => wire::opt(&mut self.alt_content, &mut self.extra, &key, d),
-            "animated" => wire::opt(&mut self.animated, &mut self.extra, &key, d),
-            "aspectMode" => wire::opt(&mut self.aspect_mode, &mut self.extra, &key, d),
-            "aspectRatio" => wire::opt(&mut self.aspect_ratio, &mut self.extra, &key, d),
-            "backgroundColor" => wire::opt(&mut self.background_color, &mut self.extra, &key, d),
-            "borderColor" => wire::opt(&mut self.border_color, &mut self.extra, &key, d),
-            "borderWidth" => wire::opt(&mut self.border_width, &mut self.extra, &key, d),
-            "color" => wire::opt(&mut self.color, &mut self.extra, &key, d),
-            "cornerRadius" => wire::opt(&mut self.corner_radius, &mut self.extra, &key, d),
-            "flex" => wire::opt(&mut self.flex, &mut self.extra, &key, d),
-            "justifyContent" => wire::opt(&mut self.justify_content, &mut self.extra, &key, d),
-            "layout" => wire::opt(&mut self.layout, &mut self.extra, &key, d),
-            "lineSpacing" => wire::opt(&mut self.line_spacing, &mut self.extra, &key, d),
-            "margin" => wire::opt(&mut self.margin, &mut self.extra, &key, d),
-            "maxHeight" => wire::opt(&mut self.max_height, &mut self.extra, &key, d),
-            "maxLines" => wire::opt(&mut self.max_lines, &mut self.extra, &key, d),
-            "maxWidth" => wire::opt(&mut self.max_width, &mut self.extra, &key, d),
-            "offsetBottom" => wire::opt(&mut self.offset_bottom, &mut self.extra, &key, d),
-            "offsetEnd" => wire::opt(&mut self.offset_end, &mut self.extra, &key, d),
-            "offsetStart" => wire::opt(&mut self.offset_start, &mut self.extra, &key, d),
-            "offsetTop" => wire::opt(&mut self.offset_top, &mut self.extra, &key, d),
-            "paddingAll" => wire::opt(&mut self.padding_all, &mut self.extra, &key, d),
-            "paddingBottom" => wire::opt(&mut self.padding_bottom, &mut self.extra, &key, d),
-            "paddingEnd" => wire::opt(&mut self.padding_end, &mut self.extra, &key, d),
-            "paddingStart" => wire::opt(&mut self.padding_start, &mut self.extra, &key, d),
-            "paddingTop" => wire::opt(&mut self.padding_top, &mut self.extra, &key, d),
-            "previewUrl" => wire::opt(&mut self.preview_url, &mut self.extra, &key, d),
-            "scaling" => wire::opt(&mut self.scaling, &mut self.extra, &key, d),
-            "size" => wire::opt(&mut self.size, &mut self.extra, &key, d),
-            "spacing" => wire::opt(&mut self.spacing, &mut self.extra, &key, d),
-            "text" => wire::opt(&mut self.text, &mut self.extra, &key, d),
-            "url" => wire::opt(&mut self.url, &mut self.extra, &key, d),
-            "width" => wire::opt(&mut self.width, &mut self.extra, &key, d),
-            "wrap" => wire::opt(&mut self.wrap, &mut self.extra, &key, d),
-            _ => wire::buffer(&mut self.other, key, d),
-        }
-    }
-}
-
 impl<'de> serde::Deserialize<'de> for FlexComponent {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -827,427 +702,27 @@ impl<'de> serde::Deserialize<'de> for FlexComponent {
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("a FlexComponent object")
             }
-            #[allow(unused_mut)]
             fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<FlexComponent, A::Error> {
-                let mut p = FlexComponentPending::default();
-                let tag = wire::find_tag_into(&mut map, "type", &mut p)?;
+                let mut other = wire::Pending::new();
+                let tag = wire::find_tag_into(&mut map, "type", &mut other)?;
                 Ok(match &*tag {
-                    "box" => {
-                        let mut f = FlexBoxFields {
-                            align_items: p.align_items,
-                            background_color: p.background_color,
-                            border_color: p.border_color,
-                            border_width: p.border_width,
-                            corner_radius: p.corner_radius,
-                            flex: p.flex,
-                            justify_content: p.justify_content,
-                            layout: p.layout,
-                            margin: p.margin,
-                            max_height: p.max_height,
-                            max_width: p.max_width,
-                            offset_bottom: p.offset_bottom,
-                            offset_end: p.offset_end,
-                            offset_start: p.offset_start,
-                            offset_top: p.offset_top,
-                            padding_all: p.padding_all,
-                            padding_bottom: p.padding_bottom,
-                            padding_end: p.padding_end,
-                            padding_start: p.padding_start,
-                            padding_top: p.padding_top,
-                            spacing: p.spacing,
-                            width: p.width,
-                            ..Default::default()
-                        };
-                        wire::keep(&mut f.extra, "altContent", p.alt_content);
-                        wire::keep(&mut f.extra, "animated", p.animated);
-                        wire::keep(&mut f.extra, "aspectMode", p.aspect_mode);
-                        wire::keep(&mut f.extra, "aspectRatio", p.aspect_ratio);
-                        wire::keep(&mut f.extra, "color", p.color);
-                        wire::keep(&mut f.extra, "lineSpacing", p.line_spacing);
-                        wire::keep(&mut f.extra, "maxLines", p.max_lines);
-                        wire::keep(&mut f.extra, "previewUrl", p.preview_url);
-                        wire::keep(&mut f.extra, "scaling", p.scaling);
-                        wire::keep(&mut f.extra, "size", p.size);
-                        wire::keep(&mut f.extra, "text", p.text);
-                        wire::keep(&mut f.extra, "url", p.url);
-                        wire::keep(&mut f.extra, "wrap", p.wrap);
-                        f.extra.append(&mut p.extra);
-                        FlexComponent::Box(wire::finish_variant_with(f, p.other, map)?)
-                    }
+                    "box" => FlexComponent::Box(wire::finish_variant_with(FlexBoxFields::default(), other, map)?),
                     "button" => {
-                        let mut f = FlexButtonFields {
-                            color: p.color,
-                            flex: p.flex,
-                            margin: p.margin,
-                            offset_bottom: p.offset_bottom,
-                            offset_end: p.offset_end,
-                            offset_start: p.offset_start,
-                            offset_top: p.offset_top,
-                            scaling: p.scaling,
-                            ..Default::default()
-                        };
-                        wire::keep(&mut f.extra, "alignItems", p.align_items);
-                        wire::keep(&mut f.extra, "altContent", p.alt_content);
-                        wire::keep(&mut f.extra, "animated", p.animated);
-                        wire::keep(&mut f.extra, "aspectMode", p.aspect_mode);
-                        wire::keep(&mut f.extra, "aspectRatio", p.aspect_ratio);
-                        wire::keep(&mut f.extra, "backgroundColor", p.background_color);
-                        wire::keep(&mut f.extra, "borderColor", p.border_color);
-                        wire::keep(&mut f.extra, "borderWidth", p.border_width);
-                        wire::keep(&mut f.extra, "cornerRadius", p.corner_radius);
-                        wire::keep(&mut f.extra, "justifyContent", p.justify_content);
-                        wire::keep(&mut f.extra, "layout", p.layout);
-                        wire::keep(&mut f.extra, "lineSpacing", p.line_spacing);
-                        wire::keep(&mut f.extra, "maxHeight", p.max_height);
-                        wire::keep(&mut f.extra, "maxLines", p.max_lines);
-                        wire::keep(&mut f.extra, "maxWidth", p.max_width);
-                        wire::keep(&mut f.extra, "paddingAll", p.padding_all);
-                        wire::keep(&mut f.extra, "paddingBottom", p.padding_bottom);
-                        wire::keep(&mut f.extra, "paddingEnd", p.padding_end);
-                        wire::keep(&mut f.extra, "paddingStart", p.padding_start);
-                        wire::keep(&mut f.extra, "paddingTop", p.padding_top);
-                        wire::keep(&mut f.extra, "previewUrl", p.preview_url);
-                        wire::keep(&mut f.extra, "size", p.size);
-                        wire::keep(&mut f.extra, "spacing", p.spacing);
-                        wire::keep(&mut f.extra, "text", p.text);
-                        wire::keep(&mut f.extra, "url", p.url);
-                        wire::keep(&mut f.extra, "width", p.width);
-                        wire::keep(&mut f.extra, "wrap", p.wrap);
-                        f.extra.append(&mut p.extra);
-                        FlexComponent::Button(wire::finish_variant_with(f, p.other, map)?)
+                        FlexComponent::Button(wire::finish_variant_with(FlexButtonFields::default(), other, map)?)
                     }
-                    "image" => {
-                        let mut f = FlexImageFields {
-                            animated: p.animated,
-                            aspect_mode: p.aspect_mode,
-                            aspect_ratio: p.aspect_ratio,
-                            background_color: p.background_color,
-                            flex: p.flex,
-                            margin: p.margin,
-                            offset_bottom: p.offset_bottom,
-                            offset_end: p.offset_end,
-                            offset_start: p.offset_start,
-                            offset_top: p.offset_top,
-                            size: p.size,
-                            url: p.url,
-                            ..Default::default()
-                        };
-                        wire::keep(&mut f.extra, "alignItems", p.align_items);
-                        wire::keep(&mut f.extra, "altContent", p.alt_content);
-                        wire::keep(&mut f.extra, "borderColor", p.border_color);
-                        wire::keep(&mut f.extra, "borderWidth", p.border_width);
-                        wire::keep(&mut f.extra, "color", p.color);
-                        wire::keep(&mut f.extra, "cornerRadius", p.corner_radius);
-                        wire::keep(&mut f.extra, "justifyContent", p.justify_content);
-                        wire::keep(&mut f.extra, "layout", p.layout);
-                        wire::keep(&mut f.extra, "lineSpacing", p.line_spacing);
-                        wire::keep(&mut f.extra, "maxHeight", p.max_height);
-                        wire::keep(&mut f.extra, "maxLines", p.max_lines);
-                        wire::keep(&mut f.extra, "maxWidth", p.max_width);
-                        wire::keep(&mut f.extra, "paddingAll", p.padding_all);
-                        wire::keep(&mut f.extra, "paddingBottom", p.padding_bottom);
-                        wire::keep(&mut f.extra, "paddingEnd", p.padding_end);
-                        wire::keep(&mut f.extra, "paddingStart", p.padding_start);
-                        wire::keep(&mut f.extra, "paddingTop", p.padding_top);
-                        wire::keep(&mut f.extra, "previewUrl", p.preview_url);
-                        wire::keep(&mut f.extra, "scaling", p.scaling);
-                        wire::keep(&mut f.extra, "spacing", p.spacing);
-                        wire::keep(&mut f.extra, "text", p.text);
-                        wire::keep(&mut f.extra, "width", p.width);
-                        wire::keep(&mut f.extra, "wrap", p.wrap);
-                        f.extra.append(&mut p.extra);
-                        FlexComponent::Image(wire::finish_variant_with(f, p.other, map)?)
-                    }
-                    "video" => {
-                        let mut f = FlexVideoFields {
-                            alt_content: p.alt_content,
-                            aspect_ratio: p.aspect_ratio,
-                            preview_url: p.preview_url,
-                            url: p.url,
-                            ..Default::default()
-                        };
-                        wire::keep(&mut f.extra, "alignItems", p.align_items);
-                        wire::keep(&mut f.extra, "animated", p.animated);
-                        wire::keep(&mut f.extra, "aspectMode", p.aspect_mode);
-                        wire::keep(&mut f.extra, "backgroundColor", p.background_color);
-                        wire::keep(&mut f.extra, "borderColor", p.border_color);
-                        wire::keep(&mut f.extra, "borderWidth", p.border_width);
-                        wire::keep(&mut f.extra, "color", p.color);
-                        wire::keep(&mut f.extra, "cornerRadius", p.corner_radius);
-                        wire::keep(&mut f.extra, "flex", p.flex);
-                        wire::keep(&mut f.extra, "justifyContent", p.justify_content);
-                        wire::keep(&mut f.extra, "layout", p.layout);
-                        wire::keep(&mut f.extra, "lineSpacing", p.line_spacing);
-                        wire::keep(&mut f.extra, "margin", p.margin);
-                        wire::keep(&mut f.extra, "maxHeight", p.max_height);
-                        wire::keep(&mut f.extra, "maxLines", p.max_lines);
-                        wire::keep(&mut f.extra, "maxWidth", p.max_width);
-                        wire::keep(&mut f.extra, "offsetBottom", p.offset_bottom);
-                        wire::keep(&mut f.extra, "offsetEnd", p.offset_end);
-                        wire::keep(&mut f.extra, "offsetStart", p.offset_start);
-                        wire::keep(&mut f.extra, "offsetTop", p.offset_top);
-                        wire::keep(&mut f.extra, "paddingAll", p.padding_all);
-                        wire::keep(&mut f.extra, "paddingBottom", p.padding_bottom);
-                        wire::keep(&mut f.extra, "paddingEnd", p.padding_end);
-                        wire::keep(&mut f.extra, "paddingStart", p.padding_start);
-                        wire::keep(&mut f.extra, "paddingTop", p.padding_top);
-                        wire::keep(&mut f.extra, "scaling", p.scaling);
-                        wire::keep(&mut f.extra, "size", p.size);
-                        wire::keep(&mut f.extra, "spacing", p.spacing);
-                        wire::keep(&mut f.extra, "text", p.text);
-                        wire::keep(&mut f.extra, "width", p.width);
-                        wire::keep(&mut f.extra, "wrap", p.wrap);
-                        f.extra.append(&mut p.extra);
-                        FlexComponent::Video(wire::finish_variant_with(f, p.other, map)?)
-                    }
-                    "icon" => {
-                        let mut f = FlexIconFields {
-                            aspect_ratio: p.aspect_ratio,
-                            margin: p.margin,
-                            offset_bottom: p.offset_bottom,
-                            offset_end: p.offset_end,
-                            offset_start: p.offset_start,
-                            offset_top: p.offset_top,
-                            scaling: p.scaling,
-                            size: p.size,
-                            url: p.url,
-                            ..Default::default()
-                        };
-                        wire::keep(&mut f.extra, "alignItems", p.align_items);
-                        wire::keep(&mut f.extra, "altContent", p.alt_content);
-                        wire::keep(&mut f.extra, "animated", p.animated);
-                        wire::keep(&mut f.extra, "aspectMode", p.aspect_mode);
-                        wire::keep(&mut f.extra, "backgroundColor", p.background_color);
-                        wire::keep(&mut f.extra, "borderColor", p.border_color);
-                        wire::keep(&mut f.extra, "borderWidth", p.border_width);
-                        wire::keep(&mut f.extra, "color", p.color);
-                        wire::keep(&mut f.extra, "cornerRadius", p.corner_radius);
-                        wire::keep(&mut f.extra, "flex", p.flex);
-                        wire::keep(&mut f.extra, "justifyContent", p.justify_content);
-                        wire::keep(&mut f.extra, "layout", p.layout);
-                        wire::keep(&mut f.extra, "lineSpacing", p.line_spacing);
-                        wire::keep(&mut f.extra, "maxHeight", p.max_height);
-                        wire::keep(&mut f.extra, "maxLines", p.max_lines);
-                        wire::keep(&mut f.extra, "maxWidth", p.max_width);
-                        wire::keep(&mut f.extra, "paddingAll", p.padding_all);
-                        wire::keep(&mut f.extra, "paddingBottom", p.padding_bottom);
-                        wire::keep(&mut f.extra, "paddingEnd", p.padding_end);
-                        wire::keep(&mut f.extra, "paddingStart", p.padding_start);
-                        wire::keep(&mut f.extra, "paddingTop", p.padding_top);
-                        wire::keep(&mut f.extra, "previewUrl", p.preview_url);
-                        wire::keep(&mut f.extra, "spacing", p.spacing);
-                        wire::keep(&mut f.extra, "text", p.text);
-                        wire::keep(&mut f.extra, "width", p.width);
-                        wire::keep(&mut f.extra, "wrap", p.wrap);
-                        f.extra.append(&mut p.extra);
-                        FlexComponent::Icon(wire::finish_variant_with(f, p.other, map)?)
-                    }
-                    "text" => {
-                        let mut f = FlexTextFields {
-                            color: p.color,
-                            flex: p.flex,
-                            line_spacing: p.line_spacing,
-                            margin: p.margin,
-                            max_lines: p.max_lines,
-                            offset_bottom: p.offset_bottom,
-                            offset_end: p.offset_end,
-                            offset_start: p.offset_start,
-                            offset_top: p.offset_top,
-                            scaling: p.scaling,
-                            size: p.size,
-                            text: p.text,
-                            wrap: p.wrap,
-                            ..Default::default()
-                        };
-                        wire::keep(&mut f.extra, "alignItems", p.align_items);
-                        wire::keep(&mut f.extra, "altContent", p.alt_content);
-                        wire::keep(&mut f.extra, "animated", p.animated);
-                        wire::keep(&mut f.extra, "aspectMode", p.aspect_mode);
-                        wire::keep(&mut f.extra, "aspectRatio", p.aspect_ratio);
-                        wire::keep(&mut f.extra, "backgroundColor", p.background_color);
-                        wire::keep(&mut f.extra, "borderColor", p.border_color);
-                        wire::keep(&mut f.extra, "borderWidth", p.border_width);
-                        wire::keep(&mut f.extra, "cornerRadius", p.corner_radius);
-                        wire::keep(&mut f.extra, "justifyContent", p.justify_content);
-                        wire::keep(&mut f.extra, "layout", p.layout);
-                        wire::keep(&mut f.extra, "maxHeight", p.max_height);
-                        wire::keep(&mut f.extra, "maxWidth", p.max_width);
-                        wire::keep(&mut f.extra, "paddingAll", p.padding_all);
-                        wire::keep(&mut f.extra, "paddingBottom", p.padding_bottom);
-                        wire::keep(&mut f.extra, "paddingEnd", p.padding_end);
-                        wire::keep(&mut f.extra, "paddingStart", p.padding_start);
-                        wire::keep(&mut f.extra, "paddingTop", p.padding_top);
-                        wire::keep(&mut f.extra, "previewUrl", p.preview_url);
-                        wire::keep(&mut f.extra, "spacing", p.spacing);
-                        wire::keep(&mut f.extra, "url", p.url);
-                        wire::keep(&mut f.extra, "width", p.width);
-                        f.extra.append(&mut p.extra);
-                        FlexComponent::Text(wire::finish_variant_with(f, p.other, map)?)
-                    }
-                    "span" => {
-                        let mut f = FlexSpanFields {
-                            color: p.color,
-                            size: p.size,
-                            text: p.text,
-                            ..Default::default()
-                        };
-                        wire::keep(&mut f.extra, "alignItems", p.align_items);
-                        wire::keep(&mut f.extra, "altContent", p.alt_content);
-                        wire::keep(&mut f.extra, "animated", p.animated);
-                        wire::keep(&mut f.extra, "aspectMode", p.aspect_mode);
-                        wire::keep(&mut f.extra, "aspectRatio", p.aspect_ratio);
-                        wire::keep(&mut f.extra, "backgroundColor", p.background_color);
-                        wire::keep(&mut f.extra, "borderColor", p.border_color);
-                        wire::keep(&mut f.extra, "borderWidth", p.border_width);
-                        wire::keep(&mut f.extra, "cornerRadius", p.corner_radius);
-                        wire::keep(&mut f.extra, "flex", p.flex);
-                        wire::keep(&mut f.extra, "justifyContent", p.justify_content);
-                        wire::keep(&mut f.extra, "layout", p.layout);
-                        wire::keep(&mut f.extra, "lineSpacing", p.line_spacing);
-                        wire::keep(&mut f.extra, "margin", p.margin);
-                        wire::keep(&mut f.extra, "maxHeight", p.max_height);
-                        wire::keep(&mut f.extra, "maxLines", p.max_lines);
-                        wire::keep(&mut f.extra, "maxWidth", p.max_width);
-                        wire::keep(&mut f.extra, "offsetBottom", p.offset_bottom);
-                        wire::keep(&mut f.extra, "offsetEnd", p.offset_end);
-                        wire::keep(&mut f.extra, "offsetStart", p.offset_start);
-                        wire::keep(&mut f.extra, "offsetTop", p.offset_top);
-                        wire::keep(&mut f.extra, "paddingAll", p.padding_all);
-                        wire::keep(&mut f.extra, "paddingBottom", p.padding_bottom);
-                        wire::keep(&mut f.extra, "paddingEnd", p.padding_end);
-                        wire::keep(&mut f.extra, "paddingStart", p.padding_start);
-                        wire::keep(&mut f.extra, "paddingTop", p.padding_top);
-                        wire::keep(&mut f.extra, "previewUrl", p.preview_url);
-                        wire::keep(&mut f.extra, "scaling", p.scaling);
-                        wire::keep(&mut f.extra, "spacing", p.spacing);
-                        wire::keep(&mut f.extra, "url", p.url);
-                        wire::keep(&mut f.extra, "width", p.width);
-                        wire::keep(&mut f.extra, "wrap", p.wrap);
-                        f.extra.append(&mut p.extra);
-                        FlexComponent::Span(wire::finish_variant_with(f, p.other, map)?)
-                    }
+                    "image" => FlexComponent::Image(wire::finish_variant_with(FlexImageFields::default(), other, map)?),
+                    "video" => FlexComponent::Video(wire::finish_variant_with(FlexVideoFields::default(), other, map)?),
+                    "icon" => FlexComponent::Icon(wire::finish_variant_with(FlexIconFields::default(), other, map)?),
+                    "text" => FlexComponent::Text(wire::finish_variant_with(FlexTextFields::default(), other, map)?),
+                    "span" => FlexComponent::Span(wire::finish_variant_with(FlexSpanFields::default(), other, map)?),
                     "separator" => {
-                        let mut f = FlexSeparatorFields {
-                            color: p.color,
-                            margin: p.margin,
-                            ..Default::default()
-                        };
-                        wire::keep(&mut f.extra, "alignItems", p.align_items);
-                        wire::keep(&mut f.extra, "altContent", p.alt_content);
-                        wire::keep(&mut f.extra, "animated", p.animated);
-                        wire::keep(&mut f.extra, "aspectMode", p.aspect_mode);
-                        wire::keep(&mut f.extra, "aspectRatio", p.aspect_ratio);
-                        wire::keep(&mut f.extra, "backgroundColor", p.background_color);
-                        wire::keep(&mut f.extra, "borderColor", p.border_color);
-                        wire::keep(&mut f.extra, "borderWidth", p.border_width);
-                        wire::keep(&mut f.extra, "cornerRadius", p.corner_radius);
-                        wire::keep(&mut f.extra, "flex", p.flex);
-                        wire::keep(&mut f.extra, "justifyContent", p.justify_content);
-                        wire::keep(&mut f.extra, "layout", p.layout);
-                        wire::keep(&mut f.extra, "lineSpacing", p.line_spacing);
-                        wire::keep(&mut f.extra, "maxHeight", p.max_height);
-                        wire::keep(&mut f.extra, "maxLines", p.max_lines);
-                        wire::keep(&mut f.extra, "maxWidth", p.max_width);
-                        wire::keep(&mut f.extra, "offsetBottom", p.offset_bottom);
-                        wire::keep(&mut f.extra, "offsetEnd", p.offset_end);
-                        wire::keep(&mut f.extra, "offsetStart", p.offset_start);
-                        wire::keep(&mut f.extra, "offsetTop", p.offset_top);
-                        wire::keep(&mut f.extra, "paddingAll", p.padding_all);
-                        wire::keep(&mut f.extra, "paddingBottom", p.padding_bottom);
-                        wire::keep(&mut f.extra, "paddingEnd", p.padding_end);
-                        wire::keep(&mut f.extra, "paddingStart", p.padding_start);
-                        wire::keep(&mut f.extra, "paddingTop", p.padding_top);
-                        wire::keep(&mut f.extra, "previewUrl", p.preview_url);
-                        wire::keep(&mut f.extra, "scaling", p.scaling);
-                        wire::keep(&mut f.extra, "size", p.size);
-                        wire::keep(&mut f.extra, "spacing", p.spacing);
-                        wire::keep(&mut f.extra, "text", p.text);
-                        wire::keep(&mut f.extra, "url", p.url);
-                        wire::keep(&mut f.extra, "width", p.width);
-                        wire::keep(&mut f.extra, "wrap", p.wrap);
-                        f.extra.append(&mut p.extra);
-                        FlexComponent::Separator(wire::finish_variant_with(f, p.other, map)?)
+                        FlexComponent::Separator(wire::finish_variant_with(FlexSeparatorFields::default(), other, map)?)
                     }
                     "filler" => {
-                        let mut f = FlexFillerFields {
-                            flex: p.flex,
-                            ..Default::default()
-                        };
-                        wire::keep(&mut f.extra, "alignItems", p.align_items);
-                        wire::keep(&mut f.extra, "altContent", p.alt_content);
-                        wire::keep(&mut f.extra, "animated", p.animated);
-                        wire::keep(&mut f.extra, "aspectMode", p.aspect_mode);
-                        wire::keep(&mut f.extra, "aspectRatio", p.aspect_ratio);
-                        wire::keep(&mut f.extra, "backgroundColor", p.background_color);
-                        wire::keep(&mut f.extra, "borderColor", p.border_color);
-                        wire::keep(&mut f.extra, "borderWidth", p.border_width);
-                        wire::keep(&mut f.extra, "color", p.color);
-                        wire::keep(&mut f.extra, "cornerRadius", p.corner_radius);
-                        wire::keep(&mut f.extra, "justifyContent", p.justify_content);
-                        wire::keep(&mut f.extra, "layout", p.layout);
-                        wire::keep(&mut f.extra, "lineSpacing", p.line_spacing);
-                        wire::keep(&mut f.extra, "margin", p.margin);
-                        wire::keep(&mut f.extra, "maxHeight", p.max_height);
-                        wire::keep(&mut f.extra, "maxLines", p.max_lines);
-                        wire::keep(&mut f.extra, "maxWidth", p.max_width);
-                        wire::keep(&mut f.extra, "offsetBottom", p.offset_bottom);
-                        wire::keep(&mut f.extra, "offsetEnd", p.offset_end);
-                        wire::keep(&mut f.extra, "offsetStart", p.offset_start);
-                        wire::keep(&mut f.extra, "offsetTop", p.offset_top);
-                        wire::keep(&mut f.extra, "paddingAll", p.padding_all);
-                        wire::keep(&mut f.extra, "paddingBottom", p.padding_bottom);
-                        wire::keep(&mut f.extra, "paddingEnd", p.padding_end);
-                        wire::keep(&mut f.extra, "paddingStart", p.padding_start);
-                        wire::keep(&mut f.extra, "paddingTop", p.padding_top);
-                        wire::keep(&mut f.extra, "previewUrl", p.preview_url);
-                        wire::keep(&mut f.extra, "scaling", p.scaling);
-                        wire::keep(&mut f.extra, "size", p.size);
-                        wire::keep(&mut f.extra, "spacing", p.spacing);
-                        wire::keep(&mut f.extra, "text", p.text);
-                        wire::keep(&mut f.extra, "url", p.url);
-                        wire::keep(&mut f.extra, "width", p.width);
-                        wire::keep(&mut f.extra, "wrap", p.wrap);
-                        f.extra.append(&mut p.extra);
-                        FlexComponent::Filler(wire::finish_variant_with(f, p.other, map)?)
+                        FlexComponent::Filler(wire::finish_variant_with(FlexFillerFields::default(), other, map)?)
                     }
                     _ => {
-                        let mut raw = p.extra;
-                        wire::keep(&mut raw, "alignItems", p.align_items);
-                        wire::keep(&mut raw, "altContent", p.alt_content);
-                        wire::keep(&mut raw, "animated", p.animated);
-                        wire::keep(&mut raw, "aspectMode", p.aspect_mode);
-                        wire::keep(&mut raw, "aspectRatio", p.aspect_ratio);
-                        wire::keep(&mut raw, "backgroundColor", p.background_color);
-                        wire::keep(&mut raw, "borderColor", p.border_color);
-                        wire::keep(&mut raw, "borderWidth", p.border_width);
-                        wire::keep(&mut raw, "color", p.color);
-                        wire::keep(&mut raw, "cornerRadius", p.corner_radius);
-                        wire::keep(&mut raw, "flex", p.flex);
-                        wire::keep(&mut raw, "justifyContent", p.justify_content);
-                        wire::keep(&mut raw, "layout", p.layout);
-                        wire::keep(&mut raw, "lineSpacing", p.line_spacing);
-                        wire::keep(&mut raw, "margin", p.margin);
-                        wire::keep(&mut raw, "maxHeight", p.max_height);
-                        wire::keep(&mut raw, "maxLines", p.max_lines);
-                        wire::keep(&mut raw, "maxWidth", p.max_width);
-                        wire::keep(&mut raw, "offsetBottom", p.offset_bottom);
-                        wire::keep(&mut raw, "offsetEnd", p.offset_end);
-                        wire::keep(&mut raw, "offsetStart", p.offset_start);
-                        wire::keep(&mut raw, "offsetTop", p.offset_top);
-                        wire::keep(&mut raw, "paddingAll", p.padding_all);
-                        wire::keep(&mut raw, "paddingBottom", p.padding_bottom);
-                        wire::keep(&mut raw, "paddingEnd", p.padding_end);
-                        wire::keep(&mut raw, "paddingStart", p.padding_start);
-                        wire::keep(&mut raw, "paddingTop", p.padding_top);
-                        wire::keep(&mut raw, "previewUrl", p.preview_url);
-                        wire::keep(&mut raw, "scaling", p.scaling);
-                        wire::keep(&mut raw, "size", p.size);
-                        wire::keep(&mut raw, "spacing", p.spacing);
-                        wire::keep(&mut raw, "text", p.text);
-                        wire::keep(&mut raw, "url", p.url);
-                        wire::keep(&mut raw, "width", p.width);
-                        wire::keep(&mut raw, "wrap", p.wrap);
-                        let raw = wire::finish_unknown(map, "type", &tag, p.other, raw)?;
+                        let raw = wire::finish_unknown(map, "type", &tag, other)?;
                         FlexComponent::Unknown {
                             kind: tag.into_owned(),
                             raw,
@@ -3268,31 +2743,6 @@ impl FlexBoxBackground {
     }
 }
 
-/// `FlexBoxBackground` properties read before its tag.
-#[derive(Default)]
-pub(crate) struct FlexBoxBackgroundPending<'de> {
-    pub(crate) angle: Option<String>,
-    pub(crate) center_color: Option<String>,
-    pub(crate) center_position: Option<String>,
-    pub(crate) end_color: Option<String>,
-    pub(crate) start_color: Option<String>,
-    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
-    pub(crate) other: wire::Pending<'de>,
-}
-
-impl<'de> wire::PendingFields<'de> for FlexBoxBackgroundPending<'de> {
-    fn field<D: serde::Deserializer<'de>>(&mut self, key: std::borrow::Cow<'de, str>, d: D) -> Result<(), D::Error> {
-        match &*key {
-            "angle" => wire::opt(&mut self.angle, &mut self.extra, &key, d),
-            "centerColor" => wire::opt(&mut self.center_color, &mut self.extra, &key, d),
-            "centerPosition" => wire::opt(&mut self.center_position, &mut self.extra, &key, d),
-            "endColor" => wire::opt(&mut self.end_color, &mut self.extra, &key, d),
-            "startColor" => wire::opt(&mut self.start_color, &mut self.extra, &key, d),
-            _ => wire::buffer(&mut self.other, key, d),
-        }
-    }
-}
-
 impl<'de> serde::Deserialize<'de> for FlexBoxBackground {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -3301,31 +2751,17 @@ impl<'de> serde::Deserialize<'de> for FlexBoxBackground {
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("a FlexBoxBackground object")
             }
-            #[allow(unused_mut)]
             fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<FlexBoxBackground, A::Error> {
-                let mut p = FlexBoxBackgroundPending::default();
-                let tag = wire::find_tag_into(&mut map, "type", &mut p)?;
+                let mut other = wire::Pending::new();
+                let tag = wire::find_tag_into(&mut map, "type", &mut other)?;
                 Ok(match &*tag {
-                    "linearGradient" => {
-                        let mut f = FlexBoxLinearGradientFields {
-                            angle: p.angle,
-                            center_color: p.center_color,
-                            center_position: p.center_position,
-                            end_color: p.end_color,
-                            start_color: p.start_color,
-                            ..Default::default()
-                        };
-                        f.extra.append(&mut p.extra);
-                        FlexBoxBackground::LinearGradient(wire::finish_variant_with(f, p.other, map)?)
-                    }
+                    "linearGradient" => FlexBoxBackground::LinearGradient(wire::finish_variant_with(
+                        FlexBoxLinearGradientFields::default(),
+                        other,
+                        map,
+                    )?),
                     _ => {
-                        let mut raw = p.extra;
-                        wire::keep(&mut raw, "angle", p.angle);
-                        wire::keep(&mut raw, "centerColor", p.center_color);
-                        wire::keep(&mut raw, "centerPosition", p.center_position);
-                        wire::keep(&mut raw, "endColor", p.end_color);
-                        wire::keep(&mut raw, "startColor", p.start_color);
-                        let raw = wire::finish_unknown(map, "type", &tag, p.other, raw)?;
+                        let raw = wire::finish_unknown(map, "type", &tag, other)?;
                         FlexBoxBackground::Unknown {
                             kind: tag.into_owned(),
                             raw,

@@ -955,63 +955,6 @@ impl Message {
     }
 }
 
-/// `Message` properties read before its tag.
-#[derive(Default)]
-pub(crate) struct MessagePending<'de> {
-    pub(crate) actions: Option<Vec<ImagemapAction>>,
-    pub(crate) address: Option<String>,
-    pub(crate) alt_text: Option<String>,
-    pub(crate) base_url: Option<String>,
-    pub(crate) coupon_id: Option<String>,
-    pub(crate) delivery_tag: Option<String>,
-    pub(crate) duration: Option<i64>,
-    pub(crate) emojis: Option<Vec<Emoji>>,
-    pub(crate) latitude: Option<f64>,
-    pub(crate) longitude: Option<f64>,
-    pub(crate) original_content_url: Option<String>,
-    pub(crate) package_id: Option<String>,
-    pub(crate) preview_image_url: Option<String>,
-    pub(crate) quick_reply: Option<QuickReply>,
-    pub(crate) quote_token: Option<String>,
-    pub(crate) sender: Option<Sender>,
-    pub(crate) sticker_id: Option<String>,
-    pub(crate) substitution: Option<std::collections::BTreeMap<String, SubstitutionObject>>,
-    pub(crate) text: Option<String>,
-    pub(crate) title: Option<String>,
-    pub(crate) tracking_id: Option<String>,
-    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
-    pub(crate) other: wire::Pending<'de>,
-}
-
-impl<'de> wire::PendingFields<'de> for MessagePending<'de> {
-    fn field<D: serde::Deserializer<'de>>(&mut self, key: std::borrow::Cow<'de, str>, d: D) -> Result<(), D::Error> {
-        match &*key {
-            "actions" => wire::opt(&mut self.actions, &mut self.extra, &key, d),
-            "address" => wire::opt(&mut self.address, &mut self.extra, &key, d),
-            "altText" => wire::opt(&mut self.alt_text, &mut self.extra, &key, d),
-            "baseUrl" => wire::opt(&mut self.base_url, &mut self.extra, &key, d),
-            "couponId" => wire::opt(&mut self.coupon_id, &mut self.extra, &key, d),
-            "deliveryTag" => wire::opt(&mut self.delivery_tag, &mut self.extra, &key, d),
-            "duration" => wire::opt(&mut self.duration, &mut self.extra, &key, d),
-            "emojis" => wire::opt(&mut self.emojis, &mut self.extra, &key, d),
-            "latitude" => wire::opt(&mut self.latitude, &mut self.extra, &key, d),
-            "longitude" => wire::opt(&mut self.longitude, &mut self.extra, &key, d),
-            "originalContentUrl" => wire::opt(&mut self.original_content_url, &mut self.extra, &key, d),
-            "packageId" => wire::opt(&mut self.package_id, &mut self.extra, &key, d),
-            "previewImageUrl" => wire::opt(&mut self.preview_image_url, &mut self.extra, &key, d),
-            "quickReply" => wire::opt(&mut self.quick_reply, &mut self.extra, &key, d),
-            "quoteToken" => wire::opt(&mut self.quote_token, &mut self.extra, &key, d),
-            "sender" => wire::opt(&mut self.sender, &mut self.extra, &key, d),
-            "stickerId" => wire::opt(&mut self.sticker_id, &mut self.extra, &key, d),
-            "substitution" => wire::opt(&mut self.substitution, &mut self.extra, &key, d),
-            "text" => wire::opt(&mut self.text, &mut self.extra, &key, d),
-            "title" => wire::opt(&mut self.title, &mut self.extra, &key, d),
-            "trackingId" => wire::opt(&mut self.tracking_id, &mut self.extra, &key, d),
-            _ => wire::buffer(&mut self.other, key, d),
-        }
-    }
-}
-
 impl<'de> serde::Deserialize<'de> for Message {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -1020,343 +963,31 @@ impl<'de> serde::Deserialize<'de> for Message {
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("a Message object")
             }
-            #[allow(unused_mut)]
             fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Message, A::Error> {
-                let mut p = MessagePending::default();
-                let tag = wire::find_tag_into(&mut map, "type", &mut p)?;
+                let mut other = wire::Pending::new();
+                let tag = wire::find_tag_into(&mut map, "type", &mut other)?;
                 Ok(match &*tag {
-                    "text" => {
-                        let mut f = TextMessageFields {
-                            emojis: p.emojis,
-                            quick_reply: p.quick_reply,
-                            quote_token: p.quote_token,
-                            sender: p.sender,
-                            text: p.text,
-                            ..Default::default()
-                        };
-                        wire::keep(&mut f.extra, "actions", p.actions);
-                        wire::keep(&mut f.extra, "address", p.address);
-                        wire::keep(&mut f.extra, "altText", p.alt_text);
-                        wire::keep(&mut f.extra, "baseUrl", p.base_url);
-                        wire::keep(&mut f.extra, "couponId", p.coupon_id);
-                        wire::keep(&mut f.extra, "deliveryTag", p.delivery_tag);
-                        wire::keep(&mut f.extra, "duration", p.duration);
-                        wire::keep(&mut f.extra, "latitude", p.latitude);
-                        wire::keep(&mut f.extra, "longitude", p.longitude);
-                        wire::keep(&mut f.extra, "originalContentUrl", p.original_content_url);
-                        wire::keep(&mut f.extra, "packageId", p.package_id);
-                        wire::keep(&mut f.extra, "previewImageUrl", p.preview_image_url);
-                        wire::keep(&mut f.extra, "stickerId", p.sticker_id);
-                        wire::keep(&mut f.extra, "substitution", p.substitution);
-                        wire::keep(&mut f.extra, "title", p.title);
-                        wire::keep(&mut f.extra, "trackingId", p.tracking_id);
-                        f.extra.append(&mut p.extra);
-                        Message::Text(wire::finish_variant_with(f, p.other, map)?)
-                    }
-                    "textV2" => {
-                        let mut f = TextMessageV2Fields {
-                            quick_reply: p.quick_reply,
-                            quote_token: p.quote_token,
-                            sender: p.sender,
-                            substitution: p.substitution,
-                            text: p.text,
-                            ..Default::default()
-                        };
-                        wire::keep(&mut f.extra, "actions", p.actions);
-                        wire::keep(&mut f.extra, "address", p.address);
-                        wire::keep(&mut f.extra, "altText", p.alt_text);
-                        wire::keep(&mut f.extra, "baseUrl", p.base_url);
-                        wire::keep(&mut f.extra, "couponId", p.coupon_id);
-                        wire::keep(&mut f.extra, "deliveryTag", p.delivery_tag);
-                        wire::keep(&mut f.extra, "duration", p.duration);
-                        wire::keep(&mut f.extra, "emojis", p.emojis);
-                        wire::keep(&mut f.extra, "latitude", p.latitude);
-                        wire::keep(&mut f.extra, "longitude", p.longitude);
-                        wire::keep(&mut f.extra, "originalContentUrl", p.original_content_url);
-                        wire::keep(&mut f.extra, "packageId", p.package_id);
-                        wire::keep(&mut f.extra, "previewImageUrl", p.preview_image_url);
-                        wire::keep(&mut f.extra, "stickerId", p.sticker_id);
-                        wire::keep(&mut f.extra, "title", p.title);
-                        wire::keep(&mut f.extra, "trackingId", p.tracking_id);
-                        f.extra.append(&mut p.extra);
-                        Message::TextV2(wire::finish_variant_with(f, p.other, map)?)
-                    }
+                    "text" => Message::Text(wire::finish_variant_with(TextMessageFields::default(), other, map)?),
+                    "textV2" => Message::TextV2(wire::finish_variant_with(TextMessageV2Fields::default(), other, map)?),
                     "sticker" => {
-                        let mut f = StickerMessageFields {
-                            package_id: p.package_id,
-                            quick_reply: p.quick_reply,
-                            quote_token: p.quote_token,
-                            sender: p.sender,
-                            sticker_id: p.sticker_id,
-                            ..Default::default()
-                        };
-                        wire::keep(&mut f.extra, "actions", p.actions);
-                        wire::keep(&mut f.extra, "address", p.address);
-                        wire::keep(&mut f.extra, "altText", p.alt_text);
-                        wire::keep(&mut f.extra, "baseUrl", p.base_url);
-                        wire::keep(&mut f.extra, "couponId", p.coupon_id);
-                        wire::keep(&mut f.extra, "deliveryTag", p.delivery_tag);
-                        wire::keep(&mut f.extra, "duration", p.duration);
-                        wire::keep(&mut f.extra, "emojis", p.emojis);
-                        wire::keep(&mut f.extra, "latitude", p.latitude);
-                        wire::keep(&mut f.extra, "longitude", p.longitude);
-                        wire::keep(&mut f.extra, "originalContentUrl", p.original_content_url);
-                        wire::keep(&mut f.extra, "previewImageUrl", p.preview_image_url);
-                        wire::keep(&mut f.extra, "substitution", p.substitution);
-                        wire::keep(&mut f.extra, "text", p.text);
-                        wire::keep(&mut f.extra, "title", p.title);
-                        wire::keep(&mut f.extra, "trackingId", p.tracking_id);
-                        f.extra.append(&mut p.extra);
-                        Message::Sticker(wire::finish_variant_with(f, p.other, map)?)
+                        Message::Sticker(wire::finish_variant_with(StickerMessageFields::default(), other, map)?)
                     }
-                    "image" => {
-                        let mut f = ImageMessageFields {
-                            original_content_url: p.original_content_url,
-                            preview_image_url: p.preview_image_url,
-                            quick_reply: p.quick_reply,
-                            sender: p.sender,
-                            ..Default::default()
-                        };
-                        wire::keep(&mut f.extra, "actions", p.actions);
-                        wire::keep(&mut f.extra, "address", p.address);
-                        wire::keep(&mut f.extra, "altText", p.alt_text);
-                        wire::keep(&mut f.extra, "baseUrl", p.base_url);
-                        wire::keep(&mut f.extra, "couponId", p.coupon_id);
-                        wire::keep(&mut f.extra, "deliveryTag", p.delivery_tag);
-                        wire::keep(&mut f.extra, "duration", p.duration);
-                        wire::keep(&mut f.extra, "emojis", p.emojis);
-                        wire::keep(&mut f.extra, "latitude", p.latitude);
-                        wire::keep(&mut f.extra, "longitude", p.longitude);
-                        wire::keep(&mut f.extra, "packageId", p.package_id);
-                        wire::keep(&mut f.extra, "quoteToken", p.quote_token);
-                        wire::keep(&mut f.extra, "stickerId", p.sticker_id);
-                        wire::keep(&mut f.extra, "substitution", p.substitution);
-                        wire::keep(&mut f.extra, "text", p.text);
-                        wire::keep(&mut f.extra, "title", p.title);
-                        wire::keep(&mut f.extra, "trackingId", p.tracking_id);
-                        f.extra.append(&mut p.extra);
-                        Message::Image(wire::finish_variant_with(f, p.other, map)?)
-                    }
-                    "video" => {
-                        let mut f = VideoMessageFields {
-                            original_content_url: p.original_content_url,
-                            preview_image_url: p.preview_image_url,
-                            quick_reply: p.quick_reply,
-                            sender: p.sender,
-                            tracking_id: p.tracking_id,
-                            ..Default::default()
-                        };
-                        wire::keep(&mut f.extra, "actions", p.actions);
-                        wire::keep(&mut f.extra, "address", p.address);
-                        wire::keep(&mut f.extra, "altText", p.alt_text);
-                        wire::keep(&mut f.extra, "baseUrl", p.base_url);
-                        wire::keep(&mut f.extra, "couponId", p.coupon_id);
-                        wire::keep(&mut f.extra, "deliveryTag", p.delivery_tag);
-                        wire::keep(&mut f.extra, "duration", p.duration);
-                        wire::keep(&mut f.extra, "emojis", p.emojis);
-                        wire::keep(&mut f.extra, "latitude", p.latitude);
-                        wire::keep(&mut f.extra, "longitude", p.longitude);
-                        wire::keep(&mut f.extra, "packageId", p.package_id);
-                        wire::keep(&mut f.extra, "quoteToken", p.quote_token);
-                        wire::keep(&mut f.extra, "stickerId", p.sticker_id);
-                        wire::keep(&mut f.extra, "substitution", p.substitution);
-                        wire::keep(&mut f.extra, "text", p.text);
-                        wire::keep(&mut f.extra, "title", p.title);
-                        f.extra.append(&mut p.extra);
-                        Message::Video(wire::finish_variant_with(f, p.other, map)?)
-                    }
-                    "audio" => {
-                        let mut f = AudioMessageFields {
-                            duration: p.duration,
-                            original_content_url: p.original_content_url,
-                            quick_reply: p.quick_reply,
-                            sender: p.sender,
-                            ..Default::default()
-                        };
-                        wire::keep(&mut f.extra, "actions", p.actions);
-                        wire::keep(&mut f.extra, "address", p.address);
-                        wire::keep(&mut f.extra, "altText", p.alt_text);
-                        wire::keep(&mut f.extra, "baseUrl", p.base_url);
-                        wire::keep(&mut f.extra, "couponId", p.coupon_id);
-                        wire::keep(&mut f.extra, "deliveryTag", p.delivery_tag);
-                        wire::keep(&mut f.extra, "emojis", p.emojis);
-                        wire::keep(&mut f.extra, "latitude", p.latitude);
-                        wire::keep(&mut f.extra, "longitude", p.longitude);
-                        wire::keep(&mut f.extra, "packageId", p.package_id);
-                        wire::keep(&mut f.extra, "previewImageUrl", p.preview_image_url);
-                        wire::keep(&mut f.extra, "quoteToken", p.quote_token);
-                        wire::keep(&mut f.extra, "stickerId", p.sticker_id);
-                        wire::keep(&mut f.extra, "substitution", p.substitution);
-                        wire::keep(&mut f.extra, "text", p.text);
-                        wire::keep(&mut f.extra, "title", p.title);
-                        wire::keep(&mut f.extra, "trackingId", p.tracking_id);
-                        f.extra.append(&mut p.extra);
-                        Message::Audio(wire::finish_variant_with(f, p.other, map)?)
-                    }
+                    "image" => Message::Image(wire::finish_variant_with(ImageMessageFields::default(), other, map)?),
+                    "video" => Message::Video(wire::finish_variant_with(VideoMessageFields::default(), other, map)?),
+                    "audio" => Message::Audio(wire::finish_variant_with(AudioMessageFields::default(), other, map)?),
                     "location" => {
-                        let mut f = LocationMessageFields {
-                            address: p.address,
-                            latitude: p.latitude,
-                            longitude: p.longitude,
-                            quick_reply: p.quick_reply,
-                            sender: p.sender,
-                            title: p.title,
-                            ..Default::default()
-                        };
-                        wire::keep(&mut f.extra, "actions", p.actions);
-                        wire::keep(&mut f.extra, "altText", p.alt_text);
-                        wire::keep(&mut f.extra, "baseUrl", p.base_url);
-                        wire::keep(&mut f.extra, "couponId", p.coupon_id);
-                        wire::keep(&mut f.extra, "deliveryTag", p.delivery_tag);
-                        wire::keep(&mut f.extra, "duration", p.duration);
-                        wire::keep(&mut f.extra, "emojis", p.emojis);
-                        wire::keep(&mut f.extra, "originalContentUrl", p.original_content_url);
-                        wire::keep(&mut f.extra, "packageId", p.package_id);
-                        wire::keep(&mut f.extra, "previewImageUrl", p.preview_image_url);
-                        wire::keep(&mut f.extra, "quoteToken", p.quote_token);
-                        wire::keep(&mut f.extra, "stickerId", p.sticker_id);
-                        wire::keep(&mut f.extra, "substitution", p.substitution);
-                        wire::keep(&mut f.extra, "text", p.text);
-                        wire::keep(&mut f.extra, "trackingId", p.tracking_id);
-                        f.extra.append(&mut p.extra);
-                        Message::Location(wire::finish_variant_with(f, p.other, map)?)
+                        Message::Location(wire::finish_variant_with(LocationMessageFields::default(), other, map)?)
                     }
                     "imagemap" => {
-                        let mut f = ImagemapMessageFields {
-                            actions: p.actions,
-                            alt_text: p.alt_text,
-                            base_url: p.base_url,
-                            quick_reply: p.quick_reply,
-                            sender: p.sender,
-                            ..Default::default()
-                        };
-                        wire::keep(&mut f.extra, "address", p.address);
-                        wire::keep(&mut f.extra, "couponId", p.coupon_id);
-                        wire::keep(&mut f.extra, "deliveryTag", p.delivery_tag);
-                        wire::keep(&mut f.extra, "duration", p.duration);
-                        wire::keep(&mut f.extra, "emojis", p.emojis);
-                        wire::keep(&mut f.extra, "latitude", p.latitude);
-                        wire::keep(&mut f.extra, "longitude", p.longitude);
-                        wire::keep(&mut f.extra, "originalContentUrl", p.original_content_url);
-                        wire::keep(&mut f.extra, "packageId", p.package_id);
-                        wire::keep(&mut f.extra, "previewImageUrl", p.preview_image_url);
-                        wire::keep(&mut f.extra, "quoteToken", p.quote_token);
-                        wire::keep(&mut f.extra, "stickerId", p.sticker_id);
-                        wire::keep(&mut f.extra, "substitution", p.substitution);
-                        wire::keep(&mut f.extra, "text", p.text);
-                        wire::keep(&mut f.extra, "title", p.title);
-                        wire::keep(&mut f.extra, "trackingId", p.tracking_id);
-                        f.extra.append(&mut p.extra);
-                        Message::Imagemap(wire::finish_variant_with(f, p.other, map)?)
+                        Message::Imagemap(wire::finish_variant_with(ImagemapMessageFields::default(), other, map)?)
                     }
                     "template" => {
-                        let mut f = TemplateMessageFields {
-                            alt_text: p.alt_text,
-                            quick_reply: p.quick_reply,
-                            sender: p.sender,
-                            ..Default::default()
-                        };
-                        wire::keep(&mut f.extra, "actions", p.actions);
-                        wire::keep(&mut f.extra, "address", p.address);
-                        wire::keep(&mut f.extra, "baseUrl", p.base_url);
-                        wire::keep(&mut f.extra, "couponId", p.coupon_id);
-                        wire::keep(&mut f.extra, "deliveryTag", p.delivery_tag);
-                        wire::keep(&mut f.extra, "duration", p.duration);
-                        wire::keep(&mut f.extra, "emojis", p.emojis);
-                        wire::keep(&mut f.extra, "latitude", p.latitude);
-                        wire::keep(&mut f.extra, "longitude", p.longitude);
-                        wire::keep(&mut f.extra, "originalContentUrl", p.original_content_url);
-                        wire::keep(&mut f.extra, "packageId", p.package_id);
-                        wire::keep(&mut f.extra, "previewImageUrl", p.preview_image_url);
-                        wire::keep(&mut f.extra, "quoteToken", p.quote_token);
-                        wire::keep(&mut f.extra, "stickerId", p.sticker_id);
-                        wire::keep(&mut f.extra, "substitution", p.substitution);
-                        wire::keep(&mut f.extra, "text", p.text);
-                        wire::keep(&mut f.extra, "title", p.title);
-                        wire::keep(&mut f.extra, "trackingId", p.tracking_id);
-                        f.extra.append(&mut p.extra);
-                        Message::Template(wire::finish_variant_with(f, p.other, map)?)
+                        Message::Template(wire::finish_variant_with(TemplateMessageFields::default(), other, map)?)
                     }
-                    "flex" => {
-                        let mut f = FlexMessageFields {
-                            alt_text: p.alt_text,
-                            quick_reply: p.quick_reply,
-                            sender: p.sender,
-                            ..Default::default()
-                        };
-                        wire::keep(&mut f.extra, "actions", p.actions);
-                        wire::keep(&mut f.extra, "address", p.address);
-                        wire::keep(&mut f.extra, "baseUrl", p.base_url);
-                        wire::keep(&mut f.extra, "couponId", p.coupon_id);
-                        wire::keep(&mut f.extra, "deliveryTag", p.delivery_tag);
-                        wire::keep(&mut f.extra, "duration", p.duration);
-                        wire::keep(&mut f.extra, "emojis", p.emojis);
-                        wire::keep(&mut f.extra, "latitude", p.latitude);
-                        wire::keep(&mut f.extra, "longitude", p.longitude);
-                        wire::keep(&mut f.extra, "originalContentUrl", p.original_content_url);
-                        wire::keep(&mut f.extra, "packageId", p.package_id);
-                        wire::keep(&mut f.extra, "previewImageUrl", p.preview_image_url);
-                        wire::keep(&mut f.extra, "quoteToken", p.quote_token);
-                        wire::keep(&mut f.extra, "stickerId", p.sticker_id);
-                        wire::keep(&mut f.extra, "substitution", p.substitution);
-                        wire::keep(&mut f.extra, "text", p.text);
-                        wire::keep(&mut f.extra, "title", p.title);
-                        wire::keep(&mut f.extra, "trackingId", p.tracking_id);
-                        f.extra.append(&mut p.extra);
-                        Message::Flex(wire::finish_variant_with(f, p.other, map)?)
-                    }
-                    "coupon" => {
-                        let mut f = CouponMessageFields {
-                            coupon_id: p.coupon_id,
-                            delivery_tag: p.delivery_tag,
-                            quick_reply: p.quick_reply,
-                            sender: p.sender,
-                            ..Default::default()
-                        };
-                        wire::keep(&mut f.extra, "actions", p.actions);
-                        wire::keep(&mut f.extra, "address", p.address);
-                        wire::keep(&mut f.extra, "altText", p.alt_text);
-                        wire::keep(&mut f.extra, "baseUrl", p.base_url);
-                        wire::keep(&mut f.extra, "duration", p.duration);
-                        wire::keep(&mut f.extra, "emojis", p.emojis);
-                        wire::keep(&mut f.extra, "latitude", p.latitude);
-                        wire::keep(&mut f.extra, "longitude", p.longitude);
-                        wire::keep(&mut f.extra, "originalContentUrl", p.original_content_url);
-                        wire::keep(&mut f.extra, "packageId", p.package_id);
-                        wire::keep(&mut f.extra, "previewImageUrl", p.preview_image_url);
-                        wire::keep(&mut f.extra, "quoteToken", p.quote_token);
-                        wire::keep(&mut f.extra, "stickerId", p.sticker_id);
-                        wire::keep(&mut f.extra, "substitution", p.substitution);
-                        wire::keep(&mut f.extra, "text", p.text);
-                        wire::keep(&mut f.extra, "title", p.title);
-                        wire::keep(&mut f.extra, "trackingId", p.tracking_id);
-                        f.extra.append(&mut p.extra);
-                        Message::Coupon(wire::finish_variant_with(f, p.other, map)?)
-                    }
+                    "flex" => Message::Flex(wire::finish_variant_with(FlexMessageFields::default(), other, map)?),
+                    "coupon" => Message::Coupon(wire::finish_variant_with(CouponMessageFields::default(), other, map)?),
                     _ => {
-                        let mut raw = p.extra;
-                        wire::keep(&mut raw, "actions", p.actions);
-                        wire::keep(&mut raw, "address", p.address);
-                        wire::keep(&mut raw, "altText", p.alt_text);
-                        wire::keep(&mut raw, "baseUrl", p.base_url);
-                        wire::keep(&mut raw, "couponId", p.coupon_id);
-                        wire::keep(&mut raw, "deliveryTag", p.delivery_tag);
-                        wire::keep(&mut raw, "duration", p.duration);
-                        wire::keep(&mut raw, "emojis", p.emojis);
-                        wire::keep(&mut raw, "latitude", p.latitude);
-                        wire::keep(&mut raw, "longitude", p.longitude);
-                        wire::keep(&mut raw, "originalContentUrl", p.original_content_url);
-                        wire::keep(&mut raw, "packageId", p.package_id);
-                        wire::keep(&mut raw, "previewImageUrl", p.preview_image_url);
-                        wire::keep(&mut raw, "quickReply", p.quick_reply);
-                        wire::keep(&mut raw, "quoteToken", p.quote_token);
-                        wire::keep(&mut raw, "sender", p.sender);
-                        wire::keep(&mut raw, "stickerId", p.sticker_id);
-                        wire::keep(&mut raw, "substitution", p.substitution);
-                        wire::keep(&mut raw, "text", p.text);
-                        wire::keep(&mut raw, "title", p.title);
-                        wire::keep(&mut raw, "trackingId", p.tracking_id);
-                        let raw = wire::finish_unknown(map, "type", &tag, p.other, raw)?;
+                        let raw = wire::finish_unknown(map, "type", &tag, other)?;
                         Message::Unknown {
                             kind: tag.into_owned(),
                             raw,
@@ -1940,25 +1571,6 @@ impl SubstitutionObject {
     }
 }
 
-/// `SubstitutionObject` properties read before its tag.
-#[derive(Default)]
-pub(crate) struct SubstitutionObjectPending<'de> {
-    pub(crate) emoji_id: Option<String>,
-    pub(crate) product_id: Option<String>,
-    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
-    pub(crate) other: wire::Pending<'de>,
-}
-
-impl<'de> wire::PendingFields<'de> for SubstitutionObjectPending<'de> {
-    fn field<D: serde::Deserializer<'de>>(&mut self, key: std::borrow::Cow<'de, str>, d: D) -> Result<(), D::Error> {
-        match &*key {
-            "emojiId" => wire::opt(&mut self.emoji_id, &mut self.extra, &key, d),
-            "productId" => wire::opt(&mut self.product_id, &mut self.extra, &key, d),
-            _ => wire::buffer(&mut self.other, key, d),
-        }
-    }
-}
-
 impl<'de> serde::Deserialize<'de> for SubstitutionObject {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -1967,32 +1579,22 @@ impl<'de> serde::Deserialize<'de> for SubstitutionObject {
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("a SubstitutionObject object")
             }
-            #[allow(unused_mut)]
             fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<SubstitutionObject, A::Error> {
-                let mut p = SubstitutionObjectPending::default();
-                let tag = wire::find_tag_into(&mut map, "type", &mut p)?;
+                let mut other = wire::Pending::new();
+                let tag = wire::find_tag_into(&mut map, "type", &mut other)?;
                 Ok(match &*tag {
-                    "mention" => {
-                        let mut f = MentionSubstitutionObjectFields::default();
-                        wire::keep(&mut f.extra, "emojiId", p.emoji_id);
-                        wire::keep(&mut f.extra, "productId", p.product_id);
-                        f.extra.append(&mut p.extra);
-                        SubstitutionObject::Mention(wire::finish_variant_with(f, p.other, map)?)
-                    }
-                    "emoji" => {
-                        let mut f = EmojiSubstitutionObjectFields {
-                            emoji_id: p.emoji_id,
-                            product_id: p.product_id,
-                            ..Default::default()
-                        };
-                        f.extra.append(&mut p.extra);
-                        SubstitutionObject::Emoji(wire::finish_variant_with(f, p.other, map)?)
-                    }
+                    "mention" => SubstitutionObject::Mention(wire::finish_variant_with(
+                        MentionSubstitutionObjectFields::default(),
+                        other,
+                        map,
+                    )?),
+                    "emoji" => SubstitutionObject::Emoji(wire::finish_variant_with(
+                        EmojiSubstitutionObjectFields::default(),
+                        other,
+                        map,
+                    )?),
                     _ => {
-                        let mut raw = p.extra;
-                        wire::keep(&mut raw, "emojiId", p.emoji_id);
-                        wire::keep(&mut raw, "productId", p.product_id);
-                        let raw = wire::finish_unknown(map, "type", &tag, p.other, raw)?;
+                        let raw = wire::finish_unknown(map, "type", &tag, other)?;
                         SubstitutionObject::Unknown {
                             kind: tag.into_owned(),
                             raw,
@@ -2124,23 +1726,6 @@ impl MentionTarget {
     }
 }
 
-/// `MentionTarget` properties read before its tag.
-#[derive(Default)]
-pub(crate) struct MentionTargetPending<'de> {
-    pub(crate) user_id: Option<crate::ids::UserId>,
-    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
-    pub(crate) other: wire::Pending<'de>,
-}
-
-impl<'de> wire::PendingFields<'de> for MentionTargetPending<'de> {
-    fn field<D: serde::Deserializer<'de>>(&mut self, key: std::borrow::Cow<'de, str>, d: D) -> Result<(), D::Error> {
-        match &*key {
-            "userId" => wire::opt(&mut self.user_id, &mut self.extra, &key, d),
-            _ => wire::buffer(&mut self.other, key, d),
-        }
-    }
-}
-
 impl<'de> serde::Deserialize<'de> for MentionTarget {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -2149,29 +1734,22 @@ impl<'de> serde::Deserialize<'de> for MentionTarget {
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("a MentionTarget object")
             }
-            #[allow(unused_mut)]
             fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<MentionTarget, A::Error> {
-                let mut p = MentionTargetPending::default();
-                let tag = wire::find_tag_into(&mut map, "type", &mut p)?;
+                let mut other = wire::Pending::new();
+                let tag = wire::find_tag_into(&mut map, "type", &mut other)?;
                 Ok(match &*tag {
-                    "user" => {
-                        let mut f = UserMentionTargetFields {
-                            user_id: p.user_id,
-                            ..Default::default()
-                        };
-                        f.extra.append(&mut p.extra);
-                        MentionTarget::User(wire::finish_variant_with(f, p.other, map)?)
-                    }
-                    "all" => {
-                        let mut f = AllMentionTargetFields::default();
-                        wire::keep(&mut f.extra, "userId", p.user_id);
-                        f.extra.append(&mut p.extra);
-                        MentionTarget::All(wire::finish_variant_with(f, p.other, map)?)
-                    }
+                    "user" => MentionTarget::User(wire::finish_variant_with(
+                        UserMentionTargetFields::default(),
+                        other,
+                        map,
+                    )?),
+                    "all" => MentionTarget::All(wire::finish_variant_with(
+                        AllMentionTargetFields::default(),
+                        other,
+                        map,
+                    )?),
                     _ => {
-                        let mut raw = p.extra;
-                        wire::keep(&mut raw, "userId", p.user_id);
-                        let raw = wire::finish_unknown(map, "type", &tag, p.other, raw)?;
+                        let raw = wire::finish_unknown(map, "type", &tag, other)?;
                         MentionTarget::Unknown {
                             kind: tag.into_owned(),
                             raw,
@@ -3112,31 +2690,6 @@ impl ImagemapAction {
     }
 }
 
-/// `ImagemapAction` properties read before its tag.
-#[derive(Default)]
-pub(crate) struct ImagemapActionPending<'de> {
-    pub(crate) area: Option<ImagemapArea>,
-    pub(crate) clipboard_text: Option<String>,
-    pub(crate) label: Option<String>,
-    pub(crate) link_uri: Option<String>,
-    pub(crate) text: Option<String>,
-    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
-    pub(crate) other: wire::Pending<'de>,
-}
-
-impl<'de> wire::PendingFields<'de> for ImagemapActionPending<'de> {
-    fn field<D: serde::Deserializer<'de>>(&mut self, key: std::borrow::Cow<'de, str>, d: D) -> Result<(), D::Error> {
-        match &*key {
-            "area" => wire::opt(&mut self.area, &mut self.extra, &key, d),
-            "clipboardText" => wire::opt(&mut self.clipboard_text, &mut self.extra, &key, d),
-            "label" => wire::opt(&mut self.label, &mut self.extra, &key, d),
-            "linkUri" => wire::opt(&mut self.link_uri, &mut self.extra, &key, d),
-            "text" => wire::opt(&mut self.text, &mut self.extra, &key, d),
-            _ => wire::buffer(&mut self.other, key, d),
-        }
-    }
-}
-
 impl<'de> serde::Deserialize<'de> for ImagemapAction {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -3145,55 +2698,27 @@ impl<'de> serde::Deserialize<'de> for ImagemapAction {
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("a ImagemapAction object")
             }
-            #[allow(unused_mut)]
             fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<ImagemapAction, A::Error> {
-                let mut p = ImagemapActionPending::default();
-                let tag = wire::find_tag_into(&mut map, "type", &mut p)?;
+                let mut other = wire::Pending::new();
+                let tag = wire::find_tag_into(&mut map, "type", &mut other)?;
                 Ok(match &*tag {
-                    "message" => {
-                        let mut f = MessageImagemapActionFields {
-                            area: p.area,
-                            label: p.label,
-                            text: p.text,
-                            ..Default::default()
-                        };
-                        wire::keep(&mut f.extra, "clipboardText", p.clipboard_text);
-                        wire::keep(&mut f.extra, "linkUri", p.link_uri);
-                        f.extra.append(&mut p.extra);
-                        ImagemapAction::Message(wire::finish_variant_with(f, p.other, map)?)
-                    }
-                    "uri" => {
-                        let mut f = URIImagemapActionFields {
-                            area: p.area,
-                            label: p.label,
-                            link_uri: p.link_uri,
-                            ..Default::default()
-                        };
-                        wire::keep(&mut f.extra, "clipboardText", p.clipboard_text);
-                        wire::keep(&mut f.extra, "text", p.text);
-                        f.extra.append(&mut p.extra);
-                        ImagemapAction::Uri(wire::finish_variant_with(f, p.other, map)?)
-                    }
-                    "clipboard" => {
-                        let mut f = ClipboardImagemapActionFields {
-                            area: p.area,
-                            clipboard_text: p.clipboard_text,
-                            label: p.label,
-                            ..Default::default()
-                        };
-                        wire::keep(&mut f.extra, "linkUri", p.link_uri);
-                        wire::keep(&mut f.extra, "text", p.text);
-                        f.extra.append(&mut p.extra);
-                        ImagemapAction::Clipboard(wire::finish_variant_with(f, p.other, map)?)
-                    }
+                    "message" => ImagemapAction::Message(wire::finish_variant_with(
+                        MessageImagemapActionFields::default(),
+                        other,
+                        map,
+                    )?),
+                    "uri" => ImagemapAction::Uri(wire::finish_variant_with(
+                        URIImagemapActionFields::default(),
+                        other,
+                        map,
+                    )?),
+                    "clipboard" => ImagemapAction::Clipboard(wire::finish_variant_with(
+                        ClipboardImagemapActionFields::default(),
+                        other,
+                        map,
+                    )?),
                     _ => {
-                        let mut raw = p.extra;
-                        wire::keep(&mut raw, "area", p.area);
-                        wire::keep(&mut raw, "clipboardText", p.clipboard_text);
-                        wire::keep(&mut raw, "label", p.label);
-                        wire::keep(&mut raw, "linkUri", p.link_uri);
-                        wire::keep(&mut raw, "text", p.text);
-                        let raw = wire::finish_unknown(map, "type", &tag, p.other, raw)?;
+                        let raw = wire::finish_unknown(map, "type", &tag, other)?;
                         ImagemapAction::Unknown {
                             kind: tag.into_owned(),
                             raw,
@@ -3851,35 +3376,6 @@ impl Template {
     }
 }
 
-/// `Template` properties read before its tag.
-#[derive(Default)]
-pub(crate) struct TemplatePending<'de> {
-    pub(crate) actions: Option<Vec<Action>>,
-    pub(crate) image_aspect_ratio: Option<String>,
-    pub(crate) image_background_color: Option<String>,
-    pub(crate) image_size: Option<String>,
-    pub(crate) text: Option<String>,
-    pub(crate) thumbnail_image_url: Option<String>,
-    pub(crate) title: Option<String>,
-    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
-    pub(crate) other: wire::Pending<'de>,
-}
-
-impl<'de> wire::PendingFields<'de> for TemplatePending<'de> {
-    fn field<D: serde::Deserializer<'de>>(&mut self, key: std::borrow::Cow<'de, str>, d: D) -> Result<(), D::Error> {
-        match &*key {
-            "actions" => wire::opt(&mut self.actions, &mut self.extra, &key, d),
-            "imageAspectRatio" => wire::opt(&mut self.image_aspect_ratio, &mut self.extra, &key, d),
-            "imageBackgroundColor" => wire::opt(&mut self.image_background_color, &mut self.extra, &key, d),
-            "imageSize" => wire::opt(&mut self.image_size, &mut self.extra, &key, d),
-            "text" => wire::opt(&mut self.text, &mut self.extra, &key, d),
-            "thumbnailImageUrl" => wire::opt(&mut self.thumbnail_image_url, &mut self.extra, &key, d),
-            "title" => wire::opt(&mut self.title, &mut self.extra, &key, d),
-            _ => wire::buffer(&mut self.other, key, d),
-        }
-    }
-}
-
 impl<'de> serde::Deserialize<'de> for Template {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -3888,75 +3384,28 @@ impl<'de> serde::Deserialize<'de> for Template {
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("a Template object")
             }
-            #[allow(unused_mut)]
             fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Template, A::Error> {
-                let mut p = TemplatePending::default();
-                let tag = wire::find_tag_into(&mut map, "type", &mut p)?;
+                let mut other = wire::Pending::new();
+                let tag = wire::find_tag_into(&mut map, "type", &mut other)?;
                 Ok(match &*tag {
                     "buttons" => {
-                        let mut f = ButtonsTemplateFields {
-                            actions: p.actions,
-                            image_aspect_ratio: p.image_aspect_ratio,
-                            image_background_color: p.image_background_color,
-                            image_size: p.image_size,
-                            text: p.text,
-                            thumbnail_image_url: p.thumbnail_image_url,
-                            title: p.title,
-                            ..Default::default()
-                        };
-                        f.extra.append(&mut p.extra);
-                        Template::Buttons(wire::finish_variant_with(f, p.other, map)?)
+                        Template::Buttons(wire::finish_variant_with(ButtonsTemplateFields::default(), other, map)?)
                     }
                     "confirm" => {
-                        let mut f = ConfirmTemplateFields {
-                            actions: p.actions,
-                            text: p.text,
-                            ..Default::default()
-                        };
-                        wire::keep(&mut f.extra, "imageAspectRatio", p.image_aspect_ratio);
-                        wire::keep(&mut f.extra, "imageBackgroundColor", p.image_background_color);
-                        wire::keep(&mut f.extra, "imageSize", p.image_size);
-                        wire::keep(&mut f.extra, "thumbnailImageUrl", p.thumbnail_image_url);
-                        wire::keep(&mut f.extra, "title", p.title);
-                        f.extra.append(&mut p.extra);
-                        Template::Confirm(wire::finish_variant_with(f, p.other, map)?)
+                        Template::Confirm(wire::finish_variant_with(ConfirmTemplateFields::default(), other, map)?)
                     }
-                    "carousel" => {
-                        let mut f = CarouselTemplateFields {
-                            image_aspect_ratio: p.image_aspect_ratio,
-                            image_size: p.image_size,
-                            ..Default::default()
-                        };
-                        wire::keep(&mut f.extra, "actions", p.actions);
-                        wire::keep(&mut f.extra, "imageBackgroundColor", p.image_background_color);
-                        wire::keep(&mut f.extra, "text", p.text);
-                        wire::keep(&mut f.extra, "thumbnailImageUrl", p.thumbnail_image_url);
-                        wire::keep(&mut f.extra, "title", p.title);
-                        f.extra.append(&mut p.extra);
-                        Template::Carousel(wire::finish_variant_with(f, p.other, map)?)
-                    }
-                    "image_carousel" => {
-                        let mut f = ImageCarouselTemplateFields::default();
-                        wire::keep(&mut f.extra, "actions", p.actions);
-                        wire::keep(&mut f.extra, "imageAspectRatio", p.image_aspect_ratio);
-                        wire::keep(&mut f.extra, "imageBackgroundColor", p.image_background_color);
-                        wire::keep(&mut f.extra, "imageSize", p.image_size);
-                        wire::keep(&mut f.extra, "text", p.text);
-                        wire::keep(&mut f.extra, "thumbnailImageUrl", p.thumbnail_image_url);
-                        wire::keep(&mut f.extra, "title", p.title);
-                        f.extra.append(&mut p.extra);
-                        Template::ImageCarousel(wire::finish_variant_with(f, p.other, map)?)
-                    }
+                    "carousel" => Template::Carousel(wire::finish_variant_with(
+                        CarouselTemplateFields::default(),
+                        other,
+                        map,
+                    )?),
+                    "image_carousel" => Template::ImageCarousel(wire::finish_variant_with(
+                        ImageCarouselTemplateFields::default(),
+                        other,
+                        map,
+                    )?),
                     _ => {
-                        let mut raw = p.extra;
-                        wire::keep(&mut raw, "actions", p.actions);
-                        wire::keep(&mut raw, "imageAspectRatio", p.image_aspect_ratio);
-                        wire::keep(&mut raw, "imageBackgroundColor", p.image_background_color);
-                        wire::keep(&mut raw, "imageSize", p.image_size);
-                        wire::keep(&mut raw, "text", p.text);
-                        wire::keep(&mut raw, "thumbnailImageUrl", p.thumbnail_image_url);
-                        wire::keep(&mut raw, "title", p.title);
-                        let raw = wire::finish_unknown(map, "type", &tag, p.other, raw)?;
+                        let raw = wire::finish_unknown(map, "type", &tag, other)?;
                         Template::Unknown {
                             kind: tag.into_owned(),
                             raw,

@@ -209,31 +209,6 @@ impl Recipient {
     }
 }
 
-/// `Recipient` properties read before its tag.
-#[derive(Default)]
-pub(crate) struct RecipientPending<'de> {
-    pub(crate) and: Option<Vec<Recipient>>,
-    pub(crate) audience_group_id: Option<i64>,
-    pub(crate) not: Option<Box<Recipient>>,
-    pub(crate) or: Option<Vec<Recipient>>,
-    pub(crate) request_id: Option<String>,
-    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
-    pub(crate) other: wire::Pending<'de>,
-}
-
-impl<'de> wire::PendingFields<'de> for RecipientPending<'de> {
-    fn field<D: serde::Deserializer<'de>>(&mut self, key: std::borrow::Cow<'de, str>, d: D) -> Result<(), D::Error> {
-        match &*key {
-            "and" => wire::opt(&mut self.and, &mut self.extra, &key, d),
-            "audienceGroupId" => wire::opt(&mut self.audience_group_id, &mut self.extra, &key, d),
-            "not" => wire::opt(&mut self.not, &mut self.extra, &key, d),
-            "or" => wire::opt(&mut self.or, &mut self.extra, &key, d),
-            "requestId" => wire::opt(&mut self.request_id, &mut self.extra, &key, d),
-            _ => wire::buffer(&mut self.other, key, d),
-        }
-    }
-}
-
 impl<'de> serde::Deserialize<'de> for Recipient {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -242,55 +217,27 @@ impl<'de> serde::Deserialize<'de> for Recipient {
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("a Recipient object")
             }
-            #[allow(unused_mut)]
             fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Recipient, A::Error> {
-                let mut p = RecipientPending::default();
-                let tag = wire::find_tag_into(&mut map, "type", &mut p)?;
+                let mut other = wire::Pending::new();
+                let tag = wire::find_tag_into(&mut map, "type", &mut other)?;
                 Ok(match &*tag {
-                    "operator" => {
-                        let mut f = OperatorRecipientFields {
-                            and: p.and,
-                            not: p.not,
-                            or: p.or,
-                            ..Default::default()
-                        };
-                        wire::keep(&mut f.extra, "audienceGroupId", p.audience_group_id);
-                        wire::keep(&mut f.extra, "requestId", p.request_id);
-                        f.extra.append(&mut p.extra);
-                        Recipient::Operator(wire::finish_variant_with(f, p.other, map)?)
-                    }
-                    "audience" => {
-                        let mut f = AudienceRecipientFields {
-                            audience_group_id: p.audience_group_id,
-                            ..Default::default()
-                        };
-                        wire::keep(&mut f.extra, "and", p.and);
-                        wire::keep(&mut f.extra, "not", p.not);
-                        wire::keep(&mut f.extra, "or", p.or);
-                        wire::keep(&mut f.extra, "requestId", p.request_id);
-                        f.extra.append(&mut p.extra);
-                        Recipient::Audience(wire::finish_variant_with(f, p.other, map)?)
-                    }
-                    "redelivery" => {
-                        let mut f = RedeliveryRecipientFields {
-                            request_id: p.request_id,
-                            ..Default::default()
-                        };
-                        wire::keep(&mut f.extra, "and", p.and);
-                        wire::keep(&mut f.extra, "audienceGroupId", p.audience_group_id);
-                        wire::keep(&mut f.extra, "not", p.not);
-                        wire::keep(&mut f.extra, "or", p.or);
-                        f.extra.append(&mut p.extra);
-                        Recipient::Redelivery(wire::finish_variant_with(f, p.other, map)?)
-                    }
+                    "operator" => Recipient::Operator(wire::finish_variant_with(
+                        OperatorRecipientFields::default(),
+                        other,
+                        map,
+                    )?),
+                    "audience" => Recipient::Audience(wire::finish_variant_with(
+                        AudienceRecipientFields::default(),
+                        other,
+                        map,
+                    )?),
+                    "redelivery" => Recipient::Redelivery(wire::finish_variant_with(
+                        RedeliveryRecipientFields::default(),
+                        other,
+                        map,
+                    )?),
                     _ => {
-                        let mut raw = p.extra;
-                        wire::keep(&mut raw, "and", p.and);
-                        wire::keep(&mut raw, "audienceGroupId", p.audience_group_id);
-                        wire::keep(&mut raw, "not", p.not);
-                        wire::keep(&mut raw, "or", p.or);
-                        wire::keep(&mut raw, "requestId", p.request_id);
-                        let raw = wire::finish_unknown(map, "type", &tag, p.other, raw)?;
+                        let raw = wire::finish_unknown(map, "type", &tag, other)?;
                         Recipient::Unknown {
                             kind: tag.into_owned(),
                             raw,
@@ -691,27 +638,6 @@ impl DemographicFilter {
     }
 }
 
-/// `DemographicFilter` properties read before its tag.
-#[derive(Default)]
-pub(crate) struct DemographicFilterPending<'de> {
-    pub(crate) and: Option<Vec<DemographicFilter>>,
-    pub(crate) not: Option<Box<DemographicFilter>>,
-    pub(crate) or: Option<Vec<DemographicFilter>>,
-    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
-    pub(crate) other: wire::Pending<'de>,
-}
-
-impl<'de> wire::PendingFields<'de> for DemographicFilterPending<'de> {
-    fn field<D: serde::Deserializer<'de>>(&mut self, key: std::borrow::Cow<'de, str>, d: D) -> Result<(), D::Error> {
-        match &*key {
-            "and" => wire::opt(&mut self.and, &mut self.extra, &key, d),
-            "not" => wire::opt(&mut self.not, &mut self.extra, &key, d),
-            "or" => wire::opt(&mut self.or, &mut self.extra, &key, d),
-            _ => wire::buffer(&mut self.other, key, d),
-        }
-    }
-}
-
 impl<'de> serde::Deserialize<'de> for DemographicFilter {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -720,67 +646,42 @@ impl<'de> serde::Deserialize<'de> for DemographicFilter {
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("a DemographicFilter object")
             }
-            #[allow(unused_mut)]
             fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<DemographicFilter, A::Error> {
-                let mut p = DemographicFilterPending::default();
-                let tag = wire::find_tag_into(&mut map, "type", &mut p)?;
+                let mut other = wire::Pending::new();
+                let tag = wire::find_tag_into(&mut map, "type", &mut other)?;
                 Ok(match &*tag {
-                    "age" => {
-                        let mut f = AgeDemographicFilterFields::default();
-                        wire::keep(&mut f.extra, "and", p.and);
-                        wire::keep(&mut f.extra, "not", p.not);
-                        wire::keep(&mut f.extra, "or", p.or);
-                        f.extra.append(&mut p.extra);
-                        DemographicFilter::Age(wire::finish_variant_with(f, p.other, map)?)
-                    }
-                    "appType" => {
-                        let mut f = AppTypeDemographicFilterFields::default();
-                        wire::keep(&mut f.extra, "and", p.and);
-                        wire::keep(&mut f.extra, "not", p.not);
-                        wire::keep(&mut f.extra, "or", p.or);
-                        f.extra.append(&mut p.extra);
-                        DemographicFilter::AppType(wire::finish_variant_with(f, p.other, map)?)
-                    }
-                    "area" => {
-                        let mut f = AreaDemographicFilterFields::default();
-                        wire::keep(&mut f.extra, "and", p.and);
-                        wire::keep(&mut f.extra, "not", p.not);
-                        wire::keep(&mut f.extra, "or", p.or);
-                        f.extra.append(&mut p.extra);
-                        DemographicFilter::Area(wire::finish_variant_with(f, p.other, map)?)
-                    }
-                    "gender" => {
-                        let mut f = GenderDemographicFilterFields::default();
-                        wire::keep(&mut f.extra, "and", p.and);
-                        wire::keep(&mut f.extra, "not", p.not);
-                        wire::keep(&mut f.extra, "or", p.or);
-                        f.extra.append(&mut p.extra);
-                        DemographicFilter::Gender(wire::finish_variant_with(f, p.other, map)?)
-                    }
-                    "operator" => {
-                        let mut f = OperatorDemographicFilterFields {
-                            and: p.and,
-                            not: p.not,
-                            or: p.or,
-                            ..Default::default()
-                        };
-                        f.extra.append(&mut p.extra);
-                        DemographicFilter::Operator(wire::finish_variant_with(f, p.other, map)?)
-                    }
-                    "subscriptionPeriod" => {
-                        let mut f = SubscriptionPeriodDemographicFilterFields::default();
-                        wire::keep(&mut f.extra, "and", p.and);
-                        wire::keep(&mut f.extra, "not", p.not);
-                        wire::keep(&mut f.extra, "or", p.or);
-                        f.extra.append(&mut p.extra);
-                        DemographicFilter::SubscriptionPeriod(wire::finish_variant_with(f, p.other, map)?)
-                    }
+                    "age" => DemographicFilter::Age(wire::finish_variant_with(
+                        AgeDemographicFilterFields::default(),
+                        other,
+                        map,
+                    )?),
+                    "appType" => DemographicFilter::AppType(wire::finish_variant_with(
+                        AppTypeDemographicFilterFields::default(),
+                        other,
+                        map,
+                    )?),
+                    "area" => DemographicFilter::Area(wire::finish_variant_with(
+                        AreaDemographicFilterFields::default(),
+                        other,
+                        map,
+                    )?),
+                    "gender" => DemographicFilter::Gender(wire::finish_variant_with(
+                        GenderDemographicFilterFields::default(),
+                        other,
+                        map,
+                    )?),
+                    "operator" => DemographicFilter::Operator(wire::finish_variant_with(
+                        OperatorDemographicFilterFields::default(),
+                        other,
+                        map,
+                    )?),
+                    "subscriptionPeriod" => DemographicFilter::SubscriptionPeriod(wire::finish_variant_with(
+                        SubscriptionPeriodDemographicFilterFields::default(),
+                        other,
+                        map,
+                    )?),
                     _ => {
-                        let mut raw = p.extra;
-                        wire::keep(&mut raw, "and", p.and);
-                        wire::keep(&mut raw, "not", p.not);
-                        wire::keep(&mut raw, "or", p.or);
-                        let raw = wire::finish_unknown(map, "type", &tag, p.other, raw)?;
+                        let raw = wire::finish_unknown(map, "type", &tag, other)?;
                         DemographicFilter::Unknown {
                             kind: tag.into_owned(),
                             raw,

@@ -938,25 +938,6 @@ impl RichMenuBatchOperation {
     }
 }
 
-/// `RichMenuBatchOperation` properties read before its tag.
-#[derive(Default)]
-pub(crate) struct RichMenuBatchOperationPending<'de> {
-    pub(crate) from: Option<String>,
-    pub(crate) to: Option<String>,
-    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
-    pub(crate) other: wire::Pending<'de>,
-}
-
-impl<'de> wire::PendingFields<'de> for RichMenuBatchOperationPending<'de> {
-    fn field<D: serde::Deserializer<'de>>(&mut self, key: std::borrow::Cow<'de, str>, d: D) -> Result<(), D::Error> {
-        match &*key {
-            "from" => wire::opt(&mut self.from, &mut self.extra, &key, d),
-            "to" => wire::opt(&mut self.to, &mut self.extra, &key, d),
-            _ => wire::buffer(&mut self.other, key, d),
-        }
-    }
-}
-
 impl<'de> serde::Deserialize<'de> for RichMenuBatchOperation {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -965,41 +946,27 @@ impl<'de> serde::Deserialize<'de> for RichMenuBatchOperation {
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("a RichMenuBatchOperation object")
             }
-            #[allow(unused_mut)]
             fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<RichMenuBatchOperation, A::Error> {
-                let mut p = RichMenuBatchOperationPending::default();
-                let tag = wire::find_tag_into(&mut map, "type", &mut p)?;
+                let mut other = wire::Pending::new();
+                let tag = wire::find_tag_into(&mut map, "type", &mut other)?;
                 Ok(match &*tag {
-                    "link" => {
-                        let mut f = RichMenuBatchLinkOperationFields {
-                            from: p.from,
-                            to: p.to,
-                            ..Default::default()
-                        };
-                        f.extra.append(&mut p.extra);
-                        RichMenuBatchOperation::Link(wire::finish_variant_with(f, p.other, map)?)
-                    }
-                    "unlink" => {
-                        let mut f = RichMenuBatchUnlinkOperationFields {
-                            from: p.from,
-                            ..Default::default()
-                        };
-                        wire::keep(&mut f.extra, "to", p.to);
-                        f.extra.append(&mut p.extra);
-                        RichMenuBatchOperation::Unlink(wire::finish_variant_with(f, p.other, map)?)
-                    }
-                    "unlinkAll" => {
-                        let mut f = RichMenuBatchUnlinkAllOperationFields::default();
-                        wire::keep(&mut f.extra, "from", p.from);
-                        wire::keep(&mut f.extra, "to", p.to);
-                        f.extra.append(&mut p.extra);
-                        RichMenuBatchOperation::UnlinkAll(wire::finish_variant_with(f, p.other, map)?)
-                    }
+                    "link" => RichMenuBatchOperation::Link(wire::finish_variant_with(
+                        RichMenuBatchLinkOperationFields::default(),
+                        other,
+                        map,
+                    )?),
+                    "unlink" => RichMenuBatchOperation::Unlink(wire::finish_variant_with(
+                        RichMenuBatchUnlinkOperationFields::default(),
+                        other,
+                        map,
+                    )?),
+                    "unlinkAll" => RichMenuBatchOperation::UnlinkAll(wire::finish_variant_with(
+                        RichMenuBatchUnlinkAllOperationFields::default(),
+                        other,
+                        map,
+                    )?),
                     _ => {
-                        let mut raw = p.extra;
-                        wire::keep(&mut raw, "from", p.from);
-                        wire::keep(&mut raw, "to", p.to);
-                        let raw = wire::finish_unknown(map, "type", &tag, p.other, raw)?;
+                        let raw = wire::finish_unknown(map, "type", &tag, other)?;
                         RichMenuBatchOperation::Unknown {
                             kind: tag.into_owned(),
                             raw,

@@ -4,7 +4,9 @@
 //! `Fields` builder, so parsing never buffers a whole object; properties the
 //! model does not know go to `extra`. Tagged unions look for their tag: when
 //! it comes first (the usual case) the rest of the object streams into the
-//! variant; fields seen before the tag are buffered as `Value`s and replayed.
+//! variant; properties seen before the tag are buffered (borrowing their
+//! strings) and replayed once the tag is known, so the result does not depend
+//! on where the tag is.
 
 use std::borrow::Cow;
 use std::marker::PhantomData;
@@ -388,70 +390,24 @@ impl<'de, E: de::Error> Deserializer<'de> for BufDe<'de, E> {
     }
 }
 
-/// The properties a union reads before its tag: typed slots for keys that
-/// have one type in every variant, a buffer for the rest.
-pub(crate) trait PendingFields<'de> {
-    /// Takes the value of property `key` from `d`.
-    fn field<D: Deserializer<'de>>(&mut self, key: Cow<'de, str>, d: D) -> Result<(), D::Error>;
-}
-
-/// Buffers a property whose type depends on the tag.
-pub(crate) fn buffer<'de, D: Deserializer<'de>>(
-    other: &mut Pending<'de>,
-    key: Cow<'de, str>,
-    d: D,
-) -> Result<(), D::Error> {
-    if other.is_empty() {
-        other.reserve(4);
-    }
-    other.push((key, Buf::deserialize(d)?));
-    Ok(())
-}
-
-/// Reads a union object up to its tag, handing the properties before it to
-/// `pending`. Returns the tag; `map` is left positioned after it.
-pub(crate) fn find_tag_into<'de, A: MapAccess<'de>, P: PendingFields<'de>>(
+/// Reads a union object up to its tag, buffering the properties before it
+/// in `pending`. Returns the tag; `map` is left positioned after it.
+pub(crate) fn find_tag_into<'de, A: MapAccess<'de>>(
     map: &mut A,
     tag: &'static str,
-    pending: &mut P,
+    pending: &mut Pending<'de>,
 ) -> Result<Cow<'de, str>, A::Error> {
     while let Some(key) = map.next_key::<Key<'de>>()? {
         if key.0 == tag {
             return Ok(map.next_value::<Key<'de>>()?.0);
         }
-        map.next_value_seed(TaggedSeed {
-            pending: &mut *pending,
-            key: key.0,
-        })?;
+        if pending.is_empty() {
+            pending.reserve(8);
+        }
+        let value = map.next_value::<Buf<'de>>()?;
+        pending.push((key.0, value));
     }
     Err(de::Error::missing_field(tag))
-}
-
-struct TaggedSeed<'a, 'de, P> {
-    pending: &'a mut P,
-    key: Cow<'de, str>,
-}
-
-impl<'de, P: PendingFields<'de>> DeserializeSeed<'de> for TaggedSeed<'_, 'de, P> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        self.pending.field(self.key, d)
-    }
-}
-
-/// A typed slot read before the tag, for a variant that has no such field:
-/// kept as JSON.
-#[inline(always)]
-pub(crate) fn keep<T: serde::Serialize>(extra: &mut Map<String, Value>, key: &str, value: Option<T>) {
-    // Usually empty: only the check is inlined at each of the many call sites.
-    if let Some(v) = value {
-        keep_some(extra, key, v);
-    }
-}
-
-#[inline(never)]
-fn keep_some<T: serde::Serialize>(extra: &mut Map<String, Value>, key: &str, value: T) {
-    extra.insert(key.to_owned(), serde_json::to_value(&value).unwrap_or(Value::Null));
 }
 
 /// Finishes a known variant: replays the buffered properties, reads the rest
@@ -477,8 +433,8 @@ pub(crate) fn finish_unknown<'de, A: MapAccess<'de>>(
     tag_name: &str,
     tag: &str,
     other: Pending<'de>,
-    mut raw: Map<String, Value>,
 ) -> Result<Map<String, Value>, A::Error> {
+    let mut raw = Map::new();
     for (k, v) in other {
         raw.insert(k.into_owned(), v.into_value());
     }

@@ -419,33 +419,6 @@ impl Event {
     }
 }
 
-/// `Event` properties read before its tag.
-#[derive(Default)]
-pub(crate) struct EventPending<'de> {
-    pub(crate) delivery_context: Option<DeliveryContext>,
-    pub(crate) mode: Option<EventMode>,
-    pub(crate) reply_token: Option<String>,
-    pub(crate) source: Option<Source>,
-    pub(crate) timestamp: Option<i64>,
-    pub(crate) webhook_event_id: Option<String>,
-    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
-    pub(crate) other: wire::Pending<'de>,
-}
-
-impl<'de> wire::PendingFields<'de> for EventPending<'de> {
-    fn field<D: serde::Deserializer<'de>>(&mut self, key: std::borrow::Cow<'de, str>, d: D) -> Result<(), D::Error> {
-        match &*key {
-            "deliveryContext" => wire::opt(&mut self.delivery_context, &mut self.extra, &key, d),
-            "mode" => wire::opt(&mut self.mode, &mut self.extra, &key, d),
-            "replyToken" => wire::opt(&mut self.reply_token, &mut self.extra, &key, d),
-            "source" => wire::opt(&mut self.source, &mut self.extra, &key, d),
-            "timestamp" => wire::opt(&mut self.timestamp, &mut self.extra, &key, d),
-            "webhookEventId" => wire::opt(&mut self.webhook_event_id, &mut self.extra, &key, d),
-            _ => wire::buffer(&mut self.other, key, d),
-        }
-    }
-}
-
 impl<'de> serde::Deserialize<'de> for Event {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -454,280 +427,72 @@ impl<'de> serde::Deserialize<'de> for Event {
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("a Event object")
             }
-            #[allow(unused_mut)]
             fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Event, A::Error> {
-                let mut p = EventPending::default();
-                let tag = wire::find_tag_into(&mut map, "type", &mut p)?;
+                let mut other = wire::Pending::new();
+                let tag = wire::find_tag_into(&mut map, "type", &mut other)?;
                 Ok(match &*tag {
-                    "message" => {
-                        let mut f = MessageEventFields {
-                            delivery_context: p.delivery_context,
-                            mode: p.mode,
-                            reply_token: p.reply_token,
-                            source: p.source,
-                            timestamp: p.timestamp,
-                            webhook_event_id: p.webhook_event_id,
-                            ..Default::default()
-                        };
-                        f.extra.append(&mut p.extra);
-                        Event::Message(wire::finish_variant_with(f, p.other, map)?)
-                    }
-                    "unsend" => {
-                        let mut f = UnsendEventFields {
-                            delivery_context: p.delivery_context,
-                            mode: p.mode,
-                            source: p.source,
-                            timestamp: p.timestamp,
-                            webhook_event_id: p.webhook_event_id,
-                            ..Default::default()
-                        };
-                        wire::keep(&mut f.extra, "replyToken", p.reply_token);
-                        f.extra.append(&mut p.extra);
-                        Event::Unsend(wire::finish_variant_with(f, p.other, map)?)
-                    }
-                    "follow" => {
-                        let mut f = FollowEventFields {
-                            delivery_context: p.delivery_context,
-                            mode: p.mode,
-                            reply_token: p.reply_token,
-                            source: p.source,
-                            timestamp: p.timestamp,
-                            webhook_event_id: p.webhook_event_id,
-                            ..Default::default()
-                        };
-                        f.extra.append(&mut p.extra);
-                        Event::Follow(wire::finish_variant_with(f, p.other, map)?)
-                    }
+                    "message" => Event::Message(wire::finish_variant_with(MessageEventFields::default(), other, map)?),
+                    "unsend" => Event::Unsend(wire::finish_variant_with(UnsendEventFields::default(), other, map)?),
+                    "follow" => Event::Follow(wire::finish_variant_with(FollowEventFields::default(), other, map)?),
                     "unfollow" => {
-                        let mut f = UnfollowEventFields {
-                            delivery_context: p.delivery_context,
-                            mode: p.mode,
-                            source: p.source,
-                            timestamp: p.timestamp,
-                            webhook_event_id: p.webhook_event_id,
-                            ..Default::default()
-                        };
-                        wire::keep(&mut f.extra, "replyToken", p.reply_token);
-                        f.extra.append(&mut p.extra);
-                        Event::Unfollow(wire::finish_variant_with(f, p.other, map)?)
+                        Event::Unfollow(wire::finish_variant_with(UnfollowEventFields::default(), other, map)?)
                     }
-                    "join" => {
-                        let mut f = JoinEventFields {
-                            delivery_context: p.delivery_context,
-                            mode: p.mode,
-                            reply_token: p.reply_token,
-                            source: p.source,
-                            timestamp: p.timestamp,
-                            webhook_event_id: p.webhook_event_id,
-                            ..Default::default()
-                        };
-                        f.extra.append(&mut p.extra);
-                        Event::Join(wire::finish_variant_with(f, p.other, map)?)
-                    }
-                    "leave" => {
-                        let mut f = LeaveEventFields {
-                            delivery_context: p.delivery_context,
-                            mode: p.mode,
-                            source: p.source,
-                            timestamp: p.timestamp,
-                            webhook_event_id: p.webhook_event_id,
-                            ..Default::default()
-                        };
-                        wire::keep(&mut f.extra, "replyToken", p.reply_token);
-                        f.extra.append(&mut p.extra);
-                        Event::Leave(wire::finish_variant_with(f, p.other, map)?)
-                    }
-                    "memberJoined" => {
-                        let mut f = MemberJoinedEventFields {
-                            delivery_context: p.delivery_context,
-                            mode: p.mode,
-                            reply_token: p.reply_token,
-                            source: p.source,
-                            timestamp: p.timestamp,
-                            webhook_event_id: p.webhook_event_id,
-                            ..Default::default()
-                        };
-                        f.extra.append(&mut p.extra);
-                        Event::MemberJoined(wire::finish_variant_with(f, p.other, map)?)
-                    }
+                    "join" => Event::Join(wire::finish_variant_with(JoinEventFields::default(), other, map)?),
+                    "leave" => Event::Leave(wire::finish_variant_with(LeaveEventFields::default(), other, map)?),
+                    "memberJoined" => Event::MemberJoined(wire::finish_variant_with(
+                        MemberJoinedEventFields::default(),
+                        other,
+                        map,
+                    )?),
                     "memberLeft" => {
-                        let mut f = MemberLeftEventFields {
-                            delivery_context: p.delivery_context,
-                            mode: p.mode,
-                            source: p.source,
-                            timestamp: p.timestamp,
-                            webhook_event_id: p.webhook_event_id,
-                            ..Default::default()
-                        };
-                        wire::keep(&mut f.extra, "replyToken", p.reply_token);
-                        f.extra.append(&mut p.extra);
-                        Event::MemberLeft(wire::finish_variant_with(f, p.other, map)?)
+                        Event::MemberLeft(wire::finish_variant_with(MemberLeftEventFields::default(), other, map)?)
                     }
                     "postback" => {
-                        let mut f = PostbackEventFields {
-                            delivery_context: p.delivery_context,
-                            mode: p.mode,
-                            reply_token: p.reply_token,
-                            source: p.source,
-                            timestamp: p.timestamp,
-                            webhook_event_id: p.webhook_event_id,
-                            ..Default::default()
-                        };
-                        f.extra.append(&mut p.extra);
-                        Event::Postback(wire::finish_variant_with(f, p.other, map)?)
+                        Event::Postback(wire::finish_variant_with(PostbackEventFields::default(), other, map)?)
                     }
-                    "videoPlayComplete" => {
-                        let mut f = VideoPlayCompleteEventFields {
-                            delivery_context: p.delivery_context,
-                            mode: p.mode,
-                            reply_token: p.reply_token,
-                            source: p.source,
-                            timestamp: p.timestamp,
-                            webhook_event_id: p.webhook_event_id,
-                            ..Default::default()
-                        };
-                        f.extra.append(&mut p.extra);
-                        Event::VideoPlayComplete(wire::finish_variant_with(f, p.other, map)?)
-                    }
-                    "beacon" => {
-                        let mut f = BeaconEventFields {
-                            delivery_context: p.delivery_context,
-                            mode: p.mode,
-                            reply_token: p.reply_token,
-                            source: p.source,
-                            timestamp: p.timestamp,
-                            webhook_event_id: p.webhook_event_id,
-                            ..Default::default()
-                        };
-                        f.extra.append(&mut p.extra);
-                        Event::Beacon(wire::finish_variant_with(f, p.other, map)?)
-                    }
-                    "accountLink" => {
-                        let mut f = AccountLinkEventFields {
-                            delivery_context: p.delivery_context,
-                            mode: p.mode,
-                            reply_token: p.reply_token,
-                            source: p.source,
-                            timestamp: p.timestamp,
-                            webhook_event_id: p.webhook_event_id,
-                            ..Default::default()
-                        };
-                        f.extra.append(&mut p.extra);
-                        Event::AccountLink(wire::finish_variant_with(f, p.other, map)?)
-                    }
+                    "videoPlayComplete" => Event::VideoPlayComplete(wire::finish_variant_with(
+                        VideoPlayCompleteEventFields::default(),
+                        other,
+                        map,
+                    )?),
+                    "beacon" => Event::Beacon(wire::finish_variant_with(BeaconEventFields::default(), other, map)?),
+                    "accountLink" => Event::AccountLink(wire::finish_variant_with(
+                        AccountLinkEventFields::default(),
+                        other,
+                        map,
+                    )?),
                     "membership" => {
-                        let mut f = MembershipEventFields {
-                            delivery_context: p.delivery_context,
-                            mode: p.mode,
-                            reply_token: p.reply_token,
-                            source: p.source,
-                            timestamp: p.timestamp,
-                            webhook_event_id: p.webhook_event_id,
-                            ..Default::default()
-                        };
-                        f.extra.append(&mut p.extra);
-                        Event::Membership(wire::finish_variant_with(f, p.other, map)?)
+                        Event::Membership(wire::finish_variant_with(MembershipEventFields::default(), other, map)?)
                     }
-                    "module" => {
-                        let mut f = ModuleEventFields {
-                            delivery_context: p.delivery_context,
-                            mode: p.mode,
-                            source: p.source,
-                            timestamp: p.timestamp,
-                            webhook_event_id: p.webhook_event_id,
-                            ..Default::default()
-                        };
-                        wire::keep(&mut f.extra, "replyToken", p.reply_token);
-                        f.extra.append(&mut p.extra);
-                        Event::Module(wire::finish_variant_with(f, p.other, map)?)
-                    }
+                    "module" => Event::Module(wire::finish_variant_with(ModuleEventFields::default(), other, map)?),
                     "activated" => {
-                        let mut f = ActivatedEventFields {
-                            delivery_context: p.delivery_context,
-                            mode: p.mode,
-                            source: p.source,
-                            timestamp: p.timestamp,
-                            webhook_event_id: p.webhook_event_id,
-                            ..Default::default()
-                        };
-                        wire::keep(&mut f.extra, "replyToken", p.reply_token);
-                        f.extra.append(&mut p.extra);
-                        Event::Activated(wire::finish_variant_with(f, p.other, map)?)
+                        Event::Activated(wire::finish_variant_with(ActivatedEventFields::default(), other, map)?)
                     }
-                    "deactivated" => {
-                        let mut f = DeactivatedEventFields {
-                            delivery_context: p.delivery_context,
-                            mode: p.mode,
-                            source: p.source,
-                            timestamp: p.timestamp,
-                            webhook_event_id: p.webhook_event_id,
-                            ..Default::default()
-                        };
-                        wire::keep(&mut f.extra, "replyToken", p.reply_token);
-                        f.extra.append(&mut p.extra);
-                        Event::Deactivated(wire::finish_variant_with(f, p.other, map)?)
-                    }
-                    "botSuspended" => {
-                        let mut f = BotSuspendedEventFields {
-                            delivery_context: p.delivery_context,
-                            mode: p.mode,
-                            source: p.source,
-                            timestamp: p.timestamp,
-                            webhook_event_id: p.webhook_event_id,
-                            ..Default::default()
-                        };
-                        wire::keep(&mut f.extra, "replyToken", p.reply_token);
-                        f.extra.append(&mut p.extra);
-                        Event::BotSuspended(wire::finish_variant_with(f, p.other, map)?)
-                    }
+                    "deactivated" => Event::Deactivated(wire::finish_variant_with(
+                        DeactivatedEventFields::default(),
+                        other,
+                        map,
+                    )?),
+                    "botSuspended" => Event::BotSuspended(wire::finish_variant_with(
+                        BotSuspendedEventFields::default(),
+                        other,
+                        map,
+                    )?),
                     "botResumed" => {
-                        let mut f = BotResumedEventFields {
-                            delivery_context: p.delivery_context,
-                            mode: p.mode,
-                            source: p.source,
-                            timestamp: p.timestamp,
-                            webhook_event_id: p.webhook_event_id,
-                            ..Default::default()
-                        };
-                        wire::keep(&mut f.extra, "replyToken", p.reply_token);
-                        f.extra.append(&mut p.extra);
-                        Event::BotResumed(wire::finish_variant_with(f, p.other, map)?)
+                        Event::BotResumed(wire::finish_variant_with(BotResumedEventFields::default(), other, map)?)
                     }
-                    "delivery" => {
-                        let mut f = PnpDeliveryCompletionEventFields {
-                            delivery_context: p.delivery_context,
-                            mode: p.mode,
-                            source: p.source,
-                            timestamp: p.timestamp,
-                            webhook_event_id: p.webhook_event_id,
-                            ..Default::default()
-                        };
-                        wire::keep(&mut f.extra, "replyToken", p.reply_token);
-                        f.extra.append(&mut p.extra);
-                        Event::Delivery(wire::finish_variant_with(f, p.other, map)?)
-                    }
-                    "messageEdited" => {
-                        let mut f = MessageEditedEventFields {
-                            delivery_context: p.delivery_context,
-                            mode: p.mode,
-                            reply_token: p.reply_token,
-                            source: p.source,
-                            timestamp: p.timestamp,
-                            webhook_event_id: p.webhook_event_id,
-                            ..Default::default()
-                        };
-                        f.extra.append(&mut p.extra);
-                        Event::MessageEdited(wire::finish_variant_with(f, p.other, map)?)
-                    }
+                    "delivery" => Event::Delivery(wire::finish_variant_with(
+                        PnpDeliveryCompletionEventFields::default(),
+                        other,
+                        map,
+                    )?),
+                    "messageEdited" => Event::MessageEdited(wire::finish_variant_with(
+                        MessageEditedEventFields::default(),
+                        other,
+                        map,
+                    )?),
                     _ => {
-                        let mut raw = p.extra;
-                        wire::keep(&mut raw, "deliveryContext", p.delivery_context);
-                        wire::keep(&mut raw, "mode", p.mode);
-                        wire::keep(&mut raw, "replyToken", p.reply_token);
-                        wire::keep(&mut raw, "source", p.source);
-                        wire::keep(&mut raw, "timestamp", p.timestamp);
-                        wire::keep(&mut raw, "webhookEventId", p.webhook_event_id);
-                        let raw = wire::finish_unknown(map, "type", &tag, p.other, raw)?;
+                        let raw = wire::finish_unknown(map, "type", &tag, other)?;
                         Event::Unknown {
                             kind: tag.into_owned(),
                             raw,
@@ -892,27 +657,6 @@ impl Source {
     }
 }
 
-/// `Source` properties read before its tag.
-#[derive(Default)]
-pub(crate) struct SourcePending<'de> {
-    pub(crate) group_id: Option<crate::ids::GroupId>,
-    pub(crate) room_id: Option<crate::ids::RoomId>,
-    pub(crate) user_id: Option<crate::ids::UserId>,
-    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
-    pub(crate) other: wire::Pending<'de>,
-}
-
-impl<'de> wire::PendingFields<'de> for SourcePending<'de> {
-    fn field<D: serde::Deserializer<'de>>(&mut self, key: std::borrow::Cow<'de, str>, d: D) -> Result<(), D::Error> {
-        match &*key {
-            "groupId" => wire::opt(&mut self.group_id, &mut self.extra, &key, d),
-            "roomId" => wire::opt(&mut self.room_id, &mut self.extra, &key, d),
-            "userId" => wire::opt(&mut self.user_id, &mut self.extra, &key, d),
-            _ => wire::buffer(&mut self.other, key, d),
-        }
-    }
-}
-
 impl<'de> serde::Deserialize<'de> for Source {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -921,47 +665,15 @@ impl<'de> serde::Deserialize<'de> for Source {
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("a Source object")
             }
-            #[allow(unused_mut)]
             fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Source, A::Error> {
-                let mut p = SourcePending::default();
-                let tag = wire::find_tag_into(&mut map, "type", &mut p)?;
+                let mut other = wire::Pending::new();
+                let tag = wire::find_tag_into(&mut map, "type", &mut other)?;
                 Ok(match &*tag {
-                    "user" => {
-                        let mut f = UserSourceFields {
-                            user_id: p.user_id,
-                            ..Default::default()
-                        };
-                        wire::keep(&mut f.extra, "groupId", p.group_id);
-                        wire::keep(&mut f.extra, "roomId", p.room_id);
-                        f.extra.append(&mut p.extra);
-                        Source::User(wire::finish_variant_with(f, p.other, map)?)
-                    }
-                    "group" => {
-                        let mut f = GroupSourceFields {
-                            group_id: p.group_id,
-                            user_id: p.user_id,
-                            ..Default::default()
-                        };
-                        wire::keep(&mut f.extra, "roomId", p.room_id);
-                        f.extra.append(&mut p.extra);
-                        Source::Group(wire::finish_variant_with(f, p.other, map)?)
-                    }
-                    "room" => {
-                        let mut f = RoomSourceFields {
-                            room_id: p.room_id,
-                            user_id: p.user_id,
-                            ..Default::default()
-                        };
-                        wire::keep(&mut f.extra, "groupId", p.group_id);
-                        f.extra.append(&mut p.extra);
-                        Source::Room(wire::finish_variant_with(f, p.other, map)?)
-                    }
+                    "user" => Source::User(wire::finish_variant_with(UserSourceFields::default(), other, map)?),
+                    "group" => Source::Group(wire::finish_variant_with(GroupSourceFields::default(), other, map)?),
+                    "room" => Source::Room(wire::finish_variant_with(RoomSourceFields::default(), other, map)?),
                     _ => {
-                        let mut raw = p.extra;
-                        wire::keep(&mut raw, "groupId", p.group_id);
-                        wire::keep(&mut raw, "roomId", p.room_id);
-                        wire::keep(&mut raw, "userId", p.user_id);
-                        let raw = wire::finish_unknown(map, "type", &tag, p.other, raw)?;
+                        let raw = wire::finish_unknown(map, "type", &tag, other)?;
                         Source::Unknown {
                             kind: tag.into_owned(),
                             raw,
@@ -1417,55 +1129,6 @@ impl MessageContent {
     }
 }
 
-/// `MessageContent` properties read before its tag.
-#[derive(Default)]
-pub(crate) struct MessageContentPending<'de> {
-    pub(crate) address: Option<String>,
-    pub(crate) duration: Option<i64>,
-    pub(crate) emojis: Option<Vec<Emoji>>,
-    pub(crate) file_name: Option<String>,
-    pub(crate) file_size: Option<i64>,
-    pub(crate) id: Option<String>,
-    pub(crate) keywords: Option<Vec<String>>,
-    pub(crate) latitude: Option<f64>,
-    pub(crate) longitude: Option<f64>,
-    pub(crate) mark_as_read_token: Option<String>,
-    pub(crate) package_id: Option<String>,
-    pub(crate) quote_token: Option<String>,
-    pub(crate) quoted_message_id: Option<String>,
-    pub(crate) sticker_id: Option<String>,
-    pub(crate) sticker_resource_type: Option<StickerMessageContentStickerResourceType>,
-    pub(crate) text: Option<String>,
-    pub(crate) title: Option<String>,
-    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
-    pub(crate) other: wire::Pending<'de>,
-}
-
-impl<'de> wire::PendingFields<'de> for MessageContentPending<'de> {
-    fn field<D: serde::Deserializer<'de>>(&mut self, key: std::borrow::Cow<'de, str>, d: D) -> Result<(), D::Error> {
-        match &*key {
-            "address" => wire::opt(&mut self.address, &mut self.extra, &key, d),
-            "duration" => wire::opt(&mut self.duration, &mut self.extra, &key, d),
-            "emojis" => wire::opt(&mut self.emojis, &mut self.extra, &key, d),
-            "fileName" => wire::opt(&mut self.file_name, &mut self.extra, &key, d),
-            "fileSize" => wire::opt(&mut self.file_size, &mut self.extra, &key, d),
-            "id" => wire::opt(&mut self.id, &mut self.extra, &key, d),
-            "keywords" => wire::opt(&mut self.keywords, &mut self.extra, &key, d),
-            "latitude" => wire::opt(&mut self.latitude, &mut self.extra, &key, d),
-            "longitude" => wire::opt(&mut self.longitude, &mut self.extra, &key, d),
-            "markAsReadToken" => wire::opt(&mut self.mark_as_read_token, &mut self.extra, &key, d),
-            "packageId" => wire::opt(&mut self.package_id, &mut self.extra, &key, d),
-            "quoteToken" => wire::opt(&mut self.quote_token, &mut self.extra, &key, d),
-            "quotedMessageId" => wire::opt(&mut self.quoted_message_id, &mut self.extra, &key, d),
-            "stickerId" => wire::opt(&mut self.sticker_id, &mut self.extra, &key, d),
-            "stickerResourceType" => wire::opt(&mut self.sticker_resource_type, &mut self.extra, &key, d),
-            "text" => wire::opt(&mut self.text, &mut self.extra, &key, d),
-            "title" => wire::opt(&mut self.title, &mut self.extra, &key, d),
-            _ => wire::buffer(&mut self.other, key, d),
-        }
-    }
-}
-
 impl<'de> serde::Deserialize<'de> for MessageContent {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -1474,199 +1137,47 @@ impl<'de> serde::Deserialize<'de> for MessageContent {
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("a MessageContent object")
             }
-            #[allow(unused_mut)]
             fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<MessageContent, A::Error> {
-                let mut p = MessageContentPending::default();
-                let tag = wire::find_tag_into(&mut map, "type", &mut p)?;
+                let mut other = wire::Pending::new();
+                let tag = wire::find_tag_into(&mut map, "type", &mut other)?;
                 Ok(match &*tag {
-                    "text" => {
-                        let mut f = TextMessageContentFields {
-                            emojis: p.emojis,
-                            id: p.id,
-                            mark_as_read_token: p.mark_as_read_token,
-                            quote_token: p.quote_token,
-                            quoted_message_id: p.quoted_message_id,
-                            text: p.text,
-                            ..Default::default()
-                        };
-                        wire::keep(&mut f.extra, "address", p.address);
-                        wire::keep(&mut f.extra, "duration", p.duration);
-                        wire::keep(&mut f.extra, "fileName", p.file_name);
-                        wire::keep(&mut f.extra, "fileSize", p.file_size);
-                        wire::keep(&mut f.extra, "keywords", p.keywords);
-                        wire::keep(&mut f.extra, "latitude", p.latitude);
-                        wire::keep(&mut f.extra, "longitude", p.longitude);
-                        wire::keep(&mut f.extra, "packageId", p.package_id);
-                        wire::keep(&mut f.extra, "stickerId", p.sticker_id);
-                        wire::keep(&mut f.extra, "stickerResourceType", p.sticker_resource_type);
-                        wire::keep(&mut f.extra, "title", p.title);
-                        f.extra.append(&mut p.extra);
-                        MessageContent::Text(wire::finish_variant_with(f, p.other, map)?)
-                    }
-                    "image" => {
-                        let mut f = ImageMessageContentFields {
-                            id: p.id,
-                            mark_as_read_token: p.mark_as_read_token,
-                            quote_token: p.quote_token,
-                            ..Default::default()
-                        };
-                        wire::keep(&mut f.extra, "address", p.address);
-                        wire::keep(&mut f.extra, "duration", p.duration);
-                        wire::keep(&mut f.extra, "emojis", p.emojis);
-                        wire::keep(&mut f.extra, "fileName", p.file_name);
-                        wire::keep(&mut f.extra, "fileSize", p.file_size);
-                        wire::keep(&mut f.extra, "keywords", p.keywords);
-                        wire::keep(&mut f.extra, "latitude", p.latitude);
-                        wire::keep(&mut f.extra, "longitude", p.longitude);
-                        wire::keep(&mut f.extra, "packageId", p.package_id);
-                        wire::keep(&mut f.extra, "quotedMessageId", p.quoted_message_id);
-                        wire::keep(&mut f.extra, "stickerId", p.sticker_id);
-                        wire::keep(&mut f.extra, "stickerResourceType", p.sticker_resource_type);
-                        wire::keep(&mut f.extra, "text", p.text);
-                        wire::keep(&mut f.extra, "title", p.title);
-                        f.extra.append(&mut p.extra);
-                        MessageContent::Image(wire::finish_variant_with(f, p.other, map)?)
-                    }
-                    "video" => {
-                        let mut f = VideoMessageContentFields {
-                            duration: p.duration,
-                            id: p.id,
-                            mark_as_read_token: p.mark_as_read_token,
-                            quote_token: p.quote_token,
-                            ..Default::default()
-                        };
-                        wire::keep(&mut f.extra, "address", p.address);
-                        wire::keep(&mut f.extra, "emojis", p.emojis);
-                        wire::keep(&mut f.extra, "fileName", p.file_name);
-                        wire::keep(&mut f.extra, "fileSize", p.file_size);
-                        wire::keep(&mut f.extra, "keywords", p.keywords);
-                        wire::keep(&mut f.extra, "latitude", p.latitude);
-                        wire::keep(&mut f.extra, "longitude", p.longitude);
-                        wire::keep(&mut f.extra, "packageId", p.package_id);
-                        wire::keep(&mut f.extra, "quotedMessageId", p.quoted_message_id);
-                        wire::keep(&mut f.extra, "stickerId", p.sticker_id);
-                        wire::keep(&mut f.extra, "stickerResourceType", p.sticker_resource_type);
-                        wire::keep(&mut f.extra, "text", p.text);
-                        wire::keep(&mut f.extra, "title", p.title);
-                        f.extra.append(&mut p.extra);
-                        MessageContent::Video(wire::finish_variant_with(f, p.other, map)?)
-                    }
-                    "audio" => {
-                        let mut f = AudioMessageContentFields {
-                            duration: p.duration,
-                            id: p.id,
-                            mark_as_read_token: p.mark_as_read_token,
-                            ..Default::default()
-                        };
-                        wire::keep(&mut f.extra, "address", p.address);
-                        wire::keep(&mut f.extra, "emojis", p.emojis);
-                        wire::keep(&mut f.extra, "fileName", p.file_name);
-                        wire::keep(&mut f.extra, "fileSize", p.file_size);
-                        wire::keep(&mut f.extra, "keywords", p.keywords);
-                        wire::keep(&mut f.extra, "latitude", p.latitude);
-                        wire::keep(&mut f.extra, "longitude", p.longitude);
-                        wire::keep(&mut f.extra, "packageId", p.package_id);
-                        wire::keep(&mut f.extra, "quoteToken", p.quote_token);
-                        wire::keep(&mut f.extra, "quotedMessageId", p.quoted_message_id);
-                        wire::keep(&mut f.extra, "stickerId", p.sticker_id);
-                        wire::keep(&mut f.extra, "stickerResourceType", p.sticker_resource_type);
-                        wire::keep(&mut f.extra, "text", p.text);
-                        wire::keep(&mut f.extra, "title", p.title);
-                        f.extra.append(&mut p.extra);
-                        MessageContent::Audio(wire::finish_variant_with(f, p.other, map)?)
-                    }
-                    "file" => {
-                        let mut f = FileMessageContentFields {
-                            file_name: p.file_name,
-                            file_size: p.file_size,
-                            id: p.id,
-                            mark_as_read_token: p.mark_as_read_token,
-                            ..Default::default()
-                        };
-                        wire::keep(&mut f.extra, "address", p.address);
-                        wire::keep(&mut f.extra, "duration", p.duration);
-                        wire::keep(&mut f.extra, "emojis", p.emojis);
-                        wire::keep(&mut f.extra, "keywords", p.keywords);
-                        wire::keep(&mut f.extra, "latitude", p.latitude);
-                        wire::keep(&mut f.extra, "longitude", p.longitude);
-                        wire::keep(&mut f.extra, "packageId", p.package_id);
-                        wire::keep(&mut f.extra, "quoteToken", p.quote_token);
-                        wire::keep(&mut f.extra, "quotedMessageId", p.quoted_message_id);
-                        wire::keep(&mut f.extra, "stickerId", p.sticker_id);
-                        wire::keep(&mut f.extra, "stickerResourceType", p.sticker_resource_type);
-                        wire::keep(&mut f.extra, "text", p.text);
-                        wire::keep(&mut f.extra, "title", p.title);
-                        f.extra.append(&mut p.extra);
-                        MessageContent::File(wire::finish_variant_with(f, p.other, map)?)
-                    }
-                    "location" => {
-                        let mut f = LocationMessageContentFields {
-                            address: p.address,
-                            id: p.id,
-                            latitude: p.latitude,
-                            longitude: p.longitude,
-                            mark_as_read_token: p.mark_as_read_token,
-                            title: p.title,
-                            ..Default::default()
-                        };
-                        wire::keep(&mut f.extra, "duration", p.duration);
-                        wire::keep(&mut f.extra, "emojis", p.emojis);
-                        wire::keep(&mut f.extra, "fileName", p.file_name);
-                        wire::keep(&mut f.extra, "fileSize", p.file_size);
-                        wire::keep(&mut f.extra, "keywords", p.keywords);
-                        wire::keep(&mut f.extra, "packageId", p.package_id);
-                        wire::keep(&mut f.extra, "quoteToken", p.quote_token);
-                        wire::keep(&mut f.extra, "quotedMessageId", p.quoted_message_id);
-                        wire::keep(&mut f.extra, "stickerId", p.sticker_id);
-                        wire::keep(&mut f.extra, "stickerResourceType", p.sticker_resource_type);
-                        wire::keep(&mut f.extra, "text", p.text);
-                        f.extra.append(&mut p.extra);
-                        MessageContent::Location(wire::finish_variant_with(f, p.other, map)?)
-                    }
-                    "sticker" => {
-                        let mut f = StickerMessageContentFields {
-                            id: p.id,
-                            keywords: p.keywords,
-                            mark_as_read_token: p.mark_as_read_token,
-                            package_id: p.package_id,
-                            quote_token: p.quote_token,
-                            quoted_message_id: p.quoted_message_id,
-                            sticker_id: p.sticker_id,
-                            sticker_resource_type: p.sticker_resource_type,
-                            text: p.text,
-                            ..Default::default()
-                        };
-                        wire::keep(&mut f.extra, "address", p.address);
-                        wire::keep(&mut f.extra, "duration", p.duration);
-                        wire::keep(&mut f.extra, "emojis", p.emojis);
-                        wire::keep(&mut f.extra, "fileName", p.file_name);
-                        wire::keep(&mut f.extra, "fileSize", p.file_size);
-                        wire::keep(&mut f.extra, "latitude", p.latitude);
-                        wire::keep(&mut f.extra, "longitude", p.longitude);
-                        wire::keep(&mut f.extra, "title", p.title);
-                        f.extra.append(&mut p.extra);
-                        MessageContent::Sticker(wire::finish_variant_with(f, p.other, map)?)
-                    }
+                    "text" => MessageContent::Text(wire::finish_variant_with(
+                        TextMessageContentFields::default(),
+                        other,
+                        map,
+                    )?),
+                    "image" => MessageContent::Image(wire::finish_variant_with(
+                        ImageMessageContentFields::default(),
+                        other,
+                        map,
+                    )?),
+                    "video" => MessageContent::Video(wire::finish_variant_with(
+                        VideoMessageContentFields::default(),
+                        other,
+                        map,
+                    )?),
+                    "audio" => MessageContent::Audio(wire::finish_variant_with(
+                        AudioMessageContentFields::default(),
+                        other,
+                        map,
+                    )?),
+                    "file" => MessageContent::File(wire::finish_variant_with(
+                        FileMessageContentFields::default(),
+                        other,
+                        map,
+                    )?),
+                    "location" => MessageContent::Location(wire::finish_variant_with(
+                        LocationMessageContentFields::default(),
+                        other,
+                        map,
+                    )?),
+                    "sticker" => MessageContent::Sticker(wire::finish_variant_with(
+                        StickerMessageContentFields::default(),
+                        other,
+                        map,
+                    )?),
                     _ => {
-                        let mut raw = p.extra;
-                        wire::keep(&mut raw, "address", p.address);
-                        wire::keep(&mut raw, "duration", p.duration);
-                        wire::keep(&mut raw, "emojis", p.emojis);
-                        wire::keep(&mut raw, "fileName", p.file_name);
-                        wire::keep(&mut raw, "fileSize", p.file_size);
-                        wire::keep(&mut raw, "id", p.id);
-                        wire::keep(&mut raw, "keywords", p.keywords);
-                        wire::keep(&mut raw, "latitude", p.latitude);
-                        wire::keep(&mut raw, "longitude", p.longitude);
-                        wire::keep(&mut raw, "markAsReadToken", p.mark_as_read_token);
-                        wire::keep(&mut raw, "packageId", p.package_id);
-                        wire::keep(&mut raw, "quoteToken", p.quote_token);
-                        wire::keep(&mut raw, "quotedMessageId", p.quoted_message_id);
-                        wire::keep(&mut raw, "stickerId", p.sticker_id);
-                        wire::keep(&mut raw, "stickerResourceType", p.sticker_resource_type);
-                        wire::keep(&mut raw, "text", p.text);
-                        wire::keep(&mut raw, "title", p.title);
-                        let raw = wire::finish_unknown(map, "type", &tag, p.other, raw)?;
+                        let raw = wire::finish_unknown(map, "type", &tag, other)?;
                         MessageContent::Unknown {
                             kind: tag.into_owned(),
                             raw,
@@ -2101,29 +1612,6 @@ impl Mentionee {
     }
 }
 
-/// `Mentionee` properties read before its tag.
-#[derive(Default)]
-pub(crate) struct MentioneePending<'de> {
-    pub(crate) index: Option<i32>,
-    pub(crate) is_self: Option<bool>,
-    pub(crate) length: Option<i32>,
-    pub(crate) user_id: Option<crate::ids::UserId>,
-    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
-    pub(crate) other: wire::Pending<'de>,
-}
-
-impl<'de> wire::PendingFields<'de> for MentioneePending<'de> {
-    fn field<D: serde::Deserializer<'de>>(&mut self, key: std::borrow::Cow<'de, str>, d: D) -> Result<(), D::Error> {
-        match &*key {
-            "index" => wire::opt(&mut self.index, &mut self.extra, &key, d),
-            "isSelf" => wire::opt(&mut self.is_self, &mut self.extra, &key, d),
-            "length" => wire::opt(&mut self.length, &mut self.extra, &key, d),
-            "userId" => wire::opt(&mut self.user_id, &mut self.extra, &key, d),
-            _ => wire::buffer(&mut self.other, key, d),
-        }
-    }
-}
-
 impl<'de> serde::Deserialize<'de> for Mentionee {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -2132,40 +1620,14 @@ impl<'de> serde::Deserialize<'de> for Mentionee {
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("a Mentionee object")
             }
-            #[allow(unused_mut)]
             fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Mentionee, A::Error> {
-                let mut p = MentioneePending::default();
-                let tag = wire::find_tag_into(&mut map, "type", &mut p)?;
+                let mut other = wire::Pending::new();
+                let tag = wire::find_tag_into(&mut map, "type", &mut other)?;
                 Ok(match &*tag {
-                    "user" => {
-                        let mut f = UserMentioneeFields {
-                            index: p.index,
-                            is_self: p.is_self,
-                            length: p.length,
-                            user_id: p.user_id,
-                            ..Default::default()
-                        };
-                        f.extra.append(&mut p.extra);
-                        Mentionee::User(wire::finish_variant_with(f, p.other, map)?)
-                    }
-                    "all" => {
-                        let mut f = AllMentioneeFields {
-                            index: p.index,
-                            length: p.length,
-                            ..Default::default()
-                        };
-                        wire::keep(&mut f.extra, "isSelf", p.is_self);
-                        wire::keep(&mut f.extra, "userId", p.user_id);
-                        f.extra.append(&mut p.extra);
-                        Mentionee::All(wire::finish_variant_with(f, p.other, map)?)
-                    }
+                    "user" => Mentionee::User(wire::finish_variant_with(UserMentioneeFields::default(), other, map)?),
+                    "all" => Mentionee::All(wire::finish_variant_with(AllMentioneeFields::default(), other, map)?),
                     _ => {
-                        let mut raw = p.extra;
-                        wire::keep(&mut raw, "index", p.index);
-                        wire::keep(&mut raw, "isSelf", p.is_self);
-                        wire::keep(&mut raw, "length", p.length);
-                        wire::keep(&mut raw, "userId", p.user_id);
-                        let raw = wire::finish_unknown(map, "type", &tag, p.other, raw)?;
+                        let raw = wire::finish_unknown(map, "type", &tag, other)?;
                         Mentionee::Unknown {
                             kind: tag.into_owned(),
                             raw,
@@ -4942,23 +4404,6 @@ impl MembershipContent {
     }
 }
 
-/// `MembershipContent` properties read before its tag.
-#[derive(Default)]
-pub(crate) struct MembershipContentPending<'de> {
-    pub(crate) membership_id: Option<i64>,
-    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
-    pub(crate) other: wire::Pending<'de>,
-}
-
-impl<'de> wire::PendingFields<'de> for MembershipContentPending<'de> {
-    fn field<D: serde::Deserializer<'de>>(&mut self, key: std::borrow::Cow<'de, str>, d: D) -> Result<(), D::Error> {
-        match &*key {
-            "membershipId" => wire::opt(&mut self.membership_id, &mut self.extra, &key, d),
-            _ => wire::buffer(&mut self.other, key, d),
-        }
-    }
-}
-
 impl<'de> serde::Deserialize<'de> for MembershipContent {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -4967,39 +4412,27 @@ impl<'de> serde::Deserialize<'de> for MembershipContent {
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("a MembershipContent object")
             }
-            #[allow(unused_mut)]
             fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<MembershipContent, A::Error> {
-                let mut p = MembershipContentPending::default();
-                let tag = wire::find_tag_into(&mut map, "type", &mut p)?;
+                let mut other = wire::Pending::new();
+                let tag = wire::find_tag_into(&mut map, "type", &mut other)?;
                 Ok(match &*tag {
-                    "joined" => {
-                        let mut f = JoinedMembershipContentFields {
-                            membership_id: p.membership_id,
-                            ..Default::default()
-                        };
-                        f.extra.append(&mut p.extra);
-                        MembershipContent::Joined(wire::finish_variant_with(f, p.other, map)?)
-                    }
-                    "left" => {
-                        let mut f = LeftMembershipContentFields {
-                            membership_id: p.membership_id,
-                            ..Default::default()
-                        };
-                        f.extra.append(&mut p.extra);
-                        MembershipContent::Left(wire::finish_variant_with(f, p.other, map)?)
-                    }
-                    "renewed" => {
-                        let mut f = RenewedMembershipContentFields {
-                            membership_id: p.membership_id,
-                            ..Default::default()
-                        };
-                        f.extra.append(&mut p.extra);
-                        MembershipContent::Renewed(wire::finish_variant_with(f, p.other, map)?)
-                    }
+                    "joined" => MembershipContent::Joined(wire::finish_variant_with(
+                        JoinedMembershipContentFields::default(),
+                        other,
+                        map,
+                    )?),
+                    "left" => MembershipContent::Left(wire::finish_variant_with(
+                        LeftMembershipContentFields::default(),
+                        other,
+                        map,
+                    )?),
+                    "renewed" => MembershipContent::Renewed(wire::finish_variant_with(
+                        RenewedMembershipContentFields::default(),
+                        other,
+                        map,
+                    )?),
                     _ => {
-                        let mut raw = p.extra;
-                        wire::keep(&mut raw, "membershipId", p.membership_id);
-                        let raw = wire::finish_unknown(map, "type", &tag, p.other, raw)?;
+                        let raw = wire::finish_unknown(map, "type", &tag, other)?;
                         MembershipContent::Unknown {
                             kind: tag.into_owned(),
                             raw,
@@ -5361,27 +4794,6 @@ impl ModuleContent {
     }
 }
 
-/// `ModuleContent` properties read before its tag.
-#[derive(Default)]
-pub(crate) struct ModuleContentPending<'de> {
-    pub(crate) bot_id: Option<String>,
-    pub(crate) reason: Option<DetachedModuleContentReason>,
-    pub(crate) scopes: Option<Vec<String>>,
-    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
-    pub(crate) other: wire::Pending<'de>,
-}
-
-impl<'de> wire::PendingFields<'de> for ModuleContentPending<'de> {
-    fn field<D: serde::Deserializer<'de>>(&mut self, key: std::borrow::Cow<'de, str>, d: D) -> Result<(), D::Error> {
-        match &*key {
-            "botId" => wire::opt(&mut self.bot_id, &mut self.extra, &key, d),
-            "reason" => wire::opt(&mut self.reason, &mut self.extra, &key, d),
-            "scopes" => wire::opt(&mut self.scopes, &mut self.extra, &key, d),
-            _ => wire::buffer(&mut self.other, key, d),
-        }
-    }
-}
-
 impl<'de> serde::Deserialize<'de> for ModuleContent {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -5390,37 +4802,22 @@ impl<'de> serde::Deserialize<'de> for ModuleContent {
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("a ModuleContent object")
             }
-            #[allow(unused_mut)]
             fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<ModuleContent, A::Error> {
-                let mut p = ModuleContentPending::default();
-                let tag = wire::find_tag_into(&mut map, "type", &mut p)?;
+                let mut other = wire::Pending::new();
+                let tag = wire::find_tag_into(&mut map, "type", &mut other)?;
                 Ok(match &*tag {
-                    "attached" => {
-                        let mut f = AttachedModuleContentFields {
-                            bot_id: p.bot_id,
-                            scopes: p.scopes,
-                            ..Default::default()
-                        };
-                        wire::keep(&mut f.extra, "reason", p.reason);
-                        f.extra.append(&mut p.extra);
-                        ModuleContent::Attached(wire::finish_variant_with(f, p.other, map)?)
-                    }
-                    "detached" => {
-                        let mut f = DetachedModuleContentFields {
-                            bot_id: p.bot_id,
-                            reason: p.reason,
-                            ..Default::default()
-                        };
-                        wire::keep(&mut f.extra, "scopes", p.scopes);
-                        f.extra.append(&mut p.extra);
-                        ModuleContent::Detached(wire::finish_variant_with(f, p.other, map)?)
-                    }
+                    "attached" => ModuleContent::Attached(wire::finish_variant_with(
+                        AttachedModuleContentFields::default(),
+                        other,
+                        map,
+                    )?),
+                    "detached" => ModuleContent::Detached(wire::finish_variant_with(
+                        DetachedModuleContentFields::default(),
+                        other,
+                        map,
+                    )?),
                     _ => {
-                        let mut raw = p.extra;
-                        wire::keep(&mut raw, "botId", p.bot_id);
-                        wire::keep(&mut raw, "reason", p.reason);
-                        wire::keep(&mut raw, "scopes", p.scopes);
-                        let raw = wire::finish_unknown(map, "type", &tag, p.other, raw)?;
+                        let raw = wire::finish_unknown(map, "type", &tag, other)?;
                         ModuleContent::Unknown {
                             kind: tag.into_owned(),
                             raw,

@@ -71,6 +71,57 @@ static SCAN_STOP: [bool; 256] = {
     t
 };
 
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// The high bit of each zero byte of `x` is set. A byte above a zero byte
+/// may be flagged too, but the lowest flagged byte is always a real one.
+#[inline(always)]
+fn zero_bytes(x: u64) -> u64 {
+    x.wrapping_sub(ONES) & !x & HIGHS
+}
+
+/// Flags the bytes of `w` that are `a` or `b` (lowest flag exact).
+#[inline(always)]
+fn either_byte(w: u64, a: u8, b: u8) -> u64 {
+    zero_bytes(w ^ (ONES * u64::from(a))) | zero_bytes(w ^ (ONES * u64::from(b)))
+}
+
+/// The index of the first byte from `i` on that ends a plain string run
+/// (`"`, `\` or a control character), or `b.len()`. Eight bytes at a time.
+#[inline(always)]
+fn string_run_end(b: &[u8], mut i: usize) -> usize {
+    while let Some(chunk) = b.get(i..).and_then(<[u8]>::first_chunk::<8>) {
+        let w = u64::from_le_bytes(*chunk);
+        let control = w.wrapping_sub(ONES * 0x20) & !w & HIGHS;
+        let m = either_byte(w, b'"', b'\\') | control;
+        if m != 0 {
+            return i + (m.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while i < b.len() && !STRING_STOP[b[i] as usize] {
+        i += 1;
+    }
+    i
+}
+
+/// The index of the first `"` or `\` from `i` on, or `b.len()`.
+#[inline(always)]
+fn quote_or_backslash(b: &[u8], mut i: usize) -> usize {
+    while let Some(chunk) = b.get(i..).and_then(<[u8]>::first_chunk::<8>) {
+        let m = either_byte(u64::from_le_bytes(*chunk), b'"', b'\\');
+        if m != 0 {
+            return i + (m.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while i < b.len() && !matches!(b[i], b'"' | b'\\') {
+        i += 1;
+    }
+    i
+}
+
 /// A cursor over a JSON text.
 pub(crate) struct Reader<'a> {
     text: &'a str,
@@ -205,10 +256,7 @@ impl<'a> Reader<'a> {
     fn string_at_quote(&mut self) -> R<Cow<'a, str>> {
         let b = self.bytes();
         let start = self.pos + 1;
-        let mut i = start;
-        while i < b.len() && !STRING_STOP[b[i] as usize] {
-            i += 1;
-        }
+        let i = string_run_end(b, start);
         match b.get(i) {
             Some(b'"') => {
                 self.pos = i + 1;
@@ -481,11 +529,11 @@ impl<'a> Reader<'a> {
     /// Steps over the value of a property read before its union's tag, to
     /// be read by [`replay`](Self::replay) or [`unknown`](Self::unknown)
     /// once the tag is known.
-    pub(crate) fn later(&mut self, key: Cow<'a, str>) -> R<Later<'a>> {
+    pub(crate) fn later(&mut self, key: Cow<'a, str>) -> R<LaterValue<'a>> {
         self.peek();
         let start = self.pos;
         self.skip_ahead()?;
-        Ok(Later { key, start, end: self.pos })
+        Ok(LaterValue { key, start, end: self.pos })
     }
 
     /// Reads the values set aside by [`later`](Self::later) into a variant's
@@ -493,7 +541,7 @@ impl<'a> Reader<'a> {
     pub(crate) fn replay<F>(
         &mut self,
         f: &mut F,
-        later: &[Later<'a>],
+        later: &[LaterValue<'a>],
         field: impl Fn(&mut Self, &mut F, &str) -> R<()>,
     ) -> R<()> {
         let resume = self.pos;
@@ -506,16 +554,10 @@ impl<'a> Reader<'a> {
         self.members(f, false, field)
     }
 
-    /// The rest of a union object of an unknown kind, kept whole: `raw`
-    /// (what the pending slots held), the values set aside, the tag, then the
-    /// remaining properties, in the serde path's order.
-    pub(crate) fn unknown(
-        &mut self,
-        mut raw: Map<String, Value>,
-        tag_name: &str,
-        tag: &str,
-        later: &[Later<'a>],
-    ) -> R<Map<String, Value>> {
+    /// The rest of a union object of an unknown kind, kept whole: the values
+    /// set aside, the tag, then the remaining properties, in document order.
+    pub(crate) fn unknown(&mut self, tag_name: &str, tag: &str, later: &[LaterValue<'a>]) -> R<Map<String, Value>> {
+        let mut raw = Map::new();
         let resume = self.pos;
         for l in later {
             self.pos = l.start;
@@ -579,9 +621,7 @@ impl<'a> Reader<'a> {
         let b = self.bytes();
         let mut i = self.pos + 1;
         loop {
-            while i < b.len() && !matches!(b[i], b'"' | b'\\') {
-                i += 1;
-            }
+            i = quote_or_backslash(b, i);
             match b.get(i) {
                 Some(b'"') => {
                     self.pos = i + 1;
@@ -594,14 +634,17 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// The properties read before a union's tag (rarely more than eight).
+pub(crate) type Later<'a> = smallvec::SmallVec<[LaterValue<'a>; 8]>;
+
 /// A property read before its union's tag: its key and where its value lies.
-pub(crate) struct Later<'a> {
+pub(crate) struct LaterValue<'a> {
     key: Cow<'a, str>,
     start: usize,
     end: usize,
 }
 
-impl Later<'_> {
+impl LaterValue<'_> {
     /// The value must end where the skip ended; a value that reads as
     /// shorter (`12abc`) is not JSON.
     fn check_end(&self, pos: usize) -> R<()> {
@@ -651,6 +694,25 @@ fn plain_integer(token: &str) -> Option<Plain> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn word_scans_match_byte_scans() {
+        let alphabet = [b'a', b'"', b'\\', 0x1f, 0x20, 0x7f, 0x80, 0xe3, b'!', 0x00, 0x21, 0xff];
+        let mut x = 0x1234_5678_9abc_def1_u64;
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let len = (x % 24) as usize;
+            let b: Vec<u8> = (0..len).map(|k| alphabet[((x >> (k * 2)) % alphabet.len() as u64) as usize]).collect();
+            for i in 0..=len {
+                let slow = (i..len).find(|&j| STRING_STOP[b[j] as usize]).unwrap_or(len);
+                assert_eq!(string_run_end(&b, i), slow, "{b:?} from {i}");
+                let slow = (i..len).find(|&j| matches!(b[j], b'"' | b'\\')).unwrap_or(len);
+                assert_eq!(quote_or_backslash(&b, i), slow, "{b:?} from {i}");
+            }
+        }
+    }
 
     #[test]
     fn plain_integers_and_the_rest() {
@@ -704,7 +766,7 @@ mod tests {
         let l = r.later(k).unwrap();
         assert_eq!(r.key(&mut false).unwrap().as_deref(), Some("type"));
         let tag = r.str().unwrap();
-        assert!(r.unknown(Map::new(), "type", &tag, &[l]).is_err());
+        assert!(r.unknown("type", &tag, &[l]).is_err());
     }
 
     #[test]
@@ -721,7 +783,7 @@ mod tests {
             later.push(r.later(k).unwrap());
         };
         assert_eq!(tag, "b!");
-        let raw = r.unknown(Map::new(), "type", &tag, &later).unwrap();
+        let raw = r.unknown("type", &tag, &later).unwrap();
         r.end().unwrap();
         assert_eq!(Value::Object(raw), serde_json::from_str::<Value>(text).unwrap());
 
@@ -735,7 +797,7 @@ mod tests {
                 let k = r.key(&mut false)?.ok_or(Bail)?;
                 assert_eq!(k, "type");
                 let tag = r.str()?;
-                r.unknown(Map::new(), "type", &tag, std::slice::from_ref(&l))
+                r.unknown("type", &tag, std::slice::from_ref(&l))
             })();
             assert!(ok.is_err(), "{bad}");
         }
