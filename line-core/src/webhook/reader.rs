@@ -533,7 +533,11 @@ impl<'a> Reader<'a> {
         self.peek();
         let start = self.pos;
         self.skip_ahead()?;
-        Ok(LaterValue { key, start, end: self.pos })
+        Ok(LaterValue {
+            key,
+            start,
+            end: self.pos,
+        })
     }
 
     /// Reads the values set aside by [`later`](Self::later) into a variant's
@@ -704,7 +708,9 @@ mod tests {
             x ^= x >> 7;
             x ^= x << 17;
             let len = (x % 24) as usize;
-            let b: Vec<u8> = (0..len).map(|k| alphabet[((x >> (k * 2)) % alphabet.len() as u64) as usize]).collect();
+            let b: Vec<u8> = (0..len)
+                .map(|k| alphabet[((x >> (k * 2)) % alphabet.len() as u64) as usize])
+                .collect();
             for i in 0..=len {
                 let slow = (i..len).find(|&j| STRING_STOP[b[j] as usize]).unwrap_or(len);
                 assert_eq!(string_run_end(&b, i), slow, "{b:?} from {i}");
@@ -718,7 +724,10 @@ mod tests {
     fn plain_integers_and_the_rest() {
         assert!(matches!(plain_integer("0"), Some(Plain::NonNegative(0))));
         assert!(matches!(plain_integer("-12"), Some(Plain::Negative(-12))));
-        assert!(matches!(plain_integer("999999999999999999"), Some(Plain::NonNegative(999_999_999_999_999_999))));
+        assert!(matches!(
+            plain_integer("999999999999999999"),
+            Some(Plain::NonNegative(999_999_999_999_999_999))
+        ));
         for other in ["-0", "01", "1.0", "1e3", "+1", "-", "", "1234567890123456789", "1-2"] {
             assert!(plain_integer(other).is_none(), "{other}");
         }
@@ -743,13 +752,31 @@ mod tests {
     #[test]
     fn bad_text_gives_up() {
         for text in [
-            "", "{", "[1,]", "{\"a\":1,}", "{\"a\" 1}", "tru", "nul", "\"a", "\"a\u{1}\"", "\"\\x\"", "01", "1.", "-",
-            "{\"a\":1}x", "[1 2]", "\"\\ud800\"", "{1:2}",
+            "",
+            "{",
+            "[1,]",
+            "{\"a\":1,}",
+            "{\"a\" 1}",
+            "tru",
+            "nul",
+            "\"a",
+            "\"a\u{1}\"",
+            "\"\\x\"",
+            "01",
+            "1.",
+            "-",
+            "{\"a\":1}x",
+            "[1 2]",
+            "\"\\ud800\"",
+            "{1:2}",
         ] {
             let mut r = Reader::new(text);
             let ok = r.value().and_then(|_| r.end()).is_ok();
             assert!(!ok, "{text:?} was accepted");
-            assert!(serde_json::from_str::<Value>(text).is_err(), "{text:?} is valid JSON after all");
+            assert!(
+                serde_json::from_str::<Value>(text).is_err(),
+                "{text:?} is valid JSON after all"
+            );
         }
     }
 
@@ -759,7 +786,11 @@ mod tests {
         let mut r = Reader::new(&text);
         assert!(r.value().is_err());
         // Skipping a deep value before a union's tag needs no recursion.
-        let text = format!("{{\"a\":{}1{},\"type\":\"x\"}}", "[".repeat(100_000), "]".repeat(100_000));
+        let text = format!(
+            "{{\"a\":{}1{},\"type\":\"x\"}}",
+            "[".repeat(100_000),
+            "]".repeat(100_000)
+        );
         let mut r = Reader::new(&text);
         let mut first = r.open(false).unwrap();
         let k = r.key(&mut first).unwrap().unwrap();
@@ -788,7 +819,11 @@ mod tests {
         assert_eq!(Value::Object(raw), serde_json::from_str::<Value>(text).unwrap());
 
         // A value the skip reads as longer than it is fails the replay.
-        for bad in [r#"{"n":12abc,"type":"t"}"#, r#"{"n":nullx,"type":"t"}"#, r#"{"n":"a"b,"type":"t"}"#] {
+        for bad in [
+            r#"{"n":12abc,"type":"t"}"#,
+            r#"{"n":nullx,"type":"t"}"#,
+            r#"{"n":"a"b,"type":"t"}"#,
+        ] {
             let mut r = Reader::new(bad);
             let mut first = r.open(false).unwrap();
             let k = r.key(&mut first).unwrap().unwrap();

@@ -7,35 +7,80 @@ use super::event::CallbackRequest;
 use super::read_request;
 
 const FIXTURES: &[(&str, &str)] = &[
-    ("account_link", include_str!("../../tests/fixtures/webhook/account_link.json")),
+    (
+        "account_link",
+        include_str!("../../tests/fixtures/webhook/account_link.json"),
+    ),
     ("beacon", include_str!("../../tests/fixtures/webhook/beacon.json")),
-    ("beacon_with_dm", include_str!("../../tests/fixtures/webhook/beacon_with_dm.json")),
-    ("callback-request", include_str!("../../tests/fixtures/webhook/callback-request.json")),
+    (
+        "beacon_with_dm",
+        include_str!("../../tests/fixtures/webhook/beacon_with_dm.json"),
+    ),
+    (
+        "callback-request",
+        include_str!("../../tests/fixtures/webhook/callback-request.json"),
+    ),
     ("file", include_str!("../../tests/fixtures/webhook/file.json")),
     ("follow", include_str!("../../tests/fixtures/webhook/follow.json")),
     ("image", include_str!("../../tests/fixtures/webhook/image.json")),
     ("join", include_str!("../../tests/fixtures/webhook/join.json")),
     ("leave", include_str!("../../tests/fixtures/webhook/leave.json")),
     ("location", include_str!("../../tests/fixtures/webhook/location.json")),
-    ("many-events-v3", include_str!("../../tests/fixtures/webhook/many-events-v3.json")),
-    ("member_joined", include_str!("../../tests/fixtures/webhook/member_joined.json")),
-    ("member_left", include_str!("../../tests/fixtures/webhook/member_left.json")),
-    ("message-edited", include_str!("../../tests/fixtures/webhook/message-edited.json")),
+    (
+        "many-events-v3",
+        include_str!("../../tests/fixtures/webhook/many-events-v3.json"),
+    ),
+    (
+        "member_joined",
+        include_str!("../../tests/fixtures/webhook/member_joined.json"),
+    ),
+    (
+        "member_left",
+        include_str!("../../tests/fixtures/webhook/member_left.json"),
+    ),
+    (
+        "message-edited",
+        include_str!("../../tests/fixtures/webhook/message-edited.json"),
+    ),
     ("postback", include_str!("../../tests/fixtures/webhook/postback.json")),
-    ("sticker-keywords-array", include_str!("../../tests/fixtures/webhook/sticker-keywords-array.json")),
-    ("sticker-keywords-remove", include_str!("../../tests/fixtures/webhook/sticker-keywords-remove.json")),
-    ("sticker-with-text", include_str!("../../tests/fixtures/webhook/sticker-with-text.json")),
+    (
+        "sticker-keywords-array",
+        include_str!("../../tests/fixtures/webhook/sticker-keywords-array.json"),
+    ),
+    (
+        "sticker-keywords-remove",
+        include_str!("../../tests/fixtures/webhook/sticker-keywords-remove.json"),
+    ),
+    (
+        "sticker-with-text",
+        include_str!("../../tests/fixtures/webhook/sticker-with-text.json"),
+    ),
     ("sticker", include_str!("../../tests/fixtures/webhook/sticker.json")),
-    ("text-emojis", include_str!("../../tests/fixtures/webhook/text-emojis.json")),
-    ("text-group", include_str!("../../tests/fixtures/webhook/text-group.json")),
-    ("text-mention", include_str!("../../tests/fixtures/webhook/text-mention.json")),
+    (
+        "text-emojis",
+        include_str!("../../tests/fixtures/webhook/text-emojis.json"),
+    ),
+    (
+        "text-group",
+        include_str!("../../tests/fixtures/webhook/text-group.json"),
+    ),
+    (
+        "text-mention",
+        include_str!("../../tests/fixtures/webhook/text-mention.json"),
+    ),
     ("text-user", include_str!("../../tests/fixtures/webhook/text-user.json")),
     ("unfollow", include_str!("../../tests/fixtures/webhook/unfollow.json")),
     ("unknown", include_str!("../../tests/fixtures/webhook/unknown.json")),
     ("unsend", include_str!("../../tests/fixtures/webhook/unsend.json")),
-    ("video-play-complete", include_str!("../../tests/fixtures/webhook/video-play-complete.json")),
+    (
+        "video-play-complete",
+        include_str!("../../tests/fixtures/webhook/video-play-complete.json"),
+    ),
     ("video", include_str!("../../tests/fixtures/webhook/video.json")),
-    ("webhook-redelivery", include_str!("../../tests/fixtures/webhook/webhook-redelivery.json")),
+    (
+        "webhook-redelivery",
+        include_str!("../../tests/fixtures/webhook/webhook-redelivery.json"),
+    ),
 ];
 
 /// What the serde path alone makes of `text`.
@@ -148,9 +193,31 @@ fn write_str(s: &str, rng: &mut Rng, out: &mut String) {
 }
 
 const KEYS: &[&str] = &[
-    "type", "source", "timestamp", "mode", "webhookEventId", "deliveryContext", "replyToken", "message", "text",
-    "id", "quoteToken", "emojis", "mention", "postback", "data", "params", "userId", "groupId", "isRedelivery",
-    "joined", "members", "unsend", "messageId", "future", "x-extra",
+    "type",
+    "source",
+    "timestamp",
+    "mode",
+    "webhookEventId",
+    "deliveryContext",
+    "replyToken",
+    "message",
+    "text",
+    "id",
+    "quoteToken",
+    "emojis",
+    "mention",
+    "postback",
+    "data",
+    "params",
+    "userId",
+    "groupId",
+    "isRedelivery",
+    "joined",
+    "members",
+    "unsend",
+    "messageId",
+    "future",
+    "x-extra",
 ];
 
 fn random_value(rng: &mut Rng, depth: usize) -> Value {
@@ -159,16 +226,44 @@ fn random_value(rng: &mut Rng, depth: usize) -> Value {
         1 => Value::Bool(rng.chance(2)),
         2 => {
             let tokens = [
-                "0", "7", "-3", "1700000000000", "-0", "1.5", "1e3", "-2.5E-3", "18446744073709551615",
-                "18446744073709551616", "9223372036854775808", "-9223372036854775809", "123456789012345678",
-                "1234567890123456789", "0.1", "2147483648",
+                "0",
+                "7",
+                "-3",
+                "1700000000000",
+                "-0",
+                "1.5",
+                "1e3",
+                "-2.5E-3",
+                "18446744073709551615",
+                "18446744073709551616",
+                "9223372036854775808",
+                "-9223372036854775809",
+                "123456789012345678",
+                "1234567890123456789",
+                "0.1",
+                "2147483648",
             ];
             Value::String(format!("{RAW}{}", tokens[rng.below(tokens.len())]))
         }
         3 | 4 => {
             let strings = [
-                "", "text", "message", "user", "group", "active", "standby", "a \"quoted\" \\ word", "line\nbreak",
-                "\u{e9}t\u{e9}", "\u{1F600} emoji", "tab\there", "\u{1}", "follow", "unknownKind", "image", "sticker",
+                "",
+                "text",
+                "message",
+                "user",
+                "group",
+                "active",
+                "standby",
+                "a \"quoted\" \\ word",
+                "line\nbreak",
+                "\u{e9}t\u{e9}",
+                "\u{1F600} emoji",
+                "tab\there",
+                "\u{1}",
+                "follow",
+                "unknownKind",
+                "image",
+                "sticker",
             ];
             Value::String(strings[rng.below(strings.len())].to_owned())
         }
@@ -198,8 +293,21 @@ fn mutate(v: &mut Value, rng: &mut Rng) {
                 m.remove(&k);
             }
             1 => {
-                let kinds = ["message", "follow", "unfollow", "postback", "futureEvent", "text", "image", "user", "group"];
-                m.insert("type".to_owned(), Value::String(kinds[rng.below(kinds.len())].to_owned()));
+                let kinds = [
+                    "message",
+                    "follow",
+                    "unfollow",
+                    "postback",
+                    "futureEvent",
+                    "text",
+                    "image",
+                    "user",
+                    "group",
+                ];
+                m.insert(
+                    "type".to_owned(),
+                    Value::String(kinds[rng.below(kinds.len())].to_owned()),
+                );
             }
             _ => {
                 m.insert(KEYS[rng.below(KEYS.len())].to_owned(), random_value(rng, 1));
@@ -264,18 +372,43 @@ fn mutated_events_get_the_same_answer_from_both_paths() {
         }
     }
     // The generator must exercise both answers for the check to mean much.
-    assert!(accepted > 1_000 && rejected > 1_000, "accepted {accepted}, rejected {rejected}");
+    assert!(
+        accepted > 1_000 && rejected > 1_000,
+        "accepted {accepted}, rejected {rejected}"
+    );
 }
 
 #[test]
 fn corrupted_bodies_get_the_same_answer_from_both_paths() {
     let mut rng = Rng(0xdead_beef_cafe_f00d);
-    let pieces = ["{", "}", "[", "]", ",", ":", "\"", "\\", "0", "-", "e", "x", "null", "tru", " ", "\"type\":"];
+    let pieces = [
+        "{",
+        "}",
+        "[",
+        "]",
+        ",",
+        ":",
+        "\"",
+        "\\",
+        "0",
+        "-",
+        "e",
+        "x",
+        "null",
+        "tru",
+        " ",
+        "\"type\":",
+    ];
     let mut accepted = 0;
     for (_, text) in FIXTURES {
         // As written, and with every tag last (so values are set aside).
         let mut tag_last = String::new();
-        write(&serde_json::from_str(text).unwrap(), Order::TagLast, &mut rng, &mut tag_last);
+        write(
+            &serde_json::from_str(text).unwrap(),
+            Order::TagLast,
+            &mut rng,
+            &mut tag_last,
+        );
         for i in 0..300 {
             let mut t = if i % 2 == 0 { text.to_string() } else { tag_last.clone() };
             for _ in 0..1 + rng.below(2) {
