@@ -951,7 +951,8 @@ def emit_union(g, name, t):
     out.append("        struct V;\n        impl<'de> serde::de::Visitor<'de> for V {\n")
     out.append(f"            type Value = {name};\n")
     out.append("            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {\n")
-    out.append(f"                f.write_str({rust_str('a ' + name + ' object')})\n            }}\n")
+    article = "an" if name[0] in "AEIOU" else "a"
+    out.append(f"                f.write_str({rust_str(article + ' ' + name + ' object')})\n            }}\n")
     out.append(f"            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<{name}, A::Error> {{\n")
     out.append("                let mut other = wire::Pending::new();\n")
     out.append(f"                let tag = wire::find_tag_into(&mut map, {rust_str(t['tag'])}, &mut other)?;\n")

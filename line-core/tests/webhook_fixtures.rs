@@ -624,6 +624,11 @@ fn errors_name_the_json_pointer() {
     }
     let e = parse(br#"{"destination":"U0","events":[{"type":"unfollow","timestamp":"soon"}]}"#).unwrap_err();
     assert!(e.to_string().contains("/events/0/timestamp"), "{e}");
+    // The expected type reads as English.
+    let e = parse(br#"{"destination":"U0","events":[1]}"#).unwrap_err();
+    assert!(e.to_string().contains("expected an Event object"), "{e}");
+    let e = parse(br#"{"destination":"U0","events":[{"type":"unfollow","timestamp":1,"source":2}]}"#).unwrap_err();
+    assert!(e.to_string().contains("expected a Source object"), "{e}");
     // A missing required property names its object.
     assert_eq!(pointer_of(br#"{"destination":"U0"}"#), "");
     assert_eq!(

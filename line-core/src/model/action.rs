@@ -138,7 +138,7 @@ impl<'de> serde::Deserialize<'de> for Action {
         impl<'de> serde::de::Visitor<'de> for V {
             type Value = Action;
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a Action object")
+                f.write_str("an Action object")
             }
             fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Action, A::Error> {
                 let mut other = wire::Pending::new();

@@ -398,7 +398,7 @@ impl<'de> serde::Deserialize<'de> for AcquisitionConditionRequest {
         impl<'de> serde::de::Visitor<'de> for V {
             type Value = AcquisitionConditionRequest;
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a AcquisitionConditionRequest object")
+                f.write_str("an AcquisitionConditionRequest object")
             }
             fn visit_map<A: serde::de::MapAccess<'de>>(
                 self,
@@ -2025,7 +2025,7 @@ impl<'de> serde::Deserialize<'de> for AcquisitionConditionResponse {
         impl<'de> serde::de::Visitor<'de> for V {
             type Value = AcquisitionConditionResponse;
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a AcquisitionConditionResponse object")
+                f.write_str("an AcquisitionConditionResponse object")
             }
             fn visit_map<A: serde::de::MapAccess<'de>>(
                 self,

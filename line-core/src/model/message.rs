@@ -2696,7 +2696,7 @@ impl<'de> serde::Deserialize<'de> for ImagemapAction {
         impl<'de> serde::de::Visitor<'de> for V {
             type Value = ImagemapAction;
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a ImagemapAction object")
+                f.write_str("an ImagemapAction object")
             }
             fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<ImagemapAction, A::Error> {
                 let mut other = wire::Pending::new();

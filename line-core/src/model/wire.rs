@@ -216,7 +216,12 @@ struct ObjectVisitor<F>(&'static str, PhantomData<F>);
 impl<'de, F: Fields> Visitor<'de> for ObjectVisitor<F> {
     type Value = F::Output;
     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "a {} object", self.0)
+        let article = if self.0.starts_with(['A', 'E', 'I', 'O', 'U']) {
+            "an"
+        } else {
+            "a"
+        };
+        write!(f, "{article} {} object", self.0)
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<F::Output, A::Error> {
         let mut fields = F::default();

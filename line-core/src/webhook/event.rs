@@ -425,7 +425,7 @@ impl<'de> serde::Deserialize<'de> for Event {
         impl<'de> serde::de::Visitor<'de> for V {
             type Value = Event;
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a Event object")
+                f.write_str("an Event object")
             }
             fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Event, A::Error> {
                 let mut other = wire::Pending::new();

@@ -408,9 +408,11 @@ impl<'a> Reader<'a> {
             out.push(item(self)?);
             if !sized {
                 sized = true;
+                // A quarter more than the estimate: items differ in size,
+                // and one regrow would copy them all.
                 let each = (self.pos - start).max(1);
                 let more = (self.text.len() - self.pos) / each;
-                out.reserve(more.min(4096));
+                out.reserve((more + more / 4 + 1).min(4096));
             }
             match self.peek() {
                 b',' => self.pos += 1,
