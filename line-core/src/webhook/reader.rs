@@ -12,10 +12,11 @@
 //! string with an escape is handed to serde_json on its own (one token), so
 //! the two paths share one number and escape decoder.
 //!
-//! A tagged union whose `"type"` is its first property (LINE's own order) is
-//! read in one pass. When the tag comes later, the object is scanned ahead for
-//! it without building anything, then read in one pass; properties are taken
-//! in document order, so the result does not depend on where the tag is.
+//! A tagged union whose `"type"` is its first property is read in one pass.
+//! When the tag comes later (LINE puts `replyToken` before it), the values
+//! before it are stepped over without building anything, then read into the
+//! variant once the tag is known, in document order, as the serde path
+//! replays what it buffered. The result does not depend on where the tag is.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -60,7 +61,7 @@ static STRING_STOP: [bool; 256] = {
     t
 };
 
-/// Bytes the ahead-scan of a container stops at.
+/// Bytes the skip over a container stops at.
 static SCAN_STOP: [bool; 256] = {
     let mut t = [false; 256];
     t[b'"' as usize] = true;
@@ -367,53 +368,43 @@ impl<'a> Reader<'a> {
 
     /// An array, each item read by `item`.
     #[inline]
-    pub(crate) fn array<T>(&mut self, mut item: impl FnMut(&mut Self) -> R<T>) -> R<Vec<T>> {
-        self.descend()?;
-        self.eat(b'[')?;
-        let mut out = Vec::new();
-        if self.peek() == b']' {
-            self.pos += 1;
-            self.depth -= 1;
-            return Ok(out);
-        }
-        loop {
-            out.push(item(self)?);
-            match self.peek() {
-                b',' => self.pos += 1,
-                b']' => {
-                    self.pos += 1;
-                    self.depth -= 1;
-                    return Ok(out);
-                }
-                _ => return Err(Bail),
-            }
-        }
+    pub(crate) fn array<T>(&mut self, item: impl FnMut(&mut Self) -> R<T>) -> R<Vec<T>> {
+        self.items(item, |_, _| {})
     }
 
     /// A long array of similar items (a request's events): after the first
     /// item, room is made for as many more as the rest of the text would hold
     /// at that size, so the vector is not regrown and copied as it fills.
-    pub(crate) fn long_array<T>(&mut self, mut item: impl FnMut(&mut Self) -> R<T>) -> R<Vec<T>> {
-        let start = self.pos;
-        let mut sized = false;
-        let mut out = Vec::new();
+    pub(crate) fn long_array<T>(&mut self, item: impl FnMut(&mut Self) -> R<T>) -> R<Vec<T>> {
+        let (start, len) = (self.pos, self.text.len());
+        self.items(item, |out, pos| {
+            // A quarter more than the estimate: items differ in size, and one
+            // regrow would copy them all.
+            let each = (pos - start).max(1);
+            let more = (len - pos) / each;
+            out.reserve((more + more / 4 + 1).min(4096));
+        })
+    }
+
+    /// Reads an array's items; `after_first` sees the vector and the cursor
+    /// once the first item is in.
+    #[inline]
+    fn items<T>(
+        &mut self,
+        mut item: impl FnMut(&mut Self) -> R<T>,
+        after_first: impl FnOnce(&mut Vec<T>, usize),
+    ) -> R<Vec<T>> {
         self.descend()?;
         self.eat(b'[')?;
+        let mut out = Vec::new();
         if self.peek() == b']' {
             self.pos += 1;
             self.depth -= 1;
             return Ok(out);
         }
+        out.push(item(self)?);
+        after_first(&mut out, self.pos);
         loop {
-            out.push(item(self)?);
-            if !sized {
-                sized = true;
-                // A quarter more than the estimate: items differ in size,
-                // and one regrow would copy them all.
-                let each = (self.pos - start).max(1);
-                let more = (self.text.len() - self.pos) / each;
-                out.reserve((more + more / 4 + 1).min(4096));
-            }
             match self.peek() {
                 b',' => self.pos += 1,
                 b']' => {
@@ -423,6 +414,7 @@ impl<'a> Reader<'a> {
                 }
                 _ => return Err(Bail),
             }
+            out.push(item(self)?);
         }
     }
 
