@@ -664,10 +664,14 @@ def emit_union(g, name, t):
     vnames = variant_names(t)
     for tag, v, target in vnames:
         out.append(f"    /// `\"{t['tag']}\": \"{tag}\"`.\n    {v}({target}),\n")
+    # Webhook objects of an unknown kind keep their text (one allocation,
+    # parsed only when asked); the rest of the model keeps a map.
+    raw_ty = "crate::webhook::RawObject" if g.namespace == "webhook" else "serde_json::Map<String, serde_json::Value>"
+    raw_doc = "The whole JSON object, as it came." if g.namespace == "webhook" else "The whole JSON object."
     out.append(
         f"    /// A kind this version does not know. `raw` holds the whole object, `\"{t['tag']}\"` included.\n"
         "    Unknown {\n        /// The tag value.\n        kind: String,\n"
-        "        /// The whole JSON object.\n        raw: serde_json::Map<String, serde_json::Value>,\n    },\n}\n\n"
+        f"        /// {raw_doc}\n        raw: {raw_ty},\n    }},\n}}\n\n"
     )
     # From impls
     for tag, v, target in vnames:
@@ -693,7 +697,8 @@ def emit_union(g, name, t):
                 out.append(f"            Self::{v}(x) => Some(std::borrow::Cow::Borrowed(&x.{fdef['ident']})),\n")
             else:
                 out.append(f"            Self::{v}(x) => x.{fdef['ident']}.as_ref().map(std::borrow::Cow::Borrowed),\n")
-        out.append(f"            Self::Unknown {{ raw, .. }} => wire::from_raw(raw, {rust_str(pname)}),\n")
+        raw_map = "&raw.to_map()" if g.namespace == "webhook" else "raw"
+        out.append(f"            Self::Unknown {{ raw, .. }} => wire::from_raw({raw_map}, {rust_str(pname)}),\n")
         out.append("        }\n    }\n")
     out.append("}\n\n")
     # Deserialize
@@ -714,7 +719,8 @@ def emit_union(g, name, t):
         )
     out.append("                    _ => {\n")
     out.append(f"                        let raw = wire::finish_unknown(map, {rust_str(t['tag'])}, &tag, other)?;\n")
-    out.append(f"                        {name}::Unknown {{ kind: tag.into_owned(), raw }}\n")
+    raw_field = "raw: raw.into()" if g.namespace == "webhook" else "raw"
+    out.append(f"                        {name}::Unknown {{ kind: tag.into_owned(), {raw_field} }}\n")
     out.append("                    }\n                })\n            }\n        }\n        d.deserialize_map(V)\n    }\n}\n\n")
     # Serialize
     out.append(f"impl serde::Serialize for {name} {{\n")
@@ -1149,21 +1155,22 @@ def emit_reader(g, names):
             tagname = rust_str(t["tag"])
             out.append(f"/// Reads a `{name}`, by its `\"{t['tag']}\"`.\n")
             out.append(f"pub(crate) fn {fn}(r: &mut Reader<'_>) -> R<{name}> {{\n")
+            out.append("    let start = r.value_start();\n")
             out.append("    let mut first = r.open(false)?;\n")
             out.append("    let key = r.key(&mut first)?.ok_or(Bail)?;\n")
-            out.append(f"    if key != {tagname} {{\n        return {fn}_later(r, key);\n    }}\n")
+            out.append(f"    if key != {tagname} {{\n        return {fn}_later(r, start, key);\n    }}\n")
             out.append("    let tag = r.str()?;\n")
             out.append("    Ok(match &*tag {\n")
             for tag, v, target in vnames:
                 out.append(f"        {rust_str(tag)} => {name}::{v}({reader_fn(target)}(r, true)?),\n")
             out.append("        _ => {\n")
-            out.append(f"            let raw = r.unknown({tagname}, &tag, &[])?;\n")
+            out.append("            let raw = r.unknown(start, &[])?;\n")
             out.append(f"            {name}::Unknown {{ kind: tag.into_owned(), raw }}\n        }}\n")
             out.append("    })\n}\n\n")
             # The tag after other properties: their values are stepped over and
             # read once the tag is known, as the serde path buffers and replays them.
             out.append(f"/// Reads the rest of a `{name}` whose first property, `key`, is not its tag.\n")
-            out.append(f"fn {fn}_later<'a>(r: &mut Reader<'a>, mut key: Cow<'a, str>) -> R<{name}> {{\n")
+            out.append(f"fn {fn}_later<'a>(r: &mut Reader<'a>, start: usize, mut key: Cow<'a, str>) -> R<{name}> {{\n")
             out.append("    let mut later = Later::new();\n")
             out.append("    let tag = loop {\n")
             out.append("        later.push(r.later(key)?);\n")
@@ -1177,7 +1184,7 @@ def emit_reader(g, names):
                 out.append(f"            r.replay(&mut f, &later, {reader_fn(target)}_field)?;\n")
                 out.append(f"            {name}::{v}(f.finish::<Bail>()?)\n        }}\n")
             out.append("        _ => {\n")
-            out.append(f"            let raw = r.unknown({tagname}, &tag, &later)?;\n")
+            out.append("            let raw = r.unknown(start, &later)?;\n")
             out.append(f"            {name}::Unknown {{ kind: tag.into_owned(), raw }}\n        }}\n")
             out.append("    })\n}\n\n")
     return "".join(out)

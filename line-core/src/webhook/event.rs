@@ -125,8 +125,8 @@ pub enum Event {
     Unknown {
         /// The tag value.
         kind: String,
-        /// The whole JSON object.
-        raw: serde_json::Map<String, serde_json::Value>,
+        /// The whole JSON object, as it came.
+        raw: crate::webhook::RawObject,
     },
 }
 
@@ -306,7 +306,7 @@ impl Event {
             Self::BotResumed(x) => x.source.as_ref().map(std::borrow::Cow::Borrowed),
             Self::Delivery(x) => x.source.as_ref().map(std::borrow::Cow::Borrowed),
             Self::MessageEdited(x) => x.source.as_ref().map(std::borrow::Cow::Borrowed),
-            Self::Unknown { raw, .. } => wire::from_raw(raw, "source"),
+            Self::Unknown { raw, .. } => wire::from_raw(&raw.to_map(), "source"),
         }
     }
 
@@ -333,7 +333,7 @@ impl Event {
             Self::BotResumed(x) => Some(std::borrow::Cow::Borrowed(&x.timestamp)),
             Self::Delivery(x) => Some(std::borrow::Cow::Borrowed(&x.timestamp)),
             Self::MessageEdited(x) => Some(std::borrow::Cow::Borrowed(&x.timestamp)),
-            Self::Unknown { raw, .. } => wire::from_raw(raw, "timestamp"),
+            Self::Unknown { raw, .. } => wire::from_raw(&raw.to_map(), "timestamp"),
         }
     }
 
@@ -360,7 +360,7 @@ impl Event {
             Self::BotResumed(x) => x.mode.as_ref().map(std::borrow::Cow::Borrowed),
             Self::Delivery(x) => x.mode.as_ref().map(std::borrow::Cow::Borrowed),
             Self::MessageEdited(x) => x.mode.as_ref().map(std::borrow::Cow::Borrowed),
-            Self::Unknown { raw, .. } => wire::from_raw(raw, "mode"),
+            Self::Unknown { raw, .. } => wire::from_raw(&raw.to_map(), "mode"),
         }
     }
 
@@ -387,7 +387,7 @@ impl Event {
             Self::BotResumed(x) => x.webhook_event_id.as_ref().map(std::borrow::Cow::Borrowed),
             Self::Delivery(x) => x.webhook_event_id.as_ref().map(std::borrow::Cow::Borrowed),
             Self::MessageEdited(x) => x.webhook_event_id.as_ref().map(std::borrow::Cow::Borrowed),
-            Self::Unknown { raw, .. } => wire::from_raw(raw, "webhookEventId"),
+            Self::Unknown { raw, .. } => wire::from_raw(&raw.to_map(), "webhookEventId"),
         }
     }
 
@@ -414,7 +414,7 @@ impl Event {
             Self::BotResumed(x) => x.delivery_context.as_ref().map(std::borrow::Cow::Borrowed),
             Self::Delivery(x) => x.delivery_context.as_ref().map(std::borrow::Cow::Borrowed),
             Self::MessageEdited(x) => x.delivery_context.as_ref().map(std::borrow::Cow::Borrowed),
-            Self::Unknown { raw, .. } => wire::from_raw(raw, "deliveryContext"),
+            Self::Unknown { raw, .. } => wire::from_raw(&raw.to_map(), "deliveryContext"),
         }
     }
 }
@@ -495,7 +495,7 @@ impl<'de> serde::Deserialize<'de> for Event {
                         let raw = wire::finish_unknown(map, "type", &tag, other)?;
                         Event::Unknown {
                             kind: tag.into_owned(),
-                            raw,
+                            raw: raw.into(),
                         }
                     }
                 })
@@ -617,8 +617,8 @@ pub enum Source {
     Unknown {
         /// The tag value.
         kind: String,
-        /// The whole JSON object.
-        raw: serde_json::Map<String, serde_json::Value>,
+        /// The whole JSON object, as it came.
+        raw: crate::webhook::RawObject,
     },
 }
 
@@ -676,7 +676,7 @@ impl<'de> serde::Deserialize<'de> for Source {
                         let raw = wire::finish_unknown(map, "type", &tag, other)?;
                         Source::Unknown {
                             kind: tag.into_owned(),
-                            raw,
+                            raw: raw.into(),
                         }
                     }
                 })
@@ -1047,8 +1047,8 @@ pub enum MessageContent {
     Unknown {
         /// The tag value.
         kind: String,
-        /// The whole JSON object.
-        raw: serde_json::Map<String, serde_json::Value>,
+        /// The whole JSON object, as it came.
+        raw: crate::webhook::RawObject,
     },
 }
 
@@ -1124,7 +1124,7 @@ impl MessageContent {
             Self::File(x) => Some(std::borrow::Cow::Borrowed(&x.id)),
             Self::Location(x) => Some(std::borrow::Cow::Borrowed(&x.id)),
             Self::Sticker(x) => Some(std::borrow::Cow::Borrowed(&x.id)),
-            Self::Unknown { raw, .. } => wire::from_raw(raw, "id"),
+            Self::Unknown { raw, .. } => wire::from_raw(&raw.to_map(), "id"),
         }
     }
 }
@@ -1180,7 +1180,7 @@ impl<'de> serde::Deserialize<'de> for MessageContent {
                         let raw = wire::finish_unknown(map, "type", &tag, other)?;
                         MessageContent::Unknown {
                             kind: tag.into_owned(),
-                            raw,
+                            raw: raw.into(),
                         }
                     }
                 })
@@ -1561,8 +1561,8 @@ pub enum Mentionee {
     Unknown {
         /// The tag value.
         kind: String,
-        /// The whole JSON object.
-        raw: serde_json::Map<String, serde_json::Value>,
+        /// The whole JSON object, as it came.
+        raw: crate::webhook::RawObject,
     },
 }
 
@@ -1598,7 +1598,7 @@ impl Mentionee {
         match self {
             Self::User(x) => Some(std::borrow::Cow::Borrowed(&x.index)),
             Self::All(x) => Some(std::borrow::Cow::Borrowed(&x.index)),
-            Self::Unknown { raw, .. } => wire::from_raw(raw, "index"),
+            Self::Unknown { raw, .. } => wire::from_raw(&raw.to_map(), "index"),
         }
     }
 
@@ -1607,7 +1607,7 @@ impl Mentionee {
         match self {
             Self::User(x) => Some(std::borrow::Cow::Borrowed(&x.length)),
             Self::All(x) => Some(std::borrow::Cow::Borrowed(&x.length)),
-            Self::Unknown { raw, .. } => wire::from_raw(raw, "length"),
+            Self::Unknown { raw, .. } => wire::from_raw(&raw.to_map(), "length"),
         }
     }
 }
@@ -1630,7 +1630,7 @@ impl<'de> serde::Deserialize<'de> for Mentionee {
                         let raw = wire::finish_unknown(map, "type", &tag, other)?;
                         Mentionee::Unknown {
                             kind: tag.into_owned(),
-                            raw,
+                            raw: raw.into(),
                         }
                     }
                 })
@@ -4364,8 +4364,8 @@ pub enum MembershipContent {
     Unknown {
         /// The tag value.
         kind: String,
-        /// The whole JSON object.
-        raw: serde_json::Map<String, serde_json::Value>,
+        /// The whole JSON object, as it came.
+        raw: crate::webhook::RawObject,
     },
 }
 
@@ -4435,7 +4435,7 @@ impl<'de> serde::Deserialize<'de> for MembershipContent {
                         let raw = wire::finish_unknown(map, "type", &tag, other)?;
                         MembershipContent::Unknown {
                             kind: tag.into_owned(),
-                            raw,
+                            raw: raw.into(),
                         }
                     }
                 })
@@ -4761,8 +4761,8 @@ pub enum ModuleContent {
     Unknown {
         /// The tag value.
         kind: String,
-        /// The whole JSON object.
-        raw: serde_json::Map<String, serde_json::Value>,
+        /// The whole JSON object, as it came.
+        raw: crate::webhook::RawObject,
     },
 }
 
@@ -4820,7 +4820,7 @@ impl<'de> serde::Deserialize<'de> for ModuleContent {
                         let raw = wire::finish_unknown(map, "type", &tag, other)?;
                         ModuleContent::Unknown {
                             kind: tag.into_owned(),
-                            raw,
+                            raw: raw.into(),
                         }
                     }
                 })

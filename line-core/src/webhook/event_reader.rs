@@ -28,10 +28,11 @@ pub(crate) fn read_callback_request(r: &mut Reader<'_>, resumed: bool) -> R<Call
 
 /// Reads a `Event`, by its `"type"`.
 pub(crate) fn read_event(r: &mut Reader<'_>) -> R<Event> {
+    let start = r.value_start();
     let mut first = r.open(false)?;
     let key = r.key(&mut first)?.ok_or(Bail)?;
     if key != "type" {
-        return read_event_later(r, key);
+        return read_event_later(r, start, key);
     }
     let tag = r.str()?;
     Ok(match &*tag {
@@ -56,7 +57,7 @@ pub(crate) fn read_event(r: &mut Reader<'_>) -> R<Event> {
         "delivery" => Event::Delivery(read_pnp_delivery_completion_event(r, true)?),
         "messageEdited" => Event::MessageEdited(read_message_edited_event(r, true)?),
         _ => {
-            let raw = r.unknown("type", &tag, &[])?;
+            let raw = r.unknown(start, &[])?;
             Event::Unknown {
                 kind: tag.into_owned(),
                 raw,
@@ -66,7 +67,7 @@ pub(crate) fn read_event(r: &mut Reader<'_>) -> R<Event> {
 }
 
 /// Reads the rest of a `Event` whose first property, `key`, is not its tag.
-fn read_event_later<'a>(r: &mut Reader<'a>, mut key: Cow<'a, str>) -> R<Event> {
+fn read_event_later<'a>(r: &mut Reader<'a>, start: usize, mut key: Cow<'a, str>) -> R<Event> {
     let mut later = Later::new();
     let tag = loop {
         later.push(r.later(key)?);
@@ -177,7 +178,7 @@ fn read_event_later<'a>(r: &mut Reader<'a>, mut key: Cow<'a, str>) -> R<Event> {
             Event::MessageEdited(f.finish::<Bail>()?)
         }
         _ => {
-            let raw = r.unknown("type", &tag, &later)?;
+            let raw = r.unknown(start, &later)?;
             Event::Unknown {
                 kind: tag.into_owned(),
                 raw,
@@ -205,10 +206,11 @@ pub(crate) fn read_delivery_context(r: &mut Reader<'_>, resumed: bool) -> R<Deli
 
 /// Reads a `Source`, by its `"type"`.
 pub(crate) fn read_source(r: &mut Reader<'_>) -> R<Source> {
+    let start = r.value_start();
     let mut first = r.open(false)?;
     let key = r.key(&mut first)?.ok_or(Bail)?;
     if key != "type" {
-        return read_source_later(r, key);
+        return read_source_later(r, start, key);
     }
     let tag = r.str()?;
     Ok(match &*tag {
@@ -216,7 +218,7 @@ pub(crate) fn read_source(r: &mut Reader<'_>) -> R<Source> {
         "group" => Source::Group(read_group_source(r, true)?),
         "room" => Source::Room(read_room_source(r, true)?),
         _ => {
-            let raw = r.unknown("type", &tag, &[])?;
+            let raw = r.unknown(start, &[])?;
             Source::Unknown {
                 kind: tag.into_owned(),
                 raw,
@@ -226,7 +228,7 @@ pub(crate) fn read_source(r: &mut Reader<'_>) -> R<Source> {
 }
 
 /// Reads the rest of a `Source` whose first property, `key`, is not its tag.
-fn read_source_later<'a>(r: &mut Reader<'a>, mut key: Cow<'a, str>) -> R<Source> {
+fn read_source_later<'a>(r: &mut Reader<'a>, start: usize, mut key: Cow<'a, str>) -> R<Source> {
     let mut later = Later::new();
     let tag = loop {
         later.push(r.later(key)?);
@@ -252,7 +254,7 @@ fn read_source_later<'a>(r: &mut Reader<'a>, mut key: Cow<'a, str>) -> R<Source>
             Source::Room(f.finish::<Bail>()?)
         }
         _ => {
-            let raw = r.unknown("type", &tag, &later)?;
+            let raw = r.unknown(start, &later)?;
             Source::Unknown {
                 kind: tag.into_owned(),
                 raw,
@@ -345,10 +347,11 @@ pub(crate) fn read_message_event(r: &mut Reader<'_>, resumed: bool) -> R<Message
 
 /// Reads a `MessageContent`, by its `"type"`.
 pub(crate) fn read_message_content(r: &mut Reader<'_>) -> R<MessageContent> {
+    let start = r.value_start();
     let mut first = r.open(false)?;
     let key = r.key(&mut first)?.ok_or(Bail)?;
     if key != "type" {
-        return read_message_content_later(r, key);
+        return read_message_content_later(r, start, key);
     }
     let tag = r.str()?;
     Ok(match &*tag {
@@ -360,7 +363,7 @@ pub(crate) fn read_message_content(r: &mut Reader<'_>) -> R<MessageContent> {
         "location" => MessageContent::Location(read_location_message_content(r, true)?),
         "sticker" => MessageContent::Sticker(read_sticker_message_content(r, true)?),
         _ => {
-            let raw = r.unknown("type", &tag, &[])?;
+            let raw = r.unknown(start, &[])?;
             MessageContent::Unknown {
                 kind: tag.into_owned(),
                 raw,
@@ -370,7 +373,7 @@ pub(crate) fn read_message_content(r: &mut Reader<'_>) -> R<MessageContent> {
 }
 
 /// Reads the rest of a `MessageContent` whose first property, `key`, is not its tag.
-fn read_message_content_later<'a>(r: &mut Reader<'a>, mut key: Cow<'a, str>) -> R<MessageContent> {
+fn read_message_content_later<'a>(r: &mut Reader<'a>, start: usize, mut key: Cow<'a, str>) -> R<MessageContent> {
     let mut later = Later::new();
     let tag = loop {
         later.push(r.later(key)?);
@@ -416,7 +419,7 @@ fn read_message_content_later<'a>(r: &mut Reader<'a>, mut key: Cow<'a, str>) -> 
             MessageContent::Sticker(f.finish::<Bail>()?)
         }
         _ => {
-            let raw = r.unknown("type", &tag, &later)?;
+            let raw = r.unknown(start, &later)?;
             MessageContent::Unknown {
                 kind: tag.into_owned(),
                 raw,
@@ -517,17 +520,18 @@ pub(crate) fn read_mention(r: &mut Reader<'_>, resumed: bool) -> R<Mention> {
 
 /// Reads a `Mentionee`, by its `"type"`.
 pub(crate) fn read_mentionee(r: &mut Reader<'_>) -> R<Mentionee> {
+    let start = r.value_start();
     let mut first = r.open(false)?;
     let key = r.key(&mut first)?.ok_or(Bail)?;
     if key != "type" {
-        return read_mentionee_later(r, key);
+        return read_mentionee_later(r, start, key);
     }
     let tag = r.str()?;
     Ok(match &*tag {
         "user" => Mentionee::User(read_user_mentionee(r, true)?),
         "all" => Mentionee::All(read_all_mentionee(r, true)?),
         _ => {
-            let raw = r.unknown("type", &tag, &[])?;
+            let raw = r.unknown(start, &[])?;
             Mentionee::Unknown {
                 kind: tag.into_owned(),
                 raw,
@@ -537,7 +541,7 @@ pub(crate) fn read_mentionee(r: &mut Reader<'_>) -> R<Mentionee> {
 }
 
 /// Reads the rest of a `Mentionee` whose first property, `key`, is not its tag.
-fn read_mentionee_later<'a>(r: &mut Reader<'a>, mut key: Cow<'a, str>) -> R<Mentionee> {
+fn read_mentionee_later<'a>(r: &mut Reader<'a>, start: usize, mut key: Cow<'a, str>) -> R<Mentionee> {
     let mut later = Later::new();
     let tag = loop {
         later.push(r.later(key)?);
@@ -558,7 +562,7 @@ fn read_mentionee_later<'a>(r: &mut Reader<'a>, mut key: Cow<'a, str>) -> R<Ment
             Mentionee::All(f.finish::<Bail>()?)
         }
         _ => {
-            let raw = r.unknown("type", &tag, &later)?;
+            let raw = r.unknown(start, &later)?;
             Mentionee::Unknown {
                 kind: tag.into_owned(),
                 raw,
@@ -1222,10 +1226,11 @@ pub(crate) fn read_membership_event(r: &mut Reader<'_>, resumed: bool) -> R<Memb
 
 /// Reads a `MembershipContent`, by its `"type"`.
 pub(crate) fn read_membership_content(r: &mut Reader<'_>) -> R<MembershipContent> {
+    let start = r.value_start();
     let mut first = r.open(false)?;
     let key = r.key(&mut first)?.ok_or(Bail)?;
     if key != "type" {
-        return read_membership_content_later(r, key);
+        return read_membership_content_later(r, start, key);
     }
     let tag = r.str()?;
     Ok(match &*tag {
@@ -1233,7 +1238,7 @@ pub(crate) fn read_membership_content(r: &mut Reader<'_>) -> R<MembershipContent
         "left" => MembershipContent::Left(read_left_membership_content(r, true)?),
         "renewed" => MembershipContent::Renewed(read_renewed_membership_content(r, true)?),
         _ => {
-            let raw = r.unknown("type", &tag, &[])?;
+            let raw = r.unknown(start, &[])?;
             MembershipContent::Unknown {
                 kind: tag.into_owned(),
                 raw,
@@ -1243,7 +1248,7 @@ pub(crate) fn read_membership_content(r: &mut Reader<'_>) -> R<MembershipContent
 }
 
 /// Reads the rest of a `MembershipContent` whose first property, `key`, is not its tag.
-fn read_membership_content_later<'a>(r: &mut Reader<'a>, mut key: Cow<'a, str>) -> R<MembershipContent> {
+fn read_membership_content_later<'a>(r: &mut Reader<'a>, start: usize, mut key: Cow<'a, str>) -> R<MembershipContent> {
     let mut later = Later::new();
     let tag = loop {
         later.push(r.later(key)?);
@@ -1269,7 +1274,7 @@ fn read_membership_content_later<'a>(r: &mut Reader<'a>, mut key: Cow<'a, str>) 
             MembershipContent::Renewed(f.finish::<Bail>()?)
         }
         _ => {
-            let raw = r.unknown("type", &tag, &later)?;
+            let raw = r.unknown(start, &later)?;
             MembershipContent::Unknown {
                 kind: tag.into_owned(),
                 raw,
@@ -1363,17 +1368,18 @@ pub(crate) fn read_module_event(r: &mut Reader<'_>, resumed: bool) -> R<ModuleEv
 
 /// Reads a `ModuleContent`, by its `"type"`.
 pub(crate) fn read_module_content(r: &mut Reader<'_>) -> R<ModuleContent> {
+    let start = r.value_start();
     let mut first = r.open(false)?;
     let key = r.key(&mut first)?.ok_or(Bail)?;
     if key != "type" {
-        return read_module_content_later(r, key);
+        return read_module_content_later(r, start, key);
     }
     let tag = r.str()?;
     Ok(match &*tag {
         "attached" => ModuleContent::Attached(read_attached_module_content(r, true)?),
         "detached" => ModuleContent::Detached(read_detached_module_content(r, true)?),
         _ => {
-            let raw = r.unknown("type", &tag, &[])?;
+            let raw = r.unknown(start, &[])?;
             ModuleContent::Unknown {
                 kind: tag.into_owned(),
                 raw,
@@ -1383,7 +1389,7 @@ pub(crate) fn read_module_content(r: &mut Reader<'_>) -> R<ModuleContent> {
 }
 
 /// Reads the rest of a `ModuleContent` whose first property, `key`, is not its tag.
-fn read_module_content_later<'a>(r: &mut Reader<'a>, mut key: Cow<'a, str>) -> R<ModuleContent> {
+fn read_module_content_later<'a>(r: &mut Reader<'a>, start: usize, mut key: Cow<'a, str>) -> R<ModuleContent> {
     let mut later = Later::new();
     let tag = loop {
         later.push(r.later(key)?);
@@ -1404,7 +1410,7 @@ fn read_module_content_later<'a>(r: &mut Reader<'a>, mut key: Cow<'a, str>) -> R
             ModuleContent::Detached(f.finish::<Bail>()?)
         }
         _ => {
-            let raw = r.unknown("type", &tag, &later)?;
+            let raw = r.unknown(start, &later)?;
             ModuleContent::Unknown {
                 kind: tag.into_owned(),
                 raw,

@@ -27,6 +27,7 @@
 
 mod event_reader;
 mod expiring;
+mod raw;
 mod reader;
 #[cfg(test)]
 mod reader_tests;
@@ -39,6 +40,7 @@ pub mod dedupe;
 pub mod event;
 
 pub use event::{CallbackRequest, Event};
+pub use raw::RawObject;
 pub use verify::{verify, WebhookVerifier, SIGNATURE_HEADER};
 
 use crate::error::{strip_position, Error};

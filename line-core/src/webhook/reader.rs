@@ -23,6 +23,8 @@ use std::fmt;
 
 use serde_json::{Map, Value};
 
+use super::raw::RawObject;
+
 /// The reader gave up; the serde path decides.
 #[derive(Debug)]
 pub(crate) struct Bail;
@@ -499,11 +501,7 @@ impl<'a> Reader<'a> {
     /// A variant's own tag property, read again: checked, not kept.
     #[inline]
     pub(crate) fn skip(&mut self) -> R<()> {
-        if self.peek() == b'"' {
-            self.string_at_quote().map(drop)
-        } else {
-            self.value().map(drop)
-        }
+        self.check_value()
     }
 
     /// Reads the members of an open object with `field`, up to its `}`.
@@ -552,20 +550,57 @@ impl<'a> Reader<'a> {
         self.members(f, false, field)
     }
 
-    /// The rest of a union object of an unknown kind, kept whole: the values
-    /// set aside, the tag, then the remaining properties, in document order.
-    pub(crate) fn unknown(&mut self, tag_name: &str, tag: &str, later: &[LaterValue<'a>]) -> R<Map<String, Value>> {
-        let mut raw = Map::new();
+    /// Where the value at the cursor starts (after whitespace).
+    #[inline]
+    pub(crate) fn value_start(&mut self) -> usize {
+        self.peek();
+        self.pos
+    }
+
+    /// The rest of a union object of an unknown kind, from `start` (its
+    /// `{`), kept as text: the values set aside and the remaining properties
+    /// are checked, not built.
+    pub(crate) fn unknown(&mut self, start: usize, later: &[LaterValue<'a>]) -> R<RawObject> {
         let resume = self.pos;
         for l in later {
             self.pos = l.start;
-            let v = self.value()?;
+            self.check_value()?;
             l.check_end(self.pos)?;
-            raw.insert(l.key.clone().into_owned(), v);
         }
         self.pos = resume;
-        raw.insert(tag_name.to_owned(), Value::String(tag.to_owned()));
-        self.members_into(raw, false)
+        let mut first = false;
+        while self.key(&mut first)?.is_some() {
+            self.check_value()?;
+        }
+        self.text.get(start..self.pos).map(RawObject::from_checked).ok_or(Bail)
+    }
+
+    /// Checks one value as strictly as [`value`](Self::value) reads it,
+    /// without building it.
+    pub(crate) fn check_value(&mut self) -> R<()> {
+        match self.peek() {
+            b'"' => self.string_at_quote().map(drop),
+            b'{' => {
+                let mut first = self.open(false)?;
+                while self.key(&mut first)?.is_some() {
+                    self.check_value()?;
+                }
+                Ok(())
+            }
+            // Items of zero size: the vector never allocates.
+            b'[' => self.array(Self::check_value).map(drop),
+            b't' => self.literal(b"true"),
+            b'f' => self.literal(b"false"),
+            b'n' => self.literal(b"null"),
+            b'-' | b'0'..=b'9' => {
+                let token = self.number_token()?;
+                if plain_integer(token).is_none() {
+                    serde_json::from_str::<Value>(token).map_err(|_| Bail)?;
+                }
+                Ok(())
+            }
+            _ => Err(Bail),
+        }
     }
 
     /// Steps over one value without building it. It is not a full syntax
@@ -790,8 +825,8 @@ mod tests {
         let k = r.key(&mut first).unwrap().unwrap();
         let l = r.later(k).unwrap();
         assert_eq!(r.key(&mut false).unwrap().as_deref(), Some("type"));
-        let tag = r.str().unwrap();
-        assert!(r.unknown("type", &tag, &[l]).is_err());
+        r.str().unwrap();
+        assert!(r.unknown(0, &[l]).is_err());
     }
 
     #[test]
@@ -808,9 +843,13 @@ mod tests {
             later.push(r.later(k).unwrap());
         };
         assert_eq!(tag, "b!");
-        let raw = r.unknown("type", &tag, &later).unwrap();
+        let raw = r.unknown(0, &later).unwrap();
         r.end().unwrap();
-        assert_eq!(Value::Object(raw), serde_json::from_str::<Value>(text).unwrap());
+        assert_eq!(raw.as_str(), text);
+        assert_eq!(
+            Value::Object(raw.to_map()),
+            serde_json::from_str::<Value>(text).unwrap()
+        );
 
         // A value the skip reads as longer than it is fails the replay.
         for bad in [
@@ -825,8 +864,8 @@ mod tests {
             let ok = (|| {
                 let k = r.key(&mut false)?.ok_or(Bail)?;
                 assert_eq!(k, "type");
-                let tag = r.str()?;
-                r.unknown("type", &tag, std::slice::from_ref(&l))
+                r.str()?;
+                r.unknown(0, std::slice::from_ref(&l))
             })();
             assert!(ok.is_err(), "{bad}");
         }

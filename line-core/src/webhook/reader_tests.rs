@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value};
 
-use super::event::CallbackRequest;
+use super::event::{CallbackRequest, Event, MessageContent};
 use super::read_request;
 
 const FIXTURES: &[(&str, &str)] = &[
@@ -481,4 +481,27 @@ fn values_set_aside_before_the_tag_are_checked_in_full() {
     ] {
         assert!(agree(text), "{text}");
     }
+}
+
+#[test]
+fn an_unknown_object_keeps_its_text_exactly() {
+    let event = r#"{ "replyToken" : "r", "type":"brandNew","n":[1, 2.50,{"a":null}],"n":"again", "s":"\u00e9" }"#;
+    let message = r#"{"id":"1","type":"hologram","depth":3}"#;
+    let body =
+        format!(r#"{{"events":[{event},{{"type":"message","timestamp":1,"replyToken":"r","message":{message}}}]}}"#);
+    let request = read_request(&body).unwrap();
+    let Event::Unknown { kind, raw } = &request.events[0] else {
+        panic!("{:?}", request.events[0])
+    };
+    assert_eq!((kind.as_str(), raw.as_str()), ("brandNew", event));
+    assert_eq!(raw.get("n"), Some(Value::from("again")));
+    let Event::Message(m) = &request.events[1] else {
+        panic!("{:?}", request.events[1])
+    };
+    let MessageContent::Unknown { kind, raw } = &m.message else {
+        panic!("{:?}", m.message)
+    };
+    assert_eq!((kind.as_str(), raw.as_str()), ("hologram", message));
+    // The serde path gives an equal value, written anew.
+    assert!(agree(&body));
 }
