@@ -1141,7 +1141,8 @@ def emit_reader(g, names):
                 else:
                     out.append(f"        {j} => r.opt(&mut f.{fd['ident']}, &mut f.extra, {j}, |r| {expr})?,\n")
             if t["tag"]:
-                out.append(f"        {rust_str(t['tag'][0])} => r.skip()?,\n")
+                # A variant's own tag, read again: checked, not kept.
+                out.append(f"        {rust_str(t['tag'][0])} => r.check_value()?,\n")
             out.append("        _ => r.other(&mut f.extra, key)?,\n    }\n    Ok(())\n}\n\n")
             out.append(f"/// Reads a `{name}`; `resumed` when a union already opened it and took its tag.\n")
             out.append(f"pub(crate) fn {fn}(r: &mut Reader<'_>, resumed: bool) -> R<{name}> {{\n")

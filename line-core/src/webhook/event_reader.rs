@@ -267,7 +267,7 @@ fn read_source_later<'a>(r: &mut Reader<'a>, start: usize, mut key: Cow<'a, str>
 fn read_user_source_field(r: &mut Reader<'_>, f: &mut UserSourceFields, key: &str) -> R<()> {
     match key {
         "userId" => r.opt(&mut f.user_id, &mut f.extra, "userId", |r| r.string_as())?,
-        "type" => r.skip()?,
+        "type" => r.check_value()?,
         _ => r.other(&mut f.extra, key)?,
     }
     Ok(())
@@ -286,7 +286,7 @@ fn read_group_source_field(r: &mut Reader<'_>, f: &mut GroupSourceFields, key: &
     match key {
         "groupId" => f.group_id = Some(r.string_as()?),
         "userId" => r.opt(&mut f.user_id, &mut f.extra, "userId", |r| r.string_as())?,
-        "type" => r.skip()?,
+        "type" => r.check_value()?,
         _ => r.other(&mut f.extra, key)?,
     }
     Ok(())
@@ -305,7 +305,7 @@ fn read_room_source_field(r: &mut Reader<'_>, f: &mut RoomSourceFields, key: &st
     match key {
         "userId" => r.opt(&mut f.user_id, &mut f.extra, "userId", |r| r.string_as())?,
         "roomId" => f.room_id = Some(r.string_as()?),
-        "type" => r.skip()?,
+        "type" => r.check_value()?,
         _ => r.other(&mut f.extra, key)?,
     }
     Ok(())
@@ -331,7 +331,7 @@ fn read_message_event_field(r: &mut Reader<'_>, f: &mut MessageEventFields, key:
         })?,
         "replyToken" => r.opt(&mut f.reply_token, &mut f.extra, "replyToken", |r| r.string())?,
         "message" => f.message = Some(read_message_content(r)?),
-        "type" => r.skip()?,
+        "type" => r.check_value()?,
         _ => r.other(&mut f.extra, key)?,
     }
     Ok(())
@@ -467,7 +467,7 @@ fn read_text_message_content_field(r: &mut Reader<'_>, f: &mut TextMessageConten
         "markAsReadToken" => r.opt(&mut f.mark_as_read_token, &mut f.extra, "markAsReadToken", |r| {
             r.string()
         })?,
-        "type" => r.skip()?,
+        "type" => r.check_value()?,
         _ => r.other(&mut f.extra, key)?,
     }
     Ok(())
@@ -578,7 +578,7 @@ fn read_user_mentionee_field(r: &mut Reader<'_>, f: &mut UserMentioneeFields, ke
         "length" => f.length = Some(r.i32()?),
         "userId" => r.opt(&mut f.user_id, &mut f.extra, "userId", |r| r.string_as())?,
         "isSelf" => r.opt(&mut f.is_self, &mut f.extra, "isSelf", |r| r.bool())?,
-        "type" => r.skip()?,
+        "type" => r.check_value()?,
         _ => r.other(&mut f.extra, key)?,
     }
     Ok(())
@@ -597,7 +597,7 @@ fn read_all_mentionee_field(r: &mut Reader<'_>, f: &mut AllMentioneeFields, key:
     match key {
         "index" => f.index = Some(r.i32()?),
         "length" => f.length = Some(r.i32()?),
-        "type" => r.skip()?,
+        "type" => r.check_value()?,
         _ => r.other(&mut f.extra, key)?,
     }
     Ok(())
@@ -621,7 +621,7 @@ fn read_image_message_content_field(r: &mut Reader<'_>, f: &mut ImageMessageCont
         "markAsReadToken" => r.opt(&mut f.mark_as_read_token, &mut f.extra, "markAsReadToken", |r| {
             r.string()
         })?,
-        "type" => r.skip()?,
+        "type" => r.check_value()?,
         _ => r.other(&mut f.extra, key)?,
     }
     Ok(())
@@ -664,7 +664,7 @@ fn read_video_message_content_field(r: &mut Reader<'_>, f: &mut VideoMessageCont
         "markAsReadToken" => r.opt(&mut f.mark_as_read_token, &mut f.extra, "markAsReadToken", |r| {
             r.string()
         })?,
-        "type" => r.skip()?,
+        "type" => r.check_value()?,
         _ => r.other(&mut f.extra, key)?,
     }
     Ok(())
@@ -687,7 +687,7 @@ fn read_audio_message_content_field(r: &mut Reader<'_>, f: &mut AudioMessageCont
         "markAsReadToken" => r.opt(&mut f.mark_as_read_token, &mut f.extra, "markAsReadToken", |r| {
             r.string()
         })?,
-        "type" => r.skip()?,
+        "type" => r.check_value()?,
         _ => r.other(&mut f.extra, key)?,
     }
     Ok(())
@@ -710,7 +710,7 @@ fn read_file_message_content_field(r: &mut Reader<'_>, f: &mut FileMessageConten
         "markAsReadToken" => r.opt(&mut f.mark_as_read_token, &mut f.extra, "markAsReadToken", |r| {
             r.string()
         })?,
-        "type" => r.skip()?,
+        "type" => r.check_value()?,
         _ => r.other(&mut f.extra, key)?,
     }
     Ok(())
@@ -735,7 +735,7 @@ fn read_location_message_content_field(r: &mut Reader<'_>, f: &mut LocationMessa
         "markAsReadToken" => r.opt(&mut f.mark_as_read_token, &mut f.extra, "markAsReadToken", |r| {
             r.string()
         })?,
-        "type" => r.skip()?,
+        "type" => r.check_value()?,
         _ => r.other(&mut f.extra, key)?,
     }
     Ok(())
@@ -765,7 +765,7 @@ fn read_sticker_message_content_field(r: &mut Reader<'_>, f: &mut StickerMessage
         "markAsReadToken" => r.opt(&mut f.mark_as_read_token, &mut f.extra, "markAsReadToken", |r| {
             r.string()
         })?,
-        "type" => r.skip()?,
+        "type" => r.check_value()?,
         _ => r.other(&mut f.extra, key)?,
     }
     Ok(())
@@ -790,7 +790,7 @@ fn read_unsend_event_field(r: &mut Reader<'_>, f: &mut UnsendEventFields, key: &
             read_delivery_context(r, false)
         })?,
         "unsend" => f.unsend = Some(read_unsend_detail(r, false)?),
-        "type" => r.skip()?,
+        "type" => r.check_value()?,
         _ => r.other(&mut f.extra, key)?,
     }
     Ok(())
@@ -833,7 +833,7 @@ fn read_follow_event_field(r: &mut Reader<'_>, f: &mut FollowEventFields, key: &
         })?,
         "replyToken" => f.reply_token = Some(r.string()?),
         "follow" => r.opt(&mut f.follow, &mut f.extra, "follow", |r| read_follow_detail(r, false))?,
-        "type" => r.skip()?,
+        "type" => r.check_value()?,
         _ => r.other(&mut f.extra, key)?,
     }
     Ok(())
@@ -874,7 +874,7 @@ fn read_unfollow_event_field(r: &mut Reader<'_>, f: &mut UnfollowEventFields, ke
         "deliveryContext" => r.opt(&mut f.delivery_context, &mut f.extra, "deliveryContext", |r| {
             read_delivery_context(r, false)
         })?,
-        "type" => r.skip()?,
+        "type" => r.check_value()?,
         _ => r.other(&mut f.extra, key)?,
     }
     Ok(())
@@ -899,7 +899,7 @@ fn read_join_event_field(r: &mut Reader<'_>, f: &mut JoinEventFields, key: &str)
             read_delivery_context(r, false)
         })?,
         "replyToken" => f.reply_token = Some(r.string()?),
-        "type" => r.skip()?,
+        "type" => r.check_value()?,
         _ => r.other(&mut f.extra, key)?,
     }
     Ok(())
@@ -923,7 +923,7 @@ fn read_leave_event_field(r: &mut Reader<'_>, f: &mut LeaveEventFields, key: &st
         "deliveryContext" => r.opt(&mut f.delivery_context, &mut f.extra, "deliveryContext", |r| {
             read_delivery_context(r, false)
         })?,
-        "type" => r.skip()?,
+        "type" => r.check_value()?,
         _ => r.other(&mut f.extra, key)?,
     }
     Ok(())
@@ -949,7 +949,7 @@ fn read_member_joined_event_field(r: &mut Reader<'_>, f: &mut MemberJoinedEventF
         })?,
         "replyToken" => f.reply_token = Some(r.string()?),
         "joined" => f.joined = Some(read_joined_members(r, false)?),
-        "type" => r.skip()?,
+        "type" => r.check_value()?,
         _ => r.other(&mut f.extra, key)?,
     }
     Ok(())
@@ -991,7 +991,7 @@ fn read_member_left_event_field(r: &mut Reader<'_>, f: &mut MemberLeftEventField
             read_delivery_context(r, false)
         })?,
         "left" => f.left = Some(read_left_members(r, false)?),
-        "type" => r.skip()?,
+        "type" => r.check_value()?,
         _ => r.other(&mut f.extra, key)?,
     }
     Ok(())
@@ -1034,7 +1034,7 @@ fn read_postback_event_field(r: &mut Reader<'_>, f: &mut PostbackEventFields, ke
         })?,
         "replyToken" => r.opt(&mut f.reply_token, &mut f.extra, "replyToken", |r| r.string())?,
         "postback" => f.postback = Some(read_postback_content(r, false)?),
-        "type" => r.skip()?,
+        "type" => r.check_value()?,
         _ => r.other(&mut f.extra, key)?,
     }
     Ok(())
@@ -1078,7 +1078,7 @@ fn read_video_play_complete_event_field(r: &mut Reader<'_>, f: &mut VideoPlayCom
         })?,
         "replyToken" => f.reply_token = Some(r.string()?),
         "videoPlayComplete" => f.video_play_complete = Some(read_video_play_complete(r, false)?),
-        "type" => r.skip()?,
+        "type" => r.check_value()?,
         _ => r.other(&mut f.extra, key)?,
     }
     Ok(())
@@ -1121,7 +1121,7 @@ fn read_beacon_event_field(r: &mut Reader<'_>, f: &mut BeaconEventFields, key: &
         })?,
         "replyToken" => f.reply_token = Some(r.string()?),
         "beacon" => f.beacon = Some(read_beacon_content(r, false)?),
-        "type" => r.skip()?,
+        "type" => r.check_value()?,
         _ => r.other(&mut f.extra, key)?,
     }
     Ok(())
@@ -1166,7 +1166,7 @@ fn read_account_link_event_field(r: &mut Reader<'_>, f: &mut AccountLinkEventFie
         })?,
         "replyToken" => r.opt(&mut f.reply_token, &mut f.extra, "replyToken", |r| r.string())?,
         "link" => f.link = Some(read_link_content(r, false)?),
-        "type" => r.skip()?,
+        "type" => r.check_value()?,
         _ => r.other(&mut f.extra, key)?,
     }
     Ok(())
@@ -1210,7 +1210,7 @@ fn read_membership_event_field(r: &mut Reader<'_>, f: &mut MembershipEventFields
         })?,
         "replyToken" => f.reply_token = Some(r.string()?),
         "membership" => f.membership = Some(read_membership_content(r)?),
-        "type" => r.skip()?,
+        "type" => r.check_value()?,
         _ => r.other(&mut f.extra, key)?,
     }
     Ok(())
@@ -1287,7 +1287,7 @@ fn read_membership_content_later<'a>(r: &mut Reader<'a>, start: usize, mut key: 
 fn read_joined_membership_content_field(r: &mut Reader<'_>, f: &mut JoinedMembershipContentFields, key: &str) -> R<()> {
     match key {
         "membershipId" => f.membership_id = Some(r.i64()?),
-        "type" => r.skip()?,
+        "type" => r.check_value()?,
         _ => r.other(&mut f.extra, key)?,
     }
     Ok(())
@@ -1305,7 +1305,7 @@ pub(crate) fn read_joined_membership_content(r: &mut Reader<'_>, resumed: bool) 
 fn read_left_membership_content_field(r: &mut Reader<'_>, f: &mut LeftMembershipContentFields, key: &str) -> R<()> {
     match key {
         "membershipId" => f.membership_id = Some(r.i64()?),
-        "type" => r.skip()?,
+        "type" => r.check_value()?,
         _ => r.other(&mut f.extra, key)?,
     }
     Ok(())
@@ -1327,7 +1327,7 @@ fn read_renewed_membership_content_field(
 ) -> R<()> {
     match key {
         "membershipId" => f.membership_id = Some(r.i64()?),
-        "type" => r.skip()?,
+        "type" => r.check_value()?,
         _ => r.other(&mut f.extra, key)?,
     }
     Ok(())
@@ -1352,7 +1352,7 @@ fn read_module_event_field(r: &mut Reader<'_>, f: &mut ModuleEventFields, key: &
             read_delivery_context(r, false)
         })?,
         "module" => f.module = Some(read_module_content(r)?),
-        "type" => r.skip()?,
+        "type" => r.check_value()?,
         _ => r.other(&mut f.extra, key)?,
     }
     Ok(())
@@ -1424,7 +1424,7 @@ fn read_attached_module_content_field(r: &mut Reader<'_>, f: &mut AttachedModule
     match key {
         "botId" => f.bot_id = Some(r.string()?),
         "scopes" => f.scopes = Some(r.array(|r| r.string())?),
-        "type" => r.skip()?,
+        "type" => r.check_value()?,
         _ => r.other(&mut f.extra, key)?,
     }
     Ok(())
@@ -1443,7 +1443,7 @@ fn read_detached_module_content_field(r: &mut Reader<'_>, f: &mut DetachedModule
     match key {
         "botId" => f.bot_id = Some(r.string()?),
         "reason" => f.reason = Some(r.string_as()?),
-        "type" => r.skip()?,
+        "type" => r.check_value()?,
         _ => r.other(&mut f.extra, key)?,
     }
     Ok(())
@@ -1468,7 +1468,7 @@ fn read_activated_event_field(r: &mut Reader<'_>, f: &mut ActivatedEventFields, 
             read_delivery_context(r, false)
         })?,
         "chatControl" => f.chat_control = Some(read_chat_control(r, false)?),
-        "type" => r.skip()?,
+        "type" => r.check_value()?,
         _ => r.other(&mut f.extra, key)?,
     }
     Ok(())
@@ -1509,7 +1509,7 @@ fn read_deactivated_event_field(r: &mut Reader<'_>, f: &mut DeactivatedEventFiel
         "deliveryContext" => r.opt(&mut f.delivery_context, &mut f.extra, "deliveryContext", |r| {
             read_delivery_context(r, false)
         })?,
-        "type" => r.skip()?,
+        "type" => r.check_value()?,
         _ => r.other(&mut f.extra, key)?,
     }
     Ok(())
@@ -1533,7 +1533,7 @@ fn read_bot_suspended_event_field(r: &mut Reader<'_>, f: &mut BotSuspendedEventF
         "deliveryContext" => r.opt(&mut f.delivery_context, &mut f.extra, "deliveryContext", |r| {
             read_delivery_context(r, false)
         })?,
-        "type" => r.skip()?,
+        "type" => r.check_value()?,
         _ => r.other(&mut f.extra, key)?,
     }
     Ok(())
@@ -1557,7 +1557,7 @@ fn read_bot_resumed_event_field(r: &mut Reader<'_>, f: &mut BotResumedEventField
         "deliveryContext" => r.opt(&mut f.delivery_context, &mut f.extra, "deliveryContext", |r| {
             read_delivery_context(r, false)
         })?,
-        "type" => r.skip()?,
+        "type" => r.check_value()?,
         _ => r.other(&mut f.extra, key)?,
     }
     Ok(())
@@ -1586,7 +1586,7 @@ fn read_pnp_delivery_completion_event_field(
             read_delivery_context(r, false)
         })?,
         "delivery" => f.delivery = Some(read_pnp_delivery(r, false)?),
-        "type" => r.skip()?,
+        "type" => r.check_value()?,
         _ => r.other(&mut f.extra, key)?,
     }
     Ok(())
@@ -1629,7 +1629,7 @@ fn read_message_edited_event_field(r: &mut Reader<'_>, f: &mut MessageEditedEven
         })?,
         "replyToken" => r.opt(&mut f.reply_token, &mut f.extra, "replyToken", |r| r.string())?,
         "message" => f.message = Some(read_message_content(r)?),
-        "type" => r.skip()?,
+        "type" => r.check_value()?,
         _ => r.other(&mut f.extra, key)?,
     }
     Ok(())

@@ -455,16 +455,9 @@ impl<'a> Reader<'a> {
 
     /// Any JSON object, members inserted in document order.
     pub(crate) fn object(&mut self) -> R<Map<String, Value>> {
+        let mut map = Map::new();
         let first = self.open(false)?;
-        self.members_into(Map::new(), first)
-    }
-
-    /// Reads the rest of an open object's members into `map`.
-    fn members_into(&mut self, mut map: Map<String, Value>, mut first: bool) -> R<Map<String, Value>> {
-        while let Some(k) = self.key(&mut first)? {
-            let v = self.value()?;
-            map.insert(k.into_owned(), v);
-        }
+        self.members(&mut map, first, Self::other)?;
         Ok(map)
     }
 
@@ -496,12 +489,6 @@ impl<'a> Reader<'a> {
             }
         }
         Ok(())
-    }
-
-    /// A variant's own tag property, read again: checked, not kept.
-    #[inline]
-    pub(crate) fn skip(&mut self) -> R<()> {
-        self.check_value()
     }
 
     /// Reads the members of an open object with `field`, up to its `}`.
@@ -568,10 +555,7 @@ impl<'a> Reader<'a> {
             l.check_end(self.pos)?;
         }
         self.pos = resume;
-        let mut first = false;
-        while self.key(&mut first)?.is_some() {
-            self.check_value()?;
-        }
+        self.members(&mut (), false, |r, _, _| r.check_value())?;
         self.text.get(start..self.pos).map(RawObject::from_checked).ok_or(Bail)
     }
 
@@ -581,11 +565,8 @@ impl<'a> Reader<'a> {
         match self.peek() {
             b'"' => self.string_at_quote().map(drop),
             b'{' => {
-                let mut first = self.open(false)?;
-                while self.key(&mut first)?.is_some() {
-                    self.check_value()?;
-                }
-                Ok(())
+                let first = self.open(false)?;
+                self.members(&mut (), first, |r, _, _| r.check_value())
             }
             // Items of zero size: the vector never allocates.
             b'[' => self.array(Self::check_value).map(drop),
