@@ -671,8 +671,12 @@ def emit_union(g, name, t):
     out.append(
         f"    /// A kind this version does not know. `raw` holds the whole object, `\"{t['tag']}\"` included.\n"
         "    Unknown {\n        /// The tag value.\n        kind: String,\n"
-        f"        /// {raw_doc}\n        raw: {raw_ty},\n    }},\n}}\n\n"
+        f"        /// {raw_doc}\n        raw: {raw_ty},\n    }},\n"
     )
+    batch_item = is_batch_item(g, name)
+    if batch_item:
+        out.append(INVALID_VARIANT)
+    out.append("}\n\n")
     # From impls
     for tag, v, target in vnames:
         out.append(f"impl From<{target}> for {name} {{\n    fn from(v: {target}) -> Self {{\n        Self::{v}(v)\n    }}\n}}\n\n")
@@ -681,9 +685,14 @@ def emit_union(g, name, t):
     out.append(f"    /// The `\"{t['tag']}\"` value.\n    pub fn kind(&self) -> &str {{\n        match self {{\n")
     for tag, v, target in vnames:
         out.append(f"            Self::{v}(_) => {rust_str(tag)},\n")
-    out.append("            Self::Unknown { kind, .. } => kind,\n        }\n    }\n\n")
+    out.append("            Self::Unknown { kind, .. } => kind,\n")
+    if batch_item:
+        out.append("            Self::Invalid { kind, .. } => kind,\n")
+    out.append("        }\n    }\n\n")
     out.append("    /// Whether this is a kind this version does not know.\n")
     out.append("    pub fn is_unknown(&self) -> bool {\n        matches!(self, Self::Unknown { .. })\n    }\n")
+    if batch_item:
+        out.append(INVALID_IS)
     for pname, pty in t["base"]:
         ident = field_ident(pname)
         out.append(f"\n    /// `{pname}`, for every kind (parsed from the raw JSON for an unknown one).\n")
@@ -699,11 +708,18 @@ def emit_union(g, name, t):
                 out.append(f"            Self::{v}(x) => x.{fdef['ident']}.as_ref().map(std::borrow::Cow::Borrowed),\n")
         raw_map = "&raw.to_map()" if g.namespace == "webhook" else "raw"
         out.append(f"            Self::Unknown {{ raw, .. }} => wire::from_raw({raw_map}, {rust_str(pname)}),\n")
+        if batch_item:
+            out.append(f"            Self::Invalid {{ raw, .. }} => wire::from_raw(&raw.to_map(), {rust_str(pname)}),\n")
         out.append("        }\n    }\n")
-    out.append("}\n\n")
+    if not batch_item:
+        out.append("}\n\n")
     # Deserialize
-    out.append(f"impl<'de> serde::Deserialize<'de> for {name} {{\n")
-    out.append("    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {\n")
+    if batch_item:
+        out.append(INVALID_STRICT_DOC)
+        out.append(f"    pub(crate) fn deserialize_strict<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {{\n")
+    else:
+        out.append(f"impl<'de> serde::Deserialize<'de> for {name} {{\n")
+        out.append("    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {\n")
     out.append("        struct V;\n        impl<'de> serde::de::Visitor<'de> for V {\n")
     out.append(f"            type Value = {name};\n")
     out.append("            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {\n")
@@ -722,13 +738,65 @@ def emit_union(g, name, t):
     raw_field = "raw: raw.into()" if g.namespace == "webhook" else "raw"
     out.append(f"                        {name}::Unknown {{ kind: tag.into_owned(), {raw_field} }}\n")
     out.append("                    }\n                })\n            }\n        }\n        d.deserialize_map(V)\n    }\n}\n\n")
+    if batch_item:
+        out.append(INVALID_DESERIALIZE.replace("NAME", name))
     # Serialize
     out.append(f"impl serde::Serialize for {name} {{\n")
     out.append("    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {\n        match self {\n")
     for tag, v, target in vnames:
         out.append(f"            Self::{v}(x) => x.serialize(s),\n")
-    out.append("            Self::Unknown { raw, .. } => raw.serialize(s),\n        }\n    }\n}\n\n")
+    out.append("            Self::Unknown { raw, .. } => raw.serialize(s),\n")
+    if batch_item:
+        out.append("            Self::Invalid { raw, .. } => raw.serialize(s),\n")
+    out.append("        }\n    }\n}\n\n")
     return "".join(out)
+
+
+# ---------------------------------------------------------------- webhook batch items
+
+# The union whose values make up a webhook request's `events`. One of them
+# that cannot be read becomes `Invalid` instead of failing the whole request.
+BATCH_ITEM = "Event"
+
+
+def is_batch_item(g, name):
+    return g.namespace == "webhook" and name == BATCH_ITEM
+
+
+INVALID_VARIANT = """    /// An event this version could not read: a known kind with a missing or
+    /// mistyped property, a repeated key, or not an object at all. The other
+    /// events of the request are read as usual; this one keeps its JSON.
+    Invalid {
+        /// The `"type"` value when it is a string, else empty.
+        kind: String,
+        /// The event's JSON, as it came.
+        raw: crate::webhook::RawJson,
+        /// Where (a JSON pointer into `raw`) and why reading it failed.
+        error: crate::webhook::EventError,
+    },
+"""
+
+INVALID_IS = """
+    /// Whether this event could not be read (see [`Self::Invalid`]).
+    pub fn is_invalid(&self) -> bool {
+        matches!(self, Self::Invalid { .. })
+    }
+"""
+
+INVALID_STRICT_DOC = """
+    /// Reads one event strictly: an event that cannot be read is an error.
+    /// `Deserialize` wraps it, turning such an event into [`Self::Invalid`].
+"""
+
+INVALID_DESERIALIZE = """impl<'de> serde::Deserialize<'de> for NAME {
+    /// Any JSON value: one that is not a readable event becomes
+    /// [`NAME::Invalid`]; only a syntax error fails.
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        crate::webhook::invalid::deserialize_event(d)
+    }
+}
+
+"""
 
 
 def emit_alias(name, t):
@@ -1091,7 +1159,7 @@ def reader_expr(g, ty):
     """An expression of type `R<ty>` that reads one value with `r: &mut Reader`."""
     if ty == "String":
         return "r.string()"
-    if ty in ("i64", "i32", "f64", "bool"):
+    if ty in ("i64", "i32", "bool"):
         return f"r.{ty}()"
     if ty.startswith("crate::ids::"):
         return "r.string_as()"
@@ -1103,10 +1171,15 @@ def reader_expr(g, ty):
         return "r.object()"
     if ty.startswith("Box<"):
         return f"{reader_expr(g, ty[4:-1])}.map(Box::new)"
+    if ty == "serde_json::Number":
+        return "r.number()"
     if ty.startswith("Vec<"):
         inner = ty[4:-1]
-        read = "long_array" if inner == "Event" else "array"
-        return f"r.{read}(|r| {reader_expr(g, inner)})"
+        if inner == BATCH_ITEM:
+            # A request's events: one that cannot be read directly is decided
+            # on its own, so it never fails the others.
+            return f"r.long_array(|r| r.event({reader_fn(inner)}))"
+        return f"r.array(|r| {reader_expr(g, inner)})"
     kind = g.types[ty]["kind"]
     if kind == "enum":
         return "r.string_as()"
@@ -1137,12 +1210,13 @@ def emit_reader(g, names):
                 expr = reader_expr(g, fd["ty"])
                 j = rust_str(fd["json"])
                 if fd["required"]:
-                    out.append(f"        {j} => f.{fd['ident']} = Some({expr}?),\n")
+                    out.append(f"        {j} => r.req(&mut f.{fd['ident']}, |r| {expr})?,\n")
                 else:
                     out.append(f"        {j} => r.opt(&mut f.{fd['ident']}, &mut f.extra, {j}, |r| {expr})?,\n")
             if t["tag"]:
-                # A variant's own tag, read again: checked, not kept.
-                out.append(f"        {rust_str(t['tag'][0])} => r.check_value()?,\n")
+                # A variant is only read through its union (see
+                # `webhook_fixups`), which took the tag: this one is repeated.
+                out.append(f"        {rust_str(t['tag'][0])} => r.repeated()?,\n")
             out.append("        _ => r.other(&mut f.extra, key)?,\n    }\n    Ok(())\n}\n\n")
             out.append(f"/// Reads a `{name}`; `resumed` when a union already opened it and took its tag.\n")
             out.append(f"pub(crate) fn {fn}(r: &mut Reader<'_>, resumed: bool) -> R<{name}> {{\n")
@@ -1246,13 +1320,43 @@ def main():
     w = Gen("webhook")
     w.add_spec(wspec)
     w.register_all()
+    webhook_fixups(w)
     names = list(w.order)
-    prelude = "#![allow(clippy::large_enum_variant)]\n\n#[allow(unused_imports)]\nuse crate::model::wire::{self, string_enum};\n\n"
+    # `super::wire` is the model's serde plumbing with the webhook's rule on
+    # repeated keys (see `webhook/wire.rs`).
+    prelude = (
+        "#![allow(clippy::large_enum_variant)]\n\n#[allow(unused_imports)]\nuse super::wire;\n"
+        "#[allow(unused_imports)]\nuse crate::model::wire::string_enum;\n\n"
+    )
     src = emit_module(w, "event", names, prelude).replace("//! event", "//! Webhook event objects, generated from LINE's webhook spec (plus `messageEdited`).")
     write(os.path.join(CORE, "src", "webhook", "event.rs"), src)
     write(os.path.join(CORE, "src", "webhook", "event_reader.rs"), emit_reader(w, names))
     rustfmt()
     print(f"model: {sum(len(v) for v in by_area.values())} types in {len(by_area)} modules; {len(ops)} operations; webhook: {len(names)} types")
+
+
+def webhook_fixups(w):
+    """Webhook-only changes that keep a parsed body lossless:
+    - a property typed as one variant of a union (`members`: `UserSource`) takes
+      the union (`Source`), so each item keeps its `"type"` (a new kind stays
+      `Unknown` instead of being relabelled, a mistyped tag is an error);
+    - a number (`latitude`) is a `serde_json::Number`, so `35` stays `35`."""
+    union_of = {}
+    for name, t in w.types.items():
+        if t["kind"] == "union":
+            for _, target in t["variants"]:
+                union_of[target] = name
+    for t in w.types.values():
+        if t["kind"] != "struct":
+            continue
+        for f in t["fields"]:
+            ty = f["ty"]
+            if ty in union_of:
+                f["ty"] = union_of[ty]
+            elif ty.startswith("Vec<") and ty[4:-1] in union_of:
+                f["ty"] = f"Vec<{union_of[ty[4:-1]]}>"
+            elif ty == "f64":
+                f["ty"] = "serde_json::Number"
 
 
 def add_message_edited(spec):

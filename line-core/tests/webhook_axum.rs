@@ -1,5 +1,6 @@
-//! The axum extractors on a real router: 200 with events, 401 on bad or
-//! missing signatures, 400 on malformed bodies, and no panic on garbage.
+//! The axum extractors on a real router: 200 with events (a bad event among
+//! them included), 401 on bad or missing signatures, 400 on malformed bodies,
+//! and no panic on garbage.
 #![cfg(all(feature = "axum", feature = "testing"))]
 
 use axum::body::Body;
@@ -30,7 +31,8 @@ impl FromRef<AppState> for WebhookVerifier {
 
 async fn callback(VerifiedEvents(req): VerifiedEvents) -> Json<Value> {
     let kinds: Vec<String> = req.events.iter().map(|e| e.kind().to_owned()).collect();
-    Json(json!({ "kinds": kinds }))
+    let invalid: Vec<bool> = req.events.iter().map(|e| e.is_invalid()).collect();
+    Json(json!({ "kinds": kinds, "invalid": invalid }))
 }
 
 async fn raw(VerifiedBody(body): VerifiedBody) -> String {
@@ -123,13 +125,27 @@ async fn missing_malformed_and_wrong_signatures_get_401() {
 
 #[tokio::test]
 async fn malformed_body_gets_400_naming_the_pointer() {
-    let body = br#"{"destination":"U0","events":[{"type":"unfollow","timestamp":"later"}]}"#;
+    let body = br#"{"destination":"U0","events":{"type":"unfollow","timestamp":1}}"#;
     let (status, out) = send(app(), signed_request(SECRET, "/callback", &body[..])).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(out["kind"], "parse");
-    assert_eq!(out["pointer"], "/events/0/timestamp");
-    assert!(out["error"].as_str().unwrap().contains("/events/0/timestamp"));
+    assert_eq!(out["pointer"], "/events");
+    assert!(out["error"].as_str().unwrap().contains("/events"));
     assert!(!out.to_string().contains(SECRET));
+}
+
+#[tokio::test]
+async fn one_bad_event_gets_200_and_the_others_are_handled() {
+    let body = br#"{"destination":"U0","events":[
+        {"type":"follow","timestamp":1,"replyToken":"r1"},
+        {"type":"unfollow","timestamp":"later"},
+        {"type":"message","timestamp":1,"replyToken":"r2","message":{"id":"1","type":"image"}},
+        {"type":"unfollow","timestamp":2}]}"#;
+    let (status, out) = send(app(), signed_request(SECRET, "/callback", &body[..])).await;
+    assert_eq!(status, StatusCode::OK, "{out}");
+    // The invalid events keep their kind; the handler sees all four.
+    assert_eq!(out["kinds"], json!(["follow", "unfollow", "message", "unfollow"]));
+    assert_eq!(out["invalid"], json!([false, true, true, false]));
 }
 
 #[tokio::test]
@@ -147,8 +163,8 @@ async fn garbage_never_panics() {
         b"null".to_vec(),
         b"[]".to_vec(),
         b"\xff\x00\xfe".to_vec(),
-        br#"{"events":[{"type":"message"}]}"#.to_vec(),
-        br#"{"events":[{"type":{"nested":1}}]}"#.to_vec(),
+        br#"{"events":{"type":"message"}}"#.to_vec(),
+        br#"{"destination":{"nested":1},"events":[]}"#.to_vec(),
         "{\"events\":[".repeat(200).into_bytes(),
     ];
     let last_brace = fixture.iter().rposition(|b| *b == b'}').unwrap();
@@ -181,7 +197,7 @@ async fn empty_events_is_a_valid_request() {
     let body = br#"{"destination":"Uab012345678901234567890123456789","events":[]}"#;
     let (status, out) = send(app(), signed_request(SECRET, "/callback", &body[..])).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(out, json!({"kinds": []}));
+    assert_eq!(out, json!({"kinds": [], "invalid": []}));
 }
 
 #[tokio::test]

@@ -60,7 +60,14 @@ fn no_output_contains_the_secret_or_the_expected_signature() {
 #[test]
 fn parse_errors_do_not_echo_the_body_beyond_the_offending_token() {
     // serde_json quotes at most the offending token; a secret elsewhere in the body stays out.
-    let body = format!(r#"{{"destination":"{SECRET}","events":[{{"type":"unfollow","timestamp":"x"}}]}}"#);
+    let body = format!(r#"{{"destination":"{SECRET}","events":"x"}}"#);
     let e = parse(body.as_bytes()).unwrap_err();
     assert!(!format!("{e} {e:?}").contains(SECRET));
+    // Nor does the error of an invalid event.
+    let body = format!(r#"{{"destination":"{SECRET}","events":[{{"type":"unfollow","timestamp":"x"}}]}}"#);
+    let request = parse(body.as_bytes()).unwrap();
+    let line_core::webhook::Event::Invalid { error, .. } = &request.events[0] else {
+        panic!("{:?}", request.events[0])
+    };
+    assert!(!format!("{error} {error:?}").contains(SECRET));
 }

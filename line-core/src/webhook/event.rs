@@ -4,7 +4,9 @@
 #![allow(clippy::large_enum_variant)]
 
 #[allow(unused_imports)]
-use crate::model::wire::{self, string_enum};
+use super::wire;
+#[allow(unused_imports)]
+use crate::model::wire::string_enum;
 
 /// The request body contains a JSON object with the user ID of a bot that should receive webhook events and an array of webhook event objects.
 #[derive(Debug, Clone, PartialEq)]
@@ -127,6 +129,17 @@ pub enum Event {
         kind: String,
         /// The whole JSON object, as it came.
         raw: crate::webhook::RawObject,
+    },
+    /// An event this version could not read: a known kind with a missing or
+    /// mistyped property, a repeated key, or not an object at all. The other
+    /// events of the request are read as usual; this one keeps its JSON.
+    Invalid {
+        /// The `"type"` value when it is a string, else empty.
+        kind: String,
+        /// The event's JSON, as it came.
+        raw: crate::webhook::RawJson,
+        /// Where (a JSON pointer into `raw`) and why reading it failed.
+        error: crate::webhook::EventError,
     },
 }
 
@@ -275,12 +288,18 @@ impl Event {
             Self::Delivery(_) => "delivery",
             Self::MessageEdited(_) => "messageEdited",
             Self::Unknown { kind, .. } => kind,
+            Self::Invalid { kind, .. } => kind,
         }
     }
 
     /// Whether this is a kind this version does not know.
     pub fn is_unknown(&self) -> bool {
         matches!(self, Self::Unknown { .. })
+    }
+
+    /// Whether this event could not be read (see [`Self::Invalid`]).
+    pub fn is_invalid(&self) -> bool {
+        matches!(self, Self::Invalid { .. })
     }
 
     /// `source`, for every kind (parsed from the raw JSON for an unknown one).
@@ -307,6 +326,7 @@ impl Event {
             Self::Delivery(x) => x.source.as_ref().map(std::borrow::Cow::Borrowed),
             Self::MessageEdited(x) => x.source.as_ref().map(std::borrow::Cow::Borrowed),
             Self::Unknown { raw, .. } => wire::from_raw(&raw.to_map(), "source"),
+            Self::Invalid { raw, .. } => wire::from_raw(&raw.to_map(), "source"),
         }
     }
 
@@ -334,6 +354,7 @@ impl Event {
             Self::Delivery(x) => Some(std::borrow::Cow::Borrowed(&x.timestamp)),
             Self::MessageEdited(x) => Some(std::borrow::Cow::Borrowed(&x.timestamp)),
             Self::Unknown { raw, .. } => wire::from_raw(&raw.to_map(), "timestamp"),
+            Self::Invalid { raw, .. } => wire::from_raw(&raw.to_map(), "timestamp"),
         }
     }
 
@@ -361,6 +382,7 @@ impl Event {
             Self::Delivery(x) => x.mode.as_ref().map(std::borrow::Cow::Borrowed),
             Self::MessageEdited(x) => x.mode.as_ref().map(std::borrow::Cow::Borrowed),
             Self::Unknown { raw, .. } => wire::from_raw(&raw.to_map(), "mode"),
+            Self::Invalid { raw, .. } => wire::from_raw(&raw.to_map(), "mode"),
         }
     }
 
@@ -388,6 +410,7 @@ impl Event {
             Self::Delivery(x) => x.webhook_event_id.as_ref().map(std::borrow::Cow::Borrowed),
             Self::MessageEdited(x) => x.webhook_event_id.as_ref().map(std::borrow::Cow::Borrowed),
             Self::Unknown { raw, .. } => wire::from_raw(&raw.to_map(), "webhookEventId"),
+            Self::Invalid { raw, .. } => wire::from_raw(&raw.to_map(), "webhookEventId"),
         }
     }
 
@@ -415,12 +438,13 @@ impl Event {
             Self::Delivery(x) => x.delivery_context.as_ref().map(std::borrow::Cow::Borrowed),
             Self::MessageEdited(x) => x.delivery_context.as_ref().map(std::borrow::Cow::Borrowed),
             Self::Unknown { raw, .. } => wire::from_raw(&raw.to_map(), "deliveryContext"),
+            Self::Invalid { raw, .. } => wire::from_raw(&raw.to_map(), "deliveryContext"),
         }
     }
-}
 
-impl<'de> serde::Deserialize<'de> for Event {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+    /// Reads one event strictly: an event that cannot be read is an error.
+    /// `Deserialize` wraps it, turning such an event into [`Self::Invalid`].
+    pub(crate) fn deserialize_strict<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
         impl<'de> serde::de::Visitor<'de> for V {
             type Value = Event;
@@ -505,6 +529,14 @@ impl<'de> serde::Deserialize<'de> for Event {
     }
 }
 
+impl<'de> serde::Deserialize<'de> for Event {
+    /// Any JSON value: one that is not a readable event becomes
+    /// [`Event::Invalid`]; only a syntax error fails.
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        crate::webhook::invalid::deserialize_event(d)
+    }
+}
+
 impl serde::Serialize for Event {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self {
@@ -529,6 +561,7 @@ impl serde::Serialize for Event {
             Self::Delivery(x) => x.serialize(s),
             Self::MessageEdited(x) => x.serialize(s),
             Self::Unknown { raw, .. } => raw.serialize(s),
+            Self::Invalid { raw, .. } => raw.serialize(s),
         }
     }
 }
@@ -2265,9 +2298,9 @@ pub struct LocationMessageContent {
     /// Address
     pub address: Option<String>,
     /// Latitude
-    pub latitude: f64,
+    pub latitude: serde_json::Number,
     /// Longitude
-    pub longitude: f64,
+    pub longitude: serde_json::Number,
     /// Token used to mark the message as read.
     pub mark_as_read_token: Option<String>,
     /// Properties this version of the model does not know, kept as they came.
@@ -2276,7 +2309,11 @@ pub struct LocationMessageContent {
 
 impl LocationMessageContent {
     /// A `LocationMessageContent` with its required fields; optional ones are `None`.
-    pub fn new(id: impl Into<String>, latitude: impl Into<f64>, longitude: impl Into<f64>) -> Self {
+    pub fn new(
+        id: impl Into<String>,
+        latitude: impl Into<serde_json::Number>,
+        longitude: impl Into<serde_json::Number>,
+    ) -> Self {
         Self {
             id: id.into(),
             title: None,
@@ -2294,8 +2331,8 @@ pub(crate) struct LocationMessageContentFields {
     pub(crate) id: Option<String>,
     pub(crate) title: Option<String>,
     pub(crate) address: Option<String>,
-    pub(crate) latitude: Option<f64>,
-    pub(crate) longitude: Option<f64>,
+    pub(crate) latitude: Option<serde_json::Number>,
+    pub(crate) longitude: Option<serde_json::Number>,
     pub(crate) mark_as_read_token: Option<String>,
     pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -3272,14 +3309,14 @@ impl serde::Serialize for MemberJoinedEvent {
 #[non_exhaustive]
 pub struct JoinedMembers {
     /// Users who joined. Array of source user objects.
-    pub members: Vec<UserSource>,
+    pub members: Vec<Source>,
     /// Properties this version of the model does not know, kept as they came.
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl JoinedMembers {
     /// A `JoinedMembers` with its required fields; optional ones are `None`.
-    pub fn new(members: impl Into<Vec<UserSource>>) -> Self {
+    pub fn new(members: impl Into<Vec<Source>>) -> Self {
         Self {
             members: members.into(),
             extra: serde_json::Map::new(),
@@ -3289,7 +3326,7 @@ impl JoinedMembers {
 
 #[derive(Default)]
 pub(crate) struct JoinedMembersFields {
-    pub(crate) members: Option<Vec<UserSource>>,
+    pub(crate) members: Option<Vec<Source>>,
     pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -3435,14 +3472,14 @@ impl serde::Serialize for MemberLeftEvent {
 #[non_exhaustive]
 pub struct LeftMembers {
     /// Users who left. Array of source user objects.
-    pub members: Vec<UserSource>,
+    pub members: Vec<Source>,
     /// Properties this version of the model does not know, kept as they came.
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl LeftMembers {
     /// A `LeftMembers` with its required fields; optional ones are `None`.
-    pub fn new(members: impl Into<Vec<UserSource>>) -> Self {
+    pub fn new(members: impl Into<Vec<Source>>) -> Self {
         Self {
             members: members.into(),
             extra: serde_json::Map::new(),
@@ -3452,7 +3489,7 @@ impl LeftMembers {
 
 #[derive(Default)]
 pub(crate) struct LeftMembersFields {
-    pub(crate) members: Option<Vec<UserSource>>,
+    pub(crate) members: Option<Vec<Source>>,
     pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 

@@ -12,7 +12,7 @@ use crate::model::wire::Fields;
 fn read_callback_request_field(r: &mut Reader<'_>, f: &mut CallbackRequestFields, key: &str) -> R<()> {
     match key {
         "destination" => r.opt(&mut f.destination, &mut f.extra, "destination", |r| r.string())?,
-        "events" => f.events = Some(r.long_array(|r| read_event(r))?),
+        "events" => r.req(&mut f.events, |r| r.long_array(|r| r.event(read_event)))?,
         _ => r.other(&mut f.extra, key)?,
     }
     Ok(())
@@ -190,7 +190,7 @@ fn read_event_later<'a>(r: &mut Reader<'a>, start: usize, mut key: Cow<'a, str>)
 /// Reads one property of a `DeliveryContext` into its builder.
 fn read_delivery_context_field(r: &mut Reader<'_>, f: &mut DeliveryContextFields, key: &str) -> R<()> {
     match key {
-        "isRedelivery" => f.is_redelivery = Some(r.bool()?),
+        "isRedelivery" => r.req(&mut f.is_redelivery, |r| r.bool())?,
         _ => r.other(&mut f.extra, key)?,
     }
     Ok(())
@@ -267,7 +267,7 @@ fn read_source_later<'a>(r: &mut Reader<'a>, start: usize, mut key: Cow<'a, str>
 fn read_user_source_field(r: &mut Reader<'_>, f: &mut UserSourceFields, key: &str) -> R<()> {
     match key {
         "userId" => r.opt(&mut f.user_id, &mut f.extra, "userId", |r| r.string_as())?,
-        "type" => r.check_value()?,
+        "type" => r.repeated()?,
         _ => r.other(&mut f.extra, key)?,
     }
     Ok(())
@@ -284,9 +284,9 @@ pub(crate) fn read_user_source(r: &mut Reader<'_>, resumed: bool) -> R<UserSourc
 /// Reads one property of a `GroupSource` into its builder.
 fn read_group_source_field(r: &mut Reader<'_>, f: &mut GroupSourceFields, key: &str) -> R<()> {
     match key {
-        "groupId" => f.group_id = Some(r.string_as()?),
+        "groupId" => r.req(&mut f.group_id, |r| r.string_as())?,
         "userId" => r.opt(&mut f.user_id, &mut f.extra, "userId", |r| r.string_as())?,
-        "type" => r.check_value()?,
+        "type" => r.repeated()?,
         _ => r.other(&mut f.extra, key)?,
     }
     Ok(())
@@ -304,8 +304,8 @@ pub(crate) fn read_group_source(r: &mut Reader<'_>, resumed: bool) -> R<GroupSou
 fn read_room_source_field(r: &mut Reader<'_>, f: &mut RoomSourceFields, key: &str) -> R<()> {
     match key {
         "userId" => r.opt(&mut f.user_id, &mut f.extra, "userId", |r| r.string_as())?,
-        "roomId" => f.room_id = Some(r.string_as()?),
-        "type" => r.check_value()?,
+        "roomId" => r.req(&mut f.room_id, |r| r.string_as())?,
+        "type" => r.repeated()?,
         _ => r.other(&mut f.extra, key)?,
     }
     Ok(())
@@ -323,15 +323,15 @@ pub(crate) fn read_room_source(r: &mut Reader<'_>, resumed: bool) -> R<RoomSourc
 fn read_message_event_field(r: &mut Reader<'_>, f: &mut MessageEventFields, key: &str) -> R<()> {
     match key {
         "source" => r.opt(&mut f.source, &mut f.extra, "source", |r| read_source(r))?,
-        "timestamp" => f.timestamp = Some(r.i64()?),
+        "timestamp" => r.req(&mut f.timestamp, |r| r.i64())?,
         "mode" => r.opt(&mut f.mode, &mut f.extra, "mode", |r| r.string_as())?,
         "webhookEventId" => r.opt(&mut f.webhook_event_id, &mut f.extra, "webhookEventId", |r| r.string())?,
         "deliveryContext" => r.opt(&mut f.delivery_context, &mut f.extra, "deliveryContext", |r| {
             read_delivery_context(r, false)
         })?,
         "replyToken" => r.opt(&mut f.reply_token, &mut f.extra, "replyToken", |r| r.string())?,
-        "message" => f.message = Some(read_message_content(r)?),
-        "type" => r.check_value()?,
+        "message" => r.req(&mut f.message, |r| read_message_content(r))?,
+        "type" => r.repeated()?,
         _ => r.other(&mut f.extra, key)?,
     }
     Ok(())
@@ -431,7 +431,7 @@ fn read_message_content_later<'a>(r: &mut Reader<'a>, start: usize, mut key: Cow
 /// Reads one property of a `ContentProvider` into its builder.
 fn read_content_provider_field(r: &mut Reader<'_>, f: &mut ContentProviderFields, key: &str) -> R<()> {
     match key {
-        "type" => f.kind = Some(r.string_as()?),
+        "type" => r.req(&mut f.kind, |r| r.string_as())?,
         "originalContentUrl" => r.opt(&mut f.original_content_url, &mut f.extra, "originalContentUrl", |r| {
             r.string()
         })?,
@@ -454,8 +454,8 @@ pub(crate) fn read_content_provider(r: &mut Reader<'_>, resumed: bool) -> R<Cont
 /// Reads one property of a `TextMessageContent` into its builder.
 fn read_text_message_content_field(r: &mut Reader<'_>, f: &mut TextMessageContentFields, key: &str) -> R<()> {
     match key {
-        "id" => f.id = Some(r.string()?),
-        "text" => f.text = Some(r.string()?),
+        "id" => r.req(&mut f.id, |r| r.string())?,
+        "text" => r.req(&mut f.text, |r| r.string())?,
         "emojis" => r.opt(&mut f.emojis, &mut f.extra, "emojis", |r| {
             r.array(|r| read_emoji(r, false))
         })?,
@@ -467,7 +467,7 @@ fn read_text_message_content_field(r: &mut Reader<'_>, f: &mut TextMessageConten
         "markAsReadToken" => r.opt(&mut f.mark_as_read_token, &mut f.extra, "markAsReadToken", |r| {
             r.string()
         })?,
-        "type" => r.check_value()?,
+        "type" => r.repeated()?,
         _ => r.other(&mut f.extra, key)?,
     }
     Ok(())
@@ -484,10 +484,10 @@ pub(crate) fn read_text_message_content(r: &mut Reader<'_>, resumed: bool) -> R<
 /// Reads one property of a `Emoji` into its builder.
 fn read_emoji_field(r: &mut Reader<'_>, f: &mut EmojiFields, key: &str) -> R<()> {
     match key {
-        "index" => f.index = Some(r.i64()?),
-        "length" => f.length = Some(r.i64()?),
-        "productId" => f.product_id = Some(r.string()?),
-        "emojiId" => f.emoji_id = Some(r.string()?),
+        "index" => r.req(&mut f.index, |r| r.i64())?,
+        "length" => r.req(&mut f.length, |r| r.i64())?,
+        "productId" => r.req(&mut f.product_id, |r| r.string())?,
+        "emojiId" => r.req(&mut f.emoji_id, |r| r.string())?,
         _ => r.other(&mut f.extra, key)?,
     }
     Ok(())
@@ -504,7 +504,7 @@ pub(crate) fn read_emoji(r: &mut Reader<'_>, resumed: bool) -> R<Emoji> {
 /// Reads one property of a `Mention` into its builder.
 fn read_mention_field(r: &mut Reader<'_>, f: &mut MentionFields, key: &str) -> R<()> {
     match key {
-        "mentionees" => f.mentionees = Some(r.array(|r| read_mentionee(r))?),
+        "mentionees" => r.req(&mut f.mentionees, |r| r.array(|r| read_mentionee(r)))?,
         _ => r.other(&mut f.extra, key)?,
     }
     Ok(())
@@ -574,11 +574,11 @@ fn read_mentionee_later<'a>(r: &mut Reader<'a>, start: usize, mut key: Cow<'a, s
 /// Reads one property of a `UserMentionee` into its builder.
 fn read_user_mentionee_field(r: &mut Reader<'_>, f: &mut UserMentioneeFields, key: &str) -> R<()> {
     match key {
-        "index" => f.index = Some(r.i32()?),
-        "length" => f.length = Some(r.i32()?),
+        "index" => r.req(&mut f.index, |r| r.i32())?,
+        "length" => r.req(&mut f.length, |r| r.i32())?,
         "userId" => r.opt(&mut f.user_id, &mut f.extra, "userId", |r| r.string_as())?,
         "isSelf" => r.opt(&mut f.is_self, &mut f.extra, "isSelf", |r| r.bool())?,
-        "type" => r.check_value()?,
+        "type" => r.repeated()?,
         _ => r.other(&mut f.extra, key)?,
     }
     Ok(())
@@ -595,9 +595,9 @@ pub(crate) fn read_user_mentionee(r: &mut Reader<'_>, resumed: bool) -> R<UserMe
 /// Reads one property of a `AllMentionee` into its builder.
 fn read_all_mentionee_field(r: &mut Reader<'_>, f: &mut AllMentioneeFields, key: &str) -> R<()> {
     match key {
-        "index" => f.index = Some(r.i32()?),
-        "length" => f.length = Some(r.i32()?),
-        "type" => r.check_value()?,
+        "index" => r.req(&mut f.index, |r| r.i32())?,
+        "length" => r.req(&mut f.length, |r| r.i32())?,
+        "type" => r.repeated()?,
         _ => r.other(&mut f.extra, key)?,
     }
     Ok(())
@@ -614,14 +614,14 @@ pub(crate) fn read_all_mentionee(r: &mut Reader<'_>, resumed: bool) -> R<AllMent
 /// Reads one property of a `ImageMessageContent` into its builder.
 fn read_image_message_content_field(r: &mut Reader<'_>, f: &mut ImageMessageContentFields, key: &str) -> R<()> {
     match key {
-        "id" => f.id = Some(r.string()?),
-        "contentProvider" => f.content_provider = Some(read_content_provider(r, false)?),
+        "id" => r.req(&mut f.id, |r| r.string())?,
+        "contentProvider" => r.req(&mut f.content_provider, |r| read_content_provider(r, false))?,
         "imageSet" => r.opt(&mut f.image_set, &mut f.extra, "imageSet", |r| read_image_set(r, false))?,
         "quoteToken" => r.opt(&mut f.quote_token, &mut f.extra, "quoteToken", |r| r.string())?,
         "markAsReadToken" => r.opt(&mut f.mark_as_read_token, &mut f.extra, "markAsReadToken", |r| {
             r.string()
         })?,
-        "type" => r.check_value()?,
+        "type" => r.repeated()?,
         _ => r.other(&mut f.extra, key)?,
     }
     Ok(())
@@ -638,7 +638,7 @@ pub(crate) fn read_image_message_content(r: &mut Reader<'_>, resumed: bool) -> R
 /// Reads one property of a `ImageSet` into its builder.
 fn read_image_set_field(r: &mut Reader<'_>, f: &mut ImageSetFields, key: &str) -> R<()> {
     match key {
-        "id" => f.id = Some(r.string()?),
+        "id" => r.req(&mut f.id, |r| r.string())?,
         "index" => r.opt(&mut f.index, &mut f.extra, "index", |r| r.i64())?,
         "total" => r.opt(&mut f.total, &mut f.extra, "total", |r| r.i64())?,
         _ => r.other(&mut f.extra, key)?,
@@ -657,14 +657,14 @@ pub(crate) fn read_image_set(r: &mut Reader<'_>, resumed: bool) -> R<ImageSet> {
 /// Reads one property of a `VideoMessageContent` into its builder.
 fn read_video_message_content_field(r: &mut Reader<'_>, f: &mut VideoMessageContentFields, key: &str) -> R<()> {
     match key {
-        "id" => f.id = Some(r.string()?),
+        "id" => r.req(&mut f.id, |r| r.string())?,
         "duration" => r.opt(&mut f.duration, &mut f.extra, "duration", |r| r.i64())?,
-        "contentProvider" => f.content_provider = Some(read_content_provider(r, false)?),
+        "contentProvider" => r.req(&mut f.content_provider, |r| read_content_provider(r, false))?,
         "quoteToken" => r.opt(&mut f.quote_token, &mut f.extra, "quoteToken", |r| r.string())?,
         "markAsReadToken" => r.opt(&mut f.mark_as_read_token, &mut f.extra, "markAsReadToken", |r| {
             r.string()
         })?,
-        "type" => r.check_value()?,
+        "type" => r.repeated()?,
         _ => r.other(&mut f.extra, key)?,
     }
     Ok(())
@@ -681,13 +681,13 @@ pub(crate) fn read_video_message_content(r: &mut Reader<'_>, resumed: bool) -> R
 /// Reads one property of a `AudioMessageContent` into its builder.
 fn read_audio_message_content_field(r: &mut Reader<'_>, f: &mut AudioMessageContentFields, key: &str) -> R<()> {
     match key {
-        "id" => f.id = Some(r.string()?),
-        "contentProvider" => f.content_provider = Some(read_content_provider(r, false)?),
+        "id" => r.req(&mut f.id, |r| r.string())?,
+        "contentProvider" => r.req(&mut f.content_provider, |r| read_content_provider(r, false))?,
         "duration" => r.opt(&mut f.duration, &mut f.extra, "duration", |r| r.i64())?,
         "markAsReadToken" => r.opt(&mut f.mark_as_read_token, &mut f.extra, "markAsReadToken", |r| {
             r.string()
         })?,
-        "type" => r.check_value()?,
+        "type" => r.repeated()?,
         _ => r.other(&mut f.extra, key)?,
     }
     Ok(())
@@ -704,13 +704,13 @@ pub(crate) fn read_audio_message_content(r: &mut Reader<'_>, resumed: bool) -> R
 /// Reads one property of a `FileMessageContent` into its builder.
 fn read_file_message_content_field(r: &mut Reader<'_>, f: &mut FileMessageContentFields, key: &str) -> R<()> {
     match key {
-        "id" => f.id = Some(r.string()?),
-        "fileName" => f.file_name = Some(r.string()?),
-        "fileSize" => f.file_size = Some(r.i64()?),
+        "id" => r.req(&mut f.id, |r| r.string())?,
+        "fileName" => r.req(&mut f.file_name, |r| r.string())?,
+        "fileSize" => r.req(&mut f.file_size, |r| r.i64())?,
         "markAsReadToken" => r.opt(&mut f.mark_as_read_token, &mut f.extra, "markAsReadToken", |r| {
             r.string()
         })?,
-        "type" => r.check_value()?,
+        "type" => r.repeated()?,
         _ => r.other(&mut f.extra, key)?,
     }
     Ok(())
@@ -727,15 +727,15 @@ pub(crate) fn read_file_message_content(r: &mut Reader<'_>, resumed: bool) -> R<
 /// Reads one property of a `LocationMessageContent` into its builder.
 fn read_location_message_content_field(r: &mut Reader<'_>, f: &mut LocationMessageContentFields, key: &str) -> R<()> {
     match key {
-        "id" => f.id = Some(r.string()?),
+        "id" => r.req(&mut f.id, |r| r.string())?,
         "title" => r.opt(&mut f.title, &mut f.extra, "title", |r| r.string())?,
         "address" => r.opt(&mut f.address, &mut f.extra, "address", |r| r.string())?,
-        "latitude" => f.latitude = Some(r.f64()?),
-        "longitude" => f.longitude = Some(r.f64()?),
+        "latitude" => r.req(&mut f.latitude, |r| r.number())?,
+        "longitude" => r.req(&mut f.longitude, |r| r.number())?,
         "markAsReadToken" => r.opt(&mut f.mark_as_read_token, &mut f.extra, "markAsReadToken", |r| {
             r.string()
         })?,
-        "type" => r.check_value()?,
+        "type" => r.repeated()?,
         _ => r.other(&mut f.extra, key)?,
     }
     Ok(())
@@ -752,10 +752,10 @@ pub(crate) fn read_location_message_content(r: &mut Reader<'_>, resumed: bool) -
 /// Reads one property of a `StickerMessageContent` into its builder.
 fn read_sticker_message_content_field(r: &mut Reader<'_>, f: &mut StickerMessageContentFields, key: &str) -> R<()> {
     match key {
-        "id" => f.id = Some(r.string()?),
-        "packageId" => f.package_id = Some(r.string()?),
-        "stickerId" => f.sticker_id = Some(r.string()?),
-        "stickerResourceType" => f.sticker_resource_type = Some(r.string_as()?),
+        "id" => r.req(&mut f.id, |r| r.string())?,
+        "packageId" => r.req(&mut f.package_id, |r| r.string())?,
+        "stickerId" => r.req(&mut f.sticker_id, |r| r.string())?,
+        "stickerResourceType" => r.req(&mut f.sticker_resource_type, |r| r.string_as())?,
         "keywords" => r.opt(&mut f.keywords, &mut f.extra, "keywords", |r| r.array(|r| r.string()))?,
         "text" => r.opt(&mut f.text, &mut f.extra, "text", |r| r.string())?,
         "quoteToken" => r.opt(&mut f.quote_token, &mut f.extra, "quoteToken", |r| r.string())?,
@@ -765,7 +765,7 @@ fn read_sticker_message_content_field(r: &mut Reader<'_>, f: &mut StickerMessage
         "markAsReadToken" => r.opt(&mut f.mark_as_read_token, &mut f.extra, "markAsReadToken", |r| {
             r.string()
         })?,
-        "type" => r.check_value()?,
+        "type" => r.repeated()?,
         _ => r.other(&mut f.extra, key)?,
     }
     Ok(())
@@ -783,14 +783,14 @@ pub(crate) fn read_sticker_message_content(r: &mut Reader<'_>, resumed: bool) ->
 fn read_unsend_event_field(r: &mut Reader<'_>, f: &mut UnsendEventFields, key: &str) -> R<()> {
     match key {
         "source" => r.opt(&mut f.source, &mut f.extra, "source", |r| read_source(r))?,
-        "timestamp" => f.timestamp = Some(r.i64()?),
+        "timestamp" => r.req(&mut f.timestamp, |r| r.i64())?,
         "mode" => r.opt(&mut f.mode, &mut f.extra, "mode", |r| r.string_as())?,
         "webhookEventId" => r.opt(&mut f.webhook_event_id, &mut f.extra, "webhookEventId", |r| r.string())?,
         "deliveryContext" => r.opt(&mut f.delivery_context, &mut f.extra, "deliveryContext", |r| {
             read_delivery_context(r, false)
         })?,
-        "unsend" => f.unsend = Some(read_unsend_detail(r, false)?),
-        "type" => r.check_value()?,
+        "unsend" => r.req(&mut f.unsend, |r| read_unsend_detail(r, false))?,
+        "type" => r.repeated()?,
         _ => r.other(&mut f.extra, key)?,
     }
     Ok(())
@@ -807,7 +807,7 @@ pub(crate) fn read_unsend_event(r: &mut Reader<'_>, resumed: bool) -> R<UnsendEv
 /// Reads one property of a `UnsendDetail` into its builder.
 fn read_unsend_detail_field(r: &mut Reader<'_>, f: &mut UnsendDetailFields, key: &str) -> R<()> {
     match key {
-        "messageId" => f.message_id = Some(r.string()?),
+        "messageId" => r.req(&mut f.message_id, |r| r.string())?,
         _ => r.other(&mut f.extra, key)?,
     }
     Ok(())
@@ -825,15 +825,15 @@ pub(crate) fn read_unsend_detail(r: &mut Reader<'_>, resumed: bool) -> R<UnsendD
 fn read_follow_event_field(r: &mut Reader<'_>, f: &mut FollowEventFields, key: &str) -> R<()> {
     match key {
         "source" => r.opt(&mut f.source, &mut f.extra, "source", |r| read_source(r))?,
-        "timestamp" => f.timestamp = Some(r.i64()?),
+        "timestamp" => r.req(&mut f.timestamp, |r| r.i64())?,
         "mode" => r.opt(&mut f.mode, &mut f.extra, "mode", |r| r.string_as())?,
         "webhookEventId" => r.opt(&mut f.webhook_event_id, &mut f.extra, "webhookEventId", |r| r.string())?,
         "deliveryContext" => r.opt(&mut f.delivery_context, &mut f.extra, "deliveryContext", |r| {
             read_delivery_context(r, false)
         })?,
-        "replyToken" => f.reply_token = Some(r.string()?),
+        "replyToken" => r.req(&mut f.reply_token, |r| r.string())?,
         "follow" => r.opt(&mut f.follow, &mut f.extra, "follow", |r| read_follow_detail(r, false))?,
-        "type" => r.check_value()?,
+        "type" => r.repeated()?,
         _ => r.other(&mut f.extra, key)?,
     }
     Ok(())
@@ -850,7 +850,7 @@ pub(crate) fn read_follow_event(r: &mut Reader<'_>, resumed: bool) -> R<FollowEv
 /// Reads one property of a `FollowDetail` into its builder.
 fn read_follow_detail_field(r: &mut Reader<'_>, f: &mut FollowDetailFields, key: &str) -> R<()> {
     match key {
-        "isUnblocked" => f.is_unblocked = Some(r.bool()?),
+        "isUnblocked" => r.req(&mut f.is_unblocked, |r| r.bool())?,
         _ => r.other(&mut f.extra, key)?,
     }
     Ok(())
@@ -868,13 +868,13 @@ pub(crate) fn read_follow_detail(r: &mut Reader<'_>, resumed: bool) -> R<FollowD
 fn read_unfollow_event_field(r: &mut Reader<'_>, f: &mut UnfollowEventFields, key: &str) -> R<()> {
     match key {
         "source" => r.opt(&mut f.source, &mut f.extra, "source", |r| read_source(r))?,
-        "timestamp" => f.timestamp = Some(r.i64()?),
+        "timestamp" => r.req(&mut f.timestamp, |r| r.i64())?,
         "mode" => r.opt(&mut f.mode, &mut f.extra, "mode", |r| r.string_as())?,
         "webhookEventId" => r.opt(&mut f.webhook_event_id, &mut f.extra, "webhookEventId", |r| r.string())?,
         "deliveryContext" => r.opt(&mut f.delivery_context, &mut f.extra, "deliveryContext", |r| {
             read_delivery_context(r, false)
         })?,
-        "type" => r.check_value()?,
+        "type" => r.repeated()?,
         _ => r.other(&mut f.extra, key)?,
     }
     Ok(())
@@ -892,14 +892,14 @@ pub(crate) fn read_unfollow_event(r: &mut Reader<'_>, resumed: bool) -> R<Unfoll
 fn read_join_event_field(r: &mut Reader<'_>, f: &mut JoinEventFields, key: &str) -> R<()> {
     match key {
         "source" => r.opt(&mut f.source, &mut f.extra, "source", |r| read_source(r))?,
-        "timestamp" => f.timestamp = Some(r.i64()?),
+        "timestamp" => r.req(&mut f.timestamp, |r| r.i64())?,
         "mode" => r.opt(&mut f.mode, &mut f.extra, "mode", |r| r.string_as())?,
         "webhookEventId" => r.opt(&mut f.webhook_event_id, &mut f.extra, "webhookEventId", |r| r.string())?,
         "deliveryContext" => r.opt(&mut f.delivery_context, &mut f.extra, "deliveryContext", |r| {
             read_delivery_context(r, false)
         })?,
-        "replyToken" => f.reply_token = Some(r.string()?),
-        "type" => r.check_value()?,
+        "replyToken" => r.req(&mut f.reply_token, |r| r.string())?,
+        "type" => r.repeated()?,
         _ => r.other(&mut f.extra, key)?,
     }
     Ok(())
@@ -917,13 +917,13 @@ pub(crate) fn read_join_event(r: &mut Reader<'_>, resumed: bool) -> R<JoinEvent>
 fn read_leave_event_field(r: &mut Reader<'_>, f: &mut LeaveEventFields, key: &str) -> R<()> {
     match key {
         "source" => r.opt(&mut f.source, &mut f.extra, "source", |r| read_source(r))?,
-        "timestamp" => f.timestamp = Some(r.i64()?),
+        "timestamp" => r.req(&mut f.timestamp, |r| r.i64())?,
         "mode" => r.opt(&mut f.mode, &mut f.extra, "mode", |r| r.string_as())?,
         "webhookEventId" => r.opt(&mut f.webhook_event_id, &mut f.extra, "webhookEventId", |r| r.string())?,
         "deliveryContext" => r.opt(&mut f.delivery_context, &mut f.extra, "deliveryContext", |r| {
             read_delivery_context(r, false)
         })?,
-        "type" => r.check_value()?,
+        "type" => r.repeated()?,
         _ => r.other(&mut f.extra, key)?,
     }
     Ok(())
@@ -941,15 +941,15 @@ pub(crate) fn read_leave_event(r: &mut Reader<'_>, resumed: bool) -> R<LeaveEven
 fn read_member_joined_event_field(r: &mut Reader<'_>, f: &mut MemberJoinedEventFields, key: &str) -> R<()> {
     match key {
         "source" => r.opt(&mut f.source, &mut f.extra, "source", |r| read_source(r))?,
-        "timestamp" => f.timestamp = Some(r.i64()?),
+        "timestamp" => r.req(&mut f.timestamp, |r| r.i64())?,
         "mode" => r.opt(&mut f.mode, &mut f.extra, "mode", |r| r.string_as())?,
         "webhookEventId" => r.opt(&mut f.webhook_event_id, &mut f.extra, "webhookEventId", |r| r.string())?,
         "deliveryContext" => r.opt(&mut f.delivery_context, &mut f.extra, "deliveryContext", |r| {
             read_delivery_context(r, false)
         })?,
-        "replyToken" => f.reply_token = Some(r.string()?),
-        "joined" => f.joined = Some(read_joined_members(r, false)?),
-        "type" => r.check_value()?,
+        "replyToken" => r.req(&mut f.reply_token, |r| r.string())?,
+        "joined" => r.req(&mut f.joined, |r| read_joined_members(r, false))?,
+        "type" => r.repeated()?,
         _ => r.other(&mut f.extra, key)?,
     }
     Ok(())
@@ -966,7 +966,7 @@ pub(crate) fn read_member_joined_event(r: &mut Reader<'_>, resumed: bool) -> R<M
 /// Reads one property of a `JoinedMembers` into its builder.
 fn read_joined_members_field(r: &mut Reader<'_>, f: &mut JoinedMembersFields, key: &str) -> R<()> {
     match key {
-        "members" => f.members = Some(r.array(|r| read_user_source(r, false))?),
+        "members" => r.req(&mut f.members, |r| r.array(|r| read_source(r)))?,
         _ => r.other(&mut f.extra, key)?,
     }
     Ok(())
@@ -984,14 +984,14 @@ pub(crate) fn read_joined_members(r: &mut Reader<'_>, resumed: bool) -> R<Joined
 fn read_member_left_event_field(r: &mut Reader<'_>, f: &mut MemberLeftEventFields, key: &str) -> R<()> {
     match key {
         "source" => r.opt(&mut f.source, &mut f.extra, "source", |r| read_source(r))?,
-        "timestamp" => f.timestamp = Some(r.i64()?),
+        "timestamp" => r.req(&mut f.timestamp, |r| r.i64())?,
         "mode" => r.opt(&mut f.mode, &mut f.extra, "mode", |r| r.string_as())?,
         "webhookEventId" => r.opt(&mut f.webhook_event_id, &mut f.extra, "webhookEventId", |r| r.string())?,
         "deliveryContext" => r.opt(&mut f.delivery_context, &mut f.extra, "deliveryContext", |r| {
             read_delivery_context(r, false)
         })?,
-        "left" => f.left = Some(read_left_members(r, false)?),
-        "type" => r.check_value()?,
+        "left" => r.req(&mut f.left, |r| read_left_members(r, false))?,
+        "type" => r.repeated()?,
         _ => r.other(&mut f.extra, key)?,
     }
     Ok(())
@@ -1008,7 +1008,7 @@ pub(crate) fn read_member_left_event(r: &mut Reader<'_>, resumed: bool) -> R<Mem
 /// Reads one property of a `LeftMembers` into its builder.
 fn read_left_members_field(r: &mut Reader<'_>, f: &mut LeftMembersFields, key: &str) -> R<()> {
     match key {
-        "members" => f.members = Some(r.array(|r| read_user_source(r, false))?),
+        "members" => r.req(&mut f.members, |r| r.array(|r| read_source(r)))?,
         _ => r.other(&mut f.extra, key)?,
     }
     Ok(())
@@ -1026,15 +1026,15 @@ pub(crate) fn read_left_members(r: &mut Reader<'_>, resumed: bool) -> R<LeftMemb
 fn read_postback_event_field(r: &mut Reader<'_>, f: &mut PostbackEventFields, key: &str) -> R<()> {
     match key {
         "source" => r.opt(&mut f.source, &mut f.extra, "source", |r| read_source(r))?,
-        "timestamp" => f.timestamp = Some(r.i64()?),
+        "timestamp" => r.req(&mut f.timestamp, |r| r.i64())?,
         "mode" => r.opt(&mut f.mode, &mut f.extra, "mode", |r| r.string_as())?,
         "webhookEventId" => r.opt(&mut f.webhook_event_id, &mut f.extra, "webhookEventId", |r| r.string())?,
         "deliveryContext" => r.opt(&mut f.delivery_context, &mut f.extra, "deliveryContext", |r| {
             read_delivery_context(r, false)
         })?,
         "replyToken" => r.opt(&mut f.reply_token, &mut f.extra, "replyToken", |r| r.string())?,
-        "postback" => f.postback = Some(read_postback_content(r, false)?),
-        "type" => r.check_value()?,
+        "postback" => r.req(&mut f.postback, |r| read_postback_content(r, false))?,
+        "type" => r.repeated()?,
         _ => r.other(&mut f.extra, key)?,
     }
     Ok(())
@@ -1051,7 +1051,7 @@ pub(crate) fn read_postback_event(r: &mut Reader<'_>, resumed: bool) -> R<Postba
 /// Reads one property of a `PostbackContent` into its builder.
 fn read_postback_content_field(r: &mut Reader<'_>, f: &mut PostbackContentFields, key: &str) -> R<()> {
     match key {
-        "data" => f.data = Some(r.string()?),
+        "data" => r.req(&mut f.data, |r| r.string())?,
         "params" => r.opt(&mut f.params, &mut f.extra, "params", |r| r.string_map())?,
         _ => r.other(&mut f.extra, key)?,
     }
@@ -1070,15 +1070,15 @@ pub(crate) fn read_postback_content(r: &mut Reader<'_>, resumed: bool) -> R<Post
 fn read_video_play_complete_event_field(r: &mut Reader<'_>, f: &mut VideoPlayCompleteEventFields, key: &str) -> R<()> {
     match key {
         "source" => r.opt(&mut f.source, &mut f.extra, "source", |r| read_source(r))?,
-        "timestamp" => f.timestamp = Some(r.i64()?),
+        "timestamp" => r.req(&mut f.timestamp, |r| r.i64())?,
         "mode" => r.opt(&mut f.mode, &mut f.extra, "mode", |r| r.string_as())?,
         "webhookEventId" => r.opt(&mut f.webhook_event_id, &mut f.extra, "webhookEventId", |r| r.string())?,
         "deliveryContext" => r.opt(&mut f.delivery_context, &mut f.extra, "deliveryContext", |r| {
             read_delivery_context(r, false)
         })?,
-        "replyToken" => f.reply_token = Some(r.string()?),
-        "videoPlayComplete" => f.video_play_complete = Some(read_video_play_complete(r, false)?),
-        "type" => r.check_value()?,
+        "replyToken" => r.req(&mut f.reply_token, |r| r.string())?,
+        "videoPlayComplete" => r.req(&mut f.video_play_complete, |r| read_video_play_complete(r, false))?,
+        "type" => r.repeated()?,
         _ => r.other(&mut f.extra, key)?,
     }
     Ok(())
@@ -1095,7 +1095,7 @@ pub(crate) fn read_video_play_complete_event(r: &mut Reader<'_>, resumed: bool) 
 /// Reads one property of a `VideoPlayComplete` into its builder.
 fn read_video_play_complete_field(r: &mut Reader<'_>, f: &mut VideoPlayCompleteFields, key: &str) -> R<()> {
     match key {
-        "trackingId" => f.tracking_id = Some(r.string()?),
+        "trackingId" => r.req(&mut f.tracking_id, |r| r.string())?,
         _ => r.other(&mut f.extra, key)?,
     }
     Ok(())
@@ -1113,15 +1113,15 @@ pub(crate) fn read_video_play_complete(r: &mut Reader<'_>, resumed: bool) -> R<V
 fn read_beacon_event_field(r: &mut Reader<'_>, f: &mut BeaconEventFields, key: &str) -> R<()> {
     match key {
         "source" => r.opt(&mut f.source, &mut f.extra, "source", |r| read_source(r))?,
-        "timestamp" => f.timestamp = Some(r.i64()?),
+        "timestamp" => r.req(&mut f.timestamp, |r| r.i64())?,
         "mode" => r.opt(&mut f.mode, &mut f.extra, "mode", |r| r.string_as())?,
         "webhookEventId" => r.opt(&mut f.webhook_event_id, &mut f.extra, "webhookEventId", |r| r.string())?,
         "deliveryContext" => r.opt(&mut f.delivery_context, &mut f.extra, "deliveryContext", |r| {
             read_delivery_context(r, false)
         })?,
-        "replyToken" => f.reply_token = Some(r.string()?),
-        "beacon" => f.beacon = Some(read_beacon_content(r, false)?),
-        "type" => r.check_value()?,
+        "replyToken" => r.req(&mut f.reply_token, |r| r.string())?,
+        "beacon" => r.req(&mut f.beacon, |r| read_beacon_content(r, false))?,
+        "type" => r.repeated()?,
         _ => r.other(&mut f.extra, key)?,
     }
     Ok(())
@@ -1138,8 +1138,8 @@ pub(crate) fn read_beacon_event(r: &mut Reader<'_>, resumed: bool) -> R<BeaconEv
 /// Reads one property of a `BeaconContent` into its builder.
 fn read_beacon_content_field(r: &mut Reader<'_>, f: &mut BeaconContentFields, key: &str) -> R<()> {
     match key {
-        "hwid" => f.hwid = Some(r.string()?),
-        "type" => f.kind = Some(r.string_as()?),
+        "hwid" => r.req(&mut f.hwid, |r| r.string())?,
+        "type" => r.req(&mut f.kind, |r| r.string_as())?,
         "dm" => r.opt(&mut f.dm, &mut f.extra, "dm", |r| r.string())?,
         _ => r.other(&mut f.extra, key)?,
     }
@@ -1158,15 +1158,15 @@ pub(crate) fn read_beacon_content(r: &mut Reader<'_>, resumed: bool) -> R<Beacon
 fn read_account_link_event_field(r: &mut Reader<'_>, f: &mut AccountLinkEventFields, key: &str) -> R<()> {
     match key {
         "source" => r.opt(&mut f.source, &mut f.extra, "source", |r| read_source(r))?,
-        "timestamp" => f.timestamp = Some(r.i64()?),
+        "timestamp" => r.req(&mut f.timestamp, |r| r.i64())?,
         "mode" => r.opt(&mut f.mode, &mut f.extra, "mode", |r| r.string_as())?,
         "webhookEventId" => r.opt(&mut f.webhook_event_id, &mut f.extra, "webhookEventId", |r| r.string())?,
         "deliveryContext" => r.opt(&mut f.delivery_context, &mut f.extra, "deliveryContext", |r| {
             read_delivery_context(r, false)
         })?,
         "replyToken" => r.opt(&mut f.reply_token, &mut f.extra, "replyToken", |r| r.string())?,
-        "link" => f.link = Some(read_link_content(r, false)?),
-        "type" => r.check_value()?,
+        "link" => r.req(&mut f.link, |r| read_link_content(r, false))?,
+        "type" => r.repeated()?,
         _ => r.other(&mut f.extra, key)?,
     }
     Ok(())
@@ -1183,8 +1183,8 @@ pub(crate) fn read_account_link_event(r: &mut Reader<'_>, resumed: bool) -> R<Ac
 /// Reads one property of a `LinkContent` into its builder.
 fn read_link_content_field(r: &mut Reader<'_>, f: &mut LinkContentFields, key: &str) -> R<()> {
     match key {
-        "result" => f.result = Some(r.string_as()?),
-        "nonce" => f.nonce = Some(r.string()?),
+        "result" => r.req(&mut f.result, |r| r.string_as())?,
+        "nonce" => r.req(&mut f.nonce, |r| r.string())?,
         _ => r.other(&mut f.extra, key)?,
     }
     Ok(())
@@ -1202,15 +1202,15 @@ pub(crate) fn read_link_content(r: &mut Reader<'_>, resumed: bool) -> R<LinkCont
 fn read_membership_event_field(r: &mut Reader<'_>, f: &mut MembershipEventFields, key: &str) -> R<()> {
     match key {
         "source" => r.opt(&mut f.source, &mut f.extra, "source", |r| read_source(r))?,
-        "timestamp" => f.timestamp = Some(r.i64()?),
+        "timestamp" => r.req(&mut f.timestamp, |r| r.i64())?,
         "mode" => r.opt(&mut f.mode, &mut f.extra, "mode", |r| r.string_as())?,
         "webhookEventId" => r.opt(&mut f.webhook_event_id, &mut f.extra, "webhookEventId", |r| r.string())?,
         "deliveryContext" => r.opt(&mut f.delivery_context, &mut f.extra, "deliveryContext", |r| {
             read_delivery_context(r, false)
         })?,
-        "replyToken" => f.reply_token = Some(r.string()?),
-        "membership" => f.membership = Some(read_membership_content(r)?),
-        "type" => r.check_value()?,
+        "replyToken" => r.req(&mut f.reply_token, |r| r.string())?,
+        "membership" => r.req(&mut f.membership, |r| read_membership_content(r))?,
+        "type" => r.repeated()?,
         _ => r.other(&mut f.extra, key)?,
     }
     Ok(())
@@ -1286,8 +1286,8 @@ fn read_membership_content_later<'a>(r: &mut Reader<'a>, start: usize, mut key: 
 /// Reads one property of a `JoinedMembershipContent` into its builder.
 fn read_joined_membership_content_field(r: &mut Reader<'_>, f: &mut JoinedMembershipContentFields, key: &str) -> R<()> {
     match key {
-        "membershipId" => f.membership_id = Some(r.i64()?),
-        "type" => r.check_value()?,
+        "membershipId" => r.req(&mut f.membership_id, |r| r.i64())?,
+        "type" => r.repeated()?,
         _ => r.other(&mut f.extra, key)?,
     }
     Ok(())
@@ -1304,8 +1304,8 @@ pub(crate) fn read_joined_membership_content(r: &mut Reader<'_>, resumed: bool) 
 /// Reads one property of a `LeftMembershipContent` into its builder.
 fn read_left_membership_content_field(r: &mut Reader<'_>, f: &mut LeftMembershipContentFields, key: &str) -> R<()> {
     match key {
-        "membershipId" => f.membership_id = Some(r.i64()?),
-        "type" => r.check_value()?,
+        "membershipId" => r.req(&mut f.membership_id, |r| r.i64())?,
+        "type" => r.repeated()?,
         _ => r.other(&mut f.extra, key)?,
     }
     Ok(())
@@ -1326,8 +1326,8 @@ fn read_renewed_membership_content_field(
     key: &str,
 ) -> R<()> {
     match key {
-        "membershipId" => f.membership_id = Some(r.i64()?),
-        "type" => r.check_value()?,
+        "membershipId" => r.req(&mut f.membership_id, |r| r.i64())?,
+        "type" => r.repeated()?,
         _ => r.other(&mut f.extra, key)?,
     }
     Ok(())
@@ -1345,14 +1345,14 @@ pub(crate) fn read_renewed_membership_content(r: &mut Reader<'_>, resumed: bool)
 fn read_module_event_field(r: &mut Reader<'_>, f: &mut ModuleEventFields, key: &str) -> R<()> {
     match key {
         "source" => r.opt(&mut f.source, &mut f.extra, "source", |r| read_source(r))?,
-        "timestamp" => f.timestamp = Some(r.i64()?),
+        "timestamp" => r.req(&mut f.timestamp, |r| r.i64())?,
         "mode" => r.opt(&mut f.mode, &mut f.extra, "mode", |r| r.string_as())?,
         "webhookEventId" => r.opt(&mut f.webhook_event_id, &mut f.extra, "webhookEventId", |r| r.string())?,
         "deliveryContext" => r.opt(&mut f.delivery_context, &mut f.extra, "deliveryContext", |r| {
             read_delivery_context(r, false)
         })?,
-        "module" => f.module = Some(read_module_content(r)?),
-        "type" => r.check_value()?,
+        "module" => r.req(&mut f.module, |r| read_module_content(r))?,
+        "type" => r.repeated()?,
         _ => r.other(&mut f.extra, key)?,
     }
     Ok(())
@@ -1422,9 +1422,9 @@ fn read_module_content_later<'a>(r: &mut Reader<'a>, start: usize, mut key: Cow<
 /// Reads one property of a `AttachedModuleContent` into its builder.
 fn read_attached_module_content_field(r: &mut Reader<'_>, f: &mut AttachedModuleContentFields, key: &str) -> R<()> {
     match key {
-        "botId" => f.bot_id = Some(r.string()?),
-        "scopes" => f.scopes = Some(r.array(|r| r.string())?),
-        "type" => r.check_value()?,
+        "botId" => r.req(&mut f.bot_id, |r| r.string())?,
+        "scopes" => r.req(&mut f.scopes, |r| r.array(|r| r.string()))?,
+        "type" => r.repeated()?,
         _ => r.other(&mut f.extra, key)?,
     }
     Ok(())
@@ -1441,9 +1441,9 @@ pub(crate) fn read_attached_module_content(r: &mut Reader<'_>, resumed: bool) ->
 /// Reads one property of a `DetachedModuleContent` into its builder.
 fn read_detached_module_content_field(r: &mut Reader<'_>, f: &mut DetachedModuleContentFields, key: &str) -> R<()> {
     match key {
-        "botId" => f.bot_id = Some(r.string()?),
-        "reason" => f.reason = Some(r.string_as()?),
-        "type" => r.check_value()?,
+        "botId" => r.req(&mut f.bot_id, |r| r.string())?,
+        "reason" => r.req(&mut f.reason, |r| r.string_as())?,
+        "type" => r.repeated()?,
         _ => r.other(&mut f.extra, key)?,
     }
     Ok(())
@@ -1461,14 +1461,14 @@ pub(crate) fn read_detached_module_content(r: &mut Reader<'_>, resumed: bool) ->
 fn read_activated_event_field(r: &mut Reader<'_>, f: &mut ActivatedEventFields, key: &str) -> R<()> {
     match key {
         "source" => r.opt(&mut f.source, &mut f.extra, "source", |r| read_source(r))?,
-        "timestamp" => f.timestamp = Some(r.i64()?),
+        "timestamp" => r.req(&mut f.timestamp, |r| r.i64())?,
         "mode" => r.opt(&mut f.mode, &mut f.extra, "mode", |r| r.string_as())?,
         "webhookEventId" => r.opt(&mut f.webhook_event_id, &mut f.extra, "webhookEventId", |r| r.string())?,
         "deliveryContext" => r.opt(&mut f.delivery_context, &mut f.extra, "deliveryContext", |r| {
             read_delivery_context(r, false)
         })?,
-        "chatControl" => f.chat_control = Some(read_chat_control(r, false)?),
-        "type" => r.check_value()?,
+        "chatControl" => r.req(&mut f.chat_control, |r| read_chat_control(r, false))?,
+        "type" => r.repeated()?,
         _ => r.other(&mut f.extra, key)?,
     }
     Ok(())
@@ -1485,7 +1485,7 @@ pub(crate) fn read_activated_event(r: &mut Reader<'_>, resumed: bool) -> R<Activ
 /// Reads one property of a `ChatControl` into its builder.
 fn read_chat_control_field(r: &mut Reader<'_>, f: &mut ChatControlFields, key: &str) -> R<()> {
     match key {
-        "expireAt" => f.expire_at = Some(r.i64()?),
+        "expireAt" => r.req(&mut f.expire_at, |r| r.i64())?,
         _ => r.other(&mut f.extra, key)?,
     }
     Ok(())
@@ -1503,13 +1503,13 @@ pub(crate) fn read_chat_control(r: &mut Reader<'_>, resumed: bool) -> R<ChatCont
 fn read_deactivated_event_field(r: &mut Reader<'_>, f: &mut DeactivatedEventFields, key: &str) -> R<()> {
     match key {
         "source" => r.opt(&mut f.source, &mut f.extra, "source", |r| read_source(r))?,
-        "timestamp" => f.timestamp = Some(r.i64()?),
+        "timestamp" => r.req(&mut f.timestamp, |r| r.i64())?,
         "mode" => r.opt(&mut f.mode, &mut f.extra, "mode", |r| r.string_as())?,
         "webhookEventId" => r.opt(&mut f.webhook_event_id, &mut f.extra, "webhookEventId", |r| r.string())?,
         "deliveryContext" => r.opt(&mut f.delivery_context, &mut f.extra, "deliveryContext", |r| {
             read_delivery_context(r, false)
         })?,
-        "type" => r.check_value()?,
+        "type" => r.repeated()?,
         _ => r.other(&mut f.extra, key)?,
     }
     Ok(())
@@ -1527,13 +1527,13 @@ pub(crate) fn read_deactivated_event(r: &mut Reader<'_>, resumed: bool) -> R<Dea
 fn read_bot_suspended_event_field(r: &mut Reader<'_>, f: &mut BotSuspendedEventFields, key: &str) -> R<()> {
     match key {
         "source" => r.opt(&mut f.source, &mut f.extra, "source", |r| read_source(r))?,
-        "timestamp" => f.timestamp = Some(r.i64()?),
+        "timestamp" => r.req(&mut f.timestamp, |r| r.i64())?,
         "mode" => r.opt(&mut f.mode, &mut f.extra, "mode", |r| r.string_as())?,
         "webhookEventId" => r.opt(&mut f.webhook_event_id, &mut f.extra, "webhookEventId", |r| r.string())?,
         "deliveryContext" => r.opt(&mut f.delivery_context, &mut f.extra, "deliveryContext", |r| {
             read_delivery_context(r, false)
         })?,
-        "type" => r.check_value()?,
+        "type" => r.repeated()?,
         _ => r.other(&mut f.extra, key)?,
     }
     Ok(())
@@ -1551,13 +1551,13 @@ pub(crate) fn read_bot_suspended_event(r: &mut Reader<'_>, resumed: bool) -> R<B
 fn read_bot_resumed_event_field(r: &mut Reader<'_>, f: &mut BotResumedEventFields, key: &str) -> R<()> {
     match key {
         "source" => r.opt(&mut f.source, &mut f.extra, "source", |r| read_source(r))?,
-        "timestamp" => f.timestamp = Some(r.i64()?),
+        "timestamp" => r.req(&mut f.timestamp, |r| r.i64())?,
         "mode" => r.opt(&mut f.mode, &mut f.extra, "mode", |r| r.string_as())?,
         "webhookEventId" => r.opt(&mut f.webhook_event_id, &mut f.extra, "webhookEventId", |r| r.string())?,
         "deliveryContext" => r.opt(&mut f.delivery_context, &mut f.extra, "deliveryContext", |r| {
             read_delivery_context(r, false)
         })?,
-        "type" => r.check_value()?,
+        "type" => r.repeated()?,
         _ => r.other(&mut f.extra, key)?,
     }
     Ok(())
@@ -1579,14 +1579,14 @@ fn read_pnp_delivery_completion_event_field(
 ) -> R<()> {
     match key {
         "source" => r.opt(&mut f.source, &mut f.extra, "source", |r| read_source(r))?,
-        "timestamp" => f.timestamp = Some(r.i64()?),
+        "timestamp" => r.req(&mut f.timestamp, |r| r.i64())?,
         "mode" => r.opt(&mut f.mode, &mut f.extra, "mode", |r| r.string_as())?,
         "webhookEventId" => r.opt(&mut f.webhook_event_id, &mut f.extra, "webhookEventId", |r| r.string())?,
         "deliveryContext" => r.opt(&mut f.delivery_context, &mut f.extra, "deliveryContext", |r| {
             read_delivery_context(r, false)
         })?,
-        "delivery" => f.delivery = Some(read_pnp_delivery(r, false)?),
-        "type" => r.check_value()?,
+        "delivery" => r.req(&mut f.delivery, |r| read_pnp_delivery(r, false))?,
+        "type" => r.repeated()?,
         _ => r.other(&mut f.extra, key)?,
     }
     Ok(())
@@ -1603,7 +1603,7 @@ pub(crate) fn read_pnp_delivery_completion_event(r: &mut Reader<'_>, resumed: bo
 /// Reads one property of a `PnpDelivery` into its builder.
 fn read_pnp_delivery_field(r: &mut Reader<'_>, f: &mut PnpDeliveryFields, key: &str) -> R<()> {
     match key {
-        "data" => f.data = Some(r.string()?),
+        "data" => r.req(&mut f.data, |r| r.string())?,
         _ => r.other(&mut f.extra, key)?,
     }
     Ok(())
@@ -1621,15 +1621,15 @@ pub(crate) fn read_pnp_delivery(r: &mut Reader<'_>, resumed: bool) -> R<PnpDeliv
 fn read_message_edited_event_field(r: &mut Reader<'_>, f: &mut MessageEditedEventFields, key: &str) -> R<()> {
     match key {
         "source" => r.opt(&mut f.source, &mut f.extra, "source", |r| read_source(r))?,
-        "timestamp" => f.timestamp = Some(r.i64()?),
+        "timestamp" => r.req(&mut f.timestamp, |r| r.i64())?,
         "mode" => r.opt(&mut f.mode, &mut f.extra, "mode", |r| r.string_as())?,
         "webhookEventId" => r.opt(&mut f.webhook_event_id, &mut f.extra, "webhookEventId", |r| r.string())?,
         "deliveryContext" => r.opt(&mut f.delivery_context, &mut f.extra, "deliveryContext", |r| {
             read_delivery_context(r, false)
         })?,
         "replyToken" => r.opt(&mut f.reply_token, &mut f.extra, "replyToken", |r| r.string())?,
-        "message" => f.message = Some(read_message_content(r)?),
-        "type" => r.check_value()?,
+        "message" => r.req(&mut f.message, |r| read_message_content(r))?,
+        "type" => r.repeated()?,
         _ => r.other(&mut f.extra, key)?,
     }
     Ok(())

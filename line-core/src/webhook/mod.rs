@@ -27,11 +27,13 @@
 
 mod event_reader;
 mod expiring;
+pub(crate) mod invalid;
 mod raw;
 mod reader;
 #[cfg(test)]
 mod reader_tests;
 mod verify;
+mod wire;
 
 pub mod account_link;
 #[cfg(feature = "axum")]
@@ -40,7 +42,8 @@ pub mod dedupe;
 pub mod event;
 
 pub use event::{CallbackRequest, Event};
-pub use raw::RawObject;
+pub use invalid::EventError;
+pub use raw::{RawJson, RawObject};
 pub use verify::{verify, WebhookVerifier, SIGNATURE_HEADER};
 
 use crate::error::{strip_position, Error};
@@ -51,28 +54,39 @@ use crate::secret::ChannelSecret;
 /// Lenient where LINE's real payloads are: `webhookEventId`, `deliveryContext`,
 /// `source` and `mode` may be missing, and `events` may be empty. An unknown
 /// event type becomes [`Event::Unknown`] with its JSON kept; unknown properties
-/// are kept in each struct's `extra`, so serializing the result gives back the
-/// same JSON value.
+/// are kept in each struct's `extra`.
 ///
-/// A body that is not a webhook request gives a
-/// [`Parse`](crate::ErrorKind::Parse) error naming the JSON pointer of the
-/// offending value.
+/// One bad event never loses the others: an event with a missing or mistyped
+/// property, or a repeated key, becomes [`Event::Invalid`] with its JSON and
+/// an [`EventError`] (pointer and reason), and the rest are read as usual.
+///
+/// Lossless: for every body it accepts, serializing the result gives the same
+/// JSON value as `serde_json::from_slice::<Value>(body)`.
+///
+/// A body that is not a webhook request (not UTF-8, not JSON, not an object,
+/// `events` missing or not an array, `destination` not a string, a key repeated
+/// in the request object) gives a [`Parse`](crate::ErrorKind::Parse) error
+/// naming the JSON pointer of the offending value.
 pub fn parse(body: &[u8]) -> Result<CallbackRequest, Error> {
-    // The direct reader handles every well-formed body; it gives up on
-    // anything else, and serde decides. UTF-8 is checked once, up front.
-    let text = std::str::from_utf8(body);
-    if let Ok(text) = text {
-        if let Ok(request) = read_request(text) {
-            return Ok(request);
+    // UTF-8 is checked once, up front, for the whole body: serde_json does
+    // not check the strings it skips.
+    let text = match std::str::from_utf8(body) {
+        Ok(text) => text,
+        Err(e) => {
+            return Err(match crate::error::from_json_slice::<CallbackRequest>(body) {
+                Err(e) => e,
+                Ok(_) => Error::parse("", format!("invalid UTF-8 at byte {}", e.valid_up_to())),
+            })
         }
+    };
+    // The direct reader handles every well-formed body; it gives up on
+    // anything else, and serde decides.
+    if let Ok(request) = read_request(text) {
+        return Ok(request);
     }
     // The serde path does no path bookkeeping either; only a failure pays for
     // a second pass that finds the pointer.
-    let fast = match text {
-        Ok(text) => serde_json::from_str(text),
-        Err(_) => serde_json::from_slice(body),
-    };
-    match fast {
+    match serde_json::from_str(text) {
         Ok(request) => Ok(request),
         Err(fast) => match crate::error::from_json_slice::<CallbackRequest>(body) {
             Err(e) => Err(e),

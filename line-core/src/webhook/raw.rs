@@ -1,4 +1,5 @@
-//! [`RawObject`]: the JSON of a webhook object of a kind this version does not know.
+//! [`RawObject`]: the JSON of a webhook object of a kind this version does not
+//! know; [`RawJson`]: the JSON of an event that could not be read.
 
 use std::fmt;
 
@@ -87,6 +88,72 @@ impl<'de> serde::Deserialize<'de> for RawObject {
     }
 }
 
+/// The JSON text of an event that could not be read (see
+/// [`Event::Invalid`](super::Event::Invalid)), kept as it came: any JSON
+/// value, usually an object.
+///
+/// Like [`RawObject`], nothing is parsed until asked for, two are equal when
+/// they hold the same JSON value, and serializing writes that value (a
+/// repeated key keeps its last value, as serde_json reads it).
+#[derive(Clone)]
+pub struct RawJson(Box<str>);
+
+impl RawJson {
+    /// Takes text already checked to be one JSON value.
+    pub(crate) fn from_checked(text: &str) -> Self {
+        Self(text.into())
+    }
+
+    /// The JSON text, as it came.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The JSON value.
+    pub fn to_value(&self) -> Value {
+        // The text is always one JSON value (checked on the way in).
+        serde_json::from_str(&self.0).unwrap_or_default()
+    }
+
+    /// The properties, when the value is an object (empty otherwise). A
+    /// repeated key keeps its last value.
+    pub fn to_map(&self) -> Map<String, Value> {
+        match self.to_value() {
+            Value::Object(m) => m,
+            _ => Map::new(),
+        }
+    }
+
+    /// The value of one property, if the value is an object that has it.
+    pub fn get(&self, key: &str) -> Option<Value> {
+        self.to_map().remove(key)
+    }
+}
+
+impl PartialEq for RawJson {
+    fn eq(&self, other: &Self) -> bool {
+        self.0 == other.0 || self.to_value() == other.to_value()
+    }
+}
+
+impl fmt::Debug for RawJson {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("RawJson").field(&&*self.0).finish()
+    }
+}
+
+impl fmt::Display for RawJson {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl serde::Serialize for RawJson {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.to_value().serialize(s)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -108,5 +175,18 @@ mod tests {
         assert_eq!(raw.get("k"), Some(Value::from(2)));
         assert_eq!(raw.get("missing"), None);
         assert_eq!(raw.as_str(), r#"{"k":1,"k":2}"#);
+    }
+
+    #[test]
+    fn raw_json_holds_any_value_and_compares_by_value() {
+        let a = RawJson::from_checked(r#"{"k":1,"k":2,"t":"x"}"#);
+        assert_eq!(a, RawJson::from_checked(r#"{ "t":"\u0078","k":2 }"#));
+        assert_eq!(a.get("k"), Some(Value::from(2)));
+        assert_eq!(serde_json::to_value(&a).unwrap(), serde_json::json!({"k": 2, "t": "x"}));
+        let n = RawJson::from_checked("5");
+        assert_eq!(n.to_value(), Value::from(5));
+        assert!(n.to_map().is_empty());
+        assert_ne!(n, RawJson::from_checked("5.0"));
+        assert_eq!(n.to_string(), "5");
     }
 }

@@ -17,13 +17,20 @@
 //! before it are stepped over without building anything, then read into the
 //! variant once the tag is known, in document order, as the serde path
 //! replays what it buffered. The result does not depend on where the tag is.
+//!
+//! A key repeated in an object makes the reader give up (see `wire.rs` for
+//! the rule). An event it gives up on is decided on its own, from its text, by
+//! the serde path's function (`invalid::decide`): it becomes a typed event or
+//! `Event::Invalid`, and the rest of the request is read as usual.
 
 use std::borrow::Cow;
 use std::fmt;
 
 use serde_json::{Map, Value};
 
+use super::event::Event;
 use super::raw::RawObject;
+use super::wire::{Buf, Keys};
 
 /// The reader gave up; the serde path decides.
 #[derive(Debug)]
@@ -358,12 +365,12 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// An `f64`.
-    pub(crate) fn f64(&mut self) -> R<f64> {
+    /// A number as serde_json reads it (an integer stays an integer).
+    pub(crate) fn number(&mut self) -> R<serde_json::Number> {
         let token = self.number_token()?;
         match plain_integer(token) {
-            Some(Plain::NonNegative(n)) => Ok(n as f64),
-            Some(Plain::Negative(n)) => Ok(n as f64),
+            Some(Plain::NonNegative(n)) => Ok(n.into()),
+            Some(Plain::Negative(n)) => Ok(n.into()),
             None => serde_json::from_str(token).map_err(|_| Bail),
         }
     }
@@ -420,16 +427,33 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// An object of strings (`BTreeMap<String, String>`); a repeated key keeps
-    /// its last value, as serde's map does.
+    /// An object of strings (`BTreeMap<String, String>`).
     pub(crate) fn string_map(&mut self) -> R<std::collections::BTreeMap<String, String>> {
         let mut out = std::collections::BTreeMap::new();
         let mut first = self.open(false)?;
         while let Some(k) = self.key(&mut first)? {
             let v = self.string()?;
-            out.insert(k.into_owned(), v);
+            if out.insert(k.into_owned(), v).is_some() {
+                return Err(Bail);
+            }
         }
         Ok(out)
+    }
+
+    /// One item of a request's `events`, read by `read`; an event it gives up
+    /// on is decided on its own (a typed event or `Event::Invalid`). Gives up
+    /// only when the item is not JSON (or nests too deep).
+    pub(crate) fn event(&mut self, read: impl FnOnce(&mut Self) -> R<Event>) -> R<Event> {
+        let (start, depth) = (self.value_start(), self.depth);
+        if let Ok(event) = read(self) {
+            return Ok(event);
+        }
+        self.pos = start;
+        self.depth = depth;
+        self.check(false)?;
+        let text = self.text.get(start..self.pos).ok_or(Bail)?;
+        let buf: Buf<'_> = serde_json::from_str(text).map_err(|_| Bail)?;
+        Ok(super::invalid::decide(buf, Some(text)))
     }
 
     /// Any JSON value, as `serde_json::Value`.
@@ -461,16 +485,29 @@ impl<'a> Reader<'a> {
         Ok(map)
     }
 
-    /// A property the model does not know, into `extra`.
+    /// A property the model does not know, into `extra`. A repeated key gives up.
     #[inline]
     pub(crate) fn other(&mut self, extra: &mut Map<String, Value>, key: &str) -> R<()> {
         let v = self.value()?;
-        extra.insert(key.to_owned(), v);
+        match extra.insert(key.to_owned(), v) {
+            None => Ok(()),
+            Some(_) => Err(Bail),
+        }
+    }
+
+    /// A required property into its builder's `slot`. A repeated key gives up.
+    #[inline]
+    pub(crate) fn req<T>(&mut self, slot: &mut Option<T>, read: impl FnOnce(&mut Self) -> R<T>) -> R<()> {
+        if slot.is_some() {
+            return Err(Bail);
+        }
+        *slot = Some(read(self)?);
         Ok(())
     }
 
-    /// An optional property: a value fills `slot`; an explicit `null` empties
-    /// it and is kept in `extra`, so it serializes back (as the serde path does).
+    /// An optional property: a value fills `slot`; an explicit `null` leaves
+    /// it empty and is kept in `extra`, so it serializes back (as the serde
+    /// path does). A repeated key gives up.
     #[inline]
     pub(crate) fn opt<T>(
         &mut self,
@@ -479,16 +516,22 @@ impl<'a> Reader<'a> {
         key: &str,
         read: impl FnOnce(&mut Self) -> R<T>,
     ) -> R<()> {
+        if slot.is_some() || (!extra.is_empty() && extra.contains_key(key)) {
+            return Err(Bail);
+        }
         if self.null()? {
-            *slot = None;
             extra.insert(key.to_owned(), Value::Null);
         } else {
             *slot = Some(read(self)?);
-            if !extra.is_empty() {
-                extra.remove(key);
-            }
         }
         Ok(())
+    }
+
+    /// A variant's tag met again: the union took the first one, so the key
+    /// is repeated, and the reader gives up.
+    #[inline]
+    pub(crate) fn repeated(&mut self) -> R<()> {
+        Err(Bail)
     }
 
     /// Reads the members of an open object with `field`, up to its `}`.
@@ -549,27 +592,37 @@ impl<'a> Reader<'a> {
     /// are checked, not built.
     pub(crate) fn unknown(&mut self, start: usize, later: &[LaterValue<'a>]) -> R<RawObject> {
         let resume = self.pos;
+        let mut keys = Keys::default();
+        keys.first(Cow::Borrowed("type"));
         for l in later {
+            if !keys.first(l.key.clone()) {
+                return Err(Bail);
+            }
             self.pos = l.start;
             self.check_value()?;
             l.check_end(self.pos)?;
         }
         self.pos = resume;
-        self.members(&mut (), false, |r, _, _| r.check_value())?;
+        self.check_members(false, keys, true)?;
         self.text.get(start..self.pos).map(RawObject::from_checked).ok_or(Bail)
     }
 
     /// Checks one value as strictly as [`value`](Self::value) reads it,
-    /// without building it.
+    /// without building it (a repeated key gives up).
     pub(crate) fn check_value(&mut self) -> R<()> {
+        self.check(true)
+    }
+
+    /// Checks one value; `keys`: whether a repeated key gives up.
+    fn check(&mut self, keys: bool) -> R<()> {
         match self.peek() {
             b'"' => self.string_at_quote().map(drop),
             b'{' => {
                 let first = self.open(false)?;
-                self.members(&mut (), first, |r, _, _| r.check_value())
+                self.check_members(first, Keys::default(), keys)
             }
             // Items of zero size: the vector never allocates.
-            b'[' => self.array(Self::check_value).map(drop),
+            b'[' => self.array(|r| r.check(keys)).map(drop),
             b't' => self.literal(b"true"),
             b'f' => self.literal(b"false"),
             b'n' => self.literal(b"null"),
@@ -582,6 +635,18 @@ impl<'a> Reader<'a> {
             }
             _ => Err(Bail),
         }
+    }
+
+    /// Checks the members of an open object up to its `}`; with `check_keys`,
+    /// a key already in `keys` gives up.
+    fn check_members(&mut self, mut first: bool, mut keys: Keys<'a>, check_keys: bool) -> R<()> {
+        while let Some(k) = self.key(&mut first)? {
+            if check_keys && !keys.first(k) {
+                return Err(Bail);
+            }
+            self.check(check_keys)?;
+        }
+        Ok(())
     }
 
     /// Steps over one value without building it. It is not a full syntax
@@ -746,7 +811,7 @@ mod tests {
     #[test]
     fn values_equal_serde_json() {
         let texts = [
-            r#"{"a":[1,-2,0,-0,1.5,1e3,18446744073709551615,18446744073709551616,-9223372036854775808],"b":"x\n\u00e9\ud83d\ude00y","c":{"d":null,"e":true,"f":false},"a":"again"}"#,
+            r#"{"a":[1,-2,0,-0,1.5,1e3,18446744073709551615,18446744073709551616,-9223372036854775808],"b":"x\n\u00e9\ud83d\ude00y","c":{"d":null,"e":true,"f":false}}"#,
             r#"  [ ]  "#,
             r#"{}"#,
             r#""\"quoted\" \\ \/""#,
@@ -756,6 +821,24 @@ mod tests {
             let ours = r.value().unwrap();
             r.end().unwrap();
             assert_eq!(ours, serde_json::from_str::<Value>(text).unwrap(), "{text}");
+        }
+    }
+
+    #[test]
+    fn a_repeated_key_gives_up() {
+        for text in [
+            r#"{"a":1,"b":2,"a":3}"#,
+            r#"[{"x":{"k":1,"k":1}}]"#,
+            r#"{"\u0061":1,"a":2}"#,
+        ] {
+            let mut r = Reader::new(text);
+            assert!(r.value().is_err(), "{text}");
+            let mut r = Reader::new(text);
+            assert!(r.check_value().is_err(), "{text}");
+            // Syntax alone is fine.
+            let mut r = Reader::new(text);
+            r.check(false).unwrap();
+            r.end().unwrap();
         }
     }
 

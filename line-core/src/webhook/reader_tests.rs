@@ -1,5 +1,6 @@
 //! The direct reader against the serde path: on every body, both accept with
-//! the same result or both reject.
+//! the same result or both reject. And every body accepted is read
+//! losslessly: serializing the result gives serde_json's own view of it.
 
 use serde_json::{Map, Value};
 
@@ -88,13 +89,33 @@ fn serde_path(text: &str) -> Option<CallbackRequest> {
     serde_json::from_str(text).ok()
 }
 
-/// Both paths agree on `text`. Returns whether it was accepted.
+/// Both paths agree on `text`, and an accepted body serializes back to the
+/// same JSON value. Returns the request when it was accepted.
 #[track_caller]
-fn agree(text: &str) -> bool {
+fn agree_on(text: &str) -> Option<CallbackRequest> {
     let ours = read_request(text).ok();
     let theirs = serde_path(text);
     assert_eq!(ours, theirs, "the paths disagree on:\n{text}");
-    ours.is_some()
+    if let Some(request) = &ours {
+        assert_eq!(
+            serde_json::to_value(request).unwrap(),
+            serde_json::from_str::<Value>(text).unwrap(),
+            "the round trip changed:\n{text}"
+        );
+    }
+    ours
+}
+
+/// [`agree_on`], returning whether the body was accepted.
+#[track_caller]
+fn agree(text: &str) -> bool {
+    agree_on(text).is_some()
+}
+
+/// How many events of `request` are invalid, and how many are not.
+fn invalid_and_read(request: &CallbackRequest) -> (usize, usize) {
+    let invalid = request.events.iter().filter(|e| e.is_invalid()).count();
+    (invalid, request.events.len() - invalid)
 }
 
 /// A small deterministic generator (xorshift), so failures reproduce.
@@ -130,6 +151,12 @@ const RAW: &str = "\u{0}raw:";
 /// Writes `v` as JSON text with `order`, random whitespace and, now and then,
 /// keys and strings spelled with `\u` escapes.
 fn write(v: &Value, order: Order, rng: &mut Rng, out: &mut String) {
+    write_with(v, order, 0, rng, out)
+}
+
+/// [`write`]; with `repeat` above zero, about one key in `repeat` is written
+/// twice: first with another value, then with its own.
+fn write_with(v: &Value, order: Order, repeat: usize, rng: &mut Rng, out: &mut String) {
     let ws = |rng: &mut Rng, out: &mut String| {
         if rng.chance(6) {
             out.push_str([" ", "\n", "\t ", "\r\n  "][rng.below(4)]);
@@ -153,12 +180,18 @@ fn write(v: &Value, order: Order, rng: &mut Rng, out: &mut String) {
                 if i > 0 {
                     out.push(',');
                 }
+                if repeat > 0 && rng.chance(repeat) {
+                    write_str(k, rng, out);
+                    out.push(':');
+                    write_with(&random_value(rng, 2), order, 0, rng, out);
+                    out.push(',');
+                }
                 ws(rng, out);
                 write_str(k, rng, out);
                 ws(rng, out);
                 out.push(':');
                 ws(rng, out);
-                write(&m[k.as_str()], order, rng, out);
+                write_with(&m[k.as_str()], order, repeat, rng, out);
             }
             ws(rng, out);
             out.push('}');
@@ -170,7 +203,7 @@ fn write(v: &Value, order: Order, rng: &mut Rng, out: &mut String) {
                     out.push(',');
                 }
                 ws(rng, out);
-                write(x, order, rng, out);
+                write_with(x, order, repeat, rng, out);
             }
             out.push(']');
         }
@@ -349,8 +382,8 @@ fn every_fixture_is_read_directly_in_any_key_order() {
 fn mutated_events_get_the_same_answer_from_both_paths() {
     let events = fixture_events();
     let mut rng = Rng(0x2545_f491_4f6c_dd1d);
-    let (mut accepted, mut rejected) = (0, 0);
-    for _ in 0..6_000 {
+    let (mut invalid, mut read) = (0, 0);
+    for i in 0..6_000 {
         let mut batch = Vec::new();
         for _ in 0..1 + rng.below(3) {
             let mut e = events[rng.below(events.len())].clone();
@@ -359,23 +392,25 @@ fn mutated_events_get_the_same_answer_from_both_paths() {
             }
             batch.push(e);
         }
-        let mut body = Map::new();
-        body.insert("destination".into(), Value::String("U0123".into()));
-        body.insert("events".into(), Value::Array(batch));
         let order = [Order::AsParsed, Order::TagFirst, Order::TagLast, Order::Shuffled][rng.below(4)];
-        let mut text = String::new();
-        write(&Value::Object(body), order, &mut rng, &mut text);
-        if agree(&text) {
-            accepted += 1;
-        } else {
-            rejected += 1;
+        // In one body in four, events repeat a key here and there.
+        let repeat = if i % 4 == 0 { 12 } else { 0 };
+        let mut text = String::from(r#"{"destination":"U0123","events":["#);
+        for (i, e) in batch.iter().enumerate() {
+            if i > 0 {
+                text.push(',');
+            }
+            write_with(e, order, repeat, &mut rng, &mut text);
         }
+        text.push_str("]}");
+        // A bad event never fails the body: it is invalid on its own.
+        let request = agree_on(&text).unwrap_or_else(|| panic!("rejected:\n{text}"));
+        let (i, r) = invalid_and_read(&request);
+        invalid += i;
+        read += r;
     }
     // The generator must exercise both answers for the check to mean much.
-    assert!(
-        accepted > 1_000 && rejected > 1_000,
-        "accepted {accepted}, rejected {rejected}"
-    );
+    assert!(invalid > 1_000 && read > 1_000, "invalid {invalid}, read {read}");
 }
 
 #[test]
@@ -399,7 +434,7 @@ fn corrupted_bodies_get_the_same_answer_from_both_paths() {
         " ",
         "\"type\":",
     ];
-    let mut accepted = 0;
+    let (mut accepted, mut invalid) = (0, 0);
     for (_, text) in FIXTURES {
         // As written, and with every tag last (so values are set aside).
         let mut tag_last = String::new();
@@ -426,13 +461,15 @@ fn corrupted_bodies_get_the_same_answer_from_both_paths() {
                     t.insert_str(at, pieces[rng.below(pieces.len())]);
                 }
             }
-            if agree(&t) {
+            if let Some(request) = agree_on(&t) {
                 accepted += 1;
+                invalid += invalid_and_read(&request).0;
             }
         }
     }
-    // Some edits land in whitespace or strings and keep the body valid.
-    assert!(accepted > 0);
+    // Some edits land in whitespace or strings and keep the body valid, some
+    // break one event only.
+    assert!(accepted > 0 && invalid > 0, "accepted {accepted}, invalid {invalid}");
 }
 
 #[test]
@@ -450,17 +487,176 @@ fn bodies_the_reader_hands_to_serde_still_parse() {
 }
 
 #[test]
-fn repeated_keys_resolve_as_in_the_serde_path() {
-    for text in [
-        r#"{"events":[{"type":"unfollow","timestamp":1,"timestamp":2,"mode":null,"mode":"active"}]}"#,
-        r#"{"events":[{"timestamp":1,"mode":"active","type":"unfollow","timestamp":2,"type":7,"mode":null}]}"#,
-        r#"{"events":[{"x":1,"type":"zzz","x":2,"type":"again"}]}"#,
-        r#"{"events":[{"message":{"type":"text","id":"1","text":"a"},"type":"message","timestamp":1,"message":{"type":"text","id":"2","text":"b"}}]}"#,
-        r#"{"events":[{"message":{"type":"text","id":"1","text":"a"},"message":5,"type":"follow","timestamp":1,"replyToken":"r"}]}"#,
-        r#"{"events":[{"source":{"userId":"U1","type":"user"},"source":null,"type":"unfollow","timestamp":1}]}"#,
+fn a_repeated_key_makes_its_event_invalid_on_both_paths() {
+    for (event, pointer) in [
+        (r#"{"type":"unfollow","timestamp":1,"timestamp":2}"#, "/timestamp"),
+        (
+            r#"{"type":"unfollow","timestamp":1,"mode":null,"mode":"active"}"#,
+            "/mode",
+        ),
+        (r#"{"timestamp":1,"mode":"active","type":"unfollow","type":7}"#, "/type"),
+        (r#"{"type":"unfollow","timestamp":1,"type":"unfollow"}"#, "/type"),
+        (r#"{"x":1,"type":"zzz","x":2}"#, "/x"),
+        (r#"{"type":"zzz","timestamp":1,"type":"message"}"#, "/type"),
+        (r#"{"x":{"a":1,"a":1},"type":"zzz"}"#, "/x/a"),
+        (
+            r#"{"type":"unfollow","timestamp":1,"future":[{"k":1},{"k":1,"k":2}]}"#,
+            "/future/1/k",
+        ),
+        (
+            r#"{"message":{"type":"text","id":"1","text":"a"},"type":"message","timestamp":1,"message":{"type":"text","id":"2","text":"b"}}"#,
+            "/message",
+        ),
+        (
+            r#"{"type":"message","timestamp":1,"message":{"id":"1","type":"text","text":"a","type":"sticker"}}"#,
+            "/message/type",
+        ),
+        (
+            r#"{"source":{"userId":"U1","type":"user"},"source":null,"type":"unfollow","timestamp":1}"#,
+            "/source",
+        ),
+        (
+            r#"{"type":"unfollow","timestamp":1,"source":{"type":"user","userId":"U1","\u0075serId":"U2"}}"#,
+            "/source/userId",
+        ),
     ] {
-        assert!(agree(text), "{text}");
+        let good = r#"{"type":"unfollow","timestamp":5}"#;
+        let text = format!(r#"{{"destination":"U0","events":[{good},{event},{good}]}}"#);
+        let request = agree_on(&text).unwrap_or_else(|| panic!("rejected: {text}"));
+        assert!(matches!(request.events[0], Event::Unfollow(_)), "{text}");
+        assert!(matches!(request.events[2], Event::Unfollow(_)), "{text}");
+        let Event::Invalid { raw, error, .. } = &request.events[1] else {
+            panic!("{event}: {:?}", request.events[1])
+        };
+        assert_eq!(raw.as_str(), event);
+        assert_eq!(error.pointer(), pointer, "{event}");
+        assert!(error.reason().starts_with("repeated key"), "{event}: {error}");
     }
+}
+
+#[test]
+fn a_repeated_key_in_the_request_object_fails_the_body() {
+    for (text, pointer) in [
+        (r#"{"events":[],"events":[]}"#, "/events"),
+        (r#"{"destination":"U0","events":[],"destination":"U1"}"#, "/destination"),
+        (r#"{"events":[],"x":1,"x":2}"#, "/x"),
+        (r#"{"events":[],"x":[{"a":1,"a":2}]}"#, "/x/0/a"),
+    ] {
+        assert!(!agree(text), "{text}");
+        let err = super::parse(text.as_bytes()).unwrap_err();
+        match err.kind() {
+            crate::ErrorKind::Parse { pointer: p, reason } => {
+                assert_eq!(
+                    (p.as_str(), reason.starts_with("repeated key")),
+                    (pointer, true),
+                    "{text}: {err}"
+                )
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
+/// Every place of `v` (as pointer segments), parents before children.
+fn places(v: &Value, at: &mut Vec<String>, out: &mut Vec<Vec<String>>) {
+    let children: Vec<(String, &Value)> = match v {
+        Value::Object(m) => m.iter().map(|(k, v)| (k.clone(), v)).collect(),
+        Value::Array(a) => a.iter().enumerate().map(|(i, v)| (i.to_string(), v)).collect(),
+        _ => Vec::new(),
+    };
+    for (k, child) in children {
+        at.push(k);
+        out.push(at.clone());
+        places(child, at, out);
+        at.pop();
+    }
+}
+
+fn place_mut<'v>(v: &'v mut Value, path: &[String]) -> &'v mut Value {
+    path.iter().fold(v, |v, k| match v {
+        Value::Array(a) => &mut a[k.parse::<usize>().unwrap()],
+        other => &mut other[k.as_str()],
+    })
+}
+
+/// A value of another JSON type than `v`.
+fn other_type(v: &Value) -> Value {
+    match v {
+        Value::String(_) => Value::from(7),
+        Value::Number(_) | Value::Bool(_) | Value::Null => Value::from("x"),
+        Value::Array(_) => Value::Object(Map::new()),
+        Value::Object(_) => Value::Array(Vec::new()),
+    }
+}
+
+#[test]
+fn every_fixture_event_broken_anywhere_is_invalid_alone_in_its_batch() {
+    let good: Value = serde_json::from_str(FIXTURES[10].1).unwrap();
+    assert_eq!(FIXTURES[10].0, "many-events-v3");
+    let good_events = good["events"].as_array().unwrap().clone();
+    let good_request = read_request(FIXTURES[10].1).unwrap();
+    let mut rng = Rng(0x51_7cc1_b727_220a);
+    let (mut invalid, mut still_read, mut cases) = (0, 0, 0);
+    for event in fixture_events() {
+        let mut paths = Vec::new();
+        places(&event, &mut Vec::new(), &mut paths);
+        for path in paths {
+            let (parent, last) = path.split_at(path.len() - 1);
+            for drop in [true, false] {
+                let mut broken = event.clone();
+                if drop {
+                    match place_mut(&mut broken, parent) {
+                        Value::Object(m) => {
+                            m.remove(&last[0]);
+                        }
+                        // Items of an array are not properties.
+                        _ => continue,
+                    }
+                } else {
+                    let slot = place_mut(&mut broken, &path);
+                    *slot = other_type(slot);
+                }
+                // The broken event in the middle of the 28 good ones.
+                let at = rng.below(good_events.len() + 1);
+                let mut events = good_events.clone();
+                events.insert(at, broken);
+                let mut body = Map::new();
+                body.insert("destination".into(), Value::from("U0"));
+                body.insert("events".into(), Value::Array(events));
+                let order = [Order::AsParsed, Order::TagLast, Order::Shuffled][rng.below(3)];
+                let mut text = String::new();
+                write(&Value::Object(body), order, &mut rng, &mut text);
+
+                let request = agree_on(&text).unwrap_or_else(|| panic!("rejected:\n{text}"));
+                cases += 1;
+                let mut others = request.events.clone();
+                let this = others.remove(at);
+                assert_eq!(others, good_request.events, "{text}");
+                match this {
+                    Event::Invalid { error, .. } => {
+                        invalid += 1;
+                        // The pointer leads to the broken place (a missing
+                        // property: to its object).
+                        let pointer: Vec<&str> = error.pointer().split('/').skip(1).collect();
+                        let escaped: Vec<String> =
+                            path.iter().map(|k| k.replace('~', "~0").replace('/', "~1")).collect();
+                        assert!(
+                            pointer.len() <= escaped.len() && pointer.iter().zip(&escaped).all(|(a, b)| a == b),
+                            "{} does not lead to /{}",
+                            error.pointer(),
+                            escaped.join("/")
+                        );
+                    }
+                    // An optional or unknown property may go or change type.
+                    _ => still_read += 1,
+                }
+            }
+        }
+    }
+    assert!(
+        invalid > 1_000 && still_read > 200,
+        "invalid {invalid}, read {still_read} of {cases}"
+    );
 }
 
 #[test]
@@ -485,7 +681,7 @@ fn values_set_aside_before_the_tag_are_checked_in_full() {
 
 #[test]
 fn an_unknown_object_keeps_its_text_exactly() {
-    let event = r#"{ "replyToken" : "r", "type":"brandNew","n":[1, 2.50,{"a":null}],"n":"again", "s":"\u00e9" }"#;
+    let event = r#"{ "replyToken" : "r", "type":"brandNew","n":[1, 2.50,{"a":null}],"m":"again", "s":"\u00e9" }"#;
     let message = r#"{"id":"1","type":"hologram","depth":3}"#;
     let body =
         format!(r#"{{"events":[{event},{{"type":"message","timestamp":1,"replyToken":"r","message":{message}}}]}}"#);
@@ -494,7 +690,7 @@ fn an_unknown_object_keeps_its_text_exactly() {
         panic!("{:?}", request.events[0])
     };
     assert_eq!((kind.as_str(), raw.as_str()), ("brandNew", event));
-    assert_eq!(raw.get("n"), Some(Value::from("again")));
+    assert_eq!(raw.get("m"), Some(Value::from("again")));
     let Event::Message(m) = &request.events[1] else {
         panic!("{:?}", request.events[1])
     };
