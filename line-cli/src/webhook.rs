@@ -24,8 +24,11 @@ pub enum WebhookCmd {
     Verify(VerifyArgs),
     /// Parse a webhook body (no signature check) and print it back as JSON.
     ///
-    /// The output equals the input as a JSON value. Exits 1, naming the JSON
-    /// pointer, when the body is not a webhook request; 2 when it cannot be read.
+    /// The output equals the input as a JSON value. An event that cannot be
+    /// read does not fail the others: it is printed as it came, and a warning
+    /// on stderr names its index, JSON pointer and reason. Exits 1, naming the
+    /// JSON pointer, when the body is not a webhook request; 2 when it cannot
+    /// be read.
     Parse(ParseArgs),
     /// Print the x-line-signature LINE would send with a body (for testing a bot locally).
     Sign(SignArgs),
@@ -49,7 +52,7 @@ pub struct VerifyArgs {
 pub struct ParseArgs {
     /// The request body; standard input when omitted or `-`.
     file: Option<PathBuf>,
-    /// Print one line per event instead: INDEX, TYPE, known|unknown, WEBHOOK_EVENT_ID or -, tab-separated.
+    /// Print one line per event instead: INDEX, TYPE, known|unknown|invalid, WEBHOOK_EVENT_ID or -, tab-separated.
     #[arg(long)]
     summary: bool,
 }
@@ -114,6 +117,11 @@ fn parse(args: ParseArgs) -> ExitCode {
             return ExitCode::from(EXIT_INVALID);
         }
     };
+    for (i, event) in request.events.iter().enumerate() {
+        if let Event::Invalid { error, .. } = event {
+            report(format_args!("warning: event {i}: {}", one_field(&error.to_string())));
+        }
+    }
     if args.summary {
         let mut out = String::new();
         for (i, event) in request.events.iter().enumerate() {
@@ -135,9 +143,15 @@ fn parse(args: ParseArgs) -> ExitCode {
     }
 }
 
-/// `INDEX<TAB>TYPE<TAB>known|unknown<TAB>WEBHOOK_EVENT_ID or -`.
+/// `INDEX<TAB>TYPE<TAB>known|unknown|invalid<TAB>WEBHOOK_EVENT_ID or -`.
 fn summary_line(index: usize, event: &Event) -> String {
-    let known = if event.is_unknown() { "unknown" } else { "known" };
+    let known = if event.is_invalid() {
+        "invalid"
+    } else if event.is_unknown() {
+        "unknown"
+    } else {
+        "known"
+    };
     let id = event.webhook_event_id();
     let id = id.as_deref().map_or("-", String::as_str);
     format!("{index}\t{}\t{known}\t{}", one_field(event.kind()), one_field(id))

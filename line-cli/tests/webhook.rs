@@ -244,12 +244,30 @@ fn parse_summary_prints_one_line_per_event() {
 }
 
 #[test]
+fn parse_keeps_an_invalid_event_and_warns() {
+    let body = br#"{"destination":"U0","events":[{"type":"unfollow","timestamp":1},{"type":"follow","timestamp":true,"webhookEventId":"01HX"}]}"#;
+    let out = linectl(&["webhook", "parse"], body, None);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let output: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(output, serde_json::from_slice::<Value>(body).unwrap());
+    assert!(
+        stderr(&out).starts_with("warning: event 1: invalid event at /timestamp: invalid type: boolean `true`"),
+        "{}",
+        stderr(&out)
+    );
+
+    let out = linectl(&["webhook", "parse", "--summary"], body, None);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(stdout(&out), "0\tunfollow\tknown\t-\n1\tfollow\tinvalid\t01HX\n");
+    assert!(stderr(&out).contains("event 1"), "{}", stderr(&out));
+}
+
+#[test]
 fn parse_names_the_json_pointer_and_exits_1() {
-    let body =
-        br#"{"destination":"U0","events":[{"type":"unfollow","timestamp":1},{"type":"follow","timestamp":true}]}"#;
+    let body = br#"{"destination":"U0","events":{"type":"follow","timestamp":1}}"#;
     let out = linectl(&["webhook", "parse"], body, None);
     assert_eq!(code(&out), 1);
-    assert!(stderr(&out).contains("/events/1/timestamp"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("/events"), "{}", stderr(&out));
     assert!(stdout(&out).is_empty());
 
     for garbage in [
