@@ -6,8 +6,11 @@
 //!
 //! A request with no or a bad signature gets `401`, a body that is not a
 //! webhook request gets `400`; both with a JSON body such as
-//! `{"error":"invalid json at /events/0/timestamp: …","kind":"parse","pointer":"/events/0/timestamp"}`.
-//! Nothing secret is ever in a response.
+//! `{"error":"invalid json at /events: …","kind":"parse","pointer":"/events"}`.
+//! Nothing secret is ever in a response. A request whose body is a webhook
+//! request reaches the handler even when some of its events cannot be read:
+//! those are [`Event::Invalid`](super::Event::Invalid), and the others are
+//! not lost.
 
 use axum::extract::{FromRef, FromRequest, Request};
 use axum::response::{IntoResponse, Response};

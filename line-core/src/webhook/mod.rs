@@ -4,7 +4,8 @@
 //! 1. [`WebhookVerifier::verify`] checks `x-line-signature` against the raw body
 //!    (HMAC-SHA256 with the channel secret, compared in constant time);
 //! 2. [`parse`] turns the body into a typed [`CallbackRequest`], keeping unknown
-//!    event types and unknown properties so nothing is lost;
+//!    event types and unknown properties so nothing is lost; an event that
+//!    cannot be read arrives as [`Event::Invalid`] without failing the others;
 //! 3. optionally, a [`dedupe::Deduper`] drops events already handled, keyed on
 //!    `webhookEventId`.
 //!

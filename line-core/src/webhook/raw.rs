@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 
 /// The JSON text of an object of an unknown kind (an event type, message
 /// type or source type newer than this version), kept as it came: every
-/// property, in its order, even repeated ones.
+/// property, in its order, with its spelling.
 ///
 /// Nothing is parsed until asked for: [`to_map`](Self::to_map) and
 /// [`get`](Self::get) read the text each time they are called. Two raw
