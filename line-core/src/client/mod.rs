@@ -17,7 +17,10 @@
 //! [`TokenSource`]), and the retry policy. The four send operations (push,
 //! multicast, narrowcast, broadcast) get an `X-Line-Retry-Key` made once per
 //! call and reused on every retry; a 409 for that key comes back as
-//! [`Sent::Duplicate`] with the accepted request id.
+//! [`Sent::Duplicate`] with the accepted request id. A call that is not
+//! idempotent ([`Operation::idempotency`]: a POST without a retry key, such as
+//! `createRichMenu`) is never repeated once the request may have reached LINE:
+//! it fails with [`ErrorKind::OutcomeUnknown`](crate::ErrorKind::OutcomeUnknown).
 
 mod dry_run;
 mod fanout;
