@@ -20,7 +20,7 @@
 //! [`Sent::Duplicate`] with the accepted request id. A call that is not
 //! idempotent ([`Operation::idempotency`]: a POST without a retry key, such as
 //! `createRichMenu`) is never repeated once the request may have reached LINE:
-//! it fails with [`ErrorKind::OutcomeUnknown`](crate::ErrorKind::OutcomeUnknown).
+//! it fails with [`ErrorKind::OutcomeUnknown`].
 
 mod dry_run;
 mod fanout;
