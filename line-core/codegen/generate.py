@@ -454,13 +454,29 @@ class Gen:
                 continue
             rtype = self.type_of(name, pname, psch, area)
             req = pname in required
+            fdoc = psch.get("description")
+            if req and self.is_nullable(psch):
+                # Required but nullable: the key is always there, its value may be
+                # `null`. An `Option` that is written back as `null` keeps the round trip exact.
+                rtype = f"Option<{rtype}>"
+                fdoc = (fdoc or f"`{pname}`.").rstrip() + "\n\nAlways present; `None` is an explicit `null`."
             if self.namespace == "webhook" and pname in LENIENT_WEBHOOK:
                 req = False
             if pname == "source" and self.namespace == "webhook":
                 req = False
             entry["fields"].append(
-                dict(json=pname, ident=field_ident(pname), ty=rtype, required=req, doc=psch.get("description"))
+                dict(json=pname, ident=field_ident(pname), ty=rtype, required=req, doc=fdoc)
             )
+
+    def is_nullable(self, psch):
+        """Whether a property's value may be `null` (`nullable: true` on it or on the schema it refers to)."""
+        if psch.get("nullable"):
+            return True
+        ref = psch.get("$ref") or (psch.get("allOf") or [{}])[0].get("$ref")
+        if ref:
+            _, target = self.schema_src[self.resolve_ref(ref)]
+            return bool(target.get("nullable"))
+        return False
 
     def register_all(self):
         for name in list(self.schema_src.keys()):
@@ -880,6 +896,9 @@ def load_ops(specs, g):
                             o.success = (int(code), None, None)
                         break
                 o.retry_key = any(p["name"] == "X-Line-Retry-Key" for p in o.params)
+                # Safe to repeat: idempotent by HTTP's rules, or deduplicated by LINE
+                # through the retry key. Any other POST or PATCH may do its work twice.
+                o.idempotent = o.method in ("GET", "PUT", "DELETE") or o.retry_key
                 o.rate = RATE_CLASS.get(o.id)
                 if o.rate is None:
                     if spec.fname == "manage-audience.yml":
@@ -939,7 +958,7 @@ def emit_client(g, ops):
     """Returns (operations.rs, methods.rs) sources."""
     opsrc = [HEADER]
     opsrc.append("//! The registry of every LINE operation this client implements.\n\n")
-    opsrc.append("use super::{AuthScheme, Host, HttpMethod, Operation};\nuse crate::ratelimit::RateClass;\n\n")
+    opsrc.append("use super::{AuthScheme, Host, HttpMethod, Operation};\nuse crate::ratelimit::RateClass;\nuse crate::retry::Idempotency;\n\n")
     for o in ops:
         const = upper_snake(o.id)
         o.const = const
@@ -947,7 +966,8 @@ def emit_client(g, ops):
         opsrc.append(
             f"pub const {const}: Operation = Operation {{\n    id: {rust_str(o.id)},\n    method: HttpMethod::{o.method.capitalize()},\n"
             f"    path: {rust_str(o.path)},\n    host: {host_of(o.server)},\n    spec: {rust_str(o.spec)},\n"
-            f"    rate_class: RateClass::{o.rate},\n    retry_key: {str(o.retry_key).lower()},\n    auth: AuthScheme::{o.auth},\n}};\n\n"
+            f"    rate_class: RateClass::{o.rate},\n    retry_key: {str(o.retry_key).lower()},\n"
+            f"    idempotency: Idempotency::{'Idempotent' if o.idempotent else 'NotIdempotent'},\n    auth: AuthScheme::{o.auth},\n}};\n\n"
         )
     opsrc.append("/// Every operation, in spec order.\npub static ALL: &[&Operation] = &[\n")
     for o in ops:

@@ -22,7 +22,7 @@ pub struct Error {
 #[non_exhaustive]
 pub enum ErrorKind {
     /// LINE answered with an error status.
-    Api(ApiError),
+    Api(Box<ApiError>),
     /// The request timed out.
     Timeout {
         /// The operationId.
@@ -78,6 +78,35 @@ pub enum ErrorKind {
     },
     /// An account-link nonce was unknown, already used, or expired.
     UnknownNonce,
+    /// A call that is not idempotent may have reached LINE, and no answer says
+    /// whether it took effect; it was not repeated, since a repeat could do its
+    /// work twice (a second rich menu, a second coupon). Check LINE's state
+    /// (list the rich menus, the coupons…) before trying again.
+    OutcomeUnknown(Box<OutcomeUnknown>),
+}
+
+/// What is known about a call whose outcome is unknown.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct OutcomeUnknown {
+    /// The operationId.
+    pub operation: &'static str,
+    /// Attempts made (earlier ones failed in ways that left nothing done on LINE).
+    pub attempts: u32,
+    /// How the last attempt ended.
+    pub cause: UnknownCause,
+}
+
+/// How the last attempt of a call with an unknown outcome ended.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum UnknownCause {
+    /// LINE answered with a server error (5xx): its status, message and request id.
+    ServerError(ApiError),
+    /// No answer came in time.
+    Timeout,
+    /// The connection broke after the request was sent.
+    ConnectionLost,
 }
 
 /// An error answer from LINE.
@@ -96,6 +125,9 @@ pub struct ApiError {
     pub request_id: Option<RequestId>,
     /// For a 429: which limit was hit.
     pub too_many_requests: Option<TooManyRequests>,
+    /// The server's `Retry-After` (on a 429 or 503, when it sent one): come
+    /// back no sooner than this.
+    pub retry_after: Option<std::time::Duration>,
 }
 
 /// One entry of an API error's `details[]`.
@@ -164,10 +196,24 @@ impl Error {
         (self.kind, self.source)
     }
 
-    /// The API error, when LINE answered with one.
+    /// The API error, when LINE answered with one (also when that answer, a
+    /// 5xx, left the outcome of a call unknown).
     pub fn api(&self) -> Option<&ApiError> {
         match &self.kind {
             ErrorKind::Api(e) => Some(e),
+            ErrorKind::OutcomeUnknown(u) => match &u.cause {
+                UnknownCause::ServerError(e) => Some(e),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// What is known, when a call that is not idempotent may or may not have
+    /// taken effect on LINE ([`ErrorKind::OutcomeUnknown`]).
+    pub fn outcome_unknown(&self) -> Option<&OutcomeUnknown> {
+        match &self.kind {
+            ErrorKind::OutcomeUnknown(u) => Some(u),
             _ => None,
         }
     }
@@ -211,20 +257,18 @@ impl fmt::Debug for Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.kind {
-            ErrorKind::Api(e) => {
-                write!(f, "{} failed with status {}: {}", e.operation, e.status, e.message)?;
-                for d in &e.details {
-                    match (&d.property, &d.message) {
-                        (Some(p), Some(m)) => write!(f, "; {p}: {m}")?,
-                        (None, Some(m)) => write!(f, "; {m}")?,
-                        (Some(p), None) => write!(f, "; {p}")?,
-                        (None, None) => {}
-                    }
+            ErrorKind::Api(e) => write_api(f, e),
+            ErrorKind::OutcomeUnknown(u) => {
+                write!(
+                    f,
+                    "{}: outcome unknown after {} attempt(s), not repeated because the call is not idempotent: ",
+                    u.operation, u.attempts
+                )?;
+                match &u.cause {
+                    UnknownCause::ServerError(e) => write_api(f, e),
+                    UnknownCause::Timeout => f.write_str("timed out after sending"),
+                    UnknownCause::ConnectionLost => f.write_str("connection lost after sending"),
                 }
-                if let Some(id) = &e.request_id {
-                    write!(f, " (request id {id})")?;
-                }
-                Ok(())
             }
             ErrorKind::Timeout { operation } => write!(f, "{operation} timed out"),
             ErrorKind::Connection { operation } => write!(f, "{operation}: connection failed"),
@@ -254,6 +298,25 @@ impl fmt::Display for Error {
             ErrorKind::UnknownNonce => f.write_str("account-link nonce is unknown, used or expired"),
         }
     }
+}
+
+fn write_api(f: &mut fmt::Formatter<'_>, e: &ApiError) -> fmt::Result {
+    write!(f, "{} failed with status {}: {}", e.operation, e.status, e.message)?;
+    for d in &e.details {
+        match (&d.property, &d.message) {
+            (Some(p), Some(m)) => write!(f, "; {p}: {m}")?,
+            (None, Some(m)) => write!(f, "; {m}")?,
+            (Some(p), None) => write!(f, "; {p}")?,
+            (None, None) => {}
+        }
+    }
+    if let Some(after) = e.retry_after {
+        write!(f, " (retry after {}s)", after.as_secs())?;
+    }
+    if let Some(id) = &e.request_id {
+        write!(f, " (request id {id})")?;
+    }
+    Ok(())
 }
 
 fn show_pointer(p: &str) -> &str {

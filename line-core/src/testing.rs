@@ -281,3 +281,122 @@ where
         "a nonce put after others expired works"
     );
 }
+
+/// The conformance suite of [`RetryKeyStore`](crate::client::RetryKeyStore).
+///
+/// Panics, naming the broken rule, when the store does not behave.
+#[cfg(feature = "client")]
+pub async fn retry_key_store_conformance(store: &dyn crate::client::RetryKeyStore) {
+    use crate::ids::RetryKey;
+
+    let p = run_prefix();
+    let run = format!("{p}-run");
+    let keys = |run: String, proposed: Vec<(String, RetryKey)>| async move {
+        let refs: Vec<(&str, RetryKey)> = proposed.iter().map(|(r, k)| (r.as_str(), *k)).collect();
+        let got = store
+            .keys(&run, &refs)
+            .await
+            .unwrap_or_else(|e| panic!("keys({run:?}) failed: {e}"));
+        assert_eq!(got.len(), proposed.len(), "keys must return one key per recipient");
+        got
+    };
+    let fresh = |recipients: &[&str]| -> Vec<(String, RetryKey)> {
+        recipients.iter().map(|r| ((*r).to_owned(), RetryKey::new())).collect()
+    };
+
+    assert!(keys(run.clone(), Vec::new()).await.is_empty(), "no recipients, no keys");
+
+    // First call: the proposals are stored and returned, in order.
+    let first = fresh(&["U1", "U2", "U3"]);
+    let got = keys(run.clone(), first.clone()).await;
+    assert_eq!(
+        got,
+        first.iter().map(|(_, k)| *k).collect::<Vec<_>>(),
+        "new recipients must get the proposed keys, in order"
+    );
+
+    // A re-run proposes new keys and gets the stored ones back, in its own order.
+    let again = fresh(&["U3", "U1", "U2"]);
+    let got = keys(run.clone(), again).await;
+    assert_eq!(
+        got,
+        vec![first[2].1, first[0].1, first[1].1],
+        "known recipients must get their stored keys, in the order asked"
+    );
+
+    // A mix of known and new recipients.
+    let mixed = fresh(&["U4", "U2", "U5"]);
+    let got = keys(run.clone(), mixed.clone()).await;
+    assert_eq!(
+        got,
+        vec![mixed[0].1, first[1].1, mixed[2].1],
+        "a mix must keep the known keys and store the new ones"
+    );
+    let got = keys(run.clone(), fresh(&["U5", "U4"])).await;
+    assert_eq!(got, vec![mixed[2].1, mixed[0].1], "keys stored in a mix must be kept");
+
+    // Recipients are case-sensitive; runs are independent.
+    let got = keys(run.clone(), fresh(&["u1"])).await;
+    assert_ne!(
+        got[0], first[0].1,
+        "recipients differing only in case are different recipients"
+    );
+    let other_run = format!("{p}-other");
+    let other = fresh(&["U1"]);
+    assert_eq!(
+        keys(other_run.clone(), other.clone()).await,
+        vec![other[0].1],
+        "another run must not see this run's keys"
+    );
+
+    // Concurrent callers of one run agree on every key.
+    let race = format!("{p}-race");
+    let (a, b) = futures::join!(
+        keys(race.clone(), fresh(&["R1", "R2", "R3"])),
+        keys(race.clone(), fresh(&["R3", "R2", "R1"]))
+    );
+    assert_eq!(
+        a,
+        b.into_iter().rev().collect::<Vec<_>>(),
+        "concurrent calls must agree"
+    );
+
+    // Many recipients in one call (a large push run).
+    let many_run = format!("{p}-many");
+    let many: Vec<(String, RetryKey)> = (0..2_000).map(|i| (format!("U{i:032x}"), RetryKey::new())).collect();
+    let stored = keys(many_run.clone(), many.clone()).await;
+    assert_eq!(stored, many.iter().map(|(_, k)| *k).collect::<Vec<_>>());
+    let reread = keys(
+        many_run.clone(),
+        many.iter().map(|(r, _)| (r.clone(), RetryKey::new())).collect(),
+    )
+    .await;
+    assert_eq!(reread, stored, "every key of a large run must be kept");
+
+    // Forgetting a run starts it over and leaves other runs alone.
+    store
+        .forget_run(&run)
+        .await
+        .unwrap_or_else(|e| panic!("forget_run({run:?}) failed: {e}"));
+    let restart = fresh(&["U1"]);
+    assert_eq!(
+        keys(run.clone(), restart.clone()).await,
+        vec![restart[0].1],
+        "a forgotten run must take new keys"
+    );
+    assert_eq!(
+        keys(other_run.clone(), fresh(&["U1"])).await,
+        vec![other[0].1],
+        "forgetting a run must not forget another"
+    );
+    store
+        .forget_run(&format!("{p}-never"))
+        .await
+        .unwrap_or_else(|e| panic!("forgetting an unknown run failed: {e}"));
+    for r in [run, other_run, race, many_run] {
+        store
+            .forget_run(&r)
+            .await
+            .unwrap_or_else(|e| panic!("forget_run({r:?}) failed: {e}"));
+    }
+}

@@ -1,11 +1,14 @@
-//! Fan-out: chunks of 500, concurrency, safe retries, per-chunk report.
+//! Fan-out: chunks of 500, concurrency, safe retries, per-chunk report,
+//! resumable pushes and progress.
+
+mod common;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use line_core::client::Client;
+use line_core::client::{Client, InMemoryRetryKeyStore, Progress};
 use line_core::model::{Message, TextMessage};
 use line_core::ratelimit::RateLimiter;
 use line_core::retry::RetryPolicy;
@@ -169,4 +172,141 @@ async fn personalized_pushes_and_bad_input() {
         matches!(err.kind(), ErrorKind::InvalidInput { field, .. } if field == "messages"),
         "{err}"
     );
+}
+
+/// Answers 200 to a push only if every key of the run is already stored, and
+/// records the retry key of each request.
+struct StoredFirst {
+    store: Arc<InMemoryRetryKeyStore>,
+    expected: usize,
+    keys: Arc<Mutex<Vec<String>>>,
+}
+
+impl Respond for StoredFirst {
+    fn respond(&self, req: &Request) -> ResponseTemplate {
+        let key = req
+            .headers
+            .get("x-line-retry-key")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_owned();
+        self.keys.lock().unwrap().push(key);
+        if self.store.len("run-1") != self.expected {
+            return ResponseTemplate::new(400).set_body_json(serde_json::json!({"message": "keys not stored first"}));
+        }
+        ResponseTemplate::new(200).set_body_json(serde_json::json!({"sentMessages": []}))
+    }
+}
+
+fn personalized(users: &[UserId]) -> Vec<(UserId, Vec<Message>)> {
+    users
+        .iter()
+        .map(|u| (u.clone(), vec![Message::from(TextMessage::new(format!("hi {u}")))]))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_resumable_push_each_stores_every_key_first_and_a_rerun_reuses_them() {
+    let server = MockServer::start().await;
+    let store = Arc::new(InMemoryRetryKeyStore::new());
+    let keys: Arc<Mutex<Vec<String>>> = Arc::default();
+    Mock::given(method("POST"))
+        .and(path("/v2/bot/message/push"))
+        .respond_with(StoredFirst {
+            store: store.clone(),
+            expected: 30,
+            keys: keys.clone(),
+        })
+        .expect(60)
+        .mount(&server)
+        .await;
+    let client = Client::builder()
+        .token("t")
+        .base_url(server.uri())
+        .rate_limiter(RateLimiter::disabled())
+        .build()
+        .unwrap();
+    let all = users(30);
+    let report = client
+        .fan_out()
+        .concurrency(4)
+        .resumable(store.clone(), "run-1")
+        .push_each(personalized(&all))
+        .await
+        .unwrap();
+    assert_eq!((report.sent, report.failed.len()), (30, 0));
+    // The re-run, in another order, sends the same key for each user.
+    let mut reversed = personalized(&all);
+    reversed.reverse();
+    client
+        .fan_out()
+        .resumable(store.clone(), "run-1")
+        .push_each(reversed)
+        .await
+        .unwrap();
+    let keys = keys.lock().unwrap();
+    let mut first: Vec<&String> = keys[..30].iter().collect();
+    let mut second: Vec<&String> = keys[30..].iter().collect();
+    first.sort();
+    second.sort();
+    assert_eq!(first, second);
+    first.dedup();
+    assert_eq!(first.len(), 30, "one key per user");
+}
+
+#[tokio::test]
+async fn a_resumable_run_rejects_a_user_listed_twice() {
+    let (server, client) = common::setup().await;
+    let store = Arc::new(InMemoryRetryKeyStore::new());
+    let mut items = personalized(&users(3));
+    items.push(items[1].clone());
+    let err = client
+        .fan_out()
+        .resumable(store.clone(), "run")
+        .push_each(items)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err.kind(), ErrorKind::InvalidInput { field, .. } if field == "items[3].user_id"),
+        "{err}"
+    );
+    assert!(store.is_empty("run"), "nothing stored for a rejected run");
+    assert!(server.received_requests().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn push_each_reports_progress_after_each_push() {
+    let (server, client) = common::setup().await;
+    Mock::given(method("POST"))
+        .and(path("/v2/bot/message/push"))
+        .and(wiremock::matchers::body_partial_json(
+            serde_json::json!({"to": format!("U{:032x}", 3)}),
+        ))
+        .respond_with(ResponseTemplate::new(400).set_body_json(serde_json::json!({"message": "bad"})))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v2/bot/message/push"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"sentMessages": []})))
+        .mount(&server)
+        .await;
+    let seen: Arc<Mutex<Vec<Progress>>> = Arc::default();
+    let log = seen.clone();
+    let report = client
+        .fan_out()
+        .concurrency(1)
+        .on_progress(move |p: &Progress| log.lock().unwrap().push(p.clone()))
+        .push_each(personalized(&users(5)))
+        .await
+        .unwrap();
+    assert_eq!((report.sent, report.failed.len()), (4, 1));
+    let seen = seen.lock().unwrap();
+    let steps: Vec<(usize, usize, usize)> = seen.iter().map(|p| (p.sent, p.failed, p.remaining)).collect();
+    assert_eq!(
+        steps,
+        [(0, 0, 5), (1, 0, 4), (2, 0, 3), (3, 0, 2), (3, 1, 1), (4, 1, 0)],
+        "one report before the first push, then one per push"
+    );
+    assert!(seen.iter().all(|p| p.total == 5));
 }

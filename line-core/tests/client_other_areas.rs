@@ -149,6 +149,30 @@ async fn liff_membership_and_shop() {
         .unwrap();
 }
 
+/// A plan without a member cap answers `"memberLimit": null` (the spec's own
+/// example); the list must decode, not fail the whole call.
+#[tokio::test]
+async fn membership_list_with_an_uncapped_plan_decodes() {
+    let (server, client) = common::setup().await;
+    let plan = |id: i64, limit: serde_json::Value| {
+        json!({"membershipId": id, "title": "Gold", "description": "Perks", "benefits": ["Coupon"],
+               "price": 500.0, "currency": "JPY", "memberCount": 3, "memberLimit": limit,
+               "isInAppPurchase": false, "isPublished": true})
+    };
+    Mock::given(method("GET"))
+        .and(path("/v2/bot/membership/list"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"memberships": [plan(1, serde_json::Value::Null), plan(2, json!(100))]})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let list = client.get_membership_list().await.unwrap().body;
+    let limits: Vec<Option<i64>> = list.memberships.iter().map(|m| m.member_limit).collect();
+    assert_eq!(limits, [None, Some(100)]);
+}
+
 #[tokio::test]
 async fn module_attach_uses_basic_auth_and_a_form() {
     let (server, client) = common::setup().await;

@@ -236,3 +236,94 @@ fn properties_before_a_late_tag_survive_for_known_and_unknown_kinds() {
     assert_eq!(u.extra["replyToken"], json!("r"));
     assert_eq!(e.webhook_event_id().as_deref().map(String::as_str), Some("01H"));
 }
+
+fn membership(limit: Value) -> Value {
+    json!({
+        "membershipId": 3189, "title": "Premium", "description": "All the perks",
+        "benefits": ["Early access", "Monthly coupon"], "price": 500.0, "currency": "JPY",
+        "memberCount": 12, "memberLimit": limit, "isInAppPurchase": true, "isPublished": true
+    })
+}
+
+/// `Membership.memberLimit` is required and nullable: a plan with no member cap
+/// sends `null`, which must parse and be written back as `null`.
+#[test]
+fn a_required_nullable_field_keeps_its_null() {
+    let list: MembershipListResponse =
+        round_trip(json!({"memberships": [membership(Value::Null), membership(json!(1000))]}));
+    assert_eq!(list.memberships[0].member_limit, None);
+    assert_eq!(list.memberships[1].member_limit, Some(1000));
+
+    // Built in code, `None` is written as `null`, never left out.
+    let plan = Membership::new(
+        1,
+        "t",
+        "d",
+        vec!["b".to_owned()],
+        1.5,
+        MembershipCurrency::Jpy,
+        0,
+        None,
+        false,
+        true,
+    );
+    let json = serde_json::to_value(&plan).unwrap();
+    assert_eq!(json.get("memberLimit"), Some(&Value::Null));
+    let capped = Membership::new(
+        1,
+        "t",
+        "d",
+        vec!["b".to_owned()],
+        1.5,
+        MembershipCurrency::Jpy,
+        0,
+        30,
+        false,
+        true,
+    );
+    assert_eq!(serde_json::to_value(&capped).unwrap()["memberLimit"], 30);
+
+    // Still required: a missing key is an error that names it.
+    let mut missing = membership(Value::Null);
+    missing.as_object_mut().unwrap().remove("memberLimit");
+    let err = serde_json::from_value::<Membership>(missing).unwrap_err();
+    assert!(err.to_string().contains("memberLimit"), "{err}");
+}
+
+/// Every optional nullable property of the specs (insight statistics and the
+/// rich-menu insight period) and the nullable `failedType` enum accept `null`
+/// and write it back.
+#[test]
+fn optional_nullable_fields_accept_null() {
+    let overview = json!({"requestId": "r", "timestamp": 1, "delivered": 5,
+        "uniqueImpression": null, "uniqueClick": null, "uniqueMediaPlayed": null, "uniqueMediaPlayed100Percent": null});
+    let message = json!({"seq": 1, "impression": null, "mediaPlayed": null, "mediaPlayed25Percent": null,
+        "mediaPlayed50Percent": null, "mediaPlayed75Percent": null, "mediaPlayed100Percent": null,
+        "uniqueMediaPlayed": null, "uniqueMediaPlayed25Percent": null, "uniqueMediaPlayed50Percent": null,
+        "uniqueMediaPlayed75Percent": null, "uniqueMediaPlayed100Percent": null});
+    let click = json!({"seq": 1, "url": "https://example.com", "click": null, "uniqueClick": null, "uniqueClickOfRequest": null});
+    let event: GetMessageEventResponse =
+        round_trip(json!({"overview": overview, "messages": [message], "clicks": [click]}));
+    let overview = event.overview.unwrap();
+    assert_eq!((overview.unique_impression, overview.unique_click), (None, None));
+
+    let unit_overview = json!({"uniqueImpression": null, "uniqueClick": null, "uniqueMediaPlayed": null, "uniqueMediaPlayed100Percent": null});
+    let unit_message = json!({"seq": 1, "impression": null, "mediaPlayed": null,
+        "mediaPlayed25Percent": null, "mediaPlayed50Percent": null, "mediaPlayed75Percent": null, "mediaPlayed100Percent": null,
+        "uniqueImpression": null, "uniqueMediaPlayed": null, "uniqueMediaPlayed25Percent": null, "uniqueMediaPlayed50Percent": null,
+        "uniqueMediaPlayed75Percent": null, "uniqueMediaPlayed100Percent": null});
+    let unit_click = json!({"seq": 1, "url": "https://example.com", "click": null, "uniqueClick": null, "uniqueClickOfRequest": null});
+    let unit: GetStatisticsPerUnitResponse =
+        round_trip(json!({"overview": unit_overview, "messages": [unit_message], "clicks": [unit_click]}));
+    assert_eq!(unit.messages[0].impression, None);
+
+    let summary: GetRichMenuInsightSummaryResponse =
+        round_trip(json!({"richMenuId": "richmenu-1", "metricsFrom": null, "metricsTo": null}));
+    assert_eq!(summary.metrics_from, None);
+    let daily: GetRichMenuInsightDailyResponse =
+        round_trip(json!({"richMenuId": "richmenu-1", "metricsFrom": null, "metricsTo": null}));
+    assert_eq!(daily.metrics_to, None);
+
+    let audience: AudienceGroup = round_trip(json!({"audienceGroupId": 4, "type": "UPLOAD", "failedType": null}));
+    assert_eq!(audience.failed_type, None);
+}

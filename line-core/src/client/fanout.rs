@@ -1,8 +1,15 @@
 //! Fan-out: one set of messages to many users, or one message per user.
 
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
 use futures::stream::{self, StreamExt};
 
+use super::resume::RetryKeyStore;
 use super::{Client, Sent};
+use crate::error::ErrorKind;
 use crate::ids::{RequestId, RetryKey, UserId};
 use crate::limits::{MAX_MESSAGES_PER_REQUEST, MAX_MULTICAST_RECIPIENTS};
 use crate::model::{Message, MulticastRequest, PushMessageRequest};
@@ -22,11 +29,90 @@ use crate::Error;
 /// println!("{} of {} recipients accepted", report.accepted_recipients, report.recipients);
 /// # Ok(()) }
 /// ```
-#[derive(Debug, Clone)]
+///
+/// Both sends report [`Progress`] while they run ([`on_progress`](Self::on_progress)),
+/// and `push_each` can be made resumable after a crash ([`resumable`](Self::resumable)).
+#[derive(Clone)]
 pub struct FanOut {
     client: Client,
     concurrency: usize,
     retry_keys: Vec<RetryKey>,
+    key_store: Option<(Arc<dyn RetryKeyStore>, String)>,
+    progress: Option<ProgressFn>,
+}
+
+/// The progress callback of a fan-out.
+type ProgressFn = Arc<dyn Fn(&Progress) + Send + Sync>;
+
+impl fmt::Debug for FanOut {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FanOut")
+            .field("client", &self.client)
+            .field("concurrency", &self.concurrency)
+            .field("retry_keys", &self.retry_keys.len())
+            .field("run", &self.key_store.as_ref().map(|(_, run)| run))
+            .field("on_progress", &self.progress.is_some())
+            .finish()
+    }
+}
+
+/// How far a fan-out has got, passed to the [`on_progress`](FanOut::on_progress)
+/// callback once before the first request and again after each request ends.
+///
+/// Counts are recipients: a multicast chunk counts its users, a push one.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Progress {
+    /// Recipients in all.
+    pub total: usize,
+    /// Recipients LINE accepted now.
+    pub sent: usize,
+    /// Recipients LINE had accepted before (409 for their retry key: a resumed run).
+    pub duplicates: usize,
+    /// Recipients whose request failed.
+    pub failed: usize,
+    /// Recipients not done yet (waiting or in flight).
+    pub remaining: usize,
+    /// Requests that ended (accepted or failed).
+    pub requests: usize,
+    /// Time since the run started (after the keys were stored).
+    pub elapsed: Duration,
+}
+
+impl Progress {
+    fn start(total: usize) -> Self {
+        Self {
+            total,
+            sent: 0,
+            duplicates: 0,
+            failed: 0,
+            remaining: total,
+            requests: 0,
+            elapsed: Duration::ZERO,
+        }
+    }
+
+    fn record(&mut self, recipients: usize, outcome: Result<bool, ()>, started: Instant) {
+        match outcome {
+            Ok(false) => self.sent += recipients,
+            Ok(true) => self.duplicates += recipients,
+            Err(()) => self.failed += recipients,
+        }
+        self.remaining = self.remaining.saturating_sub(recipients);
+        self.requests += 1;
+        self.elapsed = started.elapsed();
+    }
+
+    /// Recipients done (sent, duplicate or failed) per second so far; `0.0`
+    /// before the first request ends.
+    pub fn rate(&self) -> f64 {
+        let secs = self.elapsed.as_secs_f64();
+        if secs > 0.0 {
+            (self.total - self.remaining) as f64 / secs
+        } else {
+            0.0
+        }
+    }
 }
 
 /// The result of one multicast chunk.
@@ -113,6 +199,35 @@ impl FanOut {
             client,
             concurrency: 128,
             retry_keys: Vec::new(),
+            key_store: None,
+            progress: None,
+        }
+    }
+
+    /// Makes [`push_each`](Self::push_each) resumable: before its first request
+    /// it makes a retry key for every recipient and stores them all in `store`
+    /// under the name `run`. Running the same `run` again (after a crash, a
+    /// failed run, an aborted task) reuses the stored keys, so every push LINE
+    /// already took answers 409 and is counted as a duplicate, never delivered
+    /// twice. LINE remembers a retry key for 24 hours; resume within that.
+    ///
+    /// A resumable run sends one push per user: a user listed twice is an error.
+    pub fn resumable(mut self, store: Arc<dyn RetryKeyStore>, run: impl Into<String>) -> Self {
+        self.key_store = Some((store, run.into()));
+        self
+    }
+
+    /// Calls `f` with the [`Progress`] of the run: once before the first
+    /// request, then each time a request ends. It runs on the sending task, so
+    /// it should be quick (update a gauge, send on a channel).
+    pub fn on_progress(mut self, f: impl Fn(&Progress) + Send + Sync + 'static) -> Self {
+        self.progress = Some(Arc::new(f));
+        self
+    }
+
+    fn report(&self, progress: &Progress) {
+        if let Some(f) = &self.progress {
+            f(progress);
         }
     }
 
@@ -141,7 +256,10 @@ impl FanOut {
             .map(|(i, c)| (i, c, self.retry_keys.get(i).copied().unwrap_or_default()))
             .collect();
         let client = &self.client;
-        let mut results: Vec<ChunkResult> = stream::iter(chunks)
+        let mut progress = Progress::start(users.len());
+        self.report(&progress);
+        let started = Instant::now();
+        let mut pending = stream::iter(chunks)
             .map(|(index, users, key)| async move {
                 let req = MulticastRequest::new(messages.to_vec(), users.to_vec());
                 let outcome = client.multicast(&req, Some(key)).await.map(|r| Accepted {
@@ -160,9 +278,14 @@ impl FanOut {
                     outcome,
                 }
             })
-            .buffer_unordered(self.concurrency)
-            .collect()
-            .await;
+            .buffer_unordered(self.concurrency);
+        let mut results = Vec::new();
+        while let Some(chunk) = pending.next().await {
+            let outcome = chunk.outcome.as_ref().map(|a| a.duplicate).map_err(|_| ());
+            progress.record(chunk.recipients, outcome, started);
+            self.report(&progress);
+            results.push(chunk);
+        }
         results.sort_by_key(|c| c.index);
         let accepted_recipients = results.iter().filter(|c| c.outcome.is_ok()).map(|c| c.recipients).sum();
         let attempts = results
@@ -183,7 +306,9 @@ impl FanOut {
 
     /// Sends each user their own messages (for example a rendered
     /// "¥X more to reach the next tier"), one push per user, paced by the
-    /// 2,000/s push limit. Each push has its own retry key.
+    /// 2,000/s push limit. Each push has its own retry key, made for every
+    /// user before the first request (and stored first, when the fan-out is
+    /// [`resumable`](Self::resumable)).
     pub async fn push_each<I>(&self, items: I) -> Result<PushReport, Error>
     where
         I: IntoIterator<Item = (UserId, Vec<Message>)>,
@@ -197,19 +322,21 @@ impl FanOut {
                 )
             })?;
         }
+        let keys = self.push_keys(&items).await?;
         let client = &self.client;
-        let outcomes: Vec<_> = stream::iter(items)
-            .map(|(user, messages)| async move {
-                let key = RetryKey::new();
+        let mut progress = Progress::start(items.len());
+        self.report(&progress);
+        let started = Instant::now();
+        let mut pending = stream::iter(items.into_iter().zip(keys))
+            .map(|((user, messages), key)| async move {
                 let req = PushMessageRequest::new(user.as_str(), messages);
                 let r = client.push_message(&req, Some(key)).await;
                 (user, key, r)
             })
-            .buffer_unordered(self.concurrency)
-            .collect()
-            .await;
+            .buffer_unordered(self.concurrency);
         let mut report = PushReport::default();
-        for (user_id, retry_key, r) in outcomes {
+        while let Some((user_id, retry_key, r)) = pending.next().await {
+            let outcome = r.as_ref().map(|resp| resp.body.is_duplicate()).map_err(|_| ());
             match r {
                 Ok(resp) => {
                     report.attempts += u64::from(resp.attempts);
@@ -228,8 +355,40 @@ impl FanOut {
                     });
                 }
             }
+            progress.record(1, outcome, started);
+            self.report(&progress);
         }
         Ok(report)
+    }
+
+    /// One retry key per item: fresh ones, or, for a resumable run, the stored
+    /// ones (fresh ones stored first).
+    async fn push_keys(&self, items: &[(UserId, Vec<Message>)]) -> Result<Vec<RetryKey>, Error> {
+        let fresh: Vec<RetryKey> = items.iter().map(|_| RetryKey::new()).collect();
+        let Some((store, run)) = &self.key_store else {
+            return Ok(fresh);
+        };
+        let mut seen: HashMap<&str, usize> = HashMap::with_capacity(items.len());
+        for (i, (user, _)) in items.iter().enumerate() {
+            if let Some(first) = seen.insert(user.as_str(), i) {
+                return Err(Error::invalid_input(
+                    format!("items[{i}].user_id"),
+                    format!("the user of items[{first}] again; a resumable run sends one push per user"),
+                ));
+            }
+        }
+        let proposed: Vec<(&str, RetryKey)> = items.iter().map(|(u, _)| u.as_str()).zip(fresh).collect();
+        let keys = store.keys(run, &proposed).await?;
+        if keys.len() != items.len() {
+            return Err(Error::new(ErrorKind::Store {
+                operation: format!(
+                    "retry keys of run {run:?}: {} keys for {} recipients",
+                    keys.len(),
+                    items.len()
+                ),
+            }));
+        }
+        Ok(keys)
     }
 }
 

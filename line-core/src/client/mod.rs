@@ -17,12 +17,16 @@
 //! [`TokenSource`]), and the retry policy. The four send operations (push,
 //! multicast, narrowcast, broadcast) get an `X-Line-Retry-Key` made once per
 //! call and reused on every retry; a 409 for that key comes back as
-//! [`Sent::Duplicate`] with the accepted request id.
+//! [`Sent::Duplicate`] with the accepted request id. A call that is not
+//! idempotent ([`Operation::idempotency`]: a POST without a retry key, such as
+//! `createRichMenu`) is never repeated once the request may have reached LINE:
+//! it fails with [`ErrorKind::OutcomeUnknown`].
 
 mod dry_run;
 mod fanout;
 mod methods;
 pub mod operations;
+mod resume;
 mod token;
 
 use std::fmt;
@@ -35,14 +39,17 @@ use serde::Serialize;
 use tracing::Instrument;
 
 pub use dry_run::DryRun;
-pub use fanout::{Accepted, ChunkResult, FanOut, FanOutReport, PushReport, PushResult};
+pub use fanout::{Accepted, ChunkResult, FanOut, FanOutReport, Progress, PushReport, PushResult};
+pub use resume::{InMemoryRetryKeyStore, RetryKeyStore};
 pub use token::{JwtTokenSource, StatelessTokenSource, TokenSource};
 
-use crate::error::{from_json_slice, ApiError, ApiErrorDetail, Error, ErrorKind, TooManyRequests};
+use crate::error::{
+    from_json_slice, ApiError, ApiErrorDetail, Error, ErrorKind, OutcomeUnknown, TooManyRequests, UnknownCause,
+};
 use crate::ids::{RequestId, RetryKey};
 use crate::model::wire::StrEnum;
 use crate::ratelimit::{RateClass, RateLimiter};
-use crate::retry::{Decision, Outcome, RetryPolicy};
+use crate::retry::{parse_retry_after, Decision, Idempotency, Outcome, RetryPolicy};
 use crate::secret::{ChannelAccessToken, ChannelSecret};
 
 /// An HTTP method.
@@ -124,6 +131,9 @@ pub struct Operation {
     pub rate_class: RateClass,
     /// Whether it takes an `X-Line-Retry-Key`.
     pub retry_key: bool,
+    /// Whether it may be repeated after the request may have reached LINE
+    /// (GET, PUT, DELETE, or a retry key); see [`Idempotency`].
+    pub idempotency: Idempotency,
     /// How it authenticates.
     pub auth: AuthScheme,
 }
@@ -460,7 +470,7 @@ impl Client {
                 request_id = tracing::field::Empty,
             );
             let result = self.send_once(&call, &url).instrument(span.clone()).await;
-            let outcome = match result {
+            let (outcome, err) = match result {
                 Ok(mut raw) => {
                     span.record("status", raw.status);
                     if let Some(id) = &raw.request_id {
@@ -480,35 +490,36 @@ impl Client {
                         }
                     }
                     let err = api_error(op, &raw);
-                    let too_many = err.api().and_then(|a| a.too_many_requests);
-                    let o = Outcome::Status {
+                    let api = err.api();
+                    let outcome = Outcome::Status {
                         status: raw.status,
-                        too_many_requests: too_many,
-                        retry_after: None,
+                        too_many_requests: api.and_then(|a| a.too_many_requests),
+                        retry_after: api.and_then(|a| a.retry_after),
                     };
-                    (o, err)
+                    (outcome, err)
                 }
-                Err(err) => {
-                    let o = match err.kind() {
-                        ErrorKind::Timeout { .. } => Outcome::Timeout,
-                        ErrorKind::Connection { .. } => Outcome::Connection,
-                        _ => return Err(err),
-                    };
-                    (o, err)
-                }
+                Err(Failure::Final(err)) => return Err(err),
+                Err(Failure::Transport(outcome, err)) => (outcome, err),
             };
-            let (o, err) = outcome;
-            match self.inner.retry.decide(attempt, &o, rand::random::<f64>()) {
+            match self
+                .inner
+                .retry
+                .decide(op.idempotency, attempt, &outcome, rand::random::<f64>())
+            {
                 Decision::Retry { after } => {
                     tracing::debug!(operation = op.id, attempt, ?after, "retrying");
                     tokio::time::sleep(after).await;
                 }
-                _ => return Err(err),
+                Decision::OutcomeUnknown => {
+                    tracing::warn!(operation = op.id, attempt, "outcome unknown; not repeated");
+                    return Err(outcome_unknown(op, attempt, &outcome, err));
+                }
+                Decision::GiveUp => return Err(err),
             }
         }
     }
 
-    async fn send_once(&self, call: &Call, url: &str) -> Result<Raw, Error> {
+    async fn send_once(&self, call: &Call, url: &str) -> Result<Raw, Failure> {
         let op = call.op;
         let method = match op.method {
             HttpMethod::Get => reqwest::Method::GET,
@@ -520,7 +531,7 @@ impl Client {
         let mut req = self.inner.http.request(method, url).timeout(self.inner.timeout);
         match op.auth {
             AuthScheme::Bearer => {
-                let token = self.inner.token.token().await?;
+                let token = self.inner.token.token().await.map_err(Failure::Final)?;
                 req = req.bearer_auth(token.expose());
             }
             AuthScheme::Basic => {
@@ -544,7 +555,7 @@ impl Client {
                     .body(bytes.clone());
             }
         }
-        let resp = req.send().await.map_err(|e| transport_error(op, e))?;
+        let resp = req.send().await.map_err(|e| transport_error(op, e, false))?;
         let status = resp.status().as_u16();
         let header = |name: &str| {
             resp.headers()
@@ -555,13 +566,15 @@ impl Client {
         let request_id = header("x-line-request-id").map(RequestId::new);
         let accepted_request_id = header("x-line-accepted-request-id").map(RequestId::new);
         let content_type = header("content-type");
-        let body = resp.bytes().await.map_err(|e| transport_error(op, e))?;
+        let retry_after = header("retry-after");
+        let body = resp.bytes().await.map_err(|e| transport_error(op, e, true))?;
         Ok(Raw {
             op,
             status,
             request_id,
             accepted_request_id,
             content_type,
+            retry_after,
             body,
             attempts: 1,
             retry_key: call.retry_key,
@@ -569,12 +582,52 @@ impl Client {
     }
 }
 
-fn transport_error(op: &'static Operation, e: reqwest::Error) -> Error {
+/// How one attempt failed before LINE's answer was read.
+enum Failure {
+    /// Not worth another attempt (the token source failed).
+    Final(Error),
+    /// The transport failed: what it means for a retry, and the error to report.
+    Transport(Outcome, Error),
+}
+
+fn outcome_unknown(op: &'static Operation, attempts: u32, outcome: &Outcome, err: Error) -> Error {
+    let cause = match (outcome, err.kind()) {
+        (Outcome::Timeout, _) => UnknownCause::Timeout,
+        (_, ErrorKind::Api(api)) => UnknownCause::ServerError((**api).clone()),
+        _ => UnknownCause::ConnectionLost,
+    };
+    let kind = ErrorKind::OutcomeUnknown(Box::new(OutcomeUnknown {
+        operation: op.id,
+        attempts,
+        cause,
+    }));
+    match err.into_parts() {
+        (_, Some(source)) => Error::with_source(kind, source),
+        (_, None) => Error::new(kind),
+    }
+}
+
+/// Classifies a transport failure. `answered` is set once LINE's status line
+/// arrived (the body then failed to read).
+fn transport_error(op: &'static Operation, e: reqwest::Error, answered: bool) -> Failure {
     // reqwest's error names the URL but never the headers, so no token leaks.
-    if e.is_timeout() {
-        Error::with_source(ErrorKind::Timeout { operation: op.id }, e)
+    // A connect error (refused, unreachable, connect timeout) means the request
+    // never left; anything later means it may have reached LINE.
+    if e.is_connect() && !answered {
+        Failure::Transport(
+            Outcome::Connection,
+            Error::with_source(ErrorKind::Connection { operation: op.id }, e),
+        )
+    } else if e.is_timeout() {
+        Failure::Transport(
+            Outcome::Timeout,
+            Error::with_source(ErrorKind::Timeout { operation: op.id }, e),
+        )
     } else {
-        Error::with_source(ErrorKind::Connection { operation: op.id }, e)
+        Failure::Transport(
+            Outcome::ConnectionLost,
+            Error::with_source(ErrorKind::Connection { operation: op.id }, e),
+        )
     }
 }
 
@@ -592,14 +645,19 @@ fn api_error(op: &'static Operation, raw: &Raw) -> Error {
         .message
         .unwrap_or_else(|| String::from_utf8_lossy(&raw.body).chars().take(200).collect());
     let too_many_requests = (raw.status == 429).then(|| TooManyRequests::classify(&message));
-    Error::new(ErrorKind::Api(ApiError {
+    let retry_after = raw
+        .retry_after
+        .as_deref()
+        .and_then(|v| parse_retry_after(v, jiff::Timestamp::now()));
+    Error::new(ErrorKind::Api(Box::new(ApiError {
         operation: op.id,
         status: raw.status,
         message,
         details: body.details,
         request_id: raw.request_id.clone(),
         too_many_requests,
-    }))
+        retry_after,
+    })))
 }
 
 /// One request under construction (path, query, headers, body).
@@ -796,6 +854,7 @@ pub(crate) struct Raw {
     request_id: Option<RequestId>,
     accepted_request_id: Option<RequestId>,
     content_type: Option<String>,
+    retry_after: Option<String>,
     body: Bytes,
     attempts: u32,
     retry_key: Option<RetryKey>,

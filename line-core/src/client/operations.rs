@@ -3,6 +3,7 @@
 
 use super::{AuthScheme, Host, HttpMethod, Operation};
 use crate::ratelimit::RateClass;
+use crate::retry::Idempotency;
 
 /// `GET /v2/bot/channel/webhook/endpoint` (getWebhookEndpoint).
 pub const GET_WEBHOOK_ENDPOINT: Operation = Operation {
@@ -13,6 +14,7 @@ pub const GET_WEBHOOK_ENDPOINT: Operation = Operation {
     spec: "messaging-api.yml",
     rate_class: RateClass::Default,
     retry_key: false,
+    idempotency: Idempotency::Idempotent,
     auth: AuthScheme::Bearer,
 };
 
@@ -25,6 +27,7 @@ pub const SET_WEBHOOK_ENDPOINT: Operation = Operation {
     spec: "messaging-api.yml",
     rate_class: RateClass::Default,
     retry_key: false,
+    idempotency: Idempotency::Idempotent,
     auth: AuthScheme::Bearer,
 };
 
@@ -37,6 +40,7 @@ pub const TEST_WEBHOOK_ENDPOINT: Operation = Operation {
     spec: "messaging-api.yml",
     rate_class: RateClass::Default,
     retry_key: false,
+    idempotency: Idempotency::NotIdempotent,
     auth: AuthScheme::Bearer,
 };
 
@@ -49,6 +53,7 @@ pub const GET_MESSAGE_CONTENT: Operation = Operation {
     spec: "messaging-api.yml",
     rate_class: RateClass::Default,
     retry_key: false,
+    idempotency: Idempotency::Idempotent,
     auth: AuthScheme::Bearer,
 };
 
@@ -61,6 +66,7 @@ pub const GET_MESSAGE_CONTENT_PREVIEW: Operation = Operation {
     spec: "messaging-api.yml",
     rate_class: RateClass::Default,
     retry_key: false,
+    idempotency: Idempotency::Idempotent,
     auth: AuthScheme::Bearer,
 };
 
@@ -73,6 +79,7 @@ pub const GET_MESSAGE_CONTENT_TRANSCODING_BY_MESSAGE_ID: Operation = Operation {
     spec: "messaging-api.yml",
     rate_class: RateClass::Default,
     retry_key: false,
+    idempotency: Idempotency::Idempotent,
     auth: AuthScheme::Bearer,
 };
 
@@ -85,6 +92,7 @@ pub const REPLY_MESSAGE: Operation = Operation {
     spec: "messaging-api.yml",
     rate_class: RateClass::Default,
     retry_key: false,
+    idempotency: Idempotency::NotIdempotent,
     auth: AuthScheme::Bearer,
 };
 
@@ -97,6 +105,7 @@ pub const PUSH_MESSAGE: Operation = Operation {
     spec: "messaging-api.yml",
     rate_class: RateClass::Default,
     retry_key: true,
+    idempotency: Idempotency::Idempotent,
     auth: AuthScheme::Bearer,
 };
 
@@ -109,6 +118,7 @@ pub const MULTICAST: Operation = Operation {
     spec: "messaging-api.yml",
     rate_class: RateClass::Multicast,
     retry_key: true,
+    idempotency: Idempotency::Idempotent,
     auth: AuthScheme::Bearer,
 };
 
@@ -121,6 +131,7 @@ pub const NARROWCAST: Operation = Operation {
     spec: "messaging-api.yml",
     rate_class: RateClass::Narrowcast,
     retry_key: true,
+    idempotency: Idempotency::Idempotent,
     auth: AuthScheme::Bearer,
 };
 
@@ -133,6 +144,7 @@ pub const GET_NARROWCAST_PROGRESS: Operation = Operation {
     spec: "messaging-api.yml",
     rate_class: RateClass::Default,
     retry_key: false,
+    idempotency: Idempotency::Idempotent,
     auth: AuthScheme::Bearer,
 };
 
@@ -145,6 +157,7 @@ pub const BROADCAST: Operation = Operation {
     spec: "messaging-api.yml",
     rate_class: RateClass::Broadcast,
     retry_key: true,
+    idempotency: Idempotency::Idempotent,
     auth: AuthScheme::Bearer,
 };
 
@@ -157,6 +170,7 @@ pub const GET_MESSAGE_QUOTA: Operation = Operation {
     spec: "messaging-api.yml",
     rate_class: RateClass::Default,
     retry_key: false,
+    idempotency: Idempotency::Idempotent,
     auth: AuthScheme::Bearer,
 };
 
@@ -169,6 +183,7 @@ pub const GET_MESSAGE_QUOTA_CONSUMPTION: Operation = Operation {
     spec: "messaging-api.yml",
     rate_class: RateClass::Default,
     retry_key: false,
+    idempotency: Idempotency::Idempotent,
     auth: AuthScheme::Bearer,
 };
 
@@ -181,6 +196,7 @@ pub const GET_NUMBER_OF_SENT_REPLY_MESSAGES: Operation = Operation {
     spec: "messaging-api.yml",
     rate_class: RateClass::Default,
     retry_key: false,
+    idempotency: Idempotency::Idempotent,
     auth: AuthScheme::Bearer,
 };
 
@@ -193,6 +209,7 @@ pub const GET_NUMBER_OF_SENT_PUSH_MESSAGES: Operation = Operation {
     spec: "messaging-api.yml",
     rate_class: RateClass::Default,
     retry_key: false,
+    idempotency: Idempotency::Idempotent,
     auth: AuthScheme::Bearer,
 };
 
@@ -205,6 +222,7 @@ pub const GET_NUMBER_OF_SENT_MULTICAST_MESSAGES: Operation = Operation {
     spec: "messaging-api.yml",
     rate_class: RateClass::Default,
     retry_key: false,
+    idempotency: Idempotency::Idempotent,
     auth: AuthScheme::Bearer,
 };
 
@@ -217,6 +235,7 @@ pub const GET_NUMBER_OF_SENT_BROADCAST_MESSAGES: Operation = Operation {
     spec: "messaging-api.yml",
     rate_class: RateClass::Default,
     retry_key: false,
+    idempotency: Idempotency::Idempotent,
     auth: AuthScheme::Bearer,
 };
 
@@ -229,6 +248,7 @@ pub const VALIDATE_REPLY: Operation = Operation {
     spec: "messaging-api.yml",
     rate_class: RateClass::Default,
     retry_key: false,
+    idempotency: Idempotency::NotIdempotent,
     auth: AuthScheme::Bearer,
 };
 
@@ -241,6 +261,7 @@ pub const VALIDATE_PUSH: Operation = Operation {
     spec: "messaging-api.yml",
     rate_class: RateClass::Default,
     retry_key: false,
+    idempotency: Idempotency::NotIdempotent,
     auth: AuthScheme::Bearer,
 };
 
@@ -253,6 +274,7 @@ pub const VALIDATE_MULTICAST: Operation = Operation {
     spec: "messaging-api.yml",
     rate_class: RateClass::Default,
     retry_key: false,
+    idempotency: Idempotency::NotIdempotent,
     auth: AuthScheme::Bearer,
 };
 
@@ -265,6 +287,7 @@ pub const VALIDATE_NARROWCAST: Operation = Operation {
     spec: "messaging-api.yml",
     rate_class: RateClass::Default,
     retry_key: false,
+    idempotency: Idempotency::NotIdempotent,
     auth: AuthScheme::Bearer,
 };
 
@@ -277,6 +300,7 @@ pub const VALIDATE_BROADCAST: Operation = Operation {
     spec: "messaging-api.yml",
     rate_class: RateClass::Default,
     retry_key: false,
+    idempotency: Idempotency::NotIdempotent,
     auth: AuthScheme::Bearer,
 };
 
@@ -289,6 +313,7 @@ pub const GET_AGGREGATION_UNIT_USAGE: Operation = Operation {
     spec: "messaging-api.yml",
     rate_class: RateClass::Default,
     retry_key: false,
+    idempotency: Idempotency::Idempotent,
     auth: AuthScheme::Bearer,
 };
 
@@ -301,6 +326,7 @@ pub const GET_AGGREGATION_UNIT_NAME_LIST: Operation = Operation {
     spec: "messaging-api.yml",
     rate_class: RateClass::Default,
     retry_key: false,
+    idempotency: Idempotency::Idempotent,
     auth: AuthScheme::Bearer,
 };
 
@@ -313,6 +339,7 @@ pub const GET_PROFILE: Operation = Operation {
     spec: "messaging-api.yml",
     rate_class: RateClass::Default,
     retry_key: false,
+    idempotency: Idempotency::Idempotent,
     auth: AuthScheme::Bearer,
 };
 
@@ -325,6 +352,7 @@ pub const GET_FOLLOWERS: Operation = Operation {
     spec: "messaging-api.yml",
     rate_class: RateClass::Default,
     retry_key: false,
+    idempotency: Idempotency::Idempotent,
     auth: AuthScheme::Bearer,
 };
 
@@ -337,6 +365,7 @@ pub const GET_BOT_INFO: Operation = Operation {
     spec: "messaging-api.yml",
     rate_class: RateClass::Default,
     retry_key: false,
+    idempotency: Idempotency::Idempotent,
     auth: AuthScheme::Bearer,
 };
 
@@ -349,6 +378,7 @@ pub const GET_GROUP_MEMBER_PROFILE: Operation = Operation {
     spec: "messaging-api.yml",
     rate_class: RateClass::Default,
     retry_key: false,
+    idempotency: Idempotency::Idempotent,
     auth: AuthScheme::Bearer,
 };
 
@@ -361,6 +391,7 @@ pub const GET_ROOM_MEMBER_PROFILE: Operation = Operation {
     spec: "messaging-api.yml",
     rate_class: RateClass::Default,
     retry_key: false,
+    idempotency: Idempotency::Idempotent,
     auth: AuthScheme::Bearer,
 };
 
@@ -373,6 +404,7 @@ pub const GET_GROUP_MEMBERS_IDS: Operation = Operation {
     spec: "messaging-api.yml",
     rate_class: RateClass::Default,
     retry_key: false,
+    idempotency: Idempotency::Idempotent,
     auth: AuthScheme::Bearer,
 };
 
@@ -385,6 +417,7 @@ pub const GET_ROOM_MEMBERS_IDS: Operation = Operation {
     spec: "messaging-api.yml",
     rate_class: RateClass::Default,
     retry_key: false,
+    idempotency: Idempotency::Idempotent,
     auth: AuthScheme::Bearer,
 };
 
@@ -397,6 +430,7 @@ pub const LEAVE_GROUP: Operation = Operation {
     spec: "messaging-api.yml",
     rate_class: RateClass::Default,
     retry_key: false,
+    idempotency: Idempotency::NotIdempotent,
     auth: AuthScheme::Bearer,
 };
 
@@ -409,6 +443,7 @@ pub const LEAVE_ROOM: Operation = Operation {
     spec: "messaging-api.yml",
     rate_class: RateClass::Default,
     retry_key: false,
+    idempotency: Idempotency::NotIdempotent,
     auth: AuthScheme::Bearer,
 };
 
@@ -421,6 +456,7 @@ pub const GET_GROUP_SUMMARY: Operation = Operation {
     spec: "messaging-api.yml",
     rate_class: RateClass::Default,
     retry_key: false,
+    idempotency: Idempotency::Idempotent,
     auth: AuthScheme::Bearer,
 };
 
@@ -433,6 +469,7 @@ pub const GET_GROUP_MEMBER_COUNT: Operation = Operation {
     spec: "messaging-api.yml",
     rate_class: RateClass::Default,
     retry_key: false,
+    idempotency: Idempotency::Idempotent,
     auth: AuthScheme::Bearer,
 };
 
@@ -445,6 +482,7 @@ pub const GET_ROOM_MEMBER_COUNT: Operation = Operation {
     spec: "messaging-api.yml",
     rate_class: RateClass::Default,
     retry_key: false,
+    idempotency: Idempotency::Idempotent,
     auth: AuthScheme::Bearer,
 };
 
@@ -457,6 +495,7 @@ pub const CREATE_RICH_MENU: Operation = Operation {
     spec: "messaging-api.yml",
     rate_class: RateClass::RichMenuCreateDelete,
     retry_key: false,
+    idempotency: Idempotency::NotIdempotent,
     auth: AuthScheme::Bearer,
 };
 
@@ -469,6 +508,7 @@ pub const VALIDATE_RICH_MENU_OBJECT: Operation = Operation {
     spec: "messaging-api.yml",
     rate_class: RateClass::Default,
     retry_key: false,
+    idempotency: Idempotency::NotIdempotent,
     auth: AuthScheme::Bearer,
 };
 
@@ -481,6 +521,7 @@ pub const GET_RICH_MENU_IMAGE: Operation = Operation {
     spec: "messaging-api.yml",
     rate_class: RateClass::Default,
     retry_key: false,
+    idempotency: Idempotency::Idempotent,
     auth: AuthScheme::Bearer,
 };
 
@@ -493,6 +534,7 @@ pub const SET_RICH_MENU_IMAGE: Operation = Operation {
     spec: "messaging-api.yml",
     rate_class: RateClass::Default,
     retry_key: false,
+    idempotency: Idempotency::NotIdempotent,
     auth: AuthScheme::Bearer,
 };
 
@@ -505,6 +547,7 @@ pub const GET_RICH_MENU: Operation = Operation {
     spec: "messaging-api.yml",
     rate_class: RateClass::Default,
     retry_key: false,
+    idempotency: Idempotency::Idempotent,
     auth: AuthScheme::Bearer,
 };
 
@@ -517,6 +560,7 @@ pub const DELETE_RICH_MENU: Operation = Operation {
     spec: "messaging-api.yml",
     rate_class: RateClass::RichMenuCreateDelete,
     retry_key: false,
+    idempotency: Idempotency::Idempotent,
     auth: AuthScheme::Bearer,
 };
 
@@ -529,6 +573,7 @@ pub const GET_RICH_MENU_LIST: Operation = Operation {
     spec: "messaging-api.yml",
     rate_class: RateClass::RichMenuList,
     retry_key: false,
+    idempotency: Idempotency::Idempotent,
     auth: AuthScheme::Bearer,
 };
 
@@ -541,6 +586,7 @@ pub const SET_DEFAULT_RICH_MENU: Operation = Operation {
     spec: "messaging-api.yml",
     rate_class: RateClass::Default,
     retry_key: false,
+    idempotency: Idempotency::NotIdempotent,
     auth: AuthScheme::Bearer,
 };
 
@@ -553,6 +599,7 @@ pub const GET_DEFAULT_RICH_MENU_ID: Operation = Operation {
     spec: "messaging-api.yml",
     rate_class: RateClass::Default,
     retry_key: false,
+    idempotency: Idempotency::Idempotent,
     auth: AuthScheme::Bearer,
 };
 
@@ -565,6 +612,7 @@ pub const CANCEL_DEFAULT_RICH_MENU: Operation = Operation {
     spec: "messaging-api.yml",
     rate_class: RateClass::Default,
     retry_key: false,
+    idempotency: Idempotency::Idempotent,
     auth: AuthScheme::Bearer,
 };
 
@@ -577,6 +625,7 @@ pub const CREATE_RICH_MENU_ALIAS: Operation = Operation {
     spec: "messaging-api.yml",
     rate_class: RateClass::Default,
     retry_key: false,
+    idempotency: Idempotency::NotIdempotent,
     auth: AuthScheme::Bearer,
 };
 
@@ -589,6 +638,7 @@ pub const GET_RICH_MENU_ALIAS: Operation = Operation {
     spec: "messaging-api.yml",
     rate_class: RateClass::Default,
     retry_key: false,
+    idempotency: Idempotency::Idempotent,
     auth: AuthScheme::Bearer,
 };
 
@@ -601,6 +651,7 @@ pub const UPDATE_RICH_MENU_ALIAS: Operation = Operation {
     spec: "messaging-api.yml",
     rate_class: RateClass::Default,
     retry_key: false,
+    idempotency: Idempotency::NotIdempotent,
     auth: AuthScheme::Bearer,
 };
 
@@ -613,6 +664,7 @@ pub const DELETE_RICH_MENU_ALIAS: Operation = Operation {
     spec: "messaging-api.yml",
     rate_class: RateClass::Default,
     retry_key: false,
+    idempotency: Idempotency::Idempotent,
     auth: AuthScheme::Bearer,
 };
 
@@ -625,6 +677,7 @@ pub const GET_RICH_MENU_ALIAS_LIST: Operation = Operation {
     spec: "messaging-api.yml",
     rate_class: RateClass::Default,
     retry_key: false,
+    idempotency: Idempotency::Idempotent,
     auth: AuthScheme::Bearer,
 };
 
@@ -637,6 +690,7 @@ pub const GET_RICH_MENU_ID_OF_USER: Operation = Operation {
     spec: "messaging-api.yml",
     rate_class: RateClass::Default,
     retry_key: false,
+    idempotency: Idempotency::Idempotent,
     auth: AuthScheme::Bearer,
 };
 
@@ -649,6 +703,7 @@ pub const UNLINK_RICH_MENU_ID_FROM_USER: Operation = Operation {
     spec: "messaging-api.yml",
     rate_class: RateClass::Default,
     retry_key: false,
+    idempotency: Idempotency::Idempotent,
     auth: AuthScheme::Bearer,
 };
 
@@ -661,6 +716,7 @@ pub const LINK_RICH_MENU_ID_TO_USER: Operation = Operation {
     spec: "messaging-api.yml",
     rate_class: RateClass::Default,
     retry_key: false,
+    idempotency: Idempotency::NotIdempotent,
     auth: AuthScheme::Bearer,
 };
 
@@ -673,6 +729,7 @@ pub const LINK_RICH_MENU_ID_TO_USERS: Operation = Operation {
     spec: "messaging-api.yml",
     rate_class: RateClass::Default,
     retry_key: false,
+    idempotency: Idempotency::NotIdempotent,
     auth: AuthScheme::Bearer,
 };
 
@@ -685,6 +742,7 @@ pub const UNLINK_RICH_MENU_ID_FROM_USERS: Operation = Operation {
     spec: "messaging-api.yml",
     rate_class: RateClass::Default,
     retry_key: false,
+    idempotency: Idempotency::NotIdempotent,
     auth: AuthScheme::Bearer,
 };
 
@@ -697,6 +755,7 @@ pub const RICH_MENU_BATCH: Operation = Operation {
     spec: "messaging-api.yml",
     rate_class: RateClass::RichMenuBatch,
     retry_key: false,
+    idempotency: Idempotency::NotIdempotent,
     auth: AuthScheme::Bearer,
 };
 
@@ -709,6 +768,7 @@ pub const VALIDATE_RICH_MENU_BATCH_REQUEST: Operation = Operation {
     spec: "messaging-api.yml",
     rate_class: RateClass::Default,
     retry_key: false,
+    idempotency: Idempotency::NotIdempotent,
     auth: AuthScheme::Bearer,
 };
 
@@ -721,6 +781,7 @@ pub const GET_RICH_MENU_BATCH_PROGRESS: Operation = Operation {
     spec: "messaging-api.yml",
     rate_class: RateClass::Default,
     retry_key: false,
+    idempotency: Idempotency::Idempotent,
     auth: AuthScheme::Bearer,
 };
 
@@ -733,6 +794,7 @@ pub const ISSUE_LINK_TOKEN: Operation = Operation {
     spec: "messaging-api.yml",
     rate_class: RateClass::Default,
     retry_key: false,
+    idempotency: Idempotency::NotIdempotent,
     auth: AuthScheme::Bearer,
 };
 
@@ -745,6 +807,7 @@ pub const MARK_MESSAGES_AS_READ: Operation = Operation {
     spec: "messaging-api.yml",
     rate_class: RateClass::Default,
     retry_key: false,
+    idempotency: Idempotency::NotIdempotent,
     auth: AuthScheme::Bearer,
 };
 
@@ -757,6 +820,7 @@ pub const PUSH_MESSAGES_BY_PHONE: Operation = Operation {
     spec: "messaging-api.yml",
     rate_class: RateClass::Default,
     retry_key: false,
+    idempotency: Idempotency::NotIdempotent,
     auth: AuthScheme::Bearer,
 };
 
@@ -769,6 +833,7 @@ pub const GET_PNP_MESSAGE_STATISTICS: Operation = Operation {
     spec: "messaging-api.yml",
     rate_class: RateClass::Default,
     retry_key: false,
+    idempotency: Idempotency::Idempotent,
     auth: AuthScheme::Bearer,
 };
 
@@ -781,6 +846,7 @@ pub const GET_MEMBERSHIP_SUBSCRIPTION: Operation = Operation {
     spec: "messaging-api.yml",
     rate_class: RateClass::Default,
     retry_key: false,
+    idempotency: Idempotency::Idempotent,
     auth: AuthScheme::Bearer,
 };
 
@@ -793,6 +859,7 @@ pub const GET_MEMBERSHIP_LIST: Operation = Operation {
     spec: "messaging-api.yml",
     rate_class: RateClass::Default,
     retry_key: false,
+    idempotency: Idempotency::Idempotent,
     auth: AuthScheme::Bearer,
 };
 
@@ -805,6 +872,7 @@ pub const GET_JOINED_MEMBERSHIP_USERS: Operation = Operation {
     spec: "messaging-api.yml",
     rate_class: RateClass::Default,
     retry_key: false,
+    idempotency: Idempotency::Idempotent,
     auth: AuthScheme::Bearer,
 };
 
@@ -817,6 +885,7 @@ pub const LIST_COUPON: Operation = Operation {
     spec: "messaging-api.yml",
     rate_class: RateClass::Coupon,
     retry_key: false,
+    idempotency: Idempotency::Idempotent,
     auth: AuthScheme::Bearer,
 };
 
@@ -829,6 +898,7 @@ pub const CREATE_COUPON: Operation = Operation {
     spec: "messaging-api.yml",
     rate_class: RateClass::Coupon,
     retry_key: false,
+    idempotency: Idempotency::NotIdempotent,
     auth: AuthScheme::Bearer,
 };
 
@@ -841,6 +911,7 @@ pub const GET_COUPON_DETAIL: Operation = Operation {
     spec: "messaging-api.yml",
     rate_class: RateClass::Coupon,
     retry_key: false,
+    idempotency: Idempotency::Idempotent,
     auth: AuthScheme::Bearer,
 };
 
@@ -853,6 +924,7 @@ pub const CLOSE_COUPON: Operation = Operation {
     spec: "messaging-api.yml",
     rate_class: RateClass::Coupon,
     retry_key: false,
+    idempotency: Idempotency::Idempotent,
     auth: AuthScheme::Bearer,
 };
 
@@ -865,6 +937,7 @@ pub const SHOW_LOADING_ANIMATION: Operation = Operation {
     spec: "messaging-api.yml",
     rate_class: RateClass::LoadingAnimation,
     retry_key: false,
+    idempotency: Idempotency::NotIdempotent,
     auth: AuthScheme::Bearer,
 };
 
@@ -877,6 +950,7 @@ pub const MARK_MESSAGES_AS_READ_BY_TOKEN: Operation = Operation {
     spec: "messaging-api.yml",
     rate_class: RateClass::Default,
     retry_key: false,
+    idempotency: Idempotency::NotIdempotent,
     auth: AuthScheme::Bearer,
 };
 
@@ -889,6 +963,7 @@ pub const CREATE_AUDIENCE_GROUP: Operation = Operation {
     spec: "manage-audience.yml",
     rate_class: RateClass::Audience,
     retry_key: false,
+    idempotency: Idempotency::NotIdempotent,
     auth: AuthScheme::Bearer,
 };
 
@@ -901,6 +976,7 @@ pub const ADD_AUDIENCE_TO_AUDIENCE_GROUP: Operation = Operation {
     spec: "manage-audience.yml",
     rate_class: RateClass::Audience,
     retry_key: false,
+    idempotency: Idempotency::Idempotent,
     auth: AuthScheme::Bearer,
 };
 
@@ -913,6 +989,7 @@ pub const CREATE_AUDIENCE_FOR_UPLOADING_USER_IDS: Operation = Operation {
     spec: "manage-audience.yml",
     rate_class: RateClass::Audience,
     retry_key: false,
+    idempotency: Idempotency::NotIdempotent,
     auth: AuthScheme::Bearer,
 };
 
@@ -925,6 +1002,7 @@ pub const ADD_USER_IDS_TO_AUDIENCE: Operation = Operation {
     spec: "manage-audience.yml",
     rate_class: RateClass::Audience,
     retry_key: false,
+    idempotency: Idempotency::Idempotent,
     auth: AuthScheme::Bearer,
 };
 
@@ -937,6 +1015,7 @@ pub const CREATE_CLICK_BASED_AUDIENCE_GROUP: Operation = Operation {
     spec: "manage-audience.yml",
     rate_class: RateClass::Audience,
     retry_key: false,
+    idempotency: Idempotency::NotIdempotent,
     auth: AuthScheme::Bearer,
 };
 
@@ -949,6 +1028,7 @@ pub const CREATE_IMP_BASED_AUDIENCE_GROUP: Operation = Operation {
     spec: "manage-audience.yml",
     rate_class: RateClass::Audience,
     retry_key: false,
+    idempotency: Idempotency::NotIdempotent,
     auth: AuthScheme::Bearer,
 };
 
@@ -961,6 +1041,7 @@ pub const UPDATE_AUDIENCE_GROUP_DESCRIPTION: Operation = Operation {
     spec: "manage-audience.yml",
     rate_class: RateClass::Audience,
     retry_key: false,
+    idempotency: Idempotency::Idempotent,
     auth: AuthScheme::Bearer,
 };
 
@@ -973,6 +1054,7 @@ pub const DELETE_AUDIENCE_GROUP: Operation = Operation {
     spec: "manage-audience.yml",
     rate_class: RateClass::Audience,
     retry_key: false,
+    idempotency: Idempotency::Idempotent,
     auth: AuthScheme::Bearer,
 };
 
@@ -985,6 +1067,7 @@ pub const GET_AUDIENCE_DATA: Operation = Operation {
     spec: "manage-audience.yml",
     rate_class: RateClass::Audience,
     retry_key: false,
+    idempotency: Idempotency::Idempotent,
     auth: AuthScheme::Bearer,
 };
 
@@ -997,6 +1080,7 @@ pub const GET_AUDIENCE_GROUPS: Operation = Operation {
     spec: "manage-audience.yml",
     rate_class: RateClass::Audience,
     retry_key: false,
+    idempotency: Idempotency::Idempotent,
     auth: AuthScheme::Bearer,
 };
 
@@ -1009,6 +1093,7 @@ pub const GET_SHARED_AUDIENCE_DATA: Operation = Operation {
     spec: "manage-audience.yml",
     rate_class: RateClass::Audience,
     retry_key: false,
+    idempotency: Idempotency::Idempotent,
     auth: AuthScheme::Bearer,
 };
 
@@ -1021,6 +1106,7 @@ pub const GET_SHARED_AUDIENCE_GROUPS: Operation = Operation {
     spec: "manage-audience.yml",
     rate_class: RateClass::Audience,
     retry_key: false,
+    idempotency: Idempotency::Idempotent,
     auth: AuthScheme::Bearer,
 };
 
@@ -1033,6 +1119,7 @@ pub const GET_FRIENDS_DEMOGRAPHICS: Operation = Operation {
     spec: "insight.yml",
     rate_class: RateClass::Insight,
     retry_key: false,
+    idempotency: Idempotency::Idempotent,
     auth: AuthScheme::Bearer,
 };
 
@@ -1045,6 +1132,7 @@ pub const GET_NUMBER_OF_MESSAGE_DELIVERIES: Operation = Operation {
     spec: "insight.yml",
     rate_class: RateClass::Insight,
     retry_key: false,
+    idempotency: Idempotency::Idempotent,
     auth: AuthScheme::Bearer,
 };
 
@@ -1057,6 +1145,7 @@ pub const GET_NUMBER_OF_FOLLOWERS: Operation = Operation {
     spec: "insight.yml",
     rate_class: RateClass::Insight,
     retry_key: false,
+    idempotency: Idempotency::Idempotent,
     auth: AuthScheme::Bearer,
 };
 
@@ -1069,6 +1158,7 @@ pub const GET_MESSAGE_EVENT: Operation = Operation {
     spec: "insight.yml",
     rate_class: RateClass::Insight,
     retry_key: false,
+    idempotency: Idempotency::Idempotent,
     auth: AuthScheme::Bearer,
 };
 
@@ -1081,6 +1171,7 @@ pub const GET_STATISTICS_PER_UNIT: Operation = Operation {
     spec: "insight.yml",
     rate_class: RateClass::Insight,
     retry_key: false,
+    idempotency: Idempotency::Idempotent,
     auth: AuthScheme::Bearer,
 };
 
@@ -1093,6 +1184,7 @@ pub const GET_RICH_MENU_INSIGHT_SUMMARY: Operation = Operation {
     spec: "insight.yml",
     rate_class: RateClass::Insight,
     retry_key: false,
+    idempotency: Idempotency::Idempotent,
     auth: AuthScheme::Bearer,
 };
 
@@ -1105,6 +1197,7 @@ pub const GET_RICH_MENU_INSIGHT_DAILY: Operation = Operation {
     spec: "insight.yml",
     rate_class: RateClass::Insight,
     retry_key: false,
+    idempotency: Idempotency::Idempotent,
     auth: AuthScheme::Bearer,
 };
 
@@ -1117,6 +1210,7 @@ pub const ISSUE_STATELESS_CHANNEL_TOKEN: Operation = Operation {
     spec: "channel-access-token.yml",
     rate_class: RateClass::Default,
     retry_key: false,
+    idempotency: Idempotency::NotIdempotent,
     auth: AuthScheme::None,
 };
 
@@ -1129,6 +1223,7 @@ pub const GETS_ALL_VALID_CHANNEL_ACCESS_TOKEN_KEY_IDS: Operation = Operation {
     spec: "channel-access-token.yml",
     rate_class: RateClass::Default,
     retry_key: false,
+    idempotency: Idempotency::Idempotent,
     auth: AuthScheme::None,
 };
 
@@ -1141,6 +1236,7 @@ pub const ISSUE_CHANNEL_TOKEN_BY_JWT: Operation = Operation {
     spec: "channel-access-token.yml",
     rate_class: RateClass::Default,
     retry_key: false,
+    idempotency: Idempotency::NotIdempotent,
     auth: AuthScheme::None,
 };
 
@@ -1153,6 +1249,7 @@ pub const VERIFY_CHANNEL_TOKEN_BY_JWT: Operation = Operation {
     spec: "channel-access-token.yml",
     rate_class: RateClass::Default,
     retry_key: false,
+    idempotency: Idempotency::Idempotent,
     auth: AuthScheme::None,
 };
 
@@ -1165,6 +1262,7 @@ pub const REVOKE_CHANNEL_TOKEN_BY_JWT: Operation = Operation {
     spec: "channel-access-token.yml",
     rate_class: RateClass::Default,
     retry_key: false,
+    idempotency: Idempotency::NotIdempotent,
     auth: AuthScheme::None,
 };
 
@@ -1177,6 +1275,7 @@ pub const ISSUE_CHANNEL_TOKEN: Operation = Operation {
     spec: "channel-access-token.yml",
     rate_class: RateClass::Default,
     retry_key: false,
+    idempotency: Idempotency::NotIdempotent,
     auth: AuthScheme::None,
 };
 
@@ -1189,6 +1288,7 @@ pub const VERIFY_CHANNEL_TOKEN: Operation = Operation {
     spec: "channel-access-token.yml",
     rate_class: RateClass::Default,
     retry_key: false,
+    idempotency: Idempotency::NotIdempotent,
     auth: AuthScheme::None,
 };
 
@@ -1201,6 +1301,7 @@ pub const REVOKE_CHANNEL_TOKEN: Operation = Operation {
     spec: "channel-access-token.yml",
     rate_class: RateClass::Default,
     retry_key: false,
+    idempotency: Idempotency::NotIdempotent,
     auth: AuthScheme::None,
 };
 
@@ -1213,6 +1314,7 @@ pub const ADD_LIFF_APP: Operation = Operation {
     spec: "liff.yml",
     rate_class: RateClass::Default,
     retry_key: false,
+    idempotency: Idempotency::NotIdempotent,
     auth: AuthScheme::Bearer,
 };
 
@@ -1225,6 +1327,7 @@ pub const GET_ALL_LIFF_APPS: Operation = Operation {
     spec: "liff.yml",
     rate_class: RateClass::Default,
     retry_key: false,
+    idempotency: Idempotency::Idempotent,
     auth: AuthScheme::Bearer,
 };
 
@@ -1237,6 +1340,7 @@ pub const UPDATE_LIFF_APP: Operation = Operation {
     spec: "liff.yml",
     rate_class: RateClass::Default,
     retry_key: false,
+    idempotency: Idempotency::Idempotent,
     auth: AuthScheme::Bearer,
 };
 
@@ -1249,6 +1353,7 @@ pub const DELETE_LIFF_APP: Operation = Operation {
     spec: "liff.yml",
     rate_class: RateClass::Default,
     retry_key: false,
+    idempotency: Idempotency::Idempotent,
     auth: AuthScheme::Bearer,
 };
 
@@ -1261,6 +1366,7 @@ pub const DETACH_MODULE: Operation = Operation {
     spec: "module.yml",
     rate_class: RateClass::Default,
     retry_key: false,
+    idempotency: Idempotency::NotIdempotent,
     auth: AuthScheme::Bearer,
 };
 
@@ -1273,6 +1379,7 @@ pub const ACQUIRE_CHAT_CONTROL: Operation = Operation {
     spec: "module.yml",
     rate_class: RateClass::Default,
     retry_key: false,
+    idempotency: Idempotency::NotIdempotent,
     auth: AuthScheme::Bearer,
 };
 
@@ -1285,6 +1392,7 @@ pub const RELEASE_CHAT_CONTROL: Operation = Operation {
     spec: "module.yml",
     rate_class: RateClass::Default,
     retry_key: false,
+    idempotency: Idempotency::NotIdempotent,
     auth: AuthScheme::Bearer,
 };
 
@@ -1297,6 +1405,7 @@ pub const GET_MODULES: Operation = Operation {
     spec: "module.yml",
     rate_class: RateClass::Default,
     retry_key: false,
+    idempotency: Idempotency::Idempotent,
     auth: AuthScheme::Bearer,
 };
 
@@ -1309,6 +1418,7 @@ pub const ATTACH_MODULE: Operation = Operation {
     spec: "module-attach.yml",
     rate_class: RateClass::Default,
     retry_key: false,
+    idempotency: Idempotency::NotIdempotent,
     auth: AuthScheme::Basic,
 };
 
@@ -1321,6 +1431,7 @@ pub const MISSION_STICKER_V3: Operation = Operation {
     spec: "shop.yml",
     rate_class: RateClass::Default,
     retry_key: false,
+    idempotency: Idempotency::NotIdempotent,
     auth: AuthScheme::Bearer,
 };
 

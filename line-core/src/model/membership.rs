@@ -479,7 +479,9 @@ pub struct Membership {
     /// Number of members subscribed to the membership plan.
     pub member_count: i64,
     /// The upper limit of members who can subscribe. If no upper limit is set, it will be null.
-    pub member_limit: i64,
+    ///
+    /// Always present; `None` is an explicit `null`.
+    pub member_limit: Option<i64>,
     /// Payment method for users who subscribe to a membership plan.
     pub is_in_app_purchase: bool,
     /// Membership plan status.
@@ -499,7 +501,7 @@ impl Membership {
         price: impl Into<f64>,
         currency: impl Into<MembershipCurrency>,
         member_count: impl Into<i64>,
-        member_limit: impl Into<i64>,
+        member_limit: impl Into<Option<i64>>,
         is_in_app_purchase: impl Into<bool>,
         is_published: impl Into<bool>,
     ) -> Self {
@@ -528,7 +530,7 @@ pub(crate) struct MembershipFields {
     pub(crate) price: Option<f64>,
     pub(crate) currency: Option<MembershipCurrency>,
     pub(crate) member_count: Option<i64>,
-    pub(crate) member_limit: Option<i64>,
+    pub(crate) member_limit: Option<Option<i64>>,
     pub(crate) is_in_app_purchase: Option<bool>,
     pub(crate) is_published: Option<bool>,
     pub(crate) extra: serde_json::Map<String, serde_json::Value>,
