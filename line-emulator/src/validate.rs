@@ -499,7 +499,8 @@ impl Checker {
         for (i, item) in items.iter().enumerate() {
             let at = format!("{iat}[{i}]");
             let Some(item) = self.object(item, &at) else { continue };
-            if let Some(t) = self.req_str(item, &at, "type") {
+            // The spec gives `type` the default `action`, so it may be left out.
+            if let Some(t) = self.opt_str(item, &at, "type") {
                 if t != "action" {
                     self.fail(join(&at, "type"), "must be action");
                 }

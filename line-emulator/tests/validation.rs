@@ -192,6 +192,18 @@ fn rejected_cases() -> Vec<(&'static str, Value, &'static str)> {
             "messages[0].quickReply.items[0].imageUrl",
         ),
         (
+            "quick reply item of another type",
+            json!([with_quick_reply(
+                json!([{"type": "button", "action": {"type": "message", "label": "l", "text": "t"}}])
+            )]),
+            "messages[0].quickReply.items[0].type",
+        ),
+        (
+            "quick reply item without action",
+            json!([with_quick_reply(json!([{"type": "action"}]))]),
+            "messages[0].quickReply.items[0].action",
+        ),
+        (
             "rich-menu switch in a quick reply",
             json!([with_quick_reply(
                 json!([{"type": "action", "action": {"type": "richmenuswitch", "label": "l", "richMenuAliasId": "a", "data": "d"}}])
@@ -570,7 +582,8 @@ async fn what_line_accepts_passes() {
             {"type": "action", "imageUrl": "https://example.com/i.png", "action": {"type": "camera", "label": "Camera"}},
             {"type": "action", "action": {"type": "location", "label": "Where"}},
             {"type": "action", "action": {"type": "datetimepicker", "label": "When", "data": "d", "mode": "datetime", "initial": "2026-05-01T10:00"}},
-            {"type": "action", "action": {"type": "uri", "label": "Call", "uri": "tel:0312345678"}}
+            {"type": "action", "action": {"type": "uri", "label": "Call", "uri": "tel:0312345678"}},
+            {"action": {"type": "postback", "label": "No type", "data": "", "displayText": "ok"}}
         ])),
         flex(
             json!({"type": "bubble", "size": "deca", "hero": {"type": "image", "url": "https://example.com/a.png", "size": "50%", "aspectRatio": "1.91:1"},
