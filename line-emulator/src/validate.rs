@@ -43,6 +43,9 @@ const MAX_CAROUSEL_BUBBLES: usize = 12;
 const MAX_BUBBLE_BYTES: usize = 30 * 1024;
 /// The JSON of one carousel (50 KB, read as above).
 const MAX_CAROUSEL_BYTES: usize = 50 * 1024;
+/// Flex images with `animated: true` in one message. LINE's reference has
+/// said three and, later, ten; the larger is used.
+const MAX_ANIMATED_IMAGES: usize = 10;
 /// Imagemap actions.
 const MAX_IMAGEMAP_ACTIONS: usize = 50;
 /// Columns of a carousel or image carousel template.
@@ -137,6 +140,8 @@ pub(crate) fn check_body(body: &Value) -> Result<(), LineError> {
 #[derive(Debug, Default)]
 struct Checker {
     details: Vec<(String, String)>,
+    /// Flex images with `animated: true` in the message being checked.
+    animated: usize,
 }
 
 fn join(at: &str, key: &str) -> String {
@@ -381,7 +386,16 @@ impl Checker {
             }
             "imagemap" => self.imagemap_message(m, at),
             "template" => self.template_message(m, at),
-            "flex" => self.flex_message(m, at),
+            "flex" => {
+                self.animated = 0;
+                self.flex_message(m, at);
+                if self.animated > MAX_ANIMATED_IMAGES {
+                    self.fail(
+                        join(at, "contents"),
+                        format!("at most {MAX_ANIMATED_IMAGES} images of a message may be animated"),
+                    );
+                }
+            }
             "coupon" => {
                 let id = self.req_str(m, at, "couponId");
                 self.len_chars(id, at, "couponId", 1, usize::MAX);
@@ -995,6 +1009,9 @@ impl Checker {
                 self.opt_enum(o, at, "aspectMode", &["fit", "cover"]);
                 self.opt_color(o, at, "backgroundColor");
                 self.opt_bool(o, at, "animated");
+                if o.get("animated") == Some(&Value::Bool(true)) {
+                    self.animated += 1;
+                }
                 self.flex_action(o, at);
             }
             "video" => {

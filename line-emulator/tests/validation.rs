@@ -379,6 +379,14 @@ fn rejected_cases() -> Vec<(&'static str, Value, &'static str)> {
             "messages[0].contents.body.contents[0].flex",
         ),
         (
+            "eleven animated images",
+            json!([bubble_body(json!(vec![
+                json!({"type": "image", "url": "https://example.com/a.png", "animated": true});
+                11
+            ]))]),
+            "messages[0].contents",
+        ),
+        (
             "aspect ratio taller than 1:3",
             json!([flex(
                 json!({"type": "bubble", "hero": {"type": "image", "url": "https://example.com/a.png", "aspectRatio": "1:4"}})
