@@ -263,6 +263,12 @@ impl Checker {
         }
     }
 
+    fn non_empty(&mut self, s: Option<&str>, at: &str, key: &str) {
+        if s.is_some_and(str::is_empty) {
+            self.fail(join(at, key), "must not be empty");
+        }
+    }
+
     fn opt_enum(&mut self, o: &Map<String, Value>, at: &str, key: &str, allowed: &[&str]) {
         if let Some(s) = self.opt_str(o, at, key) {
             if !allowed.contains(&s) {
@@ -350,7 +356,7 @@ impl Checker {
             "sticker" => {
                 for key in ["packageId", "stickerId"] {
                     let s = self.req_str(m, at, key);
-                    self.len_chars(s, at, key, 1, usize::MAX);
+                    self.non_empty(s, at, key);
                 }
             }
             "image" => {
@@ -398,7 +404,7 @@ impl Checker {
             }
             "coupon" => {
                 let id = self.req_str(m, at, "couponId");
-                self.len_chars(id, at, "couponId", 1, usize::MAX);
+                self.non_empty(id, at, "couponId");
                 let tag = self.opt_str(m, at, "deliveryTag");
                 self.len_chars(tag, at, "deliveryTag", 0, 30);
             }
