@@ -51,6 +51,23 @@ use crate::table::{heading, Table};
 /// When the tour starts: 2026-05-15 10:00 in Tokyo.
 pub const START: &str = "2026-05-15T01:00:00Z";
 
+/// The most messages a campaign `plan` can use of the monthly quota, for the
+/// quota gate: a multicast's exact count; a narrowcast's uploaded audience
+/// (LINE's filter can only narrow it) or the request's `limit.max`, whichever is
+/// smaller. `None` when nothing bounds it (a narrowcast that only LINE can size,
+/// sent without `limit.max`): the gate must then refuse, never count it as 0.
+pub fn quota_upper_bound(plan: &Plan, limit_max: Option<i64>) -> Option<i64> {
+    let planned = plan.estimated_messages().map(|n| i64::try_from(n).unwrap_or(i64::MAX));
+    let limit = match plan {
+        Plan::Narrowcast(_) => limit_max.map(|m| m.max(0)),
+        Plan::Multicast(_) => None,
+    };
+    match (planned, limit) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
 /// The segment of the campaign in step 4.
 pub const CAMPAIGN_SEGMENT: &str =
     r#"demo.gender("female") and "cosmetics" in interests and is_friend and not blocked"#;
@@ -737,7 +754,9 @@ impl Ctx<'_> {
             .body
             .total_usage;
         let limit = quota.value.unwrap_or(i64::MAX);
-        let estimate = planned.estimated_messages().unwrap_or(0) as i64;
+        // The narrowcast below sets no `limit.max`: its bound is the uploaded audience.
+        let bound = quota_upper_bound(&planned, None);
+        let fits = bound.is_some_and(|b| b <= limit - used);
         writeln!(
             self.out,
             "\nDry run (POST /v2/bot/message/validate/narrowcast → {}):",
@@ -757,7 +776,13 @@ impl Ctx<'_> {
             "messages".to_owned(),
             format!("{}: {}", messages.len(), described.join(", ")),
         ]);
-        t.row(["recipients".to_owned(), format!("at most {estimate}")]);
+        t.row([
+            "recipients".to_owned(),
+            match bound {
+                Some(b) => format!("at most {b}"),
+                None => "unknown (no uploaded audience, no limit.max)".to_owned(),
+            },
+        ]);
         t.row([
             "quota".to_owned(),
             format!(
@@ -769,16 +794,16 @@ impl Ctx<'_> {
         ]);
         t.row([
             "verdict".to_owned(),
-            if estimate <= limit - used {
-                "fits: sending"
-            } else {
-                "would exceed the quota: not sending"
+            match (fits, bound) {
+                (true, _) => "fits: sending",
+                (false, None) => "size unknown, cannot be shown to fit: not sending",
+                (false, Some(_)) => "would exceed the quota: not sending",
             }
             .to_owned(),
         ]);
         t.write_to(self.out)?;
-        if estimate > limit - used {
-            return Err(Error::check("the campaign does not fit in the monthly quota"));
+        if !fits {
+            return Err(Error::check("the campaign is not known to fit in the monthly quota"));
         }
 
         // Send.

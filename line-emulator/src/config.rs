@@ -136,7 +136,7 @@ impl EmulatorConfig {
     /// The clock of emulated time: reply-token and link-token expiry, retry
     /// keys (24 h), timestamps, job progress, and the rate-limit windows.
     /// With a [`ManualClock`](line_core::clock::ManualClock), rate-limit
-    /// buckets refill only when the clock moves: advance it, or turn
+    /// windows free their slots only when the clock moves: advance it, or turn
     /// [`rate_limits`](Self::rate_limits) off, for long bursts.
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;

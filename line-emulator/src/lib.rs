@@ -25,17 +25,28 @@
 //!
 //! What it covers:
 //! - Sending: reply, push, multicast, narrowcast (audiences, redelivery,
-//!   demographic filters, limits, progress) and broadcast, with LINE's
-//!   validation and error shape, retry keys (409 with
-//!   `x-line-accepted-request-id`, kept 24 h of emulated time), a monthly quota
-//!   and the quota endpoints.
+//!   demographic filters, limits, progress) and broadcast, with LINE's error
+//!   shape, retry keys (409 with `x-line-accepted-request-id`, kept 24 h of
+//!   emulated time), a monthly quota and the quota endpoints.
+//! - Message checks of its own, written from LINE's reference, on every send
+//!   endpoint and on `/v2/bot/message/validate/*`: 1 to 5 messages, text
+//!   lengths in UTF-16 units, LINE emojis, media URLs (HTTPS, 2,000
+//!   characters), stickers, locations, imagemaps, templates (alt text, action
+//!   counts, labels), quick replies (13 items) and Flex (alt text, bubble or
+//!   carousel of at most 12 bubbles, JSON size, which component may go where,
+//!   required fields, keywords and units, aspect ratios, action rules). Every
+//!   problem is one `details[]` entry with LINE's property path
+//!   (`messages[0].contents.body.contents[1].url`); a rejected send delivers
+//!   nothing and uses no quota.
 //! - Profiles, follower ids with paging, bot info, link tokens and the
 //!   account-link flow, loading animation, mark-as-read.
 //! - Rich menus: objects, images, default, per-user and bulk links, aliases,
 //!   batches with progress, and LINE's limits.
 //! - Audiences for uploaded user ids (JSON).
-//! - LINE's rate limits per endpoint, enforced as a strict sliding window (at most
-//!   the quota in any span of the window; with a time scale), `x-line-request-id`
+//! - LINE's rate limits, counted by the emulator itself (not with the client's
+//!   limiter) per channel (bearer token) and per endpoint, as a strict sliding
+//!   window (at most the limit in any span of the window, in emulated time,
+//!   with a time scale), `x-line-request-id`
 //!   on every answer, 404 in LINE's shape for unknown endpoints.
 //! - Webhooks to a configured URL, signed with the channel secret, with
 //!   helpers that make a simulated user follow, write, tap a postback or finish
@@ -48,14 +59,15 @@ mod api;
 mod config;
 mod error;
 pub mod faults;
+mod ratelimit;
 mod server;
 mod state;
+mod validate;
 mod webhook;
 
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
 
 use line_core::client::ClientBuilder;
 use line_core::ids::UserId;
@@ -123,11 +135,9 @@ impl Emulator {
         let bot_user_id = state.hex_id("U");
         let shared = Arc::new(Shared {
             faults: Mutex::new(faults::Faults::new(config.faults.clone())),
-            start: config.clock.now(),
             config,
             state: Mutex::new(state),
             http,
-            base_instant: Instant::now(),
             bot_user_id,
             base_url: format!("http://{addr}"),
         });

@@ -2,7 +2,6 @@
 
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
-use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::extract::{Query, Request, State};
@@ -14,7 +13,6 @@ use bytes::Bytes;
 use jiff::Timestamp;
 use line_core::client::{operations, AuthScheme, HttpMethod, Operation};
 use line_core::ids::RequestId;
-use line_core::ratelimit::{Quota, SlidingWindow};
 use serde::Serialize;
 
 use crate::config::EmulatorConfig;
@@ -33,8 +31,6 @@ pub(crate) struct Shared {
     pub(crate) state: Mutex<EmuState>,
     pub(crate) faults: Mutex<Faults>,
     pub(crate) http: reqwest::Client,
-    pub(crate) base_instant: Instant,
-    pub(crate) start: Timestamp,
     pub(crate) bot_user_id: String,
     pub(crate) base_url: String,
 }
@@ -50,13 +46,6 @@ impl Shared {
 
     pub(crate) fn lock_faults(&self) -> MutexGuard<'_, Faults> {
         self.faults.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Emulated time as an `Instant`, for line-core's token buckets.
-    fn instant(&self) -> Instant {
-        let since = self.now().duration_since(self.start);
-        let since = Duration::try_from(since).unwrap_or(Duration::ZERO);
-        self.base_instant.checked_add(since).unwrap_or(self.base_instant)
     }
 }
 
@@ -284,18 +273,28 @@ fn check_auth(shared: &Shared, headers: &HeaderMap) -> Result<(), LineError> {
     }
 }
 
-fn check_rate(shared: &Shared, state: &mut EmuState, op: &'static Operation) -> Result<(), LineError> {
+fn check_rate(
+    shared: &Shared,
+    state: &mut EmuState,
+    op: &'static Operation,
+    headers: &HeaderMap,
+) -> Result<(), LineError> {
     if !shared.config.rate_limits {
         return Ok(());
     }
-    let Some(q) = op.rate_class.line_quota() else {
-        return Ok(());
-    };
-    let now = shared.instant();
-    let per = Duration::try_from_secs_f64(q.per.as_secs_f64() * shared.config.time_scale).unwrap_or(Duration::MAX);
-    let scaled = Quota::new(q.count, per);
-    let bucket = state.buckets.entry(op.id).or_insert_with(|| SlidingWindow::new(scaled));
-    bucket.try_take(now).map_err(|_| LineError::rate_limited())
+    // LINE counts per channel; the emulator takes each bearer token for a channel.
+    let channel = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if state
+        .rates
+        .admit(channel, op.id, shared.now(), shared.config.time_scale)
+    {
+        Ok(())
+    } else {
+        Err(LineError::rate_limited())
+    }
 }
 
 async fn line_api(State(shared): State<std::sync::Arc<Shared>>, req: Request) -> Response {
@@ -330,7 +329,7 @@ async fn line_api(State(shared): State<std::sync::Arc<Shared>>, req: Request) ->
         }
         Fault::None | Fault::LostResponse => {}
     }
-    if let Err(e) = check_rate(&shared, &mut shared.lock(), op) {
+    if let Err(e) = check_rate(&shared, &mut shared.lock(), op, req.headers()) {
         return finish(&request_id, Err(e));
     }
     let query = Query::<HashMap<String, String>>::try_from_uri(req.uri())

@@ -7,7 +7,6 @@ use bytes::Bytes;
 use jiff::Timestamp;
 use line_core::ids::{RequestId, UserId};
 use line_core::model::{Message, RichMenuBatchOperation, RichMenuRequest};
-use line_core::ratelimit::SlidingWindow;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::Serialize;
@@ -234,7 +233,7 @@ pub(crate) struct State {
     pub(crate) link_tokens: HashMap<String, LinkToken>,
     pub(crate) quota_used: u64,
     pub(crate) calls: BTreeMap<String, u64>,
-    pub(crate) buckets: HashMap<&'static str, SlidingWindow>,
+    pub(crate) rates: crate::ratelimit::RateCounter,
     pub(crate) rich_menus: HashMap<String, RichMenu>,
     pub(crate) rich_menu_seq: u64,
     pub(crate) default_rich_menu: Option<String>,
@@ -264,7 +263,7 @@ impl State {
             link_tokens: HashMap::new(),
             quota_used: 0,
             calls: BTreeMap::new(),
-            buckets: HashMap::new(),
+            rates: Default::default(),
             rich_menus: HashMap::new(),
             rich_menu_seq: 0,
             default_rich_menu: None,

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use axum::http::StatusCode;
 use jiff::{SignedDuration, Timestamp};
 use line_core::limits::{
-    MAX_MESSAGES_PER_REQUEST, MAX_MULTICAST_RECIPIENTS, MAX_NARROWCAST_DEMOGRAPHIC_OBJECTS,
-    MAX_NARROWCAST_RECIPIENT_OBJECTS, MAX_TEXT_MESSAGE_UTF16, MIN_AUDIENCE_SIZE_FOR_NARROWCAST, RETRY_KEY_TTL_HOURS,
+    MAX_MULTICAST_RECIPIENTS, MAX_NARROWCAST_DEMOGRAPHIC_OBJECTS, MAX_NARROWCAST_RECIPIENT_OBJECTS,
+    MIN_AUDIENCE_SIZE_FOR_NARROWCAST, RETRY_KEY_TTL_HOURS,
 };
 use line_core::model::PushMessageResponse;
 use line_core::model::{
@@ -23,36 +23,18 @@ use crate::error::LineError;
 use crate::server::{Answer, AnswerBody, Ctx, Reply, Shared};
 use crate::state::{Job, PendingNarrowcast, State};
 
-/// Checks the message list: 1 to 5 messages, known types, text lengths.
-pub(crate) fn check_messages(messages: &[Message]) -> Result<Vec<Arc<Message>>, LineError> {
-    if messages.is_empty() || messages.len() > MAX_MESSAGES_PER_REQUEST {
-        return Err(LineError::property(
-            "messages",
-            format!("Size must be between 1 and {MAX_MESSAGES_PER_REQUEST}"),
-        ));
-    }
-    let mut details = Vec::new();
-    for (i, m) in messages.iter().enumerate() {
-        match m {
-            Message::Text(t) => {
-                let n = t.text.encode_utf16().count();
-                if n == 0 || n > MAX_TEXT_MESSAGE_UTF16 {
-                    details.push((
-                        format!("messages[{i}].text"),
-                        format!("Length must be between 1 and {MAX_TEXT_MESSAGE_UTF16}"),
-                    ));
-                }
-            }
-            m if m.is_unknown() => {
-                details.push((format!("messages[{i}].type"), "Invalid message type".to_owned()));
-            }
-            _ => {}
-        }
-    }
-    if !details.is_empty() {
-        return Err(LineError::invalid(details));
-    }
-    Ok(messages.iter().cloned().map(Arc::new).collect())
+/// The request body as `T`, once its `messages` pass LINE's checks
+/// ([`crate::validate`], on the raw JSON, so that a rule does not depend on
+/// what the typed model accepts).
+fn checked_body<T: serde::de::DeserializeOwned>(ctx: &Ctx) -> Result<T, LineError> {
+    let raw: serde_json::Value = ctx.json()?;
+    crate::validate::check_body(&raw)?;
+    ctx.json()
+}
+
+/// The messages, shared by every recipient's inbox.
+fn shared_messages(messages: &[Message]) -> Vec<Arc<Message>> {
+    messages.iter().cloned().map(Arc::new).collect()
 }
 
 fn retry_key(ctx: &Ctx) -> Result<Option<uuid::Uuid>, LineError> {
@@ -130,8 +112,8 @@ pub(crate) fn reply(shared: &Shared, ctx: &Ctx) -> Reply {
             "The X-Line-Retry-Key header is not supported for this endpoint",
         ));
     }
-    let req: ReplyMessageRequest = ctx.json()?;
-    let messages = check_messages(&req.messages)?;
+    let req: ReplyMessageRequest = checked_body(ctx)?;
+    let messages = shared_messages(&req.messages);
     let mut st = shared.lock();
     let Some((idx, issued)) = st.reply_tokens.remove(&req.reply_token) else {
         return Err(LineError::bad_request("Invalid reply token"));
@@ -147,8 +129,8 @@ pub(crate) fn reply(shared: &Shared, ctx: &Ctx) -> Reply {
 
 pub(crate) fn push(shared: &Shared, ctx: &Ctx) -> Reply {
     let key = retry_key(ctx)?;
-    let req: PushMessageRequest = ctx.json()?;
-    let messages = check_messages(&req.messages)?;
+    let req: PushMessageRequest = checked_body(ctx)?;
+    let messages = shared_messages(&req.messages);
     if !valid_chat_id(&req.to) {
         return Err(LineError::property(
             "to",
@@ -181,8 +163,8 @@ pub(crate) fn push(shared: &Shared, ctx: &Ctx) -> Reply {
 
 pub(crate) fn multicast(shared: &Shared, ctx: &Ctx) -> Reply {
     let key = retry_key(ctx)?;
-    let req: MulticastRequest = ctx.json()?;
-    let messages = check_messages(&req.messages)?;
+    let req: MulticastRequest = checked_body(ctx)?;
+    let messages = shared_messages(&req.messages);
     if req.to.is_empty() || req.to.len() > MAX_MULTICAST_RECIPIENTS {
         return Err(LineError::property(
             "to",
@@ -222,8 +204,8 @@ pub(crate) fn multicast(shared: &Shared, ctx: &Ctx) -> Reply {
 
 pub(crate) fn broadcast(shared: &Shared, ctx: &Ctx) -> Reply {
     let key = retry_key(ctx)?;
-    let req: BroadcastRequest = ctx.json()?;
-    let messages = check_messages(&req.messages)?;
+    let req: BroadcastRequest = checked_body(ctx)?;
+    let messages = shared_messages(&req.messages);
     let mut st = shared.lock();
     if let Some(dup) = duplicate(&mut st, key, ctx.now) {
         return Ok(dup);
@@ -240,8 +222,7 @@ pub(crate) fn broadcast(shared: &Shared, ctx: &Ctx) -> Reply {
 }
 
 pub(crate) fn validate(ctx: &Ctx) -> Reply {
-    let req: ValidateMessageRequest = ctx.json()?;
-    check_messages(&req.messages)?;
+    let _: ValidateMessageRequest = checked_body(ctx)?;
     Ok(Answer::ok())
 }
 
@@ -403,8 +384,8 @@ pub(crate) fn iso(t: Timestamp) -> String {
 
 pub(crate) fn narrowcast(shared: &Shared, ctx: &Ctx) -> Reply {
     let key = retry_key(ctx)?;
-    let req: NarrowcastRequest = ctx.json()?;
-    let messages = check_messages(&req.messages)?;
+    let req: NarrowcastRequest = checked_body(ctx)?;
+    let messages = shared_messages(&req.messages);
     if let Some(r) = &req.recipient {
         if count_objects(r) > MAX_NARROWCAST_RECIPIENT_OBJECTS {
             return Err(LineError::property(
