@@ -43,9 +43,10 @@
 //!
 //! Strings use JSON escapes. `#` starts a comment that runs to the end of the line.
 //!
-//! A segment nests at most [`MAX_DEPTH`] levels: each `(` and each `not` opens one, and so does each
-//! `and`/`or` group inside another. Deeper input is an [`ErrorKind::TooDeep`] error at the line and
-//! column of the first level too many; the parser never recurses past the limit.
+//! A segment nests at most [`MAX_DEPTH`] levels: each `not` and each `and`/`or` group is a level of
+//! the tree ([`Segment::depth`]), and each `(` also opens a level while it is read, so the parser
+//! never recurses past the limit. Deeper input is an [`ErrorKind::TooDeep`] error at the line and
+//! column of the first level too many.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
