@@ -85,20 +85,44 @@ pub enum Target {
     Sql,
 }
 
-fn read(path: &Path) -> Result<String, String> {
-    std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+/// Why a command failed: the message, and whether the input could not be used at all (exit 2:
+/// an unreadable file, a missing option) or was read and found wrong (exit 1).
+struct Failure {
+    message: String,
+    unusable: bool,
 }
 
-fn read_opt(path: Option<&PathBuf>) -> Result<Option<String>, String> {
+impl From<String> for Failure {
+    /// The input was read and found wrong.
+    fn from(message: String) -> Self {
+        Self {
+            message,
+            unusable: false,
+        }
+    }
+}
+
+fn usage(message: impl Into<String>) -> Failure {
+    Failure {
+        message: message.into(),
+        unusable: true,
+    }
+}
+
+fn read(path: &Path) -> Result<String, Failure> {
+    std::fs::read_to_string(path).map_err(|e| usage(format!("cannot read {}: {e}", path.display())))
+}
+
+fn read_opt(path: Option<&PathBuf>) -> Result<Option<String>, Failure> {
     path.map(|p| read(p)).transpose()
 }
 
-fn schema(path: Option<&PathBuf>) -> Result<Option<line_segments::schema::Schema>, String> {
+fn schema(path: Option<&PathBuf>) -> Result<Option<line_segments::schema::Schema>, Failure> {
     match read_opt(path)? {
         None => Ok(None),
-        Some(s) => cli::load_schema(&s)
-            .map(Some)
-            .map_err(|e| format!("{}: {e}", path.map(|p| p.display().to_string()).unwrap_or_default())),
+        Some(s) => Ok(Some(cli::load_schema(&s).map_err(|e| {
+            format!("{}: {e}", path.map(|p| p.display().to_string()).unwrap_or_default())
+        })?)),
     }
 }
 
@@ -106,7 +130,7 @@ fn named(file: &Path) -> impl Fn(line_segments::Error) -> String + '_ {
     move |e| format!("{}: {e}", file.display())
 }
 
-fn run_inner(cmd: SegmentCmd) -> Result<String, String> {
+fn run_inner(cmd: SegmentCmd) -> Result<String, Failure> {
     match cmd {
         SegmentCmd::Check { file, schema: s } => {
             let content = read(&file)?;
@@ -119,7 +143,8 @@ fn run_inner(cmd: SegmentCmd) -> Result<String, String> {
                     .iter()
                     .map(|p| format!("{}: {p}", file.display()))
                     .collect::<Vec<_>>()
-                    .join("\n"))
+                    .join("\n")
+                    .into())
             }
         }
         SegmentCmd::Fmt { file, to } => {
@@ -127,7 +152,7 @@ fn run_inner(cmd: SegmentCmd) -> Result<String, String> {
                 FormArg::Text => cli::Form::Text,
                 FormArg::Json => cli::Form::Json,
             });
-            cli::fmt(&read(&file)?, to).map_err(named(&file))
+            Ok(cli::fmt(&read(&file)?, to).map_err(named(&file))?)
         }
         SegmentCmd::Eval {
             segment,
@@ -137,14 +162,14 @@ fn run_inner(cmd: SegmentCmd) -> Result<String, String> {
             schema: s,
         } => {
             let schema = schema(s.as_ref())?;
-            cli::eval(
+            Ok(cli::eval(
                 &read(&segment)?,
                 &read(&profiles)?,
                 schema.as_ref(),
                 now.as_deref(),
                 explain.as_deref(),
             )
-            .map_err(|e| format!("{} / {}: {e}", segment.display(), profiles.display()))
+            .map_err(|e| format!("{} / {}: {e}", segment.display(), profiles.display()))?)
         }
         SegmentCmd::Compile {
             target,
@@ -157,28 +182,33 @@ fn run_inner(cmd: SegmentCmd) -> Result<String, String> {
             let content = read(&file)?;
             match target {
                 Target::Sql => {
-                    let mapping = mapping.ok_or("--target sql needs --mapping FILE.json")?;
-                    cli::compile_sql(&content, &read(&mapping)?, now.as_deref(), postgres).map_err(named(&file))
+                    let mapping = mapping.ok_or_else(|| usage("--target sql needs --mapping FILE.json"))?;
+                    Ok(cli::compile_sql(&content, &read(&mapping)?, now.as_deref(), postgres).map_err(named(&file))?)
                 }
                 Target::Narrowcast => {
                     let profiles = read_opt(profiles.as_ref())?;
-                    cli::compile_narrowcast(&content, profiles.as_deref(), None, now.as_deref()).map_err(named(&file))
+                    Ok(
+                        cli::compile_narrowcast(&content, profiles.as_deref(), None, now.as_deref())
+                            .map_err(named(&file))?,
+                    )
                 }
             }
         }
     }
 }
 
-/// Runs a segment subcommand, printing its output or its errors.
+/// Runs a segment subcommand, printing its output or its errors. Exits 0 on success, 1 when the
+/// input was read and found wrong (syntax, schema, a range LINE rejects), 2 when it could not be
+/// used (an unreadable file, a missing option).
 pub fn run(cmd: SegmentCmd) -> ExitCode {
     match run_inner(cmd) {
         Ok(out) => {
             print!("{out}");
             ExitCode::SUCCESS
         }
-        Err(err) => {
-            eprintln!("{err}");
-            ExitCode::FAILURE
+        Err(f) => {
+            eprintln!("{}", f.message);
+            ExitCode::from(if f.unusable { 2 } else { 1 })
         }
     }
 }

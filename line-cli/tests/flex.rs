@@ -84,3 +84,26 @@ fn non_json_and_unreadable_input_exit_2() {
         Some(2)
     );
 }
+
+#[test]
+fn a_gradient_without_angle_exits_1_and_a_decimal_aspect_ratio_exits_0() {
+    let gradient = br##"{"type":"bubble","body":{"type":"box","layout":"vertical","contents":[],
+        "background":{"type":"linearGradient","startColor":"#ff0000","endColor":"#0000ff"}}}"##;
+    let out = linectl(&["flex", "validate"], gradient);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(
+        stdout(&out).starts_with("error\t/body/background\t"),
+        "{}",
+        stdout(&out)
+    );
+
+    let hero = br#"{"type":"bubble","hero":{"type":"image","url":"https://example.com/a.png","aspectRatio":"1.91:1"}}"#;
+    let out = linectl(&["flex", "validate"], hero);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(
+        stdout(&out).starts_with("warning\t/hero/aspectRatio\t"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(stdout(&out).contains("191:100"), "{}", stdout(&out));
+}

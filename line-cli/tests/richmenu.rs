@@ -71,3 +71,51 @@ fn unreadable_or_unparsable_input_exits_2() {
     );
     std::fs::remove_dir_all(&d).ok();
 }
+
+#[test]
+fn action_rules_of_line_are_errors_with_pointers() {
+    let d = dir("actions");
+    std::fs::write(d.join("m.jpg"), jpeg(2500, 843)).unwrap();
+    let area = |x: u32, action: &str| {
+        format!(r#"{{"bounds": {{"x": {x}, "y": 0, "width": 400, "height": 843}}, "action": {action}}}"#)
+    };
+    let areas = [
+        area(0, r#"{"type": "camera", "label": "Photo"}"#),
+        area(400, r#"{"type": "cameraRoll", "label": "Album"}"#),
+        area(800, r#"{"type": "location", "label": "Here"}"#),
+        area(
+            1200,
+            r#"{"type": "message", "label": "A label that is far too long", "text": "hi"}"#,
+        ),
+        area(
+            1600,
+            &format!(r#"{{"type": "postback", "data": "{}"}}"#, "d".repeat(301)),
+        ),
+        area(2000, r#"{"type": "uri", "uri": "ftp://example.com/file"}"#),
+        area(2100, r#"{"type": "uri", "label": "No target"}"#),
+    ];
+    let menu = format!(
+        r#"{{"key": "m", "chatBarText": "Menu", "image": "m.jpg", "areas": [{}]}}"#,
+        areas.join(",")
+    );
+    std::fs::write(d.join("menu.json"), menu).unwrap();
+    let out = linectl(&["richmenu", "validate", d.join("menu.json").to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    for pointer in [
+        "/areas/0/action/type",
+        "/areas/1/action/type",
+        "/areas/2/action/type",
+        "/areas/3/action/label",
+        "/areas/4/action/data",
+        "/areas/5/action/uri",
+        "/areas/6/action",
+    ] {
+        assert!(
+            text.lines().any(|l| l.starts_with(&format!("error\t{pointer}\t"))),
+            "no error at {pointer}:\n{text}"
+        );
+    }
+    assert_eq!(text.lines().filter(|l| l.starts_with("error\t")).count(), 7, "{text}");
+    std::fs::remove_dir_all(&d).ok();
+}

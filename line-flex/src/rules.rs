@@ -312,7 +312,8 @@ impl Rules for FlexBox {
 impl Rules for LinearGradient {
     fn rules(&self, cx: &mut Cx<'_>) {
         if self.angle.is_none() {
-            cx.warn("the gradient has no angle; LINE draws it at 0deg (bottom to top)");
+            // LINE's reference marks `angle` as required.
+            cx.error("a linear gradient needs an angle, such as 90deg");
         }
         if self.start_color.is_none() {
             cx.error("a linear gradient needs a startColor");

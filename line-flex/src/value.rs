@@ -51,6 +51,18 @@ fn parse_number(s: &str) -> Option<f64> {
 
 macro_rules! raw_value {
     ($(#[$meta:meta])* $name:ident, $expected:literal) => {
+        raw_value!(@base $(#[$meta])* $name, $expected);
+
+        impl Check for $name {
+            fn check(&self, cx: &mut Cx<'_>) {
+                if !self.is_valid() {
+                    cx.error(format!("invalid value {:?}: expected {}", self.as_str(), $expected));
+                }
+            }
+        }
+    };
+    // The type writes its own `Check`.
+    (@base $(#[$meta:meta])* $name:ident, $expected:literal) => {
         $(#[$meta])*
         #[derive(Debug, Clone, PartialEq, Eq, Hash)]
         pub struct $name {
@@ -94,14 +106,6 @@ macro_rules! raw_value {
                     Ok(v)
                 } else {
                     Err(Error::invalid_value(s, $expected))
-                }
-            }
-        }
-
-        impl Check for $name {
-            fn check(&self, cx: &mut Cx<'_>) {
-                if !self.is_valid() {
-                    cx.error(format!("invalid value {:?}: expected {}", self.as_str(), $expected));
                 }
             }
         }
@@ -221,11 +225,35 @@ impl Color {
 }
 
 raw_value!(
+    @base
     /// An aspect ratio `{width}:{height}`, each from 1 to 100000, with the
     /// height at most three times the width.
+    ///
+    /// LINE's reference asks for whole numbers, but LINE itself has used
+    /// `1.51:1` and `1.91:1` in its examples and once listed them among its
+    /// fixed values, and accepts them: a term with decimals parses, and
+    /// `validate()` only warns, suggesting the whole-number ratio
+    /// (`191:100`).
     AspectRatio,
-    "{width}:{height} with whole numbers from 1 to 100000 and height at most 3 times width"
+    "{width}:{height} with numbers from 1 to 100000 (whole numbers preferred) and height at most 3 times width"
 );
+
+/// A positive decimal term of an aspect ratio: digits, and optional `.digits`.
+fn ratio_term(s: &str) -> Option<f64> {
+    let (int, frac) = s.split_once('.').unwrap_or((s, "0"));
+    if int.is_empty() || frac.is_empty() || !int.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
+}
+
+fn gcd(a: u128, b: u128) -> u128 {
+    if b == 0 {
+        a
+    } else {
+        gcd(b, a % b)
+    }
+}
 
 impl AspectRatio {
     /// `width:height`.
@@ -242,15 +270,43 @@ impl AspectRatio {
         Some((w.parse().ok()?, h.parse().ok()?))
     }
 
+    /// The two terms as numbers, decimals included (`1.91:1`), or `None` if the text is not two
+    /// numbers joined by `:`.
+    pub fn ratio(&self) -> Option<(f64, f64)> {
+        let (w, h) = self.raw.split_once(':')?;
+        Some((ratio_term(w)?, ratio_term(h)?))
+    }
+
+    /// The same ratio in whole numbers, in lowest terms (`1.91:1` is `191:100`, `1.5:1` is
+    /// `3:2`), when both fit LINE's range.
+    pub fn whole(&self) -> Option<(u32, u32)> {
+        let (w, h) = self.raw.split_once(':')?;
+        ratio_term(w)?;
+        ratio_term(h)?;
+        let decimals = |t: &str| t.split_once('.').map_or(0, |(_, f)| f.len());
+        let places = u32::try_from(decimals(w).max(decimals(h))).ok()?;
+        let scale = |t: &str| -> Option<u128> {
+            let (int, frac) = t.split_once('.').unwrap_or((t, ""));
+            let digits = format!("{int}{frac:0<width$}", width = places as usize);
+            digits.parse().ok()
+        };
+        let (w, h) = (scale(w)?, scale(h)?);
+        let g = gcd(w, h).max(1);
+        let (w, h) = (u32::try_from(w / g).ok()?, u32::try_from(h / g).ok()?);
+        let max = MAX_ASPECT_RATIO_TERM;
+        ((1..=max).contains(&w) && (1..=max).contains(&h)).then_some((w, h))
+    }
+
     /// Why LINE would reject this ratio, if it would.
     pub(crate) fn problem(&self) -> Option<&'static str> {
-        let Some((w, h)) = self.terms() else {
-            return Some("not of the form {width}:{height} with whole numbers");
+        let Some((w, h)) = self.ratio() else {
+            return Some("not of the form {width}:{height} with numbers");
         };
-        if !(1..=MAX_ASPECT_RATIO_TERM).contains(&w) || !(1..=MAX_ASPECT_RATIO_TERM).contains(&h) {
+        let range = 1.0..=f64::from(MAX_ASPECT_RATIO_TERM);
+        if !range.contains(&w) || !range.contains(&h) {
             return Some("width and height must each be from 1 to 100000");
         }
-        if u64::from(h) > u64::from(w) * u64::from(MAX_ASPECT_RATIO_HEIGHT_FACTOR) {
+        if h > w * f64::from(MAX_ASPECT_RATIO_HEIGHT_FACTOR) {
             return Some("the height may be at most 3 times the width");
         }
         None
@@ -258,6 +314,23 @@ impl AspectRatio {
 
     fn is_valid(&self) -> bool {
         self.problem().is_none()
+    }
+}
+
+impl Check for AspectRatio {
+    fn check(&self, cx: &mut Cx<'_>) {
+        if let Some(problem) = self.problem() {
+            cx.error(format!("invalid value {:?}: {problem}", self.as_str()));
+        } else if self.terms().is_none() {
+            let hint = match self.whole() {
+                Some((w, h)) => format!("; write {w}:{h}"),
+                None => String::new(),
+            };
+            cx.warn(format!(
+                "aspect ratio {:?} has decimals; LINE's reference asks for whole numbers{hint}",
+                self.as_str()
+            ));
+        }
     }
 }
 

@@ -295,11 +295,42 @@ fn aspect_ratio_bounds() {
 }
 
 #[test]
-fn gradient_without_angle_is_a_warning() {
+fn decimal_aspect_ratios_are_a_warning_with_the_whole_number_ratio() {
+    // LINE used 1.51:1 and 1.91:1 in its own examples and once listed them as fixed values.
+    let hero =
+        |r: &str| json!({"type":"bubble","hero":{"type":"image","url":"https://example.com/a.png","aspectRatio":r}});
+    for (ratio, whole) in [
+        ("1.91:1", "191:100"),
+        ("1.51:1", "151:100"),
+        ("1.5:1", "3:2"),
+        ("4:2.5", "8:5"),
+    ] {
+        let doc = parse_document(hero(ratio).to_string().as_bytes()).unwrap();
+        let f = doc.validate();
+        assert_eq!(f.len(), 1, "{ratio}: {f:?}");
+        assert_eq!(
+            (f[0].severity, f[0].pointer.as_str()),
+            (Severity::Warning, "/hero/aspectRatio")
+        );
+        assert!(f[0].message.contains(whole), "{ratio}: {}", f[0].message);
+        let parsed: AspectRatio = ratio.parse().unwrap();
+        assert_eq!(parsed.as_str(), ratio, "printed as read");
+    }
+    // Decimals do not lift the other limits.
+    assert_finding(hero("1:3.5"), Severity::Error, "/hero/aspectRatio");
+    assert_finding(hero("0.5:1"), Severity::Error, "/hero/aspectRatio");
+    assert_finding(hero("1.:1"), Severity::Error, "/hero/aspectRatio");
+    assert_finding(hero(".5:1"), Severity::Error, "/hero/aspectRatio");
+    assert_finding(hero("-1.5:1"), Severity::Error, "/hero/aspectRatio");
+}
+
+#[test]
+fn gradient_without_angle_is_an_error() {
+    // LINE's reference marks `angle` as required.
     let doc = json!({"type":"bubble","body":{"type":"box","layout":"vertical","contents":[],
         "background":{"type":"linearGradient","startColor":"#ff0000","endColor":"#0000ff"}}});
     let f = findings_of(doc);
-    assert_eq!(f, [(Severity::Warning, "/body/background".to_owned())]);
+    assert_eq!(f, [(Severity::Error, "/body/background".to_owned())]);
     let built = Bubble::new().body(vbox![].background(LinearGradient::new(
         Angle::deg(90),
         Color::from_static("#ff0000"),

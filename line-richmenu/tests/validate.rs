@@ -378,3 +378,203 @@ fn the_content_hash_follows_the_definition_and_the_image() {
         .unwrap()
         .ends_with(&format!(" #{}", &a.content_hash()[..16])));
 }
+
+/// A one-area menu whose action is `action` (LINE's JSON).
+fn with_action(action: serde_json::Value) -> MenuSet {
+    let action: Action = serde_json::from_value(action).expect("an action object");
+    let def = MenuDef::new("k", "Menu", "k.png").area(Bounds::new(0, 0, 800, 540), action);
+    MenuSet::new([menu(def, png(800, 540, 1))])
+}
+
+#[test]
+fn quick_reply_only_actions_are_errors_in_areas() {
+    for kind in ["camera", "cameraRoll", "location"] {
+        assert_one_error(
+            &with_action(serde_json::json!({"type": kind, "label": "Go"})),
+            "/menus/0/areas/0/action/type",
+            "quick-reply",
+        );
+    }
+}
+
+#[test]
+fn labels_over_20_grapheme_clusters_are_errors() {
+    let long = "a".repeat(21);
+    assert_one_error(
+        &with_action(serde_json::json!({"type": "uri", "label": long, "uri": "https://example.com"})),
+        "/menus/0/areas/0/action/label",
+        "21 characters",
+    );
+    // Counted in grapheme clusters: 20 family emoji (7 code points each) and 20 kana are fine.
+    for label in ["👨‍👩‍👧‍👦".repeat(20), "あ".repeat(20)] {
+        let set = with_action(serde_json::json!({"type": "postback", "label": label, "data": "x"}));
+        assert_eq!(errors(&set), vec![], "{label}");
+    }
+    assert_one_error(
+        &with_action(serde_json::json!({"type": "message", "label": "あ".repeat(21), "text": "hi"})),
+        "/menus/0/areas/0/action/label",
+        "at most 20",
+    );
+}
+
+#[test]
+fn postback_limits() {
+    let pb = |extra: serde_json::Value| {
+        let mut a = serde_json::json!({"type": "postback", "data": "ok"});
+        a.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        with_action(a)
+    };
+    assert_one_error(
+        &pb(serde_json::json!({"data": "d".repeat(301)})),
+        "/menus/0/areas/0/action/data",
+        "301 characters",
+    );
+    assert_eq!(errors(&pb(serde_json::json!({"data": "d".repeat(300)}))), vec![]);
+    assert_one_error(
+        &with_action(serde_json::json!({"type": "postback", "label": "Buy"})),
+        "/menus/0/areas/0/action",
+        "needs data",
+    );
+    assert_one_error(
+        &pb(serde_json::json!({"displayText": "t".repeat(301)})),
+        "/menus/0/areas/0/action/displayText",
+        "at most 300",
+    );
+    assert_one_error(
+        &pb(serde_json::json!({"displayText": "a", "text": "b"})),
+        "/menus/0/areas/0/action/text",
+        "both",
+    );
+    assert_one_error(
+        &pb(serde_json::json!({"inputOption": "openCamera"})),
+        "/menus/0/areas/0/action/inputOption",
+        "openCamera",
+    );
+    assert_eq!(
+        errors(&pb(
+            serde_json::json!({"inputOption": "openKeyboard", "fillInText": "hello"})
+        )),
+        vec![]
+    );
+}
+
+#[test]
+fn uri_actions_need_a_uri_line_opens() {
+    let at = "/menus/0/areas/0/action/uri";
+    for bad in [
+        "ftp://example.com/a",
+        "javascript:alert(1)",
+        "example.com",
+        "https://",
+        "mailto:a@example.com",
+        "",
+    ] {
+        assert_one_error(
+            &with_action(serde_json::json!({"type": "uri", "uri": bad})),
+            at,
+            "http, https, line or tel",
+        );
+    }
+    for good in [
+        "https://example.com",
+        "HTTP://example.com/x",
+        "line://nv/profile",
+        "tel:0312345678",
+    ] {
+        assert_eq!(
+            errors(&with_action(serde_json::json!({"type": "uri", "uri": good}))),
+            vec![],
+            "{good}"
+        );
+    }
+    assert_one_error(
+        &with_action(serde_json::json!({"type": "uri", "label": "Shop"})),
+        "/menus/0/areas/0/action",
+        "needs a uri",
+    );
+    let long = format!("https://example.com/{}", "a".repeat(1_000));
+    assert_one_error(
+        &with_action(serde_json::json!({"type": "uri", "uri": long})),
+        at,
+        "at most 1000",
+    );
+}
+
+#[test]
+fn message_clipboard_switch_and_datetimepicker_limits() {
+    let at = |k: &str| format!("/menus/0/areas/0/action{k}");
+    assert_one_error(
+        &with_action(serde_json::json!({"type": "message", "label": "Hi"})),
+        &at(""),
+        "needs a text",
+    );
+    assert_one_error(
+        &with_action(serde_json::json!({"type": "message", "text": "x".repeat(301)})),
+        &at("/text"),
+        "at most 300",
+    );
+    assert_one_error(
+        &with_action(serde_json::json!({"type": "clipboard", "clipboardText": "x".repeat(1_001)})),
+        &at("/clipboardText"),
+        "1 to 1000",
+    );
+    assert_one_error(
+        &with_action(serde_json::json!({"type": "clipboard", "clipboardText": ""})),
+        &at("/clipboardText"),
+        "1 to 1000",
+    );
+    let sw = MenuDef::new("k", "Menu", "k.png").alias("tab-a").area(
+        Bounds::new(0, 0, 800, 540),
+        serde_json::from_value::<Action>(
+            serde_json::json!({"type": "richmenuswitch", "richMenuAliasId": "tab-a", "data": "d".repeat(301)}),
+        )
+        .unwrap(),
+    );
+    assert_one_error(&MenuSet::new([menu(sw, png(800, 540, 1))]), &at("/data"), "at most 300");
+
+    let dt = |v: serde_json::Value| with_action(v);
+    assert_eq!(
+        errors(&dt(
+            serde_json::json!({"type": "datetimepicker", "data": "d", "mode": "datetime",
+            "initial": "2026-05-01T10:00", "min": "2026-01-01t00:00", "max": "2026-12-31T23:59"})
+        )),
+        vec![]
+    );
+    assert_one_error(
+        &dt(serde_json::json!({"type": "datetimepicker", "data": "d"})),
+        &at(""),
+        "needs a mode",
+    );
+    assert_one_error(
+        &dt(serde_json::json!({"type": "datetimepicker", "data": "d", "mode": "week"})),
+        &at("/mode"),
+        "week",
+    );
+    assert_one_error(
+        &dt(serde_json::json!({"type": "datetimepicker", "data": "d", "mode": "date", "initial": "2026-02-30"})),
+        &at("/initial"),
+        "yyyy-MM-dd",
+    );
+    assert_one_error(
+        &dt(serde_json::json!({"type": "datetimepicker", "data": "d", "mode": "time", "max": "24:00"})),
+        &at("/max"),
+        "HH:mm",
+    );
+    assert_one_error(
+        &dt(
+            serde_json::json!({"type": "datetimepicker", "data": "d", "mode": "date", "min": "2026-05-02", "max": "2026-05-01"}),
+        ),
+        &at("/min"),
+        "after max",
+    );
+    assert_one_error(
+        &dt(serde_json::json!({"type": "datetimepicker", "data": "d", "mode": "date", "initial": "1899-12-31"})),
+        &at("/initial"),
+        "1900-01-01",
+    );
+    assert_one_error(
+        &dt(serde_json::json!({"type": "datetimepicker", "mode": "date"})),
+        &at(""),
+        "needs data",
+    );
+}

@@ -8,6 +8,16 @@ use std::fmt;
 use jiff::civil::Date;
 use jiff::Timestamp;
 
+/// The deepest nesting a segment may have: at most this many `not` nodes and non-empty
+/// `all`/`any` nodes on one path from the root (see [`Segment::depth`]).
+///
+/// Both readers enforce it with the position of the offending node (in text, each `(` and each
+/// `not` also counts as a level, so the parser never recurses deeper), and every function that walks
+/// a tree checks it first ([`Segment::check_depth`]). It keeps the JSON form of any segment well
+/// within the 128 levels that `serde_json` reads, so every segment that parses as text also converts
+/// to JSON and back.
+pub const MAX_DEPTH: usize = 32;
+
 /// A segment: a boolean expression over profiles, in three-valued (Kleene) logic.
 ///
 /// A profile is a member when the expression is `true`; `unknown` is not membership.
@@ -42,41 +52,99 @@ impl Segment {
         Segment::Not(Box::new(self))
     }
 
-    /// Visits every predicate in the tree, depth first, with its JSON pointer.
-    pub fn visit_predicates<'a>(&'a self, f: &mut dyn FnMut(&str, &'a Predicate)) {
-        fn go<'a>(s: &'a Segment, ptr: &str, f: &mut dyn FnMut(&str, &'a Predicate)) {
+    /// The nesting depth: the largest number of `not` nodes and non-empty `all`/`any` nodes on one
+    /// path from the root. A predicate, a reference, `true` and `false` have depth 0;
+    /// `not (a or b)` has depth 2. Computed without recursion, so any tree can be measured.
+    pub fn depth(&self) -> usize {
+        let mut max = 0;
+        let mut stack = vec![(self, 0usize)];
+        while let Some((s, above)) = stack.pop() {
             match s {
-                Segment::All(c) | Segment::Any(c) => {
-                    let key = if matches!(s, Segment::All(_)) { "all" } else { "any" };
-                    for (i, child) in c.iter().enumerate() {
-                        go(child, &format!("{ptr}/{key}/{i}"), f);
-                    }
+                Segment::All(c) | Segment::Any(c) if !c.is_empty() => {
+                    max = max.max(above + 1);
+                    stack.extend(c.iter().map(|x| (x, above + 1)));
                 }
-                Segment::Not(inner) => go(inner, &format!("{ptr}/not"), f),
-                Segment::Ref(_) => {}
-                Segment::Pred(p) => f(ptr, p),
+                Segment::Not(x) => {
+                    max = max.max(above + 1);
+                    stack.push((x, above + 1));
+                }
+                _ => {}
             }
         }
-        go(self, "", f);
+        max
     }
 
-    /// The names of the segments this one refers to, with the pointer of each reference.
-    pub fn references(&self) -> Vec<(String, String)> {
-        fn go(s: &Segment, ptr: &str, out: &mut Vec<(String, String)>) {
+    /// Checks that the segment nests at most [`MAX_DEPTH`] levels (see [`Segment::depth`]).
+    ///
+    /// Every function of this crate that walks a tree calls this first (or reads a form whose
+    /// reader enforces the limit), so a tree built in Rust cannot drive any of them deeper. The
+    /// error is [`crate::ErrorKind::TooDeep`] with the JSON pointer of the first node past the limit.
+    pub fn check_depth(&self) -> crate::Result<()> {
+        if self.depth() <= MAX_DEPTH {
+            return Ok(());
+        }
+        // Find the first node past the limit (depth first, in document order). Pointers stay
+        // short: the walk never goes below the limit.
+        let mut stack = vec![(self, String::new(), 0usize)];
+        while let Some((s, ptr, above)) = stack.pop() {
+            let (key, kids): (&str, Vec<&Segment>) = match s {
+                Segment::All(c) if !c.is_empty() => ("all", c.iter().collect()),
+                Segment::Any(c) if !c.is_empty() => ("any", c.iter().collect()),
+                Segment::Not(x) => ("not", vec![&**x]),
+                _ => continue,
+            };
+            if above + 1 > MAX_DEPTH {
+                return Err(crate::Error::too_deep(crate::Place::Pointer(ptr)));
+            }
+            for (i, kid) in kids.into_iter().enumerate().rev() {
+                let p = if key == "not" {
+                    format!("{ptr}/not")
+                } else {
+                    format!("{ptr}/{key}/{i}")
+                };
+                stack.push((kid, p, above + 1));
+            }
+        }
+        Err(crate::Error::too_deep(crate::Place::Pointer(String::new())))
+    }
+
+    /// Visits every predicate in the tree, depth first, with its JSON pointer. Works without
+    /// recursion, at any depth.
+    pub fn visit_predicates<'a>(&'a self, f: &mut dyn FnMut(&str, &'a Predicate)) {
+        let mut stack = vec![(self, String::new())];
+        while let Some((s, ptr)) = stack.pop() {
             match s {
                 Segment::All(c) | Segment::Any(c) => {
                     let key = if matches!(s, Segment::All(_)) { "all" } else { "any" };
-                    for (i, child) in c.iter().enumerate() {
-                        go(child, &format!("{ptr}/{key}/{i}"), out);
+                    for (i, child) in c.iter().enumerate().rev() {
+                        stack.push((child, format!("{ptr}/{key}/{i}")));
                     }
                 }
-                Segment::Not(inner) => go(inner, &format!("{ptr}/not"), out),
-                Segment::Ref(name) => out.push((ptr.to_owned(), name.clone())),
+                Segment::Not(inner) => stack.push((inner, format!("{ptr}/not"))),
+                Segment::Ref(_) => {}
+                Segment::Pred(p) => f(&ptr, p),
+            }
+        }
+    }
+
+    /// The names of the segments this one refers to, with the pointer of each reference. Works
+    /// without recursion, at any depth.
+    pub fn references(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        let mut stack = vec![(self, String::new())];
+        while let Some((s, ptr)) = stack.pop() {
+            match s {
+                Segment::All(c) | Segment::Any(c) => {
+                    let key = if matches!(s, Segment::All(_)) { "all" } else { "any" };
+                    for (i, child) in c.iter().enumerate().rev() {
+                        stack.push((child, format!("{ptr}/{key}/{i}")));
+                    }
+                }
+                Segment::Not(inner) => stack.push((inner, format!("{ptr}/not"))),
+                Segment::Ref(name) => out.push((ptr, name.clone())),
                 Segment::Pred(_) => {}
             }
         }
-        let mut out = Vec::new();
-        go(self, "", &mut out);
         out
     }
 }

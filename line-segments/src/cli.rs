@@ -115,7 +115,7 @@ pub fn fmt(content: &str, to: Option<Form>) -> Result<String> {
     });
     Ok(match target {
         Form::Json => {
-            let mut s = serde_json::to_string_pretty(&crate::json::to_json(&loaded.segment)).unwrap_or_default();
+            let mut s = serde_json::to_string_pretty(&crate::json::to_json(&loaded.segment)?).unwrap_or_default();
             s.push('\n');
             s
         }

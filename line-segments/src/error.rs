@@ -98,6 +98,13 @@ pub enum ErrorKind {
         /// Which limit, and by how much.
         message: String,
     },
+    /// The segment nests deeper than [`crate::ast::MAX_DEPTH`] levels.
+    TooDeep {
+        /// The first node past the limit (a text position, or a JSON pointer).
+        place: Place,
+        /// The limit.
+        max: usize,
+    },
     /// A host profile source failed.
     Source {
         /// What the source said.
@@ -142,7 +149,8 @@ impl Error {
             | ErrorKind::Schema { place, .. }
             | ErrorKind::UnknownSegment { place, .. }
             | ErrorKind::NotEvaluable { place, .. }
-            | ErrorKind::Unsupported { place, .. } => Some(place),
+            | ErrorKind::Unsupported { place, .. }
+            | ErrorKind::TooDeep { place, .. } => Some(place),
             _ => None,
         }
     }
@@ -168,6 +176,14 @@ impl Error {
         })
     }
 
+    pub(crate) fn too_deep(place: Place) -> Self {
+        Self::new(ErrorKind::TooDeep {
+            place,
+            max: crate::ast::MAX_DEPTH,
+        })
+    }
+
+    #[cfg(feature = "source")]
     pub(crate) fn source_failed(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::Source {
             message: message.into(),
@@ -180,7 +196,8 @@ impl Error {
             ErrorKind::Schema { place, .. }
             | ErrorKind::UnknownSegment { place, .. }
             | ErrorKind::NotEvaluable { place, .. }
-            | ErrorKind::Unsupported { place, .. } => place,
+            | ErrorKind::Unsupported { place, .. }
+            | ErrorKind::TooDeep { place, .. } => place,
             _ => return self,
         };
         if let Place::Pointer(p) = slot {
@@ -216,6 +233,10 @@ impl fmt::Display for Error {
                 "{what} at {place} is known only to LINE and cannot be evaluated in process; compile the segment to a narrowcast plan instead"
             ),
             ErrorKind::Unsupported { place, message } => write!(f, "cannot compile node at {place}: {message}"),
+            ErrorKind::TooDeep { place, max } => write!(
+                f,
+                "segment nested too deeply at {place}: at most {max} levels of `not`, `all`/`and` and `any`/`or` (and parentheses in text) are allowed"
+            ),
             ErrorKind::Limit { message } => write!(f, "line limit exceeded: {message}"),
             ErrorKind::Source { message } => write!(f, "profile source failed: {message}"),
         }

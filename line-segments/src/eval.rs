@@ -1173,7 +1173,12 @@ impl CompiledSegment {
     }
 
     /// Compiles with options.
+    ///
+    /// A segment deeper than [`crate::ast::MAX_DEPTH`] is refused ([`ErrorKind::TooDeep`]) before
+    /// anything walks it, so compilation, evaluation and [`Evaluator::explain`] never recurse
+    /// deeper than the limit.
     pub fn compile_with(segment: &Segment, options: CompileOptions) -> Result<Self> {
+        segment.check_depth()?;
         let mut c = Compiler {
             needs: Needs::default(),
             windows: Vec::new(),
@@ -1181,7 +1186,7 @@ impl CompiledSegment {
             options,
         };
         let root = c.node(segment, "")?;
-        let mut fast = c.node(&crate::normal::nnf(segment), "")?;
+        let mut fast = c.node(&crate::normal::nnf(segment)?, "")?;
         reorder(&mut fast, &c.windows);
         let test = match Test::build(fast.clone(), Truth::True) {
             Test::All(c) => c,

@@ -31,7 +31,10 @@
 //! strings such as `"90d"`, `"12h"`, `"30m"`, `"45s"`, `"2w"`. An event condition (`where`) is
 //! `{"prop": "category", "op": "eq", "value": "cosmetics"}` or `{"prop": "category", "op": "in", "value": [...]}`.
 //!
-//! Errors name the JSON pointer of the offending value.
+//! Errors name the JSON pointer of the offending value. A segment nests at most
+//! [`MAX_DEPTH`] levels of `not` and non-empty `all`/`any`: its JSON form then stays far below the
+//! 128 levels `serde_json` reads, and the reader reports a deeper one at the pointer of the first
+//! node past the limit.
 
 use serde_json::{json, Map, Value};
 
@@ -39,19 +42,29 @@ use crate::ast::*;
 use crate::error::{push_ptr, Error, Result};
 
 /// Converts a segment to its JSON form.
-pub fn to_json(segment: &Segment) -> Value {
+///
+/// Errors: [`crate::ErrorKind::TooDeep`] for a segment deeper than [`MAX_DEPTH`] (only Rust code
+/// can build one; both readers refuse them), whose JSON form [`from_json`] would refuse.
+pub fn to_json(segment: &Segment) -> Result<Value> {
+    segment.check_depth()?;
+    Ok(node_to_json(segment))
+}
+
+fn node_to_json(segment: &Segment) -> Value {
     match segment {
-        Segment::All(c) => json!({ "all": c.iter().map(to_json).collect::<Vec<_>>() }),
-        Segment::Any(c) => json!({ "any": c.iter().map(to_json).collect::<Vec<_>>() }),
-        Segment::Not(inner) => json!({ "not": to_json(inner) }),
+        Segment::All(c) => json!({ "all": c.iter().map(node_to_json).collect::<Vec<_>>() }),
+        Segment::Any(c) => json!({ "any": c.iter().map(node_to_json).collect::<Vec<_>>() }),
+        Segment::Not(inner) => json!({ "not": node_to_json(inner) }),
         Segment::Ref(name) => json!({ "ref": name }),
         Segment::Pred(p) => pred_to_json(p),
     }
 }
 
-/// Parses the JSON form of a segment. Errors name the JSON pointer of the offending value.
+/// Parses the JSON form of a segment. Errors name the JSON pointer of the offending value; a
+/// segment nested deeper than [`MAX_DEPTH`] levels is [`crate::ErrorKind::TooDeep`] at the first
+/// node past the limit.
 pub fn from_json(value: &Value) -> Result<Segment> {
-    parse_node(value, "")
+    parse_node(value, "", 0)
 }
 
 /// Parses a JSON document (text) holding a segment.
@@ -77,7 +90,7 @@ pub(crate) fn strip_serde_position(msg: &str) -> String {
 
 impl serde::Serialize for Segment {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
-        to_json(self).serialize(serializer)
+        to_json(self).map_err(serde::ser::Error::custom)?.serialize(serializer)
     }
 }
 
@@ -497,7 +510,8 @@ fn event_ref(v: &Value, ptr: &str, with_property: bool) -> Result<(EventRef, Opt
     Ok((EventRef { name, filter }, property))
 }
 
-fn parse_node(v: &Value, ptr: &str) -> Result<Segment> {
+/// Parses the node at `ptr`, below `above` levels of `not` and non-empty `all`/`any`.
+fn parse_node(v: &Value, ptr: &str, above: usize) -> Result<Segment> {
     let o = Obj::new(v, ptr, "a segment node")?;
     let keys = [
         "all",
@@ -532,10 +546,14 @@ fn parse_node(v: &Value, ptr: &str) -> Result<Segment> {
         "all" | "any" => {
             o.allow_only(&[key])?;
             let (list, lp) = o.req(key)?;
-            let children = array(list, &lp)?
+            let items = array(list, &lp)?;
+            if !items.is_empty() && above >= MAX_DEPTH {
+                return Err(Error::too_deep(crate::Place::Pointer(ptr.to_owned())));
+            }
+            let children = items
                 .iter()
                 .enumerate()
-                .map(|(i, c)| parse_node(c, &push_ptr(&lp, i)))
+                .map(|(i, c)| parse_node(c, &push_ptr(&lp, i), above + 1))
                 .collect::<Result<Vec<_>>>()?;
             Ok(if *key == "all" {
                 Segment::All(children)
@@ -546,7 +564,10 @@ fn parse_node(v: &Value, ptr: &str) -> Result<Segment> {
         "not" => {
             o.allow_only(&["not"])?;
             let (inner, ip) = o.req("not")?;
-            Ok(Segment::Not(Box::new(parse_node(inner, &ip)?)))
+            if above >= MAX_DEPTH {
+                return Err(Error::too_deep(crate::Place::Pointer(ptr.to_owned())));
+            }
+            Ok(Segment::Not(Box::new(parse_node(inner, &ip, above + 1)?)))
         }
         "ref" => {
             o.allow_only(&["ref"])?;

@@ -11,7 +11,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::ast::Segment;
+use crate::ast::{Segment, MAX_DEPTH};
 use crate::error::{Error, ErrorKind, Place, Result};
 
 /// A set of named segments.
@@ -52,28 +52,49 @@ impl Library {
 
     /// Replaces every reference by the segment it names, recursively.
     ///
-    /// Errors: [`ErrorKind::UnknownSegment`] (with the pointer of the reference) and
-    /// [`ErrorKind::Cycle`] (with the chain of names).
+    /// Errors: [`ErrorKind::UnknownSegment`] (with the pointer of the reference),
+    /// [`ErrorKind::Cycle`] (with the chain of names), and [`ErrorKind::TooDeep`] when the resolved
+    /// segment would nest deeper than [`MAX_DEPTH`] levels or references would chain through more
+    /// than [`MAX_DEPTH`] names (so resolution never recurses deeper than twice the limit).
     pub fn resolve(&self, segment: &Segment) -> Result<Segment> {
         let mut stack = Vec::new();
-        self.go(segment, "", &mut stack)
+        self.go(segment, "", 0, &mut stack)
     }
 
-    fn go(&self, s: &Segment, ptr: &str, stack: &mut Vec<String>) -> Result<Segment> {
+    /// Where a node is: a pointer into the segment being resolved, or into a named one.
+    fn place(ptr: &str, stack: &[String]) -> Place {
+        match stack.last() {
+            None => Place::Pointer(ptr.to_owned()),
+            Some(name) => Place::Field(format!("segment `{name}` at {ptr}")),
+        }
+    }
+
+    fn go(&self, s: &Segment, ptr: &str, above: usize, stack: &mut Vec<String>) -> Result<Segment> {
+        let level = match s {
+            Segment::All(c) | Segment::Any(c) if !c.is_empty() => above + 1,
+            Segment::Not(_) => above + 1,
+            _ => above,
+        };
+        if level > MAX_DEPTH {
+            return Err(Error::new(ErrorKind::TooDeep {
+                place: Self::place(ptr, stack),
+                max: MAX_DEPTH,
+            }));
+        }
         Ok(match s {
             Segment::All(c) => Segment::All(
                 c.iter()
                     .enumerate()
-                    .map(|(i, x)| self.go(x, &format!("{ptr}/all/{i}"), stack))
+                    .map(|(i, x)| self.go(x, &format!("{ptr}/all/{i}"), level, stack))
                     .collect::<Result<_>>()?,
             ),
             Segment::Any(c) => Segment::Any(
                 c.iter()
                     .enumerate()
-                    .map(|(i, x)| self.go(x, &format!("{ptr}/any/{i}"), stack))
+                    .map(|(i, x)| self.go(x, &format!("{ptr}/any/{i}"), level, stack))
                     .collect::<Result<_>>()?,
             ),
-            Segment::Not(x) => Segment::Not(Box::new(self.go(x, &format!("{ptr}/not"), stack)?)),
+            Segment::Not(x) => Segment::Not(Box::new(self.go(x, &format!("{ptr}/not"), level, stack)?)),
             Segment::Pred(p) => Segment::Pred(p.clone()),
             Segment::Ref(name) => {
                 if let Some(i) = stack.iter().position(|n| n == name) {
@@ -95,8 +116,14 @@ impl Library {
                         name: name.clone(),
                     }));
                 };
+                if stack.len() >= MAX_DEPTH {
+                    return Err(Error::new(ErrorKind::TooDeep {
+                        place: Self::place(&format!("{ptr}/ref"), stack),
+                        max: MAX_DEPTH,
+                    }));
+                }
                 stack.push(name.clone());
-                let out = self.go(target, "", stack)?;
+                let out = self.go(target, "", level, stack)?;
                 stack.pop();
                 out
             }

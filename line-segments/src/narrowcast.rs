@@ -351,6 +351,12 @@ enum Split {
 }
 
 fn split(segment: &Segment) -> Result<Split> {
+    segment.check_depth()?;
+    // What LINE would reject (an inverted age or subscription range, a non-positive audience id)
+    // is refused here, with the same check as `Schema::check`.
+    if let Some(e) = crate::schema::check_line_targets(segment).into_iter().next() {
+        return Err(e);
+    }
     if let Some((ptr, name)) = segment.references().into_iter().next() {
         return Err(Error::new(ErrorKind::UnknownSegment {
             place: Place::Pointer(format!("{ptr}/ref")),

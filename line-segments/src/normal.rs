@@ -8,8 +8,12 @@
 use crate::ast::{Predicate, Segment};
 
 /// The negation normal form of a segment.
-pub fn nnf(s: &Segment) -> Segment {
-    pos(s)
+///
+/// Errors: [`crate::ErrorKind::TooDeep`] for a segment deeper than [`crate::ast::MAX_DEPTH`]
+/// (checked before the tree is walked).
+pub fn nnf(s: &Segment) -> crate::Result<Segment> {
+    s.check_depth()?;
+    Ok(pos(s))
 }
 
 fn pos(s: &Segment) -> Segment {

@@ -114,7 +114,13 @@ impl Schema {
     }
 
     /// Checks a segment, returning every problem found (empty when the segment is valid).
+    ///
+    /// A segment deeper than [`MAX_DEPTH`] gives one [`crate::ErrorKind::TooDeep`] error and is
+    /// not walked further.
     pub fn check(&self, segment: &Segment) -> Vec<Error> {
+        if let Err(e) = segment.check_depth() {
+            return vec![e];
+        }
         let mut errs = Vec::new();
         self.check_node(segment, "", &mut errs);
         errs
@@ -472,31 +478,45 @@ impl Schema {
                     ));
                 }
             }
-            Predicate::Demographic(d) => {
-                let (gte, lt) = match d {
-                    Demographic::Age { gte, lt } | Demographic::SubscriptionPeriod { gte, lt } => (*gte, *lt),
-                    _ => (None, None),
-                };
-                if let (Some(g), Some(l)) = (gte, lt) {
-                    if g >= l {
-                        errs.push(Error::schema(
-                            &push_ptr(ptr, "demographic"),
-                            "impossible range: `gte` must be below `lt`",
-                        ));
-                    }
-                }
+            Predicate::Demographic(_) | Predicate::Audience(_) | Predicate::Redelivery(_) => {
+                errs.extend(check_line_only(p, ptr));
             }
-            Predicate::Audience(id) => {
-                if *id <= 0 {
-                    errs.push(Error::schema(
-                        &push_ptr(ptr, "audience"),
-                        "an audience group id is positive",
-                    ));
-                }
-            }
-            Predicate::Redelivery(_) => {}
         }
     }
+}
+
+/// Checks a LINE-only predicate (demographic, audience, redelivery) against what LINE accepts: an
+/// age or subscription-period range needs `gte` below `lt`, an audience group id is positive.
+/// `ptr` is the predicate's JSON pointer. Other predicates pass.
+///
+/// [`Schema::check`] runs it, and so does the narrowcast planner, which refuses to compile what
+/// LINE would reject.
+pub fn check_line_only(p: &Predicate, ptr: &str) -> Option<Error> {
+    match p {
+        Predicate::Demographic(Demographic::Age {
+            gte: Some(g),
+            lt: Some(l),
+        })
+        | Predicate::Demographic(Demographic::SubscriptionPeriod {
+            gte: Some(g),
+            lt: Some(l),
+        }) if g >= l => Some(Error::schema(
+            &push_ptr(ptr, "demographic"),
+            format!("impossible range: `gte` ({g}) must be below `lt` ({l})"),
+        )),
+        Predicate::Audience(id) if *id <= 0 => Some(Error::schema(
+            &push_ptr(ptr, "audience"),
+            "an audience group id is positive",
+        )),
+        _ => None,
+    }
+}
+
+/// [`check_line_only`] on every predicate of a segment (any depth; no recursion).
+pub fn check_line_targets(segment: &Segment) -> Vec<Error> {
+    let mut errs = Vec::new();
+    segment.visit_predicates(&mut |ptr, p| errs.extend(check_line_only(p, ptr)));
+    errs
 }
 
 fn check_days(op: CmpOp, days: i64, ptr: &str, errs: &mut Vec<Error>) {

@@ -667,6 +667,7 @@ fn sql_op(op: CmpOp) -> &'static str {
 ///
 /// `now` is fixed into the parameters, like the in-process evaluator's clock reading.
 pub fn compile(segment: &Segment, mapping: &SqlMapping, now: Timestamp, style: Placeholders) -> Result<SqlQuery> {
+    segment.check_depth()?;
     let mut g = Gen {
         map: mapping,
         params: Vec::new(),

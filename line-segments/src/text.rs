@@ -37,10 +37,16 @@
 //!                                           -- `is_friend`, `blocked` and `id_linked` alone mean line.X = true
 //! name      := identifier ("." identifier)* | `any text in backticks`
 //! literal   := string | number | true | false | date (2026-05-01) | timestamp (2026-05-01T00:00:00Z)
+//!                                           -- years before 0000 take a sign and six digits: -000044-03-15
 //! window    := integer followed by s, m, h, d or w (90d)
 //! ```
 //!
 //! Strings use JSON escapes. `#` starts a comment that runs to the end of the line.
+//!
+//! A segment nests at most [`MAX_DEPTH`] levels: each `not` and each `and`/`or` group is a level of
+//! the tree ([`Segment::depth`]), and each `(` also opens a level while it is read, so the parser
+//! never recurses past the limit. Deeper input is an [`ErrorKind::TooDeep`] error at the line and
+//! column of the first level too many.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -227,8 +233,8 @@ fn lex(src: &str) -> Result<Vec<(Tok, Pos)>> {
                 i += 1;
             }
             let digits = i - start;
-            if c != '-' && digits == 4 && chars.get(i) == Some(&'-') {
-                // A date or timestamp.
+            // A date or timestamp: four digits, or a sign and six (years before 0000, as they print).
+            if ((c != '-' && digits == 4) || (c == '-' && digits == 7)) && chars.get(i) == Some(&'-') {
                 while i < chars.len()
                     && (chars[i].is_ascii_digit() || matches!(chars[i], '-' | ':' | 'T' | 'Z' | '+' | '.'))
                 {
@@ -356,6 +362,8 @@ impl SourceMap {
 
 struct SpanTree {
     pos: Pos,
+    /// The depth of the node (see [`Segment::depth`]).
+    height: usize,
     kids: Vec<SpanTree>,
 }
 
@@ -386,7 +394,7 @@ pub fn parse(src: &str) -> Result<Segment> {
 /// (schema checks) can name a line and column.
 pub fn parse_with_map(src: &str) -> Result<(Segment, SourceMap)> {
     let toks = lex(src)?;
-    let mut p = Parser { toks, i: 0 };
+    let mut p = Parser { toks, i: 0, level: 0 };
     let (seg, span) = p.or()?;
     let (t, pos) = p.peek_full();
     if *t != Tok::Eof {
@@ -400,6 +408,21 @@ pub fn parse_with_map(src: &str) -> Result<(Segment, SourceMap)> {
 struct Parser {
     toks: Vec<(Tok, Pos)>,
     i: usize,
+    /// Open `(` and `not` around the current token: bounded by [`MAX_DEPTH`], so the parser's
+    /// recursion is too.
+    level: usize,
+}
+
+/// A node built from `kids`, one level above the deepest of them; too deep is an error at `pos`.
+fn compound(pos: Pos, kids: Vec<SpanTree>) -> Result<SpanTree> {
+    let height = kids.iter().map(|k| k.height).max().unwrap_or(0) + 1;
+    if height > MAX_DEPTH {
+        return Err(Error::new(ErrorKind::TooDeep {
+            place: pos.place(),
+            max: MAX_DEPTH,
+        }));
+    }
+    Ok(SpanTree { pos, height, kids })
 }
 
 type Node = (Segment, SpanTree);
@@ -478,7 +501,7 @@ impl Parser {
             segs.push(s);
             spans.push(sp);
         }
-        Ok((Segment::Any(segs), SpanTree { pos, kids: spans }))
+        Ok((Segment::Any(segs), compound(pos, spans)?))
     }
 
     fn and(&mut self) -> Result<Node> {
@@ -493,27 +516,42 @@ impl Parser {
             segs.push(s);
             spans.push(sp);
         }
-        Ok((Segment::All(segs), SpanTree { pos, kids: spans }))
+        Ok((Segment::All(segs), compound(pos, spans)?))
     }
 
     fn unary(&mut self) -> Result<Node> {
         let pos = self.pos();
-        if self.eat_kw("not") {
-            let inner = self.unary()?;
-            return Ok((
-                Segment::Not(Box::new(inner.0)),
+        if self.is_kw("not") || self.is_sym("(") {
+            // Each `not` and `(` opens a level; past the limit, stop before recursing.
+            if self.level >= MAX_DEPTH {
+                return Err(Error::new(ErrorKind::TooDeep {
+                    place: pos.place(),
+                    max: MAX_DEPTH,
+                }));
+            }
+            self.level += 1;
+            let node = if self.eat_kw("not") {
+                let inner = self.unary()?;
+                (Segment::Not(Box::new(inner.0)), compound(pos, vec![inner.1])?)
+            } else {
+                self.bump();
+                let inner = self.or()?;
+                self.expect_sym(")")?;
+                inner
+            };
+            self.level -= 1;
+            return Ok(node);
+        }
+        let leaf = |s: Segment| {
+            Ok((
+                s,
                 SpanTree {
                     pos,
-                    kids: vec![inner.1],
+                    height: 0,
+                    kids: Vec::new(),
                 },
-            ));
-        }
-        if self.eat_sym("(") {
-            let inner = self.or()?;
-            self.expect_sym(")")?;
-            return Ok(inner);
-        }
-        let leaf = |s: Segment| Ok((s, SpanTree { pos, kids: Vec::new() }));
+            ))
+        };
         if self.is_kw("true") && !self.next_is_operator() {
             self.bump();
             return leaf(Segment::always());
@@ -1033,9 +1071,53 @@ impl Parser {
 
 /// Prints a segment in the text form. `parse(&print(s))` gives back `s`, except that an `all` or
 /// `any` with one child prints as the child.
+///
+/// The printer works without recursion, so it prints a tree of any depth; a tree deeper than
+/// [`MAX_DEPTH`] (which only Rust code can build) prints as text that [`parse`] refuses.
 pub fn print(segment: &Segment) -> String {
+    enum Job<'a> {
+        Seg(&'a Segment, Ctx),
+        Text(&'static str),
+    }
     let mut out = String::new();
-    print_seg(&mut out, segment, Ctx::Top);
+    let mut jobs = vec![Job::Seg(segment, Ctx::Top)];
+    while let Some(job) = jobs.pop() {
+        let (s, ctx) = match job {
+            Job::Text(t) => {
+                out.push_str(t);
+                continue;
+            }
+            Job::Seg(s, ctx) => (s, ctx),
+        };
+        match s {
+            Segment::All(c) | Segment::Any(c) if c.len() == 1 => jobs.push(Job::Seg(&c[0], ctx)),
+            Segment::All(c) if c.is_empty() => out.push_str("true"),
+            Segment::Any(c) if c.is_empty() => out.push_str("false"),
+            Segment::All(c) | Segment::Any(c) => {
+                let is_all = matches!(s, Segment::All(_));
+                let paren = ctx != Ctx::Top;
+                if paren {
+                    out.push('(');
+                    jobs.push(Job::Text(")"));
+                }
+                let (joiner, inner) = if is_all { (" and ", Ctx::And) } else { (" or ", Ctx::Or) };
+                for (i, child) in c.iter().enumerate().rev() {
+                    jobs.push(Job::Seg(child, inner));
+                    if i > 0 {
+                        jobs.push(Job::Text(joiner));
+                    }
+                }
+            }
+            Segment::Not(inner) => {
+                out.push_str("not ");
+                jobs.push(Job::Seg(inner, Ctx::Not));
+            }
+            Segment::Ref(name) => {
+                let _ = write!(out, "segment({})", quote(name));
+            }
+            Segment::Pred(p) => print_pred(&mut out, p),
+        }
+    }
     out
 }
 
@@ -1045,38 +1127,6 @@ enum Ctx {
     And,
     Or,
     Not,
-}
-
-fn print_seg(out: &mut String, s: &Segment, ctx: Ctx) {
-    match s {
-        Segment::All(c) | Segment::Any(c) if c.len() == 1 => print_seg(out, &c[0], ctx),
-        Segment::All(c) if c.is_empty() => out.push_str("true"),
-        Segment::Any(c) if c.is_empty() => out.push_str("false"),
-        Segment::All(c) | Segment::Any(c) => {
-            let is_all = matches!(s, Segment::All(_));
-            let paren = ctx != Ctx::Top;
-            if paren {
-                out.push('(');
-            }
-            for (i, child) in c.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(if is_all { " and " } else { " or " });
-                }
-                print_seg(out, child, if is_all { Ctx::And } else { Ctx::Or });
-            }
-            if paren {
-                out.push(')');
-            }
-        }
-        Segment::Not(inner) => {
-            out.push_str("not ");
-            print_seg(out, inner, Ctx::Not);
-        }
-        Segment::Ref(name) => {
-            let _ = write!(out, "segment({})", quote(name));
-        }
-        Segment::Pred(p) => print_pred(out, p),
-    }
 }
 
 fn quote(s: &str) -> String {

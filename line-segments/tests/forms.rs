@@ -23,7 +23,7 @@ fn the_issue_example_parses_to_the_documented_json() {
         text::parse(r#"gender = "female" and "cosmetics" in interests and id_linked and count(purchase, 90d) >= 2"#)
             .unwrap();
     assert_eq!(
-        json::to_json(&seg),
+        json::to_json(&seg).unwrap(),
         json!({"all": [
             {"attr": "gender", "op": "eq", "value": "female"},
             {"attr": "interests", "op": "contains", "value": "cosmetics"},
@@ -58,7 +58,7 @@ fn marketing_examples_parse_and_print_stably() {
         let seg = text::parse(src).unwrap_or_else(|e| panic!("{src}: {e}"));
         let printed = text::print(&seg);
         assert_eq!(text::parse(&printed).unwrap(), seg, "{src} -> {printed}");
-        let back = json::from_json(&json::to_json(&seg)).unwrap();
+        let back = json::from_json(&json::to_json(&seg).unwrap()).unwrap();
         assert_eq!(back, seg);
     }
 }

@@ -267,3 +267,43 @@ async fn async_plan_over_a_source_matches_the_in_memory_plan() {
         assert_eq!(a, b, "{src}");
     }
 }
+
+#[test]
+fn ranges_line_rejects_are_refused_with_the_place() {
+    use line_segments::{cli, schema::Schema, ErrorKind, Place};
+    for (src, column) in [
+        ("demo.age(40..20)", 1),
+        ("demo.age(20..20)", 1),
+        (r#"vip and demo.subscription(365..7)"#, 9),
+        (r#"demo.gender("female") and not audience(0)"#, 31),
+    ] {
+        let (seg, map) = text::parse_with_map(src).unwrap();
+        // The planner refuses what `check --schema` reports, at the same place ...
+        let err = plan_profiles(&seg, &people(60, 60, 0), now(), &PlanOptions::default()).unwrap_err();
+        assert!(matches!(err.kind(), ErrorKind::Schema { .. }), "{src}: {err}");
+        let checked = Schema::new().check(&seg);
+        assert!(
+            checked.iter().any(|e| e.place() == err.place()),
+            "{src}: {err} / {checked:?}"
+        );
+        assert_eq!(map.locate(err).place(), Some(&Place::Text { line: 1, column }), "{src}");
+        // ... and so does the command line's logic, with the line and column.
+        let err = cli::compile_narrowcast(src, None, None, Some("2026-05-15T00:00:00Z")).unwrap_err();
+        assert_eq!(err.place(), Some(&Place::Text { line: 1, column }), "{src}: {err}");
+    }
+    let err = cli::compile_narrowcast(
+        r#"{"demographic": {"type": "age", "gte": "age_40", "lt": "age_20"}}"#,
+        None,
+        None,
+        None,
+    )
+    .unwrap_err();
+    assert_eq!(err.place(), Some(&Place::Pointer("/demographic".into())), "{err}");
+    assert!(err.to_string().contains("impossible range"), "{err}");
+    // A valid range still compiles to LINE's object.
+    let p = narrowcast(plan_of("demo.age(20..40)", &[]));
+    assert_eq!(
+        p.filter,
+        Some(json!({"demographic": {"type": "age", "gte": "age_20", "lt": "age_40"}}))
+    );
+}
