@@ -34,8 +34,10 @@ fuzz_target!(|body: &[u8]| {
     let output = serde_json::to_value(&request).expect("a request serializes");
     assert_eq!(output, input, "the round trip changed the JSON value");
 
-    // And the serialized form parses back to the same request.
+    // And the serialized form parses back to the same JSON value. (Not to an
+    // equal request: an event kept as raw JSON keeps its text, spaces included.)
     let text = serde_json::to_vec(&request).expect("a request serializes");
     let again = webhook::parse(&text).expect("a serialized request parses");
-    assert_eq!(again, request, "parse(serialize(request)) differs");
+    let again = serde_json::to_value(&again).expect("a request serializes");
+    assert_eq!(again, input, "parse(serialize(request)) has another JSON value");
 });
