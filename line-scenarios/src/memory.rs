@@ -534,9 +534,7 @@ impl Scheduler for InMemoryStore {
                 _ => break,
             }
             let Some(Reverse(w)) = g.heap.pop() else { break };
-            if g.leased.insert(w, until).is_some() {
-                continue; // a duplicate of a leased wake-up
-            }
+            g.leased.insert(w, until);
             out.push(WakeUp {
                 scenario: g.scenario_list[usize::from(w.scenario)].clone(),
                 user: g.user_id(w.user),

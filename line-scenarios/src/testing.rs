@@ -54,7 +54,8 @@ pub async fn state_store_conformance(store: &dyn StateStore) {
     let s = format!("{p}-welcome");
     let other = format!("{p}-other");
     let u = UserId::new(format!("U{p}-1"));
-    let packed = UserId::new("U0123456789abcdef0123456789abcdef");
+    // A user id in LINE's form (`U` and 32 hex digits), distinct per run.
+    let packed = UserId::new(format!("U{}{:020x}", &p[1..], 0xabcu32));
     let t0 = t("2026-05-01T00:00:00Z");
     let ok = |what: &str| format!("{what} failed");
 
