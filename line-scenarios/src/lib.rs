@@ -11,6 +11,8 @@ pub mod model;
 pub mod profiles;
 mod render;
 pub mod sender;
+#[cfg(feature = "sqlite")]
+pub mod sqlite;
 pub mod stats;
 pub mod store;
 #[cfg(feature = "testing")]
