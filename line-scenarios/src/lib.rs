@@ -11,6 +11,7 @@ pub mod model;
 pub mod profiles;
 mod render;
 pub mod sender;
+pub mod simulate;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 pub mod stats;

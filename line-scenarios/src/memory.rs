@@ -269,6 +269,11 @@ impl InMemoryStore {
             + map(&g.leased)
     }
 
+    /// When the earliest scheduled (not leased) wake-up is due.
+    pub fn next_due(&self) -> Option<Timestamp> {
+        self.lock().heap.peek().map(|Reverse(w)| time(w.at))
+    }
+
     /// Enters many users at once (a segment launch): like [`StateStore::enroll`] with no event
     /// properties, followed by [`Scheduler::schedule`] of a wake-up at `at` for each one entered.
     /// Returns how many entered.

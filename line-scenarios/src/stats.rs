@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
+use std::io::Write as _;
 use std::sync::{Arc, Mutex};
 
 use jiff::Timestamp;
@@ -51,6 +52,29 @@ impl SkipReason {
     }
 }
 
+impl SkipReason {
+    /// Parses a name made by [`SkipReason::name`].
+    pub fn from_name(s: &str) -> Option<Self> {
+        Some(match s {
+            "budget" => SkipReason::Budget,
+            "quiet_hours" => SkipReason::QuietHours,
+            "entry_condition" => SkipReason::EntryCondition,
+            "unknown_user" => SkipReason::UnknownUser,
+            "refused" => SkipReason::Refused,
+            "outcome_unknown" => SkipReason::OutcomeUnknown,
+            _ => {
+                if let Some(r) = s.strip_prefix("reentry:") {
+                    SkipReason::Reentry(Refusal::from_name(r)?)
+                } else if let Some(v) = s.strip_prefix("missing_value:") {
+                    SkipReason::MissingValue(v.to_owned())
+                } else {
+                    return None;
+                }
+            }
+        })
+    }
+}
+
 /// What happened.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -94,6 +118,98 @@ pub struct Record {
     pub step: Option<u16>,
     /// What happened.
     pub kind: RecordKind,
+}
+
+impl Record {
+    /// The record as one JSON object (the line format of [`JsonlJournal`]):
+    /// `{"at", "scenario", "user", "step" (index, optional), "kind", …}` with `messages` for
+    /// `sent`, `reason` for `skipped` and `exited`, `until` for `deferred`, `revenue` for `conversion`.
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut m = serde_json::Map::new();
+        m.insert("at".into(), self.at.to_string().into());
+        m.insert("scenario".into(), (*self.scenario).into());
+        m.insert("user".into(), self.user.as_str().into());
+        if let Some(step) = self.step {
+            m.insert("step".into(), step.into());
+        }
+        let kind = match &self.kind {
+            RecordKind::Entered => "entered",
+            RecordKind::Sent { messages } => {
+                m.insert("messages".into(), (*messages).into());
+                "sent"
+            }
+            RecordKind::Skipped(r) => {
+                m.insert("reason".into(), r.name().into());
+                "skipped"
+            }
+            RecordKind::Deferred { until } => {
+                m.insert("until".into(), until.to_string().into());
+                "deferred"
+            }
+            RecordKind::Acted => "acted",
+            RecordKind::Exited(r) => {
+                m.insert("reason".into(), r.name().into());
+                "exited"
+            }
+            RecordKind::Conversion { revenue } => {
+                m.insert(
+                    "revenue".into(),
+                    serde_json::Number::from_f64(*revenue).map_or(0.into(), Into::into),
+                );
+                "conversion"
+            }
+        };
+        m.insert("kind".into(), kind.into());
+        serde_json::Value::Object(m)
+    }
+
+    /// Parses the form of [`to_json`](Self::to_json); errors name the key.
+    pub fn from_json(v: &serde_json::Value) -> std::result::Result<Self, String> {
+        let s = |k: &str| {
+            v.get(k)
+                .and_then(|x| x.as_str())
+                .ok_or_else(|| format!("missing string `{k}`"))
+        };
+        let time = |k: &str| -> std::result::Result<Timestamp, String> {
+            s(k)?.parse().map_err(|e| format!("invalid `{k}`: {e}"))
+        };
+        let kind = match s("kind")? {
+            "entered" => RecordKind::Entered,
+            "sent" => RecordKind::Sent {
+                messages: v.get("messages").and_then(|x| x.as_u64()).unwrap_or(1) as u32,
+            },
+            "skipped" => RecordKind::Skipped(
+                SkipReason::from_name(s("reason")?).ok_or_else(|| "unknown skip `reason`".to_owned())?,
+            ),
+            "deferred" => RecordKind::Deferred { until: time("until")? },
+            "acted" => RecordKind::Acted,
+            "exited" => RecordKind::Exited(
+                ExitReason::from_name(s("reason")?).ok_or_else(|| "unknown exit `reason`".to_owned())?,
+            ),
+            "conversion" => RecordKind::Conversion {
+                revenue: v
+                    .get("revenue")
+                    .and_then(|x| x.as_f64())
+                    .ok_or_else(|| "missing number `revenue`".to_owned())?,
+            },
+            other => return Err(format!("unknown `kind` `{other}`")),
+        };
+        let step = match v.get("step") {
+            None | Some(serde_json::Value::Null) => None,
+            Some(x) => Some(
+                x.as_u64()
+                    .and_then(|n| u16::try_from(n).ok())
+                    .ok_or_else(|| "invalid `step`".to_owned())?,
+            ),
+        };
+        Ok(Record {
+            at: time("at")?,
+            scenario: s("scenario")?.into(),
+            user: UserId::new(s("user")?),
+            step,
+            kind,
+        })
+    }
 }
 
 /// Where the engine writes [`Record`]s. Object-safe; use as `Arc<dyn Journal>`.
@@ -215,6 +331,46 @@ impl Journal for InMemoryJournal {
         }
         Ok(())
     }
+}
+
+/// A [`Journal`] writing one JSON object per line (see [`Record::to_json`]) to a writer, for
+/// `linectl scenario report`.
+pub struct JsonlJournal {
+    out: Mutex<Box<dyn std::io::Write + std::marker::Send>>,
+}
+
+impl std::fmt::Debug for JsonlJournal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JsonlJournal").finish_non_exhaustive()
+    }
+}
+
+impl JsonlJournal {
+    /// Writes to `out`.
+    pub fn new(out: Box<dyn std::io::Write + std::marker::Send>) -> Self {
+        Self { out: Mutex::new(out) }
+    }
+}
+
+#[async_trait::async_trait]
+impl Journal for JsonlJournal {
+    async fn record(&self, record: Record) -> Result<()> {
+        let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
+        writeln!(out, "{}", record.to_json()).map_err(|e| crate::Error::store("journal write", &e))
+    }
+}
+
+/// Counts from records (as read back from a JSON Lines journal).
+pub fn count(records: &[Record]) -> HashMap<String, ScenarioCounts> {
+    let mut out: HashMap<String, ScenarioCounts> = HashMap::new();
+    for r in records {
+        let c = out.entry(r.scenario.to_string()).or_default();
+        c.total.add(&r.kind);
+        if let Some(step) = r.step {
+            c.steps.entry(step).or_default().add(&r.kind);
+        }
+    }
+    out
 }
 
 /// The account's message plan: messages free each month, then a price per message.

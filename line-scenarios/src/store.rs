@@ -118,6 +118,13 @@ impl Refusal {
             Refusal::TooSoon => "too_soon",
         }
     }
+
+    /// Parses a name.
+    pub fn from_name(s: &str) -> Option<Self> {
+        [Self::AlreadyInside, Self::OnceOnly, Self::TooSoon]
+            .into_iter()
+            .find(|r| r.name() == s)
+    }
 }
 
 /// A change of an enrollment, applied by [`StateStore::transition`] only when the version still
