@@ -405,8 +405,10 @@ impl EngineBuilder {
     /// Validates the scenarios and builds the engine.
     pub fn build(self) -> Result<Engine> {
         let missing = |what: &str| Error::config(what, "required");
-        let mut options = Options::default();
-        options.schema = self.schema.clone();
+        let options = Options {
+            schema: self.schema.clone(),
+            ..Options::default()
+        };
         let problems = validate_all(&self.scenarios, &options);
         if let Some((id, _)) = problems.first() {
             let id = id.clone();

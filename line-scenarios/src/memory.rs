@@ -118,6 +118,9 @@ struct Wake {
     entry: u32,
 }
 
+/// Event values kept with an entry.
+type EntryVars = Box<[(Box<str>, Box<str>)]>;
+
 #[derive(Debug, Default)]
 struct Inner {
     packed: HashMap<[u8; 16], u32>,
@@ -127,7 +130,7 @@ struct Inner {
     scenarios: HashMap<Arc<str>, u16>,
     scenario_list: Vec<Arc<str>>,
     enrollments: HashMap<(u32, u32), Slot>,
-    vars: HashMap<(u32, u32), Box<[(Box<str>, Box<str>)]>>,
+    vars: HashMap<(u32, u32), EntryVars>,
     ledger: HashMap<LedgerKey, LedgerEntry>,
     heap: BinaryHeap<Reverse<Wake>>,
     leased: HashMap<Wake, u32>,
@@ -314,10 +317,8 @@ fn enroll_slot(g: &mut Inner, s: u16, u: u32, rule: Reentry, now: u32) -> std::r
         }
         match rule {
             Reentry::Once => return Err(Refusal::OnceOnly),
-            Reentry::OncePer(w) => {
-                if i64::from(now) - i64::from(p.entered) < w.secs() as i64 {
-                    return Err(Refusal::TooSoon);
-                }
+            Reentry::OncePer(w) if i64::from(now) - i64::from(p.entered) < w.secs() as i64 => {
+                return Err(Refusal::TooSoon);
             }
             _ => {}
         }
@@ -567,7 +568,7 @@ impl Scheduler for InMemoryStore {
         Ok(())
     }
 
-    async fn len(&self) -> Result<usize> {
+    async fn pending(&self) -> Result<usize> {
         let g = self.lock();
         Ok(g.heap.len() + g.leased.len())
     }

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use line_core::ids::UserId;
 use line_segments::profile::{Event, Profile, Value};
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// The set attribute that [`crate::model::Act::AddTag`] and `RemoveTag` change.
 pub const TAGS: &str = "tags";
@@ -190,7 +190,7 @@ impl RichMenuSwitcher for line_core::client::Client {
         self.link_rich_menu_id_to_user(user.as_str(), menu)
             .await
             .map(|_| ())
-            .map_err(|e| Error::store("rich menu link", &e).with_source(e))
+            .map_err(|e| crate::Error::store("rich menu link", &e).with_source(e))
     }
 }
 

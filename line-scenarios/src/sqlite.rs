@@ -486,7 +486,7 @@ impl Scheduler for SqliteStore {
         tx.commit().map_err(db("ack"))
     }
 
-    async fn len(&self) -> Result<usize> {
+    async fn pending(&self) -> Result<usize> {
         self.lock()
             .query_row(&format!("SELECT COUNT(*) FROM {}", self.t("wakeups")), [], |r| {
                 r.get::<_, i64>(0)

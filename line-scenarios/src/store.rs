@@ -294,5 +294,5 @@ pub trait Scheduler: Send + Sync {
     /// Removes delivered wake-ups.
     async fn ack(&self, wakes: &[WakeUp]) -> Result<()>;
     /// The number of wake-ups scheduled and not acknowledged.
-    async fn len(&self) -> Result<usize>;
+    async fn pending(&self) -> Result<usize>;
 }

@@ -57,10 +57,9 @@ pub async fn state_store_conformance(store: &dyn StateStore) {
     // A user id in LINE's form (`U` and 32 hex digits), distinct per run.
     let packed = UserId::new(format!("U{}{:020x}", &p[1..], 0xabcu32));
     let t0 = t("2026-05-01T00:00:00Z");
-    let ok = |what: &str| format!("{what} failed");
 
     assert_eq!(
-        store.enrollment(&s, &u).await.expect(&ok("enrollment")),
+        store.enrollment(&s, &u).await.expect("enrollment failed"),
         None,
         "nothing before an entry"
     );
@@ -71,7 +70,7 @@ pub async fn state_store_conformance(store: &dyn StateStore) {
         store
             .enroll(&s, &u, Reentry::NotWhileInside, t0, vars.clone())
             .await
-            .expect(&ok("enroll")),
+            .expect("enroll failed"),
         "a first entry enters",
     );
     assert_eq!(
@@ -82,14 +81,14 @@ pub async fn state_store_conformance(store: &dyn StateStore) {
     assert_eq!((e.entered_at, e.since, e.wait_until, e.last_sent), (t0, t0, None, None));
     assert_eq!(e.vars, vars, "vars are kept");
     assert_eq!(
-        store.enrollment(&s, &u).await.expect(&ok("enrollment")),
+        store.enrollment(&s, &u).await.expect("enrollment failed"),
         Some(e.clone())
     );
     assert_eq!(
         store
             .enroll(&s, &u, Reentry::NotWhileInside, t0, Vec::new())
             .await
-            .expect(&ok("enroll")),
+            .expect("enroll failed"),
         EnrollOutcome::Refused(Refusal::AlreadyInside),
         "no entry while inside"
     );
@@ -106,27 +105,27 @@ pub async fn state_store_conformance(store: &dyn StateStore) {
         store
             .transition(&s, &u, 1, e.seq, mv(2, Some(t1)))
             .await
-            .expect(&ok("transition")),
+            .expect("transition failed"),
         "a transition at the current version applies"
     );
     assert!(
         !store
             .transition(&s, &u, 1, e.seq, mv(3, None))
             .await
-            .expect(&ok("transition")),
+            .expect("transition failed"),
         "a transition at an old version does not apply"
     );
     assert!(
         !store
             .transition(&s, &u, 2, e.seq + 1, mv(3, None))
             .await
-            .expect(&ok("transition")),
+            .expect("transition failed"),
         "a transition of another entry does not apply"
     );
     let e2 = store
         .enrollment(&s, &u)
         .await
-        .expect(&ok("enrollment"))
+        .expect("enrollment failed")
         .expect("the enrollment exists");
     assert_eq!(
         (e2.step, e2.seq, e2.since, e2.wait_until, e2.last_sent),
@@ -137,7 +136,7 @@ pub async fn state_store_conformance(store: &dyn StateStore) {
         !store
             .transition(&other, &u, 1, 0, mv(1, None))
             .await
-            .expect(&ok("transition")),
+            .expect("transition failed"),
         "a transition of an unknown enrollment does not apply"
     );
 
@@ -146,13 +145,13 @@ pub async fn state_store_conformance(store: &dyn StateStore) {
         store
             .enroll(&other, &u, Reentry::Once, t0, Vec::new())
             .await
-            .expect(&ok("enroll")),
+            .expect("enroll failed"),
         "another scenario is independent",
     );
     let mut active: Vec<String> = store
         .active_of(&u)
         .await
-        .expect(&ok("active_of"))
+        .expect("active_of failed")
         .into_iter()
         .map(|(s, _)| s)
         .collect();
@@ -160,7 +159,7 @@ pub async fn state_store_conformance(store: &dyn StateStore) {
     let mut want = vec![s.clone(), other.clone()];
     want.sort();
     assert_eq!(active, want, "active_of lists both scenarios");
-    let page = store.active_page(None, 100_000).await.expect(&ok("active_page"));
+    let page = store.active_page(None, 100_000).await.expect("active_page failed");
     let mine: Vec<_> = page.iter().filter(|(sc, _, _)| sc.starts_with(&p)).collect();
     assert_eq!(mine.len(), 2, "active_page lists the active enrollments");
     assert!(
@@ -172,33 +171,33 @@ pub async fn state_store_conformance(store: &dyn StateStore) {
     let rest = store
         .active_page(Some((&first.0, &first.1)), 100_000)
         .await
-        .expect(&ok("active_page"));
+        .expect("active_page failed");
     assert_eq!(rest.len(), page.len() - 1, "active_page continues after the given key");
 
     // Exit and re-entry rules.
     assert!(store
         .transition(&s, &u, 1, e2.seq, Transition::Exit(ExitReason::Goal))
         .await
-        .expect(&ok("transition")));
+        .expect("transition failed"));
     let ex = store
         .enrollment(&s, &u)
         .await
-        .expect(&ok("enrollment"))
+        .expect("enrollment failed")
         .expect("kept after exit");
     assert_eq!(ex.status, Status::Exited(ExitReason::Goal), "the exit reason is kept");
     assert!(
         !store
             .transition(&s, &u, 1, ex.seq, mv(0, None))
             .await
-            .expect(&ok("transition")),
+            .expect("transition failed"),
         "an exited enrollment does not move"
     );
-    assert_eq!(store.active_of(&u).await.expect(&ok("active_of")).len(), 1);
+    assert_eq!(store.active_of(&u).await.expect("active_of failed").len(), 1);
     let again = entered(
         store
             .enroll(&s, &u, Reentry::NotWhileInside, t1, Vec::new())
             .await
-            .expect(&ok("enroll")),
+            .expect("enroll failed"),
         "re-entry after leaving",
     );
     assert_eq!(
@@ -209,17 +208,17 @@ pub async fn state_store_conformance(store: &dyn StateStore) {
     let o = store
         .enrollment(&other, &u)
         .await
-        .expect(&ok("enrollment"))
+        .expect("enrollment failed")
         .expect("exists");
     assert!(store
         .transition(&other, &u, 1, o.seq, Transition::Exit(ExitReason::Completed))
         .await
-        .expect(&ok("transition")));
+        .expect("transition failed"));
     assert_eq!(
         store
             .enroll(&other, &u, Reentry::Once, t1, Vec::new())
             .await
-            .expect(&ok("enroll")),
+            .expect("enroll failed"),
         EnrollOutcome::Refused(Refusal::OnceOnly),
         "once means once"
     );
@@ -229,13 +228,13 @@ pub async fn state_store_conformance(store: &dyn StateStore) {
         store
             .enroll(&per, &packed, Reentry::OncePer(w), t0, Vec::new())
             .await
-            .expect(&ok("enroll")),
+            .expect("enroll failed"),
         "a packed user id enters",
     );
     assert!(store
         .transition(&per, &packed, 1, b.seq, Transition::Exit(ExitReason::Completed))
         .await
-        .expect(&ok("transition")));
+        .expect("transition failed"));
     assert_eq!(
         store
             .enroll(
@@ -246,7 +245,7 @@ pub async fn state_store_conformance(store: &dyn StateStore) {
                 Vec::new()
             )
             .await
-            .expect(&ok("enroll")),
+            .expect("enroll failed"),
         EnrollOutcome::Refused(Refusal::TooSoon),
         "not again within the period"
     );
@@ -260,12 +259,12 @@ pub async fn state_store_conformance(store: &dyn StateStore) {
                 Vec::new(),
             )
             .await
-            .expect(&ok("enroll")),
+            .expect("enroll failed"),
         "again after the period",
     );
     assert_eq!(b2.entry, 2);
     assert_eq!(
-        store.active_of(&packed).await.expect(&ok("active_of"))[0].0,
+        store.active_of(&packed).await.expect("active_of failed")[0].0,
         per,
         "a packed user id reads back exactly"
     );
@@ -279,45 +278,48 @@ pub async fn state_store_conformance(store: &dyn StateStore) {
         seq: 1,
     };
     assert_eq!(
-        store.claim(&key, t0).await.expect(&ok("claim")),
+        store.claim(&key, t0).await.expect("claim failed"),
         Claim::New,
         "a new key is new"
     );
     assert_eq!(
-        store.claim(&key, t1).await.expect(&ok("claim")),
+        store.claim(&key, t1).await.expect("claim failed"),
         Claim::Pending { since: t0 },
         "a claimed key is pending since the first claim"
     );
     let other_visit = SendKey { seq: 2, ..key.clone() };
     assert_eq!(
-        store.claim(&other_visit, t0).await.expect(&ok("claim")),
+        store.claim(&other_visit, t0).await.expect("claim failed"),
         Claim::New,
         "another visit is another key"
     );
-    store.settle(&key, Settled::Accepted).await.expect(&ok("settle"));
+    store.settle(&key, Settled::Accepted).await.expect("settle failed");
     assert_eq!(
-        store.claim(&key, t1).await.expect(&ok("claim")),
+        store.claim(&key, t1).await.expect("claim failed"),
         Claim::Done,
         "an accepted send is done"
     );
-    store.settle(&key, Settled::Abandoned).await.expect(&ok("settle"));
+    store.settle(&key, Settled::Abandoned).await.expect("settle failed");
     assert_eq!(
-        store.claim(&key, t1).await.expect(&ok("claim")),
+        store.claim(&key, t1).await.expect("claim failed"),
         Claim::Done,
         "an accepted send stays done"
     );
     store
         .settle(&other_visit, Settled::Abandoned)
         .await
-        .expect(&ok("settle"));
+        .expect("settle failed");
     assert_eq!(
-        store.claim(&other_visit, t1).await.expect(&ok("claim")),
+        store.claim(&other_visit, t1).await.expect("claim failed"),
         Claim::Abandoned
     );
     let unclaimed = SendKey { step: 9, ..key.clone() };
-    store.settle(&unclaimed, Settled::Accepted).await.expect(&ok("settle"));
+    store
+        .settle(&unclaimed, Settled::Accepted)
+        .await
+        .expect("settle failed");
     assert_eq!(
-        store.claim(&unclaimed, t1).await.expect(&ok("claim")),
+        store.claim(&unclaimed, t1).await.expect("claim failed"),
         Claim::Done,
         "settling records an unclaimed key"
     );
@@ -334,21 +336,20 @@ pub async fn scheduler_conformance(scheduler: &dyn Scheduler) {
         at: t(at),
     };
     let lease = SignedDuration::from_mins(5);
-    let ok = |what: &str| format!("{what} failed");
     let mine = |v: Vec<WakeUp>| -> Vec<WakeUp> { v.into_iter().filter(|x| x.scenario == sc).collect() };
 
     let a = w("a", "2026-05-01T00:10:00Z");
     let b = w("b", "2026-05-01T00:05:00Z");
     let c = w("c", "2026-05-01T01:00:00Z");
     for x in [&a, &b, &c] {
-        scheduler.schedule(x).await.expect(&ok("schedule"));
+        scheduler.schedule(x).await.expect("schedule failed");
     }
     assert!(
         mine(
             scheduler
                 .due(t("2026-05-01T00:00:00Z"), 100, lease)
                 .await
-                .expect(&ok("due"))
+                .expect("due failed")
         )
         .is_empty(),
         "nothing is due early"
@@ -357,7 +358,7 @@ pub async fn scheduler_conformance(scheduler: &dyn Scheduler) {
         scheduler
             .due(t("2026-05-01T00:20:00Z"), 100, lease)
             .await
-            .expect(&ok("due")),
+            .expect("due failed"),
     );
     assert_eq!(
         got,
@@ -369,42 +370,42 @@ pub async fn scheduler_conformance(scheduler: &dyn Scheduler) {
             scheduler
                 .due(t("2026-05-01T00:21:00Z"), 100, lease)
                 .await
-                .expect(&ok("due"))
+                .expect("due failed")
         )
         .is_empty(),
         "leased wake-ups are not delivered again within the lease"
     );
-    scheduler.ack(std::slice::from_ref(&b)).await.expect(&ok("ack"));
+    scheduler.ack(std::slice::from_ref(&b)).await.expect("ack failed");
     // After the lease, the unacknowledged one comes back; the acknowledged one does not.
     let again = mine(
         scheduler
             .due(t("2026-05-01T00:26:00Z"), 100, lease)
             .await
-            .expect(&ok("due")),
+            .expect("due failed"),
     );
     assert_eq!(
         again,
-        [a.clone()],
+        std::slice::from_ref(&a),
         "an unacknowledged wake-up is delivered again after its lease"
     );
-    scheduler.ack(std::slice::from_ref(&a)).await.expect(&ok("ack"));
+    scheduler.ack(std::slice::from_ref(&a)).await.expect("ack failed");
     scheduler
         .ack(std::slice::from_ref(&a))
         .await
-        .expect(&ok("a second ack is harmless"));
+        .expect("a second ack is harmless failed");
     let later = mine(
         scheduler
             .due(t("2026-05-01T02:00:00Z"), 100, lease)
             .await
-            .expect(&ok("due")),
+            .expect("due failed"),
     );
-    assert_eq!(later, [c.clone()]);
-    scheduler.ack(&later).await.expect(&ok("ack"));
+    assert_eq!(later, std::slice::from_ref(&c));
+    scheduler.ack(&later).await.expect("ack failed");
     assert!(mine(
         scheduler
             .due(t("2026-05-01T03:00:00Z"), 100, lease)
             .await
-            .expect(&ok("due"))
+            .expect("due failed")
     )
     .is_empty());
 
@@ -413,20 +414,20 @@ pub async fn scheduler_conformance(scheduler: &dyn Scheduler) {
         scheduler
             .schedule(&w(&format!("m{i:02}"), "2026-05-02T00:00:00Z"))
             .await
-            .expect(&ok("schedule"));
+            .expect("schedule failed");
     }
     let mut seen = Vec::new();
     loop {
         let batch = scheduler
             .due(t("2026-05-02T00:00:00Z"), 10, lease)
             .await
-            .expect(&ok("due"));
+            .expect("due failed");
         let batch = mine(batch);
         if batch.is_empty() {
             break;
         }
         assert!(batch.len() <= 10, "due returns at most `limit`");
-        scheduler.ack(&batch).await.expect(&ok("ack"));
+        scheduler.ack(&batch).await.expect("ack failed");
         seen.extend(batch);
     }
     seen.sort_by(|x, y| x.user.as_str().cmp(y.user.as_str()));
@@ -435,19 +436,19 @@ pub async fn scheduler_conformance(scheduler: &dyn Scheduler) {
 
     // A duplicate is delivered at least once; delivery of both is allowed.
     let d = w("dup", "2026-05-03T00:00:00Z");
-    scheduler.schedule(&d).await.expect(&ok("schedule"));
-    scheduler.schedule(&d).await.expect(&ok("schedule"));
+    scheduler.schedule(&d).await.expect("schedule failed");
+    scheduler.schedule(&d).await.expect("schedule failed");
     let got = mine(
         scheduler
             .due(t("2026-05-03T00:00:00Z"), 100, lease)
             .await
-            .expect(&ok("due")),
+            .expect("due failed"),
     );
     assert!(
         !got.is_empty() && got.iter().all(|x| *x == d),
         "a wake-up scheduled twice is delivered"
     );
-    scheduler.ack(&got).await.expect(&ok("ack"));
+    scheduler.ack(&got).await.expect("ack failed");
 }
 
 /// The conformance suite of [`ContactStore`]: the window, idempotent keys, limits, give-back.
@@ -456,42 +457,41 @@ pub async fn contact_store_conformance(store: &dyn ContactStore) {
     let u = UserId::new(format!("U{p}"));
     let week = SignedDuration::from_hours(7 * 24);
     let t0 = t("2026-05-01T00:00:00Z");
-    let ok = |what: &str| format!("{what} failed");
-    assert!(store.take(&u, "a", 2, week, t0).await.expect(&ok("take")));
+    assert!(store.take(&u, "a", 2, week, t0).await.expect("take failed"));
     assert!(
-        store.take(&u, "a", 2, week, t0).await.expect(&ok("take")),
+        store.take(&u, "a", 2, week, t0).await.expect("take failed"),
         "a key taken before is admitted again"
     );
     assert_eq!(
-        store.count(&u, week, t0).await.expect(&ok("count")),
+        store.count(&u, week, t0).await.expect("count failed"),
         1,
         "and counted once"
     );
-    assert!(store.take(&u, "b", 2, week, t0).await.expect(&ok("take")));
+    assert!(store.take(&u, "b", 2, week, t0).await.expect("take failed"));
     assert!(
-        !store.take(&u, "c", 2, week, t0).await.expect(&ok("take")),
+        !store.take(&u, "c", 2, week, t0).await.expect("take failed"),
         "the limit holds"
     );
     assert!(
-        store.take(&u, "c", 3, week, t0).await.expect(&ok("take")),
+        store.take(&u, "c", 3, week, t0).await.expect("take failed"),
         "a higher limit admits more"
     );
-    store.give_back(&u, "c").await.expect(&ok("give_back"));
+    store.give_back(&u, "c").await.expect("give_back failed");
     assert_eq!(
-        store.count(&u, week, t0).await.expect(&ok("count")),
+        store.count(&u, week, t0).await.expect("count failed"),
         2,
         "a slot given back is free"
     );
     let later = t("2026-05-08T00:00:01Z");
     assert_eq!(
-        store.count(&u, week, later).await.expect(&ok("count")),
+        store.count(&u, week, later).await.expect("count failed"),
         0,
         "the window rolls"
     );
-    assert!(store.take(&u, "d", 1, week, later).await.expect(&ok("take")));
+    assert!(store.take(&u, "d", 1, week, later).await.expect("take failed"));
     let other = UserId::new(format!("U{p}-other"));
     assert!(
-        store.take(&other, "a", 1, week, t0).await.expect(&ok("take")),
+        store.take(&other, "a", 1, week, t0).await.expect("take failed"),
         "users are independent"
     );
 }
@@ -500,26 +500,28 @@ pub async fn contact_store_conformance(store: &dyn ContactStore) {
 pub async fn profile_store_conformance(store: &dyn ProfileStore) {
     let p = run_prefix();
     let u = UserId::new(format!("U{p}-1"));
-    let ok = |what: &str| format!("{what} failed");
-    store.add_tag(&u, "vip").await.expect(&ok("add_tag"));
-    store.add_tag(&u, "vip").await.expect(&ok("add_tag"));
-    store.add_tag(&u, "new").await.expect(&ok("add_tag"));
-    store.remove_tag(&u, "new").await.expect(&ok("remove_tag"));
+    store.add_tag(&u, "vip").await.expect("add_tag failed");
+    store.add_tag(&u, "vip").await.expect("add_tag failed");
+    store.add_tag(&u, "new").await.expect("add_tag failed");
+    store.remove_tag(&u, "new").await.expect("remove_tag failed");
     store
         .set_attribute(&u, "points", Value::Num(120.0))
         .await
-        .expect(&ok("set_attribute"));
+        .expect("set_attribute failed");
     store
         .set_attribute(&u, "tier", Value::Str("gold".into()))
         .await
-        .expect(&ok("set_attribute"));
-    store.remove_attribute(&u, "tier").await.expect(&ok("remove_attribute"));
+        .expect("set_attribute failed");
+    store
+        .remove_attribute(&u, "tier")
+        .await
+        .expect("remove_attribute failed");
     let ev = Event::new("purchase", t("2026-05-01T00:00:00Z")).with("amount", Value::Num(5000.0));
-    store.record_event(&u, &ev).await.expect(&ok("record_event"));
+    store.record_event(&u, &ev).await.expect("record_event failed");
     let got = store
         .profile(&u)
         .await
-        .expect(&ok("profile"))
+        .expect("profile failed")
         .expect("acts create the profile");
     assert_eq!(
         got.attributes.get(TAGS),
@@ -532,13 +534,13 @@ pub async fn profile_store_conformance(store: &dyn ProfileStore) {
     assert!(store
         .profile(&UserId::new(format!("U{p}-none")))
         .await
-        .expect(&ok("profile"))
+        .expect("profile failed")
         .is_none());
     let u2 = UserId::new(format!("U{p}-2"));
-    store.add_tag(&u2, "x").await.expect(&ok("add_tag"));
-    let page = store.page(None, 100_000).await.expect(&ok("page"));
+    store.add_tag(&u2, "x").await.expect("add_tag failed");
+    let page = store.page(None, 100_000).await.expect("page failed");
     assert!(page.windows(2).all(|w| w[0].id < w[1].id), "pages are in id order");
     let i = page.iter().position(|x| x.id == u).expect("the user is listed");
-    let next = store.page(Some(&u), 1).await.expect(&ok("page"));
+    let next = store.page(Some(&u), 1).await.expect("page failed");
     assert_eq!(next[0].id, page[i + 1].id, "a page continues after the given id");
 }

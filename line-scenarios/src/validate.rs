@@ -308,7 +308,7 @@ pub fn validate(scenario: &Scenario, options: &Options) -> Vec<Problem> {
             }
         }
     }
-    cx.out.sort_by(|a, b| order_key(&a.pointer).cmp(&order_key(&b.pointer)));
+    cx.out.sort_by_key(|p| order_key(&p.pointer));
     cx.out
 }
 

@@ -162,7 +162,10 @@ async fn a_purchase_within_the_hour_exits_as_a_conversion() {
     assert_eq!(c.total.conversions, 1);
     assert_eq!(c.total.revenue, 3200.0);
     assert_eq!(c.total.exited[&ExitReason::Goal], 1);
-    assert!(h.store.len().await.unwrap() <= 1, "at most the stale wake-up is left");
+    assert!(
+        h.store.pending().await.unwrap() <= 1,
+        "at most the stale wake-up is left"
+    );
 }
 
 #[tokio::test]

@@ -2,6 +2,8 @@
 //! the engine is rebuilt on the same stores (a restart) and run again; the user gets the message
 //! exactly once. The emulator plays LINE, with its retry-key memory (409 on a repeat).
 
+#![cfg(feature = "client")]
+
 use std::sync::{Arc, Mutex};
 
 use jiff::{SignedDuration, Timestamp};
@@ -143,8 +145,8 @@ impl Scheduler for CrashStore {
         }
         self.inner.ack(w).await
     }
-    async fn len(&self) -> Result<usize> {
-        self.inner.len().await
+    async fn pending(&self) -> Result<usize> {
+        self.inner.pending().await
     }
 }
 
