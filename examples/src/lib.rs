@@ -42,6 +42,8 @@ pub mod docs {
     pub struct LineRichmenu;
     #[doc = include_str!("../../docs/line-popup.md")]
     pub struct LinePopup;
+    #[doc = include_str!("../../docs/line-scenarios.md")]
+    pub struct LineScenarios;
     #[doc = include_str!("../../docs/line-emulator.md")]
     pub struct LineEmulator;
     #[doc = include_str!("../../docs/line-cli.md")]
