@@ -523,8 +523,10 @@ impl Engine {
             .ok_or_else(|| Error::new(ErrorKind::UnknownScenario { id: id.to_owned() }))
     }
 
+    /// Now, to the second (stores keep seconds; so does every computed time).
     fn now(&self) -> Timestamp {
-        self.inner.clock.now()
+        let now = self.inner.clock.now();
+        Timestamp::from_second(now.as_second()).unwrap_or(now)
     }
 
     async fn record(&self, c: &Compiled, user: &UserId, step: Option<u16>, kind: RecordKind) -> Result<()> {
@@ -937,9 +939,24 @@ impl Engine {
     ) -> BoxFut<'a, Result<()>> {
         Box::pin(async move {
             let st = &self.inner.state;
+            // The enrollment as this worker last moved it (saves a read per step); `None`: read it.
+            let mut current: Option<Enrollment> = None;
+            macro_rules! flow {
+                ($f:expr) => {
+                    match $f {
+                        Flow::Reread => {}
+                        Flow::Have(next) => current = Some(next),
+                        Flow::Stop => return Ok(()),
+                    }
+                };
+            }
             for _ in 0..MAX_STEPS_PER_WAKE {
-                let Some(e) = st.enrollment(&c.id, user).await? else {
-                    return Ok(());
+                let e = match current.take() {
+                    Some(e) => e,
+                    None => match st.enrollment(&c.id, user).await? {
+                        Some(e) => e,
+                        None => return Ok(()),
+                    },
                 };
                 if e.entry != entry || e.status != Status::Active {
                     return Ok(()); // stale wake-up
@@ -953,13 +970,14 @@ impl Engine {
                 let base = e.wait_until.unwrap_or(e.since);
                 let i = e.step;
                 let Some(step) = c.steps.get(usize::from(i)) else {
-                    return self.finish(c, user, &e).await;
+                    self.finish(c, user, &e).await?;
+                    return Ok(());
                 };
                 match step {
                     CStep::Wait { wait, next } => {
                         let until = wait_until(wait, base, &c.tz);
                         if *next == EXIT {
-                            self.finish(c, user, &e).await?;
+                            flow!(self.finish(c, user, &e).await?);
                             continue;
                         }
                         let change = Transition::Move {
@@ -968,8 +986,11 @@ impl Engine {
                             wait_until: Some(until),
                             last_sent: e.last_sent,
                         };
-                        if st.transition(&c.id, user, e.entry, e.seq, change).await? && until > now {
-                            return self.wake_at(c, user, entry, until).await;
+                        if st.transition(&c.id, user, e.entry, e.seq, change.clone()).await? {
+                            if until > now {
+                                return self.wake_at(c, user, entry, until).await;
+                            }
+                            current = Some(applied(&e, &change));
                         }
                     }
                     CStep::Branch { cond, then, otherwise } => {
@@ -989,8 +1010,10 @@ impl Engine {
                                 .iter()
                                 .any(|ev| *ev.name == *m.name && ev.at >= e.entered_at && props_match(&m.props, ev)),
                         };
-                        self.move_to(c, user, &e, if yes { *then } else { *otherwise }, base, e.last_sent)
-                            .await?;
+                        flow!(
+                            self.move_to(c, user, &e, if yes { *then } else { *otherwise }, base, e.last_sent)
+                                .await?
+                        );
                     }
                     CStep::Split {
                         cumulative,
@@ -1005,15 +1028,16 @@ impl Engine {
                             .partition_point(|&w| w <= x)
                             .min(targets.len().saturating_sub(1));
                         let target = targets.get(arm).copied().unwrap_or(EXIT);
-                        self.move_to(c, user, &e, target, base, e.last_sent).await?;
+                        flow!(self.move_to(c, user, &e, target, base, e.last_sent).await?);
                     }
                     CStep::Act { act, value, next } => {
                         self.act(c, user, act, value.as_ref(), now, depth).await?;
                         loaded.profile = None;
                         self.record(c, user, Some(i), RecordKind::Acted).await?;
+                        // An act may have changed this enrollment (a `stop` of itself): re-read.
                         self.move_to(c, user, &e, *next, base, e.last_sent).await?;
                     }
-                    CStep::Exit => self.finish(c, user, &e).await?,
+                    CStep::Exit => flow!(self.finish(c, user, &e).await?),
                     CStep::Send { payload, quiet, next } => {
                         if let Some(q) = &self.inner.config.quiet_hours {
                             if q.contains(now) {
@@ -1035,7 +1059,7 @@ impl Engine {
                                     QuietPolicy::Drop => {
                                         self.record(c, user, Some(i), RecordKind::Skipped(SkipReason::QuietHours))
                                             .await?;
-                                        self.move_to(c, user, &e, *next, base, e.last_sent).await?;
+                                        flow!(self.move_to(c, user, &e, *next, base, e.last_sent).await?);
                                         continue;
                                     }
                                 }
@@ -1043,7 +1067,7 @@ impl Engine {
                         }
                         let sent = self.send(c, user, &e, payload, now, loaded).await?;
                         let last = if sent { Some(i) } else { e.last_sent };
-                        self.move_to(c, user, &e, *next, base, last).await?;
+                        flow!(self.move_to(c, user, &e, *next, base, last).await?);
                     }
                 }
             }
@@ -1066,7 +1090,8 @@ impl Engine {
             .await
     }
 
-    async fn finish(&self, c: &Compiled, user: &UserId, e: &Enrollment) -> Result<()> {
+    /// Ends the enrollment as completed: `Stop` when this worker ended it, else `Reread`.
+    async fn finish(&self, c: &Compiled, user: &UserId, e: &Enrollment) -> Result<Flow> {
         if self
             .inner
             .state
@@ -1075,8 +1100,9 @@ impl Engine {
         {
             self.record(c, user, None, RecordKind::Exited(ExitReason::Completed))
                 .await?;
+            return Ok(Flow::Stop);
         }
-        Ok(())
+        Ok(Flow::Reread)
     }
 
     async fn move_to(
@@ -1087,7 +1113,7 @@ impl Engine {
         target: u16,
         since: Timestamp,
         last_sent: Option<u16>,
-    ) -> Result<()> {
+    ) -> Result<Flow> {
         if target == EXIT {
             return self.finish(c, user, e).await;
         }
@@ -1097,8 +1123,15 @@ impl Engine {
             wait_until: None,
             last_sent,
         };
-        self.inner.state.transition(&c.id, user, e.entry, e.seq, change).await?;
-        Ok(())
+        if self
+            .inner
+            .state
+            .transition(&c.id, user, e.entry, e.seq, change.clone())
+            .await?
+        {
+            return Ok(Flow::Have(applied(e, &change)));
+        }
+        Ok(Flow::Reread)
     }
 
     /// Sends the step's messages once. Returns whether LINE took them (now or before).
@@ -1244,6 +1277,40 @@ impl Engine {
             }
         }
     }
+}
+
+/// What to do after a move.
+enum Flow {
+    /// Read the enrollment again (another worker moved it, or it may have changed).
+    Reread,
+    /// This worker moved it; here it is.
+    Have(Enrollment),
+    /// This worker ended it.
+    Stop,
+}
+
+/// The enrollment after `change` was applied to `e`.
+fn applied(e: &Enrollment, change: &Transition) -> Enrollment {
+    let mut n = e.clone();
+    n.seq = n.seq.wrapping_add(1);
+    match change {
+        Transition::Move {
+            step,
+            since,
+            wait_until,
+            last_sent,
+        } => {
+            n.step = *step;
+            n.since = *since;
+            n.wait_until = *wait_until;
+            n.last_sent = *last_sent;
+        }
+        Transition::Exit(reason) => {
+            n.status = Status::Exited(*reason);
+            n.wait_until = None;
+        }
+    }
+    n
 }
 
 fn props_match(want: &std::collections::BTreeMap<String, serde_json::Value>, event: &Event) -> bool {

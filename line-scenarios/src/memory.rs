@@ -4,9 +4,14 @@
 //! a LINE user id (`U` and 32 lowercase hex digits) is kept as 16 bytes, times as 32-bit seconds
 //! (from 2000-01-01 to 2136, saturating outside), an enrollment in 36 bytes and a pending wake-up
 //! in 16. [`InMemoryStore::approx_bytes`] sums the tables' capacities.
+//!
+//! The tables keyed by interned numbers and by LINE user ids (issued by LINE, uniformly random)
+//! use a fast multiplicative hash; user ids in any other form are kept in a table with the
+//! standard library's keyed hash, so crafted ids cannot degrade it.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use jiff::{SignedDuration, Timestamp};
@@ -63,6 +68,60 @@ fn unpack(p: &[u8; 16]) -> String {
     }
     s
 }
+
+/// A multiplicative hash (the FxHash scheme) for keys that are numbers or random bytes.
+#[derive(Debug, Default, Clone, Copy)]
+struct FastHasher(u64);
+
+const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+
+impl FastHasher {
+    #[inline]
+    fn add(&mut self, x: u64) {
+        self.0 = (self.0.rotate_left(5) ^ x).wrapping_mul(SEED);
+    }
+}
+
+impl Hasher for FastHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.add(u64::from_le_bytes(w));
+        }
+        for &b in chunks.remainder() {
+            self.add(u64::from(b));
+        }
+    }
+    #[inline]
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+    #[inline]
+    fn write_u16(&mut self, i: u16) {
+        self.add(u64::from(i));
+    }
+    #[inline]
+    fn write_u32(&mut self, i: u32) {
+        self.add(u64::from(i));
+    }
+    #[inline]
+    fn write_u64(&mut self, i: u64) {
+        self.add(i);
+    }
+    #[inline]
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type Fast = BuildHasherDefault<FastHasher>;
 
 #[derive(Debug, Clone, Copy)]
 struct Slot {
@@ -123,17 +182,17 @@ type EntryVars = Box<[(Box<str>, Box<str>)]>;
 
 #[derive(Debug, Default)]
 struct Inner {
-    packed: HashMap<[u8; 16], u32>,
+    packed: HashMap<[u8; 16], u32, Fast>,
     packed_list: Vec<[u8; 16]>,
     other: HashMap<Box<str>, u32>,
     other_list: Vec<Box<str>>,
     scenarios: HashMap<Arc<str>, u16>,
     scenario_list: Vec<Arc<str>>,
-    enrollments: HashMap<(u32, u32), Slot>,
-    vars: HashMap<(u32, u32), EntryVars>,
-    ledger: HashMap<LedgerKey, LedgerEntry>,
+    enrollments: HashMap<(u32, u32), Slot, Fast>,
+    vars: HashMap<(u32, u32), EntryVars, Fast>,
+    ledger: HashMap<LedgerKey, LedgerEntry, Fast>,
     heap: BinaryHeap<Reverse<Wake>>,
-    leased: HashMap<Wake, u32>,
+    leased: HashMap<Wake, u32, Fast>,
 }
 
 impl Inner {
@@ -233,9 +292,9 @@ impl InMemoryStore {
     /// An empty store with room for `users` users without growing.
     pub fn with_capacity(users: usize) -> Self {
         let inner = Inner {
-            packed: HashMap::with_capacity(users),
+            packed: HashMap::with_capacity_and_hasher(users, Fast::default()),
             packed_list: Vec::with_capacity(users),
-            enrollments: HashMap::with_capacity(users),
+            enrollments: HashMap::with_capacity_and_hasher(users, Fast::default()),
             heap: BinaryHeap::with_capacity(users),
             ..Default::default()
         };
@@ -251,7 +310,7 @@ impl InMemoryStore {
     /// The heap bytes the tables hold (capacities times entry sizes, plus one control byte per
     /// hash-table bucket), for sizing and for the memory benchmark.
     pub fn approx_bytes(&self) -> usize {
-        fn map<K, V>(m: &HashMap<K, V>) -> usize {
+        fn map<K, V, S>(m: &HashMap<K, V, S>) -> usize {
             // hashbrown keeps capacity * 8 / 7 buckets (rounded to a power of two) of (K, V) plus a control byte each.
             let buckets = if m.capacity() == 0 {
                 0
@@ -337,7 +396,9 @@ fn enroll_slot(g: &mut Inner, s: u16, u: u32, rule: Reentry, now: u32) -> std::r
             status: 0,
         },
     );
-    g.vars.remove(&key);
+    if !g.vars.is_empty() {
+        g.vars.remove(&key);
+    }
     Ok(())
 }
 
