@@ -69,7 +69,8 @@ fn unpack(p: &[u8; 16]) -> String {
     s
 }
 
-/// A multiplicative hash (the FxHash scheme) for keys that are numbers or random bytes.
+/// A multiplicative hash (the FxHash scheme, with murmur3's finalizer) for keys that are numbers
+/// or LINE user ids.
 #[derive(Debug, Default, Clone, Copy)]
 struct FastHasher(u64);
 
@@ -117,7 +118,14 @@ impl Hasher for FastHasher {
     }
     #[inline]
     fn finish(&self) -> u64 {
-        self.0
+        // murmur3's finalizer: every input bit reaches the low bits the table indexes by
+        // (without it, keys differing only in high bits would all land in one bucket).
+        let mut h = self.0;
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        h ^ (h >> 33)
     }
 }
 
@@ -661,6 +669,22 @@ mod tests {
         let t: Timestamp = "2026-05-15T01:02:03Z".parse().unwrap();
         assert_eq!(time(secs(t)), t);
         assert_eq!(secs("1990-01-01T00:00:00Z".parse().unwrap()), 0);
+    }
+
+    #[test]
+    fn the_fast_hash_spreads_keys_that_differ_only_in_high_bits() {
+        use std::hash::BuildHasher;
+        let build = Fast::default();
+        let mut buckets = std::collections::HashSet::new();
+        for i in 0u32..1024 {
+            let key = pack(&format!("U{i:032x}")).unwrap();
+            buckets.insert(build.hash_one(key) & 1023);
+        }
+        assert!(
+            buckets.len() > 500,
+            "sequential ids fill {} of 1024 buckets",
+            buckets.len()
+        );
     }
 
     #[test]
