@@ -57,6 +57,12 @@ pub enum ErrorKind {
         /// What differed.
         what: String,
     },
+    /// The scenario engine failed.
+    #[error("scenario engine: {action}")]
+    Scenario {
+        /// What it was doing.
+        action: String,
+    },
     /// A setting is missing or invalid (an environment variable or a flag).
     #[error("config: {field}: {reason}")]
     Config {

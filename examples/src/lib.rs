@@ -4,7 +4,7 @@
 //! examples share, so that tests can run it:
 //!
 //! - [`tour`]: the whole journey on the embedded emulator
-//!   (`cargo run -p line-examples --example tour`);
+//!   (`cargo run -p line-examples --example tour`), with step 7 in [`tour_scenarios`];
 //! - [`bot`]: the shop's webhook bot the tour runs;
 //! - [`live`]: the tour's `--live` mode against the real API (dry run first);
 //! - [`table`]: headings and tables for readable output.
@@ -14,6 +14,7 @@ pub mod error;
 pub mod live;
 pub mod table;
 pub mod tour;
+pub mod tour_scenarios;
 
 pub use error::{Error, ErrorKind};
 
@@ -41,6 +42,8 @@ pub mod docs {
     pub struct LineRichmenu;
     #[doc = include_str!("../../docs/line-popup.md")]
     pub struct LinePopup;
+    #[doc = include_str!("../../docs/line-scenarios.md")]
+    pub struct LineScenarios;
     #[doc = include_str!("../../docs/line-emulator.md")]
     pub struct LineEmulator;
     #[doc = include_str!("../../docs/line-cli.md")]

@@ -13,7 +13,9 @@
 //!    multicast), sent, and delivery checked on the emulator;
 //! 5. personalized pushes ("¥X more to reach REINE") rendered per user from a
 //!    Flex template;
-//! 6. a report.
+//! 6. a report;
+//! 7. system deliveries ([`crate::tour_scenarios`]): cart abandonment and a
+//!    birthday-month coupon, run by line-scenarios on the emulated clock.
 //!
 //! Time is a [`ManualClock`] starting at 2026-05-15 10:00 JST, so every run
 //! gives the same totals ([`TourTotals`]).
@@ -131,6 +133,8 @@ pub struct TourTotals {
     pub messages_delivered: usize,
     /// Messages counted against the monthly quota (replies are free).
     pub quota_used: i64,
+    /// Step 7: system deliveries (after the report, so the totals above do not include them).
+    pub scenarios: crate::tour_scenarios::ScenarioTotals,
 }
 
 impl TourTotals {
@@ -352,7 +356,22 @@ impl Ctx<'_> {
         self.step_campaign().await?;
         self.step_tier_pushes().await?;
         self.step_report().await?;
+        self.step_scenarios().await?;
         Ok(self.totals.clone())
+    }
+
+    /// Step 7, in [`crate::tour_scenarios`]: the existing friends in their order of arrival.
+    async fn step_scenarios(&mut self) -> Result<(), Error> {
+        let mut friends: Vec<(UserId, String)> = self
+            .people
+            .values()
+            .filter(|p| p.name.starts_with("Friend "))
+            .map(|p| (p.id.clone(), p.name.clone()))
+            .collect();
+        friends.sort_by(|a, b| a.1.cmp(&b.1));
+        self.totals.scenarios =
+            crate::tour_scenarios::step(self.out, &self.emu, &self.client, &self.clock, &friends).await?;
+        Ok(())
     }
 
     fn add_person(&mut self, spec: UserSpec, name: &str, female: bool) -> Person {

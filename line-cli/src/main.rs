@@ -11,6 +11,7 @@ use clap::{Parser, Subcommand};
 mod emulator;
 mod flex;
 mod richmenu;
+mod scenario;
 mod segment;
 mod webhook;
 
@@ -29,6 +30,9 @@ enum Command {
     /// Check, format, evaluate and compile segments.
     #[command(subcommand)]
     Segment(segment::SegmentCmd),
+    /// Check, simulate and report scenarios (system deliveries).
+    #[command(subcommand)]
+    Scenario(scenario::ScenarioCmd),
     /// Run a local LINE API emulator (prints `listening on http://127.0.0.1:PORT` first).
     Emulator(emulator::EmulatorArgs),
 }
@@ -47,6 +51,7 @@ fn main() -> ExitCode {
         Command::Flex(cmd) => flex::run(cmd),
         Command::Richmenu(cmd) => richmenu::run(cmd),
         Command::Segment(cmd) => segment::run(cmd),
+        Command::Scenario(cmd) => scenario::run(cmd),
         Command::Emulator(args) => emulator::run(args),
     }
 }

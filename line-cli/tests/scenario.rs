@@ -1,0 +1,191 @@
+//! `linectl scenario`: check, simulate and report on files.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn linectl(args: &[&str]) -> Output {
+    let out = Command::new(env!("CARGO_BIN_EXE_linectl"))
+        .args(args)
+        .output()
+        .expect("linectl runs");
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains("panicked"),
+        "linectl panicked"
+    );
+    out
+}
+
+fn dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("linectl-scn-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p.to_str().unwrap().to_owned()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+const SCENARIOS: &str = r#"[
+  {"id": "cart", "priority": 10, "trigger": {"event": {"name": "cart_updated"}},
+   "steps": [
+     {"id": "wait", "wait": {"for": "1h"}},
+     {"id": "bought", "if": {"event_since_entry": {"name": "purchase"}}, "then": "end", "else": "remind"},
+     {"id": "remind", "send": {"flex": {"alt_text": "{item} is in your cart", "contents": {"type": "bubble",
+       "body": {"type": "box", "layout": "vertical", "contents": [{"type": "text", "text": "{item} is in your cart"}]}},
+       "vars": {"item": {"event": "item"}}}}},
+     {"id": "end", "exit": {}}],
+   "goals": [{"event": "purchase", "revenue": "amount"}]},
+  {"id": "promo", "trigger": {"event": {"name": "cart_updated"}},
+   "steps": [{"id": "wait", "wait": {"for": "1h"}}, {"id": "offer", "send": {"messages": [{"type": "text", "text": "10% off"}]}}]}
+]"#;
+
+const PROFILES: &str = r#"{"id": "Ua", "attributes": {"nickname": "Aoi"}}
+{"id": "Ub"}
+"#;
+
+const EVENTS: &str = r#"# Aoi leaves a cart at 10:00 JST; Ren buys within the hour.
+{"at": "2026-05-15T01:00:00Z", "user": "Ua", "event": "cart_updated", "props": {"item": "Face cream"}}
+{"at": "2026-05-15T12:30:00Z", "user": "Ub", "event": "cart_updated", "props": {"item": "Lip balm"}}
+{"at": "2026-05-15T12:50:00Z", "user": "Ub", "event": "purchase", "props": {"amount": 2400}}
+"#;
+
+#[test]
+fn check_prints_ok_or_each_problem_with_step_and_pointer() {
+    let d = dir("check");
+    let ok = write(&d, "ok.json", SCENARIOS);
+    let out = linectl(&["scenario", "check", &ok]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("ok (2 scenario(s))"));
+
+    let bad = write(
+        &d,
+        "bad.json",
+        r#"{"id": "x", "trigger": {"follow": {}}, "steps": [
+          {"id": "a", "wait": {"for": "10s"}, "next": "b"},
+          {"id": "b", "if": {"event_since_entry": {"name": "purchase"}}, "then": "a", "else": "nowhere"}]}"#,
+    );
+    let out = linectl(&["scenario", "check", &bad]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("scenario `x`: step `a` at /steps/0/wait/for: a wait of 10s is shorter"),
+        "{err}"
+    );
+    assert!(
+        err.contains("step `b` at /steps/1/else: unknown step `nowhere`"),
+        "{err}"
+    );
+
+    let shape = write(
+        &d,
+        "shape.json",
+        r#"{"id": "x", "trigger": {"follow": {}}, "steps": [{"id": "a", "sned": {}}]}"#,
+    );
+    let out = linectl(&["scenario", "check", &shape]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("/steps/0/sned"), "{}", text(&out.stderr));
+
+    let schema = write(
+        &d,
+        "schema.json",
+        r#"{"attributes": {"points": "number"}, "events": {"cart_updated": {}, "purchase": {"amount": "number"}}}"#,
+    );
+    let out = linectl(&["scenario", "check", &ok, "--schema", &schema]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}
+
+#[test]
+fn unreadable_input_exits_2() {
+    let d = dir("unreadable");
+    let out = linectl(&["scenario", "check", d.join("missing.json").to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let not_json = write(&d, "x.json", "{ not json");
+    let out = linectl(&["scenario", "check", &not_json]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("line 1"), "{}", text(&out.stderr));
+    let ok = write(&d, "ok.json", SCENARIOS);
+    let p = write(&d, "p.jsonl", PROFILES);
+    let e = write(
+        &d,
+        "e.jsonl",
+        "{\"at\": \"yesterday\", \"user\": \"Ua\", \"event\": \"x\"}\n",
+    );
+    let out = linectl(&["scenario", "simulate", &ok, "--profiles", &p, "--events", &e]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("line 1: /at"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn simulate_shows_sends_hold_backs_and_cost_and_report_reads_the_records() {
+    let d = dir("simulate");
+    let s = write(&d, "s.json", SCENARIOS);
+    let p = write(&d, "p.jsonl", PROFILES);
+    let e = write(&d, "e.jsonl", EVENTS);
+    let records = d.join("records.jsonl");
+    let out = linectl(&[
+        "scenario",
+        "simulate",
+        &s,
+        "--profiles",
+        &p,
+        "--events",
+        &e,
+        "--budget",
+        "1",
+        "--quiet-hours",
+        "21:00-09:00",
+        "--free",
+        "1",
+        "--yen",
+        "3",
+        "--records-out",
+        records.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let o = text(&out.stdout);
+    // Aoi: the cart reminder at 11:00 JST takes the one weekly slot; the promo is held back.
+    assert!(o.contains("2026-05-15T02:00:00Z\tUa\tcart\tremind\tsent"), "{o}");
+    assert!(
+        o.contains("2026-05-15T02:00:00Z\tUa\tpromo\toffer\theld back: budget"),
+        "{o}"
+    );
+    // Ren: carted at 21:30 JST, bought at 21:50: a conversion, no reminder; the promo is due at
+    // 22:30 JST, in quiet hours, and deferred to 09:00.
+    assert!(o.contains("Ub\tcart\t-\tconversion ¥2,400"), "{o}");
+    assert!(
+        o.contains("Ub\tpromo\toffer\tdeferred by quiet hours until 2026-05-16T00:00:00Z"),
+        "{o}"
+    );
+    assert!(o.contains("2026-05-16T00:00:00Z\tUb\tpromo\toffer\tsent"), "{o}");
+    assert!(o.contains("2 message(s) would be sent, costing ¥3"), "{o}");
+
+    let out = linectl(&[
+        "scenario",
+        "report",
+        &s,
+        "--records",
+        records.to_str().unwrap(),
+        "--free",
+        "1",
+        "--yen",
+        "3",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let table = text(&out.stdout);
+    let cart = table
+        .lines()
+        .find(|l| l.starts_with("cart ") && l.contains("(all)"))
+        .expect("a cart row");
+    assert!(cart.contains("¥2,400"), "{table}");
+    let header = table.lines().next().unwrap();
+    for col in ["entered", "sent", "skipped", "conv", "revenue", "cost", "CVR", "ROAS"] {
+        assert!(header.contains(col), "{header}");
+    }
+    assert!(table.contains("1 budget"), "{table}");
+}

@@ -1,0 +1,25 @@
+#![doc = include_str!("../README.md")]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+pub mod budget;
+pub mod builder;
+pub mod engine;
+pub mod error;
+pub mod json;
+pub mod memory;
+pub mod model;
+pub mod profiles;
+mod render;
+pub mod sender;
+pub mod simulate;
+#[cfg(feature = "sqlite")]
+pub mod sqlite;
+pub mod stats;
+pub mod store;
+#[cfg(feature = "testing")]
+pub mod testing;
+pub mod validate;
+
+pub use engine::{Engine, EngineConfig};
+pub use error::{Error, ErrorKind, Result};
+pub use model::Scenario;

@@ -1,0 +1,695 @@
+//! In-memory [`StateStore`] and [`Scheduler`], laid out compactly for millions of users.
+//!
+//! One [`InMemoryStore`] implements both traits, so that users and scenarios are interned once:
+//! a LINE user id (`U` and 32 lowercase hex digits) is kept as 16 bytes, times as 32-bit seconds
+//! (from 2000-01-01 to 2136, saturating outside), an enrollment in 36 bytes and a pending wake-up
+//! in 16. [`InMemoryStore::approx_bytes`] sums the tables' capacities.
+//!
+//! The tables keyed by interned numbers and by LINE user ids (issued by LINE, uniformly random)
+//! use a fast multiplicative hash; user ids in any other form are kept in a table with the
+//! standard library's keyed hash, so crafted ids cannot degrade it.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use jiff::{SignedDuration, Timestamp};
+use line_core::ids::UserId;
+
+use crate::error::Result;
+use crate::model::Reentry;
+use crate::store::*;
+
+/// Seconds from the Unix epoch to 2000-01-01T00:00:00Z.
+const EPOCH_2000: i64 = 946_684_800;
+/// Indices at and above this are users whose id is not in LINE's usual form.
+const OTHER_BIT: u32 = 1 << 31;
+const NO_STEP: u16 = u16::MAX;
+
+fn secs(t: Timestamp) -> u32 {
+    (t.as_second() - EPOCH_2000).clamp(0, i64::from(u32::MAX)) as u32
+}
+
+fn time(s: u32) -> Timestamp {
+    Timestamp::from_second(i64::from(s) + EPOCH_2000).unwrap_or(Timestamp::UNIX_EPOCH)
+}
+
+fn pack(user: &str) -> Option<[u8; 16]> {
+    let hex = user.strip_prefix('U')?;
+    if hex.len() != 32 {
+        return None;
+    }
+    let mut out = [0u8; 16];
+    let b = hex.as_bytes();
+    for (i, o) in out.iter_mut().enumerate() {
+        let hi = nibble(b[2 * i])?;
+        let lo = nibble(b[2 * i + 1])?;
+        *o = (hi << 4) | lo;
+    }
+    Some(out)
+}
+
+fn nibble(c: u8) -> Option<u8> {
+    match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        _ => None,
+    }
+}
+
+fn unpack(p: &[u8; 16]) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(33);
+    s.push('U');
+    for b in p {
+        s.push(HEX[usize::from(b >> 4)] as char);
+        s.push(HEX[usize::from(b & 15)] as char);
+    }
+    s
+}
+
+/// A multiplicative hash (the FxHash scheme, with murmur3's finalizer) for keys that are numbers
+/// or LINE user ids.
+#[derive(Debug, Default, Clone, Copy)]
+struct FastHasher(u64);
+
+const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+
+impl FastHasher {
+    #[inline]
+    fn add(&mut self, x: u64) {
+        self.0 = (self.0.rotate_left(5) ^ x).wrapping_mul(SEED);
+    }
+}
+
+impl Hasher for FastHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.add(u64::from_le_bytes(w));
+        }
+        for &b in chunks.remainder() {
+            self.add(u64::from(b));
+        }
+    }
+    #[inline]
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+    #[inline]
+    fn write_u16(&mut self, i: u16) {
+        self.add(u64::from(i));
+    }
+    #[inline]
+    fn write_u32(&mut self, i: u32) {
+        self.add(u64::from(i));
+    }
+    #[inline]
+    fn write_u64(&mut self, i: u64) {
+        self.add(i);
+    }
+    #[inline]
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+    #[inline]
+    fn finish(&self) -> u64 {
+        // murmur3's finalizer: every input bit reaches the low bits the table indexes by
+        // (without it, keys differing only in high bits would all land in one bucket).
+        let mut h = self.0;
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        h ^ (h >> 33)
+    }
+}
+
+type Fast = BuildHasherDefault<FastHasher>;
+
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    entered: u32,
+    since: u32,
+    /// 0: not waiting.
+    wait_until: u32,
+    entry: u32,
+    seq: u32,
+    step: u16,
+    last_sent: u16,
+    /// 0 active, 1 + ExitReason index otherwise.
+    status: u8,
+}
+
+const REASONS: [ExitReason; 4] = [
+    ExitReason::Completed,
+    ExitReason::Goal,
+    ExitReason::Unfollowed,
+    ExitReason::Stopped,
+];
+
+impl Slot {
+    fn status(&self) -> Status {
+        match self.status {
+            0 => Status::Active,
+            n => Status::Exited(REASONS[usize::from(n - 1).min(3)]),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct LedgerKey {
+    scenario: u16,
+    step: u16,
+    user: u32,
+    entry: u32,
+    seq: u32,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct LedgerEntry {
+    /// 0 pending, 1 done, 2 abandoned.
+    state: u8,
+    since: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+struct Wake {
+    at: u32,
+    scenario: u16,
+    user: u32,
+    entry: u32,
+}
+
+/// Event values kept with an entry.
+type EntryVars = Box<[(Box<str>, Box<str>)]>;
+
+#[derive(Debug, Default)]
+struct Inner {
+    packed: HashMap<[u8; 16], u32, Fast>,
+    packed_list: Vec<[u8; 16]>,
+    other: HashMap<Box<str>, u32>,
+    other_list: Vec<Box<str>>,
+    scenarios: HashMap<Arc<str>, u16>,
+    scenario_list: Vec<Arc<str>>,
+    enrollments: HashMap<(u32, u32), Slot, Fast>,
+    vars: HashMap<(u32, u32), EntryVars, Fast>,
+    ledger: HashMap<LedgerKey, LedgerEntry, Fast>,
+    heap: BinaryHeap<Reverse<Wake>>,
+    leased: HashMap<Wake, u32, Fast>,
+}
+
+impl Inner {
+    fn user(&mut self, user: &UserId) -> u32 {
+        match pack(user.as_str()) {
+            Some(p) => {
+                let next = self.packed_list.len() as u32;
+                *self.packed.entry(p).or_insert_with(|| {
+                    self.packed_list.push(p);
+                    next
+                })
+            }
+            None => {
+                if let Some(&i) = self.other.get(user.as_str()) {
+                    return i;
+                }
+                let i = OTHER_BIT | self.other_list.len() as u32;
+                self.other_list.push(user.as_str().into());
+                self.other.insert(user.as_str().into(), i);
+                i
+            }
+        }
+    }
+
+    fn find_user(&self, user: &UserId) -> Option<u32> {
+        match pack(user.as_str()) {
+            Some(p) => self.packed.get(&p).copied(),
+            None => self.other.get(user.as_str()).copied(),
+        }
+    }
+
+    fn user_id(&self, i: u32) -> UserId {
+        if i & OTHER_BIT == 0 {
+            UserId::new(unpack(&self.packed_list[i as usize]))
+        } else {
+            UserId::new(self.other_list[(i & !OTHER_BIT) as usize].to_string())
+        }
+    }
+
+    fn scenario(&mut self, id: &str) -> u16 {
+        if let Some(&i) = self.scenarios.get(id) {
+            return i;
+        }
+        let i = self.scenario_list.len() as u16;
+        let id: Arc<str> = id.into();
+        self.scenario_list.push(id.clone());
+        self.scenarios.insert(id, i);
+        i
+    }
+
+    fn key(scenario: u16, user: u32) -> (u32, u32) {
+        (u32::from(scenario), user)
+    }
+
+    fn enrollment(&self, scenario: u16, user: u32, slot: &Slot) -> Enrollment {
+        let vars = self
+            .vars
+            .get(&Self::key(scenario, user))
+            .map(|v| v.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
+            .unwrap_or_default();
+        Enrollment {
+            entry: slot.entry,
+            seq: slot.seq,
+            step: slot.step,
+            status: slot.status(),
+            entered_at: time(slot.entered),
+            since: time(slot.since),
+            wait_until: (slot.wait_until != 0).then(|| time(slot.wait_until)),
+            last_sent: (slot.last_sent != NO_STEP).then_some(slot.last_sent),
+            vars,
+        }
+    }
+
+    fn ledger_key(&mut self, key: &SendKey) -> LedgerKey {
+        LedgerKey {
+            scenario: self.scenario(&key.scenario),
+            step: key.step,
+            user: self.user(&key.user),
+            entry: key.entry,
+            seq: key.seq,
+        }
+    }
+}
+
+/// The in-memory [`StateStore`] and [`Scheduler`]. Cheap to share behind an `Arc`.
+#[derive(Debug, Default)]
+pub struct InMemoryStore {
+    inner: Mutex<Inner>,
+}
+
+impl InMemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// An empty store with room for `users` users without growing.
+    pub fn with_capacity(users: usize) -> Self {
+        let inner = Inner {
+            packed: HashMap::with_capacity_and_hasher(users, Fast::default()),
+            packed_list: Vec::with_capacity(users),
+            enrollments: HashMap::with_capacity_and_hasher(users, Fast::default()),
+            heap: BinaryHeap::with_capacity(users),
+            ..Default::default()
+        };
+        Self {
+            inner: Mutex::new(inner),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The heap bytes the tables hold (capacities times entry sizes, plus one control byte per
+    /// hash-table bucket), for sizing and for the memory benchmark.
+    pub fn approx_bytes(&self) -> usize {
+        fn map<K, V, S>(m: &HashMap<K, V, S>) -> usize {
+            // hashbrown keeps capacity * 8 / 7 buckets (rounded to a power of two) of (K, V) plus a control byte each.
+            let buckets = if m.capacity() == 0 {
+                0
+            } else {
+                (m.capacity() * 8 / 7).next_power_of_two()
+            };
+            buckets * (std::mem::size_of::<(K, V)>() + 1)
+        }
+        let g = self.lock();
+        map(&g.packed)
+            + g.packed_list.capacity() * 16
+            + map(&g.other)
+            + g.other_list.iter().map(|s| s.len() * 2 + 16).sum::<usize>()
+            + map(&g.enrollments)
+            + map(&g.vars)
+            + map(&g.ledger)
+            + g.heap.capacity() * std::mem::size_of::<Wake>()
+            + map(&g.leased)
+    }
+
+    /// When the earliest scheduled (not leased) wake-up is due.
+    pub fn next_due(&self) -> Option<Timestamp> {
+        self.lock().heap.peek().map(|Reverse(w)| time(w.at))
+    }
+
+    /// Enters many users at once (a segment launch): like [`StateStore::enroll`] with no event
+    /// properties, followed by [`Scheduler::schedule`] of a wake-up at `at` for each one entered.
+    /// Returns how many entered.
+    pub fn enroll_many<'a>(
+        &self,
+        scenario: &str,
+        users: impl IntoIterator<Item = &'a UserId>,
+        rule: Reentry,
+        at: Timestamp,
+    ) -> usize {
+        let mut g = self.lock();
+        let s = g.scenario(scenario);
+        let now = secs(at);
+        let mut n = 0;
+        for user in users {
+            let u = g.user(user);
+            if enroll_slot(&mut g, s, u, rule, now).is_ok() {
+                let entry = g.enrollments[&Inner::key(s, u)].entry;
+                g.heap.push(Reverse(Wake {
+                    at: now,
+                    scenario: s,
+                    user: u,
+                    entry,
+                }));
+                n += 1;
+            }
+        }
+        n
+    }
+}
+
+fn enroll_slot(g: &mut Inner, s: u16, u: u32, rule: Reentry, now: u32) -> std::result::Result<(), Refusal> {
+    let key = Inner::key(s, u);
+    let prior = g.enrollments.get(&key).copied();
+    if let Some(p) = prior {
+        if p.status == 0 {
+            return Err(Refusal::AlreadyInside);
+        }
+        match rule {
+            Reentry::Once => return Err(Refusal::OnceOnly),
+            Reentry::OncePer(w) if i64::from(now) - i64::from(p.entered) < w.secs() as i64 => {
+                return Err(Refusal::TooSoon);
+            }
+            _ => {}
+        }
+    }
+    let entry = prior.map_or(1, |p| p.entry + 1);
+    g.enrollments.insert(
+        key,
+        Slot {
+            entered: now,
+            since: now,
+            wait_until: 0,
+            entry,
+            seq: 0,
+            step: 0,
+            last_sent: NO_STEP,
+            status: 0,
+        },
+    );
+    if !g.vars.is_empty() {
+        g.vars.remove(&key);
+    }
+    Ok(())
+}
+
+#[async_trait::async_trait]
+impl StateStore for InMemoryStore {
+    async fn enroll(
+        &self,
+        scenario: &str,
+        user: &UserId,
+        rule: Reentry,
+        at: Timestamp,
+        vars: Vec<(String, String)>,
+    ) -> Result<EnrollOutcome> {
+        let mut g = self.lock();
+        let s = g.scenario(scenario);
+        let u = g.user(user);
+        match enroll_slot(&mut g, s, u, rule, secs(at)) {
+            Err(r) => Ok(EnrollOutcome::Refused(r)),
+            Ok(()) => {
+                let key = Inner::key(s, u);
+                if !vars.is_empty() {
+                    g.vars.insert(
+                        key,
+                        vars.into_iter()
+                            .map(|(k, v)| (k.into_boxed_str(), v.into_boxed_str()))
+                            .collect(),
+                    );
+                }
+                let slot = g.enrollments[&key];
+                Ok(EnrollOutcome::Entered(g.enrollment(s, u, &slot)))
+            }
+        }
+    }
+
+    async fn enrollment(&self, scenario: &str, user: &UserId) -> Result<Option<Enrollment>> {
+        let g = self.lock();
+        let (Some(&s), Some(u)) = (g.scenarios.get(scenario), g.find_user(user)) else {
+            return Ok(None);
+        };
+        Ok(g.enrollments
+            .get(&Inner::key(s, u))
+            .map(|slot| g.enrollment(s, u, slot)))
+    }
+
+    async fn transition(
+        &self,
+        scenario: &str,
+        user: &UserId,
+        entry: u32,
+        seq: u32,
+        change: Transition,
+    ) -> Result<bool> {
+        let mut g = self.lock();
+        let (Some(&s), Some(u)) = (g.scenarios.get(scenario), g.find_user(user)) else {
+            return Ok(false);
+        };
+        let key = Inner::key(s, u);
+        let Some(slot) = g.enrollments.get_mut(&key) else {
+            return Ok(false);
+        };
+        if slot.entry != entry || slot.seq != seq || slot.status != 0 {
+            return Ok(false);
+        }
+        slot.seq = slot.seq.wrapping_add(1);
+        match change {
+            Transition::Move {
+                step,
+                since,
+                wait_until,
+                last_sent,
+            } => {
+                slot.step = step;
+                slot.since = secs(since);
+                slot.wait_until = wait_until.map_or(0, |t| secs(t).max(1));
+                slot.last_sent = last_sent.unwrap_or(NO_STEP);
+            }
+            Transition::Exit(reason) => {
+                slot.status = 1 + REASONS.iter().position(|r| *r == reason).unwrap_or(0) as u8;
+                slot.wait_until = 0;
+            }
+        }
+        Ok(true)
+    }
+
+    async fn active_of(&self, user: &UserId) -> Result<Vec<(String, Enrollment)>> {
+        let g = self.lock();
+        let Some(u) = g.find_user(user) else {
+            return Ok(Vec::new());
+        };
+        let mut out = Vec::new();
+        for (s, id) in g.scenario_list.iter().enumerate() {
+            if let Some(slot) = g.enrollments.get(&Inner::key(s as u16, u)) {
+                if slot.status == 0 {
+                    out.push((id.to_string(), g.enrollment(s as u16, u, slot)));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    async fn active_page(
+        &self,
+        after: Option<(&str, &UserId)>,
+        limit: usize,
+    ) -> Result<Vec<(String, UserId, Enrollment)>> {
+        let g = self.lock();
+        let mut all: Vec<(Arc<str>, UserId, (u32, u32))> = g
+            .enrollments
+            .iter()
+            .filter(|(_, slot)| slot.status == 0)
+            .map(|(&(s, u), _)| (g.scenario_list[s as usize].clone(), g.user_id(u), (s, u)))
+            .filter(|(s, u, _)| match after {
+                Some((a_s, a_u)) => (&**s, u.as_str()) > (a_s, a_u.as_str()),
+                None => true,
+            })
+            .collect();
+        all.sort_by(|a, b| (&*a.0, a.1.as_str()).cmp(&(&*b.0, b.1.as_str())));
+        all.truncate(limit);
+        Ok(all
+            .into_iter()
+            .map(|(s, u, key)| {
+                let slot = g.enrollments[&key];
+                let e = g.enrollment(key.0 as u16, key.1, &slot);
+                (s.to_string(), u, e)
+            })
+            .collect())
+    }
+
+    async fn claim(&self, key: &SendKey, at: Timestamp) -> Result<Claim> {
+        let mut g = self.lock();
+        let k = g.ledger_key(key);
+        match g.ledger.get(&k) {
+            Some(e) => Ok(match e.state {
+                0 => Claim::Pending { since: time(e.since) },
+                1 => Claim::Done,
+                _ => Claim::Abandoned,
+            }),
+            None => {
+                g.ledger.insert(
+                    k,
+                    LedgerEntry {
+                        state: 0,
+                        since: secs(at),
+                    },
+                );
+                Ok(Claim::New)
+            }
+        }
+    }
+
+    async fn settle(&self, key: &SendKey, outcome: Settled) -> Result<()> {
+        let mut g = self.lock();
+        let k = g.ledger_key(key);
+        let state = match outcome {
+            Settled::Accepted => 1,
+            Settled::Abandoned => 2,
+        };
+        let e = g.ledger.entry(k).or_insert(LedgerEntry { state, since: 0 });
+        // An accepted send stays accepted.
+        if e.state != 1 {
+            e.state = state;
+        }
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl Scheduler for InMemoryStore {
+    async fn schedule(&self, wake: &WakeUp) -> Result<()> {
+        let mut g = self.lock();
+        let w = Wake {
+            at: secs(wake.at),
+            scenario: g.scenario(&wake.scenario),
+            user: g.user(&wake.user),
+            entry: wake.entry,
+        };
+        g.heap.push(Reverse(w));
+        Ok(())
+    }
+
+    async fn due(&self, now: Timestamp, limit: usize, lease: SignedDuration) -> Result<Vec<WakeUp>> {
+        let mut g = self.lock();
+        let now_s = secs(now);
+        let until = secs(now.saturating_add(lease).unwrap_or(now));
+        // Expired leases come back first.
+        let expired: Vec<Wake> = g
+            .leased
+            .iter()
+            .filter(|(_, &until)| until <= now_s)
+            .map(|(w, _)| *w)
+            .collect();
+        for w in expired {
+            g.leased.remove(&w);
+            g.heap.push(Reverse(w));
+        }
+        let mut out = Vec::with_capacity(limit.min(g.heap.len()));
+        while out.len() < limit {
+            match g.heap.peek() {
+                Some(Reverse(w)) if w.at <= now_s => {}
+                _ => break,
+            }
+            let Some(Reverse(w)) = g.heap.pop() else { break };
+            g.leased.insert(w, until);
+            out.push(WakeUp {
+                scenario: g.scenario_list[usize::from(w.scenario)].clone(),
+                user: g.user_id(w.user),
+                entry: w.entry,
+                at: time(w.at),
+            });
+        }
+        Ok(out)
+    }
+
+    async fn ack(&self, wakes: &[WakeUp]) -> Result<()> {
+        let mut g = self.lock();
+        for wake in wakes {
+            let (Some(&s), Some(u)) = (g.scenarios.get(&*wake.scenario), g.find_user(&wake.user)) else {
+                continue;
+            };
+            let w = Wake {
+                at: secs(wake.at),
+                scenario: s,
+                user: u,
+                entry: wake.entry,
+            };
+            g.leased.remove(&w);
+        }
+        Ok(())
+    }
+
+    async fn pending(&self) -> Result<usize> {
+        let g = self.lock();
+        Ok(g.heap.len() + g.leased.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_ids_pack_and_unpack_exactly() {
+        let id = "U4af4980629d1b2c3e4f5a6b7c8d9e0f1";
+        assert_eq!(unpack(&pack(id).unwrap()), id);
+        assert!(
+            pack("U4AF4980629D1B2C3E4F5A6B7C8D9E0F1").is_none(),
+            "upper case keeps its spelling"
+        );
+        assert!(pack("Ushort").is_none());
+        let mut g = Inner::default();
+        for u in [id, "Ushort", "emoji-🎉"] {
+            let i = g.user(&UserId::new(u));
+            assert_eq!(g.user_id(i).as_str(), u);
+            assert_eq!(g.user(&UserId::new(u)), i, "interned once");
+        }
+    }
+
+    #[test]
+    fn times_saturate_to_the_stored_range() {
+        let t: Timestamp = "2026-05-15T01:02:03Z".parse().unwrap();
+        assert_eq!(time(secs(t)), t);
+        assert_eq!(secs("1990-01-01T00:00:00Z".parse().unwrap()), 0);
+    }
+
+    #[test]
+    fn the_fast_hash_spreads_keys_that_differ_only_in_high_bits() {
+        use std::hash::BuildHasher;
+        let build = Fast::default();
+        let mut buckets = std::collections::HashSet::new();
+        for i in 0u32..1024 {
+            let key = pack(&format!("U{i:032x}")).unwrap();
+            buckets.insert(build.hash_one(key) & 1023);
+        }
+        assert!(
+            buckets.len() > 500,
+            "sequential ids fill {} of 1024 buckets",
+            buckets.len()
+        );
+    }
+
+    #[test]
+    fn an_enrollment_takes_36_bytes_and_a_wake_up_16() {
+        assert_eq!(std::mem::size_of::<((u32, u32), Slot)>(), 36);
+        assert_eq!(std::mem::size_of::<Wake>(), 16);
+    }
+}

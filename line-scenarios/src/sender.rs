@@ -1,0 +1,148 @@
+//! The sender abstraction: a push with a retry key. Implemented for line-core's
+//! [`Client`](line_core::client::Client) (feature `client`), and by [`NullSender`] and
+//! [`RecordingSender`] for benchmarks, simulation and tests.
+
+use std::sync::Mutex;
+
+use line_core::ids::{RetryKey, UserId};
+
+pub use crate::render::Rendered;
+
+/// LINE took the messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Accepted {
+    /// Accepted now.
+    New,
+    /// Accepted earlier for this retry key (LINE answered 409): nothing was sent twice.
+    Before,
+}
+
+/// Why a push failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SendFailure {
+    /// LINE refused the request (a 4xx other than 409 and 429): sending it again cannot succeed.
+    Refused {
+        /// LINE's status.
+        status: u16,
+        /// LINE's message.
+        message: String,
+    },
+    /// The request may or may not have reached LINE (timeout, dropped connection, 5xx after the
+    /// client's own retries). Retrying with the same retry key is safe.
+    Unknown {
+        /// What happened.
+        message: String,
+    },
+    /// LINE did not take it now (rate limit, monthly quota): retry later.
+    Unavailable {
+        /// What happened.
+        message: String,
+    },
+}
+
+impl std::fmt::Display for SendFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SendFailure::Refused { status, message } => write!(f, "refused by LINE ({status}): {message}"),
+            SendFailure::Unknown { message } => write!(f, "outcome unknown: {message}"),
+            SendFailure::Unavailable { message } => write!(f, "not taken now: {message}"),
+        }
+    }
+}
+
+/// Pushes messages. Object-safe; use as `Arc<dyn Sender>`.
+#[async_trait::async_trait]
+pub trait Sender: Send + Sync {
+    /// Pushes `messages` to `user` with `retry_key` (the same key on every attempt of one send).
+    async fn push(&self, user: &UserId, messages: &Rendered, retry_key: RetryKey) -> Result<Accepted, SendFailure>;
+}
+
+/// A sender that accepts everything and sends nothing (benchmarks, dry runs).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NullSender;
+
+#[async_trait::async_trait]
+impl Sender for NullSender {
+    async fn push(&self, _: &UserId, _: &Rendered, _: RetryKey) -> Result<Accepted, SendFailure> {
+        Ok(Accepted::New)
+    }
+}
+
+/// One push seen by a [`RecordingSender`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pushed {
+    /// The user.
+    pub user: UserId,
+    /// The messages (JSON array).
+    pub messages: String,
+    /// The retry key.
+    pub retry_key: RetryKey,
+}
+
+/// A sender that keeps what it was given and, like LINE, accepts each retry key once.
+#[derive(Debug, Default)]
+pub struct RecordingSender {
+    pushed: Mutex<Vec<Pushed>>,
+}
+
+impl RecordingSender {
+    /// An empty recorder.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The pushes accepted as new, in order.
+    pub fn pushed(&self) -> Vec<Pushed> {
+        self.pushed.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+#[async_trait::async_trait]
+impl Sender for RecordingSender {
+    async fn push(&self, user: &UserId, messages: &Rendered, retry_key: RetryKey) -> Result<Accepted, SendFailure> {
+        let mut pushed = self.pushed.lock().unwrap_or_else(|e| e.into_inner());
+        if pushed.iter().any(|p| p.retry_key == retry_key) {
+            return Ok(Accepted::Before);
+        }
+        pushed.push(Pushed {
+            user: user.clone(),
+            messages: messages.json.clone(),
+            retry_key,
+        });
+        Ok(Accepted::New)
+    }
+}
+
+#[cfg(feature = "client")]
+#[async_trait::async_trait]
+impl Sender for line_core::client::Client {
+    async fn push(&self, user: &UserId, messages: &Rendered, retry_key: RetryKey) -> Result<Accepted, SendFailure> {
+        use line_core::client::Sent;
+        use line_core::model::{Message, PushMessageRequest};
+        use line_core::ErrorKind;
+
+        let list: Vec<Message> = serde_json::from_str(&messages.json).map_err(|e| SendFailure::Refused {
+            status: 0,
+            message: format!("the rendered messages are not valid message objects: {e}"),
+        })?;
+        let body = PushMessageRequest::new(user.as_str(), list);
+        match self.push_message(&body, Some(retry_key)).await {
+            Ok(r) => Ok(match r.body {
+                Sent::Duplicate => Accepted::Before,
+                _ => Accepted::New,
+            }),
+            Err(e) => Err(match e.kind() {
+                ErrorKind::Api(api) if api.status == 429 => SendFailure::Unavailable {
+                    message: api.message.clone(),
+                },
+                ErrorKind::Api(api) if (400..500).contains(&api.status) => SendFailure::Refused {
+                    status: api.status,
+                    message: api.message.clone(),
+                },
+                _ => SendFailure::Unknown { message: e.to_string() },
+            }),
+        }
+    }
+}

@@ -1,0 +1,355 @@
+//! Simulation: what would have been sent. Past events are replayed through scenarios on a
+//! simulated clock, with in-memory stores and a sender that sends nothing; the result says who
+//! would have received which step when, what the contact budget and quiet hours held back, and
+//! what it would have cost. `linectl scenario simulate` prints it.
+//!
+//! # Events file (JSON Lines)
+//!
+//! One event per line (blank lines and lines starting with `#` are skipped), in any order:
+//!
+//! ```json
+//! {"at": "2026-05-15T01:00:00Z", "user": "U…", "event": "cart_updated", "props": {"item": "Face cream"}}
+//! {"at": "2026-05-15T01:20:00Z", "user": "U…", "event": "purchase", "props": {"amount": 4800}}
+//! {"at": "2026-05-15T02:00:00Z", "user": "U…", "webhook": "follow"}
+//! {"at": "2026-05-15T02:01:00Z", "user": "U…", "webhook": "postback", "data": "survey=cosmetics"}
+//! {"at": "2026-05-15T02:02:00Z", "user": "U…", "webhook": "message", "text": "coupon"}
+//! ```
+//!
+//! `webhook` is one of `follow`, `unfollow`, `account_link`, `postback` (with `data`) and `message`
+//! (with `text`). Event `props` take strings, numbers and booleans.
+//!
+//! Profiles (line-segments' JSON Lines format) describe the users before the first event. Without
+//! `to`, the simulation ends when no wake-up is left (at most 400 days after the last event), and
+//! calendar triggers are checked hourly up to the last event; with `to`, both run until `to`.
+
+use std::sync::Arc;
+
+use jiff::{SignedDuration, Timestamp};
+use line_core::clock::{Clock, ManualClock};
+use line_core::ids::UserId;
+use line_segments::profile::{Event, Profile, Value};
+use serde_json::{json, Value as Json};
+
+use crate::budget::{Budget, Gate, InMemoryContacts};
+use crate::engine::{Engine, EngineConfig};
+use crate::error::{Error, ErrorKind, Result};
+use crate::memory::InMemoryStore;
+use crate::model::{Scenario, Trigger};
+use crate::profiles::{InMemoryProfiles, InMemoryRichMenus};
+use crate::sender::RecordingSender;
+use crate::stats::{self, InMemoryJournal, Plan, Record, RecordKind, Row};
+
+/// One replayed event.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct SimEvent {
+    /// When it happened.
+    pub at: Timestamp,
+    /// Who.
+    pub user: UserId,
+    /// What.
+    pub kind: SimKind,
+}
+
+/// What a replayed event is.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum SimKind {
+    /// A host event with its properties.
+    Host {
+        /// Its name.
+        name: String,
+        /// Its properties.
+        props: Vec<(String, Value)>,
+    },
+    /// A webhook event, as LINE would send it.
+    Webhook(Box<line_core::webhook::Event>),
+}
+
+/// Parses an events file (see the module docs). Errors name the line and the key.
+pub fn parse_events(text: &str) -> Result<Vec<SimEvent>> {
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let line_no = i + 1;
+        let trimmed = line.trim();
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            continue;
+        }
+        let err = |pointer: &str, message: String| Error::json(format!("line {line_no}: {pointer}"), message);
+        let v: Json = serde_json::from_str(trimmed).map_err(|e| {
+            Error::new(ErrorKind::Syntax {
+                line: line_no,
+                column: e.column(),
+                message: e.to_string(),
+            })
+        })?;
+        let Some(obj) = v.as_object() else {
+            return Err(err("", "expected an object".into()));
+        };
+        for k in obj.keys() {
+            if !["at", "user", "event", "props", "webhook", "data", "text"].contains(&k.as_str()) {
+                return Err(err(&format!("/{k}"), format!("unexpected key `{k}`")));
+            }
+        }
+        let at: Timestamp = obj
+            .get("at")
+            .and_then(Json::as_str)
+            .ok_or_else(|| err("/at", "missing RFC 3339 timestamp".into()))?
+            .parse()
+            .map_err(|e| err("/at", format!("invalid timestamp: {e}")))?;
+        let user = match obj.get("user").and_then(Json::as_str) {
+            Some(u) if !u.is_empty() => UserId::new(u),
+            _ => return Err(err("/user", "missing user id".into())),
+        };
+        let kind = match (obj.get("event"), obj.get("webhook")) {
+            (Some(Json::String(name)), None) => {
+                let mut props = Vec::new();
+                if let Some(p) = obj.get("props") {
+                    let Some(p) = p.as_object() else {
+                        return Err(err("/props", "expected an object".into()));
+                    };
+                    for (k, v) in p {
+                        let value = match v {
+                            Json::String(s) => Value::Str(s.clone()),
+                            Json::Bool(b) => Value::Bool(*b),
+                            Json::Number(n) => Value::Num(n.as_f64().unwrap_or(0.0)),
+                            _ => {
+                                return Err(err(
+                                    &format!("/props/{k}"),
+                                    "a property is a string, number or boolean".into(),
+                                ))
+                            }
+                        };
+                        props.push((k.clone(), value));
+                    }
+                }
+                SimKind::Host {
+                    name: name.clone(),
+                    props,
+                }
+            }
+            (None, Some(Json::String(w))) => {
+                let source = json!({"type": "user", "userId": user.as_str()});
+                let ms = at.as_millisecond();
+                let base = json!({"timestamp": ms, "mode": "active", "source": source, "replyToken": "simulated"});
+                let mut e = base.as_object().cloned().unwrap_or_default();
+                match w.as_str() {
+                    "follow" => {
+                        e.insert("type".into(), "follow".into());
+                        e.insert("follow".into(), json!({"isUnblocked": false}));
+                    }
+                    "unfollow" => {
+                        e.insert("type".into(), "unfollow".into());
+                        e.remove("replyToken");
+                    }
+                    "account_link" => {
+                        e.insert("type".into(), "accountLink".into());
+                        e.insert("link".into(), json!({"result": "ok", "nonce": "simulated"}));
+                    }
+                    "postback" => {
+                        let data = obj
+                            .get("data")
+                            .and_then(Json::as_str)
+                            .ok_or_else(|| err("/data", "a postback needs `data`".into()))?;
+                        e.insert("type".into(), "postback".into());
+                        e.insert("postback".into(), json!({ "data": data }));
+                    }
+                    "message" => {
+                        let text = obj
+                            .get("text")
+                            .and_then(Json::as_str)
+                            .ok_or_else(|| err("/text", "a message needs `text`".into()))?;
+                        e.insert("type".into(), "message".into());
+                        e.insert(
+                            "message".into(),
+                            json!({"type": "text", "id": "1", "text": text, "quoteToken": "q"}),
+                        );
+                    }
+                    other => return Err(err("/webhook", format!("unknown webhook `{other}`"))),
+                }
+                let event: line_core::webhook::Event =
+                    serde_json::from_value(Json::Object(e)).map_err(|x| err("/webhook", x.to_string()))?;
+                SimKind::Webhook(Box::new(event))
+            }
+            _ => return Err(err("", "exactly one of `event` and `webhook`".into())),
+        };
+        out.push(SimEvent { at, user, kind });
+    }
+    Ok(out)
+}
+
+/// Settings of a simulation.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct Options {
+    /// Replay events from this instant (earlier ones are left out).
+    pub from: Option<Timestamp>,
+    /// Until this instant (later events are left out; wake-ups up to it run).
+    pub to: Option<Timestamp>,
+    /// Engine settings (time zone, quiet hours).
+    pub config: EngineConfig,
+    /// The contact budget, if any.
+    pub budget: Option<Budget>,
+    /// The message plan for the cost.
+    pub plan: Option<Plan>,
+}
+
+/// What a simulation found.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Outcome {
+    /// Everything that happened, in order.
+    pub records: Vec<Record>,
+    /// The report rows.
+    pub rows: Vec<Row>,
+    /// Pushes that would have been sent.
+    pub sends: u64,
+    /// Their cost in yen.
+    pub cost: f64,
+    /// The scenarios.
+    pub scenarios: Vec<Scenario>,
+}
+
+/// Replays `events` through `scenarios`.
+pub async fn run(
+    scenarios: Vec<Scenario>,
+    profiles: Vec<Profile>,
+    events: Vec<SimEvent>,
+    options: Options,
+) -> Result<Outcome> {
+    let mut events: Vec<SimEvent> = events
+        .into_iter()
+        .filter(|e| options.from.is_none_or(|f| e.at >= f) && options.to.is_none_or(|t| e.at <= t))
+        .collect();
+    events.sort_by_key(|e| e.at);
+    let start = options
+        .from
+        .or_else(|| events.first().map(|e| e.at))
+        .unwrap_or_else(Timestamp::now);
+    let clock = ManualClock::new(start);
+    let store = Arc::new(InMemoryStore::new());
+    let journal = Arc::new(InMemoryJournal::with_log());
+    let mut builder = Engine::builder(scenarios.clone())
+        .state(store.clone())
+        .scheduler(store.clone())
+        .profiles(Arc::new(InMemoryProfiles::with_profiles(profiles)))
+        .sender(Arc::new(RecordingSender::new()))
+        .rich_menus(Arc::new(InMemoryRichMenus::new()))
+        .journal(journal.clone())
+        .clock(Arc::new(clock.clone()))
+        .config(options.config.clone());
+    if let Some(b) = &options.budget {
+        builder = builder.gate(Gate::new(Arc::new(InMemoryContacts::new()), b.clone()));
+    }
+    let engine = builder.build()?;
+    let calendar = scenarios
+        .iter()
+        .any(|s| matches!(s.trigger, Trigger::Birthday(_) | Trigger::At(_)));
+    let last_event = events.last().map_or(start, |e| e.at);
+    let tick_until = options.to.unwrap_or(last_event);
+    let end = options.to.unwrap_or_else(|| {
+        last_event
+            .checked_add(SignedDuration::from_hours(400 * 24))
+            .unwrap_or(last_event)
+    });
+    let mut next_tick = calendar.then_some(start);
+
+    for e in &events {
+        next_tick = drain(&engine, &store, &clock, e.at, tick_until, next_tick).await?;
+        clock.set(e.at.max(clock.now()));
+        match &e.kind {
+            SimKind::Host { name, props } => {
+                let mut ev = Event::new(name.as_str(), e.at);
+                for (k, v) in props {
+                    ev = ev.with(k.as_str(), v.clone());
+                }
+                engine.on_event(&e.user, &ev).await?;
+            }
+            SimKind::Webhook(w) => engine.on_webhook(w).await?,
+        }
+    }
+    drain(&engine, &store, &clock, end, tick_until, next_tick).await?;
+
+    let records = journal.log();
+    let plan = options.plan.unwrap_or(Plan::new(0, 0.0));
+    let rows = stats::report(&scenarios, &|id| journal.counts(id), &plan, 0);
+    let sends = records
+        .iter()
+        .filter(|r| matches!(r.kind, RecordKind::Sent { .. }))
+        .count() as u64;
+    Ok(Outcome {
+        cost: plan.cost(0, sends),
+        records,
+        rows,
+        sends,
+        scenarios,
+    })
+}
+
+/// Runs wake-ups and calendar ticks up to `until`, in time order; returns the next tick.
+async fn drain(
+    engine: &Engine,
+    store: &InMemoryStore,
+    clock: &ManualClock,
+    until: Timestamp,
+    tick_until: Timestamp,
+    mut next_tick: Option<Timestamp>,
+) -> Result<Option<Timestamp>> {
+    loop {
+        let due = store.next_due().filter(|d| *d <= until);
+        let tick = next_tick.filter(|t| *t <= until && *t <= tick_until);
+        let next = match (due, tick) {
+            (Some(a), Some(b)) => a.min(b),
+            (Some(a), None) => a,
+            (None, Some(b)) => b,
+            (None, None) => return Ok(next_tick),
+        };
+        clock.set(next.max(clock.now()));
+        if tick == Some(next) {
+            engine.calendar_tick().await?;
+            next_tick = next.checked_add(SignedDuration::from_hours(1)).ok();
+        }
+        engine.run_due().await?;
+    }
+}
+
+/// The timeline (one line per record: time, user, scenario, step, what) then the table and the cost.
+pub fn render(outcome: &Outcome) -> String {
+    let step_name = |scenario: &str, step: Option<u16>| -> String {
+        let Some(i) = step else { return "-".into() };
+        outcome
+            .scenarios
+            .iter()
+            .find(|s| s.id == scenario)
+            .and_then(|s| s.steps.get(usize::from(i)))
+            .map_or_else(|| i.to_string(), |s| s.id.clone())
+    };
+    let mut out = String::new();
+    for r in &outcome.records {
+        let what = match &r.kind {
+            RecordKind::Entered => "entered".to_owned(),
+            RecordKind::Sent { messages } => format!("sent ({messages} message object(s))"),
+            RecordKind::Skipped(reason) => format!("held back: {}", reason.name()),
+            RecordKind::Deferred { until } => format!("deferred by quiet hours until {until}"),
+            RecordKind::Acted => "acted".to_owned(),
+            RecordKind::Exited(reason) => format!("exited ({})", reason.name()),
+            RecordKind::Conversion { revenue } => format!("conversion {}", stats::yen(*revenue)),
+        };
+        out.push_str(&format!(
+            "{}\t{}\t{}\t{}\t{}\n",
+            r.at,
+            r.user.as_str(),
+            r.scenario,
+            step_name(&r.scenario, r.step),
+            what
+        ));
+    }
+    out.push('\n');
+    out.push_str(&stats::render_table(&outcome.rows));
+    out.push_str(&format!(
+        "\n{} message(s) would be sent, costing {}\n",
+        outcome.sends,
+        stats::yen(outcome.cost)
+    ));
+    out
+}

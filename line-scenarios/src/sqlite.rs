@@ -1,0 +1,497 @@
+//! A durable [`StateStore`] and [`Scheduler`] on SQLite (feature `sqlite`, rusqlite with the
+//! bundled library): the embedded default for one process.
+//!
+//! The database runs in WAL mode with a busy timeout. Tables carry a prefix (default `scn_`) so
+//! that they can live in the host's own database; the schema is created and upgraded by versioned
+//! migrations recorded in `{prefix}migrations`, each applied once in its own transaction, so
+//! opening the same file again (or from a newer version) is safe. Every atomic operation of the
+//! traits is one transaction. Calls block on SQLite for the duration of a statement.
+//!
+//! ```
+//! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+//! use line_scenarios::sqlite::SqliteStore;
+//! let store = SqliteStore::open_in_memory("scn_").unwrap();
+//! line_scenarios::testing::state_store_conformance(&store).await;
+//! line_scenarios::testing::scheduler_conformance(&store).await;
+//! # });
+//! ```
+
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+
+use jiff::{SignedDuration, Timestamp};
+use line_core::ids::UserId;
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+
+use crate::error::{Error, Result};
+use crate::model::Reentry;
+use crate::store::*;
+
+/// The migrations, in order; `{p}` is replaced by the table prefix. Never edit one that shipped:
+/// add a new one.
+const MIGRATIONS: &[&str] = &[
+    // 1: enrollments, the send ledger, wake-ups.
+    "CREATE TABLE IF NOT EXISTS {p}enrollments (
+        scenario TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        entry INTEGER NOT NULL,
+        seq INTEGER NOT NULL,
+        step INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        entered_at INTEGER NOT NULL,
+        since INTEGER NOT NULL,
+        wait_until INTEGER,
+        last_sent INTEGER,
+        vars TEXT NOT NULL DEFAULT '[]',
+        PRIMARY KEY (scenario, user_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX IF NOT EXISTS {p}enrollments_user ON {p}enrollments (user_id);
+    CREATE TABLE IF NOT EXISTS {p}ledger (
+        scenario TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        entry INTEGER NOT NULL,
+        step INTEGER NOT NULL,
+        seq INTEGER NOT NULL,
+        state TEXT NOT NULL,
+        since INTEGER NOT NULL,
+        PRIMARY KEY (scenario, user_id, entry, step, seq)
+    ) WITHOUT ROWID;
+    CREATE TABLE IF NOT EXISTS {p}wakeups (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        scenario TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        entry INTEGER NOT NULL,
+        at INTEGER NOT NULL,
+        leased_until INTEGER
+    );
+    CREATE INDEX IF NOT EXISTS {p}wakeups_due ON {p}wakeups (at, id);
+    CREATE INDEX IF NOT EXISTS {p}wakeups_key ON {p}wakeups (scenario, user_id, entry, at);",
+];
+
+/// The SQLite store. `Send + Sync`; share it behind an `Arc`.
+#[derive(Debug)]
+pub struct SqliteStore {
+    conn: Mutex<Connection>,
+    prefix: String,
+}
+
+fn db(op: &str) -> impl Fn(rusqlite::Error) -> Error + '_ {
+    move |e| Error::store(op, &e).with_source(e)
+}
+
+fn ts(secs: i64) -> Timestamp {
+    Timestamp::from_second(secs).unwrap_or(Timestamp::UNIX_EPOCH)
+}
+
+impl SqliteStore {
+    /// Opens (or creates) the database file and applies the migrations.
+    pub fn open(path: impl AsRef<Path>, prefix: &str) -> Result<Self> {
+        let conn = Connection::open(path).map_err(db("open"))?;
+        Self::init(conn, prefix)
+    }
+
+    /// A private in-memory database (tests).
+    pub fn open_in_memory(prefix: &str) -> Result<Self> {
+        let conn = Connection::open_in_memory().map_err(db("open"))?;
+        Self::init(conn, prefix)
+    }
+
+    fn init(mut conn: Connection, prefix: &str) -> Result<Self> {
+        if !prefix.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return Err(Error::config("prefix", "use only ASCII letters, digits and `_`"));
+        }
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(db("busy_timeout"))?;
+        let _mode: String = conn
+            .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
+            .map_err(db("journal_mode"))?;
+        conn.execute_batch("PRAGMA synchronous=NORMAL")
+            .map_err(db("synchronous"))?;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db("migrate"))?;
+        tx.execute_batch(&format!(
+            "CREATE TABLE IF NOT EXISTS {prefix}migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)"
+        ))
+        .map_err(db("migrate"))?;
+        let current: i64 = tx
+            .query_row(
+                &format!("SELECT COALESCE(MAX(version), 0) FROM {prefix}migrations"),
+                [],
+                |r| r.get(0),
+            )
+            .map_err(db("migrate"))?;
+        tx.commit().map_err(db("migrate"))?;
+        for (i, sql) in MIGRATIONS.iter().enumerate() {
+            let version = i as i64 + 1;
+            if version <= current {
+                continue;
+            }
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(db("migrate"))?;
+            // Another process may have applied it meanwhile.
+            let done: Option<i64> = tx
+                .query_row(
+                    &format!("SELECT version FROM {prefix}migrations WHERE version = ?1"),
+                    [version],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(db("migrate"))?;
+            if done.is_none() {
+                tx.execute_batch(&sql.replace("{p}", prefix)).map_err(db("migrate"))?;
+                tx.execute(
+                    &format!("INSERT INTO {prefix}migrations (version, applied_at) VALUES (?1, ?2)"),
+                    params![version, Timestamp::now().as_second()],
+                )
+                .map_err(db("migrate"))?;
+            }
+            tx.commit().map_err(db("migrate"))?;
+        }
+        Ok(Self {
+            conn: Mutex::new(conn),
+            prefix: prefix.to_owned(),
+        })
+    }
+
+    /// The schema version of the database.
+    pub fn schema_version(&self) -> Result<i64> {
+        self.lock()
+            .query_row(
+                &format!("SELECT COALESCE(MAX(version), 0) FROM {}migrations", self.prefix),
+                [],
+                |r| r.get(0),
+            )
+            .map_err(db("schema_version"))
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn t(&self, name: &str) -> String {
+        format!("{}{name}", self.prefix)
+    }
+}
+
+const COLS: &str = "entry, seq, step, status, entered_at, since, wait_until, last_sent, vars";
+
+fn row_enrollment(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Enrollment> {
+    let status: String = r.get(at + 3)?;
+    let vars: String = r.get(at + 8)?;
+    Ok(Enrollment {
+        entry: r.get(at)?,
+        seq: r.get(at + 1)?,
+        step: r.get(at + 2)?,
+        status: match ExitReason::from_name(&status) {
+            Some(reason) => Status::Exited(reason),
+            None => Status::Active,
+        },
+        entered_at: ts(r.get(at + 4)?),
+        since: ts(r.get(at + 5)?),
+        wait_until: r.get::<_, Option<i64>>(at + 6)?.map(ts),
+        last_sent: r.get(at + 7)?,
+        vars: serde_json::from_str(&vars).unwrap_or_default(),
+    })
+}
+
+#[async_trait::async_trait]
+impl StateStore for SqliteStore {
+    async fn enroll(
+        &self,
+        scenario: &str,
+        user: &UserId,
+        rule: Reentry,
+        at: Timestamp,
+        vars: Vec<(String, String)>,
+    ) -> Result<EnrollOutcome> {
+        let mut conn = self.lock();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db("enroll"))?;
+        let prior: Option<(u32, String, i64)> = tx
+            .query_row(
+                &format!(
+                    "SELECT entry, status, entered_at FROM {} WHERE scenario = ?1 AND user_id = ?2",
+                    self.t("enrollments")
+                ),
+                params![scenario, user.as_str()],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()
+            .map_err(db("enroll"))?;
+        if let Some((_, status, entered)) = &prior {
+            let refusal = if status == "active" {
+                Some(Refusal::AlreadyInside)
+            } else {
+                match rule {
+                    Reentry::Once => Some(Refusal::OnceOnly),
+                    Reentry::OncePer(w) if at.as_second() - entered < w.secs() as i64 => Some(Refusal::TooSoon),
+                    _ => None,
+                }
+            };
+            if let Some(r) = refusal {
+                return Ok(EnrollOutcome::Refused(r));
+            }
+        }
+        let entry = prior.map_or(1, |p| p.0 + 1);
+        let now = at.as_second();
+        let vars_json = serde_json::to_string(&vars).unwrap_or_else(|_| "[]".into());
+        tx.execute(
+            &format!(
+                "INSERT OR REPLACE INTO {} (scenario, user_id, {COLS}) VALUES (?1, ?2, ?3, 0, 0, 'active', ?4, ?4, NULL, NULL, ?5)",
+                self.t("enrollments")
+            ),
+            params![scenario, user.as_str(), entry, now, vars_json],
+        )
+        .map_err(db("enroll"))?;
+        tx.commit().map_err(db("enroll"))?;
+        Ok(EnrollOutcome::Entered(Enrollment {
+            entry,
+            seq: 0,
+            step: 0,
+            status: Status::Active,
+            entered_at: ts(now),
+            since: ts(now),
+            wait_until: None,
+            last_sent: None,
+            vars,
+        }))
+    }
+
+    async fn enrollment(&self, scenario: &str, user: &UserId) -> Result<Option<Enrollment>> {
+        self.lock()
+            .query_row(
+                &format!(
+                    "SELECT {COLS} FROM {} WHERE scenario = ?1 AND user_id = ?2",
+                    self.t("enrollments")
+                ),
+                params![scenario, user.as_str()],
+                |r| row_enrollment(r, 0),
+            )
+            .optional()
+            .map_err(db("enrollment"))
+    }
+
+    async fn transition(
+        &self,
+        scenario: &str,
+        user: &UserId,
+        entry: u32,
+        seq: u32,
+        change: Transition,
+    ) -> Result<bool> {
+        let conn = self.lock();
+        let table = self.t("enrollments");
+        let n = match change {
+            Transition::Move {
+                step,
+                since,
+                wait_until,
+                last_sent,
+            } => conn.execute(
+                &format!(
+                    "UPDATE {table} SET seq = seq + 1, step = ?5, since = ?6, wait_until = ?7, last_sent = ?8
+                     WHERE scenario = ?1 AND user_id = ?2 AND entry = ?3 AND seq = ?4 AND status = 'active'"
+                ),
+                params![
+                    scenario,
+                    user.as_str(),
+                    entry,
+                    seq,
+                    step,
+                    since.as_second(),
+                    wait_until.map(|t| t.as_second()),
+                    last_sent
+                ],
+            ),
+            Transition::Exit(reason) => conn.execute(
+                &format!(
+                    "UPDATE {table} SET seq = seq + 1, status = ?5, wait_until = NULL
+                     WHERE scenario = ?1 AND user_id = ?2 AND entry = ?3 AND seq = ?4 AND status = 'active'"
+                ),
+                params![scenario, user.as_str(), entry, seq, reason.name()],
+            ),
+        }
+        .map_err(db("transition"))?;
+        Ok(n == 1)
+    }
+
+    async fn active_of(&self, user: &UserId) -> Result<Vec<(String, Enrollment)>> {
+        let conn = self.lock();
+        let mut stmt = conn
+            .prepare_cached(&format!(
+                "SELECT scenario, {COLS} FROM {} WHERE user_id = ?1 AND status = 'active' ORDER BY scenario",
+                self.t("enrollments")
+            ))
+            .map_err(db("active_of"))?;
+        let rows = stmt
+            .query_map([user.as_str()], |r| Ok((r.get(0)?, row_enrollment(r, 1)?)))
+            .map_err(db("active_of"))?;
+        rows.collect::<rusqlite::Result<_>>().map_err(db("active_of"))
+    }
+
+    async fn active_page(
+        &self,
+        after: Option<(&str, &UserId)>,
+        limit: usize,
+    ) -> Result<Vec<(String, UserId, Enrollment)>> {
+        let conn = self.lock();
+        let (s, u) = after.map_or(("", ""), |(s, u)| (s, u.as_str()));
+        let mut stmt = conn
+            .prepare_cached(&format!(
+                "SELECT scenario, user_id, {COLS} FROM {} WHERE status = 'active' AND (scenario, user_id) > (?1, ?2)
+                 ORDER BY scenario, user_id LIMIT ?3",
+                self.t("enrollments")
+            ))
+            .map_err(db("active_page"))?;
+        let rows = stmt
+            .query_map(params![s, u, limit as i64], |r| {
+                Ok((r.get(0)?, UserId::new(r.get::<_, String>(1)?), row_enrollment(r, 2)?))
+            })
+            .map_err(db("active_page"))?;
+        rows.collect::<rusqlite::Result<_>>().map_err(db("active_page"))
+    }
+
+    async fn claim(&self, key: &SendKey, at: Timestamp) -> Result<Claim> {
+        let mut conn = self.lock();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db("claim"))?;
+        let table = self.t("ledger");
+        let found: Option<(String, i64)> = tx
+            .query_row(
+                &format!(
+                    "SELECT state, since FROM {table} WHERE scenario = ?1 AND user_id = ?2 AND entry = ?3 AND step = ?4 AND seq = ?5"
+                ),
+                params![&*key.scenario, key.user.as_str(), key.entry, key.step, key.seq],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(db("claim"))?;
+        let claim = match found {
+            Some((state, since)) => match state.as_str() {
+                "done" => Claim::Done,
+                "abandoned" => Claim::Abandoned,
+                _ => Claim::Pending { since: ts(since) },
+            },
+            None => {
+                tx.execute(
+                    &format!(
+                        "INSERT INTO {table} (scenario, user_id, entry, step, seq, state, since) VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6)"
+                    ),
+                    params![&*key.scenario, key.user.as_str(), key.entry, key.step, key.seq, at.as_second()],
+                )
+                .map_err(db("claim"))?;
+                Claim::New
+            }
+        };
+        tx.commit().map_err(db("claim"))?;
+        Ok(claim)
+    }
+
+    async fn settle(&self, key: &SendKey, outcome: Settled) -> Result<()> {
+        let state = match outcome {
+            Settled::Accepted => "done",
+            Settled::Abandoned => "abandoned",
+        };
+        self.lock()
+            .execute(
+                &format!(
+                    "INSERT INTO {} (scenario, user_id, entry, step, seq, state, since) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0)
+                     ON CONFLICT (scenario, user_id, entry, step, seq)
+                     DO UPDATE SET state = CASE WHEN state = 'done' THEN 'done' ELSE excluded.state END",
+                    self.t("ledger")
+                ),
+                params![&*key.scenario, key.user.as_str(), key.entry, key.step, key.seq, state],
+            )
+            .map_err(db("settle"))?;
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl Scheduler for SqliteStore {
+    async fn schedule(&self, wake: &WakeUp) -> Result<()> {
+        self.lock()
+            .execute(
+                &format!(
+                    "INSERT INTO {} (scenario, user_id, entry, at, leased_until) VALUES (?1, ?2, ?3, ?4, NULL)",
+                    self.t("wakeups")
+                ),
+                params![&*wake.scenario, wake.user.as_str(), wake.entry, wake.at.as_second()],
+            )
+            .map_err(db("schedule"))?;
+        Ok(())
+    }
+
+    async fn due(&self, now: Timestamp, limit: usize, lease: SignedDuration) -> Result<Vec<WakeUp>> {
+        let mut conn = self.lock();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db("due"))?;
+        let table = self.t("wakeups");
+        let now_s = now.as_second();
+        let until = now_s.saturating_add(lease.as_secs());
+        let rows: Vec<(i64, WakeUp)> = {
+            let mut stmt = tx
+                .prepare_cached(&format!(
+                    "SELECT id, scenario, user_id, entry, at FROM {table}
+                     WHERE at <= ?1 AND (leased_until IS NULL OR leased_until <= ?1) ORDER BY at, id LIMIT ?2"
+                ))
+                .map_err(db("due"))?;
+            let rows = stmt
+                .query_map(params![now_s, limit as i64], |r| {
+                    Ok((
+                        r.get(0)?,
+                        WakeUp {
+                            scenario: r.get::<_, String>(1)?.into(),
+                            user: UserId::new(r.get::<_, String>(2)?),
+                            entry: r.get(3)?,
+                            at: ts(r.get(4)?),
+                        },
+                    ))
+                })
+                .map_err(db("due"))?;
+            rows.collect::<rusqlite::Result<_>>().map_err(db("due"))?
+        };
+        {
+            let mut lease_stmt = tx
+                .prepare_cached(&format!("UPDATE {table} SET leased_until = ?2 WHERE id = ?1"))
+                .map_err(db("due"))?;
+            for (id, _) in &rows {
+                lease_stmt.execute(params![id, until]).map_err(db("due"))?;
+            }
+        }
+        tx.commit().map_err(db("due"))?;
+        Ok(rows.into_iter().map(|(_, w)| w).collect())
+    }
+
+    async fn ack(&self, wakes: &[WakeUp]) -> Result<()> {
+        let mut conn = self.lock();
+        let tx = conn.transaction().map_err(db("ack"))?;
+        {
+            let mut stmt = tx
+                .prepare_cached(&format!(
+                    "DELETE FROM {} WHERE scenario = ?1 AND user_id = ?2 AND entry = ?3 AND at = ?4 AND leased_until IS NOT NULL",
+                    self.t("wakeups")
+                ))
+                .map_err(db("ack"))?;
+            for w in wakes {
+                stmt.execute(params![&*w.scenario, w.user.as_str(), w.entry, w.at.as_second()])
+                    .map_err(db("ack"))?;
+            }
+        }
+        tx.commit().map_err(db("ack"))
+    }
+
+    async fn pending(&self) -> Result<usize> {
+        self.lock()
+            .query_row(&format!("SELECT COUNT(*) FROM {}", self.t("wakeups")), [], |r| {
+                r.get::<_, i64>(0)
+            })
+            .map(|n| n as usize)
+            .map_err(db("len"))
+    }
+}
