@@ -7,7 +7,6 @@ use line_segments::{json, text};
 /// the text form accepts must survive the interchange format; either the text form limits nesting
 /// as the JSON text form does, or the JSON text form reads what the JSON form writes.
 #[test]
-#[ignore = "fails until line-segments limits nesting in the text form (the depth-limit fix); then remove this"]
 fn a_segment_the_text_form_accepts_reads_back_from_its_json_text() {
     // A large stack: this test is about the JSON text, not about the depth the parser handles
     // on a small stack (debug builds recurse in big frames).
