@@ -83,6 +83,7 @@ pub(crate) fn expiry_ms(now_ms: i64, ttl: Duration) -> i64 {
 }
 
 /// A 64-bit FNV-1a hash: stable across processes and versions (advisory-lock keys).
+#[cfg(feature = "postgres")]
 pub(crate) fn stable_hash(parts: &[&str]) -> i64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for part in parts {
@@ -138,6 +139,7 @@ mod tests {
         }
     }
 
+    #[cfg(feature = "postgres")]
     #[test]
     fn stable_hash_separates_parts() {
         assert_ne!(stable_hash(&["ab", "c"]), stable_hash(&["a", "bc"]));
