@@ -28,6 +28,8 @@ pub mod model;
 pub mod ratelimit;
 pub mod retry;
 pub mod secret;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub mod store;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod webhook;

@@ -15,6 +15,9 @@
 //! # });
 //! ```
 
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub mod store;
+
 use std::future::Future;
 use std::time::Duration;
 

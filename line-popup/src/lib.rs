@@ -25,8 +25,9 @@
 //! - **Reports** ([`PopupEngine::report`]) per campaign and variant, and the
 //!   share of all new friends that came through popups.
 //!
-//! Counters live in a [`PopupStore`]: [`InMemoryStore`] (sharded), or
-//! `RedisStore` (feature `redis`, one round trip per decision). Reservation is
+//! Counters live in a [`PopupStore`]: [`InMemoryStore`] (sharded),
+//! `RedisStore` (feature `redis`, one round trip per decision), `SqliteStore`
+//! (feature `sqlite`) or `PgStore` (feature `postgres`). Reservation is
 //! a single atomic store operation, so concurrent page views of one visitor
 //! never exceed a cap. A reserved showing that is never rendered (the page
 //! closed first) still counts against the caps: the error is on the side of
@@ -36,6 +37,9 @@
 //! # Features
 //!
 //! - `redis`: `RedisStore` (module `redis_store`), a Lua-scripted Redis store.
+//! - `sqlite`: `SqliteStore` (module `sqlite_store`), a store in one SQLite file.
+//! - `postgres`: `PgStore` (module `postgres_store`), a store in PostgreSQL shared by
+//!   many processes.
 //! - `testing`: `testing::conformance`, the suite any [`PopupStore`] can run.
 //! - `segments`: `LineSegment`, an adapter from line-segments.
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -45,10 +49,16 @@ pub mod engine;
 pub mod error;
 pub mod memory;
 mod paths;
+#[cfg(feature = "postgres")]
+pub mod postgres_store;
 #[cfg(feature = "redis")]
 pub mod redis_store;
 pub mod segment;
 mod split;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod sql;
+#[cfg(feature = "sqlite")]
+pub mod sqlite_store;
 pub mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -63,7 +73,11 @@ pub use engine::{
 };
 pub use error::{Error, ErrorKind};
 pub use memory::InMemoryStore;
+#[cfg(feature = "postgres")]
+pub use postgres_store::PgStore;
 #[cfg(feature = "redis")]
 pub use redis_store::RedisStore;
 pub use segment::SegmentCondition;
+#[cfg(feature = "sqlite")]
+pub use sqlite_store::SqliteStore;
 pub use store::{Attribution, CapKind, EventKind, PopupStore, Recorded};

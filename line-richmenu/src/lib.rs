@@ -17,6 +17,8 @@
 //!   (an [`AssignmentStore`]) in bulk calls of 500 and batch jobs, from a journal, so that a
 //!   crash resumes without linking anyone twice.
 //! - [`EventHandler`]: follow, accountLink, unfollow, and "member unlinked".
+//! - Stores: in memory ([`store`]), in a SQLite file (`sqlite_store`, feature `sqlite`) or
+//!   in PostgreSQL (`postgres_store`, feature `postgres`).
 //!
 //! ```no_run
 //! use std::sync::Arc;
@@ -39,9 +41,13 @@ pub mod error;
 pub mod events;
 pub mod menu;
 pub mod policy;
+#[cfg(feature = "postgres")]
+pub mod postgres_store;
 pub mod scheduler;
 #[cfg(feature = "segments")]
 pub mod segments;
+#[cfg(feature = "sqlite")]
+pub mod sqlite_store;
 pub mod store;
 #[cfg(feature = "testing")]
 pub mod testing;

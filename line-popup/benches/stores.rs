@@ -1,0 +1,136 @@
+//! Reservations per second on the durable stores, through the engine (`decide`), one
+//! campaign without caps so that every decision writes a showing (the worst case: a
+//! capped decision only reads). 100,000 visitors in rotation.
+//!
+//! - `sqlite_reserve/*` (feature `sqlite`): one SQLite file; one decision at a time, and
+//!   64 at once (waiting calls share a commit), on a current-thread runtime: one core
+//!   for the engine plus the store's connection thread.
+//! - `postgres_reserve/64_in_flight` (feature `postgres`, a server at
+//!   `LINE_STORES_PG_URL` or the one of `line-segments/ci-setup.sh`; skipped without
+//!   one): a pool of 16 connections, 64 decisions in flight.
+//!
+//! Run: `cargo bench -p line-popup --features sqlite,postgres --bench stores`.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use line_core::clock::SystemClock;
+use line_popup::{Banner, Campaign, Caps, Device, PopupConfig, PopupEngine, PopupStore, VisitorContext};
+
+fn engine(store: Arc<dyn PopupStore>) -> Arc<PopupEngine> {
+    let mut c = Campaign::new("popup", vec![Banner::new("a", "A"), Banner::new("b", "B")]);
+    c.caps = Caps::none();
+    Arc::new(
+        PopupEngine::builder(PopupConfig::new("@shop", vec![c]), store, Arc::new(SystemClock))
+            .build()
+            .unwrap(),
+    )
+}
+
+fn visitors() -> Arc<Vec<VisitorContext>> {
+    Arc::new(
+        (0..100_000)
+            .map(|i| {
+                VisitorContext::new(
+                    format!("visitor-{i:08}"),
+                    format!("s-{i}"),
+                    "/products/1",
+                    Device::Mobile,
+                )
+            })
+            .collect(),
+    )
+}
+
+/// Runs `iters` decisions with `width` in flight; gives the time they took.
+async fn run(
+    engine: Arc<PopupEngine>,
+    views: Arc<Vec<VisitorContext>>,
+    next: Arc<AtomicUsize>,
+    iters: u64,
+    width: u64,
+) -> Duration {
+    let per = iters.div_ceil(width);
+    let start = Instant::now();
+    let tasks: Vec<_> = (0..width)
+        .map(|_| {
+            let (engine, views, next) = (engine.clone(), views.clone(), next.clone());
+            tokio::spawn(async move {
+                for _ in 0..per {
+                    let v = &views[next.fetch_add(1, Ordering::Relaxed) % views.len()];
+                    assert!(engine.decide(v).await.unwrap().showing().is_some());
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    start.elapsed().mul_f64(iters as f64 / (per * width) as f64)
+}
+
+#[cfg(feature = "sqlite")]
+fn sqlite(c: &mut Criterion) {
+    use line_core::store::sqlite::SqliteDb;
+    use line_core::testing::store::{fresh_sqlite_path, remove_sqlite};
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let path = fresh_sqlite_path("bench-popup");
+    let store: Arc<dyn PopupStore> = rt.block_on(async {
+        let db = SqliteDb::open(&path).await.unwrap();
+        Arc::new(line_popup::SqliteStore::new(&db).await.unwrap())
+    });
+    let (engine, views, next) = (engine(store), visitors(), Arc::new(AtomicUsize::new(0)));
+    let mut g = c.benchmark_group("sqlite_reserve");
+    g.throughput(Throughput::Elements(1));
+    g.sample_size(10).measurement_time(Duration::from_secs(4));
+    for width in [1, 64] {
+        g.bench_function(format!("{width}_in_flight"), |b| {
+            b.iter_custom(|iters| rt.block_on(run(engine.clone(), views.clone(), next.clone(), iters, width)))
+        });
+    }
+    g.finish();
+    drop(engine);
+    remove_sqlite(&path);
+}
+
+#[cfg(not(feature = "sqlite"))]
+fn sqlite(_: &mut Criterion) {}
+
+#[cfg(feature = "postgres")]
+fn postgres(c: &mut Criterion) {
+    use line_core::store::postgres::PgPool;
+    use line_core::testing::store::{fresh_prefix, pg_drop_prefix, pg_url};
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let pool = PgPool::connect(&pg_url()).unwrap();
+    let prefix = fresh_prefix("bench");
+    let store = match rt.block_on(line_popup::PgStore::with_prefix(&pool, &prefix)) {
+        Ok(s) => Arc::new(s) as Arc<dyn PopupStore>,
+        Err(e) => {
+            eprintln!("postgres_reserve skipped: {e}");
+            return;
+        }
+    };
+    let (engine, views, next) = (engine(store), visitors(), Arc::new(AtomicUsize::new(0)));
+    let mut g = c.benchmark_group("postgres_reserve");
+    g.throughput(Throughput::Elements(1));
+    g.sample_size(10).measurement_time(Duration::from_secs(4));
+    g.bench_function("64_in_flight", |b| {
+        b.iter_custom(|iters| rt.block_on(run(engine.clone(), views.clone(), next.clone(), iters, 64)))
+    });
+    g.finish();
+    rt.block_on(pg_drop_prefix(&pool, &prefix));
+}
+
+#[cfg(not(feature = "postgres"))]
+fn postgres(_: &mut Criterion) {}
+
+criterion_group!(benches, sqlite, postgres);
+criterion_main!(benches);
