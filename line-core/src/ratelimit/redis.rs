@@ -180,6 +180,7 @@ pub struct RedisBudget {
     channel: ChannelKey,
     processes: u32,
     timeout: Duration,
+    slack: Duration,
     fallback: Mutex<HashMap<(RateClass, &'static str), Paced>>,
 }
 
@@ -228,6 +229,7 @@ impl RedisBudget {
             channel,
             processes,
             timeout,
+            slack: Duration::ZERO,
             fallback: Mutex::new(HashMap::new()),
         })
     }
@@ -236,6 +238,20 @@ impl RedisBudget {
     /// separate environments on one Redis).
     pub fn with_prefix(mut self, prefix: impl Into<String>) -> Self {
         self.prefix = prefix.into();
+        self
+    }
+
+    /// Adds `slack` to each endpoint's window (beyond the 1% every window
+    /// keeps) before a slot is reused.
+    ///
+    /// A grant is an instant on Redis's clock; the request reaches LINE later,
+    /// by a delay that varies with the network and with how busy the sending
+    /// host is. When two grants one window apart see delays that differ by
+    /// more than the slack, LINE sees them within one window and may answer 429. The
+    /// default 1% (10 ms for a per-second limit) suits an idle host; add more
+    /// on a busy one, at the cost of a lower rate.
+    pub fn with_slack(mut self, slack: Duration) -> Self {
+        self.slack = slack;
         self
     }
 
@@ -271,7 +287,7 @@ impl RedisBudget {
         quota: Quota,
         now_micros: Option<u64>,
     ) -> Result<Duration, RedisBudgetError> {
-        let args = ScriptArgs::of(quota);
+        let args = ScriptArgs::of(quota, self.slack);
         let mut conn = self.conn.clone();
         let mut invocation = self.script.key(self.key(class, op));
         invocation
@@ -322,6 +338,7 @@ impl fmt::Debug for RedisBudget {
             .field("channel", &self.channel)
             .field("processes", &self.processes)
             .field("timeout", &self.timeout)
+            .field("slack", &self.slack)
             .finish_non_exhaustive()
     }
 }
@@ -337,7 +354,7 @@ struct ScriptArgs {
 }
 
 impl ScriptArgs {
-    fn of(quota: Quota) -> Self {
+    fn of(quota: Quota, slack: Duration) -> Self {
         let micros = |d: Duration| u64::try_from(d.as_micros()).unwrap_or(u64::MAX).min(MAX_SPAN_MICROS);
         let count = quota.count.max(1);
         let (fine_count, fine_span) = if count > 100 {
@@ -348,7 +365,7 @@ impl ScriptArgs {
         };
         Self {
             count,
-            span: micros(quota.per.saturating_add(quota.per / 100)),
+            span: micros(quota.per.saturating_add(quota.per / 100).saturating_add(slack)),
             fine_count,
             fine_span,
         }
@@ -388,7 +405,7 @@ mod tests {
     #[test]
     fn script_args_match_the_local_windows() {
         assert_eq!(
-            ScriptArgs::of(Quota::per_second(10)),
+            ScriptArgs::of(Quota::per_second(10), Duration::ZERO),
             ScriptArgs {
                 count: 10,
                 span: 1_010_000,
@@ -397,7 +414,7 @@ mod tests {
             }
         );
         assert_eq!(
-            ScriptArgs::of(Quota::per_second(2_000)),
+            ScriptArgs::of(Quota::per_second(2_000), Duration::ZERO),
             ScriptArgs {
                 count: 2_000,
                 span: 1_010_000,
@@ -405,8 +422,21 @@ mod tests {
                 fine_span: 101_000
             }
         );
-        assert_eq!(ScriptArgs::of(Quota::new(0, ms(5))).count, 1);
-        assert_eq!(ScriptArgs::of(Quota::new(3, Duration::MAX)).span, MAX_SPAN_MICROS);
+        assert_eq!(ScriptArgs::of(Quota::new(0, ms(5)), Duration::ZERO).count, 1);
+        assert_eq!(
+            ScriptArgs::of(Quota::new(3, Duration::MAX), ms(1)).span,
+            MAX_SPAN_MICROS
+        );
+        // Slack widens the window, not the fine one.
+        assert_eq!(
+            ScriptArgs::of(Quota::per_second(2_000), ms(40)),
+            ScriptArgs {
+                count: 2_000,
+                span: 1_050_000,
+                fine_count: 200,
+                fine_span: 101_000
+            }
+        );
     }
 
     #[test]
