@@ -13,6 +13,15 @@
 //! in one window right after a burst, and a server that counts per window
 //! would answer those with 429s; so the limiter uses the window.
 //! [`TokenBucket`] is kept for callers who want smooth refill instead.
+//!
+//! The windows live in the process by default. Several processes sending for
+//! one channel share a budget through a [`RateBudget`] backend
+//! ([`RateLimiter::with_budget`]); [`redis::RedisBudget`] (feature `redis`)
+//! keeps the windows on Redis.
+
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub mod redis;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -295,6 +304,25 @@ struct Config {
     enabled: bool,
     time_scale: f64,
     overrides: HashMap<RateClass, Quota>,
+    budget: Option<Arc<dyn RateBudget>>,
+}
+
+/// Where a [`RateLimiter`]'s windows live, when not in the process.
+///
+/// [`RateLimiter::acquire`] asks the budget for a slot of endpoint `key` of
+/// `class` under `quota` (the limiter's quota for the class, overrides and time
+/// scale applied) and sleeps for the wait it returns. Every process that sends
+/// for one channel must use a budget on the same shared store, with the same
+/// quotas. A budget grants like [`SlidingWindow::reserve`]: the slot is taken even
+/// when the wait is positive, so callers queue.
+///
+/// A budget handles its own failures (for example by falling back to a local
+/// limit); the limiter does not retry it.
+#[async_trait::async_trait]
+pub trait RateBudget: Send + Sync + fmt::Debug {
+    /// Takes a slot for endpoint `key` of `class` under `quota`, and returns how
+    /// long from now the caller must wait before sending.
+    async fn reserve(&self, class: RateClass, key: &'static str, quota: Quota) -> Duration;
 }
 
 struct Inner {
@@ -499,6 +527,7 @@ impl RateLimiter {
             enabled: true,
             time_scale: 1.0,
             overrides: HashMap::new(),
+            budget: None,
         })
     }
 
@@ -508,6 +537,7 @@ impl RateLimiter {
             enabled: false,
             time_scale: 1.0,
             overrides: HashMap::new(),
+            budget: None,
         })
     }
 
@@ -535,6 +565,15 @@ impl RateLimiter {
             "rate limiter time scale must be finite and positive, got {scale}"
         );
         self.reconfigure(|c| c.time_scale = scale)
+    }
+
+    /// Keeps the windows in `budget` instead of this process, so that several
+    /// processes sending for one channel stay within LINE's limits together.
+    /// Only [`acquire`](Self::acquire) (what the client calls) uses the budget;
+    /// [`reserve`](Self::reserve) stays in-process. Quotas, overrides and the time
+    /// scale still come from this limiter.
+    pub fn with_budget(self, budget: Arc<dyn RateBudget>) -> Self {
+        self.reconfigure(|c| c.budget = Some(budget))
     }
 
     /// Whether this limiter ever waits.
@@ -588,7 +627,13 @@ impl RateLimiter {
     #[cfg(feature = "client")]
     #[cfg_attr(docsrs, doc(cfg(feature = "client")))]
     pub async fn acquire(&self, class: RateClass, key: &'static str) -> Duration {
-        let wait = self.reserve(class, key, tokio::time::Instant::now().into_std());
+        let wait = match &self.inner.config.budget {
+            Some(budget) => match self.quota(class) {
+                Some(quota) if !quota.per.is_zero() => budget.reserve(class, key, quota).await,
+                _ => Duration::ZERO,
+            },
+            None => self.reserve(class, key, tokio::time::Instant::now().into_std()),
+        };
         if !wait.is_zero() {
             tokio::time::sleep(wait).await;
         }
@@ -610,6 +655,7 @@ impl fmt::Debug for RateLimiter {
             .field("time_scale", &config.time_scale)
             .field("overrides", &config.overrides)
             .field("buckets", &buckets)
+            .field("budget", &config.budget)
             .finish()
     }
 }
@@ -1027,6 +1073,38 @@ mod tests {
             "{text}"
         );
         assert!(RateLimiter::default().is_enabled());
+    }
+
+    #[cfg(feature = "client")]
+    #[tokio::test]
+    async fn acquire_asks_the_budget_with_the_scaled_quota() {
+        #[derive(Debug, Default)]
+        struct Recording(Mutex<Vec<(RateClass, &'static str, Quota)>>);
+        #[async_trait::async_trait]
+        impl RateBudget for Recording {
+            async fn reserve(&self, class: RateClass, key: &'static str, quota: Quota) -> Duration {
+                self.0.lock().unwrap().push((class, key, quota));
+                ms(3)
+            }
+        }
+        let budget = Arc::new(Recording::default());
+        let limiter = RateLimiter::line_defaults()
+            .with_quota(RateClass::Default, Quota::per_second(7))
+            .with_time_scale(0.5)
+            .with_budget(budget.clone());
+        assert_eq!(limiter.acquire(RateClass::Default, "pushMessage").await, ms(3));
+        assert_eq!(limiter.acquire(RateClass::Unlimited, "x").await, Duration::ZERO);
+        assert_eq!(
+            *budget.0.lock().unwrap(),
+            [(RateClass::Default, "pushMessage", Quota::new(7, ms(500)))],
+            "unlimited classes do not reach the budget"
+        );
+        // The in-process windows are not used.
+        assert!(format!("{limiter:?}").contains("buckets: 0"), "{limiter:?}");
+        // A disabled limiter does not ask the budget either.
+        let off = RateLimiter::disabled().with_budget(budget.clone());
+        assert_eq!(off.acquire(RateClass::Default, "pushMessage").await, Duration::ZERO);
+        assert_eq!(budget.0.lock().unwrap().len(), 1);
     }
 
     #[cfg(feature = "client")]
