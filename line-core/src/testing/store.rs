@@ -38,9 +38,32 @@ pub fn remove_sqlite(path: &std::path::Path) {
     }
 }
 
+/// The environment variable that carries the children's common start time (Unix milliseconds).
+const START_ENV: &str = "LINE_TEST_CHILD_START_MS";
+
 /// The index of this process when it is a child started by [`run_children`].
+///
+/// The first call in a child waits for the start time its parent gave every child, so the
+/// children's work overlaps even when one of them took longer to start.
 pub fn child_index() -> Option<usize> {
-    std::env::var(CHILD_ENV).ok().and_then(|v| v.parse().ok())
+    let index = std::env::var(CHILD_ENV).ok().and_then(|v| v.parse().ok())?;
+    static STARTED: std::sync::Once = std::sync::Once::new();
+    STARTED.call_once(|| {
+        let start = std::env::var(START_ENV).ok().and_then(|v| v.parse::<u128>().ok());
+        if let Some(start) = start {
+            let now = unix_ms();
+            if start > now {
+                std::thread::sleep(std::time::Duration::from_millis((start - now) as u64));
+            }
+        }
+    });
+    Some(index)
+}
+
+fn unix_ms() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis())
 }
 
 /// Reports one value from a child to its parent (a line `CHILD-REPORT {value}` on stdout).
@@ -53,11 +76,14 @@ pub fn report(value: &str) {
 /// Panics when a child fails.
 pub fn run_children(test_name: &str, n: usize, env: &[(&str, String)]) -> Vec<Vec<String>> {
     let exe = std::env::current_exe().expect("the test binary's path");
+    // Every child starts its work at the same instant, late enough for all of them to be up.
+    let start = (unix_ms() + 3_000).to_string();
     let children: Vec<_> = (0..n)
         .map(|i| {
             let mut cmd = std::process::Command::new(&exe);
             cmd.args([test_name, "--exact", "--nocapture", "--test-threads", "1"])
                 .env(CHILD_ENV, i.to_string())
+                .env(START_ENV, &start)
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped());
             for (k, v) in env {
