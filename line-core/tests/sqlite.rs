@@ -223,11 +223,8 @@ async fn sqlite_two_processes_see_each_id_first_exactly_once() {
     let distinct: HashSet<&String> = all.iter().copied().collect();
     assert_eq!(distinct.len(), all.len(), "an id was new in both processes");
     assert_eq!(all.len(), N, "every id was new in one process");
-    assert!(
-        reports.iter().all(|r| !r.is_empty()),
-        "both processes did some of the work: {:?}",
-        reports.iter().map(Vec::len).collect::<Vec<_>>()
-    );
+    // Which process sees an id first is up to SQLite's write lock: one process may hold it
+    // for the whole run while the other waits, so how the ids split is not checked.
 }
 
 /// Two processes take the same 200 nonces at once: each is given out exactly once.
