@@ -342,9 +342,20 @@ fn array<'a>(v: &'a Value, ptr: &str) -> Result<&'a Vec<Value>> {
     }
 }
 
+/// Integers are read within the bound the text form reads (below 9e15 in magnitude, where
+/// every integer is exact as a number), so every segment read from JSON prints as text
+/// that parses back.
 fn int(v: &Value, ptr: &str) -> Result<i64> {
-    v.as_i64()
-        .ok_or_else(|| Error::json(ptr, format!("expected an integer, found {}", kind(v))))
+    let n = v
+        .as_i64()
+        .ok_or_else(|| Error::json(ptr, format!("expected an integer, found {}", kind(v))))?;
+    if n.unsigned_abs() >= 9_000_000_000_000_000 {
+        return Err(Error::json(
+            ptr,
+            format!("integer {n} is out of range (at most 8999999999999999 in magnitude)"),
+        ));
+    }
+    Ok(n)
 }
 
 fn number(v: &Value, ptr: &str) -> Result<f64> {

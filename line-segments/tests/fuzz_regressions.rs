@@ -29,3 +29,18 @@ fn text_to_json_text_round_trip() {
     let read = json::from_json_str(&written).unwrap_or_else(|e| panic!("the JSON text does not read back: {e}"));
     assert_eq!(read, segment);
 }
+
+/// Found by `segments_json`: an integer the JSON form read (999999999999999996) printed as
+/// text that the text form refused (it reads integers below 9e15 in magnitude). The JSON
+/// form now refuses it too, with the pointer; an integer within the bound still goes both ways.
+#[test]
+fn json_integers_stay_within_what_the_text_form_reads() {
+    let big = r#"{"calendar": "day", "attr": "birthday", "tz": "UTC", "in": [0, 999999999999999996]}"#;
+    let err = json::from_json_str(big).expect_err("an integer the text form cannot read");
+    assert!(err.to_string().contains("/in/1"), "{err}");
+
+    let ok = r#"{"calendar": "day", "attr": "birthday", "tz": "UTC", "in": [0, 8999999999999999]}"#;
+    let segment = json::from_json_str(ok).expect("an integer within the bound");
+    let printed = segment.to_string();
+    assert_eq!(text::parse(&printed).expect("its text parses"), segment, "{printed}");
+}
