@@ -12,7 +12,7 @@ cd "$(dirname "$0")"
 seconds="${FUZZ_SECONDS:-30}"
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-  targets=(webhook flex segments_text segments_json richmenu)
+  targets=(webhook flex segments_text segments_json richmenu scenarios)
 fi
 
 # cargo-fuzz uses nightly flags (-Z...); RUSTC_BOOTSTRAP=1 allows them on stable.
