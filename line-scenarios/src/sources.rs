@@ -9,7 +9,7 @@
 //!
 //! 1. Each source has its own tracked URL, `{base_url}/{code}` ([`SourceRegistry::tracked_url`]),
 //!    printed as a QR code in the store or put on the flyer or ad. The host serves it
-//!    ([`Sources::visit`], or the axum [`router`] with the `axum` feature): the visit is counted, a
+//!    ([`Sources::visit`], or the axum `router` with the `axum` feature): the visit is counted, a
 //!    random attribution token is bound to the source for [`SourceRegistry::token_ttl`], and the
 //!    browser is redirected (303) to the entry: the host's LIFF app with the token in the query
 //!    ([`Entry::Liff`]), or straight to the account's add-friend URL ([`Entry::Direct`]).
@@ -42,8 +42,61 @@
 //!   redeliveries count once), a conversion once per (user, event name, event time).
 //!
 //! Forged or stale codes never redirect anywhere: an unknown code is
-//! [`ErrorKind::UnknownSource`] (a 404 from the [`router`]), and the redirect target is always
+//! [`ErrorKind::UnknownSource`] (a 404 from the `router`), and the redirect target is always
 //! built from the registry's configuration, never from the request.
+//!
+//! ```
+//! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+//! use std::sync::Arc;
+//! use line_core::ids::UserId;
+//! use line_scenarios::memory::InMemoryStore;
+//! use line_scenarios::profiles::InMemoryProfiles;
+//! use line_scenarios::sender::RecordingSender;
+//! use line_scenarios::sources::{Entry, InMemorySources, Source, SourceRegistry, Sources};
+//! use line_scenarios::{json, Engine};
+//!
+//! let registry = SourceRegistry::builder("@shop", "https://shop.example/s")
+//!     .entry(Entry::Liff("https://liff.line.me/1650000000-AbCdEfGh".into()))
+//!     .source(Source::new("store_shibuya", "Shibuya store"))
+//!     .build()
+//!     .unwrap();
+//! assert_eq!(registry.qr_text("store_shibuya").unwrap(), "https://shop.example/s/store_shibuya");
+//! let sources = Sources::new(registry, Arc::new(InMemorySources::new()));
+//!
+//! // The store's greeting is a scenario.
+//! let greeting = json::from_str(r#"{"id": "greet_shibuya",
+//!   "trigger": {"follow": {"source": "store_shibuya"}},
+//!   "steps": [{"id": "hi", "send": {"messages": [{"type": "text", "text": "Welcome to Shibuya!"}]}}]}"#).unwrap();
+//! let store = Arc::new(InMemoryStore::new());
+//! let sender = Arc::new(RecordingSender::new());
+//! let engine = Engine::builder(vec![greeting])
+//!     .state(store.clone())
+//!     .scheduler(store)
+//!     .profiles(Arc::new(InMemoryProfiles::new()))
+//!     .sender(sender.clone())
+//!     .sources(sources.clone())
+//!     .build()
+//!     .unwrap();
+//!
+//! // The QR code's visit, then the LIFF app's binding of the verified user.
+//! let visit = sources.visit("store_shibuya").await.unwrap();
+//! assert!(visit.redirect.ends_with(&format!("?source_token={}", visit.token)));
+//! let aoi = UserId::new("U4af4980629");
+//! sources.bind(&visit.token, &aoi).await.unwrap();
+//!
+//! // The follow webhook: matched, tagged, greeted, counted.
+//! let body = r#"{"destination": "Ubot", "events": [{"type": "follow", "mode": "active",
+//!   "timestamp": 1778806800000, "source": {"type": "user", "userId": "U4af4980629"},
+//!   "webhookEventId": "01J0000000000000000000000A", "replyToken": "r",
+//!   "deliveryContext": {"isRedelivery": false}, "follow": {"isUnblocked": false}}]}"#;
+//! for event in &line_core::webhook::parse(body.as_bytes()).unwrap().events {
+//!     engine.on_webhook(event).await.unwrap();
+//! }
+//! assert!(sender.pushed()[0].messages.contains("Welcome to Shibuya!"));
+//! let counts = sources.counts("store_shibuya").await.unwrap();
+//! assert_eq!((counts.visits, counts.friends), (1, 1));
+//! # });
+//! ```
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
