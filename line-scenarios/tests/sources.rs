@@ -360,3 +360,75 @@ async fn two_stores_and_nowhere_get_their_greetings_and_exact_counts() {
     assert_eq!(sources.source_of(&mei).await.unwrap(), None);
     assert_eq!(emu.delivered_count(), 3, "one greeting each, nothing more");
 }
+
+/// A store that fails every call.
+struct Down;
+
+#[async_trait::async_trait]
+impl line_scenarios::sources::SourceStore for Down {
+    async fn visit(&self, _: &str, _: &str, _: jiff::Timestamp) -> line_scenarios::Result<()> {
+        Err(line_scenarios::Error::store("visit", "database is down"))
+    }
+    async fn bind(
+        &self,
+        _: &str,
+        _: &UserId,
+        _: jiff::Timestamp,
+        _: jiff::Timestamp,
+    ) -> line_scenarios::Result<Option<String>> {
+        Err(line_scenarios::Error::store("bind", "database is down"))
+    }
+    async fn follow(&self, _: &UserId, _: Option<&str>, _: jiff::Timestamp) -> line_scenarios::Result<Option<String>> {
+        Err(line_scenarios::Error::store("follow", "database is down"))
+    }
+    async fn unfollow(&self, _: &UserId, _: Option<&str>) -> line_scenarios::Result<Option<String>> {
+        Err(line_scenarios::Error::store("unfollow", "database is down"))
+    }
+    async fn convert(&self, _: &UserId, _: &str, _: f64) -> line_scenarios::Result<Option<String>> {
+        Err(line_scenarios::Error::store("convert", "database is down"))
+    }
+    async fn source_of(&self, _: &UserId) -> line_scenarios::Result<Option<String>> {
+        Err(line_scenarios::Error::store("source_of", "database is down"))
+    }
+    async fn counts(&self, _: &str) -> line_scenarios::Result<line_scenarios::sources::SourceCounts> {
+        Err(line_scenarios::Error::store("counts", "database is down"))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_router_answers_503_when_the_store_fails_and_never_caches_a_redirect() {
+    let serve = |sources: Sources| async move {
+        let app = axum::Router::new().nest("/s", line_scenarios::sources::router(sources));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        addr
+    };
+    let down = serve(Sources::new(registry(), Arc::new(Down))).await;
+    assert_eq!(http_get(down, "/s/store_shibuya").await, (503, None));
+    assert_eq!(http_get(down, "/s/store_osaka").await, (404, None));
+
+    let up = serve(Sources::new(registry(), Arc::new(InMemorySources::new()))).await;
+    let raw = tokio::task::spawn_blocking(move || {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect(up).unwrap();
+        write!(s, "GET /s/flyer_may HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+        let mut text = String::new();
+        s.read_to_string(&mut text).unwrap();
+        text
+    })
+    .await
+    .unwrap();
+    assert!(raw.starts_with("HTTP/1.1 303"), "{raw}");
+    assert!(raw.contains("cache-control: no-store\r\n"), "{raw}");
+
+    // A hostile code in an error is escaped and cut, so it cannot forge log lines.
+    let sources = Sources::new(registry(), Arc::new(InMemorySources::new()));
+    let err = sources
+        .visit(&format!("x\nERROR forged{}", "y".repeat(200)))
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(!text.contains('\n') && text.contains("\\n"), "{text}");
+    assert!(text.len() < 120, "{text}");
+}
