@@ -746,6 +746,65 @@ impl Sources {
     }
 }
 
+/// The rows of [`Sources::report`] as a terminal table: visits, friends, blocks, conversions,
+/// revenue, and friends per visit.
+pub fn render_table(rows: &[SourceRow]) -> String {
+    use std::fmt::Write as _;
+    let header = [
+        "source",
+        "name",
+        "visits",
+        "friends",
+        "blocks",
+        "conv",
+        "revenue",
+        "friends/visit",
+    ];
+    let body: Vec<[String; 8]> = rows
+        .iter()
+        .map(|r| {
+            let c = &r.counts;
+            [
+                r.source.code.clone(),
+                r.source.name.clone(),
+                c.visits.to_string(),
+                c.friends.to_string(),
+                c.blocks.to_string(),
+                c.conversions.to_string(),
+                crate::stats::yen(c.revenue),
+                if c.visits == 0 {
+                    "-".to_owned()
+                } else {
+                    format!("{:.1}%", c.friends as f64 * 100.0 / c.visits as f64)
+                },
+            ]
+        })
+        .collect();
+    let mut width = header.map(|h| h.chars().count());
+    for row in &body {
+        for (w, cell) in width.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let mut line = |cells: &[String]| {
+        for (i, (cell, w)) in cells.iter().zip(width).enumerate() {
+            let pad = w - cell.chars().count();
+            if i < 2 {
+                let _ = write!(out, "{cell}{}", " ".repeat(pad));
+            } else {
+                let _ = write!(out, "{}{cell}", " ".repeat(pad));
+            }
+            out.push_str(if i + 1 < cells.len() { "  " } else { "\n" });
+        }
+    };
+    line(&header.map(str::to_owned));
+    for row in &body {
+        line(row);
+    }
+    out
+}
+
 /// The tracked-URL handler for axum (feature `axum`): `GET /{code}` counts the visit and answers
 /// `303 See Other` to the entry ([`Sources::visit`]), with `Cache-Control: no-store`. An unknown or
 /// malformed code is `404 Not Found` with no `Location`; a store failure is `503`. Mount it under

@@ -100,6 +100,20 @@ fn the_follow_source_trigger_parses_prints_and_validates() {
         assert!(validate(s, &Options::default()).is_empty());
         assert_eq!(&json::from_value(&json::to_value(s)).unwrap(), s, "round trip");
     }
+    // The Rust builder gives the same per-store greeting.
+    let built = line_scenarios::builder::ScenarioBuilder::new("greet_shinjuku")
+        .trigger(Trigger::Follow {
+            source: Some(FollowSource::Code("store_shinjuku".into())),
+        })
+        .step(line_scenarios::builder::steps::send(
+            "hello",
+            line_scenarios::model::Send::messages(vec![line_core::model::TextMessage::new(
+                "Welcome from the Shinjuku store!",
+            )
+            .into()]),
+        ))
+        .build();
+    assert_eq!(built, all[1]);
     let any =
         json::from_str(r#"{"id": "x", "trigger": {"follow": {"source": "any"}}, "steps": [{"id": "e", "exit": {}}]}"#)
             .unwrap();
@@ -358,6 +372,15 @@ async fn two_stores_and_nowhere_get_their_greetings_and_exact_counts() {
     assert_eq!(row("store_shinjuku"), (1, 1, 1, 0, 0.0));
     assert_eq!(row("flyer_may"), (0, 0, 0, 0, 0.0));
     assert_eq!(sources.source_of(&mei).await.unwrap(), None);
+    let table = line_scenarios::sources::render_table(&report);
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(lines.len(), 4, "{table}");
+    assert!(lines[0].starts_with("source "), "{table}");
+    assert!(
+        lines[1].starts_with("store_shibuya   Shibuya store") && lines[1].ends_with("¥6,000          50.0%"),
+        "{table}"
+    );
+    assert!(lines[3].ends_with("¥0              -"), "{table}");
     assert_eq!(emu.delivered_count(), 3, "one greeting each, nothing more");
 }
 
