@@ -12,7 +12,8 @@
 //!    ([`Sources::visit`], or the axum `router` with the `axum` feature): the visit is counted, a
 //!    random attribution token is bound to the source for [`SourceRegistry::token_ttl`], and the
 //!    browser is redirected (303) to the entry: the host's LIFF app with the token in the query
-//!    ([`Entry::Liff`]), or straight to the account's add-friend URL ([`Entry::Direct`]).
+//!    ([`Entry::Liff`]), LINE Login with the token as `state` ([`Entry::Login`]), or straight to
+//!    the account's add-friend URL ([`Entry::Direct`]).
 //! 2. The LIFF app reads the user's ID token and posts it with the attribution token to the host;
 //!    the host verifies the ID token with LINE (not this crate's job) and calls
 //!    [`Sources::bind`] with the token and the LINE user ID, which ties the user to the source
@@ -30,9 +31,11 @@
 //!   visit" is deliberately not offered: with QR codes in many stores at once it greets friends
 //!   with the wrong store's greeting and counts them for the wrong store, which is worse than the
 //!   default greeting.
-//! - LINE Login with `bot_prompt` (line-popup's goal) shows the add-friend screen before the login
-//!   callback, so the follow can arrive before the host can bind the user; that entry would greet
-//!   with the default and is not offered here. LIFF binds first.
+//! - LINE Login also works as the entry ([`Entry::Login`], for visitors outside the LINE app), but
+//!   without `bot_prompt`: with it (line-popup's login goal) LINE shows the add-friend screen
+//!   before the login callback, so the follow could arrive before the host can bind the user and
+//!   would get the default greeting. Without it, the callback binds, then sends the user on to the
+//!   add-friend URL.
 //! - A user who adds the account without the tracked link (search, an old QR code of LINE's own,
 //!   a link shared by a friend of the LIFF-less kind) or after the binding expired is `none`.
 //! - A follow matched to a source makes it the user's source (the last matched follow wins);
@@ -179,9 +182,22 @@ pub enum Entry {
     /// The host's LIFF app (`https://liff.line.me/{liffId}`, or the app's own https URL), given
     /// the attribution token in [`TOKEN_PARAM`]. Follows are matched.
     Liff(String),
+    /// LINE Login (authorization code flow, scope `openid`, no `bot_prompt`) with the attribution
+    /// token as `state`: the host's callback exchanges the code, reads the user ID (`sub`) from
+    /// the ID token, calls [`Sources::bind`] with `state`, then redirects to the add-friend URL.
+    /// For visitors outside the LINE app (an ad opened in another browser). Follows are matched.
+    Login {
+        /// The LINE Login channel ID (`client_id`, digits). Not a secret.
+        channel_id: String,
+        /// The host's registered callback URL (`redirect_uri`).
+        redirect_uri: String,
+    },
     /// Straight to the add-friend URL. Visits are counted; follows are not matched.
     Direct,
 }
+
+/// LINE Login's authorization endpoint.
+pub const LOGIN_AUTHORIZE_URL: &str = "https://access.line.me/oauth2/v2.1/authorize";
 
 /// The sources of one account: their tracked URLs, the entry, the goals counted as conversions.
 #[derive(Debug, Clone)]
@@ -191,6 +207,7 @@ pub struct SourceRegistry {
     base_url: String,
     add_friend_url: String,
     entry: Entry,
+    login_prefix: Option<String>,
     goals: Vec<Goal>,
     token_ttl: SignedDuration,
     follow_ttl: SignedDuration,
@@ -254,9 +271,29 @@ impl SourceRegistryBuilder {
         }
         let base_url = check_url("base_url", &self.base_url)?;
         let base_url = base_url.trim_end_matches('/').to_owned();
-        if let Entry::Liff(u) = &self.entry {
-            check_url("entry", u)?;
-        }
+        let login_prefix = match &self.entry {
+            Entry::Liff(u) => {
+                check_url("entry", u)?;
+                None
+            }
+            Entry::Login {
+                channel_id,
+                redirect_uri,
+            } => {
+                if channel_id.is_empty() || channel_id.len() > 20 || !channel_id.bytes().all(|b| b.is_ascii_digit()) {
+                    return Err(Error::config("entry/channel_id", "must be the channel's numeric ID"));
+                }
+                check_url("entry/redirect_uri", redirect_uri)?;
+                let mut u = url::Url::parse(LOGIN_AUTHORIZE_URL).map_err(|e| Error::config("entry", e.to_string()))?;
+                u.query_pairs_mut()
+                    .append_pair("response_type", "code")
+                    .append_pair("client_id", channel_id)
+                    .append_pair("redirect_uri", redirect_uri)
+                    .append_pair("scope", "openid");
+                Some(format!("{u}&state="))
+            }
+            Entry::Direct => None,
+        };
         let positive = |field: &str, d: SignedDuration| {
             if d.is_positive() {
                 Ok(())
@@ -292,6 +329,7 @@ impl SourceRegistryBuilder {
             base_url,
             add_friend_url: format!("{ADD_FRIEND_URL_PREFIX}%40{basic_id}"),
             entry: self.entry,
+            login_prefix,
             goals: self.goals,
             token_ttl: self.token_ttl,
             follow_ttl: self.follow_ttl,
@@ -390,6 +428,7 @@ impl SourceRegistry {
     fn redirect(&self, token: &str) -> String {
         match &self.entry {
             Entry::Direct => self.add_friend_url.clone(),
+            Entry::Login { .. } => format!("{}{token}", self.login_prefix.as_deref().unwrap_or(LOGIN_AUTHORIZE_URL)),
             Entry::Liff(base) => {
                 let sep = if base.contains('?') { '&' } else { '?' };
                 format!("{base}{sep}{TOKEN_PARAM}={token}")
@@ -588,7 +627,8 @@ pub struct Visit {
     pub source: Arc<Source>,
     /// The attribution token (32 lowercase hex digits).
     pub token: String,
-    /// Where to send the browser (303): the LIFF app with the token, or the add-friend URL.
+    /// Where to send the browser (303): the LIFF app with the token, LINE Login with the token as
+    /// `state`, or the add-friend URL.
     pub redirect: String,
 }
 
@@ -879,5 +919,37 @@ mod tests {
         assert_eq!(r.tracked_url("a").unwrap(), "https://shop.example/s/a");
         assert_eq!(r.redirect("0f"), "https://liff.line.me/1650000000-abcd?source_token=0f");
         assert_eq!(r.add_friend_url(), "https://line.me/R/ti/p/%40shop");
+    }
+
+    #[test]
+    fn login_redirects_carry_the_token_as_state() {
+        let r = SourceRegistry::builder("@shop", "https://shop.example/s")
+            .entry(Entry::Login {
+                channel_id: "1650000000".into(),
+                redirect_uri: "https://shop.example/line/callback?x=1&y=2".into(),
+            })
+            .build()
+            .unwrap();
+        assert_eq!(
+            r.redirect("0f"),
+            "https://access.line.me/oauth2/v2.1/authorize?response_type=code&client_id=1650000000\
+             &redirect_uri=https%3A%2F%2Fshop.example%2Fline%2Fcallback%3Fx%3D1%26y%3D2&scope=openid&state=0f"
+        );
+        let bad = SourceRegistry::builder("@shop", "https://shop.example/s")
+            .entry(Entry::Login {
+                channel_id: "abc".into(),
+                redirect_uri: "https://shop.example/cb".into(),
+            })
+            .build()
+            .unwrap_err();
+        assert!(matches!(bad.kind(), ErrorKind::Config { field, .. } if field == "entry/channel_id"));
+        let bad = SourceRegistry::builder("@shop", "https://shop.example/s")
+            .entry(Entry::Login {
+                channel_id: "1650000000".into(),
+                redirect_uri: "http://evil.example/cb".into(),
+            })
+            .build()
+            .unwrap_err();
+        assert!(matches!(bad.kind(), ErrorKind::Config { field, .. } if field == "entry/redirect_uri"));
     }
 }

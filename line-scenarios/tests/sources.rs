@@ -455,3 +455,25 @@ async fn the_router_answers_503_when_the_store_fails_and_never_caches_a_redirect
     assert!(!text.contains('\n') && text.contains("\\n"), "{text}");
     assert!(text.len() < 120, "{text}");
 }
+
+proptest::proptest! {
+    /// Whatever the requested code, a visit either is an unknown source or redirects to the
+    /// configured entry with a fresh token: never anywhere the request chose.
+    #[test]
+    fn a_visit_redirects_only_to_the_configured_entry(code in "(store_shibuya|flyer_may|[a-z_]{1,14}|\\PC{0,40})") {
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let sources = Sources::new(registry(), Arc::new(InMemorySources::new()));
+        match rt.block_on(sources.visit(&code)) {
+            Ok(v) => {
+                proptest::prop_assert!(["store_shibuya", "store_shinjuku", "flyer_may"].contains(&code.as_str()));
+                proptest::prop_assert_eq!(v.redirect, format!("{LIFF}?{TOKEN_PARAM}={}", v.token));
+                proptest::prop_assert!(v.token.len() == 32 && v.token.bytes().all(|b| b.is_ascii_hexdigit()));
+            }
+            Err(e) => {
+                let unknown = matches!(e.kind(), ErrorKind::UnknownSource { .. });
+                proptest::prop_assert!(unknown, "{}", e);
+                proptest::prop_assert!(!e.to_string().contains('\n'));
+            }
+        }
+    }
+}
