@@ -590,7 +590,10 @@ impl Engine {
 
     /// Handles a webhook event: follow, unfollow, account link, postback and text messages start
     /// the scenarios they trigger; unfollow first makes the user leave every scenario. Events of
-    /// other kinds, or without a user, are ignored.
+    /// other kinds, or without a user, are ignored. With [friend sources](crate::sources)
+    /// ([`EngineBuilder::sources`]), a follow is first matched to its source (which tags the user
+    /// and picks the `{"follow": {"source": …}}` scenarios) and an unfollow counts a block for the
+    /// user's source; a host event given to [`Engine::on_event`] may count a source conversion.
     pub async fn on_webhook(&self, event: &WebhookEvent) -> Result<()> {
         let user = match event.source().as_deref() {
             Some(line_core::webhook::event::Source::User(u)) => u.user_id.clone(),
