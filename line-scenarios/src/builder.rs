@@ -48,7 +48,7 @@ impl ScenarioBuilder {
                 name: None,
                 priority: 0,
                 time_zone: None,
-                trigger: Trigger::Follow {},
+                trigger: Trigger::Follow { source: None },
                 entry: Entry::default(),
                 steps: Vec::new(),
                 goals: Vec::new(),

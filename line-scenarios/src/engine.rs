@@ -60,6 +60,7 @@ use crate::model::*;
 use crate::profiles::{value_text, ProfileStore, RichMenuSwitcher};
 use crate::render::{flex_template, Rendered};
 use crate::sender::{Accepted, SendFailure, Sender};
+use crate::sources::Sources;
 use crate::stats::{InMemoryJournal, Journal, Record, RecordKind, SkipReason};
 use crate::store::*;
 use crate::validate::{validate_all, Options};
@@ -331,6 +332,7 @@ pub struct EngineBuilder {
     menus: Option<Arc<dyn RichMenuSwitcher>>,
     journal: Arc<dyn Journal>,
     config: EngineConfig,
+    sources: Option<Sources>,
 }
 
 impl std::fmt::Debug for EngineBuilder {
@@ -384,6 +386,13 @@ impl EngineBuilder {
         self
     }
 
+    /// Friend sources: follows are matched to them, tagged, counted, and trigger
+    /// `{"follow": {"source": …}}` scenarios (without them, such scenarios fail at build).
+    pub fn sources(mut self, sources: Sources) -> Self {
+        self.sources = Some(sources);
+        self
+    }
+
     /// The journal (default: an in-memory one with counts only).
     pub fn journal(mut self, journal: Arc<dyn Journal>) -> Self {
         self.journal = journal;
@@ -430,6 +439,31 @@ impl EngineBuilder {
                 }
             }
         }
+        for s in &self.scenarios {
+            if let Trigger::Follow { source: Some(from) } = &s.trigger {
+                match (&self.sources, from) {
+                    (None, _) => {
+                        return Err(Error::config(
+                            "sources",
+                            format!(
+                                "scenario `{}` is triggered by follows from a source: give the engine the sources",
+                                s.id
+                            ),
+                        ))
+                    }
+                    (Some(src), FollowSource::Code(code)) if src.registry().get(code).is_err() => {
+                        return Err(Error::config(
+                            "sources",
+                            format!(
+                                "scenario `{}` is triggered by follows from `{code}`, which is not a registered source",
+                                s.id
+                            ),
+                        ))
+                    }
+                    _ => {}
+                }
+            }
+        }
         let mut scenarios = Vec::new();
         let mut by_id = HashMap::new();
         for s in &self.scenarios {
@@ -449,6 +483,7 @@ impl EngineBuilder {
                 menus: self.menus,
                 journal: self.journal,
                 config: self.config,
+                sources: self.sources,
             }),
         })
     }
@@ -466,6 +501,7 @@ struct Inner {
     menus: Option<Arc<dyn RichMenuSwitcher>>,
     journal: Arc<dyn Journal>,
     config: EngineConfig,
+    sources: Option<Sources>,
 }
 
 /// The scenario engine. Cheap to clone (an `Arc` inside); `Send + Sync`.
@@ -507,6 +543,7 @@ impl Engine {
             menus: None,
             journal: Arc::new(InMemoryJournal::new()),
             config: EngineConfig::default(),
+            sources: None,
         }
     }
 
@@ -553,7 +590,10 @@ impl Engine {
 
     /// Handles a webhook event: follow, unfollow, account link, postback and text messages start
     /// the scenarios they trigger; unfollow first makes the user leave every scenario. Events of
-    /// other kinds, or without a user, are ignored.
+    /// other kinds, or without a user, are ignored. With [friend sources](crate::sources)
+    /// ([`EngineBuilder::sources`]), a follow is first matched to its source (which tags the user
+    /// and picks the `{"follow": {"source": …}}` scenarios) and an unfollow counts a block for the
+    /// user's source; a host event given to [`Engine::on_event`] may count a source conversion.
     pub async fn on_webhook(&self, event: &WebhookEvent) -> Result<()> {
         let user = match event.source().as_deref() {
             Some(line_core::webhook::event::Source::User(u)) => u.user_id.clone(),
@@ -561,8 +601,29 @@ impl Engine {
         };
         let Some(user) = user else { return Ok(()) };
         match event {
-            WebhookEvent::Follow(_) => self.trigger(&user, |t| matches!(t, Trigger::Follow {}), &[]).await,
-            WebhookEvent::Unfollow(_) => {
+            WebhookEvent::Follow(f) => {
+                let mut from = None;
+                if let Some(sources) = &self.inner.sources {
+                    from = sources.on_follow(&user, f.webhook_event_id.as_deref()).await?;
+                    if let Some(s) = &from {
+                        self.inner.profiles.add_tag(&user, &s.tag).await?;
+                    }
+                }
+                let code = from.as_ref().map(|s| s.code.as_str());
+                self.trigger(
+                    &user,
+                    |t| match t {
+                        Trigger::Follow { source } => source.as_ref().is_none_or(|m| m.matches(code)),
+                        _ => false,
+                    },
+                    &[],
+                )
+                .await
+            }
+            WebhookEvent::Unfollow(f) => {
+                if let Some(sources) = &self.inner.sources {
+                    sources.on_unfollow(&user, f.webhook_event_id.as_deref()).await?;
+                }
                 self.unfollow(&user).await?;
                 self.trigger(&user, |t| matches!(t, Trigger::Unfollow {}), &[]).await
             }
@@ -608,6 +669,9 @@ impl Engine {
     /// it triggers.
     pub async fn on_event(&self, user: &UserId, event: &Event) -> Result<()> {
         self.inner.profiles.record_event(user, event).await?;
+        if let Some(sources) = &self.inner.sources {
+            sources.on_event(user, event).await?;
+        }
         for c in &self.inner.scenarios {
             for goal in &c.scenario.goals {
                 if goal.event != *event.name || !props_match(&goal.props, event) {
@@ -1313,7 +1377,7 @@ fn applied(e: &Enrollment, change: &Transition) -> Enrollment {
     n
 }
 
-fn props_match(want: &std::collections::BTreeMap<String, serde_json::Value>, event: &Event) -> bool {
+pub(crate) fn props_match(want: &std::collections::BTreeMap<String, serde_json::Value>, event: &Event) -> bool {
     want.iter().all(|(k, v)| match (event.prop(k), v) {
         (Some(Value::Str(a)), serde_json::Value::String(b)) => a == b,
         (Some(Value::Num(a)), serde_json::Value::Number(b)) => b.as_f64() == Some(*a),

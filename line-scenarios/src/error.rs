@@ -46,6 +46,19 @@ pub enum ErrorKind {
         /// What happened.
         message: String,
     },
+    /// A friend-source code that is not in the registry (a forged or stale link). The code is
+    /// shown escaped and cut to 64 characters.
+    UnknownSource {
+        /// The code as given.
+        code: String,
+    },
+    /// A request value (a source code's form, an attribution token) was malformed.
+    InvalidInput {
+        /// The field.
+        field: String,
+        /// Why.
+        reason: String,
+    },
     /// A configuration value was rejected.
     Config {
         /// The setting.
@@ -129,6 +142,11 @@ impl fmt::Display for Error {
             ErrorKind::Store { operation, message } => write!(f, "store failed during {operation}: {message}"),
             ErrorKind::Send { message } => write!(f, "send failed: {message}"),
             ErrorKind::Config { field, reason } => write!(f, "invalid setting `{field}`: {reason}"),
+            ErrorKind::UnknownSource { code } => {
+                let shown: String = code.chars().take(64).collect();
+                write!(f, "unknown friend source {shown:?}")
+            }
+            ErrorKind::InvalidInput { field, reason } => write!(f, "invalid `{field}`: {reason}"),
         }
     }
 }

@@ -12,6 +12,7 @@ pub mod profiles;
 mod render;
 pub mod sender;
 pub mod simulate;
+pub mod sources;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 pub mod stats;

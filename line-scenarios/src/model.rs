@@ -48,8 +48,14 @@ fn is_zero(n: &i32) -> bool {
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 #[non_exhaustive]
 pub enum Trigger {
-    /// The user adds the account as a friend (webhook `follow`).
-    Follow {},
+    /// The user adds the account as a friend (webhook `follow`), from any source or, with
+    /// `source`, from one friend source (see [`crate::sources`]).
+    Follow {
+        /// Which follows: from this source, from `any` source, or from `none` (not matched to a
+        /// source). Without it, every follow.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        source: Option<FollowSource>,
+    },
     /// The user blocks the account (webhook `unfollow`). Only acts make sense after it.
     Unfollow {},
     /// The user finishes an account link (webhook `accountLink` with result `ok`).
@@ -71,6 +77,56 @@ pub enum Trigger {
     Birthday(BirthdayTrigger),
     /// A fixed local date and time in the scenario's time zone, for every user the entry admits.
     At(#[serde(with = "civil_datetime")] DateTime),
+}
+
+/// The friend source a [`Trigger::Follow`] asks for. Its JSON form is a string: a source code,
+/// `"any"` or `"none"` (both reserved: no source may have them as its code).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+#[non_exhaustive]
+pub enum FollowSource {
+    /// A follow matched to this source (its code).
+    Code(String),
+    /// A follow matched to any source.
+    Any,
+    /// A follow matched to no source.
+    NoSource,
+}
+
+impl FollowSource {
+    /// Whether a follow matched to `source` (a code, or `None`) is one this trigger asks for.
+    pub fn matches(&self, source: Option<&str>) -> bool {
+        match (self, source) {
+            (FollowSource::Code(c), Some(s)) => c == s,
+            (FollowSource::Any, Some(_)) | (FollowSource::NoSource, None) => true,
+            _ => false,
+        }
+    }
+}
+
+impl TryFrom<String> for FollowSource {
+    type Error = String;
+
+    fn try_from(s: String) -> Result<Self, String> {
+        match s.as_str() {
+            "any" => Ok(FollowSource::Any),
+            "none" => Ok(FollowSource::NoSource),
+            _ => {
+                crate::sources::check_code(&s)?;
+                Ok(FollowSource::Code(s))
+            }
+        }
+    }
+}
+
+impl From<FollowSource> for String {
+    fn from(s: FollowSource) -> String {
+        match s {
+            FollowSource::Code(c) => c,
+            FollowSource::Any => "any".to_owned(),
+            FollowSource::NoSource => "none".to_owned(),
+        }
+    }
 }
 
 /// Text matching for [`Trigger::Message`]. Matching ignores ASCII case and surrounding white space.

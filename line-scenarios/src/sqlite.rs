@@ -1,5 +1,6 @@
 //! A durable [`StateStore`] and [`Scheduler`] on SQLite (feature `sqlite`, rusqlite with the
-//! bundled library): the embedded default for one process.
+//! bundled library): the embedded default for one process; and [`SqliteSources`], the friend
+//! sources' store.
 //!
 //! The database runs in WAL mode with a busy timeout. Tables carry a prefix (default `scn_`) so
 //! that they can live in the host's own database; the schema is created and upgraded by versioned
@@ -493,5 +494,279 @@ impl Scheduler for SqliteStore {
             })
             .map(|n| n as usize)
             .map_err(db("len"))
+    }
+}
+
+/// The migrations of [`SqliteSources`], recorded in `{prefix}source_migrations` (apart from the
+/// state store's, so that the two evolve on their own). Never edit one that shipped.
+const SOURCE_MIGRATIONS: &[&str] = &[
+    // 1: tokens, bindings, users' sources, follows seen, other events seen, counts.
+    "CREATE TABLE IF NOT EXISTS {p}source_tokens (
+        token TEXT PRIMARY KEY, source TEXT NOT NULL, expires INTEGER NOT NULL) WITHOUT ROWID;
+    CREATE TABLE IF NOT EXISTS {p}source_bindings (
+        user_id TEXT PRIMARY KEY, source TEXT NOT NULL, expires INTEGER NOT NULL) WITHOUT ROWID;
+    CREATE TABLE IF NOT EXISTS {p}source_users (
+        user_id TEXT PRIMARY KEY, source TEXT NOT NULL) WITHOUT ROWID;
+    CREATE TABLE IF NOT EXISTS {p}source_follows (
+        event_id TEXT PRIMARY KEY, source TEXT) WITHOUT ROWID;
+    CREATE TABLE IF NOT EXISTS {p}source_seen (key TEXT PRIMARY KEY) WITHOUT ROWID;
+    CREATE TABLE IF NOT EXISTS {p}source_counts (
+        source TEXT PRIMARY KEY,
+        visits INTEGER NOT NULL DEFAULT 0,
+        friends INTEGER NOT NULL DEFAULT 0,
+        blocks INTEGER NOT NULL DEFAULT 0,
+        conversions INTEGER NOT NULL DEFAULT 0,
+        revenue REAL NOT NULL DEFAULT 0
+    ) WITHOUT ROWID;",
+];
+
+/// A durable [`SourceStore`](crate::sources::SourceStore) on SQLite: each operation is one
+/// immediate transaction. It may share a file (and a prefix) with [`SqliteStore`]. Times are kept
+/// in milliseconds.
+#[derive(Debug)]
+pub struct SqliteSources {
+    conn: Mutex<Connection>,
+    prefix: String,
+}
+
+impl SqliteSources {
+    /// Opens (or creates) the database file and applies the migrations.
+    pub fn open(path: impl AsRef<Path>, prefix: &str) -> Result<Self> {
+        let conn = Connection::open(path).map_err(db("open"))?;
+        Self::init(conn, prefix)
+    }
+
+    /// A private in-memory database (tests).
+    pub fn open_in_memory(prefix: &str) -> Result<Self> {
+        let conn = Connection::open_in_memory().map_err(db("open"))?;
+        Self::init(conn, prefix)
+    }
+
+    fn init(mut conn: Connection, prefix: &str) -> Result<Self> {
+        if !prefix.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return Err(Error::config("prefix", "use only ASCII letters, digits and `_`"));
+        }
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(db("busy_timeout"))?;
+        let _mode: String = conn
+            .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
+            .map_err(db("journal_mode"))?;
+        for (i, sql) in SOURCE_MIGRATIONS.iter().enumerate() {
+            let version = i as i64 + 1;
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(db("migrate"))?;
+            tx.execute_batch(&format!(
+                "CREATE TABLE IF NOT EXISTS {prefix}source_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)"
+            ))
+            .map_err(db("migrate"))?;
+            let done: Option<i64> = tx
+                .query_row(
+                    &format!("SELECT version FROM {prefix}source_migrations WHERE version = ?1"),
+                    [version],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(db("migrate"))?;
+            if done.is_none() {
+                tx.execute_batch(&sql.replace("{p}", prefix)).map_err(db("migrate"))?;
+                tx.execute(
+                    &format!("INSERT INTO {prefix}source_migrations (version, applied_at) VALUES (?1, ?2)"),
+                    params![version, Timestamp::now().as_second()],
+                )
+                .map_err(db("migrate"))?;
+            }
+            tx.commit().map_err(db("migrate"))?;
+        }
+        Ok(Self {
+            conn: Mutex::new(conn),
+            prefix: prefix.to_owned(),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Runs `f` in one immediate transaction.
+    fn tx<T>(&self, op: &str, f: impl FnOnce(&rusqlite::Transaction<'_>, &str) -> rusqlite::Result<T>) -> Result<T> {
+        let mut conn = self.lock();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db(op))?;
+        let out = f(&tx, &self.prefix).map_err(db(op))?;
+        tx.commit().map_err(db(op))?;
+        Ok(out)
+    }
+}
+
+fn bump(tx: &rusqlite::Transaction<'_>, p: &str, source: &str, column: &str, revenue: f64) -> rusqlite::Result<()> {
+    tx.execute(
+        &format!(
+            "INSERT INTO {p}source_counts (source, {column}, revenue) VALUES (?1, 1, ?2)
+             ON CONFLICT (source) DO UPDATE SET {column} = {column} + 1, revenue = revenue + ?2"
+        ),
+        params![source, revenue],
+    )
+    .map(|_| ())
+}
+
+fn user_source(tx: &rusqlite::Transaction<'_>, p: &str, user: &UserId) -> rusqlite::Result<Option<String>> {
+    tx.query_row(
+        &format!("SELECT source FROM {p}source_users WHERE user_id = ?1"),
+        [user.as_str()],
+        |r| r.get(0),
+    )
+    .optional()
+}
+
+/// Inserts `key` into the seen set; whether it was new.
+fn first_time(tx: &rusqlite::Transaction<'_>, p: &str, key: &str) -> rusqlite::Result<bool> {
+    tx.execute(
+        &format!("INSERT INTO {p}source_seen (key) VALUES (?1) ON CONFLICT DO NOTHING"),
+        [key],
+    )
+    .map(|n| n == 1)
+}
+
+#[async_trait::async_trait]
+impl crate::sources::SourceStore for SqliteSources {
+    async fn visit(&self, source: &str, token: &str, expires: Timestamp) -> Result<()> {
+        self.tx("source visit", |tx, p| {
+            tx.execute(
+                &format!(
+                    "INSERT INTO {p}source_tokens (token, source, expires) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (token) DO UPDATE SET source = ?2, expires = ?3"
+                ),
+                params![token, source, expires.as_millisecond()],
+            )?;
+            bump(tx, p, source, "visits", 0.0)
+        })
+    }
+
+    async fn bind(&self, token: &str, user: &UserId, now: Timestamp, expires: Timestamp) -> Result<Option<String>> {
+        self.tx("source bind", |tx, p| {
+            let found: Option<(String, i64)> = tx
+                .query_row(
+                    &format!("SELECT source, expires FROM {p}source_tokens WHERE token = ?1"),
+                    [token],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?;
+            match found {
+                Some((source, exp)) if exp > now.as_millisecond() => {
+                    tx.execute(
+                        &format!(
+                            "INSERT INTO {p}source_bindings (user_id, source, expires) VALUES (?1, ?2, ?3)
+                             ON CONFLICT (user_id) DO UPDATE SET source = ?2, expires = ?3"
+                        ),
+                        params![user.as_str(), &source, expires.as_millisecond()],
+                    )?;
+                    Ok(Some(source))
+                }
+                Some(_) => {
+                    tx.execute(&format!("DELETE FROM {p}source_tokens WHERE token = ?1"), [token])?;
+                    Ok(None)
+                }
+                None => Ok(None),
+            }
+        })
+    }
+
+    async fn follow(&self, user: &UserId, event_id: Option<&str>, now: Timestamp) -> Result<Option<String>> {
+        self.tx("source follow", |tx, p| {
+            if let Some(id) = event_id {
+                let first: Option<Option<String>> = tx
+                    .query_row(
+                        &format!("SELECT source FROM {p}source_follows WHERE event_id = ?1"),
+                        [id],
+                        |r| r.get(0),
+                    )
+                    .optional()?;
+                if let Some(first) = first {
+                    return Ok(first);
+                }
+            }
+            let bound: Option<(String, i64)> = tx
+                .query_row(
+                    &format!("DELETE FROM {p}source_bindings WHERE user_id = ?1 RETURNING source, expires"),
+                    [user.as_str()],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?;
+            let source = bound.and_then(|(s, exp)| (exp > now.as_millisecond()).then_some(s));
+            if let Some(s) = &source {
+                tx.execute(
+                    &format!(
+                        "INSERT INTO {p}source_users (user_id, source) VALUES (?1, ?2)
+                         ON CONFLICT (user_id) DO UPDATE SET source = ?2"
+                    ),
+                    params![user.as_str(), s],
+                )?;
+                bump(tx, p, s, "friends", 0.0)?;
+            }
+            if let Some(id) = event_id {
+                tx.execute(
+                    &format!("INSERT INTO {p}source_follows (event_id, source) VALUES (?1, ?2)"),
+                    params![id, &source],
+                )?;
+            }
+            Ok(source)
+        })
+    }
+
+    async fn unfollow(&self, user: &UserId, event_id: Option<&str>) -> Result<Option<String>> {
+        self.tx("source unfollow", |tx, p| {
+            let Some(source) = user_source(tx, p, user)? else {
+                return Ok(None);
+            };
+            let new = match event_id {
+                Some(id) => first_time(tx, p, &format!("unfollow\u{1f}{id}"))?,
+                None => true,
+            };
+            if new {
+                bump(tx, p, &source, "blocks", 0.0)?;
+            }
+            Ok(Some(source))
+        })
+    }
+
+    async fn convert(&self, user: &UserId, key: &str, revenue: f64) -> Result<Option<String>> {
+        self.tx("source convert", |tx, p| {
+            let Some(source) = user_source(tx, p, user)? else {
+                return Ok(None);
+            };
+            if first_time(tx, p, &format!("convert\u{1f}{key}"))? {
+                bump(tx, p, &source, "conversions", revenue)?;
+            }
+            Ok(Some(source))
+        })
+    }
+
+    async fn source_of(&self, user: &UserId) -> Result<Option<String>> {
+        self.tx("source of", |tx, p| user_source(tx, p, user))
+    }
+
+    async fn counts(&self, source: &str) -> Result<crate::sources::SourceCounts> {
+        self.tx("source counts", |tx, p| {
+            let row: Option<(i64, i64, i64, i64, f64)> = tx
+                .query_row(
+                    &format!(
+                        "SELECT visits, friends, blocks, conversions, revenue FROM {p}source_counts WHERE source = ?1"
+                    ),
+                    [source],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+                )
+                .optional()?;
+            let mut c = crate::sources::SourceCounts::default();
+            if let Some((v, f, b, n, rev)) = row {
+                c.visits = v as u64;
+                c.friends = f as u64;
+                c.blocks = b as u64;
+                c.conversions = n as u64;
+                c.revenue = rev;
+            }
+            Ok(c)
+        })
     }
 }

@@ -544,3 +544,144 @@ pub async fn profile_store_conformance(store: &dyn ProfileStore) {
     let next = store.page(Some(&u), 1).await.expect("page failed");
     assert_eq!(next[0].id, page[i + 1].id, "a page continues after the given id");
 }
+
+/// The conformance suite of [`SourceStore`](crate::sources::SourceStore): visits, token and
+/// follow expiry, one follow per binding, redelivered events counted once, blocks and
+/// conversions counted for the user's source. Source codes are prefixed per run.
+pub async fn source_store_conformance(store: &dyn crate::sources::SourceStore) {
+    let p = run_prefix();
+    let (a, b) = (format!("{p}-a"), format!("{p}-b"));
+    let t0 = t("2026-05-01T00:00:00Z");
+    let hour = SignedDuration::from_hours(1);
+    let later = |d: SignedDuration| t0.saturating_add(d).unwrap_or(t0);
+    let tok = |n: u32| format!("{}{:08x}", &format!("{p:0<24}")[..24], n);
+    let (u1, u2, u3) = (
+        UserId::new(format!("U{p}-1")),
+        UserId::new(format!("U{p}-2")),
+        UserId::new(format!("U{p}-3")),
+    );
+
+    store.visit(&a, &tok(1), later(hour)).await.expect("visit failed");
+    store.visit(&a, &tok(2), later(hour)).await.expect("visit failed");
+    store.visit(&b, &tok(3), later(hour)).await.expect("visit failed");
+    assert_eq!(
+        store.counts(&a).await.expect("counts failed").visits,
+        2,
+        "every visit counts"
+    );
+
+    assert_eq!(
+        store.bind(&tok(9), &u1, t0, later(hour)).await.expect("bind failed"),
+        None,
+        "an unknown token binds nothing"
+    );
+    assert_eq!(
+        store
+            .bind(&tok(1), &u1, later(hour), later(hour * 2))
+            .await
+            .expect("bind failed"),
+        None,
+        "a token expires at its expiry"
+    );
+    assert_eq!(
+        store.bind(&tok(2), &u1, t0, later(hour)).await.expect("bind failed"),
+        Some(a.clone()),
+        "a live token binds the user to its source"
+    );
+    assert_eq!(
+        store.bind(&tok(3), &u2, t0, later(hour)).await.expect("bind failed"),
+        Some(b.clone())
+    );
+
+    let first = store
+        .follow(&u1, Some(&format!("{p}-e1")), t0)
+        .await
+        .expect("follow failed");
+    assert_eq!(first, Some(a.clone()), "a follow takes the user's binding");
+    let again = store
+        .follow(&u1, Some(&format!("{p}-e1")), t0)
+        .await
+        .expect("follow failed");
+    assert_eq!(again, first, "a redelivered follow gives the same source");
+    assert_eq!(
+        store.counts(&a).await.expect("counts failed").friends,
+        1,
+        "and counts once"
+    );
+    assert_eq!(
+        store
+            .follow(&u1, Some(&format!("{p}-e2")), t0)
+            .await
+            .expect("follow failed"),
+        None,
+        "a binding is used by one follow only"
+    );
+    assert_eq!(
+        store.source_of(&u1).await.expect("source_of failed"),
+        Some(a.clone()),
+        "an unmatched follow keeps the user's source"
+    );
+    assert_eq!(
+        store
+            .follow(&u2, Some(&format!("{p}-e3")), later(hour))
+            .await
+            .expect("follow failed"),
+        None,
+        "a binding expires at its expiry"
+    );
+    assert_eq!(store.counts(&b).await.expect("counts failed").friends, 0);
+    assert_eq!(
+        store.follow(&u3, None, t0).await.expect("follow failed"),
+        None,
+        "a user never bound follows from no source"
+    );
+
+    assert_eq!(
+        store
+            .unfollow(&u1, Some(&format!("{p}-e4")))
+            .await
+            .expect("unfollow failed"),
+        Some(a.clone())
+    );
+    store
+        .unfollow(&u1, Some(&format!("{p}-e4")))
+        .await
+        .expect("unfollow failed");
+    assert_eq!(
+        store
+            .unfollow(&u3, Some(&format!("{p}-e5")))
+            .await
+            .expect("unfollow failed"),
+        None,
+        "a block of a user without a source counts nowhere"
+    );
+    let k1 = format!("{p}-k1");
+    assert_eq!(
+        store.convert(&u1, &k1, 4800.0).await.expect("convert failed"),
+        Some(a.clone())
+    );
+    store.convert(&u1, &k1, 4800.0).await.expect("convert failed");
+    store
+        .convert(&u1, &format!("{p}-k2"), 200.0)
+        .await
+        .expect("convert failed");
+    assert_eq!(
+        store
+            .convert(&u3, &format!("{p}-k3"), 100.0)
+            .await
+            .expect("convert failed"),
+        None
+    );
+    let c = store.counts(&a).await.expect("counts failed");
+    assert_eq!(
+        (c.visits, c.friends, c.blocks, c.conversions, c.revenue),
+        (2, 1, 1, 2, 5000.0),
+        "a block counts once per event, a conversion once per key"
+    );
+    let none = store.counts(&format!("{p}-never")).await.expect("counts failed");
+    assert_eq!(
+        none,
+        crate::sources::SourceCounts::default(),
+        "an unseen source counts zero"
+    );
+}

@@ -11,7 +11,8 @@
 //! - segments (entry and branch conditions) that do not type-check against the host schema or
 //!   cannot be evaluated in process;
 //! - waits outside sane bounds (1 minute to 400 days), split weights of 0, unknown time zones,
-//!   triggers that match nothing, scenarios started or stopped that do not exist.
+//!   triggers that match nothing, malformed friend-source codes in follow triggers, scenarios
+//!   started or stopped that do not exist.
 //!
 //! ```
 //! use line_scenarios::validate::{validate, Options};
@@ -370,6 +371,13 @@ fn check_trigger(cx: &mut Ctx<'_>, scenario: &Scenario) {
         }
         Trigger::Birthday(b) => {
             cx.attribute(None, "/trigger/birthday/attribute", &b.attribute, Some(AttrType::Date));
+        }
+        Trigger::Follow {
+            source: Some(FollowSource::Code(code)),
+        } => {
+            if let Err(reason) = crate::sources::check_code(code) {
+                cx.push(None, "/trigger/follow/source", reason);
+            }
         }
         _ => {}
     }

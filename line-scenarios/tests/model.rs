@@ -44,7 +44,7 @@ fn full_built() -> Scenario {
         .name("Onboarding after a follow")
         .priority(5)
         .time_zone("Asia/Tokyo")
-        .trigger(Trigger::Follow {})
+        .trigger(Trigger::Follow { source: None })
         .entry_segment(line_segments::text::parse("line.is_friend = true").unwrap())
         .reentry(Reentry::OncePer(line_segments::Window::days(300)))
         .step(steps::send(

@@ -144,3 +144,33 @@ async fn a_restart_on_the_same_file_loses_nothing_and_sends_nothing_twice() {
         "event values survive in the file"
     );
 }
+
+#[tokio::test]
+async fn the_sqlite_sources_pass_their_conformance_suite_and_survive_a_reopen() {
+    use line_scenarios::sources::SourceStore;
+    use line_scenarios::sqlite::SqliteSources;
+    line_scenarios::testing::source_store_conformance(&SqliteSources::open_in_memory("").unwrap()).await;
+    let path = temp_db("sources");
+    // The same file and prefix as the state store: the tables live side by side.
+    let _state = SqliteStore::open(&path, "scn_").unwrap();
+    let sources = SqliteSources::open(&path, "scn_").unwrap();
+    line_scenarios::testing::source_store_conformance(&sources).await;
+    let t0: jiff::Timestamp = "2026-05-15T01:00:00Z".parse().unwrap();
+    let later = t0 + SignedDuration::from_hours(1);
+    let aoi = UserId::new("U1");
+    sources.visit("store_x", &"a".repeat(32), later).await.unwrap();
+    sources.bind(&"a".repeat(32), &aoi, t0, later).await.unwrap();
+    assert_eq!(
+        sources.follow(&aoi, Some("e1"), t0).await.unwrap().as_deref(),
+        Some("store_x")
+    );
+    drop(sources);
+    let reopened = SqliteSources::open(&path, "scn_").unwrap();
+    assert_eq!(reopened.source_of(&aoi).await.unwrap().as_deref(), Some("store_x"));
+    assert_eq!(
+        reopened.follow(&aoi, Some("e1"), t0).await.unwrap().as_deref(),
+        Some("store_x")
+    );
+    let c = reopened.counts("store_x").await.unwrap();
+    assert_eq!((c.visits, c.friends), (1, 1));
+}
