@@ -5,11 +5,13 @@ pub mod budget;
 pub mod builder;
 pub mod engine;
 pub mod error;
+pub mod insight;
 pub mod json;
 pub mod memory;
 pub mod model;
 pub mod profiles;
 mod render;
+pub mod report;
 pub mod sender;
 pub mod simulate;
 #[cfg(feature = "sqlite")]
@@ -18,6 +20,7 @@ pub mod stats;
 pub mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod tracking;
 pub mod validate;
 
 pub use engine::{Engine, EngineConfig};
