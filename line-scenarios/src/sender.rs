@@ -107,6 +107,25 @@ pub trait Sender: Send + Sync {
     }
 }
 
+/// A shared sender sends as the sender it shares (so wrappers such as
+/// [`TrackingSender`](crate::tracking::TrackingSender) can take an `Arc`).
+#[async_trait::async_trait]
+impl<S: Sender + ?Sized> Sender for std::sync::Arc<S> {
+    async fn push(&self, user: &UserId, messages: &Rendered, retry_key: RetryKey) -> Result<Accepted, SendFailure> {
+        (**self).push(user, messages, retry_key).await
+    }
+
+    async fn push_in(
+        &self,
+        user: &UserId,
+        messages: &Rendered,
+        retry_key: RetryKey,
+        context: &SendContext<'_>,
+    ) -> Result<Accepted, SendFailure> {
+        (**self).push_in(user, messages, retry_key, context).await
+    }
+}
+
 /// A sender that drops the [`SendContext`]: pushes through it carry no aggregation unit. For an
 /// account that has not applied for LINE's per-unit statistics.
 #[derive(Debug, Clone)]
