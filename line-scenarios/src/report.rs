@@ -145,11 +145,15 @@ pub fn render_html(title: &str, rows: &[Row]) -> String {
             j += 1;
         }
         let steps: Vec<&Row> = rows[i + 1..j].iter().collect();
+        let heading = match &total.name {
+            Some(name) => format!("{name} ({})", total.scenario),
+            None => total.scenario.clone(),
+        };
         let _ = write!(
             out,
             "<section class=\"scenario\" data-scenario=\"{}\"><h2>{}</h2>\n",
             escape(&total.scenario),
-            escape(&total.scenario)
+            escape(&heading)
         );
         funnel(&mut out, total, &steps);
         out.push_str("\n<table><thead><tr><th class=\"text\">step</th>");

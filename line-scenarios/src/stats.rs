@@ -536,6 +536,8 @@ pub fn max_sends_per_entry(scenario: &Scenario) -> Option<u64> {
 pub struct Row {
     /// The scenario id.
     pub scenario: String,
+    /// The scenario's display name, when it has one.
+    pub name: Option<String>,
     /// The step id (`None` for the scenario's total row).
     pub step: Option<String>,
     /// The step index (`None` for the scenario's total row).
@@ -582,6 +584,7 @@ pub fn report(scenarios: &[Scenario], counts: &dyn Fn(&str) -> ScenarioCounts, p
             total_cost += cost;
             step_rows.push(Row {
                 scenario: s.id.clone(),
+                name: s.name.clone(),
                 step: Some(step.id.clone()),
                 step_index: Some(i as u16),
                 counts: sc.clone(),
@@ -591,6 +594,7 @@ pub fn report(scenarios: &[Scenario], counts: &dyn Fn(&str) -> ScenarioCounts, p
         }
         rows.push(Row {
             scenario: s.id.clone(),
+            name: s.name.clone(),
             step: None,
             step_index: None,
             counts: c.total.clone(),
