@@ -149,9 +149,9 @@ pub fn render_html(title: &str, rows: &[Row]) -> String {
             Some(name) => format!("{name} ({})", total.scenario),
             None => total.scenario.clone(),
         };
-        let _ = write!(
+        let _ = writeln!(
             out,
-            "<section class=\"scenario\" data-scenario=\"{}\"><h2>{}</h2>\n",
+            "<section class=\"scenario\" data-scenario=\"{}\"><h2>{}</h2>",
             escape(&total.scenario),
             escape(&heading)
         );
