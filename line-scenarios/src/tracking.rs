@@ -353,6 +353,107 @@ impl ClickStore for InMemoryClickStore {
     }
 }
 
+/// A durable [`ClickStore`] on SQLite (feature `sqlite`): one row per send and user in
+/// `{prefix}clicks`, created if missing. Calls block on SQLite for one statement.
+#[cfg(feature = "sqlite")]
+pub struct SqliteClickStore {
+    conn: Mutex<rusqlite::Connection>,
+    prefix: String,
+}
+
+#[cfg(feature = "sqlite")]
+impl std::fmt::Debug for SqliteClickStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteClickStore")
+            .field("prefix", &self.prefix)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(feature = "sqlite")]
+impl SqliteClickStore {
+    /// Opens (or creates) the database at `path`; tables are named `{prefix}clicks`.
+    pub fn open(path: impl AsRef<std::path::Path>, prefix: &str) -> Result<Self> {
+        let conn = rusqlite::Connection::open(path).map_err(|e| crate::Error::store("open", e))?;
+        Self::init(conn, prefix)
+    }
+
+    /// A database in memory (tests).
+    pub fn open_in_memory(prefix: &str) -> Result<Self> {
+        let conn = rusqlite::Connection::open_in_memory().map_err(|e| crate::Error::store("open", e))?;
+        Self::init(conn, prefix)
+    }
+
+    fn init(conn: rusqlite::Connection, prefix: &str) -> Result<Self> {
+        if !prefix.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return Err(crate::Error::config("prefix", "use only ASCII letters, digits and `_`"));
+        }
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(|e| crate::Error::store("busy_timeout", e))?;
+        conn.execute_batch(&format!(
+            "CREATE TABLE IF NOT EXISTS {prefix}clicks (
+                scenario TEXT NOT NULL,
+                step INTEGER NOT NULL,
+                entry INTEGER NOT NULL,
+                user_id TEXT NOT NULL,
+                url TEXT NOT NULL,
+                at INTEGER NOT NULL,
+                PRIMARY KEY (scenario, step, entry, user_id)
+            ) WITHOUT ROWID"
+        ))
+        .map_err(|e| crate::Error::store("create clicks", e))?;
+        Ok(Self {
+            conn: Mutex::new(conn),
+            prefix: prefix.to_owned(),
+        })
+    }
+}
+
+#[cfg(feature = "sqlite")]
+#[async_trait::async_trait]
+impl ClickStore for SqliteClickStore {
+    async fn record_click(&self, link: &Link, at: Timestamp) -> Result<bool> {
+        let conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
+        let n = conn
+            .execute(
+                &format!(
+                    "INSERT OR IGNORE INTO {}clicks (scenario, step, entry, user_id, url, at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    self.prefix
+                ),
+                rusqlite::params![
+                    link.scenario,
+                    link.step,
+                    link.entry,
+                    link.user.as_str(),
+                    link.url,
+                    at.as_millisecond()
+                ],
+            )
+            .map_err(|e| crate::Error::store("record_click", e))?;
+        Ok(n == 1)
+    }
+
+    async fn clicks(&self, scenario: &str) -> Result<BTreeMap<u16, u64>> {
+        let conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
+        let mut stmt = conn
+            .prepare_cached(&format!(
+                "SELECT step, COUNT(*) FROM {}clicks WHERE scenario = ?1 GROUP BY step",
+                self.prefix
+            ))
+            .map_err(|e| crate::Error::store("clicks", e))?;
+        let rows = stmt
+            .query_map([scenario], |r| Ok((r.get::<_, u16>(0)?, r.get::<_, i64>(1)?)))
+            .map_err(|e| crate::Error::store("clicks", e))?;
+        let mut out = BTreeMap::new();
+        for row in rows {
+            let (step, n) = row.map_err(|e| crate::Error::store("clicks", e))?;
+            out.insert(step, u64::try_from(n).unwrap_or(0));
+        }
+        Ok(out)
+    }
+}
+
 /// What the host answers to `GET {base}{token}`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]

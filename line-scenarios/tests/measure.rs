@@ -264,3 +264,27 @@ async fn tracked_links_redirect_once_counted_and_refuse_forgeries() {
 async fn in_memory_click_store_conforms() {
     tracking::click_store_conformance(&InMemoryClickStore::new()).await;
 }
+
+#[cfg(feature = "sqlite")]
+#[tokio::test]
+async fn sqlite_click_store_conforms_and_keeps_clicks_across_a_reopen() {
+    use line_scenarios::tracking::{Link, SqliteClickStore};
+    tracking::click_store_conformance(&SqliteClickStore::open_in_memory("t_").unwrap()).await;
+    let dir = std::env::temp_dir().join(format!("line-scenarios-clicks-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("clicks.db");
+    let link = Link::new("cart", 1, 1, UserId::new("U1"), "https://shop.example/");
+    let at = "2026-05-15T01:00:00Z".parse().unwrap();
+    {
+        let store = SqliteClickStore::open(&path, "scn_").unwrap();
+        assert!(store.record_click(&link, at).await.unwrap());
+    }
+    let store = SqliteClickStore::open(&path, "scn_").unwrap();
+    assert!(
+        !store.record_click(&link, at).await.unwrap(),
+        "a reopened store remembers the click"
+    );
+    assert_eq!(store.clicks("cart").await.unwrap(), [(1u16, 1u64)].into());
+    assert!(SqliteClickStore::open_in_memory("bad-prefix;").is_err());
+    let _ = std::fs::remove_dir_all(&dir);
+}
