@@ -101,6 +101,12 @@ fn funnel(out: &mut String, total: &Row, steps: &[&Row]) {
     for (i, (kind, label, n)) in bars.iter().enumerate() {
         let y = 4.0 + row_h * i as f64;
         let w = bar_w * (*n as f64) / (max as f64);
+        // Long ids are cut on the chart (the table and the tooltip keep them whole).
+        let shown: String = if label.chars().count() > 24 {
+            label.chars().take(23).chain(std::iter::once('\u{2026}')).collect()
+        } else {
+            label.clone()
+        };
         let step_attr = if *kind == "step" {
             format!(" data-step=\"{}\"", escape(label))
         } else {
@@ -113,7 +119,7 @@ fn funnel(out: &mut String, total: &Row, steps: &[&Row]) {
              <text x=\"{:.1}\" y=\"{}\">{n}</text>",
             label_w - 8.0,
             y + row_h * 0.62,
-            escape(label),
+            escape(&shown),
             row_h - 6.0,
             escape(label),
             label_w + w + 6.0,
