@@ -195,11 +195,14 @@ pub struct Tracker {
 
 impl Tracker {
     /// Tracked URLs start with `base` (e.g. `https://shop.example/c/`), which must be an `https`
-    /// (or, for tests, `http`) URL.
+    /// (or, for tests, `http`) URL ending in `/` or `=`; the token follows it.
     pub fn new(key: LinkKey, base: impl Into<String>) -> Result<Self> {
         let base = base.into();
-        if !trackable(&base) {
-            return Err(crate::Error::config("tracker base", "must be an http(s) URL"));
+        if !trackable(&base) || !(base.ends_with('/') || base.ends_with('=')) {
+            return Err(crate::Error::config(
+                "tracker base",
+                "must be an http(s) URL ending in `/` (or `=`, for a query parameter)",
+            ));
         }
         Ok(Self { key, base })
     }
@@ -675,5 +678,8 @@ mod tests {
         assert_eq!(actions[1]["uri"], "tel:0000");
         assert_eq!(actions[2]["data"], "https://not.a.link/");
         assert_eq!(tracker.rewrite(r#"[{"type":"text","text":"hi"}]"#, &ctx, &user), None);
+        for bad in ["https://host.example/c", "ftp://host.example/c/", "/c/"] {
+            assert!(Tracker::new(key(), bad).is_err(), "{bad}");
+        }
     }
 }
