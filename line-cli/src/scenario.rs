@@ -63,7 +63,9 @@ pub enum ScenarioCmd {
         records_out: Option<PathBuf>,
     },
     /// A report from recorded events (JSON Lines of records): per scenario and step, entered, sent,
-    /// skipped by reason, goal exits, conversions, revenue, cost, CVR and ROAS.
+    /// skipped by reason, goal exits, conversions, revenue, tracked clicks, LINE's opens and
+    /// clicks, cost, CVR and ROAS. Printed as a table; `--html` also writes a self-contained page
+    /// with a funnel chart.
     Report {
         /// The scenario file (JSON), for step names.
         file: PathBuf,
@@ -79,6 +81,16 @@ pub enum ScenarioCmd {
         /// Messages already sent this month before these records.
         #[arg(long, default_value_t = 0)]
         used: u64,
+        /// LINE's per-unit statistics: a JSON object from each step's aggregation unit to the body
+        /// LINE answered for it (`GET /v2/bot/insight/message/event/aggregation`).
+        #[arg(long)]
+        line_stats: Option<PathBuf>,
+        /// Also write the report as a self-contained HTML page here.
+        #[arg(long)]
+        html: Option<PathBuf>,
+        /// The page's title.
+        #[arg(long, default_value = "Scenario report")]
+        title: String,
     },
 }
 
@@ -203,6 +215,9 @@ fn run_inner(cmd: ScenarioCmd) -> Result<String, Fail> {
             free,
             yen,
             used,
+            line_stats,
+            html,
+            title,
         } => {
             let scenarios = load(&file)?;
             let text = read(&records)?;
@@ -219,12 +234,21 @@ fn run_inner(cmd: ScenarioCmd) -> Result<String, Fail> {
                 );
             }
             let counts = stats::count(&list);
-            let rows = stats::report(
+            let mut rows = stats::report(
                 &scenarios,
                 &|id| counts.get(id).cloned().unwrap_or_default(),
                 &Plan::new(free, yen),
                 used,
             );
+            if let Some(path) = line_stats {
+                let line = line_scenarios::insight::stats_from_json(&scenarios, &read(&path)?)
+                    .map_err(|e| unreadable(format!("{}: {e}", path.display())))?;
+                stats::merge_line_stats(&mut rows, &line);
+            }
+            if let Some(path) = html {
+                std::fs::write(&path, line_scenarios::report::render_html(&title, &rows))
+                    .map_err(|e| unreadable(format!("cannot write {}: {e}", path.display())))?;
+            }
             Ok(stats::render_table(&rows))
         }
     }

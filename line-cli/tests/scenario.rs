@@ -189,3 +189,87 @@ fn simulate_shows_sends_hold_backs_and_cost_and_report_reads_the_records() {
     }
     assert!(table.contains("1 budget"), "{table}");
 }
+
+#[test]
+fn report_writes_a_self_contained_html_page_with_line_counts_and_escapes_names() {
+    let d = dir("html");
+    let s = write(
+        &d,
+        "s.json",
+        r#"{"id": "cart", "name": "<script>window.pwned = 1</script> & co", "trigger": {"event": {"name": "cart_updated"}},
+           "steps": [{"id": "wait", "wait": {"for": "1h"}},
+                     {"id": "<img src=x onerror=alert(1)>", "send": {"messages": [{"type": "text", "text": "hi"}]}}],
+           "goals": [{"event": "purchase", "revenue": "amount"}]}"#,
+    );
+    let mut records = String::new();
+    for (i, user) in ["U1", "U2", "U3"].iter().enumerate() {
+        records.push_str(&format!(
+            "{{\"at\": \"2026-05-15T01:00:00Z\", \"scenario\": \"cart\", \"user\": \"{user}\", \"kind\": \"entered\"}}\n"
+        ));
+        records.push_str(&format!(
+            "{{\"at\": \"2026-05-15T02:00:00Z\", \"scenario\": \"cart\", \"user\": \"{user}\", \"step\": 1, \"kind\": \"sent\", \"messages\": 1}}\n"
+        ));
+        if i == 0 {
+            records.push_str(&format!(
+                "{{\"at\": \"2026-05-15T02:10:00Z\", \"scenario\": \"cart\", \"user\": \"{user}\", \"step\": 1, \"kind\": \"clicked\"}}\n"
+            ));
+        }
+    }
+    let r = write(&d, "r.jsonl", &records);
+    let unit = line_scenarios::insight::unit_name("cart", "<img src=x onerror=alert(1)>");
+    let line = write(
+        &d,
+        "line.json",
+        &format!(
+            r#"{{"{unit}": {{"overview": {{"uniqueImpression": 25, "uniqueClick": null}}, "messages": [], "clicks": []}}}}"#
+        ),
+    );
+    let html = d.join("report.html");
+    let out = linectl(&[
+        "scenario",
+        "report",
+        &s,
+        "--records",
+        &r,
+        "--line-stats",
+        &line,
+        "--html",
+        html.to_str().unwrap(),
+        "--title",
+        "May <b>report</b>",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let table = text(&out.stdout);
+    let header = table.lines().next().unwrap();
+    for col in ["clicks", "LINE opens", "LINE clicks"] {
+        assert!(header.contains(col), "{header}");
+    }
+    let step = table.lines().find(|l| l.contains("onerror")).expect("the step row");
+    assert!(step.contains(" 25 "), "LINE's opens on the step row: {step}");
+
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.starts_with("<!DOCTYPE html>"));
+    assert!(!page.contains("<script"), "no script, and the name's is escaped");
+    assert!(!page.contains("<img"), "the step id is escaped");
+    assert!(!page.contains("<b>"), "the title is escaped");
+    assert!(page.contains("&lt;script&gt;window.pwned = 1&lt;/script&gt; &amp; co (cart)"));
+    assert!(page.contains("<svg class=\"funnel\""));
+    for external in ["<link", "src=\"http", "href=\"http", "@import", "url("] {
+        assert!(!page.contains(external), "self-contained: {external}");
+    }
+    assert!(page.contains("data-col=\"line_opens\">25<"), "LINE's opens on the page");
+    assert!(page.contains("data-col=\"clicks\">1<"), "tracked clicks on the page");
+
+    let bad = write(&d, "bad.json", r#"{"x": {"overview": 3}}"#);
+    let out = linectl(&["scenario", "report", &s, "--records", &r, "--line-stats", &bad]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "units of no step are left out: {}",
+        text(&out.stderr)
+    );
+    let bad = write(&d, "bad2.json", &format!(r#"{{"{unit}": {{"overview": 3}}}}"#));
+    let out = linectl(&["scenario", "report", &s, "--records", &r, "--line-stats", &bad]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains(&unit), "{}", text(&out.stderr));
+}

@@ -242,6 +242,44 @@ impl Emulator {
         self.settled().inbox.get(user.as_str()).cloned().unwrap_or_default()
     }
 
+    /// The users a push or multicast carrying the aggregation unit `unit`
+    /// (`customAggregationUnits`) was delivered to, in the order they were added.
+    pub fn unit_recipients(&self, unit: &str) -> Vec<UserId> {
+        let st = self.shared.lock();
+        st.units
+            .get(unit)
+            .map(|u| u.delivered.iter().map(|&i| st.users[i].user_id.clone()).collect())
+            .unwrap_or_default()
+    }
+
+    /// `user` opens the messages of `unit` they received; LINE's per-unit statistics
+    /// (`getStatisticsPerUnit`) count each user once. False when no message of the unit reached
+    /// them.
+    pub fn open_unit(&self, user: &UserId, unit: &str) -> bool {
+        self.unit_event(user, unit, false)
+    }
+
+    /// `user` opens a URL in a message of `unit` (which opens the message too). False when no
+    /// message of the unit reached them.
+    pub fn click_unit(&self, user: &UserId, unit: &str) -> bool {
+        self.unit_event(user, unit, true)
+    }
+
+    fn unit_event(&self, user: &UserId, unit: &str, click: bool) -> bool {
+        let mut st = self.shared.lock();
+        let Some(i) = st.user(user.as_str()) else { return false };
+        match st.units.get_mut(unit) {
+            Some(u) if u.delivered.contains(&i) => {
+                u.opened.insert(i);
+                if click {
+                    u.clicked.insert(i);
+                }
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// How many messages were delivered in all.
     pub fn delivered_count(&self) -> usize {
         self.settled().inbox.values().map(Vec::len).sum()

@@ -244,6 +244,16 @@ pub(crate) struct State {
     pub(crate) audiences: BTreeMap<i64, AudienceGroup>,
     pub(crate) next_audience_id: i64,
     pub(crate) narrowcasts: HashMap<String, Job>,
+    /// Per aggregation unit (`customAggregationUnits`): who received, opened, clicked.
+    pub(crate) units: HashMap<String, UnitUsers>,
+}
+
+/// The users (indices) of one aggregation unit.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct UnitUsers {
+    pub(crate) delivered: std::collections::BTreeSet<usize>,
+    pub(crate) opened: std::collections::BTreeSet<usize>,
+    pub(crate) clicked: std::collections::BTreeSet<usize>,
 }
 
 impl State {
@@ -274,6 +284,7 @@ impl State {
             audiences: BTreeMap::new(),
             next_audience_id: 1_000_000_001,
             narrowcasts: HashMap::new(),
+            units: HashMap::new(),
         };
         s.seed_friends(friends);
         s

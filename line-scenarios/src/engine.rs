@@ -59,7 +59,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::model::*;
 use crate::profiles::{value_text, ProfileStore, RichMenuSwitcher};
 use crate::render::{flex_template, Rendered};
-use crate::sender::{Accepted, SendFailure, Sender};
+use crate::sender::{Accepted, SendContext, SendFailure, Sender};
 use crate::sources::Sources;
 use crate::stats::{InMemoryJournal, Journal, Record, RecordKind, SkipReason};
 use crate::store::*;
@@ -1274,7 +1274,14 @@ impl Engine {
                 return Ok(false);
             }
         }
-        match self.inner.sender.push(user, &rendered, key.retry_key()).await {
+        let step_id = c.scenario.steps.get(usize::from(i)).map_or("", |st| st.id.as_str());
+        let context = SendContext::new(&c.id, step_id, i, e.entry);
+        match self
+            .inner
+            .sender
+            .push_in(user, &rendered, key.retry_key(), &context)
+            .await
+        {
             Ok(Accepted::New) | Ok(Accepted::Before) => {
                 st.settle(&key, Settled::Accepted).await?;
                 self.record(

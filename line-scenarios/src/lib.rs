@@ -5,11 +5,13 @@ pub mod budget;
 pub mod builder;
 pub mod engine;
 pub mod error;
+pub mod insight;
 pub mod json;
 pub mod memory;
 pub mod model;
 pub mod profiles;
 mod render;
+pub mod report;
 pub mod sender;
 pub mod simulate;
 pub mod sources;
@@ -19,6 +21,7 @@ pub mod stats;
 pub mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod tracking;
 pub mod validate;
 
 pub use engine::{Engine, EngineConfig};

@@ -334,6 +334,7 @@ pub fn render(outcome: &Outcome) -> String {
             RecordKind::Acted => "acted".to_owned(),
             RecordKind::Exited(reason) => format!("exited ({})", reason.name()),
             RecordKind::Conversion { revenue } => format!("conversion {}", stats::yen(*revenue)),
+            RecordKind::Clicked => "clicked a tracked link".to_owned(),
         };
         out.push_str(&format!(
             "{}\t{}\t{}\t{}\t{}\n",

@@ -10,6 +10,7 @@ use jiff::Timestamp;
 use line_core::ids::UserId;
 
 use crate::error::Result;
+use crate::insight::{LineCounts, LineStats};
 use crate::model::{Scenario, StepKind};
 use crate::store::{ExitReason, Refusal};
 
@@ -102,6 +103,8 @@ pub enum RecordKind {
         /// Revenue in yen (0 when the goal names no revenue property).
         revenue: f64,
     },
+    /// The user's first click on a tracked link of a step's send (see [`crate::tracking`]).
+    Clicked,
 }
 
 /// One thing the engine did.
@@ -158,6 +161,7 @@ impl Record {
                 );
                 "conversion"
             }
+            RecordKind::Clicked => "clicked",
         };
         m.insert("kind".into(), kind.into());
         serde_json::Value::Object(m)
@@ -186,6 +190,7 @@ impl Record {
             "exited" => RecordKind::Exited(
                 ExitReason::from_name(s("reason")?).ok_or_else(|| "unknown exit `reason`".to_owned())?,
             ),
+            "clicked" => RecordKind::Clicked,
             "conversion" => RecordKind::Conversion {
                 revenue: v
                     .get("revenue")
@@ -239,6 +244,8 @@ pub struct Counts {
     pub conversions: u64,
     /// Revenue of the conversions, in yen.
     pub revenue: f64,
+    /// Users who clicked a tracked link (once per send and user).
+    pub clicks: u64,
 }
 
 impl Counts {
@@ -254,6 +261,7 @@ impl Counts {
                 self.conversions += 1;
                 self.revenue += revenue;
             }
+            RecordKind::Clicked => self.clicks += 1,
         }
     }
 
@@ -528,12 +536,19 @@ pub fn max_sends_per_entry(scenario: &Scenario) -> Option<u64> {
 pub struct Row {
     /// The scenario id.
     pub scenario: String,
+    /// The scenario's display name, when it has one.
+    pub name: Option<String>,
     /// The step id (`None` for the scenario's total row).
     pub step: Option<String>,
+    /// The step index (`None` for the scenario's total row).
+    pub step_index: Option<u16>,
     /// The counts.
     pub counts: Counts,
     /// The cost of the sends in yen.
     pub cost: f64,
+    /// LINE's own counts for the step's aggregation unit (see [`crate::insight`]); on the total
+    /// row, the sum over the steps LINE gave numbers for. `None` when not fetched.
+    pub line: Option<LineCounts>,
 }
 
 impl Row {
@@ -569,20 +584,47 @@ pub fn report(scenarios: &[Scenario], counts: &dyn Fn(&str) -> ScenarioCounts, p
             total_cost += cost;
             step_rows.push(Row {
                 scenario: s.id.clone(),
+                name: s.name.clone(),
                 step: Some(step.id.clone()),
+                step_index: Some(i as u16),
                 counts: sc.clone(),
                 cost,
+                line: None,
             });
         }
         rows.push(Row {
             scenario: s.id.clone(),
+            name: s.name.clone(),
             step: None,
+            step_index: None,
             counts: c.total.clone(),
             cost: total_cost,
+            line: None,
         });
         rows.extend(step_rows);
     }
     rows
+}
+
+/// Merges LINE's own open and click counts into the rows of [`report`]: each step row gets its
+/// step's counts, each total row the sum over its steps (a count LINE withheld stays out of the
+/// sum; the sum is `None` when LINE gave none).
+pub fn merge_line_stats(rows: &mut [Row], stats: &LineStats) {
+    let add = |a: Option<u64>, b: Option<u64>| match (a, b) {
+        (None, x) | (x, None) => x,
+        (Some(a), Some(b)) => Some(a + b),
+    };
+    for row in rows.iter_mut() {
+        let Some(per_step) = stats.get(&row.scenario) else {
+            continue;
+        };
+        row.line = match row.step_index {
+            Some(i) => per_step.get(&i).copied(),
+            None => Some(per_step.values().fold(LineCounts::default(), |acc, c| {
+                LineCounts::new(add(acc.opens, c.opens), add(acc.clicks, c.clicks))
+            })),
+        };
+    }
 }
 
 /// Yen with thousands separators and no decimals (`¥12,300`).
@@ -599,6 +641,30 @@ pub fn yen(amount: f64) -> String {
     format!("{}¥{out}", if n < 0 { "-" } else { "" })
 }
 
+/// The skips of a row as `N reason, …` (`0` for none).
+pub fn skipped_text(counts: &Counts) -> String {
+    if counts.skipped.is_empty() {
+        "0".to_owned()
+    } else {
+        counts
+            .skipped
+            .iter()
+            .map(|(k, v)| format!("{v} {}", k.name()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// A count from LINE: the number, or `-` when LINE withheld it or it was not fetched.
+pub fn line_count(n: Option<u64>) -> String {
+    n.map_or_else(|| "-".to_owned(), |v| v.to_string())
+}
+
+/// A percentage with one decimal, or `-`.
+pub fn percent(x: Option<f64>) -> String {
+    x.map_or_else(|| "-".to_owned(), |v| format!("{v:.1}%"))
+}
+
 /// The rows as a terminal table.
 pub fn render_table(rows: &[Row]) -> String {
     let header = [
@@ -611,24 +677,18 @@ pub fn render_table(rows: &[Row]) -> String {
         "goal exits",
         "conv",
         "revenue",
+        "clicks",
+        "LINE opens",
+        "LINE clicks",
         "cost",
         "CVR",
         "ROAS",
     ];
-    let pct = |x: Option<f64>| x.map_or_else(|| "-".to_owned(), |v| format!("{v:.1}%"));
-    let body: Vec<[String; 12]> = rows
+    let pct = percent;
+    let body: Vec<[String; 15]> = rows
         .iter()
         .map(|r| {
-            let skipped = if r.counts.skipped.is_empty() {
-                "0".to_owned()
-            } else {
-                r.counts
-                    .skipped
-                    .iter()
-                    .map(|(k, v)| format!("{v} {}", k.name()))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            };
+            let skipped = skipped_text(&r.counts);
             [
                 r.scenario.clone(),
                 r.step.clone().unwrap_or_else(|| "(all)".into()),
@@ -647,6 +707,9 @@ pub fn render_table(rows: &[Row]) -> String {
                 },
                 r.counts.conversions.to_string(),
                 yen(r.counts.revenue),
+                r.counts.clicks.to_string(),
+                line_count(r.line.and_then(|l| l.opens)),
+                line_count(r.line.and_then(|l| l.clicks)),
                 yen(r.cost),
                 pct(r.cvr_percent()),
                 pct(r.roas_percent()),

@@ -127,9 +127,34 @@ pub(crate) fn reply(shared: &Shared, ctx: &Ctx) -> Reply {
     Ok(Answer::json(&ReplyMessageResponse::new(sent)))
 }
 
+/// LINE's rules for `customAggregationUnits`: at most one name, `^[a-zA-Z0-9_]{1,30}$`.
+fn aggregation_unit(units: Option<&Vec<String>>) -> Result<Option<String>, LineError> {
+    let Some(units) = units else { return Ok(None) };
+    if units.len() > 1 {
+        return Err(LineError::property(
+            "customAggregationUnits",
+            "size must be between 0 and 1",
+        ));
+    }
+    match units.first() {
+        None => Ok(None),
+        Some(u) if valid_unit_name(u) => Ok(Some(u.clone())),
+        Some(_) => Err(LineError::property(
+            "customAggregationUnits[0]",
+            "must match \"^[a-zA-Z0-9_]{1,30}$\"",
+        )),
+    }
+}
+
+/// Whether `name` follows LINE's rules for an aggregation unit name.
+pub(crate) fn valid_unit_name(name: &str) -> bool {
+    (1..=30).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
 pub(crate) fn push(shared: &Shared, ctx: &Ctx) -> Reply {
     let key = retry_key(ctx)?;
     let req: PushMessageRequest = checked_body(ctx)?;
+    let unit = aggregation_unit(req.custom_aggregation_units.as_ref())?;
     let messages = shared_messages(&req.messages);
     if !valid_chat_id(&req.to) {
         return Err(LineError::property(
@@ -154,6 +179,9 @@ pub(crate) fn push(shared: &Shared, ctx: &Ctx) -> Reply {
         if st.deliver(i, &messages, &ctx.request_id, ctx.op.id, ctx.now) {
             st.quota_used += 1;
             st.recipients_of.insert(ctx.request_id.as_str().to_owned(), vec![i]);
+            if let Some(unit) = unit {
+                st.units.entry(unit).or_default().delivered.insert(i);
+            }
         }
     }
     remember_key(&mut st, key, ctx);
@@ -164,6 +192,7 @@ pub(crate) fn push(shared: &Shared, ctx: &Ctx) -> Reply {
 pub(crate) fn multicast(shared: &Shared, ctx: &Ctx) -> Reply {
     let key = retry_key(ctx)?;
     let req: MulticastRequest = checked_body(ctx)?;
+    let unit = aggregation_unit(req.custom_aggregation_units.as_ref())?;
     let messages = shared_messages(&req.messages);
     if req.to.is_empty() || req.to.len() > MAX_MULTICAST_RECIPIENTS {
         return Err(LineError::property(
@@ -195,6 +224,13 @@ pub(crate) fn multicast(shared: &Shared, ctx: &Ctx) -> Reply {
     check_quota(shared, &st, targets.len() as u64)?;
     for &i in &targets {
         st.deliver(i, &messages, &ctx.request_id, ctx.op.id, ctx.now);
+    }
+    if let Some(unit) = unit {
+        st.units
+            .entry(unit)
+            .or_default()
+            .delivered
+            .extend(targets.iter().copied());
     }
     st.quota_used += targets.len() as u64;
     st.recipients_of.insert(ctx.request_id.as_str().to_owned(), targets);

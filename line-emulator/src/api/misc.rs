@@ -92,3 +92,48 @@ pub(crate) fn mark_as_read_by_token(shared: &Shared, ctx: &Ctx) -> Reply {
     st.marked_read.push(user_id);
     Ok(Answer::ok())
 }
+
+/// LINE withholds a per-unit count (answers `null`) under this many users.
+pub(crate) const UNIT_PRIVACY_FLOOR: usize = 20;
+
+/// `GET /v2/bot/insight/message/event/aggregation`: the emulator's counts for the unit, over all
+/// time (`from` and `to` are checked, not applied). Counts under 20 users are `null`, as LINE's.
+pub(crate) fn statistics_per_unit(shared: &Shared, ctx: &Ctx) -> Reply {
+    let unit = ctx
+        .query
+        .get("customAggregationUnit")
+        .ok_or_else(|| LineError::property("customAggregationUnit", "must not be null"))?;
+    if !super::message::valid_unit_name(unit) {
+        return Err(LineError::property(
+            "customAggregationUnit",
+            "must match \"^[a-zA-Z0-9_]{1,30}$\"",
+        ));
+    }
+    for name in ["from", "to"] {
+        match ctx.query.get(name) {
+            Some(v) if v.len() == 8 && v.bytes().all(|b| b.is_ascii_digit()) => {}
+            Some(_) => return Err(LineError::property(name, "must match \"^[0-9]{8}$\"")),
+            None => return Err(LineError::property(name, "must not be null")),
+        }
+    }
+    let st = shared.lock();
+    let users = st.units.get(unit.as_str()).cloned().unwrap_or_default();
+    let shown = |n: usize| {
+        if n < UNIT_PRIVACY_FLOOR {
+            serde_json::Value::Null
+        } else {
+            serde_json::Value::from(n)
+        }
+    };
+    let body = serde_json::json!({
+        "overview": {
+            "uniqueImpression": shown(users.opened.len()),
+            "uniqueClick": shown(users.clicked.len()),
+            "uniqueMediaPlayed": null,
+            "uniqueMediaPlayed100Percent": null,
+        },
+        "messages": [],
+        "clicks": [],
+    });
+    Ok(Answer::json(&body))
+}

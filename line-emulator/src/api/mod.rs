@@ -23,6 +23,7 @@ pub(crate) fn dispatch(shared: &Shared, ctx: &Ctx) -> Reply {
             message::validate(ctx)
         }
         "getMessageQuota" => misc::quota(shared),
+        "getStatisticsPerUnit" => misc::statistics_per_unit(shared, ctx),
         "getMessageQuotaConsumption" => misc::consumption(shared),
         "getProfile" => profile::profile(shared, ctx),
         "getFollowers" => profile::followers(shared, ctx),
