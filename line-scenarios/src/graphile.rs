@@ -49,11 +49,19 @@
 //! - Jobs carry a run time, a key (deduplication) and a retry budget, and are claimed with
 //!   `SKIP LOCKED`; the schema is shared with the Node.js Graphile Worker, whose behaviour is
 //!   long documented.
-//! - Recovery from a dead worker is heartbeat-based and documented (sweeper under an advisory
-//!   lock, attempts given back). In apalis-redis, orphaned jobs of a crashed worker were reported
-//!   as never re-enqueued (apalis issues 504 and 467, the latter a regression of the re-enqueue
-//!   window); graphile_worker's older design released a crashed worker's jobs only after a
-//!   4-hour lock timeout, which the heartbeat recovery used here replaces.
+//! - Recovery from a dead worker is heartbeat-based and documented (a sweeper under an advisory
+//!   lock, the attempt given back), and every worker instance has its own id. apalis-redis finds
+//!   a dead worker's tasks by the worker's name: two processes running a worker of one name (a
+//!   rolling deployment) keep the dead one's tasks from ever being re-enqueued (apalis issue 504,
+//!   open, and reports of it in production); graphile_worker's older design released a crashed
+//!   worker's jobs only after a 4-hour lock timeout, which the heartbeat recovery used here
+//!   replaces.
+//! - Known open report: graphile_worker_rs issue 338, a worker that sometimes stops taking jobs.
+//!   Jobs it has not taken stay on the queue for the other workers, and one it holds is recovered
+//!   when its heartbeat stops; run more than one worker process.
+//!
+//! "One queue" is the schema's job table: every worker takes any due wake-up job. graphile_worker's
+//! named queues (`queue_name`) are not used, since they run their jobs one at a time.
 //!
 //! # Example
 //!
