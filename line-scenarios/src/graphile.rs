@@ -19,8 +19,9 @@
 //!
 //! A job delivered before its wake-up is due by the engine's clock (clocks differ between
 //! machines) is scheduled again for the remaining time and completes; a wake-up the engine could
-//! not run (a store failure) fails its job, which graphile_worker retries with its backoff
-//! (25 attempts by default). [`Engine::recover`] at start re-creates a wake-up for every active
+//! not run (a store failure), or of a scenario this worker's engine does not run (processes of
+//! two versions during a deployment), fails its job, which graphile_worker retries with its
+//! backoff (25 attempts by default; a job that used them all stays in the table, failed). [`Engine::recover`] at start re-creates a wake-up for every active
 //! enrollment, as with every other scheduler.
 //!
 //! # Duplicates and crashes
@@ -89,6 +90,7 @@
 //!
 //! [`schedule`]: Scheduler::schedule
 
+use std::collections::HashSet;
 use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -355,6 +357,8 @@ impl Scheduler for GraphileScheduler {
 struct Runtime {
     engine: Engine,
     scheduler: GraphileScheduler,
+    /// The ids of the scenarios the engine runs.
+    deployed: Arc<HashSet<String>>,
 }
 
 impl fmt::Debug for Runtime {
@@ -377,6 +381,14 @@ impl TaskHandler for WakeJob {
 /// Runs one job's wake-up in the engine.
 async fn run_wake(rt: &Runtime, job: WakeJob) -> std::result::Result<(), String> {
     let wake = job.wake()?;
+    if !rt.deployed.contains(&*wake.scenario) {
+        // Another process runs a scenario this one does not (a deployment under way): leave the
+        // job to a worker that has it (graphile_worker retries it later) rather than drop it.
+        return Err(format!(
+            "the scenario `{}` is not deployed in this worker's engine",
+            wake.scenario
+        ));
+    }
     let slot = Arc::new(Mutex::new(Slot {
         wake: wake.clone(),
         taken: false,
@@ -490,6 +502,7 @@ impl WakeWorkerBuilder {
             .listen_os_shutdown_signals(false)
             .define_job::<WakeJob>()
             .add_extension(Runtime {
+                deployed: Arc::new(self.engine.scenarios().into_iter().map(|s| s.id).collect()),
                 engine: self.engine,
                 scheduler: self.scheduler.clone(),
             })
@@ -512,7 +525,8 @@ impl fmt::Debug for WakeWorker {
 }
 
 impl WakeWorker {
-    /// Runs jobs until [`shutdown`](Self::shutdown) (running jobs finish first).
+    /// Runs jobs until [`shutdown`](Self::shutdown) (running jobs finish first). It does not
+    /// listen for OS signals: call `shutdown` from the host's own signal handling.
     pub async fn run(&self) -> Result<()> {
         self.worker.run().await.map_err(|e| store_err("run worker", e))
     }

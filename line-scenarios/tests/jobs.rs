@@ -310,7 +310,8 @@ async fn bad_settings_are_typed_errors_naming_the_field() {
 }
 
 /// A job that arrives before its wake-up is due by the engine's clock (another machine's clock
-/// is ahead) is put back for the rest of the delay, not dropped; a due one runs.
+/// is ahead) is put back for the rest of the delay, not dropped; a due one runs; one of a
+/// scenario this worker's engine does not run fails (to be retried), not dropped.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_early_job_is_put_back_and_a_due_one_runs() {
     if pg_pool().await.is_none() {
@@ -334,6 +335,16 @@ async fn an_early_job_is_put_back_and_a_due_one_runs() {
         .sender(sender.clone())
         .clock(Arc::new(clock.clone()))
         .build()
+        .unwrap();
+    // A wake-up of a scenario this engine does not run (another version deployed elsewhere).
+    other
+        .schedule(&WakeUp {
+            scenario: "retired".into(),
+            user: due.clone(),
+            entry: 1,
+            at: clock.now(),
+        })
+        .await
         .unwrap();
     for (u, at) in [(&early, real), (&due, clock.now())] {
         store.enroll("series", u, Reentry::Once, at, Vec::new()).await.unwrap();
@@ -387,19 +398,25 @@ async fn an_early_job_is_put_back_and_a_due_one_runs() {
         .client()
         .query(
             &format!(
-                "select key, run_at > now() + interval '50 minutes', attempts from \"{schema}\".jobs \
-                 where task_identifier = $1"
+                "select key, run_at > now() + interval '50 minutes', attempts, coalesce(last_error, '') \
+                 from \"{schema}\".jobs where task_identifier = $1"
             ),
             &[&TASK],
         )
         .await
         .unwrap();
-    let jobs: Vec<(String, bool, i16)> = rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect();
+    let jobs: Vec<(String, bool, i16, String)> =
+        rows.iter().map(|r| (r.get(0), r.get(1), r.get(2), r.get(3))).collect();
     // The job of the due user was the one that moved it to the wait (its next wake-up, a minute
     // later by the engine's clock); the early user's job is back, an hour later.
     let early_jobs: Vec<_> = jobs.iter().filter(|j| j.0.contains("Uearly")).collect();
     assert_eq!(early_jobs.len(), 1, "{jobs:?}");
     assert!(early_jobs[0].1, "put back for the rest of the hour: {jobs:?}");
     assert_eq!(early_jobs[0].2, 0, "as a new job, not a failed attempt: {jobs:?}");
+    // The other scenario's job failed (to be retried, by a worker that runs it), not dropped.
+    let retired: Vec<_> = jobs.iter().filter(|j| j.0.starts_with("retired")).collect();
+    assert_eq!(retired.len(), 1, "{jobs:?}");
+    assert!(retired[0].2 >= 1, "{jobs:?}");
+    assert!(retired[0].3.contains("`retired` is not deployed"), "{jobs:?}");
     drop_schema(&schema).await;
 }
