@@ -5,6 +5,8 @@ pub mod budget;
 pub mod builder;
 pub mod engine;
 pub mod error;
+#[cfg(feature = "graphile")]
+pub mod graphile;
 pub mod insight;
 pub mod json;
 pub mod memory;
