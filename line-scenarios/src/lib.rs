@@ -8,6 +8,8 @@ pub mod error;
 pub mod json;
 pub mod memory;
 pub mod model;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 pub mod profiles;
 mod render;
 pub mod sender;
