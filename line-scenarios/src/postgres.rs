@@ -5,7 +5,9 @@
 //! `store::postgres` module says why that client): build one pool per process and every store of
 //! the process on it. The store implements [`StateStore`], [`Scheduler`] and [`ContactStore`];
 //! give the same value (behind an `Arc`) to the engine as its state and scheduler, and to the
-//! [`Gate`](crate::budget::Gate) as its contact store.
+//! [`Gate`](crate::budget::Gate) as its contact store. [`PgProfiles`] is a
+//! [`ProfileStore`](crate::profiles::ProfileStore) on the same pool, for hosts that keep the
+//! profiles scenarios read and change in PostgreSQL too.
 //!
 //! # Tables
 //!
@@ -34,7 +36,7 @@
 //!
 //! Contacts older than the window no longer count, and are deleted in batches of at most 512
 //! (through an index on their time) once every 256 `take`s of a store, or by
-//! [`purge_contacts`](PgStore::purge_contacts): never a full scan on the hot path. The store
+//! [`purge_expired`](PgStore::purge_expired): never a full scan on the hot path. The store
 //! assumes one window per prefix (the [`Gate`](crate::budget::Gate)'s budget). A wake-up's lease
 //! is a time on an index (`next_at`), so leased wake-ups cost nothing until their lease passes.
 //! Enrollments and the ledger are kept (they are what makes sends exactly once).
@@ -69,12 +71,14 @@ use std::sync::Arc;
 use jiff::{SignedDuration, Timestamp};
 use line_core::ids::UserId;
 use line_core::store::postgres::{BoxError, PgPool};
+use line_segments::profile::{Attributes, Profile, Value};
 use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
 
 use crate::budget::ContactStore;
 use crate::error::{Error, Result};
 use crate::model::Reentry;
+use crate::profiles::TAGS;
 use crate::store::*;
 
 /// A statement parameter.
@@ -136,7 +140,7 @@ struct Sql {
     contact_insert: String,
     give_back: String,
     count: String,
-    purge_contacts: String,
+    purge_expired: String,
     schema_version: String,
 }
 
@@ -187,7 +191,7 @@ impl Sql {
             contact_insert: e("INSERT INTO {p}scn_contact (user_id, key, at) VALUES ($1, $2, $3)"),
             give_back: e("DELETE FROM {p}scn_contact WHERE user_id = $1 AND key = $2"),
             count: e("SELECT count(*) FROM {p}scn_contact WHERE user_id = $1 AND at > $2"),
-            purge_contacts: e("DELETE FROM {p}scn_contact WHERE ctid IN (SELECT ctid FROM {p}scn_contact \
+            purge_expired: e("DELETE FROM {p}scn_contact WHERE ctid IN (SELECT ctid FROM {p}scn_contact \
                                WHERE at <= $1 ORDER BY at LIMIT $2 FOR UPDATE SKIP LOCKED)"),
             schema_version: e("SELECT version FROM {p}schema_version WHERE component = 'scenarios'"),
         }
@@ -318,16 +322,16 @@ impl PgStore {
 
     /// Deletes every contact at or before `now - window` (they no longer count in that window);
     /// returns how many.
-    pub async fn purge_contacts(&self, window: SignedDuration, now: Timestamp) -> Result<u64> {
+    pub async fn purge_expired(&self, window: SignedDuration, now: Timestamp) -> Result<u64> {
         self.purge(now.as_second().saturating_sub(window.as_secs()), i64::MAX)
             .await
-            .map_err(err("PgStore::purge_contacts"))
+            .map_err(err("PgStore::purge_expired"))
     }
 
     async fn purge(&self, before: i64, limit: i64) -> std::result::Result<u64, BoxError> {
         let conn = self.pool.get().await?;
         let c = conn.client();
-        let stmt = c.prepare_cached(&self.sql.purge_contacts).await?;
+        let stmt = c.prepare_cached(&self.sql.purge_expired).await?;
         Ok(c.execute(&stmt, &[&before, &limit]).await?)
     }
 
@@ -702,7 +706,7 @@ impl ContactStore for PgStore {
         if self.takes.fetch_add(1, Ordering::Relaxed) % PURGE_EVERY == PURGE_EVERY - 1 {
             self.purge(start, PURGE_BATCH)
                 .await
-                .map_err(err("PgStore::purge_contacts"))?;
+                .map_err(err("PgStore::purge_expired"))?;
         }
         Ok(admitted)
     }
@@ -733,6 +737,383 @@ impl ContactStore for PgStore {
     }
 }
 
+/// The migrations of component `scenario_profiles`, in order.
+const PROFILE_MIGRATIONS: &[&str] = &["
+CREATE TABLE {p}scn_profile (
+  user_id TEXT COLLATE \"C\" PRIMARY KEY, attributes TEXT NOT NULL DEFAULT '[]',
+  line TEXT NOT NULL DEFAULT '{}', history_start TEXT);
+CREATE TABLE {p}scn_profile_event (
+  id BIGSERIAL PRIMARY KEY, user_id TEXT COLLATE \"C\" NOT NULL, body TEXT NOT NULL);
+CREATE INDEX {p}scn_profile_event_user ON {p}scn_profile_event (user_id, id);
+"];
+
+struct ProfileSql {
+    lock: String,
+    write_attributes: String,
+    profile: String,
+    events: String,
+    page: String,
+    page_events: String,
+    record_event: String,
+    put: String,
+    clear_events: String,
+}
+
+impl ProfileSql {
+    fn new(prefix: &str) -> Self {
+        let e = |s: &str| s.replace("{p}", prefix);
+        Self {
+            lock: e("INSERT INTO {p}scn_profile AS p (user_id) VALUES ($1) \
+                     ON CONFLICT (user_id) DO UPDATE SET user_id = EXCLUDED.user_id RETURNING attributes"),
+            write_attributes: e("UPDATE {p}scn_profile SET attributes = $2 WHERE user_id = $1"),
+            profile: e("SELECT user_id, attributes, line, history_start FROM {p}scn_profile WHERE user_id = $1"),
+            events: e("SELECT user_id, body FROM {p}scn_profile_event WHERE user_id = $1 ORDER BY id"),
+            page: e("SELECT user_id, attributes, line, history_start FROM {p}scn_profile \
+                     WHERE user_id > $1 ORDER BY user_id LIMIT $2"),
+            page_events: e("SELECT user_id, body FROM {p}scn_profile_event WHERE user_id = ANY($1) ORDER BY id"),
+            record_event: e(
+                "WITH p AS (INSERT INTO {p}scn_profile (user_id) VALUES ($1) ON CONFLICT DO NOTHING) \
+                             INSERT INTO {p}scn_profile_event (user_id, body) VALUES ($1, $2)",
+            ),
+            put: e(
+                "INSERT INTO {p}scn_profile (user_id, attributes, line, history_start) VALUES ($1, $2, $3, $4) \
+                    ON CONFLICT (user_id) DO UPDATE SET attributes = EXCLUDED.attributes, line = EXCLUDED.line, \
+                    history_start = EXCLUDED.history_start",
+            ),
+            clear_events: e("DELETE FROM {p}scn_profile_event WHERE user_id = $1"),
+        }
+    }
+}
+
+/// A [`ProfileStore`](crate::profiles::ProfileStore) in PostgreSQL: profiles (attributes, LINE
+/// facts, events) that acts change, shared by many processes. Cheap to clone.
+///
+/// Tables `{prefix}scn_profile` and `{prefix}scn_profile_event` (component `scenario_profiles`).
+/// Values are kept as tagged JSON, so every [`Value`](line_segments::profile::Value) reads back
+/// exactly. A tag or attribute change is one transaction of two round trips that locks the user's
+/// row (concurrent acts on one user wait, in any process); recording an event is one statement.
+/// As with the in-memory store, acts on an unknown user create an empty profile.
+#[derive(Clone)]
+pub struct PgProfiles {
+    pool: PgPool,
+    sql: Arc<ProfileSql>,
+}
+
+impl fmt::Debug for PgProfiles {
+    // The pool prints no URL (it holds a password).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PgProfiles")
+            .field("pool", &self.pool)
+            .finish_non_exhaustive()
+    }
+}
+
+mod codec {
+    //! Profiles as JSON text: values tagged by kind, attributes and properties as ordered pairs.
+
+    use jiff::Timestamp;
+    use line_segments::profile::{Attributes, Event, LineFacts, Value};
+    use serde_json::{json, Value as Json};
+
+    pub(super) type R<T> = std::result::Result<T, line_core::store::postgres::BoxError>;
+
+    pub(super) fn value(v: &Value) -> Json {
+        match v {
+            Value::Str(s) => json!({ "s": s }),
+            Value::Num(n) if n.is_finite() => json!({ "n": n }),
+            Value::Num(n) => json!({ "nf": n.to_string() }),
+            Value::Bool(b) => json!({ "b": b }),
+            Value::Date(d) => json!({ "d": d.to_string() }),
+            Value::Time(t) => json!({ "t": t.to_string() }),
+            Value::Set(s) => json!({ "set": s }),
+        }
+    }
+
+    pub(super) fn read_value(j: &Json) -> R<Value> {
+        let bad = || format!("not a stored profile value: {j}");
+        let (k, v) = j.as_object().and_then(|o| o.iter().next()).ok_or_else(bad)?;
+        Ok(match (k.as_str(), v) {
+            ("s", Json::String(s)) => Value::Str(s.clone()),
+            ("n", Json::Number(n)) => Value::Num(n.as_f64().ok_or_else(bad)?),
+            ("nf", Json::String(s)) => Value::Num(s.parse()?),
+            ("b", Json::Bool(b)) => Value::Bool(*b),
+            ("d", Json::String(s)) => Value::Date(s.parse()?),
+            ("t", Json::String(s)) => Value::Time(s.parse()?),
+            ("set", Json::Array(a)) => Value::Set(
+                a.iter()
+                    .map(|x| x.as_str().map(str::to_owned).ok_or_else(bad))
+                    .collect::<Result<_, _>>()?,
+            ),
+            _ => return Err(bad().into()),
+        })
+    }
+
+    fn pairs<'a>(it: impl Iterator<Item = (&'a str, &'a Value)>) -> Json {
+        Json::Array(it.map(|(k, v)| json!([k, value(v)])).collect())
+    }
+
+    fn read_pairs(text: &str) -> R<Vec<(String, Value)>> {
+        let j: Json = serde_json::from_str(text)?;
+        let arr = j.as_array().ok_or("stored pairs are not an array")?;
+        arr.iter()
+            .map(|p| match p.as_array().map(Vec::as_slice) {
+                Some([Json::String(k), v]) => Ok((k.clone(), read_value(v)?)),
+                _ => Err(format!("not a stored pair: {p}").into()),
+            })
+            .collect()
+    }
+
+    pub(super) fn attributes(a: &Attributes) -> String {
+        pairs(a.iter()).to_string()
+    }
+
+    pub(super) fn read_attributes(text: &str) -> R<Attributes> {
+        let mut a = Attributes::new();
+        for (k, v) in read_pairs(text)? {
+            a.insert(k, v);
+        }
+        Ok(a)
+    }
+
+    pub(super) fn event(e: &Event) -> String {
+        json!({
+            "name": &*e.name,
+            "at": e.at.to_string(),
+            "props": pairs(e.props.iter().map(|(k, v)| (&**k, v))),
+        })
+        .to_string()
+    }
+
+    pub(super) fn read_event(text: &str) -> R<Event> {
+        let j: Json = serde_json::from_str(text)?;
+        let name = j["name"].as_str().ok_or("a stored event has no name")?;
+        let at: Timestamp = j["at"].as_str().ok_or("a stored event has no time")?.parse()?;
+        let mut e = Event::new(name, at);
+        for (k, v) in read_pairs(&j["props"].to_string())? {
+            e = e.with(k, v);
+        }
+        Ok(e)
+    }
+
+    pub(super) fn line(l: &LineFacts) -> String {
+        json!({
+            "is_friend": l.is_friend,
+            "blocked": l.blocked,
+            "id_linked": l.id_linked,
+            "friend_since": l.friend_since.map(|t| t.to_string()),
+            "friend_source": l.friend_source,
+            "store": l.store,
+        })
+        .to_string()
+    }
+
+    pub(super) fn read_line(text: &str) -> R<LineFacts> {
+        let j: Json = serde_json::from_str(text)?;
+        Ok(LineFacts {
+            is_friend: j["is_friend"].as_bool(),
+            blocked: j["blocked"].as_bool(),
+            id_linked: j["id_linked"].as_bool(),
+            friend_since: j["friend_since"].as_str().map(str::parse).transpose()?,
+            friend_source: j["friend_source"].as_str().map(str::to_owned),
+            store: j["store"].as_str().map(str::to_owned),
+        })
+    }
+}
+
+/// A profile from a row `(user_id, attributes, line, history_start)` and its events.
+fn row_profile(row: &Row, events: Vec<line_segments::profile::Event>) -> std::result::Result<Profile, BoxError> {
+    let mut p = Profile::new(UserId::new(row.try_get::<_, String>(0)?));
+    p.attributes = codec::read_attributes(row.try_get(1)?)?;
+    p.line = codec::read_line(row.try_get(2)?)?;
+    p.history_start = row.try_get::<_, Option<&str>>(3)?.map(str::parse).transpose()?;
+    p.events = events;
+    Ok(p)
+}
+
+impl PgProfiles {
+    /// The store on `pool`, tables under `line_`. Creates or upgrades its tables.
+    pub async fn new(pool: &PgPool) -> Result<Self> {
+        Self::with_prefix(pool, line_core::store::DEFAULT_PREFIX).await
+    }
+
+    /// The store on `pool` with tables under `prefix`. Creates or upgrades its tables.
+    pub async fn with_prefix(pool: &PgPool, prefix: &str) -> Result<Self> {
+        pool.migrate("PgProfiles", prefix, "scenario_profiles", PROFILE_MIGRATIONS)
+            .await
+            .map_err(|e| match e.kind() {
+                line_core::ErrorKind::Config { reason, .. } => Error::config("prefix", reason.clone()),
+                _ => Error::store("PgProfiles::migrate", &e).with_source(e),
+            })?;
+        Ok(Self {
+            pool: pool.clone(),
+            sql: Arc::new(ProfileSql::new(prefix)),
+        })
+    }
+
+    /// Adds or replaces a profile: its attributes, LINE facts, history start and events.
+    pub async fn insert(&self, profile: &Profile) -> Result<()> {
+        let run = async {
+            let mut conn = self.pool.get().await?;
+            conn.begin();
+            let c = conn.client();
+            let (begin, put, clear, event, commit) = tokio::try_join!(
+                c.prepare_cached("BEGIN"),
+                c.prepare_cached(&self.sql.put),
+                c.prepare_cached(&self.sql.clear_events),
+                c.prepare_cached(&self.sql.record_event),
+                c.prepare_cached("COMMIT"),
+            )?;
+            let user = profile.id.as_str();
+            let attrs = codec::attributes(&profile.attributes);
+            let line = codec::line(&profile.line);
+            let start = profile.history_start.map(|t| t.to_string());
+            let p_put: [&P<'_>; 4] = [&user, &attrs, &line, &start];
+            c.execute(&begin, &[]).await?;
+            let p_user: [&P<'_>; 1] = [&user];
+            tokio::try_join!(c.execute(&put, &p_put), c.execute(&clear, &p_user))?;
+            for e in &profile.events {
+                let body = codec::event(e);
+                let p_event: [&P<'_>; 2] = [&user, &body];
+                c.execute(&event, &p_event).await?;
+            }
+            c.execute(&commit, &[]).await?;
+            conn.done();
+            Ok::<_, BoxError>(())
+        };
+        run.await.map_err(err("PgProfiles::insert"))
+    }
+
+    /// Changes the user's attributes under a lock on their row, creating the profile if needed.
+    async fn update(&self, op: &'static str, user: &UserId, f: impl FnOnce(&mut Attributes)) -> Result<()> {
+        let run = async {
+            let mut conn = self.pool.get().await?;
+            conn.begin();
+            let c = conn.client();
+            let (begin, lock, write, commit) = tokio::try_join!(
+                c.prepare_cached("BEGIN"),
+                c.prepare_cached(&self.sql.lock),
+                c.prepare_cached(&self.sql.write_attributes),
+                c.prepare_cached("COMMIT"),
+            )?;
+            let user = user.as_str();
+            // Round trip 1: lock the row (creating it) and read the attributes.
+            let p_user: [&P<'_>; 1] = [&user];
+            let (_, row) = tokio::try_join!(c.execute(&begin, &[]), c.query_one(&lock, &p_user))?;
+            let mut attrs = codec::read_attributes(row.try_get(0)?)?;
+            f(&mut attrs);
+            // Round trip 2: write them back and commit.
+            let text = codec::attributes(&attrs);
+            let p_write: [&P<'_>; 2] = [&user, &text];
+            tokio::try_join!(c.execute(&write, &p_write), c.execute(&commit, &[]))?;
+            conn.done();
+            Ok::<_, BoxError>(())
+        };
+        run.await.map_err(err(op))
+    }
+}
+
+#[async_trait::async_trait]
+impl crate::profiles::ProfileStore for PgProfiles {
+    async fn profile(&self, user: &UserId) -> Result<Option<Arc<Profile>>> {
+        let run = async {
+            let conn = self.pool.get().await?;
+            let c = conn.client();
+            let (profile, events) =
+                tokio::try_join!(c.prepare_cached(&self.sql.profile), c.prepare_cached(&self.sql.events))?;
+            let user = user.as_str();
+            let p_user: [&P<'_>; 1] = [&user];
+            let (row, events) = tokio::try_join!(c.query_opt(&profile, &p_user), c.query(&events, &p_user))?;
+            let Some(row) = row else { return Ok(None) };
+            let events = events
+                .iter()
+                .map(|r| codec::read_event(r.try_get(1)?))
+                .collect::<std::result::Result<Vec<_>, BoxError>>()?;
+            Ok::<_, BoxError>(Some(Arc::new(row_profile(&row, events)?)))
+        };
+        run.await.map_err(err("PgProfiles::profile"))
+    }
+
+    async fn page(&self, after: Option<&UserId>, limit: usize) -> Result<Vec<Arc<Profile>>> {
+        let after = after.map_or("", |u| u.as_str());
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let run = async {
+            let conn = self.pool.get().await?;
+            let c = conn.client();
+            let (page, page_events) = tokio::try_join!(
+                c.prepare_cached(&self.sql.page),
+                c.prepare_cached(&self.sql.page_events)
+            )?;
+            let p_page: [&P<'_>; 2] = [&after, &limit];
+            let rows = c.query(&page, &p_page).await?;
+            let ids: Vec<String> = rows
+                .iter()
+                .map(|r| r.try_get(0))
+                .collect::<std::result::Result<_, _>>()?;
+            let mut events: std::collections::HashMap<String, Vec<_>> = std::collections::HashMap::new();
+            for r in c.query(&page_events, &[&ids]).await? {
+                events
+                    .entry(r.try_get(0)?)
+                    .or_default()
+                    .push(codec::read_event(r.try_get(1)?)?);
+            }
+            rows.iter()
+                .zip(&ids)
+                .map(|(row, id)| Ok(Arc::new(row_profile(row, events.remove(id).unwrap_or_default())?)))
+                .collect::<std::result::Result<Vec<_>, BoxError>>()
+        };
+        run.await.map_err(err("PgProfiles::page"))
+    }
+
+    async fn record_event(&self, user: &UserId, event: &line_segments::profile::Event) -> Result<()> {
+        let body = codec::event(event);
+        let run = async {
+            let conn = self.pool.get().await?;
+            let c = conn.client();
+            let stmt = c.prepare_cached(&self.sql.record_event).await?;
+            let p: [&P<'_>; 2] = [&user.as_str(), &body];
+            c.execute(&stmt, &p).await?;
+            Ok::<_, BoxError>(())
+        };
+        run.await.map_err(err("PgProfiles::record_event"))
+    }
+
+    async fn add_tag(&self, user: &UserId, tag: &str) -> Result<()> {
+        self.update("PgProfiles::add_tag", user, |a| {
+            let mut tags = match a.get(TAGS) {
+                Some(Value::Set(s)) => s.clone(),
+                _ => Vec::new(),
+            };
+            if !tags.iter().any(|t| t == tag) {
+                tags.push(tag.to_owned());
+            }
+            a.insert(TAGS, Value::Set(tags));
+        })
+        .await
+    }
+
+    async fn remove_tag(&self, user: &UserId, tag: &str) -> Result<()> {
+        self.update("PgProfiles::remove_tag", user, |a| {
+            if let Some(Value::Set(s)) = a.get(TAGS) {
+                let tags: Vec<String> = s.iter().filter(|t| *t != tag).cloned().collect();
+                a.insert(TAGS, Value::Set(tags));
+            }
+        })
+        .await
+    }
+
+    async fn set_attribute(&self, user: &UserId, name: &str, value: Value) -> Result<()> {
+        self.update("PgProfiles::set_attribute", user, |a| a.insert(name, value))
+            .await
+    }
+
+    async fn remove_attribute(&self, user: &UserId, name: &str) -> Result<()> {
+        self.update("PgProfiles::remove_attribute", user, |a| {
+            a.remove(name);
+        })
+        .await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -758,6 +1139,39 @@ mod tests {
         );
         let w = line_segments::Window::days(5);
         assert_eq!(refusal(Reentry::OncePer(w), "goal", entered, at), None);
+    }
+
+    #[test]
+    fn profile_values_round_trip_exactly() {
+        use line_segments::profile::Event;
+        let values = [
+            Value::Str("a \"b\"".into()),
+            Value::Num(1.0 / 3.0),
+            Value::Num(f64::INFINITY),
+            Value::Bool(false),
+            Value::Date("2026-02-28".parse().unwrap()),
+            Value::Time("2026-05-01T00:00:00.123456789Z".parse().unwrap()),
+            Value::Set(vec!["x".into(), "y".into()]),
+        ];
+        for v in &values {
+            assert_eq!(&codec::read_value(&codec::value(v)).unwrap(), v);
+        }
+        let mut a = Attributes::new();
+        a.insert("b", Value::Num(2.0));
+        a.insert("a", Value::Str("x".into()));
+        assert_eq!(codec::read_attributes(&codec::attributes(&a)).unwrap(), a);
+        let e = Event::new("purchase", "2026-05-01T00:00:00.5Z".parse().unwrap())
+            .with("amount", Value::Num(5000.0))
+            .with("items", Value::Set(vec!["cream".into()]));
+        assert_eq!(codec::read_event(&codec::event(&e)).unwrap(), e);
+        let l = line_segments::profile::LineFacts {
+            is_friend: Some(true),
+            friend_since: Some("2026-01-01T00:00:00Z".parse().unwrap()),
+            store: Some("shibuya".into()),
+            ..Default::default()
+        };
+        assert_eq!(codec::read_line(&codec::line(&l)).unwrap(), l);
+        assert!(codec::read_value(&serde_json::json!({"zz": 1})).is_err());
     }
 
     #[test]

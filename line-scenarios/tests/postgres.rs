@@ -15,11 +15,15 @@ use line_core::store::postgres::PgPool;
 use line_core::testing::store::{child_index, fresh_prefix, pg_drop_prefix, pg_pool, pg_url, report, run_children};
 use line_scenarios::budget::{Budget, ContactStore, Gate};
 use line_scenarios::model::Reentry;
+use line_scenarios::postgres::PgProfiles;
 use line_scenarios::postgres::PgStore;
 use line_scenarios::profiles::InMemoryProfiles;
+use line_scenarios::profiles::ProfileStore;
 use line_scenarios::sender::RecordingSender;
 use line_scenarios::store::*;
-use line_scenarios::testing::{contact_store_conformance, scheduler_conformance, state_store_conformance};
+use line_scenarios::testing::{
+    contact_store_conformance, profile_store_conformance, scheduler_conformance, state_store_conformance,
+};
 use line_scenarios::{json, Engine, ErrorKind};
 use line_segments::profile::{Event, Value};
 use tokio::net::{TcpListener, TcpStream};
@@ -49,6 +53,50 @@ async fn postgres_store_passes_the_conformance_suites() {
     state_store_conformance(&store).await;
     scheduler_conformance(&store).await;
     contact_store_conformance(&store).await;
+    pg_drop_prefix(&pool, &prefix).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_profiles_pass_the_conformance_suite_and_keep_whole_profiles() {
+    let Some(pool) = pg_pool().await else { return };
+    let prefix = fresh_prefix("scn_prof");
+    let store = PgProfiles::with_prefix(&pool, &prefix).await.unwrap();
+    profile_store_conformance(&store).await;
+
+    // A whole profile, with LINE facts and a history start, reads back as it was put.
+    let mut p = line_segments::profile::Profile::new(UserId::new("Uwhole"));
+    p.attributes.insert("tier", Value::Str("gold".into()));
+    p.attributes
+        .insert("birthday", Value::Date("1990-05-01".parse().unwrap()));
+    p.line.is_friend = Some(true);
+    p.line.store = Some("shibuya".into());
+    p.history_start = Some(t("2026-01-01T00:00:00Z"));
+    p.events
+        .push(Event::new("purchase", t("2026-05-01T10:00:00.25Z")).with("amount", Value::Num(1200.0)));
+    store.insert(&p).await.unwrap();
+    assert_eq!(store.profile(&p.id).await.unwrap().as_deref(), Some(&p));
+    store.add_tag(&p.id, "vip").await.unwrap();
+    let got = store.profile(&p.id).await.unwrap().unwrap();
+    assert_eq!(got.line, p.line, "acts keep the LINE facts");
+    assert_eq!(got.attributes.len(), 3);
+
+    // Concurrent acts on one user do not lose each other's changes (24 calls on 4 connections).
+    let small = PgPool::connect_with_size(&pg_url(), 4).unwrap();
+    let store = Arc::new(PgProfiles::with_prefix(&small, &prefix).await.unwrap());
+    let tasks: Vec<_> = (0..24)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move { store.add_tag(&UserId::new("Uconcurrent"), &format!("t{i}")).await })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap().unwrap();
+    }
+    let got = store.profile(&UserId::new("Uconcurrent")).await.unwrap().unwrap();
+    match got.attributes.get(line_scenarios::profiles::TAGS) {
+        Some(Value::Set(tags)) => assert_eq!(tags.len(), 24, "every tag is kept"),
+        other => panic!("tags: {other:?}"),
+    }
     pg_drop_prefix(&pool, &prefix).await;
 }
 
@@ -101,19 +149,19 @@ async fn postgres_contacts_outside_the_window_are_purged() {
         assert!(store.take(&u, "k", 1, week, t0).await.unwrap());
     }
     // 300 takes at t0: the amortised purge (every 256 takes) found nothing old enough.
-    assert_eq!(store.purge_contacts(week, t0).await.unwrap(), 0);
+    assert_eq!(store.purge_expired(week, t0).await.unwrap(), 0);
     let later = t("2026-05-09T00:00:00Z");
     // 256 more takes a week later: the amortised purge deletes a batch of the old ones.
     for i in 0..256 {
         let u = UserId::new(format!("V{i}"));
         assert!(store.take(&u, "k", 1, week, later).await.unwrap());
     }
-    let rest = store.purge_contacts(week, later).await.unwrap();
+    let rest = store.purge_expired(week, later).await.unwrap();
     assert!(
         rest < 300,
         "the hot path deleted a batch on its own ({rest} left for the explicit purge)"
     );
-    assert_eq!(store.purge_contacts(week, later).await.unwrap(), 0);
+    assert_eq!(store.purge_expired(week, later).await.unwrap(), 0);
     assert_eq!(
         store.count(&UserId::new("V0"), week, later).await.unwrap(),
         1,
@@ -450,6 +498,7 @@ async fn postgres_server_down_gives_typed_errors_and_never_records_a_send_as_don
     let relay = Relay::start().await;
     let relayed = PgPool::connect(&relay.url()).unwrap();
     let store = PgStore::with_prefix(&relayed, &prefix).await.unwrap();
+    let profiles = PgProfiles::with_prefix(&relayed, &prefix).await.unwrap();
     let at = t("2026-05-01T00:00:00Z");
     let k = key("cart", "Udown", 1);
     assert_eq!(store.claim(&k, at).await.unwrap(), Claim::New);
@@ -491,6 +540,13 @@ async fn postgres_server_down_gives_typed_errors_and_never_records_a_send_as_don
     assert_store_error(store.due(at, 10, week).await, "PgStore::due");
     assert_store_error(store.ack(std::slice::from_ref(&wake)).await, "PgStore::ack");
     assert_store_error(store.pending().await, "PgStore::pending");
+    assert_store_error(profiles.profile(&u).await, "PgProfiles::profile");
+    assert_store_error(profiles.page(None, 10).await, "PgProfiles::page");
+    assert_store_error(profiles.add_tag(&u, "vip").await, "PgProfiles::add_tag");
+    assert_store_error(
+        profiles.record_event(&u, &Event::new("purchase", at)).await,
+        "PgProfiles::record_event",
+    );
 
     // Back up: the pool makes new connections, and the send is still pending, not done.
     relay.restore().await;
