@@ -11,6 +11,8 @@ pub mod insight;
 pub mod json;
 pub mod memory;
 pub mod model;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 pub mod profiles;
 mod render;
 pub mod report;
