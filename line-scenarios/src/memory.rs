@@ -283,6 +283,89 @@ impl Inner {
             seq: key.seq,
         }
     }
+
+    fn get_enrollment(&self, scenario: &str, user: &UserId) -> Option<Enrollment> {
+        let (Some(&s), Some(u)) = (self.scenarios.get(scenario), self.find_user(user)) else {
+            return None;
+        };
+        self.enrollments
+            .get(&Self::key(s, u))
+            .map(|slot| self.enrollment(s, u, slot))
+    }
+
+    fn transition(&mut self, scenario: &str, user: &UserId, entry: u32, seq: u32, change: &Transition) -> bool {
+        let (Some(&s), Some(u)) = (self.scenarios.get(scenario), self.find_user(user)) else {
+            return false;
+        };
+        let Some(slot) = self.enrollments.get_mut(&Self::key(s, u)) else {
+            return false;
+        };
+        if slot.entry != entry || slot.seq != seq || slot.status != 0 {
+            return false;
+        }
+        slot.seq = slot.seq.wrapping_add(1);
+        match change {
+            Transition::Move {
+                step,
+                since,
+                wait_until,
+                last_sent,
+            } => {
+                slot.step = *step;
+                slot.since = secs(*since);
+                slot.wait_until = wait_until.map_or(0, |t| secs(t).max(1));
+                slot.last_sent = last_sent.unwrap_or(NO_STEP);
+            }
+            Transition::Exit(reason) => {
+                slot.status = 1 + REASONS.iter().position(|r| r == reason).unwrap_or(0) as u8;
+                slot.wait_until = 0;
+            }
+        }
+        true
+    }
+
+    fn claim(&mut self, key: &SendKey, at: Timestamp) -> Claim {
+        let k = self.ledger_key(key);
+        match self.ledger.entry(k) {
+            std::collections::hash_map::Entry::Occupied(e) => match e.get().state {
+                0 => Claim::Pending {
+                    since: time(e.get().since),
+                },
+                1 => Claim::Done,
+                _ => Claim::Abandoned,
+            },
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(LedgerEntry {
+                    state: 0,
+                    since: secs(at),
+                });
+                Claim::New
+            }
+        }
+    }
+
+    fn settle(&mut self, key: &SendKey, outcome: &Settled) {
+        let k = self.ledger_key(key);
+        let state = match outcome {
+            Settled::Accepted => 1,
+            Settled::Abandoned => 2,
+        };
+        let e = self.ledger.entry(k).or_insert(LedgerEntry { state, since: 0 });
+        // An accepted send stays accepted.
+        if e.state != 1 {
+            e.state = state;
+        }
+    }
+
+    fn schedule(&mut self, wake: &WakeUp) {
+        let w = Wake {
+            at: secs(wake.at),
+            scenario: self.scenario(&wake.scenario),
+            user: self.user(&wake.user),
+            entry: wake.entry,
+        };
+        self.heap.push(Reverse(w));
+    }
 }
 
 /// The in-memory [`StateStore`] and [`Scheduler`]. Cheap to share behind an `Arc`.
@@ -442,13 +525,7 @@ impl StateStore for InMemoryStore {
     }
 
     async fn enrollment(&self, scenario: &str, user: &UserId) -> Result<Option<Enrollment>> {
-        let g = self.lock();
-        let (Some(&s), Some(u)) = (g.scenarios.get(scenario), g.find_user(user)) else {
-            return Ok(None);
-        };
-        Ok(g.enrollments
-            .get(&Inner::key(s, u))
-            .map(|slot| g.enrollment(s, u, slot)))
+        Ok(self.lock().get_enrollment(scenario, user))
     }
 
     async fn transition(
@@ -459,36 +536,7 @@ impl StateStore for InMemoryStore {
         seq: u32,
         change: Transition,
     ) -> Result<bool> {
-        let mut g = self.lock();
-        let (Some(&s), Some(u)) = (g.scenarios.get(scenario), g.find_user(user)) else {
-            return Ok(false);
-        };
-        let key = Inner::key(s, u);
-        let Some(slot) = g.enrollments.get_mut(&key) else {
-            return Ok(false);
-        };
-        if slot.entry != entry || slot.seq != seq || slot.status != 0 {
-            return Ok(false);
-        }
-        slot.seq = slot.seq.wrapping_add(1);
-        match change {
-            Transition::Move {
-                step,
-                since,
-                wait_until,
-                last_sent,
-            } => {
-                slot.step = step;
-                slot.since = secs(since);
-                slot.wait_until = wait_until.map_or(0, |t| secs(t).max(1));
-                slot.last_sent = last_sent.unwrap_or(NO_STEP);
-            }
-            Transition::Exit(reason) => {
-                slot.status = 1 + REASONS.iter().position(|r| *r == reason).unwrap_or(0) as u8;
-                slot.wait_until = 0;
-            }
-        }
-        Ok(true)
+        Ok(self.lock().transition(scenario, user, entry, seq, &change))
     }
 
     async fn active_of(&self, user: &UserId) -> Result<Vec<(String, Enrollment)>> {
@@ -536,38 +584,36 @@ impl StateStore for InMemoryStore {
     }
 
     async fn claim(&self, key: &SendKey, at: Timestamp) -> Result<Claim> {
-        let mut g = self.lock();
-        let k = g.ledger_key(key);
-        match g.ledger.get(&k) {
-            Some(e) => Ok(match e.state {
-                0 => Claim::Pending { since: time(e.since) },
-                1 => Claim::Done,
-                _ => Claim::Abandoned,
-            }),
-            None => {
-                g.ledger.insert(
-                    k,
-                    LedgerEntry {
-                        state: 0,
-                        since: secs(at),
-                    },
-                );
-                Ok(Claim::New)
-            }
-        }
+        Ok(self.lock().claim(key, at))
     }
 
     async fn settle(&self, key: &SendKey, outcome: Settled) -> Result<()> {
+        self.lock().settle(key, &outcome);
+        Ok(())
+    }
+
+    async fn enrollments_of(&self, wakes: &[WakeUp]) -> Result<Vec<Option<Enrollment>>> {
+        let g = self.lock();
+        Ok(wakes.iter().map(|w| g.get_enrollment(&w.scenario, &w.user)).collect())
+    }
+
+    async fn transition_many(&self, changes: &[TransitionOf<'_>]) -> Result<Vec<bool>> {
         let mut g = self.lock();
-        let k = g.ledger_key(key);
-        let state = match outcome {
-            Settled::Accepted => 1,
-            Settled::Abandoned => 2,
-        };
-        let e = g.ledger.entry(k).or_insert(LedgerEntry { state, since: 0 });
-        // An accepted send stays accepted.
-        if e.state != 1 {
-            e.state = state;
+        Ok(changes
+            .iter()
+            .map(|c| g.transition(c.scenario, c.user, c.entry, c.seq, &c.change))
+            .collect())
+    }
+
+    async fn claim_many(&self, keys: &[SendKey], at: Timestamp) -> Result<Vec<Claim>> {
+        let mut g = self.lock();
+        Ok(keys.iter().map(|k| g.claim(k, at)).collect())
+    }
+
+    async fn settle_many(&self, outcomes: &[(&SendKey, Settled)]) -> Result<()> {
+        let mut g = self.lock();
+        for (k, o) in outcomes {
+            g.settle(k, o);
         }
         Ok(())
     }
@@ -576,14 +622,15 @@ impl StateStore for InMemoryStore {
 #[async_trait::async_trait]
 impl Scheduler for InMemoryStore {
     async fn schedule(&self, wake: &WakeUp) -> Result<()> {
+        self.lock().schedule(wake);
+        Ok(())
+    }
+
+    async fn schedule_many(&self, wakes: &[WakeUp]) -> Result<()> {
         let mut g = self.lock();
-        let w = Wake {
-            at: secs(wake.at),
-            scenario: g.scenario(&wake.scenario),
-            user: g.user(&wake.user),
-            entry: wake.entry,
-        };
-        g.heap.push(Reverse(w));
+        for w in wakes {
+            g.schedule(w);
+        }
         Ok(())
     }
 
