@@ -28,6 +28,16 @@
 //! back) changes nothing. After a restart, [`Engine::recover`] schedules a wake-up for every
 //! active enrollment (a wake-up lost between a state change and its scheduling is re-created).
 //!
+//! # Batches
+//!
+//! [`Engine::run_due`] takes due wake-ups in batches and advances them together in rounds, one
+//! step per round, through the batched forms of the store traits
+//! ([`StateStore::enrollments_of`], [`StateStore::transition_many`], [`StateStore::claim_many`],
+//! [`StateStore::settle_many`], [`Scheduler::schedule_many`]): every key of a round's sends is
+//! claimed before the first push and settled after the last, so the guarantees above hold as for
+//! one wake-up. A second wake-up of a user already in the batch, an act step and a lost
+//! compare-and-set go the one-by-one way after the rounds, in priority order.
+//!
 //! # Unknown users
 //!
 //! When the profile store does not know a user, [`UnknownUsers::Enter`] (the default) treats them

@@ -50,23 +50,39 @@ fn pack(user: &str) -> Option<[u8; 16]> {
     Some(out)
 }
 
+/// The value of each lowercase hex digit; 0xff for any other byte.
+const NIBBLES: [u8; 256] = {
+    let mut t = [0xffu8; 256];
+    let mut i = 0;
+    while i < 10 {
+        t[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        t[b'a' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    t
+};
+
+#[inline]
 fn nibble(c: u8) -> Option<u8> {
-    match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        _ => None,
+    match NIBBLES[usize::from(c)] {
+        0xff => None,
+        n => Some(n),
     }
 }
 
 fn unpack(p: &[u8; 16]) -> String {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(33);
-    s.push('U');
-    for b in p {
-        s.push(HEX[usize::from(b >> 4)] as char);
-        s.push(HEX[usize::from(b & 15)] as char);
+    let mut s = [b'U'; 33];
+    for (i, b) in p.iter().enumerate() {
+        s[1 + 2 * i] = HEX[usize::from(b >> 4)];
+        s[2 + 2 * i] = HEX[usize::from(b & 15)];
     }
-    s
+    // ASCII by construction.
+    String::from_utf8_lossy(&s).into_owned()
 }
 
 /// A multiplicative hash (the FxHash scheme, with murmur3's finalizer) for keys that are numbers
@@ -194,7 +210,8 @@ struct Inner {
     packed_list: Vec<[u8; 16]>,
     other: HashMap<Box<str>, u32>,
     other_list: Vec<Box<str>>,
-    scenarios: HashMap<Arc<str>, u16>,
+    /// Scenario ids come from the host's configuration, not from users: the fast hash is safe.
+    scenarios: HashMap<Arc<str>, u16, Fast>,
     scenario_list: Vec<Arc<str>>,
     enrollments: HashMap<(u32, u32), Slot, Fast>,
     vars: HashMap<(u32, u32), EntryVars, Fast>,
