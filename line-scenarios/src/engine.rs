@@ -28,6 +28,16 @@
 //! back) changes nothing. After a restart, [`Engine::recover`] schedules a wake-up for every
 //! active enrollment (a wake-up lost between a state change and its scheduling is re-created).
 //!
+//! # Batches
+//!
+//! [`Engine::run_due`] takes due wake-ups in batches and advances them together in rounds, one
+//! step per round, through the batched forms of the store traits
+//! ([`StateStore::enrollments_of`], [`StateStore::transition_many`], [`StateStore::claim_many`],
+//! [`StateStore::settle_many`], [`Scheduler::schedule_many`]): every key of a round's sends is
+//! claimed before the first push and settled after the last, so the guarantees above hold as for
+//! one wake-up. A second wake-up of a user already in the batch, an act step and a lost
+//! compare-and-set go the one-by-one way after the rounds, in priority order.
+//!
 //! # Unknown users
 //!
 //! When the profile store does not know a user, [`UnknownUsers::Enter`] (the default) treats them
@@ -853,24 +863,405 @@ impl Engine {
                 let p = self.compiled(&w.scenario).map_or(0, |c| c.scenario.priority);
                 (std::cmp::Reverse(p), w.at)
             });
-            let mut done = Vec::with_capacity(batch.len());
-            for wake in batch {
-                let Ok(c) = self.compiled(&wake.scenario).cloned() else {
-                    done.push(wake); // a scenario no longer deployed
-                    continue;
-                };
-                let mut loaded = Loaded { profile: None };
-                match self.advance(&c, &wake.user, wake.entry, now, &mut loaded, 0).await {
-                    Ok(()) => done.push(wake),
-                    Err(_) => report.failed += 1,
-                }
-            }
+            let (done, failed) = self.run_batch(batch, now).await;
+            report.failed += failed;
             report.processed += done.len();
             self.inner.scheduler.ack(&done).await?;
             if report.failed > 0 {
                 // Failed wake-ups stay leased; do not spin on them now.
                 return Ok(report);
             }
+        }
+    }
+
+    /// Runs one batch of due wake-ups (sorted by priority); returns the wake-ups to acknowledge
+    /// and how many failed.
+    ///
+    /// The steps of all wake-ups advance together in rounds, so that the store sees a few calls
+    /// per batch instead of several per wake-up: one [`StateStore::enrollments_of`], then per
+    /// round one [`StateStore::claim_many`] before any push, one [`StateStore::settle_many`]
+    /// after the pushes, one [`StateStore::transition_many`] and one [`Scheduler::schedule_many`].
+    /// Each step does what [`Self::advance`] does, in the same order (claim before the call,
+    /// settle before the record, move after both). Wake-ups that need the one-by-one path run
+    /// after the rounds, in batch order: a second wake-up of a user already in the batch (so that
+    /// a user's higher-priority scenario takes the budget first), an act step (it may change other
+    /// enrollments or the profile), and a lost compare-and-set (another worker moved it).
+    async fn run_batch(&self, batch: Vec<WakeUp>, now: Timestamp) -> (Vec<WakeUp>, usize) {
+        let mut items: Vec<Item> = Vec::with_capacity(batch.len());
+        {
+            let mut users = std::collections::HashSet::with_capacity(batch.len());
+            for wake in &batch {
+                let sc = self.inner.by_id.get(&*wake.scenario).copied();
+                let run = match sc {
+                    None => Run::Done, // a scenario no longer deployed
+                    Some(_) if users.insert(wake.user.as_str()) => Run::Live,
+                    Some(_) => Run::Single,
+                };
+                items.push(Item {
+                    sc: sc.unwrap_or(0),
+                    e: None,
+                    loaded: Loaded { profile: None },
+                    run,
+                });
+            }
+        }
+        // One read for the whole batch (the few wake-ups that run one by one read again).
+        match self.inner.state.enrollments_of(&batch).await {
+            Ok(es) if es.len() == batch.len() => {
+                for (it, e) in items.iter_mut().zip(es) {
+                    if it.run == Run::Live {
+                        match e {
+                            Some(e) => it.e = Some(e),
+                            None => it.run = Run::Done, // never entered, or gone
+                        }
+                    }
+                }
+            }
+            _ => fail_live(&mut items),
+        }
+        for _ in 0..MAX_STEPS_PER_WAKE {
+            if !items.iter().any(|it| it.run == Run::Live) {
+                break;
+            }
+            self.round(&mut items, &batch, now).await;
+        }
+        let mut done = Vec::with_capacity(batch.len());
+        let mut failed = 0;
+        for (it, wake) in items.into_iter().zip(batch) {
+            match it.run {
+                Run::Done => done.push(wake),
+                Run::Failed | Run::Live => failed += 1,
+                Run::Single => {
+                    let c = &self.inner.scenarios[it.sc];
+                    let mut loaded = it.loaded;
+                    match self.advance(c, &wake.user, wake.entry, now, &mut loaded, 0).await {
+                        Ok(()) => done.push(wake),
+                        Err(_) => failed += 1,
+                    }
+                }
+            }
+        }
+        (done, failed)
+    }
+
+    /// One round of [`Self::run_batch`]: every live wake-up runs its current step.
+    async fn round(&self, items: &mut [Item], batch: &[WakeUp], now: Timestamp) {
+        let st = &self.inner.state;
+        let mut moves: Vec<(usize, Transition, After)> = Vec::new();
+        let mut sends: Vec<(usize, std::borrow::Cow<'_, Rendered>, u16)> = Vec::new();
+        let mut wakes: Vec<(usize, WakeUp)> = Vec::new();
+        // Plan: each live wake-up's current step, up to its store calls.
+        for (ix, it) in items.iter_mut().enumerate() {
+            if it.run != Run::Live {
+                continue;
+            }
+            let (c, user) = (&*self.inner.scenarios[it.sc], &batch[ix].user);
+            let Some(e) = it.e.as_ref() else {
+                it.run = Run::Single;
+                continue;
+            };
+            if e.entry != batch[ix].entry || e.status != Status::Active {
+                it.run = Run::Done; // stale wake-up
+                continue;
+            }
+            if let Some(t) = e.wait_until {
+                if t > now {
+                    // Early (a duplicate, or a clock that went back): make sure it wakes at t.
+                    wakes.push((ix, wake_of(c, user, e.entry, t)));
+                    it.run = Run::Done;
+                    continue;
+                }
+            }
+            let base = e.wait_until.unwrap_or(e.since);
+            let i = e.step;
+            let Some(step) = c.steps.get(usize::from(i)) else {
+                moves.push((ix, Transition::Exit(ExitReason::Completed), After::Exited));
+                continue;
+            };
+            match step {
+                CStep::Wait { wait, next } => {
+                    let until = wait_until(wait, base, &c.tz);
+                    if *next == EXIT {
+                        moves.push((ix, Transition::Exit(ExitReason::Completed), After::Exited));
+                    } else {
+                        let change = Transition::Move {
+                            step: *next,
+                            since: until,
+                            wait_until: Some(until),
+                            last_sent: e.last_sent,
+                        };
+                        let after = if until > now {
+                            After::WakeAt(until)
+                        } else {
+                            After::Continue
+                        };
+                        moves.push((ix, change, after));
+                    }
+                }
+                CStep::Branch { cond, then, otherwise } => {
+                    let profile = match self.load(user, &mut it.loaded).await {
+                        Ok(p) => p,
+                        Err(_) => {
+                            it.run = Run::Failed;
+                            continue;
+                        }
+                    };
+                    let empty;
+                    let view: &Profile = match &profile {
+                        Some(p) => p,
+                        None => {
+                            empty = Profile::new(user.clone());
+                            &empty
+                        }
+                    };
+                    let yes = match cond {
+                        CCond::Segment(seg) => seg.at(now).matches(view),
+                        CCond::Since(m) => view
+                            .events()
+                            .iter()
+                            .any(|ev| *ev.name == *m.name && ev.at >= e.entered_at && props_match(&m.props, ev)),
+                    };
+                    moves.push(move_of(if yes { *then } else { *otherwise }, base, e.last_sent, ix));
+                }
+                CStep::Split {
+                    cumulative,
+                    total,
+                    targets,
+                    hasher,
+                } => {
+                    let target = split_target(cumulative, *total, targets, hasher, user);
+                    moves.push(move_of(target, base, e.last_sent, ix));
+                }
+                CStep::Act { .. } => it.run = Run::Single,
+                CStep::Exit => moves.push((ix, Transition::Exit(ExitReason::Completed), After::Exited)),
+                CStep::Send { payload, quiet, next } => {
+                    if let Some(q) = &self.inner.config.quiet_hours {
+                        if q.contains(now) {
+                            match quiet {
+                                QuietPolicy::Defer => {
+                                    let until = q.next_allowed(now);
+                                    let change = Transition::Move {
+                                        step: i,
+                                        since: base,
+                                        wait_until: Some(until),
+                                        last_sent: e.last_sent,
+                                    };
+                                    moves.push((ix, change, After::Deferred(until)));
+                                }
+                                QuietPolicy::Drop => {
+                                    let skip = RecordKind::Skipped(SkipReason::QuietHours);
+                                    if self.record(c, user, Some(i), skip).await.is_err() {
+                                        it.run = Run::Failed;
+                                        continue;
+                                    }
+                                    moves.push(move_of(*next, base, e.last_sent, ix));
+                                }
+                            }
+                            continue;
+                        }
+                    }
+                    match self.render(c, user, e, payload, &mut it.loaded).await {
+                        Ok(Some(rendered)) => sends.push((ix, rendered, *next)),
+                        Ok(None) => moves.push(move_of(*next, base, e.last_sent, ix)),
+                        Err(_) => it.run = Run::Failed,
+                    }
+                }
+            }
+        }
+        if !sends.is_empty() {
+            self.send_many(items, batch, sends, now, &mut moves).await;
+        }
+        if !moves.is_empty() {
+            let ops: Vec<TransitionOf<'_>> = moves
+                .iter()
+                .map(|(ix, change, _)| {
+                    let e = items[*ix].e.as_ref().expect("a moving wake-up has its enrollment");
+                    TransitionOf {
+                        scenario: &batch[*ix].scenario,
+                        user: &batch[*ix].user,
+                        entry: e.entry,
+                        seq: e.seq,
+                        change: change.clone(),
+                    }
+                })
+                .collect();
+            let result = st.transition_many(&ops).await;
+            drop(ops);
+            match result {
+                Ok(applied_all) if applied_all.len() == moves.len() => {
+                    for ((ix, change, after), ok) in moves.into_iter().zip(applied_all) {
+                        let it = &mut items[ix];
+                        let (c, user) = (&*self.inner.scenarios[it.sc], &batch[ix].user);
+                        if !ok {
+                            it.run = Run::Single; // moved by another worker: re-read there
+                            continue;
+                        }
+                        let Some(e) = it.e.take() else { continue };
+                        let next = applied(&e, &change);
+                        let recorded = match after {
+                            After::Continue => Ok(()),
+                            After::WakeAt(t) => {
+                                wakes.push((ix, wake_of(c, user, next.entry, t)));
+                                it.run = Run::Done;
+                                Ok(())
+                            }
+                            After::Exited => {
+                                it.run = Run::Done;
+                                self.record(c, user, None, RecordKind::Exited(ExitReason::Completed))
+                                    .await
+                            }
+                            After::Deferred(until) => {
+                                it.run = Run::Done;
+                                wakes.push((ix, wake_of(c, user, next.entry, until)));
+                                self.record(c, user, Some(e.step), RecordKind::Deferred { until }).await
+                            }
+                        };
+                        it.e = Some(next);
+                        if recorded.is_err() {
+                            it.run = Run::Failed;
+                        }
+                    }
+                }
+                _ => {
+                    for (ix, _, _) in moves {
+                        items[ix].run = Run::Failed;
+                    }
+                }
+            }
+        }
+        if !wakes.is_empty() {
+            let list: Vec<WakeUp> = wakes.iter().map(|(_, w)| w.clone()).collect();
+            if self.inner.scheduler.schedule_many(&list).await.is_err() {
+                // Not acknowledged: the wake-up comes back after its lease and schedules again.
+                for (ix, _) in wakes {
+                    items[ix].run = Run::Failed;
+                }
+            }
+        }
+    }
+
+    /// The send phase of a round: claims every key at once, pushes, settles every outcome at once,
+    /// then records and adds the moves past the send steps.
+    async fn send_many(
+        &self,
+        items: &mut [Item],
+        batch: &[WakeUp],
+        sends: Vec<(usize, std::borrow::Cow<'_, Rendered>, u16)>,
+        now: Timestamp,
+        moves: &mut Vec<(usize, Transition, After)>,
+    ) {
+        let st = &self.inner.state;
+        let keys: Vec<SendKey> = sends
+            .iter()
+            .map(|(ix, _, _)| {
+                let e = items[*ix].e.as_ref().expect("a sending wake-up has its enrollment");
+                SendKey {
+                    scenario: batch[*ix].scenario.clone(),
+                    user: batch[*ix].user.clone(),
+                    entry: e.entry,
+                    step: e.step,
+                    seq: e.seq,
+                }
+            })
+            .collect();
+        let claims = match st.claim_many(&keys, now).await {
+            Ok(c) if c.len() == keys.len() => c,
+            _ => {
+                for (ix, _, _) in &sends {
+                    items[*ix].run = Run::Failed;
+                }
+                return;
+            }
+        };
+        // What each send came to: taken by LINE (now or before), or not, with the record to make
+        // once the outcome is settled; `None`: failed (left for a retry).
+        let mut outcomes: Vec<Option<(bool, Option<RecordKind>, bool)>> = Vec::with_capacity(sends.len());
+        let mut settles: Vec<(&SendKey, Settled)> = Vec::new();
+        for (((ix, rendered, _), key), claim) in sends.iter().zip(&keys).zip(claims) {
+            let (c, user) = (&*self.inner.scenarios[items[*ix].sc], &batch[*ix].user);
+            match claim {
+                Claim::Done => {
+                    outcomes.push(Some((true, None, false)));
+                    continue;
+                }
+                Claim::Abandoned => {
+                    outcomes.push(Some((false, None, false)));
+                    continue;
+                }
+                Claim::Pending { since } if now.duration_since(since) > self.inner.config.retry_key_memory => {
+                    settles.push((key, Settled::Abandoned));
+                    outcomes.push(Some((
+                        false,
+                        Some(RecordKind::Skipped(SkipReason::OutcomeUnknown)),
+                        false,
+                    )));
+                    continue;
+                }
+                _ => {}
+            }
+            if let Some(gate) = &self.inner.gate {
+                match gate.admit(user, &key.to_string(), c.scenario.priority, now).await {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        settles.push((key, Settled::Abandoned));
+                        outcomes.push(Some((false, Some(RecordKind::Skipped(SkipReason::Budget)), false)));
+                        continue;
+                    }
+                    Err(_) => {
+                        outcomes.push(None);
+                        continue;
+                    }
+                }
+            }
+            let step_id = c.scenario.steps.get(usize::from(key.step)).map_or("", |st| st.id.as_str());
+            let context = SendContext::new(&c.id, step_id, key.step, key.entry);
+            match self.inner.sender.push_in(user, rendered, key.retry_key(), &context).await {
+                Ok(Accepted::New) | Ok(Accepted::Before) => {
+                    settles.push((key, Settled::Accepted));
+                    let sent = RecordKind::Sent {
+                        messages: rendered.count as u32,
+                    };
+                    outcomes.push(Some((true, Some(sent), false)));
+                }
+                Err(SendFailure::Refused { .. }) => {
+                    settles.push((key, Settled::Abandoned));
+                    outcomes.push(Some((false, Some(RecordKind::Skipped(SkipReason::Refused)), true)));
+                }
+                Err(_) => outcomes.push(None),
+            }
+        }
+        if !settles.is_empty() && st.settle_many(&settles).await.is_err() {
+            // Pending claims: a retry finds them and calls LINE again with the same retry key.
+            for (ix, _, _) in &sends {
+                items[*ix].run = Run::Failed;
+            }
+            return;
+        }
+        for (((ix, _, next), key), outcome) in sends.iter().zip(&keys).zip(outcomes) {
+            let it = &mut items[*ix];
+            let (c, user) = (&*self.inner.scenarios[it.sc], &batch[*ix].user);
+            let Some((sent, record, give_back)) = outcome else {
+                it.run = Run::Failed;
+                continue;
+            };
+            if give_back {
+                if let Some(gate) = &self.inner.gate {
+                    if gate.give_back(user, &key.to_string()).await.is_err() {
+                        it.run = Run::Failed;
+                        continue;
+                    }
+                }
+            }
+            if let Some(kind) = record {
+                if self.record(c, user, Some(key.step), kind).await.is_err() {
+                    it.run = Run::Failed;
+                    continue;
+                }
+            }
+            let e = it.e.as_ref().expect("a sending wake-up has its enrollment");
+            let base = e.wait_until.unwrap_or(e.since);
+            let last = if sent { Some(key.step) } else { e.last_sent };
+            moves.push(move_of(*next, base, last, *ix));
         }
     }
 
@@ -1085,13 +1476,7 @@ impl Engine {
                         targets,
                         hasher,
                     } => {
-                        let mut h = *hasher;
-                        h.write(user.as_str().as_bytes());
-                        let x = ((u128::from(h.finish()) * u128::from(*total)) >> 64) as u64;
-                        let arm = cumulative
-                            .partition_point(|&w| w <= x)
-                            .min(targets.len().saturating_sub(1));
-                        let target = targets.get(arm).copied().unwrap_or(EXIT);
+                        let target = split_target(cumulative, *total, targets, hasher, user);
                         flow!(self.move_to(c, user, &e, target, base, e.last_sent).await?);
                     }
                     CStep::Act { act, value, next } => {
@@ -1198,6 +1583,61 @@ impl Engine {
         Ok(Flow::Reread)
     }
 
+    /// The messages of a send step for this user; `None` when a template value is missing (the
+    /// skip is recorded).
+    async fn render<'p>(
+        &self,
+        c: &Compiled,
+        user: &UserId,
+        e: &Enrollment,
+        payload: &'p Payload,
+        loaded: &mut Loaded,
+    ) -> Result<Option<std::borrow::Cow<'p, Rendered>>> {
+        Ok(Some(match payload {
+            Payload::Static(r) => std::borrow::Cow::Borrowed(r),
+            Payload::Template { template, vars } => {
+                let profile = self.load(user, loaded).await?;
+                let mut values: Vec<std::borrow::Cow<'_, str>> = Vec::with_capacity(vars.len());
+                for (name, v) in template.variables().iter().zip(vars) {
+                    let found = match &v.from {
+                        VarFrom::Event(p) => e
+                            .vars
+                            .iter()
+                            .find(|(k, _)| k == p)
+                            .map(|(_, x)| std::borrow::Cow::Borrowed(x.as_str())),
+                        VarFrom::Attribute(a) => profile.as_ref().and_then(|p| p.attributes.get(a)).map(|x| match x {
+                            Value::Str(s) => std::borrow::Cow::Borrowed(s.as_str()),
+                            other => std::borrow::Cow::Owned(value_text(other)),
+                        }),
+                        VarFrom::Value(x) => Some(std::borrow::Cow::Borrowed(x.as_str())),
+                    };
+                    match found.or_else(|| v.default.as_deref().map(std::borrow::Cow::Borrowed)) {
+                        Some(x) => values.push(x),
+                        None => {
+                            self.record(
+                                c,
+                                user,
+                                Some(e.step),
+                                RecordKind::Skipped(SkipReason::MissingValue(name.clone())),
+                            )
+                            .await?;
+                            return Ok(None);
+                        }
+                    }
+                }
+                let refs: Vec<&str> = values.iter().map(|v| &**v).collect();
+                // `render_values` clears its output: render, then bracket the message as an array.
+                let mut out = String::with_capacity(256);
+                template
+                    .render_values(&refs, &mut out)
+                    .map_err(|err| Error::config("template", err.to_string()))?;
+                out.insert(0, '[');
+                out.push(']');
+                std::borrow::Cow::Owned(Rendered { json: out, count: 1 })
+            }
+        }))
+    }
+
     /// Sends the step's messages once. Returns whether LINE took them (now or before).
     async fn send(
         &self,
@@ -1209,42 +1649,8 @@ impl Engine {
         loaded: &mut Loaded,
     ) -> Result<bool> {
         let i = e.step;
-        let rendered = match payload {
-            Payload::Static(r) => std::borrow::Cow::Borrowed(r),
-            Payload::Template { template, vars } => {
-                let profile = self.load(user, loaded).await?;
-                let mut values: Vec<String> = Vec::with_capacity(vars.len());
-                for (name, v) in template.variables().iter().zip(vars) {
-                    let found = match &v.from {
-                        VarFrom::Event(p) => e.vars.iter().find(|(k, _)| k == p).map(|(_, x)| x.clone()),
-                        VarFrom::Attribute(a) => profile.as_ref().and_then(|p| p.attributes.get(a)).map(value_text),
-                        VarFrom::Value(x) => Some(x.clone()),
-                    };
-                    match found.or_else(|| v.default.clone()) {
-                        Some(x) => values.push(x),
-                        None => {
-                            self.record(
-                                c,
-                                user,
-                                Some(i),
-                                RecordKind::Skipped(SkipReason::MissingValue(name.clone())),
-                            )
-                            .await?;
-                            return Ok(false);
-                        }
-                    }
-                }
-                let refs: Vec<&str> = values.iter().map(String::as_str).collect();
-                let mut out = String::with_capacity(256);
-                out.push('[');
-                let mut body = String::new();
-                template
-                    .render_values(&refs, &mut body)
-                    .map_err(|err| Error::config("template", err.to_string()))?;
-                out.push_str(&body);
-                out.push(']');
-                std::borrow::Cow::Owned(Rendered { json: out, count: 1 })
-            }
+        let Some(rendered) = self.render(c, user, e, payload, loaded).await? else {
+            return Ok(false);
         };
         let key = SendKey {
             scenario: c.id.clone(),
@@ -1348,6 +1754,82 @@ impl Engine {
             }
         }
     }
+}
+
+/// Where a wake-up of a batch is (see [`Engine::run_batch`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Run {
+    /// Running in the batch's rounds.
+    Live,
+    /// Finished: acknowledge it.
+    Done,
+    /// Left for a retry after its lease.
+    Failed,
+    /// To run one by one after the rounds.
+    Single,
+}
+
+/// One wake-up of a batch (the wake-up itself is at the same index of the batch).
+struct Item {
+    /// The scenario's index in the engine.
+    sc: usize,
+    /// The enrollment as last read or moved.
+    e: Option<Enrollment>,
+    loaded: Loaded,
+    run: Run,
+}
+
+/// What a batched move leads to once applied.
+#[derive(Debug, Clone, Copy)]
+enum After {
+    /// Run the next step in the next round.
+    Continue,
+    /// Wait: schedule a wake-up then.
+    WakeAt(Timestamp),
+    /// It exited as completed: record it.
+    Exited,
+    /// Deferred by quiet hours: record it and wake up then.
+    Deferred(Timestamp),
+}
+
+fn fail_live(items: &mut [Item]) {
+    for it in items.iter_mut().filter(|it| it.run == Run::Live) {
+        it.run = Run::Failed;
+    }
+}
+
+/// The move of item `ix` to `target` (an exit when it is the end), as [`Engine::move_to`] does.
+fn move_of(target: u16, since: Timestamp, last_sent: Option<u16>, ix: usize) -> (usize, Transition, After) {
+    if target == EXIT {
+        return (ix, Transition::Exit(ExitReason::Completed), After::Exited);
+    }
+    let change = Transition::Move {
+        step: target,
+        since,
+        wait_until: None,
+        last_sent,
+    };
+    (ix, change, After::Continue)
+}
+
+fn wake_of(c: &Compiled, user: &UserId, entry: u32, at: Timestamp) -> WakeUp {
+    WakeUp {
+        scenario: c.id.clone(),
+        user: user.clone(),
+        entry,
+        at,
+    }
+}
+
+/// The arm a split sends `user` to.
+fn split_target(cumulative: &[u64], total: u64, targets: &[u16], hasher: &SipHasher13, user: &UserId) -> u16 {
+    let mut h = *hasher;
+    h.write(user.as_str().as_bytes());
+    let x = ((u128::from(h.finish()) * u128::from(total)) >> 64) as u64;
+    let arm = cumulative
+        .partition_point(|&w| w <= x)
+        .min(targets.len().saturating_sub(1));
+    targets.get(arm).copied().unwrap_or(EXIT)
 }
 
 /// What to do after a move.

@@ -50,23 +50,39 @@ fn pack(user: &str) -> Option<[u8; 16]> {
     Some(out)
 }
 
+/// The value of each lowercase hex digit; 0xff for any other byte.
+const NIBBLES: [u8; 256] = {
+    let mut t = [0xffu8; 256];
+    let mut i = 0;
+    while i < 10 {
+        t[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        t[b'a' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    t
+};
+
+#[inline]
 fn nibble(c: u8) -> Option<u8> {
-    match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        _ => None,
+    match NIBBLES[usize::from(c)] {
+        0xff => None,
+        n => Some(n),
     }
 }
 
 fn unpack(p: &[u8; 16]) -> String {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(33);
-    s.push('U');
-    for b in p {
-        s.push(HEX[usize::from(b >> 4)] as char);
-        s.push(HEX[usize::from(b & 15)] as char);
+    let mut s = [b'U'; 33];
+    for (i, b) in p.iter().enumerate() {
+        s[1 + 2 * i] = HEX[usize::from(b >> 4)];
+        s[2 + 2 * i] = HEX[usize::from(b & 15)];
     }
-    s
+    // ASCII by construction.
+    String::from_utf8_lossy(&s).into_owned()
 }
 
 /// A multiplicative hash (the FxHash scheme, with murmur3's finalizer) for keys that are numbers
@@ -194,7 +210,8 @@ struct Inner {
     packed_list: Vec<[u8; 16]>,
     other: HashMap<Box<str>, u32>,
     other_list: Vec<Box<str>>,
-    scenarios: HashMap<Arc<str>, u16>,
+    /// Scenario ids come from the host's configuration, not from users: the fast hash is safe.
+    scenarios: HashMap<Arc<str>, u16, Fast>,
     scenario_list: Vec<Arc<str>>,
     enrollments: HashMap<(u32, u32), Slot, Fast>,
     vars: HashMap<(u32, u32), EntryVars, Fast>,
@@ -282,6 +299,89 @@ impl Inner {
             entry: key.entry,
             seq: key.seq,
         }
+    }
+
+    fn get_enrollment(&self, scenario: &str, user: &UserId) -> Option<Enrollment> {
+        let (Some(&s), Some(u)) = (self.scenarios.get(scenario), self.find_user(user)) else {
+            return None;
+        };
+        self.enrollments
+            .get(&Self::key(s, u))
+            .map(|slot| self.enrollment(s, u, slot))
+    }
+
+    fn transition(&mut self, scenario: &str, user: &UserId, entry: u32, seq: u32, change: &Transition) -> bool {
+        let (Some(&s), Some(u)) = (self.scenarios.get(scenario), self.find_user(user)) else {
+            return false;
+        };
+        let Some(slot) = self.enrollments.get_mut(&Self::key(s, u)) else {
+            return false;
+        };
+        if slot.entry != entry || slot.seq != seq || slot.status != 0 {
+            return false;
+        }
+        slot.seq = slot.seq.wrapping_add(1);
+        match change {
+            Transition::Move {
+                step,
+                since,
+                wait_until,
+                last_sent,
+            } => {
+                slot.step = *step;
+                slot.since = secs(*since);
+                slot.wait_until = wait_until.map_or(0, |t| secs(t).max(1));
+                slot.last_sent = last_sent.unwrap_or(NO_STEP);
+            }
+            Transition::Exit(reason) => {
+                slot.status = 1 + REASONS.iter().position(|r| r == reason).unwrap_or(0) as u8;
+                slot.wait_until = 0;
+            }
+        }
+        true
+    }
+
+    fn claim(&mut self, key: &SendKey, at: Timestamp) -> Claim {
+        let k = self.ledger_key(key);
+        match self.ledger.entry(k) {
+            std::collections::hash_map::Entry::Occupied(e) => match e.get().state {
+                0 => Claim::Pending {
+                    since: time(e.get().since),
+                },
+                1 => Claim::Done,
+                _ => Claim::Abandoned,
+            },
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(LedgerEntry {
+                    state: 0,
+                    since: secs(at),
+                });
+                Claim::New
+            }
+        }
+    }
+
+    fn settle(&mut self, key: &SendKey, outcome: &Settled) {
+        let k = self.ledger_key(key);
+        let state = match outcome {
+            Settled::Accepted => 1,
+            Settled::Abandoned => 2,
+        };
+        let e = self.ledger.entry(k).or_insert(LedgerEntry { state, since: 0 });
+        // An accepted send stays accepted.
+        if e.state != 1 {
+            e.state = state;
+        }
+    }
+
+    fn schedule(&mut self, wake: &WakeUp) {
+        let w = Wake {
+            at: secs(wake.at),
+            scenario: self.scenario(&wake.scenario),
+            user: self.user(&wake.user),
+            entry: wake.entry,
+        };
+        self.heap.push(Reverse(w));
     }
 }
 
@@ -442,13 +542,7 @@ impl StateStore for InMemoryStore {
     }
 
     async fn enrollment(&self, scenario: &str, user: &UserId) -> Result<Option<Enrollment>> {
-        let g = self.lock();
-        let (Some(&s), Some(u)) = (g.scenarios.get(scenario), g.find_user(user)) else {
-            return Ok(None);
-        };
-        Ok(g.enrollments
-            .get(&Inner::key(s, u))
-            .map(|slot| g.enrollment(s, u, slot)))
+        Ok(self.lock().get_enrollment(scenario, user))
     }
 
     async fn transition(
@@ -459,36 +553,7 @@ impl StateStore for InMemoryStore {
         seq: u32,
         change: Transition,
     ) -> Result<bool> {
-        let mut g = self.lock();
-        let (Some(&s), Some(u)) = (g.scenarios.get(scenario), g.find_user(user)) else {
-            return Ok(false);
-        };
-        let key = Inner::key(s, u);
-        let Some(slot) = g.enrollments.get_mut(&key) else {
-            return Ok(false);
-        };
-        if slot.entry != entry || slot.seq != seq || slot.status != 0 {
-            return Ok(false);
-        }
-        slot.seq = slot.seq.wrapping_add(1);
-        match change {
-            Transition::Move {
-                step,
-                since,
-                wait_until,
-                last_sent,
-            } => {
-                slot.step = step;
-                slot.since = secs(since);
-                slot.wait_until = wait_until.map_or(0, |t| secs(t).max(1));
-                slot.last_sent = last_sent.unwrap_or(NO_STEP);
-            }
-            Transition::Exit(reason) => {
-                slot.status = 1 + REASONS.iter().position(|r| *r == reason).unwrap_or(0) as u8;
-                slot.wait_until = 0;
-            }
-        }
-        Ok(true)
+        Ok(self.lock().transition(scenario, user, entry, seq, &change))
     }
 
     async fn active_of(&self, user: &UserId) -> Result<Vec<(String, Enrollment)>> {
@@ -536,38 +601,36 @@ impl StateStore for InMemoryStore {
     }
 
     async fn claim(&self, key: &SendKey, at: Timestamp) -> Result<Claim> {
-        let mut g = self.lock();
-        let k = g.ledger_key(key);
-        match g.ledger.get(&k) {
-            Some(e) => Ok(match e.state {
-                0 => Claim::Pending { since: time(e.since) },
-                1 => Claim::Done,
-                _ => Claim::Abandoned,
-            }),
-            None => {
-                g.ledger.insert(
-                    k,
-                    LedgerEntry {
-                        state: 0,
-                        since: secs(at),
-                    },
-                );
-                Ok(Claim::New)
-            }
-        }
+        Ok(self.lock().claim(key, at))
     }
 
     async fn settle(&self, key: &SendKey, outcome: Settled) -> Result<()> {
+        self.lock().settle(key, &outcome);
+        Ok(())
+    }
+
+    async fn enrollments_of(&self, wakes: &[WakeUp]) -> Result<Vec<Option<Enrollment>>> {
+        let g = self.lock();
+        Ok(wakes.iter().map(|w| g.get_enrollment(&w.scenario, &w.user)).collect())
+    }
+
+    async fn transition_many(&self, changes: &[TransitionOf<'_>]) -> Result<Vec<bool>> {
         let mut g = self.lock();
-        let k = g.ledger_key(key);
-        let state = match outcome {
-            Settled::Accepted => 1,
-            Settled::Abandoned => 2,
-        };
-        let e = g.ledger.entry(k).or_insert(LedgerEntry { state, since: 0 });
-        // An accepted send stays accepted.
-        if e.state != 1 {
-            e.state = state;
+        Ok(changes
+            .iter()
+            .map(|c| g.transition(c.scenario, c.user, c.entry, c.seq, &c.change))
+            .collect())
+    }
+
+    async fn claim_many(&self, keys: &[SendKey], at: Timestamp) -> Result<Vec<Claim>> {
+        let mut g = self.lock();
+        Ok(keys.iter().map(|k| g.claim(k, at)).collect())
+    }
+
+    async fn settle_many(&self, outcomes: &[(&SendKey, Settled)]) -> Result<()> {
+        let mut g = self.lock();
+        for (k, o) in outcomes {
+            g.settle(k, o);
         }
         Ok(())
     }
@@ -576,14 +639,15 @@ impl StateStore for InMemoryStore {
 #[async_trait::async_trait]
 impl Scheduler for InMemoryStore {
     async fn schedule(&self, wake: &WakeUp) -> Result<()> {
+        self.lock().schedule(wake);
+        Ok(())
+    }
+
+    async fn schedule_many(&self, wakes: &[WakeUp]) -> Result<()> {
         let mut g = self.lock();
-        let w = Wake {
-            at: secs(wake.at),
-            scenario: g.scenario(&wake.scenario),
-            user: g.user(&wake.user),
-            entry: wake.entry,
-        };
-        g.heap.push(Reverse(w));
+        for w in wakes {
+            g.schedule(w);
+        }
         Ok(())
     }
 

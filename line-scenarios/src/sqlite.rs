@@ -6,7 +6,9 @@
 //! that they can live in the host's own database; the schema is created and upgraded by versioned
 //! migrations recorded in `{prefix}migrations`, each applied once in its own transaction, so
 //! opening the same file again (or from a newer version) is safe. Every atomic operation of the
-//! traits is one transaction. Calls block on SQLite for the duration of a statement.
+//! traits is one transaction, and each batched form (`enrollments_of`, `transition_many`,
+//! `claim_many`, `settle_many`, `schedule_many`) runs its whole batch in one. Calls block on SQLite
+//! for the duration of a statement.
 //!
 //! ```
 //! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
@@ -262,16 +264,7 @@ impl StateStore for SqliteStore {
     }
 
     async fn enrollment(&self, scenario: &str, user: &UserId) -> Result<Option<Enrollment>> {
-        self.lock()
-            .query_row(
-                &format!(
-                    "SELECT {COLS} FROM {} WHERE scenario = ?1 AND user_id = ?2",
-                    self.t("enrollments")
-                ),
-                params![scenario, user.as_str()],
-                |r| row_enrollment(r, 0),
-            )
-            .optional()
+        self.enrollment_in(&self.lock(), scenario, user)
             .map_err(db("enrollment"))
     }
 
@@ -283,40 +276,8 @@ impl StateStore for SqliteStore {
         seq: u32,
         change: Transition,
     ) -> Result<bool> {
-        let conn = self.lock();
-        let table = self.t("enrollments");
-        let n = match change {
-            Transition::Move {
-                step,
-                since,
-                wait_until,
-                last_sent,
-            } => conn.execute(
-                &format!(
-                    "UPDATE {table} SET seq = seq + 1, step = ?5, since = ?6, wait_until = ?7, last_sent = ?8
-                     WHERE scenario = ?1 AND user_id = ?2 AND entry = ?3 AND seq = ?4 AND status = 'active'"
-                ),
-                params![
-                    scenario,
-                    user.as_str(),
-                    entry,
-                    seq,
-                    step,
-                    since.as_second(),
-                    wait_until.map(|t| t.as_second()),
-                    last_sent
-                ],
-            ),
-            Transition::Exit(reason) => conn.execute(
-                &format!(
-                    "UPDATE {table} SET seq = seq + 1, status = ?5, wait_until = NULL
-                     WHERE scenario = ?1 AND user_id = ?2 AND entry = ?3 AND seq = ?4 AND status = 'active'"
-                ),
-                params![scenario, user.as_str(), entry, seq, reason.name()],
-            ),
-        }
-        .map_err(db("transition"))?;
-        Ok(n == 1)
+        self.transition_in(&self.lock(), scenario, user, entry, seq, &change)
+            .map_err(db("transition"))
     }
 
     async fn active_of(&self, user: &UserId) -> Result<Vec<(String, Enrollment)>> {
@@ -360,54 +321,176 @@ impl StateStore for SqliteStore {
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(db("claim"))?;
+        let claim = self.claim_in(&tx, key, at).map_err(db("claim"))?;
+        tx.commit().map_err(db("claim"))?;
+        Ok(claim)
+    }
+
+    async fn settle(&self, key: &SendKey, outcome: Settled) -> Result<()> {
+        self.settle_in(&self.lock(), key, &outcome).map_err(db("settle"))
+    }
+
+    async fn enrollments_of(&self, wakes: &[WakeUp]) -> Result<Vec<Option<Enrollment>>> {
+        let conn = self.lock();
+        wakes
+            .iter()
+            .map(|w| self.enrollment_in(&conn, &w.scenario, &w.user))
+            .collect::<rusqlite::Result<_>>()
+            .map_err(db("enrollment"))
+    }
+
+    async fn transition_many(&self, changes: &[TransitionOf<'_>]) -> Result<Vec<bool>> {
+        let mut conn = self.lock();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db("transition"))?;
+        let out = changes
+            .iter()
+            .map(|c| self.transition_in(&tx, c.scenario, c.user, c.entry, c.seq, &c.change))
+            .collect::<rusqlite::Result<_>>()
+            .map_err(db("transition"))?;
+        tx.commit().map_err(db("transition"))?;
+        Ok(out)
+    }
+
+    async fn claim_many(&self, keys: &[SendKey], at: Timestamp) -> Result<Vec<Claim>> {
+        let mut conn = self.lock();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db("claim"))?;
+        let out = keys
+            .iter()
+            .map(|k| self.claim_in(&tx, k, at))
+            .collect::<rusqlite::Result<_>>()
+            .map_err(db("claim"))?;
+        tx.commit().map_err(db("claim"))?;
+        Ok(out)
+    }
+
+    async fn settle_many(&self, outcomes: &[(&SendKey, Settled)]) -> Result<()> {
+        let mut conn = self.lock();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db("settle"))?;
+        for (k, o) in outcomes {
+            self.settle_in(&tx, k, o).map_err(db("settle"))?;
+        }
+        tx.commit().map_err(db("settle"))
+    }
+}
+
+impl SqliteStore {
+    fn enrollment_in(&self, conn: &Connection, scenario: &str, user: &UserId) -> rusqlite::Result<Option<Enrollment>> {
+        conn.prepare_cached(&format!(
+            "SELECT {COLS} FROM {} WHERE scenario = ?1 AND user_id = ?2",
+            self.t("enrollments")
+        ))?
+        .query_row(params![scenario, user.as_str()], |r| row_enrollment(r, 0))
+        .optional()
+    }
+
+    fn transition_in(
+        &self,
+        conn: &Connection,
+        scenario: &str,
+        user: &UserId,
+        entry: u32,
+        seq: u32,
+        change: &Transition,
+    ) -> rusqlite::Result<bool> {
+        let table = self.t("enrollments");
+        let n = match change {
+            Transition::Move {
+                step,
+                since,
+                wait_until,
+                last_sent,
+            } => conn
+                .prepare_cached(&format!(
+                    "UPDATE {table} SET seq = seq + 1, step = ?5, since = ?6, wait_until = ?7, last_sent = ?8
+                     WHERE scenario = ?1 AND user_id = ?2 AND entry = ?3 AND seq = ?4 AND status = 'active'"
+                ))?
+                .execute(params![
+                    scenario,
+                    user.as_str(),
+                    entry,
+                    seq,
+                    step,
+                    since.as_second(),
+                    wait_until.map(|t| t.as_second()),
+                    last_sent
+                ])?,
+            Transition::Exit(reason) => conn
+                .prepare_cached(&format!(
+                    "UPDATE {table} SET seq = seq + 1, status = ?5, wait_until = NULL
+                     WHERE scenario = ?1 AND user_id = ?2 AND entry = ?3 AND seq = ?4 AND status = 'active'"
+                ))?
+                .execute(params![scenario, user.as_str(), entry, seq, reason.name()])?,
+        };
+        Ok(n == 1)
+    }
+
+    /// Claims `key`; run it inside an immediate transaction.
+    fn claim_in(&self, conn: &Connection, key: &SendKey, at: Timestamp) -> rusqlite::Result<Claim> {
         let table = self.t("ledger");
-        let found: Option<(String, i64)> = tx
+        let found: Option<(String, i64)> = conn
+            .prepare_cached(&format!(
+                "SELECT state, since FROM {table} WHERE scenario = ?1 AND user_id = ?2 AND entry = ?3 AND step = ?4 AND seq = ?5"
+            ))?
             .query_row(
-                &format!(
-                    "SELECT state, since FROM {table} WHERE scenario = ?1 AND user_id = ?2 AND entry = ?3 AND step = ?4 AND seq = ?5"
-                ),
                 params![&*key.scenario, key.user.as_str(), key.entry, key.step, key.seq],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
-            .optional()
-            .map_err(db("claim"))?;
-        let claim = match found {
+            .optional()?;
+        Ok(match found {
             Some((state, since)) => match state.as_str() {
                 "done" => Claim::Done,
                 "abandoned" => Claim::Abandoned,
                 _ => Claim::Pending { since: ts(since) },
             },
             None => {
-                tx.execute(
-                    &format!(
-                        "INSERT INTO {table} (scenario, user_id, entry, step, seq, state, since) VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6)"
-                    ),
-                    params![&*key.scenario, key.user.as_str(), key.entry, key.step, key.seq, at.as_second()],
-                )
-                .map_err(db("claim"))?;
+                conn.prepare_cached(&format!(
+                    "INSERT INTO {table} (scenario, user_id, entry, step, seq, state, since) VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6)"
+                ))?
+                .execute(params![&*key.scenario, key.user.as_str(), key.entry, key.step, key.seq, at.as_second()])?;
                 Claim::New
             }
-        };
-        tx.commit().map_err(db("claim"))?;
-        Ok(claim)
+        })
     }
 
-    async fn settle(&self, key: &SendKey, outcome: Settled) -> Result<()> {
+    fn settle_in(&self, conn: &Connection, key: &SendKey, outcome: &Settled) -> rusqlite::Result<()> {
         let state = match outcome {
             Settled::Accepted => "done",
             Settled::Abandoned => "abandoned",
         };
-        self.lock()
-            .execute(
-                &format!(
-                    "INSERT INTO {} (scenario, user_id, entry, step, seq, state, since) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0)
-                     ON CONFLICT (scenario, user_id, entry, step, seq)
-                     DO UPDATE SET state = CASE WHEN state = 'done' THEN 'done' ELSE excluded.state END",
-                    self.t("ledger")
-                ),
-                params![&*key.scenario, key.user.as_str(), key.entry, key.step, key.seq, state],
-            )
-            .map_err(db("settle"))?;
+        conn.prepare_cached(&format!(
+            "INSERT INTO {} (scenario, user_id, entry, step, seq, state, since) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0)
+             ON CONFLICT (scenario, user_id, entry, step, seq)
+             DO UPDATE SET state = CASE WHEN state = 'done' THEN 'done' ELSE excluded.state END",
+            self.t("ledger")
+        ))?
+        .execute(params![
+            &*key.scenario,
+            key.user.as_str(),
+            key.entry,
+            key.step,
+            key.seq,
+            state
+        ])?;
+        Ok(())
+    }
+
+    fn schedule_in(&self, conn: &Connection, wake: &WakeUp) -> rusqlite::Result<()> {
+        conn.prepare_cached(&format!(
+            "INSERT INTO {} (scenario, user_id, entry, at, leased_until) VALUES (?1, ?2, ?3, ?4, NULL)",
+            self.t("wakeups")
+        ))?
+        .execute(params![
+            &*wake.scenario,
+            wake.user.as_str(),
+            wake.entry,
+            wake.at.as_second()
+        ])?;
         Ok(())
     }
 }
@@ -415,16 +498,16 @@ impl StateStore for SqliteStore {
 #[async_trait::async_trait]
 impl Scheduler for SqliteStore {
     async fn schedule(&self, wake: &WakeUp) -> Result<()> {
-        self.lock()
-            .execute(
-                &format!(
-                    "INSERT INTO {} (scenario, user_id, entry, at, leased_until) VALUES (?1, ?2, ?3, ?4, NULL)",
-                    self.t("wakeups")
-                ),
-                params![&*wake.scenario, wake.user.as_str(), wake.entry, wake.at.as_second()],
-            )
-            .map_err(db("schedule"))?;
-        Ok(())
+        self.schedule_in(&self.lock(), wake).map_err(db("schedule"))
+    }
+
+    async fn schedule_many(&self, wakes: &[WakeUp]) -> Result<()> {
+        let mut conn = self.lock();
+        let tx = conn.transaction().map_err(db("schedule"))?;
+        for w in wakes {
+            self.schedule_in(&tx, w).map_err(db("schedule"))?;
+        }
+        tx.commit().map_err(db("schedule"))
     }
 
     async fn due(&self, now: Timestamp, limit: usize, lease: SignedDuration) -> Result<Vec<WakeUp>> {

@@ -239,6 +239,22 @@ pub struct WakeUp {
     pub at: Timestamp,
 }
 
+/// One compare-and-set of [`StateStore::transition_many`]: apply `change` to the enrollment of
+/// `user` in `scenario` when it is still at (`entry`, `seq`) and active.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransitionOf<'a> {
+    /// The scenario id.
+    pub scenario: &'a str,
+    /// The user.
+    pub user: &'a UserId,
+    /// The entry the change expects.
+    pub entry: u32,
+    /// The version the change expects.
+    pub seq: u32,
+    /// The change.
+    pub change: Transition,
+}
+
 /// Enrollments and the send ledger. Object-safe; use as `Arc<dyn StateStore>`.
 #[async_trait::async_trait]
 pub trait StateStore: Send + Sync {
@@ -277,6 +293,51 @@ pub trait StateStore: Send + Sync {
 
     /// Records how a claimed send ended. Settling an unclaimed key records it too.
     async fn settle(&self, key: &SendKey, outcome: Settled) -> Result<()>;
+
+    // Batched forms, for the engine's hot path. Each answers exactly as the single calls made in
+    // order would; the defaults make those calls. A store overrides them to do a batch at once (one
+    // lock, one transaction); each item must still be atomic on its own, but the batch need not be.
+
+    /// The latest enrollment of each wake-up's (scenario, user), in order (like
+    /// [`enrollment`](Self::enrollment) for each).
+    async fn enrollments_of(&self, wakes: &[WakeUp]) -> Result<Vec<Option<Enrollment>>> {
+        let mut out = Vec::with_capacity(wakes.len());
+        for w in wakes {
+            out.push(self.enrollment(&w.scenario, &w.user).await?);
+        }
+        Ok(out)
+    }
+
+    /// Applies each change in order (like [`transition`](Self::transition) for each); returns
+    /// whether each was applied.
+    async fn transition_many(&self, changes: &[TransitionOf<'_>]) -> Result<Vec<bool>> {
+        let mut out = Vec::with_capacity(changes.len());
+        for c in changes {
+            out.push(
+                self.transition(c.scenario, c.user, c.entry, c.seq, c.change.clone())
+                    .await?,
+            );
+        }
+        Ok(out)
+    }
+
+    /// Claims each key at `at` in order (like [`claim`](Self::claim) for each); says what was
+    /// known of each. Every key answered [`Claim::New`] is recorded as pending when this returns.
+    async fn claim_many(&self, keys: &[SendKey], at: Timestamp) -> Result<Vec<Claim>> {
+        let mut out = Vec::with_capacity(keys.len());
+        for k in keys {
+            out.push(self.claim(k, at).await?);
+        }
+        Ok(out)
+    }
+
+    /// Records how each claimed send ended, in order (like [`settle`](Self::settle) for each).
+    async fn settle_many(&self, outcomes: &[(&SendKey, Settled)]) -> Result<()> {
+        for (k, o) in outcomes {
+            self.settle(k, o.clone()).await?;
+        }
+        Ok(())
+    }
 }
 
 /// Wake-ups, delivered at least once. Object-safe; use as `Arc<dyn Scheduler>`.
@@ -289,6 +350,14 @@ pub trait StateStore: Send + Sync {
 pub trait Scheduler: Send + Sync {
     /// Schedules a wake-up. Scheduling the same wake-up twice may deliver it twice.
     async fn schedule(&self, wake: &WakeUp) -> Result<()>;
+    /// Schedules each wake-up (like [`schedule`](Self::schedule) for each; the default does
+    /// that). A store may override it to schedule them at once.
+    async fn schedule_many(&self, wakes: &[WakeUp]) -> Result<()> {
+        for w in wakes {
+            self.schedule(w).await?;
+        }
+        Ok(())
+    }
     /// Up to `limit` wake-ups due at `now` (earliest first), leased until `now + lease`.
     async fn due(&self, now: Timestamp, limit: usize, lease: jiff::SignedDuration) -> Result<Vec<WakeUp>>;
     /// Removes delivered wake-ups.

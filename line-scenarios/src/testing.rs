@@ -48,7 +48,8 @@ fn entered(o: EnrollOutcome, rule: &str) -> Enrollment {
 }
 
 /// The conformance suite of [`StateStore`]: enrollment and re-entry rules, compare-and-set
-/// transitions, active lists, and the send ledger.
+/// transitions, active lists, the send ledger, and the batched forms (`enrollments_of`,
+/// `transition_many`, `claim_many`, `settle_many`) answering as the single calls would.
 pub async fn state_store_conformance(store: &dyn StateStore) {
     let p = run_prefix();
     let s = format!("{p}-welcome");
@@ -323,9 +324,148 @@ pub async fn state_store_conformance(store: &dyn StateStore) {
         Claim::Done,
         "settling records an unclaimed key"
     );
+
+    batched_state_forms(store, &p, t0, t1).await;
 }
 
-/// The conformance suite of [`Scheduler`]: due order, leases, acknowledgement, redelivery.
+/// The batched forms answer as the single calls made in order would.
+async fn batched_state_forms(store: &dyn StateStore, p: &str, t0: Timestamp, t1: Timestamp) {
+    let s: Arc<str> = Arc::from(format!("{p}-batch").as_str());
+    let x = UserId::new(format!("U{p}-bx"));
+    let y = UserId::new(format!("U{}{:020x}", &p[1..], 0xb47u32));
+    let nobody = UserId::new(format!("U{p}-nobody"));
+    let wake = |user: &UserId| WakeUp {
+        scenario: s.clone(),
+        user: user.clone(),
+        entry: 1,
+        at: t0,
+    };
+    let vars = vec![("item".to_owned(), "Tote bag".to_owned())];
+    let ex = entered(
+        store
+            .enroll(&s, &x, Reentry::NotWhileInside, t0, vars)
+            .await
+            .expect("enroll failed"),
+        "batch: x enters",
+    );
+    let ey = entered(
+        store
+            .enroll(&s, &y, Reentry::NotWhileInside, t0, Vec::new())
+            .await
+            .expect("enroll failed"),
+        "batch: y enters",
+    );
+    assert_eq!(
+        store
+            .enrollments_of(&[wake(&x), wake(&nobody), wake(&y)])
+            .await
+            .expect("enrollments_of failed"),
+        [Some(ex.clone()), None, Some(ey.clone())],
+        "enrollments_of reads each enrollment, in order, None for an unknown one"
+    );
+    assert_eq!(
+        store.enrollments_of(&[]).await.expect("enrollments_of failed"),
+        [],
+        "an empty batch reads nothing"
+    );
+
+    let to = |step: u16| Transition::Move {
+        step,
+        since: t1,
+        wait_until: Some(t1),
+        last_sent: Some(0),
+    };
+    let op = |user: &'static str, seq: u32, change: Transition| (user, seq, change);
+    let ops = [
+        op("x", 0, to(1)),
+        op("y", 7, to(1)),
+        op("x", 0, to(2)),
+        op("x", 1, Transition::Exit(ExitReason::Goal)),
+        op("nobody", 0, to(1)),
+    ];
+    let user_of = |name: &str| match name {
+        "x" => &x,
+        "y" => &y,
+        _ => &nobody,
+    };
+    let changes: Vec<TransitionOf<'_>> = ops
+        .iter()
+        .map(|(u, seq, change)| TransitionOf {
+            scenario: &s,
+            user: user_of(u),
+            entry: 1,
+            seq: *seq,
+            change: change.clone(),
+        })
+        .collect();
+    assert_eq!(
+        store.transition_many(&changes).await.expect("transition_many failed"),
+        [true, false, false, true, false],
+        "transition_many applies each change in order as a compare-and-set: a stale or wrong \
+         version and an unknown enrollment are refused, a later change sees the earlier ones"
+    );
+    let x_now = store
+        .enrollment(&s, &x)
+        .await
+        .expect("enrollment failed")
+        .expect("x exists");
+    assert_eq!(
+        (x_now.seq, x_now.step, x_now.status, x_now.wait_until, x_now.last_sent),
+        (2, 1, Status::Exited(ExitReason::Goal), None, Some(0)),
+        "both applied changes of x are kept"
+    );
+    assert_eq!(x_now.vars, ex.vars, "a transition keeps the entry's vars");
+    assert_eq!(
+        store.enrollment(&s, &y).await.expect("enrollment failed"),
+        Some(ey),
+        "a refused change changes nothing"
+    );
+
+    let key = |user: &UserId, step: u16| SendKey {
+        scenario: s.clone(),
+        user: user.clone(),
+        entry: 1,
+        step,
+        seq: 1,
+    };
+    let (k1, k2, k3) = (key(&x, 1), key(&y, 1), key(&y, 5));
+    assert_eq!(
+        store
+            .claim_many(&[k1.clone(), k2.clone(), k1.clone()], t0)
+            .await
+            .expect("claim_many failed"),
+        [Claim::New, Claim::New, Claim::Pending { since: t0 }],
+        "claim_many claims in order: a key repeated in the batch is pending the second time"
+    );
+    assert_eq!(
+        store.claim(&k2, t1).await.expect("claim failed"),
+        Claim::Pending { since: t0 },
+        "claim_many records the claims before it returns"
+    );
+    store
+        .settle_many(&[
+            (&k1, Settled::Accepted),
+            (&k2, Settled::Abandoned),
+            (&k1, Settled::Abandoned),
+            (&k3, Settled::Accepted),
+        ])
+        .await
+        .expect("settle_many failed");
+    assert_eq!(
+        store.claim_many(&[k1, k2, k3], t1).await.expect("claim_many failed"),
+        [Claim::Done, Claim::Abandoned, Claim::Done],
+        "settle_many records each outcome: accepted stays accepted, unclaimed keys are recorded"
+    );
+    assert_eq!(
+        store.claim_many(&[], t1).await.expect("claim_many failed"),
+        [],
+        "an empty batch claims nothing"
+    );
+    store.settle_many(&[]).await.expect("settle_many of nothing failed");
+}
+
+/// The conformance suite of [`Scheduler`]: due order, leases, acknowledgement, redelivery,
+/// `schedule_many`.
 pub async fn scheduler_conformance(scheduler: &dyn Scheduler) {
     let p = run_prefix();
     let sc: Arc<str> = Arc::from(format!("{p}-s").as_str());
@@ -448,6 +588,26 @@ pub async fn scheduler_conformance(scheduler: &dyn Scheduler) {
         !got.is_empty() && got.iter().all(|x| *x == d),
         "a wake-up scheduled twice is delivered"
     );
+    scheduler.ack(&got).await.expect("ack failed");
+
+    // Many at once: like scheduling each.
+    let e = w("many-e", "2026-05-04T00:10:00Z");
+    let f = w("many-f", "2026-05-04T00:05:00Z");
+    scheduler
+        .schedule_many(&[e.clone(), f.clone()])
+        .await
+        .expect("schedule_many failed");
+    scheduler
+        .schedule_many(&[])
+        .await
+        .expect("schedule_many of nothing failed");
+    let got = mine(
+        scheduler
+            .due(t("2026-05-04T00:20:00Z"), 100, lease)
+            .await
+            .expect("due failed"),
+    );
+    assert_eq!(got, [f, e], "schedule_many schedules every wake-up");
     scheduler.ack(&got).await.expect("ack failed");
 }
 
