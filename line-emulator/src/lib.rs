@@ -59,6 +59,7 @@ mod api;
 mod config;
 mod error;
 pub mod faults;
+pub mod login;
 mod ratelimit;
 mod server;
 mod state;
