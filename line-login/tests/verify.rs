@@ -209,15 +209,21 @@ async fn malformed_tokens_name_the_part() {
 
 /// A JWKS server that counts its fetches and publishes no keys.
 async fn counting_jwks() -> (String, Arc<AtomicUsize>) {
+    counting_jwks_serving(json!({"keys": []})).await
+}
+
+/// A JWKS server that counts its fetches and publishes `jwks`.
+async fn counting_jwks_serving(jwks: serde_json::Value) -> (String, Arc<AtomicUsize>) {
     let hits = Arc::new(AtomicUsize::new(0));
     let counter = Arc::clone(&hits);
     let app = axum::Router::new().route(
         "/oauth2/v2.1/certs",
         axum::routing::get(move || {
             let counter = Arc::clone(&counter);
+            let jwks = jwks.clone();
             async move {
                 counter.fetch_add(1, Ordering::SeqCst);
-                axum::Json(json!({"keys": []}))
+                axum::Json(jwks)
             }
         }),
     );
@@ -253,6 +259,36 @@ async fn a_flood_of_unknown_key_ids_fetches_the_key_set_once_per_interval() {
     for _ in 0..3 {
         let token = emu.mint_id_token("U1", None);
         assert!(v.verify_id_token(&token, None).await.is_err());
+    }
+    assert_eq!(hits.load(Ordering::SeqCst), 4);
+}
+
+#[tokio::test]
+async fn the_key_set_is_fetched_again_once_it_expires() {
+    let emu = Emulator::start().await.unwrap();
+    let jwks: serde_json::Value = reqwest::get(format!("{}/oauth2/v2.1/certs", emu.base_url()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let (base, hits) = counting_jwks_serving(jwks).await;
+    let token = emu.mint_id_token("U1", None);
+
+    let cached = Verifier::new(Config::new(emu.login_channel_id()).api_base(&base));
+    for _ in 0..3 {
+        cached.verify_id_token(&token, None).await.unwrap();
+    }
+    assert_eq!(hits.load(Ordering::SeqCst), 1);
+
+    let expiring = Verifier::new(
+        Config::new(emu.login_channel_id())
+            .api_base(&base)
+            .jwks_ttl(Duration::ZERO)
+            .jwks_min_refetch(Duration::ZERO),
+    );
+    for _ in 0..3 {
+        expiring.verify_id_token(&token, None).await.unwrap();
     }
     assert_eq!(hits.load(Ordering::SeqCst), 4);
 }
