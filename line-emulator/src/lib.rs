@@ -51,6 +51,10 @@
 //! - Webhooks to a configured URL, signed with the channel secret, with
 //!   helpers that make a simulated user follow, write, tap a postback or finish
 //!   an account link.
+//! - LINE Login ([`login`]): `GET /oauth2/v2.1/certs` with the emulator's own
+//!   ES256 key, `POST /oauth2/v2.1/verify` for ID tokens and
+//!   `GET /oauth2/v2.1/verify` for access tokens, and methods that mint tokens
+//!   for tests ([`Emulator::mint_id_token`]).
 //! - Fault injection per endpoint ([`faults`]) and an inspection API (this
 //!   type's methods) and an admin HTTP interface ([`admin`]).
 
@@ -59,6 +63,7 @@ mod api;
 mod config;
 mod error;
 pub mod faults;
+pub mod login;
 mod ratelimit;
 mod server;
 mod state;

@@ -163,6 +163,11 @@ pub(crate) fn router(shared: std::sync::Arc<Shared>) -> Router {
         .route("/_emulator/webhook/text", post(crate::admin::webhook_text))
         .route("/_emulator/webhook/postback", post(crate::admin::webhook_postback))
         .route("/dialog/bot/accountLink", get(crate::admin::account_link_dialog))
+        .route("/oauth2/v2.1/certs", get(crate::login::certs))
+        .route(
+            "/oauth2/v2.1/verify",
+            get(crate::login::verify_access_token).post(crate::login::verify_id_token),
+        )
         .fallback(line_api)
         .with_state(shared)
 }
