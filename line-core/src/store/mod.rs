@@ -3,7 +3,9 @@
 //! - [`sqlite`]: [`SqliteDb`](sqlite::SqliteDb), one database file served by one
 //!   connection thread, and the webhook stores on it
 //!   ([`SqliteDedupeStore`](sqlite::SqliteDedupeStore),
-//!   [`SqliteNonceStore`](sqlite::SqliteNonceStore)).
+//!   [`SqliteNonceStore`](sqlite::SqliteNonceStore)), and with feature `client` the
+//!   retry keys of resumable fan-outs
+//!   ([`SqliteRetryKeyStore`](sqlite::SqliteRetryKeyStore)).
 //! - [`postgres`]: [`PgPool`](postgres::PgPool), a connection pool, and the webhook
 //!   stores on it ([`PgDedupeStore`](postgres::PgDedupeStore),
 //!   [`PgNonceStore`](postgres::PgNonceStore)).
@@ -37,6 +39,8 @@ use crate::error::{Error, ErrorKind};
 
 #[cfg(feature = "postgres")]
 pub mod postgres;
+#[cfg(all(feature = "sqlite", feature = "client"))]
+mod retry_sqlite;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 #[cfg(feature = "postgres")]
