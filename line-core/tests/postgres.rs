@@ -27,7 +27,7 @@ async fn postgres_dedupe_store_passes_the_conformance_suite() {
         .await
         .unwrap()
         .with_clock(clock.clone());
-    line_core::testing::dedupe_store_conformance(&store, &clock).await;
+    line_core::testing::dedupe_store_conformance(std::sync::Arc::new(store), &clock).await;
     pg_drop_prefix(&pool, &prefix).await;
 }
 
@@ -40,7 +40,7 @@ async fn postgres_nonce_store_passes_the_conformance_suite() {
         .await
         .unwrap()
         .with_clock(clock.clone());
-    line_core::testing::nonce_store_conformance(&store, &clock).await;
+    line_core::testing::nonce_store_conformance(std::sync::Arc::new(store), &clock).await;
     pg_drop_prefix(&pool, &prefix).await;
 }
 

@@ -26,12 +26,13 @@ fn temp_db(name: &str) -> PathBuf {
 #[tokio::test]
 async fn the_sqlite_store_passes_the_conformance_suites() {
     let path = temp_db("conformance");
-    let store = SqliteStore::open(&path, "scn_").unwrap();
-    state_store_conformance(&store).await;
-    scheduler_conformance(&store).await;
-    let memory = SqliteStore::open_in_memory("").unwrap();
-    state_store_conformance(&memory).await;
-    scheduler_conformance(&memory).await;
+    let clock = line_core::clock::ManualClock::new(jiff::Timestamp::UNIX_EPOCH);
+    let store = std::sync::Arc::new(SqliteStore::open(&path, "scn_").unwrap());
+    state_store_conformance(store.clone(), &clock).await;
+    scheduler_conformance(store, &clock).await;
+    let memory = std::sync::Arc::new(SqliteStore::open_in_memory("").unwrap());
+    state_store_conformance(memory.clone(), &clock).await;
+    scheduler_conformance(memory, &clock).await;
 }
 
 #[tokio::test]

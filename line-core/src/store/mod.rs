@@ -1,4 +1,5 @@
-//! Durable host stores: SQLite (feature `sqlite`) and PostgreSQL (feature `postgres`).
+//! Durable host stores: SQLite (feature `sqlite`), PostgreSQL (feature `postgres`) and
+//! Redis (feature `redis`, for the expiring keys of the webhook stores).
 //!
 //! - [`sqlite`]: [`SqliteDb`](sqlite::SqliteDb), one database file served by one
 //!   connection thread, and the webhook stores on it
@@ -9,6 +10,9 @@
 //! - [`postgres`]: [`PgPool`](postgres::PgPool), a connection pool, and the webhook
 //!   stores on it ([`PgDedupeStore`](postgres::PgDedupeStore),
 //!   [`PgNonceStore`](postgres::PgNonceStore)).
+//! - [`redis`]: [`RedisDb`](redis::RedisDb), a connection manager, and the webhook
+//!   stores as expiring keys ([`RedisDedupeStore`](redis::RedisDedupeStore),
+//!   [`RedisNonceStore`](redis::RedisNonceStore)).
 //!
 //! The other crates' stores (rich menus, popups) are built on the same two handles, so
 //! that one file or one pool serves every store of a process.
@@ -39,6 +43,8 @@ use crate::error::{Error, ErrorKind};
 
 #[cfg(feature = "postgres")]
 pub mod postgres;
+#[cfg(feature = "redis")]
+pub mod redis;
 #[cfg(all(feature = "sqlite", feature = "client"))]
 mod retry_sqlite;
 #[cfg(feature = "sqlite")]
