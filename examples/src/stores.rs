@@ -5,10 +5,9 @@
 //!   retry-key stores, the rich-menu stores, the popup store, the scenario state and
 //!   scheduler). A restarted process on the same file keeps its state.
 //! - `postgres://…` (or `postgresql://…`): one PostgreSQL database for the stores that
-//!   have a PostgreSQL implementation (dedupe, nonces, rich menus, popups). The retry
-//!   keys of resumable pushes and the scenario stores stay in memory there for now (they
-//!   have no PostgreSQL implementation yet); [`Stores::notes`] says so, and the tour
-//!   prints it.
+//!   have a PostgreSQL implementation (dedupe, nonces, retry keys, rich menus, popups).
+//!   The scenario stores stay in memory there for now (line-scenarios has no PostgreSQL
+//!   implementation yet); [`Stores::notes`] says so, and the tour prints it.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -18,7 +17,7 @@ use std::sync::Arc;
 use jiff::Timestamp;
 use line_core::client::{InMemoryRetryKeyStore, RetryKeyStore};
 use line_core::clock::Clock;
-use line_core::store::postgres::{PgDedupeStore, PgNonceStore, PgPool};
+use line_core::store::postgres::{PgDedupeStore, PgNonceStore, PgPool, PgRetryKeyStore};
 use line_core::store::sqlite::{SqliteDb, SqliteDedupeStore, SqliteNonceStore, SqliteRetryKeyStore};
 use line_core::webhook::account_link::{InMemoryNonceStore, NonceStore};
 use line_core::webhook::dedupe::{DedupeStore, InMemoryDedupeStore};
@@ -310,7 +309,11 @@ impl Stores {
                             .map_err(e("nonce store"))?
                             .with_clock(shared),
                     ),
-                    retry_keys: Arc::new(InMemoryRetryKeyStore::new()),
+                    retry_keys: Arc::new(
+                        PgRetryKeyStore::with_prefix(&pool, prefix)
+                            .await
+                            .map_err(e("retry-key store"))?,
+                    ),
                     menus: Arc::new(
                         line_richmenu::postgres_store::PgMenuStore::with_prefix(&pool, prefix)
                             .await
@@ -339,8 +342,6 @@ impl Stores {
                     scheduler: scenarios,
                     notes: vec![
                         "scenario state and wake-ups stay in memory: line-scenarios has no PostgreSQL store yet".into(),
-                        "retry keys of resumable pushes stay in memory: line-core has no PostgreSQL retry-key store yet"
-                            .into(),
                     ],
                 })
             }

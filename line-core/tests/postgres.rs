@@ -235,3 +235,25 @@ fn rand_u32() -> u32 {
     use std::hash::{BuildHasher, RandomState};
     RandomState::new().hash_one(std::time::SystemTime::now()) as u32
 }
+
+#[cfg(feature = "client")]
+#[tokio::test]
+async fn postgres_retry_key_store_passes_the_conformance_suite() {
+    use line_core::client::RetryKeyStore;
+    use line_core::ids::RetryKey;
+    use line_core::store::postgres::PgRetryKeyStore;
+
+    let Some(pool) = pg_pool().await else { return };
+    let prefix = fresh_prefix("retry");
+    let store = std::sync::Arc::new(PgRetryKeyStore::with_prefix(&pool, &prefix).await.unwrap());
+    line_core::testing::retry_key_store_conformance(store.clone(), &clock()).await;
+    // A second handle (another process's) sees the keys of the first.
+    let first = RetryKey::new();
+    assert_eq!(store.keys("run-1", &[("U1", first)]).await.unwrap(), vec![first]);
+    let again = PgRetryKeyStore::with_prefix(&pool, &prefix).await.unwrap();
+    assert_eq!(
+        again.keys("run-1", &[("U1", RetryKey::new())]).await.unwrap(),
+        vec![first]
+    );
+    pg_drop_prefix(&pool, &prefix).await;
+}

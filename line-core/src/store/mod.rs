@@ -9,7 +9,8 @@
 //!   ([`SqliteRetryKeyStore`](sqlite::SqliteRetryKeyStore)).
 //! - [`postgres`]: [`PgPool`](postgres::PgPool), a connection pool, and the webhook
 //!   stores on it ([`PgDedupeStore`](postgres::PgDedupeStore),
-//!   [`PgNonceStore`](postgres::PgNonceStore)).
+//!   [`PgNonceStore`](postgres::PgNonceStore)), and with feature `client` the retry
+//!   keys of resumable fan-outs ([`PgRetryKeyStore`](postgres::PgRetryKeyStore)).
 //! - [`redis`]: [`RedisDb`](redis::RedisDb), a connection manager, and the webhook
 //!   stores as expiring keys ([`RedisDedupeStore`](redis::RedisDedupeStore),
 //!   [`RedisNonceStore`](redis::RedisNonceStore)).
@@ -45,6 +46,8 @@ use crate::error::{Error, ErrorKind};
 pub mod postgres;
 #[cfg(feature = "redis")]
 pub mod redis;
+#[cfg(all(feature = "postgres", feature = "client"))]
+mod retry_postgres;
 #[cfg(all(feature = "sqlite", feature = "client"))]
 mod retry_sqlite;
 #[cfg(feature = "sqlite")]
