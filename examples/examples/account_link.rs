@@ -5,17 +5,26 @@
 //! ```sh
 //! cargo run -p line-examples --example account_link
 //! ```
+//!
+//! `-- --store sqlite:PATH` (or `postgres://…`) keeps the nonces in that database.
 
-use line_core::webhook::account_link::{AccountLink, InMemoryNonceStore};
+use std::sync::Arc;
+
+use line_core::clock::SystemClock;
+use line_core::webhook::account_link::AccountLink;
 use line_core::webhook::Event;
 use line_emulator::{Emulator, UserSpec};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let store = line_examples::stores::from_args(std::env::args())?;
+    let prefix = line_examples::stores::run_prefix(&store, "account_link");
+    let stores = line_examples::stores::Stores::open(&store, &prefix, Arc::new(SystemClock)).await?;
+    println!("nonces: {}", stores.url);
     let emu = Emulator::start().await?;
     let client = emu.client_builder().build()?;
     let user = emu.add_user(UserSpec::new("Aoi"));
-    let link = AccountLink::new(InMemoryNonceStore::new());
+    let link = AccountLink::new(stores.nonces.clone());
 
     // 1. The member logged in on your site; issue a link token and make the URL.
     let url = link.start(&client, &user, "member-1001").await?;

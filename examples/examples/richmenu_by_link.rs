@@ -5,30 +5,34 @@
 //! ```sh
 //! cargo run -p line-examples --example richmenu_by_link
 //! ```
+//!
+//! `-- --store sqlite:PATH` (or `postgres://…`) keeps the menu records, assignments,
+//! journal and user directory in that database.
 
 use std::sync::Arc;
 
+use line_core::clock::SystemClock;
 use line_core::webhook::Event;
 use line_emulator::{Emulator, UserSpec};
-use line_richmenu::store::{InMemoryAssignmentStore, InMemoryMenuStore, InMemoryUserDirectory, UserContext};
-use line_richmenu::{Condition, EventHandler, Policy, RichMenus, UserDirectory};
+use line_richmenu::store::UserContext;
+use line_richmenu::{Condition, EventHandler, Policy, RichMenus};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let store = line_examples::stores::from_args(std::env::args())?;
+    let prefix = line_examples::stores::run_prefix(&store, "richmenu_by_link");
+    let stores = line_examples::stores::Stores::open(&store, &prefix, Arc::new(SystemClock)).await?;
+    println!("stores: {}", stores.url);
     let emu = Emulator::start().await?;
     let client = emu.client_builder().build()?;
-    let rm = RichMenus::new(
-        client,
-        Arc::new(InMemoryMenuStore::new()),
-        Arc::new(InMemoryAssignmentStore::new()),
-    );
+    let rm = RichMenus::new(client, stores.menus.clone(), stores.assignments.clone());
     let set = line_examples::tour::menu_set()?;
     let deploy = rm.deploy(&set).await?;
     println!("deployed: {:?}", deploy.live.keys().collect::<Vec<_>>());
 
     // Six users, two of them linked.
     let policy = Arc::new(Policy::new("guest").rule("members", Condition::Linked(true), "member"));
-    let directory = Arc::new(InMemoryUserDirectory::new());
+    let directory = stores.directory.clone();
     let mut users = Vec::new();
     for i in 0..6 {
         let id = emu.add_user(UserSpec::new(format!("user {i}")));

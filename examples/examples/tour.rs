@@ -8,12 +8,19 @@
 //! runs against the real API: a dry run (LINE validates every message) and
 //! nothing else, unless `--send --to U…` asks to push the greeting to one user.
 //! `--live` without the variables exits with status 2.
+//!
+//! `--store sqlite:PATH` or `--store postgres://…` puts every host store of the run
+//! in that database (in memory by default). `--emulator URL --store sqlite:PATH` runs
+//! only the tour's sending bot against an emulator that runs elsewhere (`linectl
+//! emulator`): a coupon for every friend, resumable after a crash on the same file.
 
 use std::process::ExitCode;
 
 use clap::Parser;
 use line_core::UserId;
+use line_examples::deliver::DeliverOptions;
 use line_examples::live::{LiveEnv, LiveOptions};
+use line_examples::stores::StoreUrl;
 use line_examples::tour::{self, TourOptions};
 use line_examples::ErrorKind;
 
@@ -30,13 +37,29 @@ struct Args {
     /// With --live --send: the user id to push to.
     #[arg(long, requires = "send")]
     to: Option<String>,
+    /// Where the host stores live: `memory`, `sqlite:PATH` or `postgres://USER:PASSWORD@HOST/DB`.
+    #[arg(long, default_value = "memory", conflicts_with = "live")]
+    store: String,
+    /// Run only the sending bot, against the emulator (or API) at this base URL.
+    #[arg(long, conflicts_with = "live")]
+    emulator: Option<String>,
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> ExitCode {
     let args = Args::parse();
     let mut out = std::io::stdout().lock();
-    let result = if args.live {
+    let store = match args.store.parse::<StoreUrl>() {
+        Ok(store) => store,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let result = if let Some(api) = args.emulator {
+        let options = DeliverOptions::new(api, store);
+        line_examples::deliver::deliver(&mut out, &options).await.map(|_| ())
+    } else if args.live {
         let env = match LiveEnv::from_env() {
             Ok(env) => env,
             Err(e) => {
@@ -48,7 +71,7 @@ async fn main() -> ExitCode {
         line_examples::live::run(&mut out, &env, &options).await.map(|_| ())
     } else {
         let started = std::time::Instant::now();
-        match tour::run(&mut out, &TourOptions::default()).await {
+        match tour::run(&mut out, &TourOptions::default().with_store(store)).await {
             Ok(_) => {
                 use std::io::Write as _;
                 let secs = started.elapsed().as_secs_f64();

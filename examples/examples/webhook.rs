@@ -2,11 +2,16 @@
 //! sign it as LINE would, verify the signature, parse the events, drop the
 //! redelivered duplicate, and print the events as a table.
 //!
-//! Run it with `cargo run -p line-examples --example webhook`.
+//! Run it with `cargo run -p line-examples --example webhook`. With
+//! `-- --store sqlite:PATH` the handled event ids are kept in that file: a second run
+//! on it finds every event already seen.
 
 use std::process::ExitCode;
 
-use line_core::webhook::dedupe::{Deduper, InMemoryDedupeStore};
+use std::sync::Arc;
+
+use line_core::clock::SystemClock;
+use line_core::webhook::dedupe::Deduper;
 use line_core::webhook::event::Source;
 use line_core::webhook::{Event, WebhookVerifier};
 use line_core::ChannelSecret;
@@ -21,6 +26,17 @@ const DEMO_SECRET: &str = "0123456789abcdef0123456789abcdef";
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
+    let stores = match line_examples::stores::from_args(std::env::args()) {
+        Ok(url) => line_examples::stores::Stores::open(&url, "webhook_example_", Arc::new(SystemClock)).await,
+        Err(e) => Err(e),
+    };
+    let stores = match stores {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let secret = ChannelSecret::new(DEMO_SECRET);
     let verifier = WebhookVerifier::new(&secret);
 
@@ -55,7 +71,8 @@ async fn main() -> ExitCode {
     print_table(&request.events);
 
     // 3. Drop events already handled (LINE redelivers when a bot answers late).
-    let deduper = Deduper::new(InMemoryDedupeStore::new());
+    println!("\nhandled event ids: {}", stores.url);
+    let deduper = Deduper::new(stores.dedupe.clone());
     let total = request.events.len();
     match deduper.filter(request.events).await {
         Ok(fresh) => println!(

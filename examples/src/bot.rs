@@ -21,9 +21,9 @@ use axum::Router;
 use line_core::client::Client;
 use line_core::clock::Clock;
 use line_core::model::{Message, ReplyMessageRequest, TextMessage};
-use line_core::webhook::account_link::{AccountLink, InMemoryNonceStore};
+use line_core::webhook::account_link::{AccountLink, NonceStore};
 use line_core::webhook::axum::VerifiedEvents;
-use line_core::webhook::dedupe::{Deduper, InMemoryDedupeStore};
+use line_core::webhook::dedupe::{DedupeStore, Deduper, InMemoryDedupeStore};
 use line_core::webhook::event::Source;
 use line_core::webhook::{Event, WebhookVerifier};
 use line_core::UserId;
@@ -129,7 +129,7 @@ impl ShopBot {
         clock: Arc<dyn Clock>,
         popup: Arc<PopupEngine>,
         menus: EventHandler,
-        nonces: Arc<InMemoryNonceStore>,
+        nonces: Arc<dyn NonceStore>,
     ) -> Self {
         Self {
             client,
@@ -143,6 +143,13 @@ impl ShopBot {
             log: Mutex::new(Vec::new()),
             errors: Mutex::new(Vec::new()),
         }
+    }
+
+    /// Keeps the webhook event ids already handled in `store` rather than in memory
+    /// (a durable store: a redelivery after a restart is still recognised).
+    pub fn with_dedupe(mut self, store: Arc<dyn DedupeStore>) -> Self {
+        self.deduper = Deduper::new(store);
+        self
     }
 
     /// The axum router: `POST /callback`, signature checked with `verifier`.

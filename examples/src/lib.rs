@@ -6,12 +6,17 @@
 //! - [`tour`]: the whole journey on the embedded emulator
 //!   (`cargo run -p line-examples --example tour`), with step 7 in [`tour_scenarios`];
 //! - [`bot`]: the shop's webhook bot the tour runs;
+//! - [`deliver`]: the tour's sending bot as a process of its own (`--emulator URL`),
+//!   resumable across a crash on a durable store;
 //! - [`live`]: the tour's `--live` mode against the real API (dry run first);
+//! - [`stores`]: the `--store` flag: every host store in memory, in SQLite or in PostgreSQL;
 //! - [`table`]: headings and tables for readable output.
 
 pub mod bot;
+pub mod deliver;
 pub mod error;
 pub mod live;
+pub mod stores;
 pub mod table;
 pub mod tour;
 pub mod tour_scenarios;

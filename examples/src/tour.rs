@@ -28,7 +28,7 @@ use jiff::{SignedDuration, Timestamp};
 use line_core::client::Client;
 use line_core::clock::{Clock, ManualClock};
 use line_core::model::{CreateAudienceGroupRequest, Message, NarrowcastRequest};
-use line_core::webhook::account_link::{AccountLink, InMemoryNonceStore};
+use line_core::webhook::account_link::{AccountLink, NonceStore};
 use line_core::webhook::WebhookVerifier;
 use line_core::UserId;
 use line_emulator::{Emulator, EmulatorConfig, UserSpec, WebhookDelivery};
@@ -36,11 +36,11 @@ use line_flex::template::Template;
 use line_flex::value::{px, Color, SizeKeyword, Space};
 use line_flex::{vbox, Bubble, Text};
 use line_popup::{
-    Banner, Campaign, Caps, Decision, Device, EventKind, Goal, InMemoryStore, LineStatus, LoginConfig, PopupConfig,
-    PopupEngine, Reason, VisitorContext,
+    Banner, Campaign, Caps, Decision, Device, EventKind, Goal, LineStatus, LoginConfig, PopupConfig, PopupEngine,
+    Reason, VisitorContext,
 };
-use line_richmenu::store::{InMemoryAssignmentStore, InMemoryMenuStore, InMemoryUserDirectory, UserContext};
-use line_richmenu::{Bounds, Condition, EventHandler, Image, Menu, MenuDef, MenuSet, Policy, RichMenus, UserDirectory};
+use line_richmenu::store::UserContext;
+use line_richmenu::{Bounds, Condition, EventHandler, Image, Menu, MenuDef, MenuSet, Policy, RichMenus};
 use line_segments::eval::CompiledSegment;
 use line_segments::narrowcast::{plan, Plan, PlanOptions};
 use line_segments::profile::{Event as ProfileEvent, Profile, Value};
@@ -48,6 +48,7 @@ use line_segments::source::InMemorySource;
 
 use crate::bot::{ShopBot, SURVEY_PREFIX};
 use crate::error::{Error, ErrorKind};
+use crate::stores::{StoreUrl, Stores};
 use crate::table::{heading, Table};
 
 /// When the tour starts: 2026-05-15 10:00 in Tokyo.
@@ -93,11 +94,26 @@ pub struct TourOptions {
     /// purchase and demographics). At least 60, so that the campaign's
     /// uploaded audience reaches LINE's minimum of 50.
     pub existing_friends: usize,
+    /// Where the host stores live (`--store`): in memory by default. On SQLite or
+    /// PostgreSQL every store of the run is durable; since each run starts a fresh
+    /// emulator, each run keeps its tables under a prefix of its own (printed).
+    pub store: StoreUrl,
 }
 
 impl Default for TourOptions {
     fn default() -> Self {
-        Self { existing_friends: 120 }
+        Self {
+            existing_friends: 120,
+            store: StoreUrl::Memory,
+        }
+    }
+}
+
+impl TourOptions {
+    /// The default tour with its stores on `store`.
+    pub fn with_store(mut self, store: StoreUrl) -> Self {
+        self.store = store;
+        self
     }
 }
 
@@ -205,7 +221,11 @@ struct Ctx<'a> {
     client: Client,
     bot: Arc<ShopBot>,
     popup: Arc<PopupEngine>,
-    nonces: Arc<InMemoryNonceStore>,
+    nonces: Arc<dyn NonceStore>,
+    scenario_stores: (
+        Arc<dyn line_scenarios::store::StateStore>,
+        Arc<dyn line_scenarios::store::Scheduler>,
+    ),
     menu_keys: BTreeMap<String, String>,
     people: BTreeMap<UserId, Person>,
     totals: TourTotals,
@@ -251,13 +271,17 @@ pub async fn run(out: &mut dyn Write, options: &TourOptions) -> Result<TourTotal
     let emu = Emulator::start_with(config).await.map_err(Error::emulator("start"))?;
     let client = emu.client_builder().build().map_err(Error::api("build the client"))?;
 
+    // Every host store on the `--store` backend. The emulator starts empty on each run,
+    // so a durable run keeps its tables under a prefix of its own.
+    let prefix = match options.store {
+        StoreUrl::Memory => "line_".to_owned(),
+        _ => format!("tour_{:08x}_", rand::random::<u32>()),
+    };
+    let stores = Stores::open(&options.store, &prefix, shared_clock.clone()).await?;
+
     // Rich menus: deployed before anyone arrives.
-    let richmenus = RichMenus::new(
-        client.clone(),
-        Arc::new(InMemoryMenuStore::new()),
-        Arc::new(InMemoryAssignmentStore::new()),
-    )
-    .with_clock(shared_clock.clone());
+    let richmenus = RichMenus::new(client.clone(), stores.menus.clone(), stores.assignments.clone())
+        .with_clock(shared_clock.clone());
     let deploy = richmenus
         .deploy(&menu_set()?)
         .await
@@ -268,22 +292,25 @@ pub async fn run(out: &mut dyn Write, options: &TourOptions) -> Result<TourTotal
         .map(|(key, id)| (id.as_str().to_owned(), key.clone()))
         .collect();
     let policy = Arc::new(Policy::new("guest").rule("members", Condition::Linked(true), "member"));
-    let directory = Arc::new(InMemoryUserDirectory::new());
+    let directory = stores.directory.clone();
     let handler = EventHandler::new(richmenus.clone(), policy.clone(), directory.clone());
 
     let popup = Arc::new(
-        PopupEngine::builder(popup_config(), Arc::new(InMemoryStore::new()), shared_clock.clone())
+        PopupEngine::builder(popup_config(), stores.popup.clone(), shared_clock.clone())
             .build()
             .map_err(Error::popup("configure"))?,
     );
-    let nonces = Arc::new(InMemoryNonceStore::with_clock(clock.clone()));
-    let bot = Arc::new(ShopBot::new(
-        client.clone(),
-        shared_clock.clone(),
-        popup.clone(),
-        handler,
-        nonces.clone(),
-    ));
+    let nonces = stores.nonces.clone();
+    let bot = Arc::new(
+        ShopBot::new(
+            client.clone(),
+            shared_clock.clone(),
+            popup.clone(),
+            handler,
+            nonces.clone(),
+        )
+        .with_dedupe(stores.dedupe.clone()),
+    );
     let app = bot.clone().router(WebhookVerifier::new(emu.channel_secret()));
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
 
@@ -295,6 +322,7 @@ pub async fn run(out: &mut dyn Write, options: &TourOptions) -> Result<TourTotal
         bot,
         popup,
         nonces,
+        scenario_stores: (stores.scenario_state.clone(), stores.scheduler.clone()),
         menu_keys,
         people: BTreeMap::new(),
         totals: TourTotals::default(),
@@ -319,6 +347,14 @@ pub async fn run(out: &mut dyn Write, options: &TourOptions) -> Result<TourTotal
         format!("{} (monthly quota 10,000)", ctx.emu.base_url()),
     ]);
     t.row(["webhook bot".to_owned(), webhook_url]);
+    let where_ = match options.store {
+        StoreUrl::Memory => stores.url.to_string(),
+        _ => format!("{}, tables under {prefix}", stores.url),
+    };
+    t.row(["stores".to_owned(), where_]);
+    for note in &stores.notes {
+        t.row(["note".to_owned(), note.clone()]);
+    }
     t.row([
         "rich menus".to_owned(),
         format!(
@@ -369,8 +405,15 @@ impl Ctx<'_> {
             .map(|p| (p.id.clone(), p.name.clone()))
             .collect();
         friends.sort_by(|a, b| a.1.cmp(&b.1));
-        self.totals.scenarios =
-            crate::tour_scenarios::step(self.out, &self.emu, &self.client, &self.clock, &friends).await?;
+        self.totals.scenarios = crate::tour_scenarios::step(
+            self.out,
+            &self.emu,
+            &self.client,
+            &self.clock,
+            &friends,
+            self.scenario_stores.clone(),
+        )
+        .await?;
         Ok(())
     }
 
@@ -1276,7 +1319,13 @@ mod tests {
             .unwrap();
         let mut out = Vec::new();
         let err = rt
-            .block_on(run(&mut out, &TourOptions { existing_friends: 10 }))
+            .block_on(run(
+                &mut out,
+                &TourOptions {
+                    existing_friends: 10,
+                    ..TourOptions::default()
+                },
+            ))
             .unwrap_err();
         assert!(matches!(err.kind(), ErrorKind::Config { field, .. } if field == "existing_friends"));
         assert!(out.is_empty());

@@ -16,9 +16,9 @@ use line_core::client::Client;
 use line_core::clock::{Clock, ManualClock};
 use line_core::UserId;
 use line_emulator::Emulator;
-use line_scenarios::memory::InMemoryStore;
 use line_scenarios::profiles::InMemoryProfiles;
 use line_scenarios::stats::{self, InMemoryJournal, Plan};
+use line_scenarios::store::{Scheduler, StateStore};
 use line_scenarios::Engine;
 use line_segments::profile::{Event, Profile, Value};
 
@@ -83,14 +83,16 @@ fn scenario_error(action: &str) -> impl FnOnce(line_scenarios::Error) -> Error +
     move |e| Error::with_source(ErrorKind::Scenario { action: action.into() }, e)
 }
 
-/// Runs step 7 for `friends` (at least 14 existing friends, in a fixed order) and checks on the
-/// emulator what was delivered.
+/// Runs step 7 for `friends` (at least 14 existing friends, in a fixed order), with the
+/// scenario state and wake-ups in `state` and `scheduler`, and checks on the emulator what
+/// was delivered.
 pub async fn step(
     out: &mut dyn Write,
     emu: &Emulator,
     client: &Client,
     clock: &ManualClock,
     friends: &[(UserId, String)],
+    (state, scheduler): (Arc<dyn StateStore>, Arc<dyn Scheduler>),
 ) -> Result<ScenarioTotals, Error> {
     heading(out, "7. System deliveries: cart abandonment and birthday month")?;
     if friends.len() < 14 {
@@ -127,15 +129,14 @@ pub async fn step(
         profiles.insert(p);
     }
 
-    let store = Arc::new(InMemoryStore::new());
     let journal = Arc::new(InMemoryJournal::new());
     let scenarios = vec![
         line_scenarios::json::from_str(CART_SCENARIO).map_err(scenario_error("parse the cart scenario"))?,
         line_scenarios::json::from_str(BIRTHDAY_SCENARIO).map_err(scenario_error("parse the birthday scenario"))?,
     ];
     let engine = Engine::builder(scenarios.clone())
-        .state(store.clone())
-        .scheduler(store.clone())
+        .state(state)
+        .scheduler(scheduler)
         .profiles(profiles.clone())
         .sender(Arc::new(client.clone()))
         .journal(journal.clone())

@@ -73,3 +73,51 @@ async fn the_tour_ends_with_the_expected_totals() {
     assert!(text.contains("¥8,000 more to reach REINE"));
     assert!(text.contains("link rate      25.6% (32 of 125 friends linked)"));
 }
+
+/// The same tour with every host store in one SQLite file: the same totals, and the
+/// stores' tables are in the file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tour_on_a_sqlite_file_ends_with_the_same_totals() {
+    use line_examples::stores::StoreUrl;
+
+    let dir = std::env::temp_dir().join(format!("line-tour-sqlite-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("tour.sqlite");
+    let mut out = Vec::new();
+    let memory = run(&mut Vec::new(), &TourOptions::default())
+        .await
+        .expect("the tour in memory");
+    let sqlite = match run(
+        &mut out,
+        &TourOptions::default().with_store(StoreUrl::Sqlite(file.clone())),
+    )
+    .await
+    {
+        Ok(t) => t,
+        Err(e) => panic!("the tour on SQLite failed: {e}\n{}", String::from_utf8_lossy(&out)),
+    };
+    assert_eq!(sqlite, memory);
+    let text = String::from_utf8(out).unwrap();
+    assert!(text.contains(&format!("SQLite file {}", file.display())), "{text}");
+    // The stores kept their rows in the file.
+    let conn = rusqlite::Connection::open(&file).unwrap();
+    let tables: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'tour\\_%' ESCAPE '\\'")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    for suffix in ["_dedupe", "_popup_stat", "_richmenu_menu", "_ledger", "_enrollments"] {
+        let table = tables
+            .iter()
+            .find(|t| t.ends_with(suffix))
+            .unwrap_or_else(|| panic!("no table *{suffix} in the file: {tables:?}"));
+        let rows: i64 = conn
+            .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+            .unwrap();
+        assert!(rows > 0, "{table} is empty");
+    }
+    drop(conn);
+    let _ = std::fs::remove_dir_all(&dir);
+}

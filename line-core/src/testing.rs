@@ -1,29 +1,42 @@
 //! Helpers for tests: webhook signing, and the conformance suites of the host
 //! traits (feature `testing`).
 //!
-//! A store implementation proves itself by running the suite on itself:
+//! A store implementation proves itself by running the suite on itself. Every
+//! conformance suite of the workspace (line-core, line-richmenu, line-popup,
+//! line-scenarios) has one shape:
+//!
+//! ```text
+//! async fn {trait}_conformance(store: Arc<dyn Trait>, clock: &dyn TestClock)
+//! ```
+//!
+//! `clock` is how the suite moves time for the store: a [`ManualClock`] that the store
+//! also reads (in-memory and SQL stores built `with_clock`), or [`SleepClock`] for a
+//! store on its server's clock (Redis), whose `advance` sleeps. Suites of traits that
+//! take the time as an argument of each call pass fixed instants and leave the clock alone.
 //!
 //! ```
-//! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+//! use std::sync::Arc;
 //! use line_core::clock::ManualClock;
 //! use line_core::testing::dedupe_store_conformance;
 //! use line_core::webhook::dedupe::InMemoryDedupeStore;
 //!
 //! let clock = ManualClock::new("2026-05-01T00:00:00Z".parse().unwrap());
 //! let store = InMemoryDedupeStore::with_clock(clock.clone());
-//! dedupe_store_conformance(&store, &clock).await;
+//! dedupe_store_conformance(Arc::new(store), &clock).await;
 //! # });
 //! ```
 
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "redis"))]
 pub mod store;
 
-use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
-use jiff::SignedDuration;
+use async_trait::async_trait;
+use jiff::{SignedDuration, Timestamp};
 
-use crate::clock::ManualClock;
+use crate::clock::{Clock, ManualClock};
 use crate::secret::ChannelSecret;
 use crate::webhook::account_link::NonceStore;
 use crate::webhook::dedupe::DedupeStore;
@@ -89,32 +102,55 @@ pub fn signed_request<S: SigningSecret + ?Sized>(
     req
 }
 
+/// How a conformance suite moves time for the store under test (see the [module
+/// documentation](self)).
+#[async_trait]
+pub trait TestClock: Send + Sync {
+    /// The current instant, as the store sees it.
+    fn now(&self) -> Timestamp;
+    /// Moves the store's time on by `by`.
+    async fn advance(&self, by: Duration);
+}
+
+#[async_trait]
+impl TestClock for ManualClock {
+    fn now(&self) -> Timestamp {
+        Clock::now(self)
+    }
+
+    async fn advance(&self, by: Duration) {
+        ManualClock::advance(self, SignedDuration::try_from(by).unwrap_or(SignedDuration::MAX));
+    }
+}
+
+/// Real time, for a store that reads its server's clock (Redis key expiry, SQL
+/// `now()`): [`advance`](TestClock::advance) sleeps. The suites advance at most about
+/// 15 seconds in all.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SleepClock;
+
+#[async_trait]
+impl TestClock for SleepClock {
+    fn now(&self) -> Timestamp {
+        Timestamp::now()
+    }
+
+    async fn advance(&self, by: Duration) {
+        tokio::time::sleep(by).await;
+    }
+}
+
 /// A prefix that keeps the keys of one suite run apart from other data in a shared store.
 fn run_prefix() -> String {
     format!("conformance-{:016x}", rand::random::<u64>())
 }
 
-/// The conformance suite of [`DedupeStore`], for a store whose expiry follows `clock`.
+/// The conformance suite of [`DedupeStore`]: new and seen ids, expiry after the ttl
+/// (on `clock`), `forget`.
 ///
 /// Panics, naming the broken rule, when the store does not behave.
-pub async fn dedupe_store_conformance(store: &dyn DedupeStore, clock: &ManualClock) {
-    dedupe_store_conformance_with(store, |by| {
-        clock.advance(SignedDuration::try_from(by).unwrap_or(SignedDuration::MAX));
-        std::future::ready(())
-    })
-    .await
-}
-
-/// The conformance suite of [`DedupeStore`], moving time with `advance`.
-///
-/// For a store with its own notion of time (Redis, SQL `now()`), `advance` can
-/// simply sleep: the suite uses TTLs of a few whole seconds and advances at most
-/// about 15 seconds in all.
-pub async fn dedupe_store_conformance_with<A, F>(store: &dyn DedupeStore, mut advance: A)
-where
-    A: FnMut(Duration) -> F,
-    F: Future<Output = ()>,
-{
+pub async fn dedupe_store_conformance(store: Arc<dyn DedupeStore>, clock: &dyn TestClock) {
+    let store = &*store;
     let p = run_prefix();
     let ttl = Duration::from_secs(4);
     let first = |id: String| async move {
@@ -153,13 +189,13 @@ where
         .await
         .expect("first_seen failed"));
 
-    advance(Duration::from_secs(1)).await;
+    clock.advance(Duration::from_secs(1)).await;
     assert!(
         !first(a.clone()).await,
         "an id must be remembered before its ttl passes"
     );
 
-    advance(Duration::from_secs(4)).await; // 5 s in: A (4 s) and short (2 s) expired
+    clock.advance(Duration::from_secs(4)).await; // 5 s in: A (4 s) and short (2 s) expired
     assert!(first(a.clone()).await, "an id must be new again once its ttl passed");
     assert!(!first(a.clone()).await, "a re-recorded id must be remembered again");
     assert!(
@@ -176,7 +212,7 @@ where
             .expect("first_seen failed"),
         "an id with a long ttl must outlive shorter ones"
     );
-    advance(Duration::from_secs(6)).await; // 11 s in
+    clock.advance(Duration::from_secs(6)).await; // 11 s in
     assert!(
         store
             .first_seen(&long_lived, Duration::from_secs(10))
@@ -216,24 +252,12 @@ where
     }
 }
 
-/// The conformance suite of [`NonceStore`], for a store whose expiry follows `clock`.
+/// The conformance suite of [`NonceStore`]: a nonce is taken once, by its member,
+/// before its ttl passes (on `clock`).
 ///
 /// Panics, naming the broken rule, when the store does not behave.
-pub async fn nonce_store_conformance(store: &dyn NonceStore, clock: &ManualClock) {
-    nonce_store_conformance_with(store, |by| {
-        clock.advance(SignedDuration::try_from(by).unwrap_or(SignedDuration::MAX));
-        std::future::ready(())
-    })
-    .await
-}
-
-/// The conformance suite of [`NonceStore`], moving time with `advance` (which
-/// may sleep for a store with its own clock; the suite advances about 5 seconds).
-pub async fn nonce_store_conformance_with<A, F>(store: &dyn NonceStore, mut advance: A)
-where
-    A: FnMut(Duration) -> F,
-    F: Future<Output = ()>,
-{
+pub async fn nonce_store_conformance(store: Arc<dyn NonceStore>, clock: &dyn TestClock) {
+    let store = &*store;
     let p = run_prefix();
     let ttl = Duration::from_secs(3);
     let put = |nonce: String, member: &'static str, ttl: Duration| async move {
@@ -268,13 +292,13 @@ where
     );
 
     put(format!("{p}-n4"), "member-4", ttl).await;
-    advance(Duration::from_secs(1)).await;
+    clock.advance(Duration::from_secs(1)).await;
     assert_eq!(
         take(format!("{p}-n4")).await.as_deref(),
         Some("member-4"),
         "a nonce is kept until its ttl passes"
     );
-    advance(Duration::from_secs(4)).await;
+    clock.advance(Duration::from_secs(4)).await;
     assert_eq!(take(format!("{p}-n2")).await, None, "an expired nonce gives nothing");
 
     put(format!("{p}-n5"), "member-5", ttl).await;
@@ -285,12 +309,15 @@ where
     );
 }
 
-/// The conformance suite of [`RetryKeyStore`](crate::client::RetryKeyStore).
+/// The conformance suite of [`RetryKeyStore`](crate::client::RetryKeyStore). Retry keys
+/// do not expire in the store, so the suite leaves `clock` alone.
 ///
 /// Panics, naming the broken rule, when the store does not behave.
 #[cfg(feature = "client")]
-pub async fn retry_key_store_conformance(store: &dyn crate::client::RetryKeyStore) {
+pub async fn retry_key_store_conformance(store: Arc<dyn crate::client::RetryKeyStore>, _clock: &dyn TestClock) {
     use crate::ids::RetryKey;
+
+    let store = &*store;
 
     let p = run_prefix();
     let run = format!("{p}-run");

@@ -27,7 +27,7 @@ async fn postgres_dedupe_store_passes_the_conformance_suite() {
         .await
         .unwrap()
         .with_clock(clock.clone());
-    line_core::testing::dedupe_store_conformance(&store, &clock).await;
+    line_core::testing::dedupe_store_conformance(std::sync::Arc::new(store), &clock).await;
     pg_drop_prefix(&pool, &prefix).await;
 }
 
@@ -40,7 +40,7 @@ async fn postgres_nonce_store_passes_the_conformance_suite() {
         .await
         .unwrap()
         .with_clock(clock.clone());
-    line_core::testing::nonce_store_conformance(&store, &clock).await;
+    line_core::testing::nonce_store_conformance(std::sync::Arc::new(store), &clock).await;
     pg_drop_prefix(&pool, &prefix).await;
 }
 
@@ -234,4 +234,26 @@ async fn postgres_dropped_connections_are_replaced() {
 fn rand_u32() -> u32 {
     use std::hash::{BuildHasher, RandomState};
     RandomState::new().hash_one(std::time::SystemTime::now()) as u32
+}
+
+#[cfg(feature = "client")]
+#[tokio::test]
+async fn postgres_retry_key_store_passes_the_conformance_suite() {
+    use line_core::client::RetryKeyStore;
+    use line_core::ids::RetryKey;
+    use line_core::store::postgres::PgRetryKeyStore;
+
+    let Some(pool) = pg_pool().await else { return };
+    let prefix = fresh_prefix("retry");
+    let store = std::sync::Arc::new(PgRetryKeyStore::with_prefix(&pool, &prefix).await.unwrap());
+    line_core::testing::retry_key_store_conformance(store.clone(), &clock()).await;
+    // A second handle (another process's) sees the keys of the first.
+    let first = RetryKey::new();
+    assert_eq!(store.keys("run-1", &[("U1", first)]).await.unwrap(), vec![first]);
+    let again = PgRetryKeyStore::with_prefix(&pool, &prefix).await.unwrap();
+    assert_eq!(
+        again.keys("run-1", &[("U1", RetryKey::new())]).await.unwrap(),
+        vec![first]
+    );
+    pg_drop_prefix(&pool, &prefix).await;
 }

@@ -37,7 +37,7 @@ async fn sqlite_dedupe_store_passes_the_conformance_suite() {
     let db = SqliteDb::open(&file.0).await.unwrap();
     let clock = clock();
     let store = SqliteDedupeStore::new(&db).await.unwrap().with_clock(clock.clone());
-    line_core::testing::dedupe_store_conformance(&store, &clock).await;
+    line_core::testing::dedupe_store_conformance(std::sync::Arc::new(store), &clock).await;
 }
 
 #[tokio::test]
@@ -46,7 +46,7 @@ async fn sqlite_nonce_store_passes_the_conformance_suite() {
     let db = SqliteDb::open(&file.0).await.unwrap();
     let clock = clock();
     let store = SqliteNonceStore::new(&db).await.unwrap().with_clock(clock.clone());
-    line_core::testing::nonce_store_conformance(&store, &clock).await;
+    line_core::testing::nonce_store_conformance(std::sync::Arc::new(store), &clock).await;
 }
 
 #[tokio::test]
@@ -341,4 +341,28 @@ async fn on_a_dedupe_store_outage_events_are_not_handled_and_the_error_is_return
     );
     let events = line_core::webhook::parse(body).unwrap().events;
     assert!(deduper.filter(events).await.is_err(), "filter reports the outage too");
+}
+
+#[cfg(feature = "client")]
+#[tokio::test]
+async fn sqlite_retry_key_store_passes_the_conformance_suite_and_survives_a_reopen() {
+    use line_core::client::RetryKeyStore;
+    use line_core::ids::RetryKey;
+    use line_core::store::sqlite::SqliteRetryKeyStore;
+
+    let file = TempDb(fresh_sqlite_path("retry"));
+    let first = RetryKey::new();
+    {
+        let db = SqliteDb::open(&file.0).await.unwrap();
+        let store = std::sync::Arc::new(SqliteRetryKeyStore::new(&db).await.unwrap());
+        line_core::testing::retry_key_store_conformance(store.clone(), &clock()).await;
+        assert_eq!(store.keys("run-1", &[("U1", first)]).await.unwrap(), vec![first]);
+    }
+    let db = SqliteDb::open(&file.0).await.unwrap();
+    let store = SqliteRetryKeyStore::new(&db).await.unwrap();
+    assert_eq!(
+        store.keys("run-1", &[("U1", RetryKey::new())]).await.unwrap(),
+        vec![first],
+        "a key stored before the restart is the key after it"
+    );
 }

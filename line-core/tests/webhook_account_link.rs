@@ -46,7 +46,7 @@ fn user_source() -> String {
 async fn in_memory_store_passes_the_conformance_suite() {
     let clock = clock();
     let store = InMemoryNonceStore::with_clock(clock.clone());
-    nonce_store_conformance(&store, &clock).await;
+    nonce_store_conformance(std::sync::Arc::new(store), &clock).await;
 }
 
 #[tokio::test]

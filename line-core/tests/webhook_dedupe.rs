@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use jiff::SignedDuration;
 use line_core::clock::ManualClock;
 #[cfg(feature = "testing")]
-use line_core::testing::{dedupe_store_conformance, dedupe_store_conformance_with};
+use line_core::testing::dedupe_store_conformance;
 use line_core::webhook::dedupe::{DedupeStore, Deduper, InMemoryDedupeStore, DEFAULT_DEDUPE_TTL};
 use line_core::webhook::{parse, Event};
 use line_core::{Error, ErrorKind};
@@ -42,10 +42,10 @@ fn ids(events: &[Event]) -> Vec<Option<String>> {
 #[tokio::test]
 async fn in_memory_store_passes_the_conformance_suite() {
     let clock = clock();
-    let store = InMemoryDedupeStore::with_clock(clock.clone());
-    dedupe_store_conformance(&store, &clock).await;
+    let store = std::sync::Arc::new(InMemoryDedupeStore::with_clock(clock.clone()));
+    dedupe_store_conformance(store.clone(), &clock).await;
     // Running it again on the same store works too (keys are per run).
-    dedupe_store_conformance(&store, &clock).await;
+    dedupe_store_conformance(store, &clock).await;
 }
 
 #[cfg(feature = "testing")]
@@ -61,7 +61,7 @@ async fn conformance_suite_catches_a_store_that_forgets() {
             Ok(())
         }
     }
-    let handle = tokio::spawn(async { dedupe_store_conformance_with(&Forgetful, |_| async {}).await });
+    let handle = tokio::spawn(async { dedupe_store_conformance(std::sync::Arc::new(Forgetful), &clock()).await });
     let err = handle
         .await
         .expect_err("the suite must fail a store that never remembers");

@@ -9,6 +9,10 @@
 //!   `LINE_STORES_PG_URL` or the one of `line-segments/ci-setup.sh`; skipped without
 //!   one): a pool of 16 connections, 64 decisions in flight.
 //!
+//! After each group, 20,000 more decisions are timed one by one (64 in flight on SQLite,
+//! 16 on PostgreSQL: one per pooled connection) and the median and 99th-percentile
+//! latency printed.
+//!
 //! Run: `cargo bench -p line-popup --features sqlite,postgres --bench stores`.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -71,6 +75,47 @@ async fn run(
     start.elapsed().mul_f64(iters as f64 / (per * width) as f64)
 }
 
+/// Makes `n` decisions with `width` in flight, timing each; prints the median and the
+/// 99th percentile of the latency (criterion reports throughput only).
+async fn latencies(
+    label: &str,
+    engine: Arc<PopupEngine>,
+    views: Arc<Vec<VisitorContext>>,
+    next: Arc<AtomicUsize>,
+    n: usize,
+    width: usize,
+) {
+    let per = n.div_ceil(width);
+    let tasks: Vec<_> = (0..width)
+        .map(|_| {
+            let (engine, views, next) = (engine.clone(), views.clone(), next.clone());
+            tokio::spawn(async move {
+                let mut took = Vec::with_capacity(per);
+                for _ in 0..per {
+                    let v = &views[next.fetch_add(1, Ordering::Relaxed) % views.len()];
+                    let start = Instant::now();
+                    assert!(engine.decide(v).await.unwrap().showing().is_some());
+                    took.push(start.elapsed());
+                }
+                took
+            })
+        })
+        .collect();
+    let mut all = Vec::with_capacity(per * width);
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    all.sort_unstable();
+    let at = |q: f64| all[((all.len() - 1) as f64 * q) as usize];
+    eprintln!(
+        "{label}: {} decisions, {width} in flight: latency p50 {:?}, p99 {:?}, max {:?}",
+        all.len(),
+        at(0.5),
+        at(0.99),
+        all[all.len() - 1]
+    );
+}
+
 #[cfg(feature = "sqlite")]
 fn sqlite(c: &mut Criterion) {
     use line_core::store::sqlite::SqliteDb;
@@ -94,6 +139,14 @@ fn sqlite(c: &mut Criterion) {
         });
     }
     g.finish();
+    rt.block_on(latencies(
+        "sqlite_reserve",
+        engine.clone(),
+        views.clone(),
+        next.clone(),
+        20_000,
+        64,
+    ));
     drop(engine);
     remove_sqlite(&path);
 }
@@ -126,6 +179,15 @@ fn postgres(c: &mut Criterion) {
         b.iter_custom(|iters| rt.block_on(run(engine.clone(), views.clone(), next.clone(), iters, 64)))
     });
     g.finish();
+    // As many in flight as the pool has connections: more only queue for one (Little's law).
+    rt.block_on(latencies(
+        "postgres_reserve",
+        engine.clone(),
+        views.clone(),
+        next.clone(),
+        20_000,
+        16,
+    ));
     rt.block_on(pg_drop_prefix(&pool, &prefix));
 }
 

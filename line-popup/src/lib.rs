@@ -40,7 +40,7 @@
 //! - `sqlite`: `SqliteStore` (module `sqlite_store`), a store in one SQLite file.
 //! - `postgres`: `PgStore` (module `postgres_store`), a store in PostgreSQL shared by
 //!   many processes.
-//! - `testing`: `testing::conformance`, the suite any [`PopupStore`] can run.
+//! - `testing`: `testing::popup_store_conformance`, the suite any [`PopupStore`] can run.
 //! - `segments`: `LineSegment`, an adapter from line-segments.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 

@@ -300,7 +300,7 @@ pub struct Stats {
 
 /// A host store for popup decisions. See the [module docs](self) for the
 /// semantics every implementation keeps, and run
-/// `line_popup::testing::conformance` (feature `testing`) on yours.
+/// `line_popup::testing::popup_store_conformance` (feature `testing`) on yours.
 #[async_trait]
 pub trait PopupStore: Send + Sync + fmt::Debug {
     /// Atomically checks the caps of `req.candidates` in order and reserves a

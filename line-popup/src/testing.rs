@@ -6,7 +6,8 @@
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() {
 //! let store = std::sync::Arc::new(line_popup::InMemoryStore::new());
-//! line_popup::testing::conformance(store).await;
+//! let clock = line_core::clock::ManualClock::new("2026-05-01T00:00:00Z".parse().unwrap());
+//! line_popup::testing::popup_store_conformance(store, &clock).await;
 //! # }
 //! ```
 //!
@@ -22,6 +23,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use jiff::{SignedDuration, Timestamp};
+use line_core::testing::TestClock;
 
 use crate::config::{Caps, WindowCap};
 use crate::store::{
@@ -114,7 +116,11 @@ fn at(secs: i64) -> Timestamp {
 }
 
 /// Runs every check of the suite on `store`. Panics on the first violation.
-pub async fn conformance(store: Arc<dyn PopupStore>) {
+///
+/// The shape of every suite of the workspace, `(store: Arc<dyn Trait>, clock: &dyn
+/// TestClock)` (see `line_core::testing`). A reservation carries its own `now`, so the
+/// suite passes fixed instants and leaves the clock alone.
+pub async fn popup_store_conformance(store: Arc<dyn PopupStore>, _clock: &dyn TestClock) {
     lifetime_cap(&*store).await;
     window_cap(&*store).await;
     session_cap(&*store).await;

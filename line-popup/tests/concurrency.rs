@@ -49,7 +49,11 @@ async fn in_memory_64_concurrent_decisions_give_exactly_5() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn in_memory_store_passes_the_conformance_suite() {
-    line_popup::testing::conformance(Arc::new(InMemoryStore::new())).await;
+    line_popup::testing::popup_store_conformance(
+        Arc::new(InMemoryStore::new()),
+        &line_core::clock::ManualClock::new(jiff::Timestamp::UNIX_EPOCH),
+    )
+    .await;
 }
 
 #[tokio::test]

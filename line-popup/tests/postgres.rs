@@ -19,7 +19,11 @@ async fn postgres_store_passes_the_conformance_suite() {
     let Some(pool) = pg_pool().await else { return };
     let prefix = fresh_prefix("popup");
     let store = Arc::new(PgStore::with_prefix(&pool, &prefix).await.unwrap());
-    line_popup::testing::conformance(store).await;
+    line_popup::testing::popup_store_conformance(
+        store,
+        &line_core::clock::ManualClock::new(jiff::Timestamp::UNIX_EPOCH),
+    )
+    .await;
     pg_drop_prefix(&pool, &prefix).await;
 }
 

@@ -81,7 +81,11 @@ fn uuid_like() -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn redis_store_passes_the_conformance_suite() {
     let Some(store) = store().await else { return };
-    line_popup::testing::conformance(store.clone()).await;
+    line_popup::testing::popup_store_conformance(
+        store.clone(),
+        &line_core::clock::ManualClock::new(jiff::Timestamp::UNIX_EPOCH),
+    )
+    .await;
     cleanup(&store).await;
 }
 

@@ -27,7 +27,11 @@ async fn store(file: &TempDb) -> Arc<SqliteStore> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sqlite_store_passes_the_conformance_suite() {
     let file = TempDb(fresh_sqlite_path("popup"));
-    line_popup::testing::conformance(store(&file).await).await;
+    line_popup::testing::popup_store_conformance(
+        store(&file).await,
+        &line_core::clock::ManualClock::new(jiff::Timestamp::UNIX_EPOCH),
+    )
+    .await;
 }
 
 /// 64 page views of one visitor at once, a lifetime cap of 5, through the engine: 5 showings.

@@ -1,24 +1,35 @@
 //! Conformance suites for host-store implementations (feature `testing`).
 //!
 //! Run them from a test of your implementation; they panic with a message naming the broken
-//! rule. Each expects an empty store.
+//! rule. Each expects an empty store. They have the shape of every suite of the workspace,
+//! `(store: Arc<dyn Trait>, clock: &dyn TestClock)` (see `line_core::testing`); the rich-menu
+//! traits take the time as an argument of each call, so the suites pass fixed instants and
+//! leave the clock alone.
 //!
 //! ```
 //! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+//! use std::sync::Arc;
+//! use line_core::clock::ManualClock;
 //! use line_richmenu::store::InMemoryAssignmentStore;
-//! line_richmenu::testing::assignment_store_conformance(&InMemoryAssignmentStore::new()).await;
+//!
+//! let clock = ManualClock::new("2026-05-01T00:00:00Z".parse().unwrap());
+//! line_richmenu::testing::assignment_store_conformance(Arc::new(InMemoryAssignmentStore::new()), &clock).await;
 //! # });
 //! ```
 
+use std::sync::Arc;
+
 use jiff::{SignedDuration, Timestamp};
 use line_core::ids::{RichMenuId, UserId};
+use line_core::testing::TestClock;
 
 use crate::store::{
     Assignment, AssignmentStore, Journal, MenuRecord, MenuState, MenuStore, Step, StepOp, StepStatus, UserDirectory,
 };
 
 /// Checks a [`MenuStore`]: upsert, remove, and the atomic budget.
-pub async fn menu_store_conformance(store: &dyn MenuStore) {
+pub async fn menu_store_conformance(store: Arc<dyn MenuStore>, _clock: &dyn TestClock) {
+    let store = &*store;
     assert!(store.records().await.unwrap().is_empty(), "a new store must be empty");
     let a = MenuRecord::new("richmenu-a", "home", "h1", Some("tab-a".into()), MenuState::Created);
     store.put(a.clone()).await.unwrap();
@@ -95,7 +106,8 @@ pub async fn menu_store_conformance(store: &dyn MenuStore) {
 }
 
 /// Checks an [`AssignmentStore`]: assignments, paging, atomic replace, journal.
-pub async fn assignment_store_conformance(store: &dyn AssignmentStore) {
+pub async fn assignment_store_conformance(store: Arc<dyn AssignmentStore>, _clock: &dyn TestClock) {
+    let store = &*store;
     let u = |i: u32| UserId::new(format!("U{i:032x}"));
     let a = Assignment::menu("a", "richmenu-a");
     let b = Assignment::menu("b", "richmenu-b");
@@ -171,7 +183,8 @@ pub async fn assignment_store_conformance(store: &dyn AssignmentStore) {
 }
 
 /// Checks a [`UserDirectory`].
-pub async fn user_directory_conformance(dir: &dyn UserDirectory) {
+pub async fn user_directory_conformance(dir: Arc<dyn UserDirectory>, _clock: &dyn TestClock) {
+    let dir = &*dir;
     let u = UserId::new("U00000000000000000000000000000001");
     let ctx = dir.context(&u).await.unwrap();
     assert_eq!(ctx.user_id, u, "an unknown user gets a fresh context");

@@ -15,7 +15,11 @@ use line_richmenu::{testing, ErrorKind};
 async fn postgres_menu_store_conforms() {
     let Some(pool) = pg_pool().await else { return };
     let prefix = fresh_prefix("menus");
-    testing::menu_store_conformance(&PgMenuStore::with_prefix(&pool, &prefix).await.unwrap()).await;
+    testing::menu_store_conformance(
+        std::sync::Arc::new(PgMenuStore::with_prefix(&pool, &prefix).await.unwrap()),
+        &line_core::clock::ManualClock::new(jiff::Timestamp::UNIX_EPOCH),
+    )
+    .await;
     pg_drop_prefix(&pool, &prefix).await;
 }
 
@@ -23,7 +27,11 @@ async fn postgres_menu_store_conforms() {
 async fn postgres_assignment_store_conforms() {
     let Some(pool) = pg_pool().await else { return };
     let prefix = fresh_prefix("assignments");
-    testing::assignment_store_conformance(&PgAssignmentStore::with_prefix(&pool, &prefix).await.unwrap()).await;
+    testing::assignment_store_conformance(
+        std::sync::Arc::new(PgAssignmentStore::with_prefix(&pool, &prefix).await.unwrap()),
+        &line_core::clock::ManualClock::new(jiff::Timestamp::UNIX_EPOCH),
+    )
+    .await;
     pg_drop_prefix(&pool, &prefix).await;
 }
 
@@ -31,7 +39,11 @@ async fn postgres_assignment_store_conforms() {
 async fn postgres_user_directory_conforms() {
     let Some(pool) = pg_pool().await else { return };
     let prefix = fresh_prefix("users");
-    testing::user_directory_conformance(&PgUserDirectory::with_prefix(&pool, &prefix).await.unwrap()).await;
+    testing::user_directory_conformance(
+        std::sync::Arc::new(PgUserDirectory::with_prefix(&pool, &prefix).await.unwrap()),
+        &line_core::clock::ManualClock::new(jiff::Timestamp::UNIX_EPOCH),
+    )
+    .await;
     pg_drop_prefix(&pool, &prefix).await;
 }
 

@@ -26,19 +26,31 @@ async fn db(tag: &str) -> (TempDb, SqliteDb) {
 #[tokio::test]
 async fn sqlite_menu_store_conforms() {
     let (_file, db) = db("menus").await;
-    testing::menu_store_conformance(&SqliteMenuStore::new(&db).await.unwrap()).await;
+    testing::menu_store_conformance(
+        std::sync::Arc::new(SqliteMenuStore::new(&db).await.unwrap()),
+        &line_core::clock::ManualClock::new(jiff::Timestamp::UNIX_EPOCH),
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn sqlite_assignment_store_conforms() {
     let (_file, db) = db("assignments").await;
-    testing::assignment_store_conformance(&SqliteAssignmentStore::new(&db).await.unwrap()).await;
+    testing::assignment_store_conformance(
+        std::sync::Arc::new(SqliteAssignmentStore::new(&db).await.unwrap()),
+        &line_core::clock::ManualClock::new(jiff::Timestamp::UNIX_EPOCH),
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn sqlite_user_directory_conforms() {
     let (_file, db) = db("users").await;
-    testing::user_directory_conformance(&SqliteUserDirectory::new(&db).await.unwrap()).await;
+    testing::user_directory_conformance(
+        std::sync::Arc::new(SqliteUserDirectory::new(&db).await.unwrap()),
+        &line_core::clock::ManualClock::new(jiff::Timestamp::UNIX_EPOCH),
+    )
+    .await;
 }
 
 #[tokio::test]

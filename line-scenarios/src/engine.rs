@@ -1213,9 +1213,18 @@ impl Engine {
                     }
                 }
             }
-            let step_id = c.scenario.steps.get(usize::from(key.step)).map_or("", |st| st.id.as_str());
+            let step_id = c
+                .scenario
+                .steps
+                .get(usize::from(key.step))
+                .map_or("", |st| st.id.as_str());
             let context = SendContext::new(&c.id, step_id, key.step, key.entry);
-            match self.inner.sender.push_in(user, rendered, key.retry_key(), &context).await {
+            match self
+                .inner
+                .sender
+                .push_in(user, rendered, key.retry_key(), &context)
+                .await
+            {
                 Ok(Accepted::New) | Ok(Accepted::Before) => {
                     settles.push((key, Settled::Accepted));
                     let sent = RecordKind::Sent {

@@ -12,10 +12,12 @@
 //!
 //! ```
 //! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+//! use std::sync::Arc;
 //! use line_scenarios::sqlite::SqliteStore;
-//! let store = SqliteStore::open_in_memory("scn_").unwrap();
-//! line_scenarios::testing::state_store_conformance(&store).await;
-//! line_scenarios::testing::scheduler_conformance(&store).await;
+//! let store = Arc::new(SqliteStore::open_in_memory("scn_").unwrap());
+//! let clock = line_core::clock::ManualClock::new(jiff::Timestamp::UNIX_EPOCH);
+//! line_scenarios::testing::state_store_conformance(store.clone(), &clock).await;
+//! line_scenarios::testing::scheduler_conformance(store, &clock).await;
 //! # });
 //! ```
 

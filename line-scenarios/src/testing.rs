@@ -4,13 +4,21 @@
 //! naming the broken rule, when the store does not behave. Keys are prefixed per run, so a suite
 //! can run against a shared database.
 //!
+//! Every suite has the shape of all suites of the workspace,
+//! `(store: Arc<dyn Trait>, clock: &dyn TestClock)` (see `line_core::testing`). The scenario
+//! traits take the time as an argument of each call, so the suites pass fixed instants and
+//! leave the clock alone.
+//!
 //! ```
 //! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+//! use std::sync::Arc;
+//! use line_core::clock::ManualClock;
 //! use line_scenarios::memory::InMemoryStore;
 //! use line_scenarios::testing::{scheduler_conformance, state_store_conformance};
 //!
-//! state_store_conformance(&InMemoryStore::new()).await;
-//! scheduler_conformance(&InMemoryStore::new()).await;
+//! let clock = ManualClock::new("2026-05-01T00:00:00Z".parse().unwrap());
+//! state_store_conformance(Arc::new(InMemoryStore::new()), &clock).await;
+//! scheduler_conformance(Arc::new(InMemoryStore::new()), &clock).await;
 //! # });
 //! ```
 
@@ -18,6 +26,7 @@ use std::sync::Arc;
 
 use jiff::{SignedDuration, Timestamp};
 use line_core::ids::UserId;
+use line_core::testing::TestClock;
 use line_segments::profile::{Event, Value};
 
 use crate::budget::ContactStore;
@@ -50,7 +59,8 @@ fn entered(o: EnrollOutcome, rule: &str) -> Enrollment {
 /// The conformance suite of [`StateStore`]: enrollment and re-entry rules, compare-and-set
 /// transitions, active lists, the send ledger, and the batched forms (`enrollments_of`,
 /// `transition_many`, `claim_many`, `settle_many`) answering as the single calls would.
-pub async fn state_store_conformance(store: &dyn StateStore) {
+pub async fn state_store_conformance(store: Arc<dyn StateStore>, _clock: &dyn TestClock) {
+    let store = &*store;
     let p = run_prefix();
     let s = format!("{p}-welcome");
     let other = format!("{p}-other");
@@ -466,7 +476,8 @@ async fn batched_state_forms(store: &dyn StateStore, p: &str, t0: Timestamp, t1:
 
 /// The conformance suite of [`Scheduler`]: due order, leases, acknowledgement, redelivery,
 /// `schedule_many`.
-pub async fn scheduler_conformance(scheduler: &dyn Scheduler) {
+pub async fn scheduler_conformance(scheduler: Arc<dyn Scheduler>, _clock: &dyn TestClock) {
+    let scheduler = &*scheduler;
     let p = run_prefix();
     let sc: Arc<str> = Arc::from(format!("{p}-s").as_str());
     let w = |user: &str, at: &str| WakeUp {
@@ -612,7 +623,8 @@ pub async fn scheduler_conformance(scheduler: &dyn Scheduler) {
 }
 
 /// The conformance suite of [`ContactStore`]: the window, idempotent keys, limits, give-back.
-pub async fn contact_store_conformance(store: &dyn ContactStore) {
+pub async fn contact_store_conformance(store: Arc<dyn ContactStore>, _clock: &dyn TestClock) {
+    let store = &*store;
     let p = run_prefix();
     let u = UserId::new(format!("U{p}"));
     let week = SignedDuration::from_hours(7 * 24);
@@ -657,7 +669,8 @@ pub async fn contact_store_conformance(store: &dyn ContactStore) {
 }
 
 /// The conformance suite of [`ProfileStore`]: reads, paging, events, tags and attributes.
-pub async fn profile_store_conformance(store: &dyn ProfileStore) {
+pub async fn profile_store_conformance(store: Arc<dyn ProfileStore>, _clock: &dyn TestClock) {
+    let store = &*store;
     let p = run_prefix();
     let u = UserId::new(format!("U{p}-1"));
     store.add_tag(&u, "vip").await.expect("add_tag failed");
@@ -708,7 +721,8 @@ pub async fn profile_store_conformance(store: &dyn ProfileStore) {
 /// The conformance suite of [`SourceStore`](crate::sources::SourceStore): visits, token and
 /// follow expiry, one follow per binding, redelivered events counted once, blocks and
 /// conversions counted for the user's source. Source codes are prefixed per run.
-pub async fn source_store_conformance(store: &dyn crate::sources::SourceStore) {
+pub async fn source_store_conformance(store: Arc<dyn crate::sources::SourceStore>, _clock: &dyn TestClock) {
+    let store = &*store;
     let p = run_prefix();
     let (a, b) = (format!("{p}-a"), format!("{p}-b"));
     let t0 = t("2026-05-01T00:00:00Z");

@@ -559,7 +559,11 @@ pub fn router(service: Arc<ClickService>) -> axum::Router {
 
 /// The conformance suite of [`ClickStore`] (feature `testing`): panics naming the broken rule.
 #[cfg(feature = "testing")]
-pub async fn click_store_conformance(store: &dyn ClickStore) {
+pub async fn click_store_conformance(
+    store: std::sync::Arc<dyn ClickStore>,
+    _clock: &dyn line_core::testing::TestClock,
+) {
+    let store = &*store;
     let run = format!("c{:x}", Timestamp::now().as_nanosecond() & 0xffff_ffff_ffff);
     let a = format!("{run}-a");
     let b = format!("{run}-b");

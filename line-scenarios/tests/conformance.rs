@@ -12,25 +12,38 @@ use line_scenarios::Result;
 
 #[tokio::test]
 async fn in_memory_state_store() {
-    let store = InMemoryStore::new();
-    state_store_conformance(&store).await;
+    let store = std::sync::Arc::new(InMemoryStore::new());
+    let clock = line_core::clock::ManualClock::new(jiff::Timestamp::UNIX_EPOCH);
+    state_store_conformance(store.clone(), &clock).await;
     // A second run on the same store (other keys) passes too.
-    state_store_conformance(&store).await;
+    state_store_conformance(store, &clock).await;
 }
 
 #[tokio::test]
 async fn in_memory_scheduler() {
-    scheduler_conformance(&InMemoryStore::new()).await;
+    scheduler_conformance(
+        std::sync::Arc::new(InMemoryStore::new()),
+        &line_core::clock::ManualClock::new(jiff::Timestamp::UNIX_EPOCH),
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn in_memory_contacts() {
-    contact_store_conformance(&InMemoryContacts::new()).await;
+    contact_store_conformance(
+        std::sync::Arc::new(InMemoryContacts::new()),
+        &line_core::clock::ManualClock::new(jiff::Timestamp::UNIX_EPOCH),
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn in_memory_profiles() {
-    profile_store_conformance(&InMemoryProfiles::new()).await;
+    profile_store_conformance(
+        std::sync::Arc::new(InMemoryProfiles::new()),
+        &line_core::clock::ManualClock::new(jiff::Timestamp::UNIX_EPOCH),
+    )
+    .await;
 }
 
 /// A store that implements only the single-item methods, so that the batched forms run their
@@ -98,7 +111,8 @@ impl Scheduler for SingleOnly {
 
 #[tokio::test]
 async fn the_default_batched_forms_pass_too() {
-    let store = SingleOnly(InMemoryStore::new());
-    state_store_conformance(&store).await;
-    scheduler_conformance(&store).await;
+    let store = std::sync::Arc::new(SingleOnly(InMemoryStore::new()));
+    let clock = line_core::clock::ManualClock::new(jiff::Timestamp::UNIX_EPOCH);
+    state_store_conformance(store.clone(), &clock).await;
+    scheduler_conformance(store, &clock).await;
 }

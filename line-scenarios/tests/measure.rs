@@ -262,14 +262,22 @@ async fn tracked_links_redirect_once_counted_and_refuse_forgeries() {
 
 #[tokio::test]
 async fn in_memory_click_store_conforms() {
-    tracking::click_store_conformance(&InMemoryClickStore::new()).await;
+    tracking::click_store_conformance(
+        std::sync::Arc::new(InMemoryClickStore::new()),
+        &line_core::clock::ManualClock::new(jiff::Timestamp::UNIX_EPOCH),
+    )
+    .await;
 }
 
 #[cfg(feature = "sqlite")]
 #[tokio::test]
 async fn sqlite_click_store_conforms_and_keeps_clicks_across_a_reopen() {
     use line_scenarios::tracking::{Link, SqliteClickStore};
-    tracking::click_store_conformance(&SqliteClickStore::open_in_memory("t_").unwrap()).await;
+    tracking::click_store_conformance(
+        std::sync::Arc::new(SqliteClickStore::open_in_memory("t_").unwrap()),
+        &line_core::clock::ManualClock::new(jiff::Timestamp::UNIX_EPOCH),
+    )
+    .await;
     let dir = std::env::temp_dir().join(format!("line-scenarios-clicks-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("clicks.db");

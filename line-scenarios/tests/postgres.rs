@@ -47,12 +47,13 @@ fn key(scenario: &str, user: &str, step: u16) -> SendKey {
 async fn postgres_store_passes_the_conformance_suites() {
     let Some(pool) = pg_pool().await else { return };
     let prefix = fresh_prefix("scn");
-    let store = PgStore::with_prefix(&pool, &prefix).await.unwrap();
-    state_store_conformance(&store).await;
+    let store = Arc::new(PgStore::with_prefix(&pool, &prefix).await.unwrap());
+    let clock = line_core::clock::ManualClock::new(jiff::Timestamp::UNIX_EPOCH);
+    state_store_conformance(store.clone(), &clock).await;
     // A second run on the same tables (other keys) passes too.
-    state_store_conformance(&store).await;
-    scheduler_conformance(&store).await;
-    contact_store_conformance(&store).await;
+    state_store_conformance(store.clone(), &clock).await;
+    scheduler_conformance(store.clone(), &clock).await;
+    contact_store_conformance(store, &clock).await;
     pg_drop_prefix(&pool, &prefix).await;
 }
 
@@ -60,8 +61,9 @@ async fn postgres_store_passes_the_conformance_suites() {
 async fn postgres_profiles_pass_the_conformance_suite_and_keep_whole_profiles() {
     let Some(pool) = pg_pool().await else { return };
     let prefix = fresh_prefix("scn_prof");
-    let store = PgProfiles::with_prefix(&pool, &prefix).await.unwrap();
-    profile_store_conformance(&store).await;
+    let store = Arc::new(PgProfiles::with_prefix(&pool, &prefix).await.unwrap());
+    let clock = line_core::clock::ManualClock::new(jiff::Timestamp::UNIX_EPOCH);
+    profile_store_conformance(store.clone(), &clock).await;
 
     // A whole profile, with LINE facts and a history start, reads back as it was put.
     let mut p = line_segments::profile::Profile::new(UserId::new("Uwhole"));

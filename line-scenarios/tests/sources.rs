@@ -179,7 +179,11 @@ async fn an_engine_needs_the_sources_its_scenarios_name() {
 
 #[tokio::test]
 async fn the_in_memory_store_passes_the_conformance_suite() {
-    line_scenarios::testing::source_store_conformance(&InMemorySources::new()).await;
+    line_scenarios::testing::source_store_conformance(
+        std::sync::Arc::new(InMemorySources::new()),
+        &line_core::clock::ManualClock::new(jiff::Timestamp::UNIX_EPOCH),
+    )
+    .await;
 }
 
 #[tokio::test]

@@ -26,12 +26,13 @@ fn temp_db(name: &str) -> PathBuf {
 #[tokio::test]
 async fn the_sqlite_store_passes_the_conformance_suites() {
     let path = temp_db("conformance");
-    let store = SqliteStore::open(&path, "scn_").unwrap();
-    state_store_conformance(&store).await;
-    scheduler_conformance(&store).await;
-    let memory = SqliteStore::open_in_memory("").unwrap();
-    state_store_conformance(&memory).await;
-    scheduler_conformance(&memory).await;
+    let clock = line_core::clock::ManualClock::new(jiff::Timestamp::UNIX_EPOCH);
+    let store = std::sync::Arc::new(SqliteStore::open(&path, "scn_").unwrap());
+    state_store_conformance(store.clone(), &clock).await;
+    scheduler_conformance(store, &clock).await;
+    let memory = std::sync::Arc::new(SqliteStore::open_in_memory("").unwrap());
+    state_store_conformance(memory.clone(), &clock).await;
+    scheduler_conformance(memory, &clock).await;
 }
 
 #[tokio::test]
@@ -149,12 +150,20 @@ async fn a_restart_on_the_same_file_loses_nothing_and_sends_nothing_twice() {
 async fn the_sqlite_sources_pass_their_conformance_suite_and_survive_a_reopen() {
     use line_scenarios::sources::SourceStore;
     use line_scenarios::sqlite::SqliteSources;
-    line_scenarios::testing::source_store_conformance(&SqliteSources::open_in_memory("").unwrap()).await;
+    line_scenarios::testing::source_store_conformance(
+        std::sync::Arc::new(SqliteSources::open_in_memory("").unwrap()),
+        &line_core::clock::ManualClock::new(jiff::Timestamp::UNIX_EPOCH),
+    )
+    .await;
     let path = temp_db("sources");
     // The same file and prefix as the state store: the tables live side by side.
     let _state = SqliteStore::open(&path, "scn_").unwrap();
-    let sources = SqliteSources::open(&path, "scn_").unwrap();
-    line_scenarios::testing::source_store_conformance(&sources).await;
+    let sources = std::sync::Arc::new(SqliteSources::open(&path, "scn_").unwrap());
+    line_scenarios::testing::source_store_conformance(
+        sources.clone(),
+        &line_core::clock::ManualClock::new(jiff::Timestamp::UNIX_EPOCH),
+    )
+    .await;
     let t0: jiff::Timestamp = "2026-05-15T01:00:00Z".parse().unwrap();
     let later = t0 + SignedDuration::from_hours(1);
     let aoi = UserId::new("U1");

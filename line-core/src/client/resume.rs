@@ -122,8 +122,9 @@ mod tests {
 
     #[tokio::test]
     async fn the_in_memory_store_passes_the_conformance_suite() {
-        let store = InMemoryRetryKeyStore::new();
-        crate::testing::retry_key_store_conformance(&store).await;
+        let store = Arc::new(InMemoryRetryKeyStore::new());
+        let clock = crate::clock::ManualClock::new(jiff::Timestamp::UNIX_EPOCH);
+        crate::testing::retry_key_store_conformance(store.clone(), &clock).await;
         assert!(format!("{store:?}").contains("InMemoryRetryKeyStore"));
     }
 }

@@ -75,6 +75,25 @@ redis.call('PEXPIRE', key, math.ceil((at - now + span) / 1000) + 1)
 return at - now
 "#;
 
+/// A connection manager for `url` with `timeout` for connecting and for each
+/// answer, and one reconnection attempt per failed call: the connection handling of
+/// the shared rate budget and of the Redis stores (`store::redis`). The outer error is
+/// the connect timeout.
+pub(crate) async fn connect_manager(
+    url: &str,
+    timeout: Duration,
+) -> Result<Result<ConnectionManager, redis::RedisError>, tokio::time::error::Elapsed> {
+    let client = match redis::Client::open(url) {
+        Ok(c) => c,
+        Err(e) => return Ok(Err(e)),
+    };
+    let config = ConnectionManagerConfig::new()
+        .set_connection_timeout(timeout)
+        .set_response_timeout(timeout)
+        .set_number_of_retries(1);
+    tokio::time::timeout(timeout, ConnectionManager::new_with_config(client, config)).await
+}
+
 /// The largest span passed to the script, in µs (about 142 years): Lua
 /// numbers are doubles, exact up to 2^53.
 const MAX_SPAN_MICROS: u64 = 1 << 52;
@@ -213,12 +232,7 @@ impl RedisBudget {
             return Err(RedisBudgetError::Processes);
         }
         let redis_err = |source| RedisBudgetError::Redis { op: "connect", source };
-        let client = redis::Client::open(url).map_err(redis_err)?;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(timeout)
-            .set_response_timeout(timeout)
-            .set_number_of_retries(1);
-        let conn = tokio::time::timeout(timeout, ConnectionManager::new_with_config(client, config))
+        let conn = connect_manager(url, timeout)
             .await
             .map_err(|_| RedisBudgetError::Timeout(timeout))?
             .map_err(redis_err)?;

@@ -1,12 +1,19 @@
-//! Durable host stores: SQLite (feature `sqlite`) and PostgreSQL (feature `postgres`).
+//! Durable host stores: SQLite (feature `sqlite`), PostgreSQL (feature `postgres`) and
+//! Redis (feature `redis`, for the expiring keys of the webhook stores).
 //!
 //! - [`sqlite`]: [`SqliteDb`](sqlite::SqliteDb), one database file served by one
 //!   connection thread, and the webhook stores on it
 //!   ([`SqliteDedupeStore`](sqlite::SqliteDedupeStore),
-//!   [`SqliteNonceStore`](sqlite::SqliteNonceStore)).
+//!   [`SqliteNonceStore`](sqlite::SqliteNonceStore)), and with feature `client` the
+//!   retry keys of resumable fan-outs
+//!   ([`SqliteRetryKeyStore`](sqlite::SqliteRetryKeyStore)).
 //! - [`postgres`]: [`PgPool`](postgres::PgPool), a connection pool, and the webhook
 //!   stores on it ([`PgDedupeStore`](postgres::PgDedupeStore),
-//!   [`PgNonceStore`](postgres::PgNonceStore)).
+//!   [`PgNonceStore`](postgres::PgNonceStore)), and with feature `client` the retry
+//!   keys of resumable fan-outs ([`PgRetryKeyStore`](postgres::PgRetryKeyStore)).
+//! - [`redis`]: [`RedisDb`](redis::RedisDb), a connection manager, and the webhook
+//!   stores as expiring keys ([`RedisDedupeStore`](redis::RedisDedupeStore),
+//!   [`RedisNonceStore`](redis::RedisNonceStore)).
 //!
 //! The other crates' stores (rich menus, popups) are built on the same two handles, so
 //! that one file or one pool serves every store of a process.
@@ -37,6 +44,12 @@ use crate::error::{Error, ErrorKind};
 
 #[cfg(feature = "postgres")]
 pub mod postgres;
+#[cfg(feature = "redis")]
+pub mod redis;
+#[cfg(all(feature = "postgres", feature = "client"))]
+mod retry_postgres;
+#[cfg(all(feature = "sqlite", feature = "client"))]
+mod retry_sqlite;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 #[cfg(feature = "postgres")]

@@ -28,6 +28,8 @@ use std::time::Duration;
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
 use tokio_postgres::NoTls;
 
+#[cfg(feature = "client")]
+pub use super::retry_postgres::PgRetryKeyStore;
 pub use super::webhook_postgres::{PgDedupeStore, PgNonceStore};
 use super::{check_prefix, expand, stable_hash, store_error, SchemaTooNew};
 use crate::error::{Error, ErrorKind};

@@ -26,6 +26,8 @@ use std::time::Duration;
 
 use rusqlite::Connection;
 
+#[cfg(feature = "client")]
+pub use super::retry_sqlite::SqliteRetryKeyStore;
 pub use super::webhook_sqlite::{SqliteDedupeStore, SqliteNonceStore};
 use super::{check_prefix, expand, store_error, SchemaTooNew};
 use crate::error::Error;

@@ -1,6 +1,6 @@
-//! Helpers for the tests of durable stores (features `testing` plus `sqlite` or
-//! `postgres`): fresh table prefixes, the test PostgreSQL server, and checks of atomic
-//! operations from several processes.
+//! Helpers for the tests of durable stores (features `testing` plus `sqlite`,
+//! `postgres` or `redis`): fresh table prefixes, the test PostgreSQL and Redis servers,
+//! and checks of atomic operations from several processes.
 //!
 //! Cross-process checks re-run the calling test in child processes: the test calls
 //! [`child_index`] first, and when it is `Some` does the child's share of the work,
@@ -145,6 +145,28 @@ pub async fn pg_pool() -> Option<crate::store::postgres::PgPool> {
                 panic!("PostgreSQL is required when CI is set (run `bash line-segments/ci-setup.sh`): {why}");
             }
             eprintln!("SKIPPED: no PostgreSQL at the test URL ({why}); run `bash line-segments/ci-setup.sh`");
+            None
+        }
+    }
+}
+
+/// The Redis URL of the store tests: `LINE_STORES_REDIS_URL`, by default the server
+/// that `line-popup/ci-setup.sh` starts.
+pub fn redis_url() -> String {
+    std::env::var("LINE_STORES_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
+}
+
+/// The test Redis handle, or `None` (with a notice) when no server answers and
+/// [`required`] is false. Panics when the server is missing and required.
+#[cfg(feature = "redis")]
+pub async fn redis_db() -> Option<crate::store::redis::RedisDb> {
+    match crate::store::redis::RedisDb::connect_with_timeout(&redis_url(), std::time::Duration::from_secs(5)).await {
+        Ok(db) => Some(db),
+        Err(e) if required() => {
+            panic!("Redis is required when CI is set (run `bash line-popup/ci-setup.sh`): {e}")
+        }
+        Err(e) => {
+            eprintln!("SKIPPED: no Redis at the test URL ({e}); run `bash line-popup/ci-setup.sh`");
             None
         }
     }
