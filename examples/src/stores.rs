@@ -4,10 +4,9 @@
 //! - `sqlite:PATH`: one SQLite file for every store (line-core's dedupe, nonce and
 //!   retry-key stores, the rich-menu stores, the popup store, the scenario state and
 //!   scheduler). A restarted process on the same file keeps its state.
-//! - `postgres://…` (or `postgresql://…`): one PostgreSQL database for the stores that
-//!   have a PostgreSQL implementation (dedupe, nonces, retry keys, rich menus, popups).
-//!   The scenario stores stay in memory there for now (line-scenarios has no PostgreSQL
-//!   implementation yet); [`Stores::notes`] says so, and the tour prints it.
+//! - `postgres://…` (or `postgresql://…`): one PostgreSQL database for every store
+//!   (dedupe, nonces, retry keys, rich menus, popups, the scenario state and scheduler),
+//!   shared by as many processes as you run.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -290,11 +289,16 @@ impl Stores {
                 })
             }
             StoreUrl::Postgres(pg) => {
-                let scenarios = Arc::new(line_scenarios::memory::InMemoryStore::new());
                 let pool = PgPool::connect(pg)
                     .map_err(boxed)
                     .map_err(store_error("PostgreSQL pool"))?;
                 let e = |what| move |err: line_core::Error| store_error(what)(boxed(err));
+                let scenarios = Arc::new(
+                    line_scenarios::postgres::PgStore::with_prefix(&pool, prefix)
+                        .await
+                        .map_err(boxed)
+                        .map_err(store_error("scenario store"))?,
+                );
                 Ok(Self {
                     url: url.clone(),
                     dedupe: Arc::new(
@@ -340,9 +344,7 @@ impl Stores {
                     ),
                     scenario_state: scenarios.clone(),
                     scheduler: scenarios,
-                    notes: vec![
-                        "scenario state and wake-ups stay in memory: line-scenarios has no PostgreSQL store yet".into(),
-                    ],
+                    notes: Vec::new(),
                 })
             }
         }
