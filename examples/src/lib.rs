@@ -49,6 +49,8 @@ pub mod docs {
     pub struct LinePopup;
     #[doc = include_str!("../../docs/line-scenarios.md")]
     pub struct LineScenarios;
+    #[doc = include_str!("../../docs/line-login.md")]
+    pub struct LineLogin;
     #[doc = include_str!("../../docs/line-emulator.md")]
     pub struct LineEmulator;
     #[doc = include_str!("../../docs/line-cli.md")]

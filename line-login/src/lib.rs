@@ -36,8 +36,3 @@ pub const DEFAULT_API_BASE: &str = "https://api.line.me";
 pub const JWKS_PATH: &str = "/oauth2/v2.1/certs";
 /// The path of the ID token (`POST`) and access token (`GET`) verify endpoints.
 pub const VERIFY_PATH: &str = "/oauth2/v2.1/verify";
-
-/// The guide's code blocks (docs/line-login.md), compiled and run as doc tests.
-#[cfg(all(doctest, feature = "axum"))]
-#[doc = include_str!("../../docs/line-login.md")]
-pub struct GuideDoctests;
