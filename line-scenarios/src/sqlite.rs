@@ -915,7 +915,8 @@ fn version_in(conn: &Connection, prefix: &str, table: &str, op: &str) -> Result<
     .map_err(db(op))
 }
 
-/// Runs `f` in one immediate transaction on `conn`; errors name `op`.
+/// Runs `f` in one immediate transaction on `conn` (SQLite's write lock, in every process);
+/// errors name `op`.
 fn in_tx<T, E>(
     conn: &Mutex<Connection>,
     op: &str,
@@ -924,10 +925,32 @@ fn in_tx<T, E>(
 where
     E: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
+    run_tx(conn, TransactionBehavior::Immediate, op, f)
+}
+
+/// Runs the reads of `f` in one deferred transaction on `conn` (one snapshot, no write lock).
+fn in_read<T, E>(
+    conn: &Mutex<Connection>,
+    op: &str,
+    f: impl FnOnce(&rusqlite::Transaction<'_>) -> std::result::Result<T, E>,
+) -> Result<T>
+where
+    E: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    run_tx(conn, TransactionBehavior::Deferred, op, f)
+}
+
+fn run_tx<T, E>(
+    conn: &Mutex<Connection>,
+    behavior: TransactionBehavior,
+    op: &str,
+    f: impl FnOnce(&rusqlite::Transaction<'_>) -> std::result::Result<T, E>,
+) -> Result<T>
+where
+    E: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     let mut conn = conn.lock().unwrap_or_else(|e| e.into_inner());
-    let tx = conn
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(db(op))?;
+    let tx = conn.transaction_with_behavior(behavior).map_err(db(op))?;
     let out = f(&tx).map_err(|e| {
         let e = e.into();
         Error::store(op, &e).with_source(e)
@@ -1047,7 +1070,7 @@ impl crate::budget::ContactStore for SqliteContacts {
 
     async fn count(&self, user: &UserId, window: SignedDuration, now: Timestamp) -> Result<u32> {
         let start = now.as_second().saturating_sub(window.as_secs());
-        in_tx(&self.conn, "SqliteContacts::count", |tx| {
+        in_read(&self.conn, "SqliteContacts::count", |tx| {
             let n: i64 = tx
                 .prepare_cached(&format!(
                     "SELECT COUNT(*) FROM {}contacts WHERE user_id = ?1 AND at > ?2",
@@ -1192,9 +1215,10 @@ use profile_codec::BoxError;
 /// (and a prefix) with [`SqliteStore`].
 ///
 /// Values are kept as tagged JSON, so every [`Value`] reads back exactly. Each call is one
-/// immediate transaction: a tag or attribute change reads and writes the user's attributes under
-/// SQLite's write lock, so concurrent acts (in any process on the file) lose no change. As with
-/// the in-memory store, acts on an unknown user create an empty profile.
+/// transaction (a read one for `profile` and `page`): a tag or attribute change reads and writes
+/// the user's attributes under SQLite's write lock, so concurrent acts (in any process on the
+/// file) lose no change. As with the in-memory store, acts on an unknown user create an empty
+/// profile.
 #[derive(Debug)]
 pub struct SqliteProfiles {
     conn: Mutex<Connection>,
@@ -1314,7 +1338,7 @@ fn profile_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ProfileRow> {
 #[async_trait::async_trait]
 impl crate::profiles::ProfileStore for SqliteProfiles {
     async fn profile(&self, user: &UserId) -> Result<Option<std::sync::Arc<Profile>>> {
-        in_tx(&self.conn, "SqliteProfiles::profile", |tx| {
+        in_read(&self.conn, "SqliteProfiles::profile", |tx| {
             let row = tx
                 .prepare_cached(&format!(
                     "SELECT user_id, attributes, line, history_start FROM {}profiles WHERE user_id = ?1",
@@ -1330,7 +1354,7 @@ impl crate::profiles::ProfileStore for SqliteProfiles {
     async fn page(&self, after: Option<&UserId>, limit: usize) -> Result<Vec<std::sync::Arc<Profile>>> {
         let after = after.map_or("", |u| u.as_str());
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        in_tx(&self.conn, "SqliteProfiles::page", |tx| {
+        in_read(&self.conn, "SqliteProfiles::page", |tx| {
             let rows = tx
                 .prepare_cached(&format!(
                     "SELECT user_id, attributes, line, history_start FROM {}profiles
