@@ -1,6 +1,7 @@
 //! A durable [`StateStore`] and [`Scheduler`] on SQLite (feature `sqlite`, rusqlite with the
-//! bundled library): the embedded default for one process; and [`SqliteSources`], the friend
-//! sources' store.
+//! bundled library): the embedded default for one process; [`SqliteSources`], the friend
+//! sources' store; [`SqliteContacts`], the contact budget; and [`SqliteProfiles`], the profiles
+//! scenarios read and change.
 //!
 //! The database runs in WAL mode with a busy timeout. Tables carry a prefix (default `scn_`) so
 //! that they can live in the host's own database; the schema is created and upgraded by versioned
@@ -852,6 +853,566 @@ impl crate::sources::SourceStore for SqliteSources {
                 c.revenue = rev;
             }
             Ok(c)
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The contact budget and profiles on SQLite.
+// ---------------------------------------------------------------------------------------------
+
+/// Opens `conn` for one of the stores below: WAL, a busy timeout, and `migrations` applied in
+/// order, each once in its own immediate transaction, recorded in `{prefix}{table}` (so that
+/// two processes opening one file at once apply each migration once).
+fn open_with(mut conn: Connection, prefix: &str, table: &str, migrations: &[&str], store: &str) -> Result<Connection> {
+    if !prefix.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Err(Error::config("prefix", "use only ASCII letters, digits and `_`"));
+    }
+    let op = |what: &str| format!("{store}::{what}");
+    conn.busy_timeout(std::time::Duration::from_secs(5))
+        .map_err(db(&op("open")))?;
+    let _mode: String = conn
+        .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
+        .map_err(db(&op("open")))?;
+    let migrate = op("migrate");
+    for (i, sql) in migrations.iter().enumerate() {
+        let version = i as i64 + 1;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db(&migrate))?;
+        tx.execute_batch(&format!(
+            "CREATE TABLE IF NOT EXISTS {prefix}{table} (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)"
+        ))
+        .map_err(db(&migrate))?;
+        let done: Option<i64> = tx
+            .query_row(
+                &format!("SELECT version FROM {prefix}{table} WHERE version = ?1"),
+                [version],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(db(&migrate))?;
+        if done.is_none() {
+            tx.execute_batch(&sql.replace("{p}", prefix)).map_err(db(&migrate))?;
+            tx.execute(
+                &format!("INSERT INTO {prefix}{table} (version, applied_at) VALUES (?1, ?2)"),
+                params![version, Timestamp::now().as_second()],
+            )
+            .map_err(db(&migrate))?;
+        }
+        tx.commit().map_err(db(&migrate))?;
+    }
+    Ok(conn)
+}
+
+/// The schema version recorded in `{prefix}{table}`.
+fn version_in(conn: &Connection, prefix: &str, table: &str, op: &str) -> Result<i64> {
+    conn.query_row(
+        &format!("SELECT COALESCE(MAX(version), 0) FROM {prefix}{table}"),
+        [],
+        |r| r.get(0),
+    )
+    .map_err(db(op))
+}
+
+/// Runs `f` in one immediate transaction on `conn` (SQLite's write lock, in every process);
+/// errors name `op`.
+fn in_tx<T, E>(
+    conn: &Mutex<Connection>,
+    op: &str,
+    f: impl FnOnce(&rusqlite::Transaction<'_>) -> std::result::Result<T, E>,
+) -> Result<T>
+where
+    E: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    run_tx(conn, TransactionBehavior::Immediate, op, f)
+}
+
+/// Runs the reads of `f` in one deferred transaction on `conn` (one snapshot, no write lock).
+fn in_read<T, E>(
+    conn: &Mutex<Connection>,
+    op: &str,
+    f: impl FnOnce(&rusqlite::Transaction<'_>) -> std::result::Result<T, E>,
+) -> Result<T>
+where
+    E: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    run_tx(conn, TransactionBehavior::Deferred, op, f)
+}
+
+fn run_tx<T, E>(
+    conn: &Mutex<Connection>,
+    behavior: TransactionBehavior,
+    op: &str,
+    f: impl FnOnce(&rusqlite::Transaction<'_>) -> std::result::Result<T, E>,
+) -> Result<T>
+where
+    E: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let mut conn = conn.lock().unwrap_or_else(|e| e.into_inner());
+    let tx = conn.transaction_with_behavior(behavior).map_err(db(op))?;
+    let out = f(&tx).map_err(|e| {
+        let e = e.into();
+        Error::store(op, &e).with_source(e)
+    })?;
+    tx.commit().map_err(db(op))?;
+    Ok(out)
+}
+
+/// The migrations of [`SqliteContacts`], recorded in `{prefix}contact_migrations`. Never edit one
+/// that shipped.
+const CONTACT_MIGRATIONS: &[&str] = &[
+    // 1: one row per contact.
+    "CREATE TABLE IF NOT EXISTS {p}contacts (
+        user_id TEXT NOT NULL, key TEXT NOT NULL, at INTEGER NOT NULL,
+        PRIMARY KEY (user_id, key)) WITHOUT ROWID;
+    CREATE INDEX IF NOT EXISTS {p}contacts_at ON {p}contacts (at);",
+];
+
+/// A durable [`ContactStore`](crate::budget::ContactStore) (the contact budget) on SQLite, in
+/// table `{prefix}contacts`. It may share a file (and a prefix) with [`SqliteStore`].
+///
+/// A [`take`](crate::budget::ContactStore::take) is one immediate transaction (SQLite's write
+/// lock): the key is looked up, the user's contacts outside the window are deleted, the rest are
+/// counted and the contact is written, so the limit holds across the processes that share the
+/// file. Times are kept in seconds.
+#[derive(Debug)]
+pub struct SqliteContacts {
+    conn: Mutex<Connection>,
+    prefix: String,
+}
+
+impl SqliteContacts {
+    /// Opens (or creates) the database file and applies the migrations.
+    pub fn open(path: impl AsRef<Path>, prefix: &str) -> Result<Self> {
+        let conn = Connection::open(path).map_err(db("SqliteContacts::open"))?;
+        Self::init(conn, prefix)
+    }
+
+    /// A private in-memory database (tests).
+    pub fn open_in_memory(prefix: &str) -> Result<Self> {
+        let conn = Connection::open_in_memory().map_err(db("SqliteContacts::open"))?;
+        Self::init(conn, prefix)
+    }
+
+    fn init(conn: Connection, prefix: &str) -> Result<Self> {
+        let conn = open_with(conn, prefix, "contact_migrations", CONTACT_MIGRATIONS, "SqliteContacts")?;
+        Ok(Self {
+            conn: Mutex::new(conn),
+            prefix: prefix.to_owned(),
+        })
+    }
+
+    /// The schema version of the contact tables.
+    pub fn schema_version(&self) -> Result<i64> {
+        let conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
+        version_in(
+            &conn,
+            &self.prefix,
+            "contact_migrations",
+            "SqliteContacts::schema_version",
+        )
+    }
+
+    /// Deletes every contact at or before `now - window` (of every user: a `take` deletes only
+    /// its user's); returns how many.
+    pub fn purge_expired(&self, window: SignedDuration, now: Timestamp) -> Result<u64> {
+        let start = now.as_second().saturating_sub(window.as_secs());
+        in_tx(&self.conn, "SqliteContacts::purge_expired", |tx| {
+            tx.execute(&format!("DELETE FROM {}contacts WHERE at <= ?1", self.prefix), [start])
+                .map(|n| n as u64)
+        })
+    }
+}
+
+#[async_trait::async_trait]
+impl crate::budget::ContactStore for SqliteContacts {
+    async fn take(&self, user: &UserId, key: &str, limit: u32, window: SignedDuration, now: Timestamp) -> Result<bool> {
+        let p = &self.prefix;
+        let now_s = now.as_second();
+        let start = now_s.saturating_sub(window.as_secs());
+        in_tx(&self.conn, "SqliteContacts::take", |tx| {
+            let seen: Option<i64> = tx
+                .prepare_cached(&format!("SELECT 1 FROM {p}contacts WHERE user_id = ?1 AND key = ?2"))?
+                .query_row(params![user.as_str(), key], |r| r.get(0))
+                .optional()?;
+            if seen.is_some() {
+                return Ok(true);
+            }
+            // As in memory: contacts older than the window no longer count (nor are they kept);
+            // contacts "in the future" (a clock that went back) still do.
+            tx.prepare_cached(&format!("DELETE FROM {p}contacts WHERE user_id = ?1 AND at <= ?2"))?
+                .execute(params![user.as_str(), start])?;
+            let n: i64 = tx
+                .prepare_cached(&format!("SELECT COUNT(*) FROM {p}contacts WHERE user_id = ?1"))?
+                .query_row([user.as_str()], |r| r.get(0))?;
+            if n >= i64::from(limit) {
+                return Ok(false);
+            }
+            tx.prepare_cached(&format!(
+                "INSERT INTO {p}contacts (user_id, key, at) VALUES (?1, ?2, ?3)"
+            ))?
+            .execute(params![user.as_str(), key, now_s])?;
+            Ok::<_, rusqlite::Error>(true)
+        })
+    }
+
+    async fn give_back(&self, user: &UserId, key: &str) -> Result<()> {
+        in_tx(&self.conn, "SqliteContacts::give_back", |tx| {
+            tx.prepare_cached(&format!(
+                "DELETE FROM {}contacts WHERE user_id = ?1 AND key = ?2",
+                self.prefix
+            ))?
+            .execute(params![user.as_str(), key])
+            .map(|_| ())
+        })
+    }
+
+    async fn count(&self, user: &UserId, window: SignedDuration, now: Timestamp) -> Result<u32> {
+        let start = now.as_second().saturating_sub(window.as_secs());
+        in_read(&self.conn, "SqliteContacts::count", |tx| {
+            let n: i64 = tx
+                .prepare_cached(&format!(
+                    "SELECT COUNT(*) FROM {}contacts WHERE user_id = ?1 AND at > ?2",
+                    self.prefix
+                ))?
+                .query_row(params![user.as_str(), start], |r| r.get(0))?;
+            Ok::<_, rusqlite::Error>(u32::try_from(n).unwrap_or(u32::MAX))
+        })
+    }
+}
+
+/// The migrations of [`SqliteProfiles`], recorded in `{prefix}profile_migrations`. Never edit one
+/// that shipped.
+const PROFILE_MIGRATIONS: &[&str] = &[
+    // 1: profiles (attributes and LINE facts as JSON text) and their events.
+    "CREATE TABLE IF NOT EXISTS {p}profiles (
+        user_id TEXT PRIMARY KEY, attributes TEXT NOT NULL DEFAULT '[]',
+        line TEXT NOT NULL DEFAULT '{}', history_start TEXT) WITHOUT ROWID;
+    CREATE TABLE IF NOT EXISTS {p}profile_events (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, user_id TEXT NOT NULL, body TEXT NOT NULL);
+    CREATE INDEX IF NOT EXISTS {p}profile_events_user ON {p}profile_events (user_id, id);",
+];
+
+mod profile_codec {
+    //! Profiles as JSON text: values tagged by kind, attributes and properties as ordered pairs.
+
+    use jiff::Timestamp;
+    use line_segments::profile::{Attributes, Event, LineFacts, Value};
+    use serde_json::{json, Value as Json};
+
+    pub(super) type BoxError = Box<dyn std::error::Error + Send + Sync>;
+    pub(super) type R<T> = std::result::Result<T, BoxError>;
+
+    fn value(v: &Value) -> Json {
+        match v {
+            Value::Str(s) => json!({ "s": s }),
+            Value::Num(n) if n.is_finite() => json!({ "n": n }),
+            Value::Num(n) => json!({ "nf": n.to_string() }),
+            Value::Bool(b) => json!({ "b": b }),
+            Value::Date(d) => json!({ "d": d.to_string() }),
+            Value::Time(t) => json!({ "t": t.to_string() }),
+            Value::Set(s) => json!({ "set": s }),
+        }
+    }
+
+    fn read_value(j: &Json) -> R<Value> {
+        let bad = || format!("not a stored profile value: {j}");
+        let (k, v) = j.as_object().and_then(|o| o.iter().next()).ok_or_else(bad)?;
+        Ok(match (k.as_str(), v) {
+            ("s", Json::String(s)) => Value::Str(s.clone()),
+            ("n", Json::Number(n)) => Value::Num(n.as_f64().ok_or_else(bad)?),
+            ("nf", Json::String(s)) => Value::Num(s.parse()?),
+            ("b", Json::Bool(b)) => Value::Bool(*b),
+            ("d", Json::String(s)) => Value::Date(s.parse()?),
+            ("t", Json::String(s)) => Value::Time(s.parse()?),
+            ("set", Json::Array(a)) => Value::Set(
+                a.iter()
+                    .map(|x| x.as_str().map(str::to_owned).ok_or_else(bad))
+                    .collect::<Result<_, _>>()?,
+            ),
+            _ => return Err(bad().into()),
+        })
+    }
+
+    fn pairs<'a>(it: impl Iterator<Item = (&'a str, &'a Value)>) -> Json {
+        Json::Array(it.map(|(k, v)| json!([k, value(v)])).collect())
+    }
+
+    fn read_pairs(j: &Json) -> R<Vec<(String, Value)>> {
+        let arr = j.as_array().ok_or("stored pairs are not an array")?;
+        arr.iter()
+            .map(|p| match p.as_array().map(Vec::as_slice) {
+                Some([Json::String(k), v]) => Ok((k.clone(), read_value(v)?)),
+                _ => Err(format!("not a stored pair: {p}").into()),
+            })
+            .collect()
+    }
+
+    pub(super) fn attributes(a: &Attributes) -> String {
+        pairs(a.iter()).to_string()
+    }
+
+    pub(super) fn read_attributes(text: &str) -> R<Attributes> {
+        let mut a = Attributes::new();
+        for (k, v) in read_pairs(&serde_json::from_str(text)?)? {
+            a.insert(k, v);
+        }
+        Ok(a)
+    }
+
+    pub(super) fn event(e: &Event) -> String {
+        json!({
+            "name": &*e.name,
+            "at": e.at.to_string(),
+            "props": pairs(e.props.iter().map(|(k, v)| (&**k, v))),
+        })
+        .to_string()
+    }
+
+    pub(super) fn read_event(text: &str) -> R<Event> {
+        let j: Json = serde_json::from_str(text)?;
+        let name = j["name"].as_str().ok_or("a stored event has no name")?;
+        let at: Timestamp = j["at"].as_str().ok_or("a stored event has no time")?.parse()?;
+        let mut e = Event::new(name, at);
+        for (k, v) in read_pairs(&j["props"])? {
+            e = e.with(k, v);
+        }
+        Ok(e)
+    }
+
+    pub(super) fn line(l: &LineFacts) -> String {
+        json!({
+            "is_friend": l.is_friend,
+            "blocked": l.blocked,
+            "id_linked": l.id_linked,
+            "friend_since": l.friend_since.map(|t| t.to_string()),
+            "friend_source": l.friend_source,
+            "store": l.store,
+        })
+        .to_string()
+    }
+
+    pub(super) fn read_line(text: &str) -> R<LineFacts> {
+        let j: Json = serde_json::from_str(text)?;
+        Ok(LineFacts {
+            is_friend: j["is_friend"].as_bool(),
+            blocked: j["blocked"].as_bool(),
+            id_linked: j["id_linked"].as_bool(),
+            friend_since: j["friend_since"].as_str().map(str::parse).transpose()?,
+            friend_source: j["friend_source"].as_str().map(str::to_owned),
+            store: j["store"].as_str().map(str::to_owned),
+        })
+    }
+}
+
+use crate::profiles::TAGS;
+use line_segments::profile::{Attributes, Profile, Value};
+use profile_codec::BoxError;
+
+/// A durable [`ProfileStore`](crate::profiles::ProfileStore) on SQLite: the profiles scenarios
+/// read and change, in tables `{prefix}profiles` and `{prefix}profile_events`. It may share a file
+/// (and a prefix) with [`SqliteStore`].
+///
+/// Values are kept as tagged JSON, so every [`Value`] reads back exactly. Each call is one
+/// transaction (a read one for `profile` and `page`): a tag or attribute change reads and writes
+/// the user's attributes under SQLite's write lock, so concurrent acts (in any process on the
+/// file) lose no change. As with the in-memory store, acts on an unknown user create an empty
+/// profile.
+#[derive(Debug)]
+pub struct SqliteProfiles {
+    conn: Mutex<Connection>,
+    prefix: String,
+}
+
+impl SqliteProfiles {
+    /// Opens (or creates) the database file and applies the migrations.
+    pub fn open(path: impl AsRef<Path>, prefix: &str) -> Result<Self> {
+        let conn = Connection::open(path).map_err(db("SqliteProfiles::open"))?;
+        Self::init(conn, prefix)
+    }
+
+    /// A private in-memory database (tests).
+    pub fn open_in_memory(prefix: &str) -> Result<Self> {
+        let conn = Connection::open_in_memory().map_err(db("SqliteProfiles::open"))?;
+        Self::init(conn, prefix)
+    }
+
+    fn init(conn: Connection, prefix: &str) -> Result<Self> {
+        let conn = open_with(conn, prefix, "profile_migrations", PROFILE_MIGRATIONS, "SqliteProfiles")?;
+        Ok(Self {
+            conn: Mutex::new(conn),
+            prefix: prefix.to_owned(),
+        })
+    }
+
+    /// The schema version of the profile tables.
+    pub fn schema_version(&self) -> Result<i64> {
+        let conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
+        version_in(
+            &conn,
+            &self.prefix,
+            "profile_migrations",
+            "SqliteProfiles::schema_version",
+        )
+    }
+
+    /// Adds or replaces a profile: its attributes, LINE facts, history start and events.
+    pub fn insert(&self, profile: &Profile) -> Result<()> {
+        let p = &self.prefix;
+        in_tx(&self.conn, "SqliteProfiles::insert", |tx| {
+            let user = profile.id.as_str();
+            tx.execute(
+                &format!(
+                    "INSERT INTO {p}profiles (user_id, attributes, line, history_start) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (user_id) DO UPDATE SET attributes = ?2, line = ?3, history_start = ?4"
+                ),
+                params![
+                    user,
+                    profile_codec::attributes(&profile.attributes),
+                    profile_codec::line(&profile.line),
+                    profile.history_start.map(|t| t.to_string())
+                ],
+            )?;
+            tx.execute(&format!("DELETE FROM {p}profile_events WHERE user_id = ?1"), [user])?;
+            let mut add = tx.prepare_cached(&format!(
+                "INSERT INTO {p}profile_events (user_id, body) VALUES (?1, ?2)"
+            ))?;
+            for e in &profile.events {
+                add.execute(params![user, profile_codec::event(e)])?;
+            }
+            Ok::<_, rusqlite::Error>(())
+        })
+    }
+
+    /// Changes the user's attributes in one transaction, creating the profile if needed.
+    fn update(&self, op: &str, user: &UserId, f: impl FnOnce(&mut Attributes)) -> Result<()> {
+        let p = &self.prefix;
+        in_tx(&self.conn, op, |tx| {
+            tx.prepare_cached(&format!(
+                "INSERT INTO {p}profiles (user_id) VALUES (?1) ON CONFLICT DO NOTHING"
+            ))?
+            .execute([user.as_str()])?;
+            let text: String = tx
+                .prepare_cached(&format!("SELECT attributes FROM {p}profiles WHERE user_id = ?1"))?
+                .query_row([user.as_str()], |r| r.get(0))?;
+            let mut attrs = profile_codec::read_attributes(&text)?;
+            f(&mut attrs);
+            tx.prepare_cached(&format!("UPDATE {p}profiles SET attributes = ?2 WHERE user_id = ?1"))?
+                .execute(params![user.as_str(), profile_codec::attributes(&attrs)])?;
+            Ok::<_, BoxError>(())
+        })
+    }
+
+    /// The profile of a row `(user_id, attributes, line, history_start)`, with its events.
+    fn read_profile(
+        &self,
+        tx: &rusqlite::Transaction<'_>,
+        (id, attributes, line, start): (String, String, String, Option<String>),
+    ) -> std::result::Result<Profile, BoxError> {
+        let mut p = Profile::new(UserId::new(id));
+        p.attributes = profile_codec::read_attributes(&attributes)?;
+        p.line = profile_codec::read_line(&line)?;
+        p.history_start = start.as_deref().map(str::parse).transpose()?;
+        let mut stmt = tx.prepare_cached(&format!(
+            "SELECT body FROM {}profile_events WHERE user_id = ?1 ORDER BY id",
+            self.prefix
+        ))?;
+        let bodies = stmt
+            .query_map([p.id.as_str()], |r| r.get::<_, String>(0))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        p.events = bodies
+            .iter()
+            .map(|b| profile_codec::read_event(b))
+            .collect::<std::result::Result<_, _>>()?;
+        Ok(p)
+    }
+}
+
+type ProfileRow = (String, String, String, Option<String>);
+
+fn profile_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ProfileRow> {
+    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+}
+
+#[async_trait::async_trait]
+impl crate::profiles::ProfileStore for SqliteProfiles {
+    async fn profile(&self, user: &UserId) -> Result<Option<std::sync::Arc<Profile>>> {
+        in_read(&self.conn, "SqliteProfiles::profile", |tx| {
+            let row = tx
+                .prepare_cached(&format!(
+                    "SELECT user_id, attributes, line, history_start FROM {}profiles WHERE user_id = ?1",
+                    self.prefix
+                ))?
+                .query_row([user.as_str()], profile_row)
+                .optional()?;
+            row.map(|row| self.read_profile(tx, row).map(std::sync::Arc::new))
+                .transpose()
+        })
+    }
+
+    async fn page(&self, after: Option<&UserId>, limit: usize) -> Result<Vec<std::sync::Arc<Profile>>> {
+        let after = after.map_or("", |u| u.as_str());
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        in_read(&self.conn, "SqliteProfiles::page", |tx| {
+            let rows = tx
+                .prepare_cached(&format!(
+                    "SELECT user_id, attributes, line, history_start FROM {}profiles
+                     WHERE user_id > ?1 ORDER BY user_id LIMIT ?2",
+                    self.prefix
+                ))?
+                .query_map(params![after, limit], profile_row)?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            rows.into_iter()
+                .map(|row| self.read_profile(tx, row).map(std::sync::Arc::new))
+                .collect::<std::result::Result<Vec<_>, BoxError>>()
+        })
+    }
+
+    async fn record_event(&self, user: &UserId, event: &line_segments::profile::Event) -> Result<()> {
+        let p = &self.prefix;
+        in_tx(&self.conn, "SqliteProfiles::record_event", |tx| {
+            tx.prepare_cached(&format!(
+                "INSERT INTO {p}profiles (user_id) VALUES (?1) ON CONFLICT DO NOTHING"
+            ))?
+            .execute([user.as_str()])?;
+            tx.prepare_cached(&format!(
+                "INSERT INTO {p}profile_events (user_id, body) VALUES (?1, ?2)"
+            ))?
+            .execute(params![user.as_str(), profile_codec::event(event)])?;
+            Ok::<_, rusqlite::Error>(())
+        })
+    }
+
+    async fn add_tag(&self, user: &UserId, tag: &str) -> Result<()> {
+        self.update("SqliteProfiles::add_tag", user, |a| {
+            let mut tags = match a.get(TAGS) {
+                Some(Value::Set(s)) => s.clone(),
+                _ => Vec::new(),
+            };
+            if !tags.iter().any(|t| t == tag) {
+                tags.push(tag.to_owned());
+            }
+            a.insert(TAGS, Value::Set(tags));
+        })
+    }
+
+    async fn remove_tag(&self, user: &UserId, tag: &str) -> Result<()> {
+        self.update("SqliteProfiles::remove_tag", user, |a| {
+            if let Some(Value::Set(s)) = a.get(TAGS) {
+                let tags: Vec<String> = s.iter().filter(|t| *t != tag).cloned().collect();
+                a.insert(TAGS, Value::Set(tags));
+            }
+        })
+    }
+
+    async fn set_attribute(&self, user: &UserId, name: &str, value: Value) -> Result<()> {
+        self.update("SqliteProfiles::set_attribute", user, |a| a.insert(name, value))
+    }
+
+    async fn remove_attribute(&self, user: &UserId, name: &str) -> Result<()> {
+        self.update("SqliteProfiles::remove_attribute", user, |a| {
+            a.remove(name);
         })
     }
 }
