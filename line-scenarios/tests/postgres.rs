@@ -700,7 +700,7 @@ async fn postgres_two_processes_take_a_binding_and_count_a_click_once() {
             tokio::spawn(async move {
                 let u = UserId::new(format!("U{i}"));
                 // Even users follow with an event id (the same in both processes), odd without.
-                let event = (i % 2 == 0).then(|| format!("follow-{i}"));
+                let event = i.is_multiple_of(2).then(|| format!("follow-{i}"));
                 let took = s.follow(&u, event.as_deref(), at).await.unwrap();
                 let new_click = c
                     .record_click(&Link::new("cart", 1, 1, u.clone(), "https://x.example/"), at)
