@@ -7,7 +7,9 @@
 //! give the same value (behind an `Arc`) to the engine as its state and scheduler, and to the
 //! [`Gate`](crate::budget::Gate) as its contact store. [`PgProfiles`] is a
 //! [`ProfileStore`](crate::profiles::ProfileStore) on the same pool, for hosts that keep the
-//! profiles scenarios read and change in PostgreSQL too.
+//! profiles scenarios read and change in PostgreSQL too. [`PgSources`] (friend sources) and
+//! [`PgClickStore`] (tracked clicks) are the other scenario stores on the same pool, each with
+//! its own tables and migration component (`scenario_sources`, `scenario_clicks`).
 //!
 //! # Tables
 //!
@@ -789,7 +791,7 @@ impl ProfileSql {
 /// facts, events) that acts change, shared by many processes. Cheap to clone.
 ///
 /// Tables `{prefix}scn_profile` and `{prefix}scn_profile_event` (component `scenario_profiles`).
-/// Values are kept as tagged JSON, so every [`Value`](line_segments::profile::Value) reads back
+/// Values are kept as tagged JSON, so every `line_segments::profile::Value` reads back
 /// exactly. A tag or attribute change is one transaction of two round trips that locks the user's
 /// row (concurrent acts on one user wait, in any process); recording an event is one statement.
 /// As with the in-memory store, acts on an unknown user create an empty profile.
@@ -1111,6 +1113,366 @@ impl crate::profiles::ProfileStore for PgProfiles {
             a.remove(name);
         })
         .await
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Friend sources and tracked clicks.
+// ---------------------------------------------------------------------------------------------
+
+/// The migrations of component `scenario_sources` ([`PgSources`]), in order; `{p}` is the table
+/// prefix. Never edit one that shipped: add a new one.
+const SOURCE_MIGRATIONS: &[&str] = &["
+CREATE TABLE {p}src_token (token TEXT COLLATE \"C\" PRIMARY KEY, source TEXT NOT NULL, expires BIGINT NOT NULL);
+CREATE TABLE {p}src_binding (user_id TEXT COLLATE \"C\" PRIMARY KEY, source TEXT NOT NULL, expires BIGINT NOT NULL);
+CREATE TABLE {p}src_user (user_id TEXT COLLATE \"C\" PRIMARY KEY, source TEXT NOT NULL);
+CREATE TABLE {p}src_follow (event_id TEXT COLLATE \"C\" PRIMARY KEY, source TEXT);
+CREATE TABLE {p}src_seen (key TEXT COLLATE \"C\" PRIMARY KEY);
+CREATE TABLE {p}src_count (
+  source TEXT COLLATE \"C\" PRIMARY KEY, visits BIGINT NOT NULL DEFAULT 0, friends BIGINT NOT NULL DEFAULT 0,
+  blocks BIGINT NOT NULL DEFAULT 0, conversions BIGINT NOT NULL DEFAULT 0,
+  revenue DOUBLE PRECISION NOT NULL DEFAULT 0);
+"];
+
+struct SourceSql {
+    prefix: String,
+    visit: String,
+    bind: String,
+    follow_claim: String,
+    follow_first: String,
+    follow_take: String,
+    follow_settle: String,
+    unfollow: String,
+    convert: String,
+    source_of: String,
+    counts: String,
+}
+
+impl SourceSql {
+    fn new(prefix: &str) -> Self {
+        let e = |s: &str| s.replace("{p}", prefix);
+        Self {
+            prefix: prefix.to_owned(),
+            // $1 source, $2 token, $3 expires.
+            visit: e(
+                "WITH t AS (INSERT INTO {p}src_token (token, source, expires) VALUES ($2, $1, $3) \
+                        ON CONFLICT (token) DO UPDATE SET source = EXCLUDED.source, expires = EXCLUDED.expires) \
+                      INSERT INTO {p}src_count AS c (source, visits) VALUES ($1, 1) \
+                      ON CONFLICT (source) DO UPDATE SET visits = c.visits + 1",
+            ),
+            // $1 token, $2 user, $3 now, $4 expires.
+            bind: e(
+                "WITH t AS (SELECT source, expires FROM {p}src_token WHERE token = $1), \
+                       gone AS (DELETE FROM {p}src_token WHERE token = $1 AND expires <= $3), \
+                       b AS (INSERT INTO {p}src_binding (user_id, source, expires) \
+                             SELECT $2, source, $4 FROM t WHERE expires > $3 \
+                             ON CONFLICT (user_id) DO UPDATE SET source = EXCLUDED.source, expires = EXCLUDED.expires \
+                             RETURNING source) \
+                     SELECT source FROM b",
+            ),
+            follow_claim: e("INSERT INTO {p}src_follow (event_id, source) VALUES ($1, NULL) \
+                             ON CONFLICT (event_id) DO NOTHING RETURNING 1"),
+            follow_first: e("SELECT source FROM {p}src_follow WHERE event_id = $1"),
+            // $1 user, $2 now: takes the binding (a concurrent follow of the same user waits on
+            // the row and then finds it gone), sets the user's source and counts a friend.
+            follow_take: e(
+                "WITH b AS (DELETE FROM {p}src_binding WHERE user_id = $1 RETURNING source, expires), \
+                              s AS (SELECT source FROM b WHERE expires > $2), \
+                              u AS (INSERT INTO {p}src_user (user_id, source) SELECT $1, source FROM s \
+                                    ON CONFLICT (user_id) DO UPDATE SET source = EXCLUDED.source), \
+                              c AS (INSERT INTO {p}src_count AS c (source, friends) SELECT source, 1 FROM s \
+                                    ON CONFLICT (source) DO UPDATE SET friends = c.friends + 1) \
+                            SELECT source FROM s",
+            ),
+            follow_settle: e("UPDATE {p}src_follow SET source = $2 WHERE event_id = $1"),
+            // $1 user, $2 seen key or NULL.
+            unfollow: e("WITH s AS (SELECT source FROM {p}src_user WHERE user_id = $1), \
+                           seen AS (INSERT INTO {p}src_seen (key) SELECT $2::text FROM s WHERE $2::text IS NOT NULL \
+                                    ON CONFLICT (key) DO NOTHING RETURNING 1), \
+                           c AS (INSERT INTO {p}src_count AS c (source, blocks) SELECT source, 1 FROM s \
+                                 WHERE $2::text IS NULL OR EXISTS (SELECT 1 FROM seen) \
+                                 ON CONFLICT (source) DO UPDATE SET blocks = c.blocks + 1) \
+                         SELECT source FROM s"),
+            // $1 user, $2 seen key, $3 revenue.
+            convert: e("WITH s AS (SELECT source FROM {p}src_user WHERE user_id = $1), \
+                          seen AS (INSERT INTO {p}src_seen (key) SELECT $2::text FROM s \
+                                   ON CONFLICT (key) DO NOTHING RETURNING 1), \
+                          c AS (INSERT INTO {p}src_count AS c (source, conversions, revenue) \
+                                SELECT source, 1, $3 FROM s WHERE EXISTS (SELECT 1 FROM seen) \
+                                ON CONFLICT (source) DO UPDATE SET conversions = c.conversions + 1, \
+                                revenue = c.revenue + EXCLUDED.revenue) \
+                        SELECT source FROM s"),
+            source_of: e("SELECT source FROM {p}src_user WHERE user_id = $1"),
+            counts: e("SELECT visits, friends, blocks, conversions, revenue FROM {p}src_count WHERE source = $1"),
+        }
+    }
+}
+
+/// A [`SourceStore`](crate::sources::SourceStore) in PostgreSQL (friend sources: visits,
+/// attribution tokens, bindings, users' sources and per-source counts), shared by many processes.
+/// Cheap to clone; clones share the pool.
+///
+/// Its tables are `{prefix}src_token`, `{prefix}src_binding`, `{prefix}src_user`,
+/// `{prefix}src_follow`, `{prefix}src_seen` and `{prefix}src_count`, created and upgraded through
+/// migrations recorded as component `scenario_sources`. Times are kept in milliseconds.
+///
+/// Every operation but `follow` is one statement; `follow` with an event id is one transaction
+/// that first claims the event id (a concurrent delivery of the same event waits, then returns
+/// the first answer). A binding is taken by a `DELETE … RETURNING`, so two processes following
+/// one user at once count one friend; the seen keys of `unfollow` and `convert` are inserted with
+/// `ON CONFLICT DO NOTHING` in the statement that counts, so each counts once. Expired tokens are
+/// deleted when bound; expired bindings when taken.
+#[derive(Clone)]
+pub struct PgSources {
+    pool: PgPool,
+    sql: Arc<SourceSql>,
+}
+
+impl fmt::Debug for PgSources {
+    // The pool prints no URL (it holds a password).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PgSources")
+            .field("prefix", &self.sql.prefix)
+            .field("pool", &self.pool)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PgSources {
+    /// The store on `pool`, tables under `line_`. Creates or upgrades its tables.
+    pub async fn new(pool: &PgPool) -> Result<Self> {
+        Self::with_prefix(pool, line_core::store::DEFAULT_PREFIX).await
+    }
+
+    /// The store on `pool` with tables under `prefix` (1 to 40 of `[a-z0-9_]`, not starting with
+    /// a digit). Creates or upgrades its tables.
+    pub async fn with_prefix(pool: &PgPool, prefix: &str) -> Result<Self> {
+        pool.migrate("PgSources", prefix, "scenario_sources", SOURCE_MIGRATIONS)
+            .await
+            .map_err(|e| match e.kind() {
+                line_core::ErrorKind::Config { reason, .. } => Error::config("prefix", reason.clone()),
+                _ => Error::store("PgSources::migrate", &e).with_source(e),
+            })?;
+        Ok(Self {
+            pool: pool.clone(),
+            sql: Arc::new(SourceSql::new(prefix)),
+        })
+    }
+
+    /// Runs one statement that returns at most one `source` column.
+    async fn one(&self, sql: &str, params: &[&P<'_>]) -> std::result::Result<Option<String>, BoxError> {
+        let conn = self.pool.get().await?;
+        let c = conn.client();
+        let stmt = c.prepare_cached(sql).await?;
+        let row = c.query_opt(&stmt, params).await?;
+        Ok(row.map(|r| r.try_get(0)).transpose()?)
+    }
+}
+
+#[async_trait::async_trait]
+impl crate::sources::SourceStore for PgSources {
+    async fn visit(&self, source: &str, token: &str, expires: Timestamp) -> Result<()> {
+        let expires = expires.as_millisecond();
+        let run = async {
+            let conn = self.pool.get().await?;
+            let c = conn.client();
+            let stmt = c.prepare_cached(&self.sql.visit).await?;
+            let p: [&P<'_>; 3] = [&source, &token, &expires];
+            c.execute(&stmt, &p).await?;
+            Ok::<_, BoxError>(())
+        };
+        run.await.map_err(err("PgSources::visit"))
+    }
+
+    async fn bind(&self, token: &str, user: &UserId, now: Timestamp, expires: Timestamp) -> Result<Option<String>> {
+        let (user, now, expires) = (user.as_str(), now.as_millisecond(), expires.as_millisecond());
+        let p: [&P<'_>; 4] = [&token, &user, &now, &expires];
+        self.one(&self.sql.bind, &p).await.map_err(err("PgSources::bind"))
+    }
+
+    async fn follow(&self, user: &UserId, event_id: Option<&str>, now: Timestamp) -> Result<Option<String>> {
+        let (user, now) = (user.as_str(), now.as_millisecond());
+        let Some(id) = event_id else {
+            let p: [&P<'_>; 2] = [&user, &now];
+            return self
+                .one(&self.sql.follow_take, &p)
+                .await
+                .map_err(err("PgSources::follow"));
+        };
+        let run = async {
+            let mut conn = self.pool.get().await?;
+            conn.begin();
+            let c = conn.client();
+            let (begin, claim, first, take, settle, commit) = tokio::try_join!(
+                c.prepare_cached("BEGIN"),
+                c.prepare_cached(&self.sql.follow_claim),
+                c.prepare_cached(&self.sql.follow_first),
+                c.prepare_cached(&self.sql.follow_take),
+                c.prepare_cached(&self.sql.follow_settle),
+                c.prepare_cached("COMMIT"),
+            )?;
+            let p_id: [&P<'_>; 1] = [&id];
+            // Round trip 1: claim the event id. A concurrent claim of the same id waits here
+            // until the first commits, then finds it taken.
+            let (_, claimed) = tokio::try_join!(c.execute(&begin, &[]), c.query_opt(&claim, &p_id))?;
+            let source = if claimed.is_some() {
+                // Round trip 2: take the binding, count, record the answer and commit.
+                let p_take: [&P<'_>; 2] = [&user, &now];
+                let row = c.query_opt(&take, &p_take).await?;
+                let source: Option<String> = row.map(|r| r.try_get(0)).transpose()?;
+                let p_settle: [&P<'_>; 2] = [&id, &source];
+                tokio::try_join!(c.execute(&settle, &p_settle), c.execute(&commit, &[]))?;
+                source
+            } else {
+                // A repeat: the first answer (committed, so this statement sees it).
+                let (row, _) = tokio::try_join!(c.query_opt(&first, &p_id), c.execute(&commit, &[]))?;
+                row.map(|r| r.try_get::<_, Option<String>>(0)).transpose()?.flatten()
+            };
+            conn.done();
+            Ok::<_, BoxError>(source)
+        };
+        run.await.map_err(err("PgSources::follow"))
+    }
+
+    async fn unfollow(&self, user: &UserId, event_id: Option<&str>) -> Result<Option<String>> {
+        let user = user.as_str();
+        let key = event_id.map(|id| format!("unfollow\u{1f}{id}"));
+        let p: [&P<'_>; 2] = [&user, &key];
+        self.one(&self.sql.unfollow, &p)
+            .await
+            .map_err(err("PgSources::unfollow"))
+    }
+
+    async fn convert(&self, user: &UserId, key: &str, revenue: f64) -> Result<Option<String>> {
+        let user = user.as_str();
+        let key = format!("convert\u{1f}{key}");
+        let p: [&P<'_>; 3] = [&user, &key, &revenue];
+        self.one(&self.sql.convert, &p).await.map_err(err("PgSources::convert"))
+    }
+
+    async fn source_of(&self, user: &UserId) -> Result<Option<String>> {
+        let user = user.as_str();
+        let p: [&P<'_>; 1] = [&user];
+        self.one(&self.sql.source_of, &p)
+            .await
+            .map_err(err("PgSources::source_of"))
+    }
+
+    async fn counts(&self, source: &str) -> Result<crate::sources::SourceCounts> {
+        let run = async {
+            let conn = self.pool.get().await?;
+            let c = conn.client();
+            let stmt = c.prepare_cached(&self.sql.counts).await?;
+            let p: [&P<'_>; 1] = [&source];
+            let mut counts = crate::sources::SourceCounts::default();
+            if let Some(r) = c.query_opt(&stmt, &p).await? {
+                let n =
+                    |i: usize| -> std::result::Result<u64, BoxError> { Ok(u64::try_from(r.try_get::<_, i64>(i)?)?) };
+                counts.visits = n(0)?;
+                counts.friends = n(1)?;
+                counts.blocks = n(2)?;
+                counts.conversions = n(3)?;
+                counts.revenue = r.try_get(4)?;
+            }
+            Ok::<_, BoxError>(counts)
+        };
+        run.await.map_err(err("PgSources::counts"))
+    }
+}
+
+/// The migrations of component `scenario_clicks` ([`PgClickStore`]), in order; `{p}` is the
+/// table prefix. Never edit one that shipped: add a new one.
+const CLICK_MIGRATIONS: &[&str] = &["
+CREATE TABLE {p}scn_click (
+  scenario TEXT COLLATE \"C\" NOT NULL, step BIGINT NOT NULL, entry BIGINT NOT NULL,
+  user_id TEXT COLLATE \"C\" NOT NULL, url TEXT NOT NULL, at BIGINT NOT NULL,
+  PRIMARY KEY (scenario, step, entry, user_id));
+"];
+
+/// A [`ClickStore`](crate::tracking::ClickStore) in PostgreSQL, shared by many processes: one
+/// row per send and user in `{prefix}scn_click` (the first click's URL and time, in
+/// milliseconds), created and upgraded through migrations recorded as component
+/// `scenario_clicks`. A click is one `INSERT … ON CONFLICT DO NOTHING`, so the same click
+/// recorded by two processes at once counts once. Cheap to clone; clones share the pool.
+#[derive(Clone)]
+pub struct PgClickStore {
+    pool: PgPool,
+    prefix: Arc<str>,
+    record: Arc<str>,
+    clicks: Arc<str>,
+}
+
+impl fmt::Debug for PgClickStore {
+    // The pool prints no URL (it holds a password).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PgClickStore")
+            .field("prefix", &self.prefix)
+            .field("pool", &self.pool)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PgClickStore {
+    /// The store on `pool`, tables under `line_`. Creates or upgrades its table.
+    pub async fn new(pool: &PgPool) -> Result<Self> {
+        Self::with_prefix(pool, line_core::store::DEFAULT_PREFIX).await
+    }
+
+    /// The store on `pool` with tables under `prefix` (1 to 40 of `[a-z0-9_]`, not starting with
+    /// a digit). Creates or upgrades its table.
+    pub async fn with_prefix(pool: &PgPool, prefix: &str) -> Result<Self> {
+        pool.migrate("PgClickStore", prefix, "scenario_clicks", CLICK_MIGRATIONS)
+            .await
+            .map_err(|e| match e.kind() {
+                line_core::ErrorKind::Config { reason, .. } => Error::config("prefix", reason.clone()),
+                _ => Error::store("PgClickStore::migrate", &e).with_source(e),
+            })?;
+        Ok(Self {
+            pool: pool.clone(),
+            prefix: Arc::from(prefix),
+            record: Arc::from(format!(
+                "INSERT INTO {prefix}scn_click (scenario, step, entry, user_id, url, at) \
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING"
+            )),
+            clicks: Arc::from(format!(
+                "SELECT step, count(*) FROM {prefix}scn_click WHERE scenario = $1 GROUP BY step"
+            )),
+        })
+    }
+}
+
+#[async_trait::async_trait]
+impl crate::tracking::ClickStore for PgClickStore {
+    async fn record_click(&self, link: &crate::tracking::Link, at: Timestamp) -> Result<bool> {
+        let run = async {
+            let conn = self.pool.get().await?;
+            let c = conn.client();
+            let stmt = c.prepare_cached(&self.record).await?;
+            let (step, entry, user, at) = (
+                i64::from(link.step),
+                i64::from(link.entry),
+                link.user.as_str(),
+                at.as_millisecond(),
+            );
+            let p: [&P<'_>; 6] = [&link.scenario, &step, &entry, &user, &link.url, &at];
+            Ok::<_, BoxError>(c.execute(&stmt, &p).await? == 1)
+        };
+        run.await.map_err(err("PgClickStore::record_click"))
+    }
+
+    async fn clicks(&self, scenario: &str) -> Result<std::collections::BTreeMap<u16, u64>> {
+        let run = async {
+            let conn = self.pool.get().await?;
+            let c = conn.client();
+            let stmt = c.prepare_cached(&self.clicks).await?;
+            let p: [&P<'_>; 1] = [&scenario];
+            let mut out = std::collections::BTreeMap::new();
+            for r in c.query(&stmt, &p).await? {
+                out.insert(get_u16(&r, 0)?, u64::try_from(r.try_get::<_, i64>(1)?)?);
+            }
+            Ok::<_, BoxError>(out)
+        };
+        run.await.map_err(err("PgClickStore::clicks"))
     }
 }
 

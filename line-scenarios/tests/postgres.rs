@@ -17,13 +17,17 @@ use line_scenarios::budget::{Budget, ContactStore, Gate};
 use line_scenarios::model::Reentry;
 use line_scenarios::postgres::PgProfiles;
 use line_scenarios::postgres::PgStore;
+use line_scenarios::postgres::{PgClickStore, PgSources};
 use line_scenarios::profiles::InMemoryProfiles;
 use line_scenarios::profiles::ProfileStore;
 use line_scenarios::sender::RecordingSender;
+use line_scenarios::sources::SourceStore;
 use line_scenarios::store::*;
 use line_scenarios::testing::{
-    contact_store_conformance, profile_store_conformance, scheduler_conformance, state_store_conformance,
+    contact_store_conformance, profile_store_conformance, scheduler_conformance, source_store_conformance,
+    state_store_conformance,
 };
+use line_scenarios::tracking::{click_store_conformance, ClickStore, Link};
 use line_scenarios::{json, Engine, ErrorKind};
 use line_segments::profile::{Event, Value};
 use tokio::net::{TcpListener, TcpStream};
@@ -572,5 +576,195 @@ async fn postgres_server_down_gives_typed_errors_and_never_records_a_send_as_don
         "the store does not print its URL"
     );
     relay.cut().await;
+    pg_drop_prefix(&pool, &prefix).await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Friend sources and tracked clicks.
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_sources_and_clicks_pass_their_conformance_suites() {
+    let Some(pool) = pg_pool().await else { return };
+    let prefix = fresh_prefix("scn_src");
+    let clock = ManualClock::new(Timestamp::UNIX_EPOCH);
+    let sources = Arc::new(PgSources::with_prefix(&pool, &prefix).await.unwrap());
+    source_store_conformance(sources.clone(), &clock).await;
+    // Again on the same tables (other keys), and through a second store on them (migrations
+    // already applied).
+    source_store_conformance(sources, &clock).await;
+    source_store_conformance(Arc::new(PgSources::with_prefix(&pool, &prefix).await.unwrap()), &clock).await;
+    let clicks = Arc::new(PgClickStore::with_prefix(&pool, &prefix).await.unwrap());
+    click_store_conformance(clicks.clone(), &clock).await;
+    click_store_conformance(clicks, &clock).await;
+    click_store_conformance(
+        Arc::new(PgClickStore::with_prefix(&pool, &prefix).await.unwrap()),
+        &clock,
+    )
+    .await;
+
+    // The migrations are recorded under their own components, and the tables are prefixed.
+    let conn = pool.get().await.unwrap();
+    let c = conn.client();
+    for component in ["scenario_sources", "scenario_clicks"] {
+        let v: i64 = c
+            .query_one(
+                &format!("SELECT version FROM {prefix}schema_version WHERE component = $1"),
+                &[&component],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(v, 1, "{component}");
+    }
+    for table in ["src_token", "src_binding", "src_count", "scn_click"] {
+        let n: i64 = c
+            .query_one(
+                "SELECT count(*) FROM pg_tables WHERE schemaname = current_schema() AND tablename = $1",
+                &[&format!("{prefix}{table}")],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(n, 1, "{prefix}{table}");
+    }
+    drop(conn);
+    let e = PgSources::with_prefix(&pool, "Bad-Prefix").await.unwrap_err();
+    assert!(matches!(e.kind(), ErrorKind::Config { .. }), "{e}");
+    let e = PgClickStore::with_prefix(&pool, "Bad-Prefix").await.unwrap_err();
+    assert!(matches!(e.kind(), ErrorKind::Config { .. }), "{e}");
+    pg_drop_prefix(&pool, &prefix).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_sources_and_clicks_down_give_typed_errors() {
+    let Some(pool) = pg_pool().await else { return };
+    let prefix = fresh_prefix("scn_src_down");
+    let down = PgPool::connect("postgres://line:hunter2@127.0.0.1:1/line").unwrap();
+    let e = PgSources::with_prefix(&down, &prefix).await.unwrap_err();
+    assert!(
+        matches!(e.kind(), ErrorKind::Store { operation, .. } if operation == "PgSources::migrate"),
+        "{e}"
+    );
+    assert!(!format!("{e} {e:?}").contains("hunter2"), "no password in errors");
+    let e = PgClickStore::with_prefix(&down, &prefix).await.unwrap_err();
+    assert!(
+        matches!(e.kind(), ErrorKind::Store { operation, .. } if operation == "PgClickStore::migrate"),
+        "{e}"
+    );
+
+    let relay = Relay::start().await;
+    let relayed = PgPool::connect(&relay.url()).unwrap();
+    let sources = PgSources::with_prefix(&relayed, &prefix).await.unwrap();
+    let clicks = PgClickStore::with_prefix(&relayed, &prefix).await.unwrap();
+    let at = t("2026-05-01T00:00:00Z");
+    let later = t("2026-05-01T01:00:00Z");
+    let u = UserId::new("Udown");
+    sources.visit("flyer", "tok", later).await.unwrap();
+    relay.cut().await;
+    assert_store_error(sources.visit("flyer", "tok2", later).await, "PgSources::visit");
+    assert_store_error(sources.bind("tok", &u, at, later).await, "PgSources::bind");
+    assert_store_error(sources.follow(&u, None, at).await, "PgSources::follow");
+    assert_store_error(sources.follow(&u, Some("ev"), at).await, "PgSources::follow");
+    assert_store_error(sources.unfollow(&u, Some("ev")).await, "PgSources::unfollow");
+    assert_store_error(sources.convert(&u, "order-1", 100.0).await, "PgSources::convert");
+    assert_store_error(sources.source_of(&u).await, "PgSources::source_of");
+    assert_store_error(sources.counts("flyer").await, "PgSources::counts");
+    let link = Link::new("cart", 1, 1, u.clone(), "https://x.example/");
+    assert_store_error(clicks.record_click(&link, at).await, "PgClickStore::record_click");
+    assert_store_error(clicks.clicks("cart").await, "PgClickStore::clicks");
+    assert!(
+        !format!("{sources:?} {clicks:?}").contains(&relay.url()),
+        "no URL in Debug"
+    );
+    pg_drop_prefix(&pool, &prefix).await;
+}
+
+/// How many users the two-process source test binds; each child follows each of them, and
+/// records each click, from 16 tasks at once.
+const SOURCE_USERS: usize = 60;
+
+/// Two processes at once, on the same tables: the same follow (with and without an event id),
+/// block, conversion and click from both. In all: each binding is taken by one follow, each
+/// friend, block, conversion and click counts once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_two_processes_take_a_binding_and_count_a_click_once() {
+    if let Some(child) = child_index() {
+        let pool = PgPool::connect_with_size(&pg_url(), 4).unwrap();
+        let prefix = std::env::var("LINE_TEST_PREFIX").unwrap();
+        let sources = Arc::new(PgSources::with_prefix(&pool, &prefix).await.unwrap());
+        let clicks = Arc::new(PgClickStore::with_prefix(&pool, &prefix).await.unwrap());
+        let at = t("2026-05-01T00:00:00Z");
+        let one = |i: usize| {
+            let (s, c) = (sources.clone(), clicks.clone());
+            tokio::spawn(async move {
+                let u = UserId::new(format!("U{i}"));
+                // Even users follow with an event id (the same in both processes), odd without.
+                let event = i.is_multiple_of(2).then(|| format!("follow-{i}"));
+                let took = s.follow(&u, event.as_deref(), at).await.unwrap();
+                let new_click = c
+                    .record_click(&Link::new("cart", 1, 1, u.clone(), "https://x.example/"), at)
+                    .await
+                    .unwrap();
+                s.unfollow(&u, Some(&format!("block-{i}"))).await.unwrap();
+                s.convert(&u, &format!("order-{i}"), 100.0).await.unwrap();
+                (took, new_click)
+            })
+        };
+        let mut tasks = Vec::new();
+        for i in 0..SOURCE_USERS {
+            tasks.push(one(i));
+            if tasks.len() == 16 || i == SOURCE_USERS - 1 {
+                for task in tasks.drain(..) {
+                    let (took, new_click) = task.await.unwrap();
+                    report(&format!("follow:{}", took.as_deref().unwrap_or("-")));
+                    report(&format!("click:{}", usize::from(new_click)));
+                }
+            }
+        }
+        report(&format!("child:{child}"));
+        return;
+    }
+    let Some(pool) = pg_pool().await else { return };
+    let prefix = fresh_prefix("scn_src_two");
+    let sources = PgSources::with_prefix(&pool, &prefix).await.unwrap();
+    let clicks = PgClickStore::with_prefix(&pool, &prefix).await.unwrap();
+    let at = t("2026-05-01T00:00:00Z");
+    let later = t("2026-05-02T00:00:00Z");
+    for i in 0..SOURCE_USERS {
+        let token = format!("tok{i}");
+        sources.visit("flyer", &token, later).await.unwrap();
+        let bound = sources.bind(&token, &UserId::new(format!("U{i}")), at, later).await;
+        assert_eq!(bound.unwrap().as_deref(), Some("flyer"));
+    }
+    let reports = run_children(
+        "postgres_two_processes_take_a_binding_and_count_a_click_once",
+        2,
+        &[("LINE_TEST_PREFIX", prefix.clone())],
+    );
+    let all: Vec<&str> = reports.iter().flatten().map(String::as_str).collect();
+    assert_eq!(all.iter().filter(|r| r.starts_with("child:")).count(), 2, "{reports:?}");
+    let matched = all.iter().filter(|r| **r == "follow:flyer").count();
+    let unmatched = all.iter().filter(|r| **r == "follow:-").count();
+    // A repeated event gives the first answer (the source) in both processes; a follow without
+    // an event id finds the binding taken in the second.
+    assert_eq!(matched, SOURCE_USERS + SOURCE_USERS / 2, "{reports:?}");
+    assert_eq!(unmatched, SOURCE_USERS / 2, "{reports:?}");
+    let clicked: usize = all
+        .iter()
+        .filter_map(|r| r.strip_prefix("click:"))
+        .map(|n| n.parse::<usize>().unwrap())
+        .sum();
+    assert_eq!(clicked, SOURCE_USERS, "each click counts new once");
+    assert_eq!(
+        clicks.clicks("cart").await.unwrap(),
+        std::collections::BTreeMap::from([(1, SOURCE_USERS as u64)])
+    );
+    let counts = sources.counts("flyer").await.unwrap();
+    assert_eq!(counts.visits, SOURCE_USERS as u64);
+    assert_eq!(counts.friends, SOURCE_USERS as u64, "each binding is taken once");
+    assert_eq!(counts.blocks, SOURCE_USERS as u64, "each block counts once");
+    assert_eq!(counts.conversions, SOURCE_USERS as u64, "each conversion counts once");
+    assert_eq!(counts.revenue, 100.0 * SOURCE_USERS as f64);
     pg_drop_prefix(&pool, &prefix).await;
 }
