@@ -8,15 +8,7 @@ use std::fmt;
 use jiff::civil::Date;
 use jiff::Timestamp;
 
-/// The deepest nesting a segment may have: at most this many `not` nodes and non-empty
-/// `all`/`any` nodes on one path from the root (see [`Segment::depth`]).
-///
-/// Both readers enforce it with the position of the offending node (in text, each `(` and each
-/// `not` also counts as a level, so the parser never recurses deeper), and every function that walks
-/// a tree checks it first ([`Segment::check_depth`]). It keeps the JSON form of any segment well
-/// within the 128 levels that `serde_json` reads, so every segment that parses as text also converts
-/// to JSON and back.
-pub const MAX_DEPTH: usize = 32;
+pub use crate::limits::MAX_DEPTH;
 
 /// A segment: a boolean expression over profiles, in three-valued (Kleene) logic.
 ///
@@ -241,8 +233,7 @@ impl LineFact {
     }
 
     /// The value type of the fact.
-    pub fn value_type(self) -> crate::schema::AttrType {
-        use crate::schema::AttrType;
+    pub fn value_type(self) -> AttrType {
         match self {
             LineFact::IsFriend | LineFact::Blocked | LineFact::IdLinked => AttrType::Bool,
             LineFact::FriendSince => AttrType::Timestamp,
@@ -826,5 +817,60 @@ impl<'de> serde::Deserialize<'de> for Window {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
         Window::parse(&s).ok_or_else(|| serde::de::Error::custom(format!("invalid window `{s}`: expected such as 90d")))
+    }
+}
+
+/// The type of an attribute or event property.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AttrType {
+    /// Text.
+    String,
+    /// A number.
+    Number,
+    /// true or false.
+    Bool,
+    /// A calendar date without a time zone (birthdays).
+    Date,
+    /// An instant.
+    Timestamp,
+    /// A set of strings (tags, interests).
+    StringSet,
+}
+
+impl AttrType {
+    /// The name used in schemas.
+    pub fn name(self) -> &'static str {
+        match self {
+            AttrType::String => "string",
+            AttrType::Number => "number",
+            AttrType::Bool => "bool",
+            AttrType::Date => "date",
+            AttrType::Timestamp => "timestamp",
+            AttrType::StringSet => "string_set",
+        }
+    }
+
+    pub(crate) fn accepts(self, l: &Literal) -> bool {
+        matches!(
+            (self, l),
+            (AttrType::String, Literal::Str(_))
+                | (AttrType::Number, Literal::Num(_))
+                | (AttrType::Bool, Literal::Bool(_))
+                | (AttrType::Date, Literal::Date(_))
+                | (AttrType::Timestamp, Literal::Time(_))
+        )
+    }
+}
+
+/// Compares two literals of the same type.
+pub fn literal_cmp(a: &Literal, b: &Literal) -> Option<std::cmp::Ordering> {
+    match (a, b) {
+        (Literal::Str(x), Literal::Str(y)) => Some(x.as_bytes().cmp(y.as_bytes())),
+        (Literal::Num(x), Literal::Num(y)) => x.partial_cmp(y),
+        (Literal::Bool(x), Literal::Bool(y)) => Some(x.cmp(y)),
+        (Literal::Date(x), Literal::Date(y)) => Some(x.cmp(y)),
+        (Literal::Time(x), Literal::Time(y)) => Some(x.cmp(y)),
+        _ => None,
     }
 }

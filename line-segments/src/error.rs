@@ -98,7 +98,7 @@ pub enum ErrorKind {
         /// Which limit, and by how much.
         message: String,
     },
-    /// The segment nests deeper than [`crate::ast::MAX_DEPTH`] levels.
+    /// The segment nests deeper than [`crate::limits::MAX_DEPTH`] levels.
     TooDeep {
         /// The first node past the limit (a text position, or a JSON pointer).
         place: Place,
@@ -179,7 +179,7 @@ impl Error {
     pub(crate) fn too_deep(place: Place) -> Self {
         Self::new(ErrorKind::TooDeep {
             place,
-            max: crate::ast::MAX_DEPTH,
+            max: crate::limits::MAX_DEPTH,
         })
     }
 

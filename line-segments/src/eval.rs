@@ -99,17 +99,7 @@ pub enum LineOnly {
     Unknown,
 }
 
-/// Compares two literals of the same type.
-pub fn literal_cmp(a: &Literal, b: &Literal) -> Option<Ordering> {
-    match (a, b) {
-        (Literal::Str(x), Literal::Str(y)) => Some(x.as_bytes().cmp(y.as_bytes())),
-        (Literal::Num(x), Literal::Num(y)) => x.partial_cmp(y),
-        (Literal::Bool(x), Literal::Bool(y)) => Some(x.cmp(y)),
-        (Literal::Date(x), Literal::Date(y)) => Some(x.cmp(y)),
-        (Literal::Time(x), Literal::Time(y)) => Some(x.cmp(y)),
-        _ => None,
-    }
-}
+pub use crate::ast::literal_cmp;
 
 /// Compares a profile value with a literal; `None` when the types differ.
 #[inline]

@@ -80,6 +80,7 @@ pub mod error;
 pub mod eval;
 pub mod json;
 pub mod library;
+mod limits;
 #[cfg(feature = "narrowcast")]
 pub mod narrowcast;
 pub mod normal;

@@ -22,48 +22,7 @@ use serde::{Deserialize, Serialize};
 use crate::ast::*;
 use crate::error::{push_ptr, Error};
 
-/// The type of an attribute or event property.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AttrType {
-    /// Text.
-    String,
-    /// A number.
-    Number,
-    /// true or false.
-    Bool,
-    /// A calendar date without a time zone (birthdays).
-    Date,
-    /// An instant.
-    Timestamp,
-    /// A set of strings (tags, interests).
-    StringSet,
-}
-
-impl AttrType {
-    /// The name used in schemas.
-    pub fn name(self) -> &'static str {
-        match self {
-            AttrType::String => "string",
-            AttrType::Number => "number",
-            AttrType::Bool => "bool",
-            AttrType::Date => "date",
-            AttrType::Timestamp => "timestamp",
-            AttrType::StringSet => "string_set",
-        }
-    }
-
-    fn accepts(self, l: &Literal) -> bool {
-        matches!(
-            (self, l),
-            (AttrType::String, Literal::Str(_))
-                | (AttrType::Number, Literal::Num(_))
-                | (AttrType::Bool, Literal::Bool(_))
-                | (AttrType::Date, Literal::Date(_))
-                | (AttrType::Timestamp, Literal::Time(_))
-        )
-    }
-}
+pub use crate::ast::AttrType;
 
 /// The properties of one event, with their types.
 pub type EventSchema = BTreeMap<String, AttrType>;
@@ -281,7 +240,7 @@ impl Schema {
                                 ));
                             }
                         }
-                        if ok && crate::eval::literal_cmp(low, high) == Some(std::cmp::Ordering::Greater) {
+                        if ok && crate::ast::literal_cmp(low, high) == Some(std::cmp::Ordering::Greater) {
                             errs.push(Error::schema(
                                 &vp,
                                 "impossible range: the low bound is above the high bound",
