@@ -4,7 +4,7 @@
 use std::error::Error as StdError;
 use std::fmt;
 
-use crate::validate::Finding;
+use crate::finding::Finding;
 
 /// Anything that can go wrong in `line-richmenu`.
 ///

@@ -39,6 +39,7 @@
 pub mod engine;
 pub mod error;
 pub mod events;
+mod finding;
 pub mod menu;
 pub mod policy;
 #[cfg(feature = "postgres")]

@@ -2,7 +2,6 @@
 //! pointer into the definition (`/menus/2/areas/0/bounds`, `/image`, `/chatBarText`…).
 
 use std::collections::{HashMap, HashSet};
-use std::fmt;
 
 use line_core::limits::{
     MAX_ACTION_TEXT, MAX_CLIPBOARD_TEXT, MAX_POSTBACK_DATA, MAX_RICH_MENUS, MAX_RICH_MENU_AREAS,
@@ -33,63 +32,7 @@ pub const DATETIMEPICKER_MIN_DATE: jiff::civil::Date = jiff::civil::date(1900, 1
 /// Latest date a datetime picker accepts (`initial`, `min`, `max`).
 pub const DATETIMEPICKER_MAX_DATE: jiff::civil::Date = jiff::civil::date(2100, 12, 31);
 
-/// How serious a finding is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Severity {
-    /// LINE would reject it, or it cannot work.
-    Error,
-    /// Allowed, but probably a mistake.
-    Warning,
-}
-
-/// One problem, at one place.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Finding {
-    /// Error or warning.
-    pub severity: Severity,
-    /// JSON pointer of the place in the definition.
-    pub place: String,
-    /// What is wrong, in lowercase.
-    pub message: String,
-}
-
-impl Finding {
-    /// An error at `place`.
-    pub fn error(place: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            severity: Severity::Error,
-            place: place.into(),
-            message: message.into(),
-        }
-    }
-
-    /// A warning at `place`.
-    pub fn warning(place: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            severity: Severity::Warning,
-            place: place.into(),
-            message: message.into(),
-        }
-    }
-
-    /// Whether this is an error.
-    pub fn is_error(&self) -> bool {
-        self.severity == Severity::Error
-    }
-}
-
-/// `error|warning<TAB>place<TAB>message`, the format of `linectl` validators.
-impl fmt::Display for Finding {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let sev = match self.severity {
-            Severity::Error => "error",
-            Severity::Warning => "warning",
-        };
-        let place = if self.place.is_empty() { "/" } else { &self.place };
-        write!(f, "{sev}\t{place}\t{}", self.message)
-    }
-}
+pub use crate::finding::{Finding, Severity};
 
 /// Whether `alias` matches `^[a-z0-9_-]{1,32}$`.
 pub fn is_valid_alias(alias: &str) -> bool {
