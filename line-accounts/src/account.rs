@@ -502,6 +502,7 @@ impl Entry {
     }
 
     /// The entry of an account, with its key inline (as the SQL registries store it).
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
     pub(crate) fn from_account(a: &Account) -> Self {
         let token = match &a.token {
             TokenConfig::Static(t) => TokenEntry::Static {
@@ -537,11 +538,13 @@ impl Entry {
 
 /// The JSON the SQL registries keep for an account (secrets included: see the
 /// crate docs on storage).
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) fn to_stored_json(a: &Account) -> String {
     serde_json::to_string(&Entry::from_account(a)).unwrap_or_default()
 }
 
 /// An account back from its stored JSON.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) fn from_stored_json(json: &str) -> Result<Account, Error> {
     // The parser's message could quote a value, secrets included: only its line is kept.
     let entry: Entry = serde_json::from_str(json).map_err(|e| {

@@ -1,0 +1,296 @@
+//! The token lifecycle against the emulator: v2.1 tokens from signed assertions,
+//! short-lived and stateless tokens, one refresh at a time, a failing endpoint,
+//! revocation on removal.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::*;
+use jiff::SignedDuration;
+use line_accounts::{ErrorKind, TokenConfig};
+use line_core::client::TokenSource;
+use line_core::clock::ManualClock;
+use line_emulator::{FaultConfig, FaultRule};
+
+const DAY: Duration = Duration::from_secs(86_400);
+
+async fn bot_info_ok(client: &line_core::client::Client) -> Result<(), line_core::Error> {
+    client.get_bot_info().await.map(|_| ())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_v21_token_is_issued_from_a_signed_assertion_and_works() {
+    let clock = ManualClock::new(start());
+    let emu = emulator(&clock).await;
+    let accounts = accounts(&emu, &clock);
+    let account = v21_account(&emu, 1, DAY);
+    let id = account.channel_id.clone();
+    accounts.add(account).await.unwrap();
+    let handle = accounts.get(&id).await.unwrap();
+    bot_info_ok(handle.client()).await.unwrap();
+    let issued = emu.issued_tokens(id.as_str());
+    assert_eq!(issued.len(), 1);
+    assert_eq!(issued[0].kind, "v2.1");
+    // token_exp was honoured: a day from the emulated now.
+    assert_eq!(issued[0].expires_at, start() + SignedDuration::from_hours(24));
+    let token = handle.tokens().token().await.unwrap();
+    assert_eq!(emu.token_channel(token.expose()).as_deref(), Some(id.as_str()));
+    // Cached: a second call issues nothing.
+    bot_info_ok(handle.client()).await.unwrap();
+    assert_eq!(emu.calls("issueChannelTokenByJWT"), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn many_concurrent_callers_cause_one_token_request() {
+    let clock = ManualClock::new(start());
+    let emu = emulator(&clock).await;
+    let accounts = accounts(&emu, &clock);
+    let account = v21_account(&emu, 2, DAY);
+    let id = account.channel_id.clone();
+    accounts.add(account).await.unwrap();
+    let barrier = Arc::new(tokio::sync::Barrier::new(64));
+    let tasks: Vec<_> = (0..64)
+        .map(|_| {
+            let (accounts, id, barrier) = (accounts.clone(), id.clone(), barrier.clone());
+            tokio::spawn(async move {
+                barrier.wait().await;
+                let handle = accounts.get(&id).await.unwrap();
+                handle.tokens().token().await.unwrap().expose().to_owned()
+            })
+        })
+        .collect();
+    let mut tokens = Vec::new();
+    for t in tasks {
+        tokens.push(t.await.unwrap());
+    }
+    assert_eq!(
+        emu.calls("issueChannelTokenByJWT"),
+        1,
+        "the token endpoint saw one request"
+    );
+    assert!(
+        tokens.windows(2).all(|w| w[0] == w[1]),
+        "every caller got the same token"
+    );
+
+    // At refresh time, again one request for many callers, and a new token.
+    clock.advance(SignedDuration::from_hours(22));
+    let barrier = Arc::new(tokio::sync::Barrier::new(64));
+    let tasks: Vec<_> = (0..64)
+        .map(|_| {
+            let (accounts, id, barrier) = (accounts.clone(), id.clone(), barrier.clone());
+            tokio::spawn(async move {
+                barrier.wait().await;
+                accounts
+                    .get(&id)
+                    .await
+                    .unwrap()
+                    .tokens()
+                    .token()
+                    .await
+                    .unwrap()
+                    .expose()
+                    .to_owned()
+            })
+        })
+        .collect();
+    let mut fresh = Vec::new();
+    for t in tasks {
+        fresh.push(t.await.unwrap());
+    }
+    assert_eq!(emu.calls("issueChannelTokenByJWT"), 2, "one refresh for 64 callers");
+    assert!(fresh.windows(2).all(|w| w[0] == w[1]));
+    assert_ne!(fresh[0], tokens[0], "the refresh gave a new token");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_are_refreshed_before_they_expire() {
+    let clock = ManualClock::new(start());
+    let emu = emulator(&clock).await;
+    let accounts = accounts(&emu, &clock);
+    let account = v21_account(&emu, 3, Duration::from_secs(1000));
+    let id = account.channel_id.clone();
+    accounts.add(account).await.unwrap();
+    let handle = accounts.get(&id).await.unwrap();
+    let first = handle.tokens().token().await.unwrap();
+    let status = handle.tokens().status().await;
+    assert_eq!(status.expires_at, Some(start() + SignedDuration::from_secs(1000)));
+    // A tenth of the lifetime before expiry.
+    assert_eq!(status.refresh_at, Some(start() + SignedDuration::from_secs(900)));
+    clock.advance(SignedDuration::from_secs(899));
+    assert_eq!(handle.tokens().token().await.unwrap(), first, "not yet");
+    clock.advance(SignedDuration::from_secs(2));
+    let second = handle.tokens().token().await.unwrap();
+    assert_ne!(second, first, "refreshed while the old token was still valid");
+    bot_info_ok(handle.client()).await.unwrap();
+    assert_eq!(emu.calls("issueChannelTokenByJWT"), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_token_endpoint_keeps_the_old_token_until_it_expires() {
+    let clock = ManualClock::new(start());
+    let emu = emulator(&clock).await;
+    let accounts = accounts(&emu, &clock);
+    let account = v21_account(&emu, 4, Duration::from_secs(1000));
+    let id = account.channel_id.clone();
+    accounts.add(account).await.unwrap();
+    let handle = accounts.get(&id).await.unwrap();
+    let old = handle.tokens().token().await.unwrap();
+    emu.set_faults(FaultConfig::default().with_endpoint("issueChannelTokenByJWT", FaultRule::new().error_rate(1.0)))
+        .unwrap();
+
+    // Past the refresh point: the refresh fails, with a typed error…
+    clock.advance(SignedDuration::from_secs(950));
+    let err = handle.tokens().refresh().await.unwrap_err();
+    assert!(
+        matches!(err.kind(), ErrorKind::Token { channel_id, operation: "issue" } if channel_id == id.as_str()),
+        "{err:?}"
+    );
+    // …and calls go on with the old token, which LINE still takes.
+    assert_eq!(handle.tokens().token().await.unwrap(), old);
+    bot_info_ok(handle.client()).await.unwrap();
+
+    // Once it has expired, the error reaches the caller.
+    clock.advance(SignedDuration::from_secs(60));
+    let err = handle.tokens().token().await.unwrap_err();
+    assert_eq!(err.kind(), &line_core::ErrorKind::Token);
+    let source = std::error::Error::source(&err)
+        .unwrap()
+        .downcast_ref::<line_accounts::Error>()
+        .unwrap();
+    assert!(matches!(source.kind(), ErrorKind::Token { operation: "issue", .. }));
+    let err = bot_info_ok(handle.client()).await.unwrap_err();
+    assert_eq!(err.kind(), &line_core::ErrorKind::Token);
+
+    // The endpoint recovers: a new token, and calls work again.
+    emu.set_faults(FaultConfig::default()).unwrap();
+    clock.advance(SignedDuration::from_secs(31));
+    bot_info_ok(handle.client()).await.unwrap();
+    assert_ne!(handle.tokens().token().await.unwrap(), old);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn removing_an_account_revokes_its_token() {
+    let clock = ManualClock::new(start());
+    let emu = emulator(&clock).await;
+    let accounts = accounts(&emu, &clock);
+    for (i, token) in [(5, None), (6, Some(TokenConfig::ShortLived))] {
+        let account = match token {
+            None => v21_account(&emu, i, DAY),
+            Some(t) => account(&emu, i, t),
+        };
+        let id = account.channel_id.clone();
+        accounts.add(account).await.unwrap();
+        let handle = accounts.get(&id).await.unwrap();
+        let client = handle.client().clone();
+        bot_info_ok(&client).await.unwrap();
+        let token = handle.tokens().token().await.unwrap();
+        let removed = accounts.remove(&id).await.unwrap().unwrap();
+        assert!(removed.revoked, "channel {id}: {:?}", removed.revoke_error);
+        assert!(emu.issued_tokens(id.as_str()).iter().all(|t| t.revoked));
+        // The revoked token is refused now.
+        let raw = line_core::client::Client::builder()
+            .token(token)
+            .base_url(emu.base_url())
+            .build()
+            .unwrap();
+        let err = bot_info_ok(&raw).await.unwrap_err();
+        assert_eq!(err.api().map(|a| a.status), Some(401), "{err:?}");
+        assert!(matches!(
+            accounts.get(&id).await.unwrap_err().kind(),
+            ErrorKind::UnknownChannel { .. }
+        ));
+    }
+    assert_eq!(emu.calls("revokeChannelTokenByJWT"), 1);
+    assert_eq!(emu.calls("revokeChannelToken"), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn short_lived_and_stateless_tokens_are_issued_per_channel() {
+    let clock = ManualClock::new(start());
+    let emu = emulator(&clock).await;
+    let accounts = accounts(&emu, &clock);
+    let short = account(&emu, 7, TokenConfig::ShortLived);
+    let stateless = account(&emu, 8, TokenConfig::Stateless);
+    let (s_id, st_id) = (short.channel_id.clone(), stateless.channel_id.clone());
+    accounts.add(short).await.unwrap();
+    accounts.add(stateless).await.unwrap();
+    bot_info_ok(accounts.get(&s_id).await.unwrap().client()).await.unwrap();
+    bot_info_ok(accounts.get(&st_id).await.unwrap().client()).await.unwrap();
+    let s = emu.issued_tokens(s_id.as_str());
+    let st = emu.issued_tokens(st_id.as_str());
+    assert_eq!((s.len(), s[0].kind), (1, "short_lived"));
+    assert_eq!(s[0].expires_at, start() + SignedDuration::from_hours(24 * 30));
+    assert_eq!((st.len(), st[0].kind), (1, "stateless"));
+    assert_eq!(st[0].expires_at, start() + SignedDuration::from_mins(15));
+    // A stateless token lives 15 minutes: refreshed after 13.5, and an API call
+    // with the old one after 15 gets 401.
+    let handle = accounts.get(&st_id).await.unwrap();
+    let old = handle.tokens().token().await.unwrap();
+    clock.advance(SignedDuration::from_secs(13 * 60 + 31));
+    let new = handle.tokens().token().await.unwrap();
+    assert_ne!(new, old);
+    clock.advance(SignedDuration::from_secs(90));
+    let raw = line_core::client::Client::builder()
+        .token(old)
+        .base_url(emu.base_url())
+        .build()
+        .unwrap();
+    assert_eq!(bot_info_ok(&raw).await.unwrap_err().api().map(|a| a.status), Some(401));
+    bot_info_ok(handle.client()).await.unwrap();
+    // Removing a stateless account revokes nothing (LINE cannot).
+    let removed = accounts.remove(&st_id).await.unwrap().unwrap();
+    assert!(!removed.revoked && removed.revoke_error.is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_401_makes_the_next_call_issue_a_new_token() {
+    let clock = ManualClock::new(start());
+    let emu = emulator(&clock).await;
+    let accounts = accounts(&emu, &clock);
+    let account = v21_account(&emu, 9, DAY);
+    let (id, secret) = (account.channel_id.clone(), account.channel_secret.clone());
+    accounts.add(account).await.unwrap();
+    let handle = accounts.get(&id).await.unwrap();
+    let first = handle.tokens().token().await.unwrap();
+    // Someone revokes the token behind our back.
+    let raw = line_core::client::Client::builder()
+        .token("unused")
+        .base_url(emu.base_url())
+        .build()
+        .unwrap();
+    raw.revoke_channel_token_by_jwt(&line_core::model::RevokeChannelTokenByJWTRequest::new(
+        id.as_str(),
+        secret.expose(),
+        first.expose(),
+    ))
+    .await
+    .unwrap();
+    // The client sees 401, invalidates, gets a new token and retries once.
+    bot_info_ok(handle.client()).await.unwrap();
+    assert_ne!(handle.tokens().token().await.unwrap(), first);
+    assert_eq!(emu.calls("issueChannelTokenByJWT"), 2);
+}
+
+#[tokio::test]
+async fn token_sources_and_handles_never_print_secrets() {
+    let clock = ManualClock::new(start());
+    let emu = emulator(&clock).await;
+    let accounts = accounts(&emu, &clock);
+    let account = v21_account(&emu, 10, DAY);
+    let id = account.channel_id.clone();
+    let TokenConfig::V21 { private_key, .. } = &account.token else {
+        unreachable!()
+    };
+    let pem_body: String = private_key.expose_pem().lines().nth(1).unwrap().to_owned();
+    let secret = account.channel_secret.expose().to_owned();
+    accounts.add(account).await.unwrap();
+    let handle = accounts.get(&id).await.unwrap();
+    let token = handle.tokens().token().await.unwrap();
+    let out = format!("{handle:?} {handle:#?} {accounts:?} {:?}", handle.account());
+    for s in [pem_body.as_str(), secret.as_str(), token.expose()] {
+        assert!(!out.contains(s), "a secret was printed: {out}");
+    }
+}
