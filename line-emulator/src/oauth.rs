@@ -57,6 +57,8 @@ const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer
 #[derive(Clone)]
 pub struct AssertionKeyPair {
     private_pem: String,
+    /// The private key as PKCS#1 DER (what jsonwebtoken signs RS256 with).
+    pkcs1: Vec<u8>,
     public_jwk: Value,
 }
 
@@ -84,14 +86,27 @@ impl AssertionKeyPair {
         }
         pem.push_str("-----END PRIVATE KEY-----\n");
         let (n, e) = rsa_public_components(pair.public_key().as_ref()).expect("a generated public key parses");
+        let pkcs1 = pkcs1_of_pkcs8(der.as_ref())
+            .expect("a generated key is PKCS#8")
+            .to_vec();
         let public_jwk = json!({
             "kty": "RSA", "alg": "RS256", "use": "sig",
             "n": URL_SAFE_NO_PAD.encode(n), "e": URL_SAFE_NO_PAD.encode(e),
         });
         Self {
             private_pem: pem,
+            pkcs1,
             public_jwk,
         }
+    }
+
+    /// Signs `claims` RS256 with this key, with `kid` in the header: an assertion
+    /// for tests, well formed or not as the claims say.
+    pub fn sign(&self, kid: &str, claims: &Value) -> String {
+        let mut header = jsonwebtoken::Header::new(Algorithm::RS256);
+        header.kid = Some(kid.to_owned());
+        jsonwebtoken::encode(&header, claims, &jsonwebtoken::EncodingKey::from_rsa_der(&self.pkcs1))
+            .expect("signing with a generated key does not fail")
     }
 
     /// The private key, PEM (PKCS#8).
@@ -105,26 +120,37 @@ impl AssertionKeyPair {
     }
 }
 
-/// `n` and `e` of a DER `RSAPublicKey` (`SEQUENCE { INTEGER n, INTEGER e }`).
-fn rsa_public_components(der: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
-    fn tlv(input: &[u8], tag: u8) -> Option<(&[u8], &[u8])> {
-        let (&t, rest) = input.split_first()?;
-        if t != tag {
+/// One DER element of `tag` at the start of `input`: its contents and what follows.
+fn tlv(input: &[u8], tag: u8) -> Option<(&[u8], &[u8])> {
+    let (&t, rest) = input.split_first()?;
+    if t != tag {
+        return None;
+    }
+    let (&l, rest) = rest.split_first()?;
+    let (len, rest) = if l < 0x80 {
+        (usize::from(l), rest)
+    } else {
+        let n = usize::from(l & 0x7f);
+        if n == 0 || n > 4 || rest.len() < n {
             return None;
         }
-        let (&l, rest) = rest.split_first()?;
-        let (len, rest) = if l < 0x80 {
-            (usize::from(l), rest)
-        } else {
-            let n = usize::from(l & 0x7f);
-            if n == 0 || n > 4 || rest.len() < n {
-                return None;
-            }
-            let len = rest[..n].iter().fold(0usize, |a, &b| (a << 8) | usize::from(b));
-            (len, &rest[n..])
-        };
-        (rest.len() >= len).then(|| (&rest[..len], &rest[len..]))
-    }
+        let len = rest[..n].iter().fold(0usize, |a, &b| (a << 8) | usize::from(b));
+        (len, &rest[n..])
+    };
+    (rest.len() >= len).then(|| (&rest[..len], &rest[len..]))
+}
+
+/// The `RSAPrivateKey` (PKCS#1) inside a PKCS#8 `PrivateKeyInfo`
+/// (`SEQUENCE { INTEGER version, SEQUENCE algorithm, OCTET STRING key }`).
+fn pkcs1_of_pkcs8(der: &[u8]) -> Option<&[u8]> {
+    let (seq, _) = tlv(der, 0x30)?;
+    let (_, rest) = tlv(seq, 0x02)?;
+    let (_, rest) = tlv(rest, 0x30)?;
+    tlv(rest, 0x04).map(|(key, _)| key)
+}
+
+/// `n` and `e` of a DER `RSAPublicKey` (`SEQUENCE { INTEGER n, INTEGER e }`).
+fn rsa_public_components(der: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
     let (seq, _) = tlv(der, 0x30)?;
     let (n, rest) = tlv(seq, 0x02)?;
     let (e, _) = tlv(rest, 0x02)?;
