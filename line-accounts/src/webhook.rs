@@ -20,7 +20,7 @@
 //! use line_accounts::webhook::ChannelEvents;
 //! use line_accounts::{Accounts, InMemoryRegistry};
 //!
-//! async fn callback(ChannelEvents { account, request }: ChannelEvents) -> &'static str {
+//! async fn callback(ChannelEvents { account, request, .. }: ChannelEvents) -> &'static str {
 //!     println!("{} events for channel {}", request.events.len(), account.channel_id());
 //!     "ok"
 //! }
