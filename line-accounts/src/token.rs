@@ -25,8 +25,10 @@ use crate::error::{Error, ErrorKind};
 /// The `aud` of a v2.1 assertion.
 pub const ASSERTION_AUDIENCE: &str = "https://api.line.me/";
 
-/// How long a v2.1 assertion is valid (`exp`): LINE takes at most 30 minutes.
-pub const ASSERTION_LIFETIME: Duration = Duration::from_secs(30 * 60);
+/// How long a v2.1 assertion is valid (`exp` from now). LINE takes at most 30
+/// minutes; half of that leaves room for a clock that differs from LINE's by
+/// minutes either way (the assertion is used at once).
+pub const ASSERTION_LIFETIME: Duration = Duration::from_secs(15 * 60);
 
 /// After a failed refresh, the next attempt waits this long while the old token
 /// is still good (so a failing endpoint is not called on every request).
@@ -45,8 +47,8 @@ struct Claims<'a> {
 }
 
 /// Signs a v2.1 assertion: RS256 with the channel's private key, header `kid`,
-/// `iss` = `sub` = the channel ID, `aud` = `https://api.line.me/`, `exp` 30
-/// minutes after `now`, and `token_exp` (the lifetime asked for the token, in seconds).
+/// `iss` = `sub` = the channel ID, `aud` = `https://api.line.me/`, `exp`
+/// [`ASSERTION_LIFETIME`] after `now`, and `token_exp` (the lifetime asked for the token, in seconds).
 pub fn sign_assertion(
     channel_id: &ChannelId,
     kid: &str,

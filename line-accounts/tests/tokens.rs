@@ -294,3 +294,41 @@ async fn token_sources_and_handles_never_print_secrets() {
         assert!(!out.contains(s), "a secret was printed: {out}");
     }
 }
+
+#[test]
+fn the_assertion_has_lines_header_and_claims() {
+    let pair = line_emulator::oauth::AssertionKeyPair::generate();
+    let key = line_accounts::PrivateKey::from_pem(pair.private_pem()).unwrap();
+    let channel = line_accounts::ChannelId::new("1650000001").unwrap();
+    let jwt = line_accounts::sign_assertion(&channel, "kid-7", &key, Duration::from_secs(3600), start()).unwrap();
+    let header = jsonwebtoken::decode_header(&jwt).unwrap();
+    assert_eq!(header.alg, jsonwebtoken::Algorithm::RS256);
+    assert_eq!(header.kid.as_deref(), Some("kid-7"));
+    assert_eq!(header.typ.as_deref(), Some("JWT"));
+    let jwk = pair.public_jwk();
+    let decoding =
+        jsonwebtoken::DecodingKey::from_rsa_components(jwk["n"].as_str().unwrap(), jwk["e"].as_str().unwrap()).unwrap();
+    let mut v = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+    v.validate_exp = false;
+    v.set_audience(&["https://api.line.me/"]);
+    v.set_issuer(&["1650000001"]);
+    v.sub = Some("1650000001".into());
+    let claims = jsonwebtoken::decode::<serde_json::Value>(&jwt, &decoding, &v)
+        .unwrap()
+        .claims;
+    assert_eq!(
+        claims["exp"],
+        start().as_second() + 15 * 60,
+        "15 minutes: within LINE's 30"
+    );
+    assert_eq!(claims["token_exp"], 3600);
+    // Another key does not verify it.
+    let other = line_emulator::oauth::AssertionKeyPair::generate();
+    let other_jwk = other.public_jwk();
+    let wrong = jsonwebtoken::DecodingKey::from_rsa_components(
+        other_jwk["n"].as_str().unwrap(),
+        other_jwk["e"].as_str().unwrap(),
+    )
+    .unwrap();
+    assert!(jsonwebtoken::decode::<serde_json::Value>(&jwt, &wrong, &v).is_err());
+}
