@@ -4,6 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use base64::Engine as _;
 use jsonwebtoken::EncodingKey;
 use line_core::secret::{ChannelAccessToken, ChannelSecret};
 use serde::{Deserialize, Serialize};
@@ -107,6 +108,54 @@ impl PrivateKey {
             ));
         }
         Ok(Self { pem: pem.into(), key })
+    }
+
+    /// Reads and checks a private key given as a JSON Web Key (`kty` `RSA` with
+    /// `n`, `e`, `d`, `p`, `q`, `dp`, `dq`, `qi` in base64url), the form LINE's
+    /// console gives when it issues an assertion signing key. The error never
+    /// quotes the key.
+    pub fn from_jwk(jwk: &str) -> Result<Self, Error> {
+        let bad = || {
+            Error::invalid(
+                "account",
+                "token.private_key",
+                "not an RSA private key as a JWK (kty RSA with n, e, d, p, q, dp, dq, qi in base64url)",
+            )
+        };
+        let map: serde_json::Map<String, serde_json::Value> = serde_json::from_str(jwk).map_err(|_| bad())?;
+        if map.get("kty").and_then(|v| v.as_str()) != Some("RSA") {
+            return Err(bad());
+        }
+        let mut ints = Vec::with_capacity(9);
+        ints.push(vec![0u8]); // version 0: two primes
+        for name in ["n", "e", "d", "p", "q", "dp", "dq", "qi"] {
+            let text = map.get(name).and_then(|v| v.as_str()).ok_or_else(bad)?;
+            let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(text.trim_end_matches('='))
+                .map_err(|_| bad())?;
+            if bytes.is_empty() {
+                return Err(bad());
+            }
+            ints.push(bytes);
+        }
+        let der = der::sequence(&ints.iter().map(|i| der::integer(i)).collect::<Vec<_>>().concat());
+        let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+        let mut pem = String::from("-----BEGIN RSA PRIVATE KEY-----\n");
+        for line in b64.as_bytes().chunks(64) {
+            pem.push_str(std::str::from_utf8(line).unwrap_or_default());
+            pem.push('\n');
+        }
+        pem.push_str("-----END RSA PRIVATE KEY-----\n");
+        Self::from_pem(&pem)
+    }
+
+    /// A key as PEM, or as a JWK when the text is a JSON object.
+    pub fn parse(text: &str) -> Result<Self, Error> {
+        if text.trim_start().starts_with('{') {
+            Self::from_jwk(text)
+        } else {
+            Self::from_pem(text)
+        }
     }
 
     /// The PEM text. Call this only where the key is stored.
@@ -400,6 +449,29 @@ fn default_tz() -> String {
     DEFAULT_TIME_ZONE.to_owned()
 }
 
+/// A private key in an [`Entry`]: PEM text, or a JWK object. Never printed.
+#[derive(Deserialize, Serialize)]
+#[serde(untagged)]
+pub(crate) enum KeyText {
+    Text(String),
+    Jwk(serde_json::Map<String, serde_json::Value>),
+}
+
+impl fmt::Debug for KeyText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+impl KeyText {
+    fn into_text(self) -> String {
+        match self {
+            Self::Text(s) => s,
+            Self::Jwk(m) => serde_json::Value::Object(m).to_string(),
+        }
+    }
+}
+
 /// A secret string while it is in an [`Entry`]: never printed.
 #[derive(Deserialize, Serialize)]
 #[serde(transparent)]
@@ -420,7 +492,7 @@ pub(crate) enum TokenEntry {
     V21 {
         kid: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        private_key: Option<Redacted>,
+        private_key: Option<KeyText>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         private_key_file: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -453,8 +525,8 @@ impl Entry {
                 private_key_file,
                 token_lifetime_secs,
             } => {
-                let pem = match (private_key, private_key_file) {
-                    (Some(k), None) => k.0,
+                let text = match (private_key, private_key_file) {
+                    (Some(k), None) => k.into_text(),
                     (None, Some(file)) => {
                         let path = match base {
                             Some(b) => b.join(&file),
@@ -481,7 +553,7 @@ impl Entry {
                 };
                 TokenConfig::V21 {
                     kid,
-                    private_key: PrivateKey::from_pem(&pem)?,
+                    private_key: PrivateKey::parse(&text)?,
                     lifetime: token_lifetime_secs.map_or(MAX_V21_TOKEN_LIFETIME, Duration::from_secs),
                 }
             }
@@ -514,7 +586,7 @@ impl Entry {
                 lifetime,
             } => TokenEntry::V21 {
                 kid: kid.clone(),
-                private_key: Some(Redacted(private_key.expose_pem().to_owned())),
+                private_key: Some(KeyText::Text(private_key.expose_pem().to_owned())),
                 private_key_file: None,
                 token_lifetime_secs: Some(lifetime.as_secs()),
             },
@@ -554,4 +626,40 @@ pub(crate) fn from_stored_json(json: &str) -> Result<Account, Error> {
         })
     })?;
     entry.into_account(None)
+}
+
+/// Just enough DER to write a PKCS#1 `RSAPrivateKey`.
+mod der {
+    fn with_len(tag: u8, body: &[u8]) -> Vec<u8> {
+        let mut out = vec![tag];
+        let len = body.len();
+        if len < 0x80 {
+            out.push(len as u8);
+        } else {
+            let bytes = len.to_be_bytes();
+            let skip = bytes.iter().take_while(|&&b| b == 0).count();
+            out.push(0x80 | (bytes.len() - skip) as u8);
+            out.extend_from_slice(&bytes[skip..]);
+        }
+        out.extend_from_slice(body);
+        out
+    }
+
+    /// An INTEGER of an unsigned big-endian value.
+    pub(super) fn integer(value: &[u8]) -> Vec<u8> {
+        let trimmed = {
+            let skip = value.iter().take_while(|&&b| b == 0).count().min(value.len() - 1);
+            &value[skip..]
+        };
+        let mut body = Vec::with_capacity(trimmed.len() + 1);
+        if trimmed[0] & 0x80 != 0 {
+            body.push(0);
+        }
+        body.extend_from_slice(trimmed);
+        with_len(0x02, &body)
+    }
+
+    pub(super) fn sequence(contents: &[u8]) -> Vec<u8> {
+        with_len(0x30, contents)
+    }
 }

@@ -103,7 +103,9 @@ pub fn parse_registry(json: &[u8], base: Option<&Path>) -> Result<Vec<Account>, 
         let entry: Entry = serde_path_to_error::deserialize(value).map_err(|e| {
             let field = e.path().to_string();
             let field = if field == "." { String::new() } else { field };
-            let reason = if SECRET_FIELDS.contains(&field.as_str()) {
+            let reason = if field == "token.private_key" {
+                "must be a PEM string or a JWK object".to_owned()
+            } else if SECRET_FIELDS.contains(&field.as_str()) {
                 "must be a string".to_owned()
             } else {
                 e.inner().to_string()

@@ -332,3 +332,79 @@ fn the_assertion_has_lines_header_and_claims() {
     .unwrap();
     assert!(jsonwebtoken::decode::<serde_json::Value>(&jwt, &wrong, &v).is_err());
 }
+
+/// The private key of `pair` as the JWK LINE's console gives (read back from its PKCS#8 PEM).
+fn private_jwk(pair: &line_emulator::oauth::AssertionKeyPair) -> serde_json::Value {
+    use base64::Engine as _;
+    fn tlv(input: &[u8]) -> (u8, &[u8], &[u8]) {
+        let (tag, l) = (input[0], input[1]);
+        let (len, rest) = if l < 0x80 {
+            (usize::from(l), &input[2..])
+        } else {
+            let n = usize::from(l & 0x7f);
+            (
+                input[2..2 + n].iter().fold(0usize, |a, &b| (a << 8) | usize::from(b)),
+                &input[2 + n..],
+            )
+        };
+        (tag, &rest[..len], &rest[len..])
+    }
+    let b64: String = pair.private_pem().lines().filter(|l| !l.starts_with("-----")).collect();
+    let der = base64::engine::general_purpose::STANDARD.decode(b64).unwrap();
+    let (_, info, _) = tlv(&der);
+    let (_, _, rest) = tlv(info); // version
+    let (_, _, rest) = tlv(rest); // algorithm
+    let (_, pkcs1, _) = tlv(rest);
+    let (_, mut seq, _) = tlv(pkcs1);
+    let mut ints = Vec::new();
+    while !seq.is_empty() {
+        let (tag, value, rest) = tlv(seq);
+        assert_eq!(tag, 2);
+        let trimmed: Vec<u8> = value.iter().skip_while(|&&b| b == 0).copied().collect();
+        ints.push(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(trimmed));
+        seq = rest;
+    }
+    serde_json::json!({
+        "kty": "RSA", "alg": "RS256", "use": "sig",
+        "n": ints[1], "e": ints[2], "d": ints[3], "p": ints[4], "q": ints[5],
+        "dp": ints[6], "dq": ints[7], "qi": ints[8],
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_private_key_given_as_a_jwk_issues_tokens() {
+    let clock = ManualClock::new(start());
+    let emu = emulator(&clock).await;
+    let accounts = accounts(&emu, &clock);
+    let (id, _, secret) = channel(11);
+    emu.register_channel(id.as_str(), secret.as_str()).unwrap();
+    let pair = line_emulator::oauth::AssertionKeyPair::generate();
+    let kid = emu.register_public_key(id.as_str(), pair.public_jwk()).unwrap();
+    let jwk = private_jwk(&pair);
+    // Through the registry file, as an object in `private_key`.
+    let doc = serde_json::json!({"accounts": [{
+        "channel_id": id.as_str(),
+        "bot_user_id": channel(11).1.as_str(),
+        "channel_secret": secret,
+        "token": {"type": "v2.1", "kid": kid, "private_key": jwk},
+        "plan": {"free_messages_per_month": 0}
+    }]});
+    let account = line_accounts::parse_registry(&serde_json::to_vec(&doc).unwrap(), None)
+        .unwrap()
+        .remove(0);
+    accounts.add(account).await.unwrap();
+    bot_info_ok(accounts.get(&id).await.unwrap().client()).await.unwrap();
+    assert_eq!(emu.issued_tokens(id.as_str())[0].kind, "v2.1");
+    // A JWK with a part missing, or of another key type, is refused without quoting it.
+    let d = jwk["d"].as_str().unwrap().to_owned();
+    let mut broken = jwk.clone();
+    broken.as_object_mut().unwrap().remove("qi");
+    let mut ec = jwk.clone();
+    ec["kty"] = serde_json::json!("EC");
+    for bad in [broken, ec] {
+        let err = line_accounts::PrivateKey::from_jwk(&bad.to_string()).unwrap_err();
+        let out = format!("{err} {err:?}");
+        assert!(matches!(err.kind(), ErrorKind::InvalidAccount { field, .. } if field == "token.private_key"));
+        assert!(!out.contains(&d[..20]), "{out}");
+    }
+}
