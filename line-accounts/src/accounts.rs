@@ -91,7 +91,7 @@ pub struct Removed {
 /// use std::sync::Arc;
 /// use line_accounts::{Account, Accounts, BotUserId, ChannelId, InMemoryRegistry, MessagePlan, Settings, TokenConfig};
 ///
-/// let accounts = Accounts::builder(Arc::new(InMemoryRegistry::new())).build();
+/// let accounts = Accounts::builder(Arc::new(InMemoryRegistry::new())).build()?;
 /// let shop = Account::new(
 ///     ChannelId::new("1234567890")?,
 ///     BotUserId::new("U0123456789abcdef0123456789abcdef")?,
@@ -112,6 +112,8 @@ pub struct Accounts {
 
 struct Inner {
     registry: Arc<dyn AccountRegistry>,
+    /// One connection pool for every account's client and token endpoint.
+    http: reqwest::Client,
     base_url: Option<String>,
     clock: Arc<dyn Clock>,
     configure: Option<Configure>,
@@ -131,6 +133,7 @@ impl fmt::Debug for Accounts {
 #[must_use]
 pub struct AccountsBuilder {
     registry: Arc<dyn AccountRegistry>,
+    http: Option<reqwest::Client>,
     base_url: Option<String>,
     clock: Arc<dyn Clock>,
     configure: Option<Configure>,
@@ -151,6 +154,14 @@ impl AccountsBuilder {
         self
     }
 
+    /// The HTTP client every account's client shares (proxies, custom TLS); by
+    /// default one is made with a 10-second connect timeout. Sharing one keeps one
+    /// connection pool for all accounts.
+    pub fn http_client(mut self, http: reqwest::Client) -> Self {
+        self.http = Some(http);
+        self
+    }
+
     /// The clock tokens expire by (default the system clock).
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
@@ -167,17 +178,35 @@ impl AccountsBuilder {
         self
     }
 
-    /// Builds.
-    pub fn build(self) -> Accounts {
-        Accounts {
+    /// Builds; fails only when the default HTTP client cannot be made.
+    pub fn build(self) -> Result<Accounts, Error> {
+        let http = match self.http {
+            Some(h) => h,
+            None => reqwest::Client::builder()
+                .connect_timeout(std::time::Duration::from_secs(10))
+                .user_agent(concat!("line-rs/", env!("CARGO_PKG_VERSION")))
+                .build()
+                .map_err(|e| {
+                    Error::with_source(
+                        ErrorKind::InvalidAccount {
+                            entry: "accounts".into(),
+                            field: "http".into(),
+                            reason: "the HTTP client could not be built".into(),
+                        },
+                        e,
+                    )
+                })?,
+        };
+        Ok(Accounts {
             inner: Arc::new(Inner {
                 registry: self.registry,
+                http,
                 base_url: self.base_url,
                 clock: self.clock,
                 configure: self.configure,
                 live: Mutex::new(HashMap::new()),
             }),
-        }
+        })
     }
 }
 
@@ -186,6 +215,7 @@ impl Accounts {
     pub fn builder(registry: Arc<dyn AccountRegistry>) -> AccountsBuilder {
         AccountsBuilder {
             registry,
+            http: None,
             base_url: None,
             clock: Arc::new(SystemClock),
             configure: None,
@@ -237,8 +267,15 @@ impl Accounts {
             }
         }
         let api = self.inner.base_url.as_deref().unwrap_or(LINE_API);
-        let tokens = Arc::new(AccountTokenSource::new(&account, api, Arc::clone(&self.inner.clock))?);
-        let mut b = Client::builder().token_source(tokens.clone());
+        let tokens = Arc::new(AccountTokenSource::with_http(
+            &account,
+            api,
+            Arc::clone(&self.inner.clock),
+            Some(self.inner.http.clone()),
+        )?);
+        let mut b = Client::builder()
+            .token_source(tokens.clone())
+            .http_client(self.inner.http.clone());
         if let Some(url) = &self.inner.base_url {
             b = b.base_url(url.clone());
         }

@@ -139,20 +139,32 @@ impl AccountTokenSource {
     /// The token source of `account`, calling the token endpoints on `api_base`
     /// (`https://api.line.me`, or an emulator) and reading the time from `clock`.
     pub fn new(account: &Account, api_base: &str, clock: Arc<dyn Clock>) -> Result<Self, Error> {
-        let endpoint = Client::builder()
+        Self::with_http(account, api_base, clock, None)
+    }
+
+    /// As [`new`](Self::new), on a shared HTTP client (its connection pool).
+    pub(crate) fn with_http(
+        account: &Account,
+        api_base: &str,
+        clock: Arc<dyn Clock>,
+        http: Option<reqwest::Client>,
+    ) -> Result<Self, Error> {
+        let mut b = Client::builder()
             .token(ChannelAccessToken::new(String::new()))
-            .base_url(api_base)
-            .build()
-            .map_err(|e| {
-                Error::with_source(
-                    ErrorKind::InvalidAccount {
-                        entry: "account".into(),
-                        field: "api_base".into(),
-                        reason: "not a usable base URL".into(),
-                    },
-                    e,
-                )
-            })?;
+            .base_url(api_base);
+        if let Some(http) = http {
+            b = b.http_client(http);
+        }
+        let endpoint = b.build().map_err(|e| {
+            Error::with_source(
+                ErrorKind::InvalidAccount {
+                    entry: "account".into(),
+                    field: "api_base".into(),
+                    reason: "not a usable base URL".into(),
+                },
+                e,
+            )
+        })?;
         Ok(Self {
             channel_id: account.channel_id.clone(),
             secret: account.channel_secret.clone(),

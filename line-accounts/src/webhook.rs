@@ -25,8 +25,9 @@
 //!     "ok"
 //! }
 //!
-//! let accounts = Accounts::builder(std::sync::Arc::new(InMemoryRegistry::new())).build();
+//! let accounts = Accounts::builder(std::sync::Arc::new(InMemoryRegistry::new())).build()?;
 //! let app: Router = Router::new().route("/callback", post(callback)).with_state(accounts);
+//! # Ok::<(), line_accounts::Error>(())
 //! ```
 
 use std::borrow::Cow;

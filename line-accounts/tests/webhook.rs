@@ -53,7 +53,7 @@ async fn setup() -> (Router, Arc<Counting>, Vec<Account>) {
         registry.put(a.clone()).await.unwrap();
         accounts_list.push(a);
     }
-    let accounts = Accounts::builder(registry.clone()).build();
+    let accounts = Accounts::builder(registry.clone()).build().unwrap();
     async fn callback(ChannelEvents { account, request, .. }: ChannelEvents) -> String {
         format!("{} {}", account.channel_id(), request.events.len())
     }

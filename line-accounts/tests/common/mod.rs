@@ -70,4 +70,5 @@ pub fn accounts(emu: &Emulator, clock: &ManualClock) -> Accounts {
         .base_url(emu.base_url())
         .clock(Arc::new(clock.clone()))
         .build()
+        .unwrap()
 }
