@@ -312,14 +312,17 @@ impl Accounts {
     }
 
     /// Removes a channel's account from the registry and revokes the token this
-    /// process issued for it, if any. `None` when the registry had no such account.
+    /// process issued for it, if any. A handle still held elsewhere (a send in
+    /// progress) stops working: its client's calls fail with line-core's `Token`
+    /// error whose source is [`ErrorKind::UnknownChannel`], and no new token is
+    /// issued for it. `None` when the registry had no such account.
     pub async fn remove(&self, channel_id: &ChannelId) -> Result<Option<Removed>, Error> {
         let Some(account) = self.inner.registry.remove(channel_id).await? else {
             return Ok(None);
         };
         let handle = self.live().remove(channel_id);
         let (revoked, revoke_error) = match handle {
-            Some(h) => match h.tokens.revoke().await {
+            Some(h) => match h.tokens.retire().await {
                 Ok(r) => (r, None),
                 Err(e) => (false, Some(e)),
             },

@@ -116,6 +116,9 @@ pub struct TokenStatus {
 ///   [`ErrorKind::Token`] error, with the endpoint's error below it.
 /// - After LINE answers 401 ([`invalidate`](TokenSource::invalidate)), the next
 ///   call issues a new token and does not fall back on the old one.
+/// - Once [retired](Self::retire) (its account was removed), it gives no token:
+///   calls fail with line-core's `Token` error whose source is
+///   [`ErrorKind::UnknownChannel`].
 pub struct AccountTokenSource {
     channel_id: ChannelId,
     secret: ChannelSecret,
@@ -124,6 +127,8 @@ pub struct AccountTokenSource {
     clock: Arc<dyn Clock>,
     state: tokio::sync::Mutex<State>,
     invalid: AtomicBool,
+    /// Set when the account was removed: no token is given or issued any more.
+    retired: AtomicBool,
 }
 
 impl fmt::Debug for AccountTokenSource {
@@ -173,6 +178,7 @@ impl AccountTokenSource {
             clock,
             state: tokio::sync::Mutex::new(State::default()),
             invalid: AtomicBool::new(false),
+            retired: AtomicBool::new(false),
         })
     }
 
@@ -263,7 +269,24 @@ impl AccountTokenSource {
         })
     }
 
+    /// Stops the source for good (its account was removed): every later call to
+    /// [`token`](TokenSource::token) fails, nothing more is issued, and the cached
+    /// token is revoked as [`revoke`](Self::revoke) does.
+    pub async fn retire(&self) -> Result<bool, Error> {
+        self.retired.store(true, Ordering::SeqCst);
+        self.revoke().await
+    }
+
+    fn removed(&self) -> Error {
+        Error::new(ErrorKind::UnknownChannel {
+            channel_id: self.channel_id.to_string(),
+        })
+    }
+
     async fn issue(&self, now: Timestamp) -> Result<Issued, Error> {
+        if self.retired.load(Ordering::SeqCst) {
+            return Err(self.removed());
+        }
         let secret = || SecretString::new(self.secret.expose());
         let answer = match &self.config {
             TokenConfig::Static(t) => return Ok(far_future(t.clone(), now)),
@@ -330,6 +353,12 @@ fn far_future(token: ChannelAccessToken, _now: Timestamp) -> Issued {
 #[async_trait]
 impl TokenSource for AccountTokenSource {
     async fn token(&self) -> Result<ChannelAccessToken, line_core::Error> {
+        if self.retired.load(Ordering::SeqCst) {
+            return Err(line_core::Error::with_source(
+                line_core::ErrorKind::Token,
+                self.removed(),
+            ));
+        }
         if let TokenConfig::Static(t) = &self.config {
             return Ok(t.clone());
         }

@@ -202,6 +202,16 @@ async fn removing_an_account_revokes_its_token() {
             accounts.get(&id).await.unwrap_err().kind(),
             ErrorKind::UnknownChannel { .. }
         ));
+        // A handle held through the removal stops: no token, nothing issued.
+        let issued = emu.issued_tokens(id.as_str()).len();
+        let err = bot_info_ok(&client).await.unwrap_err();
+        assert_eq!(err.kind(), &line_core::ErrorKind::Token);
+        let source = std::error::Error::source(&err)
+            .unwrap()
+            .downcast_ref::<line_accounts::Error>()
+            .unwrap();
+        assert!(matches!(source.kind(), ErrorKind::UnknownChannel { .. }), "{source:?}");
+        assert_eq!(emu.issued_tokens(id.as_str()).len(), issued);
     }
     assert_eq!(emu.calls("revokeChannelTokenByJWT"), 1);
     assert_eq!(emu.calls("revokeChannelToken"), 1);
