@@ -37,6 +37,8 @@ pub mod docs {
     pub struct HostTraits;
     #[doc = include_str!("../../docs/formats.md")]
     pub struct Formats;
+    #[doc = include_str!("../../docs/accounts.md")]
+    pub struct Accounts;
     #[doc = include_str!("../../docs/line-core.md")]
     pub struct LineCore;
     #[doc = include_str!("../../docs/line-flex.md")]

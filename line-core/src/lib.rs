@@ -28,7 +28,7 @@ pub mod model;
 pub mod ratelimit;
 pub mod retry;
 pub mod secret;
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "redis"))]
 pub mod store;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;

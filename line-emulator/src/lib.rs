@@ -55,6 +55,10 @@
 //!   ES256 key, `POST /oauth2/v2.1/verify` for ID tokens and
 //!   `GET /oauth2/v2.1/verify` for access tokens, and methods that mint tokens
 //!   for tests ([`Emulator::mint_id_token`]).
+//! - Channel access tokens per channel ([`oauth`]): registered channels and
+//!   assertion keys, v2.1 tokens from signed JWT assertions, short-lived and
+//!   stateless tokens, verify and revoke; API calls with a revoked or expired
+//!   token get 401.
 //! - Fault injection per endpoint ([`faults`]) and an inspection API (this
 //!   type's methods) and an admin HTTP interface ([`admin`]).
 
@@ -64,6 +68,7 @@ mod config;
 mod error;
 pub mod faults;
 pub mod login;
+pub mod oauth;
 mod ratelimit;
 mod server;
 mod state;
@@ -140,6 +145,7 @@ impl Emulator {
         let bot_user_id = state.hex_id("U");
         let shared = Arc::new(Shared {
             faults: Mutex::new(faults::Faults::new(config.faults.clone())),
+            oauth: Mutex::new(oauth::OAuth::default()),
             config,
             state: Mutex::new(state),
             http,
@@ -377,10 +383,12 @@ impl Emulator {
     pub(crate) fn reset_shared(shared: &Shared) {
         *shared.lock() = State::new(shared.config.seed, shared.config.friends);
         *shared.lock_faults() = faults::Faults::new(shared.config.faults.clone());
+        shared.lock_oauth().clear_tokens();
     }
 
     /// Back to the state at start: the same seeded friends, nothing sent,
-    /// no rich menus or audiences, the initial faults.
+    /// no rich menus or audiences, the initial faults, no issued tokens
+    /// (registered channels and keys stay).
     pub fn reset(&self) {
         Self::reset_shared(&self.shared);
     }

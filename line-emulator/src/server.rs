@@ -30,6 +30,7 @@ pub(crate) struct Shared {
     pub(crate) config: EmulatorConfig,
     pub(crate) state: Mutex<EmuState>,
     pub(crate) faults: Mutex<Faults>,
+    pub(crate) oauth: Mutex<crate::oauth::OAuth>,
     pub(crate) http: reqwest::Client,
     pub(crate) bot_user_id: String,
     pub(crate) base_url: String,
@@ -46,6 +47,10 @@ impl Shared {
 
     pub(crate) fn lock_faults(&self) -> MutexGuard<'_, Faults> {
         self.faults.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn lock_oauth(&self) -> MutexGuard<'_, crate::oauth::OAuth> {
+        self.oauth.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -166,7 +171,7 @@ pub(crate) fn router(shared: std::sync::Arc<Shared>) -> Router {
         .route("/oauth2/v2.1/certs", get(crate::login::certs))
         .route(
             "/oauth2/v2.1/verify",
-            get(crate::login::verify_access_token).post(crate::login::verify_id_token),
+            get(crate::oauth::verify_get).post(crate::login::verify_id_token),
         )
         .fallback(line_api)
         .with_state(shared)
@@ -265,6 +270,10 @@ fn check_auth(shared: &Shared, headers: &HeaderMap) -> Result<(), LineError> {
             "Authorization header required. Must follow the scheme, 'Authorization: Bearer <ACCESS TOKEN>'",
         ));
     };
+    // Tokens issued by the token endpoints: valid until revoked or expired.
+    if let Some(checked) = crate::oauth::check_bearer(shared, token) {
+        return checked.map(|_| ());
+    }
     match &shared.config.token {
         Some(expected) if expected.expose() != token => Err(LineError::new(
             StatusCode::UNAUTHORIZED,
@@ -287,11 +296,18 @@ fn check_rate(
     if !shared.config.rate_limits {
         return Ok(());
     }
-    // LINE counts per channel; the emulator takes each bearer token for a channel.
-    let channel = headers
+    // LINE counts per channel: tokens issued here count for their channel; any
+    // other bearer token is taken for a channel of its own.
+    let header = headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
+    let issued = header
+        .strip_prefix("Bearer ")
+        .and_then(|t| crate::oauth::check_bearer(shared, t))
+        .and_then(Result::ok)
+        .map(|c| format!("channel:{c}"));
+    let channel = issued.as_deref().unwrap_or(header);
     if state
         .rates
         .admit(channel, op.id, shared.now(), shared.config.time_scale)
@@ -383,7 +399,10 @@ async fn line_api(State(shared): State<std::sync::Arc<Shared>>, req: Request) ->
         now: shared.now(),
         form,
     };
-    let result = crate::api::dispatch(&shared, &ctx);
+    let result = match crate::oauth::dispatch(&shared, &ctx) {
+        Some(r) => r,
+        None => crate::api::dispatch(&shared, &ctx),
+    };
     if fault == Fault::LostResponse {
         shared.lock_faults().count(fault);
         return dropped();
