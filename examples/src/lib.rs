@@ -9,6 +9,7 @@
 //! - [`deliver`]: the tour's sending bot as a process of its own (`--emulator URL`),
 //!   resumable across a crash on a durable store;
 //! - [`live`]: the tour's `--live` mode against the real API (dry run first);
+//! - [`membership`]: a membership card in LIFF (ID token, member, tier from line-segments);
 //! - [`stores`]: the `--store` flag: every host store in memory, in SQLite or in PostgreSQL;
 //! - [`table`]: headings and tables for readable output.
 
@@ -16,6 +17,7 @@ pub mod bot;
 pub mod deliver;
 pub mod error;
 pub mod live;
+pub mod membership;
 pub mod stores;
 pub mod table;
 pub mod tour;
@@ -53,6 +55,8 @@ pub mod docs {
     pub struct LineScenarios;
     #[doc = include_str!("../../docs/line-login.md")]
     pub struct LineLogin;
+    #[doc = include_str!("../../docs/liff-membership.md")]
+    pub struct LiffMembership;
     #[doc = include_str!("../../docs/line-emulator.md")]
     pub struct LineEmulator;
     #[doc = include_str!("../../docs/line-cli.md")]

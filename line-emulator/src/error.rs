@@ -55,6 +55,12 @@ pub enum ErrorKind {
         /// What was wrong there.
         reason: String,
     },
+    /// The headless browser of [`browser`](crate::browser) (feature `browser`) could not
+    /// start or answer.
+    Browser {
+        /// What it was doing (and, when chromedriver is missing, how to install it).
+        step: String,
+    },
 }
 
 impl Error {
@@ -100,6 +106,7 @@ impl fmt::Display for Error {
             ErrorKind::Webhook { url, status: Some(s) } => write!(f, "webhook delivery to {url} answered {s}"),
             ErrorKind::Webhook { url, status: None } => write!(f, "webhook delivery to {url} failed"),
             ErrorKind::Parse { pointer, reason } => write!(f, "invalid fault configuration at `{pointer}`: {reason}"),
+            ErrorKind::Browser { step } => write!(f, "headless browser: {step}"),
         }
     }
 }

@@ -61,9 +61,15 @@
 //!   token get 401.
 //! - Fault injection per endpoint ([`faults`]) and an inspection API (this
 //!   type's methods) and an admin HTTP interface ([`admin`]).
+//!
+//! With the feature `browser`, `browser` is a headless-Chromium harness for
+//! browser tests (chromedriver over WebDriver, with a Chrome DevTools escape
+//! hatch), shared by the workspace's page tests.
 
 pub mod admin;
 mod api;
+#[cfg(feature = "browser")]
+pub mod browser;
 mod config;
 mod error;
 pub mod faults;

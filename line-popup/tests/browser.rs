@@ -1,6 +1,6 @@
 //! End to end in a real headless browser: Debian's `chromium` driven over
-//! WebDriver (`chromedriver`, path in `CHROMEDRIVER`, default
-//! `/usr/bin/chromedriver`) against the example server, in process on 127.0.0.1.
+//! WebDriver by line-emulator's shared harness (`line_emulator::browser`, feature
+//! `browser`) against the example server, in process on 127.0.0.1.
 //!
 //! With `CI` set, a missing chromedriver fails the test; without it the test
 //! is skipped with a notice. `bash line-popup/ci-setup.sh` installs it.
@@ -9,90 +9,16 @@
 #[allow(dead_code)]
 mod app;
 
-use std::net::TcpListener as StdListener;
 use std::sync::Arc;
 use std::time::Duration;
 
-use fantoccini::{Client, ClientBuilder, Locator};
 use jiff::SignedDuration;
 use line_core::clock::{Clock, ManualClock};
 use line_core::ChannelSecret;
+use line_emulator::browser::fantoccini::{Client, Locator};
+use line_emulator::browser::Browser;
 use line_popup::InMemoryStore;
 use serde_json::json;
-
-fn chromedriver() -> Option<String> {
-    let path = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
-    if std::path::Path::new(&path).exists() {
-        return Some(path);
-    }
-    if std::env::var_os("CI").is_some() {
-        panic!("chromedriver not found at {path}: run `bash line-popup/ci-setup.sh`");
-    }
-    eprintln!("SKIPPED: chromedriver not found at {path}; run `bash line-popup/ci-setup.sh`");
-    None
-}
-
-struct Driver {
-    child: tokio::process::Child,
-    port: u16,
-    profile: std::path::PathBuf,
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.child.start_kill();
-        let _ = std::fs::remove_dir_all(&self.profile);
-    }
-}
-
-async fn start_driver(path: &str) -> Driver {
-    let port = StdListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let child = tokio::process::Command::new(path)
-        .arg(format!("--port={port}"))
-        .arg("--allowed-ips=127.0.0.1")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("chromedriver starts");
-    let profile = std::env::temp_dir().join(format!(
-        "line-popup-chrome-{}-{}",
-        std::process::id(),
-        jiff::Timestamp::now().as_nanosecond()
-    ));
-    std::fs::create_dir_all(&profile).unwrap();
-    for _ in 0..100 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
-            return Driver { child, port, profile };
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("chromedriver did not listen on 127.0.0.1:{port} within 10 s");
-}
-
-async fn browser(driver: &Driver) -> Client {
-    let mut caps = serde_json::Map::new();
-    let mut opts = json!({
-        "args": [
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync",
-            "--disable-dev-shm-usage",
-            format!("--user-data-dir={}", driver.profile.display()),
-        ]
-    });
-    if let Ok(bin) = std::env::var("CHROMIUM") {
-        opts["binary"] = json!(bin);
-    } else if std::path::Path::new("/usr/bin/chromium").exists() {
-        opts["binary"] = json!("/usr/bin/chromium");
-    }
-    caps.insert("goog:chromeOptions".into(), opts);
-    ClientBuilder::rustls()
-        .expect("rustls")
-        .capabilities(caps)
-        .connect(&format!("http://127.0.0.1:{}", driver.port))
-        .await
-        .expect("a WebDriver session")
-}
 
 /// Loads `url` and waits for the popup script to finish; gives the body's
 /// `data-line-popup` (`shown` or `hidden`) and `data-line-popup-reason`.
@@ -111,7 +37,9 @@ async fn load(c: &Client, url: &str) -> (String, Option<String>) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn seven_views_show_five_times_dismiss_cools_down_and_follow_stops() {
-    let Some(driver_path) = chromedriver() else { return };
+    let Some(browser) = Browser::start().await.expect("a headless Chromium") else {
+        return; // skipped (a failure when CI is set)
+    };
     let clock = ManualClock::new("2026-05-01T03:00:00Z".parse().unwrap());
     let secret = ChannelSecret::new("browser-test-secret");
     let state = app::demo_state(Arc::new(InMemoryStore::new()), Arc::new(clock.clone()), &secret);
@@ -120,8 +48,7 @@ async fn seven_views_show_five_times_dismiss_cools_down_and_follow_stops() {
     let base = format!("http://{}", listener.local_addr().unwrap());
     let server = tokio::spawn(async move { axum::serve(listener, app::router(state)).await });
 
-    let driver = start_driver(&driver_path).await;
-    let c = browser(&driver).await;
+    let c = browser.client().clone();
     let result = async {
         // 1. Seven page views: exactly five showings (the lifetime cap).
         let mut shown = 0;
@@ -203,8 +130,7 @@ async fn seven_views_show_five_times_dismiss_cools_down_and_follow_stops() {
         assert_eq!((report.new_friends, report.popup_friends), (1, 1));
     }
     .await;
-    let _ = c.close().await;
+    let _ = browser.close().await;
     server.abort();
-    drop(driver);
     result
 }

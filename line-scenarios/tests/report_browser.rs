@@ -1,92 +1,18 @@
-//! The HTML report in a real headless browser: Debian's `chromium` driven over WebDriver
-//! (`chromedriver`, path in `CHROMEDRIVER`, default `/usr/bin/chromedriver`), as line-popup's
-//! browser test does. The page is loaded from a file (it needs nothing else).
+//! The HTML report in a real headless browser: Debian's `chromium` driven over WebDriver by
+//! line-emulator's shared harness (`line_emulator::browser`, feature `browser`), as line-popup's
+//! browser test is. The page is loaded from a file (it needs nothing else).
 //!
 //! With `CI` set, a missing chromedriver fails the test; without it the test is skipped with a
 //! notice. `bash line-popup/ci-setup.sh` installs it.
 
-use std::net::TcpListener as StdListener;
 use std::time::Duration;
 
-use fantoccini::{Client, ClientBuilder, Locator};
+use line_emulator::browser::fantoccini::Locator;
+use line_emulator::browser::Browser;
 use line_scenarios::insight::{LineCounts, LineStats};
 use line_scenarios::stats::{self, Plan, Record};
 use line_scenarios::{json, report};
 use serde_json::json;
-
-fn chromedriver() -> Option<String> {
-    let path = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
-    if std::path::Path::new(&path).exists() {
-        return Some(path);
-    }
-    if std::env::var_os("CI").is_some() {
-        panic!("chromedriver not found at {path}: run `bash line-popup/ci-setup.sh`");
-    }
-    eprintln!("SKIPPED: chromedriver not found at {path}; run `bash line-popup/ci-setup.sh`");
-    None
-}
-
-struct Driver {
-    child: tokio::process::Child,
-    port: u16,
-    profile: std::path::PathBuf,
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.child.start_kill();
-        let _ = std::fs::remove_dir_all(&self.profile);
-    }
-}
-
-async fn start_driver(path: &str) -> Driver {
-    let port = StdListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let child = tokio::process::Command::new(path)
-        .arg(format!("--port={port}"))
-        .arg("--allowed-ips=127.0.0.1")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("chromedriver starts");
-    let profile = std::env::temp_dir().join(format!(
-        "line-scenarios-chrome-{}-{}",
-        std::process::id(),
-        jiff::Timestamp::now().as_nanosecond()
-    ));
-    std::fs::create_dir_all(&profile).unwrap();
-    for _ in 0..100 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
-            return Driver { child, port, profile };
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("chromedriver did not listen on 127.0.0.1:{port} within 10 s");
-}
-
-async fn browser(driver: &Driver) -> Client {
-    let mut caps = serde_json::Map::new();
-    let mut opts = json!({
-        "args": [
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync",
-            "--disable-dev-shm-usage",
-            format!("--user-data-dir={}", driver.profile.display()),
-        ]
-    });
-    if let Ok(bin) = std::env::var("CHROMIUM") {
-        opts["binary"] = json!(bin);
-    } else if std::path::Path::new("/usr/bin/chromium").exists() {
-        opts["binary"] = json!("/usr/bin/chromium");
-    }
-    caps.insert("goog:chromeOptions".into(), opts);
-    ClientBuilder::rustls()
-        .expect("rustls")
-        .capabilities(caps)
-        .connect(&format!("http://127.0.0.1:{}", driver.port))
-        .await
-        .expect("a WebDriver session")
-}
 
 const SCENARIO: &str = r#"{"id": "cart", "name": "Cart <script>window.pwned = 1</script>",
   "trigger": {"event": {"name": "cart_updated"}},
@@ -135,7 +61,9 @@ fn records() -> Vec<Record> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_report_page_shows_one_funnel_bar_per_step_matching_the_table() {
-    let Some(driver_path) = chromedriver() else { return };
+    let Some(browser) = Browser::start().await.expect("a headless Chromium") else {
+        return; // skipped (a failure when CI is set)
+    };
     let scenarios = vec![json::from_str(SCENARIO).unwrap()];
     let counts = stats::count(&records());
     let mut rows = stats::report(
@@ -155,8 +83,7 @@ async fn the_report_page_shows_one_funnel_bar_per_step_matching_the_table() {
     let file = dir.join("report.html");
     std::fs::write(&file, &page).unwrap();
 
-    let driver = start_driver(&driver_path).await;
-    let c = browser(&driver).await;
+    let c = browser.client().clone();
     let result = async {
         c.goto(&format!("file://{}", file.display())).await.unwrap();
         c.wait()
@@ -233,6 +160,6 @@ async fn the_report_page_shows_one_funnel_bar_per_step_matching_the_table() {
     }
     .await;
     let _ = std::fs::remove_dir_all(&dir);
-    c.close().await.unwrap();
+    browser.close().await.unwrap();
     result
 }
