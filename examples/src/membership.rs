@@ -23,7 +23,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use jiff::{SignedDuration, Timestamp};
+use jiff::Timestamp;
 use line_core::clock::Clock;
 use line_login::{LineUser, Verifier};
 use line_segments::eval::CompiledSegment;
@@ -261,7 +261,7 @@ impl Tiers {
             .iter()
             .rposition(|t| t.segment.at(now).matches(&profile))
             .ok_or_else(|| Error::check(format!("member {} matches no tier (are there tiers?)", member.id)))?;
-        let spent = self.spent(member, now);
+        let spent = self.spent(&profile, now)?;
         let tier = &self.tiers[reached];
         let next = match self.tiers.get(reached + 1) {
             None => None,
@@ -295,17 +295,19 @@ impl Tiers {
         })
     }
 
-    /// The spend in the window `(now - window, now]`, the interval line-segments' windows
-    /// cover. (line-segments answers whether `sum(...) >= MIN` holds but gives no sums, so
-    /// the amount is added up here, and [`card`](Self::card) checks that both agree.)
-    fn spent(&self, member: &Member, now: Timestamp) -> i64 {
-        let start = now - SignedDuration::from_hours(24 * i64::from(self.window_days));
-        member
-            .purchases
-            .iter()
-            .filter(|p| p.at > start && p.at <= now)
-            .map(|p| p.amount_yen)
-            .sum()
+    /// The spend in the window `(now - window, now]`, as line-segments computes it for the
+    /// tier segments themselves (the value of their `sum(purchase.amount, …)`), so the amount
+    /// shown and the tier decided can never come from two different sums.
+    fn spent(&self, profile: &Profile, now: Timestamp) -> Result<i64, Error> {
+        let tier = self.tiers.last().ok_or_else(|| Error::check("no tiers"))?;
+        let sum = tier
+            .segment
+            .at(now)
+            .aggregates(profile)
+            .into_iter()
+            .find_map(|a| a.value)
+            .ok_or_else(|| Error::check("the tier segment has no sum"))?;
+        Ok(sum.round() as i64)
     }
 }
 

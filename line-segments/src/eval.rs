@@ -2059,6 +2059,43 @@ impl Evaluator<'_> {
         self.explain_node(&self.seg.source, &self.seg.root, p)
     }
 
+    /// The value of every aggregate predicate (`sum`, `min`, `max`, `avg`) of the segment for one
+    /// profile, in the order they appear in the segment, computed as [`eval`](Self::eval) computes
+    /// them. A host shows these numbers (a member's spend, "¥X more to the next tier") instead of
+    /// adding up the same events a second time.
+    pub fn aggregates(&self, p: &impl ProfileView) -> Vec<AggregateValue> {
+        let mut out = Vec::new();
+        self.collect_aggregates(&self.seg.source, &self.seg.root, p, &mut out);
+        out
+    }
+
+    fn collect_aggregates<P: ProfileView>(&self, s: &Segment, n: &Node, p: &P, out: &mut Vec<AggregateValue>) {
+        match (s, n) {
+            (Segment::All(cs), Node::All(ns)) | (Segment::Any(cs), Node::Any(ns)) => {
+                for (c, x) in cs.iter().zip(ns.iter()) {
+                    self.collect_aggregates(c, x, p, out);
+                }
+            }
+            (Segment::Not(inner), Node::Not(x)) => self.collect_aggregates(inner, x, p, out),
+            (
+                Segment::Pred(pred @ Predicate::Aggregate { .. }),
+                Node::Agg {
+                    func, ev, prop, win, ..
+                },
+            ) => {
+                let (value, events) = self.agg(*func, ev, prop, *win, p.events());
+                out.push(AggregateValue {
+                    predicate: crate::text::print(&Segment::Pred(pred.clone())),
+                    func: *func,
+                    value,
+                    events,
+                    complete: !self.partial(p.history_start(), Some(*win)),
+                });
+            }
+            _ => {}
+        }
+    }
+
     fn explain_node<P: ProfileView>(&self, s: &Segment, n: &Node, p: &P) -> Explanation {
         let label = crate::text::print(s);
         match (s, n) {
@@ -2107,6 +2144,24 @@ impl Evaluator<'_> {
             }
         }
     }
+}
+
+/// The value of one aggregate predicate for one profile ([`Evaluator::aggregates`]).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct AggregateValue {
+    /// The predicate in the text form, e.g. `sum(purchase.amount, 365d) >= 50000`.
+    pub predicate: String,
+    /// The function.
+    pub func: AggFunc,
+    /// The aggregate over the matching events in the window: `sum` of none is 0; `min`, `max` and
+    /// `avg` of none are `None`.
+    pub value: Option<f64>,
+    /// How many events in the window had the property.
+    pub events: u64,
+    /// Whether the profile's history covers the whole window (when it does not, the value is a
+    /// lower bound for `sum` and the predicate evaluates to unknown).
+    pub complete: bool,
 }
 
 /// The explanation of one evaluation: a node, its value and what decided it.

@@ -93,4 +93,4 @@ pub mod text;
 
 pub use ast::{Attr, CmpOp, Literal, Predicate, Segment, Window};
 pub use error::{Error, ErrorKind, Place, Result};
-pub use eval::{CompiledSegment, Explanation, Truth};
+pub use eval::{AggregateValue, CompiledSegment, Explanation, Truth};

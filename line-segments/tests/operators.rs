@@ -205,6 +205,37 @@ fn event_aggregates() {
 }
 
 #[test]
+fn aggregate_values_are_the_ones_eval_compares() {
+    let p = shopper();
+    let seg = text::parse(
+        "sum(purchase.amount, 365d) >= 12000 and not (max(purchase.amount, 365d) > 9000) \
+         and count(purchase, 90d) = 2 and avg(purchase.amount, 1d) > 0",
+    )
+    .unwrap();
+    let c = CompiledSegment::compile(&seg).unwrap();
+    let values = c.at(now()).aggregates(&p);
+    let got: Vec<_> = values
+        .iter()
+        .map(|a| (a.predicate.as_str(), a.value, a.events, a.complete))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("sum(purchase.amount, 365d) >= 12000", Some(12000.0), 3, true),
+            ("max(purchase.amount, 365d) > 9000", Some(5000.0), 3, true),
+            ("avg(purchase.amount, 1d) > 0", None, 0, true),
+        ]
+    );
+    // With history starting inside the window the value is a lower bound, flagged incomplete.
+    let mut late = shopper();
+    late.history_start = Some(ts("2026-05-01T00:00:00Z"));
+    let sum = text::parse("sum(purchase.amount, 30d) >= 1").unwrap();
+    let v = CompiledSegment::compile(&sum).unwrap().at(now()).aggregates(&late);
+    assert_eq!(v.len(), 1);
+    assert!(!v[0].complete);
+}
+
+#[test]
 fn partial_history_is_unknown_not_absent() {
     // A profile created 10 days ago with no purchase: "has not purchased in 30 days" is unknown.
     let mut young = empty();
