@@ -1,6 +1,7 @@
 //! Campaigns across accounts: a plan ([`Campaign`]), a dry run per account
 //! ([`Campaign::dry_run`]: LINE's validate endpoint, recipients, quota left and
-//! cost in yen) with quotas and costs rolled up ([`Totals`]), and an approval
+//! cost in yen) with quotas and costs rolled up ([`Totals`]; [`quotas`] for the
+//! quotas alone), and an approval
 //! gate ([`ApprovalGate`]) that decides which accounts may send.
 //!
 //! Sending an approved campaign is not part of this module yet.
@@ -184,24 +185,10 @@ async fn check(accounts: &Accounts, id: &ChannelId, audience: &Audience, message
             Audience::UserIds(_) => client.validate_multicast(&body).await,
         }
     };
-    let (valid, quota, used) = tokio::join!(
-        validate,
-        client.get_message_quota(),
-        client.get_message_quota_consumption()
-    );
-    let quota = match (quota, used) {
-        (Ok(q), Ok(u)) => {
-            let q = q.into_body();
-            let limit = match q.kind {
-                QuotaType::Limited => Some(q.value.unwrap_or(0).max(0) as u64),
-                _ => None,
-            };
-            Quota {
-                limit,
-                used: u.into_body().total_usage.max(0) as u64,
-            }
-        }
-        (Err(e), _) | (_, Err(e)) => {
+    let (valid, quota) = tokio::join!(validate, read_quota(client));
+    let quota = match quota {
+        Ok(q) => q,
+        Err(e) => {
             report.outcome = DryRunOutcome::Failed(AccountFailure::Api(e));
             return report;
         }
@@ -232,7 +219,78 @@ async fn check(accounts: &Accounts, id: &ChannelId, audience: &Audience, message
     report
 }
 
-/// How a dry run goes.
+/// The month's limit and consumption of one account, asked at once.
+async fn read_quota(client: &line_core::client::Client) -> Result<Quota, line_core::Error> {
+    let (quota, used) = tokio::join!(client.get_message_quota(), client.get_message_quota_consumption());
+    let quota = quota?.into_body();
+    let used = used?.into_body();
+    let limit = match quota.kind {
+        QuotaType::Limited => Some(u64::try_from(quota.value.unwrap_or(0)).unwrap_or(0)),
+        _ => None,
+    };
+    Ok(Quota {
+        limit,
+        used: u64::try_from(used.total_usage).unwrap_or(0),
+    })
+}
+
+/// Reads the month's quota and consumption of each account, concurrently (at
+/// most `options.concurrency` at a time, each within `options.timeout`), and
+/// rolls them up. An account that fails or is slow is reported with its
+/// failure and never holds up the others.
+pub async fn quotas(
+    accounts: &Accounts,
+    channel_ids: impl IntoIterator<Item = ChannelId>,
+    options: &DryRunOptions,
+) -> QuotaReport {
+    let ids: BTreeSet<ChannelId> = channel_ids.into_iter().collect();
+    let reads = ids.into_iter().map(|id| async move {
+        let read = async {
+            let handle = accounts.get(&id).await.map_err(AccountFailure::Account)?;
+            read_quota(handle.client()).await.map_err(AccountFailure::Api)
+        };
+        let quota = match tokio::time::timeout(options.timeout, read).await {
+            Ok(r) => r,
+            Err(_) => Err(AccountFailure::TimedOut(options.timeout)),
+        };
+        AccountQuota { channel_id: id, quota }
+    });
+    let mut results: Vec<AccountQuota> = stream::iter(reads)
+        .buffer_unordered(options.concurrency.max(1))
+        .collect()
+        .await;
+    results.sort_by(|a, b| a.channel_id.cmp(&b.channel_id));
+    let mut totals = QuotaTotals::default();
+    for a in &results {
+        totals.add(a.quota.as_ref().ok());
+    }
+    QuotaReport {
+        accounts: results,
+        totals,
+    }
+}
+
+/// One account's quota, or why it could not be read.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct AccountQuota {
+    /// The channel.
+    pub channel_id: ChannelId,
+    /// The quota.
+    pub quota: Result<Quota, AccountFailure>,
+}
+
+/// The quotas of many accounts ([`quotas`]), by channel ID, and their totals.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct QuotaReport {
+    /// Each account's quota, ordered by channel ID.
+    pub accounts: Vec<AccountQuota>,
+    /// The quotas rolled up.
+    pub totals: QuotaTotals,
+}
+
+/// How a dry run (or [`quotas`]) goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct DryRunOptions {
@@ -398,6 +456,40 @@ impl fmt::Display for AccountFailure {
     }
 }
 
+/// Monthly quotas over many accounts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct QuotaTotals {
+    /// Messages sent this month, over the accounts whose quota was read.
+    pub used: u64,
+    /// Monthly limits, over the accounts with a limit.
+    pub limit: u64,
+    /// Messages left this month, over the accounts with a limit.
+    pub remaining: u64,
+    /// Accounts whose quota was read and has no limit.
+    pub unlimited: usize,
+    /// Accounts whose quota could not be read.
+    pub unknown: usize,
+}
+
+impl QuotaTotals {
+    fn add(&mut self, quota: Option<&Quota>) {
+        match quota {
+            Some(q) => {
+                self.used += q.used;
+                match (q.limit, q.remaining()) {
+                    (Some(l), Some(r)) => {
+                        self.limit += l;
+                        self.remaining += r;
+                    }
+                    _ => self.unlimited += 1,
+                }
+            }
+            None => self.unknown += 1,
+        }
+    }
+}
+
 /// Quotas and costs over all accounts of a dry run.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 #[non_exhaustive]
@@ -412,16 +504,8 @@ pub struct Totals {
     pub failed: usize,
     /// Recipients of the accounts that may send.
     pub recipients: u64,
-    /// Messages sent this month, over the accounts whose quota was read.
-    pub used: u64,
-    /// Monthly limits, over the accounts with a limit.
-    pub limit: u64,
-    /// Messages left this month, over the accounts with a limit.
-    pub remaining: u64,
-    /// Accounts whose quota was read and has no limit.
-    pub unlimited: usize,
-    /// Accounts whose quota could not be read.
-    pub quota_unknown: usize,
+    /// The month's quotas of all accounts, rolled up.
+    pub quota: QuotaTotals,
     /// Free messages the ready accounts' sends use.
     pub free: u64,
     /// Additional (paid) messages the ready accounts' sends use.
@@ -442,19 +526,7 @@ impl Totals {
                 DryRunOutcome::Refused(_) => t.refused += 1,
                 DryRunOutcome::Failed(_) => t.failed += 1,
             }
-            match a.quota {
-                Some(q) => {
-                    t.used += q.used;
-                    match (q.limit, q.remaining()) {
-                        (Some(l), Some(r)) => {
-                            t.limit += l;
-                            t.remaining += r;
-                        }
-                        _ => t.unlimited += 1,
-                    }
-                }
-                None => t.quota_unknown += 1,
-            }
+            t.quota.add(a.quota.as_ref());
             if a.outcome.is_ready() {
                 t.recipients += a.recipients;
                 if let Some(c) = a.cost {

@@ -199,8 +199,8 @@ async fn dry_run_checks_each_account_and_refuses_over_quota_with_the_numbers() {
     let t = report.totals;
     assert_eq!((t.accounts, t.ready, t.refused, t.failed), (4, 2, 1, 1));
     assert_eq!(t.recipients, 6);
-    assert_eq!((t.used, t.limit, t.remaining), (2, 1_002, 1_000));
-    assert_eq!((t.unlimited, t.quota_unknown), (1, 1));
+    assert_eq!((t.quota.used, t.quota.limit, t.quota.remaining), (2, 1_002, 1_000));
+    assert_eq!((t.quota.unlimited, t.quota.unknown), (1, 1));
     assert_eq!((t.free, t.additional, t.yen), (4, 2, 10.0));
 }
 
@@ -295,7 +295,7 @@ async fn a_slow_account_times_out_alone_under_a_concurrency_bound_of_one() {
     assert!(report.get(&id(2)).unwrap().outcome.is_ready());
     assert!(report.get(&id(3)).unwrap().outcome.is_ready());
     assert_eq!(report.totals.failed, 1);
-    assert_eq!(report.totals.quota_unknown, 1);
+    assert_eq!(report.totals.quota.unknown, 1);
 }
 
 #[tokio::test]
@@ -417,4 +417,39 @@ async fn nothing_secret_is_in_the_reports_debug() {
     assert!(text.contains("1700000002"));
     let q: Quota = report.get(&id(1)).unwrap().quota.unwrap();
     assert!(text.contains(&format!("{q:?}")));
+}
+
+#[tokio::test]
+async fn quotas_are_read_per_account_and_rolled_up_without_a_campaign() {
+    let w = world(hello()).await;
+    let report = line_accounts::bulk::quotas(&w.accounts, (1..=4).map(id), &DryRunOptions::new()).await;
+    let got: Vec<_> = report
+        .accounts
+        .iter()
+        .map(|a| {
+            (
+                a.channel_id.clone(),
+                a.quota.as_ref().ok().map(|q| (q.limit, q.used, q.remaining())),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (id(1), Some((Some(1_000), 1, Some(999)))),
+            (id(2), Some((Some(2), 1, Some(1)))),
+            (id(3), Some((None, 0, None))),
+            (id(4), None),
+        ]
+    );
+    assert!(matches!(report.accounts[3].quota, Err(AccountFailure::Api(_))));
+    let t = report.totals;
+    assert_eq!(
+        (t.used, t.limit, t.remaining, t.unlimited, t.unknown),
+        (2, 1_002, 1_000, 1, 1)
+    );
+    // Reading quotas validates and sends nothing.
+    for e in &w.emus {
+        assert_eq!(e.calls("validateMulticast") + e.calls("multicast"), 0);
+    }
 }
