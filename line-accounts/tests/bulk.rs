@@ -453,3 +453,83 @@ async fn quotas_are_read_per_account_and_rolled_up_without_a_campaign() {
         assert_eq!(e.calls("validateMulticast") + e.calls("multicast"), 0);
     }
 }
+
+/// A registry that counts how many lookups are in flight at once (each takes 50 ms).
+#[derive(Debug, Default)]
+struct Counting {
+    inner: InMemoryRegistry,
+    now: std::sync::atomic::AtomicUsize,
+    max: std::sync::atomic::AtomicUsize,
+}
+
+#[async_trait]
+impl line_accounts::AccountRegistry for Counting {
+    async fn put(&self, account: Account) -> Result<Option<Account>, line_accounts::Error> {
+        self.inner.put(account).await
+    }
+    async fn get(&self, channel_id: &ChannelId) -> Result<Option<Account>, line_accounts::Error> {
+        use std::sync::atomic::Ordering::SeqCst;
+        let n = self.now.fetch_add(1, SeqCst) + 1;
+        self.max.fetch_max(n, SeqCst);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        self.now.fetch_sub(1, SeqCst);
+        self.inner.get(channel_id).await
+    }
+    async fn by_bot_user_id(&self, bot_user_id: &str) -> Result<Option<Account>, line_accounts::Error> {
+        self.inner.by_bot_user_id(bot_user_id).await
+    }
+    async fn remove(&self, channel_id: &ChannelId) -> Result<Option<Account>, line_accounts::Error> {
+        self.inner.remove(channel_id).await
+    }
+    async fn channel_ids(&self) -> Result<Vec<ChannelId>, line_accounts::Error> {
+        self.inner.channel_ids().await
+    }
+}
+
+#[tokio::test]
+async fn at_most_the_concurrency_bound_of_accounts_is_checked_at_once() {
+    let e = emulator(None, FaultConfig::none()).await;
+    let registry = Arc::new(Counting::default());
+    let url = e.base_url().to_owned();
+    let accounts = Accounts::builder(registry.clone())
+        .configure_clients(move |b, _| b.base_url(url.clone()))
+        .build()
+        .unwrap();
+    let mut campaign = Campaign::new(hello()).unwrap();
+    for i in 1..=6 {
+        accounts
+            .add(account(i, MessagePlan::new(200, None).unwrap()))
+            .await
+            .unwrap();
+        campaign = campaign.to_users(id(i), e.follower_ids()).unwrap();
+    }
+    for (bound, calls) in [(2, 6), (4, 12)] {
+        registry.max.store(0, std::sync::atomic::Ordering::SeqCst);
+        let report = campaign
+            .dry_run(&accounts, &DryRunOptions::new().concurrency(bound))
+            .await;
+        assert_eq!(report.totals.ready, 6);
+        assert_eq!(registry.max.load(std::sync::atomic::Ordering::SeqCst), bound);
+        assert_eq!(e.calls("validateMulticast"), calls);
+    }
+}
+
+struct Failing;
+
+#[async_trait]
+impl ApprovalGate for Failing {
+    async fn review(&self, _: &DryRunReport) -> Result<Decision, line_accounts::Error> {
+        Err(line_accounts::Error::store(
+            "review",
+            std::io::Error::other("review service down"),
+        ))
+    }
+}
+
+#[tokio::test]
+async fn a_failing_gate_approves_nothing_and_its_error_is_passed_on() {
+    let w = world(hello()).await;
+    let report = w.campaign.dry_run(&w.accounts, &DryRunOptions::new()).await;
+    let err = report.approve(&Failing).await.unwrap_err();
+    assert_eq!(err.kind(), &ErrorKind::Store { operation: "review" });
+}
