@@ -57,6 +57,13 @@ pub enum ErrorKind {
         /// What the store was doing (`put`, `get`, `remove`, …).
         operation: &'static str,
     },
+    /// A campaign (module `bulk`) was rejected.
+    InvalidCampaign {
+        /// The field: `messages`, or `audiences[CHANNEL_ID]`.
+        field: String,
+        /// Why it was rejected.
+        reason: String,
+    },
     /// A channel access token could not be issued, verified or revoked.
     Token {
         /// The channel.
@@ -151,6 +158,7 @@ impl fmt::Display for Error {
             ),
             ErrorKind::UnknownChannel { channel_id } => write!(f, "no account for channel {channel_id}"),
             ErrorKind::Store { operation } => write!(f, "account registry failed during {operation}"),
+            ErrorKind::InvalidCampaign { field, reason } => write!(f, "invalid campaign, field `{field}`: {reason}"),
             ErrorKind::Token { channel_id, operation } => {
                 write!(f, "channel access token {operation} failed for channel {channel_id}")
             }

@@ -17,6 +17,9 @@
 //! - **Handles** ([`Accounts`]): per account, a ready line-core
 //!   [`Client`](line_core::client::Client) with its token source and a rate
 //!   limiter of its own, next to the account's settings and plan.
+//! - **Campaigns across accounts** (module [`bulk`]): a dry run per account
+//!   (LINE's validate endpoint, recipients, quota left, cost in yen), quotas and
+//!   costs rolled up, and an approval gate.
 //! - **One webhook endpoint for many channels** (feature `axum`, module `webhook`):
 //!   routes a request by its `destination` to that channel's secret before
 //!   verifying it.
@@ -33,6 +36,7 @@
 
 mod account;
 mod accounts;
+pub mod bulk;
 mod error;
 mod file;
 mod registry;
