@@ -55,6 +55,10 @@
 //!   ES256 key, `POST /oauth2/v2.1/verify` for ID tokens and
 //!   `GET /oauth2/v2.1/verify` for access tokens, and methods that mint tokens
 //!   for tests ([`Emulator::mint_id_token`]).
+//! - LINE notification messages ([`pnp`]): phone numbers with and without LINE
+//!   (and ones that never confirm), `POST /bot/pnp/push` with LINE's 200, 422 and
+//!   400 answers, the signed `delivery` completion webhook with the delivery tag
+//!   after a configurable delay, and `GET /v2/bot/message/delivery/pnp`.
 //! - Fault injection per endpoint ([`faults`]) and an inspection API (this
 //!   type's methods) and an admin HTTP interface ([`admin`]).
 
@@ -64,6 +68,7 @@ mod config;
 mod error;
 pub mod faults;
 pub mod login;
+pub mod pnp;
 mod ratelimit;
 mod server;
 mod state;
@@ -84,6 +89,7 @@ use tokio::task::JoinHandle;
 pub use config::{EmulatorConfig, DEFAULT_CHANNEL_SECRET};
 pub use error::{Error, ErrorKind};
 pub use faults::{FaultConfig, FaultCounts, FaultRule};
+pub use pnp::{PhoneKind, PhoneUser, PnpDelivered};
 pub use state::{ReceivedMessage, User, UserSpec};
 pub use webhook::WebhookDelivery;
 

@@ -383,7 +383,7 @@ async fn line_api(State(shared): State<std::sync::Arc<Shared>>, req: Request) ->
         now: shared.now(),
         form,
     };
-    let result = crate::api::dispatch(&shared, &ctx);
+    let result = crate::pnp::handle(&shared, &ctx).unwrap_or_else(|| crate::api::dispatch(&shared, &ctx));
     if fault == Fault::LostResponse {
         shared.lock_faults().count(fault);
         return dropped();
