@@ -145,8 +145,21 @@ pub(crate) struct PnpState {
     refused: u64,
 }
 
+/// The `to` of a notification message for a number in E.164 form: the lowercase hex
+/// SHA-256 of it.
+///
+/// ```
+/// assert_eq!(
+///     line_emulator::pnp::phone_hash("+818000001234"),
+///     "d41e0ad70dddfeb68f149ad6fc61574b9c5780ab7bcb2fba5517771ffbb2409c"
+/// );
+/// ```
+pub fn phone_hash(e164: &str) -> String {
+    sha256_hex(e164)
+}
+
 /// The lowercase hex SHA-256 of `s`.
-pub(crate) fn sha256_hex(s: &str) -> String {
+fn sha256_hex(s: &str) -> String {
     let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, s.as_bytes());
     let mut out = String::with_capacity(64);
     for b in d.as_ref() {
