@@ -333,3 +333,44 @@ async fn no_phone_number_or_token_in_logs_debug_or_errors() {
         assert!(!text.contains("has shipped"), "an SMS text leaked: {text}");
     }
 }
+
+/// LINE's answer is lost after it took the notice: the notice is not sent again (no
+/// retry key exists for this endpoint) and the delivery webhook settles it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_answer_is_not_resent_and_the_webhook_settles_it() {
+    use line_emulator::{FaultConfig, FaultRule};
+    let mut h = Harness::start(memory()).await;
+    let to = h.phone(PhoneUser::with_line("+819011110009"), "090-1111-0009");
+    h.emu
+        .set_faults(FaultConfig::none().with_endpoint("pushMessagesByPhone", FaultRule::new().lost_response_rate(1.0)))
+        .unwrap();
+    let record = h.notifier.send(notice("order-9", &to)).await.unwrap();
+    assert!(matches!(record.state, NoticeState::Pending | NoticeState::Delivered));
+    assert_eq!(h.emu.calls("pushMessagesByPhone"), 1, "never sent twice");
+    assert!(matches!(h.next_delivery().await, DeliveryMatch::Delivered(_)));
+    h.time_out();
+    assert_eq!(h.notifier.sweep(100).await.unwrap().sms_sent, 0);
+    assert!(h.sms.sent().is_empty());
+}
+
+/// LINE answers 500 (it did not take the notice, but the client cannot know): no
+/// second push; the deadline falls back to SMS.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_error_waits_for_the_deadline_then_sends_the_sms() {
+    use line_emulator::{FaultConfig, FaultRule};
+    let h = Harness::start(memory()).await;
+    let to = h.phone(PhoneUser::with_line("+819011110010"), "090-1111-0010");
+    h.emu
+        .set_faults(FaultConfig::none().with_endpoint("pushMessagesByPhone", FaultRule::new().error_rate(1.0)))
+        .unwrap();
+    let record = h.notifier.send(notice("order-10", &to)).await.unwrap();
+    assert_eq!(record.state, NoticeState::Pending);
+    assert_eq!(h.emu.calls("pushMessagesByPhone"), 1, "never sent twice");
+    h.time_out();
+    assert_eq!(h.notifier.sweep(100).await.unwrap().sms_sent, 1);
+    let r = h.notifier.store().get(&record.tag).await.unwrap().unwrap();
+    assert_eq!(
+        (r.state, r.fallback),
+        (NoticeState::SmsSent, Some(FallbackReason::NoDeliveryInTime))
+    );
+}
