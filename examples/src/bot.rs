@@ -102,6 +102,7 @@ pub struct ShopBot {
     members: Mutex<BTreeMap<UserId, String>>,
     log: Mutex<Vec<LogLine>>,
     errors: Mutex<Vec<Error>>,
+    notices: Option<line_pnp::Notifier>,
 }
 
 impl std::fmt::Debug for ShopBot {
@@ -142,7 +143,14 @@ impl ShopBot {
             members: Mutex::new(BTreeMap::new()),
             log: Mutex::new(Vec::new()),
             errors: Mutex::new(Vec::new()),
+            notices: None,
         }
+    }
+
+    /// Hands LINE's `delivery` events (of notification messages) to `notifier`.
+    pub fn with_notices(mut self, notifier: line_pnp::Notifier) -> Self {
+        self.notices = Some(notifier);
+        self
     }
 
     /// Keeps the webhook event ids already handled in `store` rather than in memory
@@ -228,6 +236,13 @@ impl ShopBot {
             let reason = reason.to_owned();
             move |e: line_core::Error| Error::with_source(ErrorKind::Bot { reason }, e)
         };
+        if let (Event::Delivery(delivery), Some(notices)) = (event, &self.notices) {
+            notices
+                .on_delivery(delivery)
+                .await
+                .map_err(Error::notice("record a delivery"))?;
+            return Ok(());
+        }
         let Some(user) = user_of(event) else {
             return Ok(());
         };

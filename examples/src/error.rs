@@ -63,6 +63,12 @@ pub enum ErrorKind {
         /// What it was doing.
         action: String,
     },
+    /// A LINE notification message (or its SMS fallback) failed.
+    #[error("notification message: {action} failed")]
+    Notice {
+        /// What was being done.
+        action: String,
+    },
     /// A setting is missing or invalid (an environment variable or a flag).
     #[error("config: {field}: {reason}")]
     Config {
@@ -136,6 +142,10 @@ impl Error {
 
     pub(crate) fn popup(action: &str) -> impl FnOnce(line_popup::Error) -> Self + '_ {
         move |e| Self::with_source(ErrorKind::Popup { action: action.into() }, e)
+    }
+
+    pub(crate) fn notice(action: &str) -> impl FnOnce(line_pnp::Error) -> Self + '_ {
+        move |e| Self::with_source(ErrorKind::Notice { action: action.into() }, e)
     }
 }
 

@@ -4,7 +4,8 @@
 //! examples share, so that tests can run it:
 //!
 //! - [`tour`]: the whole journey on the embedded emulator
-//!   (`cargo run -p line-examples --example tour`), with step 7 in [`tour_scenarios`];
+//!   (`cargo run -p line-examples --example tour`), with step 7 in [`tour_scenarios`]
+//!   and step 8 (notification messages by phone number) in [`tour_pnp`];
 //! - [`bot`]: the shop's webhook bot the tour runs;
 //! - [`deliver`]: the tour's sending bot as a process of its own (`--emulator URL`),
 //!   resumable across a crash on a durable store;
@@ -21,6 +22,7 @@ pub mod membership;
 pub mod stores;
 pub mod table;
 pub mod tour;
+pub mod tour_pnp;
 pub mod tour_scenarios;
 
 pub use error::{Error, ErrorKind};
@@ -57,6 +59,8 @@ pub mod docs {
     pub struct LineLogin;
     #[doc = include_str!("../../docs/liff-membership.md")]
     pub struct LiffMembership;
+    #[doc = include_str!("../../docs/pnp.md")]
+    pub struct Pnp;
     #[doc = include_str!("../../docs/line-emulator.md")]
     pub struct LineEmulator;
     #[doc = include_str!("../../docs/line-cli.md")]

@@ -167,6 +167,8 @@ pub struct Stores {
     pub scenario_state: Arc<dyn StateStore>,
     /// Scenario wake-ups.
     pub scheduler: Arc<dyn Scheduler>,
+    /// LINE notification messages and their outcomes (line-pnp).
+    pub notices: Arc<dyn line_pnp::NoticeStore>,
     /// Stores that could not use the chosen backend and stayed in memory.
     pub notes: Vec<String>,
 }
@@ -220,6 +222,7 @@ impl Stores {
                     popup: Arc::new(line_popup::InMemoryStore::new()),
                     scenario_state: scenarios.clone(),
                     scheduler: scenarios,
+                    notices: Arc::new(line_pnp::InMemoryNoticeStore::new()),
                     notes: Vec::new(),
                 })
             }
@@ -283,6 +286,12 @@ impl Stores {
                             .map_err(boxed)
                             .map_err(store_error("popup store"))?,
                     ),
+                    notices: Arc::new(
+                        line_pnp::sqlite::SqliteNoticeStore::with_prefix(&db, prefix)
+                            .await
+                            .map_err(boxed)
+                            .map_err(store_error("notice store"))?,
+                    ),
                     scenario_state: scenarios.clone(),
                     scheduler: scenarios,
                     notes: Vec::new(),
@@ -341,6 +350,12 @@ impl Stores {
                             .await
                             .map_err(boxed)
                             .map_err(store_error("popup store"))?,
+                    ),
+                    notices: Arc::new(
+                        line_pnp::postgres::PgNoticeStore::with_prefix(&pool, prefix)
+                            .await
+                            .map_err(boxed)
+                            .map_err(store_error("notice store"))?,
                     ),
                     scenario_state: scenarios.clone(),
                     scheduler: scenarios,

@@ -151,6 +151,8 @@ pub struct TourTotals {
     pub quota_used: i64,
     /// Step 7: system deliveries (after the report, so the totals above do not include them).
     pub scenarios: crate::tour_scenarios::ScenarioTotals,
+    /// Step 8: notification messages by phone number, by outcome.
+    pub notices: line_pnp::NoticeCounts,
 }
 
 impl TourTotals {
@@ -229,6 +231,8 @@ struct Ctx<'a> {
     menu_keys: BTreeMap<String, String>,
     people: BTreeMap<UserId, Person>,
     totals: TourTotals,
+    notifier: line_pnp::Notifier,
+    sms: Arc<crate::tour_pnp::ShopSms>,
 }
 
 /// Runs the tour on the emulator, writing a readable account to `out`.
@@ -301,6 +305,11 @@ pub async fn run(out: &mut dyn Write, options: &TourOptions) -> Result<TourTotal
             .map_err(Error::popup("configure"))?,
     );
     let nonces = stores.nonces.clone();
+    // Notification messages by phone number (step 8), with the shop's SMS gateway.
+    let sms = Arc::new(crate::tour_pnp::ShopSms::default());
+    let notifier = line_pnp::Notifier::new(client.clone(), stores.notices.clone(), sms.clone())
+        .policy(line_pnp::FallbackPolicy::waiting(crate::tour_pnp::WAIT_FOR_DELIVERY))
+        .clock(shared_clock.clone());
     let bot = Arc::new(
         ShopBot::new(
             client.clone(),
@@ -309,7 +318,8 @@ pub async fn run(out: &mut dyn Write, options: &TourOptions) -> Result<TourTotal
             handler,
             nonces.clone(),
         )
-        .with_dedupe(stores.dedupe.clone()),
+        .with_dedupe(stores.dedupe.clone())
+        .with_notices(notifier.clone()),
     );
     let app = bot.clone().router(WebhookVerifier::new(emu.channel_secret()));
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
@@ -326,6 +336,8 @@ pub async fn run(out: &mut dyn Write, options: &TourOptions) -> Result<TourTotal
         menu_keys,
         people: BTreeMap::new(),
         totals: TourTotals::default(),
+        notifier,
+        sms,
     };
 
     // The friends the account already has, with their profiles and menus.
@@ -393,6 +405,8 @@ impl Ctx<'_> {
         self.step_tier_pushes().await?;
         self.step_report().await?;
         self.step_scenarios().await?;
+        self.totals.notices =
+            crate::tour_pnp::step(self.out, &self.emu, &self.notifier, &self.sms, &self.clock).await?;
         Ok(self.totals.clone())
     }
 

@@ -55,6 +55,13 @@ async fn the_tour_ends_with_the_expected_totals() {
     assert_eq!(totals.messages_delivered, 10 + 5 + 2 + 42 + 24);
     assert_eq!(totals.quota_used, 42 + 24);
 
+    // 8. Notification messages: Hana's is delivered by LINE, Kenji's number has no
+    // LINE account (422), so his notice goes by SMS. Nothing goes both ways.
+    assert_eq!(totals.notices.delivered, 1);
+    assert_eq!(totals.notices.sms_sent, 1);
+    assert_eq!(totals.notices.total(), 2);
+    assert_eq!((totals.notices.failed, totals.notices.late_deliveries), (0, 0));
+
     // The output is the readable account: every heading, the checks, the report.
     for heading in [
         "0. Setup",
@@ -64,6 +71,7 @@ async fn the_tour_ends_with_the_expected_totals() {
         "4. Segment campaign",
         "5. Personalized pushes",
         "6. Report",
+        "8. Notification messages",
     ] {
         assert!(text.contains(heading), "missing heading {heading:?}");
     }
@@ -72,6 +80,12 @@ async fn the_tour_ends_with_the_expected_totals() {
     assert!(text.contains("Checked on the emulator: 42 of 83"));
     assert!(text.contains("¥8,000 more to reach REINE"));
     assert!(text.contains("link rate      25.6% (32 of 125 friends linked)"));
+    assert!(text.contains("Totals: 1 delivered by LINE, 1 by SMS, 0 failed; 1 SMS sent, none twice"));
+    assert!(text.contains("SMS: LINE answered 422"));
+    // No phone number of the step is printed.
+    for digits in ["12340001", "55550002", "1234-0001", "5555-0002"] {
+        assert!(!text.contains(digits), "a phone number was printed");
+    }
 }
 
 /// The same tour with every host store in one SQLite file: the same totals, and the

@@ -59,6 +59,10 @@
 //!   assertion keys, v2.1 tokens from signed JWT assertions, short-lived and
 //!   stateless tokens, verify and revoke; API calls with a revoked or expired
 //!   token get 401.
+//! - LINE notification messages ([`pnp`]): phone numbers with and without LINE
+//!   (and ones that never confirm), `POST /bot/pnp/push` with LINE's 200, 422 and
+//!   400 answers, the signed `delivery` completion webhook with the delivery tag
+//!   after a configurable delay, and `GET /v2/bot/message/delivery/pnp`.
 //! - Fault injection per endpoint ([`faults`]) and an inspection API (this
 //!   type's methods) and an admin HTTP interface ([`admin`]).
 //!
@@ -75,6 +79,7 @@ mod error;
 pub mod faults;
 pub mod login;
 pub mod oauth;
+pub mod pnp;
 mod ratelimit;
 mod server;
 mod state;
@@ -95,6 +100,7 @@ use tokio::task::JoinHandle;
 pub use config::{EmulatorConfig, DEFAULT_CHANNEL_SECRET};
 pub use error::{Error, ErrorKind};
 pub use faults::{FaultConfig, FaultCounts, FaultRule};
+pub use pnp::{PhoneKind, PhoneUser, PnpDelivered};
 pub use state::{ReceivedMessage, User, UserSpec};
 pub use webhook::WebhookDelivery;
 

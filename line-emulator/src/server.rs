@@ -401,7 +401,7 @@ async fn line_api(State(shared): State<std::sync::Arc<Shared>>, req: Request) ->
     };
     let result = match crate::oauth::dispatch(&shared, &ctx) {
         Some(r) => r,
-        None => crate::api::dispatch(&shared, &ctx),
+        None => crate::pnp::handle(&shared, &ctx).unwrap_or_else(|| crate::api::dispatch(&shared, &ctx)),
     };
     if fault == Fault::LostResponse {
         shared.lock_faults().count(fault);

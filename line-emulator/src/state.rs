@@ -246,6 +246,8 @@ pub(crate) struct State {
     pub(crate) narrowcasts: HashMap<String, Job>,
     /// Per aggregation unit (`customAggregationUnits`): who received, opened, clicked.
     pub(crate) units: HashMap<String, UnitUsers>,
+    /// LINE notification messages: phone numbers, deliveries, daily counts.
+    pub(crate) pnp: crate::pnp::PnpState,
 }
 
 /// The users (indices) of one aggregation unit.
@@ -285,6 +287,7 @@ impl State {
             next_audience_id: 1_000_000_001,
             narrowcasts: HashMap::new(),
             units: HashMap::new(),
+            pnp: Default::default(),
         };
         s.seed_friends(friends);
         s
