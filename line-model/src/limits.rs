@@ -57,13 +57,7 @@ pub const MAX_FLEX_BUBBLE_BYTES: usize = 30_000;
 pub const MAX_FLEX_CAROUSEL_BYTES: usize = 50_000;
 /// Retry keys are remembered by LINE for this many hours.
 pub const RETRY_KEY_TTL_HOURS: u64 = 24;
-/// A reply token is good for about this many seconds.
-pub const REPLY_TOKEN_TTL_SECS: u64 = 60;
 /// A link token is good for this many seconds (10 minutes).
 pub const LINK_TOKEN_TTL_SECS: u64 = 600;
 /// Length of a LINE user ID (`U` followed by 32 hex digits).
 pub const USER_ID_LEN: usize = 33;
-/// Requests per second that most endpoints allow per channel.
-pub const RATE_DEFAULT_PER_SEC: u32 = 2_000;
-/// Multicast requests per second per channel.
-pub const RATE_MULTICAST_PER_SEC: u32 = 200;
