@@ -143,3 +143,56 @@ fn py_strip(s: &str) -> &str {
 pub fn rust_str(s: &str) -> String {
     format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snake_splits_acronyms_and_digits() {
+        assert_eq!(
+            snake("getNumberOfMessageDeliveries"),
+            "get_number_of_message_deliveries"
+        );
+        assert_eq!(snake("URIAction"), "uri_action");
+        assert_eq!(snake("X-Line-Retry-Key"), "x_line_retry_key");
+        assert_eq!(snake("3dSecure"), "n3d_secure");
+    }
+
+    #[test]
+    fn field_idents_avoid_keywords() {
+        assert_eq!(field_ident("type"), "kind");
+        assert_eq!(field_ident("ref"), "r#ref");
+        assert_eq!(field_ident("userId"), "user_id");
+    }
+
+    #[test]
+    fn pascal_of_enum_values() {
+        assert_eq!(pascal("age_15"), "Age15");
+        assert_eq!(pascal("IMAGE"), "Image");
+        assert_eq!(pascal("textV2"), "TextV2");
+        assert_eq!(pascal("15"), "V15");
+        assert_eq!(pascal("--"), "Empty");
+    }
+
+    #[test]
+    fn singular_names_list_items() {
+        assert_eq!(singular("categories"), "category");
+        assert_eq!(singular("actions"), "action");
+        assert_eq!(singular("address"), "addressItem");
+    }
+
+    #[test]
+    fn doc_lines_strip_fences_and_trailing_space() {
+        assert_eq!(
+            doc_lines(Some("  One.\n```\ncode \n"), "    "),
+            "    /// One.\n    /// `\n    /// code\n"
+        );
+        assert_eq!(doc_lines(None, ""), "");
+    }
+
+    #[test]
+    fn rust_strings_escape_quotes_and_backslashes() {
+        assert_eq!(rust_str(r#"a"b\c"#), r#""a\"b\\c""#);
+    }
+}
