@@ -243,6 +243,13 @@ impl Error {
     }
 }
 
+impl From<crate::ids::ParseRetryKeyError> for Error {
+    /// A retry key that is not a UUID: invalid input for the field `retry_key`.
+    fn from(e: crate::ids::ParseRetryKeyError) -> Self {
+        Self::invalid_input("retry_key", e.to_string())
+    }
+}
+
 impl fmt::Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut d = f.debug_struct("Error");

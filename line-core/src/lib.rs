@@ -6,14 +6,15 @@
 //! - [`model`]: every request and response type of the specs (messaging,
 //!   audience, insight, channel access token, LIFF, module, shop), lossless:
 //!   unknown properties, unknown union kinds and unknown enum values survive a
-//!   parse and serialize round trip.
+//!   parse and serialize round trip. It is the `line-model` crate (no HTTP, no
+//!   async), re-exported; so are [`ids`], [`secret`] and [`limits`].
 //! - [`client`] (feature `client`, on by default): one async method per
 //!   operation, with retries ([`retry`]), retry keys, client-side rate limits
 //!   ([`ratelimit`]), token sources, dry runs and fan-out.
 //! - [`webhook`]: signature check, lenient lossless parsing of all event
 //!   types, redelivery dedupe, account link, and (feature `axum`) an extractor.
 //! - [`error`]: one error type with a [`kind()`](Error::kind) to branch on.
-//! - [`clock`], [`ids`], [`secret`], [`limits`]: shared building blocks.
+//! - [`clock`]: the time source of the host traits.
 //! - `testing` (feature `testing`): signing helpers and the conformance suites
 //!   of the host traits.
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -22,12 +23,13 @@
 pub mod client;
 pub mod clock;
 pub mod error;
-pub mod ids;
-pub mod limits;
-pub mod model;
+/// The wire model: the [`line_model`] crate, re-exported.
+pub use line_model as model;
+pub use line_model::ids;
+pub use line_model::limits;
 pub mod ratelimit;
 pub mod retry;
-pub mod secret;
+pub use line_model::secret;
 #[cfg(any(feature = "sqlite", feature = "postgres", feature = "redis"))]
 pub mod store;
 #[cfg(any(test, feature = "testing"))]

@@ -688,11 +688,6 @@ pub(crate) trait QueryValue {
     fn to_query(&self) -> String;
 }
 
-impl QueryValue for &str {
-    fn to_query(&self) -> String {
-        (*self).to_owned()
-    }
-}
 impl QueryValue for i32 {
     fn to_query(&self) -> String {
         self.to_string()
@@ -708,14 +703,10 @@ impl QueryValue for bool {
         self.to_string()
     }
 }
-impl<T: StrEnum> QueryValue for &T {
+/// Strings, and the open string enums (`line_model` implements `StrEnum` for `str` too).
+impl<T: StrEnum + ?Sized> QueryValue for &T {
     fn to_query(&self) -> String {
         self.as_wire_str().to_owned()
-    }
-}
-impl QueryValue for &&str {
-    fn to_query(&self) -> String {
-        (**self).to_owned()
     }
 }
 

@@ -52,6 +52,12 @@ impl RawObject {
     }
 }
 
+impl crate::model::wire::RawMap for RawObject {
+    fn raw_map(&self) -> std::borrow::Cow<'_, Map<String, Value>> {
+        std::borrow::Cow::Owned(self.to_map())
+    }
+}
+
 impl From<Map<String, Value>> for RawObject {
     fn from(map: Map<String, Value>) -> Self {
         Self(Value::Object(map).to_string().into())
