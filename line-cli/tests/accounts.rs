@@ -5,16 +5,32 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use line_core::model::{Message, PushMessageRequest, TextMessage};
 use line_emulator::oauth::AssertionKeyPair;
 use line_emulator::{Emulator, EmulatorConfig};
 use serde_json::{json, Value};
 
-/// A fresh directory for one test's files.
-fn dir(test: &str) -> PathBuf {
+/// A fresh directory for one test's files, removed when dropped.
+struct TempDir(PathBuf);
+
+impl std::ops::Deref for TempDir {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn dir(test: &str) -> TempDir {
     let d = std::env::temp_dir().join(format!("linectl-accounts-{}-{test}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
-    d
+    TempDir(d)
 }
 
 fn write_registry(dir: &Path, accounts: &[Value]) -> PathBuf {
@@ -68,7 +84,7 @@ fn entry(i: u32, token: Value) -> Value {
 }
 
 async fn emulator(quota: Option<u64>) -> Emulator {
-    Emulator::start_with(EmulatorConfig::new().rate_limits(false).monthly_quota(quota))
+    Emulator::start_with(EmulatorConfig::new().rate_limits(false).monthly_quota(quota).friends(2))
         .await
         .unwrap()
 }
@@ -286,6 +302,16 @@ async fn quota_reports_each_account_and_the_total() {
             entry(2, json!({"type": "stateless"})),
         ],
     );
+    // Two messages sent this month (the emulator keeps one quota for all its channels).
+    let client = emu.client_builder().build().unwrap();
+    for user in emu.follower_ids() {
+        let hello: Message = TextMessage::new("hello").into();
+        client
+            .push_message(&PushMessageRequest::new(user.as_str(), vec![hello]), None)
+            .await
+            .unwrap();
+    }
+    assert_eq!(emu.quota_consumption(), 2);
     let base = emu.base_url().to_owned();
     let out = linectl(args(&[
         "accounts",
@@ -300,9 +326,9 @@ async fn quota_reports_each_account_and_the_total() {
     assert_eq!(
         stdout.lines().collect::<Vec<_>>(),
         [
-            "1700000001\t1000\t0\t1000",
-            "1700000002\t1000\t0\t1000",
-            "total\t2000\t0\t2000\t0 unlimited, 0 unknown",
+            "1700000001\t1000\t2\t998",
+            "1700000002\t1000\t2\t998",
+            "total\t2000\t4\t1996\t0 unlimited, 0 unknown",
         ]
     );
 
@@ -329,9 +355,9 @@ async fn quota_reports_each_account_and_the_total() {
     let doc: Value = serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{e}: {stdout}"));
     assert_eq!(
         doc["accounts"][0],
-        json!({"channel_id": "1700000001", "limit": 1000, "used": 0, "remaining": 1000})
+        json!({"channel_id": "1700000001", "limit": 1000, "used": 2, "remaining": 998})
     );
-    assert_eq!(doc["accounts"][1]["remaining"], 1000);
+    assert_eq!(doc["accounts"][1]["remaining"], 998);
     assert_eq!(doc["accounts"][2]["channel_id"], "1700000003");
     assert!(
         doc["accounts"][2]["error"]
@@ -342,7 +368,7 @@ async fn quota_reports_each_account_and_the_total() {
     );
     assert_eq!(
         doc["total"],
-        json!({"limit": 2000, "used": 0, "remaining": 2000, "unlimited": 0, "unknown": 1})
+        json!({"limit": 2000, "used": 4, "remaining": 1996, "unlimited": 0, "unknown": 1})
     );
     assert!(!stdout.contains(&channel(3).2));
     emu.shutdown().await;
