@@ -242,6 +242,27 @@ async fn check_issues_and_verifies_each_token_and_a_failing_account_exits_1() {
     // The short-lived token went to `POST /v2/oauth/verify` (the v2.1 one to the GET verify).
     assert_eq!(emu.calls("verifyChannelToken"), 1);
 
+    // Without a monthly limit, each account's quota is unlimited.
+    let out = linectl(args(&[
+        "accounts",
+        "quota",
+        file.to_str().unwrap(),
+        "--base-url",
+        &base,
+    ]))
+    .await;
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    assert_eq!(
+        stdout.lines().collect::<Vec<_>>(),
+        [
+            "1700000001\tunlimited\t0\t-",
+            "1700000002\tunlimited\t0\t-",
+            "1700000003\tunlimited\t0\t-",
+            "total\t0\t0\t0\t3 unlimited, 0 unknown",
+        ]
+    );
+
     // Add the failing account and a static token LINE does not know.
     let mut all = good.to_vec();
     all.push(entry(4, json!({"type": "short_lived"})));
