@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod accounts;
 mod emulator;
 mod flex;
 mod richmenu;
@@ -33,6 +34,9 @@ enum Command {
     /// Check, simulate and report scenarios (system deliveries).
     #[command(subcommand)]
     Scenario(scenario::ScenarioCmd),
+    /// List the accounts of a registry file, check their tokens, read their quotas.
+    #[command(subcommand)]
+    Accounts(accounts::AccountsCmd),
     /// Run a local LINE API emulator (prints `listening on http://127.0.0.1:PORT` first).
     Emulator(emulator::EmulatorArgs),
 }
@@ -52,6 +56,7 @@ fn main() -> ExitCode {
         Command::Richmenu(cmd) => richmenu::run(cmd),
         Command::Segment(cmd) => segment::run(cmd),
         Command::Scenario(cmd) => scenario::run(cmd),
+        Command::Accounts(cmd) => accounts::run(cmd),
         Command::Emulator(args) => emulator::run(args),
     }
 }
