@@ -488,6 +488,7 @@ pub mod demo {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use jiff::SignedDuration;
 
     fn at(s: &str) -> Timestamp {
         s.parse().unwrap()
