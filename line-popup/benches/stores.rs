@@ -188,7 +188,14 @@ fn postgres(c: &mut Criterion) {
         20_000,
         16,
     ));
-    rt.block_on(pg_drop_prefix(&pool, &prefix));
+    rt.block_on(async {
+        pg_drop_prefix(&pool, &prefix).await;
+        let conn = pool.get().await.unwrap();
+        conn.client()
+            .batch_execute(&format!("DROP FUNCTION IF EXISTS {prefix}popup_reserve"))
+            .await
+            .unwrap();
+    });
 }
 
 #[cfg(not(feature = "postgres"))]

@@ -13,12 +13,17 @@ use line_core::webhook::Event;
 use serde::{Deserialize, Serialize};
 use smallvec::SmallVec;
 
-use crate::config::{Audience, Banner, Campaign, Day, Device, Goal, PopupConfig};
+use crate::config::{Audience, Banner, Campaign, Day, Goal, PopupConfig};
 use crate::error::{Error, ErrorKind};
 use crate::paths::PathRules;
 use crate::segment::SegmentCondition;
 use crate::split::SplitHasher;
 use crate::store::{Attribution, Candidate, CapKind, EventKind, PopupStore, Recorded, ReserveOutcome, ReserveRequest};
+// Where they were first defined; `line_popup::VisitorContext` is the usual path.
+pub use crate::visitor::{LineStatus, VisitorContext, MAX_ID_LEN};
+
+/// Longest period of a report, in days.
+pub const MAX_REPORT_DAYS: i32 = 400;
 
 /// Where the add-friend URL points, before the percent-encoded `@`.
 pub const ADD_FRIEND_URL_PREFIX: &str = "https://line.me/R/ti/p/";
@@ -26,96 +31,6 @@ pub const ADD_FRIEND_URL_PREFIX: &str = "https://line.me/R/ti/p/";
 pub const LOGIN_AUTHORIZE_URL: &str = "https://access.line.me/oauth2/v2.1/authorize";
 /// The query parameter that carries the attribution token on the host's ID-link URL.
 pub const TOKEN_PARAM: &str = "popup_token";
-/// Longest accepted visitor or session ID, in bytes.
-pub const MAX_ID_LEN: usize = 128;
-/// Longest period of a report, in days.
-pub const MAX_REPORT_DAYS: i32 = 400;
-
-/// The visitor's relation to the LINE Official Account, as the host knows it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum LineStatus {
-    /// The host does not know (an anonymous visitor). Counts as not a friend.
-    #[default]
-    Unknown,
-    /// Known not to be a friend.
-    NotFriend,
-    /// A friend whose member ID is not linked.
-    Friend,
-    /// A friend with a linked member ID.
-    Linked,
-}
-
-/// One page view, as the host describes it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct VisitorContext {
-    /// A stable visitor ID (a first-party cookie, for example); 1 to 128 bytes.
-    pub visitor_id: String,
-    /// The visitor's current session; 1 to 128 bytes.
-    pub session_id: String,
-    /// The page path, starting with `/` (no query string).
-    pub path: String,
-    /// The device class.
-    pub device: Device,
-    /// The visitor's relation to the LINE account.
-    #[serde(default)]
-    pub line: LineStatus,
-    /// The visitor's LINE user ID, when the host knows it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub line_user_id: Option<UserId>,
-}
-
-impl VisitorContext {
-    /// A page view of an anonymous visitor.
-    pub fn new(
-        visitor_id: impl Into<String>,
-        session_id: impl Into<String>,
-        path: impl Into<String>,
-        device: Device,
-    ) -> Self {
-        Self {
-            visitor_id: visitor_id.into(),
-            session_id: session_id.into(),
-            path: path.into(),
-            device,
-            line: LineStatus::Unknown,
-            line_user_id: None,
-        }
-    }
-
-    /// The same page view with another LINE status.
-    pub fn with_line(mut self, line: LineStatus) -> Self {
-        self.line = line;
-        self
-    }
-
-    fn validate(&self) -> Result<(), Error> {
-        check_id("visitor_id", &self.visitor_id)?;
-        check_id("session_id", &self.session_id)?;
-        if !self.path.starts_with('/') {
-            return Err(Error::invalid_input("path", "must start with '/'"));
-        }
-        Ok(())
-    }
-}
-
-fn check_id(field: &str, v: &str) -> Result<(), Error> {
-    if v.is_empty() || v.len() > MAX_ID_LEN {
-        return Err(Error::invalid_input(field, format!("must be 1 to {MAX_ID_LEN} bytes")));
-    }
-    // Printable ASCII (0x21 to 0x7e) is the common case and needs no decoding;
-    // anything else is checked by character.
-    let printable = v.bytes().fold(true, |ok, b| ok & (b'!'..=b'~').contains(&b));
-    if !printable && v.chars().any(|c| c.is_control() || c.is_whitespace()) {
-        return Err(Error::invalid_input(
-            field,
-            "must not contain spaces or control characters",
-        ));
-    }
-    Ok(())
-}
 
 /// Why a campaign was not shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -62,14 +62,14 @@ pub mod sqlite_store;
 pub mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod visitor;
 
 pub use config::{
     Audience, Banner, BotPrompt, Campaign, Caps, Day, Device, Goal, Hours, LoginConfig, PopupConfig, Schedule,
     Targeting, WindowCap,
 };
 pub use engine::{
-    Blocked, Conversion, Decision, LineStatus, PopupEngine, PopupEngineBuilder, Reason, Report, Showing, VariantReport,
-    VisitorContext,
+    Blocked, Conversion, Decision, PopupEngine, PopupEngineBuilder, Reason, Report, Showing, VariantReport,
 };
 pub use error::{Error, ErrorKind};
 pub use memory::InMemoryStore;
@@ -81,3 +81,4 @@ pub use segment::SegmentCondition;
 #[cfg(feature = "sqlite")]
 pub use sqlite_store::SqliteStore;
 pub use store::{Attribution, CapKind, EventKind, PopupStore, Recorded};
+pub use visitor::{LineStatus, VisitorContext};

@@ -5,16 +5,17 @@
 //! and report counters, under a prefix (`line_` by default), created and upgraded by
 //! the store itself.
 //!
-//! # One reservation, two round trips
+//! # One reservation, one round trip
 //!
-//! A reservation is one transaction of two pipelined batches (tokio-postgres sends
-//! statements that are awaited together in one round trip):
-//!
-//! 1. `BEGIN`; an upsert of the visitor's row that locks it (`INSERT … ON CONFLICT DO
-//!    UPDATE … RETURNING`: concurrent reservations of one visitor wait here, in any
-//!    process); the visitor's campaign state and session counts;
-//! 2. the caps are checked in Rust (the same code as every other store); then the
-//!    writes and `COMMIT`.
+//! A reservation is one call of a PL/pgSQL function that the store's migrations create
+//! (`{prefix}popup_reserve`), sent as a prepared statement in its own implicit
+//! transaction. Inside it, an upsert of the visitor's row locks it (`INSERT … ON
+//! CONFLICT DO UPDATE … RETURNING`: concurrent reservations of one visitor wait here,
+//! in any process); then it reads the visitor's campaign state and session counts,
+//! checks the caps of the candidates in order (the same caps, in the same order, as
+//! every other store), and writes the reservation. A single SQL statement could not
+//! do this safely: its reads would see the snapshot taken before the lock was granted,
+//! whereas each statement of a (volatile) function takes a fresh one.
 //!
 //! `record` and `count_new_friend` are one statement each (data-modifying `WITH`
 //! clauses), `bind` one `INSERT … SELECT … WHERE EXISTS`. Expired sessions, tokens and
@@ -22,12 +23,12 @@
 //! `FOR UPDATE SKIP LOCKED`) every 256 reservations of a process, or by
 //! [`purge_expired`](PgStore::purge_expired).
 //!
-//! A connection that fails inside a transaction (an error, a cancelled call) is closed,
-//! not returned to the pool, so the server rolls the transaction back. A store failure
+//! A reservation whose call is cancelled after it was sent may still be made on the
+//! server (it counts against the caps, as an unrendered reservation does); one that
+//! fails is rolled back whole. A store failure
 //! is an [`ErrorKind::Store`](crate::ErrorKind::Store) error naming the store and
 //! operation (`PgStore::reserve`), and the engine shows no popup (decisions fail closed).
 
-use std::collections::HashMap;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -41,9 +42,10 @@ use tokio_postgres::types::ToSql;
 type P<'a> = dyn ToSql + Sync + 'a;
 
 use crate::error::Error;
-use crate::sql::{decide, event_bit, oldest_kept_day, CampaignRow, OwnedReserve, PURGE_BATCH, PURGE_EVERY};
+use crate::sql::{event_bit, oldest_kept_day, OwnedReserve, PURGE_BATCH, PURGE_EVERY};
 use crate::store::{
-    secs_to_ms, Attribution, EventKind, PopupStore, Recorded, ReserveOutcome, ReserveRequest, StatKind, StatRow, Stats,
+    secs_to_ms, Attribution, CapKind, EventKind, PopupStore, Recorded, ReserveOutcome, ReserveRequest, StatKind,
+    StatRow, Stats,
 };
 
 const MIGRATIONS: &[&str] = &["
@@ -64,17 +66,120 @@ CREATE TABLE {p}popup_stat (day TEXT NOT NULL, campaign TEXT NOT NULL, variant T
 CREATE TABLE {p}popup_new_friend (day TEXT PRIMARY KEY, count BIGINT NOT NULL);
 CREATE TABLE {p}popup_friend_event (event_id TEXT PRIMARY KEY, day TEXT NOT NULL);
 CREATE INDEX {p}popup_friend_event_day ON {p}popup_friend_event (day);
-"];
+", RESERVE_FUNCTION];
+
+/// Migration 2: a reservation as one server-side function, so that it is one round trip.
+///
+/// It keeps the cap check of [`check_caps`](crate::store) (the same caps in the same
+/// order, then the daily cap) and the writes of the other SQL stores. It is `VOLATILE`
+/// (the default), so in `READ COMMITTED` each statement in it takes a fresh snapshot:
+/// the reads after the visitor's row lock see what a reservation that held the lock
+/// before committed. Durations arrive in milliseconds (saturated by the caller), and
+/// sums are taken in `numeric`, so nothing overflows; a window entry that is not a
+/// 64-bit integer is skipped, as the other stores skip it.
+const RESERVE_FUNCTION: &str = "
+CREATE OR REPLACE FUNCTION {p}popup_reserve(
+  p_visitor TEXT, p_session TEXT, p_now BIGINT, p_day TEXT, p_max_per_day BIGINT,
+  p_session_exp BIGINT, p_token TEXT, p_token_exp BIGINT, p_campaigns TEXT[], p_variants TEXT[],
+  p_lifetime BIGINT[], p_window_from BIGINT[], p_window_max BIGINT[], p_per_session BIGINT[],
+  p_min_interval_ms BIGINT[], p_cooldown_ms BIGINT[], p_stop_converted BOOLEAN[],
+  OUT chosen INTEGER, OUT skipped TEXT[])
+LANGUAGE plpgsql AS $fn$
+DECLARE
+  v_day TEXT;
+  v_day_count BIGINT;
+  v_daily BOOLEAN;
+  v_lifetime BIGINT;
+  v_last BIGINT;
+  v_dismissed BIGINT;
+  v_converted BOOLEAN;
+  v_win TEXT;
+  v_times BIGINT[];
+  v_in_session BIGINT;
+  v_cap TEXT;
+BEGIN
+  skipped := ARRAY[]::TEXT[];
+  -- Locks the visitor's row: concurrent reservations of one visitor wait here.
+  INSERT INTO {p}popup_visitor AS v (visitor) VALUES (p_visitor)
+    ON CONFLICT (visitor) DO UPDATE SET visitor = EXCLUDED.visitor
+    RETURNING v.day, v.day_count INTO v_day, v_day_count;
+  IF v_day IS DISTINCT FROM p_day THEN
+    v_day_count := 0;
+  END IF;
+  v_daily := p_max_per_day IS NOT NULL AND v_day_count >= p_max_per_day;
+  FOR i IN 1 .. coalesce(array_length(p_campaigns, 1), 0) LOOP
+    v_lifetime := NULL; v_last := NULL; v_dismissed := NULL; v_converted := NULL; v_win := NULL;
+    SELECT c.lifetime, c.last_ms, c.dismissed_ms, c.converted, c.win
+      INTO v_lifetime, v_last, v_dismissed, v_converted, v_win
+      FROM {p}popup_campaign c WHERE c.visitor = p_visitor AND c.campaign = p_campaigns[i];
+    v_lifetime := coalesce(v_lifetime, 0);
+    v_converted := coalesce(v_converted, FALSE);
+    v_win := coalesce(v_win, '');
+    v_times := NULL;
+    IF p_window_from[i] IS NOT NULL THEN
+      -- The showing times still in the window, in stored order.
+      SELECT coalesce(array_agg(w.n::BIGINT ORDER BY w.o), ARRAY[]::BIGINT[]) INTO v_times
+        FROM (SELECT u.o, CASE WHEN u.t ~ '^[+-]?[0-9]{1,19}$' THEN u.t::NUMERIC END AS n
+              FROM unnest(string_to_array(v_win, ',')) WITH ORDINALITY AS u(t, o)) w
+        WHERE w.n BETWEEN -9223372036854775808 AND 9223372036854775807 AND w.n > p_window_from[i];
+    END IF;
+    v_cap := NULL;
+    IF p_stop_converted[i] AND v_converted THEN
+      v_cap := 'converted';
+    ELSIF p_cooldown_ms[i] IS NOT NULL AND v_dismissed IS NOT NULL
+        AND p_now::NUMERIC < v_dismissed::NUMERIC + p_cooldown_ms[i] THEN
+      v_cap := 'dismiss_cooldown';
+    ELSIF p_lifetime[i] IS NOT NULL AND v_lifetime >= p_lifetime[i] THEN
+      v_cap := 'lifetime';
+    ELSIF p_min_interval_ms[i] IS NOT NULL AND v_last IS NOT NULL
+        AND p_now::NUMERIC < v_last::NUMERIC + p_min_interval_ms[i] THEN
+      v_cap := 'min_interval';
+    ELSIF v_times IS NOT NULL AND coalesce(array_length(v_times, 1), 0) >= p_window_max[i] THEN
+      v_cap := 'window';
+    ELSIF p_per_session[i] IS NOT NULL THEN
+      SELECT s.count INTO v_in_session FROM {p}popup_session s
+        WHERE s.visitor = p_visitor AND s.campaign = p_campaigns[i] AND s.session = p_session
+          AND s.expires_ms > p_now;
+      IF coalesce(v_in_session, 0) >= p_per_session[i] THEN
+        v_cap := 'session';
+      END IF;
+    END IF;
+    IF v_cap IS NULL AND v_daily THEN
+      v_cap := 'daily';
+    END IF;
+    IF v_cap IS NULL THEN
+      IF v_times IS NOT NULL THEN
+        v_win := array_to_string(v_times || p_now, ',');
+      END IF;
+      INSERT INTO {p}popup_campaign AS c (visitor, campaign, lifetime, last_ms, win)
+        VALUES (p_visitor, p_campaigns[i], 1, p_now, v_win)
+        ON CONFLICT (visitor, campaign) DO UPDATE SET
+          lifetime = c.lifetime + 1, last_ms = EXCLUDED.last_ms, win = EXCLUDED.win;
+      INSERT INTO {p}popup_session AS s (visitor, campaign, session, count, expires_ms)
+        VALUES (p_visitor, p_campaigns[i], p_session, 1, p_session_exp)
+        ON CONFLICT (visitor, campaign, session) DO UPDATE SET
+          count = CASE WHEN s.expires_ms > p_now THEN s.count + 1 ELSE 1 END,
+          expires_ms = EXCLUDED.expires_ms;
+      UPDATE {p}popup_visitor SET day = p_day, day_count = v_day_count + 1 WHERE visitor = p_visitor;
+      INSERT INTO {p}popup_token (token, visitor, campaign, variant, reserved_ms, expires_ms)
+        VALUES (p_token, p_visitor, p_campaigns[i], p_variants[i], p_now, p_token_exp);
+      -- Last: the day's counter row is shared by every visitor, so it is locked the
+      -- shortest time (until the commit right after the call).
+      INSERT INTO {p}popup_stat AS s (day, campaign, variant, kind, count)
+        VALUES (p_day, p_campaigns[i], p_variants[i], 'reserved', 1)
+        ON CONFLICT (day, campaign, variant, kind) DO UPDATE SET count = s.count + 1;
+      chosen := i - 1;
+      RETURN;
+    END IF;
+    skipped := skipped || v_cap;
+  END LOOP;
+  chosen := NULL;
+END
+$fn$;
+";
 
 struct Sql {
-    lock_visitor: String,
-    campaigns: String,
-    sessions: String,
-    put_campaign: String,
-    put_session: String,
-    put_visitor: String,
-    put_token: String,
-    bump_stat: String,
+    reserve: String,
     record: String,
     token: String,
     bind: String,
@@ -91,33 +196,9 @@ impl Sql {
     fn new(prefix: &str) -> Self {
         let e = |s: &str| s.replace("{p}", prefix);
         Self {
-            lock_visitor: e("INSERT INTO {p}popup_visitor AS v (visitor) VALUES ($1) \
-                             ON CONFLICT (visitor) DO UPDATE SET visitor = EXCLUDED.visitor RETURNING day, day_count"),
-            campaigns: e(
-                "SELECT campaign, lifetime, last_ms, dismissed_ms, converted, win FROM {p}popup_campaign \
-                          WHERE visitor = $1 AND campaign = ANY($2)",
-            ),
-            sessions: e("SELECT campaign, count FROM {p}popup_session \
-                         WHERE visitor = $1 AND session = $2 AND campaign = ANY($3) AND expires_ms > $4"),
-            put_campaign: e(
-                "INSERT INTO {p}popup_campaign AS c (visitor, campaign, lifetime, last_ms, win) \
-                             VALUES ($1, $2, 1, $3, $4) ON CONFLICT (visitor, campaign) DO UPDATE SET \
-                             lifetime = c.lifetime + 1, last_ms = EXCLUDED.last_ms, win = EXCLUDED.win",
-            ),
-            put_session: e(
-                "INSERT INTO {p}popup_session AS s (visitor, campaign, session, count, expires_ms) \
-                            VALUES ($1, $2, $3, 1, $4) ON CONFLICT (visitor, campaign, session) DO UPDATE SET \
-                            count = CASE WHEN s.expires_ms > $5 THEN s.count + 1 ELSE 1 END, \
-                            expires_ms = EXCLUDED.expires_ms",
-            ),
-            put_visitor: e("UPDATE {p}popup_visitor SET day = $2, day_count = $3 WHERE visitor = $1"),
-            put_token: e(
-                "INSERT INTO {p}popup_token (token, visitor, campaign, variant, reserved_ms, expires_ms) \
-                          VALUES ($1, $2, $3, $4, $5, $6)",
-            ),
-            bump_stat: e(
-                "INSERT INTO {p}popup_stat AS s (day, campaign, variant, kind, count) VALUES ($1, $2, $3, $4, 1) \
-                          ON CONFLICT (day, campaign, variant, kind) DO UPDATE SET count = s.count + 1",
+            reserve: e(
+                "SELECT chosen, skipped FROM {p}popup_reserve($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
+                         $11, $12, $13, $14, $15, $16, $17)",
             ),
             record: e("WITH t AS (UPDATE {p}popup_token SET events = events | $2 \
                          WHERE token = $1 AND expires_ms > $3 AND (events & $2) = 0 \
@@ -232,87 +313,70 @@ impl PgStore {
         Ok(n)
     }
 
-    async fn reserve_in_tx(&self, r: &OwnedReserve) -> Result<ReserveOutcome, BoxError> {
-        let s = &*self.sql;
-        let mut conn = self.pool.get().await?;
-        conn.begin();
+    /// One reservation: one call of the `popup_reserve` function (one round trip, one
+    /// implicit transaction).
+    async fn reserve_once(&self, r: &OwnedReserve) -> Result<ReserveOutcome, BoxError> {
+        let conn = self.pool.get().await?;
         let c = conn.client();
-        let (begin, lock, campaigns_q, sessions_q, put_campaign, put_session, put_visitor, put_token, bump, commit) = tokio::try_join!(
-            c.prepare_cached("BEGIN"),
-            c.prepare_cached(&s.lock_visitor),
-            c.prepare_cached(&s.campaigns),
-            c.prepare_cached(&s.sessions),
-            c.prepare_cached(&s.put_campaign),
-            c.prepare_cached(&s.put_session),
-            c.prepare_cached(&s.put_visitor),
-            c.prepare_cached(&s.put_token),
-            c.prepare_cached(&s.bump_stat),
-            c.prepare_cached("COMMIT"),
-        )?;
-        let names: Vec<&str> = r.candidates.iter().map(|c| c.campaign.as_str()).collect();
-        // Round trip 1: begin, lock the visitor, read its state (in this order on the wire).
-        let p_lock: [&P<'_>; 1] = [&r.visitor];
-        let p_campaigns: [&P<'_>; 2] = [&r.visitor, &names];
-        let p_sessions: [&P<'_>; 4] = [&r.visitor, &r.session, &names, &r.now_ms];
-        let (_, visitor, campaign_rows, session_rows) = tokio::try_join!(
-            c.execute(&begin, &[]),
-            c.query_one(&lock, &p_lock),
-            c.query(&campaigns_q, &p_campaigns),
-            c.query(&sessions_q, &p_sessions),
-        )?;
-        let day: String = visitor.try_get(0)?;
-        let day_count: i64 = if day == r.day { visitor.try_get(1)? } else { 0 };
-        let mut rows = HashMap::with_capacity(campaign_rows.len());
-        for row in &campaign_rows {
-            rows.insert(
-                row.try_get::<_, String>(0)?,
-                CampaignRow {
-                    lifetime: row.try_get(1)?,
-                    last_ms: row.try_get(2)?,
-                    dismissed_ms: row.try_get(3)?,
-                    converted: row.try_get(4)?,
-                    window: row.try_get(5)?,
-                },
-            );
+        let stmt = c.prepare_cached(&self.sql.reserve).await?;
+        let n = r.candidates.len();
+        let (mut campaigns, mut variants) = (Vec::with_capacity(n), Vec::with_capacity(n));
+        let (mut lifetime, mut window_from, mut window_max) =
+            (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+        let (mut per_session, mut min_interval, mut cooldown, mut stop) = (
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+        );
+        for cand in &r.candidates {
+            let caps = &cand.caps;
+            campaigns.push(cand.campaign.as_str());
+            variants.push(cand.variant.as_str());
+            lifetime.push(caps.lifetime.map(i64::from));
+            window_from.push(caps.window.map(|w| r.now_ms.saturating_sub(secs_to_ms(w.secs))));
+            window_max.push(caps.window.map(|w| i64::from(w.max)));
+            per_session.push(caps.per_session.map(i64::from));
+            min_interval.push(caps.min_interval_secs.map(secs_to_ms));
+            cooldown.push(caps.dismiss_cooldown_secs.map(secs_to_ms));
+            stop.push(caps.stop_after_conversion);
         }
-        let mut sessions = HashMap::with_capacity(session_rows.len());
-        for row in &session_rows {
-            sessions.insert(row.try_get::<_, String>(0)?, row.try_get::<_, i64>(1)?);
-        }
-        let (chosen, skipped) = decide(r, day_count, &rows, &sessions);
-        let Some(chosen) = chosen else {
-            c.execute(&commit, &[]).await?;
-            conn.done();
-            return Ok(ReserveOutcome::Blocked(skipped));
-        };
-        let cand = &r.candidates[chosen.index];
-        let reserved = StatKind::Reserved.as_str();
-        // Round trip 2: the writes and the commit.
-        let new_day_count = day_count + 1;
-        let p_campaign: [&P<'_>; 4] = [&r.visitor, &cand.campaign, &r.now_ms, &chosen.window];
-        let p_session: [&P<'_>; 5] = [&r.visitor, &cand.campaign, &r.session, &r.session_exp_ms, &r.now_ms];
-        let p_visitor: [&P<'_>; 3] = [&r.visitor, &r.day, &new_day_count];
-        let p_token: [&P<'_>; 6] = [
-            &r.token,
+        let max_per_day = r.max_per_day.map(i64::from);
+        let params: [&P<'_>; 17] = [
             &r.visitor,
-            &cand.campaign,
-            &cand.variant,
+            &r.session,
             &r.now_ms,
+            &r.day,
+            &max_per_day,
+            &r.session_exp_ms,
+            &r.token,
             &r.token_exp_ms,
+            &campaigns,
+            &variants,
+            &lifetime,
+            &window_from,
+            &window_max,
+            &per_session,
+            &min_interval,
+            &cooldown,
+            &stop,
         ];
-        let p_stat: [&P<'_>; 4] = [&r.day, &cand.campaign, &cand.variant, &reserved];
-        tokio::try_join!(
-            c.execute(&put_campaign, &p_campaign),
-            c.execute(&put_session, &p_session),
-            c.execute(&put_visitor, &p_visitor),
-            c.execute(&put_token, &p_token),
-            c.execute(&bump, &p_stat),
-            c.execute(&commit, &[]),
-        )?;
-        conn.done();
-        Ok(ReserveOutcome::Reserved {
-            index: chosen.index,
-            skipped,
+        let row = c.query_one(&stmt, &params).await?;
+        let chosen: Option<i32> = row.try_get(0)?;
+        let skipped = row
+            .try_get::<_, Vec<String>>(1)?
+            .iter()
+            .map(|k| CapKind::parse(k).ok_or_else(|| format!("unknown cap {k:?} from popup_reserve")))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(match chosen {
+            Some(i) => ReserveOutcome::Reserved {
+                index: usize::try_from(i)
+                    .ok()
+                    .filter(|i| *i < n)
+                    .ok_or_else(|| format!("candidate index {i} from popup_reserve"))?,
+                skipped,
+            },
+            None => ReserveOutcome::Blocked(skipped),
         })
     }
 }
@@ -321,7 +385,7 @@ impl PgStore {
 impl PopupStore for PgStore {
     async fn reserve(&self, req: &ReserveRequest<'_>) -> Result<ReserveOutcome, Error> {
         let r = OwnedReserve::new(req)?;
-        let out = self.reserve_in_tx(&r).await.map_err(err("PgStore::reserve"))?;
+        let out = self.reserve_once(&r).await.map_err(err("PgStore::reserve"))?;
         if self.calls.fetch_add(1, Ordering::Relaxed) % PURGE_EVERY == PURGE_EVERY - 1 {
             self.purge(r.now_ms, PURGE_BATCH)
                 .await

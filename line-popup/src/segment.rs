@@ -12,8 +12,8 @@ use std::fmt;
 use async_trait::async_trait;
 use jiff::Timestamp;
 
-use crate::engine::VisitorContext;
 use crate::error::Error;
+use crate::visitor::VisitorContext;
 
 /// Whether a visitor belongs to a segment.
 ///

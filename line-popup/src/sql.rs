@@ -1,11 +1,14 @@
-//! What the SQL stores share: the owned form of a reservation and the cap decision
-//! over the rows read in its transaction.
+//! What the SQL stores share: the owned form of a reservation, and (for SQLite) the
+//! cap decision over the rows read in its transaction.
 
+#[cfg(feature = "sqlite")]
 use std::collections::HashMap;
 
 use crate::config::Caps;
 use crate::error::Error;
-use crate::store::{check_caps, secs_to_ms, CapKind, CapState, EventKind, ReserveRequest};
+#[cfg(feature = "sqlite")]
+use crate::store::{check_caps, CapKind, CapState};
+use crate::store::{secs_to_ms, EventKind, ReserveRequest};
 
 /// After how many calls a store deletes a batch of expired rows.
 pub(crate) const PURGE_EVERY: u64 = 256;
@@ -67,6 +70,7 @@ impl OwnedReserve {
 }
 
 /// A visitor's state in one campaign, as stored.
+#[cfg(feature = "sqlite")]
 #[derive(Default)]
 pub(crate) struct CampaignRow {
     pub lifetime: i64,
@@ -77,18 +81,22 @@ pub(crate) struct CampaignRow {
     pub window: String,
 }
 
+#[cfg(feature = "sqlite")]
 fn window_times(s: &str) -> impl Iterator<Item = i64> + '_ {
     s.split(',').filter_map(|t| t.parse().ok())
 }
 
 /// The reservation to write: the candidate's index and its new window text.
+#[cfg(feature = "sqlite")]
 pub(crate) struct Chosen {
     pub index: usize,
     pub window: String,
 }
 
 /// Checks the candidates in order against the rows read: the first one all caps
-/// allow, and the blocking cap of each one before it.
+/// allow, and the blocking cap of each one before it. (`PgStore` checks them in its
+/// server-side function instead.)
+#[cfg(feature = "sqlite")]
 pub(crate) fn decide(
     r: &OwnedReserve,
     day_count: i64,

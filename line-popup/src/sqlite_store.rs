@@ -1,7 +1,7 @@
 //! [`SqliteStore`]: a [`PopupStore`] in a SQLite file (feature `sqlite`).
 //!
 //! Every call is one transaction on the file's connection thread
-//! ([`SqliteDb`](line_core::store::sqlite::SqliteDb)), which holds the database's write
+//! ([`SqliteDb`]), which holds the database's write
 //! lock from its start (`BEGIN IMMEDIATE`): a reservation reads the visitor's counters,
 //! checks the caps and writes the counters back with no other process's write in
 //! between, so concurrent page views, in one process or in several sharing the file,

@@ -11,8 +11,19 @@ use std::sync::Arc;
 
 use common::*;
 use line_core::store::postgres::PgPool;
-use line_core::testing::store::{child_index, fresh_prefix, pg_drop_prefix, pg_pool, pg_url, report, run_children};
+use line_core::testing::store::{child_index, fresh_prefix, pg_pool, pg_url, report, run_children};
 use line_popup::{Caps, PgStore, PopupConfig, PopupStore};
+
+/// Drops a test's tables and the store's reservation function (`pg_drop_prefix` drops
+/// tables only).
+async fn drop_prefix(pool: &PgPool, prefix: &str) {
+    line_core::testing::store::pg_drop_prefix(pool, prefix).await;
+    let conn = pool.get().await.unwrap();
+    conn.client()
+        .batch_execute(&format!("DROP FUNCTION IF EXISTS {prefix}popup_reserve"))
+        .await
+        .unwrap();
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn postgres_store_passes_the_conformance_suite() {
@@ -24,7 +35,7 @@ async fn postgres_store_passes_the_conformance_suite() {
         &line_core::clock::ManualClock::new(jiff::Timestamp::UNIX_EPOCH),
     )
     .await;
-    pg_drop_prefix(&pool, &prefix).await;
+    drop_prefix(&pool, &prefix).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -55,7 +66,7 @@ async fn postgres_64_concurrent_decisions_give_exactly_5() {
         }
         assert_eq!(shows, 5, "round {round}");
     }
-    pg_drop_prefix(&pool, &prefix).await;
+    drop_prefix(&pool, &prefix).await;
 }
 
 /// Two processes, 32 page views each at once, one visitor with a lifetime cap of 5:
@@ -109,7 +120,7 @@ async fn postgres_two_processes_never_exceed_a_cap() {
             .sum();
         assert_eq!(total, 5, "round {round}: showings across both processes ({reports:?})");
     }
-    pg_drop_prefix(&pool, &prefix).await;
+    drop_prefix(&pool, &prefix).await;
 }
 
 #[tokio::test]
@@ -159,5 +170,5 @@ async fn postgres_server_down_fails_closed_with_a_typed_error() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     assert!(ok >= 1, "the store recovers on a new connection");
-    pg_drop_prefix(&pool, &prefix).await;
+    drop_prefix(&pool, &prefix).await;
 }
