@@ -54,7 +54,7 @@ wire_struct! {
         /// - full
         req kind: LiffViewType = "type",
         /// Endpoint URL. This is the URL of the web app that implements the LIFF app
-        /// (e.g. https://example.com).
+        /// (e.g. <https://example.com>).
         /// Used when the LIFF app is launched using the LIFF URL.
         /// The URL scheme must be https. URL fragments (#URL-fragment) can't be specified.
         req url: String = "url",
@@ -88,7 +88,7 @@ wire_struct! {
         /// - full
         opt kind: UpdateLiffViewType = "type",
         /// Endpoint URL. This is the URL of the web app that implements the LIFF app
-        /// (e.g. https://example.com).
+        /// (e.g. <https://example.com>).
         /// Used when the LIFF app is launched using the LIFF URL.
         /// The URL scheme must be https. URL fragments (#URL-fragment) can't be specified.
         opt url: String = "url",

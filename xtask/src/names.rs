@@ -15,6 +15,7 @@ static NON_ALNUM: LazyLock<Regex> = LazyLock::new(|| Regex::new("[^0-9A-Za-z]+")
 static ACRONYM: LazyLock<Regex> = LazyLock::new(|| Regex::new("([A-Z]+)([A-Z][a-z])").expect("valid regex"));
 static CAMEL: LazyLock<Regex> = LazyLock::new(|| Regex::new("([a-z0-9])([A-Z])").expect("valid regex"));
 static PATH_PARAM: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\{([^}]+)\}").expect("valid regex"));
+static URL: LazyLock<Regex> = LazyLock::new(|| Regex::new(r#"https?://[^\s()<>\[\]`"]+"#).expect("valid regex"));
 
 /// `snake_case` of a spec name (a leading digit gets an `n`).
 pub fn snake(name: &str) -> String {
@@ -124,10 +125,33 @@ pub fn doc_lines(text: Option<&str>, indent: &str) -> String {
     let text = py_strip(text).replace('\r', "");
     let mut out = String::new();
     for line in text.split('\n') {
-        let line = py_strip(line).replace("```", "`");
+        let line = link_bare_urls(&py_strip(line).replace("```", "`"));
         out.push_str(format!("{indent}/// {line}").trim_end_matches(py_space));
         out.push('\n');
     }
+    out
+}
+
+/// Puts a URL that stands bare in the text (not a Markdown link target, not in backticks) in
+/// angle brackets, so rustdoc renders it as a link instead of warning about it.
+fn link_bare_urls(line: &str) -> String {
+    let mut out = String::with_capacity(line.len() + 4);
+    let mut last = 0;
+    for m in URL.find_iter(line) {
+        let before = &line[..m.start()];
+        let in_code = before.matches('`').count() % 2 == 1;
+        let linked = before.ends_with("](") || before.ends_with('<');
+        let url = m.as_str().trim_end_matches(['.', ',', ';', ':']);
+        if in_code || linked {
+            continue;
+        }
+        out.push_str(&line[last..m.start()]);
+        out.push('<');
+        out.push_str(url);
+        out.push('>');
+        last = m.start() + url.len();
+    }
+    out.push_str(&line[last..]);
     out
 }
 
@@ -147,6 +171,18 @@ pub fn rust_str(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bare_urls_become_links_and_links_stay() {
+        assert_eq!(
+            link_bare_urls("a URL (e.g. https://example.com)."),
+            "a URL (e.g. <https://example.com>)."
+        );
+        assert_eq!(link_bare_urls("see https://x.test/a."), "see <https://x.test/a>.");
+        for kept in ["[doc](https://x.test/a)", "<https://x.test/a>", "`https://x.test/a`"] {
+            assert_eq!(link_bare_urls(kept), kept);
+        }
+    }
 
     #[test]
     fn snake_splits_acronyms_and_digits() {
