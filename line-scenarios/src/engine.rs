@@ -55,7 +55,7 @@ use std::hash::Hasher;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
@@ -1238,16 +1238,33 @@ impl Engine {
             }
             out
         } else {
-            let items = &*items;
-            let sends = &sends;
-            let keys = &keys;
-            // Boxed: the stream's futures then have one named type, which keeps the engine's
-            // futures `Send` for any lifetime (an unboxed async block trips the compiler's
-            // higher-ranked `Send` check).
-            let pending: Vec<BoxFut<'_, (usize, std::result::Result<Accepted, SendFailure>)>> = pushes
+            // The contexts and retry keys live here while the pushes borrow them; each push is the
+            // sender's own boxed future, tagged with its index.
+            let contexts: Vec<(&UserId, SendContext<'_>, line_core::ids::RetryKey)> = pushes
                 .iter()
-                .map(|&n| -> BoxFut<'_, _> {
-                    Box::pin(async move { (n, self.push_one(items, batch, &sends[n], &keys[n]).await) })
+                .map(|&n| {
+                    let (ix, key) = (sends[n].0, &keys[n]);
+                    let c = &*self.inner.scenarios[items[ix].sc];
+                    let step_id = c
+                        .scenario
+                        .steps
+                        .get(usize::from(key.step))
+                        .map_or("", |st| st.id.as_str());
+                    (
+                        &batch[ix].user,
+                        SendContext::new(&c.id, step_id, key.step, key.entry),
+                        key.retry_key(),
+                    )
+                })
+                .collect();
+            let sender = &self.inner.sender;
+            let pending: Vec<_> = pushes
+                .iter()
+                .zip(&contexts)
+                .map(|(&n, (user, context, retry_key))| {
+                    sender
+                        .push_in(user, &sends[n].1, *retry_key, context)
+                        .map(move |r| (n, r))
                 })
                 .collect();
             futures::stream::iter(pending).buffer_unordered(bound).collect().await
