@@ -273,3 +273,103 @@ fn report_writes_a_self_contained_html_page_with_line_counts_and_escapes_names()
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains(&unit), "{}", text(&out.stderr));
 }
+
+fn fixture(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/scenario-sources")
+        .join(name)
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[test]
+fn simulate_greets_each_follow_with_its_sources_greeting_and_counts_per_source() {
+    let out = linectl(&[
+        "scenario",
+        "simulate",
+        &fixture("scenarios.json"),
+        "--profiles",
+        &fixture("profiles.jsonl"),
+        "--events",
+        &fixture("events.jsonl"),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let o = text(&out.stdout);
+    // Each store's QR code gets that store's greeting, and only that one.
+    assert!(
+        o.contains("2026-05-15T01:00:00Z\tUa\tgreet_shibuya\thello\tsent"),
+        "{o}"
+    );
+    assert!(o.contains("2026-05-15T01:10:00Z\tUb\tgreet_umeda\thello\tsent"), "{o}");
+    assert!(
+        !o.contains("Ua\tgreet_umeda") && !o.contains("Ua\tgreet_default"),
+        "{o}"
+    );
+    assert!(
+        !o.contains("Ub\tgreet_shibuya") && !o.contains("Ub\tgreet_default"),
+        "{o}"
+    );
+    // A source no scenario greets gets no greeting (it is not `none`); no tracked link: the default.
+    assert!(!o.contains("\tUc\tgreet_"), "{o}");
+    assert!(
+        o.contains("2026-05-15T01:30:00Z\tUd\tgreet_default\thello\tsent"),
+        "{o}"
+    );
+    assert!(o.contains("3 message(s) would be sent"), "{o}");
+    // Counts per source: one friend each; Umeda's friend blocked.
+    let table = o.split("Friend sources:").nth(1).expect("a friend-source table");
+    let row = |code: &str| -> Vec<String> {
+        table
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(code))
+            .unwrap_or_else(|| panic!("a row for {code}: {table}"))
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect()
+    };
+    // source, name, visits, friends, blocks, …
+    assert_eq!(row("store_shibuya")[2..5], ["1", "1", "0"], "{table}");
+    assert_eq!(row("store_umeda")[2..5], ["1", "1", "1"], "{table}");
+    assert_eq!(row("flyer_may")[2..5], ["1", "1", "0"], "{table}");
+}
+
+#[test]
+fn a_source_on_an_event_other_than_a_follow_is_an_error_with_its_pointer() {
+    let d = dir("source-bad");
+    let e = write(
+        &d,
+        "e.jsonl",
+        "{\"at\": \"2026-05-15T01:00:00Z\", \"user\": \"Ua\", \"event\": \"purchase\", \"source\": \"store_shibuya\"}\n",
+    );
+    let args = |events: &str| {
+        linectl(&[
+            "scenario",
+            "simulate",
+            &fixture("scenarios.json"),
+            "--profiles",
+            &fixture("profiles.jsonl"),
+            "--events",
+            events,
+        ])
+    };
+    let out = args(&e);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("line 1: /source: only a follow has a source"),
+        "{}",
+        text(&out.stderr)
+    );
+    let e = write(
+        &d,
+        "e2.jsonl",
+        "{\"at\": \"2026-05-15T01:00:00Z\", \"user\": \"Ua\", \"webhook\": \"follow\", \"source\": \"Store Shibuya\"}\n",
+    );
+    let out = args(&e);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("line 1: /source: invalid source code"),
+        "{}",
+        text(&out.stderr)
+    );
+}

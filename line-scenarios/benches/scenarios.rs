@@ -10,6 +10,10 @@
 //!   push limit is 2,000 requests per second, so 1M pushes take 500 s; the bench scales the limit
 //!   by 25 (50,000 per second, 20 s ideal), which makes the engine's own cost 25 times more
 //!   visible against the ideal. Each run prints its wall time against the ideal. Target: within 5%.
+//! - `send_with_latency/2k_20ms_x32`: `Engine::run_due` sending one step to 2,000 users through a
+//!   sender that takes 20 ms per push (LINE's round trip), with the default bound of 32 pushes in
+//!   flight per batch. Each run prints its wall time against latency × ceil(n / bound) per batch
+//!   (1.26 s; one push at a time would take 40 s).
 //!
 //! The memory per pending wake-up is measured by `benches/memory.rs` (a counting allocator, kept
 //! out of this binary so that it does not slow these down).
@@ -28,7 +32,7 @@ use line_scenarios::memory::InMemoryStore;
 use line_scenarios::model::Reentry;
 use line_scenarios::profiles::InMemoryProfiles;
 use line_scenarios::sender::{Accepted, NullSender, Rendered, SendFailure, Sender};
-use line_scenarios::{json, Engine};
+use line_scenarios::{json, Engine, EngineConfig};
 use line_segments::ast::LineFact;
 use line_segments::eval::CompiledSegment;
 use line_segments::profile::{Event, Profile, ProfileView, Value, ValueRef};
@@ -213,6 +217,71 @@ impl Sender for Paced {
     }
 }
 
+/// A sender that accepts every push after a fixed latency.
+struct Slow(Duration);
+
+#[async_trait::async_trait]
+impl Sender for Slow {
+    async fn push(&self, _: &UserId, _: &Rendered, _: RetryKey) -> Result<Accepted, SendFailure> {
+        tokio::time::sleep(self.0).await;
+        Ok(Accepted::New)
+    }
+}
+
+fn send_with_latency(c: &mut Criterion) {
+    const N: usize = 2_000;
+    const LATENCY: Duration = Duration::from_millis(20);
+    let users: Vec<UserId> = (0..N).map(user).collect();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
+    let config = EngineConfig::default();
+    let (bound, batch) = (config.push_concurrency, config.batch);
+    // Per batch, ceil(size / bound) waves of pushes, one latency each.
+    let waves: usize = (0..N.div_ceil(batch))
+        .map(|b| (N - b * batch).min(batch).div_ceil(bound))
+        .sum();
+    let ideal = LATENCY * waves as u32;
+    let mut g = c.benchmark_group("send_with_latency");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(N as u64));
+    g.bench_function("2k_20ms_x32", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let store = Arc::new(InMemoryStore::with_capacity(N));
+                store.enroll_many("blast", &users, Reentry::NotWhileInside, t0());
+                let engine = Engine::builder(vec![json::from_str(BLAST).unwrap()])
+                    .state(store.clone())
+                    .scheduler(store.clone())
+                    .profiles(Arc::new(InMemoryProfiles::new()))
+                    .sender(Arc::new(Slow(LATENCY)))
+                    .clock(Arc::new(ManualClock::new(t0())))
+                    .config(config.clone())
+                    .build()
+                    .unwrap();
+                let start = Instant::now();
+                let r = rt.block_on(engine.run_due()).unwrap();
+                let wall = start.elapsed();
+                assert_eq!(r.processed, N);
+                eprintln!(
+                    "send_with_latency: {N} pushes of {} ms, {bound} at once: wall {:.3} s, ideal {:.3} s ({:+.1}%), one at a time {:.1} s",
+                    LATENCY.as_millis(),
+                    wall.as_secs_f64(),
+                    ideal.as_secs_f64(),
+                    100.0 * (wall.as_secs_f64() / ideal.as_secs_f64() - 1.0),
+                    (LATENCY * N as u32).as_secs_f64()
+                );
+                total += wall;
+                black_box(store);
+            }
+            total
+        })
+    });
+    g.finish();
+}
+
 fn send_at_rate_limit(c: &mut Criterion) {
     const N: usize = 1_000_000;
     const RATE: f64 = 50_000.0;
@@ -258,5 +327,11 @@ fn send_at_rate_limit(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, due_wakeups, enroll_from_segment, send_at_rate_limit);
+criterion_group!(
+    benches,
+    due_wakeups,
+    enroll_from_segment,
+    send_at_rate_limit,
+    send_with_latency
+);
 criterion_main!(benches);

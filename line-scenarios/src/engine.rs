@@ -35,8 +35,11 @@
 //! ([`StateStore::enrollments_of`], [`StateStore::transition_many`], [`StateStore::claim_many`],
 //! [`StateStore::settle_many`], [`Scheduler::schedule_many`]): every key of a round's sends is
 //! claimed before the first push and settled after the last, so the guarantees above hold as for
-//! one wake-up. A second wake-up of a user already in the batch, an act step and a lost
-//! compare-and-set go the one-by-one way after the rounds, in priority order.
+//! one wake-up. The pushes of a round run concurrently, at most [`EngineConfig::push_concurrency`]
+//! at once (a batch of n pushes takes about latency × ⌈n / bound⌉, not latency × n); the contact
+//! budget is taken before any of them, one send after the other in priority order, so its
+//! decisions are those of sequential sends. A second wake-up of a user already in the batch, an
+//! act step and a lost compare-and-set go the one-by-one way after the rounds, in priority order.
 //!
 //! # Unknown users
 //!
@@ -52,6 +55,7 @@ use std::hash::Hasher;
 use std::pin::Pin;
 use std::sync::Arc;
 
+use futures::{FutureExt, StreamExt};
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
@@ -109,6 +113,11 @@ pub struct EngineConfig {
     pub retry_key_memory: SignedDuration,
     /// Events of unknown users.
     pub unknown_users: UnknownUsers,
+    /// Pushes of one batch in flight at once (default 32; `0` is taken as `1`). A push waits on
+    /// LINE's round trip, so one worker sends about `push_concurrency / latency` pushes per second
+    /// (at 50 ms, 640 per second with 32); the client's rate limiter still paces them to LINE's
+    /// limits.
+    pub push_concurrency: usize,
 }
 
 impl Default for EngineConfig {
@@ -120,6 +129,7 @@ impl Default for EngineConfig {
             batch: 1_024,
             retry_key_memory: SignedDuration::from_hours(23),
             unknown_users: UnknownUsers::Enter,
+            push_concurrency: 32,
         }
     }
 }
@@ -142,6 +152,13 @@ impl EngineConfig {
     #[must_use]
     pub fn unknown_users(mut self, policy: UnknownUsers) -> Self {
         self.unknown_users = policy;
+        self
+    }
+
+    /// Sets how many pushes of one batch may be in flight at once (`0` is taken as `1`).
+    #[must_use]
+    pub fn push_concurrency(mut self, n: usize) -> Self {
+        self.push_concurrency = n;
         self
     }
 }
@@ -1175,26 +1192,25 @@ impl Engine {
         };
         // What each send came to: taken by LINE (now or before), or not, with the record to make
         // once the outcome is settled; `None`: failed (left for a retry).
-        let mut outcomes: Vec<Option<(bool, Option<RecordKind>, bool)>> = Vec::with_capacity(sends.len());
+        let mut outcomes: Vec<Option<(bool, Option<RecordKind>, bool)>> = vec![None; sends.len()];
         let mut settles: Vec<(&SendKey, Settled)> = Vec::new();
-        for (((ix, rendered, _), key), claim) in sends.iter().zip(&keys).zip(claims) {
+        // First, in batch (priority) order, what needs no push and the budget: a user's slot goes
+        // to the sends in the order they would go one by one, whatever the pushes do after.
+        let mut pushes: Vec<usize> = Vec::with_capacity(sends.len());
+        for (n, (((ix, _, _), key), claim)) in sends.iter().zip(&keys).zip(claims).enumerate() {
             let (c, user) = (&*self.inner.scenarios[items[*ix].sc], &batch[*ix].user);
             match claim {
                 Claim::Done => {
-                    outcomes.push(Some((true, None, false)));
+                    outcomes[n] = Some((true, None, false));
                     continue;
                 }
                 Claim::Abandoned => {
-                    outcomes.push(Some((false, None, false)));
+                    outcomes[n] = Some((false, None, false));
                     continue;
                 }
                 Claim::Pending { since } if now.duration_since(since) > self.inner.config.retry_key_memory => {
                     settles.push((key, Settled::Abandoned));
-                    outcomes.push(Some((
-                        false,
-                        Some(RecordKind::Skipped(SkipReason::OutcomeUnknown)),
-                        false,
-                    )));
+                    outcomes[n] = Some((false, Some(RecordKind::Skipped(SkipReason::OutcomeUnknown)), false));
                     continue;
                 }
                 _ => {}
@@ -1204,40 +1220,71 @@ impl Engine {
                     Ok(true) => {}
                     Ok(false) => {
                         settles.push((key, Settled::Abandoned));
-                        outcomes.push(Some((false, Some(RecordKind::Skipped(SkipReason::Budget)), false)));
+                        outcomes[n] = Some((false, Some(RecordKind::Skipped(SkipReason::Budget)), false));
                         continue;
                     }
-                    Err(_) => {
-                        outcomes.push(None);
-                        continue;
-                    }
+                    Err(_) => continue, // failed: left for a retry
                 }
             }
-            let step_id = c
-                .scenario
-                .steps
-                .get(usize::from(key.step))
-                .map_or("", |st| st.id.as_str());
-            let context = SendContext::new(&c.id, step_id, key.step, key.entry);
-            match self
-                .inner
-                .sender
-                .push_in(user, rendered, key.retry_key(), &context)
-                .await
-            {
+            pushes.push(n);
+        }
+        // Then the pushes, up to `push_concurrency` at once. Every key was claimed above, before
+        // the first push; each outcome is settled below, after the last.
+        let bound = self.inner.config.push_concurrency.max(1);
+        let results: Vec<(usize, std::result::Result<Accepted, SendFailure>)> = if bound == 1 || pushes.len() < 2 {
+            let mut out = Vec::with_capacity(pushes.len());
+            for &n in &pushes {
+                out.push((n, self.push_one(items, batch, &sends[n], &keys[n]).await));
+            }
+            out
+        } else {
+            // The contexts and retry keys live here while the pushes borrow them; each push is the
+            // sender's own boxed future, tagged with its index.
+            let contexts: Vec<(&UserId, SendContext<'_>, line_core::ids::RetryKey)> = pushes
+                .iter()
+                .map(|&n| {
+                    let (ix, key) = (sends[n].0, &keys[n]);
+                    let c = &*self.inner.scenarios[items[ix].sc];
+                    let step_id = c
+                        .scenario
+                        .steps
+                        .get(usize::from(key.step))
+                        .map_or("", |st| st.id.as_str());
+                    (
+                        &batch[ix].user,
+                        SendContext::new(&c.id, step_id, key.step, key.entry),
+                        key.retry_key(),
+                    )
+                })
+                .collect();
+            let sender = &self.inner.sender;
+            let pending: Vec<_> = pushes
+                .iter()
+                .zip(&contexts)
+                .map(|(&n, (user, context, retry_key))| {
+                    sender
+                        .push_in(user, &sends[n].1, *retry_key, context)
+                        .map(move |r| (n, r))
+                })
+                .collect();
+            futures::stream::iter(pending).buffer_unordered(bound).collect().await
+        };
+        for (n, result) in results {
+            let (key, rendered) = (&keys[n], &sends[n].1);
+            outcomes[n] = match result {
                 Ok(Accepted::New) | Ok(Accepted::Before) => {
                     settles.push((key, Settled::Accepted));
                     let sent = RecordKind::Sent {
                         messages: rendered.count as u32,
                     };
-                    outcomes.push(Some((true, Some(sent), false)));
+                    Some((true, Some(sent), false))
                 }
                 Err(SendFailure::Refused { .. }) => {
                     settles.push((key, Settled::Abandoned));
-                    outcomes.push(Some((false, Some(RecordKind::Skipped(SkipReason::Refused)), true)));
+                    Some((false, Some(RecordKind::Skipped(SkipReason::Refused)), true))
                 }
-                Err(_) => outcomes.push(None),
-            }
+                Err(_) => None,
+            };
         }
         if !settles.is_empty() && st.settle_many(&settles).await.is_err() {
             // Pending claims: a retry finds them and calls LINE again with the same retry key.
@@ -1272,6 +1319,28 @@ impl Engine {
             let last = if sent { Some(key.step) } else { e.last_sent };
             moves.push(move_of(*next, base, last, *ix));
         }
+    }
+
+    /// One push of a round's send phase.
+    async fn push_one(
+        &self,
+        items: &[Item],
+        batch: &[WakeUp],
+        send: &(usize, std::borrow::Cow<'_, Rendered>, u16),
+        key: &SendKey,
+    ) -> std::result::Result<Accepted, SendFailure> {
+        let (ix, rendered, _) = send;
+        let (c, user) = (&*self.inner.scenarios[items[*ix].sc], &batch[*ix].user);
+        let step_id = c
+            .scenario
+            .steps
+            .get(usize::from(key.step))
+            .map_or("", |st| st.id.as_str());
+        let context = SendContext::new(&c.id, step_id, key.step, key.entry);
+        self.inner
+            .sender
+            .push_in(user, rendered, key.retry_key(), &context)
+            .await
     }
 
     /// Schedules a wake-up for every active enrollment (at its due time, or now): run it at start,

@@ -8,6 +8,12 @@
 //! The tables keyed by interned numbers and by LINE user ids (issued by LINE, uniformly random)
 //! use a fast multiplicative hash; user ids in any other form are kept in a table with the
 //! standard library's keyed hash, so crafted ids cannot degrade it.
+//!
+//! The engine names each user of a batch several times (the read, each move, the claim, the
+//! settle, the acknowledgement); a small direct-mapped cache in front of the LINE-id table answers
+//! the repeats from a few kilobytes instead of a random probe into a table of millions. It only
+//! ever holds entries of that table (a miss falls through to it), so crafted ids that collide in
+//! the cache cost a table lookup each, as without the cache.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
@@ -82,7 +88,7 @@ fn unpack(p: &[u8; 16]) -> String {
         s[2 + 2 * i] = HEX[usize::from(b & 15)];
     }
     // ASCII by construction.
-    String::from_utf8_lossy(&s).into_owned()
+    s.iter().map(|&b| char::from(b)).collect()
 }
 
 /// A multiplicative hash (the FxHash scheme, with murmur3's finalizer) for keys that are numbers
@@ -204,10 +210,28 @@ struct Wake {
 /// Event values kept with an entry.
 type EntryVars = Box<[(Box<str>, Box<str>)]>;
 
+/// Slots of the recent-users cache (a power of two; 4,096 × 20 bytes).
+const RECENT: usize = 4096;
+/// The index of an empty slot of the recent-users cache.
+const NO_USER: u32 = u32::MAX;
+
+/// The slot of a packed user id in the recent-users cache.
+#[inline]
+fn recent_slot(p: &[u8; 16]) -> usize {
+    let mut a = [0u8; 8];
+    let mut b = [0u8; 8];
+    a.copy_from_slice(&p[..8]);
+    b.copy_from_slice(&p[8..]);
+    let w = u64::from_le_bytes(a) ^ u64::from_le_bytes(b).rotate_left(29);
+    (w.wrapping_mul(SEED) >> (64 - RECENT.trailing_zeros())) as usize
+}
+
 #[derive(Debug, Default)]
 struct Inner {
     packed: HashMap<[u8; 16], u32, Fast>,
     packed_list: Vec<[u8; 16]>,
+    /// Recently resolved LINE user ids (see the module docs); empty until first used.
+    recent: Vec<([u8; 16], u32)>,
     other: HashMap<Box<str>, u32>,
     other_list: Vec<Box<str>>,
     /// Scenario ids come from the host's configuration, not from users: the fast hash is safe.
@@ -221,14 +245,36 @@ struct Inner {
 }
 
 impl Inner {
+    /// The cached index of a packed user id, if the cache has it.
+    #[inline]
+    fn recent(&self, p: &[u8; 16]) -> Option<u32> {
+        match self.recent.get(recent_slot(p)) {
+            Some((q, i)) if *i != NO_USER && q == p => Some(*i),
+            _ => None,
+        }
+    }
+
+    #[inline]
+    fn remember(&mut self, p: [u8; 16], i: u32) {
+        if self.recent.is_empty() {
+            self.recent = vec![([0; 16], NO_USER); RECENT];
+        }
+        self.recent[recent_slot(&p)] = (p, i);
+    }
+
     fn user(&mut self, user: &UserId) -> u32 {
         match pack(user.as_str()) {
             Some(p) => {
+                if let Some(i) = self.recent(&p) {
+                    return i;
+                }
                 let next = self.packed_list.len() as u32;
-                *self.packed.entry(p).or_insert_with(|| {
+                let i = *self.packed.entry(p).or_insert_with(|| {
                     self.packed_list.push(p);
                     next
-                })
+                });
+                self.remember(p, i);
+                i
             }
             None => {
                 if let Some(&i) = self.other.get(user.as_str()) {
@@ -242,9 +288,16 @@ impl Inner {
         }
     }
 
-    fn find_user(&self, user: &UserId) -> Option<u32> {
+    fn find_user(&mut self, user: &UserId) -> Option<u32> {
         match pack(user.as_str()) {
-            Some(p) => self.packed.get(&p).copied(),
+            Some(p) => {
+                if let Some(i) = self.recent(&p) {
+                    return Some(i);
+                }
+                let i = self.packed.get(&p).copied()?;
+                self.remember(p, i);
+                Some(i)
+            }
             None => self.other.get(user.as_str()).copied(),
         }
     }
@@ -301,17 +354,19 @@ impl Inner {
         }
     }
 
-    fn get_enrollment(&self, scenario: &str, user: &UserId) -> Option<Enrollment> {
-        let (Some(&s), Some(u)) = (self.scenarios.get(scenario), self.find_user(user)) else {
-            return None;
-        };
+    fn get_enrollment(&mut self, scenario: &str, user: &UserId) -> Option<Enrollment> {
+        let s = *self.scenarios.get(scenario)?;
+        let u = self.find_user(user)?;
         self.enrollments
             .get(&Self::key(s, u))
             .map(|slot| self.enrollment(s, u, slot))
     }
 
     fn transition(&mut self, scenario: &str, user: &UserId, entry: u32, seq: u32, change: &Transition) -> bool {
-        let (Some(&s), Some(u)) = (self.scenarios.get(scenario), self.find_user(user)) else {
+        let Some(&s) = self.scenarios.get(scenario) else {
+            return false;
+        };
+        let Some(u) = self.find_user(user) else {
             return false;
         };
         let Some(slot) = self.enrollments.get_mut(&Self::key(s, u)) else {
@@ -437,6 +492,7 @@ impl InMemoryStore {
             + map(&g.ledger)
             + g.heap.capacity() * std::mem::size_of::<Wake>()
             + map(&g.leased)
+            + g.recent.capacity() * std::mem::size_of::<([u8; 16], u32)>()
     }
 
     /// When the earliest scheduled (not leased) wake-up is due.
@@ -557,7 +613,7 @@ impl StateStore for InMemoryStore {
     }
 
     async fn active_of(&self, user: &UserId) -> Result<Vec<(String, Enrollment)>> {
-        let g = self.lock();
+        let mut g = self.lock();
         let Some(u) = g.find_user(user) else {
             return Ok(Vec::new());
         };
@@ -610,7 +666,7 @@ impl StateStore for InMemoryStore {
     }
 
     async fn enrollments_of(&self, wakes: &[WakeUp]) -> Result<Vec<Option<Enrollment>>> {
-        let g = self.lock();
+        let mut g = self.lock();
         Ok(wakes.iter().map(|w| g.get_enrollment(&w.scenario, &w.user)).collect())
     }
 
@@ -687,7 +743,10 @@ impl Scheduler for InMemoryStore {
     async fn ack(&self, wakes: &[WakeUp]) -> Result<()> {
         let mut g = self.lock();
         for wake in wakes {
-            let (Some(&s), Some(u)) = (g.scenarios.get(&*wake.scenario), g.find_user(&wake.user)) else {
+            let Some(&s) = g.scenarios.get(&*wake.scenario) else {
+                continue;
+            };
+            let Some(u) = g.find_user(&wake.user) else {
                 continue;
             };
             let w = Wake {
@@ -726,6 +785,25 @@ mod tests {
             assert_eq!(g.user_id(i).as_str(), u);
             assert_eq!(g.user(&UserId::new(u)), i, "interned once");
         }
+    }
+
+    #[test]
+    fn the_recent_users_cache_answers_as_the_table_does() {
+        let mut g = Inner::default();
+        // More users than cache slots, so that many collide in the cache.
+        let users: Vec<UserId> = (0..3 * RECENT as u64)
+            .map(|i| UserId::new(format!("U{:032x}", i.wrapping_mul(0x9e37_79b9_7f4a_7c15))))
+            .collect();
+        let ids: Vec<u32> = users.iter().map(|u| g.user(u)).collect();
+        for round in 0..2 {
+            for (u, &i) in users.iter().zip(&ids).rev() {
+                assert_eq!(g.find_user(u), Some(i), "round {round}");
+                assert_eq!(g.user(u), i, "round {round}");
+                assert_eq!(g.user_id(i), *u);
+            }
+        }
+        assert_eq!(g.find_user(&UserId::new(format!("U{:032x}", 7))), None);
+        assert_eq!(g.packed_list.len(), users.len());
     }
 
     #[test]

@@ -11,12 +11,20 @@
 //! {"at": "2026-05-15T01:00:00Z", "user": "U…", "event": "cart_updated", "props": {"item": "Face cream"}}
 //! {"at": "2026-05-15T01:20:00Z", "user": "U…", "event": "purchase", "props": {"amount": 4800}}
 //! {"at": "2026-05-15T02:00:00Z", "user": "U…", "webhook": "follow"}
+//! {"at": "2026-05-15T02:00:30Z", "user": "U…", "webhook": "follow", "source": "store_shibuya"}
 //! {"at": "2026-05-15T02:01:00Z", "user": "U…", "webhook": "postback", "data": "survey=cosmetics"}
 //! {"at": "2026-05-15T02:02:00Z", "user": "U…", "webhook": "message", "text": "coupon"}
 //! ```
 //!
 //! `webhook` is one of `follow`, `unfollow`, `account_link`, `postback` (with `data`) and `message`
 //! (with `text`). Event `props` take strings, numbers and booleans.
+//!
+//! A follow may name the [friend source](crate::sources) it came from (`source`, a source code):
+//! the simulation plays the tracked link (a visit of the source's URL and the binding of the user)
+//! just before the follow, so the follow is matched to the source, the user is tagged with it and
+//! `{"follow": {"source": …}}` scenarios (per-store greetings) start. The simulated sources are the
+//! codes named by the scenarios' follow triggers and by the events; their counts (visits, friends,
+//! blocks) are part of the outcome.
 //!
 //! Profiles (line-segments' JSON Lines format) describe the users before the first event. Without
 //! `to`, the simulation ends when no wake-up is left (at most 400 days after the last event), and
@@ -34,9 +42,10 @@ use crate::budget::{Budget, Gate, InMemoryContacts};
 use crate::engine::{Engine, EngineConfig};
 use crate::error::{Error, ErrorKind, Result};
 use crate::memory::InMemoryStore;
-use crate::model::{Scenario, Trigger};
+use crate::model::{FollowSource, Scenario, Trigger};
 use crate::profiles::{InMemoryProfiles, InMemoryRichMenus};
 use crate::sender::RecordingSender;
+use crate::sources::{self, InMemorySources, Source, SourceRegistry, SourceRow, Sources};
 use crate::stats::{self, InMemoryJournal, Plan, Record, RecordKind, Row};
 
 /// One replayed event.
@@ -49,6 +58,8 @@ pub struct SimEvent {
     pub user: UserId,
     /// What.
     pub kind: SimKind,
+    /// For a follow: the code of the friend source it came from (through its tracked link).
+    pub source: Option<String>,
 }
 
 /// What a replayed event is.
@@ -87,7 +98,7 @@ pub fn parse_events(text: &str) -> Result<Vec<SimEvent>> {
             return Err(err("", "expected an object".into()));
         };
         for k in obj.keys() {
-            if !["at", "user", "event", "props", "webhook", "data", "text"].contains(&k.as_str()) {
+            if !["at", "user", "event", "props", "webhook", "data", "text", "source"].contains(&k.as_str()) {
                 return Err(err(&format!("/{k}"), format!("unexpected key `{k}`")));
             }
         }
@@ -173,7 +184,20 @@ pub fn parse_events(text: &str) -> Result<Vec<SimEvent>> {
             }
             _ => return Err(err("", "exactly one of `event` and `webhook`".into())),
         };
-        out.push(SimEvent { at, user, kind });
+        let source = match obj.get("source") {
+            None => None,
+            Some(v) => {
+                if obj.get("webhook").and_then(Json::as_str) != Some("follow") {
+                    return Err(err("/source", "only a follow has a source".into()));
+                }
+                let Some(code) = v.as_str() else {
+                    return Err(err("/source", "expected a source code (a string)".into()));
+                };
+                sources::check_code(code).map_err(|m| err("/source", m))?;
+                Some(code.to_owned())
+            }
+        };
+        out.push(SimEvent { at, user, kind, source });
     }
     Ok(out)
 }
@@ -208,6 +232,43 @@ pub struct Outcome {
     pub cost: f64,
     /// The scenarios.
     pub scenarios: Vec<Scenario>,
+    /// Counts per friend source (empty when neither the scenarios nor the events name one).
+    pub sources: Vec<SourceRow>,
+}
+
+/// The friend sources of a simulation: every code a follow trigger or an event names, in the
+/// order first named; `None` when there is none.
+fn simulated_sources(scenarios: &[Scenario], events: &[SimEvent], clock: &ManualClock) -> Result<Option<Sources>> {
+    let mut codes: Vec<&str> = Vec::new();
+    let mut by_source_trigger = false;
+    for s in scenarios {
+        if let Trigger::Follow { source: Some(from) } = &s.trigger {
+            by_source_trigger = true;
+            if let FollowSource::Code(code) = from {
+                if !codes.contains(&code.as_str()) {
+                    codes.push(code);
+                }
+            }
+        }
+    }
+    for e in events {
+        if let Some(code) = &e.source {
+            if !codes.contains(&code.as_str()) {
+                codes.push(code);
+            }
+        }
+    }
+    if codes.is_empty() && !by_source_trigger {
+        return Ok(None);
+    }
+    // The tracked URLs are never visited by a browser here: any well-formed account will do.
+    let mut registry = SourceRegistry::builder("@simulated", "https://simulated.invalid/s");
+    for code in codes {
+        registry = registry.source(Source::new(code, code));
+    }
+    Ok(Some(
+        Sources::new(registry.build()?, Arc::new(InMemorySources::new())).with_clock(Arc::new(clock.clone())),
+    ))
 }
 
 /// Replays `events` through `scenarios`.
@@ -229,6 +290,7 @@ pub async fn run(
     let clock = ManualClock::new(start);
     let store = Arc::new(InMemoryStore::new());
     let journal = Arc::new(InMemoryJournal::with_log());
+    let sources = simulated_sources(&scenarios, &events, &clock)?;
     let mut builder = Engine::builder(scenarios.clone())
         .state(store.clone())
         .scheduler(store.clone())
@@ -240,6 +302,9 @@ pub async fn run(
         .config(options.config.clone());
     if let Some(b) = &options.budget {
         builder = builder.gate(Gate::new(Arc::new(InMemoryContacts::new()), b.clone()));
+    }
+    if let Some(s) = &sources {
+        builder = builder.sources(s.clone());
     }
     let engine = builder.build()?;
     let calendar = scenarios
@@ -265,7 +330,14 @@ pub async fn run(
                 }
                 engine.on_event(&e.user, &ev).await?;
             }
-            SimKind::Webhook(w) => engine.on_webhook(w).await?,
+            SimKind::Webhook(w) => {
+                if let (Some(code), Some(s)) = (&e.source, &sources) {
+                    // The tracked link, just before the follow: the visit, then the LIFF app's binding.
+                    let visit = s.visit(code).await?;
+                    s.bind(&visit.token, &e.user).await?;
+                }
+                engine.on_webhook(w).await?
+            }
         }
     }
     drain(&engine, &store, &clock, end, tick_until, next_tick).await?;
@@ -277,7 +349,12 @@ pub async fn run(
         .iter()
         .filter(|r| matches!(r.kind, RecordKind::Sent { .. }))
         .count() as u64;
+    let sources = match &sources {
+        Some(s) => s.report().await?,
+        None => Vec::new(),
+    };
     Ok(Outcome {
+        sources,
         cost: plan.cost(0, sends),
         records,
         rows,
@@ -313,7 +390,8 @@ async fn drain(
     }
 }
 
-/// The timeline (one line per record: time, user, scenario, step, what) then the table and the cost.
+/// The timeline (one line per record: time, user, scenario, step, what), the table, the friend
+/// sources' counts (when there are sources) and the cost.
 pub fn render(outcome: &Outcome) -> String {
     let step_name = |scenario: &str, step: Option<u16>| -> String {
         let Some(i) = step else { return "-".into() };
@@ -347,6 +425,10 @@ pub fn render(outcome: &Outcome) -> String {
     }
     out.push('\n');
     out.push_str(&stats::render_table(&outcome.rows));
+    if !outcome.sources.is_empty() {
+        out.push_str("\nFriend sources:\n");
+        out.push_str(&sources::render_table(&outcome.sources));
+    }
     out.push_str(&format!(
         "\n{} message(s) would be sent, costing {}\n",
         outcome.sends,

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use jiff::{SignedDuration, Timestamp};
 use line_core::clock::{Clock, ManualClock};
 use line_core::ids::{RetryKey, UserId};
-use line_emulator::{Emulator, EmulatorConfig};
+use line_emulator::{Emulator, EmulatorConfig, FaultConfig, FaultRule};
 use line_scenarios::error::{Error, Result};
 use line_scenarios::memory::InMemoryStore;
 use line_scenarios::model::Reentry;
@@ -17,7 +17,7 @@ use line_scenarios::profiles::InMemoryProfiles;
 use line_scenarios::sender::{Accepted, Rendered, SendFailure, Sender};
 use line_scenarios::stats::{InMemoryJournal, RecordKind, SkipReason};
 use line_scenarios::store::*;
-use line_scenarios::{json, Engine};
+use line_scenarios::{json, Engine, EngineConfig};
 use line_segments::profile::Event;
 
 const SCENARIO: &str = r#"{"id": "cart", "trigger": {"event": {"name": "cart_updated"}}, "steps": [
@@ -153,19 +153,27 @@ impl Scheduler for CrashStore {
 struct CrashSender {
     client: line_core::client::Client,
     crash: Arc<Crash>,
-    keys: Mutex<Vec<RetryKey>>,
+    keys: Mutex<Vec<(UserId, RetryKey)>>,
+    /// Pushes in flight now, and the most at once.
+    flight: Mutex<(usize, usize)>,
 }
 
 #[async_trait::async_trait]
 impl Sender for CrashSender {
     async fn push(&self, user: &UserId, m: &Rendered, key: RetryKey) -> std::result::Result<Accepted, SendFailure> {
-        self.keys.lock().unwrap().push(key);
+        self.keys.lock().unwrap().push((user.clone(), key));
         if self.crash.hit(Point::BeforeCall) {
             return Err(SendFailure::Unknown {
                 message: "injected crash before the call".into(),
             });
         }
+        {
+            let mut f = self.flight.lock().unwrap();
+            f.0 += 1;
+            f.1 = f.1.max(f.0);
+        }
         let r = self.client.push(user, m, key).await;
+        self.flight.lock().unwrap().0 -= 1;
         if self.crash.hit(Point::AfterCall) {
             return Err(SendFailure::Unknown {
                 message: "injected crash after the call".into(),
@@ -184,20 +192,35 @@ struct World {
     sender: Arc<CrashSender>,
     journal: Arc<InMemoryJournal>,
     user: UserId,
+    users: Vec<UserId>,
+    /// Pushes at once within a batch.
+    concurrency: usize,
 }
 
 impl World {
     async fn new() -> World {
+        World::with(1, 1, FaultConfig::none()).await
+    }
+
+    /// `friends` users, pushes `concurrency` at once, LINE with `faults`.
+    async fn with(friends: usize, concurrency: usize, faults: FaultConfig) -> World {
         let clock = ManualClock::new("2026-05-15T01:00:00Z".parse().unwrap());
-        let emu = Emulator::start_with(EmulatorConfig::new().friends(1).clock(Arc::new(clock.clone())))
-            .await
-            .unwrap();
-        let user = emu.users()[0].user_id.clone();
+        let emu = Emulator::start_with(
+            EmulatorConfig::new()
+                .friends(friends)
+                .clock(Arc::new(clock.clone()))
+                .faults(faults),
+        )
+        .await
+        .unwrap();
+        let users: Vec<UserId> = emu.users().into_iter().map(|u| u.user_id).collect();
+        let user = users[0].clone();
         let crash = Arc::new(Crash::default());
         let sender = Arc::new(CrashSender {
             client: emu.client_builder().build().unwrap(),
             crash: crash.clone(),
             keys: Mutex::default(),
+            flight: Mutex::default(),
         });
         World {
             emu,
@@ -208,6 +231,8 @@ impl World {
             sender,
             journal: Arc::new(InMemoryJournal::with_log()),
             user,
+            users,
+            concurrency,
         }
     }
 
@@ -224,6 +249,7 @@ impl World {
             .sender(self.sender.clone())
             .journal(self.journal.clone())
             .clock(Arc::new(self.clock.clone()))
+            .config(EngineConfig::default().push_concurrency(self.concurrency))
             .build()
             .unwrap()
     }
@@ -271,8 +297,65 @@ async fn a_crash_at_any_point_of_the_send_path_sends_exactly_once() {
             keys.windows(2).all(|k| k[0] == k[1]),
             "{point:?}: every attempt used one retry key"
         );
+        assert_eq!(w.sender.flight.lock().unwrap().1, 1, "one push at a time");
         let e = w.store.enrollment("cart", &w.user).await.unwrap().unwrap();
         assert_eq!(e.status, Status::Exited(ExitReason::Completed), "{point:?}");
+        w.emu.shutdown().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_at_any_point_with_concurrent_pushes_sends_each_message_exactly_once() {
+    const USERS: usize = 12;
+    // 20 ms per push, so that the pushes of a batch overlap.
+    let faults = FaultConfig::none().with_default(FaultRule::new().latency(std::time::Duration::from_millis(20)));
+    for point in POINTS {
+        let w = World::with(USERS, 4, faults.clone()).await;
+        let engine = w.engine();
+        for u in &w.users {
+            engine
+                .on_event(u, &Event::new("cart_updated", w.clock.now()))
+                .await
+                .unwrap();
+        }
+        w.clock.advance(SignedDuration::from_mins(61));
+        w.crash.arm(point);
+        let first = engine.run_due().await;
+        assert!(w.crash.fired(), "{point:?}: the crash point was reached");
+        let failed = match &first {
+            Ok(r) => r.failed > 0,
+            Err(_) => true,
+        };
+        assert!(failed, "{point:?}: the run reports the crash: {first:?}");
+        drop(engine);
+
+        let engine = w.engine();
+        engine.recover().await.unwrap();
+        w.clock.advance(SignedDuration::from_mins(6));
+        let r = engine.run_due().await.unwrap();
+        assert_eq!(r.failed, 0, "{point:?}");
+        engine.recover().await.unwrap();
+        w.clock.advance(SignedDuration::from_hours(2));
+        engine.run_due().await.unwrap();
+        for u in &w.users {
+            assert_eq!(w.emu.messages(u).len(), 1, "{point:?}: {u:?} got it exactly once");
+            let e = w.store.enrollment("cart", u).await.unwrap().unwrap();
+            assert_eq!(e.status, Status::Exited(ExitReason::Completed), "{point:?}");
+        }
+        let keys = w.sender.keys.lock().unwrap().clone();
+        for u in &w.users {
+            let mine: Vec<RetryKey> = keys.iter().filter(|(x, _)| x == u).map(|(_, k)| *k).collect();
+            assert!(!mine.is_empty(), "{point:?}");
+            assert!(
+                mine.windows(2).all(|k| k[0] == k[1]),
+                "{point:?}: every attempt for one user used one retry key"
+            );
+        }
+        let peak = w.sender.flight.lock().unwrap().1;
+        assert!(
+            (2..=4).contains(&peak),
+            "{point:?}: pushes overlapped, at most 4 at once (peak {peak})"
+        );
         w.emu.shutdown().await;
     }
 }
