@@ -1,21 +1,4 @@
-//! Verify LINE Login and LIFF tokens.
-//!
-//! An ID token (a JWT) is verified either locally, with [`Verifier::verify_id_token`]
-//! (HS256 with the channel secret for web login, ES256 against LINE's published keys
-//! for LIFF and the LINE SDKs), or by LINE itself, with
-//! [`Verifier::verify_id_token_remote`] (`POST /oauth2/v2.1/verify`). An access token is
-//! verified with [`Verifier::verify_access_token`] (`GET /oauth2/v2.1/verify`).
-//!
-//! Local verification checks the signature, the issuer (`https://access.line.me`), the
-//! audience (the channel ID), the expiry and issue time with a small leeway, and the
-//! nonce when one is given. ES256 keys come from LINE's JWKS endpoint
-//! (`/oauth2/v2.1/certs`), fetched on first use, cached for [`Config::jwks_ttl`], and
-//! fetched again when a token names an unknown key ID, at most once per
-//! [`Config::jwks_min_refetch`].
-//!
-//! With the `axum` feature (on by default), [`LineUser`] is an extractor that gives a
-//! handler the verified user ID from `Authorization: Bearer <id token>`, and answers 401
-//! with no detail otherwise.
+#![doc = include_str!("../README.md")]
 
 mod error;
 #[cfg(feature = "axum")]

@@ -14,15 +14,22 @@ use line_core::store::postgres::PgPool;
 use line_core::testing::store::{child_index, fresh_prefix, pg_pool, pg_url, report, run_children};
 use line_popup::{Caps, PgStore, PopupConfig, PopupStore};
 
-/// Drops a test's tables and the store's reservation function (`pg_drop_prefix` drops
-/// tables only).
+/// Drops a test's tables and the store's reservation function, and checks that nothing
+/// of the prefix is left behind.
 async fn drop_prefix(pool: &PgPool, prefix: &str) {
     line_core::testing::store::pg_drop_prefix(pool, prefix).await;
     let conn = pool.get().await.unwrap();
-    conn.client()
-        .batch_execute(&format!("DROP FUNCTION IF EXISTS {prefix}popup_reserve"))
+    let left: i64 = conn
+        .client()
+        .query_one(
+            "SELECT (SELECT count(*) FROM pg_proc WHERE starts_with(proname, $1)) \
+                  + (SELECT count(*) FROM pg_tables WHERE starts_with(tablename, $1))",
+            &[&prefix],
+        )
         .await
-        .unwrap();
+        .unwrap()
+        .get(0);
+    assert_eq!(left, 0, "tables or functions of {prefix} left behind");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -172,7 +172,7 @@ pub async fn redis_db() -> Option<crate::store::redis::RedisDb> {
     }
 }
 
-/// Drops every table whose name starts with `prefix` (the tables of one test).
+/// Drops every table and function whose name starts with `prefix` (what one test made).
 #[cfg(feature = "postgres")]
 pub async fn pg_drop_prefix(pool: &crate::store::postgres::PgPool, prefix: &str) {
     crate::store::check_prefix(prefix).expect("a valid prefix");
@@ -190,5 +190,20 @@ pub async fn pg_drop_prefix(pool: &crate::store::postgres::PgPool, prefix: &str)
         c.batch_execute(&format!("DROP TABLE IF EXISTS {name} CASCADE"))
             .await
             .expect("drop a test table");
+    }
+    // Stores may also install functions (the popup store's reservation does).
+    let rows = c
+        .query(
+            "SELECT p.oid::regprocedure::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace \
+             WHERE n.nspname = current_schema() AND starts_with(p.proname, $1)",
+            &[&prefix],
+        )
+        .await
+        .expect("list functions");
+    for row in rows {
+        let signature: String = row.get(0);
+        c.batch_execute(&format!("DROP FUNCTION IF EXISTS {signature} CASCADE"))
+            .await
+            .expect("drop a test function");
     }
 }
