@@ -780,3 +780,32 @@ async fn the_in_memory_bulk_store_passes_the_conformance_suite() {
     let clock = line_core::clock::ManualClock::new(jiff::Timestamp::UNIX_EPOCH);
     line_accounts::testing::bulk_store_conformance(Arc::new(InMemoryBulkStore::new()), &clock).await;
 }
+
+#[tokio::test]
+async fn an_account_that_reaches_the_monthly_limit_stops_and_says_so() {
+    let e1 = emulator(1, 5, Some(5), FaultConfig::none()).await;
+    let e2 = emulator(2, 2, None, FaultConfig::none()).await;
+    let accounts = accounts_on(&[&e1, &e2], RetryPolicy::none()).await;
+    let campaign = campaign_of(&[&e1, &e2]);
+    let options = SendOptions::new().chunk_size(2).chunk_concurrency(1);
+    let (dry, _, plan) = planned(&campaign, &accounts, &options).await;
+    assert!(dry.get(&id(1)).unwrap().outcome.is_ready());
+    // Another sender uses 2 of the 5 messages between the dry run and the send.
+    let other = e1.client_builder().build().unwrap();
+    for u in &e1.follower_ids()[..2] {
+        other
+            .push_message(&line_core::model::PushMessageRequest::new(u.as_str(), hello()), None)
+            .await
+            .unwrap();
+    }
+    let report = campaign
+        .send(&accounts, &InMemoryBulkStore::new(), "r", &plan, &options)
+        .await
+        .unwrap();
+    let a1 = report.get(&id(1)).unwrap();
+    assert_eq!(a1.skipped, Some(SkipReason::MonthlyLimitReached));
+    assert_eq!((a1.sent, a1.failed_recipients, a1.skipped_recipients), (2, 2, 1));
+    assert_eq!(a1.failed[0].status, Some(429));
+    assert_eq!(e1.calls("multicast"), 2, "the chunk after the limit was not sent");
+    assert_eq!(status_of(&report, 2), AccountStatus::Sent);
+}
