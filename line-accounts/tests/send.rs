@@ -809,3 +809,46 @@ async fn an_account_that_reaches_the_monthly_limit_stops_and_says_so() {
     assert_eq!(e1.calls("multicast"), 2, "the chunk after the limit was not sent");
     assert_eq!(status_of(&report, 2), AccountStatus::Sent);
 }
+
+#[tokio::test]
+async fn each_account_is_paced_by_its_own_rate_limiter() {
+    use line_core::ratelimit::{Quota, RateClass, RateLimiter};
+    let e1 = emulator(1, 6, None, FaultConfig::none()).await;
+    let e2 = emulator(2, 2, None, FaultConfig::none()).await;
+    let urls = HashMap::from([(id(1), e1.base_url().to_owned()), (id(2), e2.base_url().to_owned())]);
+    // One multicast every 2 seconds, per account: account 1's three chunks take 4 s.
+    let accounts = Accounts::builder(Arc::new(InMemoryRegistry::new()))
+        .configure_clients(move |b, account| {
+            let limiter =
+                RateLimiter::line_defaults().with_quota(RateClass::Multicast, Quota::new(1, Duration::from_secs(2)));
+            b.base_url(urls[&account.channel_id].clone())
+                .retry_policy(RetryPolicy::none())
+                .rate_limiter(limiter)
+        })
+        .build()
+        .unwrap();
+    for i in 1..=2 {
+        accounts.add(account(i, money_plan())).await.unwrap();
+    }
+    let campaign = campaign_of(&[&e1, &e2]);
+    let options = SendOptions::new().chunk_size(2);
+    let (_, _, plan) = planned(&campaign, &accounts, &options).await;
+    let task = {
+        let (accounts, campaign) = (accounts.clone(), campaign.clone());
+        tokio::spawn(async move {
+            campaign
+                .send(&accounts, &InMemoryBulkStore::new(), "r", &plan, &options)
+                .await
+        })
+    };
+    let deadline = Instant::now() + Duration::from_millis(1_500);
+    while e2.delivered_count() < 2 {
+        assert!(Instant::now() < deadline, "account 2 waited on account 1's budget");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(e1.delivered_count() < 6, "account 1 is still paced by its own limiter");
+    let report = task.await.unwrap().unwrap();
+    assert!(report.is_complete());
+    each_got(&e1, 1);
+    each_got(&e2, 1);
+}
