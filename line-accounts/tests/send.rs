@@ -852,3 +852,80 @@ async fn each_account_is_paced_by_its_own_rate_limiter() {
     each_got(&e1, 1);
     each_got(&e2, 1);
 }
+
+/// A store whose `reserve_chunks` fails for one channel.
+#[derive(Debug)]
+struct FailsFor(Arc<dyn BulkStore>, ChannelId);
+
+#[async_trait]
+impl BulkStore for FailsFor {
+    async fn begin_run(&self, run: &str, plan: &RunPlan) -> Result<RunPlan, line_accounts::Error> {
+        self.0.begin_run(run, plan).await
+    }
+    async fn run_plan(&self, run: &str) -> Result<Option<RunPlan>, line_accounts::Error> {
+        self.0.run_plan(run).await
+    }
+    async fn runs(&self) -> Result<Vec<String>, line_accounts::Error> {
+        self.0.runs().await
+    }
+    async fn set_skip(&self, run: &str, c: &ChannelId, s: Option<&SkipReason>) -> Result<(), line_accounts::Error> {
+        self.0.set_skip(run, c, s).await
+    }
+    async fn reserve_chunks(
+        &self,
+        run: &str,
+        c: &ChannelId,
+        proposed: &[(u32, RetryKey)],
+    ) -> Result<Vec<Chunk>, line_accounts::Error> {
+        if c == &self.1 {
+            return Err(line_accounts::Error::store(
+                "reserve_chunks",
+                std::io::Error::other("disk full"),
+            ));
+        }
+        self.0.reserve_chunks(run, c, proposed).await
+    }
+    async fn record_outcome(
+        &self,
+        run: &str,
+        c: &ChannelId,
+        index: u32,
+        outcome: &ChunkOutcome,
+    ) -> Result<(), line_accounts::Error> {
+        self.0.record_outcome(run, c, index, outcome).await
+    }
+    async fn chunks(&self, run: &str) -> Result<Vec<Chunk>, line_accounts::Error> {
+        self.0.chunks(run).await
+    }
+    async fn forget_run(&self, run: &str) -> Result<(), line_accounts::Error> {
+        self.0.forget_run(run).await
+    }
+}
+
+#[tokio::test]
+async fn a_store_failure_for_one_account_sends_nothing_for_it_and_the_rest_continue() {
+    let e1 = emulator(1, 3, None, FaultConfig::none()).await;
+    let e2 = emulator(2, 3, None, FaultConfig::none()).await;
+    let accounts = accounts_on(&[&e1, &e2], RetryPolicy::none()).await;
+    let campaign = campaign_of(&[&e1, &e2]);
+    let options = SendOptions::new();
+    let (_, _, plan) = planned(&campaign, &accounts, &options).await;
+    let inner: Arc<dyn BulkStore> = Arc::new(InMemoryBulkStore::new());
+    let store = FailsFor(Arc::clone(&inner), id(1));
+    let report = campaign.send(&accounts, &store, "r", &plan, &options).await.unwrap();
+    let a1 = report.get(&id(1)).unwrap();
+    assert_eq!(a1.status(), AccountStatus::Incomplete);
+    assert_eq!((a1.sent, a1.pending_recipients), (0, 3));
+    let error = a1.error.as_deref().unwrap();
+    assert!(
+        error.contains("reserve_chunks") && error.contains("disk full"),
+        "{error}"
+    );
+    assert_eq!(e1.delivered_count(), 0, "no call without a stored key");
+    assert_eq!(status_of(&report, 2), AccountStatus::Sent);
+    // With the store working again, the run finishes.
+    let report = campaign.resume(&accounts, &*inner, "r", &options).await.unwrap();
+    assert!(report.is_complete());
+    each_got(&e1, 1);
+    each_got(&e2, 1);
+}
