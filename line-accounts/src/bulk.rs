@@ -1,10 +1,13 @@
-//! Campaigns across accounts: a plan ([`Campaign`]), a dry run per account
+//! Campaigns across accounts: a plan ([`Campaign`], in code or from a campaign
+//! file with [`Campaign::from_json`]), a dry run per account
 //! ([`Campaign::dry_run`]: LINE's validate endpoint, recipients, quota left and
 //! cost in yen) with quotas and costs rolled up ([`Totals`]; [`quotas`] for the
-//! quotas alone), and an approval
-//! gate ([`ApprovalGate`]) that decides which accounts may send.
-//!
-//! Sending an approved campaign is not part of this module yet.
+//! quotas alone), an approval gate ([`ApprovalGate`]) that decides which
+//! accounts may send, and the send ([`Campaign::send`]): multicast in chunks of
+//! 500 (a push for one recipient) or a narrowcast to an audience, per account,
+//! resumable after a crash with nothing sent twice (each chunk's retry key is
+//! stored in a [`BulkStore`] before its call), with a report per account
+//! ([`SendReport`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -20,6 +23,13 @@ use crate::account::{ChannelId, Cost};
 use crate::accounts::Accounts;
 use crate::error::{Error, ErrorKind};
 
+mod file;
+mod send;
+pub(crate) mod store;
+
+pub use send::{report, AccountSend, AccountStatus, FailedChunk, SendOptions, SendReport, SendTotals};
+pub use store::{BulkStore, Chunk, ChunkOutcome, InMemoryBulkStore, PlannedAccount, RunPlan, SkipReason};
+
 /// Most message objects in one send (LINE's limit).
 pub const MAX_MESSAGES: usize = 5;
 
@@ -29,22 +39,30 @@ pub const MAX_MESSAGES: usize = 5;
 pub enum Audience {
     /// These users, each once: a push for one, multicasts for more.
     UserIds(Vec<UserId>),
+    /// The members of one of the account's audiences (`audienceGroupId`): a
+    /// narrowcast. Its size is read from LINE in the dry run
+    /// (`GET /v2/bot/audienceGroup/{id}`), an upper bound of the recipients
+    /// (LINE leaves out members who blocked the account).
+    AudienceGroup(i64),
 }
 
 impl Audience {
     /// How many messages the send counts against the month's quota (one per
-    /// recipient, whatever the number of message objects).
-    pub fn recipients(&self) -> u64 {
+    /// recipient, whatever the number of message objects); `None` for an
+    /// audience group, whose size only LINE knows.
+    pub fn recipients(&self) -> Option<u64> {
         match self {
-            Audience::UserIds(ids) => ids.len() as u64,
+            Audience::UserIds(ids) => Some(ids.len() as u64),
+            Audience::AudienceGroup(_) => None,
         }
     }
 
-    /// The send endpoint's operation (`pushMessage` or `multicast`).
+    /// The send endpoint's operation (`pushMessage`, `multicast` or `narrowcast`).
     pub fn operation(&self) -> &'static str {
         match self {
             Audience::UserIds(ids) if ids.len() == 1 => "pushMessage",
             Audience::UserIds(_) => "multicast",
+            Audience::AudienceGroup(_) => "narrowcast",
         }
     }
 }
@@ -119,6 +137,27 @@ impl Campaign {
         Ok(self)
     }
 
+    /// Adds an account that sends to the members of one of its audiences (a
+    /// narrowcast to `audienceGroupId`). A channel already in the campaign, or
+    /// an ID that is not positive, is an error.
+    pub fn to_audience(mut self, channel_id: ChannelId, audience_group_id: i64) -> Result<Self, Error> {
+        let field = format!("audiences[{channel_id}]");
+        if self.audiences.contains_key(&channel_id) {
+            return Err(invalid_campaign(field, "the channel is in the campaign already"));
+        }
+        if audience_group_id <= 0 {
+            return Err(invalid_campaign(field, "an audience group ID is a positive number"));
+        }
+        self.audiences
+            .insert(channel_id, Audience::AudienceGroup(audience_group_id));
+        Ok(self)
+    }
+
+    /// The audience of one account.
+    pub fn audience(&self, channel_id: &ChannelId) -> Option<&Audience> {
+        self.audiences.get(channel_id)
+    }
+
     /// The messages.
     pub fn messages(&self) -> &[Message] {
         &self.messages
@@ -141,7 +180,7 @@ impl Campaign {
                 Ok(r) => r,
                 Err(_) => AccountDryRun {
                     channel_id: id.clone(),
-                    recipients: audience.recipients(),
+                    recipients: audience.recipients().unwrap_or(0),
                     quota: None,
                     cost: None,
                     outcome: DryRunOutcome::Failed(AccountFailure::TimedOut(options.timeout)),
@@ -162,7 +201,7 @@ impl Campaign {
 }
 
 async fn check(accounts: &Accounts, id: &ChannelId, audience: &Audience, messages: &[Message]) -> AccountDryRun {
-    let recipients = audience.recipients();
+    let mut recipients = audience.recipients().unwrap_or(0);
     let mut report = AccountDryRun {
         channel_id: id.clone(),
         recipients,
@@ -183,11 +222,24 @@ async fn check(accounts: &Accounts, id: &ChannelId, audience: &Audience, message
         match audience {
             Audience::UserIds(ids) if ids.len() == 1 => client.validate_push(&body).await,
             Audience::UserIds(_) => client.validate_multicast(&body).await,
+            Audience::AudienceGroup(_) => client.validate_narrowcast(&body).await,
         }
     };
-    let (valid, quota) = tokio::join!(validate, read_quota(client));
-    let quota = match quota {
-        Ok(q) => q,
+    let size = async {
+        match audience {
+            Audience::AudienceGroup(group) => audience_size(client, *group).await.map(Some),
+            Audience::UserIds(_) => Ok(None),
+        }
+    };
+    let (valid, quota, size) = tokio::join!(validate, read_quota(client), size);
+    let quota = match quota.and_then(|q| size.map(|s| (q, s))) {
+        Ok((q, size)) => {
+            if let Some(size) = size {
+                recipients = size;
+                report.recipients = size;
+            }
+            q
+        }
         Err(e) => {
             report.outcome = DryRunOutcome::Failed(AccountFailure::Api(e));
             return report;
@@ -217,6 +269,13 @@ async fn check(accounts: &Accounts, id: &ChannelId, audience: &Audience, message
         },
     };
     report
+}
+
+/// The number of members of an audience group, as LINE reports it.
+async fn audience_size(client: &line_core::client::Client, group: i64) -> Result<u64, line_core::Error> {
+    let data = client.get_audience_data(group).await?.into_body();
+    let count = data.audience_group.and_then(|g| g.audience_count).unwrap_or(0);
+    Ok(u64::try_from(count).unwrap_or(0))
 }
 
 /// The month's limit and consumption of one account, asked at once.
@@ -351,7 +410,9 @@ impl Quota {
 pub struct AccountDryRun {
     /// The channel.
     pub channel_id: ChannelId,
-    /// How many users the send reaches (each counts once against the quota).
+    /// How many users the send reaches (each counts once against the quota);
+    /// for an audience group, its size as LINE reports it (an upper bound),
+    /// or 0 when it could not be read.
     pub recipients: u64,
     /// The quota, when it could be read.
     pub quota: Option<Quota>,

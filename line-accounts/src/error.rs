@@ -52,9 +52,11 @@ pub enum ErrorKind {
         /// The channel ID.
         channel_id: String,
     },
-    /// The registry store failed.
+    /// A store failed: the account registry, or the state of bulk send runs
+    /// (`bulk::BulkStore`).
     Store {
-        /// What the store was doing (`put`, `get`, `remove`, …).
+        /// What the store was doing (`put`, `get`, `remove`, …; `begin_run`,
+        /// `reserve_chunks`, `record_outcome`, … for a bulk store).
         operation: &'static str,
     },
     /// A campaign (module `bulk`) was rejected.
@@ -157,7 +159,7 @@ impl fmt::Display for Error {
                 "bot user ID {bot_user_id} already belongs to channel {existing_channel}"
             ),
             ErrorKind::UnknownChannel { channel_id } => write!(f, "no account for channel {channel_id}"),
-            ErrorKind::Store { operation } => write!(f, "account registry failed during {operation}"),
+            ErrorKind::Store { operation } => write!(f, "store failed during {operation}"),
             ErrorKind::InvalidCampaign { field, reason } => write!(f, "invalid campaign, field `{field}`: {reason}"),
             ErrorKind::Token { channel_id, operation } => {
                 write!(f, "channel access token {operation} failed for channel {channel_id}")

@@ -19,7 +19,10 @@
 //!   limiter of its own, next to the account's settings and plan.
 //! - **Campaigns across accounts** (module [`bulk`]): a dry run per account
 //!   (LINE's validate endpoint, recipients, quota left, cost in yen), quotas and
-//!   costs rolled up, and an approval gate.
+//!   costs rolled up, an approval gate, and the send: multicast chunks (a push
+//!   for one recipient) or a narrowcast per account, under a global concurrency
+//!   bound, resumable after a crash with nothing sent twice (retry keys stored
+//!   in a [`bulk::BulkStore`] before each call), and a report per account.
 //! - **One webhook endpoint for many channels** (feature `axum`, module `webhook`):
 //!   routes a request by its `destination` to that channel's secret before
 //!   verifying it.
@@ -29,10 +32,11 @@
 //!
 //! # Features
 //!
-//! - `sqlite`: `SqliteRegistry` (module `sqlite`).
-//! - `postgres`: `PgRegistry` (module `postgres`).
+//! - `sqlite`: `SqliteRegistry` and `SqliteBulkStore` (module `sqlite`).
+//! - `postgres`: `PgRegistry` and `PgBulkStore` (module `postgres`).
 //! - `axum`: the `webhook` module.
-//! - `testing`: `testing::account_registry_conformance`.
+//! - `testing`: `testing::account_registry_conformance` and
+//!   `testing::bulk_store_conformance`.
 
 mod account;
 mod accounts;

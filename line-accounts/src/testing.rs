@@ -1,4 +1,5 @@
-//! The conformance suite of [`AccountRegistry`] (feature `testing`).
+//! The conformance suites of [`AccountRegistry`] and of
+//! [`BulkStore`](crate::bulk::BulkStore) (feature `testing`).
 //!
 //! Any implementation can run it on itself, in the workspace's one shape:
 //!
@@ -235,4 +236,197 @@ pub async fn account_registry_conformance(registry: Arc<dyn AccountRegistry>, _c
         Some(&heir)
     );
     registry.remove(&heir.channel_id).await.unwrap();
+}
+
+/// Runs the conformance suite of [`BulkStore`](crate::bulk::BulkStore) on `store`.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let store = std::sync::Arc::new(line_accounts::bulk::InMemoryBulkStore::new());
+/// let clock = line_core::clock::ManualClock::new("2026-05-01T00:00:00Z".parse().unwrap());
+/// line_accounts::testing::bulk_store_conformance(store, &clock).await;
+/// # }
+/// ```
+///
+/// It panics, naming the broken rule, on the first violation. It uses fresh
+/// random run names, so it can run on a store in use; it forgets what it
+/// added. The store keeps no time, so the clock is not moved.
+pub async fn bulk_store_conformance(store: Arc<dyn crate::bulk::BulkStore>, _clock: &dyn TestClock) {
+    use crate::bulk::{ChunkOutcome, PlannedAccount, RunPlan, SkipReason};
+    use line_core::RetryKey;
+
+    let run = format!("run-{:016x}", rand::random::<u64>());
+    let other_run = format!("run-{:016x}", rand::random::<u64>());
+    let a = fresh_channel();
+    let b = fresh_channel();
+    let quota = SkipReason::Quota {
+        recipients: 3,
+        limit: 2,
+        used: 1,
+        remaining: 1,
+    };
+    let plan = RunPlan::new(
+        "campaign-1",
+        2,
+        vec![
+            PlannedAccount::new(b.clone(), 3, Some(quota.clone())),
+            PlannedAccount::new(a.clone(), 5, None),
+        ],
+    );
+
+    assert!(
+        store.run_plan(&run).await.unwrap().is_none(),
+        "an unknown run has no plan"
+    );
+    assert!(
+        store.chunks(&run).await.unwrap().is_empty(),
+        "an unknown run has no chunks"
+    );
+    assert!(
+        store.reserve_chunks(&run, &a, &[(2, RetryKey::new())]).await.is_err(),
+        "chunks of an unknown run cannot be reserved"
+    );
+
+    // The first plan wins; later ones get it back.
+    assert_eq!(
+        store.begin_run(&run, &plan).await.unwrap(),
+        plan,
+        "begin_run stores the plan"
+    );
+    let later = RunPlan::new("campaign-2", 500, vec![PlannedAccount::new(a.clone(), 1, None)]);
+    assert_eq!(
+        store.begin_run(&run, &later).await.unwrap(),
+        plan,
+        "begin_run of a known run gives the stored plan"
+    );
+    assert_eq!(
+        store.run_plan(&run).await.unwrap(),
+        Some(plan.clone()),
+        "run_plan gives the plan"
+    );
+    assert_eq!(
+        store.run_plan(&run).await.unwrap().unwrap().accounts[0].channel_id,
+        std::cmp::min(&a, &b).clone(),
+        "accounts come in channel order"
+    );
+    let runs = store.runs().await.unwrap();
+    assert!(runs.contains(&run), "runs lists the run");
+    assert!(runs.windows(2).all(|w| w[0] < w[1]), "runs are in ascending order");
+
+    // Reserve: the proposed keys are stored, then the stored ones win.
+    let k: Vec<RetryKey> = (0..3).map(|_| RetryKey::new()).collect();
+    let first = store
+        .reserve_chunks(&run, &a, &[(2, k[0]), (2, k[1]), (1, k[2])])
+        .await
+        .unwrap();
+    assert_eq!(
+        first
+            .iter()
+            .map(|c| (c.index, c.recipients, c.retry_key))
+            .collect::<Vec<_>>(),
+        vec![(0, 2, k[0]), (1, 2, k[1]), (2, 1, k[2])],
+        "new chunks are stored with the proposed keys, in order"
+    );
+    assert!(first.iter().all(|c| c.outcome.is_none() && c.channel_id == a));
+    let again = store
+        .reserve_chunks(
+            &run,
+            &a,
+            &[(2, RetryKey::new()), (2, RetryKey::new()), (1, RetryKey::new())],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        again.iter().map(|c| c.retry_key).collect::<Vec<_>>(),
+        k,
+        "a chunk reserved again keeps its first key"
+    );
+
+    // Outcomes: stored, failed replaced by accepted, accepted final.
+    let ok = ChunkOutcome::Accepted {
+        request_id: Some("req-0".into()),
+        accepted_earlier: false,
+    };
+    let bad = ChunkOutcome::Failed {
+        status: Some(500),
+        request_id: Some("req-1".into()),
+        error: "internal error".into(),
+    };
+    store.record_outcome(&run, &a, 0, &ok).await.unwrap();
+    store.record_outcome(&run, &a, 1, &bad).await.unwrap();
+    store.record_outcome(&run, &a, 0, &bad).await.unwrap();
+    let chunks = store.chunks(&run).await.unwrap();
+    assert_eq!(chunks[0].outcome.as_ref(), Some(&ok), "an accepted outcome is final");
+    assert_eq!(chunks[1].outcome.as_ref(), Some(&bad), "a failed outcome is stored");
+    assert_eq!(chunks[2].outcome, None, "a chunk without a call has no outcome");
+    let earlier = ChunkOutcome::Accepted {
+        request_id: Some("req-9".into()),
+        accepted_earlier: true,
+    };
+    store.record_outcome(&run, &a, 1, &earlier).await.unwrap();
+    let resumed = store.reserve_chunks(&run, &a, &[(2, RetryKey::new())]).await.unwrap();
+    assert_eq!(resumed.len(), 3, "stored chunks beyond the proposed ones come back");
+    assert_eq!(
+        resumed[1].outcome.as_ref(),
+        Some(&earlier),
+        "a failed chunk's outcome is replaced by a later acceptance"
+    );
+    assert!(
+        store.record_outcome(&run, &a, 7, &ok).await.is_err(),
+        "recording a chunk never reserved is an error"
+    );
+
+    // Skip reasons change; unknown accounts are ignored.
+    store.set_skip(&run, &a, Some(&SkipReason::Removed)).await.unwrap();
+    store.set_skip(&run, &b, None).await.unwrap();
+    store
+        .set_skip(&run, &fresh_channel(), Some(&SkipReason::Removed))
+        .await
+        .unwrap();
+    let p = store.run_plan(&run).await.unwrap().unwrap();
+    let skip_of = |id: &ChannelId| p.accounts.iter().find(|x| &x.channel_id == id).unwrap().skip.clone();
+    assert_eq!(skip_of(&a), Some(SkipReason::Removed), "set_skip sets");
+    assert_eq!(skip_of(&b), None, "set_skip clears");
+    assert_eq!(p.accounts.len(), 2, "set_skip of an unknown account adds nothing");
+
+    // Runs are independent; concurrent reservations agree.
+    store.begin_run(&other_run, &plan).await.unwrap();
+    let tasks: Vec<_> = (0..4)
+        .map(|_| {
+            let s = Arc::clone(&store);
+            let (r, id) = (other_run.clone(), b.clone());
+            tokio::spawn(async move {
+                let proposed: Vec<(u32, RetryKey)> = (0..4).map(|_| (1, RetryKey::new())).collect();
+                s.reserve_chunks(&r, &id, &proposed).await.unwrap()
+            })
+        })
+        .collect();
+    let mut seen = None;
+    for t in tasks {
+        let keys: Vec<RetryKey> = t.await.unwrap().iter().map(|c| c.retry_key).collect();
+        assert_eq!(keys.len(), 4);
+        match &seen {
+            None => seen = Some(keys),
+            Some(s) => assert_eq!(s, &keys, "concurrent reservations of one chunk agree on its key"),
+        }
+    }
+    assert_eq!(
+        store.chunks(&run).await.unwrap().len(),
+        3,
+        "another run's chunks are its own"
+    );
+    store.forget_run(&run).await.unwrap();
+    assert!(store.run_plan(&run).await.unwrap().is_none(), "a forgotten run is gone");
+    assert!(
+        store.chunks(&run).await.unwrap().is_empty(),
+        "a forgotten run's chunks are gone"
+    );
+    assert_eq!(
+        store.chunks(&other_run).await.unwrap().len(),
+        4,
+        "forgetting one run leaves the others"
+    );
+    store.forget_run(&other_run).await.unwrap();
+    store.forget_run(&other_run).await.unwrap();
 }

@@ -1,5 +1,5 @@
 //! The PostgreSQL registry on a real server (`LINE_STORES_PG_URL`, by default the
-//! database of `line-segments/ci-setup.sh`): the conformance suite, and two
+//! database of `line-segments/ci-setup.sh`): the conformance suites (registry and bulk store), and two
 //! channels racing for one bot user ID. With `CI` set, a missing server fails the tests.
 #![cfg(feature = "postgres")]
 
@@ -59,5 +59,22 @@ async fn two_channels_racing_for_one_bot_user_id_one_wins() {
             .unwrap();
         registry.remove(&owner.channel_id).await.unwrap();
     }
+    pg_drop_prefix(&pool, &prefix).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_bulk_store_passes_the_conformance_suite() {
+    let Some(pool) = pg_pool().await else { return };
+    let prefix = fresh_prefix("bulk");
+    let store = Arc::new(
+        line_accounts::postgres::PgBulkStore::with_prefix(&pool, &prefix)
+            .await
+            .unwrap(),
+    );
+    line_accounts::testing::bulk_store_conformance(
+        store,
+        &line_core::clock::ManualClock::new(jiff::Timestamp::UNIX_EPOCH),
+    )
+    .await;
     pg_drop_prefix(&pool, &prefix).await;
 }

@@ -48,3 +48,15 @@ async fn accounts_survive_a_reopen() {
     assert_eq!(registry.get(&account.channel_id).await.unwrap(), Some(account.clone()));
     assert_eq!(registry.channel_ids().await.unwrap(), vec![account.channel_id]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_bulk_store_passes_the_conformance_suite() {
+    let file = TempDb(fresh_sqlite_path("bulk"));
+    let db = SqliteDb::open(&file.0).await.unwrap();
+    let store = Arc::new(line_accounts::sqlite::SqliteBulkStore::new(&db).await.unwrap());
+    line_accounts::testing::bulk_store_conformance(
+        store,
+        &line_core::clock::ManualClock::new(jiff::Timestamp::UNIX_EPOCH),
+    )
+    .await;
+}

@@ -19,9 +19,9 @@ use line_core::model::VerifyChannelTokenRequest;
 use serde_json::{json, Value};
 
 /// Exit code: an account failed its check (or its quota could not be read).
-const EXIT_FAILED: u8 = 1;
+pub(crate) const EXIT_FAILED: u8 = 1;
 /// Exit code: the registry file is unreadable or malformed.
-const EXIT_USAGE: u8 = 2;
+pub(crate) const EXIT_USAGE: u8 = 2;
 
 /// `linectl accounts` subcommands.
 #[derive(Subcommand, Debug)]
@@ -82,7 +82,7 @@ pub fn run(cmd: AccountsCmd) -> ExitCode {
 }
 
 /// Reads the registry file; an error is printed and gives exit 2.
-fn load(file: &std::path::Path) -> Result<Vec<Account>, ExitCode> {
+pub(crate) fn load(file: &std::path::Path) -> Result<Vec<Account>, ExitCode> {
     line_accounts::load_registry_file(file).map_err(|e| {
         match (e.kind(), std::error::Error::source(&e)) {
             // Only an I/O error has a source worth showing; none quotes a secret.
@@ -112,7 +112,7 @@ fn list_line(a: &Account) -> String {
 }
 
 /// Loads the file into an in-memory registry and runs `f` on a runtime.
-fn with_accounts<F, Fut>(remote: &RemoteArgs, f: F) -> ExitCode
+pub(crate) fn with_accounts<F, Fut>(remote: &RemoteArgs, f: F) -> ExitCode
 where
     F: FnOnce(Accounts, Vec<line_accounts::ChannelId>) -> Fut,
     Fut: std::future::Future<Output = ExitCode>,
@@ -153,7 +153,7 @@ where
 }
 
 /// An error and its sources, `: `-separated (no error of these crates quotes a secret).
-fn chain(e: &dyn std::error::Error) -> String {
+pub(crate) fn chain(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();
     let mut next = e.source();
     while let Some(s) = next {

@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod accounts;
+mod bulk;
 mod emulator;
 mod flex;
 mod richmenu;
@@ -37,6 +38,9 @@ enum Command {
     /// List the accounts of a registry file, check their tokens, read their quotas.
     #[command(subcommand)]
     Accounts(accounts::AccountsCmd),
+    /// Plan (dry run), send or resume, and report a campaign across the accounts of a registry file.
+    #[command(subcommand)]
+    Bulk(bulk::BulkCmd),
     /// Run a local LINE API emulator (prints `listening on http://127.0.0.1:PORT` first).
     Emulator(emulator::EmulatorArgs),
 }
@@ -57,6 +61,7 @@ fn main() -> ExitCode {
         Command::Segment(cmd) => segment::run(cmd),
         Command::Scenario(cmd) => scenario::run(cmd),
         Command::Accounts(cmd) => accounts::run(cmd),
+        Command::Bulk(cmd) => bulk::run(cmd),
         Command::Emulator(args) => emulator::run(args),
     }
 }

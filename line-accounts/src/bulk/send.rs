@@ -1,0 +1,666 @@
+//! Sending an approved campaign: per account, multicast chunks (a push for one
+//! recipient) or a narrowcast, each chunk's retry key stored before its call,
+//! and the report per account, read back from the store.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::atomic::{AtomicU8, Ordering};
+
+use futures::stream::{self, StreamExt};
+use line_core::limits::MAX_MULTICAST_RECIPIENTS;
+use line_core::model::{
+    AudienceRecipient, Message, MulticastRequest, NarrowcastRequest, PushMessageRequest, Recipient,
+};
+use line_core::{RetryKey, UserId};
+
+use super::store::{BulkStore, Chunk, ChunkOutcome, PlannedAccount, RunPlan, SkipReason};
+use super::{Approval, Audience, Campaign, DryRunOutcome, DryRunReport, Refusal};
+use crate::account::ChannelId;
+use crate::accounts::Accounts;
+use crate::error::{Error, ErrorKind};
+
+/// How a send goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SendOptions {
+    /// Most accounts sending at once (at least 1; default 16). Each account
+    /// has its own client and rate limiter, so a slow or failing account holds
+    /// one of these slots and nothing else.
+    pub concurrency: usize,
+    /// Most calls in flight at once within one account (at least 1; default 4).
+    /// The account's rate limiter, not this number, sets the pace.
+    pub chunk_concurrency: usize,
+    /// Recipients per multicast chunk (1 to 500, LINE's limit; default 500).
+    /// A resumed run keeps the size it began with.
+    pub chunk_size: usize,
+}
+
+impl Default for SendOptions {
+    fn default() -> Self {
+        Self {
+            concurrency: 16,
+            chunk_concurrency: 4,
+            chunk_size: MAX_MULTICAST_RECIPIENTS,
+        }
+    }
+}
+
+impl SendOptions {
+    /// The defaults: 16 accounts at once, 4 calls per account, 500 recipients a chunk.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Most accounts sending at once (0 counts as 1).
+    pub fn concurrency(mut self, n: usize) -> Self {
+        self.concurrency = n.max(1);
+        self
+    }
+
+    /// Most calls in flight within one account (0 counts as 1).
+    pub fn chunk_concurrency(mut self, n: usize) -> Self {
+        self.chunk_concurrency = n.max(1);
+        self
+    }
+
+    /// Recipients per multicast chunk, kept within 1 to 500.
+    pub fn chunk_size(mut self, n: usize) -> Self {
+        self.chunk_size = n.clamp(1, MAX_MULTICAST_RECIPIENTS);
+        self
+    }
+}
+
+/// One chunk that failed, with what LINE said.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct FailedChunk {
+    /// The chunk's position in the account's send.
+    pub index: u32,
+    /// Its recipients.
+    pub recipients: u32,
+    /// The HTTP status, when LINE answered.
+    pub status: Option<u16>,
+    /// LINE's `x-line-request-id`, when it answered.
+    pub request_id: Option<String>,
+    /// What went wrong.
+    pub error: String,
+}
+
+/// Where one account's send stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AccountStatus {
+    /// Every recipient was sent.
+    Sent,
+    /// Some recipients failed or are not sent yet: run again to resume.
+    Incomplete,
+    /// The account sends nothing (more): see [`AccountSend::skipped`].
+    Skipped,
+}
+
+impl AccountStatus {
+    /// `sent`, `incomplete` or `skipped`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccountStatus::Sent => "sent",
+            AccountStatus::Incomplete => "incomplete",
+            AccountStatus::Skipped => "skipped",
+        }
+    }
+}
+
+/// One account's send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct AccountSend {
+    /// The channel.
+    pub channel_id: ChannelId,
+    /// Recipients planned (for a narrowcast, the audience's size: an upper bound).
+    pub recipients: u64,
+    /// Recipients in chunks LINE accepted (in this run or before a crash).
+    pub sent: u64,
+    /// Of those, recipients in chunks LINE had accepted before (409 for their
+    /// retry key): resumed, sent once all the same.
+    pub accepted_earlier: u64,
+    /// The request IDs of the accepted chunks, in chunk order.
+    pub request_ids: Vec<String>,
+    /// The chunks that failed, with LINE's request ID and the error.
+    pub failed: Vec<FailedChunk>,
+    /// Recipients in failed chunks.
+    pub failed_recipients: u64,
+    /// Why the account sends nothing (more), if it does not.
+    pub skipped: Option<SkipReason>,
+    /// Recipients not sent because the account was skipped.
+    pub skipped_recipients: u64,
+    /// Recipients neither sent, failed nor skipped: their chunks were not
+    /// sent, or the run stopped during their call. Run again to resume.
+    pub pending_recipients: u64,
+    /// An error that stopped this account's send in this run (the registry or
+    /// the store failed); not kept in the store.
+    pub error: Option<String>,
+}
+
+impl AccountSend {
+    /// Where the account's send stands.
+    pub fn status(&self) -> AccountStatus {
+        if self.skipped.is_some() {
+            AccountStatus::Skipped
+        } else if self.failed_recipients == 0 && self.pending_recipients == 0 && self.error.is_none() {
+            AccountStatus::Sent
+        } else {
+            AccountStatus::Incomplete
+        }
+    }
+}
+
+/// A send's numbers over all accounts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct SendTotals {
+    /// Accounts in the run.
+    pub accounts: usize,
+    /// Accounts that sent to every recipient.
+    pub sent_accounts: usize,
+    /// Accounts with failed or pending recipients.
+    pub incomplete_accounts: usize,
+    /// Accounts skipped.
+    pub skipped_accounts: usize,
+    /// Recipients planned.
+    pub recipients: u64,
+    /// Recipients sent.
+    pub sent: u64,
+    /// Of those, accepted before (409).
+    pub accepted_earlier: u64,
+    /// Recipients in failed chunks.
+    pub failed: u64,
+    /// Recipients skipped.
+    pub skipped: u64,
+    /// Recipients pending.
+    pub pending: u64,
+}
+
+/// What a send run did, per account (by channel ID) and in total.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SendReport {
+    /// The run.
+    pub run: String,
+    /// Each account, ordered by channel ID.
+    pub accounts: Vec<AccountSend>,
+    /// The totals.
+    pub totals: SendTotals,
+}
+
+impl SendReport {
+    /// One account's send.
+    pub fn get(&self, channel_id: &ChannelId) -> Option<&AccountSend> {
+        self.accounts.iter().find(|a| &a.channel_id == channel_id)
+    }
+
+    /// Whether every account that sends has sent to every recipient.
+    pub fn is_complete(&self) -> bool {
+        self.totals.incomplete_accounts == 0
+    }
+}
+
+/// The report of run `run` from the store alone (`None` for an unknown run):
+/// what `linectl bulk report` prints.
+pub async fn report(store: &dyn BulkStore, run: &str) -> Result<Option<SendReport>, Error> {
+    let Some(plan) = store.run_plan(run).await? else {
+        return Ok(None);
+    };
+    let chunks = store.chunks(run).await?;
+    Ok(Some(build_report(run, &plan, chunks, HashMap::new())))
+}
+
+fn build_report(run: &str, plan: &RunPlan, chunks: Vec<Chunk>, mut errors: HashMap<ChannelId, String>) -> SendReport {
+    let mut by_account: HashMap<ChannelId, Vec<Chunk>> = HashMap::new();
+    for c in chunks {
+        by_account.entry(c.channel_id.clone()).or_default().push(c);
+    }
+    let mut totals = SendTotals {
+        accounts: plan.accounts.len(),
+        ..SendTotals::default()
+    };
+    let accounts: Vec<AccountSend> = plan
+        .accounts
+        .iter()
+        .map(|p| {
+            let mut a = AccountSend {
+                channel_id: p.channel_id.clone(),
+                recipients: p.recipients,
+                sent: 0,
+                accepted_earlier: 0,
+                request_ids: Vec::new(),
+                failed: Vec::new(),
+                failed_recipients: 0,
+                skipped: p.skip.clone(),
+                skipped_recipients: 0,
+                pending_recipients: 0,
+                error: errors.remove(&p.channel_id),
+            };
+            let mut chunks = by_account.remove(&p.channel_id).unwrap_or_default();
+            chunks.sort_by_key(|c| c.index);
+            for c in chunks {
+                match c.outcome {
+                    Some(ChunkOutcome::Accepted {
+                        request_id,
+                        accepted_earlier,
+                    }) => {
+                        a.sent += u64::from(c.recipients);
+                        if accepted_earlier {
+                            a.accepted_earlier += u64::from(c.recipients);
+                        }
+                        a.request_ids.extend(request_id);
+                    }
+                    Some(ChunkOutcome::Failed {
+                        status,
+                        request_id,
+                        error,
+                    }) => {
+                        a.failed_recipients += u64::from(c.recipients);
+                        a.failed.push(FailedChunk {
+                            index: c.index,
+                            recipients: c.recipients,
+                            status,
+                            request_id,
+                            error,
+                        });
+                    }
+                    None => {}
+                }
+            }
+            let rest = p.recipients.saturating_sub(a.sent + a.failed_recipients);
+            if a.skipped.is_some() {
+                a.skipped_recipients = rest;
+            } else {
+                a.pending_recipients = rest;
+            }
+            totals.recipients += a.recipients;
+            totals.sent += a.sent;
+            totals.accepted_earlier += a.accepted_earlier;
+            totals.failed += a.failed_recipients;
+            totals.skipped += a.skipped_recipients;
+            totals.pending += a.pending_recipients;
+            match a.status() {
+                AccountStatus::Sent => totals.sent_accounts += 1,
+                AccountStatus::Incomplete => totals.incomplete_accounts += 1,
+                AccountStatus::Skipped => totals.skipped_accounts += 1,
+            }
+            a
+        })
+        .collect();
+    SendReport {
+        run: run.to_owned(),
+        accounts,
+        totals,
+    }
+}
+
+/// What stopped an account's remaining chunks.
+const GO: u8 = 0;
+const REMOVED: u8 = 1;
+const MONTHLY_LIMIT: u8 = 2;
+const STORE_FAILED: u8 = 3;
+
+/// Whether a call failed because the account's token source was retired (the
+/// account was removed from the registry): nothing reached LINE.
+fn removed(e: &line_core::Error) -> bool {
+    if !matches!(e.kind(), line_core::ErrorKind::Token) {
+        return false;
+    }
+    let mut next = std::error::Error::source(e);
+    while let Some(s) = next {
+        if let Some(ours) = s.downcast_ref::<Error>() {
+            if matches!(ours.kind(), ErrorKind::UnknownChannel { .. }) {
+                return true;
+            }
+        }
+        next = s.source();
+    }
+    false
+}
+
+/// An error and its sources, `: `-separated (no error here quotes a secret).
+pub(crate) fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut next = e.source();
+    while let Some(s) = next {
+        let s_text = s.to_string();
+        if !text.contains(&s_text) {
+            text.push_str(": ");
+            text.push_str(&s_text);
+        }
+        next = s.source();
+    }
+    text
+}
+
+fn failed(e: &line_core::Error) -> ChunkOutcome {
+    ChunkOutcome::Failed {
+        status: e.status(),
+        request_id: e
+            .api()
+            .and_then(|a| a.request_id.as_ref())
+            .map(|r| r.as_str().to_owned()),
+        error: chain(e),
+    }
+}
+
+fn accepted<T>(r: line_core::client::Response<line_core::client::Sent<T>>) -> ChunkOutcome {
+    let earlier = r.body.is_duplicate();
+    let id = if earlier { r.accepted_request_id } else { r.request_id };
+    ChunkOutcome::Accepted {
+        request_id: id.map(|r| r.as_str().to_owned()),
+        accepted_earlier: earlier,
+    }
+}
+
+/// A stable 64-bit FNV-1a hash, as hex.
+fn fnv(bytes: impl IntoIterator<Item = u8>) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bytes {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}
+
+impl Campaign {
+    /// A digest of the campaign (its messages and every account's audience, in
+    /// order): a run resumes only with the campaign it began with. Stable across
+    /// processes and versions of this crate.
+    pub fn digest(&self) -> String {
+        let messages = serde_json::to_vec(&self.messages).unwrap_or_default();
+        let mut bytes = messages;
+        for (id, audience) in &self.audiences {
+            bytes.push(0xff);
+            bytes.extend_from_slice(id.as_str().as_bytes());
+            match audience {
+                Audience::UserIds(ids) => {
+                    for u in ids {
+                        bytes.push(0xfe);
+                        bytes.extend_from_slice(u.as_str().as_bytes());
+                    }
+                }
+                Audience::AudienceGroup(g) => {
+                    bytes.push(0xfd);
+                    bytes.extend_from_slice(g.to_string().as_bytes());
+                }
+            }
+        }
+        fnv(bytes)
+    }
+
+    /// The plan of a send after a dry run and its approval: approved accounts
+    /// send; the others are skipped with the reason (over quota with the
+    /// numbers, rejected with the gate's reason, not approved, not ready).
+    pub fn plan(&self, dry_run: &DryRunReport, approval: &Approval, options: &SendOptions) -> RunPlan {
+        let accounts = self
+            .audiences
+            .keys()
+            .map(|id| {
+                let run = dry_run.get(id);
+                let recipients = run.map_or(0, |r| r.recipients);
+                let skip = if approval.approved.contains(id) {
+                    None
+                } else if let Some(reason) = &approval.rejected {
+                    Some(SkipReason::Rejected { reason: reason.clone() })
+                } else {
+                    match run.map(|r| &r.outcome) {
+                        Some(DryRunOutcome::Ready) => Some(SkipReason::NotApproved),
+                        Some(DryRunOutcome::Refused(Refusal::QuotaExceeded {
+                            recipients,
+                            limit,
+                            used,
+                            remaining,
+                        })) => Some(SkipReason::Quota {
+                            recipients: *recipients,
+                            limit: *limit,
+                            used: *used,
+                            remaining: *remaining,
+                        }),
+                        Some(DryRunOutcome::Refused(r)) => Some(SkipReason::NotReady { reason: r.to_string() }),
+                        Some(DryRunOutcome::Failed(f)) => Some(SkipReason::NotReady { reason: f.to_string() }),
+                        None => Some(SkipReason::NotReady {
+                            reason: "not in the dry run".into(),
+                        }),
+                    }
+                };
+                PlannedAccount::new(id.clone(), recipients, skip)
+            })
+            .collect();
+        RunPlan::new(self.digest(), options.chunk_size as u32, accounts)
+    }
+
+    /// Sends run `run` of this campaign as `plan` says, or resumes it when
+    /// `store` has the run already (its stored plan then counts, and must be
+    /// of this campaign).
+    ///
+    /// Per account that sends (at most `options.concurrency` at once, each
+    /// with its own client and rate limiter): the recipients in multicast
+    /// chunks of `chunk_size` (a push for one recipient), or one narrowcast to
+    /// the audience. Every chunk's retry key is stored before its call and its
+    /// outcome after; chunks accepted earlier are not called again, and chunks
+    /// whose call may have reached LINE reuse their key, so LINE answers 409 and
+    /// the chunk counts as sent once. An account removed from the registry
+    /// before or during the send is skipped from there on, an account that
+    /// reaches LINE's monthly limit stops, and neither holds up the others.
+    ///
+    /// Errors: a run of another campaign ([`ErrorKind::InvalidCampaign`],
+    /// field `run`), and a store that fails to begin the run or read it back.
+    /// Failures of one account (its calls, its registry entry, the store while
+    /// sending its chunks) are in its [`AccountSend`].
+    pub async fn send(
+        &self,
+        accounts: &Accounts,
+        store: &dyn BulkStore,
+        run: &str,
+        plan: &RunPlan,
+        options: &SendOptions,
+    ) -> Result<SendReport, Error> {
+        let digest = self.digest();
+        let other = |what: &str| {
+            Error::new(ErrorKind::InvalidCampaign {
+                field: "run".into(),
+                reason: format!("run {run:?} {what}"),
+            })
+        };
+        if plan.campaign != digest {
+            return Err(other("was planned for another campaign"));
+        }
+        let plan = store.begin_run(run, plan).await?;
+        if plan.campaign != digest {
+            return Err(other("began with another campaign"));
+        }
+        self.run(accounts, store, run, &plan, options).await
+    }
+
+    /// Resumes run `run` from its stored plan; [`ErrorKind::InvalidCampaign`]
+    /// (field `run`) when the store has no such run or it is of another campaign.
+    pub async fn resume(
+        &self,
+        accounts: &Accounts,
+        store: &dyn BulkStore,
+        run: &str,
+        options: &SendOptions,
+    ) -> Result<SendReport, Error> {
+        let Some(plan) = store.run_plan(run).await? else {
+            return Err(Error::new(ErrorKind::InvalidCampaign {
+                field: "run".into(),
+                reason: format!("no run {run:?} in the store"),
+            }));
+        };
+        self.send(accounts, store, run, &plan, options).await
+    }
+
+    async fn run(
+        &self,
+        accounts: &Accounts,
+        store: &dyn BulkStore,
+        run: &str,
+        plan: &RunPlan,
+        options: &SendOptions,
+    ) -> Result<SendReport, Error> {
+        let chunk_size = (plan.chunk_size as usize).clamp(1, MAX_MULTICAST_RECIPIENTS);
+        let chunk_concurrency = options.chunk_concurrency.max(1);
+        // Indices, not references, go through the stream: its closures then take
+        // no borrowed arguments, and the future stays `Send` for any spawner.
+        let todo: Vec<usize> = (0..plan.accounts.len())
+            .filter(|&i| matches!(plan.accounts[i].skip, None | Some(SkipReason::Removed)))
+            .filter(|&i| self.audiences.contains_key(&plan.accounts[i].channel_id))
+            .collect();
+        let errors: Vec<(usize, String)> = stream::iter(todo)
+            .map(|i| async move {
+                let p = &plan.accounts[i];
+                let audience = &self.audiences[&p.channel_id];
+                let r = self
+                    .send_account(accounts, store, run, p, audience, chunk_size, chunk_concurrency)
+                    .await;
+                (i, r)
+            })
+            .buffer_unordered(options.concurrency.max(1))
+            .filter_map(|(i, r)| async move { r.err().map(|e| (i, e)) })
+            .collect()
+            .await;
+        let errors: HashMap<ChannelId, String> = errors
+            .into_iter()
+            .map(|(i, e)| (plan.accounts[i].channel_id.clone(), e))
+            .collect();
+        let plan = store.run_plan(run).await?.unwrap_or_else(|| plan.clone());
+        let chunks = store.chunks(run).await?;
+        Ok(build_report(run, &plan, chunks, errors))
+    }
+
+    /// One account's send; an error string when something outside its calls
+    /// (the registry, the store) stopped it.
+    #[allow(clippy::too_many_arguments)]
+    async fn send_account(
+        &self,
+        accounts: &Accounts,
+        store: &dyn BulkStore,
+        run: &str,
+        planned: &PlannedAccount,
+        audience: &Audience,
+        chunk_size: usize,
+        chunk_concurrency: usize,
+    ) -> Result<(), String> {
+        let id = &planned.channel_id;
+        let handle = match accounts.get(id).await {
+            Ok(h) => h,
+            Err(e) if matches!(e.kind(), ErrorKind::UnknownChannel { .. }) => {
+                return store
+                    .set_skip(run, id, Some(&SkipReason::Removed))
+                    .await
+                    .map_err(|e| chain(&e));
+            }
+            Err(e) => return Err(chain(&e)),
+        };
+        if planned.skip.is_some() {
+            // Removed during an earlier run, and back in the registry now.
+            store.set_skip(run, id, None).await.map_err(|e| chain(&e))?;
+        }
+        let proposed: Vec<(u32, RetryKey)> = match audience {
+            Audience::UserIds(users) => users
+                .chunks(chunk_size)
+                .map(|c| (c.len() as u32, RetryKey::new()))
+                .collect(),
+            Audience::AudienceGroup(_) => {
+                vec![(u32::try_from(planned.recipients).unwrap_or(u32::MAX), RetryKey::new())]
+            }
+        };
+        let chunks = store.reserve_chunks(run, id, &proposed).await.map_err(|e| chain(&e))?;
+        let client = handle.client();
+        let stop = AtomicU8::new(GO);
+        let store_error = std::sync::Mutex::new(None::<String>);
+        let messages = &self.messages;
+        let todo: Vec<usize> = (0..chunks.len())
+            .filter(|&i| !chunks[i].outcome.as_ref().is_some_and(ChunkOutcome::is_accepted))
+            .collect();
+        let stop = &stop;
+        let store_error = &store_error;
+        let chunks = &chunks;
+        stream::iter(todo)
+            .map(|i| async move {
+                let c = &chunks[i];
+                let users: &[UserId] = match audience {
+                    Audience::UserIds(users) => {
+                        let start = (c.index as usize).saturating_mul(chunk_size).min(users.len());
+                        let end = start.saturating_add(chunk_size).min(users.len());
+                        &users[start..end]
+                    }
+                    Audience::AudienceGroup(_) => &[],
+                };
+                if stop.load(Ordering::SeqCst) != GO || (users.is_empty() && matches!(audience, Audience::UserIds(_))) {
+                    return;
+                }
+                let outcome = match call(client, messages, audience, users, c.retry_key).await {
+                    Ok(o) => o,
+                    Err(e) if removed(&e) => {
+                        stop.store(REMOVED, Ordering::SeqCst);
+                        return;
+                    }
+                    Err(e) => {
+                        if e.is_monthly_quota() {
+                            stop.store(MONTHLY_LIMIT, Ordering::SeqCst);
+                        }
+                        failed(&e)
+                    }
+                };
+                if let Err(e) = store.record_outcome(run, id, c.index, &outcome).await {
+                    stop.store(STORE_FAILED, Ordering::SeqCst);
+                    *store_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(chain(&e));
+                }
+            })
+            .buffer_unordered(chunk_concurrency)
+            .collect::<Vec<()>>()
+            .await;
+        let skip = match stop.load(Ordering::SeqCst) {
+            REMOVED => Some(SkipReason::Removed),
+            MONTHLY_LIMIT => Some(SkipReason::MonthlyLimitReached),
+            _ => None,
+        };
+        if let Some(skip) = skip {
+            store.set_skip(run, id, Some(&skip)).await.map_err(|e| chain(&e))?;
+        }
+        let error = store_error.lock().unwrap_or_else(|p| p.into_inner()).take();
+        match error {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+}
+
+/// One chunk's call: a push for one recipient, a multicast for more, or the
+/// narrowcast of an audience.
+async fn call(
+    client: &line_core::client::Client,
+    messages: &[Message],
+    audience: &Audience,
+    users: &[UserId],
+    key: RetryKey,
+) -> Result<ChunkOutcome, line_core::Error> {
+    match audience {
+        Audience::UserIds(all) if all.len() == 1 => {
+            let req = PushMessageRequest::new(users[0].as_str(), messages.to_vec());
+            client.push_message(&req, Some(key)).await.map(accepted)
+        }
+        Audience::UserIds(_) => {
+            let req = MulticastRequest::new(messages.to_vec(), users.to_vec());
+            client.multicast(&req, Some(key)).await.map(accepted)
+        }
+        Audience::AudienceGroup(group) => {
+            let mut recipient = AudienceRecipient::new();
+            recipient.audience_group_id = Some(*group);
+            let mut req = NarrowcastRequest::new(messages.to_vec());
+            req.recipient = Some(Recipient::from(recipient));
+            client.narrowcast(&req, Some(key)).await.map(accepted)
+        }
+    }
+}
+
+impl fmt::Display for AccountStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
