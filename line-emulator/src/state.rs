@@ -232,6 +232,9 @@ pub(crate) struct State {
     pub(crate) loading: Vec<(UserId, i32)>,
     pub(crate) link_tokens: HashMap<String, LinkToken>,
     pub(crate) quota_used: u64,
+    /// The monthly quota (`None`: no limit).
+    pub(crate) monthly_quota: Option<u64>,
+    /// Calls per operationId made with this channel's tokens.
     pub(crate) calls: BTreeMap<String, u64>,
     pub(crate) rates: crate::ratelimit::RateCounter,
     pub(crate) rich_menus: HashMap<String, RichMenu>,
@@ -274,6 +277,7 @@ impl State {
             loading: Vec::new(),
             link_tokens: HashMap::new(),
             quota_used: 0,
+            monthly_quota: None,
             calls: BTreeMap::new(),
             rates: Default::default(),
             rich_menus: HashMap::new(),
