@@ -21,7 +21,7 @@ pub(crate) fn profile(ctx: &Ctx) -> Reply {
     let mut p = UserProfileResponse::new(user.spec.display_name.clone(), user.user_id.clone());
     p.picture_url.clone_from(&user.spec.picture_url);
     p.status_message.clone_from(&user.spec.status_message);
-    p.language.clone_from(&user.spec.language);
+    p.language = user.spec.language.as_deref().map(str::to_owned);
     Ok(Answer::json(&p))
 }
 
