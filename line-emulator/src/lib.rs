@@ -44,7 +44,7 @@
 //!   batches with progress, and LINE's limits.
 //! - Audiences for uploaded user ids (JSON).
 //! - LINE's rate limits, counted by the emulator itself (not with the client's
-//!   limiter) per channel (bearer token) and per endpoint, as a strict sliding
+//!   limiter) per channel and per endpoint, as a strict sliding
 //!   window (at most the limit in any span of the window, in emulated time,
 //!   with a time scale), `x-line-request-id`
 //!   on every answer, 404 in LINE's shape for unknown endpoints.
@@ -63,8 +63,12 @@
 //!   (and ones that never confirm), `POST /bot/pnp/push` with LINE's 200, 422 and
 //!   400 answers, the signed `delivery` completion webhook with the delivery tag
 //!   after a configurable delay, and `GET /v2/bot/message/delivery/pnp`.
-//! - Fault injection per endpoint ([`faults`]) and an inspection API (this
-//!   type's methods) and an admin HTTP interface ([`admin`]).
+//! - Many channels at once ([`channels`]): each with its own tokens, bot user
+//!   ID, friends, inboxes, quota, rate limits, faults, and webhooks signed with
+//!   its own secret; [`Emulator::add_channel`] gives a [`ChannelHandle`].
+//! - Fault injection per endpoint and per channel ([`faults`]) and an
+//!   inspection API (this type's methods, on the default channel, and
+//!   [`ChannelHandle`]'s) and an admin HTTP interface ([`admin`]).
 //!
 //! With the feature `browser`, `browser` is a headless-Chromium harness for
 //! browser tests (chromedriver over WebDriver, with a Chrome DevTools escape
@@ -423,9 +427,9 @@ impl Emulator {
         shared.lock_oauth().clear_tokens();
     }
 
-    /// Back to the state at start: the same seeded friends, nothing sent,
-    /// no rich menus or audiences, the initial faults, no issued tokens
-    /// (registered channels and keys stay).
+    /// Back to the state at start, in every channel: the same seeded friends,
+    /// nothing sent, no rich menus or audiences, the initial quota and faults, no
+    /// issued tokens (added and registered channels, their ready tokens and keys stay).
     pub fn reset(&self) {
         Self::reset_shared(&self.shared);
     }

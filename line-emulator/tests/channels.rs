@@ -423,3 +423,80 @@ async fn generated_channels_are_reproducible_from_the_seed() {
     let ids: Vec<String> = one.channels().iter().map(|c| c.channel_id().to_owned()).collect();
     assert_eq!(ids, ["1600000001", "1600000002", "1600000003"]);
 }
+
+async fn admin(method: reqwest::Method, url: String, body: &str) -> (u16, serde_json::Value) {
+    let r = reqwest::Client::new()
+        .request(method, url)
+        .body(body.to_owned())
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let bytes = r.bytes().await.unwrap();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null),
+    )
+}
+
+#[tokio::test]
+async fn the_admin_interface_takes_a_channel_id() {
+    let emu = Emulator::start_with(EmulatorConfig::new().friends(1).channels(1))
+        .await
+        .unwrap();
+    let a = &emu.channels()[0];
+    let base = emu.base_url();
+    let id = a.channel_id();
+    let faults = r#"{"endpoints": {"getBotInfo": {"errorRate": 1.0}}}"#;
+    let (status, _) = admin(
+        reqwest::Method::PUT,
+        format!("{base}/_emulator/faults?channelId={id}"),
+        faults,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(a.faults().endpoints["getBotInfo"].error_rate, 1.0);
+    assert!(emu.faults().endpoints.is_empty());
+    assert_eq!(status_of(client(a).get_bot_info().await), 500);
+    assert_eq!(
+        status_of(emu.client_builder().build().unwrap().get_bot_info().await),
+        200
+    );
+
+    let (_, calls) = admin(
+        reqwest::Method::GET,
+        format!("{base}/_emulator/calls?channelId={id}"),
+        "",
+    )
+    .await;
+    assert_eq!(calls, json!({"getBotInfo": 1}));
+    let (_, all) = admin(reqwest::Method::GET, format!("{base}/_emulator/calls"), "").await;
+    assert_eq!(all, json!({"getBotInfo": 2}));
+
+    let (status, user) = admin(
+        reqwest::Method::POST,
+        format!("{base}/_emulator/users?channelId={id}"),
+        r#"{"displayName": "Dee"}"#,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(a.users().len(), 2);
+    assert_eq!(emu.users().len(), 1);
+    let (_, users) = admin(
+        reqwest::Method::GET,
+        format!("{base}/_emulator/users?channelId={id}"),
+        "",
+    )
+    .await;
+    assert_eq!(users[1], user);
+
+    let (status, _) = admin(reqwest::Method::GET, format!("{base}/_emulator/users?channelId=42"), "").await;
+    assert_eq!(status, 404);
+}
+
+fn status_of<T>(r: Result<T, line_core::Error>) -> u16 {
+    match r {
+        Ok(_) => 200,
+        Err(e) => status(&e),
+    }
+}
