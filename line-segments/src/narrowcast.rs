@@ -73,6 +73,9 @@ impl Default for PlanOptions {
 /// recipient as `"audienceGroupId": "<uploaded audience>"`), its `upload`, `estimated_messages` and
 /// `notes`; a multicast's `reason`, `estimated_messages` and `batches`.
 #[derive(Debug, Clone, PartialEq)]
+// One plan is made per send, never held by the thousand: boxing the narrowcast would only make
+// matching on it clumsier.
+#[allow(clippy::large_enum_variant)]
 pub enum Plan {
     /// Send one narrowcast.
     Narrowcast(NarrowcastPlan),
@@ -612,6 +615,7 @@ fn finish_multicast(reason: String, ids: Vec<UserId>, options: &PlanOptions) -> 
     })
 }
 
+#[allow(clippy::large_enum_variant)] // a transient value, as `Plan`
 enum After {
     Done(Plan),
     Fallback(Box<CompiledSegment>, String),
