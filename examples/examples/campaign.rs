@@ -1,14 +1,15 @@
 //! A segment campaign on the emulator: profiles in the JSON Lines format, a
 //! segment in the text syntax, a plan (narrowcast or multicast), a dry run,
-//! the send, and the delivery read back.
+//! the send by line-segments' executor, and the delivery read back.
 //!
 //! ```sh
 //! cargo run -p line-examples --example campaign
 //! cargo run -p line-examples --example campaign -- 'count(purchase, 90d) >= 1 and is_friend'
 //! ```
 
-use line_core::model::{Message, MulticastRequest, TextMessage};
+use line_core::model::{Message, MulticastRequest, NarrowcastRequest, TextMessage};
 use line_emulator::{Emulator, UserSpec};
+use line_segments::execute::{Checkpoint, Executor};
 use line_segments::narrowcast::{plan_profiles, Plan, PlanOptions};
 use line_segments::profile::parse_jsonl;
 
@@ -40,23 +41,34 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let now: jiff::Timestamp = "2026-05-15T00:00:00Z".parse()?;
     let plan = plan_profiles(&segment, &profiles, now, &PlanOptions::default())?;
     println!("segment: {text}");
-    println!("plan: {}", serde_json::to_string_pretty(&plan.to_json())?);
+    println!("plan: {}", serde_json::to_string_pretty(&plan)?);
 
     let messages: Vec<Message> = vec![TextMessage::new("VIP week: double points until Sunday").into()];
-    match plan {
-        Plan::Multicast(m) if !m.user_ids.is_empty() => {
-            let req = MulticastRequest::new(messages.clone(), m.user_ids.clone());
-            client.dry_run().multicast(&req).await?;
-            println!("dry run: LINE accepts the messages");
-            let report = client.fan_out().multicast(&messages, &m.user_ids).await?;
-            println!(
-                "sent: {} of {} recipients accepted",
-                report.accepted_recipients, report.recipients
-            );
+    // A dry run first: LINE validates the messages, nothing is sent.
+    match &plan {
+        Plan::Multicast(m) if m.user_ids.is_empty() => {
+            println!("nobody is in the segment: nothing to send");
+            return Ok(());
         }
-        Plan::Multicast(_) => println!("nobody is in the segment: nothing to send"),
-        Plan::Narrowcast(_) => println!("this segment needs a narrowcast; see the tour for that path"),
+        Plan::Multicast(m) => {
+            client
+                .dry_run()
+                .multicast(&MulticastRequest::new(messages.clone(), m.user_ids.clone()))
+                .await?;
+        }
+        Plan::Narrowcast(_) => {
+            client
+                .dry_run()
+                .narrowcast(&NarrowcastRequest::new(messages.clone()))
+                .await?;
+        }
     }
+    println!("dry run: LINE accepts the messages");
+    // The executor uploads an audience when the plan has one, sends, and waits for the result.
+    let report = Executor::new(client)
+        .execute(&plan, &messages, &mut Checkpoint::new())
+        .await?;
+    println!("sent: {} users reached", report.reached());
     for (i, id) in ids.iter().enumerate() {
         println!("customer {i}: {} message(s)", emu.messages(id).len());
     }

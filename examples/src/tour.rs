@@ -27,7 +27,7 @@ use std::sync::Arc;
 use jiff::{SignedDuration, Timestamp};
 use line_core::client::Client;
 use line_core::clock::{Clock, ManualClock};
-use line_core::model::{CreateAudienceGroupRequest, Message, NarrowcastRequest};
+use line_core::model::{Message, NarrowcastRequest};
 use line_core::webhook::account_link::{AccountLink, NonceStore};
 use line_core::webhook::WebhookVerifier;
 use line_core::UserId;
@@ -42,6 +42,7 @@ use line_popup::{
 use line_richmenu::store::UserContext;
 use line_richmenu::{Bounds, Condition, EventHandler, Image, Menu, MenuDef, MenuSet, Policy, RichMenus};
 use line_segments::eval::CompiledSegment;
+use line_segments::execute::{Checkpoint, ExecuteOptions, Executor, Polling, Report};
 use line_segments::narrowcast::{plan, Plan, PlanOptions};
 use line_segments::profile::{Event as ProfileEvent, Profile, Value};
 use line_segments::source::InMemorySource;
@@ -69,6 +70,16 @@ pub fn quota_upper_bound(plan: &Plan, limit_max: Option<i64>) -> Option<i64> {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
     }
+}
+
+/// How the tour waits for the emulator's audience and narrowcast jobs: it runs them at once, so
+/// short delays suffice (LINE's take minutes; the executor's defaults are sized for those).
+fn polling() -> Polling {
+    Polling::new(
+        std::time::Duration::from_millis(10),
+        std::time::Duration::from_millis(200),
+        std::time::Duration::from_secs(60),
+    )
 }
 
 /// The segment of the campaign in step 4.
@@ -882,76 +893,40 @@ impl Ctx<'_> {
             return Err(Error::check("the campaign is not known to fit in the monthly quota"));
         }
 
-        // Send.
-        let (request_id, audience) = match &planned {
-            Plan::Narrowcast(n) => {
-                let mut audience_users = Vec::new();
-                let uploaded = match &n.upload {
-                    Some(upload) => {
-                        audience_users = upload.user_ids.clone();
-                        let body: CreateAudienceGroupRequest = serde_json::from_value(serde_json::json!({
-                            "description": upload.description,
-                            "audiences": upload.user_ids.iter().map(|u| serde_json::json!({"id": u.as_str()})).collect::<Vec<_>>(),
-                        }))
-                        .map_err(|e| Error::with_source(ErrorKind::Check { what: "audience body".into() }, e))?;
-                        let created = self
-                            .client
-                            .create_audience_group(&body)
-                            .await
-                            .map_err(Error::api("createAudienceGroup"))?
-                            .body;
-                        Some(
-                            created
-                                .audience_group_id
-                                .ok_or_else(|| Error::check("no audienceGroupId"))?,
-                        )
-                    }
-                    None => None,
-                };
-                let mut req = NarrowcastRequest::new(messages.clone());
-                req.recipient = n.recipient(uploaded).map_err(Error::segment("campaign recipient"))?;
-                req.filter = n.filter_model().map_err(Error::segment("campaign filter"))?;
-                let sent = self
-                    .client
-                    .narrowcast(&req, None)
-                    .await
-                    .map_err(Error::api("narrowcast"))?;
-                let id = sent
-                    .request_id
-                    .ok_or_else(|| Error::check("narrowcast without x-line-request-id"))?;
-                let progress = self
-                    .client
-                    .get_narrowcast_progress(id.as_str())
-                    .await
-                    .map_err(Error::api("getNarrowcastProgress"))?
-                    .body;
+        // Send: line-segments' executor uploads the audience, waits until LINE has it ready,
+        // narrowcasts with the checkpoint's retry key and polls the progress until it is done.
+        let mut checkpoint = Checkpoint::new();
+        let report = Executor::new(self.client.clone())
+            .options(ExecuteOptions::default().audience_ready(polling()).progress(polling()))
+            .execute(&planned, &messages, &mut checkpoint)
+            .await
+            .map_err(Error::segment("campaign send"))?;
+        let (request_id, audience) = match (&report, &planned) {
+            (Report::Narrowcast(r), Plan::Narrowcast(n)) => {
                 writeln!(
                     self.out,
-                    "\nSent: narrowcast {id}, audience {} uploaded ({} users); progress: {:?}, {} of {} delivered.",
-                    uploaded.map_or("-".into(), |a| a.to_string()),
-                    audience_users.len(),
-                    progress.phase,
-                    progress.success_count.unwrap_or(0),
-                    progress.target_count.unwrap_or(0)
+                    "\nSent: narrowcast {}, audience {} uploaded ({} users); progress: {:?}, {} of {} delivered.",
+                    r.request_id,
+                    r.audience_group_id.map_or("-".into(), |a| a.to_string()),
+                    r.uploaded_users,
+                    r.progress.phase,
+                    r.progress.success_count.unwrap_or(0),
+                    r.progress.target_count.unwrap_or(0)
                 )?;
-                (Some(id), audience_users)
+                let audience_users = n.upload.as_ref().map(|u| u.user_ids.clone()).unwrap_or_default();
+                (Some(r.request_id.clone()), audience_users)
             }
-            Plan::Multicast(m) => {
-                let report = self
-                    .client
-                    .fan_out()
-                    .multicast(&messages, &m.user_ids)
-                    .await
-                    .map_err(Error::api("multicast"))?;
+            (Report::Multicast(r), Plan::Multicast(m)) => {
                 writeln!(
                     self.out,
                     "\nSent: {} multicast chunk(s), {} of {} recipients accepted.",
-                    report.chunks.len(),
-                    report.accepted_recipients,
-                    report.recipients
+                    r.request_ids.len(),
+                    r.sent + r.duplicates,
+                    r.recipients
                 )?;
                 (None, m.user_ids.clone())
             }
+            _ => return Err(Error::check("the executor's report does not match the plan")),
         };
         // Check on the emulator: exactly the audience members LINE's filter keeps got it, once.
         let expected: Vec<&UserId> = audience

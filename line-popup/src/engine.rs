@@ -16,9 +16,10 @@ use smallvec::SmallVec;
 use crate::config::{Audience, Banner, Campaign, Day, Goal, PopupConfig};
 use crate::error::{Error, ErrorKind};
 use crate::paths::PathRules;
-use crate::segment::SegmentCondition;
+use crate::segment::{PopupSegment, Visitor, VisitorProfiles};
 use crate::split::SplitHasher;
 use crate::store::{Attribution, Candidate, CapKind, EventKind, PopupStore, Recorded, ReserveOutcome, ReserveRequest};
+use line_segments::profile::Profile;
 // Where they were first defined; `line_popup::VisitorContext` is the usual path.
 pub use crate::visitor::{LineStatus, VisitorContext, MAX_ID_LEN};
 
@@ -192,7 +193,7 @@ struct Compiled {
     include: Option<PathRules>,
     exclude: Option<PathRules>,
     tz: TimeZone,
-    segment: Option<Arc<dyn SegmentCondition>>,
+    segment: Option<Arc<PopupSegment>>,
     login_prefix: Option<String>,
     id_link_prefixes: Vec<String>,
 }
@@ -202,7 +203,8 @@ pub struct PopupEngineBuilder {
     config: PopupConfig,
     store: Arc<dyn PopupStore>,
     clock: Arc<dyn Clock>,
-    segments: HashMap<String, Arc<dyn SegmentCondition>>,
+    segments: HashMap<String, Arc<PopupSegment>>,
+    profiles: Option<Arc<dyn VisitorProfiles>>,
 }
 
 impl fmt::Debug for PopupEngineBuilder {
@@ -216,8 +218,15 @@ impl fmt::Debug for PopupEngineBuilder {
 
 impl PopupEngineBuilder {
     /// Registers a segment under the name campaigns use in `targeting.segment`.
-    pub fn segment(mut self, name: impl Into<String>, condition: Arc<dyn SegmentCondition>) -> Self {
+    pub fn segment(mut self, name: impl Into<String>, condition: Arc<PopupSegment>) -> Self {
         self.segments.insert(name.into(), condition);
+        self
+    }
+
+    /// The source of visitor profiles that segments read ([`Visitor::profile`]); without one,
+    /// segments see no profile.
+    pub fn profiles(mut self, profiles: Arc<dyn VisitorProfiles>) -> Self {
+        self.profiles = Some(profiles);
         self
     }
 
@@ -410,6 +419,7 @@ impl PopupEngineBuilder {
             attribution_ttl_secs: cfg.attribution_ttl_secs,
             session_ttl_secs: cfg.session_ttl_secs,
             day_cache: std::sync::RwLock::new((0, 0, Arc::from(""))),
+            profiles: self.profiles,
         })
     }
 }
@@ -478,6 +488,8 @@ pub struct PopupEngine {
     session_ttl_secs: u64,
     /// The current calendar day: [start, end) in milliseconds and its name.
     day_cache: std::sync::RwLock<(i64, i64, Arc<str>)>,
+    /// Where segments' profiles come from.
+    profiles: Option<Arc<dyn VisitorProfiles>>,
 }
 
 impl fmt::Debug for PopupEngine {
@@ -506,6 +518,7 @@ impl PopupEngine {
             store,
             clock,
             segments: HashMap::new(),
+            profiles: None,
         }
     }
 
@@ -562,8 +575,10 @@ impl PopupEngine {
         let mut rule_of: SmallVec<[Option<Reason>; INLINE_CAMPAIGNS]> = SmallVec::new();
         let mut eligible: SmallVec<[(usize, usize); INLINE_CAMPAIGNS]> = SmallVec::new();
         let mut candidates: SmallVec<[Candidate<'_>; INLINE_CAMPAIGNS]> = SmallVec::new();
+        // The visitor's profile, looked up once, when the first segment needs it.
+        let mut profile: Option<Option<Profile>> = None;
         for (ci, c) in self.campaigns.iter().enumerate() {
-            let rule = self.rules(c, ctx, now).await?;
+            let rule = self.rules(c, ctx, now, &mut profile).await?;
             if rule.is_none() {
                 let bi = pick(&ctx.visitor_id, c);
                 eligible.push((ci, bi));
@@ -689,7 +704,13 @@ impl PopupEngine {
         }
     }
 
-    async fn rules(&self, c: &Compiled, ctx: &VisitorContext, now: Timestamp) -> Result<Option<Reason>, Error> {
+    async fn rules(
+        &self,
+        c: &Compiled,
+        ctx: &VisitorContext,
+        now: Timestamp,
+        profile: &mut Option<Option<Profile>>,
+    ) -> Result<Option<Reason>, Error> {
         let s = &c.campaign.schedule;
         if s.start.is_some_and(|t| now < t) || s.end.is_some_and(|t| now >= t) {
             return Ok(Some(Reason::Schedule));
@@ -721,12 +742,20 @@ impl PopupEngine {
             return Ok(Some(Reason::Device));
         }
         if let Some(seg) = &c.segment {
-            let name = c.campaign.targeting.segment.as_deref().unwrap_or_default();
-            let ok = seg
-                .matches(ctx, now)
-                .await
-                .map_err(|e| Error::with_source(ErrorKind::Segment { name: name.to_owned() }, e))?;
-            if !ok {
+            let profile = match profile {
+                Some(p) => p,
+                None => {
+                    let loaded = match &self.profiles {
+                        Some(source) => source.profile(ctx).await.map_err(|e| {
+                            let name = c.campaign.targeting.segment.as_deref().unwrap_or_default();
+                            Error::with_source(ErrorKind::Segment { name: name.to_owned() }, e)
+                        })?,
+                        None => None,
+                    };
+                    profile.insert(loaded)
+                }
+            };
+            if seg.matches(&Visitor::new(ctx, profile.as_ref()), now) != Some(true) {
                 return Ok(Some(Reason::Segment));
             }
         }

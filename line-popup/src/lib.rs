@@ -9,7 +9,7 @@
 //! - **Campaigns** ([`Campaign`]) have banner variants with weights, a
 //!   priority, a schedule (start, end, days and hours in a time zone) and
 //!   targeting (audience state, path globs, device, optionally a
-//!   [`SegmentCondition`]).
+//!   [`SegmentCondition`] over the visitor and their profile: see [`segment`]).
 //! - **Caps** ([`Caps`]), all of which must allow a showing: a lifetime cap,
 //!   N per rolling window, per session, a minimum interval, a cool-down after a
 //!   dismiss, none after a conversion; across campaigns, at most one popup per
@@ -41,7 +41,6 @@
 //! - `postgres`: `PgStore` (module `postgres_store`), a store in PostgreSQL shared by
 //!   many processes.
 //! - `testing`: `testing::popup_store_conformance`, the suite any [`PopupStore`] can run.
-//! - `segments`: `LineSegment`, an adapter from line-segments.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod config;
@@ -77,7 +76,7 @@ pub use memory::InMemoryStore;
 pub use postgres_store::PgStore;
 #[cfg(feature = "redis")]
 pub use redis_store::RedisStore;
-pub use segment::SegmentCondition;
+pub use segment::{LineSegment, PopupSegment, SegmentCondition, Visitor, VisitorProfiles, VisitorSet};
 #[cfg(feature = "sqlite")]
 pub use sqlite_store::SqliteStore;
 pub use store::{Attribution, CapKind, EventKind, PopupStore, Recorded};

@@ -45,7 +45,6 @@ pub mod policy;
 #[cfg(feature = "postgres")]
 pub mod postgres_store;
 pub mod scheduler;
-#[cfg(feature = "segments")]
 pub mod segments;
 #[cfg(feature = "sqlite")]
 pub mod sqlite_store;

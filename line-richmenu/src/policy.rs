@@ -12,21 +12,11 @@ use crate::menu::MenuSet;
 use crate::store::UserContext;
 use crate::validate::Finding;
 
-/// A host-defined condition over a user, in three-valued logic: `None` means "unknown", and an
-/// unknown condition does not match (the rule is skipped).
-pub trait SegmentCondition: Send + Sync {
-    /// Whether the user is in the segment at `now`.
-    fn matches(&self, user: &UserContext, now: Timestamp) -> Option<bool>;
-}
-
-impl<F> SegmentCondition for F
-where
-    F: Fn(&UserContext, Timestamp) -> Option<bool> + Send + Sync,
-{
-    fn matches(&self, user: &UserContext, now: Timestamp) -> Option<bool> {
-        self(user, now)
-    }
-}
+/// A host-defined condition over a user: line-segments' [`SegmentCondition`] over a
+/// [`UserContext`], in three-valued logic: `None` means "unknown", and an unknown condition does
+/// not match (the rule is skipped). A closure `Fn(&UserContext, Timestamp) -> Option<bool>` is
+/// one, and so is [`CompiledSegmentCondition`](crate::segments::CompiledSegmentCondition).
+pub use line_segments::condition::SegmentCondition;
 
 /// A rule's condition.
 #[derive(Clone)]
@@ -48,7 +38,7 @@ pub enum Condition {
         tz: TimeZone,
     },
     /// A host-defined segment.
-    Segment(Arc<dyn SegmentCondition>),
+    Segment(Arc<dyn SegmentCondition<UserContext>>),
     /// Every condition holds.
     All(Vec<Condition>),
     /// At least one condition holds.
@@ -93,7 +83,7 @@ impl Condition {
     }
 
     /// A host-defined segment.
-    pub fn segment(s: impl SegmentCondition + 'static) -> Self {
+    pub fn segment(s: impl SegmentCondition<UserContext> + 'static) -> Self {
         Self::Segment(Arc::new(s))
     }
 
@@ -249,7 +239,7 @@ impl Policy {
 pub const DEFAULT_MENU: &str = "@default";
 
 /// Named segments a policy file may refer to with `{"segment": "name"}`.
-pub type Segments = std::collections::HashMap<String, Arc<dyn SegmentCondition>>;
+pub type Segments = std::collections::HashMap<String, Arc<dyn SegmentCondition<UserContext>>>;
 
 fn parse_err(pointer: String, reason: impl Into<String>) -> crate::Error {
     crate::Error::new(crate::ErrorKind::Parse {

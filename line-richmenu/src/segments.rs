@@ -1,7 +1,7 @@
-//! An adapter from `line-segments` compiled segments to [`SegmentCondition`] (feature `segments`).
+//! An adapter from `line-segments` compiled segments to [`SegmentCondition`] over a [`UserContext`].
 
 use jiff::Timestamp;
-use line_segments::eval::{CompiledSegment, Truth};
+use line_segments::eval::CompiledSegment;
 use line_segments::profile::{Profile, Value};
 
 use crate::policy::SegmentCondition;
@@ -13,7 +13,7 @@ use crate::store::UserContext;
 #[derive(Debug)]
 pub struct CompiledSegmentCondition(pub CompiledSegment);
 
-impl SegmentCondition for CompiledSegmentCondition {
+impl SegmentCondition<UserContext> for CompiledSegmentCondition {
     fn matches(&self, user: &UserContext, now: Timestamp) -> Option<bool> {
         let mut p = Profile::new(user.user_id.clone());
         p.line.id_linked = Some(user.linked);
@@ -22,10 +22,6 @@ impl SegmentCondition for CompiledSegmentCondition {
             p = p.with_attr(k.as_str(), Value::Str(v.clone()));
         }
         p = p.with_attr("tags", Value::Set(user.tags.iter().cloned().collect()));
-        match self.0.at(now).eval(&p) {
-            Truth::True => Some(true),
-            Truth::False => Some(false),
-            Truth::Unknown => None,
-        }
+        self.0.matches(&p, now)
     }
 }

@@ -86,7 +86,7 @@ fn an_unknown_segment_does_not_match_and_not_unknown_stays_unknown() {
 fn a_policy_file_reads_every_condition_and_names_the_place_of_mistakes() {
     use std::sync::Arc;
     let mut segments = line_richmenu::Segments::new();
-    let vip: Arc<dyn line_richmenu::SegmentCondition> =
+    let vip: Arc<dyn line_richmenu::SegmentCondition<UserContext>> =
         Arc::new(|u: &UserContext, _: Timestamp| Some(u.tags.contains("vip")));
     segments.insert("vip".into(), vip);
     let p = Policy::from_json_str(

@@ -1,5 +1,4 @@
-//! A `line-segments` compiled segment works as a policy condition (feature `segments`).
-#![cfg(feature = "segments")]
+//! A `line-segments` compiled segment works as a policy condition.
 
 use line_richmenu::segments::CompiledSegmentCondition;
 use line_richmenu::store::UserContext;

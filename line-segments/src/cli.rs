@@ -208,7 +208,14 @@ pub fn compile_narrowcast(
             None => e,
         }
     })?;
-    let mut s = serde_json::to_string_pretty(&plan.to_json()).unwrap_or_default();
+    // Through a `Value`, whose map sorts keys: the nested LINE objects print as they always have.
+    let json = serde_json::to_value(&plan).map_err(|e| {
+        Error::new(crate::ErrorKind::Json {
+            place: crate::Place::Field("plan".into()),
+            message: e.to_string(),
+        })
+    })?;
+    let mut s = serde_json::to_string_pretty(&json).unwrap_or_default();
     s.push('\n');
     Ok(s)
 }

@@ -110,6 +110,43 @@ pub enum ErrorKind {
         /// What the source said.
         message: String,
     },
+    /// A call to LINE made while carrying out a plan failed (the source is the client's error).
+    Line {
+        /// The operationId (`createAudienceGroup`, `narrowcast`, …).
+        operation: String,
+    },
+    /// The uploaded audience ended in a state a narrowcast cannot use (`FAILED`, `EXPIRED`,
+    /// `INACTIVE`).
+    AudienceFailed {
+        /// The audience.
+        audience_group_id: i64,
+        /// Its status, as LINE wrote it.
+        status: String,
+        /// LINE's `failedType`, if it gave one.
+        failed_type: Option<String>,
+    },
+    /// Waiting for LINE took longer than allowed.
+    Timeout {
+        /// What was awaited (`audience 123 to be READY`, `narrowcast <request id> to finish`).
+        waiting_for: String,
+    },
+    /// LINE accepted the narrowcast and then reported it `failed`.
+    NarrowcastFailed {
+        /// The narrowcast's request id.
+        request_id: String,
+        /// LINE's `errorCode`, if any.
+        error_code: Option<i64>,
+        /// LINE's `failedDescription`, if any.
+        description: Option<String>,
+    },
+    /// Some multicast chunks failed; the others were accepted. Running the same plan again with
+    /// the same checkpoint sends only what is missing (accepted chunks answer 409).
+    MulticastIncomplete {
+        /// Recipients in failed chunks.
+        failed_recipients: usize,
+        /// All recipients.
+        recipients: usize,
+    },
 }
 
 /// The error type of this crate.
@@ -239,6 +276,43 @@ impl fmt::Display for Error {
             ),
             ErrorKind::Limit { message } => write!(f, "line limit exceeded: {message}"),
             ErrorKind::Source { message } => write!(f, "profile source failed: {message}"),
+            ErrorKind::Line { operation } => match &self.source {
+                Some(e) => write!(f, "line call {operation} failed: {e}"),
+                None => write!(f, "line call {operation} failed"),
+            },
+            ErrorKind::AudienceFailed {
+                audience_group_id,
+                status,
+                failed_type,
+            } => {
+                write!(f, "audience {audience_group_id} is {status}, not READY")?;
+                match failed_type {
+                    Some(t) => write!(f, " ({t})"),
+                    None => Ok(()),
+                }
+            }
+            ErrorKind::Timeout { waiting_for } => write!(f, "timed out waiting for {waiting_for}"),
+            ErrorKind::NarrowcastFailed {
+                request_id,
+                error_code,
+                description,
+            } => {
+                write!(f, "narrowcast {request_id} failed")?;
+                if let Some(c) = error_code {
+                    write!(f, " (error code {c})")?;
+                }
+                match description {
+                    Some(d) => write!(f, ": {d}"),
+                    None => Ok(()),
+                }
+            }
+            ErrorKind::MulticastIncomplete {
+                failed_recipients,
+                recipients,
+            } => write!(
+                f,
+                "multicast incomplete: {failed_recipients} of {recipients} recipients are in chunks that failed; run the plan again with the same checkpoint"
+            ),
         }
     }
 }

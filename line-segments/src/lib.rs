@@ -68,6 +68,8 @@
 //! - `source` (default): the async `source::ProfileSource` host trait, an in-memory source and
 //!   batch evaluation.
 //! - `narrowcast` (default): compilation to a LINE narrowcast or multicast plan.
+//! - `execute`: `execute::Executor`, which carries out a plan with a `line_core` client (audience
+//!   upload, readiness, narrowcast, progress, multicast chunks), resumable through a checkpoint.
 //! - `testing`: `source::testing`, the conformance suite for `ProfileSource` implementations.
 //!
 //! Without default features, the crate (AST, parsers, checker, evaluator, SQL compiler) does no I/O
@@ -76,8 +78,11 @@
 
 pub mod ast;
 pub mod cli;
+pub mod condition;
 pub mod error;
 pub mod eval;
+#[cfg(feature = "execute")]
+pub mod execute;
 pub mod json;
 pub mod library;
 mod limits;
@@ -92,5 +97,6 @@ pub mod sql;
 pub mod text;
 
 pub use ast::{Attr, CmpOp, Literal, Predicate, Segment, Window};
+pub use condition::SegmentCondition;
 pub use error::{Error, ErrorKind, Place, Result};
 pub use eval::{AggregateValue, CompiledSegment, Explanation, Truth};

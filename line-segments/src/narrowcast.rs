@@ -27,13 +27,17 @@ use line_core::limits::{
     MAX_MESSAGES_PER_REQUEST, MAX_MULTICAST_RECIPIENTS, MAX_NARROWCAST_DEMOGRAPHIC_OBJECTS,
     MAX_NARROWCAST_RECIPIENT_OBJECTS, MIN_AUDIENCE_SIZE_FOR_NARROWCAST,
 };
+use line_core::model::{
+    AgeDemographicFilter, AppTypeDemographicFilter, AreaDemographicFilter, AudienceRecipient, DemographicFilter,
+    Filter, GenderDemographicFilter, Limit, Message, NarrowcastRequest, OperatorDemographicFilter, OperatorRecipient,
+    Recipient, RedeliveryRecipient, SubscriptionPeriodDemographicFilter,
+};
+use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
-use serde_json::{json, Value};
 
-use crate::ast::{Predicate, Segment};
+use crate::ast::{Demographic, Predicate, Segment};
 use crate::error::{Error, ErrorKind, Place, Result};
 use crate::eval::{CompileOptions, CompiledSegment, LineOnly};
-use crate::json::demographic_to_json;
 use crate::profile::Profile;
 use crate::source::{evaluate_source, ProfileSource};
 
@@ -46,6 +50,9 @@ pub struct PlanOptions {
     pub audience_description: String,
     /// Page size used when reading the profile source.
     pub page_size: usize,
+    /// The narrowcast's `limit` (a maximum number of recipients, or "up to the remaining quota"),
+    /// copied into a narrowcast plan; a multicast plan ignores it.
+    pub limit: Option<Limit>,
 }
 
 impl Default for PlanOptions {
@@ -54,12 +61,21 @@ impl Default for PlanOptions {
             messages_per_send: 1,
             audience_description: "line-segments upload".into(),
             page_size: 1_000,
+            limit: None,
         }
     }
 }
 
 /// The plan: how to send to a segment.
+///
+/// It serializes to the JSON that `linectl segment compile --target narrowcast` prints: a
+/// narrowcast's `recipient`, `filter` and `limit` in LINE's JSON (a pending upload appears in the
+/// recipient as `"audienceGroupId": "<uploaded audience>"`), its `upload`, `estimated_messages` and
+/// `notes`; a multicast's `reason`, `estimated_messages` and `batches`.
 #[derive(Debug, Clone, PartialEq)]
+// One plan is made per send, never held by the thousand: boxing the narrowcast would only make
+// matching on it clumsier.
+#[allow(clippy::large_enum_variant)]
 pub enum Plan {
     /// Send one narrowcast.
     Narrowcast(NarrowcastPlan),
@@ -75,38 +91,39 @@ impl Plan {
             Plan::Multicast(m) => Some(m.estimated_messages),
         }
     }
+}
 
-    /// The plan as JSON (what `linectl segment compile --target narrowcast` prints). A pending
-    /// upload appears in the recipient as `"audienceGroupId": "<uploaded audience>"`.
-    pub fn to_json(&self) -> Value {
+/// Keys in alphabetical order, as the plan's JSON has always been printed.
+impl Serialize for Plan {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(None)?;
         match self {
             Plan::Narrowcast(n) => {
-                let mut v = json!({
-                    "type": "narrowcast",
-                    "estimated_messages": n.estimated_messages,
-                    "notes": n.notes,
-                });
-                if let Some(r) = n.recipient_json(None) {
-                    v["recipient"] = r;
-                }
+                m.serialize_entry("estimated_messages", &n.estimated_messages)?;
                 if let Some(f) = &n.filter {
-                    v["filter"] = f.clone();
+                    m.serialize_entry("filter", f)?;
                 }
+                if let Some(l) = &n.limit {
+                    m.serialize_entry("limit", l)?;
+                }
+                m.serialize_entry("notes", &n.notes)?;
+                if let Some(r) = &n.recipient {
+                    m.serialize_entry("recipient", r)?;
+                }
+                m.serialize_entry("type", "narrowcast")?;
                 if let Some(u) = &n.upload {
-                    v["upload"] = json!({
-                        "description": u.description,
-                        "userIds": u.user_ids,
-                    });
+                    m.serialize_entry("upload", u)?;
                 }
-                v
             }
-            Plan::Multicast(m) => json!({
-                "type": "multicast",
-                "reason": m.reason,
-                "estimated_messages": m.estimated_messages,
-                "batches": m.batches().map(|b| b.to_vec()).collect::<Vec<_>>(),
-            }),
+            Plan::Multicast(p) => {
+                let batches: Vec<&[UserId]> = p.batches().collect();
+                m.serialize_entry("batches", &batches)?;
+                m.serialize_entry("estimated_messages", &p.estimated_messages)?;
+                m.serialize_entry("reason", &p.reason)?;
+                m.serialize_entry("type", "multicast")?;
+            }
         }
+        m.end()
     }
 }
 
@@ -116,12 +133,14 @@ pub struct AudienceUpload {
     /// The audience description.
     pub description: String,
     /// The users (at least [`MIN_AUDIENCE_SIZE_FOR_NARROWCAST`]).
+    #[serde(rename = "userIds")]
     pub user_ids: Vec<UserId>,
 }
 
+/// A recipient tree whose leaves are LINE's recipient objects or the audience still to upload.
 #[derive(Debug, Clone, PartialEq)]
 enum RecipientNode {
-    Leaf(Value),
+    Leaf(Recipient),
     Upload,
     And(Vec<RecipientNode>),
     Or(Vec<RecipientNode>),
@@ -129,30 +148,73 @@ enum RecipientNode {
 }
 
 impl RecipientNode {
-    fn to_json(&self, upload_id: Option<i64>) -> Value {
+    /// The tree as LINE's recipient, `upload` standing for the uploaded audience.
+    fn to_model(&self, upload: i64) -> Recipient {
+        let op = |f: &dyn Fn(&mut OperatorRecipient)| {
+            let mut o = OperatorRecipient::new();
+            f(&mut o);
+            Recipient::from(o)
+        };
         match self {
-            RecipientNode::Leaf(v) => v.clone(),
-            RecipientNode::Upload => match upload_id {
-                Some(id) => json!({"type": "audience", "audienceGroupId": id}),
-                None => json!({"type": "audience", "audienceGroupId": "<uploaded audience>"}),
-            },
-            RecipientNode::And(c) => {
-                json!({"type": "operator", "and": c.iter().map(|x| x.to_json(upload_id)).collect::<Vec<_>>()})
-            }
-            RecipientNode::Or(c) => {
-                json!({"type": "operator", "or": c.iter().map(|x| x.to_json(upload_id)).collect::<Vec<_>>()})
-            }
-            RecipientNode::Not(x) => json!({"type": "operator", "not": x.to_json(upload_id)}),
+            RecipientNode::Leaf(r) => r.clone(),
+            RecipientNode::Upload => audience(upload),
+            RecipientNode::And(c) => op(&|o| o.and = Some(c.iter().map(|x| x.to_model(upload)).collect())),
+            RecipientNode::Or(c) => op(&|o| o.or = Some(c.iter().map(|x| x.to_model(upload)).collect())),
+            RecipientNode::Not(x) => op(&|o| o.not = Some(Box::new(x.to_model(upload)))),
         }
     }
 }
 
-/// A narrowcast: recipient, filter and maybe an audience to upload first.
+/// LINE's JSON, with `"audienceGroupId": "<uploaded audience>"` for the audience still to upload.
+impl Serialize for RecipientNode {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        if let RecipientNode::Leaf(r) = self {
+            return r.serialize(s);
+        }
+        let mut m = s.serialize_map(None)?;
+        match self {
+            RecipientNode::Leaf(_) => {}
+            RecipientNode::Upload => {
+                m.serialize_entry("type", "audience")?;
+                m.serialize_entry("audienceGroupId", "<uploaded audience>")?;
+            }
+            RecipientNode::And(c) => {
+                m.serialize_entry("type", "operator")?;
+                m.serialize_entry("and", c)?;
+            }
+            RecipientNode::Or(c) => {
+                m.serialize_entry("type", "operator")?;
+                m.serialize_entry("or", c)?;
+            }
+            RecipientNode::Not(x) => {
+                m.serialize_entry("type", "operator")?;
+                m.serialize_entry("not", x)?;
+            }
+        }
+        m.end()
+    }
+}
+
+fn audience(id: i64) -> Recipient {
+    let mut a = AudienceRecipient::new();
+    a.audience_group_id = Some(id);
+    a.into()
+}
+
+fn redelivery(request_id: &str) -> Recipient {
+    let mut r = RedeliveryRecipient::new();
+    r.request_id = Some(request_id.to_owned());
+    r.into()
+}
+
+/// A narrowcast: recipient, filter, limit and maybe an audience to upload first.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NarrowcastPlan {
     recipient: Option<RecipientNode>,
-    /// The `filter` object (`{"demographic": …}`), if any.
-    pub filter: Option<Value>,
+    /// The `filter` (LINE demographics), if any.
+    pub filter: Option<Filter>,
+    /// The `limit` ([`PlanOptions::limit`]), if any.
+    pub limit: Option<Limit>,
     /// Users to upload as an audience, referenced by the recipient.
     pub upload: Option<AudienceUpload>,
     /// Estimated messages: an upper bound when an audience is uploaded; `None` when only LINE knows.
@@ -162,56 +224,33 @@ pub struct NarrowcastPlan {
 }
 
 impl NarrowcastPlan {
-    /// The `recipient` object in LINE's JSON. `uploaded_audience_group_id` is the id LINE gave the
-    /// uploaded audience (a placeholder string is used when `None`).
-    pub fn recipient_json(&self, uploaded_audience_group_id: Option<i64>) -> Option<Value> {
-        self.recipient.as_ref().map(|r| r.to_json(uploaded_audience_group_id))
+    /// The `recipient`, LINE's recipient object. `uploaded_audience_group_id` is the id LINE gave
+    /// the uploaded audience; it is required when the plan uploads one ([`upload`](Self::upload)),
+    /// and ignored otherwise.
+    pub fn recipient(&self, uploaded_audience_group_id: Option<i64>) -> Result<Option<Recipient>> {
+        let upload = match (&self.upload, uploaded_audience_group_id) {
+            (Some(_), None) => {
+                return Err(Error::new(ErrorKind::Limit {
+                    message: "the plan uploads an audience: pass its audienceGroupId to build the recipient".into(),
+                }))
+            }
+            (_, id) => id.unwrap_or_default(),
+        };
+        Ok(self.recipient.as_ref().map(|r| r.to_model(upload)))
     }
 
-    /// The recipient as the typed wire model of `line-core`.
-    pub fn recipient(&self, uploaded_audience_group_id: Option<i64>) -> Result<Option<line_core::model::Recipient>> {
-        if self.upload.is_some() && uploaded_audience_group_id.is_none() {
-            return Err(Error::new(ErrorKind::Limit {
-                message: "the plan uploads an audience: pass its audienceGroupId to build the recipient".into(),
-            }));
-        }
-        self.recipient_json(uploaded_audience_group_id)
-            .map(|v| {
-                serde_json::from_value(v).map_err(|e| {
-                    Error::new(ErrorKind::Json {
-                        place: Place::Field("recipient".into()),
-                        message: e.to_string(),
-                    })
-                })
-            })
-            .transpose()
-    }
-
-    /// The filter as the typed wire model of `line-core`.
-    pub fn filter_model(&self) -> Result<Option<line_core::model::Filter>> {
-        self.filter
-            .clone()
-            .map(|v| {
-                serde_json::from_value(v).map_err(|e| {
-                    Error::new(ErrorKind::Json {
-                        place: Place::Field("filter".into()),
-                        message: e.to_string(),
-                    })
-                })
-            })
-            .transpose()
-    }
-
-    /// The narrowcast request body for these messages (LINE's JSON).
-    pub fn request_body(&self, messages: Vec<Value>, uploaded_audience_group_id: Option<i64>) -> Value {
-        let mut body = json!({ "messages": messages });
-        if let Some(r) = self.recipient_json(uploaded_audience_group_id) {
-            body["recipient"] = r;
-        }
-        if let Some(f) = &self.filter {
-            body["filter"] = f.clone();
-        }
-        body
+    /// The narrowcast request for these messages: recipient, filter and limit of the plan.
+    /// `uploaded_audience_group_id` as for [`recipient`](Self::recipient).
+    pub fn request(
+        &self,
+        messages: Vec<Message>,
+        uploaded_audience_group_id: Option<i64>,
+    ) -> Result<NarrowcastRequest> {
+        let mut req = NarrowcastRequest::new(messages);
+        req.recipient = self.recipient(uploaded_audience_group_id)?;
+        req.filter = self.filter.clone();
+        req.limit = self.limit.clone();
+        Ok(req)
     }
 }
 
@@ -307,23 +346,72 @@ fn recipient_tree(s: &Segment) -> RecipientNode {
         Segment::All(c) => RecipientNode::And(c.iter().map(recipient_tree).collect()),
         Segment::Any(c) => RecipientNode::Or(c.iter().map(recipient_tree).collect()),
         Segment::Not(x) => RecipientNode::Not(Box::new(recipient_tree(x))),
-        Segment::Pred(Predicate::Audience(id)) => {
-            RecipientNode::Leaf(json!({"type": "audience", "audienceGroupId": id}))
-        }
-        Segment::Pred(Predicate::Redelivery(id)) => RecipientNode::Leaf(json!({"type": "redelivery", "requestId": id})),
+        Segment::Pred(Predicate::Audience(id)) => RecipientNode::Leaf(audience(*id)),
+        Segment::Pred(Predicate::Redelivery(id)) => RecipientNode::Leaf(redelivery(id)),
         // classify() guarantees nothing else is here.
         _ => RecipientNode::And(Vec::new()),
     }
 }
 
-fn demo_tree(s: &Segment) -> Value {
+fn demo_tree(s: &Segment) -> DemographicFilter {
+    let op = |f: &dyn Fn(&mut OperatorDemographicFilter)| {
+        let mut o = OperatorDemographicFilter::new();
+        f(&mut o);
+        DemographicFilter::from(o)
+    };
     match s {
-        Segment::All(c) => json!({"type": "operator", "and": c.iter().map(demo_tree).collect::<Vec<_>>()}),
-        Segment::Any(c) => json!({"type": "operator", "or": c.iter().map(demo_tree).collect::<Vec<_>>()}),
-        Segment::Not(x) => json!({"type": "operator", "not": demo_tree(x)}),
-        Segment::Pred(Predicate::Demographic(d)) => demographic_to_json(d),
-        _ => json!({}),
+        Segment::All(c) => op(&|o| o.and = Some(c.iter().map(demo_tree).collect())),
+        Segment::Any(c) => op(&|o| o.or = Some(c.iter().map(demo_tree).collect())),
+        Segment::Not(x) => op(&|o| o.not = Some(Box::new(demo_tree(x)))),
+        Segment::Pred(Predicate::Demographic(d)) => demographic(d),
+        // classify() guarantees nothing else is here.
+        _ => op(&|_| {}),
     }
+}
+
+/// A demographic as LINE's demographic filter object.
+fn demographic(d: &Demographic) -> DemographicFilter {
+    fn bound<T: From<String>>(prefix: &str, v: &Option<u32>) -> Option<T> {
+        v.map(|n| T::from(format!("{prefix}{n}")))
+    }
+    fn one_of<T: for<'a> From<&'a str>>(v: &[String]) -> Option<Vec<T>> {
+        Some(v.iter().map(|x| T::from(x.as_str())).collect())
+    }
+    match d {
+        Demographic::Gender(v) => {
+            let mut f = GenderDemographicFilter::new();
+            f.one_of = one_of(v);
+            f.into()
+        }
+        Demographic::Area(v) => {
+            let mut f = AreaDemographicFilter::new();
+            f.one_of = one_of(v);
+            f.into()
+        }
+        Demographic::AppType(v) => {
+            let mut f = AppTypeDemographicFilter::new();
+            f.one_of = one_of(v);
+            f.into()
+        }
+        Demographic::Age { gte, lt } => {
+            let mut f = AgeDemographicFilter::new();
+            f.gte = bound("age_", gte);
+            f.lt = bound("age_", lt);
+            f.into()
+        }
+        Demographic::SubscriptionPeriod { gte, lt } => {
+            let mut f = SubscriptionPeriodDemographicFilter::new();
+            f.gte = bound("day_", gte);
+            f.lt = bound("day_", lt);
+            f.into()
+        }
+    }
+}
+
+fn filter(demographic: DemographicFilter) -> Filter {
+    let mut f = Filter::new();
+    f.demographic = Some(demographic);
+    f
 }
 
 fn count_leaves(s: &Segment) -> usize {
@@ -343,7 +431,7 @@ enum Split {
     Fallback(String),
     /// A narrowcast, with a local part to upload when present.
     Narrowcast {
-        filter: Option<Value>,
+        filter: Option<Filter>,
         recipient: Option<RecipientNode>,
         local: Option<Segment>,
         demo_objects: usize,
@@ -408,8 +496,8 @@ fn split(segment: &Segment) -> Result<Split> {
     }
     let filter = match demo.len() {
         0 => None,
-        1 => Some(json!({ "demographic": demo_tree(&demo[0]) })),
-        _ => Some(json!({ "demographic": demo_tree(&Segment::All(demo)) })),
+        1 => Some(filter(demo_tree(&demo[0]))),
+        _ => Some(filter(demo_tree(&Segment::All(demo)))),
     };
     let mut parts: Vec<RecipientNode> = recip.iter().map(recipient_tree).collect();
     let local = if local.is_empty() {
@@ -445,7 +533,7 @@ enum Step {
 enum Pending {
     Multicast(String),
     Upload {
-        filter: Option<Value>,
+        filter: Option<Filter>,
         recipient: Option<RecipientNode>,
         fallback: Box<CompiledSegment>,
         demo_objects: usize,
@@ -485,8 +573,10 @@ fn start(segment: &Segment, options: &PlanOptions) -> Result<Step> {
         } => Step::Done(Plan::Narrowcast(NarrowcastPlan {
             recipient,
             filter,
+            limit: options.limit.clone(),
             upload: None,
-            estimated_messages: None,
+            // Only `limit.max` bounds what LINE selects.
+            estimated_messages: limit_max(options).map(|m| m * options.messages_per_send),
             notes: vec![format!(
                 "LINE selects the recipients ({demo_objects} demographic objects); the message count is known only after sending"
             )],
@@ -508,6 +598,15 @@ fn start(segment: &Segment, options: &PlanOptions) -> Result<Step> {
     })
 }
 
+/// `limit.max` of the options (a negative one counts as 0).
+fn limit_max(options: &PlanOptions) -> Option<usize> {
+    options
+        .limit
+        .as_ref()
+        .and_then(|l| l.max)
+        .map(|m| usize::try_from(m).unwrap_or(0))
+}
+
 fn finish_multicast(reason: String, ids: Vec<UserId>, options: &PlanOptions) -> Plan {
     Plan::Multicast(MulticastPlan {
         reason,
@@ -516,6 +615,7 @@ fn finish_multicast(reason: String, ids: Vec<UserId>, options: &PlanOptions) -> 
     })
 }
 
+#[allow(clippy::large_enum_variant)] // a transient value, as `Plan`
 enum After {
     Done(Plan),
     Fallback(Box<CompiledSegment>, String),
@@ -540,14 +640,16 @@ fn after_eval(pending: Pending, ids: Vec<UserId>, options: &PlanOptions) -> Afte
                 );
             }
             let n = ids.len();
+            let bound = limit_max(options).map_or(n, |m| m.min(n));
             After::Done(Plan::Narrowcast(NarrowcastPlan {
                 recipient,
                 filter,
+                limit: options.limit.clone(),
                 upload: Some(AudienceUpload {
                     description: options.audience_description.clone(),
                     user_ids: ids,
                 }),
-                estimated_messages: Some(n * options.messages_per_send),
+                estimated_messages: Some(bound * options.messages_per_send),
                 notes: vec![format!(
                     "at most {n} recipients: the uploaded audience, narrowed by LINE ({demo_objects} demographic objects)"
                 )],

@@ -8,6 +8,11 @@ use line_segments::source::InMemorySource;
 use line_segments::text;
 use serde_json::json;
 
+/// A typed value as LINE's JSON.
+fn js<T: serde::Serialize>(t: &T) -> serde_json::Value {
+    serde_json::to_value(t).unwrap()
+}
+
 fn now() -> Timestamp {
     "2026-05-15T03:00:00Z".parse().unwrap()
 }
@@ -53,13 +58,13 @@ fn multicast(p: Plan) -> line_segments::narrowcast::MulticastPlan {
 fn demographics_become_the_filter() {
     let n = narrowcast(plan_of(r#"demo.gender("female") and demo.age(20..40)"#, &[]));
     assert_eq!(
-        n.filter,
-        Some(json!({"demographic": {"type": "operator", "and": [
+        js(&n.filter),
+        (json!({"demographic": {"type": "operator", "and": [
             {"type": "gender", "oneOf": ["female"]},
             {"type": "age", "gte": "age_20", "lt": "age_40"}
         ]}}))
     );
-    assert_eq!(n.recipient_json(None), None);
+    assert_eq!(n.recipient(None).unwrap(), None);
     assert_eq!(n.upload, None);
     assert_eq!(n.estimated_messages, None);
 }
@@ -71,8 +76,8 @@ fn demographic_or_and_not_stay_inside_the_filter() {
         &[],
     ));
     assert_eq!(
-        n.filter,
-        Some(json!({"demographic": {"type": "operator", "and": [
+        js(&n.filter),
+        (json!({"demographic": {"type": "operator", "and": [
             {"type": "operator", "or": [
                 {"type": "area", "oneOf": ["jp_13", "jp_14"]},
                 {"type": "appType", "oneOf": ["ios"]}
@@ -89,20 +94,20 @@ fn audiences_and_redeliveries_become_the_recipient() {
         &[],
     ));
     assert_eq!(
-        n.recipient_json(None),
-        Some(json!({"type": "operator", "and": [
+        js(&n.recipient(None).unwrap()),
+        (json!({"type": "operator", "and": [
             {"type": "audience", "audienceGroupId": 111},
             {"type": "operator", "not": {"type": "redelivery", "requestId": "req-1"}}
         ]}))
     );
     assert_eq!(
-        n.filter,
-        Some(json!({"demographic": {"type": "gender", "oneOf": ["male"]}}))
+        js(&n.filter),
+        (json!({"demographic": {"type": "gender", "oneOf": ["male"]}}))
     );
     let n = narrowcast(plan_of("audience(1) or audience(2)", &[]));
     assert_eq!(
-        n.recipient_json(None),
-        Some(json!({"type": "operator", "or": [
+        js(&n.recipient(None).unwrap()),
+        (json!({"type": "operator", "or": [
             {"type": "audience", "audienceGroupId": 1},
             {"type": "audience", "audienceGroupId": 2}
         ]}))
@@ -121,7 +126,9 @@ fn first_party_part_is_uploaded_as_an_audience() {
     assert_eq!(upload.user_ids[0].as_str(), "U0000");
     assert_eq!(n.estimated_messages, Some(60));
     assert_eq!(
-        n.request_body(vec![json!({"type": "text", "text": "hi"})], Some(9001)),
+        js(&n
+            .request(vec![line_core::model::TextMessage::new("hi").into()], Some(9001))
+            .unwrap()),
         json!({
             "messages": [{"type": "text", "text": "hi"}],
             "recipient": {"type": "audience", "audienceGroupId": 9001},
@@ -131,8 +138,8 @@ fn first_party_part_is_uploaded_as_an_audience() {
     // With an existing audience too, the upload joins it with `and`.
     let n = narrowcast(plan_of(r#"audience(5) and "cosmetics" in interests"#, &people));
     assert_eq!(
-        n.recipient_json(Some(9001)),
-        Some(json!({"type": "operator", "and": [
+        js(&n.recipient(Some(9001)).unwrap()),
+        (json!({"type": "operator", "and": [
             {"type": "audience", "audienceGroupId": 5},
             {"type": "audience", "audienceGroupId": 9001}
         ]}))
@@ -157,7 +164,7 @@ fn or_across_demographics_and_first_party_falls_back_to_multicast() {
     let people = people(10, 3, 0);
     let p = plan_of(r#"demo.gender("female") or vip"#, &people);
     assert_eq!(
-        p.to_json(),
+        js(&p),
         json!({
             "type": "multicast",
             "reason": "`demo.gender(\"female\") or vip = true` mixes what LINE targets (demographics, audiences, redeliveries) with first-party data or with each other, which one narrowcast cannot express; sending a multicast to the users for whom the segment is true locally (LINE-only predicates count as unknown)",
@@ -225,27 +232,57 @@ fn always_false_sends_nothing_and_references_must_be_resolved() {
 }
 
 #[test]
-fn typed_conversion_into_line_core_model() {
+fn the_plan_holds_line_core_model_values() {
     let people = people(100, 0, 80);
     let n = narrowcast(plan_of(
         r#"audience(7) and not redelivery("r-9") and demo.age(20..) and demo.gender("female") and "cosmetics" in interests"#,
         &people,
     ));
     let recipient = n.recipient(Some(42)).unwrap().unwrap();
-    assert!(matches!(recipient, line_core::model::Recipient::Operator(_)));
-    assert_eq!(
-        serde_json::to_value(&recipient).unwrap(),
-        n.recipient_json(Some(42)).unwrap()
-    );
-    let filter = n.filter_model().unwrap().unwrap();
-    let back = serde_json::to_value(&filter).unwrap();
-    assert_eq!(back, n.filter.clone().unwrap());
+    let line_core::model::Recipient::Operator(op) = &recipient else {
+        panic!("expected an operator, got {recipient:?}")
+    };
+    let and = op.and.as_ref().unwrap();
+    assert_eq!(and.len(), 3);
+    assert!(matches!(&and[2], line_core::model::Recipient::Audience(a) if a.audience_group_id == Some(42)));
+    let filter = n.filter.as_ref().unwrap();
+    let Some(line_core::model::DemographicFilter::Operator(op)) = &filter.demographic else {
+        panic!("expected an operator filter, got {filter:?}")
+    };
     assert!(matches!(
-        filter.demographic,
-        Some(line_core::model::DemographicFilter::Operator(_))
+        &op.and.as_ref().unwrap()[0],
+        line_core::model::DemographicFilter::Age(a) if a.gte == Some(line_core::model::AgeDemographic::Age20) && a.lt.is_none()
     ));
-    // Without the uploaded audience's id there is no typed recipient.
+    // Without the uploaded audience's id there is no recipient.
     assert!(n.recipient(None).is_err());
+    // The plan's JSON shows the pending upload with a placeholder.
+    let v = js(&Plan::Narrowcast(n));
+    assert_eq!(
+        v["recipient"]["and"][2],
+        json!({"type": "audience", "audienceGroupId": "<uploaded audience>"})
+    );
+    assert_eq!(v["upload"]["userIds"].as_array().unwrap().len(), 80);
+}
+
+#[test]
+fn a_limit_is_carried_into_the_request_and_caps_the_estimate() {
+    let mut limit = line_core::model::Limit::new();
+    limit.max = Some(25);
+    let options = PlanOptions {
+        limit: Some(limit.clone()),
+        ..PlanOptions::default()
+    };
+    let seg = text::parse(r#"demo.gender("female") and "cosmetics" in interests"#).unwrap();
+    let n = narrowcast(plan_profiles(&seg, &people(100, 0, 60), now(), &options).unwrap());
+    assert_eq!(n.limit, Some(limit));
+    assert_eq!(n.estimated_messages, Some(25));
+    let req = n
+        .request(vec![line_core::model::TextMessage::new("hi").into()], Some(1))
+        .unwrap();
+    assert_eq!(js(&req)["limit"], json!({"max": 25}));
+    let seg = text::parse(r#"demo.gender("female")"#).unwrap();
+    let n = narrowcast(plan_profiles(&seg, &[], now(), &options).unwrap());
+    assert_eq!(n.estimated_messages, Some(25));
 }
 
 #[tokio::test]
@@ -303,7 +340,7 @@ fn ranges_line_rejects_are_refused_with_the_place() {
     // A valid range still compiles to LINE's object.
     let p = narrowcast(plan_of("demo.age(20..40)", &[]));
     assert_eq!(
-        p.filter,
-        Some(json!({"demographic": {"type": "age", "gte": "age_20", "lt": "age_40"}}))
+        js(&p.filter),
+        (json!({"demographic": {"type": "age", "gte": "age_20", "lt": "age_40"}}))
     );
 }
