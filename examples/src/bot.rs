@@ -68,15 +68,14 @@ pub fn survey() -> Result<Message, Error> {
             .padding_all(px(16)),
         )
         .footer(line_flex::FlexBox::vertical(buttons).spacing(Space::Sm));
-    let findings = bubble.validate();
-    if let Some(f) = findings.first() {
+    let message = bubble.message("Quick survey: what are you shopping for?");
+    if let Some(f) = message.validate().first() {
         return Err(Error::new(ErrorKind::Flex {
             what: format!("the survey does not validate: {f}"),
         }));
     }
-    bubble
-        .into_message("Quick survey: what are you shopping for?")
-        .map_err(Error::flex("the survey"))
+    // Validated, so the conversion cannot fail.
+    Ok(message.into())
 }
 
 /// One line of the bot's log.

@@ -999,24 +999,16 @@ impl Ctx<'_> {
                     what: format!("the tier message for {name} does not validate: {f}"),
                 }));
             }
-            let json = template
-                .render(&vars[..])
-                .map_err(Error::flex("render the tier message"))?;
-            let message: Message = serde_json::from_str(&json).map_err(|e| {
-                Error::with_source(
-                    ErrorKind::Flex {
-                        what: "the tier message".into(),
-                    },
-                    e,
-                )
-            })?;
+            // The rendered document is already in the model: no second parse.
+            let line_flex::Document::Message(flex) = doc else {
+                return Err(Error::new(ErrorKind::Flex {
+                    what: "the tier template is not a whole flex message".into(),
+                }));
+            };
             if t.len() < 4 {
-                let alt = serde_json::from_str::<serde_json::Value>(&json)
-                    .ok()
-                    .and_then(|v| v["altText"].as_str().map(str::to_owned))
-                    .unwrap_or_default();
-                t.row([name.clone(), yen(spent), yen(REINE_YEN - spent), alt]);
+                t.row([name.clone(), yen(spent), yen(REINE_YEN - spent), flex.alt_text.clone()]);
             }
+            let message: Message = flex.into();
             items.push((p.id.clone(), vec![message]));
         }
         let n = items.len();
@@ -1199,14 +1191,14 @@ pub fn campaign_message() -> Result<Message, Error> {
         .spacing(Space::Sm)
         .padding_all(px(20)),
     );
-    if let Some(f) = bubble.validate().first() {
+    let message = bubble.message("Spring cosmetics: 20% off for you");
+    if let Some(f) = message.validate().first() {
         return Err(Error::new(ErrorKind::Flex {
             what: format!("the campaign message does not validate: {f}"),
         }));
     }
-    bubble
-        .into_message("Spring cosmetics: 20% off for you")
-        .map_err(Error::flex("the campaign message"))
+    // Validated, so the conversion cannot fail.
+    Ok(message.into())
 }
 
 /// The tier message template, with `{name}`, `{spent}` and `{remaining}`.

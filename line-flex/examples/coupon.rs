@@ -118,9 +118,12 @@ fn main() -> Result<(), line_flex::Error> {
         println!("{out}");
     }
 
-    // Ready to send with line-core.
-    let message = carousel.into_message("New arrivals")?;
+    // Ready to send with line-core: a `line_model::Message` (once validated,
+    // the conversion cannot fail).
+    let message = carousel.message("New arrivals");
+    assert!(message.validate().is_empty());
+    let message: line_flex::model::Message = message.into();
     println!("{}", serde_json::to_string(&message).map(|s| s.len()).unwrap_or(0));
-    let _ = bubble.into_message("Your spring coupon")?;
+    let _ = bubble.into_message("Your spring coupon");
     Ok(())
 }

@@ -1,17 +1,17 @@
 //! Actions: what happens when a user taps a component or a quick-reply button.
 //!
-//! A Flex component takes a [`FlexAction`]: postback, message, uri,
-//! datetimepicker or clipboard only. A quick-reply item takes a
-//! [`QuickReplyAction`], which also allows camera, camera roll and location.
-//! A button and a quick-reply item need a label, so they take a
-//! [`Labeled`] action, made with `.label(…)`:
+//! Each builder here makes a `line_model` action. A Flex component takes a
+//! [`FlexAction`]: postback, message, uri, datetimepicker or clipboard only.
+//! A quick-reply item takes a [`QuickReplyAction`], which also allows camera,
+//! camera roll and location. A button and a quick-reply item need a label, so
+//! they take a [`Labeled`] action, made with `.label(…)`:
 //!
 //! ```
 //! use line_flex::action::Uri;
 //! use line_flex::Button;
 //!
 //! let buy = Button::new(Uri::new("https://example.com/buy").label("Buy"));
-//! assert_eq!(buy.action.label(), Some("Buy"));
+//! assert_eq!(buy.action.label().as_deref().map(String::as_str), Some("Buy"));
 //! ```
 //!
 //! A camera action is not a flex action, so this does not compile:
@@ -23,242 +23,159 @@
 //! let _ = Button::new(Camera::new().label("Take a photo"));
 //! ```
 
-use serde_json::Value;
+use line_model::{
+    Action, CameraAction, CameraRollAction, ClipboardAction, DatetimePickerAction, LocationAction, MessageAction,
+    PostbackAction, URIAction,
+};
 
-use crate::json::{flex_object, open_enum, tagged_enum, Placeholder};
+use crate::builder::{builder, setters};
 
-open_enum! {
-    /// `inputOption` of a postback action: what opens after the tap.
-    pub enum InputOption {
-        /// `closeRichMenu`
-        CloseRichMenu = "closeRichMenu",
-        /// `openRichMenu`
-        OpenRichMenu = "openRichMenu",
-        /// `openKeyboard`
-        OpenKeyboard = "openKeyboard",
-        /// `openVoice`
-        OpenVoice = "openVoice",
-    }
-}
+/// `inputOption` of a postback action: what opens after the tap.
+pub use line_model::PostbackActionInputOption as InputOption;
 
-open_enum! {
-    /// `mode` of a datetime picker action.
-    pub enum DatetimeMode {
-        /// `date`: `yyyy-MM-dd`.
-        Date = "date",
-        /// `time`: `HH:mm`.
-        Time = "time",
-        /// `datetime`: `yyyy-MM-ddTHH:mm`.
-        Datetime = "datetime",
-    }
-}
+/// `mode` of a datetime picker action.
+pub use line_model::DatetimePickerActionMode as DatetimeMode;
 
-flex_object! {
+/// Where a URI action goes on LINE for PC and macOS.
+pub use line_model::AltUri;
+
+builder! {
     /// A postback action: LINE sends a postback event with `data` to the bot.
-    pub struct Postback ["type" = "postback"] {
-        /// Label (required on buttons and quick-reply items; at most 40 grapheme clusters).
-        label: plain String = "label",
-        /// Data returned in the postback event (at most 300 characters).
-        data: req String = "data",
-        /// Text shown in the chat as the user's message.
-        display_text: opt String = "displayText",
-        /// Deprecated: text sent as the user's message (not with `displayText`).
-        text: opt String = "text",
-        /// What opens after the tap.
-        input_option: opt InputOption = "inputOption",
-        /// Text pre-filled in the keyboard (with `inputOption: openKeyboard`).
-        fill_in_text: opt String = "fillInText",
-    }
+    Postback => PostbackAction
 }
 
 impl Postback {
-    /// A postback action carrying `data`.
+    /// A postback action carrying `data` (at most 300 characters).
     pub fn new(data: impl Into<String>) -> Self {
-        Self {
-            data: data.into(),
-            ..Self::blank()
-        }
+        let mut a = PostbackAction::new();
+        a.data = Some(data.into());
+        Self(a)
+    }
+
+    setters! {
+        /// Text shown in the chat as the user's message.
+        into display_text: String = "displayText";
+        /// Deprecated: text sent as the user's message (not with `displayText`).
+        into text: String = "text";
+        /// What opens after the tap.
+        into input_option: InputOption = "inputOption";
+        /// Text pre-filled in the keyboard (with `inputOption: openKeyboard`).
+        into fill_in_text: String = "fillInText";
     }
 }
 
-flex_object! {
+builder! {
     /// A message action: the user sends `text`.
-    pub struct Message ["type" = "message"] {
-        /// Label (required on buttons and quick-reply items).
-        label: plain String = "label",
-        /// Text sent as the user's message (at most 300 characters).
-        text: req String = "text",
-    }
+    Message => MessageAction
 }
 
 impl Message {
-    /// A message action sending `text`.
+    /// A message action sending `text` (at most 300 characters).
     pub fn new(text: impl Into<String>) -> Self {
-        Self {
-            text: text.into(),
-            ..Self::blank()
-        }
+        let mut a = MessageAction::new();
+        a.text = Some(text.into());
+        Self(a)
     }
 }
 
-flex_object! {
-    /// Where a URI action goes on LINE for PC and macOS.
-    pub struct AltUri [] {
-        /// URI opened on desktop (http, https, line or tel; at most 1000 characters).
-        desktop: opt String = "desktop",
-    }
-}
-
-impl AltUri {
-    /// An alternative URI for desktop clients.
-    pub fn desktop_uri(uri: impl Into<String>) -> Self {
-        Self::blank().desktop(uri)
-    }
-}
-
-flex_object! {
+builder! {
     /// A URI action: opens `uri` (http, https, line or tel).
-    pub struct Uri ["type" = "uri"] {
-        /// Label (required on buttons and quick-reply items).
-        label: plain String = "label",
-        /// The URI (at most 1000 characters).
-        uri: req String = "uri",
-        /// A different URI for desktop clients.
-        alt_uri: opt AltUri = "altUri",
-    }
+    Uri => URIAction
 }
 
 impl Uri {
-    /// A URI action opening `uri`.
+    /// A URI action opening `uri` (at most 1000 characters).
     pub fn new(uri: impl Into<String>) -> Self {
-        Self {
-            uri: uri.into(),
-            ..Self::blank()
-        }
+        let mut a = URIAction::new();
+        a.uri = Some(uri.into());
+        Self(a)
+    }
+
+    /// Sets `altUri.desktop`: a different URI for LINE on PC and macOS.
+    pub fn desktop_uri(mut self, uri: impl Into<String>) -> Self {
+        let mut alt = AltUri::new();
+        alt.desktop = Some(uri.into());
+        self.0.alt_uri = Some(alt);
+        self
     }
 }
 
-flex_object! {
+builder! {
     /// A datetime picker action: the user picks a date and/or time, returned in a postback event.
-    pub struct DatetimePicker ["type" = "datetimepicker"] {
-        /// Label (required on buttons and quick-reply items).
-        label: plain String = "label",
-        /// Data returned in the postback event (at most 300 characters).
-        data: req String = "data",
-        /// What is picked.
-        mode: req DatetimeMode = "mode",
-        /// Initial value, in the mode's format.
-        initial: opt String = "initial",
-        /// Largest selectable value, in the mode's format.
-        max: opt String = "max",
-        /// Smallest selectable value, in the mode's format.
-        min: opt String = "min",
-    }
+    DatetimePicker => DatetimePickerAction
 }
 
 impl DatetimePicker {
     /// A picker in `mode` returning `data`.
     pub fn new(data: impl Into<String>, mode: DatetimeMode) -> Self {
-        Self {
-            data: data.into(),
-            mode,
-            ..Self::blank()
-        }
+        let mut a = DatetimePickerAction::new();
+        a.data = Some(data.into());
+        a.mode = Some(mode);
+        Self(a)
+    }
+
+    setters! {
+        /// Initial value, in the mode's format.
+        into initial: String = "initial";
+        /// Largest selectable value, in the mode's format.
+        into max: String = "max";
+        /// Smallest selectable value, in the mode's format.
+        into min: String = "min";
     }
 }
 
-impl Placeholder for DatetimeMode {
-    fn placeholder() -> Self {
-        Self::Datetime
-    }
-}
-
-flex_object! {
+builder! {
     /// A clipboard action: copies `clipboardText` to the device's clipboard.
-    pub struct Clipboard ["type" = "clipboard"] {
-        /// Label (required on buttons and quick-reply items).
-        label: plain String = "label",
-        /// Text copied (1 to 1000 characters).
-        clipboard_text: req String = "clipboardText",
-    }
+    Clipboard => ClipboardAction
 }
 
 impl Clipboard {
-    /// A clipboard action copying `text`.
+    /// A clipboard action copying `text` (1 to 1000 characters).
     pub fn new(text: impl Into<String>) -> Self {
-        Self {
-            clipboard_text: text.into(),
-            ..Self::blank()
-        }
+        Self(ClipboardAction::new(text))
     }
 }
 
-flex_object! {
+builder! {
     /// A camera action (quick reply only): opens the camera.
-    pub struct Camera ["type" = "camera"] {
-        /// Label (required).
-        label: plain String = "label",
-    }
+    Camera => CameraAction
 }
 
-impl Camera {
-    /// A camera action.
-    pub fn new() -> Self {
-        Self::blank()
-    }
-}
-
-impl Default for Camera {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-flex_object! {
+builder! {
     /// A camera roll action (quick reply only): opens the camera roll.
-    pub struct CameraRoll ["type" = "cameraRoll"] {
-        /// Label (required).
-        label: plain String = "label",
-    }
+    CameraRoll => CameraRollAction
 }
 
-impl CameraRoll {
-    /// A camera roll action.
-    pub fn new() -> Self {
-        Self::blank()
-    }
-}
-
-impl Default for CameraRoll {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-flex_object! {
+builder! {
     /// A location action (quick reply only): opens the location screen.
-    pub struct Location ["type" = "location"] {
-        /// Label (required).
-        label: plain String = "label",
-    }
+    Location => LocationAction
 }
 
-impl Location {
-    /// A location action.
-    pub fn new() -> Self {
-        Self::blank()
-    }
+macro_rules! no_arg_new {
+    ($($t:ident => $model:ident),*) => {
+        $(
+            impl $t {
+                #[doc = concat!("A `", stringify!($model), "`.")]
+                pub fn new() -> Self {
+                    Self($model::new())
+                }
+            }
+
+            impl Default for $t {
+                fn default() -> Self {
+                    Self::new()
+                }
+            }
+        )*
+    };
 }
 
-impl Default for Location {
-    fn default() -> Self {
-        Self::new()
-    }
-}
+no_arg_new!(Camera => CameraAction, CameraRoll => CameraRollAction, Location => LocationAction);
 
 /// An action with a label, as buttons and quick-reply items require.
 /// Made by the `label` method of each action.
 #[derive(Debug, Clone, PartialEq)]
+#[must_use]
 pub struct Labeled<A>(A);
 
 impl<A> Labeled<A> {
@@ -278,10 +195,10 @@ mod sealed {
 }
 
 /// Actions a Flex component accepts: postback, message, uri, datetimepicker, clipboard.
-pub trait FlexActionKind: Into<FlexAction> + sealed::Sealed {}
+pub trait FlexActionKind: Into<Action> + sealed::Sealed {}
 
 /// Actions a quick-reply item accepts.
-pub trait QuickReplyActionKind: Into<QuickReplyAction> + sealed::Sealed {}
+pub trait QuickReplyActionKind: Into<Action> + sealed::Sealed {}
 
 macro_rules! labeled {
     ($($t:ident: $($kind:ident),*;)*) => {
@@ -290,10 +207,17 @@ macro_rules! labeled {
             $( impl $kind for $t {} )*
 
             impl $t {
-                /// Sets the label, as buttons and quick-reply items require.
+                /// Sets the label, as buttons and quick-reply items require
+                /// (at most 40 grapheme clusters; 20 in a quick reply).
                 pub fn label(mut self, label: impl Into<String>) -> Labeled<Self> {
-                    self.label = Some(label.into());
+                    self.0.label = Some(label.into());
                     Labeled(self)
+                }
+            }
+
+            impl From<$t> for Action {
+                fn from(a: $t) -> Self {
+                    a.0.into()
                 }
             }
         )*
@@ -311,95 +235,41 @@ labeled! {
     Location: QuickReplyActionKind;
 }
 
-tagged_enum! {
-    /// The action of a Flex component.
-    pub enum FlexAction {
-        /// `postback`
-        Postback(Postback) = "postback",
-        /// `message`
-        Message(Message) = "message",
-        /// `uri`
-        Uri(Uri) = "uri",
-        /// `datetimepicker`
-        DatetimePicker(DatetimePicker) = "datetimepicker",
-        /// `clipboard`
-        Clipboard(Clipboard) = "clipboard",
+/// The action of a Flex component (postback, message, uri, datetimepicker or
+/// clipboard, with or without a label), as a `line_model` [`Action`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct FlexAction(pub(crate) Action);
+
+impl<A: FlexActionKind> From<A> for FlexAction {
+    fn from(a: A) -> Self {
+        Self(a.into())
     }
 }
 
 impl<A: FlexActionKind> From<Labeled<A>> for FlexAction {
     fn from(l: Labeled<A>) -> Self {
-        l.0.into()
+        Self(l.0.into())
     }
 }
 
-impl FlexAction {
-    /// The label, if set.
-    pub fn label(&self) -> Option<&str> {
-        match self {
-            Self::Postback(a) => a.label.as_deref(),
-            Self::Message(a) => a.label.as_deref(),
-            Self::Uri(a) => a.label.as_deref(),
-            Self::DatetimePicker(a) => a.label.as_deref(),
-            Self::Clipboard(a) => a.label.as_deref(),
-            Self::Unknown(v) => v.get("label").and_then(Value::as_str),
-        }
+impl From<FlexAction> for Action {
+    fn from(a: FlexAction) -> Self {
+        a.0
     }
 }
 
-impl Placeholder for FlexAction {
-    fn placeholder() -> Self {
-        Self::Unknown(Value::Null)
-    }
-}
-
-tagged_enum! {
-    /// The action of a quick-reply item.
-    pub enum QuickReplyAction {
-        /// `postback`
-        Postback(Postback) = "postback",
-        /// `message`
-        Message(Message) = "message",
-        /// `uri`
-        Uri(Uri) = "uri",
-        /// `datetimepicker`
-        DatetimePicker(DatetimePicker) = "datetimepicker",
-        /// `clipboard`
-        Clipboard(Clipboard) = "clipboard",
-        /// `camera`
-        Camera(Camera) = "camera",
-        /// `cameraRoll`
-        CameraRoll(CameraRoll) = "cameraRoll",
-        /// `location`
-        Location(Location) = "location",
-    }
-}
+/// The action of a quick-reply item, as a `line_model` [`Action`]; it always has a label.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QuickReplyAction(pub(crate) Action);
 
 impl<A: QuickReplyActionKind> From<Labeled<A>> for QuickReplyAction {
     fn from(l: Labeled<A>) -> Self {
-        l.0.into()
+        Self(l.0.into())
     }
 }
 
-impl QuickReplyAction {
-    /// The label, if set.
-    pub fn label(&self) -> Option<&str> {
-        match self {
-            Self::Postback(a) => a.label.as_deref(),
-            Self::Message(a) => a.label.as_deref(),
-            Self::Uri(a) => a.label.as_deref(),
-            Self::DatetimePicker(a) => a.label.as_deref(),
-            Self::Clipboard(a) => a.label.as_deref(),
-            Self::Camera(a) => a.label.as_deref(),
-            Self::CameraRoll(a) => a.label.as_deref(),
-            Self::Location(a) => a.label.as_deref(),
-            Self::Unknown(v) => v.get("label").and_then(Value::as_str),
-        }
-    }
-}
-
-impl Placeholder for QuickReplyAction {
-    fn placeholder() -> Self {
-        Self::Unknown(Value::Null)
+impl From<QuickReplyAction> for Action {
+    fn from(a: QuickReplyAction) -> Self {
+        a.0
     }
 }

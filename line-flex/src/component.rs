@@ -1,10 +1,12 @@
-//! Flex components: box, button, image, video, icon, text, span, separator
-//! and filler, and the unions that say where each may appear.
+//! Builders of Flex components: box, button, image, video, icon, text, span,
+//! separator and filler. Each builds a `line_model` component
+//! ([`line_model::FlexBox`], [`line_model::FlexText`]…) and turns into it with
+//! `From`.
 //!
-//! Containment is in the types: a [`FlexBox`] with a vertical or horizontal
-//! layout holds [`Component`]s, a baseline box holds
-//! [`BaselineComponent`]s (icon, text, filler), a [`Span`] goes only inside a
-//! [`Text`], and a [`Video`] goes only as the hero of a
+//! Containment is in the types: a vertical or horizontal [`FlexBox`] takes
+//! [`Component`]s (box, button, image, text, separator, filler), a baseline
+//! box takes [`BaselineComponent`]s (icon, text, filler), a [`Span`] goes only
+//! inside a [`Text`], and a [`Video`] goes only as the hero of a
 //! [`VideoBubble`](crate::VideoBubble). So these do not compile:
 //!
 //! ```compile_fail
@@ -17,290 +19,162 @@
 //! let _ = FlexBox::horizontal([Span::new("hi").into()]);
 //! ```
 
-use serde::ser::SerializeMap;
-use serde_json::{Map, Value};
+use line_model::{
+    FlexBoxLayout, FlexBoxLinearGradient, FlexButton, FlexComponent, FlexFiller, FlexIcon, FlexImage, FlexSeparator,
+    FlexSpan, FlexText, FlexVideo,
+};
 
 use crate::action::{FlexAction, FlexActionKind, Labeled};
-use crate::error::Error;
-use crate::json::{expect_string, flex_object, open_enum, tagged_enum, Flat, FromJson, Path, Placeholder};
-use crate::validate::{Check, Cx};
+use crate::builder::{builder, setters};
 use crate::value::{
     Angle, AspectRatio, BorderWidth, Color, FontSize, IconSize, ImageSize, Length, Offset, Padding, Percent, Px,
     Spacing,
 };
 
-open_enum! {
-    /// `layout` of a box.
-    pub enum Layout {
-        /// `horizontal`
-        Horizontal = "horizontal",
-        /// `vertical`
-        Vertical = "vertical",
-        /// `baseline`
-        Baseline = "baseline",
-    }
+/// `alignItems` of a box.
+pub use line_model::FlexBoxAlignItems as AlignItems;
+/// `justifyContent` of a box.
+pub use line_model::FlexBoxJustifyContent as JustifyContent;
+/// `layout` of a box.
+pub use line_model::FlexBoxLayout as Layout;
+/// `height` of a button.
+pub use line_model::FlexButtonHeight as ButtonHeight;
+/// `style` of a button.
+pub use line_model::FlexButtonStyle as ButtonStyle;
+/// `aspectMode` of an image.
+pub use line_model::FlexImageAspectMode as AspectMode;
+
+/// A keyword that several components share, while `line_model` has one enum
+/// per component (`FlexTextWeight`, `FlexSpanWeight`…): the builders take this
+/// one and write the component's own.
+macro_rules! shared_keyword {
+    ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $var:ident = $s:literal),* $(,)? } => $($model:ident),+) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum $name {
+            $( $(#[$vm])* $var, )*
+        }
+
+        impl $name {
+            /// The keyword as LINE spells it.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $( Self::$var => $s, )*
+                }
+            }
+        }
+
+        shared_keyword!(@impls $name [$($var)*] $($model)+);
+    };
+    (@impls $name:ident $vars:tt $($model:ident)+) => {
+        $( shared_keyword!(@one $name $vars $model); )+
+    };
+    (@one $name:ident [$($var:ident)*] $model:ident) => {
+        impl From<$name> for line_model::$model {
+            fn from(k: $name) -> Self {
+                match k {
+                    $( $name::$var => Self::$var, )*
+                }
+            }
+        }
+    };
 }
 
-open_enum! {
+shared_keyword! {
     /// `position`: how offsets are applied.
-    pub enum Position {
+    Position {
         /// `relative` (the default): offsets move the component from where it would be.
         Relative = "relative",
         /// `absolute`: offsets are from the parent box's edges.
         Absolute = "absolute",
-    }
+    } => FlexBoxPosition, FlexButtonPosition, FlexImagePosition, FlexIconPosition, FlexTextPosition
 }
 
-open_enum! {
-    /// `justifyContent` of a box.
-    pub enum JustifyContent {
-        /// `center`
-        Center = "center",
-        /// `flex-start`
-        FlexStart = "flex-start",
-        /// `flex-end`
-        FlexEnd = "flex-end",
-        /// `space-between`
-        SpaceBetween = "space-between",
-        /// `space-around`
-        SpaceAround = "space-around",
-        /// `space-evenly`
-        SpaceEvenly = "space-evenly",
-    }
-}
-
-open_enum! {
-    /// `alignItems` of a box.
-    pub enum AlignItems {
-        /// `center`
-        Center = "center",
-        /// `flex-start`
-        FlexStart = "flex-start",
-        /// `flex-end`
-        FlexEnd = "flex-end",
-    }
-}
-
-open_enum! {
+shared_keyword! {
     /// `align`: horizontal alignment.
-    pub enum Align {
+    Align {
         /// `start`
         Start = "start",
         /// `end`
         End = "end",
         /// `center`
         Center = "center",
-    }
+    } => FlexImageAlign, FlexTextAlign
 }
 
-open_enum! {
+shared_keyword! {
     /// `gravity`: vertical alignment.
-    pub enum Gravity {
+    Gravity {
         /// `top`
         Top = "top",
         /// `bottom`
         Bottom = "bottom",
         /// `center`
         Center = "center",
-    }
+    } => FlexButtonGravity, FlexImageGravity, FlexTextGravity
 }
 
-open_enum! {
-    /// `aspectMode` of an image.
-    pub enum AspectMode {
-        /// `fit`
-        Fit = "fit",
-        /// `cover`
-        Cover = "cover",
-    }
-}
-
-open_enum! {
+shared_keyword! {
     /// `weight` of a text or span.
-    pub enum Weight {
+    Weight {
         /// `regular`
         Regular = "regular",
         /// `bold`
         Bold = "bold",
-    }
+    } => FlexTextWeight, FlexSpanWeight
 }
 
-open_enum! {
+shared_keyword! {
     /// `style` of a text or span.
-    pub enum FontStyle {
+    FontStyle {
         /// `normal`
         Normal = "normal",
         /// `italic`
         Italic = "italic",
-    }
+    } => FlexTextStyle, FlexSpanStyle
 }
 
-open_enum! {
+shared_keyword! {
     /// `decoration` of a text or span.
-    pub enum Decoration {
+    Decoration {
         /// `none`
         None = "none",
         /// `underline`
         Underline = "underline",
         /// `line-through`
         LineThrough = "line-through",
-    }
+    } => FlexTextDecoration, FlexSpanDecoration
 }
 
-open_enum! {
+shared_keyword! {
     /// `adjustMode`: how text shrinks to fit.
-    pub enum AdjustMode {
+    AdjustMode {
         /// `shrink-to-fit`
         ShrinkToFit = "shrink-to-fit",
-    }
+    } => FlexTextAdjustMode, FlexButtonAdjustMode
 }
 
-open_enum! {
-    /// `style` of a button.
-    pub enum ButtonStyle {
-        /// `primary`: white text on a dark background.
-        Primary = "primary",
-        /// `secondary`: dark text on a light background.
-        Secondary = "secondary",
-        /// `link`: a text link.
-        Link = "link",
-    }
-}
-
-open_enum! {
-    /// `height` of a button.
-    pub enum ButtonHeight {
-        /// `md` (the default)
-        Md = "md",
-        /// `sm`
-        Sm = "sm",
-    }
-}
-
-/// A box's `layout` together with its `contents`: the layout decides which
-/// components the box may hold.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub enum BoxContents {
-    /// `layout: horizontal`
-    Horizontal(Vec<Component>),
-    /// `layout: vertical`
-    Vertical(Vec<Component>),
-    /// `layout: baseline`: icons, texts and fillers aligned on their baseline.
-    Baseline(Vec<BaselineComponent>),
-    /// A layout this crate does not know, kept verbatim (`validate()` reports it).
-    Other {
-        /// The layout keyword as written.
-        layout: String,
-        /// The contents.
-        contents: Vec<Component>,
-    },
-}
-
-impl BoxContents {
-    /// The layout keyword.
-    pub fn layout(&self) -> Layout {
-        match self {
-            Self::Horizontal(_) => Layout::Horizontal,
-            Self::Vertical(_) => Layout::Vertical,
-            Self::Baseline(_) => Layout::Baseline,
-            Self::Other { layout, .. } => Layout::Unknown(layout.clone()),
+/// Setters of the properties every positioned component has.
+macro_rules! placement {
+    () => {
+        setters! {
+            /// Space before this component in its parent box.
+            into margin: Spacing = "margin";
+            /// Reference point of the offsets.
+            into position: Position = "position";
+            /// Offset from the top.
+            into offset_top: Offset = "offsetTop";
+            /// Offset from the bottom.
+            into offset_bottom: Offset = "offsetBottom";
+            /// Offset from the start.
+            into offset_start: Offset = "offsetStart";
+            /// Offset from the end.
+            into offset_end: Offset = "offsetEnd";
         }
-    }
-
-    /// Number of child components.
-    pub fn len(&self) -> usize {
-        match self {
-            Self::Horizontal(c) | Self::Vertical(c) | Self::Other { contents: c, .. } => c.len(),
-            Self::Baseline(c) => c.len(),
-        }
-    }
-
-    /// Whether the box has no children.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// `position` of the first child, if it has one.
-    pub(crate) fn first_position(&self) -> Option<&Position> {
-        match self {
-            Self::Horizontal(c) | Self::Vertical(c) | Self::Other { contents: c, .. } => {
-                c.first().and_then(Component::position)
-            }
-            Self::Baseline(c) => c.first().and_then(BaselineComponent::position),
-        }
-    }
+    };
 }
 
-impl Placeholder for BoxContents {
-    fn placeholder() -> Self {
-        Self::Vertical(Vec::new())
-    }
-}
-
-impl Flat for BoxContents {
-    fn take(obj: &mut Map<String, Value>, p: &mut Path) -> Result<Self, Error> {
-        let layout = match obj.remove("layout") {
-            Some(v) => {
-                p.push_key("layout");
-                let s = expect_string(v, p);
-                p.pop();
-                s?
-            }
-            None => return Err(Error::structure(p.pointer(), "missing required property \"layout\"")),
-        };
-        let Some(contents) = obj.remove("contents") else {
-            return Err(Error::structure(p.pointer(), "missing required property \"contents\""));
-        };
-        p.push_key("contents");
-        let out = match layout.as_str() {
-            "horizontal" => Vec::from_json(contents, p).map(Self::Horizontal),
-            "vertical" => Vec::from_json(contents, p).map(Self::Vertical),
-            "baseline" => Vec::from_json(contents, p).map(Self::Baseline),
-            _ => Vec::from_json(contents, p).map(|contents| Self::Other { layout, contents }),
-        };
-        p.pop();
-        out
-    }
-
-    fn ser<M: SerializeMap>(&self, m: &mut M) -> Result<(), M::Error> {
-        match self {
-            Self::Horizontal(c) => {
-                m.serialize_entry("layout", "horizontal")?;
-                m.serialize_entry("contents", c)
-            }
-            Self::Vertical(c) => {
-                m.serialize_entry("layout", "vertical")?;
-                m.serialize_entry("contents", c)
-            }
-            Self::Baseline(c) => {
-                m.serialize_entry("layout", "baseline")?;
-                m.serialize_entry("contents", c)
-            }
-            Self::Other { layout, contents } => {
-                m.serialize_entry("layout", layout)?;
-                m.serialize_entry("contents", contents)
-            }
-        }
-    }
-}
-
-impl Check for BoxContents {
-    fn check(&self, cx: &mut Cx<'_>) {
-        if let Self::Other { layout, .. } = self {
-            cx.error_at(
-                "layout",
-                format!("unknown keyword {layout:?}; expected one of: horizontal, vertical, baseline"),
-            );
-        }
-        cx.at("contents", |cx| match self {
-            Self::Horizontal(c) | Self::Vertical(c) | Self::Other { contents: c, .. } => c.check(cx),
-            Self::Baseline(c) => c.check(cx),
-        });
-    }
-}
-
-flex_object! {
+builder! {
     /// A box: lays out its children horizontally, vertically or on a baseline.
     ///
     /// ```
@@ -312,450 +186,346 @@ flex_object! {
     ///     .padding_all(px(12));
     /// assert_eq!(row.contents.len(), 2);
     /// ```
-    pub struct FlexBox ["type" = "box"] {
-        /// `layout` and `contents`.
-        contents: flat BoxContents = "contents",
-        /// Share of the parent box's space (`0` keeps the natural size).
-        flex: val u32 = "flex",
-        /// Minimum space between children.
-        spacing: opt Spacing = "spacing",
-        /// Space before this component in its parent box.
-        margin: opt Spacing = "margin",
-        /// Reference point of the offsets.
-        position: opt Position = "position",
-        /// Offset from the top.
-        offset_top: opt Offset = "offsetTop",
-        /// Offset from the bottom.
-        offset_bottom: opt Offset = "offsetBottom",
-        /// Offset from the start.
-        offset_start: opt Offset = "offsetStart",
-        /// Offset from the end.
-        offset_end: opt Offset = "offsetEnd",
-        /// Background colour.
-        background_color: opt Color = "backgroundColor",
-        /// Border colour.
-        border_color: opt Color = "borderColor",
-        /// Border width.
-        border_width: opt BorderWidth = "borderWidth",
-        /// Corner radius.
-        corner_radius: opt Spacing = "cornerRadius",
-        /// Width.
-        width: opt Length = "width",
-        /// Largest width.
-        max_width: opt Length = "maxWidth",
-        /// Height.
-        height: opt Length = "height",
-        /// Largest height.
-        max_height: opt Length = "maxHeight",
-        /// Padding on every side.
-        padding_all: opt Padding = "paddingAll",
-        /// Top padding.
-        padding_top: opt Padding = "paddingTop",
-        /// Bottom padding.
-        padding_bottom: opt Padding = "paddingBottom",
-        /// Start padding.
-        padding_start: opt Padding = "paddingStart",
-        /// End padding.
-        padding_end: opt Padding = "paddingEnd",
-        /// Action on tap.
-        action: opt FlexAction = "action",
-        /// Placement of children along the main axis.
-        justify_content: opt JustifyContent = "justifyContent",
-        /// Placement of children along the cross axis.
-        align_items: opt AlignItems = "alignItems",
-        /// Background (a linear gradient).
-        background: opt Background = "background",
-    }
+    FlexBox => line_model::FlexBox
 }
 
 impl FlexBox {
+    fn with(layout: FlexBoxLayout, contents: Vec<FlexComponent>) -> Self {
+        Self(line_model::FlexBox::new(layout, contents))
+    }
+
     /// A vertical box.
     pub fn vertical(contents: impl IntoIterator<Item = Component>) -> Self {
-        Self {
-            contents: BoxContents::Vertical(contents.into_iter().collect()),
-            ..Self::blank()
-        }
+        Self::with(FlexBoxLayout::Vertical, contents.into_iter().map(|c| c.0).collect())
     }
 
     /// A horizontal box.
     pub fn horizontal(contents: impl IntoIterator<Item = Component>) -> Self {
-        Self {
-            contents: BoxContents::Horizontal(contents.into_iter().collect()),
-            ..Self::blank()
-        }
+        Self::with(FlexBoxLayout::Horizontal, contents.into_iter().map(|c| c.0).collect())
     }
 
     /// A baseline box: icons, texts and fillers only.
     pub fn baseline(contents: impl IntoIterator<Item = BaselineComponent>) -> Self {
-        Self {
-            contents: BoxContents::Baseline(contents.into_iter().collect()),
-            ..Self::blank()
-        }
+        Self::with(FlexBoxLayout::Baseline, contents.into_iter().map(|c| c.0).collect())
     }
 
     /// Appends a child to a vertical or horizontal box.
     ///
     /// A baseline box takes [`push_baseline`](Self::push_baseline) instead; on a
-    /// baseline box this turns the child into raw JSON, which `validate()`
-    /// reports.
-    #[must_use]
+    /// baseline box the child is added anyway and `validate()` reports it.
     pub fn push(mut self, child: impl Into<Component>) -> Self {
-        let child = child.into();
-        match &mut self.contents {
-            BoxContents::Horizontal(c) | BoxContents::Vertical(c) | BoxContents::Other { contents: c, .. } => {
-                c.push(child)
-            }
-            BoxContents::Baseline(c) => c.push(BaselineComponent::Unknown(
-                serde_json::to_value(&child).unwrap_or(Value::Null),
-            )),
-        }
+        self.0.contents.push(child.into().0);
         self
     }
 
-    /// Appends a child to a baseline box (on another layout the child is kept as raw JSON).
-    #[must_use]
+    /// Appends a child to a baseline box (on another layout `validate()` reports an icon).
     pub fn push_baseline(mut self, child: impl Into<BaselineComponent>) -> Self {
-        let child = child.into();
-        match &mut self.contents {
-            BoxContents::Baseline(c) => c.push(child),
-            BoxContents::Horizontal(c) | BoxContents::Vertical(c) | BoxContents::Other { contents: c, .. } => {
-                c.push(Component::Unknown(serde_json::to_value(&child).unwrap_or(Value::Null)))
-            }
-        }
+        self.0.contents.push(child.into().0);
+        self
+    }
+
+    setters! {
+        /// Share of the parent box's space (`0` keeps the natural size).
+        flex flex = "flex";
+        /// Minimum space between children.
+        into spacing: Spacing = "spacing";
+    }
+    placement!();
+    setters! {
+        /// Background colour.
+        into background_color: Color = "backgroundColor";
+        /// Border colour.
+        into border_color: Color = "borderColor";
+        /// Border width.
+        into border_width: BorderWidth = "borderWidth";
+        /// Corner radius.
+        into corner_radius: Spacing = "cornerRadius";
+        /// Width.
+        into width: Length = "width";
+        /// Largest width.
+        into max_width: Length = "maxWidth";
+        /// Height.
+        into height: Length = "height";
+        /// Largest height.
+        into max_height: Length = "maxHeight";
+        /// Padding on every side.
+        into padding_all: Padding = "paddingAll";
+        /// Top padding.
+        into padding_top: Padding = "paddingTop";
+        /// Bottom padding.
+        into padding_bottom: Padding = "paddingBottom";
+        /// Start padding.
+        into padding_start: Padding = "paddingStart";
+        /// End padding.
+        into padding_end: Padding = "paddingEnd";
+        /// Action on tap.
+        into action: FlexAction = "action";
+        /// Placement of children along the main axis.
+        into justify_content: JustifyContent = "justifyContent";
+        /// Placement of children along the cross axis.
+        into align_items: AlignItems = "alignItems";
+    }
+
+    /// Sets `background` (a linear gradient).
+    pub fn background(mut self, gradient: LinearGradient) -> Self {
+        self.0.background = Some(gradient.0.into());
         self
     }
 }
 
-flex_object! {
+builder! {
     /// A linear gradient background of a box.
-    pub struct LinearGradient ["type" = "linearGradient"] {
-        /// Direction: `0deg` is bottom to top, `90deg` left to right.
-        angle: opt Angle = "angle",
-        /// Colour at the start.
-        start_color: opt Color = "startColor",
-        /// Colour at the end.
-        end_color: opt Color = "endColor",
-        /// Colour in the middle.
-        center_color: opt Color = "centerColor",
-        /// Where the middle colour sits (0% to 100%).
-        center_position: opt Percent = "centerPosition",
-    }
+    LinearGradient => FlexBoxLinearGradient
 }
 
 impl LinearGradient {
-    /// A gradient from `start` to `end`, at `angle`.
+    /// A gradient from `start` to `end`, at `angle` (`0deg` is bottom to top, `90deg` left to right).
     pub fn new(angle: Angle, start: Color, end: Color) -> Self {
-        Self {
-            angle: Some(angle),
-            start_color: Some(start),
-            end_color: Some(end),
-            ..Self::blank()
-        }
+        let mut g = FlexBoxLinearGradient::new();
+        g.angle = Some(angle.into());
+        g.start_color = Some(start.into());
+        g.end_color = Some(end.into());
+        Self(g)
+    }
+
+    setters! {
+        /// Colour in the middle.
+        into center_color: Color = "centerColor";
+        /// Where the middle colour sits (0% to 100%).
+        into center_position: Percent = "centerPosition";
     }
 }
 
-tagged_enum! {
-    /// The background of a box.
-    pub enum Background {
-        /// `linearGradient`
-        LinearGradient(LinearGradient) = "linearGradient",
-    }
-}
-
-flex_object! {
+builder! {
     /// A button. Its action needs a label.
-    pub struct Button ["type" = "button"] {
-        /// Action on tap; its label is the button's text.
-        action: req FlexAction = "action",
-        /// Share of the parent box's space.
-        flex: val u32 = "flex",
-        /// Character colour (link) or background colour (primary, secondary).
-        color: opt Color = "color",
-        /// Style.
-        style: opt ButtonStyle = "style",
-        /// Vertical alignment.
-        gravity: opt Gravity = "gravity",
-        /// Space before this component in its parent box.
-        margin: opt Spacing = "margin",
-        /// Reference point of the offsets.
-        position: opt Position = "position",
-        /// Offset from the top.
-        offset_top: opt Offset = "offsetTop",
-        /// Offset from the bottom.
-        offset_bottom: opt Offset = "offsetBottom",
-        /// Offset from the start.
-        offset_start: opt Offset = "offsetStart",
-        /// Offset from the end.
-        offset_end: opt Offset = "offsetEnd",
-        /// Height.
-        height: opt ButtonHeight = "height",
-        /// How the label shrinks to fit.
-        adjust_mode: opt AdjustMode = "adjustMode",
-        /// Whether the label scales with the user's font size setting.
-        scaling: val bool = "scaling",
-    }
+    Button => FlexButton
 }
 
 impl Button {
     /// A button running `action`, whose label is the button's text.
     pub fn new<A: FlexActionKind>(action: Labeled<A>) -> Self {
-        Self {
-            action: action.into(),
-            ..Self::blank()
-        }
+        Self(FlexButton::new(FlexAction::from(action).0))
+    }
+
+    setters! {
+        /// Share of the parent box's space.
+        flex flex = "flex";
+        /// Character colour (link) or background colour (primary, secondary).
+        into color: Color = "color";
+        /// Style.
+        into style: ButtonStyle = "style";
+        /// Vertical alignment.
+        into gravity: Gravity = "gravity";
+    }
+    placement!();
+    setters! {
+        /// Height.
+        into height: ButtonHeight = "height";
+        /// How the label shrinks to fit.
+        into adjust_mode: AdjustMode = "adjustMode";
+        /// Whether the label scales with the user's font size setting.
+        bool scaling = "scaling";
     }
 }
 
-flex_object! {
+builder! {
     /// An image.
-    pub struct Image ["type" = "image"] {
-        /// HTTPS URL of a JPEG or PNG (at most 2000 characters).
-        url: req String = "url",
-        /// Share of the parent box's space.
-        flex: val u32 = "flex",
-        /// Space before this component in its parent box.
-        margin: opt Spacing = "margin",
-        /// Reference point of the offsets.
-        position: opt Position = "position",
-        /// Offset from the top.
-        offset_top: opt Offset = "offsetTop",
-        /// Offset from the bottom.
-        offset_bottom: opt Offset = "offsetBottom",
-        /// Offset from the start.
-        offset_start: opt Offset = "offsetStart",
-        /// Offset from the end.
-        offset_end: opt Offset = "offsetEnd",
-        /// Horizontal alignment.
-        align: opt Align = "align",
-        /// Vertical alignment.
-        gravity: opt Gravity = "gravity",
-        /// Largest width.
-        size: opt ImageSize = "size",
-        /// Aspect ratio `{width}:{height}`.
-        aspect_ratio: opt AspectRatio = "aspectRatio",
-        /// How the image fills its aspect ratio.
-        aspect_mode: opt AspectMode = "aspectMode",
-        /// Background colour.
-        background_color: opt Color = "backgroundColor",
-        /// Action on tap.
-        action: opt FlexAction = "action",
-        /// Whether an APNG plays (at most 10 per message).
-        animated: val bool = "animated",
-    }
+    Image => FlexImage
 }
 
 impl Image {
-    /// An image at `url`.
+    /// An image at `url` (HTTPS, JPEG or PNG, at most 2000 characters).
     pub fn new(url: impl Into<String>) -> Self {
-        Self {
-            url: url.into(),
-            ..Self::blank()
-        }
+        Self(FlexImage::new(url))
     }
-}
 
-tagged_enum! {
-    /// What a video shows where it cannot play: an image or a box.
-    pub enum AltContent {
-        /// `image`
-        Image(Image) = "image",
-        /// `box`
-        Box(FlexBox) = "box",
+    setters! {
+        /// Share of the parent box's space.
+        flex flex = "flex";
     }
-}
-
-impl Placeholder for AltContent {
-    fn placeholder() -> Self {
-        Self::Unknown(Value::Null)
-    }
-}
-
-flex_object! {
-    /// A video, only as the hero of a kilo, mega or giga bubble outside a carousel.
-    pub struct Video ["type" = "video"] {
-        /// HTTPS URL of an mp4 (at most 2000 characters).
-        url: req String = "url",
-        /// HTTPS URL of the preview image (at most 2000 characters).
-        preview_url: req String = "previewUrl",
-        /// What shows where the video cannot play.
-        alt_content: req AltContent = "altContent",
+    placement!();
+    setters! {
+        /// Horizontal alignment.
+        into align: Align = "align";
+        /// Vertical alignment.
+        into gravity: Gravity = "gravity";
+        /// Largest width.
+        into size: ImageSize = "size";
         /// Aspect ratio `{width}:{height}`.
-        aspect_ratio: opt AspectRatio = "aspectRatio",
-        /// Action (a link shown after the video ends).
-        action: opt FlexAction = "action",
+        into aspect_ratio: AspectRatio = "aspectRatio";
+        /// How the image fills its aspect ratio.
+        into aspect_mode: AspectMode = "aspectMode";
+        /// Background colour.
+        into background_color: Color = "backgroundColor";
+        /// Action on tap.
+        into action: FlexAction = "action";
+        /// Whether an APNG plays (at most 10 per message).
+        bool animated = "animated";
     }
+}
+
+/// What a video shows where it cannot play: an image or a box.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AltContent(pub(crate) FlexComponent);
+
+impl From<Image> for AltContent {
+    fn from(i: Image) -> Self {
+        Self(i.0.into())
+    }
+}
+
+impl From<FlexBox> for AltContent {
+    fn from(b: FlexBox) -> Self {
+        Self(b.0.into())
+    }
+}
+
+builder! {
+    /// A video, only as the hero of a kilo, mega or giga bubble outside a carousel.
+    Video => FlexVideo
 }
 
 impl Video {
-    /// A video with its preview image and the content shown where it cannot play.
+    /// A video (an HTTPS mp4) with its preview image and the content shown where it cannot play.
     pub fn new(url: impl Into<String>, preview_url: impl Into<String>, alt_content: impl Into<AltContent>) -> Self {
-        Self {
-            url: url.into(),
-            preview_url: preview_url.into(),
-            alt_content: alt_content.into(),
-            ..Self::blank()
-        }
+        Self(FlexVideo::new(url, preview_url, Box::new(alt_content.into().0)))
     }
-}
 
-impl Placeholder for Video {
-    fn placeholder() -> Self {
-        Self::blank()
-    }
-}
-
-flex_object! {
-    /// An icon, only inside a baseline box.
-    pub struct Icon ["type" = "icon"] {
-        /// HTTPS URL of a JPEG or PNG (at most 2000 characters).
-        url: req String = "url",
-        /// Size.
-        size: opt IconSize = "size",
+    setters! {
         /// Aspect ratio `{width}:{height}`.
-        aspect_ratio: opt AspectRatio = "aspectRatio",
-        /// Space before this component in its parent box.
-        margin: opt Spacing = "margin",
-        /// Reference point of the offsets.
-        position: opt Position = "position",
-        /// Offset from the top.
-        offset_top: opt Offset = "offsetTop",
-        /// Offset from the bottom.
-        offset_bottom: opt Offset = "offsetBottom",
-        /// Offset from the start.
-        offset_start: opt Offset = "offsetStart",
-        /// Offset from the end.
-        offset_end: opt Offset = "offsetEnd",
-        /// Whether the icon scales with the user's font size setting.
-        scaling: val bool = "scaling",
+        into aspect_ratio: AspectRatio = "aspectRatio";
+        /// Action (a link shown after the video ends).
+        into action: FlexAction = "action";
     }
+}
+
+builder! {
+    /// An icon, only inside a baseline box.
+    Icon => FlexIcon
 }
 
 impl Icon {
-    /// An icon at `url`.
+    /// An icon at `url` (HTTPS, JPEG or PNG, at most 2000 characters).
     pub fn new(url: impl Into<String>) -> Self {
-        Self {
-            url: url.into(),
-            ..Self::blank()
-        }
+        Self(FlexIcon::new(url))
+    }
+
+    setters! {
+        /// Size.
+        into size: IconSize = "size";
+        /// Aspect ratio `{width}:{height}`.
+        into aspect_ratio: AspectRatio = "aspectRatio";
+    }
+    placement!();
+    setters! {
+        /// Whether the icon scales with the user's font size setting.
+        bool scaling = "scaling";
     }
 }
 
-flex_object! {
+builder! {
     /// A text, made of a string or of spans.
-    pub struct Text ["type" = "text"] {
-        /// The text (ignored when `contents` has spans).
-        text: opt String = "text",
-        /// Spans with their own styles.
-        contents: opt Vec<Span> = "contents",
-        /// Share of the parent box's space (`0` keeps the natural size).
-        flex: val u32 = "flex",
-        /// Font size.
-        size: opt FontSize = "size",
-        /// Horizontal alignment.
-        align: opt Align = "align",
-        /// Vertical alignment.
-        gravity: opt Gravity = "gravity",
-        /// Colour.
-        color: opt Color = "color",
-        /// Weight.
-        weight: opt Weight = "weight",
-        /// Style.
-        style: opt FontStyle = "style",
-        /// Decoration.
-        decoration: opt Decoration = "decoration",
-        /// Whether the text wraps.
-        wrap: val bool = "wrap",
-        /// Space between lines (px).
-        line_spacing: opt Px = "lineSpacing",
-        /// Space before this component in its parent box.
-        margin: opt Spacing = "margin",
-        /// Reference point of the offsets.
-        position: opt Position = "position",
-        /// Offset from the top.
-        offset_top: opt Offset = "offsetTop",
-        /// Offset from the bottom.
-        offset_bottom: opt Offset = "offsetBottom",
-        /// Offset from the start.
-        offset_start: opt Offset = "offsetStart",
-        /// Offset from the end.
-        offset_end: opt Offset = "offsetEnd",
-        /// Action on tap.
-        action: opt FlexAction = "action",
-        /// Most lines shown (`0` means no limit).
-        max_lines: val u32 = "maxLines",
-        /// How the text shrinks to fit.
-        adjust_mode: opt AdjustMode = "adjustMode",
-        /// Whether the text scales with the user's font size setting.
-        scaling: val bool = "scaling",
-    }
+    Text => FlexText
 }
 
 impl Text {
     /// A text.
     pub fn new(text: impl Into<String>) -> Self {
-        Self {
-            text: Some(text.into()),
-            ..Self::blank()
-        }
+        let mut t = FlexText::new();
+        t.text = Some(text.into());
+        Self(t)
     }
 
     /// A text made of spans.
     pub fn spans(spans: impl IntoIterator<Item = Span>) -> Self {
-        Self {
-            contents: Some(spans.into_iter().collect()),
-            ..Self::blank()
-        }
+        let mut t = FlexText::new();
+        t.contents = Some(spans.into_iter().map(|s| s.0).collect());
+        Self(t)
     }
 
     /// Shorthand for `.weight(Weight::Bold)`.
-    #[must_use]
     pub fn bold(self) -> Self {
         self.weight(Weight::Bold)
     }
+
+    setters! {
+        /// Share of the parent box's space (`0` keeps the natural size).
+        flex flex = "flex";
+        /// Font size.
+        into size: FontSize = "size";
+        /// Horizontal alignment.
+        into align: Align = "align";
+        /// Vertical alignment.
+        into gravity: Gravity = "gravity";
+        /// Colour.
+        into color: Color = "color";
+        /// Weight.
+        into weight: Weight = "weight";
+        /// Style.
+        into style: FontStyle = "style";
+        /// Decoration.
+        into decoration: Decoration = "decoration";
+        /// Whether the text wraps.
+        bool wrap = "wrap";
+        /// Space between lines (px).
+        into line_spacing: Px = "lineSpacing";
+    }
+    placement!();
+    setters! {
+        /// Action on tap.
+        into action: FlexAction = "action";
+        /// Most lines shown (`0` means no limit).
+        flex max_lines = "maxLines";
+        /// How the text shrinks to fit.
+        into adjust_mode: AdjustMode = "adjustMode";
+        /// Whether the text scales with the user's font size setting.
+        bool scaling = "scaling";
+    }
 }
 
-flex_object! {
+builder! {
     /// A span: a run of text with its own style, only inside a text.
-    pub struct Span ["type" = "span"] {
-        /// The text.
-        text: opt String = "text",
-        /// Font size.
-        size: opt FontSize = "size",
-        /// Colour.
-        color: opt Color = "color",
-        /// Weight.
-        weight: opt Weight = "weight",
-        /// Style.
-        style: opt FontStyle = "style",
-        /// Decoration.
-        decoration: opt Decoration = "decoration",
-    }
+    Span => FlexSpan
 }
 
 impl Span {
     /// A span.
     pub fn new(text: impl Into<String>) -> Self {
-        Self {
-            text: Some(text.into()),
-            ..Self::blank()
-        }
+        let mut s = FlexSpan::new();
+        s.text = Some(text.into());
+        Self(s)
+    }
+
+    setters! {
+        /// Font size.
+        into size: FontSize = "size";
+        /// Colour.
+        into color: Color = "color";
+        /// Weight.
+        into weight: Weight = "weight";
+        /// Style.
+        into style: FontStyle = "style";
+        /// Decoration.
+        into decoration: Decoration = "decoration";
     }
 }
 
-flex_object! {
+builder! {
     /// A separator line.
-    pub struct Separator ["type" = "separator"] {
-        /// Space before the separator.
-        margin: opt Spacing = "margin",
-        /// Colour.
-        color: opt Color = "color",
-    }
+    Separator => FlexSeparator
 }
 
 impl Separator {
     /// A separator.
     pub fn new() -> Self {
-        Self::blank()
+        Self(FlexSeparator::new())
+    }
+
+    setters! {
+        /// Space before the separator.
+        into margin: Spacing = "margin";
+        /// Colour.
+        into color: Color = "color";
     }
 }
 
@@ -765,18 +535,20 @@ impl Default for Separator {
     }
 }
 
-flex_object! {
+builder! {
     /// A filler: empty space that takes a share of its box.
-    pub struct Filler ["type" = "filler"] {
-        /// Share of the parent box's space.
-        flex: val u32 = "flex",
-    }
+    Filler => FlexFiller
 }
 
 impl Filler {
     /// A filler.
     pub fn new() -> Self {
-        Self::blank()
+        Self(FlexFiller::new())
+    }
+
+    setters! {
+        /// Share of the parent box's space.
+        flex flex = "flex";
     }
 }
 
@@ -786,77 +558,65 @@ impl Default for Filler {
     }
 }
 
-tagged_enum! {
-    /// A child of a horizontal or vertical box.
-    pub enum Component {
-        /// `box`
-        Box(FlexBox) = "box",
-        /// `button`
-        Button(Button) = "button",
-        /// `image`
-        Image(Image) = "image",
-        /// `text`
-        Text(Text) = "text",
-        /// `separator`
-        Separator(Separator) = "separator",
-        /// `filler`
-        Filler(Filler) = "filler",
-    }
-}
+/// Declares a containment wrapper: a `line_model::FlexComponent` that only
+/// the listed builders turn into.
+macro_rules! slot {
+    ($(#[$m:meta])* $name:ident: $($b:ident),+) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct $name(pub(crate) FlexComponent);
 
-fn raw_position(v: &Value) -> Option<&Position> {
-    match v.get("position").and_then(Value::as_str) {
-        Some("absolute") => Some(&Position::Absolute),
-        Some("relative") => Some(&Position::Relative),
-        _ => None,
-    }
-}
+        $(
+            impl From<$b> for $name {
+                fn from(b: $b) -> Self {
+                    Self(b.0.into())
+                }
+            }
+        )+
 
-impl Component {
-    /// `position`, for the components that have one.
-    pub fn position(&self) -> Option<&Position> {
-        match self {
-            Self::Box(c) => c.position.as_ref(),
-            Self::Button(c) => c.position.as_ref(),
-            Self::Image(c) => c.position.as_ref(),
-            Self::Text(c) => c.position.as_ref(),
-            Self::Separator(_) | Self::Filler(_) => None,
-            Self::Unknown(v) => raw_position(v),
+        impl From<$name> for FlexComponent {
+            fn from(c: $name) -> Self {
+                c.0
+            }
         }
-    }
+
+        impl std::ops::Deref for $name {
+            type Target = FlexComponent;
+            fn deref(&self) -> &FlexComponent {
+                &self.0
+            }
+        }
+    };
 }
 
-tagged_enum! {
+slot! {
+    /// A child of a horizontal or vertical box: box, button, image, text,
+    /// separator or filler.
+    Component: FlexBox, Button, Image, Text, Separator, Filler
+}
+
+slot! {
     /// A child of a baseline box: icon, text or filler.
-    pub enum BaselineComponent {
-        /// `icon`
-        Icon(Icon) = "icon",
-        /// `text`
-        Text(Text) = "text",
-        /// `filler`
-        Filler(Filler) = "filler",
-    }
+    BaselineComponent: Icon, Text, Filler
 }
 
-impl BaselineComponent {
-    /// `position`, for the components that have one.
-    pub fn position(&self) -> Option<&Position> {
-        match self {
-            Self::Icon(c) => c.position.as_ref(),
-            Self::Text(c) => c.position.as_ref(),
-            Self::Filler(_) => None,
-            Self::Unknown(v) => raw_position(v),
-        }
-    }
-}
-
-tagged_enum! {
+slot! {
     /// The hero block of a bubble: a box or an image. (A video hero makes a
     /// [`VideoBubble`](crate::VideoBubble).)
-    pub enum Hero {
-        /// `box`
-        Box(FlexBox) = "box",
-        /// `image`
-        Image(Image) = "image",
-    }
+    Hero: FlexBox, Image
 }
+
+/// Every builder of a component also turns into a `line_model::FlexComponent`.
+macro_rules! into_component {
+    ($($b:ident),*) => {
+        $(
+            impl From<$b> for FlexComponent {
+                fn from(b: $b) -> Self {
+                    b.0.into()
+                }
+            }
+        )*
+    };
+}
+
+into_component!(FlexBox, Button, Image, Video, Icon, Text, Span, Separator, Filler);

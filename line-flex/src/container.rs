@@ -1,37 +1,23 @@
-//! Containers (bubble, video bubble, carousel), the whole flex message with
-//! its quick reply, and [`Document`], which is any of them.
+//! Builders of containers (bubble, video bubble, carousel) and of the whole
+//! flex message with its quick reply, and [`Document`]: a parsed bubble,
+//! carousel or flex message in `line_model`'s types.
 
 use std::fmt;
 
+use line_model::{FlexBubble, FlexCarousel, FlexComponent, FlexContainer, Message};
 use serde::{Serialize, Serializer};
-use serde_json::Value;
 
-use crate::action::{FlexAction, Labeled, QuickReplyAction, QuickReplyActionKind};
+use crate::action::{Labeled, QuickReplyAction, QuickReplyActionKind};
+use crate::builder::{builder, setters};
 use crate::component::{FlexBox, Hero, Video};
 use crate::error::Error;
-use crate::json::{expect_string, flex_object, mismatch, open_enum, FromJson, Path, Placeholder};
-use crate::validate::{Check, Cx, Finding, ValidateOptions};
+use crate::validate::{Finding, Validate, ValidateOptions};
 use crate::value::Color;
 
-open_enum! {
-    /// `size` of a bubble.
-    pub enum BubbleSize {
-        /// `nano`
-        Nano = "nano",
-        /// `micro`
-        Micro = "micro",
-        /// `deca`
-        Deca = "deca",
-        /// `hecto`
-        Hecto = "hecto",
-        /// `kilo`
-        Kilo = "kilo",
-        /// `mega` (the default)
-        Mega = "mega",
-        /// `giga`
-        Giga = "giga",
-    }
-}
+/// `direction` of a bubble's text and layout.
+pub use line_model::FlexBubbleDirection as Direction;
+/// `size` of a bubble.
+pub use line_model::FlexBubbleSize as BubbleSize;
 
 /// `size` of a bubble with a video hero: only these three sizes play video.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -53,39 +39,12 @@ impl VideoBubbleSize {
             Self::Giga => "giga",
         }
     }
-
-    fn from_keyword(s: &str) -> Option<Self> {
-        match s {
-            "kilo" => Some(Self::Kilo),
-            "mega" => Some(Self::Mega),
-            "giga" => Some(Self::Giga),
-            _ => None,
-        }
-    }
 }
 
 impl fmt::Display for VideoBubbleSize {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
-}
-
-impl Serialize for VideoBubbleSize {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl FromJson for VideoBubbleSize {
-    fn from_json(v: Value, p: &mut Path) -> Result<Self, Error> {
-        let s = expect_string(v, p)?;
-        Self::from_keyword(&s)
-            .ok_or_else(|| Error::structure(p.pointer(), format!("a bubble with a video hero cannot be {s:?}")))
-    }
-}
-
-impl Check for VideoBubbleSize {
-    fn check(&self, _cx: &mut Cx<'_>) {}
 }
 
 impl From<VideoBubbleSize> for BubbleSize {
@@ -98,32 +57,24 @@ impl From<VideoBubbleSize> for BubbleSize {
     }
 }
 
-open_enum! {
-    /// `direction` of a bubble's text and layout.
-    pub enum Direction {
-        /// `ltr`: left to right.
-        Ltr = "ltr",
-        /// `rtl`: right to left.
-        Rtl = "rtl",
-    }
-}
-
-flex_object! {
+builder! {
     /// Style of one block of a bubble.
-    pub struct BlockStyle [] {
-        /// Background colour of the block.
-        background_color: opt Color = "backgroundColor",
-        /// Whether a separator is drawn above the block.
-        separator: val bool = "separator",
-        /// Colour of the separator.
-        separator_color: opt Color = "separatorColor",
-    }
+    BlockStyle => line_model::FlexBlockStyle
 }
 
 impl BlockStyle {
     /// A block style with nothing set.
     pub fn new() -> Self {
-        Self::blank()
+        Self(line_model::FlexBlockStyle::new())
+    }
+
+    setters! {
+        /// Background colour of the block.
+        into background_color: Color = "backgroundColor";
+        /// Whether a separator is drawn above the block.
+        bool separator = "separator";
+        /// Colour of the separator.
+        into separator_color: Color = "separatorColor";
     }
 }
 
@@ -133,24 +84,26 @@ impl Default for BlockStyle {
     }
 }
 
-flex_object! {
+builder! {
     /// Styles of the blocks of a bubble.
-    pub struct BubbleStyles [] {
-        /// Header block.
-        header: opt BlockStyle = "header",
-        /// Hero block.
-        hero: opt BlockStyle = "hero",
-        /// Body block.
-        body: opt BlockStyle = "body",
-        /// Footer block.
-        footer: opt BlockStyle = "footer",
-    }
+    BubbleStyles => line_model::FlexBubbleStyles
 }
 
 impl BubbleStyles {
     /// Styles with nothing set.
     pub fn new() -> Self {
-        Self::blank()
+        Self(line_model::FlexBubbleStyles::new())
+    }
+
+    setters! {
+        /// Header block.
+        into header: BlockStyle = "header";
+        /// Hero block.
+        into hero: BlockStyle = "hero";
+        /// Body block.
+        into body: BlockStyle = "body";
+        /// Footer block.
+        into footer: BlockStyle = "footer";
     }
 }
 
@@ -160,7 +113,27 @@ impl Default for BubbleStyles {
     }
 }
 
-flex_object! {
+/// Setters every bubble has, with or without a video hero.
+macro_rules! bubble_setters {
+    () => {
+        setters! {
+            /// Text and layout direction.
+            into direction: Direction = "direction";
+            /// Block styles.
+            into styles: BubbleStyles = "styles";
+            /// Header block.
+            into header: FlexBox = "header";
+            /// Body block.
+            into body: FlexBox = "body";
+            /// Footer block.
+            into footer: FlexBox = "footer";
+            /// Action on tap anywhere in the bubble.
+            into action: crate::action::FlexAction = "action";
+        }
+    };
+}
+
+builder! {
     /// A bubble: one message card with header, hero, body and footer blocks.
     ///
     /// ```
@@ -172,32 +145,29 @@ flex_object! {
     ///     .body(vbox![Text::new("Brown Cafe").bold()])
     ///     .footer(vbox![Button::new(Uri::new("https://example.com").label("Visit"))]);
     /// assert!(bubble.validate().is_empty());
+    /// let model: line_model::FlexBubble = bubble.into();
+    /// assert!(model.hero.is_some());
     /// ```
-    pub struct Bubble ["type" = "bubble"] {
-        /// Width of the bubble.
-        size: opt BubbleSize = "size",
-        /// Text and layout direction.
-        direction: opt Direction = "direction",
-        /// Block styles.
-        styles: opt BubbleStyles = "styles",
-        /// Header block.
-        header: opt FlexBox = "header",
-        /// Hero block: a box or an image.
-        hero: opt Hero = "hero",
-        /// Body block.
-        body: opt FlexBox = "body",
-        /// Footer block.
-        footer: opt FlexBox = "footer",
-        /// Action on tap anywhere in the bubble.
-        action: opt FlexAction = "action",
-    }
+    Bubble => FlexBubble
 }
 
 impl Bubble {
     /// An empty bubble.
     pub fn new() -> Self {
-        Self::blank()
+        Self(FlexBubble::new())
     }
+
+    /// Sets `hero`: a box or an image (a video hero makes a [`VideoBubble`]).
+    pub fn hero(mut self, hero: impl Into<Hero>) -> Self {
+        self.0.hero = Some(hero.into().0);
+        self
+    }
+
+    setters! {
+        /// Width of the bubble.
+        into size: BubbleSize = "size";
+    }
+    bubble_setters!();
 }
 
 impl Default for Bubble {
@@ -206,7 +176,7 @@ impl Default for Bubble {
     }
 }
 
-flex_object! {
+builder! {
     /// A bubble whose hero is a video. It is kilo, mega (the default) or giga,
     /// and it cannot go in a carousel: [`Carousel`] takes [`Bubble`]s only.
     ///
@@ -216,37 +186,27 @@ flex_object! {
     ///     Image::new("https://example.com/a.png"));
     /// let _ = Carousel::new([Bubble::new().hero(video)]);
     /// ```
-    pub struct VideoBubble ["type" = "bubble"] {
-        /// The video hero.
-        hero: req Video = "hero",
-        /// Width of the bubble.
-        size: opt VideoBubbleSize = "size",
-        /// Text and layout direction.
-        direction: opt Direction = "direction",
-        /// Block styles.
-        styles: opt BubbleStyles = "styles",
-        /// Header block.
-        header: opt FlexBox = "header",
-        /// Body block.
-        body: opt FlexBox = "body",
-        /// Footer block.
-        footer: opt FlexBox = "footer",
-        /// Action on tap anywhere in the bubble.
-        action: opt FlexAction = "action",
-    }
+    VideoBubble => FlexBubble
 }
 
 impl VideoBubble {
     /// A bubble with a video hero.
     pub fn new(video: Video) -> Self {
-        Self {
-            hero: video,
-            ..Self::blank()
-        }
+        let mut b = FlexBubble::new();
+        b.hero = Some(FlexComponent::from(video.0));
+        Self(b)
     }
+
+    /// Sets `size`: kilo, mega or giga.
+    pub fn size(mut self, size: VideoBubbleSize) -> Self {
+        self.0.size = Some(size.into());
+        self
+    }
+
+    bubble_setters!();
 }
 
-flex_object! {
+builder! {
     /// A carousel: 1 to 12 bubbles of the same size, swiped sideways.
     ///
     /// ```
@@ -255,222 +215,142 @@ flex_object! {
     /// let carousel = Carousel::new((1..=3).map(|i| Bubble::new().body(vbox![Text::new(format!("#{i}"))])));
     /// assert_eq!(carousel.contents.len(), 3);
     /// ```
-    pub struct Carousel ["type" = "carousel"] {
-        /// The bubbles.
-        contents: req Vec<Bubble> = "contents",
-    }
+    Carousel => FlexCarousel
 }
 
 impl Carousel {
     /// A carousel of `bubbles`.
     pub fn new(bubbles: impl IntoIterator<Item = Bubble>) -> Self {
-        Self {
-            contents: bubbles.into_iter().collect(),
-            ..Self::blank()
-        }
+        Self(FlexCarousel::new(bubbles.into_iter().map(|b| b.0).collect::<Vec<_>>()))
     }
 }
 
-/// A Flex container: what goes in a flex message's `contents`.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-#[allow(clippy::large_enum_variant)] // one per message; boxing would only add an allocation
-pub enum Container {
-    /// A bubble.
-    Bubble(Bubble),
-    /// A bubble with a video hero.
-    VideoBubble(VideoBubble),
-    /// A carousel.
-    Carousel(Carousel),
-    /// A container type this crate does not know, kept verbatim (`validate()` reports it).
-    Unknown(Value),
-}
-
-impl From<Bubble> for Container {
-    fn from(b: Bubble) -> Self {
-        Self::Bubble(b)
-    }
-}
-
-impl From<VideoBubble> for Container {
-    fn from(b: VideoBubble) -> Self {
-        Self::VideoBubble(b)
-    }
-}
-
-impl From<Carousel> for Container {
-    fn from(c: Carousel) -> Self {
-        Self::Carousel(c)
-    }
-}
-
-impl Placeholder for Container {
-    fn placeholder() -> Self {
-        Self::Unknown(Value::Null)
-    }
-}
-
-/// Whether a bubble's JSON has a video hero in a size that plays video.
-fn is_video_bubble(v: &Value) -> bool {
-    let hero_is_video = v.get("hero").and_then(|h| h.get("type")).and_then(Value::as_str) == Some("video");
-    let size_ok = match v.get("size") {
-        None => true,
-        Some(Value::String(s)) => VideoBubbleSize::from_keyword(s).is_some(),
-        Some(_) => false,
+macro_rules! into_container {
+    ($($b:ident),*) => {
+        $(
+            impl From<$b> for FlexContainer {
+                fn from(b: $b) -> Self {
+                    b.0.into()
+                }
+            }
+        )*
     };
-    hero_is_video && size_ok
 }
 
-impl FromJson for Container {
-    fn from_json(v: Value, p: &mut Path) -> Result<Self, Error> {
-        if !v.is_object() {
-            return Err(mismatch(&v, "an object", p));
-        }
-        match v.get("type").and_then(Value::as_str) {
-            Some("bubble") if is_video_bubble(&v) => VideoBubble::from_json(v, p).map(Self::VideoBubble),
-            Some("bubble") => Bubble::from_json(v, p).map(Self::Bubble),
-            Some("carousel") => Carousel::from_json(v, p).map(Self::Carousel),
-            _ => Ok(Self::Unknown(v)),
-        }
-    }
-}
+into_container!(Bubble, VideoBubble, Carousel);
 
-impl Serialize for Container {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        match self {
-            Self::Bubble(b) => b.serialize(serializer),
-            Self::VideoBubble(b) => b.serialize(serializer),
-            Self::Carousel(c) => c.serialize(serializer),
-            Self::Unknown(v) => v.serialize(serializer),
-        }
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for Container {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let v = Value::deserialize(d)?;
-        Self::from_json(v, &mut Path::new()).map_err(<D::Error as serde::de::Error>::custom)
-    }
-}
-
-impl Check for Container {
-    fn check(&self, cx: &mut Cx<'_>) {
-        match self {
-            Self::Bubble(b) => b.check(cx),
-            Self::VideoBubble(b) => b.check(cx),
-            Self::Carousel(c) => c.check(cx),
-            Self::Unknown(v) => match v.get("type").and_then(Value::as_str) {
-                Some(t) => cx.error_at(
-                    "type",
-                    format!("unknown container type {t:?}; expected bubble or carousel"),
-                ),
-                None => cx.error("a flex container needs a type (bubble or carousel)"),
-            },
-        }
-    }
-}
-
-flex_object! {
+builder! {
     /// A quick-reply item: a button above the keyboard.
-    pub struct QuickReplyItem ["type" = "action"] {
-        /// The action; its label (at most 20 grapheme clusters) is the button's text.
-        action: req QuickReplyAction = "action",
-        /// HTTPS URL of the icon (PNG, at most 2000 characters).
-        image_url: opt String = "imageUrl",
-    }
+    QuickReplyItem => line_model::QuickReplyItem
 }
 
 impl QuickReplyItem {
-    /// A quick-reply button running `action`.
+    /// A quick-reply button running `action`; its label (at most 20 grapheme
+    /// clusters) is the button's text.
     pub fn new<A: QuickReplyActionKind>(action: Labeled<A>) -> Self {
-        Self {
-            action: action.into(),
-            ..Self::blank()
-        }
+        let mut item = line_model::QuickReplyItem::new();
+        item.kind = Some("action".to_owned());
+        item.action = Some(QuickReplyAction::from(action).0);
+        Self(item)
+    }
+
+    /// Sets `imageUrl`: the icon (HTTPS PNG, at most 2000 characters).
+    pub fn image_url(mut self, url: impl Into<String>) -> Self {
+        self.0.image_url = Some(url.into());
+        self
     }
 }
 
-flex_object! {
+builder! {
     /// The quick reply of a message: at most 13 buttons.
-    pub struct QuickReply [] {
-        /// The buttons.
-        items: req Vec<QuickReplyItem> = "items",
-    }
+    QuickReply => line_model::QuickReply
 }
 
 impl QuickReply {
     /// A quick reply with `items`.
     pub fn new(items: impl IntoIterator<Item = QuickReplyItem>) -> Self {
-        Self {
-            items: items.into_iter().collect(),
-            ..Self::blank()
-        }
+        let mut q = line_model::QuickReply::new();
+        q.items = Some(items.into_iter().map(|i| i.0).collect());
+        Self(q)
     }
 }
 
-flex_object! {
+builder! {
     /// A whole flex message: `{"type":"flex","altText":…,"contents":…}`.
-    pub struct FlexMessage ["type" = "flex"] {
-        /// Text shown in notifications and chat lists (1 to 1500 UTF-16 code units).
-        alt_text: req String = "altText",
-        /// The container.
-        contents: req Container = "contents",
-        /// Quick reply buttons.
-        quick_reply: opt QuickReply = "quickReply",
-    }
+    ///
+    /// It turns into a `line_model::Message` with `From`, which cannot fail;
+    /// call `validate()` first to know that LINE will accept it.
+    ///
+    /// ```
+    /// use line_flex::{vbox, Bubble, FlexMessage, Text};
+    ///
+    /// let msg = FlexMessage::new("Hello", Bubble::new().body(vbox![Text::new("Hello")]));
+    /// assert!(msg.validate().is_empty());
+    /// let message: line_model::Message = msg.into();
+    /// assert_eq!(message.kind(), "flex");
+    /// ```
+    FlexMessage => line_model::FlexMessage
 }
 
 impl FlexMessage {
-    /// A flex message showing `contents`, with `alt_text` in notifications.
-    pub fn new(alt_text: impl Into<String>, contents: impl Into<Container>) -> Self {
-        Self {
-            alt_text: alt_text.into(),
-            contents: contents.into(),
-            ..Self::blank()
-        }
+    /// A flex message showing `contents`, with `alt_text` (1 to 1500 UTF-16
+    /// code units) in notifications and chat lists.
+    pub fn new(alt_text: impl Into<String>, contents: impl Into<FlexContainer>) -> Self {
+        Self(line_model::FlexMessage::new(alt_text, contents))
+    }
+
+    /// Sets `quickReply`.
+    pub fn quick_reply(mut self, quick_reply: QuickReply) -> Self {
+        self.0.quick_reply = Some(quick_reply.0);
+        self
     }
 }
 
-/// Any Flex document: a container on its own or a whole flex message.
+impl From<FlexMessage> for Message {
+    fn from(m: FlexMessage) -> Self {
+        m.0.into()
+    }
+}
+
+/// Any Flex document, in `line_model`'s types: a container on its own or a
+/// whole flex message.
 #[derive(Debug, Clone, PartialEq)]
+#[allow(clippy::large_enum_variant)] // one per document; boxing would only add an allocation
 pub enum Document {
     /// A bubble or carousel.
-    Container(Container),
+    Container(FlexContainer),
     /// A whole flex message.
-    Message(FlexMessage),
+    Message(line_model::FlexMessage),
 }
 
 impl Document {
     /// Parses a document, detecting whether it is a bubble, a carousel or a
     /// whole flex message. See [`parse_document`](crate::parse_document).
     pub fn parse(bytes: &[u8]) -> Result<Self, Error> {
-        let v: Value = serde_json::from_slice(bytes).map_err(Error::syntax)?;
-        Self::from_value(v)
+        crate::parse::document(bytes)
     }
 
-    /// Reads a document from a JSON value.
-    pub fn from_value(v: Value) -> Result<Self, Error> {
-        let mut p = Path::new();
-        if !v.is_object() {
-            return Err(mismatch(&v, "a flex message, a bubble or a carousel (an object)", &p));
-        }
-        match v.get("type").and_then(Value::as_str) {
-            Some("flex") => FlexMessage::from_json(v, &mut p).map(Self::Message),
-            Some("bubble" | "carousel") => Container::from_json(v, &mut p).map(Self::Container),
-            Some(other) => Err(Error::structure(
-                "/type".to_owned(),
-                format!("expected \"flex\", \"bubble\" or \"carousel\", found {other:?}"),
-            )),
-            None => Err(Error::structure(String::new(), "missing required property \"type\"")),
-        }
+    /// Reads a document from a JSON value, as [`parse`](Self::parse) does.
+    pub fn from_value(v: serde_json::Value) -> Result<Self, Error> {
+        crate::parse::from_value(&v)
     }
 
     /// The container (of the message, for a whole flex message).
-    pub fn container(&self) -> &Container {
+    pub fn container(&self) -> &FlexContainer {
         match self {
             Self::Container(c) => c,
             Self::Message(m) => &m.contents,
         }
+    }
+
+    /// All findings with the default limits (see [`Validate`]).
+    pub fn validate(&self) -> Vec<Finding> {
+        Validate::validate(self)
+    }
+
+    /// All findings with the given limits.
+    pub fn validate_with(&self, options: &ValidateOptions) -> Vec<Finding> {
+        Validate::validate_with(self, options)
     }
 
     /// The document as pretty-printed JSON.
@@ -488,53 +368,59 @@ impl Serialize for Document {
     }
 }
 
-impl<T: Into<Container>> From<T> for Document {
-    fn from(c: T) -> Self {
-        Self::Container(c.into())
+impl From<FlexContainer> for Document {
+    fn from(c: FlexContainer) -> Self {
+        Self::Container(c)
     }
 }
 
-impl From<FlexMessage> for Document {
-    fn from(m: FlexMessage) -> Self {
+impl From<line_model::FlexMessage> for Document {
+    fn from(m: line_model::FlexMessage) -> Self {
         Self::Message(m)
     }
 }
 
-impl<'de> serde::Deserialize<'de> for Document {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let v = Value::deserialize(d)?;
-        Self::from_value(v).map_err(<D::Error as serde::de::Error>::custom)
-    }
-}
-
-impl Check for Document {
-    fn check(&self, cx: &mut Cx<'_>) {
-        match self {
-            Self::Container(c) => c.check(cx),
-            Self::Message(m) => m.check(cx),
-        }
-    }
-}
-
-macro_rules! validate_methods {
+macro_rules! builder_methods {
     ($($t:ty),*) => {
         $(
             impl $t {
                 /// All findings with the default limits, errors and warnings,
                 /// with pointers relative to this value.
                 pub fn validate(&self) -> Vec<Finding> {
-                    self.validate_with(&ValidateOptions::default())
+                    Validate::validate(&self.0)
                 }
 
                 /// All findings with the given limits.
                 pub fn validate_with(&self, options: &ValidateOptions) -> Vec<Finding> {
-                    let mut cx = Cx::new(options);
-                    self.check(&mut cx);
-                    cx.finish()
+                    Validate::validate_with(&self.0, options)
                 }
             }
         )*
     };
 }
 
-validate_methods!(Bubble, VideoBubble, Carousel, Container, FlexMessage, Document);
+builder_methods!(Bubble, VideoBubble, Carousel, FlexMessage);
+
+macro_rules! container_message {
+    ($($t:ty),*) => {
+        $(
+            impl $t {
+                /// A flex message showing this container, with `alt_text` in
+                /// notifications and chat lists.
+                pub fn message(self, alt_text: impl Into<String>) -> FlexMessage {
+                    FlexMessage::new(alt_text, self)
+                }
+
+                /// A `line_model` message showing this container, ready to send
+                /// (the same as `.message(alt_text).into()`). It cannot fail:
+                /// call `validate()` first, and check `alt_text` (1 to 1500
+                /// UTF-16 code units) or validate the [`FlexMessage`].
+                pub fn into_message(self, alt_text: impl Into<String>) -> Message {
+                    self.message(alt_text).into()
+                }
+            }
+        )*
+    };
+}
+
+container_message!(Bubble, VideoBubble, Carousel);

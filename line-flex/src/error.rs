@@ -46,12 +46,8 @@ pub enum ErrorKind {
         /// JSON pointer of the first string that uses the variable.
         pointer: String,
     },
-    /// The `altText` of a flex message is empty or too long.
-    AltText {
-        /// Its length in UTF-16 code units.
-        utf16_len: usize,
-    },
-    /// The flex JSON could not be turned into a `line_core` message.
+    /// A document could not be serialized (a template of a value whose
+    /// `Serialize` fails).
     Conversion {
         /// What was wrong.
         reason: String,
@@ -125,14 +121,7 @@ impl fmt::Display for Error {
             ErrorKind::MissingVariable { name, pointer } => {
                 write!(f, "template variable {{{name}}} (used at {pointer}) has no value")
             }
-            ErrorKind::AltText { utf16_len } => write!(
-                f,
-                "altText must be 1 to {} UTF-16 code units long, got {utf16_len}",
-                crate::limits::MAX_ALT_TEXT_UTF16
-            ),
-            ErrorKind::Conversion { reason } => {
-                write!(f, "cannot convert flex JSON into a line-core message: {reason}")
-            }
+            ErrorKind::Conversion { reason } => write!(f, "cannot serialize the flex document: {reason}"),
         }
     }
 }

@@ -3,16 +3,23 @@
 //! A typed Flex Message DSL for LINE that catches LINE's rejections before
 //! sending.
 //!
-//! - **Model**: every container, component and property of the Flex spec,
-//!   with typed value grammars ([`value`]) and containment in the types: a
-//!   baseline box takes only icons, texts and fillers, a span goes only in a
-//!   text, a video only as the hero of a [`VideoBubble`], a button needs a
-//!   labelled flex action.
-//! - **Lossless parsing** of any Flex JSON ([`parse_document`]): unknown
-//!   properties and component types (such as the legacy `spacer`) are kept.
-//! - **Builders**: short construction; a template is a plain function.
-//! - **Validation** ([`validate`]): every finding with LINE's JSON pointer and
-//!   a severity.
+//! There is one Flex model, `line_model`'s (re-exported as [`model`]); this
+//! crate builds it, checks it and fills it in per recipient.
+//!
+//! - **Builders** over the model types (as twilight-util's builders produce
+//!   twilight-model types): each is `#[must_use]`, reads its fields through
+//!   `Deref`, and turns into its `line_model` type with `From`. Containment is
+//!   in the types: a baseline box takes only icons, texts and fillers, a span
+//!   goes only in a text, a video only as the hero of a [`VideoBubble`], a
+//!   button needs a labelled flex action. Sizes, spacings and colours are
+//!   typed value grammars ([`value`]).
+//! - **Parsing** of any Flex JSON into the model ([`parse_document`]), with a
+//!   JSON pointer on every error; the model is lossless, so unknown properties
+//!   and component types (such as the legacy `spacer`) are kept.
+//! - **Validation** of the model ([`Validate`], and `validate()` on the
+//!   builders): every finding with LINE's JSON pointer and a severity. A
+//!   message that validates turns into a `line_model::Message` with `From`,
+//!   which cannot fail.
 //! - **Templates** ([`template`]): `{name}` variables rendered per recipient
 //!   by concatenation.
 //!
@@ -43,35 +50,38 @@
 //! ```
 
 pub mod action;
+mod builder;
 pub mod component;
 pub mod container;
 pub mod error;
-mod json;
 pub mod limits;
-mod message;
+mod parse;
 mod rules;
 pub mod template;
 pub mod validate;
 pub mod value;
 
+/// The wire model the builders build and the validator checks, re-exported.
+pub use line_model as model;
+
 pub use action::{FlexAction, QuickReplyAction};
 pub use component::{
-    AltContent, Background, BaselineComponent, BoxContents, Button, Component, Filler, FlexBox, Hero, Icon, Image,
-    LinearGradient, Separator, Span, Text, Video,
+    AltContent, BaselineComponent, Button, Component, Filler, FlexBox, Hero, Icon, Image, LinearGradient, Separator,
+    Span, Text, Video,
 };
 pub use container::{
-    BlockStyle, Bubble, BubbleSize, BubbleStyles, Carousel, Container, Document, FlexMessage, QuickReply,
-    QuickReplyItem, VideoBubble, VideoBubbleSize,
+    BlockStyle, Bubble, BubbleSize, BubbleStyles, Carousel, Document, FlexMessage, QuickReply, QuickReplyItem,
+    VideoBubble, VideoBubbleSize,
 };
 pub use error::{Error, ErrorKind};
-pub use json::Extra;
 pub use template::Template;
-pub use validate::{Finding, Severity, ValidateOptions};
+pub use validate::{Finding, Severity, Validate, ValidateOptions};
 
 /// Parses a Flex document from JSON bytes, detecting whether it is a bubble,
 /// a carousel or a whole flex message (`{"type":"flex","altText":…,"contents":…}`).
 ///
-/// Parsing is lossless: serializing the result gives the same JSON value.
+/// The document is read into `line_model`'s types, which are lossless:
+/// serializing the result gives the same JSON value.
 /// Input that is not JSON gives [`ErrorKind::Syntax`]; JSON of the wrong shape
 /// (a wrong type, a missing required property) gives
 /// [`ErrorKind::Structure`] with a JSON pointer. Everything else, including
@@ -103,7 +113,7 @@ pub fn parse_document(bytes: &[u8]) -> Result<Document, Error> {
 /// ```
 pub fn validate_document(bytes: &[u8]) -> Result<Vec<Finding>, Error> {
     match parse_document(bytes) {
-        Ok(doc) => Ok(doc.validate()),
+        Ok(doc) => Ok(Validate::validate(&doc)),
         Err(e) => match e.kind() {
             ErrorKind::Structure { pointer, reason } => Ok(vec![Finding::error(pointer.clone(), reason.clone())]),
             _ => Err(e),
@@ -111,7 +121,7 @@ pub fn validate_document(bytes: &[u8]) -> Result<Vec<Finding>, Error> {
     }
 }
 
-/// Parses a document into the typed model and prints it back as pretty
+/// Parses a document into the model and prints it back as pretty
 /// JSON, for tools such as `linectl flex fmt`. The output equals the input
 /// as a JSON value.
 ///

@@ -1,10 +1,10 @@
 //! LINE's documented Flex limits.
 //!
-//! The limits that other crates also need live in [`line_core::limits`] and are
+//! The limits that other crates also need live in [`line_model::limits`] and are
 //! re-exported here; the ones only Flex needs are defined in this module.
 //! Builders, the validator and templates all read them from here.
 
-pub use line_core::limits::{
+pub use line_model::limits::{
     MAX_ACTION_LABEL_GRAPHEMES, MAX_ACTION_TEXT, MAX_ALT_TEXT_UTF16, MAX_CLIPBOARD_TEXT, MAX_FLEX_BUBBLE_BYTES,
     MAX_FLEX_CAROUSEL_BUBBLES, MAX_FLEX_CAROUSEL_BYTES, MAX_MEDIA_URL_LENGTH, MAX_POSTBACK_DATA, MAX_QUICK_REPLY_ITEMS,
     MAX_QUICK_REPLY_LABEL_GRAPHEMES, MAX_URI_ACTION_LENGTH,

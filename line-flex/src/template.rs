@@ -37,7 +37,7 @@ use serde_json::Value;
 
 use crate::container::Document;
 use crate::error::{Error, ErrorKind};
-use crate::json::push_escaped;
+use crate::validate::push_escaped;
 
 /// Values of template variables, looked up by name.
 pub trait Vars {
@@ -238,7 +238,7 @@ impl Template {
     }
 
     /// A template of a whole flex message whose `altText` may use variables too.
-    pub fn message(alt_text: impl Into<String>, contents: impl Into<crate::Container>) -> Result<Self, Error> {
+    pub fn message(alt_text: impl Into<String>, contents: impl Into<line_model::FlexContainer>) -> Result<Self, Error> {
         Self::new(&crate::FlexMessage::new(alt_text, contents))
     }
 

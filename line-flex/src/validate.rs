@@ -15,10 +15,8 @@ use std::fmt;
 use std::io;
 
 use serde::Serialize;
-use serde_json::Value;
 use unicode_segmentation::UnicodeSegmentation;
 
-use crate::json::Path;
 use crate::limits::{MAX_FLEX_BUBBLE_BYTES, MAX_FLEX_CAROUSEL_BYTES};
 
 /// How bad a finding is.
@@ -126,6 +124,73 @@ impl ValidateOptions {
     }
 }
 
+/// One step of a JSON pointer.
+#[derive(Debug, Clone, Copy)]
+enum Seg {
+    Key(&'static str),
+    Index(usize),
+}
+
+/// A JSON pointer under construction, kept as a stack of steps so that
+/// walking a document allocates nothing until a pointer is printed.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Path(Vec<Seg>);
+
+impl Path {
+    pub(crate) fn new() -> Self {
+        Self(Vec::with_capacity(16))
+    }
+
+    pub(crate) fn push_key(&mut self, key: &'static str) {
+        self.0.push(Seg::Key(key));
+    }
+
+    pub(crate) fn push_index(&mut self, index: usize) {
+        self.0.push(Seg::Index(index));
+    }
+
+    pub(crate) fn pop(&mut self) {
+        self.0.pop();
+    }
+
+    /// Number of steps.
+    pub(crate) fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// The pointer as RFC 6901 text (`""` for the root).
+    pub(crate) fn pointer(&self) -> String {
+        let mut out = String::new();
+        for seg in &self.0 {
+            out.push('/');
+            match seg {
+                Seg::Key(k) => push_escaped(&mut out, k),
+                Seg::Index(i) => out.push_str(&i.to_string()),
+            }
+        }
+        out
+    }
+
+    /// The pointer with one more key appended.
+    pub(crate) fn pointer_with(&self, key: &str) -> String {
+        let mut out = self.pointer();
+        out.push('/');
+        push_escaped(&mut out, key);
+        out
+    }
+}
+
+/// Appends a JSON-pointer step, escaping `~` and `/`.
+pub(crate) fn push_escaped(out: &mut String, key: &str) {
+    for c in key.chars() {
+        match c {
+            '~' => out.push_str("~0"),
+            '/' => out.push_str("~1"),
+            c => out.push(c),
+        }
+    }
+}
+
 /// The state of one validation walk.
 pub(crate) struct Cx<'a> {
     pub(crate) path: Path,
@@ -193,60 +258,15 @@ impl<'a> Cx<'a> {
         self.path.pop();
     }
 
+    /// Runs `f` one array index deeper.
+    pub(crate) fn at_index(&mut self, index: usize, f: impl FnOnce(&mut Self)) {
+        self.path.push_index(index);
+        f(self);
+        self.path.pop();
+    }
+
     pub(crate) fn finish(self) -> Vec<Finding> {
         self.findings
-    }
-}
-
-/// The generic part of validation: every value checks itself and its children.
-pub(crate) trait Check {
-    fn check(&self, cx: &mut Cx<'_>);
-}
-
-/// The rules specific to one object type, run after its properties are checked.
-pub(crate) trait Rules {
-    /// Runs before the properties are checked.
-    fn enter(&self, _cx: &mut Cx<'_>) {}
-    /// Runs after the properties are checked.
-    fn rules(&self, _cx: &mut Cx<'_>) {}
-}
-
-/// What to report about the `Unknown` case of a tagged union.
-pub(crate) trait UnknownRule {
-    fn unknown(raw: &Value, cx: &mut Cx<'_>);
-}
-
-impl Check for String {
-    fn check(&self, _cx: &mut Cx<'_>) {}
-}
-
-impl Check for bool {
-    fn check(&self, _cx: &mut Cx<'_>) {}
-}
-
-impl Check for u32 {
-    fn check(&self, _cx: &mut Cx<'_>) {}
-}
-
-impl Check for Value {
-    fn check(&self, _cx: &mut Cx<'_>) {}
-}
-
-impl<T: Check> Check for Vec<T> {
-    fn check(&self, cx: &mut Cx<'_>) {
-        for (i, item) in self.iter().enumerate() {
-            cx.path.push_index(i);
-            item.check(cx);
-            cx.path.pop();
-        }
-    }
-}
-
-impl<T: Check> Check for Option<T> {
-    fn check(&self, cx: &mut Cx<'_>) {
-        if let Some(v) = self {
-            v.check(cx);
-        }
     }
 }
 
@@ -299,5 +319,58 @@ pub(crate) fn utf16_len(s: &str) -> usize {
         s.len()
     } else {
         s.encode_utf16().count()
+    }
+}
+
+/// Validation of the `line_model` Flex types (and of [`Document`](crate::Document)).
+///
+/// ```
+/// use line_flex::Validate;
+///
+/// let bubble: line_model::FlexBubble = serde_json::from_str(
+///     r#"{"type":"bubble","hero":{"type":"image","url":"http://example.com/a.png"}}"#,
+/// ).unwrap();
+/// let findings = bubble.validate();
+/// assert_eq!(findings[0].pointer, "/hero/url");
+/// ```
+pub trait Validate {
+    /// All findings with the default limits, errors and warnings, with
+    /// pointers relative to this value.
+    fn validate(&self) -> Vec<Finding> {
+        self.validate_with(&ValidateOptions::default())
+    }
+
+    /// All findings with the given limits.
+    fn validate_with(&self, options: &ValidateOptions) -> Vec<Finding>;
+}
+
+macro_rules! validate_impl {
+    ($($t:ty => $walk:path),*) => {
+        $(
+            impl Validate for $t {
+                fn validate_with(&self, options: &ValidateOptions) -> Vec<Finding> {
+                    let mut cx = Cx::new(options);
+                    $walk(self, &mut cx);
+                    cx.finish()
+                }
+            }
+        )*
+    };
+}
+
+validate_impl! {
+    line_model::FlexBubble => crate::rules::bubble,
+    line_model::FlexCarousel => crate::rules::carousel,
+    line_model::FlexContainer => crate::rules::container,
+    line_model::FlexMessage => crate::rules::message,
+    line_model::FlexBox => crate::rules::flex_box
+}
+
+impl Validate for crate::Document {
+    fn validate_with(&self, options: &ValidateOptions) -> Vec<Finding> {
+        match self {
+            Self::Container(c) => c.validate_with(options),
+            Self::Message(m) => m.validate_with(options),
+        }
     }
 }

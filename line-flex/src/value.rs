@@ -1,10 +1,11 @@
 //! Typed value grammars of Flex properties: sizes, spacings, offsets, corner
 //! radii, border widths, colours, aspect ratios and angles.
 //!
-//! Every value keeps the exact text it was read from and prints it back
-//! unchanged, so `"-2px"`, `"0px"` and `"#03303Acc"` round-trip byte for byte.
-//! Reading from JSON is lenient (a value that does not match the grammar is
-//! kept and reported by `validate()`); [`FromStr`] is strict.
+//! The builders take these types and write their exact text into the
+//! `line_model` Flex types, whose properties are plain strings; the validator
+//! reads those strings back with the same grammars. Every value keeps the
+//! exact text it was made from, so `"-2px"`, `"0px"` and `"#03303Acc"` print
+//! byte for byte. [`FromStr`] is strict.
 //!
 //! ```
 //! use line_flex::value::{px, pct, Color, Space, Spacing, Offset};
@@ -22,14 +23,93 @@ use std::fmt;
 use std::str::FromStr;
 
 use serde::{Serialize, Serializer};
-use serde_json::Value;
 
 use crate::error::Error;
-use crate::json::{expect_string, open_enum, FromJson, Path, Placeholder};
 use crate::limits::{MAX_ASPECT_RATIO_HEIGHT_FACTOR, MAX_ASPECT_RATIO_TERM};
-use crate::validate::{Check, Cx};
+use crate::validate::Cx;
 
 type Raw = Cow<'static, str>;
+
+/// Defines an open keyword enum: the keywords LINE documents plus
+/// `Unknown(String)`, printed exactly as LINE spells them.
+macro_rules! open_enum {
+    (
+        $(#[$meta:meta])*
+        pub enum $name:ident {
+            $( $(#[$vmeta:meta])* $var:ident = $s:literal ),* $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        pub enum $name {
+            $( $(#[$vmeta])* $var, )*
+            /// A keyword this crate does not know, kept verbatim (`validate()` reports it).
+            Unknown(String),
+        }
+
+        impl $name {
+            /// Every keyword LINE documents, as LINE spells it.
+            pub const KNOWN: &'static [&'static str] = &[$($s),*];
+
+            /// The keyword as LINE spells it.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    $( Self::$var => $s, )*
+                    Self::Unknown(s) => s,
+                }
+            }
+
+            /// Reads a keyword; one this crate does not know is kept in `Unknown`.
+            pub fn from_keyword(s: &str) -> Self {
+                match s {
+                    $( $s => Self::$var, )*
+                    other => Self::Unknown(other.to_owned()),
+                }
+            }
+
+            pub(crate) fn from_owned(s: String) -> Self {
+                match s.as_str() {
+                    $( $s => Self::$var, )*
+                    _ => Self::Unknown(s),
+                }
+            }
+
+            /// Whether this is a keyword LINE documents.
+            pub fn is_known(&self) -> bool {
+                !matches!(self, Self::Unknown(_))
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = Error;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                match Self::from_keyword(s) {
+                    Self::Unknown(_) => Err(Error::invalid_value(s, concat!("one of: ", $($s, " "),*))),
+                    known => Ok(known),
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(v: $name) -> String {
+                v.as_str().to_owned()
+            }
+        }
+    };
+}
 
 /// Parses LINE's number syntax: an optional `-`, digits, and optional decimals.
 fn parse_number(s: &str) -> Option<f64> {
@@ -53,8 +133,8 @@ macro_rules! raw_value {
     ($(#[$meta:meta])* $name:ident, $expected:literal) => {
         raw_value!(@base $(#[$meta])* $name, $expected);
 
-        impl Check for $name {
-            fn check(&self, cx: &mut Cx<'_>) {
+        impl $name {
+            pub(crate) fn check(&self, cx: &mut Cx<'_>) {
                 if !self.is_valid() {
                     cx.error(format!("invalid value {:?}: expected {}", self.as_str(), $expected));
                 }
@@ -92,9 +172,9 @@ macro_rules! raw_value {
             }
         }
 
-        impl FromJson for $name {
-            fn from_json(v: Value, p: &mut Path) -> Result<Self, Error> {
-                expect_string(v, p).map(Self::from_raw)
+        impl From<$name> for String {
+            fn from(v: $name) -> String {
+                v.raw.into_owned()
             }
         }
 
@@ -317,8 +397,8 @@ impl AspectRatio {
     }
 }
 
-impl Check for AspectRatio {
-    fn check(&self, cx: &mut Cx<'_>) {
+impl AspectRatio {
+    pub(crate) fn check(&self, cx: &mut Cx<'_>) {
         if let Some(problem) = self.problem() {
             cx.error(format!("invalid value {:?}: {problem}", self.as_str()));
         } else if self.terms().is_none() {
@@ -476,7 +556,7 @@ macro_rules! grammar {
                 }
             }
 
-            fn lenient(s: String) -> Self {
+            pub(crate) fn lenient(s: String) -> Self {
                 $(
                     if $unit::matches(&s) {
                         return Self::$unit($unit::from_raw(s));
@@ -538,14 +618,14 @@ macro_rules! grammar {
             }
         }
 
-        impl FromJson for $name {
-            fn from_json(v: Value, p: &mut Path) -> Result<Self, Error> {
-                expect_string(v, p).map(Self::lenient)
+        impl From<$name> for String {
+            fn from(v: $name) -> String {
+                v.as_str().to_owned()
             }
         }
 
-        impl Check for $name {
-            fn check(&self, cx: &mut Cx<'_>) {
+        impl $name {
+            pub(crate) fn check(&self, cx: &mut Cx<'_>) {
                 if let Some(problem) = self.problem() {
                     cx.error(format!("invalid value {:?}: {}", self.as_str(), problem));
                 }
@@ -621,7 +701,7 @@ impl Length {
         }
     }
 
-    fn lenient(s: String) -> Self {
+    pub(crate) fn lenient(s: String) -> Self {
         if Px::matches(&s) {
             Self::Px(Px::from_raw(s))
         } else if Percent::matches(&s) {
@@ -680,22 +760,16 @@ impl Serialize for Length {
     }
 }
 
-impl FromJson for Length {
-    fn from_json(v: Value, p: &mut Path) -> Result<Self, Error> {
-        expect_string(v, p).map(Self::lenient)
+impl From<Length> for String {
+    fn from(v: Length) -> String {
+        v.as_str().to_owned()
     }
 }
 
-impl Check for Length {
-    fn check(&self, cx: &mut Cx<'_>) {
+impl Length {
+    pub(crate) fn check(&self, cx: &mut Cx<'_>) {
         if let Some(problem) = self.problem() {
             cx.error(format!("invalid value {:?}: {}", self.as_str(), problem));
         }
-    }
-}
-
-impl Placeholder for Color {
-    fn placeholder() -> Self {
-        Self::from_raw("")
     }
 }

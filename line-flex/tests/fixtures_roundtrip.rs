@@ -3,7 +3,8 @@
 use std::fs;
 use std::path::PathBuf;
 
-use line_flex::{parse_document, Container, Document, Severity};
+use line_flex::model::{FlexComponent, FlexContainer};
+use line_flex::{parse_document, Document, Severity};
 use serde_json::Value;
 
 fn fixtures() -> Vec<(String, Vec<u8>)> {
@@ -50,17 +51,20 @@ fn fixtures_are_typed_not_just_kept_raw() {
     for (name, bytes) in fixtures() {
         let doc = parse_document(&bytes).unwrap();
         match doc.container() {
-            Container::Bubble(_) | Container::VideoBubble(_) | Container::Carousel(_) => {}
+            FlexContainer::Bubble(_) | FlexContainer::Carousel(_) => {}
             other => panic!("{name}: container was not typed: {other:?}"),
         }
     }
     let video = parse_document(&fs::read(fixture_path("java__reconstruction__VideoContent.json")).unwrap()).unwrap();
-    assert!(matches!(video.container(), Container::VideoBubble(_)));
+    assert!(matches!(
+        video.container(),
+        FlexContainer::Bubble(b) if matches!(b.hero, Some(FlexComponent::Video(_)))
+    ));
     let msg =
         parse_document(&fs::read(fixture_path("php__SendFlexTest__testReplyFlex_message_quickReply.json")).unwrap())
             .unwrap();
     match msg {
-        Document::Message(m) => assert_eq!(m.quick_reply.unwrap().items.len(), 2),
+        Document::Message(m) => assert_eq!(m.quick_reply.unwrap().items.unwrap().len(), 2),
         other => panic!("expected a flex message, got {other:?}"),
     }
 }

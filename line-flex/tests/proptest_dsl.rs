@@ -1,14 +1,15 @@
 //! Random valid trees built with the DSL serialize, parse back equal, and validate clean.
 
 use line_flex::action::{Camera, Clipboard, DatetimeMode, DatetimePicker, Location, Message, Postback, Uri};
+use line_flex::model::{FlexContainer as Container, Message as ModelMessage};
 use line_flex::value::{
     pct, px, Angle, AspectRatio, BorderKeyword, BorderWidth, Color, FontSize, ImageSizeKeyword, Length, Offset,
     Padding, SizeKeyword, Space, Spacing,
 };
 use line_flex::{
-    parse_document, BaselineComponent, Bubble, BubbleSize, Button, Carousel, Component, Container, Document, Filler,
-    FlexBox, FlexMessage, Icon, Image, LinearGradient, QuickReply, QuickReplyItem, Separator, Span, Text, Video,
-    VideoBubble, VideoBubbleSize,
+    parse_document, BaselineComponent, Bubble, BubbleSize, Button, Carousel, Component, Document, Filler, FlexBox,
+    FlexMessage, Icon, Image, LinearGradient, QuickReply, QuickReplyItem, Separator, Span, Text, Video, VideoBubble,
+    VideoBubbleSize,
 };
 use proptest::prelude::*;
 use proptest::test_runner::{TestCaseError, TestRunner};
@@ -377,7 +378,7 @@ fn bubbles_round_trip_and_validate_clean() {
         |b| {
             let json = serde_json::to_vec(&b).unwrap();
             let parsed = parse_document(&json).unwrap();
-            prop_assert_eq!(&parsed, &Document::Container(Container::Bubble(b.clone())));
+            prop_assert_eq!(&parsed, &Document::Container(Container::Bubble(b.clone().into())));
             let findings = b.validate();
             prop_assert!(findings.is_empty(), "{:?}", findings);
             Ok(())
@@ -390,7 +391,7 @@ fn carousels_round_trip_and_validate_clean() {
     check(128, carousel, |c| {
         let json = serde_json::to_vec(&c).unwrap();
         let parsed = parse_document(&json).unwrap();
-        prop_assert_eq!(&parsed, &Document::Container(Container::Carousel(c.clone())));
+        prop_assert_eq!(&parsed, &Document::Container(Container::Carousel(c.clone().into())));
         let findings = c.validate();
         prop_assert!(findings.is_empty(), "{:?}", findings);
         Ok(())
@@ -402,11 +403,11 @@ fn flex_messages_round_trip_validate_clean_and_convert() {
     check(64, flex_message, |m| {
         let json = serde_json::to_vec(&m).unwrap();
         let parsed = parse_document(&json).unwrap();
-        prop_assert_eq!(&parsed, &Document::Message(m.clone()));
+        prop_assert_eq!(&parsed, &Document::Message(m.clone().into()));
         let findings = m.validate();
         prop_assert!(findings.is_empty(), "{:?}", findings);
-        let value = m.to_json().unwrap();
-        let message = m.into_message().unwrap();
+        let value = serde_json::to_value(&m).unwrap();
+        let message = ModelMessage::from(m);
         prop_assert_eq!(serde_json::to_value(&message).unwrap(), value);
         Ok(())
     });

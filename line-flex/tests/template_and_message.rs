@@ -1,8 +1,9 @@
-//! Personalization templates and conversion into line-core messages.
+//! Personalization templates and conversion into line-model messages.
 
 use std::collections::HashMap;
 
 use line_flex::action::{Message as MessageAction, Uri};
+use line_flex::model::Message;
 use line_flex::template::Template;
 use line_flex::{
     parse_document, vbox, Bubble, Button, Carousel, Document, ErrorKind, FlexMessage, QuickReply, QuickReplyItem, Text,
@@ -84,15 +85,17 @@ fn a_template_without_variables_renders_the_document_unchanged() {
 }
 
 #[test]
-fn into_message_gives_a_line_core_flex_message() {
+fn into_message_gives_a_line_model_flex_message() {
     let bubble = Bubble::new().body(vbox![Text::new("hello")]);
     let expected = json!({"type":"flex","altText":"hello alt","contents":serde_json::to_value(&bubble).unwrap()});
-    let message = bubble.clone().into_message("hello alt").unwrap();
-    assert!(matches!(message, line_core::model::Message::Flex(_)));
+    let message = bubble.clone().into_message("hello alt");
+    assert!(matches!(message, Message::Flex(_)));
     assert_eq!(serde_json::to_value(&message).unwrap(), expected);
 
-    let err = bubble.into_message("").unwrap_err();
-    assert_eq!(err.kind(), &ErrorKind::AltText { utf16_len: 0 });
+    // The conversion cannot fail; an empty altText is what validation reports.
+    let f = bubble.message("").validate();
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(f[0].pointer, "/altText");
 }
 
 #[test]
@@ -101,8 +104,12 @@ fn whole_flex_message_with_quick_reply_converts() {
         QuickReplyItem::new(MessageAction::new("yes").label("Yes")),
     ]));
     assert!(msg.validate().is_empty());
-    let json = msg.to_json().unwrap();
-    let message = msg.into_message().unwrap();
+    let json = serde_json::to_value(&msg).unwrap();
+    assert_eq!(
+        json["quickReply"]["items"][0],
+        json!({"type":"action","action":{"type":"message","label":"Yes","text":"yes"}})
+    );
+    let message = Message::from(msg);
     assert_eq!(serde_json::to_value(&message).unwrap(), json);
     // And it parses back as a whole flex message.
     let doc = parse_document(json.to_string().as_bytes()).unwrap();
@@ -110,7 +117,7 @@ fn whole_flex_message_with_quick_reply_converts() {
 }
 
 #[test]
-fn every_fixture_converts_into_a_line_core_message_losslessly() {
+fn every_fixture_converts_into_a_line_model_message_losslessly() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
@@ -119,8 +126,11 @@ fn every_fixture_converts_into_a_line_core_message_losslessly() {
         }
         let doc = parse_document(&std::fs::read(&path).unwrap()).unwrap();
         let (json, message) = match doc {
-            Document::Container(c) => (c.to_message_json("alt").unwrap(), c.into_message("alt").unwrap()),
-            Document::Message(m) => (m.to_json().unwrap(), m.into_message().unwrap()),
+            Document::Container(c) => (
+                json!({"type":"flex","altText":"alt","contents":c}),
+                Message::from(line_flex::model::FlexMessage::new("alt", c)),
+            ),
+            Document::Message(m) => (serde_json::to_value(&m).unwrap(), Message::from(m)),
         };
         assert_eq!(serde_json::to_value(&message).unwrap(), json, "{}", path.display());
     }
