@@ -876,11 +876,18 @@ impl Engine {
             if batch.is_empty() {
                 return Ok(report);
             }
-            batch.sort_by_key(|w| {
-                let p = self.compiled(&w.scenario).map_or(0, |c| c.scenario.priority);
+            // Each wake-up's scenario, looked up once (not once per comparison of the sort).
+            let mut scs = self.scenario_indices(&batch);
+            let key = |sc: Option<usize>, w: &WakeUp| {
+                let p = sc.map_or(0, |i| self.inner.scenarios[i].scenario.priority);
                 (std::cmp::Reverse(p), w.at)
-            });
-            let (done, failed) = self.run_batch(batch, now).await;
+            };
+            if !scs.iter().zip(&batch).is_sorted_by_key(|(sc, w)| key(*sc, w)) {
+                let mut keyed: Vec<(Option<usize>, WakeUp)> = scs.into_iter().zip(batch).collect();
+                keyed.sort_by_key(|(sc, w)| key(*sc, w));
+                (scs, batch) = keyed.into_iter().unzip();
+            }
+            let (done, failed) = self.run_batch(batch, &scs, now).await;
             report.failed += failed;
             report.processed += done.len();
             self.inner.scheduler.ack(&done).await?;
@@ -889,6 +896,23 @@ impl Engine {
                 return Ok(report);
             }
         }
+    }
+
+    /// The index of each wake-up's scenario (`None`: no longer deployed). A batch holds runs of
+    /// wake-ups of one scenario, mostly sharing its id's allocation: a run costs one lookup.
+    fn scenario_indices(&self, batch: &[WakeUp]) -> Vec<Option<usize>> {
+        let mut last: Option<(&Arc<str>, Option<usize>)> = None;
+        batch
+            .iter()
+            .map(|w| match last {
+                Some((id, sc)) if Arc::ptr_eq(id, &w.scenario) || **id == *w.scenario => sc,
+                _ => {
+                    let sc = self.inner.by_id.get(&*w.scenario).copied();
+                    last = Some((&w.scenario, sc));
+                    sc
+                }
+            })
+            .collect()
     }
 
     /// Runs one batch of due wake-ups (sorted by priority); returns the wake-ups to acknowledge
@@ -903,12 +927,11 @@ impl Engine {
     /// after the rounds, in batch order: a second wake-up of a user already in the batch (so that
     /// a user's higher-priority scenario takes the budget first), an act step (it may change other
     /// enrollments or the profile), and a lost compare-and-set (another worker moved it).
-    async fn run_batch(&self, batch: Vec<WakeUp>, now: Timestamp) -> (Vec<WakeUp>, usize) {
+    async fn run_batch(&self, batch: Vec<WakeUp>, scs: &[Option<usize>], now: Timestamp) -> (Vec<WakeUp>, usize) {
         let mut items: Vec<Item> = Vec::with_capacity(batch.len());
         {
             let mut users = std::collections::HashSet::with_capacity(batch.len());
-            for wake in &batch {
-                let sc = self.inner.by_id.get(&*wake.scenario).copied();
+            for (wake, &sc) in batch.iter().zip(scs) {
                 let run = match sc {
                     None => Run::Done, // a scenario no longer deployed
                     Some(_) if users.insert(wake.user.as_str()) => Run::Live,
@@ -1258,16 +1281,26 @@ impl Engine {
                 })
                 .collect();
             let sender = &self.inner.sender;
-            let pending: Vec<_> = pushes
-                .iter()
-                .zip(&contexts)
-                .map(|(&n, (user, context, retry_key))| {
-                    sender
-                        .push_in(user, &sends[n].1, *retry_key, context)
-                        .map(move |r| (n, r))
-                })
-                .collect();
-            futures::stream::iter(pending).buffer_unordered(bound).collect().await
+            let mut out = Vec::with_capacity(pushes.len());
+            let mut in_flight = futures::stream::FuturesUnordered::new();
+            for (&n, (user, context, retry_key)) in pushes.iter().zip(&contexts) {
+                if in_flight.len() >= bound {
+                    if let Some(r) = in_flight.next().await {
+                        out.push(r);
+                    }
+                }
+                let mut push = sender.push_in(user, &sends[n].1, *retry_key, context);
+                // Polled once here: a push that is done at once (nothing to wait on) needs no task
+                // in the set; one that waits goes in and is polled again there with its waker.
+                match (&mut push).now_or_never() {
+                    Some(r) => out.push((n, r)),
+                    None => in_flight.push(push.map(move |r| (n, r))),
+                }
+            }
+            while let Some(r) = in_flight.next().await {
+                out.push(r);
+            }
+            out
         };
         for (n, result) in results {
             let (key, rendered) = (&keys[n], &sends[n].1);

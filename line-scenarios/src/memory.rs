@@ -2,8 +2,9 @@
 //!
 //! One [`InMemoryStore`] implements both traits, so that users and scenarios are interned once:
 //! a LINE user id (`U` and 32 lowercase hex digits) is kept as 16 bytes, times as 32-bit seconds
-//! (from 2000-01-01 to 2136, saturating outside), an enrollment in 36 bytes and a pending wake-up
-//! in 16. [`InMemoryStore::approx_bytes`] sums the tables' capacities.
+//! (from 2000-01-01 to 2136, saturating outside), an enrollment in 40 bytes (a 12-byte table
+//! entry and a 28-byte slot) and a pending wake-up in 16. [`InMemoryStore::approx_bytes`] sums
+//! the tables' capacities.
 //!
 //! The tables keyed by interned numbers and by LINE user ids (issued by LINE, uniformly random)
 //! use a fast multiplicative hash; user ids in any other form are kept in a table with the
@@ -11,9 +12,12 @@
 //!
 //! The engine names each user of a batch several times (the read, each move, the claim, the
 //! settle, the acknowledgement); a small direct-mapped cache in front of the LINE-id table answers
-//! the repeats from a few kilobytes instead of a random probe into a table of millions. It only
-//! ever holds entries of that table (a miss falls through to it), so crafted ids that collide in
-//! the cache cost a table lookup each, as without the cache.
+//! the repeats from a few kilobytes instead of a random probe into a table of millions. Each
+//! cache entry also keeps where that user's enrollment in one scenario is, so that the repeats
+//! reach the enrollment without probing the enrollment table either (the scheduler puts each
+//! user it hands out a wake-up for into the cache). It only ever holds entries of those tables (a miss falls
+//! through to them), so crafted ids that collide in the cache cost a table lookup each, as
+//! without the cache.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
@@ -41,43 +45,48 @@ fn time(s: u32) -> Timestamp {
     Timestamp::from_second(i64::from(s) + EPOCH_2000).unwrap_or(Timestamp::UNIX_EPOCH)
 }
 
-fn pack(user: &str) -> Option<[u8; 16]> {
-    let hex = user.strip_prefix('U')?;
-    if hex.len() != 32 {
+/// The 16 bytes of a LINE user id (`U` and 32 lowercase hex digits); `None` for any other form.
+pub(crate) fn pack(user: &str) -> Option<[u8; 16]> {
+    let b = user.as_bytes();
+    if b.len() != 33 || b[0] != b'U' {
         return None;
     }
     let mut out = [0u8; 16];
-    let b = hex.as_bytes();
-    for (i, o) in out.iter_mut().enumerate() {
-        let hi = nibble(b[2 * i])?;
-        let lo = nibble(b[2 * i + 1])?;
-        *o = (hi << 4) | lo;
+    for (k, o) in out.chunks_exact_mut(4).enumerate() {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&b[1 + 8 * k..9 + 8 * k]);
+        o.copy_from_slice(&hex8(u64::from_le_bytes(w))?.to_le_bytes());
     }
     Some(out)
 }
 
-/// The value of each lowercase hex digit; 0xff for any other byte.
-const NIBBLES: [u8; 256] = {
-    let mut t = [0xffu8; 256];
-    let mut i = 0;
-    while i < 10 {
-        t[b'0' as usize + i] = i as u8;
-        i += 1;
-    }
-    let mut i = 0;
-    while i < 6 {
-        t[b'a' as usize + i] = 10 + i as u8;
-        i += 1;
-    }
-    t
-};
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGH: u64 = 0x8080_8080_8080_8080;
 
+/// Eight lowercase hex digits (the first in the lowest byte) as four bytes (the first byte in
+/// the lowest), or `None` if any byte is not a lowercase hex digit. All eight bytes at once: the
+/// engine packs each user id several times per wake-up.
 #[inline]
-fn nibble(c: u8) -> Option<u8> {
-    match NIBBLES[usize::from(c)] {
-        0xff => None,
-        n => Some(n),
+fn hex8(x: u64) -> Option<u32> {
+    if x & HIGH != 0 {
+        return None;
     }
+    // For bytes below 0x80, adding 0x80 - n sets a byte's high bit exactly when the byte is at
+    // least n, with no carry into the next byte.
+    let at_least = |n: u8| (x + u64::from(0x80 - n) * ONES) & HIGH;
+    let digit = at_least(b'0') & !at_least(b'9' + 1);
+    let letter = at_least(b'a') & !at_least(b'f' + 1);
+    if digit | letter != HIGH {
+        return None;
+    }
+    // Each digit's value: its low nibble, plus 9 for a letter ('a' is 0x61).
+    let v = (x & (0x0f * ONES)) + (letter >> 7) * 9;
+    // Each 16-bit lane: its first digit as the high nibble of the lane's low byte, its second
+    // as the low nibble.
+    const LOW_BYTES: u64 = 0x00ff_00ff_00ff_00ff;
+    let pairs = ((v & LOW_BYTES) << 4) | ((v >> 8) & LOW_BYTES);
+    let packed = (pairs & 0xff) | ((pairs >> 8) & 0xff00) | ((pairs >> 16) & 0xff_0000) | ((pairs >> 24) & 0xff00_0000);
+    Some(packed as u32)
 }
 
 fn unpack(p: &[u8; 16]) -> String {
@@ -87,14 +96,14 @@ fn unpack(p: &[u8; 16]) -> String {
         s[1 + 2 * i] = HEX[usize::from(b >> 4)];
         s[2 + 2 * i] = HEX[usize::from(b & 15)];
     }
-    // ASCII by construction.
-    s.iter().map(|&b| char::from(b)).collect()
+    // ASCII by construction: the check cannot fail.
+    std::str::from_utf8(&s).map(str::to_owned).unwrap_or_default()
 }
 
 /// A multiplicative hash (the FxHash scheme, with murmur3's finalizer) for keys that are numbers
 /// or LINE user ids.
 #[derive(Debug, Default, Clone, Copy)]
-struct FastHasher(u64);
+pub(crate) struct FastHasher(u64);
 
 const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
 
@@ -151,7 +160,8 @@ impl Hasher for FastHasher {
     }
 }
 
-type Fast = BuildHasherDefault<FastHasher>;
+/// The fast hash, for tables keyed by numbers or packed LINE user ids.
+pub(crate) type Fast = BuildHasherDefault<FastHasher>;
 
 #[derive(Debug, Clone, Copy)]
 struct Slot {
@@ -210,8 +220,25 @@ struct Wake {
 /// Event values kept with an entry.
 type EntryVars = Box<[(Box<str>, Box<str>)]>;
 
-/// Slots of the recent-users cache (a power of two; 4,096 × 20 bytes).
+/// Slots of the recent-users cache (a power of two; 4,096 × 28 bytes).
 const RECENT: usize = 4096;
+
+/// An entry of the recent-users cache: a packed LINE user id, its index, and where the
+/// enrollment of that user in one scenario is (`scenario` is [`NO_USER`] when none is cached).
+#[derive(Debug, Clone, Copy)]
+struct Recent {
+    packed: [u8; 16],
+    user: u32,
+    scenario: u32,
+    slot: u32,
+}
+
+const NO_RECENT: Recent = Recent {
+    packed: [0; 16],
+    user: NO_USER,
+    scenario: NO_USER,
+    slot: 0,
+};
 /// The index of an empty slot of the recent-users cache.
 const NO_USER: u32 = u32::MAX;
 
@@ -231,13 +258,16 @@ struct Inner {
     packed: HashMap<[u8; 16], u32, Fast>,
     packed_list: Vec<[u8; 16]>,
     /// Recently resolved LINE user ids (see the module docs); empty until first used.
-    recent: Vec<([u8; 16], u32)>,
+    recent: Vec<Recent>,
     other: HashMap<Box<str>, u32>,
     other_list: Vec<Box<str>>,
     /// Scenario ids come from the host's configuration, not from users: the fast hash is safe.
     scenarios: HashMap<Arc<str>, u16, Fast>,
     scenario_list: Vec<Arc<str>>,
-    enrollments: HashMap<(u32, u32), Slot, Fast>,
+    /// The index in `slots` of each (scenario, user) enrolled; an enrollment keeps its slot
+    /// (re-entry overwrites it), so the index never changes.
+    enrollments: HashMap<(u32, u32), u32, Fast>,
+    slots: Vec<Slot>,
     vars: HashMap<(u32, u32), EntryVars, Fast>,
     ledger: HashMap<LedgerKey, LedgerEntry, Fast>,
     heap: BinaryHeap<Reverse<Wake>>,
@@ -249,7 +279,7 @@ impl Inner {
     #[inline]
     fn recent(&self, p: &[u8; 16]) -> Option<u32> {
         match self.recent.get(recent_slot(p)) {
-            Some((q, i)) if *i != NO_USER && q == p => Some(*i),
+            Some(r) if r.user != NO_USER && r.packed == *p => Some(r.user),
             _ => None,
         }
     }
@@ -257,9 +287,44 @@ impl Inner {
     #[inline]
     fn remember(&mut self, p: [u8; 16], i: u32) {
         if self.recent.is_empty() {
-            self.recent = vec![([0; 16], NO_USER); RECENT];
+            self.recent = vec![NO_RECENT; RECENT];
         }
-        self.recent[recent_slot(&p)] = (p, i);
+        let r = &mut self.recent[recent_slot(&p)];
+        if r.user != i || r.packed != p {
+            *r = Recent {
+                packed: p,
+                user: i,
+                ..NO_RECENT
+            };
+        }
+    }
+
+    /// The user's index and the slot of their enrollment in scenario `s`, if enrolled: for a LINE
+    /// user id named recently, from the cache alone (no probe of either table).
+    fn locate(&mut self, s: u16, user: &UserId) -> Option<(u32, u32)> {
+        let Some(p) = pack(user.as_str()) else {
+            let u = self.other.get(user.as_str()).copied()?;
+            return Some((u, *self.enrollments.get(&Self::key(s, u))?));
+        };
+        let at = recent_slot(&p);
+        let u = match self.recent.get(at) {
+            Some(r) if r.user != NO_USER && r.packed == p => {
+                if r.scenario == u32::from(s) {
+                    return Some((r.user, r.slot));
+                }
+                r.user
+            }
+            _ => {
+                let u = self.packed.get(&p).copied()?;
+                self.remember(p, u);
+                u
+            }
+        };
+        let slot = *self.enrollments.get(&Self::key(s, u))?;
+        let r = &mut self.recent[at];
+        r.scenario = u32::from(s);
+        r.slot = slot;
+        Some((u, slot))
     }
 
     fn user(&mut self, user: &UserId) -> u32 {
@@ -356,22 +421,18 @@ impl Inner {
 
     fn get_enrollment(&mut self, scenario: &str, user: &UserId) -> Option<Enrollment> {
         let s = *self.scenarios.get(scenario)?;
-        let u = self.find_user(user)?;
-        self.enrollments
-            .get(&Self::key(s, u))
-            .map(|slot| self.enrollment(s, u, slot))
+        let (u, slot) = self.locate(s, user)?;
+        Some(self.enrollment(s, u, &self.slots[slot as usize]))
     }
 
     fn transition(&mut self, scenario: &str, user: &UserId, entry: u32, seq: u32, change: &Transition) -> bool {
         let Some(&s) = self.scenarios.get(scenario) else {
             return false;
         };
-        let Some(u) = self.find_user(user) else {
+        let Some((_, at)) = self.locate(s, user) else {
             return false;
         };
-        let Some(slot) = self.enrollments.get_mut(&Self::key(s, u)) else {
-            return false;
-        };
+        let slot = &mut self.slots[at as usize];
         if slot.entry != entry || slot.seq != seq || slot.status != 0 {
             return false;
         }
@@ -458,6 +519,7 @@ impl InMemoryStore {
             packed: HashMap::with_capacity_and_hasher(users, Fast::default()),
             packed_list: Vec::with_capacity(users),
             enrollments: HashMap::with_capacity_and_hasher(users, Fast::default()),
+            slots: Vec::with_capacity(users),
             heap: BinaryHeap::with_capacity(users),
             ..Default::default()
         };
@@ -488,11 +550,12 @@ impl InMemoryStore {
             + map(&g.other)
             + g.other_list.iter().map(|s| s.len() * 2 + 16).sum::<usize>()
             + map(&g.enrollments)
+            + g.slots.capacity() * std::mem::size_of::<Slot>()
             + map(&g.vars)
             + map(&g.ledger)
             + g.heap.capacity() * std::mem::size_of::<Wake>()
             + map(&g.leased)
-            + g.recent.capacity() * std::mem::size_of::<([u8; 16], u32)>()
+            + g.recent.capacity() * std::mem::size_of::<Recent>()
     }
 
     /// When the earliest scheduled (not leased) wake-up is due.
@@ -516,8 +579,8 @@ impl InMemoryStore {
         let mut n = 0;
         for user in users {
             let u = g.user(user);
-            if enroll_slot(&mut g, s, u, rule, now).is_ok() {
-                let entry = g.enrollments[&Inner::key(s, u)].entry;
+            if let Ok(at) = enroll_slot(&mut g, s, u, rule, now) {
+                let entry = g.slots[at as usize].entry;
                 g.heap.push(Reverse(Wake {
                     at: now,
                     scenario: s,
@@ -531,9 +594,11 @@ impl InMemoryStore {
     }
 }
 
-fn enroll_slot(g: &mut Inner, s: u16, u: u32, rule: Reentry, now: u32) -> std::result::Result<(), Refusal> {
+/// Enters user `u` into scenario `s`; returns the enrollment's slot.
+fn enroll_slot(g: &mut Inner, s: u16, u: u32, rule: Reentry, now: u32) -> std::result::Result<u32, Refusal> {
     let key = Inner::key(s, u);
-    let prior = g.enrollments.get(&key).copied();
+    let at = g.enrollments.get(&key).copied();
+    let prior = at.map(|at| g.slots[at as usize]);
     if let Some(p) = prior {
         if p.status == 0 {
             return Err(Refusal::AlreadyInside);
@@ -547,23 +612,32 @@ fn enroll_slot(g: &mut Inner, s: u16, u: u32, rule: Reentry, now: u32) -> std::r
         }
     }
     let entry = prior.map_or(1, |p| p.entry + 1);
-    g.enrollments.insert(
-        key,
-        Slot {
-            entered: now,
-            since: now,
-            wait_until: 0,
-            entry,
-            seq: 0,
-            step: 0,
-            last_sent: NO_STEP,
-            status: 0,
-        },
-    );
+    let slot = Slot {
+        entered: now,
+        since: now,
+        wait_until: 0,
+        entry,
+        seq: 0,
+        step: 0,
+        last_sent: NO_STEP,
+        status: 0,
+    };
+    let at = match at {
+        Some(at) => {
+            g.slots[at as usize] = slot;
+            at
+        }
+        None => {
+            let at = g.slots.len() as u32;
+            g.slots.push(slot);
+            g.enrollments.insert(key, at);
+            at
+        }
+    };
     if !g.vars.is_empty() {
         g.vars.remove(&key);
     }
-    Ok(())
+    Ok(at)
 }
 
 #[async_trait::async_trait]
@@ -581,7 +655,7 @@ impl StateStore for InMemoryStore {
         let u = g.user(user);
         match enroll_slot(&mut g, s, u, rule, secs(at)) {
             Err(r) => Ok(EnrollOutcome::Refused(r)),
-            Ok(()) => {
+            Ok(at) => {
                 let key = Inner::key(s, u);
                 if !vars.is_empty() {
                     g.vars.insert(
@@ -591,7 +665,7 @@ impl StateStore for InMemoryStore {
                             .collect(),
                     );
                 }
-                let slot = g.enrollments[&key];
+                let slot = g.slots[at as usize];
                 Ok(EnrollOutcome::Entered(g.enrollment(s, u, &slot)))
             }
         }
@@ -619,7 +693,8 @@ impl StateStore for InMemoryStore {
         };
         let mut out = Vec::new();
         for (s, id) in g.scenario_list.iter().enumerate() {
-            if let Some(slot) = g.enrollments.get(&Inner::key(s as u16, u)) {
+            if let Some(&at) = g.enrollments.get(&Inner::key(s as u16, u)) {
+                let slot = &g.slots[at as usize];
                 if slot.status == 0 {
                     out.push((id.to_string(), g.enrollment(s as u16, u, slot)));
                 }
@@ -634,11 +709,11 @@ impl StateStore for InMemoryStore {
         limit: usize,
     ) -> Result<Vec<(String, UserId, Enrollment)>> {
         let g = self.lock();
-        let mut all: Vec<(Arc<str>, UserId, (u32, u32))> = g
+        let mut all: Vec<(Arc<str>, UserId, (u32, u32, u32))> = g
             .enrollments
             .iter()
-            .filter(|(_, slot)| slot.status == 0)
-            .map(|(&(s, u), _)| (g.scenario_list[s as usize].clone(), g.user_id(u), (s, u)))
+            .filter(|(_, &at)| g.slots[at as usize].status == 0)
+            .map(|(&(s, u), &at)| (g.scenario_list[s as usize].clone(), g.user_id(u), (s, u, at)))
             .filter(|(s, u, _)| match after {
                 Some((a_s, a_u)) => (&**s, u.as_str()) > (a_s, a_u.as_str()),
                 None => true,
@@ -648,9 +723,8 @@ impl StateStore for InMemoryStore {
         all.truncate(limit);
         Ok(all
             .into_iter()
-            .map(|(s, u, key)| {
-                let slot = g.enrollments[&key];
-                let e = g.enrollment(key.0 as u16, key.1, &slot);
+            .map(|(s, u, (sc, ui, at))| {
+                let e = g.enrollment(sc as u16, ui, &g.slots[at as usize]);
                 (s.to_string(), u, e)
             })
             .collect())
@@ -730,6 +804,11 @@ impl Scheduler for InMemoryStore {
             }
             let Some(Reverse(w)) = g.heap.pop() else { break };
             g.leased.insert(w, until);
+            if w.user & OTHER_BIT == 0 {
+                // The engine names this user next (the read, the moves, the ack): from the cache.
+                let p = g.packed_list[w.user as usize];
+                g.remember(p, w.user);
+            }
             out.push(WakeUp {
                 scenario: g.scenario_list[usize::from(w.scenario)].clone(),
                 user: g.user_id(w.user),
@@ -770,6 +849,52 @@ impl Scheduler for InMemoryStore {
 mod tests {
     use super::*;
 
+    /// One digit at a time, as a reference for [`pack`].
+    fn pack_by_digit(user: &str) -> Option<[u8; 16]> {
+        let hex = user.strip_prefix('U')?;
+        if hex.len() != 32 {
+            return None;
+        }
+        let digit = |c: u8| match c {
+            b'0'..=b'9' => Some(c - b'0'),
+            b'a'..=b'f' => Some(c - b'a' + 10),
+            _ => None,
+        };
+        let mut out = [0u8; 16];
+        let b = hex.as_bytes();
+        for (i, o) in out.iter_mut().enumerate() {
+            *o = (digit(b[2 * i])? << 4) | digit(b[2 * i + 1])?;
+        }
+        Some(out)
+    }
+
+    #[test]
+    fn packing_matches_the_digit_by_digit_reference() {
+        let base = "U0123456789abcdeffedcba9876543210";
+        assert_eq!(pack(base), pack_by_digit(base));
+        assert!(pack(base).is_some());
+        // Every ASCII byte at every position (the `U` included), and a two-byte character
+        // in place of two digits (same length in bytes).
+        for pos in 0..base.len() {
+            for c in 0u8..0x80 {
+                let mut b = base.as_bytes().to_vec();
+                b[pos] = c;
+                let id = String::from_utf8(b).unwrap();
+                assert_eq!(pack(&id), pack_by_digit(&id), "{id:?}");
+            }
+            if pos + 2 <= base.len() && pos > 0 {
+                let id = format!("{}é{}", &base[..pos], &base[pos + 2..]);
+                assert_eq!(pack(&id), None, "{id:?}");
+                assert_eq!(pack_by_digit(&id), None, "{id:?}");
+            }
+        }
+        for i in 0..10_000u64 {
+            let id = format!("U{:016x}{:016x}", i.wrapping_mul(0x9e37_79b9_7f4a_7c15), !i);
+            assert_eq!(pack(&id), pack_by_digit(&id));
+            assert_eq!(unpack(&pack(&id).unwrap()), id);
+        }
+    }
+
     #[test]
     fn user_ids_pack_and_unpack_exactly() {
         let id = "U4af4980629d1b2c3e4f5a6b7c8d9e0f1";
@@ -807,6 +932,38 @@ mod tests {
     }
 
     #[test]
+    fn located_enrollments_are_the_tables_own() {
+        let mut g = Inner::default();
+        // More users than cache slots (many collide in the cache), and one id in another form.
+        let users: Vec<UserId> = (0..3 * RECENT as u64)
+            .map(|i| UserId::new(format!("U{:032x}", i.wrapping_mul(0x9e37_79b9_7f4a_7c15))))
+            .chain([UserId::new("Ushort")])
+            .collect();
+        let (a, b) = (g.scenario("a"), g.scenario("b"));
+        for (n, u) in users.iter().enumerate() {
+            let i = g.user(u);
+            enroll_slot(&mut g, a, i, Reentry::NotWhileInside, 1).unwrap();
+            if n % 3 == 0 {
+                enroll_slot(&mut g, b, i, Reentry::NotWhileInside, 1).unwrap();
+            }
+        }
+        let mut found = 0;
+        for round in 0..2 {
+            for (n, u) in users.iter().enumerate().rev() {
+                let i = g.find_user(u).unwrap();
+                for s in [a, b, a] {
+                    let want = g.enrollments.get(&Inner::key(s, i)).map(|&at| (i, at));
+                    found += usize::from(want.is_some());
+                    assert_eq!(g.locate(s, u), want, "round {round}, user {n}, scenario {s}");
+                }
+            }
+        }
+        assert_eq!(found, 2 * (2 * users.len() + users.len().div_ceil(3)));
+        assert_eq!(g.locate(a, &UserId::new(format!("U{:032x}", 7))), None);
+        assert_eq!(g.locate(a, &UserId::new("Uother")), None);
+    }
+
+    #[test]
     fn times_saturate_to_the_stored_range() {
         let t: Timestamp = "2026-05-15T01:02:03Z".parse().unwrap();
         assert_eq!(time(secs(t)), t);
@@ -830,8 +987,10 @@ mod tests {
     }
 
     #[test]
-    fn an_enrollment_takes_36_bytes_and_a_wake_up_16() {
-        assert_eq!(std::mem::size_of::<((u32, u32), Slot)>(), 36);
+    fn an_enrollment_takes_40_bytes_and_a_wake_up_16() {
+        // Its entry in the table, and its slot.
+        assert_eq!(std::mem::size_of::<((u32, u32), u32)>(), 12);
+        assert_eq!(std::mem::size_of::<Slot>(), 28);
         assert_eq!(std::mem::size_of::<Wake>(), 16);
     }
 }

@@ -1,12 +1,13 @@
 //! The host's profiles: what conditions read and what acts change, and the rich-menu switch.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 
 use line_core::ids::UserId;
 use line_segments::profile::{Event, Profile, Value};
 
 use crate::error::Result;
+use crate::memory::{pack, Fast};
 
 /// The set attribute that [`crate::model::Act::AddTag`] and `RemoveTag` change.
 pub const TAGS: &str = "tags";
@@ -40,9 +41,68 @@ pub trait RichMenuSwitcher: Send + Sync {
 }
 
 /// A [`ProfileStore`] in memory. Acts on an unknown user create an empty profile for them.
+///
+/// Profiles are found by a hash of the user id (one probe per lookup; a LINE user id is keyed by
+/// its 16 bytes, as in [`crate::memory`]); an ordered set of the ids serves [`ProfileStore::page`].
 #[derive(Debug, Default)]
 pub struct InMemoryProfiles {
-    inner: Mutex<BTreeMap<UserId, Arc<Profile>>>,
+    inner: Mutex<Profiles>,
+}
+
+/// The profiles by id, and their ids in order.
+#[derive(Debug, Default)]
+struct Profiles {
+    /// Profiles of LINE user ids (`U` and 32 lowercase hex digits), by the id's bytes.
+    packed: HashMap<[u8; 16], Arc<Profile>, Fast>,
+    /// Profiles of ids in any other form (the standard keyed hash: crafted ids cannot degrade it).
+    other: HashMap<UserId, Arc<Profile>>,
+    order: BTreeSet<UserId>,
+}
+
+impl Profiles {
+    fn get(&self, user: &UserId) -> Option<&Arc<Profile>> {
+        match pack(user.as_str()) {
+            Some(p) => self.packed.get(&p),
+            None => self.other.get(user),
+        }
+    }
+
+    fn insert(&mut self, profile: Profile) {
+        let id = profile.id.clone();
+        let before = match pack(id.as_str()) {
+            Some(p) => self.packed.insert(p, Arc::new(profile)),
+            None => self.other.insert(id.clone(), Arc::new(profile)),
+        };
+        if before.is_none() {
+            self.order.insert(id);
+        }
+    }
+
+    /// The user's profile, made empty if there is none.
+    fn entry(&mut self, user: &UserId) -> &mut Arc<Profile> {
+        use std::collections::hash_map::Entry;
+        let empty = || Arc::new(Profile::new(user.clone()));
+        match pack(user.as_str()) {
+            Some(p) => match self.packed.entry(p) {
+                Entry::Occupied(e) => e.into_mut(),
+                Entry::Vacant(v) => {
+                    self.order.insert(user.clone());
+                    v.insert(empty())
+                }
+            },
+            None => match self.other.entry(user.clone()) {
+                Entry::Occupied(e) => e.into_mut(),
+                Entry::Vacant(v) => {
+                    self.order.insert(user.clone());
+                    v.insert(empty())
+                }
+            },
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.packed.len() + self.other.len()
+    }
 }
 
 impl InMemoryProfiles {
@@ -62,7 +122,7 @@ impl InMemoryProfiles {
 
     /// Adds or replaces a profile.
     pub fn insert(&self, profile: Profile) {
-        self.lock().insert(profile.id.clone(), Arc::new(profile));
+        self.lock().insert(profile);
     }
 
     /// A copy of a profile.
@@ -77,19 +137,15 @@ impl InMemoryProfiles {
 
     /// Whether the store is empty.
     pub fn is_empty(&self) -> bool {
-        self.lock().is_empty()
+        self.lock().len() == 0
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<UserId, Arc<Profile>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Profiles> {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn update(&self, user: &UserId, f: impl FnOnce(&mut Profile)) {
-        let mut map = self.lock();
-        let slot = map
-            .entry(user.clone())
-            .or_insert_with(|| Arc::new(Profile::new(user.clone())));
-        f(Arc::make_mut(slot));
+        f(Arc::make_mut(self.lock().entry(user)));
     }
 }
 
@@ -100,15 +156,15 @@ impl ProfileStore for InMemoryProfiles {
     }
 
     async fn page(&self, after: Option<&UserId>, limit: usize) -> Result<Vec<Arc<Profile>>> {
-        let map = self.lock();
-        let iter: Box<dyn Iterator<Item = &Arc<Profile>>> = match after {
+        let g = self.lock();
+        let ids: Box<dyn Iterator<Item = &UserId>> = match after {
             Some(a) => Box::new(
-                map.range::<UserId, _>((std::ops::Bound::Excluded(a.clone()), std::ops::Bound::Unbounded))
-                    .map(|(_, p)| p),
+                g.order
+                    .range::<UserId, _>((std::ops::Bound::Excluded(a), std::ops::Bound::Unbounded)),
             ),
-            None => Box::new(map.values()),
+            None => Box::new(g.order.iter()),
         };
-        Ok(iter.take(limit).cloned().collect())
+        Ok(ids.take(limit).filter_map(|id| g.get(id).cloned()).collect())
     }
 
     async fn record_event(&self, user: &UserId, event: &Event) -> Result<()> {
