@@ -911,11 +911,7 @@ impl Ctx<'_> {
                 let mut req = NarrowcastRequest::new(messages.clone());
                 req.recipient = n.recipient(uploaded).map_err(Error::segment("campaign recipient"))?;
                 req.filter = n.filter_model().map_err(Error::segment("campaign filter"))?;
-                let sent = self
-                    .client
-                    .narrowcast(&req, None)
-                    .await
-                    .map_err(Error::api("narrowcast"))?;
+                let sent = self.client.narrowcast(&req).await.map_err(Error::api("narrowcast"))?;
                 let id = sent
                     .request_id
                     .ok_or_else(|| Error::check("narrowcast without x-line-request-id"))?;
