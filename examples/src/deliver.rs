@@ -95,11 +95,11 @@ pub async fn deliver(out: &mut dyn Write, options: &DeliverOptions) -> Result<De
     let mut friends: Vec<UserId> = Vec::new();
     let mut start: Option<String> = None;
     loop {
-        let page = client
-            .get_followers(start.as_deref(), Some(1000))
-            .await
-            .map_err(Error::api("getFollowers"))?
-            .into_body();
+        let mut req = client.get_followers().limit(1000);
+        if let Some(start) = &start {
+            req = req.start(start);
+        }
+        let page = req.await.map_err(Error::api("getFollowers"))?.into_body();
         friends.extend(page.user_ids);
         match page.next {
             Some(next) => start = Some(next),

@@ -172,7 +172,8 @@ pub async fn run_with(out: &mut dyn Write, client: &Client, options: &LiveOption
         (true, Some(to)) => {
             let key = RetryKey::new();
             let sent = client
-                .push_message(&PushMessageRequest::new(to.as_str(), greeting.clone()), Some(key))
+                .push_message(PushMessageRequest::new(to.as_str(), greeting.clone()))
+                .retry_key(key)
                 .await
                 .map_err(Error::api("pushMessage"))?;
             summary.pushed = greeting.len();

@@ -242,7 +242,7 @@ impl AccountTokenSource {
         let result = match &self.config {
             TokenConfig::V21 { .. } => self
                 .endpoint
-                .revoke_channel_token_by_jwt(&RevokeChannelTokenByJWTRequest::new(
+                .revoke_channel_token_by_jwt(RevokeChannelTokenByJWTRequest::new(
                     self.channel_id.as_str(),
                     SecretString::new(self.secret.expose()),
                     token,
@@ -251,7 +251,7 @@ impl AccountTokenSource {
                 .map(|_| true),
             TokenConfig::ShortLived => self
                 .endpoint
-                .revoke_channel_token(&RevokeChannelTokenRequest::new(token))
+                .revoke_channel_token(RevokeChannelTokenRequest::new(token))
                 .await
                 .map(|_| true),
             _ => Ok(false),

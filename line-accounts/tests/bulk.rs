@@ -85,7 +85,7 @@ async fn push_one(emu: &Emulator) {
     let client = emu.client_builder().build().unwrap();
     let to = emu.follower_ids()[0].clone();
     client
-        .push_message(&PushMessageRequest::new(to.as_str(), hello()), None)
+        .push_message(PushMessageRequest::new(to.as_str(), hello()))
         .await
         .unwrap();
 }

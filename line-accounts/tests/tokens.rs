@@ -271,7 +271,7 @@ async fn a_401_makes_the_next_call_issue_a_new_token() {
         .base_url(emu.base_url())
         .build()
         .unwrap();
-    raw.revoke_channel_token_by_jwt(&line_core::model::RevokeChannelTokenByJWTRequest::new(
+    raw.revoke_channel_token_by_jwt(line_core::model::RevokeChannelTokenByJWTRequest::new(
         id.as_str(),
         secret.expose(),
         first.expose(),

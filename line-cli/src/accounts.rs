@@ -192,7 +192,7 @@ async fn check_one(handle: &AccountHandle) -> Result<String, String> {
         }
         _ => {
             client
-                .verify_channel_token(&VerifyChannelTokenRequest::new(token.expose()))
+                .verify_channel_token(VerifyChannelTokenRequest::new(token.expose()))
                 .await
         }
     }

@@ -328,7 +328,7 @@ async fn quota_reports_each_account_and_the_total() {
     for user in emu.follower_ids() {
         let hello: Message = TextMessage::new("hello").into();
         client
-            .push_message(&PushMessageRequest::new(user.as_str(), vec![hello]), None)
+            .push_message(PushMessageRequest::new(user.as_str(), vec![hello]))
             .await
             .unwrap();
     }

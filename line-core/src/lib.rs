@@ -8,8 +8,9 @@
 //!   unknown properties, unknown union kinds and unknown enum values survive a
 //!   parse and serialize round trip. It is the `line-model` crate (no HTTP, no
 //!   async), re-exported; so are [`ids`], [`secret`] and [`limits`].
-//! - [`client`] (feature `client`, on by default): one async method per
-//!   operation, with retries ([`retry`]), retry keys, client-side rate limits
+//! - [`client`] (feature `client`, on by default): one lazy request builder
+//!   per operation ([`client::request`]: sent on `.await`, or turned into a
+//!   request without network by `try_into_request()`), with retries ([`retry`]), retry keys, client-side rate limits
 //!   ([`ratelimit`]), token sources, dry runs and fan-out.
 //! - [`webhook`]: signature check, lenient lossless parsing of all event
 //!   types, redelivery dedupe, account link, and (feature `axum`) an extractor.

@@ -21,7 +21,9 @@ async fn upload_by_file_is_multipart_with_a_text_file() {
         .mount(&server)
         .await;
     let resp = client
-        .create_audience_for_uploading_user_ids(Some("vip"), None, Some("first upload"), b"U1\nU2\n".to_vec())
+        .create_audience_for_uploading_user_ids(b"U1\nU2\n".to_vec())
+        .description("vip")
+        .upload_description("first upload")
         .await
         .unwrap();
     assert_eq!(resp.status, 202);
@@ -74,7 +76,9 @@ async fn create_audience_by_ids_and_list_with_typed_query() {
         serde_json::from_value(json!({"description": "cosmetics fans", "audiences": [{"id": "U1"}]})).unwrap();
     client.create_audience_group(&req).await.unwrap();
     let list = client
-        .get_audience_groups(2, None, Some(&AudienceGroupStatus::Ready), Some(40), None, None)
+        .get_audience_groups(2)
+        .status(AudienceGroupStatus::Ready)
+        .size(40)
         .await
         .unwrap()
         .body;

@@ -51,7 +51,7 @@ async fn push_sends_auth_content_type_retry_key_and_body() {
         .mount(&server)
         .await;
     let resp = client
-        .push_message(&PushMessageRequest::new("U123", hello()), None)
+        .push_message(PushMessageRequest::new("U123", hello()))
         .await
         .unwrap();
     assert_eq!(resp.status, 200);
@@ -76,7 +76,7 @@ async fn reply_has_no_retry_key() {
         .mount(&server)
         .await;
     let resp = client
-        .reply_message(&ReplyMessageRequest::new("rt", hello()))
+        .reply_message(ReplyMessageRequest::new("rt", hello()))
         .await
         .unwrap();
     assert!(resp.retry_key.is_none());
@@ -105,7 +105,7 @@ async fn retries_on_500_reuse_the_same_retry_key() {
         .mount(&server)
         .await;
     let req = MulticastRequest::new(hello(), vec![UserId::new("U1"), UserId::new("U2")]);
-    let resp = client.multicast(&req, None).await.unwrap();
+    let resp = client.multicast(&req).await.unwrap();
     assert_eq!(resp.attempts, 3);
     assert_eq!(resp.request_id.unwrap(), "ok-3");
     let keys = retry_keys(&server.received_requests().await.unwrap());
@@ -133,7 +133,7 @@ async fn retries_on_timeout_reuse_the_same_retry_key() {
         .expect(1)
         .mount(&server)
         .await;
-    let resp = client.broadcast(&BroadcastRequest::new(hello()), None).await.unwrap();
+    let resp = client.broadcast(BroadcastRequest::new(hello())).await.unwrap();
     assert_eq!(resp.attempts, 2);
     let keys = retry_keys(&server.received_requests().await.unwrap());
     assert_eq!(keys.len(), 2);
@@ -157,7 +157,8 @@ async fn a_409_for_the_retry_key_is_success_with_the_accepted_request_id() {
         .mount(&server)
         .await;
     let resp = client
-        .push_message(&PushMessageRequest::new("U1", hello()), Some(key))
+        .push_message(PushMessageRequest::new("U1", hello()))
+        .retry_key(key)
         .await
         .unwrap();
     assert_eq!(resp.status, 409);
@@ -180,7 +181,7 @@ async fn the_monthly_quota_429_is_not_retried() {
         .mount(&server)
         .await;
     let err = client
-        .push_message(&PushMessageRequest::new("U1", hello()), None)
+        .push_message(PushMessageRequest::new("U1", hello()))
         .await
         .unwrap_err();
     assert!(err.is_monthly_quota(), "{err:?}");
@@ -210,7 +211,7 @@ async fn the_rate_limit_429_is_retried() {
         .mount(&server)
         .await;
     let resp = client
-        .push_message(&PushMessageRequest::new("U1", hello()), None)
+        .push_message(PushMessageRequest::new("U1", hello()))
         .await
         .unwrap();
     assert_eq!(resp.attempts, 2);
@@ -232,7 +233,7 @@ async fn a_400_is_not_retried_and_keeps_message_details_and_request_id() {
         .mount(&server)
         .await;
     let err = client
-        .push_message(&PushMessageRequest::new("U1", hello()), None)
+        .push_message(PushMessageRequest::new("U1", hello()))
         .await
         .unwrap_err();
     let api = err.api().unwrap();
@@ -262,10 +263,7 @@ async fn give_up_after_max_attempts_with_the_last_error() {
         .expect(3)
         .mount(&server)
         .await;
-    let err = client
-        .narrowcast(&NarrowcastRequest::new(hello()), None)
-        .await
-        .unwrap_err();
+    let err = client.narrowcast(NarrowcastRequest::new(hello())).await.unwrap_err();
     assert_eq!(err.status(), Some(503));
     let keys = retry_keys(&server.received_requests().await.unwrap());
     assert_eq!(keys.len(), 3);
@@ -288,7 +286,8 @@ async fn narrowcast_202_and_a_caller_set_retry_key() {
         .mount(&server)
         .await;
     let resp = client
-        .narrowcast(&NarrowcastRequest::new(hello()), Some(key))
+        .narrowcast(NarrowcastRequest::new(hello()))
+        .retry_key(key)
         .await
         .unwrap();
     assert_eq!(resp.status, 202);
@@ -337,7 +336,7 @@ async fn an_unexpected_response_body_names_the_pointer() {
         .mount(&server)
         .await;
     let err = client
-        .push_message(&PushMessageRequest::new("U1", hello()), None)
+        .push_message(PushMessageRequest::new("U1", hello()))
         .await
         .unwrap_err();
     match err.kind() {

@@ -23,11 +23,9 @@ async fn coupons_list_with_repeated_status_query() {
         .mount(&server)
         .await;
     let page = client
-        .list_coupon(
-            Some(&[ListCouponStatus::Running, ListCouponStatus::Draft]),
-            None,
-            Some(50),
-        )
+        .list_coupon()
+        .status(&[ListCouponStatus::Running, ListCouponStatus::Draft])
+        .limit(50)
         .await
         .unwrap()
         .body;
@@ -56,7 +54,8 @@ async fn pnp_sends_the_delivery_tag_header() {
         .await;
     let req = PnpMessagesRequest::new(vec![TextMessage::new("Your parcel ships today").into()], "819012345678");
     client
-        .push_messages_by_phone(&req, Some("order-2026-11-25-0001"))
+        .push_messages_by_phone(&req)
+        .delivery_tag("order-2026-11-25-0001")
         .await
         .unwrap();
 }
@@ -101,11 +100,11 @@ async fn chat_webhook_settings_and_insight() {
         .mount(&server)
         .await;
     client
-        .mark_messages_as_read(&MarkMessagesAsReadRequest::new(ChatReference::new("U1")))
+        .mark_messages_as_read(MarkMessagesAsReadRequest::new(ChatReference::new("U1")))
         .await
         .unwrap();
     client
-        .set_webhook_endpoint(&SetWebhookEndpointRequest::new("https://shop.example/callback"))
+        .set_webhook_endpoint(SetWebhookEndpointRequest::new("https://shop.example/callback"))
         .await
         .unwrap();
     let demo = client.get_friends_demographics().await.unwrap().body;
@@ -144,7 +143,7 @@ async fn liff_membership_and_shop() {
     assert_eq!(apps.apps.unwrap()[0].liff_id.as_deref(), Some("1234-abcd"));
     assert!(client.get_membership_list().await.unwrap().body.memberships.is_empty());
     client
-        .mission_sticker_v3(&MissionStickerRequest::new("U1", "p", "STICKER", false))
+        .mission_sticker_v3(MissionStickerRequest::new("U1", "p", "STICKER", false))
         .await
         .unwrap();
 }

@@ -28,7 +28,11 @@ async fn followers_page_through_start_and_limit() {
     let mut all = Vec::new();
     let mut start: Option<String> = None;
     loop {
-        let page = client.get_followers(start.as_deref(), Some(2)).await.unwrap().body;
+        let mut req = client.get_followers().limit(2);
+        if let Some(s) = &start {
+            req = req.start(s);
+        }
+        let page = req.await.unwrap().body;
         all.extend(page.user_ids);
         match page.next {
             Some(n) => start = Some(n),

@@ -1,5 +1,6 @@
 //! The client-side rate limiter delays a burst instead of drawing 429s.
 
+use std::future::IntoFuture as _;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -63,7 +64,7 @@ async fn a_burst_waits_for_tokens_and_draws_no_429() {
         .unwrap();
     let start = Instant::now();
     let req = MulticastRequest::new(vec![TextMessage::new("hi").into()], vec![UserId::new("U1")]);
-    let calls = (0..40).map(|_| client.multicast(&req, None));
+    let calls = (0..40).map(|_| client.multicast(&req).into_future());
     let results = futures::future::join_all(calls).await;
     let elapsed = start.elapsed();
     assert_eq!(rejected.load(Ordering::SeqCst), 0, "no request drew a 429");

@@ -93,7 +93,7 @@ async fn retry_after_in_seconds_is_honoured_on_a_429() {
         .expect(2)
         .mount(&server)
         .await;
-    let resp = client.push_message(&push(), None).await.unwrap();
+    let resp = client.push_message(push()).await.unwrap();
     assert_eq!(resp.attempts, 2);
     assert!(seq.gap() >= Duration::from_secs(1), "retried after {:?}", seq.gap());
 }
@@ -136,7 +136,7 @@ async fn retry_after_as_an_http_date_is_honoured() {
         .expect(2)
         .mount(&server)
         .await;
-    client.push_message(&push(), None).await.unwrap();
+    client.push_message(push()).await.unwrap();
     assert!(
         seq.gap() >= Duration::from_secs(1),
         "{date}: retried after {:?}",
@@ -153,7 +153,7 @@ async fn a_retry_after_beyond_the_policy_gives_up_and_carries_it() {
         .expect(1)
         .mount(&server)
         .await;
-    let err = client.push_message(&push(), None).await.unwrap_err();
+    let err = client.push_message(push()).await.unwrap_err();
     let api = err.api().unwrap();
     assert_eq!(api.status, 429);
     assert_eq!(api.retry_after, Some(Duration::from_secs(3600)));
@@ -173,7 +173,7 @@ async fn a_500_on_create_rich_menu_is_an_unknown_outcome_after_exactly_one_reque
         .expect(1)
         .mount(&server)
         .await;
-    let err = client.create_rich_menu(&rich_menu()).await.unwrap_err();
+    let err = client.create_rich_menu(rich_menu()).await.unwrap_err();
     let unknown = err
         .outcome_unknown()
         .unwrap_or_else(|| panic!("not an unknown outcome: {err:?}"));
@@ -284,7 +284,7 @@ async fn a_rate_limited_create_rich_menu_is_retried() {
         .expect(2)
         .mount(&server)
         .await;
-    let resp = client.create_rich_menu(&rich_menu()).await.unwrap();
+    let resp = client.create_rich_menu(rich_menu()).await.unwrap();
     assert_eq!((resp.attempts, resp.body.rich_menu_id.as_str()), (2, "richmenu-1"));
 }
 
@@ -308,7 +308,7 @@ async fn a_connection_refused_before_sending_is_retried() {
         .rate_limiter(RateLimiter::disabled())
         .build()
         .unwrap();
-    let call = tokio::spawn(async move { client.create_rich_menu(&rich_menu()).await });
+    let call = tokio::spawn(async move { client.create_rich_menu(rich_menu()).await });
     // The first attempt is refused at once; the server comes up before the retry.
     tokio::time::sleep(Duration::from_millis(300)).await;
     let listener = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();

@@ -107,7 +107,7 @@ async fn bulk_link_is_a_202_and_list_parses() {
         .mount(&server)
         .await;
     let resp = client
-        .link_rich_menu_id_to_users(&RichMenuBulkLinkRequest::new(
+        .link_rich_menu_id_to_users(RichMenuBulkLinkRequest::new(
             "richmenu-abc",
             vec![UserId::new("U1"), UserId::new("U2")],
         ))

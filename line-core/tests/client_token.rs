@@ -52,8 +52,8 @@ async fn stateless_tokens_are_issued_once_and_reused() {
     assert!(!dbg.contains("s&cret"), "{dbg}");
     let client = client_with(&server, Arc::new(source));
     let req = PushMessageRequest::new("U1", vec![]);
-    client.push_message(&req, None).await.unwrap();
-    client.push_message(&req, None).await.unwrap();
+    client.push_message(&req).await.unwrap();
+    client.push_message(&req).await.unwrap();
 }
 
 #[tokio::test]

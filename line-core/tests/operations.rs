@@ -2,14 +2,15 @@
 //! the spec's method and path to the spec's host.
 //!
 //! The facts come from `tests/data/operations.tsv` (derived from the specs).
-//! Each method is called once against a local mock server whose three hosts
-//! are told apart by a path prefix; the recorded request must match the spec.
+//! Each builder is turned into its request without network once, and sent
+//! once against a local mock server whose three hosts are told apart by a
+//! path prefix; both must match the spec and the operation registry.
 
 mod common;
 
 use std::collections::BTreeMap;
 
-use line_core::client::{operations, Client, HttpMethod};
+use line_core::client::{operations, Client, HttpMethod, RequestAuth};
 use line_core::ratelimit::RateLimiter;
 use line_core::retry::RetryPolicy;
 use wiremock::matchers::any;
@@ -117,7 +118,10 @@ async fn every_operation_has_a_method_that_sends_the_spec_method_and_path() {
         .unwrap();
 
     let facts = facts();
-    let calls: BTreeMap<&str, _> = common::generated_calls::calls().into_iter().collect();
+    let calls: BTreeMap<&str, _> = common::generated_calls::calls()
+        .into_iter()
+        .map(|c| (c.id, c))
+        .collect();
     let mut problems = Vec::new();
     for (id, fact) in &facts {
         let Some(call) = calls.get(id.as_str()) else {
@@ -125,7 +129,7 @@ async fn every_operation_has_a_method_that_sends_the_spec_method_and_path() {
             continue;
         };
         let before = server.received_requests().await.unwrap_or_default().len();
-        let _ = call(&client).await; // the body of `{}` may not fit the response type; only the request matters
+        let _ = (call.send)(&client).await; // the body of `{}` may not fit the response type; only the request matters
         let requests = server.received_requests().await.unwrap_or_default();
         if requests.len() != before + 1 {
             problems.push(format!("{id}: sent {} requests instead of 1", requests.len() - before));
@@ -144,6 +148,100 @@ async fn every_operation_has_a_method_that_sends_the_spec_method_and_path() {
         match path.strip_prefix(prefix) {
             Some(rest) if path_matches(&fact.path, rest) => {}
             _ => problems.push(format!("{id}: sent {path} but the spec says {prefix}{}", fact.path)),
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "{} problems:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+}
+
+/// `try_into_request` on all 110 operations, without network: the request
+/// names its registry entry, and its method, host, path template, content
+/// type, retry key and authentication agree with the spec and the registry.
+#[test]
+fn every_builder_makes_its_request_without_network() {
+    let client = Client::builder()
+        .token("test-token")
+        .api_base("http://api.test")
+        .data_base("http://data.test")
+        .manager_base("http://manager.test")
+        .build()
+        .unwrap();
+    let facts = facts();
+    let calls = common::generated_calls::calls();
+    assert_eq!(calls.len(), 110, "one builder per operation");
+    let mut problems = Vec::new();
+    for call in &calls {
+        let id = call.id;
+        let (Some(fact), Some(op)) = (facts.get(id), operations::ALL.iter().find(|o| o.id == id)) else {
+            problems.push(format!("{id}: not in the facts or the registry"));
+            continue;
+        };
+        let req = match (call.request)(&client) {
+            Ok(req) => req,
+            Err(e) => {
+                problems.push(format!("{id}: try_into_request failed: {e}"));
+                continue;
+            }
+        };
+        if req.operation().id != id {
+            problems.push(format!("{id}: the request names {}", req.operation().id));
+        }
+        if req.method() != op.method || req.method().as_str() != fact.method {
+            problems.push(format!(
+                "{id}: method {} but the spec says {}",
+                req.method().as_str(),
+                fact.method
+            ));
+        }
+        if !path_matches(op.path, req.path()) || !path_matches(&fact.path, req.path()) {
+            problems.push(format!("{id}: path {} but the template is {}", req.path(), fact.path));
+        }
+        let base = match fact.server.as_str() {
+            "https://api.line.me" => "http://api.test",
+            "https://api-data.line.me" => "http://data.test",
+            _ => "http://manager.test",
+        };
+        if !req.url().starts_with(&format!("{base}{}", req.path())) {
+            problems.push(format!("{id}: url {} is not on {base}", req.url()));
+        }
+        // A binary upload (`*/*`) carries the content type the caller gave (the sample's is image/png).
+        let expected = if call.content_type == "*/*" {
+            "image/png"
+        } else {
+            call.content_type
+        };
+        let content_type = req.header("content-type").unwrap_or_default();
+        if !content_type.starts_with(expected) || content_type.is_empty() != expected.is_empty() {
+            problems.push(format!(
+                "{id}: content type {content_type:?} but the spec's body is {expected:?}"
+            ));
+        }
+        if req.body().is_empty() != expected.is_empty() {
+            problems.push(format!("{id}: no body"));
+        }
+        if req.retry_key().is_some() != op.retry_key || req.header("X-Line-Retry-Key").is_some() != op.retry_key {
+            problems.push(format!(
+                "{id}: retry key {:?} but the registry says {}",
+                req.retry_key(),
+                op.retry_key
+            ));
+        }
+        let auth_ok = matches!(
+            (req.auth(), op.auth),
+            (RequestAuth::Bearer, line_core::client::AuthScheme::Bearer)
+                | (RequestAuth::Basic { .. }, line_core::client::AuthScheme::Basic)
+                | (RequestAuth::None, line_core::client::AuthScheme::None)
+        );
+        if !auth_ok {
+            problems.push(format!(
+                "{id}: auth {:?} but the registry says {:?}",
+                req.auth(),
+                op.auth
+            ));
         }
     }
     assert!(

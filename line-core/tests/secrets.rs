@@ -64,7 +64,7 @@ async fn no_secret_in_debug_errors_or_logs() {
         .build()
         .unwrap();
     let err = client
-        .push_message(&PushMessageRequest::new("U1", vec![]), None)
+        .push_message(PushMessageRequest::new("U1", vec![]))
         .await
         .unwrap_err();
 

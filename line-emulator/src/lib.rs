@@ -15,7 +15,7 @@
 //! let client = emu.client_builder().build()?;
 //! let alice = emu.users()[0].user_id.clone();
 //! let req = PushMessageRequest::new(alice.as_str(), vec![TextMessage::new("hi").into()]);
-//! let sent = client.push_message(&req, None).await?;
+//! let sent = client.push_message(&req).await?;
 //! let inbox = emu.messages(&alice);
 //! assert_eq!(inbox.len(), 1);
 //! assert_eq!(Some(&inbox[0].request_id), sent.request_id.as_ref());

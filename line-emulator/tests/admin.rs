@@ -68,10 +68,10 @@ async fn messages_reset_calls_and_user_creation() {
     let before = emu.users();
     let alice = before[0].user_id.clone();
     let sent = client
-        .push_message(
-            &PushMessageRequest::new(alice.as_str(), vec![TextMessage::new("hi").into()]),
-            None,
-        )
+        .push_message(PushMessageRequest::new(
+            alice.as_str(),
+            vec![TextMessage::new("hi").into()],
+        ))
         .await
         .unwrap();
     let url = format!("{}/_emulator/messages?userId={}", emu.base_url(), alice.as_str());

@@ -85,7 +85,7 @@ async fn narrowcast_to_an_audience_with_a_demographic_filter() {
             {"type": "age", "gte": "age_30"}
         ]}}
     }));
-    let r = client.narrowcast(&req, None).await.unwrap();
+    let r = client.narrowcast(&req).await.unwrap();
     assert_eq!(r.status, 202);
     let request_id = r.request_id.unwrap();
     let expected: Vec<&UserId> = members
@@ -110,10 +110,9 @@ async fn small_audiences_fail_with_error_code_4_and_empty_targets_with_2() {
     let (emu, client) = start(EmulatorConfig::new().friends(10)).await;
     let small = create_audience(&client, &emu.follower_ids()).await;
     let r = client
-        .narrowcast(
-            &narrowcast(json!({"recipient": {"type": "audience", "audienceGroupId": small}})),
-            None,
-        )
+        .narrowcast(narrowcast(
+            json!({"recipient": {"type": "audience", "audienceGroupId": small}}),
+        ))
         .await
         .unwrap();
     let p = client
@@ -126,7 +125,7 @@ async fn small_audiences_fail_with_error_code_4_and_empty_targets_with_2() {
     assert_eq!(emu.delivered_count(), 0);
 
     let nobody = narrowcast(json!({"filter": {"demographic": {"type": "appType", "oneOf": []}}}));
-    let r = client.narrowcast(&nobody, None).await.unwrap();
+    let r = client.narrowcast(&nobody).await.unwrap();
     let p = client
         .get_narrowcast_progress(r.request_id.unwrap().as_str())
         .await
@@ -135,10 +134,9 @@ async fn small_audiences_fail_with_error_code_4_and_empty_targets_with_2() {
     assert_eq!(p.error_code, Some(2));
 
     let err = client
-        .narrowcast(
-            &narrowcast(json!({"recipient": {"type": "audience", "audienceGroupId": 1}})),
-            None,
-        )
+        .narrowcast(narrowcast(
+            json!({"recipient": {"type": "audience", "audienceGroupId": 1}}),
+        ))
         .await
         .unwrap_err();
     assert_eq!(api(&err).status, 400);
@@ -149,20 +147,20 @@ async fn redelivery_reaches_the_recipients_of_an_earlier_request_and_limit_caps_
     let (emu, client) = start(EmulatorConfig::new().friends(8)).await;
     let users = emu.follower_ids();
     let first = client
-        .multicast(
-            &MulticastRequest::new(vec![TextMessage::new("first").into()], users[..5].to_vec()),
-            None,
-        )
+        .multicast(MulticastRequest::new(
+            vec![TextMessage::new("first").into()],
+            users[..5].to_vec(),
+        ))
         .await
         .unwrap();
     let rid = first.request_id.unwrap();
     let req = narrowcast(json!({"recipient": {"type": "redelivery", "requestId": rid.as_str()}}));
-    client.narrowcast(&req, None).await.unwrap();
+    client.narrowcast(&req).await.unwrap();
     for (i, u) in users.iter().enumerate() {
         assert_eq!(emu.messages(u).len(), if i < 5 { 2 } else { 0 }, "user {i}");
     }
     let capped = narrowcast(json!({"limit": {"max": 3}}));
-    let r = client.narrowcast(&capped, None).await.unwrap();
+    let r = client.narrowcast(&capped).await.unwrap();
     let p = client
         .get_narrowcast_progress(r.request_id.unwrap().as_str())
         .await
@@ -174,7 +172,7 @@ async fn redelivery_reaches_the_recipients_of_an_earlier_request_and_limit_caps_
 
     let not = narrowcast(json!({"recipient": {"type": "operator", "not":
         {"type": "redelivery", "requestId": rid.as_str()}}}));
-    let not_id = client.narrowcast(&not, None).await.unwrap().request_id.unwrap();
+    let not_id = client.narrowcast(&not).await.unwrap().request_id.unwrap();
     for (i, u) in users.iter().enumerate() {
         let got = emu.messages(u).iter().filter(|m| m.request_id == not_id).count();
         assert_eq!(got, usize::from(i >= 5), "user {i}");
@@ -189,7 +187,7 @@ async fn narrowcast_waits_until_its_job_is_due() {
         .clock(Arc::new(clock.clone()))
         .job_delay(Duration::from_secs(60));
     let (emu, client) = start(config).await;
-    let r = client.narrowcast(&narrowcast(json!({})), None).await.unwrap();
+    let r = client.narrowcast(narrowcast(json!({}))).await.unwrap();
     let rid = r.request_id.unwrap();
     let p = client.get_narrowcast_progress(rid.as_str()).await.unwrap().body;
     assert_eq!(p.phase.as_str(), "waiting");
@@ -208,25 +206,29 @@ async fn upload_and_add_by_file_on_the_data_host() {
     let users = emu.follower_ids();
     let file = format!("{}\n{}\n\n", users[0].as_str(), users[1].as_str());
     let r = client
-        .create_audience_for_uploading_user_ids(Some("by file"), Some(false), None, file.into_bytes())
+        .create_audience_for_uploading_user_ids(file.into_bytes())
+        .description("by file")
+        .is_ifa_audience(false)
         .await
         .unwrap();
     assert_eq!(r.status, 202);
     let id = r.body.audience_group_id.unwrap();
     let more = format!("{}\n{}", users[1].as_str(), users[2].as_str());
     client
-        .add_user_ids_to_audience(Some(id), None, more.into_bytes())
+        .add_user_ids_to_audience(more.into_bytes())
+        .audience_group_id(id)
         .await
         .unwrap();
     let expected: Vec<String> = users[..3].iter().map(|u| u.as_str().to_owned()).collect();
     assert_eq!(emu.audience_members(id), Some(expected));
     let err = client
-        .create_audience_for_uploading_user_ids(None, None, None, b"U1".to_vec())
+        .create_audience_for_uploading_user_ids(b"U1".to_vec())
         .await
         .unwrap_err();
     assert_eq!(api(&err).details[0].property.as_deref(), Some("description"));
     let err = client
-        .add_user_ids_to_audience(Some(42), None, b"x".to_vec())
+        .add_user_ids_to_audience(b"x".to_vec())
+        .audience_group_id(42)
         .await
         .unwrap_err();
     assert_eq!(api(&err).details[0].property.as_deref(), Some("audienceGroupId"));

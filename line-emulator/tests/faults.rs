@@ -75,14 +75,14 @@ async fn a_lost_response_is_delivered_and_its_retry_key_answers_409() {
     let alice = emu.users()[0].user_id.clone();
     let req = PushMessageRequest::new(alice.as_str(), vec![TextMessage::new("hello").into()]);
     let key = RetryKey::new();
-    let err = client.push_message(&req, Some(key)).await.unwrap_err();
+    let err = client.push_message(&req).retry_key(key).await.unwrap_err();
     assert!(
         matches!(err.kind(), ErrorKind::Connection { .. } | ErrorKind::Timeout { .. }),
         "{err:?}"
     );
     assert_eq!(emu.messages(&alice).len(), 1, "accepted before the answer was lost");
     emu.set_faults(FaultConfig::none()).unwrap();
-    let again = client.push_message(&req, Some(key)).await.unwrap();
+    let again = client.push_message(&req).retry_key(key).await.unwrap();
     assert!(again.body.is_duplicate());
     assert_eq!(
         again.accepted_request_id.as_ref(),
@@ -99,12 +99,12 @@ async fn errors_rate_limits_and_timeouts_are_not_delivered() {
 
     emu.set_faults(FaultConfig::none().with_default(FaultRule::new().error_rate(1.0)))
         .unwrap();
-    let err = client.push_message(&req, None).await.unwrap_err();
+    let err = client.push_message(&req).await.unwrap_err();
     assert_eq!(err.api().map(|a| a.status), Some(500));
 
     emu.set_faults(FaultConfig::none().with_default(FaultRule::new().rate_limit_rate(1.0)))
         .unwrap();
-    let err = client.push_message(&req, None).await.unwrap_err();
+    let err = client.push_message(&req).await.unwrap_err();
     let a = err.api().unwrap();
     assert_eq!(a.status, 429);
     assert_eq!(a.too_many_requests, Some(line_core::TooManyRequests::RateLimit));
@@ -117,7 +117,7 @@ async fn errors_rate_limits_and_timeouts_are_not_delivered() {
         .retry_policy(RetryPolicy::none())
         .build()
         .unwrap();
-    let err = impatient.push_message(&req, None).await.unwrap_err();
+    let err = impatient.push_message(&req).await.unwrap_err();
     assert!(matches!(err.kind(), ErrorKind::Timeout { .. }), "{err:?}");
 
     assert!(emu.messages(&alice).is_empty());

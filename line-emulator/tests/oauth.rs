@@ -120,7 +120,7 @@ async fn a_signed_assertion_gives_a_v21_token_that_verifies_and_revokes() {
         "a refused revocation changes nothing"
     );
     s.raw
-        .revoke_channel_token_by_jwt(&RevokeChannelTokenByJWTRequest::new(CHANNEL, SECRET, token.as_str()))
+        .revoke_channel_token_by_jwt(RevokeChannelTokenByJWTRequest::new(CHANNEL, SECRET, token.as_str()))
         .await
         .unwrap();
     assert_eq!(call_with(&s, &token).await, Some(401), "a revoked token is refused");
@@ -266,13 +266,13 @@ async fn short_lived_tokens_from_the_channel_secret() {
     assert_eq!(call_with(&s, &token).await, None);
     let v = s
         .raw
-        .verify_channel_token(&VerifyChannelTokenRequest::new(token.as_str()))
+        .verify_channel_token(VerifyChannelTokenRequest::new(token.as_str()))
         .await
         .unwrap()
         .body;
     assert_eq!(v.client_id, CHANNEL);
     s.raw
-        .revoke_channel_token(&RevokeChannelTokenRequest::new(token.as_str()))
+        .revoke_channel_token(RevokeChannelTokenRequest::new(token.as_str()))
         .await
         .unwrap();
     assert_eq!(call_with(&s, &token).await, Some(401));
@@ -298,7 +298,7 @@ async fn stateless_tokens_last_15_minutes_and_cannot_be_revoked() {
     assert_eq!(s.emu.issued_tokens(CHANNEL).len(), 2);
     let err = s
         .raw
-        .revoke_channel_token(&RevokeChannelTokenRequest::new(token.as_str()))
+        .revoke_channel_token(RevokeChannelTokenRequest::new(token.as_str()))
         .await
         .unwrap_err();
     assert_eq!(err.api().unwrap().status, 400);
@@ -328,7 +328,7 @@ async fn the_configured_token_and_login_tokens_work_as_before() {
     assert_eq!(other.get_bot_info().await.unwrap_err().api().unwrap().status, 401);
     // An issued token is accepted next to the configured one.
     let r = fixed
-        .issue_channel_token(&IssueChannelTokenRequest::new("client_credentials", CHANNEL, SECRET))
+        .issue_channel_token(IssueChannelTokenRequest::new("client_credentials", CHANNEL, SECRET))
         .await
         .unwrap()
         .body;

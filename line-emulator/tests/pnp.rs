@@ -62,7 +62,8 @@ async fn a_number_with_line_gets_200_then_a_signed_delivery_webhook_with_the_tag
     .unwrap();
     let sent_at = std::time::Instant::now();
     let resp = client
-        .push_messages_by_phone(&request("+819012345678"), Some("shipment-000000001"))
+        .push_messages_by_phone(request("+819012345678"))
+        .delivery_tag("shipment-000000001")
         .await
         .unwrap();
     let (body, sig, at) = tokio::time::timeout(Duration::from_secs(5), seen.recv())
@@ -97,10 +98,7 @@ async fn without_a_tag_the_webhook_carries_the_hashed_number() {
     let (url, mut seen) = receiver().await;
     let (emu, client) = start(EmulatorConfig::new().webhook_url(url)).await;
     emu.add_phone_user(PhoneUser::with_line("+818000001234")).unwrap();
-    client
-        .push_messages_by_phone(&request("+818000001234"), None)
-        .await
-        .unwrap();
+    client.push_messages_by_phone(request("+818000001234")).await.unwrap();
     let (body, _, _) = tokio::time::timeout(Duration::from_secs(5), seen.recv())
         .await
         .unwrap()
@@ -120,14 +118,16 @@ async fn numbers_without_line_or_unknown_get_422_and_ones_that_never_confirm_get
     emu.add_phone_user(PhoneUser::never_confirms("+819033334444")).unwrap();
     for number in ["+819011112222", "+819099990000"] {
         let err = client
-            .push_messages_by_phone(&request(number), Some("order-0000000000042"))
+            .push_messages_by_phone(request(number))
+            .delivery_tag("order-0000000000042")
             .await
             .unwrap_err();
         assert_eq!(api(&err).status, 422, "{number}");
     }
     assert_eq!(emu.pnp_refused(), 2);
     client
-        .push_messages_by_phone(&request("+819033334444"), Some("order-0000000000043"))
+        .push_messages_by_phone(request("+819033334444"))
+        .delivery_tag("order-0000000000043")
         .await
         .unwrap();
     assert!(
@@ -147,7 +147,8 @@ async fn bad_requests_get_400_in_lines_shape() {
     // Tags outside 16 to 100 characters.
     for tag in ["short", &"x".repeat(101)] {
         let err = client
-            .push_messages_by_phone(&request("+819012345678"), Some(tag))
+            .push_messages_by_phone(request("+819012345678"))
+            .delivery_tag(tag)
             .await
             .unwrap_err();
         assert_eq!(api(&err).status, 400);
@@ -156,12 +157,12 @@ async fn bad_requests_get_400_in_lines_shape() {
     // A `to` that is the number itself, not its hash.
     let mut raw = request("+819012345678");
     raw.to = "+819012345678".into();
-    let err = client.push_messages_by_phone(&raw, None).await.unwrap_err();
+    let err = client.push_messages_by_phone(&raw).await.unwrap_err();
     assert_eq!(api(&err).status, 400);
     assert_eq!(api(&err).details[0].property.as_deref(), Some("to"));
     // No messages.
     let empty = PnpMessagesRequest::new(Vec::new(), phone_hash("+819012345678"));
-    let err = client.push_messages_by_phone(&empty, None).await.unwrap_err();
+    let err = client.push_messages_by_phone(&empty).await.unwrap_err();
     assert_eq!(api(&err).status, 400);
     assert_eq!(api(&err).details[0].property.as_deref(), Some("messages"));
     // A body that is not JSON.
@@ -185,11 +186,8 @@ async fn the_daily_count_is_of_delivered_messages() {
     emu.add_phone_user(PhoneUser::never_confirms("+819033334444")).unwrap();
     let mut two = request("+819012345678");
     two.messages.push(TextMessage::new("Track it in the app.").into());
-    client.push_messages_by_phone(&two, None).await.unwrap();
-    client
-        .push_messages_by_phone(&request("+819033334444"), None)
-        .await
-        .unwrap();
+    client.push_messages_by_phone(&two).await.unwrap();
+    client.push_messages_by_phone(request("+819033334444")).await.unwrap();
     let today = jiff::Timestamp::now()
         .to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::offset(9)))
         .strftime("%Y%m%d")

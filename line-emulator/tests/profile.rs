@@ -35,11 +35,11 @@ async fn followers_page_with_start_and_limit() {
     let mut start_token: Option<String> = None;
     let mut pages = 0;
     loop {
-        let page = client
-            .get_followers(start_token.as_deref(), Some(10))
-            .await
-            .unwrap()
-            .body;
+        let mut req = client.get_followers().limit(10);
+        if let Some(start) = &start_token {
+            req = req.start(start);
+        }
+        let page = req.await.unwrap().body;
         assert!(page.user_ids.len() <= 10);
         all.extend(page.user_ids);
         pages += 1;
@@ -53,9 +53,9 @@ async fn followers_page_with_start_and_limit() {
     assert_eq!(all.len(), 24);
     assert!(!all.contains(&blocked));
 
-    let err = client.get_followers(None, Some(1001)).await.unwrap_err();
+    let err = client.get_followers().limit(1001).await.unwrap_err();
     assert_eq!(api(&err).details[0].property.as_deref(), Some("limit"));
-    let err = client.get_followers(Some("garbage"), None).await.unwrap_err();
+    let err = client.get_followers().start("garbage").await.unwrap_err();
     assert_eq!(api(&err).details[0].property.as_deref(), Some("start"));
 }
 

@@ -75,7 +75,7 @@ async fn send_all(client: Client, users: Vec<UserId>, n: usize) -> Vec<u16> {
                 let mut failures = Vec::new();
                 while next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < n {
                     let req = MulticastRequest::new(vec![TextMessage::new("hi").into()], users.clone());
-                    if let Err(e) = client.multicast(&req, None).await {
+                    if let Err(e) = client.multicast(&req).await {
                         failures.push(e.status().unwrap_or(0));
                     }
                 }

@@ -28,7 +28,7 @@ fn menu(name: &str) -> RichMenuRequest {
 }
 
 async fn menu_with_image(client: &line_core::client::Client, name: &str) -> String {
-    let id = client.create_rich_menu(&menu(name)).await.unwrap().body.rich_menu_id;
+    let id = client.create_rich_menu(menu(name)).await.unwrap().body.rich_menu_id;
     client
         .set_rich_menu_image(&id, png(2500, 843), "image/png")
         .await
@@ -39,8 +39,8 @@ async fn menu_with_image(client: &line_core::client::Client, name: &str) -> Stri
 #[tokio::test]
 async fn create_get_list_delete() {
     let (emu, client) = start(EmulatorConfig::new()).await;
-    let a = client.create_rich_menu(&menu("a")).await.unwrap().body.rich_menu_id;
-    let b = client.create_rich_menu(&menu("b")).await.unwrap().body.rich_menu_id;
+    let a = client.create_rich_menu(menu("a")).await.unwrap().body.rich_menu_id;
+    let b = client.create_rich_menu(menu("b")).await.unwrap().body.rich_menu_id;
     assert!(a.starts_with("richmenu-") && a != b);
     let got = client.get_rich_menu(&a).await.unwrap().body;
     assert_eq!(got.rich_menu_id, a);
@@ -72,7 +72,7 @@ async fn invalid_menus_name_each_property() {
     assert_eq!(props, ["size.width", "chatBarText"]);
     let err = client.validate_rich_menu_object(&bad).await.unwrap_err();
     assert_eq!(api(&err).status, 400);
-    client.validate_rich_menu_object(&menu("ok")).await.unwrap();
+    client.validate_rich_menu_object(menu("ok")).await.unwrap();
 
     let mut outside = menu("x");
     outside.areas.as_mut().unwrap()[1].bounds.as_mut().unwrap().x = Some(1300);
@@ -88,7 +88,7 @@ async fn invalid_menus_name_each_property() {
 #[tokio::test]
 async fn images_upload_once_download_and_must_match_the_size() {
     let (_emu, client) = start(EmulatorConfig::new()).await;
-    let id = client.create_rich_menu(&menu("m")).await.unwrap().body.rich_menu_id;
+    let id = client.create_rich_menu(menu("m")).await.unwrap().body.rich_menu_id;
     let err = client.get_rich_menu_image(&id).await.unwrap_err();
     assert_eq!(api(&err).status, 404);
     let err = client
@@ -123,7 +123,7 @@ async fn default_and_per_user_links() {
     let (emu, client) = start(EmulatorConfig::new().friends(2)).await;
     let alice = emu.users()[0].user_id.clone();
     let bare = client
-        .create_rich_menu(&menu("no image"))
+        .create_rich_menu(menu("no image"))
         .await
         .unwrap()
         .body
@@ -170,13 +170,13 @@ async fn bulk_link_and_unlink_answer_202() {
     let users: Vec<UserId> = emu.follower_ids();
     let id = menu_with_image(&client, "bulk").await;
     let r = client
-        .link_rich_menu_id_to_users(&RichMenuBulkLinkRequest::new(id.clone(), users.clone()))
+        .link_rich_menu_id_to_users(RichMenuBulkLinkRequest::new(id.clone(), users.clone()))
         .await
         .unwrap();
     assert_eq!(r.status, 202);
     assert!(users.iter().all(|u| emu.rich_menu_of(u) == Some(id.clone())));
     let r = client
-        .unlink_rich_menu_id_from_users(&RichMenuBulkUnlinkRequest::new(users[..2].to_vec()))
+        .unlink_rich_menu_id_from_users(RichMenuBulkUnlinkRequest::new(users[..2].to_vec()))
         .await
         .unwrap();
     assert_eq!(r.status, 202);
@@ -185,7 +185,7 @@ async fn bulk_link_and_unlink_answer_202() {
 
     let too_many: Vec<UserId> = (0..501).map(|i| UserId::new(format!("U{i:032x}"))).collect();
     let err = client
-        .link_rich_menu_id_to_users(&RichMenuBulkLinkRequest::new(id, too_many))
+        .link_rich_menu_id_to_users(RichMenuBulkLinkRequest::new(id, too_many))
         .await
         .unwrap_err();
     assert_eq!(api(&err).details[0].property.as_deref(), Some("userIds"));
@@ -197,28 +197,28 @@ async fn aliases_create_get_update_list_delete() {
     let one = menu_with_image(&client, "one").await;
     let two = menu_with_image(&client, "two").await;
     client
-        .create_rich_menu_alias(&CreateRichMenuAliasRequest::new("page-1", one.clone()))
+        .create_rich_menu_alias(CreateRichMenuAliasRequest::new("page-1", one.clone()))
         .await
         .unwrap();
     let err = client
-        .create_rich_menu_alias(&CreateRichMenuAliasRequest::new("page-1", two.clone()))
+        .create_rich_menu_alias(CreateRichMenuAliasRequest::new("page-1", two.clone()))
         .await
         .unwrap_err();
     assert_eq!(api(&err).message, "conflict richmenu alias id");
     let err = client
-        .create_rich_menu_alias(&CreateRichMenuAliasRequest::new("bad alias!", two.clone()))
+        .create_rich_menu_alias(CreateRichMenuAliasRequest::new("bad alias!", two.clone()))
         .await
         .unwrap_err();
     assert_eq!(api(&err).details[0].property.as_deref(), Some("richMenuAliasId"));
     let got = client.get_rich_menu_alias("page-1").await.unwrap().body;
     assert_eq!(got.rich_menu_id, one);
     client
-        .update_rich_menu_alias("page-1", &UpdateRichMenuAliasRequest::new(two.clone()))
+        .update_rich_menu_alias("page-1", UpdateRichMenuAliasRequest::new(two.clone()))
         .await
         .unwrap();
     assert_eq!(emu.rich_menu_aliases()["page-1"], two);
     client
-        .create_rich_menu_alias(&CreateRichMenuAliasRequest::new("page-2", one.clone()))
+        .create_rich_menu_alias(CreateRichMenuAliasRequest::new("page-2", one.clone()))
         .await
         .unwrap();
     let list = client.get_rich_menu_alias_list().await.unwrap().body;
@@ -288,9 +288,9 @@ async fn batch_replaces_and_unlinks_with_progress() {
 async fn create_is_limited_to_100_per_hour() {
     let (emu, client) = start(EmulatorConfig::new()).await;
     for i in 0..100 {
-        client.create_rich_menu(&menu(&format!("m{i}"))).await.unwrap();
+        client.create_rich_menu(menu(&format!("m{i}"))).await.unwrap();
     }
-    let err = client.create_rich_menu(&menu("one too many")).await.unwrap_err();
+    let err = client.create_rich_menu(menu("one too many")).await.unwrap_err();
     assert_eq!(api(&err).status, 429);
     assert_eq!(emu.rich_menu_ids().len(), 100);
 }

@@ -28,14 +28,11 @@ async fn push_delivers_in_order_with_request_ids() {
     let (emu, client) = start(EmulatorConfig::new().friends(2)).await;
     let alice = emu.users()[0].user_id.clone();
     let r1 = client
-        .push_message(
-            &PushMessageRequest::new(alice.as_str(), vec![text("one"), text("two")]),
-            None,
-        )
+        .push_message(PushMessageRequest::new(alice.as_str(), vec![text("one"), text("two")]))
         .await
         .unwrap();
     let r2 = client
-        .push_message(&PushMessageRequest::new(alice.as_str(), vec![text("three")]), None)
+        .push_message(PushMessageRequest::new(alice.as_str(), vec![text("three")]))
         .await
         .unwrap();
     let body = r1.body.clone().into_new().expect("fresh send");
@@ -59,9 +56,9 @@ async fn retry_key_duplicate_answers_409_for_24_hours_of_emulated_time() {
     let alice = emu.users()[0].user_id.clone();
     let req = PushMessageRequest::new(alice.as_str(), vec![text("once")]);
     let key = RetryKey::new();
-    let first = client.push_message(&req, Some(key)).await.unwrap();
+    let first = client.push_message(&req).retry_key(key).await.unwrap();
     assert!(!first.body.is_duplicate());
-    let again = client.push_message(&req, Some(key)).await.unwrap();
+    let again = client.push_message(&req).retry_key(key).await.unwrap();
     assert_eq!(again.status, 409);
     assert!(again.body.is_duplicate());
     assert_eq!(again.accepted_request_id, first.request_id);
@@ -69,9 +66,15 @@ async fn retry_key_duplicate_answers_409_for_24_hours_of_emulated_time() {
     assert_eq!(emu.messages(&alice).len(), 1, "a duplicate is not delivered");
 
     clock.advance(SignedDuration::from_hours(23));
-    assert!(client.push_message(&req, Some(key)).await.unwrap().body.is_duplicate());
+    assert!(client
+        .push_message(&req)
+        .retry_key(key)
+        .await
+        .unwrap()
+        .body
+        .is_duplicate());
     clock.advance(SignedDuration::from_hours(2));
-    let later = client.push_message(&req, Some(key)).await.unwrap();
+    let later = client.push_message(&req).retry_key(key).await.unwrap();
     assert!(!later.body.is_duplicate(), "keys are kept 24 h only");
     assert_eq!(emu.messages(&alice).len(), 2);
 }
@@ -83,7 +86,7 @@ async fn multicast_validates_count_and_recipients() {
 
     let six = vec![text("x"); 6];
     let err = client
-        .multicast(&MulticastRequest::new(six, users.clone()), None)
+        .multicast(MulticastRequest::new(six, users.clone()))
         .await
         .unwrap_err();
     let a = api(&err);
@@ -93,27 +96,27 @@ async fn multicast_validates_count_and_recipients() {
 
     let many: Vec<UserId> = (0..501).map(|i| UserId::new(format!("U{i:032x}"))).collect();
     let err = client
-        .multicast(&MulticastRequest::new(vec![text("x")], many), None)
+        .multicast(MulticastRequest::new(vec![text("x")], many))
         .await
         .unwrap_err();
     assert_eq!(api(&err).details[0].property.as_deref(), Some("to"));
 
     let bad = vec![UserId::new("not-a-user")];
     let err = client
-        .multicast(&MulticastRequest::new(vec![text("x")], bad), None)
+        .multicast(MulticastRequest::new(vec![text("x")], bad))
         .await
         .unwrap_err();
     assert_eq!(api(&err).details[0].property.as_deref(), Some("to[0]"));
 
     let empty_text = vec![text("")];
     let err = client
-        .multicast(&MulticastRequest::new(empty_text, users.clone()), None)
+        .multicast(MulticastRequest::new(empty_text, users.clone()))
         .await
         .unwrap_err();
     assert_eq!(api(&err).details[0].property.as_deref(), Some("messages[0].text"));
 
     let ok = client
-        .multicast(&MulticastRequest::new(vec![text("hi")], users.clone()), None)
+        .multicast(MulticastRequest::new(vec![text("hi")], users.clone()))
         .await
         .unwrap();
     assert_eq!(ok.status, 200);
@@ -135,21 +138,21 @@ async fn blocked_users_and_non_friends_receive_nothing() {
         vec![text("sale")],
         vec![friend.clone(), blocked.clone(), stranger.clone()],
     );
-    client.multicast(&req, None).await.unwrap();
+    client.multicast(&req).await.unwrap();
     assert_eq!(emu.messages(&friend).len(), 1);
     assert!(emu.messages(&blocked).is_empty());
     assert!(emu.messages(&stranger).is_empty());
     assert_eq!(emu.quota_consumption(), 1);
 
     client
-        .broadcast(&BroadcastRequest::new(vec![text("all")]), None)
+        .broadcast(BroadcastRequest::new(vec![text("all")]))
         .await
         .unwrap();
     assert_eq!(emu.messages(&friend).len(), 2);
     assert!(emu.messages(&blocked).is_empty());
 
     let unknown = PushMessageRequest::new(format!("U{:032x}", 7u8), vec![text("?")]);
-    let err = client.push_message(&unknown, None).await.unwrap_err();
+    let err = client.push_message(&unknown).await.unwrap_err();
     assert_eq!(api(&err).message, "Failed to send messages");
 }
 
@@ -160,13 +163,13 @@ async fn reply_tokens_are_single_use_and_expire() {
     let alice = emu.users()[0].user_id.clone();
     let token = emu.issue_reply_token(&alice).unwrap();
     let r = client
-        .reply_message(&ReplyMessageRequest::new(token.clone(), vec![text("thanks")]))
+        .reply_message(ReplyMessageRequest::new(token.clone(), vec![text("thanks")]))
         .await
         .unwrap();
     assert_eq!(r.body.sent_messages.len(), 1);
     assert_eq!(text_of(&emu.messages(&alice)[0].message), "thanks");
     let err = client
-        .reply_message(&ReplyMessageRequest::new(token, vec![text("again")]))
+        .reply_message(ReplyMessageRequest::new(token, vec![text("again")]))
         .await
         .unwrap_err();
     assert_eq!(api(&err).message, "Invalid reply token");
@@ -174,7 +177,7 @@ async fn reply_tokens_are_single_use_and_expire() {
     let stale = emu.issue_reply_token(&alice).unwrap();
     clock.advance(SignedDuration::from_secs(61));
     let err = client
-        .reply_message(&ReplyMessageRequest::new(stale, vec![text("late")]))
+        .reply_message(ReplyMessageRequest::new(stale, vec![text("late")]))
         .await
         .unwrap_err();
     assert_eq!(api(&err).status, 400);
@@ -187,11 +190,11 @@ async fn monthly_quota_answers_429_and_the_quota_endpoints_report_it() {
     let (emu, client) = start(EmulatorConfig::new().friends(3).monthly_quota(Some(4))).await;
     let users: Vec<UserId> = emu.users().into_iter().map(|u| u.user_id).collect();
     client
-        .multicast(&MulticastRequest::new(vec![text("a")], users.clone()), None)
+        .multicast(MulticastRequest::new(vec![text("a")], users.clone()))
         .await
         .unwrap();
     let err = client
-        .multicast(&MulticastRequest::new(vec![text("b")], users.clone()), None)
+        .multicast(MulticastRequest::new(vec![text("b")], users.clone()))
         .await
         .unwrap_err();
     assert_eq!(api(&err).status, 429);
@@ -203,7 +206,7 @@ async fn monthly_quota_answers_429_and_the_quota_endpoints_report_it() {
     let used = client.get_message_quota_consumption().await.unwrap().body;
     assert_eq!(used.total_usage, 3);
     client
-        .push_message(&PushMessageRequest::new(users[0].as_str(), vec![text("c")]), None)
+        .push_message(PushMessageRequest::new(users[0].as_str(), vec![text("c")]))
         .await
         .unwrap();
     assert_eq!(

@@ -89,10 +89,7 @@ async fn events_are_signed_and_parse_with_line_core() {
     assert_eq!(t.text, "こんにちは");
     let token = m.reply_token.clone().unwrap();
     client
-        .reply_message(&ReplyMessageRequest::new(
-            token,
-            vec![TextMessage::new("どうも").into()],
-        ))
+        .reply_message(ReplyMessageRequest::new(token, vec![TextMessage::new("どうも").into()]))
         .await
         .unwrap();
     assert_eq!(emu.messages(&alice).len(), 1);

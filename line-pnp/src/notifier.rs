@@ -214,7 +214,8 @@ impl Notifier {
         request.notification_disabled = notice.notification_disabled;
         match self
             .client
-            .push_messages_by_phone(&request, Some(notice.tag.as_str()))
+            .push_messages_by_phone(&request)
+            .delivery_tag(notice.tag.as_str())
             .await
         {
             Ok(resp) => {

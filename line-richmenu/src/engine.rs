@@ -679,7 +679,7 @@ impl RichMenus {
                             calls.create += 1;
                             let resp = self
                                 .client
-                                .create_rich_menu(&menu.to_request())
+                                .create_rich_menu(menu.to_request())
                                 .await
                                 .map_err(|e| Error::api("createRichMenu", e))?;
                             menu_count += 1;
@@ -744,14 +744,14 @@ impl RichMenus {
                 Some(_) => {
                     calls.alias += 1;
                     self.client
-                        .update_rich_menu_alias(alias, &UpdateRichMenuAliasRequest::new(id.as_str()))
+                        .update_rich_menu_alias(alias, UpdateRichMenuAliasRequest::new(id.as_str()))
                         .await
                         .map_err(|e| Error::api("updateRichMenuAlias", e))?;
                 }
                 None => {
                     calls.alias += 1;
                     self.client
-                        .create_rich_menu_alias(&CreateRichMenuAliasRequest::new(alias.clone(), id.as_str()))
+                        .create_rich_menu_alias(CreateRichMenuAliasRequest::new(alias.clone(), id.as_str()))
                         .await
                         .map_err(|e| Error::api("createRichMenuAlias", e))?;
                 }

@@ -237,7 +237,7 @@ async fn client_push(
         })?;
         body.custom_aggregation_units = Some(vec![unit]);
     }
-    match client.push_message(&body, Some(retry_key)).await {
+    match client.push_message(&body).retry_key(retry_key).await {
         Ok(r) => Ok(match r.body {
             Sent::Duplicate => Accepted::Before,
             _ => Accepted::New,

@@ -172,7 +172,7 @@ impl Sender for CrashSender {
             f.0 += 1;
             f.1 = f.1.max(f.0);
         }
-        let r = self.client.push(user, m, key).await;
+        let r = Sender::push(&self.client, user, m, key).await;
         self.flight.lock().unwrap().0 -= 1;
         if self.crash.hit(Point::AfterCall) {
             return Err(SendFailure::Unknown {

@@ -79,7 +79,7 @@ struct DyingSender {
 #[async_trait::async_trait]
 impl Sender for DyingSender {
     async fn push(&self, user: &UserId, m: &Rendered, key: RetryKey) -> Result<Accepted, SendFailure> {
-        let r = self.client.push(user, m, key).await;
+        let r = Sender::push(&self.client, user, m, key).await;
         let n = self.pushes.fetch_add(1, Ordering::SeqCst) + 1;
         if Some(n) == self.crash_at && r.is_ok() {
             report(&format!("crashed after {n} pushes"));

@@ -151,11 +151,11 @@ async fn the_emulator_refuses_a_unit_name_against_lines_rules() {
     );
     for bad in ["promo-a", "", "a234567890123456789012345678901"] {
         body.custom_aggregation_units = Some(vec![bad.to_owned()]);
-        let e = client.push_message(&body, None).await.unwrap_err();
+        let e = client.push_message(&body).await.unwrap_err();
         assert!(e.to_string().contains("customAggregationUnits"), "{bad}: {e}");
     }
     body.custom_aggregation_units = Some(vec!["a".into(), "b".into()]);
-    assert!(client.push_message(&body, None).await.is_err(), "one unit per request");
+    assert!(client.push_message(&body).await.is_err(), "one unit per request");
     assert_eq!(w.emu.messages(&w.users[0]).len(), 0);
 }
 

@@ -13,6 +13,8 @@ pub struct Op<'a> {
     pub path: String,
     pub id: String,
     pub fn_name: String,
+    /// The request builder's type name.
+    pub builder: String,
     pub server: String,
     pub auth: &'static str,
     pub summary: String,
@@ -110,6 +112,7 @@ pub fn load_ops<'a>(specs: &'a [crate::gen::Spec]) -> Result<Vec<Op<'a>>, String
                     method,
                     path: path.clone(),
                     fn_name: snake(&id),
+                    builder: pascal(&id),
                     rate: rate_class(&id, &spec.fname),
                     konst: upper_snake(&id),
                     id,
@@ -276,150 +279,22 @@ pub fn emit_client(g: &mut Gen<'_>, ops: &[Op<'_>]) -> Result<(String, String), 
     opsrc += "];\n";
 
     let mut m = String::from(crate::emit::HEADER);
-    m += "//! One method per LINE operation.\n\n";
-    m += "#![allow(clippy::too_many_arguments)]\n\n";
-    m += "use bytes::Bytes;\n\nuse super::operations as op;\nuse super::{Blob, Call, Client, Response, Sent};\nuse crate::model::*;\nuse crate::Error;\n\n";
-    m += "impl Client {\n";
+    m += "//! One request builder per LINE operation, declared with `operation!` (see `request.rs`).\n\n";
+    m += "use super::request::operation;\nuse crate::model::*;\n\n";
     for o in ops {
-        let mut args: Vec<String> = Vec::new();
-        let mut lines: Vec<String> = Vec::new();
-        let mut fmt_path = o.path.clone();
-        let mut fmt_args: Vec<String> = Vec::new();
-        let pp_list = path_params(&o.path);
-        for pp in &pp_list {
-            let ident = field_ident(pp);
-            let stand_in = string_param(pp);
-            let (ty, _) = match path_param(o, pp) {
-                Some(prm) => param_type(g, o, prm),
-                None => param_type(g, o, &stand_in),
-            };
-            if ty == "str" {
-                args.push(format!("{ident}: &str"));
-                fmt_args.push(format!("super::path_segment({ident})"));
-            } else {
-                args.push(format!("{ident}: {ty}"));
-                fmt_args.push(ident.clone());
-            }
-            fmt_path = fmt_path.replace(&format!("{{{pp}}}"), "{}");
-        }
-        let path_expr = if fmt_args.is_empty() {
-            format!("{}.to_owned()", rust_str(&o.path))
-        } else {
-            format!("format!({}, {})", rust_str(&fmt_path), fmt_args.join(", "))
+        let inputs = inputs(g, o);
+        let (args, setters): (Vec<&Input>, Vec<&Input>) = inputs.iter().partition(|i| i.required);
+        let inner = match &o.success {
+            None => None,
+            Some((ct, sch)) if ct == "application/json" => Some(body_type(sch, "serde_json::Value")),
+            Some(_) => None,
         };
-        lines.push(format!(
-            "        let mut call = Call::new(&op::{}, {path_expr});\n",
-            o.konst
-        ));
-        if let Some((ct, sch)) = &o.body {
-            match ct.as_str() {
-                "application/json" => {
-                    args.push(format!("body: &{}", body_type(sch, "serde_json::Value")));
-                    lines.push("        call.json(body)?;\n".to_owned());
-                }
-                "application/x-www-form-urlencoded" => {
-                    args.push(format!(
-                        "body: &{}",
-                        body_type(sch, &format!("{}Request", pascal(&o.id)))
-                    ));
-                    lines.push("        call.form(body)?;\n".to_owned());
-                }
-                "multipart/form-data" => {
-                    let req: Vec<String> = sch.get_or_empty("required").items().iter().map(Node::text).collect();
-                    for (pname, psch) in sch.get_or_empty("properties").entries() {
-                        let ident = field_ident(pname);
-                        if psch.str_of("format") == Some("binary") {
-                            args.push(format!("{ident}: impl Into<Bytes>"));
-                            lines.push(format!(
-                                "        call.multipart_file({}, \"text/plain\", {ident}.into());\n",
-                                rust_str(pname)
-                            ));
-                        } else {
-                            let rty = match psch.str_of("type") {
-                                Some("integer") => "i64",
-                                Some("boolean") => "bool",
-                                _ => "&str",
-                            };
-                            if req.contains(pname) {
-                                args.push(format!("{ident}: {rty}"));
-                                lines.push(format!("        call.multipart_text({}, {ident});\n", rust_str(pname)));
-                            } else {
-                                args.push(format!("{ident}: Option<{rty}>"));
-                                lines.push(format!(
-                                    "        if let Some(v) = {ident} {{\n            call.multipart_text({}, v);\n        }}\n",
-                                    rust_str(pname)
-                                ));
-                            }
-                        }
-                    }
-                }
-                _ => {
-                    args.push("body: impl Into<Bytes>".to_owned());
-                    args.push("content_type: &str".to_owned());
-                    lines.push("        call.raw(body.into(), content_type);\n".to_owned());
-                }
-            }
-        }
-        for prm in &o.params {
-            let pname = param_name(prm);
-            match param_in(prm).as_str() {
-                "query" => {
-                    let ident = field_ident(&pname);
-                    let (ty, kind) = param_type(g, o, prm);
-                    let required = prm.has("required");
-                    let aty = match kind.as_str() {
-                        "str" => "&str".to_owned(),
-                        "array_enum" => format!("&[{ty}]"),
-                        "array_str" => "&[&str]".to_owned(),
-                        "enum" | "enum_or_struct" => format!("&{ty}"),
-                        _ => ty.clone(),
-                    };
-                    let call = if kind == "array_enum" || kind == "array_str" {
-                        "query_all"
-                    } else {
-                        "query"
-                    };
-                    if required {
-                        args.push(format!("{ident}: {aty}"));
-                        lines.push(format!("        call.{call}({}, {ident});\n", rust_str(&pname)));
-                    } else {
-                        args.push(format!("{ident}: Option<{aty}>"));
-                        lines.push(format!(
-                            "        if let Some(v) = {ident} {{\n            call.{call}({}, v);\n        }}\n",
-                            rust_str(&pname)
-                        ));
-                    }
-                }
-                "header" => {
-                    if pname == "X-Line-Retry-Key" {
-                        args.push("retry_key: Option<crate::RetryKey>".to_owned());
-                        lines.push("        call.retry_key(retry_key);\n".to_owned());
-                    } else {
-                        let ident = field_ident(&pname.replace("X-Line-", ""));
-                        args.push(format!("{ident}: Option<&str>"));
-                        lines.push(format!(
-                            "        if let Some(v) = {ident} {{\n            call.header({}, v);\n        }}\n",
-                            rust_str(&pname)
-                        ));
-                    }
-                }
-                _ => {}
-            }
-        }
-        if o.auth == "Basic" {
-            args.push("client_id: &str".to_owned());
-            args.push("client_secret: &crate::ChannelSecret".to_owned());
-            lines.push("        call.basic_auth(client_id, client_secret);\n".to_owned());
-        }
-        let (mut rty, mut finish) = match &o.success {
-            None => ("()".to_owned(), "empty()"),
-            Some((ct, sch)) if ct == "application/json" => (body_type(sch, "serde_json::Value"), "json()"),
-            Some(_) => ("Blob".to_owned(), "blob()"),
+        let resp = match (&o.success, o.retry_key) {
+            (_, true) => format!("sent({})", inner.unwrap_or_else(|| "()".to_owned())),
+            (None, false) => "empty".to_owned(),
+            (Some((ct, _)), false) if ct == "application/json" => format!("json({})", inner.unwrap_or_default()),
+            (Some(_), false) => "blob".to_owned(),
         };
-        if o.retry_key {
-            rty = format!("Sent<{rty}>");
-            finish = "sent()";
-        }
         let summary = o.summary.trim();
         let description = o.description.trim();
         let doc = if summary.is_empty() {
@@ -427,6 +302,7 @@ pub fn emit_client(g: &mut Gen<'_>, ops: &[Op<'_>]) -> Result<(String, String), 
         } else {
             summary.to_owned()
         };
+        m += "operation! {\n";
         m += &doc_lines(Some(&doc), "    ");
         if !description.is_empty() && description != doc {
             m += "    ///\n";
@@ -436,22 +312,223 @@ pub fn emit_client(g: &mut Gen<'_>, ops: &[Op<'_>]) -> Result<(String, String), 
         if let Some(url) = &o.doc_url {
             m += &format!("    /// <{url}>\n");
         }
-        if o.retry_key {
-            m += "    ///\n    /// `retry_key`: pass the key you persisted to resume a send after a crash; `None` makes a fresh one.\n    /// The same key is reused on every automatic retry, and a 409 for it is returned as [`Sent::Duplicate`].\n";
-        }
-        let argstr: String = args.iter().map(|a| format!(", {a}")).collect();
-        m += &format!(
-            "    pub async fn {}(&self{argstr}) -> Result<Response<{rty}>, Error> {{\n",
-            o.fn_name
+        let arglist: Vec<String> = args.iter().map(|i| i.decl()).collect();
+        let head = format!(
+            "    fn {}({}) -> {resp} as {} = {}",
+            o.fn_name,
+            arglist.join(", "),
+            o.builder,
+            o.konst
         );
-        if lines.len() == 1 {
-            lines[0] = lines[0].replace("let mut call", "let call");
+        if head.len() <= 116 {
+            m += &head;
+        } else {
+            m += &format!("    fn {}(\n", o.fn_name);
+            for a in &arglist {
+                m += &format!("        {a},\n");
+            }
+            m += &format!("    ) -> {resp} as {} = {}", o.builder, o.konst);
         }
-        m += &lines.concat();
-        m += &format!("        self.execute(call).await?.{finish}\n    }}\n\n");
+        if setters.is_empty() {
+            m += " {}\n}\n\n";
+            continue;
+        }
+        m += " {\n";
+        for i in &setters {
+            m += &doc_lines(Some(&i.doc), "        ");
+            m += &format!("        {},\n", i.decl());
+        }
+        m += "    }\n}\n\n";
     }
-    m += "}\n";
     Ok((opsrc, m))
+}
+
+/// One input of an operation, as `operation!` declares it: `PLACE name: FORM = "wire"`.
+struct Input {
+    place: &'static str,
+    ident: String,
+    form: String,
+    wire: Option<String>,
+    required: bool,
+    /// Doc of its setter (optional inputs).
+    doc: String,
+}
+
+impl Input {
+    fn decl(&self) -> String {
+        match &self.wire {
+            Some(w) => format!("{} {}: {} = {}", self.place, self.ident, self.form, rust_str(w)),
+            None => format!("{} {}: {}", self.place, self.ident, self.form),
+        }
+    }
+}
+
+/// The `operation!` form of a parameter of this type and kind (see `param_type`).
+fn param_form(ty: &str, kind: &str) -> String {
+    match kind {
+        "str" => "str".to_owned(),
+        "copy" => format!("num({ty})"),
+        "array_enum" => format!("list({ty})"),
+        "array_str" => "list(&'a str)".to_owned(),
+        _ => format!("choice({ty})"),
+    }
+}
+
+/// The first paragraph of a parameter's description, or a plain line.
+fn param_doc(prm: Option<&Node>, fallback: String) -> String {
+    prm.and_then(|p| p.get("description"))
+        .filter(|d| d.truthy())
+        .map(|d| {
+            d.text()
+                .trim()
+                .split("\n\n")
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_owned()
+        })
+        .filter(|d| !d.is_empty())
+        .unwrap_or(fallback)
+}
+
+/// Every input of an operation, in the order they fill the request.
+fn inputs(g: &mut Gen<'_>, o: &Op<'_>) -> Vec<Input> {
+    let mut out = Vec::new();
+    let input =
+        |place: &'static str, ident: String, form: String, wire: Option<&str>, required: bool, doc: String| Input {
+            place,
+            ident,
+            form,
+            wire: wire.map(str::to_owned),
+            required,
+            doc,
+        };
+    for pp in path_params(&o.path) {
+        let stand_in = string_param(&pp);
+        let (ty, kind) = match path_param(o, &pp) {
+            Some(prm) => param_type(g, o, prm),
+            None => param_type(g, o, &stand_in),
+        };
+        out.push(input(
+            "path",
+            field_ident(&pp),
+            param_form(&ty, &kind),
+            Some(&pp),
+            true,
+            String::new(),
+        ));
+    }
+    if let Some((ct, sch)) = &o.body {
+        match ct.as_str() {
+            "application/json" => {
+                let form = format!("body({})", body_type(sch, "serde_json::Value"));
+                out.push(input("json", "body".to_owned(), form, None, true, String::new()));
+            }
+            "application/x-www-form-urlencoded" => {
+                let form = format!("body({})", body_type(sch, &format!("{}Request", pascal(&o.id))));
+                out.push(input("form", "body".to_owned(), form, None, true, String::new()));
+            }
+            "multipart/form-data" => {
+                let req: Vec<String> = sch.get_or_empty("required").items().iter().map(Node::text).collect();
+                for (pname, psch) in sch.get_or_empty("properties").entries() {
+                    let (place, form) = if psch.str_of("format") == Some("binary") {
+                        ("file", "bytes".to_owned())
+                    } else {
+                        let form = match psch.str_of("type") {
+                            Some("integer") => "num(i64)",
+                            Some("boolean") => "num(bool)",
+                            _ => "str",
+                        };
+                        ("part", form.to_owned())
+                    };
+                    let doc = param_doc(Some(psch), format!("The `{pname}` part of the form."));
+                    out.push(input(
+                        place,
+                        field_ident(pname),
+                        form,
+                        Some(pname),
+                        req.contains(pname),
+                        doc,
+                    ));
+                }
+            }
+            _ => {
+                out.push(input(
+                    "raw",
+                    "body".to_owned(),
+                    "bytes".to_owned(),
+                    None,
+                    true,
+                    String::new(),
+                ));
+                out.push(input(
+                    "content_type",
+                    "content_type".to_owned(),
+                    "str".to_owned(),
+                    None,
+                    true,
+                    String::new(),
+                ));
+            }
+        }
+    }
+    for prm in &o.params {
+        let pname = param_name(prm);
+        let required = prm.has("required");
+        match param_in(prm).as_str() {
+            "query" => {
+                let (ty, kind) = param_type(g, o, prm);
+                let doc = param_doc(Some(prm), format!("The `{pname}` query parameter."));
+                out.push(input(
+                    "query",
+                    field_ident(&pname),
+                    param_form(&ty, &kind),
+                    Some(&pname),
+                    required,
+                    doc,
+                ));
+            }
+            "header" if pname == "X-Line-Retry-Key" => {
+                let doc = "The retry key (`X-Line-Retry-Key`): pass the key you persisted to resume a send after\n\
+                           a crash. Without it the request gets a fresh one. The key is reused on every automatic\n\
+                           retry, and a 409 for it is returned as [`Sent::Duplicate`](crate::client::Sent::Duplicate)."
+                    .to_owned();
+                out.push(input(
+                    "retry_key",
+                    "retry_key".to_owned(),
+                    "key".to_owned(),
+                    None,
+                    false,
+                    doc,
+                ));
+            }
+            "header" => {
+                let doc = param_doc(Some(prm), format!("The `{pname}` header."));
+                let ident = field_ident(&pname.replace("X-Line-", ""));
+                out.push(input("header", ident, "str".to_owned(), Some(&pname), required, doc));
+            }
+            _ => {}
+        }
+    }
+    if o.auth == "Basic" {
+        out.push(input(
+            "basic_id",
+            "client_id".to_owned(),
+            "str".to_owned(),
+            None,
+            true,
+            String::new(),
+        ));
+        out.push(input(
+            "basic_secret",
+            "client_secret".to_owned(),
+            "secret".to_owned(),
+            None,
+            true,
+            String::new(),
+        ));
+    }
+    out
 }
 
 /// A JSON value as Python's `json.dumps` writes it.
@@ -565,117 +642,76 @@ pub fn sample_json(g: &Gen<'_>, ty: &str, depth: usize) -> Json {
     }
 }
 
-/// `tests/common/generated_calls.rs`: calls every client method once with sample arguments.
+/// `tests/common/generated_calls.rs`: builds every operation's request once with sample arguments.
 pub fn test_harness(g: &mut Gen<'_>, ops: &[Op<'_>]) -> String {
     let mut out = String::from(crate::emit::HEADER);
-    out += "//! Calls every client method once, keyed by operationId. Used by tests/operations.rs.\n\n";
-    out += "use line_core::client::Client;\nuse line_core::model::*;\n\n";
+    out +=
+        "//! Every operation's builder with sample arguments, keyed by operationId. Used by tests/operations.rs.\n\n";
+    out += "use line_core::client::request::Request;\nuse line_core::client::Client;\nuse line_core::model::*;\n\n";
     out += "type Fut<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), line_core::Error>> + Send + 'a>>;\n\n";
     out += "fn sample<T: serde::de::DeserializeOwned>(json: &str) -> T {\n    serde_json::from_str(json).expect(\"sample body parses\")\n}\n\n";
-    out += "/// A call of one client method with sample arguments.\npub type Call = fn(&Client) -> Fut<'_>;\n\n";
-    out += "/// (operationId, call)\n";
-    out += "pub fn calls() -> Vec<(&'static str, Call)> {\n    vec![\n";
+    out += "/// One operation's builder, made with sample arguments.\npub struct Call {\n";
+    out += "    /// The operationId.\n    pub id: &'static str,\n";
+    out += "    /// The content type of the spec's request body (empty: none).\n    pub content_type: &'static str,\n";
+    out += "    /// `try_into_request()` of the builder.\n    pub request: fn(&Client) -> Result<Request, line_core::Error>,\n";
+    out += "    /// The builder, awaited.\n    pub send: fn(&Client) -> Fut<'_>,\n}\n\n";
+    out +=
+        "macro_rules! calls {\n    ($($id:literal $ct:literal => |$c:ident| $e:expr,)*) => {\n        vec![$(Call {\n";
+    out += "            id: $id,\n            content_type: $ct,\n            request: |$c| $e.try_into_request(),\n";
+    out += "            send: |$c| Box::pin(async move { $e.await.map(|_| ()) }),\n        },)*]\n    };\n}\n\n";
+    out += "/// Every operation, in spec order.\n";
+    out += "pub fn calls() -> Vec<Call> {\n    calls! {\n";
     for o in ops {
         let mut args: Vec<String> = Vec::new();
-        for pp in path_params(&o.path) {
-            let stand_in = string_param(&pp);
-            let (ty, _) = match path_param(o, &pp) {
-                Some(prm) => param_type(g, o, prm),
-                None => param_type(g, o, &stand_in),
-            };
-            args.push(if ty == "str" {
-                "\"p1\"".to_owned()
-            } else {
-                "7".to_owned()
-            });
-        }
-        if let Some((ct, sch)) = &o.body {
-            match ct.as_str() {
-                "application/json" => {
-                    let bty = body_type(sch, "serde_json::Value");
-                    let js = if bty == "serde_json::Value" {
-                        Json::Obj(Vec::new())
-                    } else {
-                        sample_json(g, &bty, 0)
-                    };
-                    args.push(format!("&sample::<{bty}>({})", rust_str(&js.dumps())));
-                }
-                "application/x-www-form-urlencoded" => {
-                    let bty = body_type(sch, &format!("{}Request", pascal(&o.id)));
-                    match g.ty(&bty).map(|t| t.kind.clone()) {
+        for i in inputs(g, o).iter().filter(|i| i.required) {
+            let arg = match (i.place, i.form.as_str()) {
+                ("json", form) | ("form", form) => {
+                    let bty = &form["body(".len()..form.len() - 1];
+                    match g.ty(bty).map(|t| t.kind.clone()) {
                         Some(Kind::Untagged { variants }) => {
                             let v = &variants[0];
                             let js = sample_json(g, v, 0);
-                            args.push(format!("&{bty}::from(sample::<{v}>({}))", rust_str(&js.dumps())));
+                            format!("{bty}::from(sample::<{v}>({}))", rust_str(&js.dumps()))
                         }
+                        _ if bty == "serde_json::Value" => "serde_json::json!({})".to_owned(),
                         _ => {
-                            let js = sample_json(g, &bty, 0);
-                            args.push(format!("&sample::<{bty}>({})", rust_str(&js.dumps())));
+                            let js = sample_json(g, bty, 0);
+                            format!("sample::<{bty}>({})", rust_str(&js.dumps()))
                         }
                     }
                 }
-                "multipart/form-data" => {
-                    let req: Vec<String> = sch.get_or_empty("required").items().iter().map(Node::text).collect();
-                    for (pname, psch) in sch.get_or_empty("properties").entries() {
-                        if psch.str_of("format") == Some("binary") {
-                            args.push("bytes::Bytes::from_static(b\"U1\\nU2\\n\")".to_owned());
-                        } else if req.contains(pname) {
-                            args.push(
-                                match psch.str_of("type") {
-                                    Some("integer") => "5",
-                                    Some("boolean") => "false",
-                                    _ => "\"d\"",
-                                }
-                                .to_owned(),
-                            );
-                        } else {
-                            args.push("None".to_owned());
-                        }
-                    }
-                }
-                _ => {
-                    args.push("bytes::Bytes::from_static(b\"\\x89PNG\")".to_owned());
-                    args.push("\"image/png\"".to_owned());
-                }
-            }
-        }
-        for prm in &o.params {
-            match param_in(prm).as_str() {
-                "query" => {
-                    let (ty, kind) = param_type(g, o, prm);
-                    let arg = if !prm.has("required") {
-                        "None".to_owned()
-                    } else {
-                        match kind.as_str() {
-                            "str" => "\"q1\"".to_owned(),
-                            "copy" => if ty == "bool" { "true" } else { "3" }.to_owned(),
-                            "enum" | "enum_or_struct" => {
-                                let first = match g.ty(&ty).map(|t| &t.kind) {
-                                    Some(Kind::Enum { values }) => values[0].clone(),
-                                    _ => String::new(),
-                                };
-                                format!("&{ty}::from({})", rust_str(&first))
-                            }
-                            _ => "&[]".to_owned(),
-                        }
+                ("raw", _) => "bytes::Bytes::from_static(b\"\\x89PNG\")".to_owned(),
+                ("content_type", _) => "\"image/png\"".to_owned(),
+                ("file", _) => "bytes::Bytes::from_static(b\"U1\\nU2\\n\")".to_owned(),
+                ("basic_id", _) => "\"1234\"".to_owned(),
+                ("basic_secret", _) => "&line_core::ChannelSecret::new(\"s\")".to_owned(),
+                ("path", "str") => "\"p1\"".to_owned(),
+                ("path", _) => "7".to_owned(),
+                ("part", "str") | ("header", _) => "\"d\"".to_owned(),
+                (_, "str") => "\"q1\"".to_owned(),
+                (_, "num(bool)") => "true".to_owned(),
+                (_, form) if form.starts_with("num(") => "3".to_owned(),
+                (_, form) if form.starts_with("choice(") => {
+                    let ty = &form["choice(".len()..form.len() - 1];
+                    let first = match g.ty(ty).map(|t| &t.kind) {
+                        Some(Kind::Enum { values }) => values[0].clone(),
+                        _ => String::new(),
                     };
-                    args.push(arg);
+                    format!("{ty}::from({})", rust_str(&first))
                 }
-                "header" => args.push("None".to_owned()),
-                _ => {}
-            }
+                _ => "&[]".to_owned(),
+            };
+            args.push(arg);
         }
-        if o.auth == "Basic" {
-            args.push("\"1234\"".to_owned());
-            args.push("&line_core::ChannelSecret::new(\"s\")".to_owned());
-        }
+        let ct = o.body.as_ref().map(|(ct, _)| ct.as_str()).unwrap_or_default();
         out += &format!(
-            "        ({}, |c| Box::pin(async move {{ c.{}({}).await.map(|_| ()) }})),\n",
+            "        {} {} => |c| c.{}({}),\n",
             rust_str(&o.id),
+            rust_str(ct),
             o.fn_name,
             args.join(", ")
         );
     }
-    out += "    ]\n}\n";
+    out += "    }\n}\n";
     out
 }

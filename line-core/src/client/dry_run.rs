@@ -26,26 +26,26 @@ impl<'a> DryRun<'a> {
 
     /// Validates the messages of a reply.
     pub async fn reply(&self, req: &ReplyMessageRequest) -> Result<Response<()>, Error> {
-        self.client.validate_reply(&messages(&req.messages)).await
+        self.client.validate_reply(messages(&req.messages)).await
     }
 
     /// Validates the messages of a push.
     pub async fn push(&self, req: &PushMessageRequest) -> Result<Response<()>, Error> {
-        self.client.validate_push(&messages(&req.messages)).await
+        self.client.validate_push(messages(&req.messages)).await
     }
 
     /// Validates the messages of a multicast.
     pub async fn multicast(&self, req: &MulticastRequest) -> Result<Response<()>, Error> {
-        self.client.validate_multicast(&messages(&req.messages)).await
+        self.client.validate_multicast(messages(&req.messages)).await
     }
 
     /// Validates the messages of a narrowcast.
     pub async fn narrowcast(&self, req: &NarrowcastRequest) -> Result<Response<()>, Error> {
-        self.client.validate_narrowcast(&messages(&req.messages)).await
+        self.client.validate_narrowcast(messages(&req.messages)).await
     }
 
     /// Validates the messages of a broadcast.
     pub async fn broadcast(&self, req: &BroadcastRequest) -> Result<Response<()>, Error> {
-        self.client.validate_broadcast(&messages(&req.messages)).await
+        self.client.validate_broadcast(messages(&req.messages)).await
     }
 }

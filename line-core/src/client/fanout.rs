@@ -262,7 +262,7 @@ impl FanOut {
         let mut pending = stream::iter(chunks)
             .map(|(index, users, key)| async move {
                 let req = MulticastRequest::new(messages.to_vec(), users.to_vec());
-                let outcome = client.multicast(&req, Some(key)).await.map(|r| Accepted {
+                let outcome = client.multicast(req).retry_key(key).await.map(|r| Accepted {
                     duplicate: r.body.is_duplicate(),
                     request_id: if matches!(r.body, Sent::Duplicate) {
                         r.accepted_request_id
@@ -330,7 +330,7 @@ impl FanOut {
         let mut pending = stream::iter(items.into_iter().zip(keys))
             .map(|((user, messages), key)| async move {
                 let req = PushMessageRequest::new(user.as_str(), messages);
-                let r = client.push_message(&req, Some(key)).await;
+                let r = client.push_message(req).retry_key(key).await;
                 (user, key, r)
             })
             .buffer_unordered(self.concurrency);

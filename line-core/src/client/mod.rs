@@ -1,14 +1,16 @@
-//! The typed client: one async method per operation of LINE's OpenAPI specs.
+//! The typed client: one lazy request builder per operation of LINE's OpenAPI
+//! specs ([`request`]).
 //!
 //! ```no_run
 //! use line_core::client::Client;
-//! use line_core::model::{PushMessageRequest, TextMessage};
+//! use line_core::model::TextMessage;
 //!
 //! # async fn run() -> Result<(), line_core::Error> {
 //! let client = Client::new("CHANNEL_ACCESS_TOKEN");
-//! let req = PushMessageRequest::new("U4af4980629...", vec![TextMessage::new("Hello").into()]);
-//! let sent = client.push_message(&req, None).await?;
+//! let sent = client.push("U4af4980629...").messages(vec![TextMessage::new("Hello").into()]).await?;
 //! println!("request id {:?}, retry key {:?}", sent.request_id, sent.retry_key);
+//! let profile = client.get_profile("U4af4980629...").await?.body;
+//! # let _ = profile;
 //! # Ok(()) }
 //! ```
 //!
@@ -26,6 +28,7 @@ mod dry_run;
 mod fanout;
 mod methods;
 pub mod operations;
+pub mod request;
 mod resume;
 mod token;
 
@@ -35,11 +38,11 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
-use serde::Serialize;
 use tracing::Instrument;
 
 pub use dry_run::DryRun;
 pub use fanout::{Accepted, ChunkResult, FanOut, FanOutReport, Progress, PushReport, PushResult};
+pub use request::{Request, RequestAuth};
 pub use resume::{InMemoryRetryKeyStore, RetryKeyStore};
 pub use token::{JwtTokenSource, StatelessTokenSource, TokenSource};
 
@@ -47,10 +50,9 @@ use crate::error::{
     from_json_slice, ApiError, ApiErrorDetail, Error, ErrorKind, OutcomeUnknown, TooManyRequests, UnknownCause,
 };
 use crate::ids::{RequestId, RetryKey};
-use crate::model::wire::StrEnum;
 use crate::ratelimit::{RateClass, RateLimiter};
 use crate::retry::{parse_retry_after, Decision, Idempotency, Outcome, RetryPolicy};
-use crate::secret::{ChannelAccessToken, ChannelSecret};
+use crate::secret::ChannelAccessToken;
 
 /// An HTTP method.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -444,19 +446,8 @@ impl Client {
         }
     }
 
-    pub(crate) async fn execute(&self, mut call: Call) -> Result<Raw, Error> {
-        let op = call.op;
-        if let Some(e) = call.error.take() {
-            return Err(e);
-        }
-        if op.retry_key && call.retry_key.is_none() {
-            call.retry_key = Some(RetryKey::new());
-        }
-        let mut url = format!("{}{}", self.base(op.host), call.path);
-        if !call.query.is_empty() {
-            url.push('?');
-            url.push_str(&serde_urlencoded::to_string(&call.query).unwrap_or_default());
-        }
+    pub(crate) async fn execute(&self, request: Request) -> Result<Raw, Error> {
+        let op = request.operation;
         let mut attempt: u32 = 0;
         let mut refreshed_token = false;
         loop {
@@ -469,7 +460,7 @@ impl Client {
                 status = tracing::field::Empty,
                 request_id = tracing::field::Empty,
             );
-            let result = self.send_once(&call, &url).instrument(span.clone()).await;
+            let result = self.send_once(&request).instrument(span.clone()).await;
             let (outcome, err) = match result {
                 Ok(mut raw) => {
                     span.record("status", raw.status);
@@ -477,7 +468,7 @@ impl Client {
                         span.record("request_id", id.as_str());
                     }
                     raw.attempts = attempt;
-                    raw.retry_key = call.retry_key;
+                    raw.retry_key = request.retry_key;
                     if (200..300).contains(&raw.status) || (raw.status == 409 && op.retry_key) {
                         raw.op = op;
                         return Ok(raw);
@@ -519,8 +510,8 @@ impl Client {
         }
     }
 
-    async fn send_once(&self, call: &Call, url: &str) -> Result<Raw, Failure> {
-        let op = call.op;
+    async fn send_once(&self, request: &Request) -> Result<Raw, Failure> {
+        let op = request.operation;
         let method = match op.method {
             HttpMethod::Get => reqwest::Method::GET,
             HttpMethod::Post => reqwest::Method::POST,
@@ -528,32 +519,29 @@ impl Client {
             HttpMethod::Delete => reqwest::Method::DELETE,
             HttpMethod::Patch => reqwest::Method::PATCH,
         };
-        let mut req = self.inner.http.request(method, url).timeout(self.inner.timeout);
-        match op.auth {
-            AuthScheme::Bearer => {
+        let mut req = self
+            .inner
+            .http
+            .request(method, &request.url)
+            .timeout(self.inner.timeout);
+        match &request.auth {
+            RequestAuth::Bearer => {
                 let token = self.inner.token.token().await.map_err(Failure::Final)?;
                 req = req.bearer_auth(token.expose());
             }
-            AuthScheme::Basic => {
-                if let Some((id, secret)) = &call.basic {
-                    req = req.basic_auth(id, Some(secret.expose()));
-                }
+            RequestAuth::Basic {
+                client_id,
+                client_secret,
+            } => {
+                req = req.basic_auth(client_id, Some(client_secret.expose()));
             }
-            AuthScheme::None => {}
+            RequestAuth::None => {}
         }
-        if let Some(key) = call.retry_key {
-            req = req.header("X-Line-Retry-Key", key.to_string());
-        }
-        for (name, value) in &call.headers {
+        for (name, value) in &request.headers {
             req = req.header(*name, value);
         }
-        match &call.body {
-            Body::None => {}
-            Body::Bytes { bytes, content_type } => {
-                req = req
-                    .header(reqwest::header::CONTENT_TYPE, content_type.as_str())
-                    .body(bytes.clone());
-            }
+        if !request.body.is_empty() || request.header("content-type").is_some() {
+            req = req.body(request.body.clone());
         }
         let resp = req.send().await.map_err(|e| transport_error(op, e, false))?;
         let status = resp.status().as_u16();
@@ -577,7 +565,7 @@ impl Client {
             retry_after,
             body,
             attempts: 1,
-            retry_key: call.retry_key,
+            retry_key: request.retry_key,
         })
     }
 }
@@ -660,184 +648,6 @@ fn api_error(op: &'static Operation, raw: &Raw) -> Error {
     })))
 }
 
-/// One request under construction (path, query, headers, body).
-pub(crate) struct Call {
-    op: &'static Operation,
-    path: String,
-    query: Vec<(&'static str, String)>,
-    headers: Vec<(&'static str, String)>,
-    body: Body,
-    retry_key: Option<RetryKey>,
-    basic: Option<(String, ChannelSecret)>,
-    multipart: Option<Multipart>,
-    error: Option<Error>,
-}
-
-enum Body {
-    None,
-    Bytes { bytes: Bytes, content_type: String },
-}
-
-struct Multipart {
-    boundary: String,
-    buf: Vec<u8>,
-}
-
-/// A value that can go into a query string.
-pub(crate) trait QueryValue {
-    fn to_query(&self) -> String;
-}
-
-impl QueryValue for i32 {
-    fn to_query(&self) -> String {
-        self.to_string()
-    }
-}
-impl QueryValue for i64 {
-    fn to_query(&self) -> String {
-        self.to_string()
-    }
-}
-impl QueryValue for bool {
-    fn to_query(&self) -> String {
-        self.to_string()
-    }
-}
-/// Strings, and the open string enums (`line_model` implements `StrEnum` for `str` too).
-impl<T: StrEnum + ?Sized> QueryValue for &T {
-    fn to_query(&self) -> String {
-        self.as_wire_str().to_owned()
-    }
-}
-
-impl Call {
-    pub(crate) fn new(op: &'static Operation, path: String) -> Self {
-        Self {
-            op,
-            path,
-            query: Vec::new(),
-            headers: Vec::new(),
-            body: Body::None,
-            retry_key: None,
-            basic: None,
-            multipart: None,
-            error: None,
-        }
-    }
-
-    pub(crate) fn json<T: Serialize + ?Sized>(&mut self, body: &T) -> Result<(), Error> {
-        let bytes = serde_json::to_vec(body).map_err(|e| {
-            Error::with_source(
-                ErrorKind::InvalidInput {
-                    field: "body".into(),
-                    reason: e.to_string(),
-                },
-                e,
-            )
-        })?;
-        self.body = Body::Bytes {
-            bytes: bytes.into(),
-            content_type: "application/json".into(),
-        };
-        Ok(())
-    }
-
-    pub(crate) fn form<T: Serialize + ?Sized>(&mut self, body: &T) -> Result<(), Error> {
-        let s = serde_urlencoded::to_string(body).map_err(|e| {
-            Error::with_source(
-                ErrorKind::InvalidInput {
-                    field: "body".into(),
-                    reason: e.to_string(),
-                },
-                e,
-            )
-        })?;
-        self.body = Body::Bytes {
-            bytes: s.into(),
-            content_type: "application/x-www-form-urlencoded".into(),
-        };
-        Ok(())
-    }
-
-    pub(crate) fn raw(&mut self, bytes: Bytes, content_type: &str) {
-        if content_type.is_empty() {
-            self.error = Some(Error::invalid_input("content_type", "must not be empty"));
-        }
-        self.body = Body::Bytes {
-            bytes,
-            content_type: content_type.to_owned(),
-        };
-    }
-
-    fn multipart(&mut self) -> &mut Multipart {
-        self.multipart.get_or_insert_with(|| Multipart {
-            boundary: format!("line-rs-{}", uuid::Uuid::new_v4().simple()),
-            buf: Vec::new(),
-        })
-    }
-
-    pub(crate) fn multipart_text(&mut self, name: &str, value: impl ToString) {
-        let value = value.to_string();
-        let mp = self.multipart();
-        let head = format!(
-            "--{}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n",
-            mp.boundary
-        );
-        mp.buf.extend_from_slice(head.as_bytes());
-        mp.buf.extend_from_slice(value.as_bytes());
-        mp.buf.extend_from_slice(b"\r\n");
-        self.finish_multipart();
-    }
-
-    pub(crate) fn multipart_file(&mut self, name: &str, content_type: &str, data: Bytes) {
-        let mp = self.multipart();
-        let head = format!(
-            "--{}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{name}.txt\"\r\nContent-Type: {content_type}\r\n\r\n",
-            mp.boundary
-        );
-        mp.buf.extend_from_slice(head.as_bytes());
-        mp.buf.extend_from_slice(&data);
-        mp.buf.extend_from_slice(b"\r\n");
-        self.finish_multipart();
-    }
-
-    fn finish_multipart(&mut self) {
-        if let Some(mp) = &self.multipart {
-            let mut bytes = mp.buf.clone();
-            bytes.extend_from_slice(format!("--{}--\r\n", mp.boundary).as_bytes());
-            self.body = Body::Bytes {
-                bytes: bytes.into(),
-                content_type: format!("multipart/form-data; boundary={}", mp.boundary),
-            };
-        }
-    }
-
-    pub(crate) fn query(&mut self, name: &'static str, value: impl QueryValue) {
-        self.query.push((name, value.to_query()));
-    }
-
-    pub(crate) fn query_all<T>(&mut self, name: &'static str, values: &[T])
-    where
-        for<'a> &'a T: QueryValue,
-    {
-        for v in values {
-            self.query.push((name, v.to_query()));
-        }
-    }
-
-    pub(crate) fn header(&mut self, name: &'static str, value: &str) {
-        self.headers.push((name, value.to_owned()));
-    }
-
-    pub(crate) fn retry_key(&mut self, key: Option<RetryKey>) {
-        self.retry_key = key;
-    }
-
-    pub(crate) fn basic_auth(&mut self, client_id: &str, secret: &ChannelSecret) {
-        self.basic = Some((client_id.to_owned(), secret.clone()));
-    }
-}
-
 /// A raw successful (or 409-duplicate) answer, before its body is typed.
 pub(crate) struct Raw {
     op: &'static Operation,
@@ -908,7 +718,7 @@ impl Raw {
 #[async_trait::async_trait]
 impl crate::webhook::account_link::LinkTokenIssuer for Client {
     async fn issue_link_token(&self, user_id: &crate::ids::UserId) -> Result<String, Error> {
-        Ok(Client::issue_link_token(self, user_id.as_str()).await?.body.link_token)
+        Ok(Client::issue_link_token(self, user_id).await?.body.link_token)
     }
 }
 
