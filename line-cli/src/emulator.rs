@@ -1,7 +1,8 @@
 //! `linectl emulator`: a local LINE Messaging API for tests and CI.
 //!
 //! Prints `listening on http://127.0.0.1:PORT` as its first line on stdout,
-//! then serves until Ctrl-C. The admin interface is documented in
+//! then, with `--channels N`, one JSON line per added channel (its ID, bot user ID,
+//! secret, ready token and webhook URL), then serves until Ctrl-C. The admin interface is documented in
 //! `line_emulator::admin`, the fault configuration in `line_emulator::faults`.
 
 use std::io::Write;
@@ -22,9 +23,13 @@ pub struct EmulatorArgs {
     /// Port on 127.0.0.1 (0 picks a free one).
     #[arg(long, default_value_t = 0)]
     pub port: u16,
-    /// Simulated friends to seed.
+    /// Simulated friends to seed (in the default channel and in each added channel).
     #[arg(long, default_value_t = 0)]
     pub friends: usize,
+    /// Channels to add besides the default one, each with its own credentials, friends,
+    /// quota, rate limits and webhook secret; one JSON line each is printed after the first line.
+    #[arg(long, default_value_t = 0)]
+    pub channels: usize,
     /// Accept only this bearer token (any other gets LINE's 401); any token is accepted without it.
     #[arg(long, env = "LINE_EMULATOR_TOKEN", hide_env_values = true)]
     pub token: Option<ChannelAccessToken>,
@@ -56,6 +61,7 @@ pub fn config(args: &EmulatorArgs) -> EmulatorConfig {
     let mut config = EmulatorConfig::new()
         .port(args.port)
         .friends(args.friends)
+        .channels(args.channels)
         .redeliveries(args.redeliveries)
         .seed(args.seed)
         .time_scale(args.time_scale)
@@ -96,10 +102,7 @@ pub fn run(args: EmulatorArgs) -> ExitCode {
             }
         };
         let mut out = std::io::stdout().lock();
-        if writeln!(out, "{}", line_emulator::listening_line(emulator.addr()))
-            .and_then(|()| out.flush())
-            .is_err()
-        {
+        if print_start(&mut out, &emulator).is_err() {
             return ExitCode::from(EXIT_FAILED);
         }
         drop(out);
@@ -111,6 +114,16 @@ pub fn run(args: EmulatorArgs) -> ExitCode {
             }
         }
     })
+}
+
+/// The listening line, then one JSON line per added channel: `{"channelId", "botUserId",
+/// "channelSecret", "accessToken", "webhookUrl"}` (the emulator's test credentials).
+fn print_start(out: &mut impl Write, emulator: &Emulator) -> std::io::Result<()> {
+    writeln!(out, "{}", line_emulator::listening_line(emulator.addr()))?;
+    for channel in emulator.channels() {
+        writeln!(out, "{}", channel.credentials_json())?;
+    }
+    out.flush()
 }
 
 #[cfg(test)]
@@ -139,6 +152,27 @@ mod tests {
         let cli = Cli::try_parse_from(["emulator", "--time-scale", "0"]).unwrap();
         assert!(config(&cli.args).validate().is_err());
         assert!(Cli::try_parse_from(["emulator", "--port", "70000"]).is_err());
+    }
+
+    #[tokio::test]
+    async fn each_channel_gets_a_json_line_after_the_first() {
+        let cli = Cli::try_parse_from(["emulator", "--channels", "2", "--friends", "1"]).unwrap();
+        let emu = Emulator::start_with(config(&cli.args)).await.unwrap();
+        let mut out = Vec::new();
+        print_start(&mut out, &emu).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 3, "{text}");
+        assert_eq!(lines[0], line_emulator::listening_line(emu.addr()));
+        for (line, channel) in lines[1..].iter().zip(emu.channels()) {
+            let v: serde_json::Value = serde_json::from_str(line).unwrap();
+            assert_eq!(v["channelId"], channel.channel_id());
+            assert_eq!(v["botUserId"], channel.bot_user_id());
+            assert_eq!(v["channelSecret"], channel.channel_secret().expose());
+            assert_eq!(v["accessToken"], channel.token().expose());
+            assert_eq!(channel.users().len(), 1);
+        }
+        emu.shutdown().await;
     }
 
     #[tokio::test]

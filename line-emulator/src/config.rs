@@ -26,6 +26,7 @@ pub const DEFAULT_CHANNEL_SECRET: &str = "line-emulator-channel-secret";
 pub struct EmulatorConfig {
     pub(crate) port: u16,
     pub(crate) friends: usize,
+    pub(crate) channels: usize,
     pub(crate) token: Option<ChannelAccessToken>,
     pub(crate) channel_secret: ChannelSecret,
     pub(crate) webhook_url: Option<String>,
@@ -45,6 +46,7 @@ impl fmt::Debug for EmulatorConfig {
         f.debug_struct("EmulatorConfig")
             .field("port", &self.port)
             .field("friends", &self.friends)
+            .field("channels", &self.channels)
             .field("token", &self.token)
             .field("channel_secret", &self.channel_secret)
             .field("webhook_url", &self.webhook_url)
@@ -73,6 +75,7 @@ impl EmulatorConfig {
         Self {
             port: 0,
             friends: 0,
+            channels: 0,
             token: None,
             channel_secret: ChannelSecret::new(DEFAULT_CHANNEL_SECRET),
             webhook_url: None,
@@ -103,6 +106,15 @@ impl EmulatorConfig {
     /// the seed).
     pub fn friends(mut self, n: usize) -> Self {
         self.friends = n;
+        self
+    }
+
+    /// Adds `n` channels at start (besides the default channel), each with its own
+    /// generated credentials and `friends` friends, the monthly quota and the webhook URL of
+    /// this configuration. See [`Emulator::add_channel`](crate::Emulator::add_channel) and
+    /// [`Emulator::channels`](crate::Emulator::channels).
+    pub fn channels(mut self, n: usize) -> Self {
+        self.channels = n;
         self
     }
 
@@ -201,21 +213,24 @@ impl EmulatorConfig {
             ));
         }
         if let Some(url) = &self.webhook_url {
-            match reqwest::Url::parse(url) {
-                Ok(u) if u.scheme() == "http" => {}
-                Ok(u) => {
-                    return Err(Error::config(
-                        "webhook_url",
-                        format!("must be an http:// URL (the emulator has no TLS), got {}", u.scheme()),
-                    ))
-                }
-                Err(e) => return Err(Error::config("webhook_url", format!("not a URL: {e}"))),
-            }
+            check_webhook_url(url)?;
         }
         if self.channel_secret.expose().is_empty() {
             return Err(Error::config("channel_secret", "must not be empty"));
         }
         self.faults.validate()
+    }
+}
+
+/// A webhook URL the emulator can post to: `http://`.
+pub(crate) fn check_webhook_url(url: &str) -> Result<(), Error> {
+    match reqwest::Url::parse(url) {
+        Ok(u) if u.scheme() == "http" => Ok(()),
+        Ok(u) => Err(Error::config(
+            "webhook_url",
+            format!("must be an http:// URL (the emulator has no TLS), got {}", u.scheme()),
+        )),
+        Err(e) => Err(Error::config("webhook_url", format!("not a URL: {e}"))),
     }
 }
 

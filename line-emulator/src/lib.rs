@@ -44,7 +44,7 @@
 //!   batches with progress, and LINE's limits.
 //! - Audiences for uploaded user ids (JSON).
 //! - LINE's rate limits, counted by the emulator itself (not with the client's
-//!   limiter) per channel (bearer token) and per endpoint, as a strict sliding
+//!   limiter) per channel and per endpoint, as a strict sliding
 //!   window (at most the limit in any span of the window, in emulated time,
 //!   with a time scale), `x-line-request-id`
 //!   on every answer, 404 in LINE's shape for unknown endpoints.
@@ -63,8 +63,12 @@
 //!   (and ones that never confirm), `POST /bot/pnp/push` with LINE's 200, 422 and
 //!   400 answers, the signed `delivery` completion webhook with the delivery tag
 //!   after a configurable delay, and `GET /v2/bot/message/delivery/pnp`.
-//! - Fault injection per endpoint ([`faults`]) and an inspection API (this
-//!   type's methods) and an admin HTTP interface ([`admin`]).
+//! - Many channels at once ([`channels`]): each with its own tokens, bot user
+//!   ID, friends, inboxes, quota, rate limits, faults, and webhooks signed with
+//!   its own secret; [`Emulator::add_channel`] gives a [`ChannelHandle`].
+//! - Fault injection per endpoint and per channel ([`faults`]) and an
+//!   inspection API (this type's methods, on the default channel, and
+//!   [`ChannelHandle`]'s) and an admin HTTP interface ([`admin`]).
 //!
 //! With the feature `browser`, `browser` is a headless-Chromium harness for
 //! browser tests (chromedriver over WebDriver, with a Chrome DevTools escape
@@ -74,9 +78,11 @@ pub mod admin;
 mod api;
 #[cfg(feature = "browser")]
 pub mod browser;
+pub mod channels;
 mod config;
 mod error;
 pub mod faults;
+mod handler;
 pub mod login;
 pub mod oauth;
 pub mod pnp;
@@ -88,15 +94,16 @@ mod webhook;
 
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 
 use line_core::client::ClientBuilder;
 use line_core::ids::UserId;
-use line_core::secret::ChannelSecret;
-use serde_json::{json, Value};
+use line_core::secret::{ChannelAccessToken, ChannelSecret};
+use serde_json::Value;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+pub use channels::{ChannelHandle, ChannelSpec, DEFAULT_CHANNEL_ID};
 pub use config::{EmulatorConfig, DEFAULT_CHANNEL_SECRET};
 pub use error::{Error, ErrorKind};
 pub use faults::{FaultConfig, FaultCounts, FaultRule};
@@ -104,7 +111,7 @@ pub use pnp::{PhoneKind, PhoneUser, PnpDelivered};
 pub use state::{ReceivedMessage, User, UserSpec};
 pub use webhook::WebhookDelivery;
 
-use server::Shared;
+use handler::{Channel, Channels, Initial, Shared};
 use state::State;
 
 /// The bearer token [`Emulator::client_builder`] uses when no token is configured.
@@ -153,15 +160,38 @@ impl Emulator {
             };
             Error::with_source(kind, e)
         })?;
-        let mut state = State::new(config.seed, config.friends);
+        let initial = Initial {
+            seed: config.seed,
+            friends: config.friends,
+            monthly_quota: config.monthly_quota,
+            faults: config.faults.clone(),
+        };
+        let mut state = Channel::initial_state(&initial);
         let bot_user_id = state.hex_id("U");
+        let token = config
+            .token
+            .clone()
+            .unwrap_or_else(|| ChannelAccessToken::new(ANY_TOKEN));
+        let default = Arc::new(Channel::new(
+            DEFAULT_CHANNEL_ID.to_owned(),
+            bot_user_id,
+            config.channel_secret.clone(),
+            token,
+            config.webhook_url.clone(),
+            initial,
+            state,
+        ));
+        let mut channels = Channels::default();
+        channels
+            .by_id
+            .insert(DEFAULT_CHANNEL_ID.to_owned(), Arc::clone(&default));
+        let extra = config.channels;
         let shared = Arc::new(Shared {
-            faults: Mutex::new(faults::Faults::new(config.faults.clone())),
             oauth: Mutex::new(oauth::OAuth::default()),
             config,
-            state: Mutex::new(state),
+            default,
+            channels: RwLock::new(channels),
             http,
-            bot_user_id,
             base_url: format!("http://{addr}"),
         });
         let (stop, stopped) = oneshot::channel::<()>();
@@ -174,12 +204,19 @@ impl Emulator {
                 tracing::error!(error = %e, "line-emulator server stopped");
             }
         });
-        Ok(Self {
+        let emu = Self {
             shared,
             addr,
             stop: Some(stop),
             task: Some(task),
-        })
+        };
+        for _ in 0..extra {
+            let spec = ChannelSpec::new()
+                .friends(emu.shared.config.friends)
+                .monthly_quota(emu.shared.config.monthly_quota);
+            emu.add_channel(spec)?;
+        }
+        Ok(emu)
     }
 
     /// The socket address (always 127.0.0.1).
@@ -204,12 +241,9 @@ impl Emulator {
     }
 
     /// A line-core client builder pointed at this emulator, with the
-    /// configured token (or [`ANY_TOKEN`]).
+    /// configured token (or [`ANY_TOKEN`]): the default channel's.
     pub fn client_builder(&self) -> ClientBuilder {
-        let token = self.shared.config.token.clone().unwrap_or_else(|| ANY_TOKEN.into());
-        line_core::client::Client::builder()
-            .token(token)
-            .base_url(self.base_url())
+        self.default_channel().client_builder()
     }
 
     /// The channel secret webhooks are signed with.
@@ -219,7 +253,7 @@ impl Emulator {
 
     /// The bot's own user id (`destination` of webhooks, `userId` of bot info).
     pub fn bot_user_id(&self) -> &str {
-        &self.shared.bot_user_id
+        &self.shared.default.bot_user_id
     }
 
     /// The state, with the jobs that are due run first.
@@ -229,40 +263,30 @@ impl Emulator {
         st
     }
 
-    pub(crate) fn users_of(shared: &Shared) -> Vec<User> {
-        shared.lock().users.iter().map(state::SimUser::view).collect()
-    }
-
-    /// Every simulated user, in the order they were added.
+    /// Every simulated user of the default channel, in the order they were added.
     pub fn users(&self) -> Vec<User> {
-        Self::users_of(&self.shared)
+        self.default_channel().users()
     }
 
     /// The ids of the users who are friends and have not blocked the account.
     pub fn follower_ids(&self) -> Vec<UserId> {
-        let st = self.shared.lock();
-        st.users
-            .iter()
-            .filter(|u| u.reachable())
-            .map(|u| u.user_id.clone())
-            .collect()
+        self.default_channel().follower_ids()
     }
 
     /// Adds a user (or replaces one with the same id) and returns its id.
     pub fn add_user(&self, spec: UserSpec) -> UserId {
-        let mut st = self.shared.lock();
-        let i = st.add_user(spec);
-        st.users[i].user_id.clone()
+        self.default_channel().add_user(spec)
     }
 
     /// Adds `n` friends with generated profiles and demographics.
     pub fn add_friends(&self, n: usize) {
-        self.shared.lock().seed_friends(n);
+        self.default_channel().add_friends(n)
     }
 
-    /// The messages `user` received, in order, each with its request id.
+    /// The messages `user` received from the default channel, in order, each with its
+    /// request id.
     pub fn messages(&self, user: &UserId) -> Vec<ReceivedMessage> {
-        self.settled().inbox.get(user.as_str()).cloned().unwrap_or_default()
+        self.default_channel().messages(user)
     }
 
     /// The users a push or multicast carrying the aggregation unit `unit`
@@ -303,25 +327,33 @@ impl Emulator {
         }
     }
 
-    /// How many messages were delivered in all.
+    /// How many messages the default channel delivered in all.
     pub fn delivered_count(&self) -> usize {
-        self.settled().inbox.values().map(Vec::len).sum()
+        self.default_channel().delivered_count()
     }
 
-    /// Calls to one operation (by operationId, e.g. `"multicast"`), faulty
-    /// ones included; `"unknown"` counts unmatched paths.
+    /// Calls to one operation (by operationId, e.g. `"multicast"`) over all channels, faulty
+    /// ones included; `"unknown"` counts unmatched paths. [`ChannelHandle::calls`] counts
+    /// one channel's.
     pub fn calls(&self, operation_id: &str) -> u64 {
-        self.shared.lock().calls.get(operation_id).copied().unwrap_or(0)
+        self.call_counts().get(operation_id).copied().unwrap_or(0)
     }
 
-    /// Calls per operationId.
+    /// Calls per operationId over all channels.
     pub fn call_counts(&self) -> BTreeMap<String, u64> {
-        self.shared.lock().calls.clone()
+        let channels: Vec<Arc<Channel>> = self.shared.read_channels().by_id.values().cloned().collect();
+        let mut all = BTreeMap::new();
+        for c in channels {
+            for (op, n) in c.calls() {
+                *all.entry(op).or_insert(0) += n;
+            }
+        }
+        all
     }
 
-    /// Messages counted against the monthly quota.
+    /// Messages counted against the default channel's monthly quota.
     pub fn quota_consumption(&self) -> u64 {
-        self.settled().quota_used
+        self.default_channel().quota_consumption()
     }
 
     /// The rich menu linked to `user` (per-user link, not the default).
@@ -368,183 +400,91 @@ impl Emulator {
 
     /// Mints a reply token for `user`, as a webhook event would carry.
     pub fn issue_reply_token(&self, user: &UserId) -> Result<String, Error> {
-        let mut st = self.shared.lock();
-        let idx = st.user(user.as_str()).ok_or_else(|| unknown_user(user))?;
-        let token = st.hex_id("");
-        st.reply_tokens.insert(token.clone(), (idx, self.shared.now()));
-        Ok(token)
+        self.default_channel().issue_reply_token(user)
     }
 
-    /// Replaces the fault configuration (and reseeds its RNG).
+    /// Replaces the default channel's fault configuration (and reseeds its RNG); an added
+    /// channel has its own ([`ChannelHandle::set_faults`]).
     pub fn set_faults(&self, faults: FaultConfig) -> Result<(), Error> {
-        faults.validate()?;
-        *self.shared.lock_faults() = faults::Faults::new(faults);
-        Ok(())
+        self.default_channel().set_faults(faults)
     }
 
-    /// Faults injected since the configuration was last set.
+    /// Faults injected on the default channel since its configuration was last set.
     pub fn fault_counts(&self) -> FaultCounts {
-        self.shared.lock_faults().counts()
+        self.default_channel().fault_counts()
     }
 
-    /// The fault configuration in force.
+    /// The default channel's fault configuration.
     pub fn faults(&self) -> FaultConfig {
-        self.shared.lock_faults().config().clone()
+        self.default_channel().faults()
     }
 
     pub(crate) fn reset_shared(shared: &Shared) {
-        *shared.lock() = State::new(shared.config.seed, shared.config.friends);
-        *shared.lock_faults() = faults::Faults::new(shared.config.faults.clone());
+        let channels: Vec<Arc<Channel>> = shared.read_channels().by_id.values().cloned().collect();
+        for c in channels {
+            c.reset();
+        }
         shared.lock_oauth().clear_tokens();
     }
 
-    /// Back to the state at start: the same seeded friends, nothing sent,
-    /// no rich menus or audiences, the initial faults, no issued tokens
-    /// (registered channels and keys stay).
+    /// Back to the state at start, in every channel: the same seeded friends,
+    /// nothing sent, no rich menus or audiences, the initial quota and faults, no
+    /// issued tokens (added and registered channels, their ready tokens and keys stay).
     pub fn reset(&self) {
         Self::reset_shared(&self.shared);
     }
 
-    fn user_index(shared: &Shared, user: &UserId) -> Result<usize, Error> {
-        shared.lock().user(user.as_str()).ok_or_else(|| unknown_user(user))
-    }
-
-    pub(crate) async fn follow_shared(shared: &Shared, user: &UserId) -> Result<WebhookDelivery, Error> {
-        let idx = Self::user_index(shared, user)?;
-        let now = shared.now();
-        let ev = {
-            let mut st = shared.lock();
-            let was_blocked = st.users[idx].spec.blocked;
-            st.users[idx].spec.friend = true;
-            st.users[idx].spec.blocked = false;
-            let mut ev = webhook::event(&mut st, "follow", user.as_str(), now);
-            webhook::with_reply_token(&mut st, &mut ev, idx, now);
-            ev["follow"] = json!({"isUnblocked": was_blocked});
-            ev
-        };
-        webhook::deliver(shared, vec![ev]).await
-    }
-
     /// `user` adds the account as a friend (or unblocks it); sends a `follow` event.
     pub async fn follow(&self, user: &UserId) -> Result<WebhookDelivery, Error> {
-        Self::follow_shared(&self.shared, user).await
+        self.default_channel().follow(user).await
     }
 
     /// `user` blocks the account; sends an `unfollow` event.
     pub async fn unfollow(&self, user: &UserId) -> Result<WebhookDelivery, Error> {
-        let idx = Self::user_index(&self.shared, user)?;
-        let now = self.shared.now();
-        let ev = {
-            let mut st = self.shared.lock();
-            st.users[idx].spec.blocked = true;
-            webhook::event(&mut st, "unfollow", user.as_str(), now)
-        };
-        webhook::deliver(&self.shared, vec![ev]).await
-    }
-
-    pub(crate) async fn send_text_shared(shared: &Shared, user: &UserId, text: &str) -> Result<WebhookDelivery, Error> {
-        let idx = Self::user_index(shared, user)?;
-        let now = shared.now();
-        let ev = {
-            let mut st = shared.lock();
-            let mut ev = webhook::event(&mut st, "message", user.as_str(), now);
-            webhook::with_reply_token(&mut st, &mut ev, idx, now);
-            let read_token = st.hex_id("r");
-            st.read_tokens.insert(read_token.clone(), idx);
-            let id = rand::Rng::random_range(&mut st.rng, 100_000_000_000_000_000u64..1_000_000_000_000_000_000);
-            let quote = st.hex_id("q");
-            ev["message"] = json!({
-                "id": id.to_string(),
-                "type": "text",
-                "text": text,
-                "quoteToken": quote,
-                "markAsReadToken": read_token,
-            });
-            ev
-        };
-        webhook::deliver(shared, vec![ev]).await
+        self.default_channel().unfollow(user).await
     }
 
     /// `user` sends a text message; sends a `message` event (with a reply
     /// token and a `markAsReadToken`).
     pub async fn send_text(&self, user: &UserId, text: &str) -> Result<WebhookDelivery, Error> {
-        Self::send_text_shared(&self.shared, user, text).await
-    }
-
-    pub(crate) async fn postback_shared(shared: &Shared, user: &UserId, data: &str) -> Result<WebhookDelivery, Error> {
-        let idx = Self::user_index(shared, user)?;
-        let now = shared.now();
-        let ev = {
-            let mut st = shared.lock();
-            let mut ev = webhook::event(&mut st, "postback", user.as_str(), now);
-            webhook::with_reply_token(&mut st, &mut ev, idx, now);
-            ev["postback"] = json!({"data": data});
-            ev
-        };
-        webhook::deliver(shared, vec![ev]).await
+        self.default_channel().send_text(user, text).await
     }
 
     /// `user` taps a postback action with `data`; sends a `postback` event.
     pub async fn postback(&self, user: &UserId, data: &str) -> Result<WebhookDelivery, Error> {
-        Self::postback_shared(&self.shared, user, data).await
-    }
-
-    pub(crate) async fn complete_account_link_shared(
-        shared: &Shared,
-        link_token: &str,
-        nonce: &str,
-    ) -> Result<WebhookDelivery, Error> {
-        let now = shared.now();
-        let ev = {
-            let mut st = shared.lock();
-            let Some(t) = st.link_tokens.get_mut(link_token) else {
-                return Err(Error::new(ErrorKind::UnknownLinkToken));
-            };
-            let ttl = jiff::SignedDuration::from_secs(line_core::limits::LINK_TOKEN_TTL_SECS as i64);
-            let ok = !t.used && now.duration_since(t.issued) <= ttl;
-            t.used = true;
-            let user_id = t.user_id.clone();
-            let mut ev = webhook::event(&mut st, "accountLink", user_id.as_str(), now);
-            if ok {
-                if let Some(idx) = st.user(user_id.as_str()) {
-                    webhook::with_reply_token(&mut st, &mut ev, idx, now);
-                }
-            }
-            ev["link"] = json!({"result": if ok { "ok" } else { "failed" }, "nonce": nonce});
-            ev
-        };
-        webhook::deliver(shared, vec![ev]).await
+        self.default_channel().postback(user, data).await
     }
 
     /// The user of `link_token` finishes LINE's account-link page with
     /// `nonce`; sends an `accountLink` event (`result: ok`, or `failed` for a
-    /// used or expired token). A link token works once.
+    /// used or expired token). A link token works once. The channel that issued the
+    /// token sends the event.
     pub async fn complete_account_link(&self, link_token: &str, nonce: &str) -> Result<WebhookDelivery, Error> {
-        Self::complete_account_link_shared(&self.shared, link_token, nonce).await
+        Self::link_channel(&self.shared, link_token)
+            .complete_account_link(link_token, nonce)
+            .await
+    }
+
+    /// The channel that issued `link_token` (the default channel if none did).
+    pub(crate) fn link_channel(shared: &Arc<Shared>, link_token: &str) -> ChannelHandle {
+        let channels: Vec<Arc<Channel>> = shared.read_channels().by_id.values().cloned().collect();
+        channels
+            .into_iter()
+            .map(|channel| ChannelHandle {
+                shared: Arc::clone(shared),
+                channel,
+            })
+            .find(|h| h.has_link_token(link_token))
+            .unwrap_or_else(|| ChannelHandle {
+                shared: Arc::clone(shared),
+                channel: Arc::clone(&shared.default),
+            })
     }
 
     /// Sends arbitrary events (each gets `webhookEventId`, `deliveryContext`,
     /// `timestamp` and `mode` if missing) to the webhook.
     pub async fn send_events(&self, events: Vec<Value>) -> Result<WebhookDelivery, Error> {
-        let now = self.shared.now();
-        let events = {
-            let mut st = self.shared.lock();
-            events
-                .into_iter()
-                .map(|mut e| {
-                    let base = webhook::event(&mut st, "", "", now);
-                    if let (Some(obj), Value::Object(b)) = (e.as_object_mut(), base) {
-                        for (k, v) in b {
-                            if k != "type" && k != "source" {
-                                obj.entry(k).or_insert(v);
-                            }
-                        }
-                    }
-                    e
-                })
-                .collect()
-        };
-        webhook::deliver(&self.shared, events).await
+        self.default_channel().send_events(events).await
     }
 
     /// Stops the server and waits for it.
@@ -571,10 +511,4 @@ impl Drop for Emulator {
             let _ = stop.send(());
         }
     }
-}
-
-fn unknown_user(user: &UserId) -> Error {
-    Error::new(ErrorKind::UnknownUser {
-        user_id: user.as_str().to_owned(),
-    })
 }

@@ -175,8 +175,13 @@ pub(crate) async fn certs() -> Json<Value> {
     Json(KEYS.jwks.clone())
 }
 
-/// `POST /oauth2/v2.1/verify`: verifies an ID token as LINE does.
-pub(crate) async fn verify_id_token(body: Bytes) -> Response {
+/// `POST /oauth2/v2.1/verify`: verifies an ID token as LINE does. Counted in the default
+/// channel's calls as `verifyIdToken` (LINE Login has no operationId for it).
+pub(crate) async fn verify_id_token(
+    axum::extract::State(shared): axum::extract::State<std::sync::Arc<crate::handler::Shared>>,
+    body: Bytes,
+) -> Response {
+    shared.default.count_call("verifyIdToken");
     let Ok(form) = serde_urlencoded::from_bytes::<HashMap<String, String>>(&body) else {
         return invalid("the body must be application/x-www-form-urlencoded");
     };

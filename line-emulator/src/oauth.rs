@@ -36,7 +36,7 @@ use line_core::secret::ChannelSecret;
 use serde_json::{json, Value};
 
 use crate::error::{Error, LineError};
-use crate::server::{Answer, Ctx, Reply, Shared};
+use crate::handler::{Answer, AnswerBody, Ctx, Reply, Shared};
 use crate::Emulator;
 
 /// The `aud` LINE expects in a v2.1 assertion.
@@ -218,77 +218,94 @@ pub struct IssuedToken {
     pub revoked: bool,
 }
 
+impl OAuth {
+    pub(crate) fn has_channel(&self, channel_id: &str) -> bool {
+        self.channels.contains_key(channel_id)
+    }
+}
+
+/// Registers a channel (or replaces its secret) for the token endpoints.
+pub(crate) fn register_channel(shared: &Shared, channel_id: &str, secret: ChannelSecret) -> Result<(), Error> {
+    if channel_id.is_empty() || !channel_id.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(Error::config("channel_id", "must be digits"));
+    }
+    if secret.expose().is_empty() {
+        return Err(Error::config("channel_secret", "must not be empty"));
+    }
+    let mut o = shared.lock_oauth();
+    match o.channels.get_mut(channel_id) {
+        Some(c) => c.secret = secret,
+        None => {
+            o.channels.insert(
+                channel_id.to_owned(),
+                Channel {
+                    secret,
+                    keys: HashMap::new(),
+                },
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Registers the public half of a channel's assertion key; gives its `kid`.
+pub(crate) fn register_public_key(shared: &Shared, channel_id: &str, jwk: &Value) -> Result<String, Error> {
+    let field = "public_key";
+    let s = |k: &str| jwk.get(k).and_then(Value::as_str);
+    if s("kty") != Some("RSA") {
+        return Err(Error::config(field, "kty must be RSA"));
+    }
+    if s("alg") != Some("RS256") {
+        return Err(Error::config(field, "alg must be RS256"));
+    }
+    let verify_only = jwk.get("key_ops") == Some(&json!(["verify"]));
+    if s("use") != Some("sig") && !verify_only {
+        return Err(Error::config(field, "use must be sig, or key_ops [\"verify\"]"));
+    }
+    if jwk.get("kid").is_some() {
+        return Err(Error::config(field, "must not have a kid (LINE gives one)"));
+    }
+    let (Some(n), Some(e)) = (s("n"), s("e")) else {
+        return Err(Error::config(field, "n and e are required"));
+    };
+    let bits = URL_SAFE_NO_PAD
+        .decode(n)
+        .map_err(|_| Error::config(field, "n is not base64url"))?
+        .iter()
+        .skip_while(|&&b| b == 0)
+        .count()
+        * 8;
+    if bits != 2048 {
+        return Err(Error::config(field, format!("the key must have 2048 bits, not {bits}")));
+    }
+    let key = DecodingKey::from_rsa_components(n, e).map_err(|_| Error::config(field, "n or e is malformed"))?;
+    let kid = uuid::Uuid::new_v4().to_string();
+    let mut o = shared.lock_oauth();
+    let Some(channel) = o.channels.get_mut(channel_id) else {
+        return Err(Error::config(
+            "channel_id",
+            format!("channel {channel_id} is not registered"),
+        ));
+    };
+    channel.keys.insert(kid.clone(), key);
+    o.kids.insert(kid.clone(), channel_id.to_owned());
+    Ok(kid)
+}
+
 impl Emulator {
     /// Registers a channel (or replaces its secret): its ID and channel secret, for
-    /// the token endpoints.
+    /// the token endpoints. Tokens issued for a channel that was not added with
+    /// [`Emulator::add_channel`] reach the default channel's state (with rate limits of
+    /// their own channel); an added channel is registered already.
     pub fn register_channel(&self, channel_id: &str, secret: impl Into<ChannelSecret>) -> Result<(), Error> {
-        if channel_id.is_empty() || !channel_id.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(Error::config("channel_id", "must be digits"));
-        }
-        let secret = secret.into();
-        if secret.expose().is_empty() {
-            return Err(Error::config("channel_secret", "must not be empty"));
-        }
-        let mut o = self.shared.lock_oauth();
-        match o.channels.get_mut(channel_id) {
-            Some(c) => c.secret = secret,
-            None => {
-                o.channels.insert(
-                    channel_id.to_owned(),
-                    Channel {
-                        secret,
-                        keys: HashMap::new(),
-                    },
-                );
-            }
-        }
-        Ok(())
+        register_channel(&self.shared, channel_id, secret.into())
     }
 
     /// Registers the public key of a channel's assertion signing key (a JWK: `kty`
     /// `RSA`, `alg` `RS256`, `use` `sig` or `key_ops` `["verify"]`, `n`, `e`, 2048
     /// bits, and no `kid`, as LINE's console wants) and gives its `kid`.
     pub fn register_public_key(&self, channel_id: &str, jwk: &Value) -> Result<String, Error> {
-        let field = "public_key";
-        let s = |k: &str| jwk.get(k).and_then(Value::as_str);
-        if s("kty") != Some("RSA") {
-            return Err(Error::config(field, "kty must be RSA"));
-        }
-        if s("alg") != Some("RS256") {
-            return Err(Error::config(field, "alg must be RS256"));
-        }
-        let verify_only = jwk.get("key_ops") == Some(&json!(["verify"]));
-        if s("use") != Some("sig") && !verify_only {
-            return Err(Error::config(field, "use must be sig, or key_ops [\"verify\"]"));
-        }
-        if jwk.get("kid").is_some() {
-            return Err(Error::config(field, "must not have a kid (LINE gives one)"));
-        }
-        let (Some(n), Some(e)) = (s("n"), s("e")) else {
-            return Err(Error::config(field, "n and e are required"));
-        };
-        let bits = URL_SAFE_NO_PAD
-            .decode(n)
-            .map_err(|_| Error::config(field, "n is not base64url"))?
-            .iter()
-            .skip_while(|&&b| b == 0)
-            .count()
-            * 8;
-        if bits != 2048 {
-            return Err(Error::config(field, format!("the key must have 2048 bits, not {bits}")));
-        }
-        let key = DecodingKey::from_rsa_components(n, e).map_err(|_| Error::config(field, "n or e is malformed"))?;
-        let kid = uuid::Uuid::new_v4().to_string();
-        let mut o = self.shared.lock_oauth();
-        let Some(channel) = o.channels.get_mut(channel_id) else {
-            return Err(Error::config(
-                "channel_id",
-                format!("channel {channel_id} is not registered"),
-            ));
-        };
-        channel.keys.insert(kid.clone(), key);
-        o.kids.insert(kid.clone(), channel_id.to_owned());
-        Ok(kid)
+        register_public_key(&self.shared, channel_id, jwk)
     }
 
     /// Every token issued for `channel_id`, oldest expiry first.
@@ -558,25 +575,35 @@ fn verify(shared: &Shared, now: Timestamp, token: Option<&String>) -> Reply {
 }
 
 /// `GET /oauth2/v2.1/verify`: a channel token issued here, else a LINE Login access token.
+/// Counted as `verifyChannelTokenByJWT` (LINE's operationId of the path), on the token's
+/// channel when it is an added one, else on the default channel.
 pub(crate) async fn verify_get(
     axum::extract::State(shared): axum::extract::State<std::sync::Arc<Shared>>,
     q: axum::extract::Query<HashMap<String, String>>,
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
-    let known = q
-        .get("access_token")
-        .is_some_and(|t| shared.lock_oauth().tokens.contains_key(t));
-    if !known {
+    let channel_id = q.get("access_token").and_then(|t| channel_of_token(&shared, t));
+    match &channel_id {
+        Some(id) => shared.channel_or_default(id),
+        None => std::sync::Arc::clone(&shared.default),
+    }
+    .count_call("verifyChannelTokenByJWT");
+    if channel_id.is_none() {
         return crate::login::verify_access_token(q).await;
     }
     match verify(&shared, shared.now(), q.get("access_token")) {
         Ok(Answer {
-            body: crate::server::AnswerBody::Json(v),
+            body: AnswerBody::Json(v),
             ..
         }) => axum::Json(v).into_response(),
         Ok(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
         Err(e) => (e.status, axum::Json(e.body)).into_response(),
     }
+}
+
+/// The channel an issued token is bound to, valid or not.
+pub(crate) fn channel_of_token(shared: &Shared, token: &str) -> Option<String> {
+    shared.lock_oauth().tokens.get(token).map(|t| t.channel_id.clone())
 }
 
 /// For a bearer token issued here: `Some(Ok(channel))` while valid, `Some(Err)` (401)

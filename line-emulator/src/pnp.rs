@@ -31,7 +31,7 @@ use line_core::model::{NumberOfMessagesResponse, PnpMessagesRequest};
 use serde_json::{json, Value};
 
 use crate::error::LineError;
-use crate::server::{Answer, Ctx, Reply, Shared};
+use crate::handler::{Answer, Ctx, Reply, Shared};
 use crate::state::ReceivedMessage;
 
 /// Fewest characters in an `X-Line-Delivery-Tag` (LINE's reference).
@@ -217,7 +217,7 @@ impl crate::Emulator {
 pub(crate) fn handle(shared: &Arc<Shared>, ctx: &Ctx) -> Option<Reply> {
     match ctx.op.id {
         "pushMessagesByPhone" => Some(push(shared, ctx)),
-        "getPNPMessageStatistics" => Some(statistics(shared, ctx)),
+        "getPNPMessageStatistics" => Some(statistics(ctx)),
         _ => None,
     }
 }
@@ -248,7 +248,7 @@ fn push(shared: &Arc<Shared>, ctx: &Ctx) -> Reply {
             "The property, 'to', in the request body is invalid (expected the SHA-256 hex of an E.164 number)",
         ));
     }
-    let mut st = shared.lock();
+    let mut st = ctx.lock();
     let Some(user) = st.pnp.phones.get(&req.to).cloned() else {
         st.pnp.refused += 1;
         return Err(cannot_deliver());
@@ -287,11 +287,12 @@ fn push(shared: &Arc<Shared>, ctx: &Ctx) -> Reply {
             drop(st);
             let data = tag.unwrap_or_else(|| req.to.clone());
             let shared = Arc::clone(shared);
+            let channel = Arc::clone(&ctx.channel);
             tokio::spawn(async move {
                 tokio::time::sleep(delay).await;
                 let now = shared.now();
                 let event = {
-                    let mut st = shared.lock();
+                    let mut st = channel.lock();
                     st.pnp.webhooks += 1;
                     let mut ev = crate::webhook::event(&mut st, "delivery", "", now);
                     if let Some(obj) = ev.as_object_mut() {
@@ -300,7 +301,7 @@ fn push(shared: &Arc<Shared>, ctx: &Ctx) -> Reply {
                     ev["delivery"] = json!({ "data": data });
                     ev
                 };
-                if let Err(e) = crate::webhook::deliver(&shared, vec![event]).await {
+                if let Err(e) = crate::webhook::deliver(&shared, &channel, vec![event]).await {
                     tracing::warn!(error = %e, "line-emulator: the PNP delivery webhook failed");
                 }
             });
@@ -316,12 +317,12 @@ fn cannot_deliver() -> LineError {
     )
 }
 
-fn statistics(shared: &Shared, ctx: &Ctx) -> Reply {
+fn statistics(ctx: &Ctx) -> Reply {
     let date = ctx.query.get("date").map(String::as_str).unwrap_or("");
     if date.len() != 8 || !date.bytes().all(|b| b.is_ascii_digit()) {
         return Err(LineError::property("date", "must match ^[0-9]{8}$ (yyyyMMdd, UTC+9)"));
     }
-    let success = shared.lock().pnp.per_day.get(date).copied().unwrap_or(0);
+    let success = ctx.lock().pnp.per_day.get(date).copied().unwrap_or(0);
     let mut body = NumberOfMessagesResponse::new("ready");
     body.success = Some(success);
     Ok(Answer::json(&body))

@@ -1,7 +1,7 @@
 //! The HTTP side: routing, auth, faults, rate limits, request ids.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::{Query, Request, State};
@@ -10,148 +10,19 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::Router;
 use bytes::Bytes;
-use jiff::Timestamp;
 use line_core::client::{operations, AuthScheme, HttpMethod, Operation};
 use line_core::ids::RequestId;
-use serde::Serialize;
 
-use crate::config::EmulatorConfig;
 use crate::error::LineError;
-use crate::faults::{Fault, Faults};
+use crate::faults::Fault;
+use crate::handler::{AnswerBody, Channel, Ctx, Reply, Shared};
 use crate::state::State as EmuState;
 
 /// Largest request body the emulator reads (rich-menu images are at most 1 MB,
 /// audience files a little more).
 const MAX_BODY: usize = 64 * 1024 * 1024;
 
-/// What every handler shares.
-#[derive(Debug)]
-pub(crate) struct Shared {
-    pub(crate) config: EmulatorConfig,
-    pub(crate) state: Mutex<EmuState>,
-    pub(crate) faults: Mutex<Faults>,
-    pub(crate) oauth: Mutex<crate::oauth::OAuth>,
-    pub(crate) http: reqwest::Client,
-    pub(crate) bot_user_id: String,
-    pub(crate) base_url: String,
-}
-
-impl Shared {
-    pub(crate) fn now(&self) -> Timestamp {
-        self.config.clock.now()
-    }
-
-    pub(crate) fn lock(&self) -> MutexGuard<'_, EmuState> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    pub(crate) fn lock_faults(&self) -> MutexGuard<'_, Faults> {
-        self.faults.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    pub(crate) fn lock_oauth(&self) -> MutexGuard<'_, crate::oauth::OAuth> {
-        self.oauth.lock().unwrap_or_else(|e| e.into_inner())
-    }
-}
-
-/// One LINE API request, as the handlers see it.
-#[derive(Debug)]
-pub(crate) struct Ctx {
-    pub(crate) op: &'static Operation,
-    pub(crate) params: Vec<String>,
-    pub(crate) query: HashMap<String, String>,
-    pub(crate) headers: HeaderMap,
-    pub(crate) body: Bytes,
-    pub(crate) request_id: RequestId,
-    pub(crate) now: Timestamp,
-    /// The fields of a `multipart/form-data` body, in order.
-    pub(crate) form: Vec<(String, Bytes)>,
-}
-
-impl Ctx {
-    /// The first form field called `name`.
-    pub(crate) fn field(&self, name: &str) -> Option<&Bytes> {
-        self.form.iter().find(|(n, _)| n == name).map(|(_, b)| b)
-    }
-
-    pub(crate) fn param(&self, i: usize) -> &str {
-        self.params.get(i).map(String::as_str).unwrap_or("")
-    }
-
-    /// The JSON body as `T`; errors name the property (LINE's `details[].property`).
-    pub(crate) fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, LineError> {
-        let bytes: &[u8] = if self.body.iter().all(u8::is_ascii_whitespace) {
-            b"null"
-        } else {
-            &self.body
-        };
-        line_core::error::from_json_slice(bytes).map_err(|e| match e.kind() {
-            line_core::ErrorKind::Parse { pointer, reason } if !pointer.is_empty() => {
-                LineError::property(crate::error::property_from_pointer(pointer), reason.clone())
-            }
-            line_core::ErrorKind::Parse { reason, .. } => {
-                LineError::bad_request(format!("The request body could not be parsed as JSON: {reason}"))
-            }
-            _ => LineError::bad_request("The request body could not be parsed as JSON"),
-        })
-    }
-}
-
-/// A successful answer.
-#[derive(Debug)]
-pub(crate) struct Answer {
-    pub(crate) status: StatusCode,
-    pub(crate) body: AnswerBody,
-    pub(crate) accepted_request_id: Option<RequestId>,
-}
-
-#[derive(Debug)]
-pub(crate) enum AnswerBody {
-    Json(serde_json::Value),
-    Bytes(Bytes, String),
-}
-
-impl Answer {
-    /// `status` with `{}`.
-    pub(crate) fn empty(status: StatusCode) -> Self {
-        Self {
-            status,
-            body: AnswerBody::Json(serde_json::Value::Object(Default::default())),
-            accepted_request_id: None,
-        }
-    }
-
-    /// 200 with `{}`.
-    pub(crate) fn ok() -> Self {
-        Self::empty(StatusCode::OK)
-    }
-
-    /// 202 with `{}`.
-    pub(crate) fn accepted() -> Self {
-        Self::empty(StatusCode::ACCEPTED)
-    }
-
-    /// 200 with a typed body.
-    pub(crate) fn json<T: Serialize>(body: &T) -> Self {
-        Self {
-            status: StatusCode::OK,
-            body: AnswerBody::Json(serde_json::to_value(body).unwrap_or_default()),
-            accepted_request_id: None,
-        }
-    }
-
-    pub(crate) fn bytes(bytes: Bytes, content_type: String) -> Self {
-        Self {
-            status: StatusCode::OK,
-            body: AnswerBody::Bytes(bytes, content_type),
-            accepted_request_id: None,
-        }
-    }
-}
-
-pub(crate) type Reply = Result<Answer, LineError>;
-
-pub(crate) fn router(shared: std::sync::Arc<Shared>) -> Router {
+pub(crate) fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route(
             "/_emulator/users",
@@ -168,6 +39,7 @@ pub(crate) fn router(shared: std::sync::Arc<Shared>) -> Router {
         .route("/_emulator/webhook/text", post(crate::admin::webhook_text))
         .route("/_emulator/webhook/postback", post(crate::admin::webhook_postback))
         .route("/dialog/bot/accountLink", get(crate::admin::account_link_dialog))
+        .route("/_emulator/channels", get(crate::admin::channels))
         .route("/oauth2/v2.1/certs", get(crate::login::certs))
         .route(
             "/oauth2/v2.1/verify",
@@ -260,29 +132,83 @@ fn dropped() -> Response {
     Response::new(Body::from_stream(stream))
 }
 
-fn check_auth(shared: &Shared, headers: &HeaderMap) -> Result<(), LineError> {
-    let header = headers
+const INVALID_TOKEN: &str =
+    "Authentication failed. Confirm that the access token in the authorization header is valid.";
+
+/// The bearer token of a request, if it has one.
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
         .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok());
-    let Some(token) = header.and_then(|h| h.strip_prefix("Bearer ")) else {
+        .and_then(|v| v.to_str().ok())
+        .and_then(|h| h.strip_prefix("Bearer "))
+}
+
+/// Where a request goes: its channel, whether its token is one the token endpoints issued
+/// (`Some(Ok(channel ID))` while valid, `Some(Err)` once revoked or expired), and whether it
+/// is an added channel's ready token.
+struct Route {
+    channel: Arc<Channel>,
+    issued: Option<Result<String, LineError>>,
+    ready: bool,
+}
+
+/// The channel of a request comes from its bearer token: an added channel's ready token, a
+/// token issued for a channel (an added one, else the default channel), or any other token
+/// (the default channel).
+fn channel_of(shared: &Shared, headers: &HeaderMap) -> Route {
+    let Some(token) = bearer(headers) else {
+        return Route {
+            channel: Arc::clone(&shared.default),
+            issued: None,
+            ready: false,
+        };
+    };
+    if let Some(c) = shared.read_channels().by_token.get(token) {
+        return Route {
+            channel: Arc::clone(c),
+            issued: None,
+            ready: true,
+        };
+    }
+    match crate::oauth::check_bearer(shared, token) {
+        Some(checked) => {
+            let channel = match &checked {
+                Ok(id) => shared.channel_or_default(id),
+                Err(_) => crate::oauth::channel_of_token(shared, token)
+                    .map(|id| shared.channel_or_default(&id))
+                    .unwrap_or_else(|| Arc::clone(&shared.default)),
+            };
+            Route {
+                channel,
+                issued: Some(checked),
+                ready: false,
+            }
+        }
+        None => Route {
+            channel: Arc::clone(&shared.default),
+            issued: None,
+            ready: false,
+        },
+    }
+}
+
+fn check_auth(shared: &Shared, route: &Route, headers: &HeaderMap) -> Result<(), LineError> {
+    let Some(token) = bearer(headers) else {
         return Err(LineError::new(
             StatusCode::UNAUTHORIZED,
             "Authorization header required. Must follow the scheme, 'Authorization: Bearer <ACCESS TOKEN>'",
         ));
     };
+    if route.ready {
+        return Ok(());
+    }
     // Tokens issued by the token endpoints: valid until revoked or expired.
-    if let Some(checked) = crate::oauth::check_bearer(shared, token) {
-        return checked.map(|_| ());
+    if let Some(checked) = &route.issued {
+        return checked.clone().map(|_| ());
     }
     match &shared.config.token {
-        Some(expected) if expected.expose() != token => Err(LineError::new(
-            StatusCode::UNAUTHORIZED,
-            "Authentication failed. Confirm that the access token in the authorization header is valid.",
-        )),
-        _ if token.is_empty() => Err(LineError::new(
-            StatusCode::UNAUTHORIZED,
-            "Authentication failed. Confirm that the access token in the authorization header is valid.",
-        )),
+        Some(expected) if expected.expose() != token => Err(LineError::new(StatusCode::UNAUTHORIZED, INVALID_TOKEN)),
+        _ if token.is_empty() => Err(LineError::new(StatusCode::UNAUTHORIZED, INVALID_TOKEN)),
         _ => Ok(()),
     }
 }
@@ -291,23 +217,28 @@ fn check_rate(
     shared: &Shared,
     state: &mut EmuState,
     op: &'static Operation,
+    route: &Route,
     headers: &HeaderMap,
 ) -> Result<(), LineError> {
     if !shared.config.rate_limits {
         return Ok(());
     }
-    // LINE counts per channel: tokens issued here count for their channel; any
-    // other bearer token is taken for a channel of its own.
+    // LINE counts per channel: an added channel has its own state (so one key), tokens
+    // issued here count for their channel, and any other bearer token is taken for a
+    // channel of its own.
     let header = headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let issued = header
-        .strip_prefix("Bearer ")
-        .and_then(|t| crate::oauth::check_bearer(shared, t))
-        .and_then(Result::ok)
-        .map(|c| format!("channel:{c}"));
-    let channel = issued.as_deref().unwrap_or(header);
+    let key = if route.ready {
+        Some(format!("channel:{}", route.channel.channel_id))
+    } else {
+        match &route.issued {
+            Some(Ok(c)) => Some(format!("channel:{c}")),
+            _ => None,
+        }
+    };
+    let channel = key.as_deref().unwrap_or(header);
     if state
         .rates
         .admit(channel, op.id, shared.now(), shared.config.time_scale)
@@ -318,39 +249,41 @@ fn check_rate(
     }
 }
 
-async fn line_api(State(shared): State<std::sync::Arc<Shared>>, req: Request) -> Response {
+async fn line_api(State(shared): State<Arc<Shared>>, req: Request) -> Response {
     let request_id = RequestId::new(uuid::Uuid::new_v4().to_string());
+    let route_of = channel_of(&shared, req.headers());
+    let channel = Arc::clone(&route_of.channel);
     let Some((op, params)) = route(req.method(), req.uri().path()) else {
-        *shared.lock().calls.entry("unknown".to_owned()).or_default() += 1;
+        channel.count_call("unknown");
         return finish(&request_id, Err(LineError::not_found("Not found")));
     };
-    *shared.lock().calls.entry(op.id.to_owned()).or_default() += 1;
+    channel.count_call(op.id);
     if op.auth == AuthScheme::Bearer {
-        if let Err(e) = check_auth(&shared, req.headers()) {
+        if let Err(e) = check_auth(&shared, &route_of, req.headers()) {
             return finish(&request_id, Err(e));
         }
     }
-    let (latency, fault) = shared.lock_faults().draw(op.id);
+    let (latency, fault) = channel.lock_faults().draw(op.id);
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
     match fault {
         Fault::Error500 => {
-            shared.lock_faults().count(fault);
+            channel.lock_faults().count(fault);
             return finish(&request_id, Err(LineError::internal()));
         }
         Fault::RateLimit => {
-            shared.lock_faults().count(fault);
+            channel.lock_faults().count(fault);
             return finish(&request_id, Err(LineError::rate_limited()));
         }
         Fault::Timeout(hold) => {
-            shared.lock_faults().count(fault);
+            channel.lock_faults().count(fault);
             tokio::time::sleep(hold).await;
             return dropped();
         }
         Fault::None | Fault::LostResponse => {}
     }
-    if let Err(e) = check_rate(&shared, &mut shared.lock(), op, req.headers()) {
+    if let Err(e) = check_rate(&shared, &mut channel.lock(), op, &route_of, req.headers()) {
         return finish(&request_id, Err(e));
     }
     let query = Query::<HashMap<String, String>>::try_from_uri(req.uri())
@@ -391,6 +324,7 @@ async fn line_api(State(shared): State<std::sync::Arc<Shared>>, req: Request) ->
     };
     let ctx = Ctx {
         op,
+        channel: Arc::clone(&channel),
         params,
         query,
         headers: parts.headers,
@@ -404,7 +338,7 @@ async fn line_api(State(shared): State<std::sync::Arc<Shared>>, req: Request) ->
         None => crate::pnp::handle(&shared, &ctx).unwrap_or_else(|| crate::api::dispatch(&shared, &ctx)),
     };
     if fault == Fault::LostResponse {
-        shared.lock_faults().count(fault);
+        channel.lock_faults().count(fault);
         return dropped();
     }
     finish(&request_id, result)

@@ -1,5 +1,6 @@
 //! Everything the emulator remembers, and the views the inspection API returns.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
@@ -37,13 +38,14 @@ pub struct UserSpec {
     pub(crate) display_name: String,
     pub(crate) picture_url: Option<String>,
     pub(crate) status_message: Option<String>,
-    pub(crate) language: Option<String>,
+    // Generated friends share these values (`Cow::Borrowed`): a million friends stay cheap.
+    pub(crate) language: Option<Cow<'static, str>>,
     pub(crate) friend: bool,
     pub(crate) blocked: bool,
-    pub(crate) gender: Option<String>,
+    pub(crate) gender: Option<Cow<'static, str>>,
     pub(crate) age: Option<u8>,
-    pub(crate) area: Option<String>,
-    pub(crate) app_type: Option<String>,
+    pub(crate) area: Option<Cow<'static, str>>,
+    pub(crate) app_type: Option<Cow<'static, str>>,
     pub(crate) friend_days: Option<u32>,
 }
 
@@ -89,13 +91,13 @@ impl UserSpec {
 
     /// Language (`ja`, `en`, …).
     pub fn language(mut self, lang: impl Into<String>) -> Self {
-        self.language = Some(lang.into());
+        self.language = Some(Cow::Owned(lang.into()));
         self
     }
 
     /// Gender for narrowcast filters: `male` or `female`.
     pub fn gender(mut self, g: impl Into<String>) -> Self {
-        self.gender = Some(g.into());
+        self.gender = Some(Cow::Owned(g.into()));
         self
     }
 
@@ -107,13 +109,13 @@ impl UserSpec {
 
     /// Area for narrowcast filters (`jp_13` is Tokyo).
     pub fn area(mut self, area: impl Into<String>) -> Self {
-        self.area = Some(area.into());
+        self.area = Some(Cow::Owned(area.into()));
         self
     }
 
     /// App type for narrowcast filters: `ios` or `android`.
     pub fn app_type(mut self, t: impl Into<String>) -> Self {
-        self.app_type = Some(t.into());
+        self.app_type = Some(Cow::Owned(t.into()));
         self
     }
 
@@ -221,7 +223,10 @@ pub(crate) struct LinkToken {
 pub(crate) struct State {
     pub(crate) rng: StdRng,
     pub(crate) users: Vec<SimUser>,
-    pub(crate) user_index: HashMap<String, usize>,
+    /// User IDs of LINE's form (`U` and 32 lowercase hex digits) by their number, others by
+    /// their text: an index that does not copy every ID.
+    pub(crate) hex_index: HashMap<u128, usize>,
+    pub(crate) other_index: HashMap<String, usize>,
     pub(crate) inbox: HashMap<String, Vec<ReceivedMessage>>,
     pub(crate) retry_keys: HashMap<uuid::Uuid, (RequestId, Timestamp)>,
     pub(crate) retry_inserts: u64,
@@ -232,6 +237,9 @@ pub(crate) struct State {
     pub(crate) loading: Vec<(UserId, i32)>,
     pub(crate) link_tokens: HashMap<String, LinkToken>,
     pub(crate) quota_used: u64,
+    /// The monthly quota (`None`: no limit).
+    pub(crate) monthly_quota: Option<u64>,
+    /// Calls per operationId made with this channel's tokens.
     pub(crate) calls: BTreeMap<String, u64>,
     pub(crate) rates: crate::ratelimit::RateCounter,
     pub(crate) rich_menus: HashMap<String, RichMenu>,
@@ -250,6 +258,24 @@ pub(crate) struct State {
     pub(crate) pnp: crate::pnp::PnpState,
 }
 
+/// LINE's area codes for narrowcast filters (`jp_01` to `jp_47`), for generated friends.
+const AREAS: [&str; 47] = [
+    "jp_01", "jp_02", "jp_03", "jp_04", "jp_05", "jp_06", "jp_07", "jp_08", "jp_09", "jp_10", "jp_11", "jp_12",
+    "jp_13", "jp_14", "jp_15", "jp_16", "jp_17", "jp_18", "jp_19", "jp_20", "jp_21", "jp_22", "jp_23", "jp_24",
+    "jp_25", "jp_26", "jp_27", "jp_28", "jp_29", "jp_30", "jp_31", "jp_32", "jp_33", "jp_34", "jp_35", "jp_36",
+    "jp_37", "jp_38", "jp_39", "jp_40", "jp_41", "jp_42", "jp_43", "jp_44", "jp_45", "jp_46", "jp_47",
+];
+
+/// The number of a user ID of LINE's form: `U` and exactly 32 lowercase hex digits (so that
+/// two different IDs never share a number).
+fn hex_key(id: &str) -> Option<u128> {
+    let hex = id.strip_prefix('U')?;
+    if hex.len() != 32 || !hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+        return None;
+    }
+    u128::from_str_radix(hex, 16).ok()
+}
+
 /// The users (indices) of one aggregation unit.
 #[derive(Debug, Default, Clone)]
 pub(crate) struct UnitUsers {
@@ -263,7 +289,8 @@ impl State {
         let mut s = Self {
             rng: StdRng::seed_from_u64(seed),
             users: Vec::new(),
-            user_index: HashMap::new(),
+            hex_index: HashMap::new(),
+            other_index: HashMap::new(),
             inbox: HashMap::new(),
             retry_keys: HashMap::new(),
             retry_inserts: 0,
@@ -274,6 +301,7 @@ impl State {
             loading: Vec::new(),
             link_tokens: HashMap::new(),
             quota_used: 0,
+            monthly_quota: None,
             calls: BTreeMap::new(),
             rates: Default::default(),
             rich_menus: HashMap::new(),
@@ -297,14 +325,18 @@ impl State {
         const GENDERS: [&str; 2] = ["male", "female"];
         const APPS: [&str; 2] = ["ios", "android"];
         self.users.reserve(n);
+        self.hex_index.reserve(n);
         for i in 0..n {
-            let spec = UserSpec::new(format!("Friend {}", i + 1))
-                .gender(GENDERS[self.rng.random_range(0..2)])
-                .app_type(APPS[self.rng.random_range(0..2)])
-                .age(self.rng.random_range(15..80))
-                .area(format!("jp_{:02}", self.rng.random_range(1..=47)))
-                .friend_days(self.rng.random_range(0..1000))
-                .language("ja");
+            // The draws in this order: the same seed gives the same friends as before.
+            let mut spec = UserSpec::new(format!("Friend {}", i + 1));
+            spec.gender = Some(Cow::Borrowed(GENDERS[self.rng.random_range(0..2)]));
+            spec.app_type = Some(Cow::Borrowed(APPS[self.rng.random_range(0..2)]));
+            spec.age = Some(self.rng.random_range(15..80));
+            // An `i32` draw, as the `jp_{:02}` formatting of the first version took.
+            let area: i32 = self.rng.random_range(1..=47);
+            spec.area = Some(Cow::Borrowed(AREAS[(area - 1) as usize]));
+            spec.friend_days = Some(self.rng.random_range(0..1000));
+            spec.language = Some(Cow::Borrowed("ja"));
             self.add_user(spec);
         }
     }
@@ -319,26 +351,36 @@ impl State {
             Some(id) => id.clone(),
             None => loop {
                 let id = self.hex_id("U");
-                if !self.user_index.contains_key(&id) {
+                if self.user(&id).is_none() {
                     break id;
                 }
             },
         };
-        if let Some(&i) = self.user_index.get(&id) {
+        if let Some(i) = self.user(&id) {
             self.users[i].spec = spec;
             return i;
         }
         let i = self.users.len();
+        match hex_key(&id) {
+            Some(k) => {
+                self.hex_index.insert(k, i);
+            }
+            None => {
+                self.other_index.insert(id.clone(), i);
+            }
+        }
         self.users.push(SimUser {
             spec,
-            user_id: UserId::new(id.clone()),
+            user_id: UserId::new(id),
         });
-        self.user_index.insert(id, i);
         i
     }
 
     pub(crate) fn user(&self, id: &str) -> Option<usize> {
-        self.user_index.get(id).copied()
+        match hex_key(id) {
+            Some(k) => self.hex_index.get(&k).copied(),
+            None => self.other_index.get(id).copied(),
+        }
     }
 
     /// Delivers `messages` to the user at `idx` (if reachable); returns whether it did.
@@ -419,6 +461,35 @@ impl State {
                     _ => {}
                 }
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_of_any_form_are_found_and_never_collide() {
+        let mut s = State::new(1, 2);
+        let lower = "U0123456789abcdef0123456789abcdef";
+        let upper = "U0123456789ABCDEF0123456789ABCDEF";
+        let a = s.add_user(UserSpec::new("lower").user_id(lower));
+        let b = s.add_user(UserSpec::new("upper").user_id(upper));
+        let c = s.add_user(UserSpec::new("short").user_id("U1"));
+        assert_eq!(
+            (s.user(lower), s.user(upper), s.user("U1")),
+            (Some(a), Some(b), Some(c))
+        );
+        assert_ne!(a, b);
+        assert_eq!(s.user("U2"), None);
+        assert_eq!(s.user("U+123456789abcdef0123456789abcdef"), None);
+        // Adding a known id replaces the user in place.
+        assert_eq!(s.add_user(UserSpec::new("again").user_id(lower)), a);
+        assert_eq!(s.users[a].spec.display_name, "again");
+        assert_eq!(s.users.len(), 5);
+        for (i, u) in s.users.iter().enumerate() {
+            assert_eq!(s.user(u.user_id.as_str()), Some(i));
         }
     }
 }

@@ -10,7 +10,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::error::{Error, ErrorKind};
-use crate::server::Shared;
+use crate::handler::{Channel, Shared};
 use crate::state::State;
 
 /// What a webhook helper did.
@@ -71,16 +71,17 @@ pub(crate) fn with_reply_token(state: &mut State, event: &mut Value, idx: usize,
     event["replyToken"] = Value::String(token);
 }
 
-/// Posts the events to the webhook URL, redelivering on failure.
-pub(crate) async fn deliver(shared: &Shared, events: Vec<Value>) -> Result<WebhookDelivery, Error> {
-    let Some(url) = shared.config.webhook_url.clone() else {
+/// Posts the events to `channel`'s webhook URL, signed with its secret, with its bot user ID
+/// as `destination`; redelivers on failure.
+pub(crate) async fn deliver(shared: &Shared, channel: &Channel, events: Vec<Value>) -> Result<WebhookDelivery, Error> {
+    let Some(url) = channel.webhook_url.clone() else {
         return Ok(WebhookDelivery {
             events,
             status: None,
             attempts: 0,
         });
     };
-    let verifier = WebhookVerifier::new(&shared.config.channel_secret);
+    let verifier = WebhookVerifier::new(&channel.secret);
     let mut attempts = 0;
     let mut last_status = None;
     let mut last_err: Option<reqwest::Error> = None;
@@ -92,7 +93,7 @@ pub(crate) async fn deliver(shared: &Shared, events: Vec<Value>) -> Result<Webho
             }
         }
         attempts += 1;
-        let body = json!({"destination": shared.bot_user_id, "events": sent});
+        let body = json!({"destination": channel.bot_user_id, "events": sent});
         let bytes = serde_json::to_vec(&body).unwrap_or_default();
         let signature = verifier.sign(&bytes);
         let result = shared

@@ -13,7 +13,7 @@ use line_core::model::{
 
 use super::int_param;
 use crate::error::LineError;
-use crate::server::{Answer, AnswerBody, Ctx, Reply, Shared};
+use crate::handler::{Answer, AnswerBody, Ctx, Reply};
 use crate::state::AudienceGroup;
 
 /// Longest audience description.
@@ -43,11 +43,10 @@ fn ids(audiences: Option<&Vec<Audience>>, required: bool) -> Result<Vec<String>,
         .collect()
 }
 
-pub(crate) fn create(shared: &Shared, ctx: &Ctx) -> Reply {
+pub(crate) fn create(ctx: &Ctx) -> Reply {
     let req: CreateAudienceGroupRequest = ctx.json()?;
     let user_ids = ids(req.audiences.as_ref(), false)?;
     store(
-        shared,
         ctx,
         req.description.as_deref(),
         req.is_ifa_audience.unwrap_or(false),
@@ -79,7 +78,7 @@ fn text_field(ctx: &Ctx, name: &str) -> Result<Option<String>, LineError> {
         .transpose()
 }
 
-pub(crate) fn create_by_file(shared: &Shared, ctx: &Ctx) -> Reply {
+pub(crate) fn create_by_file(ctx: &Ctx) -> Reply {
     let description = text_field(ctx, "description")?;
     let is_ifa = match text_field(ctx, "isIfaAudience")?.as_deref() {
         None | Some("false") => false,
@@ -92,10 +91,10 @@ pub(crate) fn create_by_file(shared: &Shared, ctx: &Ctx) -> Reply {
         }
     };
     let user_ids = file_ids(ctx)?;
-    store(shared, ctx, description.as_deref(), is_ifa, user_ids)
+    store(ctx, description.as_deref(), is_ifa, user_ids)
 }
 
-fn store(shared: &Shared, ctx: &Ctx, description: Option<&str>, is_ifa: bool, user_ids: Vec<String>) -> Reply {
+fn store(ctx: &Ctx, description: Option<&str>, is_ifa: bool, user_ids: Vec<String>) -> Reply {
     let description = match description {
         Some(d) if !d.is_empty() && d.chars().count() <= MAX_DESCRIPTION => d.to_owned(),
         _ => {
@@ -105,7 +104,7 @@ fn store(shared: &Shared, ctx: &Ctx, description: Option<&str>, is_ifa: bool, us
             ))
         }
     };
-    let mut st = shared.lock();
+    let mut st = ctx.lock();
     let id = st.next_audience_id;
     st.next_audience_id += 1;
     let mut members = HashSet::new();
@@ -138,8 +137,8 @@ fn store(shared: &Shared, ctx: &Ctx, description: Option<&str>, is_ifa: bool, us
     })
 }
 
-fn add_ids(shared: &Shared, id: i64, new_ids: Vec<String>) -> Reply {
-    let mut st = shared.lock();
+fn add_ids(ctx: &Ctx, id: i64, new_ids: Vec<String>) -> Reply {
+    let mut st = ctx.lock();
     let Some(group) = st.audiences.get_mut(&id) else {
         return Err(LineError::property("audienceGroupId", "audience group not found"));
     };
@@ -152,27 +151,27 @@ fn add_ids(shared: &Shared, id: i64, new_ids: Vec<String>) -> Reply {
     Ok(Answer::accepted())
 }
 
-pub(crate) fn add_by_file(shared: &Shared, ctx: &Ctx) -> Reply {
+pub(crate) fn add_by_file(ctx: &Ctx) -> Reply {
     let Some(id) = text_field(ctx, "audienceGroupId")? else {
         return Err(LineError::property("audienceGroupId", "must not be null"));
     };
     let id = int_param("audienceGroupId", &id)?;
     let ids = file_ids(ctx)?;
-    add_ids(shared, id, ids)
+    add_ids(ctx, id, ids)
 }
 
-pub(crate) fn add(shared: &Shared, ctx: &Ctx) -> Reply {
+pub(crate) fn add(ctx: &Ctx) -> Reply {
     let req: AddAudienceToAudienceGroupRequest = ctx.json()?;
     let Some(id) = req.audience_group_id else {
         return Err(LineError::property("audienceGroupId", "must not be null"));
     };
     let new_ids = ids(req.audiences.as_ref(), true)?;
-    add_ids(shared, id, new_ids)
+    add_ids(ctx, id, new_ids)
 }
 
-pub(crate) fn get(shared: &Shared, ctx: &Ctx) -> Reply {
+pub(crate) fn get(ctx: &Ctx) -> Reply {
     let id = int_param("audienceGroupId", ctx.param(0))?;
-    let st = shared.lock();
+    let st = ctx.lock();
     let Some(g) = st.audiences.get(&id) else {
         return Err(LineError::bad_request("audience group not found"));
     };
@@ -192,9 +191,9 @@ pub(crate) fn get(shared: &Shared, ctx: &Ctx) -> Reply {
     Ok(Answer::json(&r))
 }
 
-pub(crate) fn delete(shared: &Shared, ctx: &Ctx) -> Reply {
+pub(crate) fn delete(ctx: &Ctx) -> Reply {
     let id = int_param("audienceGroupId", ctx.param(0))?;
-    let mut st = shared.lock();
+    let mut st = ctx.lock();
     if st.audiences.remove(&id).is_none() {
         return Err(LineError::bad_request("audience group not found"));
     }

@@ -20,7 +20,7 @@ use rand::seq::SliceRandom;
 use rand::Rng;
 
 use crate::error::LineError;
-use crate::server::{Answer, AnswerBody, Ctx, Reply, Shared};
+use crate::handler::{Answer, AnswerBody, Ctx, Reply, Shared};
 use crate::state::{Job, PendingNarrowcast, State};
 
 /// The request body as `T`, once its `messages` pass LINE's checks
@@ -76,8 +76,8 @@ fn remember_key(state: &mut State, key: Option<uuid::Uuid>, ctx: &Ctx) {
     }
 }
 
-fn check_quota(shared: &Shared, state: &State, n: u64) -> Result<(), LineError> {
-    match shared.config.monthly_quota {
+fn check_quota(state: &State, n: u64) -> Result<(), LineError> {
+    match state.monthly_quota {
         Some(limit) if state.quota_used + n > limit => Err(LineError::monthly_limit()),
         _ => Ok(()),
     }
@@ -114,7 +114,7 @@ pub(crate) fn reply(shared: &Shared, ctx: &Ctx) -> Reply {
     }
     let req: ReplyMessageRequest = checked_body(ctx)?;
     let messages = shared_messages(&req.messages);
-    let mut st = shared.lock();
+    let mut st = ctx.lock();
     let Some((idx, issued)) = st.reply_tokens.remove(&req.reply_token) else {
         return Err(LineError::bad_request("Invalid reply token"));
     };
@@ -151,7 +151,7 @@ pub(crate) fn valid_unit_name(name: &str) -> bool {
     (1..=30).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
-pub(crate) fn push(shared: &Shared, ctx: &Ctx) -> Reply {
+pub(crate) fn push(ctx: &Ctx) -> Reply {
     let key = retry_key(ctx)?;
     let req: PushMessageRequest = checked_body(ctx)?;
     let unit = aggregation_unit(req.custom_aggregation_units.as_ref())?;
@@ -162,7 +162,7 @@ pub(crate) fn push(shared: &Shared, ctx: &Ctx) -> Reply {
             "The property, 'to', in the request body is invalid",
         ));
     }
-    let mut st = shared.lock();
+    let mut st = ctx.lock();
     if let Some(dup) = duplicate(&mut st, key, ctx.now) {
         return Ok(dup);
     }
@@ -173,7 +173,7 @@ pub(crate) fn push(shared: &Shared, ctx: &Ctx) -> Reply {
     };
     let reachable = idx.is_some_and(|i| st.users[i].reachable());
     if reachable {
-        check_quota(shared, &st, 1)?;
+        check_quota(&st, 1)?;
     }
     if let Some(i) = idx {
         if st.deliver(i, &messages, &ctx.request_id, ctx.op.id, ctx.now) {
@@ -189,7 +189,7 @@ pub(crate) fn push(shared: &Shared, ctx: &Ctx) -> Reply {
     Ok(Answer::json(&PushMessageResponse::new(sent)))
 }
 
-pub(crate) fn multicast(shared: &Shared, ctx: &Ctx) -> Reply {
+pub(crate) fn multicast(ctx: &Ctx) -> Reply {
     let key = retry_key(ctx)?;
     let req: MulticastRequest = checked_body(ctx)?;
     let unit = aggregation_unit(req.custom_aggregation_units.as_ref())?;
@@ -210,7 +210,7 @@ pub(crate) fn multicast(shared: &Shared, ctx: &Ctx) -> Reply {
     if !bad.is_empty() {
         return Err(LineError::invalid(bad));
     }
-    let mut st = shared.lock();
+    let mut st = ctx.lock();
     if let Some(dup) = duplicate(&mut st, key, ctx.now) {
         return Ok(dup);
     }
@@ -221,7 +221,7 @@ pub(crate) fn multicast(shared: &Shared, ctx: &Ctx) -> Reply {
         .filter_map(|u| st.user(u.as_str()))
         .filter(|i| st.users[*i].reachable() && seen.insert(*i))
         .collect();
-    check_quota(shared, &st, targets.len() as u64)?;
+    check_quota(&st, targets.len() as u64)?;
     for &i in &targets {
         st.deliver(i, &messages, &ctx.request_id, ctx.op.id, ctx.now);
     }
@@ -238,16 +238,16 @@ pub(crate) fn multicast(shared: &Shared, ctx: &Ctx) -> Reply {
     Ok(Answer::ok())
 }
 
-pub(crate) fn broadcast(shared: &Shared, ctx: &Ctx) -> Reply {
+pub(crate) fn broadcast(ctx: &Ctx) -> Reply {
     let key = retry_key(ctx)?;
     let req: BroadcastRequest = checked_body(ctx)?;
     let messages = shared_messages(&req.messages);
-    let mut st = shared.lock();
+    let mut st = ctx.lock();
     if let Some(dup) = duplicate(&mut st, key, ctx.now) {
         return Ok(dup);
     }
     let targets: Vec<usize> = (0..st.users.len()).filter(|&i| st.users[i].reachable()).collect();
-    check_quota(shared, &st, targets.len() as u64)?;
+    check_quota(&st, targets.len() as u64)?;
     for &i in &targets {
         st.deliver(i, &messages, &ctx.request_id, ctx.op.id, ctx.now);
     }
@@ -438,7 +438,7 @@ pub(crate) fn narrowcast(shared: &Shared, ctx: &Ctx) -> Reply {
             ));
         }
     }
-    let mut st = shared.lock();
+    let mut st = ctx.lock();
     if let Some(dup) = duplicate(&mut st, key, ctx.now) {
         return Ok(dup);
     }
@@ -476,10 +476,7 @@ pub(crate) fn narrowcast(shared: &Shared, ctx: &Ctx) -> Reply {
                 .filter(|&i| demographic.is_none_or(|d| eval_demographic(&st, i, d)))
                 .collect();
             targets.sort_unstable();
-            let remaining = shared
-                .config
-                .monthly_quota
-                .map(|q| q.saturating_sub(st.quota_used) as usize);
+            let remaining = st.monthly_quota.map(|q| q.saturating_sub(st.quota_used) as usize);
             if remaining == Some(0) {
                 return Err(LineError::monthly_limit());
             }
@@ -528,11 +525,11 @@ pub(crate) fn narrowcast(shared: &Shared, ctx: &Ctx) -> Reply {
     Ok(Answer::accepted())
 }
 
-pub(crate) fn narrowcast_progress(shared: &Shared, ctx: &Ctx) -> Reply {
+pub(crate) fn narrowcast_progress(ctx: &Ctx) -> Reply {
     let Some(id) = ctx.query.get("requestId") else {
         return Err(LineError::property("requestId", "must not be null"));
     };
-    let st = shared.lock();
+    let st = ctx.lock();
     let Some(job) = st.narrowcasts.get(id) else {
         return Err(LineError::not_found("Not found"));
     };

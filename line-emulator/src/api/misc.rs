@@ -8,11 +8,11 @@ use line_core::model::{
 use rand::distr::{Alphanumeric, SampleString};
 
 use crate::error::LineError;
-use crate::server::{Answer, Ctx, Reply, Shared};
+use crate::handler::{Answer, Ctx, Reply};
 use crate::state::LinkToken;
 
-pub(crate) fn quota(shared: &Shared) -> Reply {
-    let r = match shared.config.monthly_quota {
+pub(crate) fn quota(ctx: &Ctx) -> Reply {
+    let r = match ctx.lock().monthly_quota {
         None => MessageQuotaResponse::new(QuotaType::None),
         Some(n) => {
             let mut r = MessageQuotaResponse::new(QuotaType::Limited);
@@ -23,15 +23,15 @@ pub(crate) fn quota(shared: &Shared) -> Reply {
     Ok(Answer::json(&r))
 }
 
-pub(crate) fn consumption(shared: &Shared) -> Reply {
-    let used = shared.lock().quota_used;
+pub(crate) fn consumption(ctx: &Ctx) -> Reply {
+    let used = ctx.lock().quota_used;
     Ok(Answer::json(&QuotaConsumptionResponse::new(
         i64::try_from(used).unwrap_or(i64::MAX),
     )))
 }
 
-pub(crate) fn issue_link_token(shared: &Shared, ctx: &Ctx) -> Reply {
-    let mut st = shared.lock();
+pub(crate) fn issue_link_token(ctx: &Ctx) -> Reply {
+    let mut st = ctx.lock();
     let Some(idx) = st.user(ctx.param(0)).filter(|&i| st.users[i].spec.friend) else {
         return Err(LineError::bad_request(
             "Failed to issue link token: the user is not a friend",
@@ -50,7 +50,7 @@ pub(crate) fn issue_link_token(shared: &Shared, ctx: &Ctx) -> Reply {
     Ok(Answer::json(&IssueLinkTokenResponse::new(token)))
 }
 
-pub(crate) fn loading(shared: &Shared, ctx: &Ctx) -> Reply {
+pub(crate) fn loading(ctx: &Ctx) -> Reply {
     let req: ShowLoadingAnimationRequest = ctx.json()?;
     let seconds = req.loading_seconds.unwrap_or(20);
     if !(5..=60).contains(&seconds) || seconds % 5 != 0 {
@@ -59,7 +59,7 @@ pub(crate) fn loading(shared: &Shared, ctx: &Ctx) -> Reply {
             "must be a multiple of 5 between 5 and 60",
         ));
     }
-    let mut st = shared.lock();
+    let mut st = ctx.lock();
     let Some(idx) = st.user(&req.chat_id) else {
         return Err(LineError::property(
             "chatId",
@@ -71,9 +71,9 @@ pub(crate) fn loading(shared: &Shared, ctx: &Ctx) -> Reply {
     Ok(Answer::empty(StatusCode::ACCEPTED))
 }
 
-pub(crate) fn mark_as_read(shared: &Shared, ctx: &Ctx) -> Reply {
+pub(crate) fn mark_as_read(ctx: &Ctx) -> Reply {
     let req: MarkMessagesAsReadRequest = ctx.json()?;
-    let mut st = shared.lock();
+    let mut st = ctx.lock();
     let Some(idx) = st.user(req.chat.user_id.as_str()) else {
         return Err(LineError::property("chat.userId", "The user is not known"));
     };
@@ -82,9 +82,9 @@ pub(crate) fn mark_as_read(shared: &Shared, ctx: &Ctx) -> Reply {
     Ok(Answer::ok())
 }
 
-pub(crate) fn mark_as_read_by_token(shared: &Shared, ctx: &Ctx) -> Reply {
+pub(crate) fn mark_as_read_by_token(ctx: &Ctx) -> Reply {
     let req: MarkMessagesAsReadByTokenRequest = ctx.json()?;
-    let mut st = shared.lock();
+    let mut st = ctx.lock();
     let Some(idx) = st.read_tokens.remove(&req.mark_as_read_token) else {
         return Err(LineError::property("markAsReadToken", "Invalid markAsReadToken"));
     };
@@ -98,7 +98,7 @@ pub(crate) const UNIT_PRIVACY_FLOOR: usize = 20;
 
 /// `GET /v2/bot/insight/message/event/aggregation`: the emulator's counts for the unit, over all
 /// time (`from` and `to` are checked, not applied). Counts under 20 users are `null`, as LINE's.
-pub(crate) fn statistics_per_unit(shared: &Shared, ctx: &Ctx) -> Reply {
+pub(crate) fn statistics_per_unit(ctx: &Ctx) -> Reply {
     let unit = ctx
         .query
         .get("customAggregationUnit")
@@ -116,7 +116,7 @@ pub(crate) fn statistics_per_unit(shared: &Shared, ctx: &Ctx) -> Reply {
             None => return Err(LineError::property(name, "must not be null")),
         }
     }
-    let st = shared.lock();
+    let st = ctx.lock();
     let users = st.units.get(unit.as_str()).cloned().unwrap_or_default();
     let shown = |n: usize| {
         if n < UNIT_PRIVACY_FLOOR {

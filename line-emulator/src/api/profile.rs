@@ -5,14 +5,14 @@ use line_core::model::{BotInfoResponse, BotInfoResponseChatMode, BotInfoResponse
 use line_core::model::{GetFollowersResponse, UserProfileResponse};
 
 use crate::error::LineError;
-use crate::server::{Answer, Ctx, Reply, Shared};
+use crate::handler::{Answer, Ctx, Reply};
 
 /// Default and largest page of `GET /v2/bot/followers/ids`.
 const FOLLOWERS_DEFAULT_LIMIT: usize = 300;
 const FOLLOWERS_MAX_LIMIT: usize = 1_000;
 
-pub(crate) fn profile(shared: &Shared, ctx: &Ctx) -> Reply {
-    let st = shared.lock();
+pub(crate) fn profile(ctx: &Ctx) -> Reply {
+    let st = ctx.lock();
     let user = st
         .user(ctx.param(0))
         .map(|i| &st.users[i])
@@ -21,11 +21,11 @@ pub(crate) fn profile(shared: &Shared, ctx: &Ctx) -> Reply {
     let mut p = UserProfileResponse::new(user.spec.display_name.clone(), user.user_id.clone());
     p.picture_url.clone_from(&user.spec.picture_url);
     p.status_message.clone_from(&user.spec.status_message);
-    p.language.clone_from(&user.spec.language);
+    p.language = user.spec.language.as_deref().map(str::to_owned);
     Ok(Answer::json(&p))
 }
 
-pub(crate) fn followers(shared: &Shared, ctx: &Ctx) -> Reply {
+pub(crate) fn followers(ctx: &Ctx) -> Reply {
     let limit = match ctx.query.get("limit") {
         None => FOLLOWERS_DEFAULT_LIMIT,
         Some(v) => match v.parse::<usize>() {
@@ -45,7 +45,7 @@ pub(crate) fn followers(shared: &Shared, ctx: &Ctx) -> Reply {
             .and_then(|n| usize::from_str_radix(n, 16).ok())
             .ok_or_else(|| LineError::property("start", "invalid continuation token"))?,
     };
-    let st = shared.lock();
+    let st = ctx.lock();
     let mut ids: Vec<UserId> = Vec::with_capacity(limit.min(st.users.len()));
     let mut next = None;
     for (i, u) in st.users.iter().enumerate().skip(start) {
@@ -63,9 +63,9 @@ pub(crate) fn followers(shared: &Shared, ctx: &Ctx) -> Reply {
     Ok(Answer::json(&r))
 }
 
-pub(crate) fn bot_info(shared: &Shared) -> Reply {
+pub(crate) fn bot_info(ctx: &Ctx) -> Reply {
     let info = BotInfoResponse::new(
-        shared.bot_user_id.as_str(),
+        ctx.channel.bot_user_id.as_str(),
         "@line-emulator",
         "LINE Emulator",
         BotInfoResponseChatMode::Bot,

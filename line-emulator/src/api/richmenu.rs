@@ -14,7 +14,7 @@ use line_core::model::{
 
 use super::message::iso;
 use crate::error::LineError;
-use crate::server::{Answer, Ctx, Reply, Shared};
+use crate::handler::{Answer, Ctx, Reply, Shared};
 use crate::state::{BatchJob, Job, RichMenu, State};
 
 /// Largest rich-menu image LINE takes.
@@ -134,10 +134,10 @@ fn menu_with_image<'a>(st: &'a State, id: &str) -> Result<&'a RichMenu, LineErro
     Ok(m)
 }
 
-pub(crate) fn create(shared: &Shared, ctx: &Ctx) -> Reply {
+pub(crate) fn create(ctx: &Ctx) -> Reply {
     let req: RichMenuRequest = ctx.json()?;
     check_menu(&req)?;
-    let mut st = shared.lock();
+    let mut st = ctx.lock();
     if st.rich_menus.len() >= MAX_RICH_MENUS {
         return Err(LineError::bad_request(format!(
             "The maximum number of rich menus ({MAX_RICH_MENUS}) has been reached"
@@ -163,15 +163,15 @@ pub(crate) fn validate(ctx: &Ctx) -> Reply {
     Ok(Answer::ok())
 }
 
-pub(crate) fn get(shared: &Shared, ctx: &Ctx) -> Reply {
-    let st = shared.lock();
+pub(crate) fn get(ctx: &Ctx) -> Reply {
+    let st = ctx.lock();
     let id = ctx.param(0);
     let m = st.rich_menus.get(id).ok_or_else(not_found)?;
     Ok(Answer::json(&response(id, m)))
 }
 
-pub(crate) fn delete(shared: &Shared, ctx: &Ctx) -> Reply {
-    let mut st = shared.lock();
+pub(crate) fn delete(ctx: &Ctx) -> Reply {
+    let mut st = ctx.lock();
     let id = ctx.param(0).to_owned();
     if st.rich_menus.remove(&id).is_none() {
         return Err(not_found());
@@ -183,15 +183,15 @@ pub(crate) fn delete(shared: &Shared, ctx: &Ctx) -> Reply {
     Ok(Answer::ok())
 }
 
-pub(crate) fn list(shared: &Shared) -> Reply {
-    let st = shared.lock();
+pub(crate) fn list(ctx: &Ctx) -> Reply {
+    let st = ctx.lock();
     let mut menus: Vec<(&String, &RichMenu)> = st.rich_menus.iter().collect();
     menus.sort_by_key(|(_, m)| m.seq);
     let list = menus.into_iter().map(|(id, m)| response(id, m)).collect::<Vec<_>>();
     Ok(Answer::json(&RichMenuListResponse::new(list)))
 }
 
-pub(crate) fn set_image(shared: &Shared, ctx: &Ctx) -> Reply {
+pub(crate) fn set_image(ctx: &Ctx) -> Reply {
     let content_type = ctx
         .headers
         .get(axum::http::header::CONTENT_TYPE)
@@ -222,7 +222,7 @@ pub(crate) fn set_image(shared: &Shared, ctx: &Ctx) -> Reply {
     }
     let size = imagesize::blob_size(&ctx.body)
         .map_err(|_| LineError::bad_request("The image dimensions could not be read"))?;
-    let mut st = shared.lock();
+    let mut st = ctx.lock();
     let m = st.rich_menus.get_mut(ctx.param(0)).ok_or_else(not_found)?;
     if m.image.is_some() {
         return Err(LineError::bad_request(
@@ -245,22 +245,22 @@ pub(crate) fn set_image(shared: &Shared, ctx: &Ctx) -> Reply {
     Ok(Answer::ok())
 }
 
-pub(crate) fn get_image(shared: &Shared, ctx: &Ctx) -> Reply {
-    let st = shared.lock();
+pub(crate) fn get_image(ctx: &Ctx) -> Reply {
+    let st = ctx.lock();
     let m = st.rich_menus.get(ctx.param(0)).ok_or_else(not_found)?;
     let (bytes, ct) = m.image.clone().ok_or_else(not_found)?;
     Ok(Answer::bytes(bytes, ct))
 }
 
-pub(crate) fn set_default(shared: &Shared, ctx: &Ctx) -> Reply {
-    let mut st = shared.lock();
+pub(crate) fn set_default(ctx: &Ctx) -> Reply {
+    let mut st = ctx.lock();
     menu_with_image(&st, ctx.param(0))?;
     st.default_rich_menu = Some(ctx.param(0).to_owned());
     Ok(Answer::ok())
 }
 
-pub(crate) fn get_default(shared: &Shared) -> Reply {
-    let st = shared.lock();
+pub(crate) fn get_default(ctx: &Ctx) -> Reply {
+    let st = ctx.lock();
     let id = st
         .default_rich_menu
         .clone()
@@ -268,8 +268,8 @@ pub(crate) fn get_default(shared: &Shared) -> Reply {
     Ok(Answer::json(&RichMenuIdResponse::new(id)))
 }
 
-pub(crate) fn cancel_default(shared: &Shared) -> Reply {
-    shared.lock().default_rich_menu = None;
+pub(crate) fn cancel_default(ctx: &Ctx) -> Reply {
+    ctx.lock().default_rich_menu = None;
     Ok(Answer::ok())
 }
 
@@ -284,23 +284,23 @@ fn check_user_id(property: &str, id: &str) -> Result<(), LineError> {
     }
 }
 
-pub(crate) fn link_user(shared: &Shared, ctx: &Ctx) -> Reply {
+pub(crate) fn link_user(ctx: &Ctx) -> Reply {
     check_user_id("userId", ctx.param(0))?;
-    let mut st = shared.lock();
+    let mut st = ctx.lock();
     menu_with_image(&st, ctx.param(1))?;
     st.user_rich_menu
         .insert(ctx.param(0).to_owned(), ctx.param(1).to_owned());
     Ok(Answer::ok())
 }
 
-pub(crate) fn unlink_user(shared: &Shared, ctx: &Ctx) -> Reply {
+pub(crate) fn unlink_user(ctx: &Ctx) -> Reply {
     check_user_id("userId", ctx.param(0))?;
-    shared.lock().user_rich_menu.remove(ctx.param(0));
+    ctx.lock().user_rich_menu.remove(ctx.param(0));
     Ok(Answer::ok())
 }
 
-pub(crate) fn menu_of_user(shared: &Shared, ctx: &Ctx) -> Reply {
-    let st = shared.lock();
+pub(crate) fn menu_of_user(ctx: &Ctx) -> Reply {
+    let st = ctx.lock();
     let id = st
         .user_rich_menu
         .get(ctx.param(0))
@@ -322,10 +322,10 @@ fn check_bulk(users: &[line_core::ids::UserId]) -> Result<(), LineError> {
     Ok(())
 }
 
-pub(crate) fn bulk_link(shared: &Shared, ctx: &Ctx) -> Reply {
+pub(crate) fn bulk_link(ctx: &Ctx) -> Reply {
     let req: RichMenuBulkLinkRequest = ctx.json()?;
     check_bulk(&req.user_ids)?;
-    let mut st = shared.lock();
+    let mut st = ctx.lock();
     menu_with_image(&st, &req.rich_menu_id)?;
     for u in &req.user_ids {
         st.user_rich_menu
@@ -334,10 +334,10 @@ pub(crate) fn bulk_link(shared: &Shared, ctx: &Ctx) -> Reply {
     Ok(Answer::accepted())
 }
 
-pub(crate) fn bulk_unlink(shared: &Shared, ctx: &Ctx) -> Reply {
+pub(crate) fn bulk_unlink(ctx: &Ctx) -> Reply {
     let req: RichMenuBulkUnlinkRequest = ctx.json()?;
     check_bulk(&req.user_ids)?;
-    let mut st = shared.lock();
+    let mut st = ctx.lock();
     for u in &req.user_ids {
         st.user_rich_menu.remove(u.as_str());
     }
@@ -356,10 +356,10 @@ fn check_alias_id(id: &str) -> Result<(), LineError> {
     }
 }
 
-pub(crate) fn create_alias(shared: &Shared, ctx: &Ctx) -> Reply {
+pub(crate) fn create_alias(ctx: &Ctx) -> Reply {
     let req: CreateRichMenuAliasRequest = ctx.json()?;
     check_alias_id(&req.rich_menu_alias_id)?;
-    let mut st = shared.lock();
+    let mut st = ctx.lock();
     if !st.rich_menus.contains_key(&req.rich_menu_id) {
         return Err(LineError::property("richMenuId", "richmenu not found"));
     }
@@ -376,15 +376,15 @@ pub(crate) fn create_alias(shared: &Shared, ctx: &Ctx) -> Reply {
     Ok(Answer::ok())
 }
 
-pub(crate) fn get_alias(shared: &Shared, ctx: &Ctx) -> Reply {
-    let st = shared.lock();
+pub(crate) fn get_alias(ctx: &Ctx) -> Reply {
+    let st = ctx.lock();
     let menu = st.aliases.get(ctx.param(0)).ok_or_else(not_found)?;
     Ok(Answer::json(&RichMenuAliasResponse::new(ctx.param(0), menu.clone())))
 }
 
-pub(crate) fn update_alias(shared: &Shared, ctx: &Ctx) -> Reply {
+pub(crate) fn update_alias(ctx: &Ctx) -> Reply {
     let req: UpdateRichMenuAliasRequest = ctx.json()?;
-    let mut st = shared.lock();
+    let mut st = ctx.lock();
     if !st.aliases.contains_key(ctx.param(0)) {
         return Err(LineError::bad_request("richmenu alias not found"));
     }
@@ -396,14 +396,14 @@ pub(crate) fn update_alias(shared: &Shared, ctx: &Ctx) -> Reply {
     Ok(Answer::ok())
 }
 
-pub(crate) fn delete_alias(shared: &Shared, ctx: &Ctx) -> Reply {
-    let mut st = shared.lock();
+pub(crate) fn delete_alias(ctx: &Ctx) -> Reply {
+    let mut st = ctx.lock();
     st.aliases.remove(ctx.param(0)).ok_or_else(not_found)?;
     Ok(Answer::ok())
 }
 
-pub(crate) fn list_aliases(shared: &Shared) -> Reply {
-    let st = shared.lock();
+pub(crate) fn list_aliases(ctx: &Ctx) -> Reply {
+    let st = ctx.lock();
     let aliases = st
         .aliases
         .iter()
@@ -448,7 +448,7 @@ fn check_batch(st: &State, req: &RichMenuBatchRequest) -> Result<(), LineError> 
 
 pub(crate) fn batch(shared: &Shared, ctx: &Ctx) -> Reply {
     let req: RichMenuBatchRequest = ctx.json()?;
-    let mut st = shared.lock();
+    let mut st = ctx.lock();
     check_batch(&st, &req)?;
     if let Some(key) = &req.resume_request_key {
         if let Some(prev) = st.batch_resume_keys.get(key) {
@@ -489,17 +489,17 @@ pub(crate) fn batch(shared: &Shared, ctx: &Ctx) -> Reply {
     Ok(Answer::accepted())
 }
 
-pub(crate) fn validate_batch(shared: &Shared, ctx: &Ctx) -> Reply {
+pub(crate) fn validate_batch(ctx: &Ctx) -> Reply {
     let req: RichMenuBatchRequest = ctx.json()?;
-    check_batch(&shared.lock(), &req)?;
+    check_batch(&ctx.lock(), &req)?;
     Ok(Answer::ok())
 }
 
-pub(crate) fn batch_progress(shared: &Shared, ctx: &Ctx) -> Reply {
+pub(crate) fn batch_progress(ctx: &Ctx) -> Reply {
     let Some(id) = ctx.query.get("requestId") else {
         return Err(LineError::property("requestId", "must not be null"));
     };
-    let st = shared.lock();
+    let st = ctx.lock();
     let b = st.batches.get(id).ok_or_else(not_found)?;
     let mut r = RichMenuBatchProgressResponse::new(b.job.phase, iso(b.job.accepted));
     r.completed_time = b.job.completed.map(iso);
