@@ -322,7 +322,8 @@ impl Executor {
         req.notification_disabled = self.options.notification_disabled;
         let sent = self
             .client
-            .narrowcast(&req, Some(checkpoint.retry_key))
+            .narrowcast(&req)
+            .retry_key(checkpoint.retry_key)
             .await
             .map_err(line("narrowcast"))?;
         let resumed = sent.body.is_duplicate();

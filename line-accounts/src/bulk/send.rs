@@ -643,18 +643,18 @@ async fn call(
     match audience {
         Audience::UserIds(all) if all.len() == 1 => {
             let req = PushMessageRequest::new(users[0].as_str(), messages.to_vec());
-            client.push_message(&req, Some(key)).await.map(accepted)
+            client.push_message(&req).retry_key(key).await.map(accepted)
         }
         Audience::UserIds(_) => {
             let req = MulticastRequest::new(messages.to_vec(), users.to_vec());
-            client.multicast(&req, Some(key)).await.map(accepted)
+            client.multicast(&req).retry_key(key).await.map(accepted)
         }
         Audience::AudienceGroup(group) => {
             let mut recipient = AudienceRecipient::new();
             recipient.audience_group_id = Some(*group);
             let mut req = NarrowcastRequest::new(messages.to_vec());
             req.recipient = Some(Recipient::from(recipient));
-            client.narrowcast(&req, Some(key)).await.map(accepted)
+            client.narrowcast(&req).retry_key(key).await.map(accepted)
         }
     }
 }
