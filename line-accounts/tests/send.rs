@@ -794,7 +794,7 @@ async fn an_account_that_reaches_the_monthly_limit_stops_and_says_so() {
     let other = e1.client_builder().build().unwrap();
     for u in &e1.follower_ids()[..2] {
         other
-            .push_message(&line_core::model::PushMessageRequest::new(u.as_str(), hello()))
+            .push_message(line_core::model::PushMessageRequest::new(u.as_str(), hello()))
             .await
             .unwrap();
     }

@@ -59,7 +59,7 @@ async fn a_push_reaches_its_own_channel_and_counts_against_its_quota_only() {
     }
     let aoi = line_core::ids::UserId::new(aoi);
 
-    client(&a).push_message(&push(aoi.as_str(), "from a")).await.unwrap();
+    client(&a).push_message(push(aoi.as_str(), "from a")).await.unwrap();
     assert_eq!(a.messages(&aoi).len(), 1);
     assert!(b.messages(&aoi).is_empty());
     assert!(emu.messages(&aoi).is_empty());
@@ -82,9 +82,9 @@ async fn a_push_reaches_its_own_channel_and_counts_against_its_quota_only() {
 
     // A's quota runs out; B's does not.
     a.set_quota(Some(1));
-    let err = client(&a).push_message(&push(aoi.as_str(), "again")).await.unwrap_err();
+    let err = client(&a).push_message(push(aoi.as_str(), "again")).await.unwrap_err();
     assert_eq!(status(&err), 429);
-    client(&b).push_message(&push(aoi.as_str(), "from b")).await.unwrap();
+    client(&b).push_message(push(aoi.as_str(), "from b")).await.unwrap();
     assert_eq!((a.messages(&aoi).len(), b.messages(&aoi).len()), (1, 1));
     assert_eq!(b.messages(&aoi)[0].operation, "pushMessage");
 }
@@ -104,10 +104,7 @@ async fn friends_are_per_channel() {
     assert_eq!((a.follower_ids().len(), b.follower_ids().len()), (2, 5));
     // A user of A is not known to B: a push from B to them is refused, as LINE does for a
     // user who is not a friend of the channel.
-    let err = client(b)
-        .push_message(&push(a_ids[0].as_str(), "hi"))
-        .await
-        .unwrap_err();
+    let err = client(b).push_message(push(a_ids[0].as_str(), "hi")).await.unwrap_err();
     assert_eq!(status(&err), 400);
     assert_eq!(b.quota_consumption(), 0);
     // Lookups by ID.
@@ -160,8 +157,8 @@ async fn faults_are_set_per_channel() {
         .unwrap();
     let to_a = a.follower_ids()[0].clone();
     let to_b = b.follower_ids()[0].clone();
-    client(&a).push_message(&push(to_a.as_str(), "ok")).await.unwrap();
-    let err = client(&b).push_message(&push(to_b.as_str(), "lost")).await.unwrap_err();
+    client(&a).push_message(push(to_a.as_str(), "ok")).await.unwrap();
+    let err = client(&b).push_message(push(to_b.as_str(), "lost")).await.unwrap_err();
     assert_eq!(status(&err), 500);
     assert_eq!((a.fault_counts().errors, b.fault_counts().errors), (0, 1));
     assert_eq!(emu.fault_counts().errors, 0);
@@ -171,9 +168,9 @@ async fn faults_are_set_per_channel() {
     a.set_faults(FaultConfig::none().with_default(FaultRule::new().rate_limit_rate(1.0)))
         .unwrap();
     b.set_faults(FaultConfig::none()).unwrap();
-    let err = client(&a).push_message(&push(to_a.as_str(), "no")).await.unwrap_err();
+    let err = client(&a).push_message(push(to_a.as_str(), "no")).await.unwrap_err();
     assert_eq!(status(&err), 429);
-    client(&b).push_message(&push(to_b.as_str(), "yes")).await.unwrap();
+    client(&b).push_message(push(to_b.as_str(), "yes")).await.unwrap();
     assert_eq!((a.messages(&to_a).len(), b.messages(&to_b).len()), (1, 1));
     assert_eq!(a.faults().default.rate_limit_rate, 1.0);
     // A bad rate names its place.
@@ -267,7 +264,7 @@ async fn issued_tokens_reach_their_channel() {
             .retry_policy(RetryPolicy::none())
             .build()
             .unwrap();
-        c.push_message(&push(to.as_str(), "hi")).await.unwrap();
+        c.push_message(push(to.as_str(), "hi")).await.unwrap();
         assert_eq!(c.get_bot_info().await.unwrap().body.user_id.as_str(), a.bot_user_id());
     }
     assert_eq!(a.messages(&to).len(), 2);
@@ -310,7 +307,7 @@ async fn the_default_channel_works_as_before() {
     assert_eq!(default.users(), emu.users());
     let to = emu.follower_ids()[0].clone();
     let c = emu.client_builder().retry_policy(RetryPolicy::none()).build().unwrap();
-    c.push_message(&push(to.as_str(), "hi")).await.unwrap();
+    c.push_message(push(to.as_str(), "hi")).await.unwrap();
     assert_eq!(emu.messages(&to).len(), 1);
     assert_eq!(emu.delivered_count(), 1);
     assert_eq!(a.delivered_count(), 0);
