@@ -25,7 +25,7 @@
 //! let alice = shop.follower_ids()[0].clone();
 //! let client = shop.client_builder().build()?;
 //! let req = PushMessageRequest::new(alice.as_str(), vec![TextMessage::new("hi").into()]);
-//! client.push_message(&req, None).await?;
+//! client.push_message(&req).await?;
 //!
 //! assert_eq!(shop.messages(&alice).len(), 1);
 //! assert_eq!(shop.quota_consumption(), 1);
