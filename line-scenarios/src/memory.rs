@@ -3,8 +3,8 @@
 //! One [`InMemoryStore`] implements both traits, so that users and scenarios are interned once:
 //! a LINE user id (`U` and 32 lowercase hex digits) is kept as 16 bytes, times as 32-bit seconds
 //! (from 2000-01-01 to 2136, saturating outside), an enrollment in 40 bytes (a 12-byte table
-//! entry and a 28-byte slot) and a pending wake-up in 16. [`InMemoryStore::approx_bytes`] sums
-//! the tables' capacities.
+//! entry and a 28-byte slot) and a pending wake-up in 16 (in the bucket of its due second, see
+//! `Calendar`). [`InMemoryStore::approx_bytes`] sums the tables' capacities.
 //!
 //! The tables keyed by interned numbers and by LINE user ids (issued by LINE, uniformly random)
 //! use a fast multiplicative hash; user ids in any other form are kept in a table with the
@@ -19,8 +19,7 @@
 //! through to them), so crafted ids that collide in the cache cost a table lookup each, as
 //! without the cache.
 
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -217,6 +216,121 @@ struct Wake {
     entry: u32,
 }
 
+impl Wake {
+    fn due(&self, slot: u32) -> Due {
+        Due {
+            scenario: self.scenario,
+            user: self.user,
+            entry: self.entry,
+            slot,
+        }
+    }
+}
+
+/// A wake-up in its second's bucket (the second is the bucket's key): 16 bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Due {
+    scenario: u16,
+    user: u32,
+    entry: u32,
+    /// Where the enrollment of (scenario, user) is in `slots` ([`NO_SLOT`]: not enrolled when
+    /// scheduled). An enrollment keeps its slot, so this never goes stale; handing the wake-up
+    /// out puts it into the recent-users cache, and the engine's read of the enrollment that
+    /// follows needs no probe of the enrollment table (a cache miss among millions).
+    slot: u32,
+}
+
+/// The slot of a wake-up scheduled for a user not enrolled.
+const NO_SLOT: u32 = u32::MAX;
+
+/// The wake-ups due in one second, handed out in (scenario, user, entry) order.
+#[derive(Debug, Default)]
+struct Bucket {
+    wakes: Vec<Due>,
+    /// `wakes[..taken]` are handed out.
+    taken: usize,
+    /// Whether `wakes[taken..]` is in order (wake-ups are mostly scheduled in order: a launch
+    /// enrolls users in the order they were interned, and a batch reschedules in its own order).
+    sorted: bool,
+}
+
+/// Scheduled (not leased) wake-ups, a bucket per due second: the earliest is the first bucket's
+/// next entry, so taking a batch costs a copy out of one array instead of a binary-heap pop (a
+/// walk down the heap's levels, each a likely cache miss among millions) per wake-up. The order is
+/// by time, then scenario, user and entry.
+#[derive(Debug, Default)]
+struct Calendar {
+    buckets: BTreeMap<u32, Bucket>,
+    len: usize,
+}
+
+impl Calendar {
+    fn push(&mut self, at: u32, w: Due) {
+        let b = self.buckets.entry(at).or_insert_with(|| Bucket {
+            sorted: true,
+            ..Bucket::default()
+        });
+        if b.sorted && b.wakes.len() > b.taken && b.wakes[b.wakes.len() - 1] > w {
+            b.sorted = false;
+        }
+        b.wakes.push(w);
+        self.len += 1;
+    }
+
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    /// When the earliest wake-up is due.
+    fn first(&self) -> Option<u32> {
+        self.buckets.first_key_value().map(|(&at, _)| at)
+    }
+
+    /// Moves up to `limit` of the earliest wake-ups due at or before `now` into `out`, in order.
+    fn take_due(&mut self, now: u32, limit: usize, out: &mut Vec<(Wake, u32)>) {
+        while out.len() < limit {
+            let Some(mut first) = self.buckets.first_entry() else {
+                break;
+            };
+            let at = *first.key();
+            if at > now {
+                break;
+            }
+            let b = first.get_mut();
+            if !b.sorted {
+                b.wakes.drain(..b.taken);
+                b.taken = 0;
+                // Stable sort: a sorted run and a few appended cost about one pass.
+                b.wakes.sort();
+                b.sorted = true;
+            }
+            let n = (limit - out.len()).min(b.wakes.len() - b.taken);
+            out.extend(b.wakes[b.taken..b.taken + n].iter().map(|d| {
+                let w = Wake {
+                    at,
+                    scenario: d.scenario,
+                    user: d.user,
+                    entry: d.entry,
+                };
+                (w, d.slot)
+            }));
+            b.taken += n;
+            self.len -= n;
+            if b.taken == b.wakes.len() {
+                first.remove();
+            }
+        }
+    }
+
+    /// The bytes held: each bucket's array, and about a B-tree entry per bucket.
+    fn bytes(&self) -> usize {
+        self.buckets
+            .values()
+            .map(|b| b.wakes.capacity() * std::mem::size_of::<Due>() + std::mem::size_of::<(u32, Bucket)>())
+            .sum()
+    }
+}
+
 /// Event values kept with an entry.
 type EntryVars = Box<[(Box<str>, Box<str>)]>;
 
@@ -270,7 +384,7 @@ struct Inner {
     slots: Vec<Slot>,
     vars: HashMap<(u32, u32), EntryVars, Fast>,
     ledger: HashMap<LedgerKey, LedgerEntry, Fast>,
-    heap: BinaryHeap<Reverse<Wake>>,
+    calendar: Calendar,
     leased: HashMap<Wake, u32, Fast>,
 }
 
@@ -281,6 +395,28 @@ impl Inner {
         match self.recent.get(recent_slot(p)) {
             Some(r) if r.user != NO_USER && r.packed == *p => Some(r.user),
             _ => None,
+        }
+    }
+
+    /// Caches user `i` (packed id `p`) with the slot of their enrollment in scenario `s`.
+    #[inline]
+    fn remember_slot(&mut self, p: [u8; 16], i: u32, s: u16, slot: u32) {
+        if self.recent.is_empty() {
+            self.recent = vec![NO_RECENT; RECENT];
+        }
+        self.recent[recent_slot(&p)] = Recent {
+            packed: p,
+            user: i,
+            scenario: u32::from(s),
+            slot,
+        };
+    }
+
+    /// The slot of the enrollment of user `u` in scenario `s` ([`NO_SLOT`] if none).
+    fn slot_of(&mut self, s: u16, u: u32, user: &UserId) -> u32 {
+        match self.locate(s, user) {
+            Some((found, slot)) if found == u => slot,
+            _ => NO_SLOT,
         }
     }
 
@@ -497,7 +633,8 @@ impl Inner {
             user: self.user(&wake.user),
             entry: wake.entry,
         };
-        self.heap.push(Reverse(w));
+        let slot = self.slot_of(w.scenario, w.user, &wake.user);
+        self.calendar.push(w.at, w.due(slot));
     }
 }
 
@@ -520,7 +657,6 @@ impl InMemoryStore {
             packed_list: Vec::with_capacity(users),
             enrollments: HashMap::with_capacity_and_hasher(users, Fast::default()),
             slots: Vec::with_capacity(users),
-            heap: BinaryHeap::with_capacity(users),
             ..Default::default()
         };
         Self {
@@ -553,14 +689,14 @@ impl InMemoryStore {
             + g.slots.capacity() * std::mem::size_of::<Slot>()
             + map(&g.vars)
             + map(&g.ledger)
-            + g.heap.capacity() * std::mem::size_of::<Wake>()
+            + g.calendar.bytes()
             + map(&g.leased)
             + g.recent.capacity() * std::mem::size_of::<Recent>()
     }
 
     /// When the earliest scheduled (not leased) wake-up is due.
     pub fn next_due(&self) -> Option<Timestamp> {
-        self.lock().heap.peek().map(|Reverse(w)| time(w.at))
+        self.lock().calendar.first().map(time)
     }
 
     /// Enters many users at once (a segment launch): like [`StateStore::enroll`] with no event
@@ -581,12 +717,15 @@ impl InMemoryStore {
             let u = g.user(user);
             if let Ok(at) = enroll_slot(&mut g, s, u, rule, now) {
                 let entry = g.slots[at as usize].entry;
-                g.heap.push(Reverse(Wake {
-                    at: now,
-                    scenario: s,
-                    user: u,
-                    entry,
-                }));
+                g.calendar.push(
+                    now,
+                    Due {
+                        scenario: s,
+                        user: u,
+                        entry,
+                        slot: at,
+                    },
+                );
                 n += 1;
             }
         }
@@ -794,20 +933,27 @@ impl Scheduler for InMemoryStore {
             .collect();
         for w in expired {
             g.leased.remove(&w);
-            g.heap.push(Reverse(w));
+            let slot = g
+                .enrollments
+                .get(&Inner::key(w.scenario, w.user))
+                .copied()
+                .unwrap_or(NO_SLOT);
+            g.calendar.push(w.at, w.due(slot));
         }
-        let mut out = Vec::with_capacity(limit.min(g.heap.len()));
-        while out.len() < limit {
-            match g.heap.peek() {
-                Some(Reverse(w)) if w.at <= now_s => {}
-                _ => break,
-            }
-            let Some(Reverse(w)) = g.heap.pop() else { break };
+        let mut taken = Vec::with_capacity(limit.min(g.calendar.len()));
+        g.calendar.take_due(now_s, limit, &mut taken);
+        let mut out = Vec::with_capacity(taken.len());
+        for (w, slot) in taken {
             g.leased.insert(w, until);
             if w.user & OTHER_BIT == 0 {
-                // The engine names this user next (the read, the moves, the ack): from the cache.
+                // The engine names this user next (the read, the moves, the ack): from the cache,
+                // with where the enrollment is.
                 let p = g.packed_list[w.user as usize];
-                g.remember(p, w.user);
+                if slot == NO_SLOT {
+                    g.remember(p, w.user);
+                } else {
+                    g.remember_slot(p, w.user, w.scenario, slot);
+                }
             }
             out.push(WakeUp {
                 scenario: g.scenario_list[usize::from(w.scenario)].clone(),
@@ -841,7 +987,7 @@ impl Scheduler for InMemoryStore {
 
     async fn pending(&self) -> Result<usize> {
         let g = self.lock();
-        Ok(g.heap.len() + g.leased.len())
+        Ok(g.calendar.len() + g.leased.len())
     }
 }
 
@@ -991,6 +1137,62 @@ mod tests {
         // Its entry in the table, and its slot.
         assert_eq!(std::mem::size_of::<((u32, u32), u32)>(), 12);
         assert_eq!(std::mem::size_of::<Slot>(), 28);
+        // In its second's bucket, with its enrollment's slot (16 with its time while leased).
+        assert_eq!(std::mem::size_of::<Due>(), 16);
         assert_eq!(std::mem::size_of::<Wake>(), 16);
+    }
+
+    #[test]
+    fn the_calendar_hands_out_in_time_then_key_order() {
+        let mut cal = Calendar::default();
+        let d = |scenario: u16, user: u32, entry: u32| Due {
+            scenario,
+            user,
+            entry,
+            slot: user,
+        };
+        // Out of order within a second and across seconds.
+        let mut want = Vec::new();
+        for (at, due) in [
+            (20, d(0, 5, 1)),
+            (10, d(1, 0, 1)),
+            (10, d(0, 9, 1)),
+            (20, d(0, 1, 2)),
+            (10, d(0, 9, 0)),
+            (30, d(0, 0, 1)),
+        ] {
+            cal.push(at, due);
+            want.push(Wake {
+                at,
+                scenario: due.scenario,
+                user: due.user,
+                entry: due.entry,
+            });
+        }
+        want.sort();
+        assert_eq!(cal.len(), 6);
+        assert_eq!(cal.first(), Some(10));
+        let mut taken = Vec::new();
+        let mut out = |cal: &mut Calendar, now: u32, limit: usize| {
+            cal.take_due(now, limit, &mut taken);
+            for (w, slot) in &taken {
+                assert_eq!(*slot, w.user, "each wake-up keeps its slot");
+            }
+            taken.iter().map(|(w, _)| *w).collect::<Vec<Wake>>()
+        };
+        assert_eq!(out(&mut cal, 25, 2), want[..2]);
+        // One scheduled into the second being handed out, before what is left of it.
+        cal.push(10, d(0, 0, 7));
+        want.push(Wake {
+            at: 10,
+            scenario: 0,
+            user: 0,
+            entry: 7,
+        });
+        want[2..].sort();
+        assert_eq!(out(&mut cal, 25, 100), want[..6], "nothing past `now`");
+        assert_eq!(cal.first(), Some(30));
+        assert_eq!(out(&mut cal, 30, 100), want);
+        assert_eq!((cal.len(), cal.first()), (0, None));
     }
 }
