@@ -70,6 +70,7 @@ use siphasher::sip::SipHasher13;
 
 use crate::budget::{Gate, QuietHours};
 use crate::error::{Error, ErrorKind, Result};
+use crate::memory::{pack, Fast};
 use crate::model::*;
 use crate::profiles::{value_text, ProfileStore, RichMenuSwitcher};
 use crate::render::{flex_template, Rendered};
@@ -606,6 +607,32 @@ impl Engine {
             .await
     }
 
+    /// A record made now by scenario `c` (for [`Self::record_all`]).
+    fn record_of(&self, c: &Compiled, user: &UserId, step: Option<u16>, kind: RecordKind, at: Timestamp) -> Record {
+        Record {
+            at,
+            scenario: c.id.clone(),
+            user: user.clone(),
+            step,
+            kind,
+        }
+    }
+
+    /// Records a round's outcomes at once (each tagged with its item); on failure, marks each of
+    /// those items failed, as a failed [`Self::record`] marks its own.
+    async fn record_all(&self, items: &mut [Item], records: Vec<(usize, Record)>) {
+        if records.is_empty() {
+            return;
+        }
+        let ixs: Vec<usize> = records.iter().map(|(ix, _)| *ix).collect();
+        let records = records.into_iter().map(|(_, r)| r).collect();
+        if self.inner.journal.record_many(records).await.is_err() {
+            for ix in ixs {
+                items[ix].run = Run::Failed;
+            }
+        }
+    }
+
     async fn load(&self, user: &UserId, loaded: &mut Loaded) -> Result<Option<Arc<Profile>>> {
         if let Some(p) = &loaded.profile {
             return Ok(p.clone());
@@ -930,12 +957,26 @@ impl Engine {
     async fn run_batch(&self, batch: Vec<WakeUp>, scs: &[Option<usize>], now: Timestamp) -> (Vec<WakeUp>, usize) {
         let mut items: Vec<Item> = Vec::with_capacity(batch.len());
         {
-            let mut users = std::collections::HashSet::with_capacity(batch.len());
+            // LINE user ids by their 16 bytes with the fast hash (LINE issues them, uniformly
+            // random), ids in any other form with the standard keyed hash (crafted ids cannot
+            // degrade it), as the in-memory store keeps them.
+            let mut line_ids: std::collections::HashSet<[u8; 16], Fast> =
+                std::collections::HashSet::with_capacity_and_hasher(batch.len(), Fast::default());
+            let mut others = std::collections::HashSet::new();
             for (wake, &sc) in batch.iter().zip(scs) {
                 let run = match sc {
                     None => Run::Done, // a scenario no longer deployed
-                    Some(_) if users.insert(wake.user.as_str()) => Run::Live,
-                    Some(_) => Run::Single,
+                    Some(_) => {
+                        let first = match pack(wake.user.as_str()) {
+                            Some(p) => line_ids.insert(p),
+                            None => others.insert(wake.user.as_str()),
+                        };
+                        if first {
+                            Run::Live
+                        } else {
+                            Run::Single
+                        }
+                    }
                 };
                 items.push(Item {
                     sc: sc.unwrap_or(0),
@@ -1129,6 +1170,8 @@ impl Engine {
             drop(ops);
             match result {
                 Ok(applied_all) if applied_all.len() == moves.len() => {
+                    let at = self.now();
+                    let mut records: Vec<(usize, Record)> = Vec::new();
                     for ((ix, change, after), ok) in moves.into_iter().zip(applied_all) {
                         let it = &mut items[ix];
                         let (c, user) = (&*self.inner.scenarios[it.sc], &batch[ix].user);
@@ -1138,29 +1181,27 @@ impl Engine {
                         }
                         let Some(e) = it.e.take() else { continue };
                         let next = applied(&e, &change);
-                        let recorded = match after {
-                            After::Continue => Ok(()),
+                        match after {
+                            After::Continue => {}
                             After::WakeAt(t) => {
                                 wakes.push((ix, wake_of(c, user, next.entry, t)));
                                 it.run = Run::Done;
-                                Ok(())
                             }
                             After::Exited => {
                                 it.run = Run::Done;
-                                self.record(c, user, None, RecordKind::Exited(ExitReason::Completed))
-                                    .await
+                                let kind = RecordKind::Exited(ExitReason::Completed);
+                                records.push((ix, self.record_of(c, user, None, kind, at)));
                             }
                             After::Deferred(until) => {
                                 it.run = Run::Done;
                                 wakes.push((ix, wake_of(c, user, next.entry, until)));
-                                self.record(c, user, Some(e.step), RecordKind::Deferred { until }).await
+                                let kind = RecordKind::Deferred { until };
+                                records.push((ix, self.record_of(c, user, Some(e.step), kind, at)));
                             }
-                        };
-                        it.e = Some(next);
-                        if recorded.is_err() {
-                            it.run = Run::Failed;
                         }
+                        it.e = Some(next);
                     }
+                    self.record_all(items, records).await;
                 }
                 _ => {
                     for (ix, _, _) in moves {
@@ -1326,7 +1367,11 @@ impl Engine {
             }
             return;
         }
-        for (((ix, _, next), key), outcome) in sends.iter().zip(&keys).zip(outcomes) {
+        // The budget given back and the records, then the moves of those that got through both.
+        let at = self.now();
+        let mut records: Vec<(usize, Record)> = Vec::new();
+        let mut sent_of: Vec<Option<bool>> = vec![None; sends.len()];
+        for (n, (((ix, _, _), key), outcome)) in sends.iter().zip(&keys).zip(outcomes).enumerate() {
             let it = &mut items[*ix];
             let (c, user) = (&*self.inner.scenarios[it.sc], &batch[*ix].user);
             let Some((sent, record, give_back)) = outcome else {
@@ -1342,10 +1387,16 @@ impl Engine {
                 }
             }
             if let Some(kind) = record {
-                if self.record(c, user, Some(key.step), kind).await.is_err() {
-                    it.run = Run::Failed;
-                    continue;
-                }
+                records.push((*ix, self.record_of(c, user, Some(key.step), kind, at)));
+            }
+            sent_of[n] = Some(sent);
+        }
+        self.record_all(items, records).await;
+        for (((ix, _, next), key), sent) in sends.iter().zip(&keys).zip(sent_of) {
+            let it = &items[*ix];
+            let Some(sent) = sent else { continue };
+            if it.run == Run::Failed {
+                continue; // its record failed
             }
             let e = it.e.as_ref().expect("a sending wake-up has its enrollment");
             let base = e.wait_until.unwrap_or(e.since);

@@ -222,6 +222,16 @@ impl Record {
 pub trait Journal: Send + Sync {
     /// Records one thing.
     async fn record(&self, record: Record) -> Result<()>;
+
+    /// Records several things, in order (like [`record`](Self::record) for each; the default
+    /// makes those calls). The engine records a batch's outcomes with it; a journal may override
+    /// it to take them at once.
+    async fn record_many(&self, records: Vec<Record>) -> Result<()> {
+        for r in records {
+            self.record(r).await?;
+        }
+        Ok(())
+    }
 }
 
 /// Counts of one scenario, or one step.
@@ -320,22 +330,41 @@ impl InMemoryJournal {
     }
 }
 
+impl InMemoryJournal {
+    /// Counts the records under one lock (a run of records of one scenario looks it up once).
+    fn count_all(&self, records: &[Record]) {
+        let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        let same = |a: &Record, b: &Record| Arc::ptr_eq(&a.scenario, &b.scenario) || a.scenario == b.scenario;
+        for run in records.chunk_by(same) {
+            let id = &run[0].scenario;
+            let c = match counts.get_mut(id) {
+                Some(c) => c,
+                None => counts.entry(id.clone()).or_default(),
+            };
+            for record in run {
+                c.total.add(&record.kind);
+                if let Some(step) = record.step {
+                    c.steps.entry(step).or_default().add(&record.kind);
+                }
+            }
+        }
+    }
+}
+
 #[async_trait::async_trait]
 impl Journal for InMemoryJournal {
     async fn record(&self, record: Record) -> Result<()> {
-        {
-            let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
-            let c = match counts.get_mut(&record.scenario) {
-                Some(c) => c,
-                None => counts.entry(record.scenario.clone()).or_default(),
-            };
-            c.total.add(&record.kind);
-            if let Some(step) = record.step {
-                c.steps.entry(step).or_default().add(&record.kind);
-            }
-        }
+        self.count_all(std::slice::from_ref(&record));
         if let Some(log) = &self.log {
             log.lock().unwrap_or_else(|e| e.into_inner()).push(record);
+        }
+        Ok(())
+    }
+
+    async fn record_many(&self, records: Vec<Record>) -> Result<()> {
+        self.count_all(&records);
+        if let Some(log) = &self.log {
+            log.lock().unwrap_or_else(|e| e.into_inner()).extend(records);
         }
         Ok(())
     }
