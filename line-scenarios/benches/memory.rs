@@ -3,7 +3,7 @@
 //! The bench counts every byte the process has allocated and not freed (a counting global
 //! allocator), enters 1M users, runs their first step (a wait of one day, so each has one pending
 //! wake-up) and prints the growth divided by 1M: the store's tables with their spare capacity,
-//! the interned user ids, the enrollments and the wake-up heap, and anything the engine keeps.
+//! the interned user ids, the enrollments and the wake-up buckets, and anything the engine keeps.
 //! The user ids given to the store are made before counting starts. Target: at most 200 bytes.
 //! Criterion times the same work (entering 1M users and running their first step).
 //!
