@@ -250,6 +250,12 @@ impl Accounts {
         }
     }
 
+    /// The live handle of a channel's account, if one was made and is still
+    /// cached (no registry lookup; it may be stale if the registry changed since).
+    pub(crate) fn cached(&self, channel_id: &ChannelId) -> Option<Arc<AccountHandle>> {
+        self.live().get(channel_id).cloned()
+    }
+
     /// The handle of the account whose bot has this user ID (a webhook's
     /// `destination`), if any.
     pub async fn by_destination(&self, destination: &str) -> Result<Option<Arc<AccountHandle>>, Error> {

@@ -929,3 +929,90 @@ async fn a_store_failure_for_one_account_sends_nothing_for_it_and_the_rest_conti
     each_got(&e1, 1);
     each_got(&e2, 1);
 }
+
+/// A store that records the order in which accounts begin sending.
+#[derive(Debug)]
+struct Order(InMemoryBulkStore, std::sync::Mutex<Vec<ChannelId>>);
+
+#[async_trait]
+impl BulkStore for Order {
+    async fn begin_run(&self, run: &str, plan: &RunPlan) -> Result<RunPlan, line_accounts::Error> {
+        self.0.begin_run(run, plan).await
+    }
+    async fn run_plan(&self, run: &str) -> Result<Option<RunPlan>, line_accounts::Error> {
+        self.0.run_plan(run).await
+    }
+    async fn runs(&self) -> Result<Vec<String>, line_accounts::Error> {
+        self.0.runs().await
+    }
+    async fn set_skip(&self, run: &str, c: &ChannelId, s: Option<&SkipReason>) -> Result<(), line_accounts::Error> {
+        self.0.set_skip(run, c, s).await
+    }
+    async fn reserve_chunks(
+        &self,
+        run: &str,
+        c: &ChannelId,
+        proposed: &[(u32, RetryKey)],
+    ) -> Result<Vec<Chunk>, line_accounts::Error> {
+        self.1.lock().unwrap().push(c.clone());
+        self.0.reserve_chunks(run, c, proposed).await
+    }
+    async fn record_outcome(
+        &self,
+        run: &str,
+        c: &ChannelId,
+        index: u32,
+        outcome: &ChunkOutcome,
+    ) -> Result<(), line_accounts::Error> {
+        self.0.record_outcome(run, c, index, outcome).await
+    }
+    async fn chunks(&self, run: &str) -> Result<Vec<Chunk>, line_accounts::Error> {
+        self.0.chunks(run).await
+    }
+    async fn forget_run(&self, run: &str) -> Result<(), line_accounts::Error> {
+        self.0.forget_run(run).await
+    }
+}
+
+#[tokio::test]
+async fn the_accounts_that_take_longest_at_their_rate_limit_start_first() {
+    use line_core::ratelimit::{Quota, RateClass, RateLimiter};
+    // 1: one chunk; 2: two chunks at LINE's multicast rate; 3: two chunks, one
+    // multicast per 300 ms (the longest); 4: three chunks at LINE's rate.
+    let e1 = emulator(1, 2, None, FaultConfig::none()).await;
+    let e2 = emulator(2, 4, None, FaultConfig::none()).await;
+    let e3 = emulator(3, 4, None, FaultConfig::none()).await;
+    let e4 = emulator(4, 6, None, FaultConfig::none()).await;
+    let emus = [&e1, &e2, &e3, &e4];
+    let urls: HashMap<ChannelId, String> = emus
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (id(i as u32 + 1), e.base_url().to_owned()))
+        .collect();
+    let accounts = Accounts::builder(Arc::new(InMemoryRegistry::new()))
+        .configure_clients(move |b, account| {
+            let mut limiter = RateLimiter::line_defaults();
+            if account.channel_id == id(3) {
+                limiter = limiter.with_quota(RateClass::Multicast, Quota::new(1, Duration::from_millis(300)));
+            }
+            b.base_url(urls[&account.channel_id].clone())
+                .retry_policy(RetryPolicy::none())
+                .rate_limiter(limiter)
+        })
+        .build()
+        .unwrap();
+    for i in 1..=4 {
+        accounts.add(account(i, money_plan())).await.unwrap();
+    }
+    let campaign = campaign_of(&emus);
+    let options = SendOptions::new().chunk_size(2).concurrency(1);
+    let (_, _, plan) = planned(&campaign, &accounts, &options).await;
+    let store = Order(InMemoryBulkStore::new(), Default::default());
+    let report = campaign.send(&accounts, &store, "r", &plan, &options).await.unwrap();
+    assert!(report.is_complete());
+    // Longest at its rate first (3: 300 ms), then by calls (4: three, 2: two, 1: one).
+    assert_eq!(*store.1.lock().unwrap(), [id(3), id(4), id(2), id(1)]);
+    for e in emus {
+        each_got(e, 1);
+    }
+}

@@ -143,7 +143,7 @@ pub(crate) async fn messages(State(shared): S, Query(q): Query<UserQuery>) -> Re
     if st.user(&user_id).is_none() {
         return error(LineError::not_found(format!("unknown simulated user {user_id}")));
     }
-    let list = st.inbox.get(&user_id).cloned().unwrap_or_default();
+    let list = st.inbox(&user_id);
     Json(list).into_response()
 }
 

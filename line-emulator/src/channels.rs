@@ -422,14 +422,14 @@ impl ChannelHandle {
     pub fn messages(&self, user: &UserId) -> Vec<ReceivedMessage> {
         let mut st = self.channel.lock();
         st.settle(self.shared.now());
-        st.inbox.get(user.as_str()).cloned().unwrap_or_default()
+        st.inbox(user.as_str())
     }
 
     /// How many messages this channel delivered in all.
     pub fn delivered_count(&self) -> usize {
         let mut st = self.channel.lock();
         st.settle(self.shared.now());
-        st.inbox.values().map(Vec::len).sum()
+        st.delivered
     }
 
     /// Messages counted against this channel's monthly quota.

@@ -357,6 +357,38 @@ fn new_token() -> String {
     format!("emu{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple())
 }
 
+/// Whether `operation_id` is one of the token endpoints [`dispatch`] handles.
+pub(crate) fn is_token_operation(operation_id: &str) -> bool {
+    matches!(
+        operation_id,
+        "issueChannelTokenByJWT"
+            | "getsAllValidChannelAccessTokenKeyIds"
+            | "revokeChannelTokenByJWT"
+            | "issueChannelToken"
+            | "verifyChannelToken"
+            | "verifyChannelTokenByJWT"
+            | "revokeChannelToken"
+            | "issueStatelessChannelToken"
+    )
+}
+
+/// The channel a token endpoint's request is about, for counting the call: its
+/// `client_id`, the channel of its assertion's key, or the channel of the token
+/// it names (form fields first, then query parameters). `None` when it names
+/// nothing the emulator knows. Nothing here is checked: the handler does that.
+pub(crate) fn channel_of_request(shared: &Shared, body: &[u8], query: &HashMap<String, String>) -> Option<String> {
+    let form: HashMap<String, String> = serde_urlencoded::from_bytes(body).unwrap_or_default();
+    let get = |k: &str| form.get(k).or_else(|| query.get(k));
+    if let Some(id) = get("client_id") {
+        return Some(id.clone());
+    }
+    if let Some(assertion) = get("client_assertion") {
+        let kid = jsonwebtoken::decode_header(assertion).ok()?.kid?;
+        return shared.lock_oauth().kids.get(&kid).cloned();
+    }
+    get("access_token").and_then(|t| channel_of_token(shared, t))
+}
+
 /// Handles the token endpoints; `None` for other operations.
 pub(crate) fn dispatch(shared: &Shared, ctx: &Ctx) -> Option<Reply> {
     let reply = match ctx.op.id {

@@ -27,12 +27,11 @@ use std::time::Duration;
 use axum::http::StatusCode;
 use jiff::Timestamp;
 use line_core::ids::{RequestId, UserId};
-use line_core::model::{NumberOfMessagesResponse, PnpMessagesRequest};
+use line_core::model::{Message, NumberOfMessagesResponse, PnpMessagesRequest};
 use serde_json::{json, Value};
 
 use crate::error::LineError;
 use crate::handler::{Answer, Ctx, Reply, Shared};
-use crate::state::ReceivedMessage;
 
 /// Fewest characters in an `X-Line-Delivery-Tag` (LINE's reference).
 pub const MIN_DELIVERY_TAG_LEN: usize = 16;
@@ -273,15 +272,8 @@ fn push(shared: &Arc<Shared>, ctx: &Ctx) -> Reply {
                 at: ctx.now,
             });
             if let Some(uid) = &user.user_id {
-                let inbox = st.inbox.entry(uid.as_str().to_owned()).or_default();
-                for m in &req.messages {
-                    inbox.push(ReceivedMessage {
-                        request_id: ctx.request_id.clone(),
-                        operation: ctx.op.id,
-                        message: Arc::new(m.clone()),
-                        received_at: ctx.now,
-                    });
-                }
+                let messages: Vec<Arc<Message>> = req.messages.iter().cloned().map(Arc::new).collect();
+                st.deliver_to_id(uid, &messages, &ctx.request_id, ctx.op.id, ctx.now);
             }
             let delay = user.delay.unwrap_or(st.pnp.delay);
             drop(st);

@@ -257,7 +257,34 @@ async fn line_api(State(shared): State<Arc<Shared>>, req: Request) -> Response {
         channel.count_call("unknown");
         return finish(&request_id, Err(LineError::not_found("Not found")));
     };
-    channel.count_call(op.id);
+    let req = if crate::oauth::is_token_operation(op.id) {
+        // A token endpoint carries no bearer token: the call counts on the channel
+        // the request names (its client ID, assertion key or token), read from
+        // the body, which is then put back for the handler.
+        let (parts, body) = req.into_parts();
+        let Ok(body) = axum::body::to_bytes(body, MAX_BODY).await else {
+            channel.count_call(op.id);
+            return finish(
+                &request_id,
+                Err(LineError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "Request entity too large",
+                )),
+            );
+        };
+        let query = Query::<HashMap<String, String>>::try_from_uri(&parts.uri)
+            .map(|q| q.0)
+            .unwrap_or_default();
+        match crate::oauth::channel_of_request(&shared, &body, &query) {
+            Some(id) => shared.channel_or_default(&id),
+            None => Arc::clone(&shared.default),
+        }
+        .count_call(op.id);
+        Request::from_parts(parts, Body::from(body))
+    } else {
+        channel.count_call(op.id);
+        req
+    };
     if op.auth == AuthScheme::Bearer {
         if let Err(e) = check_auth(&shared, &route_of, req.headers()) {
             return finish(&request_id, Err(e));

@@ -2,6 +2,7 @@
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::hash::BuildHasherDefault;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -141,6 +142,71 @@ pub struct ReceivedMessage {
     pub received_at: Timestamp,
 }
 
+/// One send's messages, shared by every inbox it reached.
+#[derive(Debug, Clone)]
+pub(crate) struct Sent {
+    pub(crate) request_id: RequestId,
+    pub(crate) operation: &'static str,
+    pub(crate) messages: Vec<Arc<Message>>,
+    pub(crate) at: Timestamp,
+}
+
+/// One user's inbox: indices into [`State::sends`], in order. The first one is kept
+/// inline, so a campaign's one message to a million users allocates nothing per user.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Inbox {
+    first: Option<usize>,
+    rest: Vec<usize>,
+}
+
+impl Inbox {
+    fn push(&mut self, send: usize) {
+        if self.first.is_none() {
+            self.first = Some(send);
+        } else {
+            self.rest.push(send);
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = usize> + '_ {
+        self.first.into_iter().chain(self.rest.iter().copied())
+    }
+}
+
+/// A hasher for integer keys (user indices, the numbers of user IDs): a
+/// multiply-and-fold instead of SipHash. The emulator's keys come from its own
+/// tests, not from an attacker, so flooding is no concern; this is what keeps a
+/// 500-recipient multicast cheap.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct IntHasher(u64);
+
+impl std::hash::Hasher for IntHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        // The high bits pick the bucket group in hashbrown: a multiply spreads
+        // every input bit into them.
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+
+    fn write_u128(&mut self, n: u128) {
+        self.write_u64(n as u64);
+        self.write_u64((n >> 64) as u64);
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+}
+
 #[derive(Debug, Clone)]
 pub(crate) struct SimUser {
     pub(crate) spec: UserSpec,
@@ -225,9 +291,18 @@ pub(crate) struct State {
     pub(crate) users: Vec<SimUser>,
     /// User IDs of LINE's form (`U` and 32 lowercase hex digits) by their number, others by
     /// their text: an index that does not copy every ID.
-    pub(crate) hex_index: HashMap<u128, usize>,
+    pub(crate) hex_index: HashMap<u128, usize, BuildHasherDefault<IntHasher>>,
     pub(crate) other_index: HashMap<String, usize>,
-    pub(crate) inbox: HashMap<String, Vec<ReceivedMessage>>,
+    /// Every send's messages, once: inboxes hold indices into it, so a multicast to
+    /// 500 users stores its messages once, not 500 times.
+    pub(crate) sends: Vec<Sent>,
+    /// Inboxes by user index (as `users`).
+    pub(crate) inboxes: Vec<Inbox>,
+    /// Inboxes of user IDs that are not users of this channel (a notification
+    /// message's user).
+    pub(crate) other_inboxes: HashMap<String, Inbox>,
+    /// Messages delivered in all.
+    pub(crate) delivered: usize,
     pub(crate) retry_keys: HashMap<uuid::Uuid, (RequestId, Timestamp)>,
     pub(crate) retry_inserts: u64,
     pub(crate) recipients_of: HashMap<String, Vec<usize>>,
@@ -289,9 +364,12 @@ impl State {
         let mut s = Self {
             rng: StdRng::seed_from_u64(seed),
             users: Vec::new(),
-            hex_index: HashMap::new(),
+            hex_index: HashMap::default(),
             other_index: HashMap::new(),
-            inbox: HashMap::new(),
+            sends: Vec::new(),
+            inboxes: Vec::new(),
+            other_inboxes: HashMap::new(),
+            delivered: 0,
             retry_keys: HashMap::new(),
             retry_inserts: 0,
             recipients_of: HashMap::new(),
@@ -383,6 +461,34 @@ impl State {
         }
     }
 
+    /// The index in `sends` of this send's messages: the last one when it is the
+    /// same send (a multicast delivers one send to many users), else a new one.
+    fn send_index(
+        &mut self,
+        messages: &[Arc<Message>],
+        request_id: &RequestId,
+        operation: &'static str,
+        now: Timestamp,
+    ) -> usize {
+        if let Some(last) = self.sends.last() {
+            if last.operation == operation
+                && last.at == now
+                && last.request_id == *request_id
+                && last.messages.len() == messages.len()
+                && last.messages.iter().zip(messages).all(|(a, b)| Arc::ptr_eq(a, b))
+            {
+                return self.sends.len() - 1;
+            }
+        }
+        self.sends.push(Sent {
+            request_id: request_id.clone(),
+            operation,
+            messages: messages.to_vec(),
+            at: now,
+        });
+        self.sends.len() - 1
+    }
+
     /// Delivers `messages` to the user at `idx` (if reachable); returns whether it did.
     pub(crate) fn deliver(
         &mut self,
@@ -392,20 +498,67 @@ impl State {
         operation: &'static str,
         now: Timestamp,
     ) -> bool {
-        let user = &self.users[idx];
-        if !user.reachable() {
+        if !self.users[idx].reachable() {
             return false;
         }
-        let inbox = self.inbox.entry(user.user_id.as_str().to_owned()).or_default();
-        for m in messages {
-            inbox.push(ReceivedMessage {
-                request_id: request_id.clone(),
-                operation,
-                message: Arc::clone(m),
-                received_at: now,
-            });
+        let send = self.send_index(messages, request_id, operation, now);
+        if self.inboxes.len() <= idx {
+            self.inboxes.resize_with(self.users.len().max(idx + 1), Inbox::default);
         }
+        self.inboxes[idx].push(send);
+        self.delivered += messages.len();
         true
+    }
+
+    /// Delivers `messages` to `user_id` whether or not it follows the channel (a
+    /// notification message reaches a phone number's LINE user), into the user's
+    /// inbox, or an inbox of its own for an ID that is no user of this channel.
+    pub(crate) fn deliver_to_id(
+        &mut self,
+        user_id: &UserId,
+        messages: &[Arc<Message>],
+        request_id: &RequestId,
+        operation: &'static str,
+        now: Timestamp,
+    ) {
+        let send = self.send_index(messages, request_id, operation, now);
+        match self.user(user_id.as_str()) {
+            Some(idx) => {
+                if self.inboxes.len() <= idx {
+                    self.inboxes.resize_with(self.users.len().max(idx + 1), Inbox::default);
+                }
+                self.inboxes[idx].push(send);
+            }
+            None => self
+                .other_inboxes
+                .entry(user_id.as_str().to_owned())
+                .or_default()
+                .push(send),
+        }
+        self.delivered += messages.len();
+    }
+
+    /// The messages `user_id` received, in order.
+    pub(crate) fn inbox(&self, user_id: &str) -> Vec<ReceivedMessage> {
+        let inbox = match self.user(user_id) {
+            Some(idx) => self.inboxes.get(idx),
+            None => self.other_inboxes.get(user_id),
+        };
+        let Some(inbox) = inbox else {
+            return Vec::new();
+        };
+        inbox
+            .iter()
+            .filter_map(|i| self.sends.get(i))
+            .flat_map(|s| {
+                s.messages.iter().map(|m| ReceivedMessage {
+                    request_id: s.request_id.clone(),
+                    operation: s.operation,
+                    message: Arc::clone(m),
+                    received_at: s.at,
+                })
+            })
+            .collect()
     }
 
     /// Runs the jobs that are due at `now`: narrowcast deliveries and rich-menu batches.

@@ -479,3 +479,30 @@ fn status_of<T>(r: Result<T, line_core::Error>) -> u16 {
         Err(e) => status(&e),
     }
 }
+
+#[tokio::test]
+async fn token_endpoint_calls_count_on_the_channel_the_token_is_for() {
+    let emu = Emulator::start().await.unwrap();
+    let a = emu.add_channel(ChannelSpec::new()).unwrap();
+    let b = emu.add_channel(ChannelSpec::new()).unwrap();
+    let raw = Client::builder()
+        .token("unused")
+        .base_url(emu.base_url())
+        .build()
+        .unwrap();
+    let req = IssueChannelTokenRequest::new("client_credentials", a.channel_id(), a.channel_secret().expose());
+    raw.issue_channel_token(&req).await.unwrap();
+    raw.issue_channel_token(&req).await.unwrap();
+    assert_eq!(a.calls("issueChannelToken"), 2);
+    assert_eq!(b.calls("issueChannelToken"), 0);
+    assert_eq!(emu.default_channel().calls("issueChannelToken"), 0);
+    // A refused request still names its channel.
+    let wrong = IssueChannelTokenRequest::new("client_credentials", b.channel_id(), "not-the-secret");
+    assert!(raw.issue_channel_token(&wrong).await.is_err());
+    assert_eq!(b.calls("issueChannelToken"), 1);
+    // A request that names no known channel counts on the default channel.
+    let unknown = IssueChannelTokenRequest::new("client_credentials", "1999999999", "not-a-channel");
+    assert!(raw.issue_channel_token(&unknown).await.is_err());
+    assert_eq!(emu.default_channel().calls("issueChannelToken"), 1);
+    assert_eq!(emu.calls("issueChannelToken"), 4);
+}

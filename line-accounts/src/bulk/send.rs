@@ -5,12 +5,14 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::atomic::{AtomicU8, Ordering};
+use std::time::Duration;
 
 use futures::stream::{self, StreamExt};
 use line_core::limits::MAX_MULTICAST_RECIPIENTS;
 use line_core::model::{
     AudienceRecipient, Message, MulticastRequest, NarrowcastRequest, PushMessageRequest, Recipient,
 };
+use line_core::ratelimit::RateClass;
 use line_core::{RetryKey, UserId};
 
 use super::store::{BulkStore, Chunk, ChunkOutcome, PlannedAccount, RunPlan, SkipReason};
@@ -356,40 +358,57 @@ fn accepted<T>(r: line_core::client::Response<line_core::client::Sent<T>>) -> Ch
     }
 }
 
-/// A stable 64-bit FNV-1a hash, as hex.
-fn fnv(bytes: impl IntoIterator<Item = u8>) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in bytes {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+/// A stable 64-bit FNV-1a hash, fed byte by byte.
+struct Fnv(u64);
+
+impl Fnv {
+    fn new() -> Self {
+        Self(0xcbf2_9ce4_8422_2325)
     }
-    format!("{h:016x}")
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 ^= u64::from(b);
+            self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+
+    fn hex(&self) -> String {
+        format!("{:016x}", self.0)
+    }
 }
 
 impl Campaign {
     /// A digest of the campaign (its messages and every account's audience, in
     /// order): a run resumes only with the campaign it began with. Stable across
-    /// processes and versions of this crate.
+    /// processes and versions of this crate. Made once per campaign.
     pub fn digest(&self) -> String {
-        let messages = serde_json::to_vec(&self.messages).unwrap_or_default();
-        let mut bytes = messages;
+        self.digest.0.get_or_init(|| self.make_digest()).clone()
+    }
+
+    /// The FNV-1a hash of the messages' JSON, then per account `0xff`, the
+    /// channel ID and its audience (`0xfe` and the ID per user, or `0xfd` and
+    /// the audience group ID), hashed as it goes rather than gathered first.
+    fn make_digest(&self) -> String {
+        let mut h = Fnv::new();
+        h.write(&serde_json::to_vec(&self.messages).unwrap_or_default());
         for (id, audience) in &self.audiences {
-            bytes.push(0xff);
-            bytes.extend_from_slice(id.as_str().as_bytes());
+            h.write(&[0xff]);
+            h.write(id.as_str().as_bytes());
             match audience {
                 Audience::UserIds(ids) => {
                     for u in ids {
-                        bytes.push(0xfe);
-                        bytes.extend_from_slice(u.as_str().as_bytes());
+                        h.write(&[0xfe]);
+                        h.write(u.as_str().as_bytes());
                     }
                 }
                 Audience::AudienceGroup(g) => {
-                    bytes.push(0xfd);
-                    bytes.extend_from_slice(g.to_string().as_bytes());
+                    h.write(&[0xfd]);
+                    h.write(g.to_string().as_bytes());
                 }
             }
         }
-        fnv(bytes)
+        h.hex()
     }
 
     /// The plan of a send after a dry run and its approval: approved accounts
@@ -506,10 +525,20 @@ impl Campaign {
         let chunk_concurrency = options.chunk_concurrency.max(1);
         // Indices, not references, go through the stream: its closures then take
         // no borrowed arguments, and the future stays `Send` for any spawner.
-        let todo: Vec<usize> = (0..plan.accounts.len())
+        let mut todo: Vec<(usize, (Duration, usize))> = (0..plan.accounts.len())
             .filter(|&i| matches!(plan.accounts[i].skip, None | Some(SkipReason::Removed)))
-            .filter(|&i| self.audiences.contains_key(&plan.accounts[i].channel_id))
+            .filter_map(|i| {
+                let id = &plan.accounts[i].channel_id;
+                let audience = self.audiences.get(id)?;
+                Some((i, span(accounts, id, audience, chunk_size)))
+            })
             .collect();
+        // Longest first: with N accounts at once, the accounts whose own rate
+        // limit makes them take longest start first, so none of them starts
+        // late and ends the run late (and with every account at once, they get
+        // their first grant before the others' start-up work).
+        todo.sort_by_key(|t| std::cmp::Reverse(t.1));
+        let todo: Vec<usize> = todo.into_iter().map(|(i, _)| i).collect();
         let errors: Vec<(usize, String)> = stream::iter(todo)
             .map(|i| async move {
                 let p = &plan.accounts[i];
@@ -631,6 +660,27 @@ impl Campaign {
     }
 }
 
+/// How long an account's send takes at its rate limit (from the first call to
+/// the last), and its number of calls: what orders the accounts, longest first.
+/// The limit comes from the account's live client (made by the dry run); an
+/// account without one counts by its calls alone.
+fn span(accounts: &Accounts, id: &ChannelId, audience: &Audience, chunk_size: usize) -> (Duration, usize) {
+    let (calls, class) = match audience {
+        Audience::UserIds(users) if users.len() == 1 => (1, RateClass::Default),
+        Audience::UserIds(users) => (users.len().div_ceil(chunk_size.max(1)), RateClass::Multicast),
+        Audience::AudienceGroup(_) => (1, RateClass::Narrowcast),
+    };
+    let quota = accounts.cached(id).and_then(|h| h.client().rate_limiter().quota(class));
+    let span = match quota {
+        Some(q) => {
+            let windows = (calls.saturating_sub(1) / q.count.max(1) as usize) as u32;
+            q.per.saturating_mul(windows)
+        }
+        None => Duration::ZERO,
+    };
+    (span, calls)
+}
+
 /// One chunk's call: a push for one recipient, a multicast for more, or the
 /// narrowcast of an audience.
 async fn call(
@@ -662,5 +712,68 @@ async fn call(
 impl fmt::Display for AccountStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use line_core::model::TextMessage;
+
+    /// The digest as first defined: every byte gathered, then hashed (FNV-1a).
+    fn gathered_digest(c: &Campaign) -> String {
+        let mut bytes = serde_json::to_vec(&c.messages).unwrap();
+        for (id, audience) in &c.audiences {
+            bytes.push(0xff);
+            bytes.extend_from_slice(id.as_str().as_bytes());
+            match audience {
+                Audience::UserIds(ids) => {
+                    for u in ids {
+                        bytes.push(0xfe);
+                        bytes.extend_from_slice(u.as_str().as_bytes());
+                    }
+                }
+                Audience::AudienceGroup(g) => {
+                    bytes.push(0xfd);
+                    bytes.extend_from_slice(g.to_string().as_bytes());
+                }
+            }
+        }
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for b in bytes {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        format!("{h:016x}")
+    }
+
+    #[test]
+    fn the_digest_is_the_same_hashed_as_it_goes_and_changes_with_the_campaign() {
+        let c = Campaign::new(vec![TextMessage::new("Sale").into()])
+            .unwrap()
+            .to_users(
+                ChannelId::new("1650000001").unwrap(),
+                ["U11111111111111111111111111111111", "U22222222222222222222222222222222"],
+            )
+            .unwrap()
+            .to_audience(ChannelId::new("1650000002").unwrap(), 42)
+            .unwrap();
+        assert_eq!(c.digest(), gathered_digest(&c));
+        // Kept once made, and made again for a changed campaign.
+        assert_eq!(c.digest(), c.digest());
+        let more = c
+            .clone()
+            .to_users(
+                ChannelId::new("1650000003").unwrap(),
+                ["U33333333333333333333333333333333"],
+            )
+            .unwrap();
+        assert_eq!(more.digest(), gathered_digest(&more));
+        assert_ne!(more.digest(), c.digest());
+        // A campaign compares equal to its clone whether or not its digest is made.
+        let fresh = Campaign::new(vec![TextMessage::new("Sale").into()]).unwrap();
+        let made = fresh.clone();
+        let _ = made.digest();
+        assert_eq!(fresh, made);
     }
 }

@@ -214,7 +214,8 @@ pub(crate) fn multicast(ctx: &Ctx) -> Reply {
     if let Some(dup) = duplicate(&mut st, key, ctx.now) {
         return Ok(dup);
     }
-    let mut seen = HashSet::new();
+    let mut seen: HashSet<usize, std::hash::BuildHasherDefault<crate::state::IntHasher>> =
+        HashSet::with_capacity_and_hasher(req.to.len(), Default::default());
     let targets: Vec<usize> = req
         .to
         .iter()
