@@ -3,7 +3,10 @@
 //! The tables are those of the SQLite store (see [`sqlite_store`](crate::sqlite_store)
 //! when that feature is on): visitors, per-campaign state, sessions, tokens, bindings
 //! and report counters, under a prefix (`line_` by default), created and upgraded by
-//! the store itself.
+//! the store itself. One difference: a report counter is spread over 16 rows (one per
+//! shard, picked by the server process that writes, `pg_backend_pid() % 16`) and summed
+//! when [`stats`](PopupStore::stats) reads it, so reservations of one variant made at
+//! once on different connections do not queue for one row lock.
 //!
 //! # One reservation, one round trip
 //!
@@ -23,6 +26,20 @@
 //! `FOR UPDATE SKIP LOCKED`) every 256 reservations of a process, or by
 //! [`purge_expired`](PgStore::purge_expired).
 //!
+//! # Asynchronous commit (opt-in)
+//!
+//! By default a reservation commits as the server is configured to (durably, with
+//! `synchronous_commit = on`, its default): the call returns once the commit is flushed
+//! to the write-ahead log on disk, which on an ordinary disk costs a few milliseconds
+//! and dominates the latency of a reservation. [`PgStore::with_asynchronous_commit`]
+//! makes reservations (only they) commit without waiting for that flush
+//! (`synchronous_commit = off` for their own transaction). The database stays
+//! consistent; what a crash of the server can lose is the reservations of the last
+//! few hundred milliseconds (at most three times `wal_writer_delay`): their showings
+//! are forgotten, so a visitor may see at most that many more popups than a cap says.
+//! A popup cap is a display cap, so that is a fair trade for some hosts, never a
+//! message sent twice; it is off unless you ask for it.
+//!
 //! A reservation whose call is cancelled after it was sent may still be made on the
 //! server (it counts against the caps, as an unrendered reservation does); one that
 //! fails is rolled back whole. A store failure
@@ -31,7 +48,7 @@
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use async_trait::async_trait;
 use jiff::Timestamp;
@@ -48,7 +65,8 @@ use crate::store::{
     StatRow, Stats,
 };
 
-const MIGRATIONS: &[&str] = &["
+/// Migration 1: the tables.
+const TABLES: &str = "
 CREATE TABLE {p}popup_visitor (visitor TEXT PRIMARY KEY, day TEXT NOT NULL DEFAULT '', day_count BIGINT NOT NULL DEFAULT 0);
 CREATE TABLE {p}popup_campaign (visitor TEXT NOT NULL, campaign TEXT NOT NULL, lifetime BIGINT NOT NULL DEFAULT 0,
   last_ms BIGINT, dismissed_ms BIGINT, converted BOOLEAN NOT NULL DEFAULT FALSE, win TEXT NOT NULL DEFAULT '',
@@ -66,7 +84,51 @@ CREATE TABLE {p}popup_stat (day TEXT NOT NULL, campaign TEXT NOT NULL, variant T
 CREATE TABLE {p}popup_new_friend (day TEXT PRIMARY KEY, count BIGINT NOT NULL);
 CREATE TABLE {p}popup_friend_event (event_id TEXT PRIMARY KEY, day TEXT NOT NULL);
 CREATE INDEX {p}popup_friend_event_day ON {p}popup_friend_event (day);
-", RESERVE_FUNCTION];
+";
+
+/// The migrations of component `popup`, in order; `{p}` is the table prefix. Never edit one
+/// that shipped: add a new one.
+static MIGRATIONS: LazyLock<[&'static str; 3]> = LazyLock::new(|| [TABLES, RESERVE_FUNCTION, SHARDED_STATS.as_str()]);
+
+/// Migration 3: the report counters are spread over 16 rows per (day,
+/// campaign, variant, kind), one chosen by the server process that writes
+/// (`pg_backend_pid() % 16`), and summed when read. With one row, every reservation of a
+/// variant locked the same row until its commit, so reservations queued behind one
+/// another (and behind any that the operating system paused while it held the lock):
+/// sampled wait events showed most of the waiting time as `Lock:transactionid` on it.
+/// The tables whose rows are updated in place get room on their pages for the new
+/// versions (`fillfactor`), so those updates stay on the page (HOT) when they can. Then
+/// the reservation function is replaced by [`RESERVE_FUNCTION`] with the sharded counter
+/// write (the same signature, so `CREATE OR REPLACE` swaps it in place, in the same
+/// transaction as the tables).
+static SHARDED_STATS: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "{SHARDED_TABLES}{}",
+        RESERVE_FUNCTION.replacen(STAT_WRITE_V2, STAT_WRITE_V3, 1)
+    )
+});
+
+/// The table changes of [`SHARDED_STATS`].
+const SHARDED_TABLES: &str = "
+ALTER TABLE {p}popup_stat ADD COLUMN shard INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE {p}popup_stat DROP CONSTRAINT {p}popup_stat_pkey;
+ALTER TABLE {p}popup_stat ADD PRIMARY KEY (day, campaign, variant, kind, shard);
+ALTER TABLE {p}popup_stat SET (fillfactor = 50);
+ALTER TABLE {p}popup_visitor SET (fillfactor = 90);
+ALTER TABLE {p}popup_campaign SET (fillfactor = 90);
+";
+
+/// The counter write of [`RESERVE_FUNCTION`] (migration 2), and the one of migration 3.
+const STAT_WRITE_V2: &str = "      -- Last: the day's counter row is shared by every visitor, so it is locked the
+      -- shortest time (until the commit right after the call).
+      INSERT INTO {p}popup_stat AS s (day, campaign, variant, kind, count)
+        VALUES (p_day, p_campaigns[i], p_variants[i], 'reserved', 1)
+        ON CONFLICT (day, campaign, variant, kind) DO UPDATE SET count = s.count + 1;";
+const STAT_WRITE_V3: &str = "      -- Last: a counter row is shared by the reservations of this server process's
+      -- shard, so it is locked the shortest time (until the commit right after the call).
+      INSERT INTO {p}popup_stat AS s (day, campaign, variant, kind, shard, count)
+        VALUES (p_day, p_campaigns[i], p_variants[i], 'reserved', pg_backend_pid() % 16, 1)
+        ON CONFLICT (day, campaign, variant, kind, shard) DO UPDATE SET count = s.count + 1;";
 
 /// Migration 2: a reservation as one server-side function, so that it is one round trip.
 ///
@@ -180,6 +242,8 @@ $fn$;
 
 struct Sql {
     reserve: String,
+    /// The reservation with `synchronous_commit = off` for its own transaction only.
+    reserve_async: String,
     record: String,
     token: String,
     bind: String,
@@ -200,6 +264,9 @@ impl Sql {
                 "SELECT chosen, skipped FROM {p}popup_reserve($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
                          $11, $12, $13, $14, $15, $16, $17)",
             ),
+            reserve_async: e("SELECT chosen, skipped, set_config('synchronous_commit', 'off', true) \
+                 FROM {p}popup_reserve($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
+                         $11, $12, $13, $14, $15, $16, $17)"),
             record: e("WITH t AS (UPDATE {p}popup_token SET events = events | $2 \
                          WHERE token = $1 AND expires_ms > $3 AND (events & $2) = 0 \
                          RETURNING visitor, campaign, variant, reserved_ms), \
@@ -208,9 +275,9 @@ impl Sql {
                          ON CONFLICT (visitor, campaign) DO UPDATE SET \
                          dismissed_ms = COALESCE(EXCLUDED.dismissed_ms, c.dismissed_ms), \
                          converted = c.converted OR EXCLUDED.converted), \
-                       s AS (INSERT INTO {p}popup_stat AS s (day, campaign, variant, kind, count) \
-                         SELECT $6, campaign, variant, $7, 1 FROM t \
-                         ON CONFLICT (day, campaign, variant, kind) DO UPDATE SET count = s.count + 1) \
+                       s AS (INSERT INTO {p}popup_stat AS s (day, campaign, variant, kind, shard, count) \
+                         SELECT $6, campaign, variant, $7, pg_backend_pid() % 16, 1 FROM t \
+                         ON CONFLICT (day, campaign, variant, kind, shard) DO UPDATE SET count = s.count + 1) \
                        SELECT visitor, campaign, variant, reserved_ms FROM t"),
             token: e("SELECT visitor, campaign, variant, reserved_ms FROM {p}popup_token \
                       WHERE token = $1 AND expires_ms > $2"),
@@ -229,7 +296,10 @@ impl Sql {
             ),
             new_friend: e("INSERT INTO {p}popup_new_friend AS n (day, count) VALUES ($1, 1) \
                            ON CONFLICT (day) DO UPDATE SET count = n.count + 1"),
-            stats: e("SELECT day, campaign, variant, kind, count FROM {p}popup_stat WHERE day = ANY($1)"),
+            stats: e(
+                "SELECT day, campaign, variant, kind, sum(count)::BIGINT FROM {p}popup_stat \
+                      WHERE day = ANY($1) GROUP BY day, campaign, variant, kind",
+            ),
             new_friends: e("SELECT day, count FROM {p}popup_new_friend WHERE day = ANY($1)"),
             purge: ["popup_session", "popup_token", "popup_binding"].map(|t| {
                 e(&format!(
@@ -251,6 +321,7 @@ pub struct PgStore {
     pool: PgPool,
     sql: Arc<Sql>,
     calls: Arc<AtomicU64>,
+    async_commit: bool,
 }
 
 impl fmt::Debug for PgStore {
@@ -258,6 +329,7 @@ impl fmt::Debug for PgStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PgStore")
             .field("pool", &self.pool)
+            .field("async_commit", &self.async_commit)
             .finish_non_exhaustive()
     }
 }
@@ -282,7 +354,7 @@ impl PgStore {
 
     /// The store on `pool` with tables under `prefix`.
     pub async fn with_prefix(pool: &PgPool, prefix: &str) -> Result<Self, Error> {
-        pool.migrate("PgStore", prefix, "popup", MIGRATIONS)
+        pool.migrate("PgStore", prefix, "popup", &*MIGRATIONS)
             .await
             .map_err(|e| match e.kind() {
                 line_core::ErrorKind::Config { reason, .. } => Error::config("prefix", reason.clone()),
@@ -292,7 +364,22 @@ impl PgStore {
             pool: pool.clone(),
             sql: Arc::new(Sql::new(prefix)),
             calls: Arc::new(AtomicU64::new(0)),
+            async_commit: false,
         })
+    }
+
+    /// Whether reservations commit without waiting for the server's write-ahead-log flush
+    /// (`synchronous_commit = off` for each reservation's own transaction; off by default).
+    ///
+    /// A reservation then returns before its commit is on disk: a crash of the *server*
+    /// may forget the reservations of its last few hundred milliseconds (so a visitor may
+    /// see that many popups more than a cap allows), never corrupt the tables. Events,
+    /// bindings and counters other than the reservation's keep the server's setting. See
+    /// the [module docs](self#asynchronous-commit-opt-in).
+    #[must_use]
+    pub fn with_asynchronous_commit(mut self, on: bool) -> Self {
+        self.async_commit = on;
+        self
     }
 
     /// Deletes sessions, tokens and bindings that expired at `now`; returns how many rows.
@@ -318,7 +405,12 @@ impl PgStore {
     async fn reserve_once(&self, r: &OwnedReserve) -> Result<ReserveOutcome, BoxError> {
         let conn = self.pool.get().await?;
         let c = conn.client();
-        let stmt = c.prepare_cached(&self.sql.reserve).await?;
+        let sql = if self.async_commit {
+            &self.sql.reserve_async
+        } else {
+            &self.sql.reserve
+        };
+        let stmt = c.prepare_cached(sql).await?;
         let n = r.candidates.len();
         let (mut campaigns, mut variants) = (Vec::with_capacity(n), Vec::with_capacity(n));
         let (mut lifetime, mut window_from, mut window_max) =
@@ -504,5 +596,61 @@ impl PopupStore for PgStore {
             Ok::<_, BoxError>(out)
         };
         run.await.map_err(err("PgStore::stats"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use line_core::testing::store::{fresh_prefix, pg_drop_prefix, pg_pool};
+
+    #[test]
+    fn migration_3_replaces_the_counter_write_of_the_function() {
+        assert!(RESERVE_FUNCTION.contains(STAT_WRITE_V2));
+        assert!(SHARDED_STATS.contains(STAT_WRITE_V3));
+        assert!(!SHARDED_STATS.contains(STAT_WRITE_V2));
+    }
+
+    /// A database made by the two first migrations (one counter row) keeps its counts
+    /// through migration 3, and the store sums the shards it reads.
+    #[tokio::test]
+    async fn counters_survive_the_upgrade_to_shards() {
+        let Some(pool) = pg_pool().await else { return };
+        let prefix = fresh_prefix("popup_upgrade");
+        let all: &'static [&'static str; 3] = &MIGRATIONS;
+        pool.migrate("PgStore", &prefix, "popup", &all[..2]).await.unwrap();
+        let insert = |shard: Option<i32>, n: i64| {
+            let (pool, prefix) = (pool.clone(), prefix.clone());
+            async move {
+                let conn = pool.get().await.unwrap();
+                let sql = match shard {
+                    None => format!(
+                        "INSERT INTO {prefix}popup_stat (day, campaign, variant, kind, count) \
+                         VALUES ('2026-05-01', 'c', 'a', 'reserved', $1)"
+                    ),
+                    Some(s) => format!(
+                        "INSERT INTO {prefix}popup_stat (day, campaign, variant, kind, shard, count) \
+                         VALUES ('2026-05-01', 'c', 'a', 'reserved', {s}, $1)"
+                    ),
+                };
+                conn.client().execute(&sql, &[&n]).await.unwrap();
+            }
+        };
+        insert(None, 7).await;
+        let store = PgStore::with_prefix(&pool, &prefix).await.unwrap();
+        let days = ["2026-05-01".to_owned()];
+        let count = |stats: Stats| {
+            stats
+                .rows
+                .iter()
+                .filter(|r| r.kind == StatKind::Reserved)
+                .map(|r| r.count)
+                .sum::<u64>()
+        };
+        assert_eq!(count(store.stats(&days).await.unwrap()), 7);
+        insert(Some(3), 2).await;
+        assert_eq!(count(store.stats(&days).await.unwrap()), 9);
+        assert_eq!(store.stats(&days).await.unwrap().rows.len(), 1, "one row per counter");
+        pg_drop_prefix(&pool, &prefix).await;
     }
 }

@@ -8,9 +8,10 @@
 mod common;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use common::*;
-use line_core::store::postgres::PgPool;
+use line_core::store::postgres::{PgPool, PgPoolConfig};
 use line_core::testing::store::{child_index, fresh_prefix, pg_pool, pg_url, report, run_children};
 use line_popup::{Caps, PgStore, PopupConfig, PopupStore};
 
@@ -43,6 +44,51 @@ async fn postgres_store_passes_the_conformance_suite() {
     )
     .await;
     drop_prefix(&pool, &prefix).await;
+}
+
+/// With asynchronous commit the store behaves the same (the suite), and the setting stays
+/// in the reservation's own transaction: the connection goes back to the pool with the
+/// server's setting.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_store_with_asynchronous_commit_passes_the_suite_and_keeps_it_local() {
+    let Some(shared) = pg_pool().await else { return };
+    let prefix = fresh_prefix("popup_async");
+    // One connection, so the check below runs on the one the reservations used; its
+    // session commits synchronously whatever the server's default, so a leak would show.
+    let url = pg_url();
+    let sep = if url.contains('?') { '&' } else { '?' };
+    let pool = PgPool::connect_with_size(&format!("{url}{sep}options=-c%20synchronous_commit%3Don"), 1).unwrap();
+    let server: String = {
+        let conn = pool.get().await.unwrap();
+        conn.client()
+            .query_one("SHOW synchronous_commit", &[])
+            .await
+            .unwrap()
+            .get(0)
+    };
+    assert_eq!(server, "on");
+    let store = Arc::new(
+        PgStore::with_prefix(&pool, &prefix)
+            .await
+            .unwrap()
+            .with_asynchronous_commit(true),
+    );
+    assert!(format!("{store:?}").contains("async_commit: true"));
+    line_popup::testing::popup_store_conformance(
+        store,
+        &line_core::clock::ManualClock::new(jiff::Timestamp::UNIX_EPOCH),
+    )
+    .await;
+    let after: String = {
+        let conn = pool.get().await.unwrap();
+        conn.client()
+            .query_one("SHOW synchronous_commit", &[])
+            .await
+            .unwrap()
+            .get(0)
+    };
+    assert_eq!(after, server, "the reservation's setting leaked into the connection");
+    drop_prefix(&shared, &prefix).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -81,7 +127,13 @@ async fn postgres_64_concurrent_decisions_give_exactly_5() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn postgres_two_processes_never_exceed_a_cap() {
     if child_index().is_some() {
-        let pool = PgPool::connect(&pg_url()).unwrap();
+        // A few connections, given time: on a loaded machine, 16 connections authenticating
+        // at once (SCRAM costs CPU on both sides) once overran a 5-second create timeout.
+        let config = PgPoolConfig::default()
+            .with_max_size(4)
+            .with_create_timeout(Duration::from_secs(60))
+            .with_wait_timeout(Duration::from_secs(60));
+        let pool = PgPool::connect_with(&pg_url(), &config).unwrap();
         let prefix = std::env::var("LINE_TEST_PREFIX").unwrap();
         let store = Arc::new(PgStore::with_prefix(&pool, &prefix).await.unwrap());
         for round in 0..3 {

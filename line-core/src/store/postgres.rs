@@ -20,6 +20,28 @@
 //! Connections are made on demand (up to the pool's size) and a connection that
 //! closed is dropped and replaced on the next call, so a restart of the server costs
 //! the calls made while it is down (each fails with a typed error), not the store.
+//!
+//! # Size and timeouts
+//!
+//! [`PgPool::connect`] takes the defaults of [`PgPoolConfig`]; [`PgPool::connect_with`]
+//! takes your own:
+//!
+//! | Setting | Default | What it bounds |
+//! |---|---|---|
+//! | [`max_size`](PgPoolConfig::with_max_size) | [`DEFAULT_POOL_SIZE`] (16) | connections open at once |
+//! | [`connect_timeout`](PgPoolConfig::with_connect_timeout) | 5 s | the TCP connect of a new connection (a `connect_timeout` in the URL wins) |
+//! | [`create_timeout`](PgPoolConfig::with_create_timeout) | 10 s | a whole new connection: connect, TLS-less startup and authentication |
+//! | [`wait_timeout`](PgPoolConfig::with_wait_timeout) | 10 s | a call waiting for a free connection when all are taken |
+//! | [`recycle_timeout`](PgPoolConfig::with_recycle_timeout) | 5 s | the check of a connection handed back to the pool |
+//!
+//! A call that runs out of one of these fails with a typed store error; nothing
+//! waits forever. Size the pool to what the server can run at once, not to the
+//! number of calls in flight: calls beyond the pool's size wait for a connection in
+//! the order they came (more connections than the server has cores only make them
+//! wait in the server's run queue instead, with a longer tail; see
+//! `docs/host-traits.md` for the measurements). A new connection authenticates
+//! (SCRAM costs the server and the client a few milliseconds of CPU each), so on a
+//! loaded machine many connections opened at once need a generous create timeout.
 
 use std::error::Error as StdError;
 use std::fmt;
@@ -36,6 +58,107 @@ use crate::error::{Error, ErrorKind};
 
 /// How many connections a pool opens at most unless told otherwise.
 pub const DEFAULT_POOL_SIZE: usize = 16;
+
+/// The size and timeouts of a [`PgPool`] (see the [module docs](self) for the defaults).
+///
+/// ```
+/// use std::time::Duration;
+/// use line_core::store::postgres::{PgPool, PgPoolConfig};
+///
+/// let config = PgPoolConfig::default()
+///     .with_max_size(4)
+///     .with_create_timeout(Duration::from_secs(30));
+/// let pool = PgPool::connect_with("postgres://line:secret@127.0.0.1:5432/shop", &config)?;
+/// # let _ = pool;
+/// # Ok::<(), line_core::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PgPoolConfig {
+    /// Connections open at once, at most (at least 1).
+    pub max_size: usize,
+    /// The TCP connect of a new connection, unless the URL sets `connect_timeout`.
+    pub connect_timeout: Duration,
+    /// A whole new connection: connect, startup and authentication.
+    pub create_timeout: Duration,
+    /// A call waiting for a free connection when all are taken.
+    pub wait_timeout: Duration,
+    /// The check of a connection handed back to the pool before it is reused.
+    pub recycle_timeout: Duration,
+}
+
+impl Default for PgPoolConfig {
+    fn default() -> Self {
+        Self {
+            max_size: DEFAULT_POOL_SIZE,
+            connect_timeout: Duration::from_secs(5),
+            create_timeout: Duration::from_secs(10),
+            wait_timeout: Duration::from_secs(10),
+            recycle_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+impl PgPoolConfig {
+    /// Sets [`max_size`](Self::max_size).
+    #[must_use]
+    pub fn with_max_size(mut self, max_size: usize) -> Self {
+        self.max_size = max_size;
+        self
+    }
+
+    /// Sets [`connect_timeout`](Self::connect_timeout).
+    #[must_use]
+    pub fn with_connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Sets [`create_timeout`](Self::create_timeout).
+    #[must_use]
+    pub fn with_create_timeout(mut self, timeout: Duration) -> Self {
+        self.create_timeout = timeout;
+        self
+    }
+
+    /// Sets [`wait_timeout`](Self::wait_timeout).
+    #[must_use]
+    pub fn with_wait_timeout(mut self, timeout: Duration) -> Self {
+        self.wait_timeout = timeout;
+        self
+    }
+
+    /// Sets [`recycle_timeout`](Self::recycle_timeout).
+    #[must_use]
+    pub fn with_recycle_timeout(mut self, timeout: Duration) -> Self {
+        self.recycle_timeout = timeout;
+        self
+    }
+
+    /// Refuses a size of 0 and zero timeouts, naming the field.
+    fn check(&self) -> Result<(), Error> {
+        let bad = |field: &str, reason: &str| {
+            Err(Error::new(ErrorKind::Config {
+                field: format!("postgres pool {field}"),
+                reason: reason.into(),
+            }))
+        };
+        if self.max_size == 0 {
+            return bad("max_size", "must be at least 1");
+        }
+        for (field, t) in [
+            ("connect_timeout", self.connect_timeout),
+            ("create_timeout", self.create_timeout),
+            ("wait_timeout", self.wait_timeout),
+            ("recycle_timeout", self.recycle_timeout),
+        ] {
+            if t.is_zero() {
+                return bad(field, "must be longer than zero");
+            }
+        }
+        Ok(())
+    }
+}
 
 /// The error of a call, boxed: the store maps it to its crate's error type.
 pub type BoxError = Box<dyn StdError + Send + Sync>;
@@ -95,37 +218,47 @@ impl Drop for PgConn {
 
 impl PgPool {
     /// A pool of up to [`DEFAULT_POOL_SIZE`] connections to `url`
-    /// (`postgres://user:password@host:port/database`). Connects on first use.
+    /// (`postgres://user:password@host:port/database`), with the default timeouts of
+    /// [`PgPoolConfig`]. Connects on first use.
     pub fn connect(url: &str) -> Result<Self, Error> {
-        Self::connect_with_size(url, DEFAULT_POOL_SIZE)
+        Self::connect_with(url, &PgPoolConfig::default())
     }
 
-    /// A pool of up to `max_size` connections to `url`. Connects on first use, with a
-    /// connect timeout of 5 seconds unless the URL sets one.
+    /// A pool of up to `max_size` connections to `url` (a size of 0 is taken as 1), with
+    /// the default timeouts. Connects on first use.
     pub fn connect_with_size(url: &str, max_size: usize) -> Result<Self, Error> {
-        let mut config: tokio_postgres::Config = url.parse().map_err(|_| {
+        Self::connect_with(url, &PgPoolConfig::default().with_max_size(max_size.max(1)))
+    }
+
+    /// A pool to `url` sized and timed by `config`. Connects on first use.
+    ///
+    /// A size of 0 or a zero timeout is refused with a [`Config`](ErrorKind::Config)
+    /// error naming the field (`postgres pool max_size`, …).
+    pub fn connect_with(url: &str, config: &PgPoolConfig) -> Result<Self, Error> {
+        config.check()?;
+        let mut pg: tokio_postgres::Config = url.parse().map_err(|_| {
             // The URL is not echoed (it holds a password), nor the parser's message (it may quote it).
             Error::new(ErrorKind::Config {
                 field: "postgres url".into(),
                 reason: "not a valid PostgreSQL connection URL".into(),
             })
         })?;
-        if config.get_connect_timeout().is_none() {
-            config.connect_timeout(Duration::from_secs(5));
+        if pg.get_connect_timeout().is_none() {
+            pg.connect_timeout(config.connect_timeout);
         }
         let manager = Manager::from_config(
-            config,
+            pg,
             NoTls,
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
             },
         );
         let pool = Pool::builder(manager)
-            .max_size(max_size.max(1))
+            .max_size(config.max_size)
             .runtime(Runtime::Tokio1)
-            .wait_timeout(Some(Duration::from_secs(10)))
-            .create_timeout(Some(Duration::from_secs(5)))
-            .recycle_timeout(Some(Duration::from_secs(5)))
+            .wait_timeout(Some(config.wait_timeout))
+            .create_timeout(Some(config.create_timeout))
+            .recycle_timeout(Some(config.recycle_timeout))
             .build()
             .map_err(|e| {
                 Error::with_source(
@@ -221,5 +354,82 @@ impl PgPool {
             Ok::<_, BoxError>(())
         };
         run.await.map_err(|e| store_error(&op, e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_zero_size_or_timeout_is_refused_naming_the_field() {
+        let url = "postgres://line:hunter2@127.0.0.1:5432/line";
+        let zero = Duration::ZERO;
+        for (config, field) in [
+            (PgPoolConfig::default().with_max_size(0), "postgres pool max_size"),
+            (
+                PgPoolConfig::default().with_connect_timeout(zero),
+                "postgres pool connect_timeout",
+            ),
+            (
+                PgPoolConfig::default().with_create_timeout(zero),
+                "postgres pool create_timeout",
+            ),
+            (
+                PgPoolConfig::default().with_wait_timeout(zero),
+                "postgres pool wait_timeout",
+            ),
+            (
+                PgPoolConfig::default().with_recycle_timeout(zero),
+                "postgres pool recycle_timeout",
+            ),
+        ] {
+            let e = PgPool::connect_with(url, &config).unwrap_err();
+            match e.kind() {
+                ErrorKind::Config { field: f, .. } => assert_eq!(f, field),
+                other => panic!("{field}: {other:?}"),
+            }
+            assert!(!format!("{e} {e:?}").contains("hunter2"));
+        }
+        let pool = PgPool::connect_with(url, &PgPoolConfig::default().with_max_size(3)).unwrap();
+        assert_eq!(pool.pool.status().max_size, 3);
+        // The old entry point still takes 0 as 1.
+        assert_eq!(PgPool::connect_with_size(url, 0).unwrap().pool.status().max_size, 1);
+    }
+
+    /// A server that accepts the TCP connection and never answers the startup: the
+    /// create timeout, not the default of 10 s, bounds the call.
+    #[tokio::test]
+    async fn the_create_timeout_bounds_a_server_that_never_answers() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let held = tokio::spawn(async move {
+            let mut open = Vec::new();
+            while let Ok((sock, _)) = listener.accept().await {
+                open.push(sock);
+            }
+        });
+        let config = PgPoolConfig::default().with_create_timeout(Duration::from_millis(300));
+        let pool = PgPool::connect_with(&format!("postgres://line:hunter2@127.0.0.1:{port}/line"), &config).unwrap();
+        let started = std::time::Instant::now();
+        let e = match pool.get().await {
+            Ok(_) => panic!("a server that never answers gave a connection"),
+            Err(e) => e,
+        };
+        let took = started.elapsed();
+        assert!(
+            matches!(
+                e.downcast_ref::<deadpool_postgres::PoolError>(),
+                Some(deadpool_postgres::PoolError::Timeout(
+                    deadpool_postgres::TimeoutType::Create
+                ))
+            ),
+            "{e:?}"
+        );
+        assert!(
+            took < Duration::from_secs(5),
+            "the create timeout did not apply: {took:?}"
+        );
+        held.abort();
     }
 }
