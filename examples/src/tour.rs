@@ -853,10 +853,13 @@ impl Ctx<'_> {
         let described: Vec<String> = messages
             .iter()
             .map(|m| {
-                let alt = serde_json::to_value(m)
-                    .ok()
-                    .and_then(|v| v["altText"].as_str().map(str::to_owned));
-                format!("{} \"{}\"", m.kind(), alt.unwrap_or_default())
+                let alt = match m {
+                    Message::Flex(f) => f.alt_text.as_str(),
+                    Message::Template(t) => t.alt_text.as_str(),
+                    Message::Imagemap(i) => i.alt_text.as_str(),
+                    _ => "",
+                };
+                format!("{} \"{alt}\"", m.kind())
             })
             .collect();
         t.row([
@@ -1221,13 +1224,13 @@ pub fn tier_template() -> Result<Template, Error> {
 pub fn menu_set() -> Result<MenuSet, Error> {
     let guest = MenuDef::new("guest", "Menu", "guest.png").alias("guest").area(
         Bounds::new(0, 0, 1200, 405),
-        uri_action("Link your member ID", "https://shop.example.com/line/link")?,
+        uri_action("Link your member ID", "https://shop.example.com/line/link"),
     );
     let member = MenuDef::new("member", "Member menu", "member.png")
         .alias("member")
         .area(
             Bounds::new(0, 0, 1200, 405),
-            uri_action("Member card", "https://shop.example.com/member/card")?,
+            uri_action("Member card", "https://shop.example.com/member/card"),
         );
     Ok(MenuSet::new([
         Menu::new(guest, Image::from_bytes(png_image([0xEE, 0xEE, 0xEE])?)),
@@ -1235,15 +1238,11 @@ pub fn menu_set() -> Result<MenuSet, Error> {
     ]))
 }
 
-fn uri_action(label: &str, uri: &str) -> Result<line_core::model::Action, Error> {
-    serde_json::from_value(serde_json::json!({"type": "uri", "label": label, "uri": uri})).map_err(|e| {
-        Error::with_source(
-            ErrorKind::RichMenu {
-                action: "build an area action".into(),
-            },
-            e,
-        )
-    })
+fn uri_action(label: &str, uri: &str) -> line_core::model::Action {
+    let mut action = line_core::model::URIAction::new();
+    action.label = Some(label.to_owned());
+    action.uri = Some(uri.to_owned());
+    action.into()
 }
 
 /// A 1200×405 PNG of one colour (LINE accepts 800 to 2500 wide, ratio at least 1.45).

@@ -24,8 +24,9 @@
 ///
 /// Expands to the struct (with `extra` for properties it does not know), a
 /// constructor taking the required fields (`Default` when there are none),
-/// the `Fields` builder, `Deserialize` (streaming, lossless) and `Serialize`
-/// (tag first, then the fields in order, then `extra`).
+/// the `Fields` builder, `Deserialize` (streaming, lossless; a tag read with
+/// the struct must be its own, so a `TextMessage` is not read from an image)
+/// and `Serialize` (tag first, then the fields in order, then `extra`).
 #[macro_export]
 #[doc(hidden)]
 macro_rules! wire_struct {
@@ -58,7 +59,7 @@ macro_rules! wire_struct {
             fn field<'de, D: serde::Deserializer<'de>>(&mut self, key: &str, d: D) -> Result<(), D::Error> {
                 match key {
                     $( $j => $crate::__wire_field!($kind self.$f, self.extra, key, d), )*
-                    $( $tk => wire::skip(d), )?
+                    $( $tk => $crate::wire::tag(d, $tv), )?
                     _ => wire::other(&mut self.extra, key, d),
                 }
             }

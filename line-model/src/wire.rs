@@ -183,9 +183,18 @@ pub fn other<'de, D: Deserializer<'de>>(extra: &mut Map<String, Value>, key: &st
     Ok(())
 }
 
-/// The tag of a variant struct read on its own: the type knows its tag.
-pub fn skip<'de, D: Deserializer<'de>>(d: D) -> Result<(), D::Error> {
-    de::IgnoredAny::deserialize(d).map(|_| ())
+/// The tag of a variant struct read on its own: it must name the struct's
+/// own kind (a `TextMessage` is not read from `{"type": "image", …}`).
+pub fn tag<'de, D: Deserializer<'de>>(d: D, expected: &'static str) -> Result<(), D::Error> {
+    let found = Key::deserialize(d)?;
+    if found.0 == expected {
+        Ok(())
+    } else {
+        Err(de::Error::custom(format_args!(
+            "expected {expected:?}, found {:?}",
+            found.0
+        )))
+    }
 }
 
 /// Writes the unknown properties after the known ones.

@@ -323,7 +323,7 @@ fn compile(s: &Scenario, account_tz: &TimeZone) -> Result<Compiled> {
             }
             StepKind::Act(act) => CStep::Act {
                 value: match act {
-                    Act::SetAttribute { value, .. } => crate::profiles::attribute_value(value),
+                    Act::SetAttribute { value, .. } => Some(value.to_profile_value()),
                     _ => None,
                 },
                 act: act.clone(),
@@ -2028,13 +2028,8 @@ fn applied(e: &Enrollment, change: &Transition) -> Enrollment {
     n
 }
 
-pub(crate) fn props_match(want: &std::collections::BTreeMap<String, serde_json::Value>, event: &Event) -> bool {
-    want.iter().all(|(k, v)| match (event.prop(k), v) {
-        (Some(Value::Str(a)), serde_json::Value::String(b)) => a == b,
-        (Some(Value::Num(a)), serde_json::Value::Number(b)) => b.as_f64() == Some(*a),
-        (Some(Value::Bool(a)), serde_json::Value::Bool(b)) => a == b,
-        _ => false,
-    })
+pub(crate) fn props_match(want: &std::collections::BTreeMap<String, crate::model::PropValue>, event: &Event) -> bool {
+    want.iter().all(|(k, v)| event.prop(k).is_some_and(|p| v.matches(p)))
 }
 
 /// Whether a text matches a message trigger: a keyword equals the whole text, or a pattern

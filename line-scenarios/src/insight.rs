@@ -136,8 +136,8 @@ pub fn stats_from_json(scenarios: &[Scenario], json: &str) -> Result<LineStats, 
     let mut out = LineStats::new();
     for (scenario, step, unit) in units(scenarios) {
         let Some(v) = map.get(&unit) else { continue };
-        let r: line_core::model::GetStatisticsPerUnitResponse =
-            serde_json::from_value(v.clone()).map_err(|e| format!("/{unit}: {e}"))?;
+        let r = <line_core::model::GetStatisticsPerUnitResponse as serde::Deserialize>::deserialize(v)
+            .map_err(|e| format!("/{unit}: {e}"))?;
         out.entry(scenario)
             .or_default()
             .insert(step, LineCounts::from_response(&r));

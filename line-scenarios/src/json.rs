@@ -32,47 +32,57 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::model::*;
 
 /// Parses a scenario from JSON text.
+///
+/// The text is read straight into the typed scenario (no intermediate JSON value), so an
+/// error inside a message or a Flex container names its exact pointer.
 pub fn from_str(text: &str) -> Result<Scenario> {
-    let value: Value = serde_json::from_str(text).map_err(|e| {
-        Error::new(ErrorKind::Syntax {
-            line: e.line(),
-            column: e.column(),
-            message: strip_position(&e.to_string()),
-        })
-    })?;
-    from_value(&value)
+    from_text(text)
 }
 
-/// Parses a scenario from a JSON value.
+/// Parses a scenario from a JSON value (an error inside a union whose `"type"` is not its first
+/// property, as in a `serde_json::Value`, names the union's pointer).
 pub fn from_value(value: &Value) -> Result<Scenario> {
-    serde_path_to_error::deserialize::<_, Scenario>(value).map_err(|e| {
-        let pointer = pointer_of(e.path());
-        Error::json(pointer, strip_position(&e.inner().to_string()))
-    })
+    serde_path_to_error::deserialize::<_, Scenario>(value).map_err(data_error)
 }
 
 /// Parses several scenarios: a JSON array of scenarios, or one scenario.
 pub fn many_from_str(text: &str) -> Result<Vec<Scenario>> {
-    let value: Value = serde_json::from_str(text).map_err(|e| {
-        Error::new(ErrorKind::Syntax {
-            line: e.line(),
-            column: e.column(),
-            message: strip_position(&e.to_string()),
-        })
-    })?;
-    match &value {
-        Value::Array(items) => items
-            .iter()
-            .enumerate()
-            .map(|(i, v)| {
-                from_value(v).map_err(|e| match e.kind() {
-                    ErrorKind::Json { pointer, message } => Error::json(format!("/{i}{pointer}"), message.clone()),
-                    _ => e,
-                })
-            })
-            .collect(),
-        _ => from_value(&value).map(|s| vec![s]),
+    if text.trim_start().starts_with('[') {
+        from_text(text)
+    } else {
+        from_text(text).map(|s| vec![s])
     }
+}
+
+/// Reads `T` from JSON text: syntax errors with their line and column, others with their
+/// JSON pointer.
+fn from_text<T: serde::de::DeserializeOwned>(text: &str) -> Result<T> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    match serde_path_to_error::deserialize(&mut de) {
+        Ok(value) => {
+            de.end().map_err(|e| syntax_error(&e))?;
+            Ok(value)
+        }
+        Err(e) if e.inner().is_data() => Err(data_error(e)),
+        Err(_) => {
+            // serde_json reports a few shape errors of valid JSON (such as `{}` where an enum
+            // belongs) as syntax errors; read through a value, which names their pointer.
+            let value: Value = serde_json::from_str(text).map_err(|e| syntax_error(&e))?;
+            serde_path_to_error::deserialize::<_, T>(&value).map_err(data_error)
+        }
+    }
+}
+
+fn syntax_error(e: &serde_json::Error) -> Error {
+    Error::new(ErrorKind::Syntax {
+        line: e.line(),
+        column: e.column(),
+        message: strip_position(&e.to_string()),
+    })
+}
+
+fn data_error(e: serde_path_to_error::Error<serde_json::Error>) -> Error {
+    Error::json(pointer_of(e.path()), strip_position(&e.inner().to_string()))
 }
 
 /// The JSON form of a scenario.
@@ -385,6 +395,127 @@ impl From<VarSource> for RawVar {
             VarFrom::Value(x) => r.value = Some(x),
         }
         r
+    }
+}
+
+impl Serialize for PropValue {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        match self {
+            PropValue::Str(v) => s.serialize_str(v),
+            PropValue::Num(n) => n.serialize(s),
+            PropValue::Bool(b) => s.serialize_bool(*b),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for PropValue {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        d.deserialize_any(ScalarVisitor("a string, a number or a boolean"))
+            .and_then(|v| match v {
+                Scalar::Str(s) => Ok(PropValue::Str(s)),
+                Scalar::Num(n) => Ok(PropValue::Num(n)),
+                Scalar::Bool(b) => Ok(PropValue::Bool(b)),
+                Scalar::Map(..) => Err(serde::de::Error::custom(
+                    "invalid type: map, expected a string, a number or a boolean",
+                )),
+            })
+    }
+}
+
+impl Serialize for AttrValue {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        match self {
+            AttrValue::Str(v) => s.serialize_str(v),
+            AttrValue::Num(n) => n.serialize(s),
+            AttrValue::Bool(b) => s.serialize_bool(*b),
+            AttrValue::Date(d) => {
+                let mut m = s.serialize_map(Some(1))?;
+                m.serialize_entry("date", &d.to_string())?;
+                m.end()
+            }
+            AttrValue::Time(t) => {
+                let mut m = s.serialize_map(Some(1))?;
+                m.serialize_entry("timestamp", &t.to_string())?;
+                m.end()
+            }
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for AttrValue {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        use serde::de::Error as _;
+        d.deserialize_any(ScalarVisitor(ATTR_VALUE)).and_then(|v| match v {
+            Scalar::Str(s) => Ok(AttrValue::Str(s)),
+            Scalar::Num(n) => Ok(AttrValue::Num(n)),
+            Scalar::Bool(b) => Ok(AttrValue::Bool(b)),
+            Scalar::Map(key, text) => match key.as_str() {
+                "date" => text
+                    .parse()
+                    .map(AttrValue::Date)
+                    .map_err(|e| D::Error::custom(format!("invalid date `{text}`: {e}"))),
+                "timestamp" => text
+                    .parse()
+                    .map(AttrValue::Time)
+                    .map_err(|e| D::Error::custom(format!("invalid RFC 3339 timestamp `{text}`: {e}"))),
+                _ => Err(D::Error::custom(format!("invalid value: expected {ATTR_VALUE}"))),
+            },
+        })
+    }
+}
+
+const ATTR_VALUE: &str = "a string, a number, a boolean, {\"date\": …} or {\"timestamp\": …}";
+
+/// A scalar, or a one-entry object of a string (`{"date": "…"}`).
+enum Scalar {
+    Str(String),
+    Num(serde_json::Number),
+    Bool(bool),
+    Map(String, String),
+}
+
+struct ScalarVisitor(&'static str);
+
+impl<'de> serde::de::Visitor<'de> for ScalarVisitor {
+    type Value = Scalar;
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0)
+    }
+    fn visit_bool<E: serde::de::Error>(self, v: bool) -> std::result::Result<Scalar, E> {
+        Ok(Scalar::Bool(v))
+    }
+    fn visit_i64<E: serde::de::Error>(self, v: i64) -> std::result::Result<Scalar, E> {
+        Ok(Scalar::Num(v.into()))
+    }
+    fn visit_u64<E: serde::de::Error>(self, v: u64) -> std::result::Result<Scalar, E> {
+        Ok(Scalar::Num(v.into()))
+    }
+    fn visit_f64<E: serde::de::Error>(self, v: f64) -> std::result::Result<Scalar, E> {
+        serde_json::Number::from_f64(v)
+            .map(Scalar::Num)
+            .ok_or_else(|| E::custom("number out of range"))
+    }
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> std::result::Result<Scalar, E> {
+        Ok(Scalar::Str(v.to_owned()))
+    }
+    fn visit_string<E: serde::de::Error>(self, v: String) -> std::result::Result<Scalar, E> {
+        Ok(Scalar::Str(v))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> std::result::Result<Scalar, A::Error> {
+        use serde::de::Error as _;
+        let wrong = || A::Error::custom(format!("invalid type: map, expected {}", self.0));
+        let Some(key) = map.next_key::<String>()? else {
+            return Err(wrong());
+        };
+        if key != "date" && key != "timestamp" {
+            return Err(wrong());
+        }
+        let text: String = map.next_value()?;
+        if map.next_key::<String>()?.is_some() {
+            return Err(wrong());
+        }
+        Ok(Scalar::Map(key, text))
     }
 }
 

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use jiff::civil::{Date, DateTime, Time};
-use line_core::model::Message;
+use line_core::model::{FlexContainer, Message};
 use line_segments::{Segment, Window};
 use serde::{Deserialize, Serialize};
 
@@ -149,9 +149,9 @@ pub struct MessageMatch {
 pub struct EventMatch {
     /// The event name.
     pub name: String,
-    /// Property values the event must carry (strings, numbers or booleans, compared for equality).
+    /// Property values the event must carry, compared for equality.
     #[serde(default, rename = "where", skip_serializing_if = "BTreeMap::is_empty")]
-    pub props: BTreeMap<String, serde_json::Value>,
+    pub props: BTreeMap<String, PropValue>,
 }
 
 impl EventMatch {
@@ -270,6 +270,7 @@ impl Step {
 /// What a step does.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
+#[allow(clippy::large_enum_variant)] // a few per scenario, compiled once; boxing would only add an allocation
 pub enum StepKind {
     /// Wait before the next step.
     Wait(Wait),
@@ -344,12 +345,17 @@ impl Send {
         }
     }
 
-    /// Sends a Flex message rendered per user.
-    pub fn flex(alt_text: impl Into<String>, contents: serde_json::Value, vars: BTreeMap<String, VarSource>) -> Self {
+    /// Sends a Flex message rendered per user: `contents` is a bubble or a carousel (a
+    /// `line_model` container, or a `line_flex` builder) whose strings may hold `{name}` variables.
+    pub fn flex(
+        alt_text: impl Into<String>,
+        contents: impl Into<FlexContainer>,
+        vars: BTreeMap<String, VarSource>,
+    ) -> Self {
         Self {
             content: Content::Flex(FlexContent {
                 alt_text: alt_text.into(),
-                contents,
+                contents: contents.into(),
                 vars,
             }),
             quiet_hours: QuietPolicy::default(),
@@ -367,6 +373,7 @@ impl Send {
 /// The content of a send step.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
+#[allow(clippy::large_enum_variant)] // one per send step, compiled once; boxing would only add an allocation
 pub enum Content {
     /// line-core messages, 1 to 5.
     Messages(Vec<Message>),
@@ -381,8 +388,10 @@ pub enum Content {
 pub struct FlexContent {
     /// The alt text (may use variables).
     pub alt_text: String,
-    /// The container (a bubble or a carousel), in LINE's JSON form.
-    pub contents: serde_json::Value,
+    /// The container (a bubble or a carousel), `{name}` variables in its strings. It is read
+    /// into the model as it is (unknown properties and kinds are kept); an unknown container
+    /// kind or a value LINE would reject is reported by validation.
+    pub contents: FlexContainer,
     /// Where each variable's value comes from.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub vars: BTreeMap<String, VarSource>,
@@ -471,7 +480,7 @@ pub enum Act {
         /// The attribute.
         name: String,
         /// The value (a string, number, boolean, or `{"date": …}` / `{"timestamp": …}`).
-        value: serde_json::Value,
+        value: AttrValue,
     },
     /// Remove an attribute.
     RemoveAttribute(String),
@@ -492,7 +501,7 @@ pub struct Goal {
     pub event: String,
     /// Property values the event must carry.
     #[serde(default, rename = "where", skip_serializing_if = "BTreeMap::is_empty")]
-    pub props: BTreeMap<String, serde_json::Value>,
+    pub props: BTreeMap<String, PropValue>,
     /// The numeric event property holding the revenue in yen.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revenue: Option<String>,
@@ -543,6 +552,135 @@ pub(crate) mod civil_datetime {
     pub(crate) fn parse(s: &str) -> Result<DateTime, String> {
         DateTime::strptime("%Y-%m-%dT%H:%M", s)
             .map_err(|_| format!("invalid local date and time `{s}`: expected YYYY-MM-DDTHH:MM"))
+    }
+}
+
+/// A property value an event must carry (`where` of an event trigger, a condition or a goal):
+/// a string, a number or a boolean, compared for equality with the event's property.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum PropValue {
+    /// Text.
+    Str(String),
+    /// A number (kept as written, compared as a float).
+    Num(serde_json::Number),
+    /// A boolean.
+    Bool(bool),
+}
+
+impl PropValue {
+    /// Whether the event property `v` equals this value.
+    pub fn matches(&self, v: &line_segments::profile::Value) -> bool {
+        use line_segments::profile::Value;
+        match (self, v) {
+            (Self::Str(a), Value::Str(b)) => a == b,
+            (Self::Num(a), Value::Num(b)) => a.as_f64() == Some(*b),
+            (Self::Bool(a), Value::Bool(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
+impl From<&str> for PropValue {
+    fn from(s: &str) -> Self {
+        Self::Str(s.to_owned())
+    }
+}
+
+impl From<String> for PropValue {
+    fn from(s: String) -> Self {
+        Self::Str(s)
+    }
+}
+
+impl From<bool> for PropValue {
+    fn from(b: bool) -> Self {
+        Self::Bool(b)
+    }
+}
+
+impl From<i64> for PropValue {
+    fn from(n: i64) -> Self {
+        Self::Num(n.into())
+    }
+}
+
+/// A value an action sets on a profile attribute: a string, a number, a boolean,
+/// `{"date": "YYYY-MM-DD"}` or `{"timestamp": "RFC 3339"}`.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum AttrValue {
+    /// Text.
+    Str(String),
+    /// A finite number (kept as written).
+    Num(serde_json::Number),
+    /// A boolean.
+    Bool(bool),
+    /// A calendar date.
+    Date(Date),
+    /// An instant.
+    Time(jiff::Timestamp),
+}
+
+impl AttrValue {
+    /// The profile value it sets.
+    pub fn to_profile_value(&self) -> line_segments::profile::Value {
+        use line_segments::profile::Value;
+        match self {
+            Self::Str(s) => Value::Str(s.clone()),
+            Self::Num(n) => Value::Num(n.as_f64().unwrap_or(f64::NAN)),
+            Self::Bool(b) => Value::Bool(*b),
+            Self::Date(d) => Value::Date(*d),
+            Self::Time(t) => Value::Time(*t),
+        }
+    }
+
+    /// The attribute type it fits.
+    pub fn attr_type(&self) -> line_segments::schema::AttrType {
+        use line_segments::schema::AttrType;
+        match self {
+            Self::Str(_) => AttrType::String,
+            Self::Num(_) => AttrType::Number,
+            Self::Bool(_) => AttrType::Bool,
+            Self::Date(_) => AttrType::Date,
+            Self::Time(_) => AttrType::Timestamp,
+        }
+    }
+}
+
+impl From<&str> for AttrValue {
+    fn from(s: &str) -> Self {
+        Self::Str(s.to_owned())
+    }
+}
+
+impl From<String> for AttrValue {
+    fn from(s: String) -> Self {
+        Self::Str(s)
+    }
+}
+
+impl From<bool> for AttrValue {
+    fn from(b: bool) -> Self {
+        Self::Bool(b)
+    }
+}
+
+impl From<i64> for AttrValue {
+    fn from(n: i64) -> Self {
+        Self::Num(n.into())
+    }
+}
+
+impl From<Date> for AttrValue {
+    fn from(d: Date) -> Self {
+        Self::Date(d)
+    }
+}
+
+impl From<jiff::Timestamp> for AttrValue {
+    fn from(t: jiff::Timestamp) -> Self {
+        Self::Time(t)
     }
 }
 

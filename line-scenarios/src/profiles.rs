@@ -250,22 +250,6 @@ impl RichMenuSwitcher for line_core::client::Client {
     }
 }
 
-/// The profile value of an attribute value in the scenario JSON form.
-pub fn attribute_value(v: &serde_json::Value) -> Option<Value> {
-    use serde_json::Value as J;
-    Some(match v {
-        J::String(s) => Value::Str(s.clone()),
-        J::Number(n) => Value::Num(n.as_f64().filter(|f| f.is_finite())?),
-        J::Bool(b) => Value::Bool(*b),
-        J::Object(o) if o.len() == 1 => match (o.get("date"), o.get("timestamp")) {
-            (Some(J::String(d)), None) => Value::Date(d.parse().ok()?),
-            (None, Some(J::String(t))) => Value::Time(t.parse().ok()?),
-            _ => return None,
-        },
-        _ => return None,
-    })
-}
-
 /// A profile value as template text: numbers without a trailing `.0`, sets joined by `, `.
 pub fn value_text(v: &Value) -> String {
     match v {

@@ -359,15 +359,6 @@ fn check_trigger(cx: &mut Ctx<'_>, scenario: &Scenario) {
         }
         Trigger::Event(e) => {
             cx.event(None, "/trigger/event/name", &e.name);
-            for (k, v) in &e.props {
-                if !(v.is_string() || v.is_number() || v.is_boolean()) {
-                    cx.push(
-                        None,
-                        crate::error::push_ptr("/trigger/event/where", k),
-                        "a property value is a string, number or boolean",
-                    );
-                }
-            }
         }
         Trigger::Birthday(b) => {
             cx.attribute(None, "/trigger/birthday/attribute", &b.attribute, Some(AttrType::Date));
@@ -432,29 +423,7 @@ fn check_step(cx: &mut Ctx<'_>, scenario: &Scenario, i: usize, s: &Step) {
                     cx.attribute(id, &base, crate::profiles::TAGS, Some(AttrType::StringSet))
                 }
                 Act::SetAttribute { name, value } => {
-                    let want = match value {
-                        serde_json::Value::String(_) => Some(AttrType::String),
-                        serde_json::Value::Number(_) => Some(AttrType::Number),
-                        serde_json::Value::Bool(_) => Some(AttrType::Bool),
-                        serde_json::Value::Object(o) if o.contains_key("date") => Some(AttrType::Date),
-                        serde_json::Value::Object(o) if o.contains_key("timestamp") => Some(AttrType::Timestamp),
-                        _ => {
-                            cx.push(
-                                id,
-                                format!("{base}/set_attribute/value"),
-                                "a value is a string, number, boolean, {\"date\": …} or {\"timestamp\": …}",
-                            );
-                            None
-                        }
-                    };
-                    if want.is_some() && crate::profiles::attribute_value(value).is_none() {
-                        cx.push(
-                            id,
-                            format!("{base}/set_attribute/value"),
-                            "an invalid date or timestamp",
-                        );
-                    }
-                    cx.attribute(id, &format!("{base}/set_attribute/name"), name, want);
+                    cx.attribute(id, &format!("{base}/set_attribute/name"), name, Some(value.attr_type()));
                 }
                 Act::RemoveAttribute(name) => cx.attribute(id, &format!("{base}/remove_attribute"), name, None),
                 Act::RichMenu(m) if m.is_empty() => cx.push(id, format!("{base}/rich_menu"), "an empty rich menu"),
@@ -501,20 +470,14 @@ fn check_send(cx: &mut Ctx<'_>, scenario: &Scenario, i: usize, s: &Step, send: &
                 }
                 Err(e) => cx.push(id, base.clone(), e.to_string()),
             }
-            let bytes = serde_json::to_vec(&f.contents).unwrap_or_default();
-            match line_flex::validate_document(&bytes) {
-                Ok(findings) => {
-                    for finding in findings {
-                        if finding.severity == line_flex::Severity::Error {
-                            cx.push(
-                                id,
-                                format!("{base}/contents{}", finding.pointer),
-                                finding.message.to_string(),
-                            );
-                        }
-                    }
+            for finding in line_flex::Validate::validate(&f.contents) {
+                if finding.severity == line_flex::Severity::Error {
+                    cx.push(
+                        id,
+                        format!("{base}/contents{}", finding.pointer),
+                        finding.message.to_string(),
+                    );
                 }
-                Err(e) => cx.push(id, format!("{base}/contents"), e.to_string()),
             }
             for (name, var) in &f.vars {
                 let ptr = crate::error::push_ptr(&format!("{base}/vars"), name);

@@ -36,8 +36,7 @@ const FULL: &str = r#"{
 fn full_built() -> Scenario {
     let mut vars = BTreeMap::new();
     vars.insert("name".to_owned(), VarSource::attribute("nickname").or("there"));
-    let contents = serde_json::json!({"type": "bubble", "body": {"type": "box", "layout": "vertical",
-        "contents": [{"type": "text", "text": "Hi {name}, link your card"}]}});
+    let contents = line_flex::Bubble::new().body(line_flex::vbox![line_flex::Text::new("Hi {name}, link your card")]);
     let mut goal = Goal::event("purchase", Some("amount"));
     goal.props.insert("channel".into(), "online".into());
     ScenarioBuilder::new("onboarding")
@@ -348,4 +347,144 @@ fn malformed_json_never_panics() {
             Ok(())
         })
         .unwrap();
+}
+
+/// The pointer and message of a parse error.
+fn parse_error(text: &str) -> (String, String) {
+    match json::from_str(text).unwrap_err().kind() {
+        line_scenarios::ErrorKind::Json { pointer, message } => (pointer.clone(), message.clone()),
+        other => panic!("expected a json error, got {other:?}"),
+    }
+}
+
+fn with_send(send: &str) -> String {
+    format!(r#"{{"id": "x", "trigger": {{"follow": {{}}}}, "steps": [{{"id": "s", "send": {send}}}]}}"#)
+}
+
+#[test]
+fn flex_contents_are_read_into_the_model() {
+    let s = json::from_str(&with_send(
+        r#"{"flex": {"alt_text": "hi", "contents": {"type": "carousel", "contents": [{"type": "bubble", "size": "kilo",
+            "body": {"type": "box", "layout": "vertical", "contents": [{"type": "text", "text": "{name}", "x-new": 1}]}}]}}}"#,
+    ))
+    .unwrap();
+    let StepKind::Send(send) = &s.steps[0].kind else {
+        panic!("a send")
+    };
+    let Content::Flex(f) = &send.content else {
+        panic!("flex")
+    };
+    let line_core::model::FlexContainer::Carousel(c) = &f.contents else {
+        panic!("a carousel")
+    };
+    assert_eq!(c.contents.len(), 1);
+    // Lossless: an unknown property is kept and printed back.
+    let back = json::to_value(&s);
+    assert_eq!(
+        back["steps"][0]["send"]["flex"]["contents"]["contents"][0]["body"]["contents"][0]["x-new"],
+        1
+    );
+    assert_eq!(json::from_value(&back).unwrap(), s);
+}
+
+#[test]
+fn flex_contents_of_the_wrong_shape_are_parse_errors_at_their_pointer() {
+    let (p, m) = parse_error(&with_send(r#"{"flex": {"alt_text": "hi", "contents": "a bubble"}}"#));
+    assert_eq!(p, "/steps/0/send/flex/contents");
+    assert!(m.contains("FlexContainer"), "{m}");
+
+    let (p, m) = parse_error(&with_send(
+        r#"{"flex": {"alt_text": "hi", "contents": {"type": "bubble", "body": {"type": "box", "layout": "vertical",
+            "contents": [{"type": "text", "text": "a"}, {"type": "box", "contents": []}]}}}}"#,
+    ));
+    assert_eq!(p, "/steps/0/send/flex/contents/body/contents/1");
+    assert!(m.contains("missing field `layout`"), "{m}");
+
+    let (p, m) = parse_error(&with_send(
+        r#"{"flex": {"alt_text": "hi", "contents": {"type": "carousel", "contents": [{"type": "box", "layout": "vertical", "contents": []}]}}}"#,
+    ));
+    assert_eq!(p, "/steps/0/send/flex/contents/contents/0/type");
+    assert!(m.contains(r#"expected "bubble", found "box""#), "{m}");
+}
+
+#[test]
+fn a_whole_flex_message_where_a_container_belongs_is_a_problem() {
+    let p = one(
+        &with_send(
+            r#"{"flex": {"alt_text": "hi", "contents": {"type": "flex", "altText": "hi", "contents": {"type": "bubble",
+            "body": {"type": "box", "layout": "vertical", "contents": [{"type": "text", "text": "hi"}]}}}}}"#,
+        ),
+        &Options::default(),
+    );
+    assert!(p.pointer.starts_with("/steps/0/send/flex/contents"), "{p}");
+    assert!(p.message.contains("unknown container type"), "{p}");
+}
+
+#[test]
+fn where_values_are_strings_numbers_or_booleans() {
+    let text = r#"{"id": "x", "trigger": {"event": {"name": "cart_updated", "where": {"channel": "online", "n": 2, "vip": true}}},
+      "steps": [{"id": "e", "exit": {}}], "goals": [{"event": "purchase", "where": {"amount": 5000}}]}"#;
+    let s = json::from_str(text).unwrap();
+    let Trigger::Event(m) = &s.trigger else {
+        panic!("an event trigger")
+    };
+    assert_eq!(m.props["channel"], PropValue::from("online"));
+    assert_eq!(m.props["n"], PropValue::from(2));
+    assert_eq!(m.props["vip"], PropValue::from(true));
+    // Numbers print back as written.
+    assert_eq!(json::to_value(&s)["goals"][0]["where"]["amount"].to_string(), "5000");
+
+    let (p, m) = parse_error(
+        r#"{"id": "x", "trigger": {"follow": {}}, "steps": [], "goals": [{"event": "purchase", "where": {"channel": null}}]}"#,
+    );
+    assert_eq!(p, "/goals/0/where/channel");
+    assert!(m.contains("expected a string, a number or a boolean"), "{m}");
+    let (p, _) =
+        parse_error(r#"{"id": "x", "trigger": {"event": {"name": "e", "where": {"tags": ["a"]}}}, "steps": []}"#);
+    assert_eq!(p, "/trigger/event/where/tags");
+}
+
+#[test]
+fn set_attribute_values_are_typed() {
+    let act = |value: &str| {
+        with_send("null").replace(
+            r#""send": null"#,
+            &format!(r#""act": {{"set_attribute": {{"name": "a", "value": {value}}}}}"#),
+        )
+    };
+    for (value, want) in [
+        (r#""gold""#, AttrValue::from("gold")),
+        ("120", AttrValue::from(120)),
+        ("false", AttrValue::from(false)),
+        (
+            r#"{"date": "1990-05-03"}"#,
+            AttrValue::from(jiff::civil::date(1990, 5, 3)),
+        ),
+        (
+            r#"{"timestamp": "2026-05-01T10:00:00Z"}"#,
+            AttrValue::from("2026-05-01T10:00:00Z".parse::<jiff::Timestamp>().unwrap()),
+        ),
+    ] {
+        let s = json::from_str(&act(value)).unwrap();
+        let StepKind::Act(Act::SetAttribute { value: got, .. }) = &s.steps[0].kind else {
+            panic!("set_attribute")
+        };
+        assert_eq!(got, &want, "{value}");
+        let printed = json::to_value(&s)["steps"][0]["act"]["set_attribute"]["value"].clone();
+        assert_eq!(
+            printed,
+            serde_json::from_str::<serde_json::Value>(value).unwrap(),
+            "{value}"
+        );
+    }
+    for bad in [
+        r#"{"date": "1990-13-45"}"#,
+        "[1]",
+        "null",
+        r#"{"date": "1990-05-03", "x": 1}"#,
+        r#"{"day": "1"}"#,
+    ] {
+        let (p, _) = parse_error(&act(bad));
+        assert_eq!(p, "/steps/0/act/set_attribute/value", "{bad}");
+    }
 }
