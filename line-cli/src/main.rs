@@ -1,8 +1,4 @@
-//! `linectl`: the command line for the LINE SDK crates.
-//!
-//! A thin layer: every command calls into the library crates and only handles
-//! arguments, input, output and exit codes. Exit codes: `0` success, `1` the
-//! input was checked and found wrong, `2` usage errors and unreadable input.
+#![doc = include_str!("../README.md")]
 
 use std::process::ExitCode;
 

@@ -1,23 +1,4 @@
-//! # line-core
-//!
-//! The base of the workspace: the wire model of LINE's APIs, a typed client
-//! for every operation of the official OpenAPI specs, and the webhook layer.
-//!
-//! - [`model`]: every request and response type of the specs (messaging,
-//!   audience, insight, channel access token, LIFF, module, shop), lossless:
-//!   unknown properties, unknown union kinds and unknown enum values survive a
-//!   parse and serialize round trip. It is the `line-model` crate (no HTTP, no
-//!   async), re-exported; so are [`ids`], [`secret`] and [`limits`].
-//! - [`client`] (feature `client`, on by default): one lazy request builder
-//!   per operation ([`client::request`]: sent on `.await`, or turned into a
-//!   request without network by `try_into_request()`), with retries ([`retry`]), retry keys, client-side rate limits
-//!   ([`ratelimit`]), token sources, dry runs and fan-out.
-//! - [`webhook`]: signature check, lenient lossless parsing of all event
-//!   types, redelivery dedupe, account link, and (feature `axum`) an extractor.
-//! - [`error`]: one error type with a [`kind()`](Error::kind) to branch on.
-//! - [`clock`]: the time source of the host traits.
-//! - `testing` (feature `testing`): signing helpers and the conformance suites
-//!   of the host traits.
+#![doc = include_str!("../README.md")]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[cfg(feature = "client")]

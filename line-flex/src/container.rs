@@ -10,7 +10,6 @@ use serde::{Serialize, Serializer};
 use crate::action::{Labeled, QuickReplyAction, QuickReplyActionKind};
 use crate::builder::{builder, setters};
 use crate::component::{FlexBox, Hero, Video};
-use crate::error::Error;
 use crate::validate::{Finding, Validate, ValidateOptions};
 use crate::value::Color;
 
@@ -324,17 +323,6 @@ pub enum Document {
 }
 
 impl Document {
-    /// Parses a document, detecting whether it is a bubble, a carousel or a
-    /// whole flex message. See [`parse_document`](crate::parse_document).
-    pub fn parse(bytes: &[u8]) -> Result<Self, Error> {
-        crate::parse::document(bytes)
-    }
-
-    /// Reads a document from a JSON value, as [`parse`](Self::parse) does.
-    pub fn from_value(v: serde_json::Value) -> Result<Self, Error> {
-        crate::parse::from_value(&v)
-    }
-
     /// The container (of the message, for a whole flex message).
     pub fn container(&self) -> &FlexContainer {
         match self {
@@ -424,3 +412,12 @@ macro_rules! container_message {
 }
 
 container_message!(Bubble, VideoBubble, Carousel);
+
+impl Validate for Document {
+    fn validate_with(&self, options: &ValidateOptions) -> Vec<Finding> {
+        match self {
+            Self::Container(c) => c.validate_with(options),
+            Self::Message(m) => m.validate_with(options),
+        }
+    }
+}

@@ -321,3 +321,16 @@ impl<'de> serde::Deserialize<'de> for Document {
         from_value(&v).map_err(<D::Error as de::Error>::custom)
     }
 }
+
+impl Document {
+    /// Parses a document, detecting whether it is a bubble, a carousel or a
+    /// whole flex message. See [`parse_document`](crate::parse_document).
+    pub fn parse(bytes: &[u8]) -> Result<Self, Error> {
+        document(bytes)
+    }
+
+    /// Reads a document from a JSON value, as [`parse`](Self::parse) does.
+    pub fn from_value(v: serde_json::Value) -> Result<Self, Error> {
+        from_value(&v)
+    }
+}

@@ -20,11 +20,36 @@ use crate::limits::{
     MAX_QUICK_REPLY_ITEMS, MAX_QUICK_REPLY_LABEL_GRAPHEMES, MAX_URI_ACTION_LENGTH, MIN_ALT_TEXT_UTF16,
     MIN_CLIPBOARD_TEXT, MIN_FLEX_CAROUSEL_BUBBLES,
 };
-use crate::validate::{chars, graphemes, json_len, utf16_len, Cx};
+use crate::validate::{chars, graphemes, json_len, utf16_len, Cx, Finding, Validate, ValidateOptions};
 use crate::value::{
     Angle, AspectRatio, BorderWidth, Color, FontSize, IconSize, ImageSize, Length, Offset, Padding, Percent, Px,
     Spacing,
 };
+
+// ---------------------------------------------------------------- the `Validate` impls
+
+// `Validate` of each model type is the walk of its rules below.
+macro_rules! validate_impl {
+    ($($t:ty => $walk:path),*) => {
+        $(
+            impl Validate for $t {
+                fn validate_with(&self, options: &ValidateOptions) -> Vec<Finding> {
+                    let mut cx = Cx::new(options);
+                    $walk(self, &mut cx);
+                    cx.finish()
+                }
+            }
+        )*
+    };
+}
+
+validate_impl! {
+    line_model::FlexBubble => bubble,
+    line_model::FlexCarousel => carousel,
+    line_model::FlexContainer => container,
+    line_model::FlexMessage => message,
+    line_model::FlexBox => flex_box
+}
 
 // ---------------------------------------------------------------- helpers
 

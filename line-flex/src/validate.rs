@@ -343,34 +343,3 @@ pub trait Validate {
     /// All findings with the given limits.
     fn validate_with(&self, options: &ValidateOptions) -> Vec<Finding>;
 }
-
-macro_rules! validate_impl {
-    ($($t:ty => $walk:path),*) => {
-        $(
-            impl Validate for $t {
-                fn validate_with(&self, options: &ValidateOptions) -> Vec<Finding> {
-                    let mut cx = Cx::new(options);
-                    $walk(self, &mut cx);
-                    cx.finish()
-                }
-            }
-        )*
-    };
-}
-
-validate_impl! {
-    line_model::FlexBubble => crate::rules::bubble,
-    line_model::FlexCarousel => crate::rules::carousel,
-    line_model::FlexContainer => crate::rules::container,
-    line_model::FlexMessage => crate::rules::message,
-    line_model::FlexBox => crate::rules::flex_box
-}
-
-impl Validate for crate::Document {
-    fn validate_with(&self, options: &ValidateOptions) -> Vec<Finding> {
-        match self {
-            Self::Container(c) => c.validate_with(options),
-            Self::Message(m) => m.validate_with(options),
-        }
-    }
-}

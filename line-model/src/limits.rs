@@ -33,8 +33,6 @@ pub const MAX_NARROWCAST_DEMOGRAPHIC_OBJECTS: usize = 10;
 pub const MAX_QUICK_REPLY_ITEMS: usize = 13;
 /// Length of a message's `altText`, in UTF-16 code units.
 pub const MAX_ALT_TEXT_UTF16: usize = 1_500;
-/// Length of a text message, in UTF-16 code units.
-pub const MAX_TEXT_MESSAGE_UTF16: usize = 5_000;
 /// Length of an action label, in grapheme clusters (quick reply and Flex buttons).
 pub const MAX_ACTION_LABEL_GRAPHEMES: usize = 40;
 /// Length of a quick-reply action label, in grapheme clusters.

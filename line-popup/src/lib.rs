@@ -1,46 +1,4 @@
-//! # line-popup
-//!
-//! Frequency-capped site popups that turn web visitors into LINE friends and
-//! link their member IDs, with attribution.
-//!
-//! Per page view, [`PopupEngine::decide`] answers whether the visitor sees a
-//! popup and which banner, or why not:
-//!
-//! - **Campaigns** ([`Campaign`]) have banner variants with weights, a
-//!   priority, a schedule (start, end, days and hours in a time zone) and
-//!   targeting (audience state, path globs, device, optionally a
-//!   [`SegmentCondition`] over the visitor and their profile: see [`segment`]).
-//! - **Caps** ([`Caps`]), all of which must allow a showing: a lifetime cap,
-//!   N per rolling window, per session, a minimum interval, a cool-down after a
-//!   dismiss, none after a conversion; across campaigns, at most one popup per
-//!   page view and [`PopupConfig::max_per_day`].
-//! - **Split**: the variant is a deterministic hash of visitor and campaign, so
-//!   a visitor always sees the same one.
-//! - **URLs**: the add-friend URL, a LINE Login URL with `bot_prompt` whose
-//!   `state` is the showing's attribution token, and the host's ID-link URL
-//!   with tracking parameters.
-//! - **Events and attribution**: shown, clicked and dismissed come from the
-//!   browser ([`PopupEngine::record`]); conversions are matched from line-core
-//!   `follow` and `accountLink` webhook events ([`PopupEngine::handle_event`]).
-//! - **Reports** ([`PopupEngine::report`]) per campaign and variant, and the
-//!   share of all new friends that came through popups.
-//!
-//! Counters live in a [`PopupStore`]: [`InMemoryStore`] (sharded),
-//! `RedisStore` (feature `redis`, one round trip per decision), `SqliteStore`
-//! (feature `sqlite`) or `PgStore` (feature `postgres`). Reservation is
-//! a single atomic store operation, so concurrent page views of one visitor
-//! never exceed a cap. A reserved showing that is never rendered (the page
-//! closed first) still counts against the caps: the error is on the side of
-//! showing less. Reports count both reservations and rendered impressions;
-//! see [`store`].
-//!
-//! # Features
-//!
-//! - `redis`: `RedisStore` (module `redis_store`), a Lua-scripted Redis store.
-//! - `sqlite`: `SqliteStore` (module `sqlite_store`), a store in one SQLite file.
-//! - `postgres`: `PgStore` (module `postgres_store`), a store in PostgreSQL shared by
-//!   many processes.
-//! - `testing`: `testing::popup_store_conformance`, the suite any [`PopupStore`] can run.
+#![doc = include_str!("../README.md")]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod config;

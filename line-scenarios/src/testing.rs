@@ -33,6 +33,8 @@ use crate::budget::ContactStore;
 use crate::model::Reentry;
 use crate::profiles::{ProfileStore, TAGS};
 use crate::store::*;
+/// The suite of `tracking::ClickStore`, here with the other suites (it lives next to the trait).
+pub use crate::tracking::click_store_conformance;
 
 fn run_prefix() -> String {
     format!("c{:012x}", rand_u64() & 0xffff_ffff_ffff)

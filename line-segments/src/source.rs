@@ -41,7 +41,7 @@ pub struct ProfilePage {
 ///
 /// Implementations must return every profile exactly once over a full scan (starting with cursor
 /// `None` and following `next`), never more than `page_size` per page, and with at least the
-/// attributes and events in the request. `testing::conformance` (feature `testing`) checks this.
+/// attributes and events in the request. `testing::profile_source_conformance` (feature `testing`) checks this.
 #[async_trait]
 pub trait ProfileSource: Send + Sync {
     /// Fetches the page after `cursor` (the first page when `None`).
@@ -302,6 +302,10 @@ pub async fn evaluate_source(
 pub mod testing {
     use std::collections::BTreeSet;
 
+    use std::sync::Arc;
+
+    use line_core::testing::TestClock;
+
     use super::*;
     use crate::profile::{Event, Value};
 
@@ -324,11 +328,13 @@ pub mod testing {
             .collect()
     }
 
-    /// Runs the suite. `build` makes a source holding exactly the given profiles. Panics (as a
-    /// test does) on the first violation, with a message saying which rule broke.
-    pub async fn conformance<S: ProfileSource>(build: impl FnOnce(Vec<Profile>) -> S) {
+    /// Runs the suite on `source`, which must hold exactly the profiles of [`fixture`] (the trait
+    /// has no writes, so the caller stores them). Panics (as a test does) on the first violation,
+    /// with a message saying which rule broke. It has the shape of every host trait's suite; the
+    /// clock is unused, as the suite passes a fixed instant to each call.
+    pub async fn profile_source_conformance(source: Arc<dyn ProfileSource>, _clock: &dyn TestClock) {
         let profiles = fixture();
-        let source = build(profiles.clone());
+        let source = &*source;
         let seg = crate::text::parse(r#"rank = "gold" and count(purchase, 30d) >= 1"#).expect("fixture segment parses");
         let compiled = CompiledSegment::compile(&seg).expect("fixture segment compiles");
         let now: Timestamp = "2026-05-01T00:00:00Z".parse().unwrap_or(Timestamp::UNIX_EPOCH);
@@ -386,7 +392,7 @@ pub mod testing {
                 "a full scan must return every profile (page size {page_size})"
             );
         }
-        let ids = evaluate_source(&compiled, &source, now, 7)
+        let ids = evaluate_source(&compiled, source, now, 7)
             .await
             .expect("batch evaluation succeeds");
         let eval = compiled.at(now);

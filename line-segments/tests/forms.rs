@@ -298,5 +298,7 @@ fn segments_are_serde_values() {
 #[cfg(feature = "testing")]
 #[tokio::test]
 async fn in_memory_source_passes_the_conformance_suite() {
-    line_segments::source::testing::conformance(line_segments::source::InMemorySource::new).await;
+    use line_segments::source::{testing, InMemorySource};
+    let clock = line_core::clock::ManualClock::new(jiff::Timestamp::UNIX_EPOCH);
+    testing::profile_source_conformance(std::sync::Arc::new(InMemorySource::new(testing::fixture())), &clock).await;
 }

@@ -25,27 +25,7 @@ use tables::{lookup, AREA_DOCS, REST_FILES, WEBHOOK_FILE};
 
 const USAGE: &str = "usage: cargo xtask codegen [--check] [SPEC_DIR]";
 
-const MODEL_DOC: &str = r#"//! # line-model
-//!
-//! The wire vocabulary of LINE's APIs: every request and response type of the
-//! official OpenAPI specs (messaging, audience, insight, channel access token,
-//! LIFF, module, shop), one module per API area, all re-exported here, plus
-//! the IDs ([`ids`]), secrets ([`secret`]) and limits ([`limits`]) they use.
-//! No HTTP and no async: the client and the webhook layer live in `line-core`,
-//! which re-exports this crate as `line_core::model`.
-//!
-//! Every type round-trips losslessly: each struct keeps properties it does not
-//! know in `extra`, each tagged union has an `Unknown { kind, raw }` case, and
-//! each string enum has `Unknown(String)`. Serializing what was parsed gives
-//! the same JSON value back.
-//!
-//! ```
-//! use line_model::{Message, TextMessage};
-//!
-//! let msg: Message = TextMessage::new("Hello").into();
-//! let json = serde_json::to_value(&msg).unwrap();
-//! assert_eq!(json, serde_json::json!({"type": "text", "text": "Hello"}));
-//! ```
+const MODEL_DOC: &str = r#"#![doc = include_str!("../README.md")]
 #![allow(clippy::large_enum_variant)]
 
 pub mod ids;
