@@ -425,11 +425,11 @@ fn flex_action(a: &Action, cx: &mut Cx<'_>) {
 /// The action of a quick-reply item: a flex action, camera, camera roll or location.
 fn quick_reply_action(a: &Action, cx: &mut Cx<'_>) {
     match a {
-        Action::Postback(a) => postback(a, cx),
-        Action::Message(a) => message_action(a, cx),
-        Action::Uri(a) => uri_action(a, cx),
-        Action::Datetimepicker(a) => datetime_picker(a, cx),
-        Action::Clipboard(a) => clipboard(a, cx),
+        Action::Postback(_)
+        | Action::Message(_)
+        | Action::Uri(_)
+        | Action::Datetimepicker(_)
+        | Action::Clipboard(_) => flex_action(a, cx),
         Action::Camera(a) => label(cx, a.label.as_deref()),
         Action::CameraRoll(a) => label(cx, a.label.as_deref()),
         Action::Location(a) => label(cx, a.label.as_deref()),
