@@ -1154,10 +1154,7 @@ fn reason_text(reason: Option<Reason>) -> String {
     match reason {
         None => "no campaign".into(),
         Some(Reason::Cap(cap)) => format!("cap {}", cap.as_str()),
-        Some(other) => serde_json::to_value(other)
-            .ok()
-            .and_then(|v| v.get("rule").and_then(|r| r.as_str().map(str::to_owned)))
-            .unwrap_or_else(|| format!("{other:?}")),
+        Some(other) => other.rule().into(),
     }
 }
 

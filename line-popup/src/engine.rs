@@ -56,6 +56,23 @@ pub enum Reason {
     OnePerPageView,
 }
 
+impl Reason {
+    /// The rule's name, as serialized in the `rule` property: `schedule`, `hours`,
+    /// `audience`, `page`, `device`, `segment`, `cap` or `one_per_page_view`.
+    pub fn rule(self) -> &'static str {
+        match self {
+            Reason::Schedule => "schedule",
+            Reason::Hours => "hours",
+            Reason::Audience => "audience",
+            Reason::Page => "page",
+            Reason::Device => "device",
+            Reason::Segment => "segment",
+            Reason::Cap(_) => "cap",
+            Reason::OnePerPageView => "one_per_page_view",
+        }
+    }
+}
+
 /// One campaign that was not shown, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
@@ -953,6 +970,24 @@ fn check_token(token: &str) -> Result<(), Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reason_rule_is_the_serialized_tag() {
+        let all = [
+            Reason::Schedule,
+            Reason::Hours,
+            Reason::Audience,
+            Reason::Page,
+            Reason::Device,
+            Reason::Segment,
+            Reason::Cap(CapKind::Lifetime),
+            Reason::OnePerPageView,
+        ];
+        for r in all {
+            let v = serde_json::to_value(r).unwrap();
+            assert_eq!(v["rule"], r.rule(), "{r:?}");
+        }
+    }
 
     #[test]
     fn tokens_are_uuids_in_simple_form() {
