@@ -10,7 +10,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use axum::Router;
-use common::{api, start};
+use common::{api, client, start};
 use line_core::model::{PnpMessagesRequest, TextMessage};
 use line_core::webhook::event::Event;
 use line_core::webhook::WebhookVerifier;
@@ -217,16 +217,6 @@ async fn phone_users_are_checked_and_never_shown() {
     assert!(!format!("{user:?}").contains("12345678"));
 }
 
-/// A client of `channel` without retries or client-side limits.
-fn channel_client(channel: &line_emulator::ChannelHandle) -> line_core::client::Client {
-    channel
-        .client_builder()
-        .retry_policy(line_core::retry::RetryPolicy::none())
-        .rate_limiter(line_core::ratelimit::RateLimiter::disabled())
-        .build()
-        .unwrap()
-}
-
 fn today_in_japan() -> String {
     jiff::Timestamp::now()
         .to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::offset(9)))
@@ -240,7 +230,7 @@ async fn phone_users_belong_to_their_channel_and_a_push_from_another_never_reach
     let (emu, default_client) = start(EmulatorConfig::new().webhook_url(url).channels(2)).await;
     let channels = emu.channels();
     let (a, b) = (&channels[0], &channels[1]);
-    let (ca, cb) = (channel_client(a), channel_client(b));
+    let (ca, cb) = (client(a), client(b));
     let number = "+819055556666";
     let alice = a.add_user(line_emulator::UserSpec::new("Alice").friend(false));
     a.add_phone_user(PhoneUser::with_line(number).user(alice.clone()))
@@ -315,12 +305,12 @@ async fn each_channel_has_its_own_delivery_delay() {
     a.add_phone_user(PhoneUser::with_line("+819077778888")).unwrap();
     a.set_pnp_delivery_delay(Duration::from_secs(3600));
     emu.add_phone_user(PhoneUser::with_line("+819077778888")).unwrap();
-    channel_client(a)
+    client(a)
         .push_messages_by_phone(request("+819077778888"))
         .delivery_tag("slow-channel-a-000001")
         .await
         .unwrap();
-    channel_client(&emu.default_channel())
+    client(&emu.default_channel())
         .push_messages_by_phone(request("+819077778888"))
         .delivery_tag("fast-default-channel-1")
         .await
