@@ -33,7 +33,6 @@ use crate::channels::ChannelHandle;
 use crate::error::{ErrorKind, LineError};
 use crate::handler::Shared;
 use crate::state::UserSpec;
-use crate::Emulator;
 
 type S = State<Arc<Shared>>;
 
@@ -62,7 +61,7 @@ fn error(e: LineError) -> Response {
     (e.status, Json(e.body)).into_response()
 }
 
-fn from_error(e: crate::Error) -> Response {
+fn from_error(e: crate::error::Error) -> Response {
     let status = match e.kind() {
         ErrorKind::UnknownUser { .. } | ErrorKind::UnknownLinkToken => StatusCode::NOT_FOUND,
         ErrorKind::Webhook { .. } => StatusCode::BAD_GATEWAY,
@@ -148,7 +147,7 @@ pub(crate) async fn messages(State(shared): S, Query(q): Query<UserQuery>) -> Re
 }
 
 pub(crate) async fn reset(State(shared): S) -> Response {
-    Emulator::reset_shared(&shared);
+    shared.reset();
     Json(serde_json::json!({})).into_response()
 }
 
@@ -268,7 +267,7 @@ pub(crate) async fn account_link_dialog(State(shared): S, Query(q): Query<LinkQu
     let (Some(token), Some(nonce)) = (q.link_token, q.nonce) else {
         return error(LineError::bad_request("linkToken and nonce are required"));
     };
-    match Emulator::link_channel(&shared, &token)
+    match crate::channels::link_channel(&shared, &token)
         .complete_account_link(&token, &nonce)
         .await
     {

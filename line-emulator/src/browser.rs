@@ -43,7 +43,7 @@ use fantoccini::wd::WebDriverCompatibleCommand;
 use fantoccini::{Client, ClientBuilder};
 use serde_json::{json, Value};
 
-use crate::{Error, ErrorKind};
+use crate::error::{Error, ErrorKind};
 
 /// Where chromedriver is looked for when `CHROMEDRIVER` is not set.
 pub const DEFAULT_CHROMEDRIVER: &str = "/usr/bin/chromedriver";

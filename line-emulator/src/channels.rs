@@ -1,4 +1,4 @@
-//! Many channels in one emulator: [`ChannelSpec`] describes one, [`Emulator::add_channel`]
+//! Many channels in one emulator: [`ChannelSpec`] describes one, [`Emulator::add_channel`](crate::Emulator::add_channel)
 //! starts it, and its [`ChannelHandle`] gives its credentials and inspects its state.
 //!
 //! A request's channel comes from its bearer token: a channel's ready token
@@ -8,7 +8,7 @@
 //! channel), monthly quota and consumption, rate-limit windows, faults, calls, and webhooks:
 //! sent to its webhook URL, signed with its secret, with its bot user ID as `destination`.
 //!
-//! The emulator's own methods ([`Emulator::messages`], [`Emulator::set_faults`], …) act on the
+//! The emulator's own methods ([`Emulator::messages`](crate::Emulator::messages), [`Emulator::set_faults`](crate::Emulator::set_faults), …) act on the
 //! *default channel*, today's single channel: any other bearer token (or the configured one)
 //! lands there, with the configured secret, friends, quota and faults.
 //!
@@ -38,6 +38,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use line_core::client::ClientBuilder;
 use line_core::ids::UserId;
@@ -49,10 +50,10 @@ use serde_json::{json, Value};
 use crate::error::{Error, ErrorKind};
 use crate::faults::{FaultConfig, FaultCounts, Faults};
 use crate::handler::{Channel, Initial, Shared};
-use crate::oauth::AssertionKeyPair;
+use crate::oauth::{self, AssertionKeyPair};
+use crate::pnp::{PhoneUser, PnpDelivered};
 use crate::state::{ReceivedMessage, SimUser, User, UserSpec};
 use crate::webhook::{self, WebhookDelivery};
-use crate::Emulator;
 
 /// The channel ID of the default channel (today's single channel).
 pub const DEFAULT_CHANNEL_ID: &str = "1000000000";
@@ -61,7 +62,7 @@ pub const DEFAULT_CHANNEL_ID: &str = "1000000000";
 /// next free one).
 pub const FIRST_CHANNEL_ID: u64 = 1_600_000_001;
 
-/// A channel to add with [`Emulator::add_channel`]. Anything not set is generated from the
+/// A channel to add with [`Emulator::add_channel`](crate::Emulator::add_channel). Anything not set is generated from the
 /// emulator's seed and the channel's position, so a run is reproducible: a channel ID from
 /// [`FIRST_CHANNEL_ID`] on, a bot user ID (`U` and 32 lowercase hex digits), a channel
 /// secret (32 lowercase hex digits) and a ready token.
@@ -164,142 +165,121 @@ fn valid_bot_user_id(id: &str) -> bool {
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
-impl Emulator {
-    /// Adds a channel and gives its handle. Errors name the field of `spec` that was
-    /// rejected: a malformed or taken `channel_id`, `bot_user_id` or `token`, an empty
-    /// `channel_secret`, a bad `webhook_url` or `faults`.
-    ///
-    /// Cheap: a channel is its credentials, an empty state and its friends (a thousand
-    /// channels of a thousand friends each fit in one test process).
-    pub fn add_channel(&self, spec: ChannelSpec) -> Result<ChannelHandle, Error> {
-        let shared = &self.shared;
-        if let Some(id) = &spec.channel_id {
-            if id.is_empty() || id.len() > 20 || !id.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(Error::config("channel_id", "must be 1 to 20 digits"));
-            }
+/// Adds a channel and gives its handle ([`Emulator::add_channel`](crate::Emulator::add_channel) says what is checked).
+pub(crate) fn add_channel(shared: &Arc<Shared>, spec: ChannelSpec) -> Result<ChannelHandle, Error> {
+    if let Some(id) = &spec.channel_id {
+        if id.is_empty() || id.len() > 20 || !id.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(Error::config("channel_id", "must be 1 to 20 digits"));
         }
-        if let Some(id) = &spec.bot_user_id {
-            if !valid_bot_user_id(id) {
-                return Err(Error::config("bot_user_id", "must be U and 32 lowercase hex digits"));
-            }
+    }
+    if let Some(id) = &spec.bot_user_id {
+        if !valid_bot_user_id(id) {
+            return Err(Error::config("bot_user_id", "must be U and 32 lowercase hex digits"));
         }
-        if spec.secret.as_ref().is_some_and(|s| s.expose().is_empty()) {
-            return Err(Error::config("channel_secret", "must not be empty"));
-        }
-        if spec.token.as_ref().is_some_and(|t| t.expose().is_empty()) {
-            return Err(Error::config("token", "must not be empty"));
-        }
-        let webhook_url = spec.webhook_url.clone().or_else(|| shared.config.webhook_url.clone());
-        if let Some(url) = &spec.webhook_url {
-            crate::config::check_webhook_url(url)?;
-        }
-        spec.faults.validate()?;
+    }
+    if spec.secret.as_ref().is_some_and(|s| s.expose().is_empty()) {
+        return Err(Error::config("channel_secret", "must not be empty"));
+    }
+    if spec.token.as_ref().is_some_and(|t| t.expose().is_empty()) {
+        return Err(Error::config("token", "must not be empty"));
+    }
+    let webhook_url = spec.webhook_url.clone().or_else(|| shared.config.webhook_url.clone());
+    if let Some(url) = &spec.webhook_url {
+        crate::config::check_webhook_url(url)?;
+    }
+    spec.faults.validate()?;
 
-        let channel = {
-            let mut channels = shared.write_channels();
-            let position = channels.added.len() as u64 + 1;
-            let mut rng = StdRng::seed_from_u64(shared.config.seed ^ position.wrapping_mul(0x9E37_79B9_7F4A_7C15));
-            let channel_id = match spec.channel_id {
-                Some(id) if channels.by_id.contains_key(&id) => {
-                    return Err(Error::config("channel_id", format!("channel {id} already exists")))
-                }
-                Some(id) => id,
-                None => (FIRST_CHANNEL_ID + position - 1..)
-                    .map(|n| n.to_string())
-                    .find(|id| !channels.by_id.contains_key(id))
-                    .unwrap_or_default(),
-            };
-            let taken_bot = |id: &str| channels.by_id.values().any(|c| c.bot_user_id == id);
-            let bot_user_id = match spec.bot_user_id {
-                Some(id) if taken_bot(&id) => {
-                    return Err(Error::config("bot_user_id", "another channel has this bot user ID"))
-                }
-                Some(id) => id,
-                None => loop {
-                    let id = format!("U{:032x}", rng.random::<u128>());
-                    if !taken_bot(&id) {
-                        break id;
-                    }
-                },
-            };
-            let secret = spec
-                .secret
-                .unwrap_or_else(|| ChannelSecret::new(format!("{:032x}", rng.random::<u128>())));
-            let default_token = shared.config.token.as_ref().map(|t| t.expose().to_owned());
-            let token = match spec.token {
-                Some(t)
-                    if channels.by_token.contains_key(t.expose()) || default_token.as_deref() == Some(t.expose()) =>
-                {
-                    return Err(Error::config("token", "another channel has this token"))
-                }
-                Some(t) => t,
-                None => loop {
-                    let t = format!("emu{channel_id}x{:032x}", rng.random::<u128>());
-                    if !channels.by_token.contains_key(&t) {
-                        break ChannelAccessToken::new(t);
-                    }
-                },
-            };
-            let initial = Initial {
-                seed: spec.seed.unwrap_or_else(|| rng.random()),
-                friends: spec.friends,
-                monthly_quota: spec.monthly_quota,
-                faults: spec.faults,
-            };
-            let state = Channel::initial_state(&initial);
-            let channel = Arc::new(Channel::new(
-                channel_id.clone(),
-                bot_user_id,
-                secret,
-                token,
-                webhook_url,
-                initial,
-                state,
-            ));
-            channels.by_id.insert(channel_id, Arc::clone(&channel));
-            channels
-                .by_token
-                .insert(channel.token.expose().to_owned(), Arc::clone(&channel));
-            channels.added.push(Arc::clone(&channel));
-            channel
+    let channel = {
+        let mut channels = shared.write_channels();
+        let position = channels.added.len() as u64 + 1;
+        let mut rng = StdRng::seed_from_u64(shared.config.seed ^ position.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let channel_id = match spec.channel_id {
+            Some(id) if channels.by_id.contains_key(&id) => {
+                return Err(Error::config("channel_id", format!("channel {id} already exists")))
+            }
+            Some(id) => id,
+            None => (FIRST_CHANNEL_ID + position - 1..)
+                .map(|n| n.to_string())
+                .find(|id| !channels.by_id.contains_key(id))
+                .unwrap_or_default(),
         };
-        // The token endpoints know the channel by its ID and secret.
-        self.register_channel(&channel.channel_id, channel.secret.clone())?;
-        Ok(ChannelHandle {
+        let taken_bot = |id: &str| channels.by_id.values().any(|c| c.bot_user_id == id);
+        let bot_user_id = match spec.bot_user_id {
+            Some(id) if taken_bot(&id) => {
+                return Err(Error::config("bot_user_id", "another channel has this bot user ID"))
+            }
+            Some(id) => id,
+            None => loop {
+                let id = format!("U{:032x}", rng.random::<u128>());
+                if !taken_bot(&id) {
+                    break id;
+                }
+            },
+        };
+        let secret = spec
+            .secret
+            .unwrap_or_else(|| ChannelSecret::new(format!("{:032x}", rng.random::<u128>())));
+        let default_token = shared.config.token.as_ref().map(|t| t.expose().to_owned());
+        let token = match spec.token {
+            Some(t) if channels.by_token.contains_key(t.expose()) || default_token.as_deref() == Some(t.expose()) => {
+                return Err(Error::config("token", "another channel has this token"))
+            }
+            Some(t) => t,
+            None => loop {
+                let t = format!("emu{channel_id}x{:032x}", rng.random::<u128>());
+                if !channels.by_token.contains_key(&t) {
+                    break ChannelAccessToken::new(t);
+                }
+            },
+        };
+        let initial = Initial {
+            seed: spec.seed.unwrap_or_else(|| rng.random()),
+            friends: spec.friends,
+            monthly_quota: spec.monthly_quota,
+            faults: spec.faults,
+        };
+        let state = Channel::initial_state(&initial);
+        let channel = Arc::new(Channel::new(
+            channel_id.clone(),
+            bot_user_id,
+            secret,
+            token,
+            webhook_url,
+            initial,
+            state,
+        ));
+        channels.by_id.insert(channel_id, Arc::clone(&channel));
+        channels
+            .by_token
+            .insert(channel.token.expose().to_owned(), Arc::clone(&channel));
+        channels.added.push(Arc::clone(&channel));
+        channel
+    };
+    // The token endpoints know the channel by its ID and secret.
+    shared
+        .lock_oauth()
+        .register_channel(&channel.channel_id, channel.secret.clone())?;
+    Ok(ChannelHandle {
+        shared: Arc::clone(shared),
+        channel,
+    })
+}
+
+/// The channel that issued `link_token` (the default channel if none did): the account-link
+/// page names no channel.
+pub(crate) fn link_channel(shared: &Arc<Shared>, link_token: &str) -> ChannelHandle {
+    let channels: Vec<Arc<Channel>> = shared.read_channels().by_id.values().cloned().collect();
+    channels
+        .into_iter()
+        .map(|channel| ChannelHandle {
             shared: Arc::clone(shared),
             channel,
         })
-    }
-
-    /// The added channels, in the order they were added (the default channel is not one).
-    pub fn channels(&self) -> Vec<ChannelHandle> {
-        self.shared
-            .read_channels()
-            .added
-            .iter()
-            .map(|c| ChannelHandle {
-                shared: Arc::clone(&self.shared),
-                channel: Arc::clone(c),
-            })
-            .collect()
-    }
-
-    /// The channel with this ID: an added one, or the default channel for
-    /// [`DEFAULT_CHANNEL_ID`].
-    pub fn channel(&self, channel_id: &str) -> Option<ChannelHandle> {
-        self.shared.channel(channel_id).map(|channel| ChannelHandle {
-            shared: Arc::clone(&self.shared),
-            channel,
+        .find(|h| h.has_link_token(link_token))
+        .unwrap_or_else(|| ChannelHandle {
+            shared: Arc::clone(shared),
+            channel: Arc::clone(&shared.default),
         })
-    }
-
-    /// The default channel: today's single channel, which the emulator's own methods act on.
-    pub fn default_channel(&self) -> ChannelHandle {
-        ChannelHandle {
-            shared: Arc::clone(&self.shared),
-            channel: Arc::clone(&self.shared.default),
-        }
-    }
 }
 
 /// One channel of a running emulator: its credentials and its state. Cheap to clone.
@@ -367,19 +347,15 @@ impl ChannelHandle {
         })
     }
 
-    fn ensure_registered(&self) -> Result<(), Error> {
-        let known = self.shared.lock_oauth().has_channel(&self.channel.channel_id);
-        if known {
-            return Ok(());
-        }
-        crate::oauth::register_channel(&self.shared, &self.channel.channel_id, self.channel.secret.clone())
-    }
-
     /// Registers the public half of an assertion signing key (a JWK, see
-    /// [`Emulator::register_public_key`]) for v2.1 tokens and gives its `kid`.
+    /// [`Emulator::register_public_key`](crate::Emulator::register_public_key)) for v2.1 tokens and gives its `kid`.
     pub fn register_public_key(&self, jwk: &Value) -> Result<String, Error> {
-        self.ensure_registered()?;
-        crate::oauth::register_public_key(&self.shared, &self.channel.channel_id, jwk)
+        let key = oauth::public_key(jwk)?;
+        let mut o = self.shared.lock_oauth();
+        if !o.has_channel(&self.channel.channel_id) {
+            o.register_channel(&self.channel.channel_id, self.channel.secret.clone())?;
+        }
+        o.add_public_key(&self.channel.channel_id, key)
     }
 
     /// Makes a fresh 2048-bit assertion key pair, registers its public half, and gives the
@@ -474,6 +450,35 @@ impl ChannelHandle {
     /// Calls per operationId made with this channel's tokens.
     pub fn call_counts(&self) -> BTreeMap<String, u64> {
         self.channel.calls()
+    }
+
+    /// Adds (or replaces) a phone number for LINE notification messages ([`crate::pnp`]) to
+    /// this channel: a push from this channel reaches it, a push from another channel does
+    /// not. Fails with a config error naming `e164` (not echoing it) when it is not `+` and 2
+    /// to 15 digits.
+    pub fn add_phone_user(&self, user: PhoneUser) -> Result<(), Error> {
+        self.channel.lock().pnp.add_phone(user)
+    }
+
+    /// The delay of this channel's delivery webhook for numbers without their own (default:
+    /// none; the webhook still goes after the push has been answered).
+    pub fn set_pnp_delivery_delay(&self, delay: Duration) {
+        self.channel.lock().pnp.delay = delay;
+    }
+
+    /// Notification messages this channel delivered so far, in order.
+    pub fn pnp_deliveries(&self) -> Vec<PnpDelivered> {
+        self.channel.lock().pnp.delivered.clone()
+    }
+
+    /// Delivery webhooks this channel sent (or attempted) so far.
+    pub fn pnp_webhooks_sent(&self) -> u64 {
+        self.channel.lock().pnp.webhooks
+    }
+
+    /// This channel's pushes answered 422.
+    pub fn pnp_refused(&self) -> u64 {
+        self.channel.lock().pnp.refused
     }
 
     /// Mints a reply token for `user`, as a webhook event would carry.

@@ -1,8 +1,10 @@
 //! The types every handler shares: the emulator's [`Shared`] state, one [`Channel`]'s
 //! state, the request as handlers see it ([`Ctx`]) and their answer ([`Answer`], [`Reply`]).
 //!
-//! `server` (routing, auth, faults) and the endpoint modules (`api/*`, `oauth`, `pnp`)
-//! both build on this module; neither imports the other's types.
+//! It sits between the state below it (`state`, with the per-feature leaves `pnp` and
+//! `oauth` that hold phone numbers and tokens) and everything that serves requests above it
+//! (`webhook`, the endpoint modules `api/*`, `login`, `channels`, `admin`, `server`): it imports
+//! none of those, so the crate's modules import each other in one direction only.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
@@ -58,6 +60,16 @@ impl Shared {
     /// The channel with this ID (the default channel included).
     pub(crate) fn channel(&self, channel_id: &str) -> Option<Arc<Channel>> {
         self.read_channels().by_id.get(channel_id).cloned()
+    }
+
+    /// Back to the state at start in every channel, and no issued tokens (channels,
+    /// ready tokens and registered keys stay).
+    pub(crate) fn reset(&self) {
+        let channels: Vec<Arc<Channel>> = self.read_channels().by_id.values().cloned().collect();
+        for c in channels {
+            c.reset();
+        }
+        self.lock_oauth().clear_tokens();
     }
 
     /// The channel whose state serves a token the token endpoints issued for `channel_id`:

@@ -1,5 +1,15 @@
 #![doc = include_str!("../README.md")]
 
+// The modules import each other downward only (no file imports one that imports it back):
+// - leaves: `error`, `faults`, `config`, `ratelimit`, `validate`, and the per-feature state
+//   with its public types: `pnp` (phone numbers, deliveries) and `oauth` (registered
+//   channels, issued tokens);
+// - `state`: one channel's state (uses `pnp`, `ratelimit`);
+// - `handler`: `Shared`, `Channel`, and the request/answer vocabulary (`Ctx`, `Answer`, `Reply`);
+// - `webhook` (signed deliveries) and `login` (LINE Login keys and its two handlers);
+// - the endpoints in `api/*` (`api::oauth` and `api::pnp` included), `channels`, `admin`;
+// - `server` (routing, auth, faults, rate limits), then this file: `Emulator` and its methods.
+
 pub mod admin;
 mod api;
 #[cfg(feature = "browser")]
@@ -36,6 +46,9 @@ pub use faults::{FaultConfig, FaultCounts, FaultRule};
 pub use pnp::{PhoneKind, PhoneUser, PnpDelivered};
 pub use state::{ReceivedMessage, User, UserSpec};
 pub use webhook::WebhookDelivery;
+
+use login::IdTokenSpec;
+use oauth::IssuedToken;
 
 use handler::{Channel, Channels, Initial, Shared};
 use state::State;
@@ -189,6 +202,95 @@ impl Emulator {
         st
     }
 
+    /// Adds a channel and gives its handle. Errors name the field of `spec` that was
+    /// rejected: a malformed or taken `channel_id`, `bot_user_id` or `token`, an empty
+    /// `channel_secret`, a bad `webhook_url` or `faults`.
+    ///
+    /// Cheap: a channel is its credentials, an empty state and its friends (a thousand
+    /// channels of a thousand friends each fit in one test process).
+    pub fn add_channel(&self, spec: ChannelSpec) -> Result<ChannelHandle, Error> {
+        channels::add_channel(&self.shared, spec)
+    }
+
+    /// The added channels, in the order they were added (the default channel is not one).
+    pub fn channels(&self) -> Vec<ChannelHandle> {
+        self.shared
+            .read_channels()
+            .added
+            .iter()
+            .map(|c| ChannelHandle {
+                shared: Arc::clone(&self.shared),
+                channel: Arc::clone(c),
+            })
+            .collect()
+    }
+
+    /// The channel with this ID: an added one, or the default channel for
+    /// [`DEFAULT_CHANNEL_ID`].
+    pub fn channel(&self, channel_id: &str) -> Option<ChannelHandle> {
+        self.shared.channel(channel_id).map(|channel| ChannelHandle {
+            shared: Arc::clone(&self.shared),
+            channel,
+        })
+    }
+
+    /// The default channel: today's single channel, which the emulator's own methods act on.
+    pub fn default_channel(&self) -> ChannelHandle {
+        ChannelHandle {
+            shared: Arc::clone(&self.shared),
+            channel: Arc::clone(&self.shared.default),
+        }
+    }
+
+    /// Registers a channel (or replaces its secret): its ID and channel secret, for
+    /// the token endpoints ([`oauth`]). Tokens issued for a channel that was not added
+    /// with [`Emulator::add_channel`] reach the default channel's state (with rate limits of
+    /// their own channel); an added channel is registered already.
+    pub fn register_channel(&self, channel_id: &str, secret: impl Into<ChannelSecret>) -> Result<(), Error> {
+        self.shared.lock_oauth().register_channel(channel_id, secret.into())
+    }
+
+    /// Registers the public key of a channel's assertion signing key (a JWK: `kty`
+    /// `RSA`, `alg` `RS256`, `use` `sig` or `key_ops` `["verify"]`, `n`, `e`, 2048
+    /// bits, and no `kid`, as LINE's console wants) and gives its `kid`.
+    pub fn register_public_key(&self, channel_id: &str, jwk: &Value) -> Result<String, Error> {
+        let key = oauth::public_key(jwk)?;
+        self.shared.lock_oauth().add_public_key(channel_id, key)
+    }
+
+    /// Every token issued for `channel_id`, oldest expiry first.
+    pub fn issued_tokens(&self, channel_id: &str) -> Vec<IssuedToken> {
+        self.shared.lock_oauth().issued_tokens(channel_id)
+    }
+
+    /// The channel an issued access token is bound to (whether or not it is still valid).
+    pub fn token_channel(&self, access_token: &str) -> Option<String> {
+        self.shared.lock_oauth().channel_of_token(access_token)
+    }
+
+    /// The channel ID of the emulator's LINE Login channel ([`login`]).
+    pub fn login_channel_id(&self) -> &'static str {
+        login::LOGIN_CHANNEL_ID
+    }
+
+    /// An ES256 ID token for `user_id`, valid for an hour, signed with the emulator's key.
+    pub fn mint_id_token(&self, user_id: &str, nonce: Option<&str>) -> String {
+        let mut spec = IdTokenSpec::new(user_id);
+        spec.nonce = nonce.map(str::to_owned);
+        self.mint_id_token_with(&spec)
+    }
+
+    /// An ES256 ID token as `spec` says.
+    pub fn mint_id_token_with(&self, spec: &IdTokenSpec) -> String {
+        login::mint_id_token(spec)
+    }
+
+    /// A LINE Login access token for `client_id` that `GET /oauth2/v2.1/verify` reports with
+    /// `expires_in` seconds left (the endpoint refuses it once that is not positive).
+    pub fn issue_login_access_token(&self, client_id: &str, expires_in: i64) -> String {
+        login::issue_access_token(client_id, expires_in)
+    }
+
     /// Every simulated user of the default channel, in the order they were added.
     pub fn users(&self) -> Vec<User> {
         self.default_channel().users()
@@ -329,6 +431,34 @@ impl Emulator {
         self.default_channel().issue_reply_token(user)
     }
 
+    /// Adds (or replaces) a phone number for LINE notification messages to the default
+    /// channel ([`ChannelHandle::add_phone_user`] for another one). Fails with a config error
+    /// naming `e164` (not echoing it) when it is not `+` and 2 to 15 digits.
+    pub fn add_phone_user(&self, user: PhoneUser) -> Result<(), Error> {
+        self.default_channel().add_phone_user(user)
+    }
+
+    /// The delay of the default channel's delivery webhook for numbers without their own
+    /// (default: none; the webhook still goes after the push has been answered).
+    pub fn set_pnp_delivery_delay(&self, delay: std::time::Duration) {
+        self.default_channel().set_pnp_delivery_delay(delay)
+    }
+
+    /// Notification messages the default channel delivered so far, in order.
+    pub fn pnp_deliveries(&self) -> Vec<PnpDelivered> {
+        self.default_channel().pnp_deliveries()
+    }
+
+    /// Delivery webhooks the default channel sent (or attempted) so far.
+    pub fn pnp_webhooks_sent(&self) -> u64 {
+        self.default_channel().pnp_webhooks_sent()
+    }
+
+    /// The default channel's pushes answered 422.
+    pub fn pnp_refused(&self) -> u64 {
+        self.default_channel().pnp_refused()
+    }
+
     /// Replaces the default channel's fault configuration (and reseeds its RNG); an added
     /// channel has its own ([`ChannelHandle::set_faults`]).
     pub fn set_faults(&self, faults: FaultConfig) -> Result<(), Error> {
@@ -345,19 +475,11 @@ impl Emulator {
         self.default_channel().faults()
     }
 
-    pub(crate) fn reset_shared(shared: &Shared) {
-        let channels: Vec<Arc<Channel>> = shared.read_channels().by_id.values().cloned().collect();
-        for c in channels {
-            c.reset();
-        }
-        shared.lock_oauth().clear_tokens();
-    }
-
     /// Back to the state at start, in every channel: the same seeded friends,
     /// nothing sent, no rich menus or audiences, the initial quota and faults, no
     /// issued tokens (added and registered channels, their ready tokens and keys stay).
     pub fn reset(&self) {
-        Self::reset_shared(&self.shared);
+        self.shared.reset();
     }
 
     /// `user` adds the account as a friend (or unblocks it); sends a `follow` event.
@@ -386,25 +508,9 @@ impl Emulator {
     /// used or expired token). A link token works once. The channel that issued the
     /// token sends the event.
     pub async fn complete_account_link(&self, link_token: &str, nonce: &str) -> Result<WebhookDelivery, Error> {
-        Self::link_channel(&self.shared, link_token)
+        channels::link_channel(&self.shared, link_token)
             .complete_account_link(link_token, nonce)
             .await
-    }
-
-    /// The channel that issued `link_token` (the default channel if none did).
-    pub(crate) fn link_channel(shared: &Arc<Shared>, link_token: &str) -> ChannelHandle {
-        let channels: Vec<Arc<Channel>> = shared.read_channels().by_id.values().cloned().collect();
-        channels
-            .into_iter()
-            .map(|channel| ChannelHandle {
-                shared: Arc::clone(shared),
-                channel,
-            })
-            .find(|h| h.has_link_token(link_token))
-            .unwrap_or_else(|| ChannelHandle {
-                shared: Arc::clone(shared),
-                channel: Arc::clone(&shared.default),
-            })
     }
 
     /// Sends arbitrary events (each gets `webhookEventId`, `deliveryContext`,

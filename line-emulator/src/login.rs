@@ -5,8 +5,8 @@
 //!   400 with `{"error": "invalid_request", "error_description": ...}` as LINE answers.
 //! - `GET /oauth2/v2.1/verify?access_token=`: `scope`, `client_id` and `expires_in`.
 //!
-//! Tests mint tokens with [`Emulator::mint_id_token`], [`Emulator::mint_id_token_with`]
-//! and [`Emulator::issue_login_access_token`]. The key is made once per process.
+//! Tests mint tokens with [`Emulator::mint_id_token`](crate::Emulator::mint_id_token), [`Emulator::mint_id_token_with`](crate::Emulator::mint_id_token_with)
+//! and [`Emulator::issue_login_access_token`](crate::Emulator::issue_login_access_token). The key is made once per process.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
@@ -23,8 +23,6 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde_json::{json, Value};
-
-use crate::Emulator;
 
 /// The channel ID of the emulator's LINE Login channel (the `aud` of minted ID tokens).
 pub const LOGIN_CHANNEL_ID: &str = "1660000001";
@@ -72,7 +70,7 @@ fn now() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
-/// What an ID token minted by [`Emulator::mint_id_token_with`] says.
+/// What an ID token minted by [`Emulator::mint_id_token_with`](crate::Emulator::mint_id_token_with) says.
 #[derive(Debug, Clone)]
 pub struct IdTokenSpec {
     /// `sub`: the user ID.
@@ -109,49 +107,35 @@ impl IdTokenSpec {
     }
 }
 
-impl Emulator {
-    /// The channel ID of the emulator's LINE Login channel.
-    pub fn login_channel_id(&self) -> &'static str {
-        LOGIN_CHANNEL_ID
+/// An ES256 ID token as `spec` says ([`Emulator::mint_id_token_with`](crate::Emulator::mint_id_token_with)).
+pub(crate) fn mint_id_token(spec: &IdTokenSpec) -> String {
+    let keys = &*KEYS;
+    let mut header = Header::new(Algorithm::ES256);
+    header.kid = Some(spec.kid.clone().unwrap_or_else(|| keys.kid.clone()));
+    let now = now();
+    let mut claims = json!({
+        "iss": spec.iss, "sub": spec.user_id, "aud": spec.aud,
+        "exp": now + spec.expires_in, "iat": now + spec.issued_in, "amr": ["linesso"],
+    });
+    if let Some(nonce) = &spec.nonce {
+        claims["nonce"] = json!(nonce);
     }
+    if let Some(name) = &spec.name {
+        claims["name"] = json!(name);
+    }
+    jsonwebtoken::encode(&header, &claims, &keys.encoding).expect("signing with the emulator's key does not fail")
+}
 
-    /// An ES256 ID token for `user_id`, valid for an hour, signed with the emulator's key.
-    pub fn mint_id_token(&self, user_id: &str, nonce: Option<&str>) -> String {
-        let mut spec = IdTokenSpec::new(user_id);
-        spec.nonce = nonce.map(str::to_owned);
-        self.mint_id_token_with(&spec)
-    }
-
-    /// An ES256 ID token as `spec` says.
-    pub fn mint_id_token_with(&self, spec: &IdTokenSpec) -> String {
-        let keys = &*KEYS;
-        let mut header = Header::new(Algorithm::ES256);
-        header.kid = Some(spec.kid.clone().unwrap_or_else(|| keys.kid.clone()));
-        let now = now();
-        let mut claims = json!({
-            "iss": spec.iss, "sub": spec.user_id, "aud": spec.aud,
-            "exp": now + spec.expires_in, "iat": now + spec.issued_in, "amr": ["linesso"],
-        });
-        if let Some(nonce) = &spec.nonce {
-            claims["nonce"] = json!(nonce);
-        }
-        if let Some(name) = &spec.name {
-            claims["name"] = json!(name);
-        }
-        jsonwebtoken::encode(&header, &claims, &keys.encoding).expect("signing with the emulator's key does not fail")
-    }
-
-    /// A LINE Login access token for `client_id` that `GET /oauth2/v2.1/verify` reports with
-    /// `expires_in` seconds left (the endpoint refuses it once that is not positive).
-    pub fn issue_login_access_token(&self, client_id: &str, expires_in: i64) -> String {
-        let claims = json!({"client_id": client_id, "scope": "profile openid", "exp": now() + expires_in});
-        jsonwebtoken::encode(
-            &Header::new(Algorithm::HS256),
-            &claims,
-            &EncodingKey::from_secret(&KEYS.access_secret),
-        )
-        .expect("signing with a secret does not fail")
-    }
+/// A LINE Login access token for `client_id` with `expires_in` seconds left
+/// ([`Emulator::issue_login_access_token`](crate::Emulator::issue_login_access_token)).
+pub(crate) fn issue_access_token(client_id: &str, expires_in: i64) -> String {
+    let claims = json!({"client_id": client_id, "scope": "profile openid", "exp": now() + expires_in});
+    jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        &claims,
+        &EncodingKey::from_secret(&KEYS.access_secret),
+    )
+    .expect("signing with a secret does not fail")
 }
 
 fn invalid(description: &str) -> Response {

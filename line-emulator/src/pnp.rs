@@ -2,6 +2,13 @@
 //! `POST /bot/pnp/push`, the signed `delivery` completion webhook, and
 //! `GET /v2/bot/message/delivery/pnp`.
 //!
+//! Each channel has its own phone numbers, deliveries and daily counts, as it has its own
+//! friends: [`ChannelHandle::add_phone_user`](crate::ChannelHandle::add_phone_user) registers a
+//! number with one channel ([`Emulator::add_phone_user`](crate::Emulator::add_phone_user) with
+//! the default channel). A push is answered from the phone numbers of the channel its bearer
+//! token belongs to, and the delivery webhook goes to that channel's webhook URL, signed with
+//! its secret.
+//!
 //! A phone number is known as one of three kinds of [`PhoneUser`]:
 //! - [`with_line`](PhoneUser::with_line): LINE delivers. The push answers 200 and,
 //!   after the delivery delay, a `delivery` event carrying the request's
@@ -21,17 +28,12 @@
 //! day in Japan time.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
 use std::time::Duration;
 
-use axum::http::StatusCode;
 use jiff::Timestamp;
 use line_core::ids::{RequestId, UserId};
-use line_core::model::{Message, NumberOfMessagesResponse, PnpMessagesRequest};
-use serde_json::{json, Value};
 
-use crate::error::LineError;
-use crate::handler::{Answer, Ctx, Reply, Shared};
+use crate::error::Error;
 
 /// Fewest characters in an `X-Line-Delivery-Tag` (LINE's reference).
 pub const MIN_DELIVERY_TAG_LEN: usize = 16;
@@ -97,15 +99,15 @@ impl PhoneUser {
         }
     }
 
-    /// This number's delivery webhook comes `delay` after the push (instead of the
-    /// emulator's [`pnp_delivery_delay`](crate::Emulator::set_pnp_delivery_delay)).
+    /// This number's delivery webhook comes `delay` after the push (instead of its
+    /// channel's [`set_pnp_delivery_delay`](crate::ChannelHandle::set_pnp_delivery_delay)).
     pub fn delivery_delay(mut self, delay: Duration) -> Self {
         self.delay = Some(delay);
         self
     }
 
-    /// The delivered messages land in the inbox of this simulated user
-    /// ([`Emulator::messages`](crate::Emulator::messages)).
+    /// The delivered messages land in the inbox of this simulated user, in the channel the
+    /// number is registered with ([`ChannelHandle::messages`](crate::ChannelHandle::messages)).
     pub fn user(mut self, user_id: UserId) -> Self {
         self.user_id = Some(user_id);
         self
@@ -131,17 +133,33 @@ pub struct PnpDelivered {
     pub at: Timestamp,
 }
 
-/// The PNP part of the emulator's state.
+/// The PNP part of one channel's state.
 #[derive(Debug, Default)]
 pub(crate) struct PnpState {
     /// Phone users by the SHA-256 hex of their E.164 number.
-    phones: HashMap<String, PhoneUser>,
-    delay: Duration,
+    pub(crate) phones: HashMap<String, PhoneUser>,
+    /// The delivery delay of numbers without their own.
+    pub(crate) delay: Duration,
     /// Messages delivered per day (`yyyyMMdd`, Japan time).
-    per_day: BTreeMap<String, i64>,
-    delivered: Vec<PnpDelivered>,
-    webhooks: u64,
-    refused: u64,
+    pub(crate) per_day: BTreeMap<String, i64>,
+    pub(crate) delivered: Vec<PnpDelivered>,
+    pub(crate) webhooks: u64,
+    pub(crate) refused: u64,
+}
+
+impl PnpState {
+    /// Adds (or replaces) a phone number. Fails with a config error naming `e164` (not
+    /// echoing it) when it is not `+` and 2 to 15 digits.
+    pub(crate) fn add_phone(&mut self, user: PhoneUser) -> Result<(), Error> {
+        if !is_e164(&user.e164) {
+            return Err(Error::config(
+                "e164",
+                "not a phone number in E.164 form (+ and 2 to 15 digits)",
+            ));
+        }
+        self.phones.insert(sha256_hex(&user.e164), user);
+        Ok(())
+    }
 }
 
 /// The `to` of a notification message for a number in E.164 form: the lowercase hex
@@ -171,153 +189,9 @@ fn is_e164(s: &str) -> bool {
     s.len() >= 3 && s.len() <= 16 && s.starts_with('+') && s[1..].bytes().all(|b| b.is_ascii_digit())
 }
 
-fn is_hash(s: &str) -> bool {
+/// Whether `s` is a `to` of a notification message: 64 lowercase hex digits.
+pub(crate) fn is_hash(s: &str) -> bool {
     s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-}
-
-impl crate::Emulator {
-    /// Adds (or replaces) a phone number for LINE notification messages. Fails with a
-    /// config error naming `e164` (not echoing it) when it is not `+` and 2 to 15 digits.
-    pub fn add_phone_user(&self, user: PhoneUser) -> Result<(), crate::Error> {
-        if !is_e164(&user.e164) {
-            return Err(crate::Error::config(
-                "e164",
-                "not a phone number in E.164 form (+ and 2 to 15 digits)",
-            ));
-        }
-        let hash = sha256_hex(&user.e164);
-        self.shared.lock().pnp.phones.insert(hash, user);
-        Ok(())
-    }
-
-    /// The delay of the delivery webhook for numbers without their own (default: none;
-    /// the webhook still goes after the push has been answered).
-    pub fn set_pnp_delivery_delay(&self, delay: Duration) {
-        self.shared.lock().pnp.delay = delay;
-    }
-
-    /// Notification messages delivered so far, in order.
-    pub fn pnp_deliveries(&self) -> Vec<PnpDelivered> {
-        self.shared.lock().pnp.delivered.clone()
-    }
-
-    /// Delivery webhooks sent (or attempted) so far.
-    pub fn pnp_webhooks_sent(&self) -> u64 {
-        self.shared.lock().pnp.webhooks
-    }
-
-    /// Pushes answered 422.
-    pub fn pnp_refused(&self) -> u64 {
-        self.shared.lock().pnp.refused
-    }
-}
-
-/// Handles the PNP operations; `None` for every other one.
-pub(crate) fn handle(shared: &Arc<Shared>, ctx: &Ctx) -> Option<Reply> {
-    match ctx.op.id {
-        "pushMessagesByPhone" => Some(push(shared, ctx)),
-        "getPNPMessageStatistics" => Some(statistics(ctx)),
-        _ => None,
-    }
-}
-
-fn push(shared: &Arc<Shared>, ctx: &Ctx) -> Reply {
-    let tag = match ctx.headers.get("x-line-delivery-tag") {
-        None => None,
-        Some(v) => {
-            let s = v
-                .to_str()
-                .map_err(|_| LineError::bad_request("The value for the 'X-Line-Delivery-Tag' header is invalid"))?;
-            let n = s.chars().count();
-            if !(MIN_DELIVERY_TAG_LEN..=MAX_DELIVERY_TAG_LEN).contains(&n) {
-                return Err(LineError::bad_request(format!(
-                    "The value for the 'X-Line-Delivery-Tag' header is invalid: length must be between \
-                     {MIN_DELIVERY_TAG_LEN} and {MAX_DELIVERY_TAG_LEN}"
-                )));
-            }
-            Some(s.to_owned())
-        }
-    };
-    let raw: Value = ctx.json()?;
-    crate::validate::check_body(&raw)?;
-    let req: PnpMessagesRequest = ctx.json()?;
-    if !is_hash(&req.to) {
-        return Err(LineError::property(
-            "to",
-            "The property, 'to', in the request body is invalid (expected the SHA-256 hex of an E.164 number)",
-        ));
-    }
-    let mut st = ctx.lock();
-    let Some(user) = st.pnp.phones.get(&req.to).cloned() else {
-        st.pnp.refused += 1;
-        return Err(cannot_deliver());
-    };
-    match user.kind {
-        PhoneKind::WithoutLine => {
-            st.pnp.refused += 1;
-            Err(cannot_deliver())
-        }
-        PhoneKind::NeverConfirms => Ok(Answer::ok()),
-        PhoneKind::WithLine => {
-            let day = ctx
-                .now
-                .to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::offset(9)))
-                .strftime("%Y%m%d")
-                .to_string();
-            *st.pnp.per_day.entry(day).or_default() += req.messages.len() as i64;
-            st.pnp.delivered.push(PnpDelivered {
-                delivery_tag: tag.clone(),
-                request_id: ctx.request_id.clone(),
-                messages: req.messages.len(),
-                at: ctx.now,
-            });
-            if let Some(uid) = &user.user_id {
-                let messages: Vec<Arc<Message>> = req.messages.iter().cloned().map(Arc::new).collect();
-                st.deliver_to_id(uid, &messages, &ctx.request_id, ctx.op.id, ctx.now);
-            }
-            let delay = user.delay.unwrap_or(st.pnp.delay);
-            drop(st);
-            let data = tag.unwrap_or_else(|| req.to.clone());
-            let shared = Arc::clone(shared);
-            let channel = Arc::clone(&ctx.channel);
-            tokio::spawn(async move {
-                tokio::time::sleep(delay).await;
-                let now = shared.now();
-                let event = {
-                    let mut st = channel.lock();
-                    st.pnp.webhooks += 1;
-                    let mut ev = crate::webhook::event(&mut st, "delivery", "", now);
-                    if let Some(obj) = ev.as_object_mut() {
-                        obj.remove("source");
-                    }
-                    ev["delivery"] = json!({ "data": data });
-                    ev
-                };
-                if let Err(e) = crate::webhook::deliver(&shared, &channel, vec![event]).await {
-                    tracing::warn!(error = %e, "line-emulator: the PNP delivery webhook failed");
-                }
-            });
-            Ok(Answer::ok())
-        }
-    }
-}
-
-fn cannot_deliver() -> LineError {
-    LineError::new(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "Failed to send messages: the recipient cannot receive LINE notification messages",
-    )
-}
-
-fn statistics(ctx: &Ctx) -> Reply {
-    let date = ctx.query.get("date").map(String::as_str).unwrap_or("");
-    if date.len() != 8 || !date.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(LineError::property("date", "must match ^[0-9]{8}$ (yyyyMMdd, UTC+9)"));
-    }
-    let success = ctx.lock().pnp.per_day.get(date).copied().unwrap_or(0);
-    let mut body = NumberOfMessagesResponse::new("ready");
-    body.success = Some(success);
-    Ok(Answer::json(&body))
 }
 
 #[cfg(test)]

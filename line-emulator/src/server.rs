@@ -13,6 +13,7 @@ use bytes::Bytes;
 use line_core::client::{operations, AuthScheme, HttpMethod, Operation};
 use line_core::ids::RequestId;
 
+use crate::api;
 use crate::error::LineError;
 use crate::faults::Fault;
 use crate::handler::{AnswerBody, Channel, Ctx, Reply, Shared};
@@ -43,7 +44,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/oauth2/v2.1/certs", get(crate::login::certs))
         .route(
             "/oauth2/v2.1/verify",
-            get(crate::oauth::verify_get).post(crate::login::verify_id_token),
+            get(api::oauth::verify_get).post(crate::login::verify_id_token),
         )
         .fallback(line_api)
         .with_state(shared)
@@ -170,13 +171,16 @@ fn channel_of(shared: &Shared, headers: &HeaderMap) -> Route {
             ready: true,
         };
     }
-    match crate::oauth::check_bearer(shared, token) {
+    let checked = shared.lock_oauth().check_bearer(token, shared.now());
+    match checked {
         Some(checked) => {
             let channel = match &checked {
                 Ok(id) => shared.channel_or_default(id),
-                Err(_) => crate::oauth::channel_of_token(shared, token)
-                    .map(|id| shared.channel_or_default(&id))
-                    .unwrap_or_else(|| Arc::clone(&shared.default)),
+                Err(_) => {
+                    let id = shared.lock_oauth().channel_of_token(token);
+                    id.map(|id| shared.channel_or_default(&id))
+                        .unwrap_or_else(|| Arc::clone(&shared.default))
+                }
             };
             Route {
                 channel,
@@ -257,7 +261,7 @@ async fn line_api(State(shared): State<Arc<Shared>>, req: Request) -> Response {
         channel.count_call("unknown");
         return finish(&request_id, Err(LineError::not_found("Not found")));
     };
-    let req = if crate::oauth::is_token_operation(op.id) {
+    let req = if api::oauth::is_token_operation(op.id) {
         // A token endpoint carries no bearer token: the call counts on the channel
         // the request names (its client ID, assertion key or token), read from
         // the body, which is then put back for the handler.
@@ -275,7 +279,7 @@ async fn line_api(State(shared): State<Arc<Shared>>, req: Request) -> Response {
         let query = Query::<HashMap<String, String>>::try_from_uri(&parts.uri)
             .map(|q| q.0)
             .unwrap_or_default();
-        match crate::oauth::channel_of_request(&shared, &body, &query) {
+        match api::oauth::channel_of_request(&shared, &body, &query) {
             Some(id) => shared.channel_or_default(&id),
             None => Arc::clone(&shared.default),
         }
@@ -360,10 +364,7 @@ async fn line_api(State(shared): State<Arc<Shared>>, req: Request) -> Response {
         now: shared.now(),
         form,
     };
-    let result = match crate::oauth::dispatch(&shared, &ctx) {
-        Some(r) => r,
-        None => crate::pnp::handle(&shared, &ctx).unwrap_or_else(|| crate::api::dispatch(&shared, &ctx)),
-    };
+    let result = api::dispatch(&shared, &ctx);
     if fault == Fault::LostResponse {
         channel.lock_faults().count(fault);
         return dropped();

@@ -10,6 +10,7 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::routing::post;
 use axum::Router;
+use common::client;
 use line_core::client::Client;
 use line_core::clock::ManualClock;
 use line_core::model::{IssueChannelTokenByJWTRequest, IssueChannelTokenRequest, PushMessageRequest, TextMessage};
@@ -27,16 +28,6 @@ const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer
 
 fn t0() -> jiff::Timestamp {
     "2026-05-01T00:00:00Z".parse().unwrap()
-}
-
-/// A client of `channel` without retries or client-side limits.
-fn client(channel: &ChannelHandle) -> Client {
-    channel
-        .client_builder()
-        .retry_policy(RetryPolicy::none())
-        .rate_limiter(RateLimiter::disabled())
-        .build()
-        .unwrap()
 }
 
 fn push(to: &str, text: &str) -> PushMessageRequest {

@@ -10,7 +10,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use axum::Router;
-use common::{api, start};
+use common::{api, client, start};
 use line_core::model::{PnpMessagesRequest, TextMessage};
 use line_core::webhook::event::Event;
 use line_core::webhook::WebhookVerifier;
@@ -215,4 +215,124 @@ async fn phone_users_are_checked_and_never_shown() {
     assert!(shown.contains("e164") && !shown.contains("1234"), "{shown}");
     let user = PhoneUser::never_confirms("+819012345678");
     assert!(!format!("{user:?}").contains("12345678"));
+}
+
+fn today_in_japan() -> String {
+    jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::offset(9)))
+        .strftime("%Y%m%d")
+        .to_string()
+}
+
+#[tokio::test]
+async fn phone_users_belong_to_their_channel_and_a_push_from_another_never_reaches_them() {
+    let (url, mut seen) = receiver().await;
+    let (emu, default_client) = start(EmulatorConfig::new().webhook_url(url).channels(2)).await;
+    let channels = emu.channels();
+    let (a, b) = (&channels[0], &channels[1]);
+    let (ca, cb) = (client(a), client(b));
+    let number = "+819055556666";
+    let alice = a.add_user(line_emulator::UserSpec::new("Alice").friend(false));
+    a.add_phone_user(PhoneUser::with_line(number).user(alice.clone()))
+        .unwrap();
+
+    // B and the default channel do not know A's number: 422, counted on their side only.
+    for client in [&cb, &default_client] {
+        let err = client
+            .push_messages_by_phone(request(number))
+            .delivery_tag("order-from-the-wrong-channel")
+            .await
+            .unwrap_err();
+        assert_eq!(api(&err).status, 422);
+    }
+    assert_eq!((a.pnp_refused(), b.pnp_refused(), emu.pnp_refused()), (0, 1, 1));
+
+    // A's push is delivered, to A's user, with A's webhook.
+    ca.push_messages_by_phone(request(number))
+        .delivery_tag("order-of-channel-a-0001")
+        .await
+        .unwrap();
+    let (body, sig, _) = tokio::time::timeout(Duration::from_secs(5), seen.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    let parsed = WebhookVerifier::new(a.channel_secret())
+        .verify_and_parse(&body, sig.as_deref())
+        .expect("signed with A's secret");
+    assert_eq!(parsed.destination.as_deref(), Some(a.bot_user_id()));
+    match &parsed.events[..] {
+        [Event::Delivery(d)] => assert_eq!(d.delivery.data, "order-of-channel-a-0001"),
+        other => panic!("{other:?}"),
+    }
+    for secret in [b.channel_secret(), emu.channel_secret()] {
+        assert!(WebhookVerifier::new(secret)
+            .verify_and_parse(&body, sig.as_deref())
+            .is_err());
+    }
+    assert_eq!(a.pnp_deliveries().len(), 1);
+    assert!(b.pnp_deliveries().is_empty() && emu.pnp_deliveries().is_empty());
+    assert_eq!((a.pnp_webhooks_sent(), b.pnp_webhooks_sent()), (1, 0));
+    assert_eq!(a.messages(&alice).len(), 1);
+    assert!(b.messages(&alice).is_empty() && emu.messages(&alice).is_empty());
+
+    // The same number may be known to B too, as a user of B's own: B's answer and count
+    // follow B's registration, and A's stay as they were.
+    b.add_phone_user(PhoneUser::never_confirms(number)).unwrap();
+    cb.push_messages_by_phone(request(number)).await.unwrap();
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), seen.recv())
+            .await
+            .is_err(),
+        "B's number never confirms: no webhook"
+    );
+    let today = today_in_japan();
+    let success = |c: &line_core::client::Client| {
+        let c = c.clone();
+        let today = today.clone();
+        async move { c.get_pnp_message_statistics(&today).await.unwrap().body.success }
+    };
+    assert_eq!(success(&ca).await, Some(1));
+    assert_eq!(success(&cb).await, Some(0));
+    assert_eq!(success(&default_client).await, Some(0));
+    assert_eq!(a.pnp_deliveries().len(), 1);
+}
+
+#[tokio::test]
+async fn each_channel_has_its_own_delivery_delay() {
+    let (url, mut seen) = receiver().await;
+    let (emu, _) = start(EmulatorConfig::new().webhook_url(url).channels(1)).await;
+    let a = &emu.channels()[0];
+    a.add_phone_user(PhoneUser::with_line("+819077778888")).unwrap();
+    a.set_pnp_delivery_delay(Duration::from_secs(3600));
+    emu.add_phone_user(PhoneUser::with_line("+819077778888")).unwrap();
+    client(a)
+        .push_messages_by_phone(request("+819077778888"))
+        .delivery_tag("slow-channel-a-000001")
+        .await
+        .unwrap();
+    client(&emu.default_channel())
+        .push_messages_by_phone(request("+819077778888"))
+        .delivery_tag("fast-default-channel-1")
+        .await
+        .unwrap();
+    // The default channel kept no delay: its webhook comes although pushed second; A's
+    // waits for the hour A was given.
+    let (body, _, _) = tokio::time::timeout(Duration::from_secs(5), seen.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(v["events"][0]["delivery"]["data"], "fast-default-channel-1");
+    assert_eq!((emu.pnp_webhooks_sent(), a.pnp_webhooks_sent()), (1, 0));
+    assert_eq!((emu.pnp_deliveries().len(), a.pnp_deliveries().len()), (1, 1));
+}
+
+#[tokio::test]
+async fn a_bad_number_for_a_channel_names_the_field() {
+    let (emu, _) = start(EmulatorConfig::new().channels(1)).await;
+    let err = emu.channels()[0]
+        .add_phone_user(PhoneUser::with_line("090-1234-5678"))
+        .unwrap_err();
+    let shown = format!("{err} {err:?}");
+    assert!(shown.contains("e164") && !shown.contains("1234"), "{shown}");
 }

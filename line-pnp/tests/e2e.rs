@@ -310,3 +310,32 @@ async fn a_server_error_waits_for_the_deadline_then_sends_the_sms() {
         (NoticeState::SmsSent, Some(FallbackReason::NoDeliveryInTime))
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_second_channel_only_that_channels_numbers_are_reached() {
+    // The notifier sends with an added channel's token; its receiver checks that channel's
+    // secret. A number registered with the default channel only is unknown to it.
+    let mut h = Harness::start_on_added_channel(memory()).await;
+    let to = h.phone(PhoneUser::with_line("+819011110011"), "090-1111-0011");
+    h.emu.add_phone_user(PhoneUser::with_line("+819011110012")).unwrap();
+    let default_only = line_pnp::PhoneNumber::parse("090-1111-0012").unwrap();
+
+    h.notifier.send(notice("order-11", &to)).await.unwrap();
+    match h.next_delivery().await {
+        DeliveryMatch::Delivered(r) => assert_eq!(r.tag.reference(), Some("order-11")),
+        other => panic!("{other:?}"),
+    }
+    let record = h.notifier.send(notice("order-12", &default_only)).await.unwrap();
+    assert_eq!(record.state, NoticeState::SmsSent);
+    assert_eq!(record.fallback, Some(FallbackReason::LineCannotDeliver));
+
+    let delivered = h.channel.pnp_deliveries();
+    assert_eq!(delivered.len(), 1);
+    assert_eq!(delivered[0].delivery_tag.as_deref(), Some("line-pnp-notice:order-11"));
+    assert_eq!(h.channel.pnp_refused(), 1);
+    assert!(h.emu.pnp_deliveries().is_empty());
+    assert_eq!((h.emu.pnp_refused(), h.emu.pnp_webhooks_sent()), (0, 0));
+    assert_eq!(h.sms.sent().len(), 1);
+    assert_eq!(h.channel.calls("pushMessagesByPhone"), 2);
+    assert_eq!(h.emu.default_channel().calls("pushMessagesByPhone"), 0);
+}

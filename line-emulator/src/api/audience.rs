@@ -11,7 +11,6 @@ use line_core::model::{
     GetAudienceDataResponse,
 };
 
-use super::int_param;
 use crate::error::LineError;
 use crate::handler::{Answer, AnswerBody, Ctx, Reply};
 use crate::state::AudienceGroup;
@@ -198,4 +197,11 @@ pub(crate) fn delete(ctx: &Ctx) -> Reply {
         return Err(LineError::bad_request("audience group not found"));
     }
     Ok(Answer::ok())
+}
+
+/// Parses a positive integer path or query value, naming it on failure.
+fn int_param(name: &str, value: &str) -> Result<i64, LineError> {
+    value
+        .parse::<i64>()
+        .map_err(|_| LineError::property(name, format!("must be an integer, got {value:?}")))
 }

@@ -1,16 +1,29 @@
-//! LINE's endpoints, one module per area.
+//! LINE's endpoints, one module per area. They build on [`crate::handler`] (the request, the
+//! answer, the channel) and the state modules below it; `server` routes to them, and none of
+//! them imports `server`.
 
 mod audience;
 mod message;
 mod misc;
+pub(crate) mod oauth;
+mod pnp;
 mod profile;
 mod richmenu;
+
+use std::sync::Arc;
 
 use crate::error::LineError;
 use crate::handler::{Ctx, Reply, Shared};
 
-/// Runs the handler of `ctx.op`.
-pub(crate) fn dispatch(shared: &Shared, ctx: &Ctx) -> Reply {
+/// Runs the handler of `ctx.op`: the token endpoints, the PNP endpoints, then the
+/// Messaging API's (after the channel's due jobs have run).
+pub(crate) fn dispatch(shared: &Arc<Shared>, ctx: &Ctx) -> Reply {
+    if let Some(reply) = oauth::dispatch(shared, ctx) {
+        return reply;
+    }
+    if let Some(reply) = pnp::dispatch(shared, ctx) {
+        return reply;
+    }
     ctx.lock().settle(ctx.now);
     match ctx.op.id {
         "replyMessage" => message::reply(shared, ctx),
@@ -65,11 +78,4 @@ pub(crate) fn dispatch(shared: &Shared, ctx: &Ctx) -> Reply {
             "Not found (the emulator does not implement {other})"
         ))),
     }
-}
-
-/// Parses a positive integer path or query value, naming it on failure.
-pub(crate) fn int_param(name: &str, value: &str) -> Result<i64, LineError> {
-    value
-        .parse::<i64>()
-        .map_err(|_| LineError::property(name, format!("must be an integer, got {value:?}")))
 }

@@ -4,18 +4,24 @@
 use line_core::client::Client;
 use line_core::ratelimit::RateLimiter;
 use line_core::retry::RetryPolicy;
-use line_emulator::{Emulator, EmulatorConfig};
+use line_emulator::{ChannelHandle, Emulator, EmulatorConfig};
 
-/// An emulator with `config` and a client without retries or client-side limits.
+/// An emulator with `config` and a client of its default channel without retries or
+/// client-side limits.
 pub async fn start(config: EmulatorConfig) -> (Emulator, Client) {
     let emu = Emulator::start_with(config).await.expect("emulator starts");
-    let client = emu
+    let client = client(&emu.default_channel());
+    (emu, client)
+}
+
+/// A client of `channel` without retries or client-side limits.
+pub fn client(channel: &ChannelHandle) -> Client {
+    channel
         .client_builder()
         .retry_policy(RetryPolicy::none())
         .rate_limiter(RateLimiter::disabled())
         .build()
-        .expect("client builds");
-    (emu, client)
+        .expect("client builds")
 }
 
 /// The `ApiError` of a failed call.

@@ -14,7 +14,7 @@ use axum::Router;
 use line_core::clock::ManualClock;
 use line_core::model::TextMessage;
 use line_core::webhook::WebhookVerifier;
-use line_emulator::{Emulator, EmulatorConfig, PhoneUser};
+use line_emulator::{ChannelHandle, Emulator, EmulatorConfig, PhoneUser};
 use line_pnp::testing::RecordingSms;
 use line_pnp::{DeliveryMatch, DeliveryTag, FallbackPolicy, Notice, NoticeStore, Notifier, PhoneNumber};
 use tokio::sync::mpsc;
@@ -53,6 +53,9 @@ pub const WAIT: Duration = Duration::from_secs(600);
 
 pub struct Harness {
     pub emu: Emulator,
+    /// The channel the notifier sends with and the receiver verifies for (the default
+    /// channel, or an added one with [`Harness::start_on_added_channel`]).
+    pub channel: ChannelHandle,
     pub notifier: Notifier,
     pub sms: Arc<RecordingSms>,
     pub clock: ManualClock,
@@ -61,15 +64,28 @@ pub struct Harness {
 
 impl Harness {
     pub async fn start(store: Arc<dyn NoticeStore>) -> Self {
+        Self::start_with(store, false).await
+    }
+
+    /// The harness on a channel added besides the default one: its client, its secret.
+    pub async fn start_on_added_channel(store: Arc<dyn NoticeStore>) -> Self {
+        Self::start_with(store, true).await
+    }
+
+    async fn start_with(store: Arc<dyn NoticeStore>, added: bool) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}/callback", listener.local_addr().unwrap());
-        let emu = Emulator::start_with(EmulatorConfig::new().webhook_url(url))
+        let emu = Emulator::start_with(EmulatorConfig::new().webhook_url(url).channels(usize::from(added)))
             .await
             .unwrap();
+        let channel = match emu.channels().first() {
+            Some(added) => added.clone(),
+            None => emu.default_channel(),
+        };
         let (tx, seen) = mpsc::unbounded_channel();
         let cell = Arc::new(OnceLock::new());
         let receiver = Receiver {
-            verifier: Arc::new(WebhookVerifier::new(emu.channel_secret())),
+            verifier: Arc::new(WebhookVerifier::new(channel.channel_secret())),
             notifier: Arc::clone(&cell),
             seen: tx,
         };
@@ -79,12 +95,13 @@ impl Harness {
         });
         let clock = ManualClock::new("2026-12-06T09:00:00Z".parse().unwrap());
         let sms = Arc::new(RecordingSms::new());
-        let notifier = Notifier::new(emu.client_builder().build().unwrap(), store, sms.clone())
+        let notifier = Notifier::new(channel.client_builder().build().unwrap(), store, sms.clone())
             .policy(FallbackPolicy::waiting(WAIT))
             .clock(Arc::new(clock.clone()));
         let _ = cell.set(notifier.clone());
         Self {
             emu,
+            channel,
             notifier,
             sms,
             clock,
@@ -92,9 +109,9 @@ impl Harness {
         }
     }
 
-    /// Registers `number` (E.164) with the emulator as `user` and gives its parsed form.
+    /// Registers `number` (E.164) with the harness's channel as `user` and gives its parsed form.
     pub fn phone(&self, user: PhoneUser, number: &str) -> PhoneNumber {
-        self.emu.add_phone_user(user).unwrap();
+        self.channel.add_phone_user(user).unwrap();
         PhoneNumber::parse(number).unwrap()
     }
 
