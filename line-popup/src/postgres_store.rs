@@ -155,14 +155,18 @@ static RESERVE_FUNCTION_V4: LazyLock<String> = LazyLock::new(|| {
 const LOCK_V2: &str = "  INSERT INTO {p}popup_visitor AS v (visitor) VALUES (p_visitor)
     ON CONFLICT (visitor) DO UPDATE SET visitor = EXCLUDED.visitor
     RETURNING v.day, v.day_count INTO v_day, v_day_count;";
-const LOCK_V4: &str = "  -- The lock writes nothing; a new visitor's row is inserted first (a concurrent
-  -- insert of the same visitor is waited for, then its row is locked).
+const LOCK_V4: &str = "  -- The lock writes nothing. A new visitor's row is inserted (and stays locked by
+  -- this transaction until its commit); if another transaction inserted it first, that
+  -- one is waited for and the row then locked.
   SELECT v.day, v.day_count INTO v_day, v_day_count
     FROM {p}popup_visitor v WHERE v.visitor = p_visitor FOR UPDATE;
   IF NOT FOUND THEN
-    INSERT INTO {p}popup_visitor (visitor) VALUES (p_visitor) ON CONFLICT (visitor) DO NOTHING;
-    SELECT v.day, v.day_count INTO STRICT v_day, v_day_count
-      FROM {p}popup_visitor v WHERE v.visitor = p_visitor FOR UPDATE;
+    INSERT INTO {p}popup_visitor (visitor) VALUES (p_visitor) ON CONFLICT (visitor) DO NOTHING
+      RETURNING day, day_count INTO v_day, v_day_count;
+    IF NOT FOUND THEN
+      SELECT v.day, v.day_count INTO STRICT v_day, v_day_count
+        FROM {p}popup_visitor v WHERE v.visitor = p_visitor FOR UPDATE;
+    END IF;
   END IF;";
 
 /// The session write of [`RESERVE_FUNCTION`] and of [`RESERVE_FUNCTION_V4`]: the latter
