@@ -21,10 +21,28 @@
 //! whereas each statement of a (volatile) function takes a fresh one.
 //!
 //! `record` and `count_new_friend` are one statement each (data-modifying `WITH`
-//! clauses), `bind` one `INSERT … SELECT … WHERE EXISTS`. Expired sessions, tokens and
-//! bindings are invisible at once and deleted in batches (through indexes on expiry,
-//! `FOR UPDATE SKIP LOCKED`) every 256 reservations of a process, or by
-//! [`purge_expired`](PgStore::purge_expired).
+//! clauses), `bind` one `INSERT … SELECT … WHERE EXISTS`.
+//!
+//! # Expired rows
+//!
+//! Expired sessions, tokens and bindings are invisible at once, and deleted in batches
+//! (at most 512 rows of each table, found through an index, `FOR UPDATE SKIP LOCKED`)
+//! off the reservations' path: the store owns a background task, spawned on the Tokio
+//! runtime that built it, which every 256 reservations of the process deletes one batch
+//! of what expired by the time of the reservation that woke it. So no reservation waits
+//! for a batch (the one that triggered it used to run its three `DELETE`s first), and a
+//! purge that fails is logged with `tracing` and tried again at the next wake rather
+//! than failing a reservation that was made. Wakes that come while a batch runs are
+//! merged into one; the task ends when the last clone of the store is dropped.
+//! [`purge_expired`](PgStore::purge_expired) deletes without a batch limit, for a host
+//! that prefers to purge on its own schedule (a process that reserves little, say).
+//!
+//! A session's row is found for deletion through a coarse expiry (`purge_after`, its
+//! expiry rounded up to the hour, and moved only when the session outlives it), not the
+//! exact one: a showing that extends a session then leaves every indexed column as it
+//! was, so PostgreSQL updates the row in place (a HOT update) instead of adding index
+//! entries on every showing. A session is deleted at most an hour after it expired, and
+//! is invisible from its expiry on as before.
 //!
 //! # Asynchronous commit (opt-in)
 //!
@@ -47,12 +65,14 @@
 //! operation (`PgStore::reserve`), and the engine shows no popup (decisions fail closed).
 
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock};
 
 use async_trait::async_trait;
 use jiff::Timestamp;
 use line_core::store::postgres::{BoxError, PgPool};
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
 use tokio_postgres::types::ToSql;
 
 /// A statement parameter.
@@ -88,7 +108,85 @@ CREATE INDEX {p}popup_friend_event_day ON {p}popup_friend_event (day);
 
 /// The migrations of component `popup`, in order; `{p}` is the table prefix. Never edit one
 /// that shipped: add a new one.
-static MIGRATIONS: LazyLock<[&'static str; 3]> = LazyLock::new(|| [TABLES, RESERVE_FUNCTION, SHARDED_STATS.as_str()]);
+static MIGRATIONS: LazyLock<[&'static str; 4]> = LazyLock::new(|| {
+    [
+        TABLES,
+        RESERVE_FUNCTION,
+        SHARDED_STATS.as_str(),
+        SESSION_PURGE_AND_LOCK.as_str(),
+    ]
+});
+
+/// Migration 4: the session table gets `purge_after` (a coarse expiry, indexed in place
+/// of the exact one, so that extending a session is a HOT update), and the reservation
+/// function locks the visitor's row without writing a version of it that changes
+/// nothing.
+///
+/// Before, every showing wrote two versions of the visitor's row (the locking upsert,
+/// `SET visitor = EXCLUDED.visitor`, then the day's count) and a session row whose
+/// indexed expiry had changed, so none of the session updates stayed on its page (0 %
+/// HOT in `pg_stat_user_tables`) and each added two index entries. Existing sessions
+/// get `purge_after = expires_ms`, which keeps the rule `purge_after >= expires_ms`
+/// that the purge relies on.
+static SESSION_PURGE_AND_LOCK: LazyLock<String> =
+    LazyLock::new(|| format!("{SESSION_PURGE_TABLES}{}", &*RESERVE_FUNCTION_V4));
+
+/// The table changes of [`SESSION_PURGE_AND_LOCK`].
+const SESSION_PURGE_TABLES: &str = "
+ALTER TABLE {p}popup_session ADD COLUMN purge_after BIGINT NOT NULL DEFAULT 0;
+UPDATE {p}popup_session SET purge_after = expires_ms;
+ALTER TABLE {p}popup_session ALTER COLUMN purge_after DROP DEFAULT;
+DROP INDEX {p}popup_session_expiry;
+CREATE INDEX {p}popup_session_purge ON {p}popup_session (purge_after);
+ALTER TABLE {p}popup_session SET (fillfactor = 80);
+";
+
+/// The reservation function of migration 4: migration 3's with the visitor's row locked
+/// by `SELECT … FOR UPDATE` (a new visitor's row inserted first) and the session's
+/// `purge_after` written.
+static RESERVE_FUNCTION_V4: LazyLock<String> = LazyLock::new(|| {
+    RESERVE_FUNCTION
+        .replacen(STAT_WRITE_V2, STAT_WRITE_V3, 1)
+        .replacen(LOCK_V2, LOCK_V4, 1)
+        .replacen(SESSION_WRITE_V2, SESSION_WRITE_V4, 1)
+});
+
+/// The visitor's lock in [`RESERVE_FUNCTION`] and in [`RESERVE_FUNCTION_V4`].
+const LOCK_V2: &str = "  INSERT INTO {p}popup_visitor AS v (visitor) VALUES (p_visitor)
+    ON CONFLICT (visitor) DO UPDATE SET visitor = EXCLUDED.visitor
+    RETURNING v.day, v.day_count INTO v_day, v_day_count;";
+const LOCK_V4: &str = "  -- The lock writes nothing. A new visitor's row is inserted (and stays locked by
+  -- this transaction until its commit); if another transaction inserted it first, that
+  -- one is waited for and the row then locked.
+  SELECT v.day, v.day_count INTO v_day, v_day_count
+    FROM {p}popup_visitor v WHERE v.visitor = p_visitor FOR UPDATE;
+  IF NOT FOUND THEN
+    INSERT INTO {p}popup_visitor (visitor) VALUES (p_visitor) ON CONFLICT (visitor) DO NOTHING
+      RETURNING day, day_count INTO v_day, v_day_count;
+    IF NOT FOUND THEN
+      SELECT v.day, v.day_count INTO STRICT v_day, v_day_count
+        FROM {p}popup_visitor v WHERE v.visitor = p_visitor FOR UPDATE;
+    END IF;
+  END IF;";
+
+/// The session write of [`RESERVE_FUNCTION`] and of [`RESERVE_FUNCTION_V4`]: the latter
+/// keeps `purge_after` unless the session now outlives it, then moves it to the end of
+/// the hour of the new expiry (saturated).
+const SESSION_WRITE_V2: &str = "      INSERT INTO {p}popup_session AS s (visitor, campaign, session, count, expires_ms)
+        VALUES (p_visitor, p_campaigns[i], p_session, 1, p_session_exp)
+        ON CONFLICT (visitor, campaign, session) DO UPDATE SET
+          count = CASE WHEN s.expires_ms > p_now THEN s.count + 1 ELSE 1 END,
+          expires_ms = EXCLUDED.expires_ms;";
+const SESSION_WRITE_V4: &str =
+    "      INSERT INTO {p}popup_session AS s (visitor, campaign, session, count, expires_ms, purge_after)
+        VALUES (p_visitor, p_campaigns[i], p_session, 1, p_session_exp,
+          CASE WHEN p_session_exp > 9223372036851175807 THEN 9223372036854775807
+               ELSE (p_session_exp / 3600000 + 1) * 3600000 END)
+        ON CONFLICT (visitor, campaign, session) DO UPDATE SET
+          count = CASE WHEN s.expires_ms > p_now THEN s.count + 1 ELSE 1 END,
+          expires_ms = EXCLUDED.expires_ms,
+          purge_after = CASE WHEN s.purge_after >= EXCLUDED.expires_ms THEN s.purge_after
+                             ELSE EXCLUDED.purge_after END;";
 
 /// Migration 3: the report counters are spread over 16 rows per (day,
 /// campaign, variant, kind), one chosen by the server process that writes
@@ -301,10 +399,17 @@ impl Sql {
                       WHERE day = ANY($1) GROUP BY day, campaign, variant, kind",
             ),
             new_friends: e("SELECT day, count FROM {p}popup_new_friend WHERE day = ANY($1)"),
-            purge: ["popup_session", "popup_token", "popup_binding"].map(|t| {
+            // A session is found through `purge_after` (never before its expiry), the
+            // others through their exact expiry.
+            purge: [
+                ("popup_session", "purge_after"),
+                ("popup_token", "expires_ms"),
+                ("popup_binding", "expires_ms"),
+            ]
+            .map(|(t, key)| {
                 e(&format!(
                     "DELETE FROM {{p}}{t} WHERE ctid IN (SELECT ctid FROM {{p}}{t} \
-                     WHERE expires_ms <= $1 ORDER BY expires_ms LIMIT $2 FOR UPDATE SKIP LOCKED)"
+                     WHERE {key} <= $1 AND expires_ms <= $1 ORDER BY {key} LIMIT $2 FOR UPDATE SKIP LOCKED)"
                 ))
             }),
             purge_events: e(
@@ -322,6 +427,51 @@ pub struct PgStore {
     sql: Arc<Sql>,
     calls: Arc<AtomicU64>,
     async_commit: bool,
+    purge_wake: Arc<PurgeWake>,
+    _purge_task: Arc<PurgeTask>,
+}
+
+/// How the store wakes its background purge (see the [module docs](self#expired-rows)).
+struct PurgeWake {
+    /// The time (milliseconds) of the reservation that woke the task last.
+    now_ms: AtomicI64,
+    wake: Notify,
+}
+
+/// The background purge task, aborted when the last clone of the store drops this.
+/// (`None` if the store was built outside a Tokio runtime: then only
+/// [`PgStore::purge_expired`] purges.)
+struct PurgeTask(Option<JoinHandle<()>>);
+
+impl Drop for PurgeTask {
+    fn drop(&mut self) {
+        if let Some(task) = &self.0 {
+            task.abort();
+        }
+    }
+}
+
+/// Deletes at most `limit` rows of each expiring table that expired at `now`.
+async fn purge(pool: &PgPool, sql: &Sql, now: i64, limit: i64) -> Result<u64, BoxError> {
+    let conn = pool.get().await?;
+    let c = conn.client();
+    let mut n = 0;
+    for p in &sql.purge {
+        let stmt = c.prepare_cached(p).await?;
+        n += c.execute(&stmt, &[&now, &limit]).await?;
+    }
+    Ok(n)
+}
+
+/// The background purge: one batch per wake (wakes during a batch are merged).
+async fn purge_in_background(pool: PgPool, sql: Arc<Sql>, wake: Arc<PurgeWake>) {
+    loop {
+        wake.wake.notified().await;
+        let now = wake.now_ms.load(Ordering::Acquire);
+        if let Err(e) = purge(&pool, &sql, now, PURGE_BATCH).await {
+            tracing::warn!(error = %e, "PgStore: deleting expired popup rows failed; tried again at the next wake");
+        }
+    }
 }
 
 impl fmt::Debug for PgStore {
@@ -360,11 +510,21 @@ impl PgStore {
                 line_core::ErrorKind::Config { reason, .. } => Error::config("prefix", reason.clone()),
                 _ => Error::store("PgStore::migrate", e),
             })?;
+        let sql = Arc::new(Sql::new(prefix));
+        let purge_wake = Arc::new(PurgeWake {
+            now_ms: AtomicI64::new(0),
+            wake: Notify::new(),
+        });
+        let task = tokio::runtime::Handle::try_current()
+            .ok()
+            .map(|rt| rt.spawn(purge_in_background(pool.clone(), sql.clone(), purge_wake.clone())));
         Ok(Self {
             pool: pool.clone(),
-            sql: Arc::new(Sql::new(prefix)),
+            sql,
             calls: Arc::new(AtomicU64::new(0)),
             async_commit: false,
+            purge_wake,
+            _purge_task: Arc::new(PurgeTask(task)),
         })
     }
 
@@ -382,22 +542,14 @@ impl PgStore {
         self
     }
 
-    /// Deletes sessions, tokens and bindings that expired at `now`; returns how many rows.
+    /// Deletes the tokens and bindings that expired at `now`, and the expired sessions
+    /// whose `purge_after` (their expiry rounded up to the hour) has passed (see the
+    /// [module docs](self#expired-rows)); returns how many rows. The store also purges
+    /// in batches on its own, in the background.
     pub async fn purge_expired(&self, now: Timestamp) -> Result<u64, Error> {
-        self.purge(now.as_millisecond(), i64::MAX)
+        purge(&self.pool, &self.sql, now.as_millisecond(), i64::MAX)
             .await
             .map_err(err("PgStore::purge_expired"))
-    }
-
-    async fn purge(&self, now: i64, limit: i64) -> Result<u64, BoxError> {
-        let conn = self.pool.get().await?;
-        let c = conn.client();
-        let mut n = 0;
-        for p in &self.sql.purge {
-            let stmt = c.prepare_cached(p).await?;
-            n += c.execute(&stmt, &[&now, &limit]).await?;
-        }
-        Ok(n)
     }
 
     /// One reservation: one call of the `popup_reserve` function (one round trip, one
@@ -479,9 +631,9 @@ impl PopupStore for PgStore {
         let r = OwnedReserve::new(req)?;
         let out = self.reserve_once(&r).await.map_err(err("PgStore::reserve"))?;
         if self.calls.fetch_add(1, Ordering::Relaxed) % PURGE_EVERY == PURGE_EVERY - 1 {
-            self.purge(r.now_ms, PURGE_BATCH)
-                .await
-                .map_err(err("PgStore::purge_expired"))?;
+            // The batch runs in the store's background task, not on this call's path.
+            self.purge_wake.now_ms.store(r.now_ms, Ordering::Release);
+            self.purge_wake.wake.notify_one();
         }
         Ok(out)
     }
@@ -602,6 +754,8 @@ impl PopupStore for PgStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::Candidate;
+    use crate::Caps;
     use line_core::testing::store::{fresh_prefix, pg_drop_prefix, pg_pool};
 
     #[test]
@@ -611,13 +765,165 @@ mod tests {
         assert!(!SHARDED_STATS.contains(STAT_WRITE_V2));
     }
 
+    #[test]
+    fn migration_4_replaces_the_lock_and_the_session_write() {
+        for (old, new) in [
+            (STAT_WRITE_V2, STAT_WRITE_V3),
+            (LOCK_V2, LOCK_V4),
+            (SESSION_WRITE_V2, SESSION_WRITE_V4),
+        ] {
+            assert!(RESERVE_FUNCTION.contains(old));
+            assert!(!SESSION_PURGE_AND_LOCK.contains(old));
+            assert!(SESSION_PURGE_AND_LOCK.contains(new));
+        }
+    }
+
+    fn request<'a>(
+        visitor: &'a str,
+        session: &'a str,
+        now_ms: i64,
+        candidates: &'a [Candidate<'a>],
+        token: &'a str,
+        ttl_secs: u64,
+    ) -> ReserveRequest<'a> {
+        ReserveRequest {
+            visitor,
+            session,
+            now: Timestamp::from_millisecond(now_ms).unwrap(),
+            day: "2026-05-01",
+            max_per_day: None,
+            session_ttl_secs: ttl_secs,
+            candidates,
+            token,
+            token_ttl_secs: ttl_secs,
+        }
+    }
+
+    fn token(i: u64) -> String {
+        format!("{i:032x}")
+    }
+
+    async fn count(pool: &PgPool, sql: &str) -> i64 {
+        let conn = pool.get().await.unwrap();
+        conn.client().query_one(sql, &[]).await.unwrap().get(0)
+    }
+
+    /// Sessions written at version 3 keep counting after migration 4, and the purge
+    /// deletes the expired one through `purge_after`, not the live one.
+    #[tokio::test]
+    async fn sessions_survive_the_upgrade_to_purge_after() {
+        let Some(pool) = pg_pool().await else { return };
+        let prefix = fresh_prefix("popup_upgrade4");
+        let all: &'static [&'static str; 4] = &MIGRATIONS;
+        pool.migrate("PgStore", &prefix, "popup", &all[..3]).await.unwrap();
+        {
+            let conn = pool.get().await.unwrap();
+            let sql = format!(
+                "INSERT INTO {prefix}popup_session (visitor, campaign, session, count, expires_ms) \
+                 VALUES ('v', 'c', 's-live', 1, 10000), ('v', 'c', 's-old', 1, 1000)"
+            );
+            conn.client().execute(&sql, &[]).await.unwrap();
+        }
+        let store = PgStore::with_prefix(&pool, &prefix).await.unwrap();
+        let caps = Caps::none().with_per_session(2);
+        let candidates = [Candidate::new("c", "a", &caps)];
+        // At 5 s the live session has one showing of two: one more, then the cap.
+        let (t1, t2) = (token(1), token(2));
+        let first = store.reserve(&request("v", "s-live", 5000, &candidates, &t1, 60)).await;
+        assert!(
+            matches!(first, Ok(ReserveOutcome::Reserved { index: 0, .. })),
+            "{first:?}"
+        );
+        let second = store.reserve(&request("v", "s-live", 5001, &candidates, &t2, 60)).await;
+        assert_eq!(second.unwrap(), ReserveOutcome::Blocked(vec![CapKind::Session]));
+        // The showing moved the live session's expiry to 65 s, and `purge_after` to the
+        // end of that hour.
+        let purge_after = count(
+            &pool,
+            &format!("SELECT purge_after FROM {prefix}popup_session WHERE session = 's-live'"),
+        )
+        .await;
+        assert_eq!(purge_after, 3_600_000);
+        // Only the session that expired at 1 s goes.
+        let at = Timestamp::from_millisecond(5002).unwrap();
+        assert_eq!(store.purge_expired(at).await.unwrap(), 1);
+        let left = count(
+            &pool,
+            &format!("SELECT count(*) FROM {prefix}popup_session WHERE session = 's-live'"),
+        )
+        .await;
+        assert_eq!(left, 1);
+        assert_eq!(
+            count(&pool, &format!("SELECT count(*) FROM {prefix}popup_session")).await,
+            1
+        );
+        drop(store);
+        pg_drop_prefix(&pool, &prefix).await;
+    }
+
+    /// Every `PURGE_EVERY` reservations wake the store's background task, which deletes
+    /// what expired at the time of the reservation that woke it; dropping the last clone
+    /// of the store ends the task.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn expired_rows_are_purged_in_the_background_until_the_store_is_dropped() {
+        let Some(pool) = pg_pool().await else { return };
+        let prefix = fresh_prefix("popup_bgpurge");
+        let store = PgStore::with_prefix(&pool, &prefix).await.unwrap();
+        let caps = Caps::none();
+        let candidates = [Candidate::new("c", "a", &caps)];
+        // A showing whose session and token expire after 1 s, then two hours later
+        // enough showings of other visitors to wake the purge once.
+        let t0 = token(0);
+        store
+            .reserve(&request("old", "s", 0, &candidates, &t0, 1))
+            .await
+            .unwrap();
+        for i in 1..PURGE_EVERY {
+            let (visitor, t) = (format!("v{i}"), token(i));
+            store
+                .reserve(&request(&visitor, "s", 7_200_000, &candidates, &t, 3600))
+                .await
+                .unwrap();
+        }
+        let old = format!(
+            "SELECT (SELECT count(*) FROM {prefix}popup_session WHERE visitor = 'old') \
+                  + (SELECT count(*) FROM {prefix}popup_token WHERE visitor = 'old')"
+        );
+        let start = std::time::Instant::now();
+        while count(&pool, &old).await > 0 {
+            assert!(
+                start.elapsed() < std::time::Duration::from_secs(20),
+                "the expired rows were not purged"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        let live = count(&pool, &format!("SELECT count(*) FROM {prefix}popup_token")).await;
+        assert_eq!(live, i64::try_from(PURGE_EVERY - 1).unwrap());
+        // The task holds the wake until it ends: with a clone left it runs on.
+        let wake = Arc::downgrade(&store.purge_wake);
+        let clone = store.clone();
+        drop(store);
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        assert!(wake.upgrade().is_some());
+        drop(clone);
+        let start = std::time::Instant::now();
+        while wake.upgrade().is_some() {
+            assert!(
+                start.elapsed() < std::time::Duration::from_secs(5),
+                "the purge task outlived the store"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        pg_drop_prefix(&pool, &prefix).await;
+    }
+
     /// A database made by the two first migrations (one counter row) keeps its counts
     /// through migration 3, and the store sums the shards it reads.
     #[tokio::test]
     async fn counters_survive_the_upgrade_to_shards() {
         let Some(pool) = pg_pool().await else { return };
         let prefix = fresh_prefix("popup_upgrade");
-        let all: &'static [&'static str; 3] = &MIGRATIONS;
+        let all: &'static [&'static str; 4] = &MIGRATIONS;
         pool.migrate("PgStore", &prefix, "popup", &all[..2]).await.unwrap();
         let insert = |shard: Option<i32>, n: i64| {
             let (pool, prefix) = (pool.clone(), prefix.clone());
