@@ -11,6 +11,7 @@ pub mod insight;
 pub mod json;
 pub mod memory;
 pub mod model;
+mod packed;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 pub mod profiles;
