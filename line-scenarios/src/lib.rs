@@ -3,6 +3,8 @@
 
 pub mod budget;
 pub mod builder;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod codec;
 pub mod engine;
 pub mod error;
 #[cfg(feature = "graphile")]
