@@ -115,21 +115,20 @@ impl PrivateKey {
     /// console gives when it issues an assertion signing key. The error never
     /// quotes the key.
     pub fn from_jwk(jwk: &str) -> Result<Self, Error> {
-        let bad = || {
-            Error::invalid(
-                "account",
-                "token.private_key",
-                "not an RSA private key as a JWK (kty RSA with n, e, d, p, q, dp, dq, qi in base64url)",
-            )
-        };
-        let map: serde_json::Map<String, serde_json::Value> = serde_json::from_str(jwk).map_err(|_| bad())?;
-        if map.get("kty").and_then(|v| v.as_str()) != Some("RSA") {
+        let members: Jwk = serde_json::from_str(jwk).map_err(|_| Jwk::bad())?;
+        Self::from_jwk_members(&members)
+    }
+
+    /// A key from the members of its JWK (read from text, or inline in a registry entry).
+    pub(crate) fn from_jwk_members(jwk: &Jwk) -> Result<Self, Error> {
+        let bad = Jwk::bad;
+        if jwk.kty.as_deref() != Some("RSA") {
             return Err(bad());
         }
         let mut ints = Vec::with_capacity(9);
         ints.push(vec![0u8]); // version 0: two primes
-        for name in ["n", "e", "d", "p", "q", "dp", "dq", "qi"] {
-            let text = map.get(name).and_then(|v| v.as_str()).ok_or_else(bad)?;
+        for member in [&jwk.n, &jwk.e, &jwk.d, &jwk.p, &jwk.q, &jwk.dp, &jwk.dq, &jwk.qi] {
+            let text = member.as_deref().ok_or_else(bad)?;
             let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
                 .decode(text.trim_end_matches('='))
                 .map_err(|_| bad())?;
@@ -454,7 +453,7 @@ fn default_tz() -> String {
 #[serde(untagged)]
 pub(crate) enum KeyText {
     Text(String),
-    Jwk(serde_json::Map<String, serde_json::Value>),
+    Jwk(Box<Jwk>),
 }
 
 impl fmt::Debug for KeyText {
@@ -463,12 +462,38 @@ impl fmt::Debug for KeyText {
     }
 }
 
-impl KeyText {
-    fn into_text(self) -> String {
-        match self {
-            Self::Text(s) => s,
-            Self::Jwk(m) => serde_json::Value::Object(m).to_string(),
-        }
+/// The members of an RSA private key as a JSON Web Key that [`PrivateKey::from_jwk`] reads
+/// (base64url); other members are ignored. Checked there, not here, so that a missing member
+/// gets the JWK error. No `Debug`: never printed.
+#[derive(Deserialize, Serialize)]
+pub(crate) struct Jwk {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    kty: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    n: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    e: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    d: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    p: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    q: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    dp: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    dq: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    qi: Option<String>,
+}
+
+impl Jwk {
+    fn bad() -> Error {
+        Error::invalid(
+            "account",
+            "token.private_key",
+            "not an RSA private key as a JWK (kty RSA with n, e, d, p, q, dp, dq, qi in base64url)",
+        )
     }
 }
 
@@ -525,14 +550,15 @@ impl Entry {
                 private_key_file,
                 token_lifetime_secs,
             } => {
-                let text = match (private_key, private_key_file) {
-                    (Some(k), None) => k.into_text(),
+                let private_key = match (private_key, private_key_file) {
+                    (Some(KeyText::Text(text)), None) => PrivateKey::parse(&text)?,
+                    (Some(KeyText::Jwk(jwk)), None) => PrivateKey::from_jwk_members(&jwk)?,
                     (None, Some(file)) => {
                         let path = match base {
                             Some(b) => b.join(&file),
                             None => std::path::PathBuf::from(&file),
                         };
-                        std::fs::read_to_string(&path).map_err(|e| {
+                        let text = std::fs::read_to_string(&path).map_err(|e| {
                             Error::with_source(
                                 crate::ErrorKind::InvalidAccount {
                                     entry: "account".into(),
@@ -541,7 +567,8 @@ impl Entry {
                                 },
                                 e,
                             )
-                        })?
+                        })?;
+                        PrivateKey::parse(&text)?
                     }
                     _ => {
                         return Err(Error::invalid(
@@ -553,7 +580,7 @@ impl Entry {
                 };
                 TokenConfig::V21 {
                     kid,
-                    private_key: PrivateKey::parse(&text)?,
+                    private_key,
                     lifetime: token_lifetime_secs.map_or(MAX_V21_TOKEN_LIFETIME, Duration::from_secs),
                 }
             }

@@ -416,5 +416,13 @@ async fn a_private_key_given_as_a_jwk_issues_tokens() {
         let out = format!("{err} {err:?}");
         assert!(matches!(err.kind(), ErrorKind::InvalidAccount { field, .. } if field == "token.private_key"));
         assert!(!out.contains(&d[..20]), "{out}");
+        // The same key inline in a registry file.
+        let mut doc = doc.clone();
+        doc["accounts"][0]["token"]["private_key"] = bad;
+        let err = line_accounts::parse_registry(&serde_json::to_vec(&doc).unwrap(), None).unwrap_err();
+        let out = format!("{err} {err:?}");
+        assert!(matches!(err.kind(), ErrorKind::InvalidAccount { field, .. } if field == "token.private_key"));
+        assert!(out.contains("not an RSA private key as a JWK"), "{out}");
+        assert!(!out.contains(&d[..20]), "{out}");
     }
 }

@@ -70,8 +70,8 @@ use siphasher::sip::SipHasher13;
 
 use crate::budget::{Gate, QuietHours};
 use crate::error::{Error, ErrorKind, Result};
-use crate::memory::{pack, Fast};
 use crate::model::*;
+use crate::packed::{pack, Fast};
 use crate::profiles::{value_text, ProfileStore, RichMenuSwitcher};
 use crate::render::{flex_template, Rendered};
 use crate::sender::{Accepted, SendContext, SendFailure, Sender};
@@ -226,7 +226,7 @@ fn compile(s: &Scenario, account_tz: &TimeZone) -> Result<Compiled> {
     let bad = |message: String| {
         Error::new(ErrorKind::Invalid {
             scenario: s.id.clone(),
-            problems: vec![crate::validate::Problem {
+            problems: vec![crate::error::Problem {
                 step: None,
                 pointer: String::new(),
                 message,
@@ -2026,10 +2026,6 @@ fn applied(e: &Enrollment, change: &Transition) -> Enrollment {
         }
     }
     n
-}
-
-pub(crate) fn props_match(want: &std::collections::BTreeMap<String, crate::model::PropValue>, event: &Event) -> bool {
-    want.iter().all(|(k, v)| event.prop(k).is_some_and(|p| v.matches(p)))
 }
 
 /// Whether a text matches a message trigger: a keyword equals the whole text, or a pattern

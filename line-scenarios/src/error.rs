@@ -27,7 +27,7 @@ pub enum ErrorKind {
         /// The scenario.
         scenario: String,
         /// Each problem, naming the step and pointer.
-        problems: Vec<crate::validate::Problem>,
+        problems: Vec<Problem>,
     },
     /// The engine was given two scenarios with one id, or a scenario it does not know.
     UnknownScenario {
@@ -66,6 +66,29 @@ pub enum ErrorKind {
         /// Why.
         reason: String,
     },
+}
+
+/// One problem found by [`validate`](crate::validate::validate) (re-exported there);
+/// [`ErrorKind::Invalid`] lists them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Problem {
+    /// The step's id, when the problem is in a step.
+    pub step: Option<String>,
+    /// The JSON pointer of the offending value.
+    pub pointer: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let at = if self.pointer.is_empty() { "/" } else { &self.pointer };
+        match &self.step {
+            Some(step) => write!(f, "step `{step}` at {at}: {}", self.message),
+            None => write!(f, "at {at}: {}", self.message),
+        }
+    }
 }
 
 /// The error type of this crate.

@@ -121,11 +121,30 @@ fn strip_position(msg: &str) -> String {
 #[serde(deny_unknown_fields)]
 pub struct Empty {}
 
+/// `Serialize` and `Deserialize` of a model type through its JSON shape, as serde's
+/// `into`/`try_from` attributes would give (here, so that the model names no JSON shape).
+macro_rules! via_shape {
+    ($($ty:ty => $shape:ty),* $(,)?) => {$(
+        impl Serialize for $ty {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+                <$shape>::from(self.clone()).serialize(s)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $ty {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+                <$shape>::deserialize(d)?.try_into().map_err(serde::de::Error::custom)
+            }
+        }
+    )*};
+}
+
+via_shape!(Step => RawStep, Wait => RawWait, Send => RawSend, VarSource => RawVar);
+
 /// The JSON shape of a step: an `id`, exactly one kind key, and `next`.
-#[doc(hidden)]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawStep {
+struct RawStep {
     id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     wait: Option<Wait>,
@@ -148,10 +167,9 @@ pub struct RawStep {
 }
 
 /// The JSON shape of a wait: exactly one of `for`, `until_time`, `until`.
-#[doc(hidden)]
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawWait {
+struct RawWait {
     #[serde(default, rename = "for", skip_serializing_if = "Option::is_none")]
     duration: Option<Window>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -307,10 +325,9 @@ impl From<Step> for RawStep {
 }
 
 /// The JSON shape of a send: `messages` or `flex`, and `quiet_hours`.
-#[doc(hidden)]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawSend {
+struct RawSend {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     messages: Option<Vec<line_core::model::Message>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -353,10 +370,9 @@ impl From<Send> for RawSend {
 }
 
 /// The JSON shape of a variable source: one of `event`, `attribute`, `value`, and `default`.
-#[doc(hidden)]
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawVar {
+struct RawVar {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     event: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

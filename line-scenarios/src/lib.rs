@@ -3,6 +3,8 @@
 
 pub mod budget;
 pub mod builder;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod codec;
 pub mod engine;
 pub mod error;
 #[cfg(feature = "graphile")]
@@ -11,6 +13,7 @@ pub mod insight;
 pub mod json;
 pub mod memory;
 pub mod model;
+mod packed;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 pub mod profiles;

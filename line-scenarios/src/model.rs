@@ -79,6 +79,35 @@ pub enum Trigger {
     At(#[serde(with = "civil_datetime")] DateTime),
 }
 
+/// Longest friend-source code, in bytes (also `sources::MAX_CODE_LEN`).
+pub const MAX_CODE_LEN: usize = 64;
+/// Friend-source codes no source may have: the trigger uses them for "any source" and "no source".
+pub const RESERVED_CODES: [&str; 2] = ["any", "none"];
+
+/// Checks the form of a friend-source code (also `sources::check_code`): 1 to 64 of `a-z`,
+/// `0-9`, `_`, `-`, not `any` or `none`.
+/// Lowercase only, so that a code printed in a QR code or typed from a flyer is one code.
+pub fn check_code(code: &str) -> std::result::Result<(), String> {
+    if code.is_empty() || code.len() > MAX_CODE_LEN {
+        return Err(format!("a source code has 1 to {MAX_CODE_LEN} characters"));
+    }
+    if !code
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+    {
+        return Err(format!(
+            "invalid source code {:?}: use a-z, 0-9, `_` and `-`",
+            code.chars().take(MAX_CODE_LEN).collect::<String>()
+        ));
+    }
+    if RESERVED_CODES.contains(&code) {
+        return Err(format!(
+            "`{code}` is reserved (it means {code} source in a follow trigger)"
+        ));
+    }
+    Ok(())
+}
+
 /// The friend source a [`Trigger::Follow`] asks for. Its JSON form is a string: a source code,
 /// `"any"` or `"none"` (both reserved: no source may have them as its code).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -112,7 +141,7 @@ impl TryFrom<String> for FollowSource {
             "any" => Ok(FollowSource::Any),
             "none" => Ok(FollowSource::NoSource),
             _ => {
-                crate::sources::check_code(&s)?;
+                check_code(&s)?;
                 Ok(FollowSource::Code(s))
             }
         }
@@ -236,8 +265,7 @@ pub enum Reentry {
 }
 
 /// One step of a scenario.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(try_from = "crate::json::RawStep", into = "crate::json::RawStep")]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Step {
     /// The step's identifier, unique in the scenario; targets of `next`, `then`, `else`, splits.
@@ -294,8 +322,7 @@ pub enum StepKind {
 }
 
 /// How long a [`StepKind::Wait`] waits, counted from when the step was reached.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "crate::json::RawWait", into = "crate::json::RawWait")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Wait {
     /// A fixed duration.
@@ -326,8 +353,7 @@ pub enum Condition {
 }
 
 /// A send step.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(try_from = "crate::json::RawSend", into = "crate::json::RawSend")]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Send {
     /// What is sent.
@@ -398,8 +424,7 @@ pub struct FlexContent {
 }
 
 /// Where a template variable's value comes from.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(try_from = "crate::json::RawVar", into = "crate::json::RawVar")]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct VarSource {
     /// Where to read it.
@@ -579,6 +604,12 @@ impl PropValue {
             _ => false,
         }
     }
+}
+
+/// Whether `event` carries every property of `want` (the `where` of an event trigger, a
+/// condition or a goal) with an equal value.
+pub(crate) fn props_match(want: &BTreeMap<String, PropValue>, event: &line_segments::profile::Event) -> bool {
+    want.iter().all(|(k, v)| event.prop(k).is_some_and(|p| v.matches(p)))
 }
 
 impl From<&str> for PropValue {

@@ -78,6 +78,7 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
 
 use crate::budget::ContactStore;
+use crate::codec;
 use crate::error::{Error, Result};
 use crate::model::Reentry;
 use crate::profiles::TAGS;
@@ -244,31 +245,13 @@ fn row_enrollment(row: &Row, at: usize) -> std::result::Result<Enrollment, BoxEr
         entry: get_u32(row, at)?,
         seq: get_u32(row, at + 1)?,
         step: get_u16(row, at + 2)?,
-        status: match status.as_str() {
-            "active" => Status::Active,
-            other => Status::Exited(
-                ExitReason::from_name(other).ok_or_else(|| format!("unknown enrollment status {other:?}"))?,
-            ),
-        },
+        status: codec::read_status(&status)?,
         entered_at: ts(row.try_get(at + 4)?),
         since: ts(row.try_get(at + 5)?),
         wait_until: row.try_get::<_, Option<i64>>(at + 6)?.map(ts),
         last_sent: row.try_get::<_, Option<i64>>(at + 7)?.map(u16::try_from).transpose()?,
-        vars: serde_json::from_str(&vars)?,
+        vars: codec::read_vars(&vars)?,
     })
-}
-
-/// The re-entry rule's answer for a user whose latest enrollment has `status` and entered at
-/// `entered` (Unix seconds).
-fn refusal(rule: Reentry, status: &str, entered: i64, at: Timestamp) -> Option<Refusal> {
-    if status == "active" {
-        return Some(Refusal::AlreadyInside);
-    }
-    match rule {
-        Reentry::Once => Some(Refusal::OnceOnly),
-        Reentry::OncePer(w) if at.as_second().saturating_sub(entered) < w.secs() as i64 => Some(Refusal::TooSoon),
-        _ => None,
-    }
 }
 
 /// A 64-bit FNV-1a hash of `parts`: the advisory-lock key of a user's contacts.
@@ -373,7 +356,7 @@ impl PgStore {
         let entry = get_u32(&row, 0)?;
         let status: String = row.try_get(1)?;
         let entered: i64 = row.try_get(2)?;
-        if let Some(r) = refusal(rule, &status, entered, ts(now)) {
+        if let Some(r) = codec::refusal(rule, &status, entered, ts(now)) {
             c.execute(&commit, &[]).await?;
             conn.done();
             return Ok(Err(r));
@@ -467,7 +450,7 @@ impl StateStore for PgStore {
         vars: Vec<(String, String)>,
     ) -> Result<EnrollOutcome> {
         let now = at.as_second();
-        let vars_json = serde_json::to_string(&vars).map_err(|e| Error::store("PgStore::enroll", &e))?;
+        let vars_json = codec::vars(&vars);
         let entry = self
             .enroll_in_tx(scenario, user, rule, now, &vars_json)
             .await
@@ -807,118 +790,6 @@ impl fmt::Debug for PgProfiles {
         f.debug_struct("PgProfiles")
             .field("pool", &self.pool)
             .finish_non_exhaustive()
-    }
-}
-
-mod codec {
-    //! Profiles as JSON text: values tagged by kind, attributes and properties as ordered pairs.
-
-    use jiff::Timestamp;
-    use line_segments::profile::{Attributes, Event, LineFacts, Value};
-    use serde_json::{json, Value as Json};
-
-    pub(super) type R<T> = std::result::Result<T, line_core::store::postgres::BoxError>;
-
-    pub(super) fn value(v: &Value) -> Json {
-        match v {
-            Value::Str(s) => json!({ "s": s }),
-            Value::Num(n) if n.is_finite() => json!({ "n": n }),
-            Value::Num(n) => json!({ "nf": n.to_string() }),
-            Value::Bool(b) => json!({ "b": b }),
-            Value::Date(d) => json!({ "d": d.to_string() }),
-            Value::Time(t) => json!({ "t": t.to_string() }),
-            Value::Set(s) => json!({ "set": s }),
-        }
-    }
-
-    pub(super) fn read_value(j: &Json) -> R<Value> {
-        let bad = || format!("not a stored profile value: {j}");
-        let (k, v) = j.as_object().and_then(|o| o.iter().next()).ok_or_else(bad)?;
-        Ok(match (k.as_str(), v) {
-            ("s", Json::String(s)) => Value::Str(s.clone()),
-            ("n", Json::Number(n)) => Value::Num(n.as_f64().ok_or_else(bad)?),
-            ("nf", Json::String(s)) => Value::Num(s.parse()?),
-            ("b", Json::Bool(b)) => Value::Bool(*b),
-            ("d", Json::String(s)) => Value::Date(s.parse()?),
-            ("t", Json::String(s)) => Value::Time(s.parse()?),
-            ("set", Json::Array(a)) => Value::Set(
-                a.iter()
-                    .map(|x| x.as_str().map(str::to_owned).ok_or_else(bad))
-                    .collect::<Result<_, _>>()?,
-            ),
-            _ => return Err(bad().into()),
-        })
-    }
-
-    fn pairs<'a>(it: impl Iterator<Item = (&'a str, &'a Value)>) -> Json {
-        Json::Array(it.map(|(k, v)| json!([k, value(v)])).collect())
-    }
-
-    fn read_pairs(text: &str) -> R<Vec<(String, Value)>> {
-        let j: Json = serde_json::from_str(text)?;
-        let arr = j.as_array().ok_or("stored pairs are not an array")?;
-        arr.iter()
-            .map(|p| match p.as_array().map(Vec::as_slice) {
-                Some([Json::String(k), v]) => Ok((k.clone(), read_value(v)?)),
-                _ => Err(format!("not a stored pair: {p}").into()),
-            })
-            .collect()
-    }
-
-    pub(super) fn attributes(a: &Attributes) -> String {
-        pairs(a.iter()).to_string()
-    }
-
-    pub(super) fn read_attributes(text: &str) -> R<Attributes> {
-        let mut a = Attributes::new();
-        for (k, v) in read_pairs(text)? {
-            a.insert(k, v);
-        }
-        Ok(a)
-    }
-
-    pub(super) fn event(e: &Event) -> String {
-        json!({
-            "name": &*e.name,
-            "at": e.at.to_string(),
-            "props": pairs(e.props.iter().map(|(k, v)| (&**k, v))),
-        })
-        .to_string()
-    }
-
-    pub(super) fn read_event(text: &str) -> R<Event> {
-        let j: Json = serde_json::from_str(text)?;
-        let name = j["name"].as_str().ok_or("a stored event has no name")?;
-        let at: Timestamp = j["at"].as_str().ok_or("a stored event has no time")?.parse()?;
-        let mut e = Event::new(name, at);
-        for (k, v) in read_pairs(&j["props"].to_string())? {
-            e = e.with(k, v);
-        }
-        Ok(e)
-    }
-
-    pub(super) fn line(l: &LineFacts) -> String {
-        json!({
-            "is_friend": l.is_friend,
-            "blocked": l.blocked,
-            "id_linked": l.id_linked,
-            "friend_since": l.friend_since.map(|t| t.to_string()),
-            "friend_source": l.friend_source,
-            "store": l.store,
-        })
-        .to_string()
-    }
-
-    pub(super) fn read_line(text: &str) -> R<LineFacts> {
-        let j: Json = serde_json::from_str(text)?;
-        Ok(LineFacts {
-            is_friend: j["is_friend"].as_bool(),
-            blocked: j["blocked"].as_bool(),
-            id_linked: j["id_linked"].as_bool(),
-            friend_since: j["friend_since"].as_str().map(str::parse).transpose()?,
-            friend_source: j["friend_source"].as_str().map(str::to_owned),
-            store: j["store"].as_str().map(str::to_owned),
-        })
     }
 }
 
@@ -1479,62 +1350,6 @@ impl crate::tracking::ClickStore for PgClickStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn re_entry_rules() {
-        let at: Timestamp = "2026-05-10T00:00:00Z".parse().unwrap();
-        let day = 86_400;
-        let entered = at.as_second() - 5 * day;
-        assert_eq!(
-            refusal(Reentry::NotWhileInside, "active", entered, at),
-            Some(Refusal::AlreadyInside)
-        );
-        assert_eq!(
-            refusal(Reentry::Once, "completed", entered, at),
-            Some(Refusal::OnceOnly)
-        );
-        assert_eq!(refusal(Reentry::NotWhileInside, "goal", entered, at), None);
-        let w = line_segments::Window::days(6);
-        assert_eq!(
-            refusal(Reentry::OncePer(w), "goal", entered, at),
-            Some(Refusal::TooSoon)
-        );
-        let w = line_segments::Window::days(5);
-        assert_eq!(refusal(Reentry::OncePer(w), "goal", entered, at), None);
-    }
-
-    #[test]
-    fn profile_values_round_trip_exactly() {
-        use line_segments::profile::Event;
-        let values = [
-            Value::Str("a \"b\"".into()),
-            Value::Num(1.0 / 3.0),
-            Value::Num(f64::INFINITY),
-            Value::Bool(false),
-            Value::Date("2026-02-28".parse().unwrap()),
-            Value::Time("2026-05-01T00:00:00.123456789Z".parse().unwrap()),
-            Value::Set(vec!["x".into(), "y".into()]),
-        ];
-        for v in &values {
-            assert_eq!(&codec::read_value(&codec::value(v)).unwrap(), v);
-        }
-        let mut a = Attributes::new();
-        a.insert("b", Value::Num(2.0));
-        a.insert("a", Value::Str("x".into()));
-        assert_eq!(codec::read_attributes(&codec::attributes(&a)).unwrap(), a);
-        let e = Event::new("purchase", "2026-05-01T00:00:00.5Z".parse().unwrap())
-            .with("amount", Value::Num(5000.0))
-            .with("items", Value::Set(vec!["cream".into()]));
-        assert_eq!(codec::read_event(&codec::event(&e)).unwrap(), e);
-        let l = line_segments::profile::LineFacts {
-            is_friend: Some(true),
-            friend_since: Some("2026-01-01T00:00:00Z".parse().unwrap()),
-            store: Some("shibuya".into()),
-            ..Default::default()
-        };
-        assert_eq!(codec::read_line(&codec::line(&l)).unwrap(), l);
-        assert!(codec::read_value(&serde_json::json!({"zz": 1})).is_err());
-    }
 
     #[test]
     fn lock_keys_separate_parts() {

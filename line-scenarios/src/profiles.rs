@@ -7,7 +7,7 @@ use line_core::ids::UserId;
 use line_segments::profile::{Event, Profile, Value};
 
 use crate::error::Result;
-use crate::memory::{pack, Fast};
+use crate::packed::{pack, Fast};
 
 /// The set attribute that [`crate::model::Act::AddTag`] and `RemoveTag` change.
 pub const TAGS: &str = "tags";

@@ -110,39 +110,13 @@ use line_core::ids::UserId;
 use line_segments::profile::{Event, Value};
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::model::Goal;
+pub use crate::model::{check_code, MAX_CODE_LEN, RESERVED_CODES};
+use crate::model::{props_match, Goal};
 
-/// Longest source code, in bytes.
-pub const MAX_CODE_LEN: usize = 64;
-/// Codes no source may have: the trigger uses them for "any source" and "no source".
-pub const RESERVED_CODES: [&str; 2] = ["any", "none"];
 /// The query parameter that carries the attribution token to the LIFF app.
 pub const TOKEN_PARAM: &str = "source_token";
 /// Where the add-friend URL points, before the percent-encoded `@` and the basic ID.
 pub const ADD_FRIEND_URL_PREFIX: &str = "https://line.me/R/ti/p/";
-
-/// Checks the form of a source code: 1 to 64 of `a-z`, `0-9`, `_`, `-`, not `any` or `none`.
-/// Lowercase only, so that a code printed in a QR code or typed from a flyer is one code.
-pub fn check_code(code: &str) -> std::result::Result<(), String> {
-    if code.is_empty() || code.len() > MAX_CODE_LEN {
-        return Err(format!("a source code has 1 to {MAX_CODE_LEN} characters"));
-    }
-    if !code
-        .bytes()
-        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
-    {
-        return Err(format!(
-            "invalid source code {:?}: use a-z, 0-9, `_` and `-`",
-            code.chars().take(MAX_CODE_LEN).collect::<String>()
-        ));
-    }
-    if RESERVED_CODES.contains(&code) {
-        return Err(format!(
-            "`{code}` is reserved (it means {code} source in a follow trigger)"
-        ));
-    }
-    Ok(())
-}
 
 /// One friend source: a store's QR code, a flyer, an ad, the site popup.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -733,7 +707,7 @@ impl Sources {
     /// conversion of the user's source with its revenue, once per (user, event, time).
     pub async fn on_event(&self, user: &UserId, event: &Event) -> Result<()> {
         for goal in &self.registry.goals {
-            if goal.event != *event.name || !crate::engine::props_match(&goal.props, event) {
+            if goal.event != *event.name || !props_match(&goal.props, event) {
                 continue;
             }
             let revenue = goal

@@ -29,6 +29,7 @@ use jiff::{SignedDuration, Timestamp};
 use line_core::ids::UserId;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
+use crate::codec;
 use crate::error::{Error, Result};
 use crate::model::Reentry;
 use crate::store::*;
@@ -184,21 +185,21 @@ impl SqliteStore {
 const COLS: &str = "entry, seq, step, status, entered_at, since, wait_until, last_sent, vars";
 
 fn row_enrollment(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Enrollment> {
+    // A column that does not read back is an error (never an active enrollment or no variables).
+    let stored =
+        |i: usize, e: codec::BoxError| rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, e);
     let status: String = r.get(at + 3)?;
     let vars: String = r.get(at + 8)?;
     Ok(Enrollment {
         entry: r.get(at)?,
         seq: r.get(at + 1)?,
         step: r.get(at + 2)?,
-        status: match ExitReason::from_name(&status) {
-            Some(reason) => Status::Exited(reason),
-            None => Status::Active,
-        },
+        status: codec::read_status(&status).map_err(|e| stored(at + 3, e))?,
         entered_at: ts(r.get(at + 4)?),
         since: ts(r.get(at + 5)?),
         wait_until: r.get::<_, Option<i64>>(at + 6)?.map(ts),
         last_sent: r.get(at + 7)?,
-        vars: serde_json::from_str(&vars).unwrap_or_default(),
+        vars: codec::read_vars(&vars).map_err(|e| stored(at + 8, e))?,
     })
 }
 
@@ -228,22 +229,13 @@ impl StateStore for SqliteStore {
             .optional()
             .map_err(db("enroll"))?;
         if let Some((_, status, entered)) = &prior {
-            let refusal = if status == "active" {
-                Some(Refusal::AlreadyInside)
-            } else {
-                match rule {
-                    Reentry::Once => Some(Refusal::OnceOnly),
-                    Reentry::OncePer(w) if at.as_second() - entered < w.secs() as i64 => Some(Refusal::TooSoon),
-                    _ => None,
-                }
-            };
-            if let Some(r) = refusal {
+            if let Some(r) = codec::refusal(rule, status, *entered, at) {
                 return Ok(EnrollOutcome::Refused(r));
             }
         }
         let entry = prior.map_or(1, |p| p.0 + 1);
         let now = at.as_second();
-        let vars_json = serde_json::to_string(&vars).unwrap_or_else(|_| "[]".into());
+        let vars_json = codec::vars(&vars);
         tx.execute(
             &format!(
                 "INSERT OR REPLACE INTO {} (scenario, user_id, {COLS}) VALUES (?1, ?2, ?3, 0, 0, 'active', ?4, ?4, NULL, NULL, ?5)",
@@ -1094,121 +1086,9 @@ const PROFILE_MIGRATIONS: &[&str] = &[
     CREATE INDEX IF NOT EXISTS {p}profile_events_user ON {p}profile_events (user_id, id);",
 ];
 
-mod profile_codec {
-    //! Profiles as JSON text: values tagged by kind, attributes and properties as ordered pairs.
-
-    use jiff::Timestamp;
-    use line_segments::profile::{Attributes, Event, LineFacts, Value};
-    use serde_json::{json, Value as Json};
-
-    pub(super) type BoxError = Box<dyn std::error::Error + Send + Sync>;
-    pub(super) type R<T> = std::result::Result<T, BoxError>;
-
-    fn value(v: &Value) -> Json {
-        match v {
-            Value::Str(s) => json!({ "s": s }),
-            Value::Num(n) if n.is_finite() => json!({ "n": n }),
-            Value::Num(n) => json!({ "nf": n.to_string() }),
-            Value::Bool(b) => json!({ "b": b }),
-            Value::Date(d) => json!({ "d": d.to_string() }),
-            Value::Time(t) => json!({ "t": t.to_string() }),
-            Value::Set(s) => json!({ "set": s }),
-        }
-    }
-
-    fn read_value(j: &Json) -> R<Value> {
-        let bad = || format!("not a stored profile value: {j}");
-        let (k, v) = j.as_object().and_then(|o| o.iter().next()).ok_or_else(bad)?;
-        Ok(match (k.as_str(), v) {
-            ("s", Json::String(s)) => Value::Str(s.clone()),
-            ("n", Json::Number(n)) => Value::Num(n.as_f64().ok_or_else(bad)?),
-            ("nf", Json::String(s)) => Value::Num(s.parse()?),
-            ("b", Json::Bool(b)) => Value::Bool(*b),
-            ("d", Json::String(s)) => Value::Date(s.parse()?),
-            ("t", Json::String(s)) => Value::Time(s.parse()?),
-            ("set", Json::Array(a)) => Value::Set(
-                a.iter()
-                    .map(|x| x.as_str().map(str::to_owned).ok_or_else(bad))
-                    .collect::<Result<_, _>>()?,
-            ),
-            _ => return Err(bad().into()),
-        })
-    }
-
-    fn pairs<'a>(it: impl Iterator<Item = (&'a str, &'a Value)>) -> Json {
-        Json::Array(it.map(|(k, v)| json!([k, value(v)])).collect())
-    }
-
-    fn read_pairs(j: &Json) -> R<Vec<(String, Value)>> {
-        let arr = j.as_array().ok_or("stored pairs are not an array")?;
-        arr.iter()
-            .map(|p| match p.as_array().map(Vec::as_slice) {
-                Some([Json::String(k), v]) => Ok((k.clone(), read_value(v)?)),
-                _ => Err(format!("not a stored pair: {p}").into()),
-            })
-            .collect()
-    }
-
-    pub(super) fn attributes(a: &Attributes) -> String {
-        pairs(a.iter()).to_string()
-    }
-
-    pub(super) fn read_attributes(text: &str) -> R<Attributes> {
-        let mut a = Attributes::new();
-        for (k, v) in read_pairs(&serde_json::from_str(text)?)? {
-            a.insert(k, v);
-        }
-        Ok(a)
-    }
-
-    pub(super) fn event(e: &Event) -> String {
-        json!({
-            "name": &*e.name,
-            "at": e.at.to_string(),
-            "props": pairs(e.props.iter().map(|(k, v)| (&**k, v))),
-        })
-        .to_string()
-    }
-
-    pub(super) fn read_event(text: &str) -> R<Event> {
-        let j: Json = serde_json::from_str(text)?;
-        let name = j["name"].as_str().ok_or("a stored event has no name")?;
-        let at: Timestamp = j["at"].as_str().ok_or("a stored event has no time")?.parse()?;
-        let mut e = Event::new(name, at);
-        for (k, v) in read_pairs(&j["props"])? {
-            e = e.with(k, v);
-        }
-        Ok(e)
-    }
-
-    pub(super) fn line(l: &LineFacts) -> String {
-        json!({
-            "is_friend": l.is_friend,
-            "blocked": l.blocked,
-            "id_linked": l.id_linked,
-            "friend_since": l.friend_since.map(|t| t.to_string()),
-            "friend_source": l.friend_source,
-            "store": l.store,
-        })
-        .to_string()
-    }
-
-    pub(super) fn read_line(text: &str) -> R<LineFacts> {
-        let j: Json = serde_json::from_str(text)?;
-        Ok(LineFacts {
-            is_friend: j["is_friend"].as_bool(),
-            blocked: j["blocked"].as_bool(),
-            id_linked: j["id_linked"].as_bool(),
-            friend_since: j["friend_since"].as_str().map(str::parse).transpose()?,
-            friend_source: j["friend_source"].as_str().map(str::to_owned),
-            store: j["store"].as_str().map(str::to_owned),
-        })
-    }
-}
-
+use crate::codec::BoxError;
 use crate::profiles::TAGS;
 use line_segments::profile::{Attributes, Profile, Value};
-use profile_codec::BoxError;
 
 /// A durable [`ProfileStore`](crate::profiles::ProfileStore) on SQLite: the profiles scenarios
 /// read and change, in tables `{prefix}profiles` and `{prefix}profile_events`. It may share a file
@@ -1269,8 +1149,8 @@ impl SqliteProfiles {
                 ),
                 params![
                     user,
-                    profile_codec::attributes(&profile.attributes),
-                    profile_codec::line(&profile.line),
+                    codec::attributes(&profile.attributes),
+                    codec::line(&profile.line),
                     profile.history_start.map(|t| t.to_string())
                 ],
             )?;
@@ -1279,7 +1159,7 @@ impl SqliteProfiles {
                 "INSERT INTO {p}profile_events (user_id, body) VALUES (?1, ?2)"
             ))?;
             for e in &profile.events {
-                add.execute(params![user, profile_codec::event(e)])?;
+                add.execute(params![user, codec::event(e)])?;
             }
             Ok::<_, rusqlite::Error>(())
         })
@@ -1296,10 +1176,10 @@ impl SqliteProfiles {
             let text: String = tx
                 .prepare_cached(&format!("SELECT attributes FROM {p}profiles WHERE user_id = ?1"))?
                 .query_row([user.as_str()], |r| r.get(0))?;
-            let mut attrs = profile_codec::read_attributes(&text)?;
+            let mut attrs = codec::read_attributes(&text)?;
             f(&mut attrs);
             tx.prepare_cached(&format!("UPDATE {p}profiles SET attributes = ?2 WHERE user_id = ?1"))?
-                .execute(params![user.as_str(), profile_codec::attributes(&attrs)])?;
+                .execute(params![user.as_str(), codec::attributes(&attrs)])?;
             Ok::<_, BoxError>(())
         })
     }
@@ -1311,8 +1191,8 @@ impl SqliteProfiles {
         (id, attributes, line, start): (String, String, String, Option<String>),
     ) -> std::result::Result<Profile, BoxError> {
         let mut p = Profile::new(UserId::new(id));
-        p.attributes = profile_codec::read_attributes(&attributes)?;
-        p.line = profile_codec::read_line(&line)?;
+        p.attributes = codec::read_attributes(&attributes)?;
+        p.line = codec::read_line(&line)?;
         p.history_start = start.as_deref().map(str::parse).transpose()?;
         let mut stmt = tx.prepare_cached(&format!(
             "SELECT body FROM {}profile_events WHERE user_id = ?1 ORDER BY id",
@@ -1323,7 +1203,7 @@ impl SqliteProfiles {
             .collect::<rusqlite::Result<Vec<_>>>()?;
         p.events = bodies
             .iter()
-            .map(|b| profile_codec::read_event(b))
+            .map(|b| codec::read_event(b))
             .collect::<std::result::Result<_, _>>()?;
         Ok(p)
     }
@@ -1379,7 +1259,7 @@ impl crate::profiles::ProfileStore for SqliteProfiles {
             tx.prepare_cached(&format!(
                 "INSERT INTO {p}profile_events (user_id, body) VALUES (?1, ?2)"
             ))?
-            .execute(params![user.as_str(), profile_codec::event(event)])?;
+            .execute(params![user.as_str(), codec::event(event)])?;
             Ok::<_, rusqlite::Error>(())
         })
     }

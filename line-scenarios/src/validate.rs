@@ -30,36 +30,14 @@
 //! ```
 
 use std::collections::{BTreeSet, HashMap};
-use std::fmt;
 
 use line_segments::eval::CompiledSegment;
 use line_segments::schema::{AttrType, Schema};
 use line_segments::Segment;
 
+pub use crate::error::Problem;
 use crate::model::bounds::{MAX_WAIT_SECS, MIN_WAIT_SECS};
 use crate::model::*;
-
-/// One problem found by [`validate`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Problem {
-    /// The step's id, when the problem is in a step.
-    pub step: Option<String>,
-    /// The JSON pointer of the offending value.
-    pub pointer: String,
-    /// What is wrong.
-    pub message: String,
-}
-
-impl fmt::Display for Problem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let at = if self.pointer.is_empty() { "/" } else { &self.pointer };
-        match &self.step {
-            Some(step) => write!(f, "step `{step}` at {at}: {}", self.message),
-            None => write!(f, "at {at}: {}", self.message),
-        }
-    }
-}
 
 /// What validation checks against.
 #[derive(Debug, Clone, Default)]
@@ -366,7 +344,7 @@ fn check_trigger(cx: &mut Ctx<'_>, scenario: &Scenario) {
         Trigger::Follow {
             source: Some(FollowSource::Code(code)),
         } => {
-            if let Err(reason) = crate::sources::check_code(code) {
+            if let Err(reason) = check_code(code) {
                 cx.push(None, "/trigger/follow/source", reason);
             }
         }

@@ -64,6 +64,48 @@ async fn migrations_are_versioned_idempotent_and_prefixed() {
     assert_eq!(mode, "wal");
 }
 
+/// An enrollment row this version cannot read (a status or variables written by something
+/// else) is an error of the read: never an active enrollment or one without its variables.
+#[tokio::test]
+async fn an_unreadable_enrollment_row_is_an_error_not_an_active_enrollment() {
+    let path = temp_db("unreadable");
+    let store = SqliteStore::open(&path, "scn_").unwrap();
+    let t0 = "2026-05-01T00:00:00Z".parse().unwrap();
+    let vars = vec![("name".to_owned(), "Ann".to_owned())];
+    for user in ["U1", "U2"] {
+        store
+            .enroll(
+                "s",
+                &UserId::new(user),
+                line_scenarios::model::Reentry::Once,
+                t0,
+                vars.clone(),
+            )
+            .await
+            .unwrap();
+    }
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute("UPDATE scn_enrollments SET status = 'paused' WHERE user_id = 'U1'", [])
+        .unwrap();
+    conn.execute(
+        "UPDATE scn_enrollments SET vars = '{\"name\": 1}' WHERE user_id = 'U2'",
+        [],
+    )
+    .unwrap();
+    for user in ["U1", "U2"] {
+        let e = store.enrollment("s", &UserId::new(user)).await.unwrap_err();
+        assert!(
+            matches!(e.kind(), line_scenarios::ErrorKind::Store { .. }),
+            "{user}: {e}"
+        );
+    }
+    assert!(
+        store.active_of(&UserId::new("U1")).await.unwrap().is_empty(),
+        "not active"
+    );
+    assert!(store.active_of(&UserId::new("U2")).await.is_err());
+}
+
 const SERIES: &str = r#"{"id": "series", "trigger": {"event": {"name": "signup"}}, "steps": [
   {"id": "hello", "send": {"flex": {"alt_text": "Welcome {name}", "contents": {"type": "bubble", "body": {"type": "box",
     "layout": "vertical", "contents": [{"type": "text", "text": "Welcome {name}"}]}}, "vars": {"name": {"event": "name"}}}}},
