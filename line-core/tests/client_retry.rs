@@ -398,3 +398,61 @@ fn idempotency_follows_the_method_and_the_retry_key() {
         .count();
     assert_eq!(not, 42, "every POST but the four sends");
 }
+
+#[tokio::test]
+async fn a_client_with_its_own_timeout_shares_the_limiter_and_times_out_on_its_own() {
+    use line_core::ratelimit::{Quota, RateClass};
+    let (server, _) = common::setup().await;
+    Mock::given(method("GET"))
+        .and(path("/v2/bot/info"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_delay(Duration::from_millis(600))
+                .set_body_json(json!({"userId": "Ub", "basicId": "@b", "displayName": "b", "chatMode": "bot", "markAsReadMode": "auto"})),
+        )
+        .mount(&server)
+        .await;
+    let limiter =
+        RateLimiter::line_defaults().with_quota(RateClass::Default, Quota::new(1, Duration::from_secs(3_600)));
+    let client = Client::builder()
+        .token(common::TOKEN)
+        .base_url(server.uri())
+        .retry_policy(RetryPolicy::none())
+        .rate_limiter(limiter)
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let quick = client.with_timeout(Duration::from_millis(100));
+    assert_eq!(
+        (client.timeout(), quick.timeout()),
+        (Duration::from_secs(10), Duration::from_millis(100))
+    );
+    // The original client's grant uses the one slot of the hour, for both.
+    let now = Instant::now();
+    assert_eq!(
+        client.rate_limiter().reserve(RateClass::Default, "getBotInfo", now),
+        Duration::ZERO
+    );
+    assert!(quick.rate_limiter().reserve(RateClass::Default, "getBotInfo", now) > Duration::from_secs(3_000));
+    // The timeout: only the quick one gives up on a 600 ms answer.
+    let unlimited = Client::builder()
+        .token(common::TOKEN)
+        .base_url(server.uri())
+        .retry_policy(RetryPolicy::none())
+        .rate_limiter(RateLimiter::disabled())
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    let err = unlimited
+        .with_timeout(Duration::from_millis(100))
+        .get_bot_info()
+        .await
+        .unwrap_err();
+    assert!(matches!(err.kind(), ErrorKind::Timeout { .. }), "{err:?}");
+    assert!(
+        started.elapsed() < Duration::from_millis(500),
+        "{:?}",
+        started.elapsed()
+    );
+    unlimited.get_bot_info().await.unwrap();
+}

@@ -427,6 +427,37 @@ impl Client {
         &self.inner.limiter
     }
 
+    /// The timeout of each attempt of a call (the builder's
+    /// [`timeout`](ClientBuilder::timeout)).
+    pub fn timeout(&self) -> Duration {
+        self.inner.timeout
+    }
+
+    /// This client with another timeout per attempt of a call: the same
+    /// connection pool, token source, retry policy and rate limiter (shared,
+    /// not copied, so the two clients' calls count against one limit). For a
+    /// caller whose calls need a bound of their own, such as a bulk send's
+    /// chunks. The timeout counts from when the rate limiter lets the attempt
+    /// go, so time spent waiting for the limiter never times a call out.
+    pub fn with_timeout(&self, timeout: Duration) -> Client {
+        if timeout == self.inner.timeout {
+            return self.clone();
+        }
+        let i = &self.inner;
+        Client {
+            inner: Arc::new(Inner {
+                http: i.http.clone(),
+                token: Arc::clone(&i.token),
+                api_base: i.api_base.clone(),
+                data_base: i.data_base.clone(),
+                manager_base: i.manager_base.clone(),
+                timeout,
+                retry: i.retry.clone(),
+                limiter: i.limiter.clone(),
+            }),
+        }
+    }
+
     /// Validation instead of sending: each method posts the same messages to
     /// LINE's `/v2/bot/message/validate/*` endpoints.
     pub fn dry_run(&self) -> DryRun<'_> {
