@@ -1233,3 +1233,53 @@ async fn a_chunk_whose_answer_is_lost_is_unknown_and_the_resume_counts_lines_409
     assert_eq!(e1.calls("multicast"), 4);
     each_got(&e1, 1);
 }
+
+#[tokio::test]
+async fn every_accounts_calls_share_one_bound_on_calls_in_flight() {
+    let slow = || FaultConfig::none().with_endpoint("multicast", FaultRule::new().latency(Duration::from_millis(400)));
+    let (e1, e2, e3) = (
+        emulator(1, 3, None, slow()).await,
+        emulator(2, 3, None, slow()).await,
+        emulator(3, 3, None, slow()).await,
+    );
+    let emus = [&e1, &e2, &e3];
+    let urls: HashMap<ChannelId, String> = emus
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (id(i as u32 + 1), e.base_url().to_owned()))
+        .collect();
+    let accounts = Accounts::builder(Arc::new(InMemoryRegistry::new()))
+        .max_in_flight(1)
+        .configure_clients(move |b, account| {
+            b.retry_policy(RetryPolicy::none())
+                .base_url(urls[&account.channel_id].clone())
+        })
+        .build()
+        .unwrap();
+    for i in 1..=3 {
+        accounts.add(account(i, money_plan())).await.unwrap();
+    }
+    assert_eq!(accounts.in_flight().max(), 1);
+    let campaign = campaign_of(&emus);
+    let options = SendOptions::new().concurrency(3);
+    let (_, _, plan) = planned(&campaign, &accounts, &options).await;
+    let send = {
+        let (campaign, accounts, plan) = (campaign.clone(), accounts.clone(), plan.clone());
+        tokio::spawn(async move {
+            campaign
+                .send(&accounts, &InMemoryBulkStore::new(), "f", &plan, &options)
+                .await
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // Three accounts sending at once, one call in flight among them.
+    let calls = |es: &[&Emulator]| es.iter().map(|e| e.calls("multicast")).sum::<u64>();
+    assert_eq!(calls(&emus), 1);
+    assert_eq!(accounts.in_flight().in_flight(), 1);
+    let report = send.await.unwrap().unwrap();
+    assert!(report.is_complete(), "{report:?}");
+    assert_eq!(calls(&emus), 3);
+    for e in emus {
+        each_got(e, 1);
+    }
+}

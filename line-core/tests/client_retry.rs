@@ -456,3 +456,41 @@ async fn a_client_with_its_own_timeout_shares_the_limiter_and_times_out_on_its_o
     );
     unlimited.get_bot_info().await.unwrap();
 }
+
+#[tokio::test]
+async fn clients_sharing_an_in_flight_limit_send_one_call_at_a_time_past_their_limiters() {
+    use line_core::client::InFlightLimit;
+    let (server, _) = common::setup().await;
+    Mock::given(method("GET"))
+        .and(path("/v2/bot/info"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_delay(Duration::from_millis(400))
+                .set_body_json(json!({"userId": "Ub", "basicId": "@b", "displayName": "b", "chatMode": "bot", "markAsReadMode": "auto"})),
+        )
+        .mount(&server)
+        .await;
+    let limit = InFlightLimit::new(1);
+    let make = || {
+        Client::builder()
+            .token(common::TOKEN)
+            .base_url(server.uri())
+            .retry_policy(RetryPolicy::none())
+            .rate_limiter(RateLimiter::disabled())
+            .in_flight_limit(limit.clone())
+            .build()
+            .unwrap()
+    };
+    let (a, b) = (make(), make().with_timeout(Duration::from_secs(5)));
+    let calls = tokio::spawn(async move { tokio::join!(a.get_bot_info(), b.get_bot_info(), a.get_bot_info()) });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // Three calls from two clients (one derived), one slot: one request reached the server.
+    assert_eq!(server.received_requests().await.unwrap_or_default().len(), 1);
+    assert_eq!((limit.in_flight(), limit.max()), (1, 1));
+    let (x, y, z) = calls.await.unwrap();
+    x.unwrap();
+    y.unwrap();
+    z.unwrap();
+    assert_eq!(server.received_requests().await.unwrap_or_default().len(), 3);
+    assert_eq!(limit.in_flight(), 0);
+}

@@ -1002,7 +1002,8 @@ fn span(accounts: &Accounts, id: &ChannelId, audience: &Audience, chunk_size: us
 }
 
 /// One chunk's call: a push for one recipient, a multicast for more, or the
-/// narrowcast of an audience.
+/// narrowcast of an audience. The request goes by value, so its recipients are
+/// freed once its body is made rather than held while the call is in flight.
 async fn call(
     client: &line_core::client::Client,
     messages: &[Message],
@@ -1013,18 +1014,18 @@ async fn call(
     match audience {
         Audience::UserIds(all) if all.len() == 1 => {
             let req = PushMessageRequest::new(users[0].as_str(), messages.to_vec());
-            client.push_message(&req).retry_key(key).await.map(accepted)
+            client.push_message(req).retry_key(key).await.map(accepted)
         }
         Audience::UserIds(_) => {
             let req = MulticastRequest::new(messages.to_vec(), users.to_vec());
-            client.multicast(&req).retry_key(key).await.map(accepted)
+            client.multicast(req).retry_key(key).await.map(accepted)
         }
         Audience::AudienceGroup(group) => {
             let mut recipient = AudienceRecipient::new();
             recipient.audience_group_id = Some(*group);
             let mut req = NarrowcastRequest::new(messages.to_vec());
             req.recipient = Some(Recipient::from(recipient));
-            client.narrowcast(&req).retry_key(key).await.map(accepted)
+            client.narrowcast(req).retry_key(key).await.map(accepted)
         }
     }
 }
