@@ -1271,9 +1271,14 @@ async fn every_accounts_calls_share_one_bound_on_calls_in_flight() {
                 .await
         })
     };
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    // Three accounts sending at once, one call in flight among them.
+    // Three accounts sending at once, one call in flight among them: once the
+    // first call arrived (it is answered 400 ms later), no other has.
     let calls = |es: &[&Emulator]| es.iter().map(|e| e.calls("multicast")).sum::<u64>();
+    let waited = Instant::now();
+    while calls(&emus) == 0 && waited.elapsed() < Duration::from_secs(5) {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
     assert_eq!(calls(&emus), 1);
     assert_eq!(accounts.in_flight().in_flight(), 1);
     let report = send.await.unwrap().unwrap();

@@ -483,8 +483,13 @@ async fn clients_sharing_an_in_flight_limit_send_one_call_at_a_time_past_their_l
     };
     let (a, b) = (make(), make().with_timeout(Duration::from_secs(5)));
     let calls = tokio::spawn(async move { tokio::join!(a.get_bot_info(), b.get_bot_info(), a.get_bot_info()) });
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    // Three calls from two clients (one derived), one slot: one request reached the server.
+    // Three calls from two clients (one derived), one slot: once the first request
+    // arrived (it is answered 400 ms later), no other has.
+    let waited = Instant::now();
+    while server.received_requests().await.unwrap_or_default().is_empty() && waited.elapsed() < Duration::from_secs(5) {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
     assert_eq!(server.received_requests().await.unwrap_or_default().len(), 1);
     assert_eq!((limit.in_flight(), limit.max()), (1, 1));
     let (x, y, z) = calls.await.unwrap();
