@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex};
 
-use line_core::client::{Client, ClientBuilder};
+use line_core::client::{Client, ClientBuilder, InFlightLimit};
 use line_core::clock::{Clock, SystemClock};
 use line_core::webhook::WebhookVerifier;
 
@@ -13,6 +13,9 @@ use crate::account::{Account, ChannelId, MessagePlan, Settings};
 use crate::error::{Error, ErrorKind};
 use crate::registry::AccountRegistry;
 use crate::token::AccountTokenSource;
+
+/// Calls in flight across every account's client, by default.
+pub const DEFAULT_MAX_IN_FLIGHT: usize = 256;
 
 /// LINE's API host, where the token endpoints are.
 const LINE_API: &str = "https://api.line.me";
@@ -114,6 +117,7 @@ struct Inner {
     registry: Arc<dyn AccountRegistry>,
     /// One connection pool for every account's client and token endpoint.
     http: reqwest::Client,
+    in_flight: InFlightLimit,
     base_url: Option<String>,
     clock: Arc<dyn Clock>,
     configure: Option<Configure>,
@@ -134,6 +138,7 @@ impl fmt::Debug for Accounts {
 pub struct AccountsBuilder {
     registry: Arc<dyn AccountRegistry>,
     http: Option<reqwest::Client>,
+    max_in_flight: usize,
     base_url: Option<String>,
     clock: Arc<dyn Clock>,
     configure: Option<Configure>,
@@ -159,6 +164,18 @@ impl AccountsBuilder {
     /// connection pool for all accounts.
     pub fn http_client(mut self, http: reqwest::Client) -> Self {
         self.http = Some(http);
+        self
+    }
+
+    /// Most calls in flight across every account's client at once (default
+    /// [`DEFAULT_MAX_IN_FLIGHT`]; 0 counts as 1). Each call in flight holds
+    /// one connection of the shared pool, so this bounds the host's open
+    /// connections to LINE, and a burst of many accounts reuses connections
+    /// instead of opening one per call. A call takes its slot once its
+    /// account's rate limiter lets it go, so an account waiting for its own
+    /// limit holds none.
+    pub fn max_in_flight(mut self, n: usize) -> Self {
+        self.max_in_flight = n.max(1);
         self
     }
 
@@ -201,6 +218,7 @@ impl AccountsBuilder {
             inner: Arc::new(Inner {
                 registry: self.registry,
                 http,
+                in_flight: InFlightLimit::new(self.max_in_flight),
                 base_url: self.base_url,
                 clock: self.clock,
                 configure: self.configure,
@@ -216,6 +234,7 @@ impl Accounts {
         AccountsBuilder {
             registry,
             http: None,
+            max_in_flight: DEFAULT_MAX_IN_FLIGHT,
             base_url: None,
             clock: Arc::new(SystemClock),
             configure: None,
@@ -225,6 +244,11 @@ impl Accounts {
     /// The registry.
     pub fn registry(&self) -> &Arc<dyn AccountRegistry> {
         &self.inner.registry
+    }
+
+    /// The bound on calls in flight shared by every account's client.
+    pub fn in_flight(&self) -> &InFlightLimit {
+        &self.inner.in_flight
     }
 
     fn live(&self) -> std::sync::MutexGuard<'_, HashMap<ChannelId, Arc<AccountHandle>>> {
@@ -281,7 +305,8 @@ impl Accounts {
         )?);
         let mut b = Client::builder()
             .token_source(tokens.clone())
-            .http_client(self.inner.http.clone());
+            .http_client(self.inner.http.clone())
+            .in_flight_limit(self.inner.in_flight.clone());
         if let Some(url) = &self.inner.base_url {
             b = b.base_url(url.clone());
         }

@@ -27,7 +27,9 @@ mod file;
 mod send;
 pub(crate) mod store;
 
-pub use send::{report, AccountSend, AccountStatus, FailedChunk, SendOptions, SendReport, SendTotals};
+pub use send::{
+    report, AccountSend, AccountStatus, FailedChunk, NarrowcastOutcome, SendOptions, SendReport, SendTotals,
+};
 pub use store::{BulkStore, Chunk, ChunkOutcome, InMemoryBulkStore, PlannedAccount, RunPlan, SkipReason};
 
 /// Most message objects in one send (LINE's limit).

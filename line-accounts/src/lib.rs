@@ -21,7 +21,7 @@ pub use account::{
     Account, BotUserId, ChannelId, Cost, MessagePlan, PrivateKey, Settings, TokenConfig, DEFAULT_TIME_ZONE,
     MAX_V21_TOKEN_LIFETIME,
 };
-pub use accounts::{AccountHandle, Accounts, AccountsBuilder, Removed};
+pub use accounts::{AccountHandle, Accounts, AccountsBuilder, Removed, DEFAULT_MAX_IN_FLIGHT};
 pub use error::{Error, ErrorKind};
 pub use file::{load_registry_file, parse_registry};
 pub use registry::{AccountRegistry, InMemoryRegistry};

@@ -12,11 +12,12 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use line_accounts::bulk::{
     AccountStatus, Approval, ApprovalGate, BulkStore, Campaign, Chunk, ChunkOutcome, Decision, DryRunOptions,
-    DryRunReport, InMemoryBulkStore, RunPlan, SendOptions, SendReport, SkipReason,
+    DryRunReport, InMemoryBulkStore, NarrowcastOutcome, RunPlan, SendOptions, SendReport, SkipReason,
 };
 use line_accounts::{
     Account, Accounts, BotUserId, ChannelId, ErrorKind, InMemoryRegistry, MessagePlan, Settings, TokenConfig,
 };
+use line_core::clock::ManualClock;
 use line_core::model::{Audience as AudienceId, CreateAudienceGroupRequest, Message, TextMessage};
 use line_core::retry::RetryPolicy;
 use line_core::{RetryKey, UserId};
@@ -277,6 +278,20 @@ async fn a_narrowcast_reaches_the_audience_once_and_its_size_bounds_the_cost() {
         .unwrap();
     let s = report.get(&id(1)).unwrap();
     assert_eq!((s.status(), s.sent, s.request_ids.len()), (AccountStatus::Sent, 55, 1));
+    // `sent` is what LINE's progress reported, not the audience's size.
+    match &s.narrowcast {
+        Some(NarrowcastOutcome::Succeeded {
+            request_id,
+            success,
+            failure,
+            ..
+        }) => {
+            assert_eq!((*success, *failure), (55, 0));
+            assert_eq!(Some(request_id), s.request_ids.first());
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(e1.calls("getNarrowcastProgress") >= 1);
     assert_eq!(e1.calls("narrowcast"), 1);
     for u in &members {
         assert_eq!(e1.messages(u).len(), 1);
@@ -1012,6 +1027,263 @@ async fn the_accounts_that_take_longest_at_their_rate_limit_start_first() {
     assert!(report.is_complete());
     // Longest at its rate first (3: 300 ms), then by calls (4: three, 2: two, 1: one).
     assert_eq!(*store.1.lock().unwrap(), [id(3), id(4), id(2), id(1)]);
+    for e in emus {
+        each_got(e, 1);
+    }
+}
+
+/// An audience of the first `n` followers of `accounts`' channel `i`, made on
+/// its emulator; its group ID.
+async fn audience_of(accounts: &Accounts, emu: &Emulator, i: u32, n: usize) -> (i64, Vec<UserId>) {
+    let members: Vec<UserId> = emu.follower_ids().into_iter().take(n).collect();
+    let mut req = CreateAudienceGroupRequest::new();
+    req.description = Some("progress".into());
+    req.audiences = Some(
+        members
+            .iter()
+            .map(|u| {
+                let mut a = AudienceId::new();
+                a.id = Some(u.as_str().to_owned());
+                a
+            })
+            .collect(),
+    );
+    let handle = accounts.get(&id(i)).await.unwrap();
+    let group = handle
+        .client()
+        .create_audience_group(&req)
+        .await
+        .unwrap()
+        .into_body()
+        .audience_group_id
+        .unwrap();
+    (group, members)
+}
+
+#[tokio::test]
+async fn a_narrowcast_still_sending_is_pending_and_a_resume_reports_lines_counts_without_sending_again() {
+    let clock = Arc::new(ManualClock::new(jiff::Timestamp::now()));
+    let e1 = Emulator::start_with(
+        EmulatorConfig::new()
+            .seed(11)
+            .friends(60)
+            .rate_limits(false)
+            .clock(clock.clone())
+            .job_delay(Duration::from_secs(600)),
+    )
+    .await
+    .unwrap();
+    let accounts = accounts_on(&[&e1], RetryPolicy::none()).await;
+    let (group, members) = audience_of(&accounts, &e1, 1, 52).await;
+    let campaign = Campaign::new(hello()).unwrap().to_audience(id(1), group).unwrap();
+    // Three looks at most within the wait: 20, then 40 ms apart.
+    let options = SendOptions::new()
+        .narrowcast_wait(Duration::from_millis(100))
+        .narrowcast_poll(Duration::from_millis(20));
+    let (_, _, plan) = planned(&campaign, &accounts, &options).await;
+    let store = InMemoryBulkStore::new();
+    let report = campaign.send(&accounts, &store, "nc", &plan, &options).await.unwrap();
+    let s = report.get(&id(1)).unwrap();
+    assert!(
+        matches!(&s.narrowcast, Some(NarrowcastOutcome::InProgress { phase, .. }) if phase == "waiting"),
+        "{:?}",
+        s.narrowcast
+    );
+    assert_eq!(
+        (s.status(), s.sent, s.pending_recipients),
+        (AccountStatus::Incomplete, 0, 52)
+    );
+    let looks = e1.calls("getNarrowcastProgress");
+    assert!((2..=4).contains(&looks), "{looks} looks");
+    assert_eq!(e1.delivered_count(), 0);
+
+    // LINE finishes; a resume looks again and sends nothing.
+    clock.advance(jiff::SignedDuration::from_secs(601));
+    let report = campaign.resume(&accounts, &store, "nc", &options).await.unwrap();
+    let s = report.get(&id(1)).unwrap();
+    assert!(
+        matches!(
+            &s.narrowcast,
+            Some(NarrowcastOutcome::Succeeded {
+                success: 52,
+                failure: 0,
+                ..
+            })
+        ),
+        "{:?}",
+        s.narrowcast
+    );
+    assert_eq!((s.status(), s.sent, s.pending_recipients), (AccountStatus::Sent, 52, 0));
+    assert_eq!(e1.calls("narrowcast"), 1);
+    for u in &members {
+        assert_eq!(e1.messages(u).len(), 1);
+    }
+    assert_eq!(e1.delivered_count(), 52);
+}
+
+#[tokio::test]
+async fn a_narrowcast_line_fails_is_reported_failed_with_lines_error_code() {
+    let e1 = emulator(1, 60, None, FaultConfig::none()).await;
+    let accounts = accounts_on(&[&e1], RetryPolicy::none()).await;
+    // Fewer than 50 members: LINE accepts the narrowcast, then fails it (code 4).
+    let (group, _) = audience_of(&accounts, &e1, 1, 10).await;
+    let campaign = Campaign::new(hello()).unwrap().to_audience(id(1), group).unwrap();
+    let options = SendOptions::new().narrowcast_poll(Duration::from_millis(10));
+    let (_, _, plan) = planned(&campaign, &accounts, &options).await;
+    let report = campaign
+        .send(&accounts, &InMemoryBulkStore::new(), "small", &plan, &options)
+        .await
+        .unwrap();
+    let s = report.get(&id(1)).unwrap();
+    assert!(
+        matches!(
+            &s.narrowcast,
+            Some(NarrowcastOutcome::Failed {
+                error_code: Some(4),
+                ..
+            })
+        ),
+        "{:?}",
+        s.narrowcast
+    );
+    assert_eq!(
+        (s.status(), s.sent, s.failed_recipients),
+        (AccountStatus::Incomplete, 0, 10)
+    );
+    assert!(s.failed[0].error.contains("error code 4"), "{}", s.failed[0].error);
+    assert_eq!(e1.delivered_count(), 0);
+}
+
+#[tokio::test]
+async fn a_chunk_whose_call_times_out_is_unknown_and_a_resume_sends_it_once() {
+    // Every multicast answers after 2 s; the chunks' calls give up after 200 ms.
+    let e1 = emulator(
+        1,
+        5,
+        None,
+        FaultConfig::none().with_endpoint("multicast", FaultRule::new().latency(Duration::from_secs(2))),
+    )
+    .await;
+    let accounts = accounts_on(&[&e1], RetryPolicy::none()).await;
+    let campaign = campaign_of(&[&e1]);
+    let options = SendOptions::new()
+        .chunk_size(2)
+        .request_timeout(Duration::from_millis(200));
+    let (_, _, plan) = planned(&campaign, &accounts, &options).await;
+    let store = InMemoryBulkStore::new();
+    let started = Instant::now();
+    let report = campaign.send(&accounts, &store, "t", &plan, &options).await.unwrap();
+    assert!(
+        started.elapsed() < Duration::from_millis(1_900),
+        "{:?}",
+        started.elapsed()
+    );
+    let a = report.get(&id(1)).unwrap();
+    assert_eq!(a.status(), AccountStatus::Incomplete);
+    assert_eq!((a.sent, a.failed_recipients, a.unknown_recipients), (0, 0, 5));
+    assert_eq!(a.unknown.len(), 3);
+    assert!(
+        a.unknown.iter().all(|c| c.error.contains("timed out")),
+        "{:?}",
+        a.unknown
+    );
+    assert_eq!(report.totals.unknown, 5);
+    let stored = store.chunks("t").await.unwrap();
+    assert!(stored
+        .iter()
+        .all(|c| matches!(c.outcome, Some(ChunkOutcome::Unknown { .. }))));
+    let keys: Vec<RetryKey> = stored.iter().map(|c| c.retry_key).collect();
+
+    // LINE answers in time again: the resume resends each chunk with its key.
+    e1.set_faults(FaultConfig::none()).unwrap();
+    let report = campaign.resume(&accounts, &store, "t", &options).await.unwrap();
+    assert!(report.is_complete(), "{report:?}");
+    let a = report.get(&id(1)).unwrap();
+    assert_eq!((a.sent, a.unknown_recipients), (5, 0));
+    let again: Vec<RetryKey> = store.chunks("t").await.unwrap().iter().map(|c| c.retry_key).collect();
+    assert_eq!(keys, again);
+    each_got(&e1, 1);
+}
+
+#[tokio::test]
+async fn a_chunk_whose_answer_is_lost_is_unknown_and_the_resume_counts_lines_409_as_sent() {
+    let e1 = emulator(
+        1,
+        6,
+        None,
+        FaultConfig::none().with_endpoint("multicast", FaultRule::new().lost_response_rate(1.0)),
+    )
+    .await;
+    let accounts = accounts_on(&[&e1], RetryPolicy::none()).await;
+    let campaign = campaign_of(&[&e1]);
+    let options = SendOptions::new().chunk_size(4);
+    let (_, _, plan) = planned(&campaign, &accounts, &options).await;
+    let store = InMemoryBulkStore::new();
+    let report = campaign.send(&accounts, &store, "l", &plan, &options).await.unwrap();
+    let a = report.get(&id(1)).unwrap();
+    assert_eq!((a.sent, a.failed_recipients, a.unknown_recipients), (0, 0, 6));
+    assert_eq!(a.status(), AccountStatus::Incomplete);
+    // LINE took both chunks; their answers were lost.
+    each_got(&e1, 1);
+    e1.set_faults(FaultConfig::none()).unwrap();
+    let report = campaign.resume(&accounts, &store, "l", &options).await.unwrap();
+    assert!(report.is_complete(), "{report:?}");
+    let a = report.get(&id(1)).unwrap();
+    assert_eq!((a.sent, a.accepted_earlier, a.unknown_recipients), (6, 6, 0));
+    assert_eq!(e1.calls("multicast"), 4);
+    each_got(&e1, 1);
+}
+
+#[tokio::test]
+async fn every_accounts_calls_share_one_bound_on_calls_in_flight() {
+    let slow = || FaultConfig::none().with_endpoint("multicast", FaultRule::new().latency(Duration::from_millis(400)));
+    let (e1, e2, e3) = (
+        emulator(1, 3, None, slow()).await,
+        emulator(2, 3, None, slow()).await,
+        emulator(3, 3, None, slow()).await,
+    );
+    let emus = [&e1, &e2, &e3];
+    let urls: HashMap<ChannelId, String> = emus
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (id(i as u32 + 1), e.base_url().to_owned()))
+        .collect();
+    let accounts = Accounts::builder(Arc::new(InMemoryRegistry::new()))
+        .max_in_flight(1)
+        .configure_clients(move |b, account| {
+            b.retry_policy(RetryPolicy::none())
+                .base_url(urls[&account.channel_id].clone())
+        })
+        .build()
+        .unwrap();
+    for i in 1..=3 {
+        accounts.add(account(i, money_plan())).await.unwrap();
+    }
+    assert_eq!(accounts.in_flight().max(), 1);
+    let campaign = campaign_of(&emus);
+    let options = SendOptions::new().concurrency(3);
+    let (_, _, plan) = planned(&campaign, &accounts, &options).await;
+    let send = {
+        let (campaign, accounts, plan) = (campaign.clone(), accounts.clone(), plan.clone());
+        tokio::spawn(async move {
+            campaign
+                .send(&accounts, &InMemoryBulkStore::new(), "f", &plan, &options)
+                .await
+        })
+    };
+    // Three accounts sending at once, one call in flight among them: once the
+    // first call arrived (it is answered 400 ms later), no other has.
+    let calls = |es: &[&Emulator]| es.iter().map(|e| e.calls("multicast")).sum::<u64>();
+    let waited = Instant::now();
+    while calls(&emus) == 0 && waited.elapsed() < Duration::from_secs(5) {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(calls(&emus), 1);
+    assert_eq!(accounts.in_flight().in_flight(), 1);
+    let report = send.await.unwrap().unwrap();
+    assert!(report.is_complete(), "{report:?}");
+    assert_eq!(calls(&emus), 3);
     for e in emus {
         each_got(e, 1);
     }

@@ -66,6 +66,13 @@ pub struct RunArgs {
     /// Recipients per multicast chunk (1 to 500).
     #[arg(long, default_value_t = 500)]
     chunk_size: usize,
+    /// Seconds each attempt of a chunk's call may take; a chunk that times out is
+    /// reported as unknown and resent with its retry key by the next run.
+    #[arg(long, default_value_t = 30)]
+    request_timeout: u64,
+    /// Seconds to wait for a narrowcast's progress to reach `succeeded` or `failed`.
+    #[arg(long, default_value_t = 60)]
+    narrowcast_wait: u64,
 }
 
 /// `linectl bulk report`.
@@ -172,7 +179,10 @@ async fn send(accounts: Accounts, campaign: Campaign, args: &RunArgs) -> ExitCod
         .run
         .clone()
         .unwrap_or_else(|| format!("campaign-{}", campaign.digest()));
-    let options = SendOptions::new().chunk_size(args.chunk_size);
+    let options = SendOptions::new()
+        .chunk_size(args.chunk_size)
+        .request_timeout(Duration::from_secs(args.request_timeout))
+        .narrowcast_wait(Duration::from_secs(args.narrowcast_wait));
     let known = match bulk::BulkStore::run_plan(&store, &run).await {
         Ok(p) => p.is_some(),
         Err(e) => {
@@ -281,6 +291,12 @@ fn print_report(report: &SendReport) -> ExitCode {
         let detail = match (&a.skipped, &a.error) {
             (Some(s), _) => s.to_string(),
             (None, Some(e)) => e.clone(),
+            (None, None) if a.unknown_recipients > 0 => {
+                format!("{} unknown (timed out or answer lost): run again", a.unknown_recipients)
+            }
+            (None, None) if matches!(a.narrowcast, Some(bulk::NarrowcastOutcome::InProgress { .. })) => {
+                "narrowcast still in progress: run again to look".to_owned()
+            }
             (None, None) if a.accepted_earlier > 0 => format!("{} accepted earlier", a.accepted_earlier),
             _ => String::new(),
         };
@@ -303,6 +319,12 @@ fn print_report(report: &SendReport) -> ExitCode {
                 f.status.map_or_else(|| "-".to_owned(), |s| s.to_string()),
                 or_dash(f.request_id.as_deref()),
                 f.error
+            );
+        }
+        for u in &a.unknown {
+            println!(
+                "{}\tunknown-chunk\t{}\t{}\t{}",
+                a.channel_id, u.index, u.recipients, u.error
             );
         }
     }

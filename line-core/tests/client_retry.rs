@@ -398,3 +398,104 @@ fn idempotency_follows_the_method_and_the_retry_key() {
         .count();
     assert_eq!(not, 42, "every POST but the four sends");
 }
+
+#[tokio::test]
+async fn a_client_with_its_own_timeout_shares_the_limiter_and_times_out_on_its_own() {
+    use line_core::ratelimit::{Quota, RateClass};
+    let (server, _) = common::setup().await;
+    Mock::given(method("GET"))
+        .and(path("/v2/bot/info"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_delay(Duration::from_millis(600))
+                .set_body_json(json!({"userId": "Ub", "basicId": "@b", "displayName": "b", "chatMode": "bot", "markAsReadMode": "auto"})),
+        )
+        .mount(&server)
+        .await;
+    let limiter =
+        RateLimiter::line_defaults().with_quota(RateClass::Default, Quota::new(1, Duration::from_secs(3_600)));
+    let client = Client::builder()
+        .token(common::TOKEN)
+        .base_url(server.uri())
+        .retry_policy(RetryPolicy::none())
+        .rate_limiter(limiter)
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let quick = client.with_timeout(Duration::from_millis(100));
+    assert_eq!(
+        (client.timeout(), quick.timeout()),
+        (Duration::from_secs(10), Duration::from_millis(100))
+    );
+    // The original client's grant uses the one slot of the hour, for both.
+    let now = Instant::now();
+    assert_eq!(
+        client.rate_limiter().reserve(RateClass::Default, "getBotInfo", now),
+        Duration::ZERO
+    );
+    assert!(quick.rate_limiter().reserve(RateClass::Default, "getBotInfo", now) > Duration::from_secs(3_000));
+    // The timeout: only the quick one gives up on a 600 ms answer.
+    let unlimited = Client::builder()
+        .token(common::TOKEN)
+        .base_url(server.uri())
+        .retry_policy(RetryPolicy::none())
+        .rate_limiter(RateLimiter::disabled())
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    let err = unlimited
+        .with_timeout(Duration::from_millis(100))
+        .get_bot_info()
+        .await
+        .unwrap_err();
+    assert!(matches!(err.kind(), ErrorKind::Timeout { .. }), "{err:?}");
+    assert!(
+        started.elapsed() < Duration::from_millis(500),
+        "{:?}",
+        started.elapsed()
+    );
+    unlimited.get_bot_info().await.unwrap();
+}
+
+#[tokio::test]
+async fn clients_sharing_an_in_flight_limit_send_one_call_at_a_time_past_their_limiters() {
+    use line_core::client::InFlightLimit;
+    let (server, _) = common::setup().await;
+    Mock::given(method("GET"))
+        .and(path("/v2/bot/info"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_delay(Duration::from_millis(400))
+                .set_body_json(json!({"userId": "Ub", "basicId": "@b", "displayName": "b", "chatMode": "bot", "markAsReadMode": "auto"})),
+        )
+        .mount(&server)
+        .await;
+    let limit = InFlightLimit::new(1);
+    let make = || {
+        Client::builder()
+            .token(common::TOKEN)
+            .base_url(server.uri())
+            .retry_policy(RetryPolicy::none())
+            .rate_limiter(RateLimiter::disabled())
+            .in_flight_limit(limit.clone())
+            .build()
+            .unwrap()
+    };
+    let (a, b) = (make(), make().with_timeout(Duration::from_secs(5)));
+    let calls = tokio::spawn(async move { tokio::join!(a.get_bot_info(), b.get_bot_info(), a.get_bot_info()) });
+    // Three calls from two clients (one derived), one slot: once the first request
+    // arrived (it is answered 400 ms later), no other has.
+    let waited = Instant::now();
+    while server.received_requests().await.unwrap_or_default().is_empty() && waited.elapsed() < Duration::from_secs(5) {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(server.received_requests().await.unwrap_or_default().len(), 1);
+    assert_eq!((limit.in_flight(), limit.max()), (1, 1));
+    let (x, y, z) = calls.await.unwrap();
+    x.unwrap();
+    y.unwrap();
+    z.unwrap();
+    assert_eq!(server.received_requests().await.unwrap_or_default().len(), 3);
+    assert_eq!(limit.in_flight(), 0);
+}

@@ -35,7 +35,26 @@ pub struct SendOptions {
     /// Recipients per multicast chunk (1 to 500, LINE's limit; default 500).
     /// A resumed run keeps the size it began with.
     pub chunk_size: usize,
+    /// How long each attempt of a chunk's call may take once the account's
+    /// rate limiter lets it go (default 30 seconds). A chunk whose call times
+    /// out (or loses its connection after sending) is recorded as
+    /// [`ChunkOutcome::Unknown`]: LINE may have accepted it, so a resume sends
+    /// it again with the same retry key, and LINE's 409 counts it as sent once.
+    pub request_timeout: Duration,
+    /// How long to wait, after LINE accepts a narrowcast, for its progress
+    /// (`GET /v2/bot/message/progress/narrowcast`) to reach `succeeded` or
+    /// `failed` (default 60 seconds; zero looks once). A narrowcast still
+    /// `waiting` or `sending` then is reported as
+    /// [`NarrowcastOutcome::InProgress`]; LINE goes on delivering it, and a
+    /// resume looks again.
+    pub narrowcast_wait: Duration,
+    /// The first pause between two looks at a narrowcast's progress, doubled
+    /// after each look up to 30 seconds (default 1 second).
+    pub narrowcast_poll: Duration,
 }
+
+/// The longest pause between two looks at a narrowcast's progress.
+const MAX_NARROWCAST_POLL: Duration = Duration::from_secs(30);
 
 impl Default for SendOptions {
     fn default() -> Self {
@@ -43,12 +62,16 @@ impl Default for SendOptions {
             concurrency: 16,
             chunk_concurrency: 4,
             chunk_size: MAX_MULTICAST_RECIPIENTS,
+            request_timeout: Duration::from_secs(30),
+            narrowcast_wait: Duration::from_secs(60),
+            narrowcast_poll: Duration::from_secs(1),
         }
     }
 }
 
 impl SendOptions {
-    /// The defaults: 16 accounts at once, 4 calls per account, 500 recipients a chunk.
+    /// The defaults: 16 accounts at once, 4 calls per account, 500 recipients a
+    /// chunk, 30 seconds per call, up to 60 seconds of waiting for a narrowcast's progress.
     pub fn new() -> Self {
         Self::default()
     }
@@ -70,6 +93,25 @@ impl SendOptions {
         self.chunk_size = n.clamp(1, MAX_MULTICAST_RECIPIENTS);
         self
     }
+
+    /// How long each attempt of a chunk's call may take (zero counts as 1 ms).
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = timeout.max(Duration::from_millis(1));
+        self
+    }
+
+    /// How long to wait for a narrowcast's progress to reach a final phase.
+    pub fn narrowcast_wait(mut self, wait: Duration) -> Self {
+        self.narrowcast_wait = wait;
+        self
+    }
+
+    /// The first pause between two looks at a narrowcast's progress (kept
+    /// within 1 ms to 30 seconds).
+    pub fn narrowcast_poll(mut self, pause: Duration) -> Self {
+        self.narrowcast_poll = pause.clamp(Duration::from_millis(1), MAX_NARROWCAST_POLL);
+        self
+    }
 }
 
 /// One chunk that failed, with what LINE said.
@@ -86,6 +128,52 @@ pub struct FailedChunk {
     pub request_id: Option<String>,
     /// What went wrong.
     pub error: String,
+}
+
+/// What LINE's progress said of a narrowcast it accepted
+/// (`GET /v2/bot/message/progress/narrowcast`), looked at until it was final or
+/// [`SendOptions::narrowcast_wait`] passed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum NarrowcastOutcome {
+    /// Phase `succeeded`: LINE's counts.
+    Succeeded {
+        /// The narrowcast's request ID.
+        request_id: String,
+        /// Users the message reached (`successCount`): the account's `sent`.
+        success: u64,
+        /// Users it failed to reach (`failureCount`).
+        failure: u64,
+        /// Intended recipients (`targetCount`), when LINE gave them.
+        target: Option<u64>,
+    },
+    /// Phase `failed`: LINE sent nothing (too small an audience, a partial
+    /// delivery avoided…).
+    Failed {
+        /// The narrowcast's request ID.
+        request_id: String,
+        /// LINE's `errorCode`.
+        error_code: Option<i64>,
+        /// LINE's `failedDescription`.
+        description: Option<String>,
+    },
+    /// Still `waiting` or `sending` when the wait ran out. LINE goes on
+    /// delivering; the recipients count as pending, and a resume looks again
+    /// (it never sends the narrowcast twice: its chunk is accepted).
+    InProgress {
+        /// The narrowcast's request ID.
+        request_id: String,
+        /// The last phase LINE reported.
+        phase: String,
+    },
+    /// The progress could not be read until the wait ran out (the recipients
+    /// count as pending; a resume looks again).
+    Unread {
+        /// The narrowcast's request ID.
+        request_id: String,
+        /// The last error.
+        error: String,
+    },
 }
 
 /// Where one account's send stands.
@@ -130,12 +218,22 @@ pub struct AccountSend {
     pub failed: Vec<FailedChunk>,
     /// Recipients in failed chunks.
     pub failed_recipients: u64,
+    /// The chunks whose outcome is unknown ([`ChunkOutcome::Unknown`]: the call
+    /// timed out or lost its connection after sending). A resume sends them
+    /// again with their retry key; LINE's 409 then counts one as sent once.
+    pub unknown: Vec<FailedChunk>,
+    /// Recipients in chunks whose outcome is unknown.
+    pub unknown_recipients: u64,
+    /// For a narrowcast LINE accepted: what LINE's progress reported
+    /// (`sent` is then its success count, not the audience's size).
+    pub narrowcast: Option<NarrowcastOutcome>,
     /// Why the account sends nothing (more), if it does not.
     pub skipped: Option<SkipReason>,
     /// Recipients not sent because the account was skipped.
     pub skipped_recipients: u64,
-    /// Recipients neither sent, failed nor skipped: their chunks were not
-    /// sent, or the run stopped during their call. Run again to resume.
+    /// Recipients neither sent, failed, unknown nor skipped: their chunks were
+    /// not sent, the run stopped during their call, or (for a narrowcast) LINE
+    /// was still delivering. Run again to resume.
     pub pending_recipients: u64,
     /// An error that stopped this account's send in this run (the registry or
     /// the store failed); not kept in the store.
@@ -147,7 +245,11 @@ impl AccountSend {
     pub fn status(&self) -> AccountStatus {
         if self.skipped.is_some() {
             AccountStatus::Skipped
-        } else if self.failed_recipients == 0 && self.pending_recipients == 0 && self.error.is_none() {
+        } else if self.failed_recipients == 0
+            && self.unknown_recipients == 0
+            && self.pending_recipients == 0
+            && self.error.is_none()
+        {
             AccountStatus::Sent
         } else {
             AccountStatus::Incomplete
@@ -175,6 +277,9 @@ pub struct SendTotals {
     pub accepted_earlier: u64,
     /// Recipients in failed chunks.
     pub failed: u64,
+    /// Recipients in chunks whose outcome is unknown (a resume resends them
+    /// with their retry keys).
+    pub unknown: u64,
     /// Recipients skipped.
     pub skipped: u64,
     /// Recipients pending.
@@ -212,10 +317,16 @@ pub async fn report(store: &dyn BulkStore, run: &str) -> Result<Option<SendRepor
         return Ok(None);
     };
     let chunks = store.chunks(run).await?;
-    Ok(Some(build_report(run, &plan, chunks, HashMap::new())))
+    Ok(Some(build_report(run, &plan, chunks, HashMap::new(), HashMap::new())))
 }
 
-fn build_report(run: &str, plan: &RunPlan, chunks: Vec<Chunk>, mut errors: HashMap<ChannelId, String>) -> SendReport {
+fn build_report(
+    run: &str,
+    plan: &RunPlan,
+    chunks: Vec<Chunk>,
+    mut errors: HashMap<ChannelId, String>,
+    mut narrowcasts: HashMap<ChannelId, NarrowcastOutcome>,
+) -> SendReport {
     let mut by_account: HashMap<ChannelId, Vec<Chunk>> = HashMap::new();
     for c in chunks {
         by_account.entry(c.channel_id.clone()).or_default().push(c);
@@ -236,6 +347,9 @@ fn build_report(run: &str, plan: &RunPlan, chunks: Vec<Chunk>, mut errors: HashM
                 request_ids: Vec::new(),
                 failed: Vec::new(),
                 failed_recipients: 0,
+                unknown: Vec::new(),
+                unknown_recipients: 0,
+                narrowcast: narrowcasts.remove(&p.channel_id),
                 skipped: p.skip.clone(),
                 skipped_recipients: 0,
                 pending_recipients: 0,
@@ -269,10 +383,59 @@ fn build_report(run: &str, plan: &RunPlan, chunks: Vec<Chunk>, mut errors: HashM
                             error,
                         });
                     }
+                    Some(ChunkOutcome::Unknown { error }) => {
+                        a.unknown_recipients += u64::from(c.recipients);
+                        a.unknown.push(FailedChunk {
+                            index: c.index,
+                            recipients: c.recipients,
+                            status: None,
+                            request_id: None,
+                            error,
+                        });
+                    }
                     None => {}
                 }
             }
-            let rest = p.recipients.saturating_sub(a.sent + a.failed_recipients);
+            let mut rest = p
+                .recipients
+                .saturating_sub(a.sent + a.failed_recipients + a.unknown_recipients);
+            match &a.narrowcast {
+                // LINE's counts replace the audience's size (an upper bound).
+                Some(NarrowcastOutcome::Succeeded { success, .. }) => {
+                    a.accepted_earlier = a.accepted_earlier.min(*success);
+                    a.sent = *success;
+                    rest = 0;
+                }
+                Some(NarrowcastOutcome::Failed {
+                    request_id,
+                    error_code,
+                    description,
+                }) => {
+                    a.sent = 0;
+                    a.accepted_earlier = 0;
+                    a.request_ids.clear();
+                    a.failed_recipients = p.recipients;
+                    a.failed.push(FailedChunk {
+                        index: 0,
+                        recipients: u32::try_from(p.recipients).unwrap_or(u32::MAX),
+                        status: None,
+                        request_id: Some(request_id.clone()),
+                        error: format!(
+                            "LINE's narrowcast failed (error code {}): {}",
+                            error_code.map_or_else(|| "-".to_owned(), |c| c.to_string()),
+                            description.as_deref().unwrap_or("no description")
+                        ),
+                    });
+                    rest = 0;
+                }
+                // Accepted, not delivered yet (or not known to be): pending.
+                Some(NarrowcastOutcome::InProgress { .. } | NarrowcastOutcome::Unread { .. }) => {
+                    rest = p.recipients;
+                    a.sent = 0;
+                    a.accepted_earlier = 0;
+                }
+                None => {}
+            }
             if a.skipped.is_some() {
                 a.skipped_recipients = rest;
             } else {
@@ -282,6 +445,7 @@ fn build_report(run: &str, plan: &RunPlan, chunks: Vec<Chunk>, mut errors: HashM
             totals.sent += a.sent;
             totals.accepted_earlier += a.accepted_earlier;
             totals.failed += a.failed_recipients;
+            totals.unknown += a.unknown_recipients;
             totals.skipped += a.skipped_recipients;
             totals.pending += a.pending_recipients;
             match a.status() {
@@ -336,6 +500,26 @@ pub(crate) fn chain(e: &dyn std::error::Error) -> String {
         next = s.source();
     }
     text
+}
+
+/// Whether a call's error leaves its outcome unknown: it timed out or lost its
+/// connection after the request may have left (a refused connection never
+/// reached LINE, so it is a plain failure).
+fn outcome_unknown(e: &line_core::Error) -> bool {
+    match e.kind() {
+        line_core::ErrorKind::Timeout { .. } | line_core::ErrorKind::OutcomeUnknown(_) => true,
+        line_core::ErrorKind::Connection { .. } => {
+            let connect = std::error::Error::source(e)
+                .and_then(|s| s.downcast_ref::<reqwest::Error>())
+                .is_some_and(reqwest::Error::is_connect);
+            !connect
+        }
+        _ => false,
+    }
+}
+
+fn unknown(e: &line_core::Error) -> ChunkOutcome {
+    ChunkOutcome::Unknown { error: chain(e) }
 }
 
 fn failed(e: &line_core::Error) -> ChunkOutcome {
@@ -539,30 +723,46 @@ impl Campaign {
         // their first grant before the others' start-up work).
         todo.sort_by_key(|t| std::cmp::Reverse(t.1));
         let todo: Vec<usize> = todo.into_iter().map(|(i, _)| i).collect();
-        let errors: Vec<(usize, String)> = stream::iter(todo)
+        let done: Vec<(usize, AccountDone)> = stream::iter(todo)
             .map(|i| async move {
                 let p = &plan.accounts[i];
                 let audience = &self.audiences[&p.channel_id];
                 let r = self
-                    .send_account(accounts, store, run, p, audience, chunk_size, chunk_concurrency)
+                    .send_account(
+                        accounts,
+                        store,
+                        run,
+                        p,
+                        audience,
+                        chunk_size,
+                        chunk_concurrency,
+                        options,
+                    )
                     .await;
                 (i, r)
             })
             .buffer_unordered(options.concurrency.max(1))
-            .filter_map(|(i, r)| async move { r.err().map(|e| (i, e)) })
+            .filter(|(_, r)| std::future::ready(r.error.is_some() || r.narrowcast.is_some()))
             .collect()
             .await;
-        let errors: HashMap<ChannelId, String> = errors
-            .into_iter()
-            .map(|(i, e)| (plan.accounts[i].channel_id.clone(), e))
-            .collect();
+        let mut errors = HashMap::new();
+        let mut narrowcasts = HashMap::new();
+        for (i, r) in done {
+            let id = &plan.accounts[i].channel_id;
+            if let Some(e) = r.error {
+                errors.insert(id.clone(), e);
+            }
+            if let Some(n) = r.narrowcast {
+                narrowcasts.insert(id.clone(), n);
+            }
+        }
         let plan = store.run_plan(run).await?.unwrap_or_else(|| plan.clone());
         let chunks = store.chunks(run).await?;
-        Ok(build_report(run, &plan, chunks, errors))
+        Ok(build_report(run, &plan, chunks, errors, narrowcasts))
     }
 
-    /// One account's send; an error string when something outside its calls
-    /// (the registry, the store) stopped it.
+    /// One account's send: an error string when something outside its calls
+    /// (the registry, the store) stopped it, and a narrowcast's progress.
     #[allow(clippy::too_many_arguments)]
     async fn send_account(
         &self,
@@ -573,6 +773,38 @@ impl Campaign {
         audience: &Audience,
         chunk_size: usize,
         chunk_concurrency: usize,
+        options: &SendOptions,
+    ) -> AccountDone {
+        let mut narrowcast = None;
+        let error = self
+            .send_chunks(
+                accounts,
+                store,
+                run,
+                planned,
+                audience,
+                chunk_size,
+                chunk_concurrency,
+                options,
+                &mut narrowcast,
+            )
+            .await
+            .err();
+        AccountDone { error, narrowcast }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn send_chunks(
+        &self,
+        accounts: &Accounts,
+        store: &dyn BulkStore,
+        run: &str,
+        planned: &PlannedAccount,
+        audience: &Audience,
+        chunk_size: usize,
+        chunk_concurrency: usize,
+        options: &SendOptions,
+        narrowcast: &mut Option<NarrowcastOutcome>,
     ) -> Result<(), String> {
         let id = &planned.channel_id;
         let handle = match accounts.get(id).await {
@@ -599,8 +831,21 @@ impl Campaign {
             }
         };
         let chunks = store.reserve_chunks(run, id, &proposed).await.map_err(|e| chain(&e))?;
-        let client = handle.client();
+        // The chunks' calls time out on their own; the account's limiter and
+        // connection pool stay shared with its other calls.
+        let client = &handle.client().with_timeout(options.request_timeout);
         let stop = AtomicU8::new(GO);
+        // A narrowcast's request ID once LINE accepted it (in an earlier run or in this one).
+        let accepted_narrowcast =
+            std::sync::Mutex::new(match (audience, chunks.first().and_then(|c| c.outcome.as_ref())) {
+                (
+                    Audience::AudienceGroup(_),
+                    Some(ChunkOutcome::Accepted {
+                        request_id: Some(r), ..
+                    }),
+                ) => Some(r.clone()),
+                _ => None,
+            });
         let store_error = std::sync::Mutex::new(None::<String>);
         let messages = &self.messages;
         let todo: Vec<usize> = (0..chunks.len())
@@ -609,6 +854,7 @@ impl Campaign {
         let stop = &stop;
         let store_error = &store_error;
         let chunks = &chunks;
+        let accepted_narrowcast = &accepted_narrowcast;
         stream::iter(todo)
             .map(|i| async move {
                 let c = &chunks[i];
@@ -629,6 +875,7 @@ impl Campaign {
                         stop.store(REMOVED, Ordering::SeqCst);
                         return;
                     }
+                    Err(e) if outcome_unknown(&e) => unknown(&e),
                     Err(e) => {
                         if e.is_monthly_quota() {
                             stop.store(MONTHLY_LIMIT, Ordering::SeqCst);
@@ -636,6 +883,15 @@ impl Campaign {
                         failed(&e)
                     }
                 };
+                if let (
+                    Audience::AudienceGroup(_),
+                    ChunkOutcome::Accepted {
+                        request_id: Some(r), ..
+                    },
+                ) = (audience, &outcome)
+                {
+                    *accepted_narrowcast.lock().unwrap_or_else(|p| p.into_inner()) = Some(r.clone());
+                }
                 if let Err(e) = store.record_outcome(run, id, c.index, &outcome).await {
                     stop.store(STORE_FAILED, Ordering::SeqCst);
                     *store_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(chain(&e));
@@ -653,10 +909,74 @@ impl Campaign {
             store.set_skip(run, id, Some(&skip)).await.map_err(|e| chain(&e))?;
         }
         let error = store_error.lock().unwrap_or_else(|p| p.into_inner()).take();
-        match error {
-            Some(e) => Err(e),
-            None => Ok(()),
+        if let Some(e) = error {
+            return Err(e);
         }
+        let request_id = accepted_narrowcast.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(request_id) = request_id {
+            *narrowcast = Some(narrowcast_progress(client, request_id, options).await);
+        }
+        Ok(())
+    }
+}
+
+/// What one account's send left for the report.
+struct AccountDone {
+    error: Option<String>,
+    narrowcast: Option<NarrowcastOutcome>,
+}
+
+/// Looks at an accepted narrowcast's progress until it is final or
+/// `options.narrowcast_wait` has passed, pausing `narrowcast_poll` at first and
+/// twice as long after each look (up to 30 seconds).
+async fn narrowcast_progress(
+    client: &line_core::client::Client,
+    request_id: String,
+    options: &SendOptions,
+) -> NarrowcastOutcome {
+    use line_core::model::NarrowcastProgressResponsePhase as Phase;
+    let started = tokio::time::Instant::now();
+    let mut pause = options
+        .narrowcast_poll
+        .clamp(Duration::from_millis(1), MAX_NARROWCAST_POLL);
+    loop {
+        let last = match client.get_narrowcast_progress(&request_id).await {
+            Ok(r) => {
+                let p = r.into_body();
+                let count = |n: Option<i64>| u64::try_from(n.unwrap_or(0)).unwrap_or(0);
+                match p.phase {
+                    Phase::Succeeded => {
+                        return NarrowcastOutcome::Succeeded {
+                            request_id,
+                            success: count(p.success_count),
+                            failure: count(p.failure_count),
+                            target: p.target_count.and_then(|t| u64::try_from(t).ok()),
+                        }
+                    }
+                    Phase::Failed => {
+                        return NarrowcastOutcome::Failed {
+                            request_id,
+                            error_code: p.error_code,
+                            description: p.failed_description,
+                        }
+                    }
+                    // waiting, sending, or a phase this version does not know.
+                    phase => NarrowcastOutcome::InProgress {
+                        request_id: request_id.clone(),
+                        phase: phase.to_string(),
+                    },
+                }
+            }
+            Err(e) => NarrowcastOutcome::Unread {
+                request_id: request_id.clone(),
+                error: chain(&e),
+            },
+        };
+        if started.elapsed() + pause > options.narrowcast_wait {
+            return last;
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(MAX_NARROWCAST_POLL);
     }
 }
 
@@ -682,7 +1002,8 @@ fn span(accounts: &Accounts, id: &ChannelId, audience: &Audience, chunk_size: us
 }
 
 /// One chunk's call: a push for one recipient, a multicast for more, or the
-/// narrowcast of an audience.
+/// narrowcast of an audience. The request goes by value, so its recipients are
+/// freed once its body is made rather than held while the call is in flight.
 async fn call(
     client: &line_core::client::Client,
     messages: &[Message],
@@ -693,18 +1014,18 @@ async fn call(
     match audience {
         Audience::UserIds(all) if all.len() == 1 => {
             let req = PushMessageRequest::new(users[0].as_str(), messages.to_vec());
-            client.push_message(&req).retry_key(key).await.map(accepted)
+            client.push_message(req).retry_key(key).await.map(accepted)
         }
         Audience::UserIds(_) => {
             let req = MulticastRequest::new(messages.to_vec(), users.to_vec());
-            client.multicast(&req).retry_key(key).await.map(accepted)
+            client.multicast(req).retry_key(key).await.map(accepted)
         }
         Audience::AudienceGroup(group) => {
             let mut recipient = AudienceRecipient::new();
             recipient.audience_group_id = Some(*group);
             let mut req = NarrowcastRequest::new(messages.to_vec());
             req.recipient = Some(Recipient::from(recipient));
-            client.narrowcast(&req).retry_key(key).await.map(accepted)
+            client.narrowcast(req).retry_key(key).await.map(accepted)
         }
     }
 }

@@ -134,6 +134,15 @@ pub enum ChunkOutcome {
         /// resumed chunk, sent once all the same.
         accepted_earlier: bool,
     },
+    /// The call may have reached LINE, and no answer says whether LINE
+    /// accepted it: it timed out (see [`SendOptions::request_timeout`](super::SendOptions::request_timeout)),
+    /// or the connection broke after the request was sent. The chunk is
+    /// pending: a resume sends it again with the same retry key, and LINE
+    /// answers 409 if it had accepted it, so nobody gets it twice.
+    Unknown {
+        /// What happened (the timeout or the transport error).
+        error: String,
+    },
     /// The call failed (after the client's retries).
     Failed {
         /// The HTTP status, when LINE answered.

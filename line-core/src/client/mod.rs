@@ -230,6 +230,7 @@ struct Inner {
     timeout: Duration,
     retry: RetryPolicy,
     limiter: RateLimiter,
+    in_flight: Option<InFlightLimit>,
 }
 
 impl fmt::Debug for Client {
@@ -256,6 +257,49 @@ pub struct ClientBuilder {
     retry: RetryPolicy,
     limiter: RateLimiter,
     http: Option<reqwest::Client>,
+    in_flight: Option<InFlightLimit>,
+}
+
+/// A bound on the calls in flight (attempts sent and not answered yet) of
+/// every client given it ([`ClientBuilder::in_flight_limit`]): with one HTTP/1.1
+/// connection per call in flight, it bounds their open connections together.
+/// An attempt takes a slot once the client's rate limiter lets it go (so a
+/// call waiting for its limiter holds none) and gives it back when its answer
+/// is read. Cheap to clone; clones share the slots.
+#[derive(Clone)]
+pub struct InFlightLimit {
+    slots: Arc<tokio::sync::Semaphore>,
+    max: usize,
+}
+
+impl InFlightLimit {
+    /// At most `max` calls in flight (0 counts as 1).
+    pub fn new(max: usize) -> Self {
+        let max = max.clamp(1, tokio::sync::Semaphore::MAX_PERMITS);
+        Self {
+            slots: Arc::new(tokio::sync::Semaphore::new(max)),
+            max,
+        }
+    }
+
+    /// The bound.
+    pub fn max(&self) -> usize {
+        self.max
+    }
+
+    /// Calls in flight now.
+    pub fn in_flight(&self) -> usize {
+        self.max - self.slots.available_permits()
+    }
+}
+
+impl fmt::Debug for InFlightLimit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("InFlightLimit")
+            .field("max", &self.max)
+            .field("in_flight", &self.in_flight())
+            .finish()
+    }
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -280,6 +324,7 @@ impl Default for ClientBuilder {
             retry: RetryPolicy::default(),
             limiter: RateLimiter::line_defaults(),
             http: None,
+            in_flight: None,
         }
     }
 }
@@ -347,6 +392,13 @@ impl ClientBuilder {
         self
     }
 
+    /// Bounds this client's calls in flight, together with every other client
+    /// given the same limit (default: no bound).
+    pub fn in_flight_limit(mut self, limit: InFlightLimit) -> Self {
+        self.in_flight = Some(limit);
+        self
+    }
+
     /// Uses this `reqwest` client (for proxies or custom TLS).
     pub fn http_client(mut self, http: reqwest::Client) -> Self {
         self.http = Some(http);
@@ -395,6 +447,7 @@ impl ClientBuilder {
                 timeout: self.timeout,
                 retry: self.retry,
                 limiter: self.limiter,
+                in_flight: self.in_flight,
             }),
         })
     }
@@ -427,6 +480,39 @@ impl Client {
         &self.inner.limiter
     }
 
+    /// The timeout of each attempt of a call (the builder's
+    /// [`timeout`](ClientBuilder::timeout)).
+    pub fn timeout(&self) -> Duration {
+        self.inner.timeout
+    }
+
+    /// This client with another timeout per attempt of a call: the same
+    /// connection pool, token source, retry policy, rate limiter and in-flight
+    /// limit (shared,
+    /// not copied, so the two clients' calls count against one limit). For a
+    /// caller whose calls need a bound of their own, such as a bulk send's
+    /// chunks. The timeout counts from when the rate limiter lets the attempt
+    /// go, so time spent waiting for the limiter never times a call out.
+    pub fn with_timeout(&self, timeout: Duration) -> Client {
+        if timeout == self.inner.timeout {
+            return self.clone();
+        }
+        let i = &self.inner;
+        Client {
+            inner: Arc::new(Inner {
+                http: i.http.clone(),
+                token: Arc::clone(&i.token),
+                api_base: i.api_base.clone(),
+                data_base: i.data_base.clone(),
+                manager_base: i.manager_base.clone(),
+                timeout,
+                retry: i.retry.clone(),
+                limiter: i.limiter.clone(),
+                in_flight: i.in_flight.clone(),
+            }),
+        }
+    }
+
     /// Validation instead of sending: each method posts the same messages to
     /// LINE's `/v2/bot/message/validate/*` endpoints.
     pub fn dry_run(&self) -> DryRun<'_> {
@@ -453,6 +539,11 @@ impl Client {
         loop {
             attempt += 1;
             self.inner.limiter.acquire(op.rate_class, op.id).await;
+            // Held while this attempt is in flight, given back before any retry's pause.
+            let slot = match &self.inner.in_flight {
+                Some(l) => Arc::clone(&l.slots).acquire_owned().await.ok(),
+                None => None,
+            };
             let span = tracing::info_span!(
                 "line.request",
                 operation = op.id,
@@ -461,6 +552,7 @@ impl Client {
                 request_id = tracing::field::Empty,
             );
             let result = self.send_once(&request).instrument(span.clone()).await;
+            drop(slot);
             let (outcome, err) = match result {
                 Ok(mut raw) => {
                     span.record("status", raw.status);
