@@ -168,16 +168,6 @@ const INVALID_STRICT_DOC: &str = r#"
     /// `Deserialize` wraps it, turning such an event into [`Self::Invalid`].
 "#;
 
-const INVALID_DESERIALIZE: &str = r#"impl<'de> serde::Deserialize<'de> for NAME {
-    /// Any JSON value: one that is not a readable event becomes
-    /// [`NAME::Invalid`]; only a syntax error fails.
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        crate::webhook::invalid::deserialize_event(d)
-    }
-}
-
-"#;
-
 /// The webhook's batch item, written out: besides the union it has an
 /// `Invalid` case and a strict reader.
 fn emit_union_expanded(g: &Gen<'_>, name: &str, t: &Type) -> String {
@@ -282,7 +272,6 @@ fn emit_union_expanded(g: &Gen<'_>, name: &str, t: &Type) -> String {
     );
     out += &format!("                        {name}::Unknown {{ kind: tag.into_owned(), raw: raw.into() }}\n");
     out += "                    }\n                })\n            }\n        }\n        d.deserialize_map(V)\n    }\n}\n\n";
-    out += &INVALID_DESERIALIZE.replace("NAME", name);
     out += &format!("impl serde::Serialize for {name} {{\n");
     out += "    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {\n        match self {\n";
     for (_, v, _) in &vnames {

@@ -472,14 +472,6 @@ impl Event {
     }
 }
 
-impl<'de> serde::Deserialize<'de> for Event {
-    /// Any JSON value: one that is not a readable event becomes
-    /// [`Event::Invalid`]; only a syntax error fails.
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        crate::webhook::invalid::deserialize_event(d)
-    }
-}
-
 impl serde::Serialize for Event {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self {

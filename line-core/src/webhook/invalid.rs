@@ -1,5 +1,6 @@
-//! Events that cannot be read: [`EventError`], and the one function both
-//! parse paths use to decide an event they are not sure of.
+//! Events that cannot be read: `Event`'s `Deserialize`, and the one function both
+//! parse paths use to decide an event they are not sure of (the reason is an
+//! [`EventError`]).
 //!
 //! An event is first taken as plain JSON (a [`Buf`], which keeps every key
 //! in order, repeated ones too); only a syntax error fails there, and it fails
@@ -13,64 +14,20 @@
 //! every event this way; the direct reader only the events it gives up on, from
 //! their text, so both give the same result.
 
-use std::fmt;
-
 use serde::de::{Deserialize, Deserializer, IntoDeserializer};
 
 use super::event::Event;
+use super::event_error::EventError;
 use super::raw::RawJson;
 use super::wire::{repeated_reason, Buf, Keys};
 use crate::error::pointer_from_path;
 
-/// Why an event of a webhook request could not be read: the JSON pointer of
-/// the failing place, relative to the event (`/message/contentProvider`; empty
-/// for the event itself), and the reason.
-///
-/// ```
-/// use line_core::webhook::{parse, Event};
-///
-/// let body = br#"{"events":[{"type":"unfollow","timestamp":"soon"},{"type":"unfollow","timestamp":1}]}"#;
-/// let request = parse(body)?;
-/// let Event::Invalid { kind, error, .. } = &request.events[0] else { unreachable!() };
-/// assert_eq!(kind, "unfollow");
-/// assert_eq!(error.pointer(), "/timestamp");
-/// assert!(error.reason().starts_with("invalid type: string \"soon\""));
-/// assert!(matches!(request.events[1], Event::Unfollow(_)));
-/// # Ok::<(), line_core::Error>(())
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EventError {
-    pointer: String,
-    reason: String,
-}
-
-impl EventError {
-    /// The JSON pointer of the failing place, relative to the event.
-    pub fn pointer(&self) -> &str {
-        &self.pointer
+impl<'de> Deserialize<'de> for Event {
+    /// Any JSON value: one that is not a readable event becomes
+    /// [`Event::Invalid`]; only a syntax error fails.
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(decide(Buf::deserialize(d)?, None))
     }
-
-    /// What was wrong there.
-    pub fn reason(&self) -> &str {
-        &self.reason
-    }
-}
-
-impl fmt::Display for EventError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.pointer.is_empty() {
-            write!(f, "invalid event: {}", self.reason)
-        } else {
-            write!(f, "invalid event at {}: {}", self.pointer, self.reason)
-        }
-    }
-}
-
-impl std::error::Error for EventError {}
-
-/// `Event`'s `Deserialize`: any JSON value, decided by [`decide`].
-pub(crate) fn deserialize_event<'de, D: Deserializer<'de>>(d: D) -> Result<Event, D::Error> {
-    Ok(decide(Buf::deserialize(d)?, None))
 }
 
 /// Decides one event from its JSON; `text` is its text when the caller has it

@@ -26,6 +26,7 @@
 //! # Ok::<(), line_core::Error>(())
 //! ```
 
+mod event_error;
 mod event_reader;
 mod expiring;
 pub(crate) mod invalid;
@@ -43,7 +44,7 @@ pub mod dedupe;
 pub mod event;
 
 pub use event::{CallbackRequest, Event};
-pub use invalid::EventError;
+pub use event_error::EventError;
 pub use raw::{RawJson, RawObject};
 pub use verify::{verify, WebhookVerifier, SIGNATURE_HEADER};
 
