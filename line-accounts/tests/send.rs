@@ -243,28 +243,7 @@ async fn a_rejected_campaign_sends_nothing_and_says_why() {
 async fn a_narrowcast_reaches_the_audience_once_and_its_size_bounds_the_cost() {
     let e1 = emulator(1, 60, None, FaultConfig::none()).await;
     let accounts = accounts_on(&[&e1], RetryPolicy::none()).await;
-    let members: Vec<UserId> = e1.follower_ids().into_iter().take(55).collect();
-    let mut req = CreateAudienceGroupRequest::new();
-    req.description = Some("May VIPs".into());
-    req.audiences = Some(
-        members
-            .iter()
-            .map(|u| {
-                let mut a = AudienceId::new();
-                a.id = Some(u.as_str().to_owned());
-                a
-            })
-            .collect(),
-    );
-    let handle = accounts.get(&id(1)).await.unwrap();
-    let group = handle
-        .client()
-        .create_audience_group(&req)
-        .await
-        .unwrap()
-        .into_body()
-        .audience_group_id
-        .unwrap();
+    let (group, members) = audience_of(&accounts, &e1, 1, 55).await;
     let campaign = Campaign::new(hello()).unwrap().to_audience(id(1), group).unwrap();
     let options = SendOptions::new();
     let (dry, _, plan) = planned(&campaign, &accounts, &options).await;
@@ -1037,7 +1016,7 @@ async fn the_accounts_that_take_longest_at_their_rate_limit_start_first() {
 async fn audience_of(accounts: &Accounts, emu: &Emulator, i: u32, n: usize) -> (i64, Vec<UserId>) {
     let members: Vec<UserId> = emu.follower_ids().into_iter().take(n).collect();
     let mut req = CreateAudienceGroupRequest::new();
-    req.description = Some("progress".into());
+    req.description = Some("bulk test audience".into());
     req.audiences = Some(
         members
             .iter()
