@@ -221,6 +221,7 @@ pub struct Client {
     inner: Arc<Inner>,
 }
 
+#[derive(Clone)]
 struct Inner {
     http: reqwest::Client,
     token: Arc<dyn TokenSource>,
@@ -488,8 +489,8 @@ impl Client {
 
     /// This client with another timeout per attempt of a call: the same
     /// connection pool, token source, retry policy, rate limiter and in-flight
-    /// limit (shared,
-    /// not copied, so the two clients' calls count against one limit). For a
+    /// limit (shared, not copied, so the two clients' calls count against one
+    /// limit). For a
     /// caller whose calls need a bound of their own, such as a bulk send's
     /// chunks. The timeout counts from when the rate limiter lets the attempt
     /// go, so time spent waiting for the limiter never times a call out.
@@ -497,18 +498,10 @@ impl Client {
         if timeout == self.inner.timeout {
             return self.clone();
         }
-        let i = &self.inner;
         Client {
             inner: Arc::new(Inner {
-                http: i.http.clone(),
-                token: Arc::clone(&i.token),
-                api_base: i.api_base.clone(),
-                data_base: i.data_base.clone(),
-                manager_base: i.manager_base.clone(),
                 timeout,
-                retry: i.retry.clone(),
-                limiter: i.limiter.clone(),
-                in_flight: i.in_flight.clone(),
+                ..Inner::clone(&self.inner)
             }),
         }
     }
