@@ -4,6 +4,7 @@
 use std::error::Error as StdError;
 use std::fmt;
 
+use line_model::wire::{pointer_from_path, strip_position};
 use serde::{Deserialize, Serialize};
 
 use crate::ids::RequestId;
@@ -340,23 +341,6 @@ impl StdError for Error {
     }
 }
 
-/// Turns a `serde_path_to_error` path (`a.b[2].c`) into a JSON pointer (`/a/b/2/c`).
-pub(crate) fn pointer_from_path(path: &serde_path_to_error::Path) -> String {
-    use serde_path_to_error::Segment;
-    let mut out = String::new();
-    for seg in path.iter() {
-        out.push('/');
-        match seg {
-            Segment::Seq { index } => out.push_str(&index.to_string()),
-            Segment::Map { key } | Segment::Enum { variant: key } => {
-                out.push_str(&key.replace('~', "~0").replace('/', "~1"))
-            }
-            Segment::Unknown => out.push('?'),
-        }
-    }
-    out
-}
-
 /// Deserializes `T` from any serde deserializer (JSON, TOML, a `Value`…). On
 /// failure it gives the JSON pointer of the place that failed (`/menus/0/image`)
 /// together with the deserializer's own error.
@@ -378,18 +362,6 @@ pub fn from_json_slice<'de, T: Deserialize<'de>>(bytes: &'de [u8]) -> Result<T, 
             let inner = e.into_inner();
             Err(Error::parse(pointer, strip_position(&inner)))
         }
-    }
-}
-
-/// serde_json's message without the " at line X column Y" suffix, which the
-/// pointer replaces; the position is kept in a separate clause.
-pub(crate) fn strip_position(e: &serde_json::Error) -> String {
-    let full = e.to_string();
-    match full.rfind(" at line ") {
-        Some(i) if e.line() > 0 => {
-            format!("{} (line {}, column {})", &full[..i], e.line(), e.column())
-        }
-        _ => full,
     }
 }
 

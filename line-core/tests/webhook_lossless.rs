@@ -1,7 +1,7 @@
 //! A bad event never loses its batch, and what parses is lossless:
 //! `to_value(parse(body)) == from_slice::<Value>(body)` for every body that
 //! parses. (The exhaustive checks, every fixture event broken at every place
-//! and both parse paths compared, are the unit tests in `reader_tests.rs`.)
+//! and both parse paths compared, are line-model's unit tests in `webhook/reader_tests.rs`.)
 
 use line_core::webhook::event::{MessageContent, Source};
 use line_core::webhook::{parse, CallbackRequest, Event};

@@ -5,6 +5,7 @@
 pub mod ids;
 pub mod limits;
 pub mod secret;
+pub mod webhook;
 #[doc(hidden)]
 pub mod wire;
 

@@ -492,3 +492,33 @@ pub fn from_raw<T: DeserializeOwned + Clone, R: RawMap + ?Sized>(raw: &R, key: &
         .and_then(|v| T::deserialize(v).ok())
         .map(Cow::Owned)
 }
+
+/// Turns a `serde_path_to_error` path (`a.b[2].c`) into a JSON pointer
+/// (`/a/b/2/c`), escaping `~` and `/` in keys.
+pub fn pointer_from_path(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    let mut out = String::new();
+    for seg in path.iter() {
+        out.push('/');
+        match seg {
+            Segment::Seq { index } => out.push_str(&index.to_string()),
+            Segment::Map { key } | Segment::Enum { variant: key } => {
+                out.push_str(&key.replace('~', "~0").replace('/', "~1"))
+            }
+            Segment::Unknown => out.push('?'),
+        }
+    }
+    out
+}
+
+/// serde_json's message without the " at line X column Y" suffix, which a
+/// JSON pointer replaces; the position is kept in a separate clause.
+pub fn strip_position(e: &serde_json::Error) -> String {
+    let full = e.to_string();
+    match full.rfind(" at line ") {
+        Some(i) if e.line() > 0 => {
+            format!("{} (line {}, column {})", &full[..i], e.line(), e.column())
+        }
+        _ => full,
+    }
+}

@@ -31,6 +31,7 @@ const MODEL_DOC: &str = r#"#![doc = include_str!("../README.md")]
 pub mod ids;
 pub mod limits;
 pub mod secret;
+pub mod webhook;
 #[doc(hidden)]
 pub mod wire;
 
@@ -40,7 +41,7 @@ mod macros;
 
 const MODEL_PRELUDE: &str = "#[allow(unused_imports)]\nuse super::*;\n#[allow(unused_imports)]\nuse crate::wire::{self, string_enum};\n#[allow(unused_imports)]\nuse crate::{wire_struct, wire_union};\n\n";
 
-const EVENT_PRELUDE: &str = "#![allow(clippy::large_enum_variant)]\n\n#[allow(unused_imports)]\nuse super::wire;\n#[allow(unused_imports)]\nuse crate::model::{string_enum, wire_struct, wire_union};\n\n";
+const EVENT_PRELUDE: &str = "#![allow(clippy::large_enum_variant)]\n\n#[allow(unused_imports)]\nuse super::wire;\n#[allow(unused_imports)]\nuse crate::{string_enum, wire_struct, wire_union};\n\n";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -207,9 +208,9 @@ fn generate(dir: &Path) -> Result<BTreeMap<String, String>, String> {
     for (name, t) in w.types() {
         src += &emit::emit_type(&w, name, t);
     }
-    files.insert("line-core/src/webhook/event.rs".to_owned(), src);
+    files.insert("line-model/src/webhook/event.rs".to_owned(), src);
     files.insert(
-        "line-core/src/webhook/event_reader.rs".to_owned(),
+        "line-model/src/webhook/event_reader.rs".to_owned(),
         webhook::emit_reader(&w)?,
     );
     Ok(files)

@@ -103,7 +103,7 @@ pub fn emit_reader(g: &Gen<'_>) -> Result<String, String> {
     out += "//! Direct readers for the webhook model: the fast path of `webhook::parse`.\n";
     out += "//! They fill the same `Fields` builders as the serde impls.\n\n";
     out += "use std::borrow::Cow;\n\n";
-    out += "use super::event::*;\nuse super::reader::{Bail, Later, Reader, R};\nuse crate::model::wire::Fields;\n\n";
+    out += "use super::event::*;\nuse super::reader::{Bail, Later, Reader, R};\nuse crate::wire::Fields;\n\n";
     for (name, t) in g.types() {
         match &t.kind {
             Kind::Struct { fields, tag } => {

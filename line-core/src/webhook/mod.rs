@@ -26,32 +26,24 @@
 //! # Ok::<(), line_core::Error>(())
 //! ```
 
-mod event_error;
-mod event_reader;
 mod expiring;
-pub(crate) mod invalid;
-mod raw;
-mod reader;
-#[cfg(test)]
-mod reader_tests;
 mod verify;
-mod wire;
 
 pub mod account_link;
 #[cfg(feature = "axum")]
 pub mod axum;
 pub mod dedupe;
-pub mod event;
+/// The webhook event types: line-model's, re-exported.
+pub use line_model::webhook::event;
 
-pub use event::{CallbackRequest, Event};
-pub use event_error::EventError;
-pub use raw::{RawJson, RawObject};
+pub use line_model::webhook::{CallbackRequest, Event, EventError, RawJson, RawObject};
 pub use verify::{verify, WebhookVerifier, SIGNATURE_HEADER};
 
-use crate::error::{strip_position, Error};
+use crate::error::Error;
 use crate::secret::ChannelSecret;
 
-/// Parses a webhook request body (no signature check).
+/// Parses a webhook request body (no signature check): [`line_model::webhook::parse`],
+/// with its error as this crate's [`Error`].
 ///
 /// Lenient where LINE's real payloads are: `webhookEventId`, `deliveryContext`,
 /// `source` and `mode` may be missing, and `events` may be empty. An unknown
@@ -70,41 +62,10 @@ use crate::secret::ChannelSecret;
 /// in the request object) gives a [`Parse`](crate::ErrorKind::Parse) error
 /// naming the JSON pointer of the offending value.
 pub fn parse(body: &[u8]) -> Result<CallbackRequest, Error> {
-    // UTF-8 is checked once, up front, for the whole body: serde_json does
-    // not check the strings it skips.
-    let text = match std::str::from_utf8(body) {
-        Ok(text) => text,
-        Err(e) => {
-            return Err(match crate::error::from_json_slice::<CallbackRequest>(body) {
-                Err(e) => e,
-                Ok(_) => Error::parse("", format!("invalid UTF-8 at byte {}", e.valid_up_to())),
-            })
-        }
-    };
-    // The direct reader handles every well-formed body; it gives up on
-    // anything else, and serde decides.
-    if let Ok(request) = read_request(text) {
-        return Ok(request);
-    }
-    // The serde path does no path bookkeeping either; only a failure pays for
-    // a second pass that finds the pointer.
-    match serde_json::from_str(text) {
-        Ok(request) => Ok(request),
-        Err(fast) => match crate::error::from_json_slice::<CallbackRequest>(body) {
-            Err(e) => Err(e),
-            // The second pass does not look past the value: trailing bytes fail
-            // only the first one.
-            Ok(_) => Err(Error::parse("", strip_position(&fast))),
-        },
-    }
-}
-
-/// The direct reader over a whole body (see the `reader` module).
-fn read_request(text: &str) -> Result<CallbackRequest, reader::Bail> {
-    let mut r = reader::Reader::new(text);
-    let request = event_reader::read_callback_request(&mut r, false)?;
-    r.end()?;
-    Ok(request)
+    line_model::webhook::parse(body).map_err(|e| {
+        let (pointer, reason) = e.into_parts();
+        Error::parse(pointer, reason)
+    })
 }
 
 /// Checks the signature with a one-off verifier, then parses the body.

@@ -1,5 +1,5 @@
 //! The serde plumbing of the webhook model: the model's own
-//! ([`crate::model::wire`]), except that an object may not repeat a key.
+//! ([`crate::wire`]), except that an object may not repeat a key.
 //!
 //! A JSON object with a repeated key has no one meaning: serde_json keeps the
 //! last value, a streaming reader may act on the first (a union's `"type"`
@@ -18,7 +18,7 @@ use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visit
 use serde_json::{Map, Value};
 use smallvec::SmallVec;
 
-pub(crate) use crate::model::wire::*;
+pub(crate) use crate::wire::*;
 
 /// The keys of one object seen so far: a short list, a set past sixteen (so
 /// an object with many keys is not quadratic).

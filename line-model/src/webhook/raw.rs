@@ -16,14 +16,14 @@ use serde_json::{Map, Value};
 /// value.
 ///
 /// ```
-/// use line_core::webhook::{parse, Event};
+/// use line_model::webhook::{parse, Event};
 ///
 /// let body = br#"{"events":[{"type":"brandNew","timestamp":1,"extra":{"a":[1,2]}}]}"#;
 /// let Event::Unknown { kind, raw } = &parse(body)?.events[0] else { unreachable!() };
 /// assert_eq!(kind, "brandNew");
 /// assert_eq!(raw.as_str(), r#"{"type":"brandNew","timestamp":1,"extra":{"a":[1,2]}}"#);
 /// assert_eq!(raw.get("extra").unwrap()["a"][1], 2);
-/// # Ok::<(), line_core::Error>(())
+/// # Ok::<(), line_model::webhook::ParseError>(())
 /// ```
 #[derive(Clone)]
 pub struct RawObject(Box<str>);
@@ -52,7 +52,7 @@ impl RawObject {
     }
 }
 
-impl crate::model::wire::RawMap for RawObject {
+impl crate::wire::RawMap for RawObject {
     fn raw_map(&self) -> std::borrow::Cow<'_, Map<String, Value>> {
         std::borrow::Cow::Owned(self.to_map())
     }

@@ -6,7 +6,7 @@ use std::borrow::Cow;
 
 use super::event::*;
 use super::reader::{Bail, Later, Reader, R};
-use crate::model::wire::Fields;
+use crate::wire::Fields;
 
 /// Reads one property of a `CallbackRequest` into its builder.
 fn read_callback_request_field(r: &mut Reader<'_>, f: &mut CallbackRequestFields, key: &str) -> R<()> {

@@ -6,7 +6,7 @@
 #[allow(unused_imports)]
 use super::wire;
 #[allow(unused_imports)]
-use crate::model::{string_enum, wire_struct, wire_union};
+use crate::{string_enum, wire_struct, wire_union};
 
 wire_struct! {
     /// The request body contains a JSON object with the user ID of a bot that should receive webhook events and an array of webhook event objects.

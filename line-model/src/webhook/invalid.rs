@@ -20,7 +20,7 @@ use super::event::Event;
 use super::event_error::EventError;
 use super::raw::RawJson;
 use super::wire::{repeated_reason, Buf, Keys};
-use crate::error::pointer_from_path;
+use crate::wire::pointer_from_path;
 
 impl<'de> Deserialize<'de> for Event {
     /// Any JSON value: one that is not a readable event becomes

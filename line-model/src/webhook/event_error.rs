@@ -10,7 +10,7 @@ use std::fmt;
 /// for the event itself), and the reason.
 ///
 /// ```
-/// use line_core::webhook::{parse, Event};
+/// use line_model::webhook::{parse, Event};
 ///
 /// let body = br#"{"events":[{"type":"unfollow","timestamp":"soon"},{"type":"unfollow","timestamp":1}]}"#;
 /// let request = parse(body)?;
@@ -19,7 +19,7 @@ use std::fmt;
 /// assert_eq!(error.pointer(), "/timestamp");
 /// assert!(error.reason().starts_with("invalid type: string \"soon\""));
 /// assert!(matches!(request.events[1], Event::Unfollow(_)));
-/// # Ok::<(), line_core::Error>(())
+/// # Ok::<(), line_model::webhook::ParseError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EventError {
