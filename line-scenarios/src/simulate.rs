@@ -36,7 +36,7 @@ use jiff::{SignedDuration, Timestamp};
 use line_core::clock::{Clock, ManualClock};
 use line_core::ids::UserId;
 use line_segments::profile::{Event, Profile, Value};
-use serde_json::{json, Value as Json};
+use serde_json::Value as Json;
 
 use crate::budget::{Budget, Gate, InMemoryContacts};
 use crate::engine::{Engine, EngineConfig};
@@ -140,46 +140,19 @@ pub fn parse_events(text: &str) -> Result<Vec<SimEvent>> {
                 }
             }
             (None, Some(Json::String(w))) => {
-                let source = json!({"type": "user", "userId": user.as_str()});
-                let ms = at.as_millisecond();
-                let base = json!({"timestamp": ms, "mode": "active", "source": source, "replyToken": "simulated"});
-                let mut e = base.as_object().cloned().unwrap_or_default();
-                match w.as_str() {
-                    "follow" => {
-                        e.insert("type".into(), "follow".into());
-                        e.insert("follow".into(), json!({"isUnblocked": false}));
-                    }
-                    "unfollow" => {
-                        e.insert("type".into(), "unfollow".into());
-                        e.remove("replyToken");
-                    }
-                    "account_link" => {
-                        e.insert("type".into(), "accountLink".into());
-                        e.insert("link".into(), json!({"result": "ok", "nonce": "simulated"}));
-                    }
-                    "postback" => {
-                        let data = obj
-                            .get("data")
-                            .and_then(Json::as_str)
-                            .ok_or_else(|| err("/data", "a postback needs `data`".into()))?;
-                        e.insert("type".into(), "postback".into());
-                        e.insert("postback".into(), json!({ "data": data }));
-                    }
-                    "message" => {
-                        let text = obj
-                            .get("text")
-                            .and_then(Json::as_str)
-                            .ok_or_else(|| err("/text", "a message needs `text`".into()))?;
-                        e.insert("type".into(), "message".into());
-                        e.insert(
-                            "message".into(),
-                            json!({"type": "text", "id": "1", "text": text, "quoteToken": "q"}),
-                        );
-                    }
+                let text = |key: &str| {
+                    obj.get(key)
+                        .and_then(Json::as_str)
+                        .ok_or_else(|| err(&format!("/{key}"), format!("a {w} needs `{key}`")))
+                };
+                let event = match w.as_str() {
+                    "follow" => webhook::follow(&user, at),
+                    "unfollow" => webhook::unfollow(&user, at),
+                    "account_link" => webhook::account_link(&user, at),
+                    "postback" => webhook::postback(&user, at, text("data")?),
+                    "message" => webhook::message(&user, at, text("text")?),
                     other => return Err(err("/webhook", format!("unknown webhook `{other}`"))),
-                }
-                let event: line_core::webhook::Event =
-                    serde_json::from_value(Json::Object(e)).map_err(|x| err("/webhook", x.to_string()))?;
+                };
                 SimKind::Webhook(Box::new(event))
             }
             _ => return Err(err("", "exactly one of `event` and `webhook`".into())),
@@ -200,6 +173,70 @@ pub fn parse_events(text: &str) -> Result<Vec<SimEvent>> {
         out.push(SimEvent { at, user, kind, source });
     }
     Ok(out)
+}
+
+/// The webhook events a simulation replays, typed, as LINE would send them
+/// from a user (source `user`, mode `active`).
+mod webhook {
+    use jiff::Timestamp;
+    use line_core::ids::UserId;
+    use line_core::webhook::event::{
+        AccountLinkEvent, EventMode, FollowDetail, FollowEvent, LinkContent, LinkContentResult, MessageContent,
+        MessageEvent, PostbackContent, PostbackEvent, Source, TextMessageContent, UnfollowEvent, UserSource,
+    };
+    use line_core::webhook::Event;
+
+    /// The reply token of every simulated event that has one.
+    const REPLY_TOKEN: &str = "simulated";
+
+    /// Sets the source (the user) and the mode of an event.
+    macro_rules! from_user {
+        ($e:expr, $user:expr) => {{
+            let mut e = $e;
+            let mut source = UserSource::new();
+            source.user_id = Some($user.clone());
+            e.source = Some(Source::User(source));
+            e.mode = Some(EventMode::Active);
+            e
+        }};
+    }
+
+    pub(super) fn follow(user: &UserId, at: Timestamp) -> Event {
+        let mut e = from_user!(FollowEvent::new(at.as_millisecond(), REPLY_TOKEN), user);
+        e.follow = Some(FollowDetail::new(false));
+        Event::Follow(e)
+    }
+
+    pub(super) fn unfollow(user: &UserId, at: Timestamp) -> Event {
+        Event::Unfollow(from_user!(UnfollowEvent::new(at.as_millisecond()), user))
+    }
+
+    pub(super) fn account_link(user: &UserId, at: Timestamp) -> Event {
+        let link = LinkContent::new(LinkContentResult::Ok, "simulated");
+        let mut e = from_user!(AccountLinkEvent::new(at.as_millisecond(), link), user);
+        e.reply_token = Some(REPLY_TOKEN.to_owned());
+        Event::AccountLink(e)
+    }
+
+    pub(super) fn postback(user: &UserId, at: Timestamp, data: &str) -> Event {
+        let mut e = from_user!(
+            PostbackEvent::new(at.as_millisecond(), PostbackContent::new(data)),
+            user
+        );
+        e.reply_token = Some(REPLY_TOKEN.to_owned());
+        Event::Postback(e)
+    }
+
+    pub(super) fn message(user: &UserId, at: Timestamp, text: &str) -> Event {
+        let mut content = TextMessageContent::new("1", text);
+        content.quote_token = Some("q".to_owned());
+        let mut e = from_user!(
+            MessageEvent::new(at.as_millisecond(), MessageContent::Text(content)),
+            user
+        );
+        e.reply_token = Some(REPLY_TOKEN.to_owned());
+        Event::Message(e)
+    }
 }
 
 /// Settings of a simulation.
@@ -435,4 +472,63 @@ pub fn render(outcome: &Outcome) -> String {
         stats::yen(outcome.cost)
     ));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// Each simulated webhook event is the JSON LINE would send for it, and
+    /// reads back as the same typed event.
+    #[test]
+    fn simulated_webhook_events_are_what_line_sends() {
+        let user = "U0123456789abcdef0123456789abcdef";
+        let ms = 1_778_810_400_000_i64; // 2026-05-15T02:00:00Z
+        let common = json!({"timestamp": ms, "mode": "active", "source": {"type": "user", "userId": user}});
+        let with = |extra: serde_json::Value| {
+            let mut v = common.clone();
+            v.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+            v
+        };
+        let cases = [
+            (
+                r#""webhook": "follow""#,
+                with(json!({"type": "follow", "replyToken": "simulated", "follow": {"isUnblocked": false}})),
+            ),
+            (r#""webhook": "unfollow""#, with(json!({"type": "unfollow"}))),
+            (
+                r#""webhook": "account_link""#,
+                with(json!({"type": "accountLink", "replyToken": "simulated",
+                            "link": {"result": "ok", "nonce": "simulated"}})),
+            ),
+            (
+                r#""webhook": "postback", "data": "survey=cosmetics""#,
+                with(json!({"type": "postback", "replyToken": "simulated",
+                            "postback": {"data": "survey=cosmetics"}})),
+            ),
+            (
+                r#""webhook": "message", "text": "coupon""#,
+                with(json!({"type": "message", "replyToken": "simulated",
+                            "message": {"type": "text", "id": "1", "text": "coupon", "quoteToken": "q"}})),
+            ),
+        ];
+        for (line, expected) in cases {
+            let text = format!(r#"{{"at": "2026-05-15T02:00:00Z", "user": "{user}", {line}}}"#);
+            let events = parse_events(&text).unwrap();
+            let SimKind::Webhook(event) = &events[0].kind else {
+                panic!("{line}: not a webhook event")
+            };
+            assert_eq!(serde_json::to_value(event).unwrap(), expected, "{line}");
+            let back: line_core::webhook::Event = serde_json::from_value(expected).unwrap();
+            assert_eq!(&back, &**event, "{line}");
+        }
+    }
+
+    #[test]
+    fn a_postback_without_data_names_the_key() {
+        let text = r#"{"at": "2026-05-15T02:00:00Z", "user": "U1", "webhook": "postback"}"#;
+        let e = parse_events(text).unwrap_err().to_string();
+        assert!(e.contains("/data") && e.contains("a postback needs `data`"), "{e}");
+    }
 }
