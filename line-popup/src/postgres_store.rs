@@ -12,13 +12,17 @@
 //!
 //! A reservation is one call of a PL/pgSQL function that the store's migrations create
 //! (`{prefix}popup_reserve`), sent as a prepared statement in its own implicit
-//! transaction. Inside it, an upsert of the visitor's row locks it (`INSERT … ON
-//! CONFLICT DO UPDATE … RETURNING`: concurrent reservations of one visitor wait here,
-//! in any process); then it reads the visitor's campaign state and session counts,
-//! checks the caps of the candidates in order (the same caps, in the same order, as
-//! every other store), and writes the reservation. A single SQL statement could not
-//! do this safely: its reads would see the snapshot taken before the lock was granted,
-//! whereas each statement of a (volatile) function takes a fresh one.
+//! transaction. Inside it, `SELECT … FOR UPDATE` locks the visitor's row (concurrent
+//! reservations of one visitor wait here, in any process); then it reads the
+//! visitor's campaign state and session counts, checks the caps of the candidates in
+//! order (the same caps, in the same order, as every other store), and writes the
+//! reservation. A single SQL statement could not do this safely: its reads would see
+//! the snapshot taken before the lock was granted, whereas each statement of a
+//! (volatile) function takes a fresh one. A first visit (no row for the visitor yet)
+//! has no state to read: the caps decide from zero, and the visitor's row is inserted
+//! with its final count, which locks it as well (six statements in all; a returning
+//! visitor's showing takes seven or more: a read of campaign state per candidate checked,
+//! and one more for a window or a session cap).
 //!
 //! `record` and `count_new_friend` are one statement each (data-modifying `WITH`
 //! clauses), `bind` one `INSERT … SELECT … WHERE EXISTS`.
