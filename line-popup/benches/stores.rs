@@ -15,7 +15,10 @@
 //! second (an open loop: each starts on schedule, and its latency counts from then),
 //! once with the store's default (commits wait as the server's `synchronous_commit`
 //! says, which the line printed names) and once with
-//! `PgStore::with_asynchronous_commit`. To measure durable commits on a server
+//! `PgStore::with_asynchronous_commit`; then a third time by 1,000 returning visitors
+//! (about 20 decisions each, so nearly every reservation updates rows; the other runs
+//! give each of 100,000 visitors about one decision, so they measure mostly first
+//! visits, every write an insert). To measure durable commits on a server
 //! configured otherwise, add `?options=-c%20synchronous_commit%3Don` to
 //! `LINE_STORES_PG_URL`.
 //!
@@ -39,13 +42,31 @@ fn engine(store: Arc<dyn PopupStore>) -> Arc<PopupEngine> {
     )
 }
 
-fn visitors() -> Arc<Vec<VisitorContext>> {
+/// `n` visitors, each in a session of its own.
+fn visitors(n: usize) -> Arc<Vec<VisitorContext>> {
     Arc::new(
-        (0..100_000)
+        (0..n)
             .map(|i| {
                 VisitorContext::new(
                     format!("visitor-{i:08}"),
                     format!("s-{i}"),
+                    "/products/1",
+                    Device::Mobile,
+                )
+            })
+            .collect(),
+    )
+}
+
+/// 1,000 visitors, named apart from those of [`visitors`].
+#[cfg(feature = "postgres")]
+fn returning_visitors() -> Arc<Vec<VisitorContext>> {
+    Arc::new(
+        (0..1_000)
+            .map(|i| {
+                VisitorContext::new(
+                    format!("returning-{i:05}"),
+                    format!("r-{i}"),
                     "/products/1",
                     Device::Mobile,
                 )
@@ -193,7 +214,7 @@ fn sqlite(c: &mut Criterion) {
         let db = SqliteDb::open(&path).await.unwrap();
         Arc::new(line_popup::SqliteStore::new(&db).await.unwrap())
     });
-    let (engine, views, next) = (engine(store), visitors(), Arc::new(AtomicUsize::new(0)));
+    let (engine, views, next) = (engine(store), visitors(100_000), Arc::new(AtomicUsize::new(0)));
     let mut g = c.benchmark_group("sqlite_reserve");
     g.throughput(Throughput::Elements(1));
     g.sample_size(10).measurement_time(Duration::from_secs(4));
@@ -235,7 +256,7 @@ fn postgres(c: &mut Criterion) {
             return;
         }
     };
-    let (engine, views, next) = (engine(store), visitors(), Arc::new(AtomicUsize::new(0)));
+    let (engine, views, next) = (engine(store), visitors(100_000), Arc::new(AtomicUsize::new(0)));
     let mut g = c.benchmark_group("postgres_reserve");
     g.throughput(Throughput::Elements(1));
     g.sample_size(10).measurement_time(Duration::from_secs(4));
@@ -281,6 +302,19 @@ fn postgres(c: &mut Criterion) {
         self::engine(Arc::new(relaxed)),
         views.clone(),
         next.clone(),
+        20_000,
+        5_000,
+    );
+    // A second case, not in place of the first: returning visitors. 1,000 visitors (new
+    // to these tables) make the 20,000 decisions in turn, about 20 each, one every 200 ms
+    // per visitor; after the first round every reservation updates the visitor's rows
+    // instead of inserting them.
+    latencies_at_rate(
+        &rt,
+        "postgres_reserve (returning visitors)",
+        engine.clone(),
+        returning_visitors(),
+        Arc::new(AtomicUsize::new(0)),
         20_000,
         5_000,
     );

@@ -12,13 +12,17 @@
 //!
 //! A reservation is one call of a PL/pgSQL function that the store's migrations create
 //! (`{prefix}popup_reserve`), sent as a prepared statement in its own implicit
-//! transaction. Inside it, an upsert of the visitor's row locks it (`INSERT … ON
-//! CONFLICT DO UPDATE … RETURNING`: concurrent reservations of one visitor wait here,
-//! in any process); then it reads the visitor's campaign state and session counts,
-//! checks the caps of the candidates in order (the same caps, in the same order, as
-//! every other store), and writes the reservation. A single SQL statement could not
-//! do this safely: its reads would see the snapshot taken before the lock was granted,
-//! whereas each statement of a (volatile) function takes a fresh one.
+//! transaction. Inside it, `SELECT … FOR UPDATE` locks the visitor's row (concurrent
+//! reservations of one visitor wait here, in any process); then it reads the
+//! visitor's campaign state and session counts, checks the caps of the candidates in
+//! order (the same caps, in the same order, as every other store), and writes the
+//! reservation. A single SQL statement could not do this safely: its reads would see
+//! the snapshot taken before the lock was granted, whereas each statement of a
+//! (volatile) function takes a fresh one. A first visit (no row for the visitor yet)
+//! has no state to read: the caps decide from zero, and the visitor's row is inserted
+//! with its final count, which locks it as well (six statements in all; a returning
+//! visitor's showing takes seven or more: a read of campaign state per candidate checked,
+//! and one more for a window or a session cap).
 //!
 //! `record` and `count_new_friend` are one statement each (data-modifying `WITH`
 //! clauses), `bind` one `INSERT … SELECT … WHERE EXISTS`.
@@ -108,14 +112,193 @@ CREATE INDEX {p}popup_friend_event_day ON {p}popup_friend_event (day);
 
 /// The migrations of component `popup`, in order; `{p}` is the table prefix. Never edit one
 /// that shipped: add a new one.
-static MIGRATIONS: LazyLock<[&'static str; 4]> = LazyLock::new(|| {
+static MIGRATIONS: LazyLock<[&'static str; 5]> = LazyLock::new(|| {
     [
         TABLES,
         RESERVE_FUNCTION,
         SHARDED_STATS.as_str(),
         SESSION_PURGE_AND_LOCK.as_str(),
+        RESERVE_FUNCTION_V5,
     ]
 });
+
+/// Migration 5: the reservation function with fewer statements, the same decisions.
+///
+/// - **A first visit** (no row for the visitor yet) has no state to read: every cap
+///   counts from zero, so only a cap whose limit is 0 (and a daily cap of 0) blocks a
+///   candidate. The function decides that before it writes, then inserts the visitor's
+///   row with its final day and count, and the campaign and session rows with plain
+///   inserts: six statements instead of eight (no read of campaign state that cannot
+///   exist, no second version of the visitor's row left for vacuum). The store writes
+///   a visitor's campaign and session rows only with the visitor's row, and never
+///   deletes that row, so such rows cannot exist yet; the insert of the visitor's row
+///   checks that in the same statement (two index probes), and if rows were left by a
+///   hand that deleted a visitor's row, the function takes the path that reads them.
+/// - **A returning visitor** updates its campaign row when the read found one, instead
+///   of an insert that conflicts and then updates.
+///
+/// Concurrent first visits of one visitor stay serialised: the second one's insert of
+/// the visitor's row waits for the first to commit, finds the row, and takes the
+/// returning visitor's path, whose reads see what the first one wrote.
+const RESERVE_FUNCTION_V5: &str = "
+CREATE OR REPLACE FUNCTION {p}popup_reserve(
+  p_visitor TEXT, p_session TEXT, p_now BIGINT, p_day TEXT, p_max_per_day BIGINT,
+  p_session_exp BIGINT, p_token TEXT, p_token_exp BIGINT, p_campaigns TEXT[], p_variants TEXT[],
+  p_lifetime BIGINT[], p_window_from BIGINT[], p_window_max BIGINT[], p_per_session BIGINT[],
+  p_min_interval_ms BIGINT[], p_cooldown_ms BIGINT[], p_stop_converted BOOLEAN[],
+  OUT chosen INTEGER, OUT skipped TEXT[])
+LANGUAGE plpgsql AS $fn$
+DECLARE
+  v_n INTEGER := coalesce(array_length(p_campaigns, 1), 0);
+  v_day TEXT;
+  v_day_count BIGINT;
+  v_daily BOOLEAN;
+  v_found BOOLEAN;
+  v_lifetime BIGINT;
+  v_last BIGINT;
+  v_dismissed BIGINT;
+  v_converted BOOLEAN;
+  v_win TEXT;
+  v_times BIGINT[];
+  v_in_session BIGINT;
+  v_cap TEXT;
+  v_purge_after BIGINT := CASE WHEN p_session_exp > 9223372036851175807 THEN 9223372036854775807
+                               ELSE (p_session_exp / 3600000 + 1) * 3600000 END;
+BEGIN
+  skipped := ARRAY[]::TEXT[];
+  chosen := NULL;
+  -- Locks the visitor's row: concurrent reservations of one visitor wait here.
+  SELECT v.day, v.day_count INTO v_day, v_day_count
+    FROM {p}popup_visitor v WHERE v.visitor = p_visitor FOR UPDATE;
+  IF NOT FOUND THEN
+    -- A first visit: the caps in the order of the other path, each counting from zero.
+    FOR i IN 1 .. v_n LOOP
+      v_cap := CASE
+        WHEN p_lifetime[i] IS NOT NULL AND p_lifetime[i] <= 0 THEN 'lifetime'
+        WHEN p_window_from[i] IS NOT NULL AND p_window_max[i] <= 0 THEN 'window'
+        WHEN p_per_session[i] IS NOT NULL AND p_per_session[i] <= 0 THEN 'session'
+        WHEN p_max_per_day IS NOT NULL AND p_max_per_day <= 0 THEN 'daily'
+      END;
+      IF v_cap IS NULL THEN
+        chosen := i;
+        EXIT;
+      END IF;
+      skipped := skipped || v_cap;
+    END LOOP;
+    -- The row is written with its final state, and stays locked until the commit;
+    -- unless state of the visitor exists without its row (written by hand), then the
+    -- path below reads it.
+    INSERT INTO {p}popup_visitor (visitor, day, day_count)
+      SELECT p_visitor, CASE WHEN chosen IS NULL THEN '' ELSE p_day END, CASE WHEN chosen IS NULL THEN 0 ELSE 1 END
+      WHERE NOT EXISTS (SELECT 1 FROM {p}popup_campaign c WHERE c.visitor = p_visitor)
+        AND NOT EXISTS (SELECT 1 FROM {p}popup_session s WHERE s.visitor = p_visitor)
+      ON CONFLICT (visitor) DO NOTHING;
+    IF FOUND THEN
+      IF chosen IS NOT NULL THEN
+        INSERT INTO {p}popup_campaign (visitor, campaign, lifetime, last_ms, win)
+          VALUES (p_visitor, p_campaigns[chosen], 1, p_now,
+                  CASE WHEN p_window_from[chosen] IS NULL THEN '' ELSE p_now::TEXT END);
+        INSERT INTO {p}popup_session (visitor, campaign, session, count, expires_ms, purge_after)
+          VALUES (p_visitor, p_campaigns[chosen], p_session, 1, p_session_exp, v_purge_after);
+        INSERT INTO {p}popup_token (token, visitor, campaign, variant, reserved_ms, expires_ms)
+          VALUES (p_token, p_visitor, p_campaigns[chosen], p_variants[chosen], p_now, p_token_exp);
+        INSERT INTO {p}popup_stat AS s (day, campaign, variant, kind, shard, count)
+          VALUES (p_day, p_campaigns[chosen], p_variants[chosen], 'reserved', pg_backend_pid() % 16, 1)
+          ON CONFLICT (day, campaign, variant, kind, shard) DO UPDATE SET count = s.count + 1;
+        chosen := chosen - 1;
+      END IF;
+      RETURN;
+    END IF;
+    -- Another reservation inserted the row first and has committed (lock it), or the
+    -- visitor has state without a row (insert one as migration 4 did).
+    skipped := ARRAY[]::TEXT[];
+    chosen := NULL;
+    INSERT INTO {p}popup_visitor (visitor) VALUES (p_visitor) ON CONFLICT (visitor) DO NOTHING
+      RETURNING day, day_count INTO v_day, v_day_count;
+    IF NOT FOUND THEN
+      SELECT v.day, v.day_count INTO STRICT v_day, v_day_count
+        FROM {p}popup_visitor v WHERE v.visitor = p_visitor FOR UPDATE;
+    END IF;
+  END IF;
+  IF v_day IS DISTINCT FROM p_day THEN
+    v_day_count := 0;
+  END IF;
+  v_daily := p_max_per_day IS NOT NULL AND v_day_count >= p_max_per_day;
+  FOR i IN 1 .. v_n LOOP
+    v_lifetime := NULL; v_last := NULL; v_dismissed := NULL; v_converted := NULL; v_win := NULL;
+    SELECT c.lifetime, c.last_ms, c.dismissed_ms, c.converted, c.win
+      INTO v_lifetime, v_last, v_dismissed, v_converted, v_win
+      FROM {p}popup_campaign c WHERE c.visitor = p_visitor AND c.campaign = p_campaigns[i];
+    v_found := FOUND;
+    v_lifetime := coalesce(v_lifetime, 0);
+    v_converted := coalesce(v_converted, FALSE);
+    v_win := coalesce(v_win, '');
+    v_times := NULL;
+    IF p_window_from[i] IS NOT NULL THEN
+      -- The showing times still in the window, in stored order.
+      SELECT coalesce(array_agg(w.n::BIGINT ORDER BY w.o), ARRAY[]::BIGINT[]) INTO v_times
+        FROM (SELECT u.o, CASE WHEN u.t ~ '^[+-]?[0-9]{1,19}$' THEN u.t::NUMERIC END AS n
+              FROM unnest(string_to_array(v_win, ',')) WITH ORDINALITY AS u(t, o)) w
+        WHERE w.n BETWEEN -9223372036854775808 AND 9223372036854775807 AND w.n > p_window_from[i];
+    END IF;
+    v_cap := NULL;
+    IF p_stop_converted[i] AND v_converted THEN
+      v_cap := 'converted';
+    ELSIF p_cooldown_ms[i] IS NOT NULL AND v_dismissed IS NOT NULL
+        AND p_now::NUMERIC < v_dismissed::NUMERIC + p_cooldown_ms[i] THEN
+      v_cap := 'dismiss_cooldown';
+    ELSIF p_lifetime[i] IS NOT NULL AND v_lifetime >= p_lifetime[i] THEN
+      v_cap := 'lifetime';
+    ELSIF p_min_interval_ms[i] IS NOT NULL AND v_last IS NOT NULL
+        AND p_now::NUMERIC < v_last::NUMERIC + p_min_interval_ms[i] THEN
+      v_cap := 'min_interval';
+    ELSIF v_times IS NOT NULL AND coalesce(array_length(v_times, 1), 0) >= p_window_max[i] THEN
+      v_cap := 'window';
+    ELSIF p_per_session[i] IS NOT NULL THEN
+      SELECT s.count INTO v_in_session FROM {p}popup_session s
+        WHERE s.visitor = p_visitor AND s.campaign = p_campaigns[i] AND s.session = p_session
+          AND s.expires_ms > p_now;
+      IF coalesce(v_in_session, 0) >= p_per_session[i] THEN
+        v_cap := 'session';
+      END IF;
+    END IF;
+    IF v_cap IS NULL AND v_daily THEN
+      v_cap := 'daily';
+    END IF;
+    IF v_cap IS NULL THEN
+      IF v_times IS NOT NULL THEN
+        v_win := array_to_string(v_times || p_now, ',');
+      END IF;
+      IF v_found THEN
+        UPDATE {p}popup_campaign SET lifetime = lifetime + 1, last_ms = p_now, win = v_win
+          WHERE visitor = p_visitor AND campaign = p_campaigns[i];
+      ELSE
+        INSERT INTO {p}popup_campaign (visitor, campaign, lifetime, last_ms, win)
+          VALUES (p_visitor, p_campaigns[i], 1, p_now, v_win);
+      END IF;
+      INSERT INTO {p}popup_session AS s (visitor, campaign, session, count, expires_ms, purge_after)
+        VALUES (p_visitor, p_campaigns[i], p_session, 1, p_session_exp, v_purge_after)
+        ON CONFLICT (visitor, campaign, session) DO UPDATE SET
+          count = CASE WHEN s.expires_ms > p_now THEN s.count + 1 ELSE 1 END,
+          expires_ms = EXCLUDED.expires_ms,
+          purge_after = CASE WHEN s.purge_after >= EXCLUDED.expires_ms THEN s.purge_after
+                             ELSE EXCLUDED.purge_after END;
+      UPDATE {p}popup_visitor SET day = p_day, day_count = v_day_count + 1 WHERE visitor = p_visitor;
+      INSERT INTO {p}popup_token (token, visitor, campaign, variant, reserved_ms, expires_ms)
+        VALUES (p_token, p_visitor, p_campaigns[i], p_variants[i], p_now, p_token_exp);
+      -- Last: a counter row is shared by the reservations of this server process's
+      -- shard, so it is locked the shortest time (until the commit right after the call).
+      INSERT INTO {p}popup_stat AS s (day, campaign, variant, kind, shard, count)
+        VALUES (p_day, p_campaigns[i], p_variants[i], 'reserved', pg_backend_pid() % 16, 1)
+        ON CONFLICT (day, campaign, variant, kind, shard) DO UPDATE SET count = s.count + 1;
+      chosen := i - 1;
+      RETURN;
+    END IF;
+    skipped := skipped || v_cap;
+  END LOOP;
+END
+$fn$;
+";
 
 /// Migration 4: the session table gets `purge_after` (a coarse expiry, indexed in place
 /// of the exact one, so that extending a session is a HOT update), and the reservation
@@ -814,7 +997,7 @@ mod tests {
     async fn sessions_survive_the_upgrade_to_purge_after() {
         let Some(pool) = pg_pool().await else { return };
         let prefix = fresh_prefix("popup_upgrade4");
-        let all: &'static [&'static str; 4] = &MIGRATIONS;
+        let all: &'static [&'static str; 5] = &MIGRATIONS;
         pool.migrate("PgStore", &prefix, "popup", &all[..3]).await.unwrap();
         {
             let conn = pool.get().await.unwrap();
@@ -856,6 +1039,144 @@ mod tests {
         assert_eq!(
             count(&pool, &format!("SELECT count(*) FROM {prefix}popup_session")).await,
             1
+        );
+        drop(store);
+        pg_drop_prefix(&pool, &prefix).await;
+    }
+
+    /// A first visit takes migration 5's path without reads, a returning one the path
+    /// that reads its state: both answer as the in-memory store does, for caps that
+    /// block from zero (limits of 0) and caps that do not, one candidate or several, and
+    /// leave the state that the next showing is counted against.
+    #[tokio::test]
+    async fn first_and_returning_visits_decide_as_the_memory_store() {
+        let Some(pool) = pg_pool().await else { return };
+        let prefix = fresh_prefix("popup_first");
+        let pg = PgStore::with_prefix(&pool, &prefix).await.unwrap();
+        let mem = crate::InMemoryStore::new();
+        let open = Caps::none();
+        let cases: Vec<(Vec<Caps>, Option<u32>)> = vec![
+            (vec![open.clone()], None),
+            (vec![open.clone()], Some(0)),
+            (vec![open.clone()], Some(1)),
+            (vec![Caps::none().with_lifetime(0), open.clone()], None),
+            (
+                vec![Caps::none().with_window(0, 60), Caps::none().with_per_session(0)],
+                None,
+            ),
+            (
+                vec![
+                    Caps::none().with_per_session(0),
+                    Caps::none().with_lifetime(1).with_window(2, 60),
+                ],
+                Some(2),
+            ),
+            (
+                vec![Caps::none().with_lifetime(0), Caps::none().with_window(0, 60)],
+                Some(0),
+            ),
+            (
+                vec![Caps::none()
+                    .with_min_interval_secs(10)
+                    .with_dismiss_cooldown_secs(10)
+                    .with_stop_after_conversion(true)],
+                None,
+            ),
+        ];
+        let mut n = 0;
+        for (case, (caps, max_per_day)) in cases.iter().enumerate() {
+            let names: Vec<String> = (0..caps.len()).map(|i| format!("c{i}")).collect();
+            let candidates: Vec<Candidate<'_>> = caps
+                .iter()
+                .zip(&names)
+                .map(|(c, name)| Candidate::new(name, "a", c))
+                .collect();
+            let visitor = format!("v{case}");
+            // The first visit, then three returning ones a second apart.
+            for step in 0..4_i64 {
+                n += 1;
+                let t = token(n);
+                let mut req = request(&visitor, "s", 1_000 + step * 1_000, &candidates, &t, 3600);
+                req.max_per_day = *max_per_day;
+                let want = mem.reserve(&req).await.unwrap();
+                let got = pg.reserve(&req).await.unwrap();
+                assert_eq!(got, want, "case {case}, visit {step}");
+            }
+        }
+        let days = ["2026-05-01".to_owned()];
+        let total = |s: Stats| {
+            let mut rows: Vec<_> = s
+                .rows
+                .iter()
+                .map(|r| (r.campaign.clone(), r.kind.as_str(), r.count))
+                .collect();
+            rows.sort();
+            rows
+        };
+        assert_eq!(
+            total(pg.stats(&days).await.unwrap()),
+            total(mem.stats(&days).await.unwrap())
+        );
+        drop(pg);
+        pg_drop_prefix(&pool, &prefix).await;
+    }
+
+    /// State written by migration 4's function counts after migration 5 replaced it.
+    #[tokio::test]
+    async fn state_written_at_version_4_counts_after_the_upgrade_to_5() {
+        let Some(pool) = pg_pool().await else { return };
+        let prefix = fresh_prefix("popup_upgrade5");
+        let all: &'static [&'static str; 5] = &MIGRATIONS;
+        pool.migrate("PgStore", &prefix, "popup", &all[..4]).await.unwrap();
+        {
+            let conn = pool.get().await.unwrap();
+            // Version 4's function: one showing of `c` for `v` in session `s` at 1 s.
+            let sql = format!(
+                "SELECT chosen FROM {prefix}popup_reserve('v', 's', 1000, '2026-05-01', NULL, 3601000, $1, 3601000, \
+                 ARRAY['c'], ARRAY['a'], ARRAY[NULL]::BIGINT[], ARRAY[NULL]::BIGINT[], ARRAY[NULL]::BIGINT[], \
+                 ARRAY[NULL]::BIGINT[], ARRAY[NULL]::BIGINT[], ARRAY[NULL]::BIGINT[], ARRAY[FALSE])"
+            );
+            let chosen: Option<i32> = conn.client().query_one(&sql, &[&token(1)]).await.unwrap().get(0);
+            assert_eq!(chosen, Some(0));
+        }
+        let store = PgStore::with_prefix(&pool, &prefix).await.unwrap();
+        let caps = Caps::none().with_lifetime(2).with_per_session(2);
+        let candidates = [Candidate::new("c", "a", &caps)];
+        let (t2, t3) = (token(2), token(3));
+        let mut second = request("v", "s", 2000, &candidates, &t2, 3600);
+        second.max_per_day = Some(3);
+        assert!(matches!(
+            store.reserve(&second).await,
+            Ok(ReserveOutcome::Reserved { index: 0, .. })
+        ));
+        let mut third = request("v", "s", 3000, &candidates, &t3, 3600);
+        third.max_per_day = Some(3);
+        assert_eq!(
+            store.reserve(&third).await.unwrap(),
+            ReserveOutcome::Blocked(vec![CapKind::Lifetime])
+        );
+        let day_count = count(
+            &pool,
+            &format!("SELECT day_count FROM {prefix}popup_visitor WHERE visitor = 'v'"),
+        )
+        .await;
+        assert_eq!(day_count, 2);
+        // A campaign row left without its visitor's row (by a hand that deleted that
+        // row) still counts: the visit is not taken for a first one.
+        {
+            let conn = pool.get().await.unwrap();
+            let sql = format!(
+                "INSERT INTO {prefix}popup_campaign (visitor, campaign, lifetime, last_ms) VALUES ('o', 'c', 2, 500)"
+            );
+            conn.client().execute(&sql, &[]).await.unwrap();
+        }
+        let t4 = token(4);
+        assert_eq!(
+            store
+                .reserve(&request("o", "s", 4000, &candidates, &t4, 3600))
+                .await
+                .unwrap(),
+            ReserveOutcome::Blocked(vec![CapKind::Lifetime])
         );
         drop(store);
         pg_drop_prefix(&pool, &prefix).await;
@@ -923,7 +1244,7 @@ mod tests {
     async fn counters_survive_the_upgrade_to_shards() {
         let Some(pool) = pg_pool().await else { return };
         let prefix = fresh_prefix("popup_upgrade");
-        let all: &'static [&'static str; 4] = &MIGRATIONS;
+        let all: &'static [&'static str; 5] = &MIGRATIONS;
         pool.migrate("PgStore", &prefix, "popup", &all[..2]).await.unwrap();
         let insert = |shard: Option<i32>, n: i64| {
             let (pool, prefix) = (pool.clone(), prefix.clone());
