@@ -1,10 +1,14 @@
 //! `linectl bulk plan|run|report` over a registry file and a campaign file,
 //! against the emulator on 127.0.0.1 (each channel sends to users of its own):
-//! the tables, a run resumed from its state file, the report, and the exit codes.
+//! the tables, a run resumed from its state file, the report, the exit codes, and
+//! the per-chunk timeout.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use std::time::Duration;
+
+use line_emulator::faults::{FaultConfig, FaultRule};
 use line_emulator::{Emulator, EmulatorConfig};
 use serde_json::{json, Value};
 
@@ -214,6 +218,66 @@ async fn a_chunk_line_rejects_is_reported_and_exits_1() {
     assert_eq!(text(&out).0, stdout);
     let out = linectl(args(&["bulk", "report", "--state", &state, "--run", "june"])).await;
     assert_eq!(out.status.code(), Some(2));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chunk_that_times_out_is_unknown_and_the_next_run_sends_it_once() {
+    let d = dir("timeout");
+    // Every multicast answers after 3 s; `--request-timeout 1` gives up before.
+    let slow = FaultConfig::none().with_endpoint("multicast", FaultRule::new().latency(Duration::from_secs(3)));
+    let emu = Emulator::start_with(EmulatorConfig::new().rate_limits(false).friends(4).faults(slow))
+        .await
+        .unwrap();
+    let (registry, campaign) = files(&d, &emu, None);
+    let state = d.join("state.sqlite").display().to_string();
+    let url = emu.base_url().to_owned();
+    let run = args(&[
+        "bulk",
+        "run",
+        &registry,
+        "--campaign",
+        &campaign,
+        "--base-url",
+        &url,
+        "--state",
+        &state,
+        "--run",
+        "slow",
+        "--approve-all",
+        "--request-timeout",
+        "1",
+    ]);
+    let out = linectl(run.clone()).await;
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    for channel in ["1900000001", "1900000002"] {
+        let account = lines
+            .iter()
+            .find(|l| l.starts_with(&format!("{channel}\tincomplete\t")));
+        assert!(
+            account.is_some_and(|l| l.ends_with("2 unknown (timed out or answer lost): run again")),
+            "{stdout}"
+        );
+        let chunk = lines
+            .iter()
+            .find(|l| l.starts_with(&format!("{channel}\tunknown-chunk\t0\t2\t")));
+        assert!(chunk.is_some_and(|l| l.contains("timed out")), "{stdout}");
+    }
+
+    // LINE answers in time again: the next run resends each chunk with its retry key,
+    // and every user has the message once, whether the first attempt got through or not.
+    emu.set_faults(FaultConfig::none()).unwrap();
+    let out = linectl(run).await;
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    assert!(stdout.starts_with("1900000001\tsent\t2\t2\t"), "{stdout}");
+    assert!(stdout.contains("\n1900000002\tsent\t2\t2\t"), "{stdout}");
+    // Let any first attempt still held by the emulator land before counting.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    for u in emu.follower_ids() {
+        assert_eq!(emu.messages(&u).len(), 1, "{u:?}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
