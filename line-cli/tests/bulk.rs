@@ -94,6 +94,23 @@ fn args(list: &[&str]) -> Vec<String> {
     list.iter().map(|s| (*s).to_owned()).collect()
 }
 
+/// `bulk run` of a campaign against the emulator at `url`, with its state file and `more` flags.
+fn run_args(registry: &str, campaign: &str, url: &str, state: &str, more: &[&str]) -> Vec<String> {
+    let mut list = args(&[
+        "bulk",
+        "run",
+        registry,
+        "--campaign",
+        campaign,
+        "--base-url",
+        url,
+        "--state",
+        state,
+    ]);
+    list.extend(args(more));
+    list
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn plan_run_resume_and_report_a_two_account_campaign() {
     let d = dir("run");
@@ -123,17 +140,7 @@ async fn plan_run_resume_and_report_a_two_account_campaign() {
     assert_eq!(emu.delivered_count(), 0, "a plan sends nothing");
 
     // No approval given: a usage error, nothing sent.
-    let run = args(&[
-        "bulk",
-        "run",
-        &registry,
-        "--campaign",
-        &campaign,
-        "--base-url",
-        &url,
-        "--state",
-        &state,
-    ]);
+    let run = run_args(&registry, &campaign, &url, &state, &[]);
     let out = linectl(run.clone()).await;
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out).1.contains("--approve-all"));
@@ -180,23 +187,13 @@ async fn a_chunk_line_rejects_is_reported_and_exits_1() {
     let (registry, campaign) = files(&d, &emu, Some("Unot-a-user"));
     let state = d.join("state.sqlite").display().to_string();
     let url = emu.base_url().to_owned();
-    let out = linectl(args(&[
-        "bulk",
-        "run",
+    let out = linectl(run_args(
         &registry,
-        "--campaign",
         &campaign,
-        "--base-url",
         &url,
-        "--state",
         &state,
-        "--run",
-        "may",
-        "--max-yen",
-        "100",
-        "--chunk-size",
-        "2",
-    ]))
+        &["--run", "may", "--max-yen", "100", "--chunk-size", "2"],
+    ))
     .await;
     let (stdout, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
@@ -231,22 +228,13 @@ async fn a_chunk_that_times_out_is_unknown_and_the_next_run_sends_it_once() {
     let (registry, campaign) = files(&d, &emu, None);
     let state = d.join("state.sqlite").display().to_string();
     let url = emu.base_url().to_owned();
-    let run = args(&[
-        "bulk",
-        "run",
+    let run = run_args(
         &registry,
-        "--campaign",
         &campaign,
-        "--base-url",
         &url,
-        "--state",
         &state,
-        "--run",
-        "slow",
-        "--approve-all",
-        "--request-timeout",
-        "1",
-    ]);
+        &["--run", "slow", "--approve-all", "--request-timeout", "1"],
+    );
     let out = linectl(run.clone()).await;
     let (stdout, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
