@@ -696,3 +696,26 @@ fn an_unknown_object_keeps_its_text_exactly() {
     // The serde path gives an equal value, written anew.
     assert!(agree(&body));
 }
+
+#[test]
+fn a_body_that_is_not_a_webhook_request_names_the_place() {
+    let err = super::parse(b"{\"destination\":\"U1\",\"events\":{}}").unwrap_err();
+    assert_eq!(err.pointer(), "/events");
+    assert!(err.reason().starts_with("invalid type: map"), "{err}");
+    assert_eq!(
+        err.to_string(),
+        format!("invalid webhook body at /events: {}", err.reason())
+    );
+
+    let err = super::parse(b"{\"destination\":\"U\xff\",\"events\":[]}").unwrap_err();
+    assert_eq!(err.pointer(), "/destination", "{err}");
+
+    let err = super::parse(b"{\"events\":[]} x").unwrap_err();
+    assert_eq!(err.pointer(), "");
+    assert!(
+        err.to_string()
+            .starts_with("invalid webhook body at the document root: "),
+        "{err}"
+    );
+    assert_eq!(err.clone().into_parts(), (String::new(), err.reason().to_owned()));
+}
