@@ -2,6 +2,8 @@
 #![doc = include_str!("../README.md")]
 #![allow(clippy::large_enum_variant)]
 
+mod extra;
+pub use extra::Extra;
 pub mod ids;
 pub mod limits;
 pub mod secret;

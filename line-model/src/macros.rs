@@ -42,7 +42,7 @@ macro_rules! wire_struct {
         pub struct $name {
             $( $(#[$fm])* pub $f: $crate::__wire_ty!($kind $t), )*
             /// Properties this version of the model does not know, kept as they came.
-            pub extra: serde_json::Map<String, serde_json::Value>,
+            pub extra: $crate::Extra,
         }
 
         $crate::__wire_new!(@ $name [] [] $($kind $f: $t,)*);
@@ -50,7 +50,7 @@ macro_rules! wire_struct {
         #[derive(Default)]
         pub(crate) struct $fields {
             $( pub(crate) $f: Option<$t>, )*
-            pub(crate) extra: serde_json::Map<String, serde_json::Value>,
+            pub(crate) extra: $crate::Extra,
         }
 
         impl $crate::wire::Fields for $fields {
@@ -109,7 +109,7 @@ macro_rules! __wire_new {
             pub fn new($($p: impl Into<$pt>),*) -> Self {
                 Self {
                     $($init)*
-                    extra: serde_json::Map::new(),
+                    extra: $crate::Extra::new(),
                 }
             }
         }

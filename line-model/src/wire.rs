@@ -158,14 +158,14 @@ pub fn req<'de, D: Deserializer<'de>, T: Deserialize<'de>>(slot: &mut Option<T>,
 /// serializes back as `null`.
 pub fn opt<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
     slot: &mut Option<T>,
-    extra: &mut Map<String, Value>,
+    extra: &mut crate::Extra,
     key: &str,
     d: D,
 ) -> Result<(), D::Error> {
     match Option::<T>::deserialize(d)? {
         Some(v) => {
             *slot = Some(v);
-            if !extra.is_empty() {
+            if extra.has(key) {
                 extra.remove(key);
             }
         }
@@ -178,7 +178,7 @@ pub fn opt<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
 }
 
 /// A property the model does not know.
-pub fn other<'de, D: Deserializer<'de>>(extra: &mut Map<String, Value>, key: &str, d: D) -> Result<(), D::Error> {
+pub fn other<'de, D: Deserializer<'de>>(extra: &mut crate::Extra, key: &str, d: D) -> Result<(), D::Error> {
     extra.insert(key.to_owned(), Value::deserialize(d)?);
     Ok(())
 }

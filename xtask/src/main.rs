@@ -28,6 +28,8 @@ const USAGE: &str = "usage: cargo xtask codegen [--check] [SPEC_DIR]";
 const MODEL_DOC: &str = r#"#![doc = include_str!("../README.md")]
 #![allow(clippy::large_enum_variant)]
 
+mod extra;
+pub use extra::Extra;
 pub mod ids;
 pub mod limits;
 pub mod secret;

@@ -81,7 +81,7 @@ fn reader_expr(g: &Gen<'_>, ty: &str) -> Result<String, String> {
             if inner == BATCH_ITEM {
                 // A request's events: one that cannot be read directly is decided
                 // on its own, so it never fails the others.
-                format!("r.long_array(|r| r.event({}))", reader_fn(inner))
+                format!("r.events({})", reader_fn(inner))
             } else {
                 format!("r.array(|r| {})", reader_expr(g, inner)?)
             }

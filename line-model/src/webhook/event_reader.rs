@@ -12,7 +12,7 @@ use crate::wire::Fields;
 fn read_callback_request_field(r: &mut Reader<'_>, f: &mut CallbackRequestFields, key: &str) -> R<()> {
     match key {
         "destination" => r.opt(&mut f.destination, &mut f.extra, "destination", |r| r.string())?,
-        "events" => r.req(&mut f.events, |r| r.long_array(|r| r.event(read_event)))?,
+        "events" => r.req(&mut f.events, |r| r.events(read_event))?,
         _ => r.other(&mut f.extra, key)?,
     }
     Ok(())

@@ -159,6 +159,38 @@ impl<'a> Reader<'a> {
     /// Skips whitespace and returns the next byte (0 at the end) without taking it.
     #[inline(always)]
     fn peek(&mut self) -> u8 {
+        let c = self.byte_at(self.pos);
+        if c > b' ' {
+            return c;
+        }
+        self.skip_whitespace()
+    }
+
+    /// [`peek`](Self::peek) past whitespace. A run of spaces (the
+    /// indentation of pretty-printed JSON) is taken eight bytes at a time.
+    #[inline]
+    fn skip_whitespace(&mut self) -> u8 {
+        let b = self.bytes();
+        loop {
+            match b.get(self.pos) {
+                Some(b' ') => {
+                    let Some(chunk) = b.get(self.pos..).and_then(<[u8]>::first_chunk::<8>) else {
+                        return self.skip_whitespace_bytes();
+                    };
+                    // Zero bytes are spaces; the lowest other byte ends the run.
+                    let x = u64::from_le_bytes(*chunk) ^ (ONES * u64::from(b' '));
+                    self.pos += (x.trailing_zeros() / 8) as usize;
+                }
+                Some(b'\n' | b'\r' | b'\t') => self.pos += 1,
+                Some(&c) => return c,
+                None => return 0,
+            }
+        }
+    }
+
+    /// The last few bytes of the text, one at a time.
+    #[cold]
+    fn skip_whitespace_bytes(&mut self) -> u8 {
         loop {
             let c = self.byte_at(self.pos);
             if matches!(c, b' ' | b'\n' | b'\r' | b'\t') {
@@ -233,6 +265,11 @@ impl<'a> Reader<'a> {
         }
         let k = self.string_at_quote()?;
         self.eat(b':')?;
+        // Pretty-printed JSON puts one space after the colon: taking it here
+        // keeps the value's `peek` on its fast path.
+        if self.byte_at(self.pos) == b' ' {
+            self.pos += 1;
+        }
         Ok(Some(k))
     }
 
@@ -381,18 +418,38 @@ impl<'a> Reader<'a> {
         self.items(item, |_, _| {})
     }
 
-    /// A long array of similar items (a request's events): after the first
-    /// item, room is made for as many more as the rest of the text would hold
-    /// at that size, so the vector is not regrown and copied as it fills.
-    pub(crate) fn long_array<T>(&mut self, item: impl FnMut(&mut Self) -> R<T>) -> R<Vec<T>> {
+    /// A request's `events`, each read by `read` (see [`event`](Self::event))
+    /// and put straight into the vector. After the first, room is made for
+    /// as many more as the rest of the text would hold at that size, so the
+    /// vector is not regrown and copied as it fills.
+    pub(crate) fn events(&mut self, read: impl Fn(&mut Self) -> R<Event>) -> R<Vec<Event>> {
+        self.descend()?;
+        self.eat(b'[')?;
+        let mut out = Vec::new();
+        if self.peek() == b']' {
+            self.pos += 1;
+            self.depth -= 1;
+            return Ok(out);
+        }
         let (start, len) = (self.pos, self.text.len());
-        self.items(item, |out, pos| {
-            // A quarter more than the estimate: items differ in size, and one
-            // regrow would copy them all.
-            let each = (pos - start).max(1);
-            let more = (len - pos) / each;
-            out.reserve((more + more / 4 + 1).min(4096));
-        })
+        self.event(&mut out, &read)?;
+        // A quarter more than the estimate: events differ in size, and one
+        // regrow would copy them all.
+        let each = (self.pos - start).max(1);
+        let more = (len - self.pos) / each;
+        out.reserve((more + more / 4 + 1).min(4096));
+        loop {
+            match self.peek() {
+                b',' => self.pos += 1,
+                b']' => {
+                    self.pos += 1;
+                    self.depth -= 1;
+                    return Ok(out);
+                }
+                _ => return Err(Bail),
+            }
+            self.event(&mut out, &read)?;
+        }
     }
 
     /// Reads an array's items; `after_first` sees the vector and the cursor
@@ -440,14 +497,25 @@ impl<'a> Reader<'a> {
         Ok(out)
     }
 
-    /// One item of a request's `events`, read by `read`; an event it gives up
-    /// on is decided on its own (a typed event or `Event::Invalid`). Gives up
-    /// only when the item is not JSON (or nests too deep).
-    pub(crate) fn event(&mut self, read: impl FnOnce(&mut Self) -> R<Event>) -> R<Event> {
+    /// One item of a request's `events`, read by `read` and pushed onto
+    /// `out` (the event moves once, from `read`'s result into the vector). An
+    /// event `read` gives up on is decided on its own (a typed event or
+    /// `Event::Invalid`). Gives up only when the item is not JSON (or nests
+    /// too deep).
+    #[inline]
+    fn event(&mut self, out: &mut Vec<Event>, read: impl FnOnce(&mut Self) -> R<Event>) -> R<()> {
         let (start, depth) = (self.value_start(), self.depth);
-        if let Ok(event) = read(self) {
-            return Ok(event);
+        match read(self) {
+            Ok(event) => out.push(event),
+            Err(Bail) => out.push(self.decide_event(start, depth)?),
         }
+        Ok(())
+    }
+
+    /// The event from `start` on, which the fast reader gave up on, read again
+    /// on its own by the serde path.
+    #[cold]
+    fn decide_event(&mut self, start: usize, depth: u32) -> R<Event> {
         self.pos = start;
         self.depth = depth;
         self.check(false)?;
@@ -481,15 +549,20 @@ impl<'a> Reader<'a> {
     pub(crate) fn object(&mut self) -> R<Map<String, Value>> {
         let mut map = Map::new();
         let first = self.open(false)?;
-        self.members(&mut map, first, Self::other)?;
+        self.members(&mut map, first, Self::member)?;
         Ok(map)
     }
 
     /// A property the model does not know, into `extra`. A repeated key gives up.
     #[inline]
-    pub(crate) fn other(&mut self, extra: &mut Map<String, Value>, key: &str) -> R<()> {
+    pub(crate) fn other(&mut self, extra: &mut crate::Extra, key: &str) -> R<()> {
+        self.member(extra, key)
+    }
+
+    /// One member of an object into `map`. A repeated key gives up.
+    fn member(&mut self, map: &mut Map<String, Value>, key: &str) -> R<()> {
         let v = self.value()?;
-        match extra.insert(key.to_owned(), v) {
+        match map.insert(key.to_owned(), v) {
             None => Ok(()),
             Some(_) => Err(Bail),
         }
@@ -512,11 +585,11 @@ impl<'a> Reader<'a> {
     pub(crate) fn opt<T>(
         &mut self,
         slot: &mut Option<T>,
-        extra: &mut Map<String, Value>,
+        extra: &mut crate::Extra,
         key: &str,
         read: impl FnOnce(&mut Self) -> R<T>,
     ) -> R<()> {
-        if slot.is_some() || (!extra.is_empty() && extra.contains_key(key)) {
+        if slot.is_some() || extra.has(key) {
             return Err(Bail);
         }
         if self.null()? {

@@ -112,11 +112,7 @@ pub(crate) fn deserialize_object<'de, D: Deserializer<'de>, F: Fields>(
 
 /// A property the model does not know: its value, in which no object may
 /// repeat a key either.
-pub(crate) fn other<'de, D: Deserializer<'de>>(
-    extra: &mut Map<String, Value>,
-    key: &str,
-    d: D,
-) -> Result<(), D::Error> {
+pub(crate) fn other<'de, D: Deserializer<'de>>(extra: &mut crate::Extra, key: &str, d: D) -> Result<(), D::Error> {
     extra.insert(key.to_owned(), d.deserialize_any(StrictValue)?);
     Ok(())
 }
