@@ -204,7 +204,20 @@ impl PgConn {
     pub fn done(&mut self) {
         self.dirty = false;
     }
+
+    /// Takes the connection out of its pool for good (the pool may open another in its
+    /// place), for a store that keeps connections of its own; dropping the client closes
+    /// the connection.
+    pub fn detach(mut self) -> PgClient {
+        let obj = self.obj.take().expect("a PgConn holds its connection until dropped");
+        Object::take(obj)
+    }
 }
+
+/// A connection taken out of its pool ([`PgConn::detach`]); derefs to
+/// `tokio_postgres::Client`.
+#[doc(hidden)]
+pub type PgClient = deadpool_postgres::ClientWrapper;
 
 impl Drop for PgConn {
     fn drop(&mut self) {
