@@ -24,6 +24,29 @@
 //! visitor's showing takes seven or more: a read of campaign state per candidate checked,
 //! and one more for a window or a session cap).
 //!
+//! # Shared connections
+//!
+//! Reservations do not take a connection of the pool each: they share a few connections
+//! of their own ([`DEFAULT_RESERVE_CONNECTIONS`], 2, unless
+//! [`with_reserve_connections`](PgStore::with_reserve_connections) says otherwise), and
+//! each goes on the one with the fewest calls in flight. Calls sent together on one
+//! connection are pipelined: the driver writes them one after the other without waiting
+//! for the answers, and the server process reads and runs them in turn, so one wake-up
+//! of that process serves every call queued by then, and a machine runs a few server
+//! processes for the reservations instead of one per call in flight. Each call is still
+//! its own implicit transaction (the function call and its commit), prepared once per
+//! connection.
+//!
+//! A call waits for the calls sent before it on its connection, among them one waiting
+//! for a visitor's row lock that another process holds (head-of-line blocking). That
+//! wait ends: the transaction holding the lock is a single call of its own, running on
+//! another connection, not queued behind this one, so it commits (or fails) by itself;
+//! calls queued on a connection hold no locks. A connection that breaks (the server
+//! restarted, the process was terminated) fails the calls in flight on it with a typed
+//! error, and the next reservation opens a new one. The shared connections are opened
+//! with the pool's settings and then taken out of it, so they do not count against its
+//! size; the other operations take pooled connections as before.
+//!
 //! `record` and `count_new_friend` are one statement each (data-modifying `WITH`
 //! clauses), `bind` one `INSERT … SELECT … WHERE EXISTS`.
 //!
@@ -69,15 +92,16 @@
 //! operation (`PgStore::reserve`), and the engine shows no popup (decisions fail closed).
 
 use std::fmt;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
-use std::sync::{Arc, LazyLock};
+use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 
 use async_trait::async_trait;
 use jiff::Timestamp;
-use line_core::store::postgres::{BoxError, PgPool};
+use line_core::store::postgres::{BoxError, PgClient, PgPool};
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use tokio_postgres::types::ToSql;
+use tokio_postgres::{Row, Statement};
 
 /// A statement parameter.
 type P<'a> = dyn ToSql + Sync + 'a;
@@ -603,6 +627,10 @@ impl Sql {
     }
 }
 
+/// How many connections the reservations of a [`PgStore`] share unless told otherwise
+/// (see [`PgStore::with_reserve_connections`]).
+pub const DEFAULT_RESERVE_CONNECTIONS: usize = 2;
+
 /// A [`PopupStore`] in PostgreSQL. Cheap to clone.
 #[derive(Clone)]
 pub struct PgStore {
@@ -610,6 +638,8 @@ pub struct PgStore {
     sql: Arc<Sql>,
     calls: Arc<AtomicU64>,
     async_commit: bool,
+    /// The connections reservations share; `None`: each takes one from the pool.
+    lanes: Option<Arc<Lanes>>,
     purge_wake: Arc<PurgeWake>,
     _purge_task: Arc<PurgeTask>,
 }
@@ -630,6 +660,136 @@ impl Drop for PurgeTask {
     fn drop(&mut self) {
         if let Some(task) = &self.0 {
             task.abort();
+        }
+    }
+}
+
+/// The connections that reservations share (see the [module docs](self#shared-connections)).
+struct Lanes {
+    pool: PgPool,
+    sql: Arc<Sql>,
+    /// Where the search for the least busy lane starts (turns, so that ties alternate).
+    next: AtomicUsize,
+    lanes: Box<[Lane]>,
+}
+
+/// One shared connection, opened on first use and again after it broke.
+#[derive(Default)]
+struct Lane {
+    conn: Mutex<Option<Arc<LaneConn>>>,
+    /// Held while a connection is opened, so that calls arriving together open one.
+    connecting: tokio::sync::Mutex<()>,
+    /// Reservations sent on this lane (or waiting for its connection) and not answered yet.
+    in_flight: AtomicUsize,
+}
+
+/// A shared connection and its prepared reservation statements.
+struct LaneConn {
+    client: PgClient,
+    reserve: Statement,
+    reserve_async: Statement,
+}
+
+/// Counts a reservation on its lane until it is answered or cancelled.
+struct InFlight<'a>(&'a Lane);
+
+impl<'a> InFlight<'a> {
+    fn enter(lane: &'a Lane) -> Self {
+        lane.in_flight.fetch_add(1, Ordering::Relaxed);
+        Self(lane)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+impl Lane {
+    /// The lane's connection, unless there is none yet or it closed.
+    fn live(&self) -> Option<Arc<LaneConn>> {
+        let conn = self.conn.lock().unwrap_or_else(PoisonError::into_inner);
+        conn.as_ref().filter(|c| !c.client.is_closed()).cloned()
+    }
+
+    /// Forgets `broken` (unless a new connection already replaced it): the next call
+    /// opens another.
+    fn retire(&self, broken: &Arc<LaneConn>) {
+        let mut conn = self.conn.lock().unwrap_or_else(PoisonError::into_inner);
+        if conn.as_ref().is_some_and(|c| Arc::ptr_eq(c, broken)) {
+            *conn = None;
+        }
+    }
+}
+
+impl Lanes {
+    fn new(pool: &PgPool, sql: &Arc<Sql>, n: usize) -> Self {
+        Self {
+            pool: pool.clone(),
+            sql: sql.clone(),
+            next: AtomicUsize::new(0),
+            lanes: (0..n).map(|_| Lane::default()).collect(),
+        }
+    }
+
+    /// The lane with the fewest reservations in flight: a lane whose server process
+    /// stalls collects few calls while the others take the rest.
+    fn pick(&self) -> &Lane {
+        let n = self.lanes.len();
+        let start = self.next.fetch_add(1, Ordering::Relaxed) % n;
+        let mut best = &self.lanes[start];
+        for k in 1..n {
+            let lane = &self.lanes[(start + k) % n];
+            if lane.in_flight.load(Ordering::Relaxed) < best.in_flight.load(Ordering::Relaxed) {
+                best = lane;
+            }
+        }
+        best
+    }
+
+    /// The lane's connection, opened (from the pool, then taken out of it) if it has none.
+    async fn connect(&self, lane: &Lane) -> Result<Arc<LaneConn>, BoxError> {
+        if let Some(c) = lane.live() {
+            return Ok(c);
+        }
+        let _one = lane.connecting.lock().await;
+        if let Some(c) = lane.live() {
+            return Ok(c);
+        }
+        let client = self.pool.get().await?.detach();
+        let (reserve, reserve_async) = tokio::try_join!(
+            client.prepare(&self.sql.reserve),
+            client.prepare(&self.sql.reserve_async)
+        )?;
+        let c = Arc::new(LaneConn {
+            client,
+            reserve,
+            reserve_async,
+        });
+        *lane.conn.lock().unwrap_or_else(PoisonError::into_inner) = Some(c.clone());
+        Ok(c)
+    }
+
+    /// One reservation's call on the least busy lane, pipelined behind the calls already
+    /// sent on it. A call that finds the connection broken fails (as do the others in
+    /// flight on it), and the next call opens a new one.
+    async fn reserve(&self, params: &[&P<'_>], async_commit: bool) -> Result<Row, BoxError> {
+        let lane = self.pick();
+        let _counted = InFlight::enter(lane);
+        let c = self.connect(lane).await?;
+        let stmt = if async_commit { &c.reserve_async } else { &c.reserve };
+        match c.client.query_one(stmt, params).await {
+            Ok(row) => Ok(row),
+            Err(e) => {
+                let fatal = e
+                    .as_db_error()
+                    .is_some_and(|db| matches!(db.severity(), "FATAL" | "PANIC"));
+                if fatal || e.is_closed() || c.client.is_closed() {
+                    lane.retire(&c);
+                }
+                Err(e.into())
+            }
         }
     }
 }
@@ -663,6 +823,7 @@ impl fmt::Debug for PgStore {
         f.debug_struct("PgStore")
             .field("pool", &self.pool)
             .field("async_commit", &self.async_commit)
+            .field("reserve_connections", &self.lanes.as_ref().map_or(0, |l| l.lanes.len()))
             .finish_non_exhaustive()
     }
 }
@@ -703,6 +864,7 @@ impl PgStore {
             .map(|rt| rt.spawn(purge_in_background(pool.clone(), sql.clone(), purge_wake.clone())));
         Ok(Self {
             pool: pool.clone(),
+            lanes: Some(Arc::new(Lanes::new(pool, &sql, DEFAULT_RESERVE_CONNECTIONS))),
             sql,
             calls: Arc::new(AtomicU64::new(0)),
             async_commit: false,
@@ -725,6 +887,19 @@ impl PgStore {
         self
     }
 
+    /// How many connections the reservations share (default
+    /// [`DEFAULT_RESERVE_CONNECTIONS`]); 0 makes each reservation take a connection of the
+    /// pool for its call instead. See the [module docs](self#shared-connections).
+    ///
+    /// The shared connections are opened on first use with the pool's settings and then
+    /// taken out of the pool, so they do not count against its size. This applies to this
+    /// store and the clones made from it afterwards.
+    #[must_use]
+    pub fn with_reserve_connections(mut self, n: usize) -> Self {
+        self.lanes = (n > 0).then(|| Arc::new(Lanes::new(&self.pool, &self.sql, n)));
+        self
+    }
+
     /// Deletes the tokens and bindings that expired at `now`, and the expired sessions
     /// whose `purge_after` (their expiry rounded up to the hour) has passed (see the
     /// [module docs](self#expired-rows)); returns how many rows. The store also purges
@@ -738,14 +913,6 @@ impl PgStore {
     /// One reservation: one call of the `popup_reserve` function (one round trip, one
     /// implicit transaction).
     async fn reserve_once(&self, r: &OwnedReserve) -> Result<ReserveOutcome, BoxError> {
-        let conn = self.pool.get().await?;
-        let c = conn.client();
-        let sql = if self.async_commit {
-            &self.sql.reserve_async
-        } else {
-            &self.sql.reserve
-        };
-        let stmt = c.prepare_cached(sql).await?;
         let n = r.candidates.len();
         let (mut campaigns, mut variants) = (Vec::with_capacity(n), Vec::with_capacity(n));
         let (mut lifetime, mut window_from, mut window_max) =
@@ -788,7 +955,20 @@ impl PgStore {
             &cooldown,
             &stop,
         ];
-        let row = c.query_one(&stmt, &params).await?;
+        let row = match &self.lanes {
+            Some(lanes) => lanes.reserve(&params, self.async_commit).await?,
+            None => {
+                let conn = self.pool.get().await?;
+                let c = conn.client();
+                let sql = if self.async_commit {
+                    &self.sql.reserve_async
+                } else {
+                    &self.sql.reserve
+                };
+                let stmt = c.prepare_cached(sql).await?;
+                c.query_one(&stmt, &params).await?
+            }
+        };
         let chosen: Option<i32> = row.try_get(0)?;
         let skipped = row
             .try_get::<_, Vec<String>>(1)?
@@ -1119,6 +1299,79 @@ mod tests {
         );
         drop(pg);
         pg_drop_prefix(&pool, &prefix).await;
+    }
+
+    /// On a shared connection, asynchronous commit is set for each reservation's own
+    /// transaction and the connection keeps its session's setting; calls pipelined on
+    /// one connection decide as calls made one at a time.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_shared_connection_keeps_its_commit_setting() {
+        let Some(shared) = pg_pool().await else { return };
+        let prefix = fresh_prefix("popup_lane");
+        let url = line_core::testing::store::pg_url();
+        let sep = if url.contains('?') { '&' } else { '?' };
+        let pool = PgPool::connect(&format!("{url}{sep}options=-c%20synchronous_commit%3Don")).unwrap();
+        let store = PgStore::with_prefix(&pool, &prefix)
+            .await
+            .unwrap()
+            .with_asynchronous_commit(true)
+            .with_reserve_connections(1);
+        let caps = Caps::none().with_lifetime(3);
+        let candidates = [Candidate::new("c", "a", &caps)];
+        // 8 reservations of one visitor at once, on the one connection: 3 shown.
+        let tokens: Vec<String> = (0..8).map(token).collect();
+        let requests: Vec<_> = tokens
+            .iter()
+            .map(|t| request("v", "s", 1000, &candidates, t, 60))
+            .collect();
+        let calls = requests.iter().map(|r| store.reserve(r));
+        let outcomes = futures::future::join_all(calls).await;
+        let shown = outcomes
+            .iter()
+            .filter(|o| matches!(o, Ok(ReserveOutcome::Reserved { .. })))
+            .count();
+        assert_eq!(shown, 3, "{outcomes:?}");
+        assert!(outcomes.iter().all(Result::is_ok), "{outcomes:?}");
+        let lanes = store.lanes.as_ref().unwrap();
+        let conn = lanes.lanes[0].live().expect("the shared connection is open");
+        let setting: String = conn
+            .client
+            .query_one("SHOW synchronous_commit", &[])
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(setting, "on", "the reservation's setting leaked into the connection");
+        let inside: String = conn
+            .client
+            .query_one(
+                &conn.reserve_async,
+                &[
+                    &"w",
+                    &"s",
+                    &1000_i64,
+                    &"2026-05-01",
+                    &None::<i64>,
+                    &61000_i64,
+                    &token(99),
+                    &61000_i64,
+                    &vec!["c"],
+                    &vec!["a"],
+                    &vec![None::<i64>],
+                    &vec![None::<i64>],
+                    &vec![None::<i64>],
+                    &vec![None::<i64>],
+                    &vec![None::<i64>],
+                    &vec![None::<i64>],
+                    &vec![false],
+                ],
+            )
+            .await
+            .unwrap()
+            .get(2);
+        assert_eq!(inside, "off");
+        drop(conn);
+        drop(store);
+        pg_drop_prefix(&shared, &prefix).await;
     }
 
     /// State written by migration 4's function counts after migration 5 replaced it.
