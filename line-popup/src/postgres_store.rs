@@ -105,7 +105,7 @@
 
 use std::fmt;
 use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, LazyLock, OnceLock};
+use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 
 use async_trait::async_trait;
 use jiff::Timestamp;
@@ -804,7 +804,9 @@ struct LaneShared {
 /// for it (started on first use, ended when the store's last clone is dropped).
 #[derive(Default)]
 struct Lane {
-    queue: OnceLock<mpsc::UnboundedSender<Job>>,
+    /// The queue of the lane's task; a new task is started when there is none yet or
+    /// the last one ended (its runtime shut down).
+    queue: Mutex<Option<mpsc::UnboundedSender<Job>>>,
     /// Reservations queued or sent on this lane and not answered yet.
     in_flight: AtomicUsize,
 }
@@ -874,15 +876,22 @@ impl Lanes {
     async fn reserve(&self, r: OwnedReserve, async_commit: bool) -> Result<Answer, BoxError> {
         let lane = self.pick();
         let _counted = InFlight::enter(lane);
-        let queue = lane.queue.get_or_init(|| {
-            let (tx, rx) = mpsc::unbounded_channel();
-            tokio::spawn(run_lane(self.shared.clone(), rx));
-            tx
-        });
         let (reply, answer) = oneshot::channel();
-        queue
-            .send(Job { r, async_commit, reply })
-            .map_err(|_| "the task of a shared reservation connection has ended")?;
+        let job = Job { r, async_commit, reply };
+        {
+            let mut queue = lane.queue.lock().unwrap_or_else(PoisonError::into_inner);
+            let unsent = match queue.as_ref() {
+                Some(q) => q.send(job).err().map(|e| e.0),
+                None => Some(job),
+            };
+            if let Some(job) = unsent {
+                let (tx, rx) = mpsc::unbounded_channel();
+                tokio::spawn(run_lane(self.shared.clone(), rx));
+                tx.send(job)
+                    .map_err(|_| "the task of a shared reservation connection has ended")?;
+                *queue = Some(tx);
+            }
+        }
         answer
             .await
             .map_err(|_| "the task of a shared reservation connection ended before answering")?
@@ -1729,6 +1738,41 @@ mod tests {
         );
         drop(store);
         pg_drop_prefix(&pool, &prefix).await;
+    }
+
+    /// A store whose first reservations ran on a runtime that has shut down (and taken
+    /// the task of the shared connection with it) starts a new task on the next one.
+    #[test]
+    fn a_store_outlives_the_runtime_of_its_first_reservations() {
+        let runtime = || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap()
+        };
+        let first = runtime();
+        let Some((pool, store, prefix)) = first.block_on(async {
+            let pool = pg_pool().await?;
+            let prefix = fresh_prefix("popup_rt");
+            let store = PgStore::with_prefix(&pool, &prefix)
+                .await
+                .unwrap()
+                .with_reserve_connections(1);
+            Some((pool, store, prefix))
+        }) else {
+            return;
+        };
+        let caps = Caps::none();
+        let candidates = [Candidate::new("c", "a", &caps)];
+        let (t1, t2) = (token(1), token(2));
+        let shown = first.block_on(store.reserve(&request("v", "s", 1000, &candidates, &t1, 60)));
+        assert!(matches!(shown, Ok(ReserveOutcome::Reserved { .. })), "{shown:?}");
+        drop(first);
+        let second = runtime();
+        let shown = second.block_on(store.reserve(&request("w", "s", 1000, &candidates, &t2, 60)));
+        assert!(matches!(shown, Ok(ReserveOutcome::Reserved { .. })), "{shown:?}");
+        drop(store);
+        second.block_on(pg_drop_prefix(&pool, &prefix));
     }
 
     /// Asynchronous commit in a batch is set for its own transaction: the connection
