@@ -7,8 +7,8 @@
 //!   for the engine plus the store's connection thread.
 //! - `postgres_reserve/64_in_flight` (feature `postgres`, a server at
 //!   `LINE_STORES_PG_URL` or the one of `line-segments/ci-setup.sh`; skipped without
-//!   one): a pool of 16 connections (the reservations share 2 of their own, see below),
-//!   64 decisions in flight.
+//!   one): a pool of 16 connections (the reservations share 2 of their own, where those
+//!   that queue go together in one call; see below), 64 decisions in flight.
 //!
 //! After each group, 20,000 more decisions are timed one by one (64 in flight on SQLite,
 //! 16 on PostgreSQL: as many as the pool has connections) and the median and 99th-percentile
