@@ -7,8 +7,8 @@
 //! rather than `sqlx`:
 //!
 //! - `tokio-postgres` pipelines: statements sent together on one connection go out in
-//!   one round trip. A popup reservation (lock the visitor, read its counters, then
-//!   write them back in one transaction) costs two round trips this way.
+//!   one round trip. line-popup's store uses it to share a few connections among all
+//!   reservations, each reservation one call of a server-side function.
 //! - `deadpool-postgres` keeps a statement cache per connection (`prepare_cached`), so
 //!   a hot statement is parsed and planned once per connection.
 //! - Both are small (no macros, no compile-time database, no other backends) and
