@@ -7,10 +7,11 @@
 //!   for the engine plus the store's connection thread.
 //! - `postgres_reserve/64_in_flight` (feature `postgres`, a server at
 //!   `LINE_STORES_PG_URL` or the one of `line-segments/ci-setup.sh`; skipped without
-//!   one): a pool of 16 connections, 64 decisions in flight.
+//!   one): a pool of 16 connections (the reservations share 2 of their own, where those
+//!   that queue go together in one call; see below), 64 decisions in flight.
 //!
 //! After each group, 20,000 more decisions are timed one by one (64 in flight on SQLite,
-//! 16 on PostgreSQL: one per pooled connection) and the median and 99th-percentile
+//! 16 on PostgreSQL: as many as the pool has connections) and the median and 99th-percentile
 //! latency printed. On PostgreSQL, 20,000 more are then offered at a fixed 5,000 a
 //! second (an open loop: each starts on schedule, and its latency counts from then),
 //! once with the store's default (commits wait as the server's `synchronous_commit`
@@ -20,7 +21,9 @@
 //! give each of 100,000 visitors about one decision, so they measure mostly first
 //! visits, every write an insert). To measure durable commits on a server
 //! configured otherwise, add `?options=-c%20synchronous_commit%3Don` to
-//! `LINE_STORES_PG_URL`.
+//! `LINE_STORES_PG_URL`. The reservations share the store's default number of
+//! connections (`PgStore::with_reserve_connections`); `LINE_STORES_PG_RESERVE_CONNECTIONS`
+//! sets another (0: each reservation takes a connection of the pool).
 //!
 //! Run: `cargo bench -p line-popup --features sqlite,postgres --bench stores`.
 
@@ -249,8 +252,15 @@ fn postgres(c: &mut Criterion) {
         .unwrap();
     let pool = PgPool::connect(&pg_url()).unwrap();
     let prefix = fresh_prefix("bench");
+    let shared = match std::env::var("LINE_STORES_PG_RESERVE_CONNECTIONS") {
+        Ok(n) => n
+            .parse::<usize>()
+            .expect("LINE_STORES_PG_RESERVE_CONNECTIONS is a number"),
+        Err(_) => line_popup::postgres_store::DEFAULT_RESERVE_CONNECTIONS,
+    };
+    eprintln!("postgres_reserve: reservations share {shared} connections (0: one of the pool's 16 each)");
     let store = match rt.block_on(line_popup::PgStore::with_prefix(&pool, &prefix)) {
-        Ok(s) => Arc::new(s) as Arc<dyn PopupStore>,
+        Ok(s) => Arc::new(s.with_reserve_connections(shared)) as Arc<dyn PopupStore>,
         Err(e) => {
             eprintln!("postgres_reserve skipped: {e}");
             return;
@@ -264,7 +274,7 @@ fn postgres(c: &mut Criterion) {
         b.iter_custom(|iters| rt.block_on(run(engine.clone(), views.clone(), next.clone(), iters, 64)))
     });
     g.finish();
-    // As many in flight as the pool has connections: more only queue for one (Little's law).
+    // 16 in flight, as many as the pool has connections (kept so that runs compare with earlier ones).
     rt.block_on(latencies(
         "postgres_reserve",
         engine.clone(),
@@ -295,7 +305,8 @@ fn postgres(c: &mut Criterion) {
     let relaxed = rt
         .block_on(line_popup::PgStore::with_prefix(&pool, &prefix))
         .unwrap()
-        .with_asynchronous_commit(true);
+        .with_asynchronous_commit(true)
+        .with_reserve_connections(shared);
     latencies_at_rate(
         &rt,
         "postgres_reserve (with_asynchronous_commit)",

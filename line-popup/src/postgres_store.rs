@@ -24,6 +24,41 @@
 //! visitor's showing takes seven or more: a read of campaign state per candidate checked,
 //! and one more for a window or a session cap).
 //!
+//! # Shared connections
+//!
+//! Reservations do not take a connection of the pool each: they share a few connections
+//! of their own ([`DEFAULT_RESERVE_CONNECTIONS`], 2, unless
+//! [`with_reserve_connections`](PgStore::with_reserve_connections) says otherwise), and
+//! each goes to the one with the fewest reservations in flight. The shared connections
+//! are opened on first use with the pool's settings and then taken out of it, so they do
+//! not count against its size; the other operations take pooled connections as before.
+//!
+//! # Batches
+//!
+//! Each shared connection has a task that sends one call at a time: a reservation that
+//! finds the connection idle goes alone (the function above), and those that queued
+//! while a call ran go together in the next one, at most 32, as one call of
+//! `{prefix}popup_reserve_many` (migration 6): one round trip, one transaction, one
+//! wake-up of the server process for all of them. Inside it:
+//!
+//! - each reservation runs the same statements as alone (the decisions are the same),
+//!   in its own subtransaction: one whose data fail (a token already used, say) fails
+//!   alone with a typed error, and the others are made;
+//! - the reservations run in the order of their visitors (one visitor's in the order
+//!   they came), so two batches lock visitors' rows in one order and never wait for each
+//!   other in a cycle; the report counters are written once, at the end, in key order;
+//! - a visitor's row stays locked until the batch commits, so a reservation of that
+//!   visitor on another connection or in another process waits for the whole batch.
+//!
+//! A text with a NUL byte (which the server refuses before any function runs) is sent
+//! alone, so it fails no one else's reservation. A batch waits for a visitor's row lock
+//! that another process holds, and the reservations queued behind it wait too
+//! (head-of-line blocking); that wait ends by itself, since the holder is a call running
+//! on another connection, and queued reservations hold no locks. A connection that
+//! breaks (the server restarted, the process was terminated) fails the reservations in
+//! flight on it with a typed error, and the next call opens a new one. A reservation
+//! cancelled before its call was sent is not made.
+//!
 //! `record` and `count_new_friend` are one statement each (data-modifying `WITH`
 //! clauses), `bind` one `INSERT … SELECT … WHERE EXISTS`.
 //!
@@ -69,15 +104,16 @@
 //! operation (`PgStore::reserve`), and the engine shows no popup (decisions fail closed).
 
 use std::fmt;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
-use std::sync::{Arc, LazyLock};
+use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 
 use async_trait::async_trait;
 use jiff::Timestamp;
-use line_core::store::postgres::{BoxError, PgPool};
-use tokio::sync::Notify;
+use line_core::store::postgres::{BoxError, PgClient, PgPool};
+use tokio::sync::{mpsc, oneshot, Notify};
 use tokio::task::JoinHandle;
 use tokio_postgres::types::ToSql;
+use tokio_postgres::Statement;
 
 /// A statement parameter.
 type P<'a> = dyn ToSql + Sync + 'a;
@@ -112,15 +148,100 @@ CREATE INDEX {p}popup_friend_event_day ON {p}popup_friend_event (day);
 
 /// The migrations of component `popup`, in order; `{p}` is the table prefix. Never edit one
 /// that shipped: add a new one.
-static MIGRATIONS: LazyLock<[&'static str; 5]> = LazyLock::new(|| {
+static MIGRATIONS: LazyLock<[&'static str; 6]> = LazyLock::new(|| {
     [
         TABLES,
         RESERVE_FUNCTION,
         SHARDED_STATS.as_str(),
         SESSION_PURGE_AND_LOCK.as_str(),
         RESERVE_FUNCTION_V5,
+        RESERVE_MANY.as_str(),
     ]
 });
+
+/// Migration 6: several reservations in one call (one transaction), for the reservations
+/// that queue on a shared connection (see the [module docs](self#batches)).
+///
+/// `{p}popup_reserve_one` is migration 5's function without its counter write;
+/// `{p}popup_reserve_many` takes the requests as parallel arrays (the candidates of
+/// request `k` are elements `p_first[k] .. p_first[k] + p_count[k] - 1` of the candidate
+/// arrays) and returns one row per request: its index (from 0), the outcome, or the
+/// error that rolled back that request alone (each runs in its own subtransaction).
+///
+/// - Locks: the requests run in the order of their visitors (byte order; arrival order
+///   for one visitor), so two batches take their visitors' row locks in one order and
+///   never wait for each other in a cycle.
+/// - Counters: the batch writes its counter rows last, summed per (day, campaign,
+///   variant), in key order, after every visitor lock: a batch waiting for a visitor
+///   never holds a counter row another batch waits for.
+static RESERVE_MANY: LazyLock<String> = LazyLock::new(|| {
+    let one = RESERVE_FUNCTION_V5
+        .replacen("FUNCTION {p}popup_reserve(", "FUNCTION {p}popup_reserve_one(", 1)
+        .replacen(STAT_WRITE_V5_FIRST, "", 1)
+        .replacen(STAT_WRITE_V5, "", 1);
+    format!("{one}{RESERVE_MANY_FUNCTION}")
+});
+
+/// The counter writes of [`RESERVE_FUNCTION_V5`] (a first visit's, and a returning one's).
+const STAT_WRITE_V5_FIRST: &str = "        INSERT INTO {p}popup_stat AS s (day, campaign, variant, kind, shard, count)
+          VALUES (p_day, p_campaigns[chosen], p_variants[chosen], 'reserved', pg_backend_pid() % 16, 1)
+          ON CONFLICT (day, campaign, variant, kind, shard) DO UPDATE SET count = s.count + 1;
+";
+const STAT_WRITE_V5: &str = "      -- Last: a counter row is shared by the reservations of this server process's
+      -- shard, so it is locked the shortest time (until the commit right after the call).
+      INSERT INTO {p}popup_stat AS s (day, campaign, variant, kind, shard, count)
+        VALUES (p_day, p_campaigns[i], p_variants[i], 'reserved', pg_backend_pid() % 16, 1)
+        ON CONFLICT (day, campaign, variant, kind, shard) DO UPDATE SET count = s.count + 1;
+";
+
+/// The batch function of [`RESERVE_MANY`].
+const RESERVE_MANY_FUNCTION: &str = "
+CREATE OR REPLACE FUNCTION {p}popup_reserve_many(
+  p_visitor TEXT[], p_session TEXT[], p_now BIGINT[], p_day TEXT[], p_max_per_day BIGINT[],
+  p_session_exp BIGINT[], p_token TEXT[], p_token_exp BIGINT[], p_first INTEGER[], p_count INTEGER[],
+  p_campaigns TEXT[], p_variants TEXT[], p_lifetime BIGINT[], p_window_from BIGINT[], p_window_max BIGINT[],
+  p_per_session BIGINT[], p_min_interval_ms BIGINT[], p_cooldown_ms BIGINT[], p_stop_converted BOOLEAN[])
+RETURNS TABLE (request INTEGER, chosen INTEGER, skipped TEXT[], failure TEXT)
+LANGUAGE plpgsql AS $fn$
+DECLARE
+  v_k INTEGER;
+  v_lo INTEGER;
+  v_hi INTEGER;
+  v_days TEXT[] := ARRAY[]::TEXT[];
+  v_campaigns TEXT[] := ARRAY[]::TEXT[];
+  v_variants TEXT[] := ARRAY[]::TEXT[];
+BEGIN
+  FOR v_k IN SELECT o.k FROM unnest(p_visitor) WITH ORDINALITY AS o(v, k) ORDER BY o.v COLLATE \"C\", o.k LOOP
+    request := v_k - 1;
+    v_lo := p_first[v_k];
+    v_hi := p_first[v_k] + p_count[v_k] - 1;
+    BEGIN
+      SELECT r.chosen, r.skipped INTO chosen, skipped
+        FROM {p}popup_reserve_one(p_visitor[v_k], p_session[v_k], p_now[v_k], p_day[v_k], p_max_per_day[v_k],
+          p_session_exp[v_k], p_token[v_k], p_token_exp[v_k], p_campaigns[v_lo:v_hi], p_variants[v_lo:v_hi],
+          p_lifetime[v_lo:v_hi], p_window_from[v_lo:v_hi], p_window_max[v_lo:v_hi], p_per_session[v_lo:v_hi],
+          p_min_interval_ms[v_lo:v_hi], p_cooldown_ms[v_lo:v_hi], p_stop_converted[v_lo:v_hi]) r;
+      failure := NULL;
+      IF chosen IS NOT NULL THEN
+        v_days := v_days || p_day[v_k];
+        v_campaigns := v_campaigns || p_campaigns[v_lo + chosen];
+        v_variants := v_variants || p_variants[v_lo + chosen];
+      END IF;
+    EXCEPTION WHEN OTHERS THEN
+      chosen := NULL;
+      skipped := NULL;
+      failure := SQLSTATE || ': ' || SQLERRM;
+    END;
+    RETURN NEXT;
+  END LOOP;
+  INSERT INTO {p}popup_stat AS s (day, campaign, variant, kind, shard, count)
+    SELECT u.d, u.c, u.v, 'reserved', pg_backend_pid() % 16, count(*)
+      FROM unnest(v_days, v_campaigns, v_variants) AS u(d, c, v)
+      GROUP BY u.d, u.c, u.v ORDER BY u.d, u.c, u.v
+    ON CONFLICT (day, campaign, variant, kind, shard) DO UPDATE SET count = s.count + EXCLUDED.count;
+END
+$fn$;
+";
 
 /// Migration 5: the reservation function with fewer statements, the same decisions.
 ///
@@ -525,6 +646,9 @@ struct Sql {
     reserve: String,
     /// The reservation with `synchronous_commit = off` for its own transaction only.
     reserve_async: String,
+    /// Several reservations in one call (one transaction).
+    reserve_many: String,
+    reserve_many_async: String,
     record: String,
     token: String,
     bind: String,
@@ -548,6 +672,15 @@ impl Sql {
             reserve_async: e("SELECT chosen, skipped, set_config('synchronous_commit', 'off', true) \
                  FROM {p}popup_reserve($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
                          $11, $12, $13, $14, $15, $16, $17)"),
+            reserve_many: e(
+                "SELECT request, chosen, skipped, failure FROM {p}popup_reserve_many($1, $2, $3, $4, \
+                 $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
+            ),
+            reserve_many_async: e(
+                "SELECT request, chosen, skipped, failure, set_config('synchronous_commit', 'off', true) \
+                 FROM {p}popup_reserve_many($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, \
+                 $15, $16, $17, $18, $19)",
+            ),
             record: e("WITH t AS (UPDATE {p}popup_token SET events = events | $2 \
                          WHERE token = $1 AND expires_ms > $3 AND (events & $2) = 0 \
                          RETURNING visitor, campaign, variant, reserved_ms), \
@@ -603,6 +736,10 @@ impl Sql {
     }
 }
 
+/// How many connections the reservations of a [`PgStore`] share unless told otherwise
+/// (see [`PgStore::with_reserve_connections`]).
+pub const DEFAULT_RESERVE_CONNECTIONS: usize = 2;
+
 /// A [`PopupStore`] in PostgreSQL. Cheap to clone.
 #[derive(Clone)]
 pub struct PgStore {
@@ -610,6 +747,8 @@ pub struct PgStore {
     sql: Arc<Sql>,
     calls: Arc<AtomicU64>,
     async_commit: bool,
+    /// The connections reservations share; `None`: each takes one from the pool.
+    lanes: Option<Arc<Lanes>>,
     purge_wake: Arc<PurgeWake>,
     _purge_task: Arc<PurgeTask>,
 }
@@ -632,6 +771,373 @@ impl Drop for PurgeTask {
             task.abort();
         }
     }
+}
+
+/// How many queued reservations one call of `popup_reserve_many` takes at most. Each runs
+/// in a subtransaction, and a transaction with more than 64 subtransactions that wrote
+/// slows every other session's snapshots down (the server's per-process cache of them
+/// overflows), so a batch stays well under that.
+const MAX_BATCH: usize = 32;
+
+/// The outcome of one reservation as the functions return it: the chosen index (from
+/// 0) and the caps that blocked the candidates before it.
+type Answer = (Option<i32>, Vec<String>);
+
+/// The connections that reservations share (see the [module docs](self#shared-connections)).
+struct Lanes {
+    shared: Arc<LaneShared>,
+    /// Where the search for the least busy lane starts (turns, so that ties alternate).
+    next: AtomicUsize,
+    lanes: Box<[Lane]>,
+}
+
+/// What a lane's task needs to open its connection.
+struct LaneShared {
+    pool: PgPool,
+    sql: Arc<Sql>,
+    /// Reservations sent in `popup_reserve_many` calls (for the tests).
+    #[cfg(test)]
+    batched: AtomicUsize,
+}
+
+/// One shared connection, owned by a task of its own that sends the reservations queued
+/// for it (started on first use, ended when the store's last clone is dropped).
+#[derive(Default)]
+struct Lane {
+    /// The queue of the lane's task; a new task is started when there is none yet or
+    /// the last one ended (its runtime shut down).
+    queue: Mutex<Option<mpsc::UnboundedSender<Job>>>,
+    /// Reservations queued or sent on this lane and not answered yet.
+    in_flight: AtomicUsize,
+}
+
+/// A reservation waiting for its lane.
+struct Job {
+    r: OwnedReserve,
+    async_commit: bool,
+    reply: oneshot::Sender<Result<Answer, BoxError>>,
+}
+
+/// A shared connection and its prepared statements.
+struct LaneConn {
+    client: PgClient,
+    reserve: Statement,
+    reserve_async: Statement,
+    many: Statement,
+    many_async: Statement,
+}
+
+/// Counts a reservation on its lane until it is answered or cancelled.
+struct InFlight<'a>(&'a Lane);
+
+impl<'a> InFlight<'a> {
+    fn enter(lane: &'a Lane) -> Self {
+        lane.in_flight.fetch_add(1, Ordering::Relaxed);
+        Self(lane)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+impl Lanes {
+    fn new(pool: &PgPool, sql: &Arc<Sql>, n: usize) -> Self {
+        Self {
+            shared: Arc::new(LaneShared {
+                pool: pool.clone(),
+                sql: sql.clone(),
+                #[cfg(test)]
+                batched: AtomicUsize::new(0),
+            }),
+            next: AtomicUsize::new(0),
+            lanes: (0..n).map(|_| Lane::default()).collect(),
+        }
+    }
+
+    /// The lane with the fewest reservations in flight: a lane whose server process
+    /// stalls collects few calls while the others take the rest.
+    fn pick(&self) -> &Lane {
+        let n = self.lanes.len();
+        let start = self.next.fetch_add(1, Ordering::Relaxed) % n;
+        let mut best = &self.lanes[start];
+        for k in 1..n {
+            let lane = &self.lanes[(start + k) % n];
+            if lane.in_flight.load(Ordering::Relaxed) < best.in_flight.load(Ordering::Relaxed) {
+                best = lane;
+            }
+        }
+        best
+    }
+
+    /// One reservation, queued on the least busy lane; its answer.
+    async fn reserve(&self, r: OwnedReserve, async_commit: bool) -> Result<Answer, BoxError> {
+        let lane = self.pick();
+        let _counted = InFlight::enter(lane);
+        let (reply, answer) = oneshot::channel();
+        let job = Job { r, async_commit, reply };
+        {
+            let mut queue = lane.queue.lock().unwrap_or_else(PoisonError::into_inner);
+            let unsent = match queue.as_ref() {
+                Some(q) => q.send(job).err().map(|e| e.0),
+                None => Some(job),
+            };
+            if let Some(job) = unsent {
+                let (tx, rx) = mpsc::unbounded_channel();
+                tokio::spawn(run_lane(self.shared.clone(), rx));
+                tx.send(job)
+                    .map_err(|_| "the task of a shared reservation connection has ended")?;
+                *queue = Some(tx);
+            }
+        }
+        answer
+            .await
+            .map_err(|_| "the task of a shared reservation connection ended before answering")?
+    }
+}
+
+/// A lane's task: sends what queued while the previous call ran as one call (alone, a
+/// `popup_reserve` call; several, one `popup_reserve_many` call), then waits for its
+/// answer. Ends when the store's last clone (holding the queue's sender) is dropped.
+async fn run_lane(shared: Arc<LaneShared>, mut queue: mpsc::UnboundedReceiver<Job>) {
+    let mut conn: Option<LaneConn> = None;
+    while let Some(first) = queue.recv().await {
+        let mut jobs = vec![first];
+        while jobs.len() < MAX_BATCH {
+            match queue.try_recv() {
+                Ok(job) => jobs.push(job),
+                Err(_) => break,
+            }
+        }
+        // A reservation cancelled before it was sent is not made.
+        jobs.retain(|j| !j.reply.is_closed());
+        // A text with a NUL byte fails the whole call it is in (the server refuses it
+        // before the function runs): it goes alone. Asynchronous commit is per call.
+        let (alone, jobs): (Vec<Job>, Vec<Job>) = jobs.into_iter().partition(|j| has_nul(&j.r));
+        let (relaxed, durable): (Vec<Job>, Vec<Job>) = jobs.into_iter().partition(|j| j.async_commit);
+        for job in alone {
+            send(&shared, &mut conn, vec![job]).await;
+        }
+        for batch in [durable, relaxed] {
+            if !batch.is_empty() {
+                send(&shared, &mut conn, batch).await;
+            }
+        }
+    }
+}
+
+fn has_nul(r: &OwnedReserve) -> bool {
+    [&r.visitor, &r.session, &r.day, &r.token]
+        .into_iter()
+        .chain(r.candidates.iter().flat_map(|c| [&c.campaign, &c.variant]))
+        .any(|s| s.contains('\0'))
+}
+
+/// Opens a lane's connection (from the pool, then taken out of it) and prepares its
+/// statements.
+async fn open(shared: &LaneShared) -> Result<LaneConn, BoxError> {
+    let client = shared.pool.get().await?.detach();
+    let sql = &shared.sql;
+    let (reserve, reserve_async, many, many_async) = tokio::try_join!(
+        client.prepare(&sql.reserve),
+        client.prepare(&sql.reserve_async),
+        client.prepare(&sql.reserve_many),
+        client.prepare(&sql.reserve_many_async)
+    )?;
+    Ok(LaneConn {
+        client,
+        reserve,
+        reserve_async,
+        many,
+        many_async,
+    })
+}
+
+/// Sends `jobs` (all with the same commit setting) as one call on the lane's connection,
+/// opening one if it has none or it closed, and answers each. A call that fails as a
+/// whole fails every reservation in it; a connection that broke is dropped, and the
+/// next call opens another.
+async fn send(shared: &LaneShared, conn: &mut Option<LaneConn>, jobs: Vec<Job>) {
+    let fail_all = |jobs: Vec<Job>, why: String| {
+        for j in jobs {
+            let _ = j.reply.send(Err(why.clone().into()));
+        }
+    };
+    if conn.as_ref().is_none_or(|c| c.client.is_closed()) {
+        *conn = None;
+        match open(shared).await {
+            Ok(c) => *conn = Some(c),
+            Err(e) => return fail_all(jobs, e.to_string()),
+        }
+    }
+    let Some(c) = conn.as_ref() else { return };
+    let async_commit = jobs[0].async_commit;
+    let answers = if let [job] = jobs.as_slice() {
+        let stmt = if async_commit { &c.reserve_async } else { &c.reserve };
+        call_one(&c.client, stmt, &job.r).await.map(|a| vec![Ok(a)])
+    } else {
+        let stmt = if async_commit { &c.many_async } else { &c.many };
+        #[cfg(test)]
+        shared.batched.fetch_add(jobs.len(), Ordering::Relaxed);
+        call_many(&c.client, stmt, &jobs).await
+    };
+    match answers {
+        Ok(answers) => {
+            for (j, a) in jobs.into_iter().zip(answers) {
+                let _ = j.reply.send(a);
+            }
+        }
+        Err(e) => {
+            let fatal = e
+                .as_db_error()
+                .is_some_and(|db| matches!(db.severity(), "FATAL" | "PANIC"));
+            if fatal || e.is_closed() || c.client.is_closed() {
+                *conn = None;
+            }
+            fail_all(jobs, e.to_string());
+        }
+    }
+}
+
+/// The candidates of reservations as the functions' parallel arrays.
+#[derive(Default)]
+struct Candidates<'a> {
+    campaigns: Vec<&'a str>,
+    variants: Vec<&'a str>,
+    lifetime: Vec<Option<i64>>,
+    window_from: Vec<Option<i64>>,
+    window_max: Vec<Option<i64>>,
+    per_session: Vec<Option<i64>>,
+    min_interval: Vec<Option<i64>>,
+    cooldown: Vec<Option<i64>>,
+    stop: Vec<bool>,
+}
+
+impl<'a> Candidates<'a> {
+    fn push(&mut self, r: &'a OwnedReserve) {
+        for cand in &r.candidates {
+            let caps = &cand.caps;
+            self.campaigns.push(cand.campaign.as_str());
+            self.variants.push(cand.variant.as_str());
+            self.lifetime.push(caps.lifetime.map(i64::from));
+            self.window_from
+                .push(caps.window.map(|w| r.now_ms.saturating_sub(secs_to_ms(w.secs))));
+            self.window_max.push(caps.window.map(|w| i64::from(w.max)));
+            self.per_session.push(caps.per_session.map(i64::from));
+            self.min_interval.push(caps.min_interval_secs.map(secs_to_ms));
+            self.cooldown.push(caps.dismiss_cooldown_secs.map(secs_to_ms));
+            self.stop.push(caps.stop_after_conversion);
+        }
+    }
+}
+
+/// One reservation: one call of `popup_reserve`.
+async fn call_one(
+    client: &tokio_postgres::Client,
+    stmt: &Statement,
+    r: &OwnedReserve,
+) -> Result<Answer, tokio_postgres::Error> {
+    let mut c = Candidates::default();
+    c.push(r);
+    let max_per_day = r.max_per_day.map(i64::from);
+    let params: [&P<'_>; 17] = [
+        &r.visitor,
+        &r.session,
+        &r.now_ms,
+        &r.day,
+        &max_per_day,
+        &r.session_exp_ms,
+        &r.token,
+        &r.token_exp_ms,
+        &c.campaigns,
+        &c.variants,
+        &c.lifetime,
+        &c.window_from,
+        &c.window_max,
+        &c.per_session,
+        &c.min_interval,
+        &c.cooldown,
+        &c.stop,
+    ];
+    let row = client.query_one(stmt, &params).await?;
+    Ok((row.try_get(0)?, row.try_get(1)?))
+}
+
+/// Several reservations: one call of `popup_reserve_many`; each one's answer, in order.
+async fn call_many(
+    client: &tokio_postgres::Client,
+    stmt: &Statement,
+    jobs: &[Job],
+) -> Result<Vec<Result<Answer, BoxError>>, tokio_postgres::Error> {
+    let n = jobs.len();
+    let mut visitor = Vec::with_capacity(n);
+    let mut session = Vec::with_capacity(n);
+    let mut now = Vec::with_capacity(n);
+    let mut day = Vec::with_capacity(n);
+    let mut max_per_day = Vec::with_capacity(n);
+    let mut session_exp = Vec::with_capacity(n);
+    let mut token = Vec::with_capacity(n);
+    let mut token_exp = Vec::with_capacity(n);
+    let mut first = Vec::with_capacity(n);
+    let mut count = Vec::with_capacity(n);
+    let mut c = Candidates::default();
+    for j in jobs {
+        let r = &j.r;
+        visitor.push(r.visitor.as_str());
+        session.push(r.session.as_str());
+        now.push(r.now_ms);
+        day.push(r.day.as_str());
+        max_per_day.push(r.max_per_day.map(i64::from));
+        session_exp.push(r.session_exp_ms);
+        token.push(r.token.as_str());
+        token_exp.push(r.token_exp_ms);
+        // SQL arrays count from 1.
+        first.push(i32::try_from(c.campaigns.len() + 1).unwrap_or(i32::MAX));
+        count.push(i32::try_from(r.candidates.len()).unwrap_or(i32::MAX));
+        c.push(r);
+    }
+    let params: [&P<'_>; 19] = [
+        &visitor,
+        &session,
+        &now,
+        &day,
+        &max_per_day,
+        &session_exp,
+        &token,
+        &token_exp,
+        &first,
+        &count,
+        &c.campaigns,
+        &c.variants,
+        &c.lifetime,
+        &c.window_from,
+        &c.window_max,
+        &c.per_session,
+        &c.min_interval,
+        &c.cooldown,
+        &c.stop,
+    ];
+    let rows = client.query(stmt, &params).await?;
+    let mut answers: Vec<Option<Result<Answer, BoxError>>> = (0..n).map(|_| None).collect();
+    for row in &rows {
+        let k: i32 = row.try_get(0)?;
+        let answer = match row.try_get::<_, Option<String>>(3)? {
+            Some(failure) => Err(format!("popup_reserve_many: {failure}").into()),
+            None => Ok((
+                row.try_get(1)?,
+                row.try_get::<_, Option<Vec<String>>>(2)?.unwrap_or_default(),
+            )),
+        };
+        if let Some(slot) = usize::try_from(k).ok().and_then(|k| answers.get_mut(k)) {
+            *slot = Some(answer);
+        }
+    }
+    Ok(answers
+        .into_iter()
+        .map(|a| a.unwrap_or_else(|| Err("no answer from popup_reserve_many".into())))
+        .collect())
 }
 
 /// Deletes at most `limit` rows of each expiring table that expired at `now`.
@@ -663,6 +1169,7 @@ impl fmt::Debug for PgStore {
         f.debug_struct("PgStore")
             .field("pool", &self.pool)
             .field("async_commit", &self.async_commit)
+            .field("reserve_connections", &self.lanes.as_ref().map_or(0, |l| l.lanes.len()))
             .finish_non_exhaustive()
     }
 }
@@ -703,6 +1210,7 @@ impl PgStore {
             .map(|rt| rt.spawn(purge_in_background(pool.clone(), sql.clone(), purge_wake.clone())));
         Ok(Self {
             pool: pool.clone(),
+            lanes: Some(Arc::new(Lanes::new(pool, &sql, DEFAULT_RESERVE_CONNECTIONS))),
             sql,
             calls: Arc::new(AtomicU64::new(0)),
             async_commit: false,
@@ -725,6 +1233,19 @@ impl PgStore {
         self
     }
 
+    /// How many connections the reservations share (default
+    /// [`DEFAULT_RESERVE_CONNECTIONS`]); 0 makes each reservation take a connection of the
+    /// pool for its call instead. See the [module docs](self#shared-connections).
+    ///
+    /// The shared connections are opened on first use with the pool's settings and then
+    /// taken out of the pool, so they do not count against its size. This applies to this
+    /// store and the clones made from it afterwards.
+    #[must_use]
+    pub fn with_reserve_connections(mut self, n: usize) -> Self {
+        self.lanes = (n > 0).then(|| Arc::new(Lanes::new(&self.pool, &self.sql, n)));
+        self
+    }
+
     /// Deletes the tokens and bindings that expired at `now`, and the expired sessions
     /// whose `purge_after` (their expiry rounded up to the hour) has passed (see the
     /// [module docs](self#expired-rows)); returns how many rows. The store also purges
@@ -737,61 +1258,23 @@ impl PgStore {
 
     /// One reservation: one call of the `popup_reserve` function (one round trip, one
     /// implicit transaction).
-    async fn reserve_once(&self, r: &OwnedReserve) -> Result<ReserveOutcome, BoxError> {
-        let conn = self.pool.get().await?;
-        let c = conn.client();
-        let sql = if self.async_commit {
-            &self.sql.reserve_async
-        } else {
-            &self.sql.reserve
-        };
-        let stmt = c.prepare_cached(sql).await?;
+    async fn reserve_once(&self, r: OwnedReserve) -> Result<ReserveOutcome, BoxError> {
         let n = r.candidates.len();
-        let (mut campaigns, mut variants) = (Vec::with_capacity(n), Vec::with_capacity(n));
-        let (mut lifetime, mut window_from, mut window_max) =
-            (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
-        let (mut per_session, mut min_interval, mut cooldown, mut stop) = (
-            Vec::with_capacity(n),
-            Vec::with_capacity(n),
-            Vec::with_capacity(n),
-            Vec::with_capacity(n),
-        );
-        for cand in &r.candidates {
-            let caps = &cand.caps;
-            campaigns.push(cand.campaign.as_str());
-            variants.push(cand.variant.as_str());
-            lifetime.push(caps.lifetime.map(i64::from));
-            window_from.push(caps.window.map(|w| r.now_ms.saturating_sub(secs_to_ms(w.secs))));
-            window_max.push(caps.window.map(|w| i64::from(w.max)));
-            per_session.push(caps.per_session.map(i64::from));
-            min_interval.push(caps.min_interval_secs.map(secs_to_ms));
-            cooldown.push(caps.dismiss_cooldown_secs.map(secs_to_ms));
-            stop.push(caps.stop_after_conversion);
-        }
-        let max_per_day = r.max_per_day.map(i64::from);
-        let params: [&P<'_>; 17] = [
-            &r.visitor,
-            &r.session,
-            &r.now_ms,
-            &r.day,
-            &max_per_day,
-            &r.session_exp_ms,
-            &r.token,
-            &r.token_exp_ms,
-            &campaigns,
-            &variants,
-            &lifetime,
-            &window_from,
-            &window_max,
-            &per_session,
-            &min_interval,
-            &cooldown,
-            &stop,
-        ];
-        let row = c.query_one(&stmt, &params).await?;
-        let chosen: Option<i32> = row.try_get(0)?;
-        let skipped = row
-            .try_get::<_, Vec<String>>(1)?
+        let (chosen, skipped) = match &self.lanes {
+            Some(lanes) => lanes.reserve(r, self.async_commit).await?,
+            None => {
+                let conn = self.pool.get().await?;
+                let c = conn.client();
+                let sql = if self.async_commit {
+                    &self.sql.reserve_async
+                } else {
+                    &self.sql.reserve
+                };
+                let stmt = c.prepare_cached(sql).await?;
+                call_one(c, &stmt, &r).await?
+            }
+        };
+        let skipped = skipped
             .iter()
             .map(|k| CapKind::parse(k).ok_or_else(|| format!("unknown cap {k:?} from popup_reserve")))
             .collect::<Result<Vec<_>, _>>()?;
@@ -812,10 +1295,11 @@ impl PgStore {
 impl PopupStore for PgStore {
     async fn reserve(&self, req: &ReserveRequest<'_>) -> Result<ReserveOutcome, Error> {
         let r = OwnedReserve::new(req)?;
-        let out = self.reserve_once(&r).await.map_err(err("PgStore::reserve"))?;
+        let now_ms = r.now_ms;
+        let out = self.reserve_once(r).await.map_err(err("PgStore::reserve"))?;
         if self.calls.fetch_add(1, Ordering::Relaxed) % PURGE_EVERY == PURGE_EVERY - 1 {
             // The batch runs in the store's background task, not on this call's path.
-            self.purge_wake.now_ms.store(r.now_ms, Ordering::Release);
+            self.purge_wake.now_ms.store(now_ms, Ordering::Release);
             self.purge_wake.wake.notify_one();
         }
         Ok(out)
@@ -961,6 +1445,17 @@ mod tests {
         }
     }
 
+    #[test]
+    fn migration_6_leaves_the_counters_of_a_batch_to_its_end() {
+        for write in [STAT_WRITE_V5_FIRST, STAT_WRITE_V5] {
+            assert!(RESERVE_FUNCTION_V5.contains(write));
+            assert!(!RESERVE_MANY.contains(write));
+        }
+        assert_eq!(RESERVE_MANY.matches("INSERT INTO {p}popup_stat").count(), 1);
+        assert!(RESERVE_MANY.contains("FUNCTION {p}popup_reserve_one("));
+        assert!(!RESERVE_MANY.contains("FUNCTION {p}popup_reserve("));
+    }
+
     fn request<'a>(
         visitor: &'a str,
         session: &'a str,
@@ -997,7 +1492,7 @@ mod tests {
     async fn sessions_survive_the_upgrade_to_purge_after() {
         let Some(pool) = pg_pool().await else { return };
         let prefix = fresh_prefix("popup_upgrade4");
-        let all: &'static [&'static str; 5] = &MIGRATIONS;
+        let all: &'static [&'static str; 6] = &MIGRATIONS;
         pool.migrate("PgStore", &prefix, "popup", &all[..3]).await.unwrap();
         {
             let conn = pool.get().await.unwrap();
@@ -1047,12 +1542,33 @@ mod tests {
     /// A first visit takes migration 5's path without reads, a returning one the path
     /// that reads its state: both answer as the in-memory store does, for caps that
     /// block from zero (limits of 0) and caps that do not, one candidate or several, and
-    /// leave the state that the next showing is counted against.
+    /// leave the state that the next showing is counted against. Made one at a time
+    /// (each a `popup_reserve` call) and sent together (each round of visits one
+    /// `popup_reserve_many` call): the same answers and counters.
     #[tokio::test]
     async fn first_and_returning_visits_decide_as_the_memory_store() {
-        let Some(pool) = pg_pool().await else { return };
+        assert_eq!(decide_as_the_memory_store(false).await, 0);
+    }
+
+    /// The same visits, each round of eight sent together: on a current-thread runtime
+    /// the lane's task runs only once all eight are queued, so each round is one batch.
+    #[tokio::test]
+    async fn first_and_returning_visits_in_batches_decide_as_the_memory_store() {
+        let sent_together = decide_as_the_memory_store(true).await;
+        if pg_pool().await.is_some() {
+            assert_eq!(sent_together, 32);
+        }
+    }
+
+    /// The body of the two tests above; how many reservations went in batches.
+    async fn decide_as_the_memory_store(batched: bool) -> usize {
+        let Some(pool) = pg_pool().await else { return 0 };
         let prefix = fresh_prefix("popup_first");
-        let pg = PgStore::with_prefix(&pool, &prefix).await.unwrap();
+        // One shared connection: with `batched`, the reservations sent together queue on it.
+        let pg = PgStore::with_prefix(&pool, &prefix)
+            .await
+            .unwrap()
+            .with_reserve_connections(1);
         let mem = crate::InMemoryStore::new();
         let open = Caps::none();
         let cases: Vec<(Vec<Caps>, Option<u32>)> = vec![
@@ -1083,23 +1599,58 @@ mod tests {
                 None,
             ),
         ];
-        let mut n = 0;
-        for (case, (caps, max_per_day)) in cases.iter().enumerate() {
-            let names: Vec<String> = (0..caps.len()).map(|i| format!("c{i}")).collect();
-            let candidates: Vec<Candidate<'_>> = caps
-                .iter()
-                .zip(&names)
-                .map(|(c, name)| Candidate::new(name, "a", c))
+        let names: Vec<Vec<String>> = cases
+            .iter()
+            .map(|(caps, _)| (0..caps.len()).map(|i| format!("c{i}")).collect())
+            .collect();
+        let candidates: Vec<Vec<Candidate<'_>>> = cases
+            .iter()
+            .zip(&names)
+            .map(|((caps, _), names)| {
+                caps.iter()
+                    .zip(names)
+                    .map(|(c, name)| Candidate::new(name, "a", c))
+                    .collect()
+            })
+            .collect();
+        let visitors: Vec<String> = (0..cases.len()).map(|case| format!("v{case}")).collect();
+        // The first visit, then three returning ones a second apart.
+        for step in 0..4_i64 {
+            let tokens: Vec<String> = (0..cases.len())
+                .map(|case| token(step as u64 * 100 + case as u64))
                 .collect();
-            let visitor = format!("v{case}");
-            // The first visit, then three returning ones a second apart.
-            for step in 0..4_i64 {
-                n += 1;
-                let t = token(n);
-                let mut req = request(&visitor, "s", 1_000 + step * 1_000, &candidates, &t, 3600);
-                req.max_per_day = *max_per_day;
-                let want = mem.reserve(&req).await.unwrap();
-                let got = pg.reserve(&req).await.unwrap();
+            let requests: Vec<ReserveRequest<'_>> = (0..cases.len())
+                .map(|case| {
+                    let mut req = request(
+                        &visitors[case],
+                        "s",
+                        1_000 + step * 1_000,
+                        &candidates[case],
+                        &tokens[case],
+                        3600,
+                    );
+                    req.max_per_day = cases[case].1;
+                    req
+                })
+                .collect();
+            let mut want = Vec::new();
+            for req in &requests {
+                want.push(mem.reserve(req).await.unwrap());
+            }
+            let got: Vec<ReserveOutcome> = if batched {
+                futures::future::join_all(requests.iter().map(|r| pg.reserve(r)))
+                    .await
+                    .into_iter()
+                    .map(Result::unwrap)
+                    .collect()
+            } else {
+                let mut got = Vec::new();
+                for req in &requests {
+                    got.push(pg.reserve(req).await.unwrap());
+                }
+                got
+            };
+            for (case, (got, want)) in got.iter().zip(&want).enumerate() {
                 assert_eq!(got, want, "case {case}, visit {step}");
             }
         }
@@ -1117,7 +1668,208 @@ mod tests {
             total(pg.stats(&days).await.unwrap()),
             total(mem.stats(&days).await.unwrap())
         );
+        let sent_together = pg.lanes.as_ref().unwrap().shared.batched.load(Ordering::Relaxed);
         drop(pg);
+        pg_drop_prefix(&pool, &prefix).await;
+        sent_together
+    }
+
+    /// A batch in which one reservation's data fail (a token already used, a text with a
+    /// NUL byte): that one fails with a typed error, the others are made, and the
+    /// counters count only what was made. A visitor's reservations in one batch are made
+    /// in the order they came.
+    #[tokio::test]
+    async fn bad_data_fail_only_their_own_reservation_in_a_batch() {
+        let Some(pool) = pg_pool().await else { return };
+        let prefix = fresh_prefix("popup_batchbad");
+        let store = PgStore::with_prefix(&pool, &prefix)
+            .await
+            .unwrap()
+            .with_reserve_connections(1);
+        let caps = Caps::none().with_lifetime(2);
+        let candidates = [Candidate::new("c", "a", &caps)];
+        let used = token(7);
+        store
+            .reserve(&request("u", "s", 1000, &candidates, &used, 60))
+            .await
+            .unwrap();
+        let tokens: Vec<String> = (10..15).map(token).collect();
+        let requests = [
+            request("v", "s", 2000, &candidates, &tokens[0], 60),
+            request("w", "s", 2000, &candidates, &used, 60),
+            request("v", "s", 2000, &candidates, &tokens[1], 60),
+            request("x\0y", "s", 2000, &candidates, &tokens[2], 60),
+            request("v", "s", 2000, &candidates, &tokens[3], 60),
+            request("a", "s", 2000, &candidates, &tokens[4], 60),
+        ];
+        let outcomes = futures::future::join_all(requests.iter().map(|r| store.reserve(r))).await;
+        let reserved = |o: &Result<ReserveOutcome, Error>| matches!(o, Ok(ReserveOutcome::Reserved { index: 0, .. }));
+        assert!(reserved(&outcomes[0]), "{outcomes:?}");
+        assert!(reserved(&outcomes[2]), "{outcomes:?}");
+        assert_eq!(
+            outcomes[4].as_ref().unwrap(),
+            &ReserveOutcome::Blocked(vec![CapKind::Lifetime])
+        );
+        assert!(reserved(&outcomes[5]), "{outcomes:?}");
+        for bad in [&outcomes[1], &outcomes[3]] {
+            let e = bad.as_ref().unwrap_err();
+            assert_eq!(
+                e.kind(),
+                &crate::ErrorKind::Store {
+                    operation: "PgStore::reserve"
+                }
+            );
+        }
+        assert_eq!(store.lanes.as_ref().unwrap().shared.batched.load(Ordering::Relaxed), 5);
+        let days = ["2026-05-01".to_owned()];
+        let made: u64 = store
+            .stats(&days)
+            .await
+            .unwrap()
+            .rows
+            .iter()
+            .filter(|r| r.kind == StatKind::Reserved)
+            .map(|r| r.count)
+            .sum();
+        assert_eq!(made, 4, "u, v twice and a");
+        assert_eq!(
+            count(&pool, &format!("SELECT count(*) FROM {prefix}popup_token")).await,
+            4
+        );
+        drop(store);
+        pg_drop_prefix(&pool, &prefix).await;
+    }
+
+    /// A store whose first reservations ran on a runtime that has shut down (and taken
+    /// the task of the shared connection with it) starts a new task on the next one.
+    #[test]
+    fn a_store_outlives_the_runtime_of_its_first_reservations() {
+        let runtime = || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap()
+        };
+        let first = runtime();
+        let Some((pool, store, prefix)) = first.block_on(async {
+            let pool = pg_pool().await?;
+            let prefix = fresh_prefix("popup_rt");
+            let store = PgStore::with_prefix(&pool, &prefix)
+                .await
+                .unwrap()
+                .with_reserve_connections(1);
+            Some((pool, store, prefix))
+        }) else {
+            return;
+        };
+        let caps = Caps::none();
+        let candidates = [Candidate::new("c", "a", &caps)];
+        let (t1, t2) = (token(1), token(2));
+        let shown = first.block_on(store.reserve(&request("v", "s", 1000, &candidates, &t1, 60)));
+        assert!(matches!(shown, Ok(ReserveOutcome::Reserved { .. })), "{shown:?}");
+        drop(first);
+        let second = runtime();
+        let shown = second.block_on(store.reserve(&request("w", "s", 1000, &candidates, &t2, 60)));
+        assert!(matches!(shown, Ok(ReserveOutcome::Reserved { .. })), "{shown:?}");
+        drop(store);
+        second.block_on(pg_drop_prefix(&pool, &prefix));
+    }
+
+    /// Asynchronous commit in a batch is set for its own transaction: the connection
+    /// keeps its session's setting.
+    #[tokio::test]
+    async fn a_batch_with_asynchronous_commit_keeps_it_local() {
+        let Some(shared) = pg_pool().await else { return };
+        let prefix = fresh_prefix("popup_batchasync");
+        PgStore::with_prefix(&shared, &prefix).await.unwrap();
+        let url = line_core::testing::store::pg_url();
+        let sep = if url.contains('?') { '&' } else { '?' };
+        let pool = PgPool::connect_with_size(&format!("{url}{sep}options=-c%20synchronous_commit%3Don"), 1).unwrap();
+        let conn = pool.get().await.unwrap();
+        let c = conn.client();
+        let sql = Sql::new(&prefix);
+        let stmt = c.prepare(&sql.reserve_many_async).await.unwrap();
+        let (t1, t2) = (token(1), token(2));
+        let rows = c
+            .query(
+                &stmt,
+                &[
+                    &vec!["w", "v"],
+                    &vec!["s", "s"],
+                    &vec![1000_i64, 1000],
+                    &vec!["2026-05-01", "2026-05-01"],
+                    &vec![None::<i64>, None],
+                    &vec![61000_i64, 61000],
+                    &vec![t1.as_str(), t2.as_str()],
+                    &vec![61000_i64, 61000],
+                    &vec![1_i32, 2],
+                    &vec![1_i32, 1],
+                    &vec!["c", "c"],
+                    &vec!["a", "a"],
+                    &vec![None::<i64>, None],
+                    &vec![None::<i64>, None],
+                    &vec![None::<i64>, None],
+                    &vec![None::<i64>, None],
+                    &vec![None::<i64>, None],
+                    &vec![None::<i64>, None],
+                    &vec![false, false],
+                ],
+            )
+            .await
+            .unwrap();
+        // In visitor order: v (request 1) first.
+        let order: Vec<i32> = rows.iter().map(|r| r.get(0)).collect();
+        assert_eq!(order, [1, 0]);
+        for row in &rows {
+            assert_eq!(row.get::<_, Option<i32>>(1), Some(0));
+            assert_eq!(row.get::<_, &str>(4), "off");
+        }
+        let after: String = c.query_one("SHOW synchronous_commit", &[]).await.unwrap().get(0);
+        assert_eq!(after, "on", "the batch's setting leaked into the connection");
+        drop(conn);
+        pg_drop_prefix(&shared, &prefix).await;
+    }
+
+    /// State written by migration 5's function counts for reservations made in a batch
+    /// after migration 6.
+    #[tokio::test]
+    async fn state_written_at_version_5_counts_in_batches_after_the_upgrade_to_6() {
+        let Some(pool) = pg_pool().await else { return };
+        let prefix = fresh_prefix("popup_upgrade6");
+        let all: &'static [&'static str; 6] = &MIGRATIONS;
+        pool.migrate("PgStore", &prefix, "popup", &all[..5]).await.unwrap();
+        {
+            let conn = pool.get().await.unwrap();
+            let sql = format!(
+                "SELECT chosen FROM {prefix}popup_reserve('v', 's', 1000, '2026-05-01', NULL, 3601000, $1, 3601000, \
+                 ARRAY['c'], ARRAY['a'], ARRAY[NULL]::BIGINT[], ARRAY[NULL]::BIGINT[], ARRAY[NULL]::BIGINT[], \
+                 ARRAY[NULL]::BIGINT[], ARRAY[NULL]::BIGINT[], ARRAY[NULL]::BIGINT[], ARRAY[FALSE])"
+            );
+            let chosen: Option<i32> = conn.client().query_one(&sql, &[&token(1)]).await.unwrap().get(0);
+            assert_eq!(chosen, Some(0));
+        }
+        let store = PgStore::with_prefix(&pool, &prefix)
+            .await
+            .unwrap()
+            .with_reserve_connections(1);
+        let caps = Caps::none().with_lifetime(2);
+        let candidates = [Candidate::new("c", "a", &caps)];
+        let tokens: Vec<String> = (2..6).map(token).collect();
+        let requests: Vec<_> = tokens
+            .iter()
+            .map(|t| request("v", "s", 2000, &candidates, t, 3600))
+            .collect();
+        let outcomes = futures::future::join_all(requests.iter().map(|r| store.reserve(r))).await;
+        let outcomes: Vec<ReserveOutcome> = outcomes.into_iter().map(Result::unwrap).collect();
+        assert!(matches!(outcomes[0], ReserveOutcome::Reserved { index: 0, .. }));
+        for o in &outcomes[1..] {
+            assert_eq!(o, &ReserveOutcome::Blocked(vec![CapKind::Lifetime]));
+        }
+        assert_eq!(store.lanes.as_ref().unwrap().shared.batched.load(Ordering::Relaxed), 4);
+        let days = ["2026-05-01".to_owned()];
+        let reserved: u64 = store.stats(&days).await.unwrap().rows.iter().map(|r| r.count).sum();
+        assert_eq!(reserved, 2);
+        drop(store);
         pg_drop_prefix(&pool, &prefix).await;
     }
 
@@ -1126,7 +1878,7 @@ mod tests {
     async fn state_written_at_version_4_counts_after_the_upgrade_to_5() {
         let Some(pool) = pg_pool().await else { return };
         let prefix = fresh_prefix("popup_upgrade5");
-        let all: &'static [&'static str; 5] = &MIGRATIONS;
+        let all: &'static [&'static str; 6] = &MIGRATIONS;
         pool.migrate("PgStore", &prefix, "popup", &all[..4]).await.unwrap();
         {
             let conn = pool.get().await.unwrap();
@@ -1244,7 +1996,7 @@ mod tests {
     async fn counters_survive_the_upgrade_to_shards() {
         let Some(pool) = pg_pool().await else { return };
         let prefix = fresh_prefix("popup_upgrade");
-        let all: &'static [&'static str; 5] = &MIGRATIONS;
+        let all: &'static [&'static str; 6] = &MIGRATIONS;
         pool.migrate("PgStore", &prefix, "popup", &all[..2]).await.unwrap();
         let insert = |shard: Option<i32>, n: i64| {
             let (pool, prefix) = (pool.clone(), prefix.clone());

@@ -48,7 +48,8 @@ async fn postgres_store_passes_the_conformance_suite() {
 
 /// With asynchronous commit the store behaves the same (the suite), and the setting stays
 /// in the reservation's own transaction: the connection goes back to the pool with the
-/// server's setting.
+/// server's setting. (Here each reservation takes the pool's connection; a unit test of
+/// `postgres_store` checks the shared connections.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn postgres_store_with_asynchronous_commit_passes_the_suite_and_keeps_it_local() {
     let Some(shared) = pg_pool().await else { return };
@@ -71,7 +72,8 @@ async fn postgres_store_with_asynchronous_commit_passes_the_suite_and_keeps_it_l
         PgStore::with_prefix(&pool, &prefix)
             .await
             .unwrap()
-            .with_asynchronous_commit(true),
+            .with_asynchronous_commit(true)
+            .with_reserve_connections(0),
     );
     assert!(format!("{store:?}").contains("async_commit: true"));
     line_popup::testing::popup_store_conformance(
@@ -89,6 +91,116 @@ async fn postgres_store_with_asynchronous_commit_passes_the_suite_and_keeps_it_l
     };
     assert_eq!(after, server, "the reservation's setting leaked into the connection");
     drop_prefix(&shared, &prefix).await;
+}
+
+/// Each reservation on a connection of the pool of its own (no shared connections): the
+/// same suite.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_store_without_shared_connections_passes_the_suite() {
+    let Some(pool) = pg_pool().await else { return };
+    let prefix = fresh_prefix("popup_pooled");
+    let store = PgStore::with_prefix(&pool, &prefix)
+        .await
+        .unwrap()
+        .with_reserve_connections(0);
+    assert!(format!("{store:?}").contains("reserve_connections: 0"));
+    line_popup::testing::popup_store_conformance(
+        Arc::new(store),
+        &line_core::clock::ManualClock::new(jiff::Timestamp::UNIX_EPOCH),
+    )
+    .await;
+    drop_prefix(&pool, &prefix).await;
+}
+
+/// The server terminates the shared reservation connections while reservations wait on
+/// them (behind a visitor's row lock held elsewhere): those fail with a typed error that
+/// names the store and operation, nothing panics, and the next reservation opens a new
+/// connection and succeeds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_a_terminated_reservation_connection_fails_its_calls_typed_and_is_replaced() {
+    let Some(pool) = pg_pool().await else { return };
+    let prefix = fresh_prefix("popup_kill");
+    let app = format!("line_popup_kill_{}", &prefix[prefix.len() - 13..prefix.len() - 1]);
+    let url = pg_url();
+    let sep = if url.contains('?') { '&' } else { '?' };
+    let own = PgPool::connect(&format!("{url}{sep}application_name={app}")).unwrap();
+    let store = PgStore::with_prefix(&own, &prefix).await.unwrap();
+    assert!(format!("{store:?}").contains("reserve_connections: 2"));
+    let store: Arc<dyn PopupStore> = Arc::new(store);
+    let (engine, _) = engine_with(PopupConfig::new("@shop", vec![campaign("popup")]), store);
+    let engine = Arc::new(engine);
+    assert!(engine.decide(&view("v")).await.unwrap().showing().is_some());
+
+    // Another session locks v's row; two reservations of v then wait for it, one on each
+    // shared connection.
+    let mut locker = pool.get().await.unwrap();
+    locker.begin();
+    locker.client().batch_execute("BEGIN").await.unwrap();
+    locker
+        .client()
+        .execute(
+            &format!("SELECT 1 FROM {prefix}popup_visitor WHERE visitor = 'v' FOR UPDATE"),
+            &[],
+        )
+        .await
+        .unwrap();
+    let waiting: Vec<_> = (0..2)
+        .map(|_| {
+            let engine = engine.clone();
+            tokio::spawn(async move { engine.decide(&view("v")).await })
+        })
+        .collect();
+    let watch = pool.get().await.unwrap();
+    let started = std::time::Instant::now();
+    loop {
+        let n: i64 = watch
+            .client()
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'",
+                &[&app],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        if n == 2 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the reservations did not wait for the lock ({n} waiting)"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let killed: i64 = watch
+        .client()
+        .query_one(
+            "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE application_name = $1 AND wait_event_type = 'Lock') k",
+            &[&app],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(killed, 2);
+    for t in waiting {
+        let e = t.await.unwrap().unwrap_err();
+        assert_eq!(
+            e.kind(),
+            &line_popup::ErrorKind::Store {
+                operation: "PgStore::reserve"
+            }
+        );
+        assert_eq!(e.to_string(), "popup store failed during PgStore::reserve");
+    }
+    locker.client().batch_execute("ROLLBACK").await.unwrap();
+    locker.done();
+    drop(locker);
+    // The next reservations open new connections.
+    assert!(engine.decide(&view("w")).await.unwrap().showing().is_some());
+    assert!(engine.decide(&view("x")).await.unwrap().showing().is_some());
+    drop(watch);
+    drop(engine);
+    drop_prefix(&pool, &prefix).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

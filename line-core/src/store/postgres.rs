@@ -7,8 +7,8 @@
 //! rather than `sqlx`:
 //!
 //! - `tokio-postgres` pipelines: statements sent together on one connection go out in
-//!   one round trip. A popup reservation (lock the visitor, read its counters, then
-//!   write them back in one transaction) costs two round trips this way.
+//!   one round trip. line-popup's store uses it to share a few connections among all
+//!   reservations, each reservation one call of a server-side function.
 //! - `deadpool-postgres` keeps a statement cache per connection (`prepare_cached`), so
 //!   a hot statement is parsed and planned once per connection.
 //! - Both are small (no macros, no compile-time database, no other backends) and
@@ -204,7 +204,20 @@ impl PgConn {
     pub fn done(&mut self) {
         self.dirty = false;
     }
+
+    /// Takes the connection out of its pool for good (the pool may open another in its
+    /// place), for a store that keeps connections of its own; dropping the client closes
+    /// the connection.
+    pub fn detach(mut self) -> PgClient {
+        let obj = self.obj.take().expect("a PgConn holds its connection until dropped");
+        Object::take(obj)
+    }
 }
+
+/// A connection taken out of its pool ([`PgConn::detach`]); derefs to
+/// `tokio_postgres::Client`.
+#[doc(hidden)]
+pub type PgClient = deadpool_postgres::ClientWrapper;
 
 impl Drop for PgConn {
     fn drop(&mut self) {
