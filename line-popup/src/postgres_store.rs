@@ -1477,6 +1477,20 @@ mod tests {
         }
     }
 
+    /// One showing of `c` (variant `a`) for visitor `v` in session `s` at 1 s on
+    /// 2026-05-01, made by calling the `popup_reserve` function the tables have now
+    /// (an older version's, in the upgrade tests).
+    async fn show_once_with_the_installed_function(pool: &PgPool, prefix: &str) {
+        let conn = pool.get().await.unwrap();
+        let sql = format!(
+            "SELECT chosen FROM {prefix}popup_reserve('v', 's', 1000, '2026-05-01', NULL, 3601000, $1, 3601000, \
+             ARRAY['c'], ARRAY['a'], ARRAY[NULL]::BIGINT[], ARRAY[NULL]::BIGINT[], ARRAY[NULL]::BIGINT[], \
+             ARRAY[NULL]::BIGINT[], ARRAY[NULL]::BIGINT[], ARRAY[NULL]::BIGINT[], ARRAY[FALSE])"
+        );
+        let chosen: Option<i32> = conn.client().query_one(&sql, &[&token(1)]).await.unwrap().get(0);
+        assert_eq!(chosen, Some(0));
+    }
+
     fn token(i: u64) -> String {
         format!("{i:032x}")
     }
@@ -1838,16 +1852,7 @@ mod tests {
         let prefix = fresh_prefix("popup_upgrade6");
         let all: &'static [&'static str; 6] = &MIGRATIONS;
         pool.migrate("PgStore", &prefix, "popup", &all[..5]).await.unwrap();
-        {
-            let conn = pool.get().await.unwrap();
-            let sql = format!(
-                "SELECT chosen FROM {prefix}popup_reserve('v', 's', 1000, '2026-05-01', NULL, 3601000, $1, 3601000, \
-                 ARRAY['c'], ARRAY['a'], ARRAY[NULL]::BIGINT[], ARRAY[NULL]::BIGINT[], ARRAY[NULL]::BIGINT[], \
-                 ARRAY[NULL]::BIGINT[], ARRAY[NULL]::BIGINT[], ARRAY[NULL]::BIGINT[], ARRAY[FALSE])"
-            );
-            let chosen: Option<i32> = conn.client().query_one(&sql, &[&token(1)]).await.unwrap().get(0);
-            assert_eq!(chosen, Some(0));
-        }
+        show_once_with_the_installed_function(&pool, &prefix).await;
         let store = PgStore::with_prefix(&pool, &prefix)
             .await
             .unwrap()
@@ -1880,17 +1885,8 @@ mod tests {
         let prefix = fresh_prefix("popup_upgrade5");
         let all: &'static [&'static str; 6] = &MIGRATIONS;
         pool.migrate("PgStore", &prefix, "popup", &all[..4]).await.unwrap();
-        {
-            let conn = pool.get().await.unwrap();
-            // Version 4's function: one showing of `c` for `v` in session `s` at 1 s.
-            let sql = format!(
-                "SELECT chosen FROM {prefix}popup_reserve('v', 's', 1000, '2026-05-01', NULL, 3601000, $1, 3601000, \
-                 ARRAY['c'], ARRAY['a'], ARRAY[NULL]::BIGINT[], ARRAY[NULL]::BIGINT[], ARRAY[NULL]::BIGINT[], \
-                 ARRAY[NULL]::BIGINT[], ARRAY[NULL]::BIGINT[], ARRAY[NULL]::BIGINT[], ARRAY[FALSE])"
-            );
-            let chosen: Option<i32> = conn.client().query_one(&sql, &[&token(1)]).await.unwrap().get(0);
-            assert_eq!(chosen, Some(0));
-        }
+        // Version 4's function: one showing of `c` for `v` in session `s` at 1 s.
+        show_once_with_the_installed_function(&pool, &prefix).await;
         let store = PgStore::with_prefix(&pool, &prefix).await.unwrap();
         let caps = Caps::none().with_lifetime(2).with_per_session(2);
         let candidates = [Candidate::new("c", "a", &caps)];
