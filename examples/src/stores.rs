@@ -345,12 +345,19 @@ impl Stores {
                             .map_err(boxed)
                             .map_err(store_error("user directory"))?,
                     ),
-                    popup: Arc::new(
-                        line_popup::PgStore::with_prefix(&pool, prefix)
+                    popup: {
+                        let popup = line_popup::PgStore::with_prefix(&pool, prefix)
                             .await
                             .map_err(boxed)
-                            .map_err(store_error("popup store"))?,
-                    ),
+                            .map_err(store_error("popup store"))?;
+                        // The connections reservations share, opened before the first page view.
+                        popup
+                            .open_connections()
+                            .await
+                            .map_err(boxed)
+                            .map_err(store_error("popup store"))?;
+                        Arc::new(popup)
+                    },
                     notices: Arc::new(
                         line_pnp::postgres::PgNoticeStore::with_prefix(&pool, prefix)
                             .await

@@ -30,8 +30,10 @@
 //! of their own ([`DEFAULT_RESERVE_CONNECTIONS`], 2, unless
 //! [`with_reserve_connections`](PgStore::with_reserve_connections) says otherwise), and
 //! each goes to the one with the fewest reservations in flight. The shared connections
-//! are opened on first use with the pool's settings and then taken out of it, so they do
-//! not count against its size; the other operations take pooled connections as before.
+//! are opened on first use (or all at once by
+//! [`open_connections`](PgStore::open_connections), which a host calls before traffic
+//! arrives) with the pool's settings and then taken out of it, so they do not count
+//! against its size; the other operations take pooled connections as before.
 //!
 //! # Batches
 //!
@@ -806,9 +808,18 @@ struct LaneShared {
 struct Lane {
     /// The queue of the lane's task; a new task is started when there is none yet or
     /// the last one ended (its runtime shut down).
-    queue: Mutex<Option<mpsc::UnboundedSender<Job>>>,
+    queue: Mutex<Option<mpsc::UnboundedSender<Msg>>>,
     /// Reservations queued or sent on this lane and not answered yet.
     in_flight: AtomicUsize,
+}
+
+/// What a lane's task is asked to do.
+enum Msg {
+    /// Send a reservation.
+    Reserve(Job),
+    /// Open the lane's connection now if it has none (see [`PgStore::open_connections`]),
+    /// and say whether it is open.
+    Open(oneshot::Sender<Result<(), BoxError>>),
 }
 
 /// A reservation waiting for its lane.
@@ -872,44 +883,78 @@ impl Lanes {
         best
     }
 
+    /// Queues `msg` for `lane`'s task, starting the task if it has none (or it ended).
+    fn post(&self, lane: &Lane, msg: Msg) -> Result<(), BoxError> {
+        let mut queue = lane.queue.lock().unwrap_or_else(PoisonError::into_inner);
+        let unsent = match queue.as_ref() {
+            Some(q) => q.send(msg).err().map(|e| e.0),
+            None => Some(msg),
+        };
+        if let Some(msg) = unsent {
+            let (tx, rx) = mpsc::unbounded_channel();
+            tokio::spawn(run_lane(self.shared.clone(), rx));
+            tx.send(msg)
+                .map_err(|_| "the task of a shared reservation connection has ended")?;
+            *queue = Some(tx);
+        }
+        Ok(())
+    }
+
     /// One reservation, queued on the least busy lane; its answer.
     async fn reserve(&self, r: OwnedReserve, async_commit: bool) -> Result<Answer, BoxError> {
         let lane = self.pick();
         let _counted = InFlight::enter(lane);
         let (reply, answer) = oneshot::channel();
-        let job = Job { r, async_commit, reply };
-        {
-            let mut queue = lane.queue.lock().unwrap_or_else(PoisonError::into_inner);
-            let unsent = match queue.as_ref() {
-                Some(q) => q.send(job).err().map(|e| e.0),
-                None => Some(job),
-            };
-            if let Some(job) = unsent {
-                let (tx, rx) = mpsc::unbounded_channel();
-                tokio::spawn(run_lane(self.shared.clone(), rx));
-                tx.send(job)
-                    .map_err(|_| "the task of a shared reservation connection has ended")?;
-                *queue = Some(tx);
-            }
-        }
+        self.post(lane, Msg::Reserve(Job { r, async_commit, reply }))?;
         answer
             .await
             .map_err(|_| "the task of a shared reservation connection ended before answering")?
+    }
+
+    /// Has every lane open its connection (those that have one keep it); the first
+    /// failure, once all have answered.
+    async fn open_all(&self) -> Result<(), BoxError> {
+        let mut answers = Vec::with_capacity(self.lanes.len());
+        for lane in &self.lanes {
+            let (reply, answer) = oneshot::channel();
+            self.post(lane, Msg::Open(reply))?;
+            answers.push(answer);
+        }
+        let mut first = Ok(());
+        for answer in answers {
+            let opened = answer
+                .await
+                .map_err(|_| "the task of a shared reservation connection ended before answering")
+                .map_err(BoxError::from)
+                .and_then(|r| r);
+            if first.is_ok() {
+                first = opened;
+            }
+        }
+        first
     }
 }
 
 /// A lane's task: sends what queued while the previous call ran as one call (alone, a
 /// `popup_reserve` call; several, one `popup_reserve_many` call), then waits for its
-/// answer. Ends when the store's last clone (holding the queue's sender) is dropped.
-async fn run_lane(shared: Arc<LaneShared>, mut queue: mpsc::UnboundedReceiver<Job>) {
+/// answer; a request to open the connection is answered before that call. Ends when
+/// the store's last clone (holding the queue's sender) is dropped.
+async fn run_lane(shared: Arc<LaneShared>, mut queue: mpsc::UnboundedReceiver<Msg>) {
     let mut conn: Option<LaneConn> = None;
     while let Some(first) = queue.recv().await {
-        let mut jobs = vec![first];
-        while jobs.len() < MAX_BATCH {
-            match queue.try_recv() {
-                Ok(job) => jobs.push(job),
-                Err(_) => break,
+        let (mut jobs, mut opens) = (Vec::new(), Vec::new());
+        let mut next = Some(first);
+        while let Some(msg) = next.take() {
+            match msg {
+                Msg::Reserve(job) => jobs.push(job),
+                Msg::Open(reply) => opens.push(reply),
             }
+            if jobs.len() < MAX_BATCH {
+                next = queue.try_recv().ok();
+            }
+        }
+        for reply in opens {
+            let _ = reply.send(connect(&shared, &mut conn).await.map(|_| ()));
         }
         // A reservation cancelled before it was sent is not made.
         jobs.retain(|j| !j.reply.is_closed());
@@ -933,6 +978,15 @@ fn has_nul(r: &OwnedReserve) -> bool {
         .into_iter()
         .chain(r.candidates.iter().flat_map(|c| [&c.campaign, &c.variant]))
         .any(|s| s.contains('\0'))
+}
+
+/// The lane's connection: the one it has if that is still open, else a new one.
+async fn connect<'c>(shared: &LaneShared, conn: &'c mut Option<LaneConn>) -> Result<&'c LaneConn, BoxError> {
+    if conn.as_ref().is_none_or(|c| c.client.is_closed()) {
+        *conn = None;
+        *conn = Some(open(shared).await?);
+    }
+    conn.as_ref().ok_or_else(|| "no shared reservation connection".into())
 }
 
 /// Opens a lane's connection (from the pool, then taken out of it) and prepares its
@@ -965,14 +1019,10 @@ async fn send(shared: &LaneShared, conn: &mut Option<LaneConn>, jobs: Vec<Job>) 
             let _ = j.reply.send(Err(why.clone().into()));
         }
     };
-    if conn.as_ref().is_none_or(|c| c.client.is_closed()) {
-        *conn = None;
-        match open(shared).await {
-            Ok(c) => *conn = Some(c),
-            Err(e) => return fail_all(jobs, e.to_string()),
-        }
-    }
-    let Some(c) = conn.as_ref() else { return };
+    let c = match connect(shared, conn).await {
+        Ok(c) => c,
+        Err(e) => return fail_all(jobs, e.to_string()),
+    };
     let async_commit = jobs[0].async_commit;
     let answers = if let [job] = jobs.as_slice() {
         let stmt = if async_commit { &c.reserve_async } else { &c.reserve };
@@ -1237,13 +1287,35 @@ impl PgStore {
     /// [`DEFAULT_RESERVE_CONNECTIONS`]); 0 makes each reservation take a connection of the
     /// pool for its call instead. See the [module docs](self#shared-connections).
     ///
-    /// The shared connections are opened on first use with the pool's settings and then
+    /// The shared connections are opened on first use (or by
+    /// [`open_connections`](PgStore::open_connections)) with the pool's settings and then
     /// taken out of the pool, so they do not count against its size. This applies to this
     /// store and the clones made from it afterwards.
     #[must_use]
     pub fn with_reserve_connections(mut self, n: usize) -> Self {
         self.lanes = (n > 0).then(|| Arc::new(Lanes::new(&self.pool, &self.sql, n)));
         self
+    }
+
+    /// Opens the connections that reservations share now, instead of at the first
+    /// reservations (see the [module docs](self#shared-connections)); a connection
+    /// already open is kept. Call it once the store is configured, before traffic
+    /// arrives: otherwise the first reservations of each connection wait for it to be
+    /// opened and its statements prepared, a few milliseconds in which the reservations
+    /// that arrive queue behind them. A server that cannot be reached (or a pool that
+    /// gives no connection within its wait timeout) shows here as an
+    /// [`ErrorKind::Store`](crate::ErrorKind::Store) error naming
+    /// `PgStore::open_connections`, rather than at the first reservation.
+    ///
+    /// A connection that breaks later is replaced at the next reservation, as always.
+    /// With [`with_reserve_connections(0)`](PgStore::with_reserve_connections) this
+    /// checks that the pool gives a connection.
+    pub async fn open_connections(&self) -> Result<(), Error> {
+        match &self.lanes {
+            Some(lanes) => lanes.open_all().await,
+            None => self.pool.get().await.map(drop),
+        }
+        .map_err(err("PgStore::open_connections"))
     }
 
     /// Deletes the tokens and bindings that expired at `now`, and the expired sessions

@@ -203,6 +203,97 @@ async fn postgres_a_terminated_reservation_connection_fails_its_calls_typed_and_
     drop_prefix(&pool, &prefix).await;
 }
 
+/// How many server processes serve connections named `app`.
+async fn backends(pool: &PgPool, app: &str) -> i64 {
+    let conn = pool.get().await.unwrap();
+    conn.client()
+        .query_one(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1",
+            &[&app],
+        )
+        .await
+        .unwrap()
+        .get(0)
+}
+
+/// `open_connections` opens the shared reservation connections before any reservation;
+/// the reservations then open none, and a second call keeps the open ones.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_open_connections_opens_the_shared_connections_before_the_first_reservation() {
+    let Some(pool) = pg_pool().await else { return };
+    let prefix = fresh_prefix("popup_open");
+    let app = format!("line_popup_open_{}", &prefix[prefix.len() - 13..prefix.len() - 1]);
+    let url = pg_url();
+    let sep = if url.contains('?') { '&' } else { '?' };
+    let own = PgPool::connect(&format!("{url}{sep}application_name={app}")).unwrap();
+    let store = PgStore::with_prefix(&own, &prefix)
+        .await
+        .unwrap()
+        .with_reserve_connections(3);
+    let before = backends(&pool, &app).await;
+    assert!(before < 3, "{before} connections before any reservation");
+    store.open_connections().await.unwrap();
+    let opened = backends(&pool, &app).await;
+    assert!(opened >= 3, "{opened} connections after open_connections");
+    store.open_connections().await.unwrap();
+    assert_eq!(backends(&pool, &app).await, opened, "a second call opens no more");
+
+    let store: Arc<dyn PopupStore> = Arc::new(store);
+    let (engine, _) = engine_with(PopupConfig::new("@shop", vec![campaign("popup")]), store);
+    let engine = Arc::new(engine);
+    let tasks: Vec<_> = (0..24)
+        .map(|i| {
+            let engine = engine.clone();
+            tokio::spawn(async move { engine.decide(&view(&format!("v-{i}"))).await })
+        })
+        .collect();
+    for t in tasks {
+        assert!(t.await.unwrap().unwrap().showing().is_some());
+    }
+    assert_eq!(
+        backends(&pool, &app).await,
+        opened,
+        "the reservations opened no connection"
+    );
+    drop(engine);
+    drop_prefix(&pool, &prefix).await;
+}
+
+/// A pool that gives no connection (its one connection held elsewhere, a short wait
+/// timeout) fails `open_connections` with a typed error naming the store and operation,
+/// with shared connections and without; once the pool has one, it succeeds.
+#[tokio::test]
+async fn postgres_open_connections_fails_typed_when_the_pool_gives_no_connection() {
+    let Some(pool) = pg_pool().await else { return };
+    let prefix = fresh_prefix("popup_open_fail");
+    let config = PgPoolConfig::default()
+        .with_max_size(1)
+        .with_wait_timeout(Duration::from_millis(200));
+    let small = PgPool::connect_with(&pg_url(), &config).unwrap();
+    let shared = PgStore::with_prefix(&small, &prefix).await.unwrap();
+    let pooled = shared.clone().with_reserve_connections(0);
+    let held = small.get().await.unwrap();
+    for store in [&shared, &pooled] {
+        let e = store.open_connections().await.unwrap_err();
+        assert_eq!(
+            e.kind(),
+            &line_popup::ErrorKind::Store {
+                operation: "PgStore::open_connections"
+            },
+            "{store:?}"
+        );
+    }
+    drop(held);
+    shared.open_connections().await.unwrap();
+    pooled.open_connections().await.unwrap();
+    let store: Arc<dyn PopupStore> = Arc::new(shared);
+    let (engine, _) = engine_with(PopupConfig::new("@shop", vec![campaign("popup")]), store);
+    assert!(engine.decide(&view("v")).await.unwrap().showing().is_some());
+    drop(engine);
+    drop(pooled);
+    drop_prefix(&pool, &prefix).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn postgres_64_concurrent_decisions_give_exactly_5() {
     let Some(pool) = pg_pool().await else { return };
