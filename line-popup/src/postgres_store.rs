@@ -77,6 +77,9 @@
 //! merged into one; the task ends when the last clone of the store is dropped.
 //! [`purge_expired`](PgStore::purge_expired) deletes without a batch limit, for a host
 //! that prefers to purge on its own schedule (a process that reserves little, say).
+//! Counted friend events (kept 8 days, for deduplication) are deleted the same way: a
+//! `count_new_friend` call among every 256 calls wakes the task with its day, and the
+//! task deletes one batch of the events of older days, off the webhook's path.
 //!
 //! A session's row is found for deletion through a coarse expiry (`purge_after`, its
 //! expiry rounded up to the hour, and moved only when the session outlives it), not the
@@ -752,13 +755,16 @@ pub struct PgStore {
     /// The connections reservations share; `None`: each takes one from the pool.
     lanes: Option<Arc<Lanes>>,
     purge_wake: Arc<PurgeWake>,
-    _purge_task: Arc<PurgeTask>,
+    purge_task: Arc<PurgeTask>,
 }
 
 /// How the store wakes its background purge (see the [module docs](self#expired-rows)).
 struct PurgeWake {
     /// The time (milliseconds) of the reservation that woke the task last.
     now_ms: AtomicI64,
+    /// The oldest day of counted friend events to keep, set by the `count_new_friend`
+    /// call that woke the task (taken by the task).
+    events_before: Mutex<Option<String>>,
     wake: Notify,
 }
 
@@ -1202,13 +1208,29 @@ async fn purge(pool: &PgPool, sql: &Sql, now: i64, limit: i64) -> Result<u64, Bo
     Ok(n)
 }
 
-/// The background purge: one batch per wake (wakes during a batch are merged).
+/// Deletes at most `limit` counted friend events of days before `oldest` (the oldest day
+/// kept).
+async fn purge_events(pool: &PgPool, sql: &Sql, oldest: &str, limit: i64) -> Result<u64, BoxError> {
+    let conn = pool.get().await?;
+    let c = conn.client();
+    let stmt = c.prepare_cached(&sql.purge_events).await?;
+    Ok(c.execute(&stmt, &[&oldest, &limit]).await?)
+}
+
+/// The background purge: one batch per wake (wakes during a batch are merged) of the
+/// expired rows, and of the old friend events when a `count_new_friend` call asked.
 async fn purge_in_background(pool: PgPool, sql: Arc<Sql>, wake: Arc<PurgeWake>) {
     loop {
         wake.wake.notified().await;
         let now = wake.now_ms.load(Ordering::Acquire);
         if let Err(e) = purge(&pool, &sql, now, PURGE_BATCH).await {
             tracing::warn!(error = %e, "PgStore: deleting expired popup rows failed; tried again at the next wake");
+        }
+        let events_before = wake.events_before.lock().unwrap_or_else(PoisonError::into_inner).take();
+        if let Some(oldest) = events_before {
+            if let Err(e) = purge_events(&pool, &sql, &oldest, PURGE_BATCH).await {
+                tracing::warn!(error = %e, "PgStore: deleting old friend events failed; tried again at the next wake");
+            }
         }
     }
 }
@@ -1253,6 +1275,7 @@ impl PgStore {
         let sql = Arc::new(Sql::new(prefix));
         let purge_wake = Arc::new(PurgeWake {
             now_ms: AtomicI64::new(0),
+            events_before: Mutex::new(None),
             wake: Notify::new(),
         });
         let task = tokio::runtime::Handle::try_current()
@@ -1265,7 +1288,7 @@ impl PgStore {
             calls: Arc::new(AtomicU64::new(0)),
             async_commit: false,
             purge_wake,
-            _purge_task: Arc::new(PurgeTask(task)),
+            purge_task: Arc::new(PurgeTask(task)),
         })
     }
 
@@ -1449,15 +1472,24 @@ impl PopupStore for PgStore {
             };
             let stmt = c.prepare_cached(&self.sql.friend_event).await?;
             let counted: i64 = c.query_one(&stmt, &[&id, &day]).await?.try_get(0)?;
-            if purge {
-                if let Some(oldest) = oldest_kept_day(day) {
-                    let stmt = c.prepare_cached(&self.sql.purge_events).await?;
-                    c.execute(&stmt, &[&oldest, &PURGE_BATCH]).await?;
-                }
-            }
             Ok(counted == 1)
         };
-        run.await.map_err(err("PgStore::count_new_friend"))
+        let counted = run.await.map_err(err("PgStore::count_new_friend"))?;
+        // Old events are deleted off the webhook's path, by the background task, and a
+        // purge that fails never fails a count that was made.
+        if let Some(oldest) = purge.then(|| oldest_kept_day(day)).flatten() {
+            if self.purge_task.0.is_some() {
+                *self
+                    .purge_wake
+                    .events_before
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner) = Some(oldest);
+                self.purge_wake.wake.notify_one();
+            } else if let Err(e) = purge_events(&self.pool, &self.sql, &oldest, PURGE_BATCH).await {
+                tracing::warn!(error = %e, "PgStore: deleting old friend events failed; tried again later");
+            }
+        }
+        Ok(counted)
     }
 
     async fn stats(&self, days: &[String]) -> Result<Stats, Error> {

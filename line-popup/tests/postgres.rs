@@ -385,6 +385,55 @@ async fn postgres_two_processes_never_exceed_a_cap() {
     drop_prefix(&pool, &prefix).await;
 }
 
+/// Counted friend events of days older than the 8 kept are deleted by the store's
+/// background task, which one `count_new_friend` call in 256 wakes; the kept days'
+/// events stay and still deduplicate.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_old_friend_events_are_deleted_in_the_background() {
+    let Some(pool) = pg_pool().await else { return };
+    let prefix = fresh_prefix("popup_friends");
+    let store = PgStore::with_prefix(&pool, &prefix).await.unwrap();
+    for i in 0..10 {
+        assert!(store
+            .count_new_friend(Some(&format!("old-{i}")), "2026-04-01")
+            .await
+            .unwrap());
+    }
+    // Days from 2026-04-24 on are kept at 2026-05-01; 300 calls wake the task once.
+    for i in 0..300 {
+        assert!(store
+            .count_new_friend(Some(&format!("new-{i}")), "2026-05-01")
+            .await
+            .unwrap());
+    }
+    let conn = pool.get().await.unwrap();
+    let per_day = |day: &'static str| {
+        let (c, prefix) = (conn.client(), prefix.clone());
+        async move {
+            c.query_one(
+                &format!("SELECT count(*) FROM {prefix}popup_friend_event WHERE day = $1"),
+                &[&day],
+            )
+            .await
+            .unwrap()
+            .get::<_, i64>(0)
+        }
+    };
+    let started = std::time::Instant::now();
+    while per_day("2026-04-01").await > 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the old day's events were not deleted"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(per_day("2026-05-01").await, 300);
+    assert!(!store.count_new_friend(Some("new-7"), "2026-05-01").await.unwrap());
+    drop(conn);
+    drop(store);
+    drop_prefix(&pool, &prefix).await;
+}
+
 #[tokio::test]
 async fn postgres_server_down_fails_closed_with_a_typed_error() {
     let Some(pool) = pg_pool().await else { return };
