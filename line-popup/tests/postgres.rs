@@ -120,10 +120,7 @@ async fn postgres_store_without_shared_connections_passes_the_suite() {
 async fn postgres_a_terminated_reservation_connection_fails_its_calls_typed_and_is_replaced() {
     let Some(pool) = pg_pool().await else { return };
     let prefix = fresh_prefix("popup_kill");
-    let app = format!("line_popup_kill_{}", &prefix[prefix.len() - 13..prefix.len() - 1]);
-    let url = pg_url();
-    let sep = if url.contains('?') { '&' } else { '?' };
-    let own = PgPool::connect(&format!("{url}{sep}application_name={app}")).unwrap();
+    let (own, app) = named_pool("kill", &prefix);
     let store = PgStore::with_prefix(&own, &prefix).await.unwrap();
     assert!(format!("{store:?}").contains("reserve_connections: 2"));
     let store: Arc<dyn PopupStore> = Arc::new(store);
@@ -203,6 +200,16 @@ async fn postgres_a_terminated_reservation_connection_fails_its_calls_typed_and_
     drop_prefix(&pool, &prefix).await;
 }
 
+/// A pool whose connections carry an `application_name` of their own (from `tag` and the
+/// test's prefix), by which `pg_stat_activity` tells them apart; and that name.
+fn named_pool(tag: &str, prefix: &str) -> (PgPool, String) {
+    let app = format!("line_popup_{tag}_{}", &prefix[prefix.len() - 13..prefix.len() - 1]);
+    let url = pg_url();
+    let sep = if url.contains('?') { '&' } else { '?' };
+    let pool = PgPool::connect(&format!("{url}{sep}application_name={app}")).unwrap();
+    (pool, app)
+}
+
 /// How many server processes serve connections named `app`.
 async fn backends(pool: &PgPool, app: &str) -> i64 {
     let conn = pool.get().await.unwrap();
@@ -222,10 +229,7 @@ async fn backends(pool: &PgPool, app: &str) -> i64 {
 async fn postgres_open_connections_opens_the_shared_connections_before_the_first_reservation() {
     let Some(pool) = pg_pool().await else { return };
     let prefix = fresh_prefix("popup_open");
-    let app = format!("line_popup_open_{}", &prefix[prefix.len() - 13..prefix.len() - 1]);
-    let url = pg_url();
-    let sep = if url.contains('?') { '&' } else { '?' };
-    let own = PgPool::connect(&format!("{url}{sep}application_name={app}")).unwrap();
+    let (own, app) = named_pool("open", &prefix);
     let store = PgStore::with_prefix(&own, &prefix)
         .await
         .unwrap()
@@ -453,8 +457,7 @@ async fn postgres_server_down_fails_closed_with_a_typed_error() {
 
     // A store whose connections are dropped by the server mid-way: calls fail typed or
     // succeed on a new connection; never a panic, never a popup on failure.
-    let app = format!("line_popup_test_{}", &prefix[2..14]);
-    let own = PgPool::connect(&format!("{}?application_name={app}", pg_url())).unwrap();
+    let (own, app) = named_pool("down", &prefix);
     let store: Arc<dyn PopupStore> = Arc::new(PgStore::with_prefix(&own, &prefix).await.unwrap());
     let (engine, _) = engine_with(PopupConfig::new("@shop", vec![campaign("popup")]), store);
     assert!(engine.decide(&view("v")).await.unwrap().showing().is_some());
