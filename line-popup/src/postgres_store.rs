@@ -1072,6 +1072,23 @@ struct Candidates<'a> {
 }
 
 impl<'a> Candidates<'a> {
+    /// The statement's parameters: `head`, then the candidate arrays (the functions take
+    /// them last, in this order).
+    fn after<'p>(&'p self, head: &[&'p P<'p>]) -> Vec<&'p P<'p>> {
+        let arrays: [&P<'_>; 9] = [
+            &self.campaigns,
+            &self.variants,
+            &self.lifetime,
+            &self.window_from,
+            &self.window_max,
+            &self.per_session,
+            &self.min_interval,
+            &self.cooldown,
+            &self.stop,
+        ];
+        head.iter().copied().chain(arrays).collect()
+    }
+
     fn push(&mut self, r: &'a OwnedReserve) {
         for cand in &r.candidates {
             let caps = &cand.caps;
@@ -1098,7 +1115,7 @@ async fn call_one(
     let mut c = Candidates::default();
     c.push(r);
     let max_per_day = r.max_per_day.map(i64::from);
-    let params: [&P<'_>; 17] = [
+    let head: [&P<'_>; 8] = [
         &r.visitor,
         &r.session,
         &r.now_ms,
@@ -1107,16 +1124,8 @@ async fn call_one(
         &r.session_exp_ms,
         &r.token,
         &r.token_exp_ms,
-        &c.campaigns,
-        &c.variants,
-        &c.lifetime,
-        &c.window_from,
-        &c.window_max,
-        &c.per_session,
-        &c.min_interval,
-        &c.cooldown,
-        &c.stop,
     ];
+    let params = c.after(&head);
     let row = client.query_one(stmt, &params).await?;
     Ok((row.try_get(0)?, row.try_get(1)?))
 }
@@ -1154,7 +1163,7 @@ async fn call_many(
         count.push(i32::try_from(r.candidates.len()).unwrap_or(i32::MAX));
         c.push(r);
     }
-    let params: [&P<'_>; 19] = [
+    let head: [&P<'_>; 10] = [
         &visitor,
         &session,
         &now,
@@ -1165,16 +1174,8 @@ async fn call_many(
         &token_exp,
         &first,
         &count,
-        &c.campaigns,
-        &c.variants,
-        &c.lifetime,
-        &c.window_from,
-        &c.window_max,
-        &c.per_session,
-        &c.min_interval,
-        &c.cooldown,
-        &c.stop,
     ];
+    let params = c.after(&head);
     let rows = client.query(stmt, &params).await?;
     let mut answers: Vec<Option<Result<Answer, BoxError>>> = (0..n).map(|_| None).collect();
     for row in &rows {
