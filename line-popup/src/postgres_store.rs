@@ -24,6 +24,12 @@
 //! visitor's showing takes seven or more: a read of campaign state per candidate checked,
 //! and one more for a window or a session cap).
 //!
+//! Both reservation functions run with `enable_seqscan = off` (migration 7), so each of
+//! their statements is planned as a lookup through a key even in a server process that
+//! first ran them while the tables were small; PL/pgSQL keeps such a plan until the tables
+//! are analysed again, and a plan that read a growing table whole slowed every first visit
+//! by milliseconds (`docs/host-traits.md` in the repository has the measurements).
+//!
 //! # Shared connections
 //!
 //! Reservations do not take a connection of the pool each: they share a few connections
@@ -153,7 +159,7 @@ CREATE INDEX {p}popup_friend_event_day ON {p}popup_friend_event (day);
 
 /// The migrations of component `popup`, in order; `{p}` is the table prefix. Never edit one
 /// that shipped: add a new one.
-static MIGRATIONS: LazyLock<[&'static str; 6]> = LazyLock::new(|| {
+static MIGRATIONS: LazyLock<[&'static str; 7]> = LazyLock::new(|| {
     [
         TABLES,
         RESERVE_FUNCTION,
@@ -161,8 +167,36 @@ static MIGRATIONS: LazyLock<[&'static str; 6]> = LazyLock::new(|| {
         SESSION_PURGE_AND_LOCK.as_str(),
         RESERVE_FUNCTION_V5,
         RESERVE_MANY.as_str(),
+        INDEX_PLANS,
     ]
 });
+
+/// Migration 7: the reservation functions plan their statements without sequential scans.
+///
+/// PL/pgSQL plans a function's statements on their first calls in a server process and
+/// then keeps one generic plan for each, until a table it reads is analysed again. The
+/// store's tables start empty, and while the planner takes a table for a few pages (from
+/// its statistics, or its guess for a table not analysed yet) it prefers a sequential scan
+/// to a lookup through the key
+/// for a first visit's check that no campaign or session state exists (an `EXISTS` stops
+/// at the first row, and a small table has it at once). That plan stayed in use while the
+/// tables grew, until autovacuum analysed them again (it comes by once a minute by
+/// default): measured on fresh tables, calls with that plan took the server 4 to 16 ms
+/// each once the tables held 100,000 visitors (each read both tables whole), and every
+/// reservation queued behind them. With `enable_seqscan = off` for the two
+/// functions the server calls (the planner still uses a sequential scan where no index
+/// serves, which none of their statements needs), every statement is planned as a lookup
+/// through the tables' keys, whatever their size was when it was planned.
+/// `{p}popup_reserve_one` runs inside `{p}popup_reserve_many`, so it has the setting of its
+/// caller and needs none of its own (a setting of its own would be set and restored on
+/// each of the calls of a batch).
+const INDEX_PLANS: &str = "
+ALTER FUNCTION {p}popup_reserve(TEXT, TEXT, BIGINT, TEXT, BIGINT, BIGINT, TEXT, BIGINT, TEXT[], TEXT[],
+  BIGINT[], BIGINT[], BIGINT[], BIGINT[], BIGINT[], BIGINT[], BOOLEAN[]) SET enable_seqscan = off;
+ALTER FUNCTION {p}popup_reserve_many(TEXT[], TEXT[], BIGINT[], TEXT[], BIGINT[], BIGINT[], TEXT[], BIGINT[],
+  INTEGER[], INTEGER[], TEXT[], TEXT[], BIGINT[], BIGINT[], BIGINT[], BIGINT[], BIGINT[], BIGINT[], BOOLEAN[])
+  SET enable_seqscan = off;
+";
 
 /// Migration 6: several reservations in one call (one transaction), for the reservations
 /// that queue on a shared connection (see the [module docs](self#batches)).
@@ -1611,7 +1645,7 @@ mod tests {
     async fn sessions_survive_the_upgrade_to_purge_after() {
         let Some(pool) = pg_pool().await else { return };
         let prefix = fresh_prefix("popup_upgrade4");
-        let all: &'static [&'static str; 6] = &MIGRATIONS;
+        let all: &'static [&'static str; 7] = &MIGRATIONS;
         pool.migrate("PgStore", &prefix, "popup", &all[..3]).await.unwrap();
         {
             let conn = pool.get().await.unwrap();
@@ -1955,7 +1989,7 @@ mod tests {
     async fn state_written_at_version_5_counts_in_batches_after_the_upgrade_to_6() {
         let Some(pool) = pg_pool().await else { return };
         let prefix = fresh_prefix("popup_upgrade6");
-        let all: &'static [&'static str; 6] = &MIGRATIONS;
+        let all: &'static [&'static str; 7] = &MIGRATIONS;
         pool.migrate("PgStore", &prefix, "popup", &all[..5]).await.unwrap();
         show_once_with_the_installed_function(&pool, &prefix).await;
         let store = PgStore::with_prefix(&pool, &prefix)
@@ -1988,7 +2022,7 @@ mod tests {
     async fn state_written_at_version_4_counts_after_the_upgrade_to_5() {
         let Some(pool) = pg_pool().await else { return };
         let prefix = fresh_prefix("popup_upgrade5");
-        let all: &'static [&'static str; 6] = &MIGRATIONS;
+        let all: &'static [&'static str; 7] = &MIGRATIONS;
         pool.migrate("PgStore", &prefix, "popup", &all[..4]).await.unwrap();
         // Version 4's function: one showing of `c` for `v` in session `s` at 1 s.
         show_once_with_the_installed_function(&pool, &prefix).await;
@@ -2097,7 +2131,7 @@ mod tests {
     async fn counters_survive_the_upgrade_to_shards() {
         let Some(pool) = pg_pool().await else { return };
         let prefix = fresh_prefix("popup_upgrade");
-        let all: &'static [&'static str; 6] = &MIGRATIONS;
+        let all: &'static [&'static str; 7] = &MIGRATIONS;
         pool.migrate("PgStore", &prefix, "popup", &all[..2]).await.unwrap();
         let insert = |shard: Option<i32>, n: i64| {
             let (pool, prefix) = (pool.clone(), prefix.clone());

@@ -263,6 +263,104 @@ async fn postgres_open_connections_opens_the_shared_connections_before_the_first
     drop_prefix(&pool, &prefix).await;
 }
 
+/// Waits until no server process serves connections named `app` (a process flushes its
+/// table counters as it exits).
+async fn wait_for_no_backends(pool: &PgPool, app: &str) {
+    let started = std::time::Instant::now();
+    while backends(pool, app).await > 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the connections named {app} were not closed"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// How often the server has read `table` whole and through an index (its counters).
+async fn scans(pool: &PgPool, table: &str) -> (i64, i64) {
+    let conn = pool.get().await.unwrap();
+    let row = conn
+        .client()
+        .query_one(
+            "SELECT seq_scan, coalesce(idx_scan, 0) FROM pg_stat_user_tables WHERE relname = $1",
+            &[&table],
+        )
+        .await
+        .unwrap();
+    (row.get(0), row.get(1))
+}
+
+/// First visits read the campaign and session tables through their keys, also in a server
+/// process that planned the reservation's statements while the tables were small
+/// (PL/pgSQL keeps those plans until the tables are analysed again, and on a table of a few
+/// pages the planner prefers reading it whole to an index lookup). The tables' counters
+/// show it: no sequential scan for 64 first visits at once on one shared connection (alone
+/// and in batches), nor for 64 more on pooled connections.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_first_visits_read_state_through_the_keys_of_tables_planned_small() {
+    let Some(pool) = pg_pool().await else { return };
+    let prefix = fresh_prefix("popup_plans");
+    let mut c = campaign("popup");
+    c.caps = Caps::none();
+    let config = PopupConfig::new("@shop", vec![c]);
+    // The tables are created, given 8 visitors and analysed (as autovacuum does soon after
+    // a deployment) on connections that are then closed, so that their own scans are
+    // counted before the first reading.
+    let (setup, setup_app) = named_pool("plans_setup", &prefix);
+    let store = PgStore::with_prefix(&setup, &prefix).await.unwrap();
+    let (engine, _) = engine_with(config.clone(), Arc::new(store));
+    for i in 0..8 {
+        assert!(engine
+            .decide(&view(&format!("early-{i}")))
+            .await
+            .unwrap()
+            .showing()
+            .is_some());
+    }
+    drop(engine);
+    let conn = setup.get().await.unwrap();
+    conn.client()
+        .batch_execute(&format!("ANALYZE {prefix}popup_campaign, {prefix}popup_session"))
+        .await
+        .unwrap();
+    drop(conn);
+    drop(setup);
+    wait_for_no_backends(&pool, &setup_app).await;
+    let tables = [format!("{prefix}popup_campaign"), format!("{prefix}popup_session")];
+    let mut before = Vec::new();
+    for t in &tables {
+        before.push(scans(&pool, t).await);
+    }
+
+    let (own, app) = named_pool("plans", &prefix);
+    for (round, shared) in [(0, 1), (1, 0)] {
+        let store = PgStore::with_prefix(&own, &prefix)
+            .await
+            .unwrap()
+            .with_reserve_connections(shared);
+        let (engine, _) = engine_with(config.clone(), Arc::new(store));
+        let engine = Arc::new(engine);
+        let tasks: Vec<_> = (0..64)
+            .map(|i| {
+                let engine = engine.clone();
+                tokio::spawn(async move { engine.decide(&view(&format!("v-{round}-{i}"))).await })
+            })
+            .collect();
+        for t in tasks {
+            assert!(t.await.unwrap().unwrap().showing().is_some());
+        }
+    }
+    drop(own);
+    wait_for_no_backends(&pool, &app).await;
+    for (t, (seq_before, idx_before)) in tables.iter().zip(before) {
+        let (seq, idx) = scans(&pool, t).await;
+        assert_eq!(seq - seq_before, 0, "{t} read whole");
+        // Each first visit looks the visitor up once in each table.
+        assert!(idx - idx_before >= 128, "{t}: {} index reads", idx - idx_before);
+    }
+    drop_prefix(&pool, &prefix).await;
+}
+
 /// A pool that gives no connection (its one connection held elsewhere, a short wait
 /// timeout) fails `open_connections` with a typed error naming the store and operation,
 /// with shared connections and without; once the pool has one, it succeeds.
