@@ -13,7 +13,7 @@ use std::time::Duration;
 use common::*;
 use line_core::store::postgres::{PgPool, PgPoolConfig};
 use line_core::testing::store::{child_index, fresh_prefix, pg_pool, pg_url, report, run_children};
-use line_popup::{Caps, PgStore, PopupConfig, PopupStore};
+use line_popup::{Caps, PgStore, PopupConfig, PopupEngine, PopupStore};
 
 /// Drops a test's tables and the store's reservation function, and checks that nothing
 /// of the prefix is left behind.
@@ -223,6 +223,20 @@ async fn backends(pool: &PgPool, app: &str) -> i64 {
         .get(0)
 }
 
+/// `n` decisions at once for visitors `{tag}-0`, `{tag}-1`, …, each of which must show the
+/// popup.
+async fn show_to_new_visitors_at_once(engine: &Arc<PopupEngine>, tag: &str, n: usize) {
+    let tasks: Vec<_> = (0..n)
+        .map(|i| {
+            let (engine, visitor) = (engine.clone(), view(&format!("{tag}-{i}")));
+            tokio::spawn(async move { engine.decide(&visitor).await })
+        })
+        .collect();
+    for t in tasks {
+        assert!(t.await.unwrap().unwrap().showing().is_some());
+    }
+}
+
 /// `open_connections` opens the shared reservation connections before any reservation;
 /// the reservations then open none, and a second call keeps the open ones.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -245,15 +259,7 @@ async fn postgres_open_connections_opens_the_shared_connections_before_the_first
     let store: Arc<dyn PopupStore> = Arc::new(store);
     let (engine, _) = engine_with(PopupConfig::new("@shop", vec![campaign("popup")]), store);
     let engine = Arc::new(engine);
-    let tasks: Vec<_> = (0..24)
-        .map(|i| {
-            let engine = engine.clone();
-            tokio::spawn(async move { engine.decide(&view(&format!("v-{i}"))).await })
-        })
-        .collect();
-    for t in tasks {
-        assert!(t.await.unwrap().unwrap().showing().is_some());
-    }
+    show_to_new_visitors_at_once(&engine, "v", 24).await;
     assert_eq!(
         backends(&pool, &app).await,
         opened,
@@ -339,16 +345,7 @@ async fn postgres_first_visits_read_state_through_the_keys_of_tables_planned_sma
             .unwrap()
             .with_reserve_connections(shared);
         let (engine, _) = engine_with(config.clone(), Arc::new(store));
-        let engine = Arc::new(engine);
-        let tasks: Vec<_> = (0..64)
-            .map(|i| {
-                let engine = engine.clone();
-                tokio::spawn(async move { engine.decide(&view(&format!("v-{round}-{i}"))).await })
-            })
-            .collect();
-        for t in tasks {
-            assert!(t.await.unwrap().unwrap().showing().is_some());
-        }
+        show_to_new_visitors_at_once(&Arc::new(engine), &format!("v-{round}"), 64).await;
     }
     drop(own);
     wait_for_no_backends(&pool, &app).await;
