@@ -177,14 +177,13 @@ static MIGRATIONS: LazyLock<[&'static str; 7]> = LazyLock::new(|| {
 /// then keeps one generic plan for each, until a table it reads is analysed again. The
 /// store's tables start empty, and while the planner takes a table for a few pages (from
 /// its statistics, or its guess for a table not analysed yet) it prefers a sequential scan
-/// to a lookup through the key
-/// for a first visit's check that no campaign or session state exists (an `EXISTS` stops
-/// at the first row, and a small table has it at once). That plan stayed in use while the
-/// tables grew, until autovacuum analysed them again (it comes by once a minute by
-/// default): measured on fresh tables, calls with that plan took the server 4 to 16 ms
-/// each once the tables held 100,000 visitors (each read both tables whole), and every
-/// reservation queued behind them. With `enable_seqscan = off` for the two
-/// functions the server calls (the planner still uses a sequential scan where no index
+/// to a lookup through the key for a first visit's check that no campaign or session state
+/// exists (an `EXISTS` stops at the first row, and a small table has it at once). That
+/// plan stayed in use while the tables grew, until autovacuum analysed them again (it
+/// comes by once a minute by default): measured on fresh tables, calls with that plan took
+/// the server 4 to 16 ms each once the tables held 100,000 visitors (each read both tables
+/// whole), and every reservation queued behind them. With `enable_seqscan = off` for the
+/// two functions the server calls (the planner still uses a sequential scan where no index
 /// serves, which none of their statements needs), every statement is planned as a lookup
 /// through the tables' keys, whatever their size was when it was planned.
 /// `{p}popup_reserve_one` runs inside `{p}popup_reserve_many`, so it has the setting of its
