@@ -1644,7 +1644,7 @@ mod tests {
     async fn sessions_survive_the_upgrade_to_purge_after() {
         let Some(pool) = pg_pool().await else { return };
         let prefix = fresh_prefix("popup_upgrade4");
-        let all: &'static [&'static str; 7] = &MIGRATIONS;
+        let all: &'static [&'static str] = &*MIGRATIONS;
         pool.migrate("PgStore", &prefix, "popup", &all[..3]).await.unwrap();
         {
             let conn = pool.get().await.unwrap();
@@ -1988,7 +1988,7 @@ mod tests {
     async fn state_written_at_version_5_counts_in_batches_after_the_upgrade_to_6() {
         let Some(pool) = pg_pool().await else { return };
         let prefix = fresh_prefix("popup_upgrade6");
-        let all: &'static [&'static str; 7] = &MIGRATIONS;
+        let all: &'static [&'static str] = &*MIGRATIONS;
         pool.migrate("PgStore", &prefix, "popup", &all[..5]).await.unwrap();
         show_once_with_the_installed_function(&pool, &prefix).await;
         let store = PgStore::with_prefix(&pool, &prefix)
@@ -2021,7 +2021,7 @@ mod tests {
     async fn state_written_at_version_4_counts_after_the_upgrade_to_5() {
         let Some(pool) = pg_pool().await else { return };
         let prefix = fresh_prefix("popup_upgrade5");
-        let all: &'static [&'static str; 7] = &MIGRATIONS;
+        let all: &'static [&'static str] = &*MIGRATIONS;
         pool.migrate("PgStore", &prefix, "popup", &all[..4]).await.unwrap();
         // Version 4's function: one showing of `c` for `v` in session `s` at 1 s.
         show_once_with_the_installed_function(&pool, &prefix).await;
@@ -2130,7 +2130,7 @@ mod tests {
     async fn counters_survive_the_upgrade_to_shards() {
         let Some(pool) = pg_pool().await else { return };
         let prefix = fresh_prefix("popup_upgrade");
-        let all: &'static [&'static str; 7] = &MIGRATIONS;
+        let all: &'static [&'static str] = &*MIGRATIONS;
         pool.migrate("PgStore", &prefix, "popup", &all[..2]).await.unwrap();
         let insert = |shard: Option<i32>, n: i64| {
             let (pool, prefix) = (pool.clone(), prefix.clone());

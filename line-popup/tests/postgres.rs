@@ -269,17 +269,20 @@ async fn postgres_open_connections_opens_the_shared_connections_before_the_first
     drop_prefix(&pool, &prefix).await;
 }
 
+/// Checks `done` every 20 ms until it holds; fails the test with `what` after 20 s.
+async fn wait_until<F: std::future::Future<Output = bool>>(what: &str, mut done: impl FnMut() -> F) {
+    let started = std::time::Instant::now();
+    while !done().await {
+        assert!(started.elapsed() < Duration::from_secs(20), "{what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// Waits until no server process serves connections named `app` (a process flushes its
 /// table counters as it exits).
 async fn wait_for_no_backends(pool: &PgPool, app: &str) {
-    let started = std::time::Instant::now();
-    while backends(pool, app).await > 0 {
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "the connections named {app} were not closed"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let what = format!("the connections named {app} were not closed");
+    wait_until(&what, || async move { backends(pool, app).await == 0 }).await;
 }
 
 /// How often the server has read `table` whole and through an index (its counters).
@@ -315,15 +318,7 @@ async fn postgres_first_visits_read_state_through_the_keys_of_tables_planned_sma
     let (setup, setup_app) = named_pool("plans_setup", &prefix);
     let store = PgStore::with_prefix(&setup, &prefix).await.unwrap();
     let (engine, _) = engine_with(config.clone(), Arc::new(store));
-    for i in 0..8 {
-        assert!(engine
-            .decide(&view(&format!("early-{i}")))
-            .await
-            .unwrap()
-            .showing()
-            .is_some());
-    }
-    drop(engine);
+    show_to_new_visitors_at_once(&Arc::new(engine), "early", 8).await;
     let conn = setup.get().await.unwrap();
     conn.client()
         .batch_execute(&format!("ANALYZE {prefix}popup_campaign, {prefix}popup_session"))
@@ -518,14 +513,11 @@ async fn postgres_old_friend_events_are_deleted_in_the_background() {
             .get::<_, i64>(0)
         }
     };
-    let started = std::time::Instant::now();
-    while per_day("2026-04-01").await > 0 {
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "the old day's events were not deleted"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_until("the old day's events were not deleted", || {
+        let old = per_day("2026-04-01");
+        async move { old.await == 0 }
+    })
+    .await;
     assert_eq!(per_day("2026-05-01").await, 300);
     assert!(!store.count_new_friend(Some("new-7"), "2026-05-01").await.unwrap());
     drop(conn);
