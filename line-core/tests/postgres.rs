@@ -7,9 +7,11 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use line_core::clock::ManualClock;
+use line_core::clock::{Clock, ManualClock};
 use line_core::store::postgres::{PgDedupeStore, PgNonceStore, PgPool};
-use line_core::testing::store::{child_index, fresh_prefix, pg_drop_prefix, pg_pool, pg_url, report, run_children};
+use line_core::testing::store::{
+    child_index, fresh_prefix, pg_drop_prefix, pg_pool, pg_table_scans, pg_url, report, run_children,
+};
 use line_core::webhook::account_link::NonceStore;
 use line_core::webhook::dedupe::DedupeStore;
 use line_core::ErrorKind;
@@ -255,5 +257,74 @@ async fn postgres_retry_key_store_passes_the_conformance_suite() {
         again.keys("run-1", &[("U1", RetryKey::new())]).await.unwrap(),
         vec![first]
     );
+    pg_drop_prefix(&pool, &prefix).await;
+}
+
+/// Runs `sql` on a connection of `pool`.
+async fn run_sql(pool: &PgPool, sql: &str) {
+    pool.get().await.unwrap().client().batch_execute(sql).await.unwrap();
+}
+
+/// The purge of expired IDs (every 256th `first_seen`) finds them through the index on
+/// expiry, also on a connection that purged while the table held a few IDs and after the
+/// table grew to thousands before autovacuum analysed it again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_dedupe_purge_reads_a_grown_table_through_its_index() {
+    let Some(pool) = pg_pool().await else { return };
+    let prefix = fresh_prefix("dedupe_plans");
+    let table = format!("{prefix}dedupe");
+    // One connection, so that every call runs in the same server process.
+    let one = PgPool::connect_with_size(&pg_url(), 1).unwrap();
+    let clock = clock();
+    let store = PgDedupeStore::with_prefix(&one, &prefix)
+        .await
+        .unwrap()
+        .with_clock(clock.clone());
+    // The time before autovacuum comes by, held still.
+    run_sql(&pool, &format!("ALTER TABLE {table} SET (autovacuum_enabled = off)")).await;
+    for i in 0..8 {
+        assert!(store
+            .first_seen(&format!("old-{i}"), Duration::from_secs(60))
+            .await
+            .unwrap());
+    }
+    run_sql(&pool, &format!("ANALYZE {table}")).await;
+    // Purges on the small table (nothing has expired yet).
+    for _ in 0..8 {
+        assert_eq!(store.purge_expired().await.unwrap(), 0);
+    }
+    // The table grows by 20,000 IDs that expire in a day; the first 8 expire.
+    run_sql(
+        &pool,
+        &format!(
+            "INSERT INTO {table} (id, expires_ms) \
+             SELECT 'new-' || i, {} FROM generate_series(1, 20000) AS i",
+            clock.now().as_millisecond() + 86_400_000
+        ),
+    )
+    .await;
+    clock.advance(jiff::SignedDuration::from_secs(120));
+    let before = pg_table_scans(&pool, &one, &table).await;
+    // 256 calls: one of them purges a batch.
+    for i in 0..256 {
+        assert!(store
+            .first_seen(&format!("later-{i}"), Duration::from_secs(60))
+            .await
+            .unwrap());
+    }
+    let after = pg_table_scans(&pool, &one, &table).await;
+    assert_eq!(after.0 - before.0, 0, "the dedupe table was read whole");
+    assert!(after.1 > before.1, "{before:?} {after:?}: no index read");
+    // The batch deleted the 8 expired IDs (one of them seen again since).
+    assert!(store.first_seen("old-3", Duration::from_secs(60)).await.unwrap());
+    let conn = pool.get().await.unwrap();
+    let left: i64 = conn
+        .client()
+        .query_one(&format!("SELECT count(*) FROM {table} WHERE id LIKE 'old-%'"), &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(left, 1, "only old-3, seen again, is left of the expired IDs");
+    drop(conn);
     pg_drop_prefix(&pool, &prefix).await;
 }

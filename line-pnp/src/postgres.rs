@@ -13,8 +13,9 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use jiff::Timestamp;
-use line_core::store::postgres::PgPool;
+use line_core::store::postgres::{query_planned, PgPool, TypedParam};
 use line_core::store::DEFAULT_PREFIX;
+use tokio_postgres::types::Type;
 use tokio_postgres::Row;
 
 use crate::error::Error;
@@ -251,10 +252,10 @@ impl NoticeStore for PgNoticeStore {
         let run = async {
             let conn = self.pool.get().await?;
             let c = conn.client();
-            let stmt = c.prepare_cached(&self.sql.due).await?;
-            let rows = c
-                .query(&stmt, &[&now.as_millisecond(), &(limit.min(i64::MAX as usize) as i64)])
-                .await?;
+            // Planned on each call: the notices waiting come and go (see `query_planned`).
+            let (now, limit) = (now.as_millisecond(), limit.min(i64::MAX as usize) as i64);
+            let p: [TypedParam<'_>; 2] = [(&now, Type::INT8), (&limit, Type::INT8)];
+            let rows = query_planned(c, &self.sql.due, &p).await?;
             rows.iter()
                 .map(|r| raw(r)?.into_record())
                 .collect::<Result<Vec<_>, BoxError>>()

@@ -120,10 +120,10 @@ use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 
 use async_trait::async_trait;
 use jiff::Timestamp;
-use line_core::store::postgres::{BoxError, PgClient, PgPool};
+use line_core::store::postgres::{execute_planned, BoxError, PgClient, PgPool, TypedParam};
 use tokio::sync::{mpsc, oneshot, Notify};
 use tokio::task::JoinHandle;
-use tokio_postgres::types::ToSql;
+use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::Statement;
 
 /// A statement parameter.
@@ -762,13 +762,13 @@ impl Sql {
             ]
             .map(|(t, key)| {
                 e(&format!(
-                    "DELETE FROM {{p}}{t} WHERE ctid IN (SELECT ctid FROM {{p}}{t} \
-                     WHERE {key} <= $1 AND expires_ms <= $1 ORDER BY {key} LIMIT $2 FOR UPDATE SKIP LOCKED)"
+                    "DELETE FROM {{p}}{t} WHERE ctid = ANY(ARRAY(SELECT ctid FROM {{p}}{t} \
+                     WHERE {key} <= $1 AND expires_ms <= $1 ORDER BY {key} LIMIT $2 FOR UPDATE SKIP LOCKED))"
                 ))
             }),
             purge_events: e(
-                "DELETE FROM {p}popup_friend_event WHERE ctid IN (SELECT ctid FROM {p}popup_friend_event \
-                             WHERE day < $1 ORDER BY day LIMIT $2 FOR UPDATE SKIP LOCKED)",
+                "DELETE FROM {p}popup_friend_event WHERE ctid = ANY(ARRAY(SELECT ctid FROM {p}popup_friend_event \
+                             WHERE day < $1 ORDER BY day LIMIT $2 FOR UPDATE SKIP LOCKED))",
             ),
         }
     }
@@ -1230,14 +1230,15 @@ async fn call_many(
         .collect())
 }
 
-/// Deletes at most `limit` rows of each expiring table that expired at `now`.
+/// Deletes at most `limit` rows of each expiring table that expired at `now`; planned on
+/// each call, as the tables grow and shrink (see `query_planned` of line-core).
 async fn purge(pool: &PgPool, sql: &Sql, now: i64, limit: i64) -> Result<u64, BoxError> {
     let conn = pool.get().await?;
     let c = conn.client();
+    let params: [TypedParam<'_>; 2] = [(&now, Type::INT8), (&limit, Type::INT8)];
     let mut n = 0;
     for p in &sql.purge {
-        let stmt = c.prepare_cached(p).await?;
-        n += c.execute(&stmt, &[&now, &limit]).await?;
+        n += execute_planned(c, p, &params).await?;
     }
     Ok(n)
 }
@@ -1247,8 +1248,8 @@ async fn purge(pool: &PgPool, sql: &Sql, now: i64, limit: i64) -> Result<u64, Bo
 async fn purge_events(pool: &PgPool, sql: &Sql, oldest: &str, limit: i64) -> Result<u64, BoxError> {
     let conn = pool.get().await?;
     let c = conn.client();
-    let stmt = c.prepare_cached(&sql.purge_events).await?;
-    Ok(c.execute(&stmt, &[&oldest, &limit]).await?)
+    let params: [TypedParam<'_>; 2] = [(&oldest, Type::TEXT), (&limit, Type::INT8)];
+    Ok(execute_planned(c, &sql.purge_events, &params).await?)
 }
 
 /// The background purge: one batch per wake (wakes during a batch are merged) of the

@@ -72,9 +72,9 @@ use std::sync::Arc;
 
 use jiff::{SignedDuration, Timestamp};
 use line_core::ids::UserId;
-use line_core::store::postgres::{BoxError, PgPool};
+use line_core::store::postgres::{execute_planned, query_planned, BoxError, PgPool, TypedParam};
 use line_segments::profile::{Attributes, Profile, Value};
-use tokio_postgres::types::ToSql;
+use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::Row;
 
 use crate::budget::ContactStore;
@@ -180,10 +180,12 @@ impl Sql {
                        ON CONFLICT (scenario, user_id, entry, step, seq) \
                        DO UPDATE SET state = CASE WHEN l.state = 'done' THEN 'done' ELSE EXCLUDED.state END"),
             schedule: e("INSERT INTO {p}scn_wakeup (scenario, user_id, entry, at, next_at) VALUES ($1, $2, $3, $4, $4)"),
+            // `= ANY(ARRAY(…))`: the rows leased are found by key whatever the planner
+            // thinks of the table's size (a join would read it whole at middling sizes).
             due: e("UPDATE {p}scn_wakeup AS w SET next_at = $3, leased = TRUE \
-                    FROM (SELECT id FROM {p}scn_wakeup WHERE next_at <= $1 ORDER BY next_at, id LIMIT $2 \
-                          FOR UPDATE SKIP LOCKED) AS d \
-                    WHERE w.id = d.id RETURNING w.id, w.scenario, w.user_id, w.entry, w.at"),
+                    WHERE w.id = ANY(ARRAY(SELECT id FROM {p}scn_wakeup WHERE next_at <= $1 \
+                          ORDER BY next_at, id LIMIT $2 FOR UPDATE SKIP LOCKED)) \
+                    RETURNING w.id, w.scenario, w.user_id, w.entry, w.at"),
             ack: e("DELETE FROM {p}scn_wakeup AS w \
                     USING unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[]) AS k(scenario, user_id, entry, at) \
                     WHERE w.scenario = k.scenario AND w.user_id = k.user_id AND w.entry = k.entry \
@@ -194,8 +196,8 @@ impl Sql {
             contact_insert: e("INSERT INTO {p}scn_contact (user_id, key, at) VALUES ($1, $2, $3)"),
             give_back: e("DELETE FROM {p}scn_contact WHERE user_id = $1 AND key = $2"),
             count: e("SELECT count(*) FROM {p}scn_contact WHERE user_id = $1 AND at > $2"),
-            purge_expired: e("DELETE FROM {p}scn_contact WHERE ctid IN (SELECT ctid FROM {p}scn_contact \
-                               WHERE at <= $1 ORDER BY at LIMIT $2 FOR UPDATE SKIP LOCKED)"),
+            purge_expired: e("DELETE FROM {p}scn_contact WHERE ctid = ANY(ARRAY(SELECT ctid FROM {p}scn_contact \
+                               WHERE at <= $1 ORDER BY at LIMIT $2 FOR UPDATE SKIP LOCKED))"),
             schema_version: e("SELECT version FROM {p}schema_version WHERE component = 'scenarios'"),
         }
     }
@@ -316,8 +318,9 @@ impl PgStore {
     async fn purge(&self, before: i64, limit: i64) -> std::result::Result<u64, BoxError> {
         let conn = self.pool.get().await?;
         let c = conn.client();
-        let stmt = c.prepare_cached(&self.sql.purge_expired).await?;
-        Ok(c.execute(&stmt, &[&before, &limit]).await?)
+        // Planned on each call: the table's size swings (see `query_planned`).
+        let p: [TypedParam<'_>; 2] = [(&before, Type::INT8), (&limit, Type::INT8)];
+        Ok(execute_planned(c, &self.sql.purge_expired, &p).await?)
     }
 
     async fn enroll_in_tx(
@@ -623,10 +626,9 @@ impl Scheduler for PgStore {
         let run = async {
             let conn = self.pool.get().await?;
             let c = conn.client();
-            let stmt = c.prepare_cached(&self.sql.due).await?;
-            let p: [&P<'_>; 3] = [&now_s, &limit, &until];
-            let mut rows = c
-                .query(&stmt, &p)
+            // Planned on each call: the queue grows and drains (see `query_planned`).
+            let p: [TypedParam<'_>; 3] = [(&now_s, Type::INT8), (&limit, Type::INT8), (&until, Type::INT8)];
+            let mut rows = query_planned(c, &self.sql.due, &p)
                 .await?
                 .iter()
                 .map(|row| {

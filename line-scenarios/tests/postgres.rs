@@ -12,7 +12,9 @@ use jiff::{SignedDuration, Timestamp};
 use line_core::clock::{Clock, ManualClock};
 use line_core::ids::UserId;
 use line_core::store::postgres::PgPool;
-use line_core::testing::store::{child_index, fresh_prefix, pg_drop_prefix, pg_pool, pg_url, report, run_children};
+use line_core::testing::store::{
+    child_index, fresh_prefix, pg_drop_prefix, pg_pool, pg_table_scans, pg_url, report, run_children,
+};
 use line_scenarios::budget::{Budget, ContactStore, Gate};
 use line_scenarios::model::Reentry;
 use line_scenarios::postgres::PgProfiles;
@@ -766,5 +768,76 @@ async fn postgres_two_processes_take_a_binding_and_count_a_click_once() {
     assert_eq!(counts.blocks, SOURCE_USERS as u64, "each block counts once");
     assert_eq!(counts.conversions, SOURCE_USERS as u64, "each conversion counts once");
     assert_eq!(counts.revenue, 100.0 * SOURCE_USERS as f64);
+    pg_drop_prefix(&pool, &prefix).await;
+}
+
+/// Runs `sql` on a connection of `pool`.
+async fn run_sql(pool: &PgPool, sql: &str) {
+    pool.get().await.unwrap().client().batch_execute(sql).await.unwrap();
+}
+
+/// A lease of due wake-ups reads the queue through its index, also on a connection that
+/// leased while the queue held a few rows and after the queue grew to thousands before
+/// autovacuum analysed it again. A statement cached per connection would keep the plan made
+/// for the small table (read it whole) until then; `due` is planned on each call.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_due_reads_a_queue_that_grew_through_its_index() {
+    let Some(pool) = pg_pool().await else { return };
+    let prefix = fresh_prefix("scn_plans");
+    let table = format!("{prefix}scn_wakeup");
+    // One connection, so that every lease runs in the same server process.
+    let one = PgPool::connect_with_size(&pg_url(), 1).unwrap();
+    let store = PgStore::with_prefix(&one, &prefix).await.unwrap();
+    // The time before autovacuum comes by, held still.
+    run_sql(&pool, &format!("ALTER TABLE {table} SET (autovacuum_enabled = off)")).await;
+    let now = t("2026-12-07T10:00:00Z");
+    let wakes: Vec<WakeUp> = (0..8)
+        .map(|i| WakeUp {
+            scenario: Arc::from("welcome"),
+            user: UserId::new(format!("U{i}")),
+            entry: 1,
+            at: now - SignedDuration::from_secs(60),
+        })
+        .collect();
+    store.schedule_many(&wakes).await.unwrap();
+    run_sql(&pool, &format!("ANALYZE {table}")).await;
+    // Leases on the small queue: the first takes the 8, the others find nothing.
+    let mut leased = 0;
+    for _ in 0..8 {
+        leased += store.due(now, 100, SignedDuration::from_secs(300)).await.unwrap().len();
+    }
+    assert_eq!(leased, 8);
+    // The queue grows to 20,008 wake-ups, the new ones due tomorrow.
+    let later = (now + SignedDuration::from_hours(24)).as_second();
+    run_sql(
+        &pool,
+        &format!(
+            "INSERT INTO {table} (scenario, user_id, entry, at, next_at) \
+             SELECT 'welcome', 'V' || i, 1, {later}, {later} FROM generate_series(1, 20000) AS i"
+        ),
+    )
+    .await;
+    let before = pg_table_scans(&pool, &one, &table).await;
+    for _ in 0..8 {
+        assert!(store
+            .due(now, 100, SignedDuration::from_secs(300))
+            .await
+            .unwrap()
+            .is_empty());
+    }
+    let after = pg_table_scans(&pool, &one, &table).await;
+    assert_eq!(after.0 - before.0, 0, "the wake-up queue was read whole");
+    assert!(
+        after.1 - before.1 >= 8,
+        "{before:?} {after:?}: fewer index reads than leases"
+    );
+    // And the wake-ups due tomorrow come out then.
+    let tomorrow = store.due(
+        now + SignedDuration::from_hours(25),
+        100,
+        SignedDuration::from_secs(300),
+    );
+    assert_eq!(tomorrow.await.unwrap().len(), 100);
+    drop(store);
     pg_drop_prefix(&pool, &prefix).await;
 }

@@ -10,7 +10,9 @@
 //!   one round trip. line-popup's store uses it to share a few connections among all
 //!   reservations, each reservation one call of a server-side function.
 //! - `deadpool-postgres` keeps a statement cache per connection (`prepare_cached`), so
-//!   a hot statement is parsed and planned once per connection.
+//!   a hot statement is parsed and planned once per connection. Batch statements over
+//!   tables that grow and shrink (leases of due work, purges) are planned on each call
+//!   instead, in the same one round trip ([`query_planned`]).
 //! - Both are small (no macros, no compile-time database, no other backends) and
 //!   tokio-only, which is what this workspace runs on; `sqlx`'s compile-time checked
 //!   queries would need a database or an offline cache at build time, and its
@@ -162,6 +164,48 @@ impl PgPoolConfig {
 
 /// The error of a call, boxed: the store maps it to its crate's error type.
 pub type BoxError = Box<dyn StdError + Send + Sync>;
+
+/// A parameter of [`query_planned`] and [`execute_planned`]: the value and its type.
+pub type TypedParam<'a> = (
+    &'a (dyn tokio_postgres::types::ToSql + Sync),
+    tokio_postgres::types::Type,
+);
+
+/// Runs `sql` as the connection's unnamed statement, planned for these `params` on this
+/// call, and gives its rows. One round trip, as a cached statement's run is.
+///
+/// A statement prepared once per connection (`prepare_cached`) gets a generic plan
+/// (one for any parameters) from its sixth run on, and keeps it until a table it reads
+/// is analysed again. A generic plan made while a table was small reads it whole; if
+/// the table then grows (a queue after a quiet night, the tables of a new deployment),
+/// every run reads it whole until autovacuum comes by and analyses it. A statement
+/// planned on each call sees the table as it is (the planner scales the last
+/// statistics to the table's current size), at the cost of planning it every time.
+/// The stores run their batch statements this way: leases of due work and purges of
+/// expired rows, which run a few times a second at most and whose tables grow and
+/// shrink.
+pub async fn query_planned(
+    client: &tokio_postgres::Client,
+    sql: &str,
+    params: &[TypedParam<'_>],
+) -> Result<Vec<tokio_postgres::Row>, tokio_postgres::Error> {
+    client.query_typed(sql, params).await
+}
+
+/// Runs `sql` as [`query_planned`] does and gives the number of rows it changed.
+pub async fn execute_planned(
+    client: &tokio_postgres::Client,
+    sql: &str,
+    params: &[TypedParam<'_>],
+) -> Result<u64, tokio_postgres::Error> {
+    use futures::TryStreamExt;
+    let rows = client
+        .query_typed_raw(sql, params.iter().map(|(v, t)| (*v, t.clone())))
+        .await?;
+    let mut rows = std::pin::pin!(rows);
+    while rows.try_next().await?.is_some() {}
+    Ok(rows.rows_affected().unwrap_or(0))
+}
 
 /// A pool of connections to one PostgreSQL database. Cheap to clone.
 #[derive(Clone)]

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use super::postgres::{BoxError, PgPool};
+use super::postgres::{execute_planned, BoxError, PgPool, TypedParam};
 use super::{expand, expiry_ms, store_error, DEFAULT_PREFIX, PURGE_BATCH, PURGE_EVERY};
 use crate::clock::{Clock, SystemClock};
 use crate::error::Error;
@@ -51,8 +51,8 @@ impl fmt::Debug for PgDedupeStore {
 fn purge_sql(table: &str, key: &str, prefix: &str) -> String {
     expand(
         &format!(
-            "DELETE FROM {{p}}{table} WHERE {key} IN (SELECT {key} FROM {{p}}{table} \
-             WHERE expires_ms <= $1 ORDER BY expires_ms LIMIT $2 FOR UPDATE SKIP LOCKED)"
+            "DELETE FROM {{p}}{table} WHERE {key} = ANY(ARRAY(SELECT {key} FROM {{p}}{table} \
+             WHERE expires_ms <= $1 ORDER BY expires_ms LIMIT $2 FOR UPDATE SKIP LOCKED))"
         ),
         prefix,
     )
@@ -98,11 +98,13 @@ impl PgDedupeStore {
     }
 }
 
+/// Deletes at most `limit` entries expired at `now`, planned on each call
+/// ([`execute_planned`]): the table's size swings.
 async fn purge(pool: &PgPool, sql: &str, now: i64, limit: i64) -> Result<u64, BoxError> {
+    use tokio_postgres::types::Type;
     let conn = pool.get().await?;
-    let c = conn.client();
-    let stmt = c.prepare_cached(sql).await?;
-    Ok(c.execute(&stmt, &[&now, &limit]).await?)
+    let params: [TypedParam<'_>; 2] = [(&now, Type::INT8), (&limit, Type::INT8)];
+    Ok(execute_planned(conn.client(), sql, &params).await?)
 }
 
 #[async_trait]

@@ -172,6 +172,36 @@ pub async fn redis_db() -> Option<crate::store::redis::RedisDb> {
     }
 }
 
+/// How often the server has read `table` whole and through an index (`seq_scan` and
+/// `idx_scan` of `pg_stat_user_tables`), once the server processes of `flush` have sent
+/// their counters (a process sends them when it goes idle, at most once a second unless
+/// asked): give it the pool whose reads are counted, sized to one connection.
+#[cfg(feature = "postgres")]
+pub async fn pg_table_scans(
+    pool: &crate::store::postgres::PgPool,
+    flush: &crate::store::postgres::PgPool,
+    table: &str,
+) -> (i64, i64) {
+    flush
+        .get()
+        .await
+        .expect("a connection")
+        .client()
+        .batch_execute("SELECT pg_stat_force_next_flush()")
+        .await
+        .expect("ask for the counters");
+    let conn = pool.get().await.expect("a connection");
+    let row = conn
+        .client()
+        .query_one(
+            "SELECT seq_scan, coalesce(idx_scan, 0) FROM pg_stat_user_tables WHERE relname = $1",
+            &[&table],
+        )
+        .await
+        .expect("read the counters");
+    (row.get(0), row.get(1))
+}
+
 /// Drops every table and function whose name starts with `prefix` (what one test made).
 #[cfg(feature = "postgres")]
 pub async fn pg_drop_prefix(pool: &crate::store::postgres::PgPool, prefix: &str) {
