@@ -661,9 +661,15 @@ impl Scheduler for PgStore {
         let run = async {
             let conn = self.pool.get().await?;
             let c = conn.client();
-            let stmt = c.prepare_cached(&self.sql.ack).await?;
-            let p: [&P<'_>; 4] = [&scenarios, &users, &entries, &ats];
-            c.execute(&stmt, &p).await?;
+            // Planned on each call, as `due` is: a cached plan made while the queue was small
+            // would read all of it to find the rows given.
+            let p: [TypedParam<'_>; 4] = [
+                (&scenarios, Type::TEXT_ARRAY),
+                (&users, Type::TEXT_ARRAY),
+                (&entries, Type::INT8_ARRAY),
+                (&ats, Type::INT8_ARRAY),
+            ];
+            execute_planned(c, &self.sql.ack, &p).await?;
             Ok::<_, BoxError>(())
         };
         run.await.map_err(err("PgStore::ack"))

@@ -776,12 +776,13 @@ async fn run_sql(pool: &PgPool, sql: &str) {
     pool.get().await.unwrap().client().batch_execute(sql).await.unwrap();
 }
 
-/// A lease of due wake-ups reads the queue through its index, also on a connection that
-/// leased while the queue held a few rows and after the queue grew to thousands before
-/// autovacuum analysed it again. A statement cached per connection would keep the plan made
-/// for the small table (read it whole) until then; `due` is planned on each call.
+/// A lease of due wake-ups and its acknowledgement read the queue through its indexes, also
+/// on a connection that leased while the queue held a few rows and after the queue grew to
+/// thousands before autovacuum analysed it again. A statement cached per connection would
+/// keep the plan made for the small table (read it whole) until then; `due` and `ack` are
+/// planned on each call.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn postgres_due_reads_a_queue_that_grew_through_its_index() {
+async fn postgres_due_and_ack_read_a_queue_that_grew_through_its_indexes() {
     let Some(pool) = pg_pool().await else { return };
     let prefix = fresh_prefix("scn_plans");
     let table = format!("{prefix}scn_wakeup");
@@ -807,6 +808,9 @@ async fn postgres_due_reads_a_queue_that_grew_through_its_index() {
         leased += store.due(now, 100, SignedDuration::from_secs(300)).await.unwrap().len();
     }
     assert_eq!(leased, 8);
+    for _ in 0..8 {
+        store.ack(&wakes).await.unwrap();
+    }
     // The queue grows to 20,008 wake-ups, the new ones due tomorrow.
     let later = (now + SignedDuration::from_hours(24)).as_second();
     run_sql(
@@ -824,12 +828,13 @@ async fn postgres_due_reads_a_queue_that_grew_through_its_index() {
             .await
             .unwrap()
             .is_empty());
+        store.ack(&wakes).await.unwrap();
     }
     let after = pg_table_scans(&pool, &one, &table).await;
     assert_eq!(after.0 - before.0, 0, "the wake-up queue was read whole");
     assert!(
         after.1 - before.1 >= 8,
-        "{before:?} {after:?}: fewer index reads than leases"
+        "{before:?} {after:?}: fewer index reads than calls"
     );
     // And the wake-ups due tomorrow come out then.
     let tomorrow = store.due(
@@ -837,7 +842,10 @@ async fn postgres_due_reads_a_queue_that_grew_through_its_index() {
         100,
         SignedDuration::from_secs(300),
     );
-    assert_eq!(tomorrow.await.unwrap().len(), 100);
+    let tomorrow = tomorrow.await.unwrap();
+    assert_eq!(tomorrow.len(), 100);
+    store.ack(&tomorrow).await.unwrap();
+    assert_eq!(store.pending().await.unwrap(), 19_900);
     drop(store);
     pg_drop_prefix(&pool, &prefix).await;
 }
