@@ -175,8 +175,9 @@ pub type TypedParam<'a> = (
 /// call, and gives its rows. One round trip, as a cached statement's run is.
 ///
 /// A statement prepared once per connection (`prepare_cached`) gets a generic plan
-/// (one for any parameters) from its sixth run on, and keeps it until a table it reads
-/// is analysed again. A generic plan made while a table was small reads it whole; if
+/// (one for any parameters) from its sixth run on, unless that plan looks dearer than
+/// those made for the values of the first five, and keeps it until a table it reads is
+/// analysed again. A generic plan made while a table was small reads it whole; if
 /// the table then grows (a queue after a quiet night, the tables of a new deployment),
 /// every run reads it whole until autovacuum comes by and analyses it. A statement
 /// planned on each call sees the table as it is (the planner scales the last
