@@ -10,7 +10,7 @@ use std::time::Duration;
 use line_core::clock::{Clock, ManualClock};
 use line_core::store::postgres::{PgDedupeStore, PgNonceStore, PgPool};
 use line_core::testing::store::{
-    child_index, fresh_prefix, pg_drop_prefix, pg_pool, pg_table_scans, pg_url, report, run_children,
+    child_index, fresh_prefix, pg_batch, pg_drop_prefix, pg_pool, pg_table_scans, pg_url, report, run_children,
 };
 use line_core::webhook::account_link::NonceStore;
 use line_core::webhook::dedupe::DedupeStore;
@@ -260,11 +260,6 @@ async fn postgres_retry_key_store_passes_the_conformance_suite() {
     pg_drop_prefix(&pool, &prefix).await;
 }
 
-/// Runs `sql` on a connection of `pool`.
-async fn run_sql(pool: &PgPool, sql: &str) {
-    pool.get().await.unwrap().client().batch_execute(sql).await.unwrap();
-}
-
 /// The purge of expired IDs (every 256th `first_seen`) finds them through the index on
 /// expiry, also on a connection that purged while the table held a few IDs and after the
 /// table grew to thousands before autovacuum analysed it again.
@@ -281,20 +276,20 @@ async fn postgres_dedupe_purge_reads_a_grown_table_through_its_index() {
         .unwrap()
         .with_clock(clock.clone());
     // The time before autovacuum comes by, held still.
-    run_sql(&pool, &format!("ALTER TABLE {table} SET (autovacuum_enabled = off)")).await;
+    pg_batch(&pool, &format!("ALTER TABLE {table} SET (autovacuum_enabled = off)")).await;
     for i in 0..8 {
         assert!(store
             .first_seen(&format!("old-{i}"), Duration::from_secs(60))
             .await
             .unwrap());
     }
-    run_sql(&pool, &format!("ANALYZE {table}")).await;
+    pg_batch(&pool, &format!("ANALYZE {table}")).await;
     // Purges on the small table (nothing has expired yet).
     for _ in 0..8 {
         assert_eq!(store.purge_expired().await.unwrap(), 0);
     }
     // The table grows by 20,000 IDs that expire in a day; the first 8 expire.
-    run_sql(
+    pg_batch(
         &pool,
         &format!(
             "INSERT INTO {table} (id, expires_ms) \

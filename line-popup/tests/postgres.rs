@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use common::*;
 use line_core::store::postgres::{PgPool, PgPoolConfig};
-use line_core::testing::store::{child_index, fresh_prefix, pg_pool, pg_url, report, run_children};
+use line_core::testing::store::{child_index, fresh_prefix, pg_pool, pg_table_scans, pg_url, report, run_children};
 use line_popup::{Caps, PgStore, PopupConfig, PopupEngine, PopupStore};
 
 /// Drops a test's tables and the store's reservation function, and checks that nothing
@@ -285,20 +285,6 @@ async fn wait_for_no_backends(pool: &PgPool, app: &str) {
     wait_until(&what, || async move { backends(pool, app).await == 0 }).await;
 }
 
-/// How often the server has read `table` whole and through an index (its counters).
-async fn scans(pool: &PgPool, table: &str) -> (i64, i64) {
-    let conn = pool.get().await.unwrap();
-    let row = conn
-        .client()
-        .query_one(
-            "SELECT seq_scan, coalesce(idx_scan, 0) FROM pg_stat_user_tables WHERE relname = $1",
-            &[&table],
-        )
-        .await
-        .unwrap();
-    (row.get(0), row.get(1))
-}
-
 /// First visits read the campaign and session tables through their keys, also in a server
 /// process that planned the reservation's statements while the tables were small
 /// (PL/pgSQL keeps those plans until the tables are analysed again, and on a table of a few
@@ -330,7 +316,7 @@ async fn postgres_first_visits_read_state_through_the_keys_of_tables_planned_sma
     let tables = [format!("{prefix}popup_campaign"), format!("{prefix}popup_session")];
     let mut before = Vec::new();
     for t in &tables {
-        before.push(scans(&pool, t).await);
+        before.push(pg_table_scans(&pool, &pool, t).await);
     }
 
     let (own, app) = named_pool("plans", &prefix);
@@ -345,7 +331,7 @@ async fn postgres_first_visits_read_state_through_the_keys_of_tables_planned_sma
     drop(own);
     wait_for_no_backends(&pool, &app).await;
     for (t, (seq_before, idx_before)) in tables.iter().zip(before) {
-        let (seq, idx) = scans(&pool, t).await;
+        let (seq, idx) = pg_table_scans(&pool, &pool, t).await;
         assert_eq!(seq - seq_before, 0, "{t} read whole");
         // Each first visit looks the visitor up once in each table.
         assert!(idx - idx_before >= 128, "{t}: {} index reads", idx - idx_before);

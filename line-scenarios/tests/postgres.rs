@@ -13,7 +13,7 @@ use line_core::clock::{Clock, ManualClock};
 use line_core::ids::UserId;
 use line_core::store::postgres::PgPool;
 use line_core::testing::store::{
-    child_index, fresh_prefix, pg_drop_prefix, pg_pool, pg_table_scans, pg_url, report, run_children,
+    child_index, fresh_prefix, pg_batch, pg_drop_prefix, pg_pool, pg_table_scans, pg_url, report, run_children,
 };
 use line_scenarios::budget::{Budget, ContactStore, Gate};
 use line_scenarios::model::Reentry;
@@ -771,11 +771,6 @@ async fn postgres_two_processes_take_a_binding_and_count_a_click_once() {
     pg_drop_prefix(&pool, &prefix).await;
 }
 
-/// Runs `sql` on a connection of `pool`.
-async fn run_sql(pool: &PgPool, sql: &str) {
-    pool.get().await.unwrap().client().batch_execute(sql).await.unwrap();
-}
-
 /// A lease of due wake-ups and its acknowledgement read the queue through its indexes, also
 /// on a connection that leased while the queue held a few rows and after the queue grew to
 /// thousands before autovacuum analysed it again. A statement cached per connection would
@@ -790,7 +785,7 @@ async fn postgres_due_and_ack_read_a_queue_that_grew_through_its_indexes() {
     let one = PgPool::connect_with_size(&pg_url(), 1).unwrap();
     let store = PgStore::with_prefix(&one, &prefix).await.unwrap();
     // The time before autovacuum comes by, held still.
-    run_sql(&pool, &format!("ALTER TABLE {table} SET (autovacuum_enabled = off)")).await;
+    pg_batch(&pool, &format!("ALTER TABLE {table} SET (autovacuum_enabled = off)")).await;
     let now = t("2026-12-07T10:00:00Z");
     let wakes: Vec<WakeUp> = (0..8)
         .map(|i| WakeUp {
@@ -801,7 +796,7 @@ async fn postgres_due_and_ack_read_a_queue_that_grew_through_its_indexes() {
         })
         .collect();
     store.schedule_many(&wakes).await.unwrap();
-    run_sql(&pool, &format!("ANALYZE {table}")).await;
+    pg_batch(&pool, &format!("ANALYZE {table}")).await;
     // Leases on the small queue: the first takes the 8, the others find nothing.
     let mut leased = 0;
     for _ in 0..8 {
@@ -813,7 +808,7 @@ async fn postgres_due_and_ack_read_a_queue_that_grew_through_its_indexes() {
     }
     // The queue grows to 20,008 wake-ups, the new ones due tomorrow.
     let later = (now + SignedDuration::from_hours(24)).as_second();
-    run_sql(
+    pg_batch(
         &pool,
         &format!(
             "INSERT INTO {table} (scenario, user_id, entry, at, next_at) \

@@ -172,6 +172,13 @@ pub async fn redis_db() -> Option<crate::store::redis::RedisDb> {
     }
 }
 
+/// Runs `sql` (one or more statements, no parameters) on a connection of `pool`.
+#[cfg(feature = "postgres")]
+pub async fn pg_batch(pool: &crate::store::postgres::PgPool, sql: &str) {
+    let conn = pool.get().await.expect("a connection");
+    conn.client().batch_execute(sql).await.expect("run the statements");
+}
+
 /// How often the server has read `table` whole and through an index (`seq_scan` and
 /// `idx_scan` of `pg_stat_user_tables`), once the server processes of `flush` have sent
 /// their counters (a process sends them when it goes idle, at most once a second unless
@@ -182,14 +189,7 @@ pub async fn pg_table_scans(
     flush: &crate::store::postgres::PgPool,
     table: &str,
 ) -> (i64, i64) {
-    flush
-        .get()
-        .await
-        .expect("a connection")
-        .client()
-        .batch_execute("SELECT pg_stat_force_next_flush()")
-        .await
-        .expect("ask for the counters");
+    pg_batch(flush, "SELECT pg_stat_force_next_flush()").await;
     let conn = pool.get().await.expect("a connection");
     let row = conn
         .client()
