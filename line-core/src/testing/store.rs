@@ -182,7 +182,8 @@ pub async fn pg_batch(pool: &crate::store::postgres::PgPool, sql: &str) {
 /// How often the server has read `table` whole and through an index (`seq_scan` and
 /// `idx_scan` of `pg_stat_user_tables`), once the server processes of `flush` have sent
 /// their counters (a process sends them when it goes idle, at most once a second unless
-/// asked): give it the pool whose reads are counted, sized to one connection.
+/// asked): give it the pool whose reads are counted, sized to one connection. Needs
+/// PostgreSQL 15 or later (`pg_stat_force_next_flush`).
 #[cfg(feature = "postgres")]
 pub async fn pg_table_scans(
     pool: &crate::store::postgres::PgPool,
