@@ -417,6 +417,21 @@ fn attr(v: &Value, ptr: &str) -> Result<Attr> {
     })
 }
 
+/// The date or timestamp that `op` (`before`, `after`) compares with, at `ptr`.
+fn time_literal(v: &Value, ptr: &str, op: &str) -> Result<Literal> {
+    let at = literal_from_json(v, ptr)?;
+    if !matches!(at, Literal::Date(_) | Literal::Time(_)) {
+        return Err(Error::json(
+            ptr,
+            format!(
+                "`{op}` needs {{\"date\": …}} or {{\"timestamp\": …}}, found a {}",
+                at.type_name()
+            ),
+        ));
+    }
+    Ok(at)
+}
+
 /// Parses a literal from JSON.
 pub fn literal_from_json(v: &Value, ptr: &str) -> Result<Literal> {
     match v {
@@ -666,8 +681,8 @@ fn parse_node(v: &Value, ptr: &str, above: usize) -> Result<Segment> {
                 None => None,
             };
             let test = match (o.get("before"), o.get("after"), o.get("days_since")) {
-                (Some((l, lp)), None, None) => TimeTest::Before(literal_from_json(l, &lp)?),
-                (None, Some((l, lp)), None) => TimeTest::After(literal_from_json(l, &lp)?),
+                (Some((l, lp)), None, None) => TimeTest::Before(time_literal(l, &lp, "before")?),
+                (None, Some((l, lp)), None) => TimeTest::After(time_literal(l, &lp, "after")?),
                 (None, None, Some((d, dp))) => {
                     let d_obj = Obj::new(d, &dp, "a days-since test")?;
                     d_obj.allow_only(&["op", "value"])?;
@@ -778,13 +793,7 @@ fn parse_attr_pred(o: &Obj<'_>) -> Result<Predicate> {
         },
         "before" | "after" => {
             let (v, vp) = value()?;
-            let at = literal_from_json(v, &vp)?;
-            if !matches!(at, Literal::Date(_) | Literal::Time(_)) {
-                return Err(Error::json(
-                    &vp,
-                    format!("`{op}` needs {{\"date\": …}} or {{\"timestamp\": …}}, found a {}", at.type_name()),
-                ));
-            }
+            let at = time_literal(v, &vp, op)?;
             if op == "before" {
                 Predicate::Before { attr, at }
             } else {

@@ -44,3 +44,20 @@ fn json_integers_stay_within_what_the_text_form_reads() {
     let printed = segment.to_string();
     assert_eq!(text::parse(&printed).expect("its text parses"), segment, "{printed}");
 }
+
+/// Found by `segments_json`: an occurrence test (`last(purse, 365d) before 1`) took a number
+/// where the text form reads only a date or timestamp, so its printed form did not parse. The
+/// JSON form now refuses it as it does for an attribute's `before`, with the pointer; a
+/// timestamp still goes both ways.
+#[test]
+fn an_occurrence_compares_with_a_date_or_timestamp_only() {
+    let number = r#"{"last": {"event": "purse"}, "window": "365d", "before": 1}"#;
+    let err = json::from_json_str(number).expect_err("a number is not a time");
+    assert!(err.to_string().contains("/before"), "{err}");
+    assert!(err.to_string().contains("found a"), "{err}");
+
+    let ok = r#"{"last": {"event": "purse"}, "window": "365d", "after": {"timestamp": "2026-05-01T00:00:00Z"}}"#;
+    let segment = json::from_json_str(ok).expect("a timestamp");
+    let printed = text::print(&segment);
+    assert_eq!(text::parse(&printed).expect("its text parses"), segment, "{printed}");
+}
